@@ -5,8 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The repository root (tests run from dist/test/...). */
-export const repoRoot = resolve(here, existsSync(join(here, '../../package.json')) ? '../..' : '../../..');
+/** The repository root (tests run from dist/test/...; LETHE_REPO_ROOT overrides, for builds elsewhere). */
+export const repoRoot = process.env.LETHE_REPO_ROOT ?? resolve(here, existsSync(join(here, '../../package.json')) ? '../..' : '../../..');
 /** ../shared/fixtures/hf-reference, beside the checkout. */
 export const fixturesDir = resolve(repoRoot, '../shared/fixtures/hf-reference');
 
