@@ -61,7 +61,7 @@ const KINDS = {
   'str': ['a.string(%i, "%n")', 'string', ''],
   'dtype?': ['a.optDtype(%i, "%n")', 'DType | null', ''],
   'device?': ['a.optDevice(%i, "%n")', 'Device | null', ''],
-  'raw': [null, 'unknown', ''],
+  'raw': [null, 'unknown', 'h'],
 };
 
 function tsTypeOf(arg) {

@@ -95,6 +95,7 @@ export const ops = [
   // ---- shape
   { name: 'reshape', sig: 'input:T, shape:L', cpp: 'at::reshape(input, shape)', method: true },
   { name: 'view', sig: 'input:T, shape:L', cpp: 'input.view(shape)', method: true },
+  { name: 't', sig: 'input:T', cpp: 'input.t()', method: true },
   { name: 'transpose', sig: 'input:T, dim0:i, dim1:i', cpp: 'at::transpose(input, dim0, dim1)', method: true },
   { name: 'permute', sig: 'input:T, dims:L', cpp: 'at::permute(input, dims)', method: true },
   { name: 'squeeze', sig: 'input:T, dim:i?=null', cpp: '(dim ? at::squeeze(input, *dim) : at::squeeze(input))', method: true },

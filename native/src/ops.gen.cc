@@ -848,6 +848,14 @@ Napi::Value op_view(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value op_t(const Napi::CallbackInfo& info) {
+  return guard("t", info, [&]() -> Napi::Value {
+    Args a(info, "t");
+    auto input = a.tensor(0, "input");
+    return a.result((input.t()));
+  });
+}
+
 Napi::Value op_transpose(const Napi::CallbackInfo& info) {
   return guard("transpose", info, [&]() -> Napi::Value {
     Args a(info, "transpose");
@@ -1488,6 +1496,7 @@ void registerGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("any", Napi::Function::New(env, op_any, "any"));
   exports.Set("reshape", Napi::Function::New(env, op_reshape, "reshape"));
   exports.Set("view", Napi::Function::New(env, op_view, "view"));
+  exports.Set("t", Napi::Function::New(env, op_t, "t"));
   exports.Set("transpose", Napi::Function::New(env, op_transpose, "transpose"));
   exports.Set("permute", Napi::Function::New(env, op_permute, "permute"));
   exports.Set("squeeze", Napi::Function::New(env, op_squeeze, "squeeze"));

@@ -136,6 +136,10 @@ Napi::Value grad(const Napi::CallbackInfo& info, Args& a) {
   return g.defined() ? wrap(info.Env(), g) : info.Env().Null();
 }
 
+Napi::Value hasGrad(const Napi::CallbackInfo& info, Args& a) {
+  return Napi::Boolean::New(info.Env(), a.tensor(0, "input").grad().defined());
+}
+
 Napi::Value setGrad(const Napi::CallbackInfo& info, Args& a) {
   auto t = a.tensor(0, "input");
   auto g = a.optTensor(1, "grad");
@@ -179,6 +183,7 @@ void registerTensorOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "requiresGrad", requiresGrad);
   define(env, exports, "setRequiresGrad", setRequiresGrad);
   define(env, exports, "grad", grad);
+  define(env, exports, "hasGrad", hasGrad);
   define(env, exports, "setGrad", setGrad);
   define(env, exports, "isLeaf", isLeaf);
   define(env, exports, "gradFnName", gradFnName);

@@ -92,7 +92,7 @@ export function mul(input: Tensor, other: Tensor | number | boolean): Tensor {
 }
 
 export function div(input: Tensor, other: Tensor | number | boolean, roundingMode: 'trunc' | 'floor' | null = null): Tensor {
-  return wrap(native.div(h(input), h(other), roundingMode));
+  return wrap(native.div(h(input), h(other), h(roundingMode)));
 }
 
 export function pow(input: Tensor, exponent: Tensor | number | boolean): Tensor {
@@ -376,6 +376,10 @@ export function view(input: Tensor, shape: number[]): Tensor {
   return wrap(native.view(h(input), shape));
 }
 
+export function t(input: Tensor): Tensor {
+  return wrap(native.t(h(input)));
+}
+
 export function transpose(input: Tensor, dim0: number, dim1: number): Tensor {
   return wrap(native.transpose(h(input), dim0, dim1));
 }
@@ -421,7 +425,7 @@ export function stack(tensors: Tensor[], dim: number = 0): Tensor {
 }
 
 export function split(input: Tensor, splitSizeOrSections: number | number[], dim: number = 0): Tensor[] {
-  return (native.split(h(input), splitSizeOrSections, dim) as NativeHandle[]).map(wrap);
+  return (native.split(h(input), h(splitSizeOrSections), dim) as NativeHandle[]).map(wrap);
 }
 
 export function chunk(input: Tensor, chunks: number, dim: number = 0): Tensor[] {
@@ -453,7 +457,7 @@ export function gather(input: Tensor, dim: number, index: Tensor): Tensor {
 }
 
 export function scatter(input: Tensor, dim: number, index: Tensor, src: Tensor | number): Tensor {
-  return wrap(native.scatter(h(input), dim, h(index), src));
+  return wrap(native.scatter(h(input), dim, h(index), h(src)));
 }
 
 export function scatterAdd(input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
@@ -674,6 +678,7 @@ export interface TensorMethods {
   any(): Tensor;
   reshape(shape: number[]): Tensor;
   view(shape: number[]): Tensor;
+  t(): Tensor;
   transpose(dim0: number, dim1: number): Tensor;
   permute(dims: number[]): Tensor;
   squeeze(dim?: number | null): Tensor;
@@ -789,6 +794,7 @@ export const tensorMethods = {
   any(this: Tensor, ...args: unknown[]) { return (any as (...a: unknown[]) => unknown)(this, ...args); },
   reshape(this: Tensor, ...args: unknown[]) { return (reshape as (...a: unknown[]) => unknown)(this, ...args); },
   view(this: Tensor, ...args: unknown[]) { return (view as (...a: unknown[]) => unknown)(this, ...args); },
+  t(this: Tensor, ...args: unknown[]) { return (t as (...a: unknown[]) => unknown)(this, ...args); },
   transpose(this: Tensor, ...args: unknown[]) { return (transpose as (...a: unknown[]) => unknown)(this, ...args); },
   permute(this: Tensor, ...args: unknown[]) { return (permute as (...a: unknown[]) => unknown)(this, ...args); },
   squeeze(this: Tensor, ...args: unknown[]) { return (squeeze as (...a: unknown[]) => unknown)(this, ...args); },

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync } from 'no
 import { randomBytes } from 'node:crypto';
 import { native, type NativeHandle } from './native.js';
 import { Tensor } from './tensor.js';
-import { DTYPE_SIZE, type DType, type Device } from './types.js';
+import { DTYPE_SIZE, isFloatingDtype, type DType, type Device } from './types.js';
 
 const FROM_FILE: Record<string, DType> = {
   F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16',
@@ -62,6 +62,14 @@ function topLevelKeys(text: string): string[] {
   return keys;
 }
 
+/**
+ * Sets an own, enumerable property. Tensor and metadata names come from files and callers, so a
+ * name like '__proto__' must become a key, not replace the object's prototype (as `o[k] = v` would).
+ */
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
@@ -111,10 +119,12 @@ function parseHeader(path: string, raw: Buffer, dataStart: number, dataLen: numb
   const entries: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(obj)) {
     if (name === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(path, '__metadata__ must be an object of strings');
+      // null is "no metadata" to the reference implementation (an Option in Rust's safetensors).
+      if (value === null) continue;
+      if (typeof value !== 'object' || Array.isArray(value)) throw bad(path, '__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') throw bad(path, `__metadata__['${k}'] must be a string, got ${typeof v}`);
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }
@@ -167,24 +177,33 @@ export function loadSafetensors(path: string, options: LoadOptions = {}): { tens
   let entries = header.entries;
   if (options.names) {
     const byName = new Map(entries.map((e) => [e.name, e]));
-    entries = options.names.map((n) => {
+    // A name asked for twice is loaded once (a second copy would be unreachable, never disposed).
+    entries = [...new Set(options.names)].map((n) => {
       const e = byName.get(n);
       if (!e) throw bad(path, `has no tensor '${n}'`);
       return e;
     });
   }
   const handles: NativeHandle[] = native.safetensorsRead(path, header.dataStart, entries.map((e) => [e.dtype, e.shape, e.begin, e.end]));
+  const loaded = handles.map((h) => new Tensor(h));
   const tensors: Record<string, Tensor> = {};
-  entries.forEach((e, k) => {
-    let t = new Tensor(handles[k]!);
-    const floating = e.dtype.startsWith('float') || e.dtype === 'bfloat16';
-    if ((options.dtype && floating && options.dtype !== e.dtype) || (options.device && options.device !== 'cpu')) {
-      const moved = t.to({ dtype: floating ? options.dtype : undefined, device: options.device });
-      t.dispose();
-      t = moved;
-    }
-    tensors[e.name] = t;
-  });
+  try {
+    entries.forEach((e, k) => {
+      let t = loaded[k]!;
+      const floating = isFloatingDtype(e.dtype);
+      if ((options.dtype && floating && options.dtype !== e.dtype) || (options.device && options.device !== 'cpu')) {
+        const moved = t.to({ dtype: floating ? options.dtype : undefined, device: options.device });
+        t.dispose();
+        t = moved;
+        loaded[k] = moved;
+      }
+      setOwn(tensors, e.name, t);
+    });
+  } catch (err) {
+    // E.g. a CUDA device that is not there: free what was loaded rather than leave it to the GC.
+    for (const t of loaded) t.dispose();
+    throw err;
+  }
   return { tensors, metadata: header.metadata };
 }
 
@@ -211,7 +230,7 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
   let offset = 0;
   for (const e of info) {
     const bytes = e.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE[e.dtype];
-    header[e.name] = { dtype: TO_FILE[e.dtype], shape: e.shape, data_offsets: [offset, offset + bytes] };
+    setOwn(header, e.name, { dtype: TO_FILE[e.dtype], shape: e.shape, data_offsets: [offset, offset + bytes] });
     offset += bytes;
   }
   let json = JSON.stringify(header);

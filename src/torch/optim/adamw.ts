@@ -27,7 +27,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
 
   step(): void {
     for (const group of this.paramGroups) {
-      const withGrad = group.params.filter((p) => native.grad(p.handle) !== null);
+      const withGrad = group.params.filter((p) => native.hasGrad(p.handle));
       if (!withGrad.length) continue;
       // Parameters of one group share a step count unless they started at different steps.
       const byStep = new Map<number, Tensor[]>();

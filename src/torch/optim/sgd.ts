@@ -14,7 +14,7 @@ export interface SGDOptions {
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Tensor[] | ParamGroup<SGDOptions>[], options: Partial<SGDOptions> = {}) {
     super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options },
-      options.momentum ? ['momentumBuffer'] : []);
+      ['momentumBuffer']);
   }
 
   protected validate(o: SGDOptions): void {
@@ -27,20 +27,21 @@ export class SGD extends Optimizer<SGDOptions> {
   step(): void {
     for (const group of this.paramGroups) {
       const { lr, momentum, dampening, weightDecay, nesterov } = group.hyper;
-      const ps = group.params.filter((p) => native.grad(p.handle) !== null);
+      const ps = group.params.filter((p) => native.hasGrad(p.handle));
       if (!ps.length) continue;
       if (momentum === 0) {
         native.sgdStep(ps.map((p) => p.handle), null, lr, 0, dampening, weightDecay, nesterov, false);
         continue;
       }
-      // A parameter's first momentum step copies its gradient into the buffer.
-      for (const first of [true, false]) {
-        const sel = ps.filter((p) => (this.state.get(p) === undefined || this.state.get(p)!.step === 0) === first);
-        if (!sel.length) continue;
+      // A parameter's first momentum step copies its gradient into the buffer; split before stepping.
+      const isFirst = (p: Tensor) => (this.state.get(p)?.step ?? 0) === 0;
+      const groups = [ps.filter(isFirst), ps.filter((p) => !isFirst(p))];
+      groups.forEach((sel, k) => {
+        if (!sel.length) return;
         const bufs = sel.map((p) => this.stateOf(p).tensors.momentumBuffer!.handle);
-        native.sgdStep(sel.map((p) => p.handle), bufs, lr, momentum, dampening, weightDecay, nesterov, first);
+        native.sgdStep(sel.map((p) => p.handle), bufs, lr, momentum, dampening, weightDecay, nesterov, k === 0);
         for (const p of sel) this.stateOf(p).step += 1;
-      }
+      });
     }
   }
 }
