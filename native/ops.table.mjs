@@ -136,7 +136,9 @@ export const ops = [
   { name: 'outer', sig: 'input:T, vec2:T', cpp: 'at::outer(input, vec2)', method: true },
 
   // ---- neural-network functional
-  { name: 'embedding', sig: 'input:T, weight:T, {paddingIdx:i=-1}', cpp: 'at::embedding(weight, input, paddingIdx)' },
+  // F.embedding: a negative paddingIdx counts from the end; none means no padding row (-1 to ATen).
+  { name: 'embedding', sig: 'input:T, weight:T, {paddingIdx:i?}',
+    cpp: 'at::embedding(weight, input, paddingIdx ? (*paddingIdx < 0 ? *paddingIdx + weight.size(0) : *paddingIdx) : -1)' },
   { name: 'layerNorm', sig: 'input:T, normalizedShape:L, weight:T?=null, bias:T?=null, eps:f=1e-5',
     cpp: 'at::layer_norm(input, normalizedShape, weight, bias, eps)' },
   { name: 'rmsNorm', sig: 'input:T, normalizedShape:L, weight:T?=null, eps:f?=null', cpp: 'lethe::rmsNorm(input, normalizedShape, weight, eps)' },

@@ -1184,8 +1184,8 @@ Napi::Value op_embedding(const Napi::CallbackInfo& info) {
     Args a(info, "embedding");
     auto input = a.tensor(0, "input");
     auto weight = a.tensor(1, "weight");
-    auto paddingIdx = a.i64(2, "paddingIdx");
-    return a.result((at::embedding(weight, input, paddingIdx)));
+    auto paddingIdx = a.optI64(2, "paddingIdx");
+    return a.result((at::embedding(weight, input, paddingIdx ? (*paddingIdx < 0 ? *paddingIdx + weight.size(0) : *paddingIdx) : -1)));
   });
 }
 

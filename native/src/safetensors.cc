@@ -48,21 +48,31 @@ Napi::Value readTensors(const Napi::CallbackInfo& info, Args& a) {
   auto entries = info[2].As<Napi::Array>();
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-  auto out = Napi::Array::New(info.Env(), entries.Length());
+  // Read everything before wrapping, so that a failure part-way leaves no half-made handles.
+  std::vector<at::Tensor> tensors;
+  tensors.reserve(entries.Length());
   for (uint32_t k = 0; k < entries.Length(); k++) {
-    auto e = entries.Get(k).As<Napi::Array>();
+    auto ev = entries.Get(k);
+    if (!ev.IsArray()) a.fail(2, "entries", "an array of [dtype, shape, begin, end]");
+    auto e = ev.As<Napi::Array>();
+    if (e.Length() != 4 || !e.Get(0u).IsString() || !e.Get(1u).IsArray() || !e.Get(2u).IsNumber() || !e.Get(3u).IsNumber())
+      a.fail(2, "entries", "an array of [dtype, shape, begin, end]");
     auto dtype = parseDtype(e.Get(0u).As<Napi::String>().Utf8Value());
     auto shapeArr = e.Get(1u).As<Napi::Array>();
     std::vector<int64_t> shape;
-    for (uint32_t d = 0; d < shapeArr.Length(); d++) shape.push_back(shapeArr.Get(d).As<Napi::Number>().Int64Value());
+    for (uint32_t d = 0; d < shapeArr.Length(); d++) {
+      auto dim = shapeArr.Get(d);
+      if (!dim.IsNumber()) a.fail(2, "entries", "shapes of integers");
+      shape.push_back(dim.As<Napi::Number>().Int64Value());
+    }
     int64_t begin = e.Get(2u).As<Napi::Number>().Int64Value(), end = e.Get(3u).As<Napi::Number>().Int64Value();
     auto t = at::empty(shape, at::TensorOptions().dtype(dtype));
     size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
     TORCH_CHECK(static_cast<int64_t>(bytes) == end - begin, "tensor byte span does not match its shape and dtype");
     if (bytes) readFully(f.fd, static_cast<uint8_t*>(t.data_ptr()), bytes, dataStart + begin, path);
-    out.Set(k, wrap(info.Env(), t));
+    tensors.push_back(std::move(t));
   }
-  return out;
+  return a.result(tensors);
 }
 
 Napi::Value writeFile(const Napi::CallbackInfo& info, Args& a) {

@@ -516,8 +516,8 @@ export function outer(input: Tensor, vec2: Tensor): Tensor {
   return wrap(native.outer(h(input), h(vec2)));
 }
 
-export function embedding(input: Tensor, weight: Tensor, options: { paddingIdx?: number } = {}): Tensor {
-  return wrap(native.embedding(h(input), h(weight), options.paddingIdx ?? -1));
+export function embedding(input: Tensor, weight: Tensor, options: { paddingIdx?: number | null } = {}): Tensor {
+  return wrap(native.embedding(h(input), h(weight), options.paddingIdx ?? null));
 }
 
 export function layerNorm(input: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Tensor {
