@@ -33,6 +33,7 @@ export const ops = [
   { name: 'rand', sig: `size:L, ${creation}`, cpp: withOpts('at::rand(size, a.options(dtype, device))') },
   { name: 'randint', sig: `low:i, high:i, size:L, {dtype:dtype?, device:device?}`, cpp: 'at::randint(low, high, size, a.options(dtype ? dtype : c10::optional<at::ScalarType>(at::kLong), device))' },
   { name: 'randperm', sig: `n:i, {dtype:dtype?, device:device?}`, cpp: 'at::randperm(n, a.options(dtype ? dtype : c10::optional<at::ScalarType>(at::kLong), device))' },
+  { name: 'multinomial', sig: 'input:T, numSamples:i, replacement:b=false', cpp: 'at::multinomial(input, numSamples, replacement)', method: true },
   { name: 'zerosLike', sig: 'input:T, {dtype:dtype?}', cpp: 'at::zeros_like(input, dtype ? input.options().dtype(*dtype) : input.options())' },
   { name: 'onesLike', sig: 'input:T, {dtype:dtype?}', cpp: 'at::ones_like(input, dtype ? input.options().dtype(*dtype) : input.options())' },
   { name: 'fullLike', sig: 'input:T, fillValue:S, {dtype:dtype?}', cpp: 'at::full_like(input, fillValue, dtype ? input.options().dtype(*dtype) : input.options())' },

@@ -132,6 +132,16 @@ Napi::Value op_randperm(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value op_multinomial(const Napi::CallbackInfo& info) {
+  return guard("multinomial", info, [&]() -> Napi::Value {
+    Args a(info, "multinomial");
+    auto input = a.tensor(0, "input");
+    auto numSamples = a.i64(1, "numSamples");
+    auto replacement = a.boolean(2, "replacement");
+    return a.result((at::multinomial(input, numSamples, replacement)));
+  });
+}
+
 Napi::Value op_zerosLike(const Napi::CallbackInfo& info) {
   return guard("zerosLike", info, [&]() -> Napi::Value {
     Args a(info, "zerosLike");
@@ -1416,6 +1426,7 @@ void registerGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("rand", Napi::Function::New(env, op_rand, "rand"));
   exports.Set("randint", Napi::Function::New(env, op_randint, "randint"));
   exports.Set("randperm", Napi::Function::New(env, op_randperm, "randperm"));
+  exports.Set("multinomial", Napi::Function::New(env, op_multinomial, "multinomial"));
   exports.Set("zerosLike", Napi::Function::New(env, op_zerosLike, "zerosLike"));
   exports.Set("onesLike", Napi::Function::New(env, op_onesLike, "onesLike"));
   exports.Set("fullLike", Napi::Function::New(env, op_fullLike, "fullLike"));

@@ -47,6 +47,10 @@ export function randperm(n: number, options: { dtype?: DType | null; device?: De
   return wrap(native.randperm(n, options.dtype ?? null, options.device ?? null));
 }
 
+export function multinomial(input: Tensor, numSamples: number, replacement: boolean = false): Tensor {
+  return wrap(native.multinomial(h(input), numSamples, replacement));
+}
+
 export function zerosLike(input: Tensor, options: { dtype?: DType | null } = {}): Tensor {
   return wrap(native.zerosLike(h(input), options.dtype ?? null));
 }
@@ -608,6 +612,7 @@ export function clamp_(input: Tensor, min: number | boolean | null = null, max: 
 
 /** Ops that are also methods on Tensor (`x.add(y)`, `x.sum(-1)`). */
 export interface TensorMethods {
+  multinomial(numSamples: number, replacement?: boolean): Tensor;
   clone(): Tensor;
   detach(): Tensor;
   contiguous(): Tensor;
@@ -724,6 +729,7 @@ export interface TensorMethods {
 }
 
 export const tensorMethods = {
+  multinomial(this: Tensor, ...args: unknown[]) { return (multinomial as (...a: unknown[]) => unknown)(this, ...args); },
   clone(this: Tensor, ...args: unknown[]) { return (clone as (...a: unknown[]) => unknown)(this, ...args); },
   detach(this: Tensor, ...args: unknown[]) { return (detach as (...a: unknown[]) => unknown)(this, ...args); },
   contiguous(this: Tensor, ...args: unknown[]) { return (contiguous as (...a: unknown[]) => unknown)(this, ...args); },

@@ -1,0 +1,11 @@
+export { readConfig, parseConfig, type ModelConfig, type Family, type RopeScaling } from './config.js';
+export { CausalLM, type ForwardOptions, type ForwardOutput, type LinearSpec, type NamePattern } from './model.js';
+export { LlamaForCausalLM } from './llama.js';
+export { GPT2LMHeadModel } from './gpt2.js';
+export { KVCache } from './cache.js';
+export { loadModel, expectedShapes, type LoadModelOptions } from './load.js';
+export { savePretrained, saveAdapter, loadAdapter, type SaveOptions } from './save.js';
+export { generate, type GenerateOptions } from './generate.js';
+export { Tokenizer, loadTokenizer, type ChatMessage, type BatchEncoding } from './tokenizer.js';
+export { causalLmLoss, tokenLogProbs, sequenceNll, IGNORE_INDEX } from './loss.js';
+export { type LoraConfig } from './lora.js';

@@ -1,0 +1,56 @@
+// Reading a model folder's weights: model.safetensors, or shards listed by
+// model.safetensors.index.json. Pickle checkpoints are refused (unpickling can run code).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../torch/index.js';
+
+export interface LoadWeightsOptions {
+  device?: torch.Device;
+  dtype?: torch.DType;
+}
+
+const PICKLE_FILES = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'model.pt', 'model.pth', 'tf_model.h5', 'flax_model.msgpack'];
+
+export function refusePickle(dir: string): never {
+  const found = PICKLE_FILES.find((f) => existsSync(join(dir, f)));
+  if (found && found.startsWith('pytorch_model')) {
+    throw new Error(`${dir} holds ${found}, a pickle checkpoint. Lethe never unpickles (loading a pickle can run arbitrary code). ` +
+      'Convert it to safetensors once, in Python: `from transformers import AutoModelForCausalLM; ' +
+      `AutoModelForCausalLM.from_pretrained("${dir}").save_pretrained("${dir}-safetensors", safe_serialization=True)\` ` +
+      '(or use the safetensors "convert" tool), then load the new folder.');
+  }
+  throw new Error(`${dir} has no model.safetensors or model.safetensors.index.json${found ? ` (only ${found}, which Lethe cannot read)` : ''}`);
+}
+
+/** Every tensor of the folder's weights, by name. */
+export function loadWeights(dir: string, options: LoadWeightsOptions = {}): Record<string, torch.Tensor> {
+  const single = join(dir, 'model.safetensors');
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(single)) return torch.loadSafetensors(single, options).tensors;
+  if (!existsSync(index)) refusePickle(dir);
+  let parsed: { weight_map?: Record<string, string> };
+  try {
+    parsed = JSON.parse(readFileSync(index, 'utf8'));
+  } catch (err) {
+    throw new Error(`${index} is not valid JSON: ${(err as Error).message}`);
+  }
+  const map = parsed.weight_map;
+  if (!map || typeof map !== 'object') throw new Error(`${index} has no weight_map object`);
+  const byFile = new Map<string, string[]>();
+  for (const [name, file] of Object.entries(map)) {
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) throw new Error(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`);
+    byFile.set(file, [...(byFile.get(file) ?? []), name]);
+  }
+  const out: Record<string, torch.Tensor> = {};
+  try {
+    for (const [file, names] of byFile) {
+      const path = join(dir, file);
+      if (!existsSync(path)) throw new Error(`${index} lists ${file}, which is not in ${dir}`);
+      Object.assign(out, torch.loadSafetensors(path, { ...options, names }).tensors);
+    }
+  } catch (err) {
+    torch.dispose(out);
+    throw err;
+  }
+  return out;
+}
