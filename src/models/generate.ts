@@ -92,12 +92,18 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
           if (eos.includes(next[b]!)) finished[b] = true;
         }
       }
-      const nextT = torch.tensor([next], { dtype: 'int64', device }).t(); // [B, 1]
-      const grown = torch.keep(torch.cat([seq, nextT], 1));
-      const grownMask = torch.keep(torch.cat([mask, torch.onesLike(nextT)], 1));
-      const grownPos = torch.keep(torch.tidy(() => torch.cat([positions, positions.narrow(1, positions.size(1) - 1, 1).add(1)], 1)));
-      torch.dispose([seq, mask, positions, nextT]);
-      [seq, mask, positions] = [grown, grownMask, grownPos];
+      const grown = torch.tidy(() => {
+        const nextT = torch.tensor([next], { dtype: 'int64', device }).t(); // [B, 1]
+        return {
+          seq: torch.cat([seq, nextT], 1),
+          mask: torch.cat([mask, torch.onesLike(nextT)], 1),
+          positions: torch.cat([positions, positions.narrow(1, positions.size(1) - 1, 1).add(1)], 1),
+        };
+      });
+      torch.dispose([seq, mask, positions]);
+      seq = torch.keep(grown.seq);
+      mask = torch.keep(grown.mask);
+      positions = torch.keep(grown.positions);
       if (options.stopStrings?.length) {
         for (let b = 0; b < batch; b++) {
           if (finished[b]) continue;

@@ -27,6 +27,16 @@ function tokenContent(v: unknown): string | null {
   return null;
 }
 
+/** tokenizer_config.json's chat_template: a string, or (HF's named-template form) [{name, template}], of which 'default' is used. */
+function inlineTemplate(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) {
+    const named = v.find((t) => t && typeof t === 'object' && (t as { name?: unknown }).name === 'default') as { template?: unknown } | undefined;
+    return typeof named?.template === 'string' ? named.template : null;
+  }
+  return null;
+}
+
 function readJson(path: string): Record<string, unknown> {
   if (!existsSync(path)) return {};
   try {
@@ -69,7 +79,7 @@ export class Tokenizer {
     }
     const config = { ...readJson(join(dir, 'special_tokens_map.json')), ...readJson(join(dir, 'tokenizer_config.json')) };
     const jinja = join(dir, 'chat_template.jinja');
-    const template = existsSync(jinja) ? readFileSync(jinja, 'utf8') : typeof config.chat_template === 'string' ? config.chat_template : null;
+    const template = existsSync(jinja) ? readFileSync(jinja, 'utf8') : inlineTemplate(config.chat_template);
     return new Tokenizer(inner, config, template);
   }
 
