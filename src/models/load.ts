@@ -1,6 +1,6 @@
 // loadModel: a Hugging Face folder → a CausalLM, with every tensor checked against the config.
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { readConfig, type ModelConfig } from './config.js';
@@ -8,6 +8,7 @@ import { loadWeights } from './weights.js';
 import { gpt2Shapes, GPT2LMHeadModel } from './gpt2.js';
 import { llamaShapes, LlamaForCausalLM } from './llama.js';
 import type { CausalLM } from './model.js';
+import { activation } from './activations.js';
 
 export interface LoadModelOptions {
   device?: torch.Device;
@@ -68,10 +69,21 @@ export function buildModel(config: ModelConfig, params: Map<string, Tensor>, sou
 export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadModel: ${dir} is not a folder`);
   const config = readConfig(dir);
+  // Checked before any weight is read: an unknown activation would otherwise surface from the model constructor.
+  try {
+    activation(config.activation);
+  } catch (err) {
+    throw new Error(`${join(dir, 'config.json')}: ${(err as Error).message}`);
+  }
   const onCpu = !options.device || options.device === 'cpu';
   const dtype = options.dtype ?? (onCpu ? 'float32' : undefined);
   const tensors = loadWeights(dir, { device: options.device, dtype });
   const params = checkTensors(dir, config, normalizeNames(config, tensors));
   for (const t of params.values()) torch.keep(t).requiresGrad = true;
-  return buildModel(config, params, resolve(dir));
+  try {
+    return buildModel(config, params, resolve(dir));
+  } catch (err) {
+    for (const t of params.values()) t.dispose();
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 // Reading a model folder's weights: model.safetensors, or shards listed by
 // model.safetensors.index.json. Pickle checkpoints are refused (unpickling can run code).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 
@@ -38,14 +38,14 @@ export function loadWeights(dir: string, options: LoadWeightsOptions = {}): Reco
   if (!map || typeof map !== 'object') throw new Error(`${index} has no weight_map object`);
   const byFile = new Map<string, string[]>();
   for (const [name, file] of Object.entries(map)) {
-    if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) throw new Error(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`);
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file === '' || file === '.' || file === '..') throw new Error(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`);
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
   }
   const out: Record<string, torch.Tensor> = {};
   try {
     for (const [file, names] of byFile) {
       const path = join(dir, file);
-      if (!existsSync(path)) throw new Error(`${index} lists ${file}, which is not in ${dir}`);
+      if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`${index} lists ${file}, which is not a file in ${dir}`);
       Object.assign(out, torch.loadSafetensors(path, { ...options, names }).tensors);
     }
   } catch (err) {
