@@ -1,0 +1,84 @@
+// What a data builder returns, and how a suite is written: JSONL files plus manifest.json with
+// sources, licences, counts and the sha256 of every file. Nothing time-dependent is written, so
+// the same seed gives byte-identical files.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve, basename } from 'node:path';
+
+export type SuiteSize = 'tiny' | 'small' | 'full';
+
+export interface BuildOptions {
+  seed: number;
+  size: SuiteSize;
+}
+
+export interface SuiteSource {
+  /** What it is, e.g. "The Jargon File 4.4.7". */
+  name: string;
+  /** Where it came from: a Debian package, an npm package, or "generated". */
+  origin: string;
+  licence: string;
+  /** Files of the origin that were read. */
+  files?: string[];
+}
+
+export interface BuiltSuite {
+  suite: string;
+  /** Relative path → file content (JSONL: one JSON object per line, ending with a newline). */
+  files: Map<string, string>;
+  sources: SuiteSource[];
+  /** Counts worth reporting (people, passages, QA pairs, split sizes...). */
+  counts: Record<string, number>;
+  /** Anything else a consumer needs (e.g. split definitions), kept in the manifest. */
+  info?: Record<string, unknown>;
+}
+
+/** One JSON object per line. */
+export function jsonl(rows: readonly unknown[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}
+
+export function sha256(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface Manifest {
+  suite: string;
+  seed: number;
+  size: SuiteSize;
+  generator: string;
+  sources: SuiteSource[];
+  counts: Record<string, number>;
+  files: { path: string; bytes: number; lines: number; sha256: string }[];
+  info?: Record<string, unknown>;
+}
+
+/** Writes the suite into `outDir` atomically (a temporary sibling folder renamed into place). */
+export function writeSuite(outDir: string, built: BuiltSuite, options: BuildOptions, generator: string): Manifest {
+  const target = resolve(outDir);
+  if (existsSync(target)) throw new Error(`data build: ${outDir} already exists; choose a new --out folder (nothing is overwritten)`);
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const files = [...built.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [rel, content] of files) {
+      if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`data build: bad file path ${rel}`);
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      writeFileSync(join(tmp, rel), content);
+    }
+    const manifest: Manifest = {
+      suite: built.suite, seed: options.seed, size: options.size, generator,
+      sources: built.sources, counts: built.counts,
+      files: files.map(([path, content]) => ({
+        path, bytes: Buffer.byteLength(content), lines: content ? content.split('\n').length - 1 : 0, sha256: sha256(content),
+      })),
+      ...(built.info ? { info: built.info } : {}),
+    };
+    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(tmp, target);
+    return manifest;
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
