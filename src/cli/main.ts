@@ -40,6 +40,25 @@ program
     if (!fell) process.exitCode = 1;
   });
 
+program
+  .command('train')
+  .description('train the tokenizer, the base model, the target and the retain (gold-standard) models from built data')
+  .requiredOption('--data <dir>', 'folder with persona/, book/ and general/ (from `lethe data build all`)')
+  .requiredOption('--out <dir>', 'run folder (tokenizer/, base/, target/, retain-*/)')
+  .option('--preset <name>', 'tiny (2 CPU cores) or small (GPU)', 'tiny')
+  .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--forget-splits <list>', 'persona forget splits that get a retain model', 'forget10')
+  .option('--no-book-retain', 'skip the retain model trained without the Jargon File')
+  .option('--resume', 'continue an interrupted run from its checkpoints')
+  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; resume?: boolean }) => {
+    const { runPipeline } = await import('../train/pipeline.js');
+    const r = await runPipeline({
+      dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
+      forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume,
+    });
+    console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);
+  });
+
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);
   process.exit(1);
