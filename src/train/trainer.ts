@@ -97,10 +97,23 @@ export function trainStage(o: StageOptions): StageResult {
   model.train();
   const s = o.schedule;
   const opt = new torch.optim.AdamW(model.trainableParameters(), { lr: s.lr, weightDecay: s.weightDecay, betas: [0.9, 0.95] });
-  if (resuming) loadOptimizer(opt, join(ckpt, 'optimizer.safetensors'));
+  // The schedule takes its base lr before the saved state (whose lr is already scheduled) is loaded.
   const sched = torch.optim.cosineWarmup(opt, { warmupSteps: s.warmupSteps, totalSteps: s.steps, minLrRatio: 0.1 });
+  if (resuming) loadOptimizer(opt, join(ckpt, 'optimizer.safetensors'));
   sched.loadStateDict({ lastStep: startStep });
   const started = Date.now();
+  try {
+    return runLoop(o, model, opt, sched, startStep, tokens, started, logPath, ckpt, report);
+  } finally {
+    // The stage owns the model: freed on success and on failure alike.
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+function runLoop(o: StageOptions, model: CausalLM, opt: torch.optim.AdamW, sched: torch.optim.LRScheduler, startStep: number, tokens: number,
+  started: number, logPath: string, ckpt: string, report: (line: string) => void): StageResult {
+  const s = o.schedule;
   let windowTokens = 0;
   let windowStart = Date.now();
   let lastLoss = NaN;
@@ -136,7 +149,5 @@ export function trainStage(o: StageOptions): StageResult {
   model.savePretrained(o.outDir);
   copyTokenizer(o.tokenizerDir, o.outDir);
   rmSync(ckpt, { recursive: true, force: true });
-  opt.dispose();
-  model.dispose();
   return { outDir: o.outDir, steps: s.steps, finalLoss: lastLoss, tokens, seconds: (Date.now() - started) / 1000, resumedFrom: startStep };
 }
