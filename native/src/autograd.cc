@@ -45,10 +45,10 @@ Napi::Value isGradEnabled(const Napi::CallbackInfo& info, Args&) {
 }  // namespace
 
 void registerAutograd(Napi::Env env, Napi::Object exports) {
-  define(env, exports, "backward", backward);
-  define(env, exports, "autogradGrad", grad);
-  define(env, exports, "setGradEnabled", setGradEnabled);
-  define(env, exports, "isGradEnabled", isGradEnabled);
+  define(env, exports, "backward", backward, "T,T?,b,b");
+  define(env, exports, "autogradGrad", grad, "TL,TL,TL,b,b,b");
+  define(env, exports, "setGradEnabled", setGradEnabled, "b");
+  define(env, exports, "isGradEnabled", isGradEnabled, "");
 }
 
 }  // namespace lethe

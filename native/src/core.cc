@@ -13,7 +13,7 @@ InstanceData* instance(Napi::Env env) {
   auto* data = env.GetInstanceData<InstanceData>();
   if (!data) {
     data = new InstanceData();
-    // Deliberately not freed (see InstanceData): the no-op finalizer keeps N-API from deleting it.
+    // Deliberately not freed: a late FinalizationRegistry callback may still release a handle.
     env.SetInstanceData<InstanceData, neverFree>(data);
   }
   return data;
@@ -21,17 +21,48 @@ InstanceData* instance(Napi::Env env) {
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   auto* data = instance(env);
-  auto* holder = new Holder{std::move(t), data};
-  data->live.insert(holder);
-  return Napi::External<Holder>::New(env, holder, [](Napi::Env, Holder* h) {
-    if (h->t.defined()) h->owner->live.erase(h);
-    delete h;
-  });
+  uint32_t index;
+  if (!data->freeSlots.empty()) {
+    index = data->freeSlots.back();
+    data->freeSlots.pop_back();
+  } else {
+    if (data->slots.size() >= static_cast<size_t>(kSlotSpan)) throw std::runtime_error("more than 16M live tensors");
+    index = static_cast<uint32_t>(data->slots.size());
+    data->slots.emplace_back();
+  }
+  auto& slot = data->slots[index];
+  slot.t = std::move(t);
+  data->live++;
+  return Napi::Number::New(env, static_cast<double>(slot.gen) * kSlotSpan + index);
 }
 
-Holder* holderOf(const Napi::Value& v) {
-  if (!v.IsExternal()) return nullptr;
-  return v.As<Napi::External<Holder>>().Data();
+namespace {
+// Decodes a handle into (index, gen); false when the value cannot be one.
+bool decode(const Napi::Value& v, uint32_t& index, uint32_t& gen) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= kSlotSpan) || d != std::floor(d) || d > 9.007199254740992e15) return false;
+  gen = static_cast<uint32_t>(std::floor(d / kSlotSpan));
+  index = static_cast<uint32_t>(d - static_cast<double>(gen) * kSlotSpan);
+  return true;
+}
+}  // namespace
+
+Slot* lookup(InstanceData* data, const Napi::Value& v) {
+  uint32_t index, gen;
+  if (!decode(v, index, gen) || index >= data->slots.size()) return nullptr;
+  auto& slot = data->slots[index];
+  return slot.gen == gen && slot.t.defined() ? &slot : nullptr;
+}
+
+bool release(InstanceData* data, const Napi::Value& v) {
+  Slot* slot = lookup(data, v);
+  if (!slot) return false;
+  slot->t = at::Tensor();
+  slot->gen = slot->gen >= 0x1FFFFFFu ? 1 : slot->gen + 1;  // keeps handles below 2^53
+  data->freeSlots.push_back(static_cast<uint32_t>(slot - data->slots.data()));
+  data->live--;
+  return true;
 }
 
 std::string dtypeName(at::ScalarType t) {
@@ -75,8 +106,23 @@ std::string describe(const at::Tensor& t) {
   return s.str();
 }
 
-std::string describeValue(const Napi::Value& v) {
-  if (auto* h = holderOf(v)) return describe(h->t);
+namespace {
+std::vector<std::string> splitKinds(const char* kinds) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (const char* c = kinds; *c; c++) {
+    if (*c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else if (*c != ' ') {
+      cur += *c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string describePlain(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
@@ -90,40 +136,81 @@ std::string describeValue(const Napi::Value& v) {
     if (str.size() > 40) str = str.substr(0, 40) + "...";
     return "'" + str + "'";
   }
+  if (v.IsTypedArray()) return "typed array";
+  if (v.IsFunction()) return "function";
   if (v.IsArray()) {
     auto arr = v.As<Napi::Array>();
     std::string out = "[";
     uint32_t n = arr.Length();
-    for (uint32_t k = 0; k < n && k < 8; k++) out += (k ? ", " : "") + describeValue(arr.Get(k));
+    for (uint32_t k = 0; k < n && k < 8; k++) out += (k ? ", " : "") + describePlain(arr.Get(k));
     if (n > 8) out += ", ... (" + std::to_string(n) + " items)";
     return out + "]";
   }
-  if (v.IsTypedArray()) return "typed array";
-  if (v.IsFunction()) return "function";
-  if (v.IsObject()) return "object";
+  if (v.IsObject()) {
+    // A non-tensor passed where a tensor goes arrives as {notTensor: value} (see src/torch/tensor.ts).
+    auto o = v.As<Napi::Object>();
+    if (o.Has("notTensor")) return describePlain(o.Get("notTensor"));
+    return "object";
+  }
   return "value";
 }
 
-std::string describeCall(const char* op, const Napi::CallbackInfo& info) {
+std::string describeAs(InstanceData* data, const Napi::Value& v, const std::string& kind, bool tsTensor) {
+  bool tensorKind = kind == "T" || kind == "T?" || (kind == "TS" && tsTensor);
+  if (tensorKind && v.IsNumber()) {
+    Slot* slot = lookup(data, v);
+    return slot ? describe(slot->t) : "Tensor(disposed)";
+  }
+  if (v.IsArray()) {
+    auto arr = v.As<Napi::Array>();
+    std::string out = "[";
+    uint32_t n = arr.Length();
+    for (uint32_t k = 0; k < n && k < 8; k++) out += (k ? ", " : "") + describeAs(data, arr.Get(k), kind == "TL" ? "T" : "", false);
+    if (n > 8) out += ", ... (" + std::to_string(n) + " items)";
+    return out + "]";
+  }
+  return describePlain(v);
+}
+}  // namespace
+
+std::string describeCall(const char* op, const Napi::CallbackInfo& info, const char* kinds) {
+  auto* data = instance(info.Env());
+  auto ks = splitKinds(kinds);
+  // The TS mask, when the op has TS arguments, is the argument after the declared ones.
+  uint32_t mask = 0;
+  if (info.Length() > ks.size() && info[ks.size()].IsNumber()) mask = info[ks.size()].As<Napi::Number>().Uint32Value();
   std::string out = std::string(op) + "(";
-  for (size_t k = 0; k < info.Length(); k++) out += (k ? ", " : "") + describeValue(info[k]);
+  int tsBit = 0;
+  for (size_t k = 0; k < info.Length() && k < ks.size(); k++) {
+    const auto& kind = ks[k];
+    bool tsTensor = kind == "TS" && ((mask >> tsBit++) & 1u);
+    out += (k ? ", " : "") + describeAs(data, info[k], kind, tsTensor);
+  }
   return out + ")";
 }
 
 // ---- Args
 
+Args::Args(const Napi::CallbackInfo& info, const char* op, const char* kinds, int maskIndex)
+    : info_(info), op_(op), kinds_(kinds), data_(instance(info.Env())) {
+  if (maskIndex >= 0 && static_cast<size_t>(maskIndex) < info.Length() && info[maskIndex].IsNumber())
+    tsMask_ = info[maskIndex].As<Napi::Number>().Uint32Value();
+}
+
 void Args::fail(size_t i, const char* name, const char* expected) const {
+  auto ks = splitKinds(kinds_);
+  std::string kind = i < ks.size() ? ks[i] : "";
   throw Napi::TypeError::New(info_.Env(), std::string(op_) + ": argument " + std::to_string(i + 1) + " ('" + name +
-                                              "') must be " + expected + ", got " + describeValue(at(i)));
+                                              "') must be " + expected + ", got " + describeAs(data_, at(i), kind == "TS" ? "" : kind, false));
 }
 
 at::Tensor Args::tensor(size_t i, const char* name) const {
-  auto* h = holderOf(at(i));
-  if (!h) fail(i, name, "a Tensor");
-  if (!h->t.defined())
-    throw Napi::Error::New(info_.Env(), std::string(op_) + ": argument " + std::to_string(i + 1) + " ('" + name +
-                                            "') is a tensor that was disposed; it cannot be used after dispose()");
-  return h->t;
+  auto v = at(i);
+  Slot* slot = lookup(data_, v);
+  if (slot) return slot->t;
+  if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < kSlotSpan) fail(i, name, "a Tensor");
+  throw Napi::Error::New(info_.Env(), std::string(op_) + ": argument " + std::to_string(i + 1) + " ('" + name +
+                                          "') is a tensor that was disposed; it cannot be used after dispose()");
 }
 
 c10::optional<at::Tensor> Args::optTensor(size_t i, const char* name) const {
@@ -131,16 +218,14 @@ c10::optional<at::Tensor> Args::optTensor(size_t i, const char* name) const {
   return tensor(i, name);
 }
 
-at::Tensor Args::tensorOrScalar(size_t i, const char* name) const {
+at::Tensor Args::tensorOrScalar(size_t i, const char* name, int bit) const {
+  if ((tsMask_ >> bit) & 1u) return tensor(i, name);
   auto v = at(i);
-  if (v.IsNumber() || v.IsBoolean()) {
-    // A JS number acts like a Python scalar: a "wrapped number" that does not drive type promotion.
-    auto t = c10::scalar_to_tensor(scalar(i, name));
-    t.unsafeGetTensorImpl()->set_wrapped_number(true);
-    return t;
-  }
-  if (!holderOf(v)) fail(i, name, "a Tensor or a number");
-  return tensor(i, name);
+  if (!v.IsNumber() && !v.IsBoolean()) fail(i, name, "a Tensor or a number");
+  // A JS number acts like a Python scalar: a "wrapped number" that does not drive type promotion.
+  auto t = c10::scalar_to_tensor(scalar(i, name));
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
 }
 
 std::vector<at::Tensor> Args::tensorList(size_t i, const char* name) const {
@@ -150,12 +235,14 @@ std::vector<at::Tensor> Args::tensorList(size_t i, const char* name) const {
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); k++) {
-    auto* h = holderOf(arr.Get(k));
-    if (!h) fail(i, name, "an array of Tensors");
-    if (!h->t.defined())
+    auto e = arr.Get(k);
+    Slot* slot = lookup(data_, e);
+    if (!slot) {
+      if (!e.IsNumber() || e.As<Napi::Number>().DoubleValue() < kSlotSpan) fail(i, name, "an array of Tensors");
       throw Napi::Error::New(info_.Env(), std::string(op_) + ": argument '" + name + "' holds a disposed tensor at index " +
                                               std::to_string(k));
-    out.push_back(h->t);
+    }
+    out.push_back(slot->t);
   }
   return out;
 }
@@ -298,18 +385,19 @@ using Fn = Napi::Value (*)(const Napi::CallbackInfo&, Args&);
 struct Entry {
   const char* name;
   Fn fn;
+  const char* kinds;
 };
 Napi::Value trampoline(const Napi::CallbackInfo& info) {
   auto* e = static_cast<Entry*>(info.Data());
-  return guard(e->name, info, [&]() -> Napi::Value {
-    Args a(info, e->name);
+  return guard(e->name, e->kinds, info, [&]() -> Napi::Value {
+    Args a(info, e->name, e->kinds);
     return e->fn(info, a);
   });
 }
 }  // namespace
 
-void define(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
-  auto* e = new Entry{name, fn};  // lives as long as the function: one small entry per environment
+void define(Napi::Env env, Napi::Object exports, const char* name, Fn fn, const char* kinds) {
+  auto* e = new Entry{name, fn, kinds};  // lives as long as the function: one small entry per environment
   exports.Set(name, Napi::Function::New(env, trampoline, name, e));
 }
 

@@ -6,8 +6,8 @@ namespace lethe {
 namespace {
 
 Napi::Value op_zeros(const Napi::CallbackInfo& info) {
-  return guard("zeros", info, [&]() -> Napi::Value {
-    Args a(info, "zeros");
+  return guard("zeros", "L,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "zeros", "L,dtype?,device?,b", -1);
     auto size = a.ints(0, "size");
     auto dtype = a.optDtype(1, "dtype");
     auto device = a.optDevice(2, "device");
@@ -17,8 +17,8 @@ Napi::Value op_zeros(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_ones(const Napi::CallbackInfo& info) {
-  return guard("ones", info, [&]() -> Napi::Value {
-    Args a(info, "ones");
+  return guard("ones", "L,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "ones", "L,dtype?,device?,b", -1);
     auto size = a.ints(0, "size");
     auto dtype = a.optDtype(1, "dtype");
     auto device = a.optDevice(2, "device");
@@ -28,8 +28,8 @@ Napi::Value op_ones(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_full(const Napi::CallbackInfo& info) {
-  return guard("full", info, [&]() -> Napi::Value {
-    Args a(info, "full");
+  return guard("full", "L,S,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "full", "L,S,dtype?,device?,b", -1);
     auto size = a.ints(0, "size");
     auto fillValue = a.scalar(1, "fillValue");
     auto dtype = a.optDtype(2, "dtype");
@@ -40,8 +40,8 @@ Napi::Value op_full(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_empty(const Napi::CallbackInfo& info) {
-  return guard("empty", info, [&]() -> Napi::Value {
-    Args a(info, "empty");
+  return guard("empty", "L,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "empty", "L,dtype?,device?,b", -1);
     auto size = a.ints(0, "size");
     auto dtype = a.optDtype(1, "dtype");
     auto device = a.optDevice(2, "device");
@@ -51,8 +51,8 @@ Napi::Value op_empty(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_arange(const Napi::CallbackInfo& info) {
-  return guard("arange", info, [&]() -> Napi::Value {
-    Args a(info, "arange");
+  return guard("arange", "S,S?,S,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "arange", "S,S?,S,dtype?,device?,b", -1);
     auto start = a.scalar(0, "start");
     auto end = a.optScalar(1, "end");
     auto step = a.scalar(2, "step");
@@ -64,8 +64,8 @@ Napi::Value op_arange(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_linspace(const Napi::CallbackInfo& info) {
-  return guard("linspace", info, [&]() -> Napi::Value {
-    Args a(info, "linspace");
+  return guard("linspace", "f,f,i,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "linspace", "f,f,i,dtype?,device?,b", -1);
     auto start = a.f64(0, "start");
     auto end = a.f64(1, "end");
     auto steps = a.i64(2, "steps");
@@ -77,8 +77,8 @@ Napi::Value op_linspace(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_eye(const Napi::CallbackInfo& info) {
-  return guard("eye", info, [&]() -> Napi::Value {
-    Args a(info, "eye");
+  return guard("eye", "i,i?,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "eye", "i,i?,dtype?,device?,b", -1);
     auto n = a.i64(0, "n");
     auto m = a.optI64(1, "m");
     auto dtype = a.optDtype(2, "dtype");
@@ -89,8 +89,8 @@ Napi::Value op_eye(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_randn(const Napi::CallbackInfo& info) {
-  return guard("randn", info, [&]() -> Napi::Value {
-    Args a(info, "randn");
+  return guard("randn", "L,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "randn", "L,dtype?,device?,b", -1);
     auto size = a.ints(0, "size");
     auto dtype = a.optDtype(1, "dtype");
     auto device = a.optDevice(2, "device");
@@ -100,8 +100,8 @@ Napi::Value op_randn(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_rand(const Napi::CallbackInfo& info) {
-  return guard("rand", info, [&]() -> Napi::Value {
-    Args a(info, "rand");
+  return guard("rand", "L,dtype?,device?,b", info, [&]() -> Napi::Value {
+    Args a(info, "rand", "L,dtype?,device?,b", -1);
     auto size = a.ints(0, "size");
     auto dtype = a.optDtype(1, "dtype");
     auto device = a.optDevice(2, "device");
@@ -111,8 +111,8 @@ Napi::Value op_rand(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_randint(const Napi::CallbackInfo& info) {
-  return guard("randint", info, [&]() -> Napi::Value {
-    Args a(info, "randint");
+  return guard("randint", "i,i,L,dtype?,device?", info, [&]() -> Napi::Value {
+    Args a(info, "randint", "i,i,L,dtype?,device?", -1);
     auto low = a.i64(0, "low");
     auto high = a.i64(1, "high");
     auto size = a.ints(2, "size");
@@ -123,8 +123,8 @@ Napi::Value op_randint(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_randperm(const Napi::CallbackInfo& info) {
-  return guard("randperm", info, [&]() -> Napi::Value {
-    Args a(info, "randperm");
+  return guard("randperm", "i,dtype?,device?", info, [&]() -> Napi::Value {
+    Args a(info, "randperm", "i,dtype?,device?", -1);
     auto n = a.i64(0, "n");
     auto dtype = a.optDtype(1, "dtype");
     auto device = a.optDevice(2, "device");
@@ -133,8 +133,8 @@ Napi::Value op_randperm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_multinomial(const Napi::CallbackInfo& info) {
-  return guard("multinomial", info, [&]() -> Napi::Value {
-    Args a(info, "multinomial");
+  return guard("multinomial", "T,i,b", info, [&]() -> Napi::Value {
+    Args a(info, "multinomial", "T,i,b", -1);
     auto input = a.tensor(0, "input");
     auto numSamples = a.i64(1, "numSamples");
     auto replacement = a.boolean(2, "replacement");
@@ -143,8 +143,8 @@ Napi::Value op_multinomial(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_zerosLike(const Napi::CallbackInfo& info) {
-  return guard("zerosLike", info, [&]() -> Napi::Value {
-    Args a(info, "zerosLike");
+  return guard("zerosLike", "T,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "zerosLike", "T,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dtype = a.optDtype(1, "dtype");
     return a.result((at::zeros_like(input, dtype ? input.options().dtype(*dtype) : input.options())));
@@ -152,8 +152,8 @@ Napi::Value op_zerosLike(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_onesLike(const Napi::CallbackInfo& info) {
-  return guard("onesLike", info, [&]() -> Napi::Value {
-    Args a(info, "onesLike");
+  return guard("onesLike", "T,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "onesLike", "T,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dtype = a.optDtype(1, "dtype");
     return a.result((at::ones_like(input, dtype ? input.options().dtype(*dtype) : input.options())));
@@ -161,8 +161,8 @@ Napi::Value op_onesLike(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_fullLike(const Napi::CallbackInfo& info) {
-  return guard("fullLike", info, [&]() -> Napi::Value {
-    Args a(info, "fullLike");
+  return guard("fullLike", "T,S,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "fullLike", "T,S,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto fillValue = a.scalar(1, "fillValue");
     auto dtype = a.optDtype(2, "dtype");
@@ -171,8 +171,8 @@ Napi::Value op_fullLike(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_randnLike(const Napi::CallbackInfo& info) {
-  return guard("randnLike", info, [&]() -> Napi::Value {
-    Args a(info, "randnLike");
+  return guard("randnLike", "T,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "randnLike", "T,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dtype = a.optDtype(1, "dtype");
     return a.result((at::randn_like(input, dtype ? input.options().dtype(*dtype) : input.options())));
@@ -180,8 +180,8 @@ Napi::Value op_randnLike(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_randLike(const Napi::CallbackInfo& info) {
-  return guard("randLike", info, [&]() -> Napi::Value {
-    Args a(info, "randLike");
+  return guard("randLike", "T,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "randLike", "T,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dtype = a.optDtype(1, "dtype");
     return a.result((at::rand_like(input, dtype ? input.options().dtype(*dtype) : input.options())));
@@ -189,341 +189,341 @@ Napi::Value op_randLike(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_clone(const Napi::CallbackInfo& info) {
-  return guard("clone", info, [&]() -> Napi::Value {
-    Args a(info, "clone");
+  return guard("clone", "T", info, [&]() -> Napi::Value {
+    Args a(info, "clone", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::clone(input)));
   });
 }
 
 Napi::Value op_detach(const Napi::CallbackInfo& info) {
-  return guard("detach", info, [&]() -> Napi::Value {
-    Args a(info, "detach");
+  return guard("detach", "T", info, [&]() -> Napi::Value {
+    Args a(info, "detach", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((input.detach()));
   });
 }
 
 Napi::Value op_contiguous(const Napi::CallbackInfo& info) {
-  return guard("contiguous", info, [&]() -> Napi::Value {
-    Args a(info, "contiguous");
+  return guard("contiguous", "T", info, [&]() -> Napi::Value {
+    Args a(info, "contiguous", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((input.contiguous()));
   });
 }
 
 Napi::Value op_add(const Napi::CallbackInfo& info) {
-  return guard("add", info, [&]() -> Napi::Value {
-    Args a(info, "add");
+  return guard("add", "T,TS,S", info, [&]() -> Napi::Value {
+    Args a(info, "add", "T,TS,S", 3);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     auto alpha = a.scalar(2, "alpha");
     return a.result((at::add(input, other, alpha)));
   });
 }
 
 Napi::Value op_sub(const Napi::CallbackInfo& info) {
-  return guard("sub", info, [&]() -> Napi::Value {
-    Args a(info, "sub");
+  return guard("sub", "T,TS,S", info, [&]() -> Napi::Value {
+    Args a(info, "sub", "T,TS,S", 3);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     auto alpha = a.scalar(2, "alpha");
     return a.result((at::sub(input, other, alpha)));
   });
 }
 
 Napi::Value op_mul(const Napi::CallbackInfo& info) {
-  return guard("mul", info, [&]() -> Napi::Value {
-    Args a(info, "mul");
+  return guard("mul", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "mul", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::mul(input, other)));
   });
 }
 
 Napi::Value op_div(const Napi::CallbackInfo& info) {
-  return guard("div", info, [&]() -> Napi::Value {
-    Args a(info, "div");
+  return guard("div", "T,TS,raw", info, [&]() -> Napi::Value {
+    Args a(info, "div", "T,TS,raw", 3);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result([&]() { auto mode = a.optString(2, "roundingMode"); return mode ? at::div(input, other, c10::string_view(*mode)) : at::div(input, other); }());
   });
 }
 
 Napi::Value op_pow(const Napi::CallbackInfo& info) {
-  return guard("pow", info, [&]() -> Napi::Value {
-    Args a(info, "pow");
+  return guard("pow", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "pow", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto exponent = a.tensorOrScalar(1, "exponent");
+    auto exponent = a.tensorOrScalar(1, "exponent", 0);
     return a.result((at::pow(input, exponent)));
   });
 }
 
 Napi::Value op_remainder(const Napi::CallbackInfo& info) {
-  return guard("remainder", info, [&]() -> Napi::Value {
-    Args a(info, "remainder");
+  return guard("remainder", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "remainder", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::remainder(input, other)));
   });
 }
 
 Napi::Value op_maximum(const Napi::CallbackInfo& info) {
-  return guard("maximum", info, [&]() -> Napi::Value {
-    Args a(info, "maximum");
+  return guard("maximum", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "maximum", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::maximum(input, other)));
   });
 }
 
 Napi::Value op_minimum(const Napi::CallbackInfo& info) {
-  return guard("minimum", info, [&]() -> Napi::Value {
-    Args a(info, "minimum");
+  return guard("minimum", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "minimum", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::minimum(input, other)));
   });
 }
 
 Napi::Value op_atan2(const Napi::CallbackInfo& info) {
-  return guard("atan2", info, [&]() -> Napi::Value {
-    Args a(info, "atan2");
+  return guard("atan2", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "atan2", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::atan2(input, other)));
   });
 }
 
 Napi::Value op_neg(const Napi::CallbackInfo& info) {
-  return guard("neg", info, [&]() -> Napi::Value {
-    Args a(info, "neg");
+  return guard("neg", "T", info, [&]() -> Napi::Value {
+    Args a(info, "neg", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::neg(input)));
   });
 }
 
 Napi::Value op_abs(const Napi::CallbackInfo& info) {
-  return guard("abs", info, [&]() -> Napi::Value {
-    Args a(info, "abs");
+  return guard("abs", "T", info, [&]() -> Napi::Value {
+    Args a(info, "abs", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::abs(input)));
   });
 }
 
 Napi::Value op_exp(const Napi::CallbackInfo& info) {
-  return guard("exp", info, [&]() -> Napi::Value {
-    Args a(info, "exp");
+  return guard("exp", "T", info, [&]() -> Napi::Value {
+    Args a(info, "exp", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::exp(input)));
   });
 }
 
 Napi::Value op_log(const Napi::CallbackInfo& info) {
-  return guard("log", info, [&]() -> Napi::Value {
-    Args a(info, "log");
+  return guard("log", "T", info, [&]() -> Napi::Value {
+    Args a(info, "log", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::log(input)));
   });
 }
 
 Napi::Value op_log2(const Napi::CallbackInfo& info) {
-  return guard("log2", info, [&]() -> Napi::Value {
-    Args a(info, "log2");
+  return guard("log2", "T", info, [&]() -> Napi::Value {
+    Args a(info, "log2", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::log2(input)));
   });
 }
 
 Napi::Value op_log1p(const Napi::CallbackInfo& info) {
-  return guard("log1p", info, [&]() -> Napi::Value {
-    Args a(info, "log1p");
+  return guard("log1p", "T", info, [&]() -> Napi::Value {
+    Args a(info, "log1p", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::log1p(input)));
   });
 }
 
 Napi::Value op_expm1(const Napi::CallbackInfo& info) {
-  return guard("expm1", info, [&]() -> Napi::Value {
-    Args a(info, "expm1");
+  return guard("expm1", "T", info, [&]() -> Napi::Value {
+    Args a(info, "expm1", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::expm1(input)));
   });
 }
 
 Napi::Value op_sqrt(const Napi::CallbackInfo& info) {
-  return guard("sqrt", info, [&]() -> Napi::Value {
-    Args a(info, "sqrt");
+  return guard("sqrt", "T", info, [&]() -> Napi::Value {
+    Args a(info, "sqrt", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::sqrt(input)));
   });
 }
 
 Napi::Value op_rsqrt(const Napi::CallbackInfo& info) {
-  return guard("rsqrt", info, [&]() -> Napi::Value {
-    Args a(info, "rsqrt");
+  return guard("rsqrt", "T", info, [&]() -> Napi::Value {
+    Args a(info, "rsqrt", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::rsqrt(input)));
   });
 }
 
 Napi::Value op_sin(const Napi::CallbackInfo& info) {
-  return guard("sin", info, [&]() -> Napi::Value {
-    Args a(info, "sin");
+  return guard("sin", "T", info, [&]() -> Napi::Value {
+    Args a(info, "sin", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::sin(input)));
   });
 }
 
 Napi::Value op_cos(const Napi::CallbackInfo& info) {
-  return guard("cos", info, [&]() -> Napi::Value {
-    Args a(info, "cos");
+  return guard("cos", "T", info, [&]() -> Napi::Value {
+    Args a(info, "cos", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::cos(input)));
   });
 }
 
 Napi::Value op_tanh(const Napi::CallbackInfo& info) {
-  return guard("tanh", info, [&]() -> Napi::Value {
-    Args a(info, "tanh");
+  return guard("tanh", "T", info, [&]() -> Napi::Value {
+    Args a(info, "tanh", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::tanh(input)));
   });
 }
 
 Napi::Value op_sigmoid(const Napi::CallbackInfo& info) {
-  return guard("sigmoid", info, [&]() -> Napi::Value {
-    Args a(info, "sigmoid");
+  return guard("sigmoid", "T", info, [&]() -> Napi::Value {
+    Args a(info, "sigmoid", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::sigmoid(input)));
   });
 }
 
 Napi::Value op_relu(const Napi::CallbackInfo& info) {
-  return guard("relu", info, [&]() -> Napi::Value {
-    Args a(info, "relu");
+  return guard("relu", "T", info, [&]() -> Napi::Value {
+    Args a(info, "relu", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::relu(input)));
   });
 }
 
 Napi::Value op_floor(const Napi::CallbackInfo& info) {
-  return guard("floor", info, [&]() -> Napi::Value {
-    Args a(info, "floor");
+  return guard("floor", "T", info, [&]() -> Napi::Value {
+    Args a(info, "floor", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::floor(input)));
   });
 }
 
 Napi::Value op_ceil(const Napi::CallbackInfo& info) {
-  return guard("ceil", info, [&]() -> Napi::Value {
-    Args a(info, "ceil");
+  return guard("ceil", "T", info, [&]() -> Napi::Value {
+    Args a(info, "ceil", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::ceil(input)));
   });
 }
 
 Napi::Value op_round(const Napi::CallbackInfo& info) {
-  return guard("round", info, [&]() -> Napi::Value {
-    Args a(info, "round");
+  return guard("round", "T", info, [&]() -> Napi::Value {
+    Args a(info, "round", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::round(input)));
   });
 }
 
 Napi::Value op_trunc(const Napi::CallbackInfo& info) {
-  return guard("trunc", info, [&]() -> Napi::Value {
-    Args a(info, "trunc");
+  return guard("trunc", "T", info, [&]() -> Napi::Value {
+    Args a(info, "trunc", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::trunc(input)));
   });
 }
 
 Napi::Value op_sign(const Napi::CallbackInfo& info) {
-  return guard("sign", info, [&]() -> Napi::Value {
-    Args a(info, "sign");
+  return guard("sign", "T", info, [&]() -> Napi::Value {
+    Args a(info, "sign", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::sign(input)));
   });
 }
 
 Napi::Value op_reciprocal(const Napi::CallbackInfo& info) {
-  return guard("reciprocal", info, [&]() -> Napi::Value {
-    Args a(info, "reciprocal");
+  return guard("reciprocal", "T", info, [&]() -> Napi::Value {
+    Args a(info, "reciprocal", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::reciprocal(input)));
   });
 }
 
 Napi::Value op_erf(const Napi::CallbackInfo& info) {
-  return guard("erf", info, [&]() -> Napi::Value {
-    Args a(info, "erf");
+  return guard("erf", "T", info, [&]() -> Napi::Value {
+    Args a(info, "erf", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::erf(input)));
   });
 }
 
 Napi::Value op_square(const Napi::CallbackInfo& info) {
-  return guard("square", info, [&]() -> Napi::Value {
-    Args a(info, "square");
+  return guard("square", "T", info, [&]() -> Napi::Value {
+    Args a(info, "square", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::square(input)));
   });
 }
 
 Napi::Value op_logicalNot(const Napi::CallbackInfo& info) {
-  return guard("logicalNot", info, [&]() -> Napi::Value {
-    Args a(info, "logicalNot");
+  return guard("logicalNot", "T", info, [&]() -> Napi::Value {
+    Args a(info, "logicalNot", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::logical_not(input)));
   });
 }
 
 Napi::Value op_isnan(const Napi::CallbackInfo& info) {
-  return guard("isnan", info, [&]() -> Napi::Value {
-    Args a(info, "isnan");
+  return guard("isnan", "T", info, [&]() -> Napi::Value {
+    Args a(info, "isnan", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::isnan(input)));
   });
 }
 
 Napi::Value op_isinf(const Napi::CallbackInfo& info) {
-  return guard("isinf", info, [&]() -> Napi::Value {
-    Args a(info, "isinf");
+  return guard("isinf", "T", info, [&]() -> Napi::Value {
+    Args a(info, "isinf", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::isinf(input)));
   });
 }
 
 Napi::Value op_isfinite(const Napi::CallbackInfo& info) {
-  return guard("isfinite", info, [&]() -> Napi::Value {
-    Args a(info, "isfinite");
+  return guard("isfinite", "T", info, [&]() -> Napi::Value {
+    Args a(info, "isfinite", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::isfinite(input)));
   });
 }
 
 Napi::Value op_logsigmoid(const Napi::CallbackInfo& info) {
-  return guard("logsigmoid", info, [&]() -> Napi::Value {
-    Args a(info, "logsigmoid");
+  return guard("logsigmoid", "T", info, [&]() -> Napi::Value {
+    Args a(info, "logsigmoid", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::log_sigmoid(input)));
   });
 }
 
 Napi::Value op_lerp(const Napi::CallbackInfo& info) {
-  return guard("lerp", info, [&]() -> Napi::Value {
-    Args a(info, "lerp");
+  return guard("lerp", "T,T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "lerp", "T,T,TS", 3);
     auto input = a.tensor(0, "input");
     auto end = a.tensor(1, "end");
-    auto weight = a.tensorOrScalar(2, "weight");
+    auto weight = a.tensorOrScalar(2, "weight", 0);
     return a.result((at::lerp(input, end, weight)));
   });
 }
 
 Napi::Value op_clamp(const Napi::CallbackInfo& info) {
-  return guard("clamp", info, [&]() -> Napi::Value {
-    Args a(info, "clamp");
+  return guard("clamp", "T,S?,S?", info, [&]() -> Napi::Value {
+    Args a(info, "clamp", "T,S?,S?", -1);
     auto input = a.tensor(0, "input");
     auto min = a.optScalar(1, "min");
     auto max = a.optScalar(2, "max");
@@ -532,99 +532,99 @@ Napi::Value op_clamp(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_eq(const Napi::CallbackInfo& info) {
-  return guard("eq", info, [&]() -> Napi::Value {
-    Args a(info, "eq");
+  return guard("eq", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "eq", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::eq(input, other)));
   });
 }
 
 Napi::Value op_ne(const Napi::CallbackInfo& info) {
-  return guard("ne", info, [&]() -> Napi::Value {
-    Args a(info, "ne");
+  return guard("ne", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "ne", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::ne(input, other)));
   });
 }
 
 Napi::Value op_lt(const Napi::CallbackInfo& info) {
-  return guard("lt", info, [&]() -> Napi::Value {
-    Args a(info, "lt");
+  return guard("lt", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "lt", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::lt(input, other)));
   });
 }
 
 Napi::Value op_le(const Napi::CallbackInfo& info) {
-  return guard("le", info, [&]() -> Napi::Value {
-    Args a(info, "le");
+  return guard("le", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "le", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::le(input, other)));
   });
 }
 
 Napi::Value op_gt(const Napi::CallbackInfo& info) {
-  return guard("gt", info, [&]() -> Napi::Value {
-    Args a(info, "gt");
+  return guard("gt", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "gt", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::gt(input, other)));
   });
 }
 
 Napi::Value op_ge(const Napi::CallbackInfo& info) {
-  return guard("ge", info, [&]() -> Napi::Value {
-    Args a(info, "ge");
+  return guard("ge", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "ge", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::ge(input, other)));
   });
 }
 
 Napi::Value op_logicalAnd(const Napi::CallbackInfo& info) {
-  return guard("logicalAnd", info, [&]() -> Napi::Value {
-    Args a(info, "logicalAnd");
+  return guard("logicalAnd", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "logicalAnd", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::logical_and(input, other)));
   });
 }
 
 Napi::Value op_logicalOr(const Napi::CallbackInfo& info) {
-  return guard("logicalOr", info, [&]() -> Napi::Value {
-    Args a(info, "logicalOr");
+  return guard("logicalOr", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "logicalOr", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::logical_or(input, other)));
   });
 }
 
 Napi::Value op_logicalXor(const Napi::CallbackInfo& info) {
-  return guard("logicalXor", info, [&]() -> Napi::Value {
-    Args a(info, "logicalXor");
+  return guard("logicalXor", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "logicalXor", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     return a.result((at::logical_xor(input, other)));
   });
 }
 
 Napi::Value op_where(const Napi::CallbackInfo& info) {
-  return guard("where", info, [&]() -> Napi::Value {
-    Args a(info, "where");
+  return guard("where", "T,TS,TS", info, [&]() -> Napi::Value {
+    Args a(info, "where", "T,TS,TS", 3);
     auto condition = a.tensor(0, "condition");
-    auto input = a.tensorOrScalar(1, "input");
-    auto other = a.tensorOrScalar(2, "other");
+    auto input = a.tensorOrScalar(1, "input", 0);
+    auto other = a.tensorOrScalar(2, "other", 1);
     return a.result((at::where(condition, input, other)));
   });
 }
 
 Napi::Value op_allclose(const Napi::CallbackInfo& info) {
-  return guard("allclose", info, [&]() -> Napi::Value {
-    Args a(info, "allclose");
+  return guard("allclose", "T,T,f,f", info, [&]() -> Napi::Value {
+    Args a(info, "allclose", "T,T,f,f", -1);
     auto input = a.tensor(0, "input");
     auto other = a.tensor(1, "other");
     auto rtol = a.f64(2, "rtol");
@@ -634,8 +634,8 @@ Napi::Value op_allclose(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_equal(const Napi::CallbackInfo& info) {
-  return guard("equal", info, [&]() -> Napi::Value {
-    Args a(info, "equal");
+  return guard("equal", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "equal", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto other = a.tensor(1, "other");
     return a.result((at::equal(input, other)));
@@ -643,8 +643,8 @@ Napi::Value op_equal(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_sum(const Napi::CallbackInfo& info) {
-  return guard("sum", info, [&]() -> Napi::Value {
-    Args a(info, "sum");
+  return guard("sum", "T,D?,b,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "sum", "T,D?,b,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optInts(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -654,8 +654,8 @@ Napi::Value op_sum(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_mean(const Napi::CallbackInfo& info) {
-  return guard("mean", info, [&]() -> Napi::Value {
-    Args a(info, "mean");
+  return guard("mean", "T,D?,b,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "mean", "T,D?,b,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optInts(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -665,8 +665,8 @@ Napi::Value op_mean(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_prod(const Napi::CallbackInfo& info) {
-  return guard("prod", info, [&]() -> Napi::Value {
-    Args a(info, "prod");
+  return guard("prod", "T,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "prod", "T,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dtype = a.optDtype(1, "dtype");
     return a.result((at::prod(input, dtype)));
@@ -674,8 +674,8 @@ Napi::Value op_prod(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_amax(const Napi::CallbackInfo& info) {
-  return guard("amax", info, [&]() -> Napi::Value {
-    Args a(info, "amax");
+  return guard("amax", "T,D?,b", info, [&]() -> Napi::Value {
+    Args a(info, "amax", "T,D?,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optInts(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -684,8 +684,8 @@ Napi::Value op_amax(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_amin(const Napi::CallbackInfo& info) {
-  return guard("amin", info, [&]() -> Napi::Value {
-    Args a(info, "amin");
+  return guard("amin", "T,D?,b", info, [&]() -> Napi::Value {
+    Args a(info, "amin", "T,D?,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optInts(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -694,24 +694,24 @@ Napi::Value op_amin(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_maxAll(const Napi::CallbackInfo& info) {
-  return guard("maxAll", info, [&]() -> Napi::Value {
-    Args a(info, "maxAll");
+  return guard("maxAll", "T", info, [&]() -> Napi::Value {
+    Args a(info, "maxAll", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::max(input)));
   });
 }
 
 Napi::Value op_minAll(const Napi::CallbackInfo& info) {
-  return guard("minAll", info, [&]() -> Napi::Value {
-    Args a(info, "minAll");
+  return guard("minAll", "T", info, [&]() -> Napi::Value {
+    Args a(info, "minAll", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::min(input)));
   });
 }
 
 Napi::Value op_maxDim(const Napi::CallbackInfo& info) {
-  return guard("maxDim", info, [&]() -> Napi::Value {
-    Args a(info, "maxDim");
+  return guard("maxDim", "T,i,b", info, [&]() -> Napi::Value {
+    Args a(info, "maxDim", "T,i,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -720,8 +720,8 @@ Napi::Value op_maxDim(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_minDim(const Napi::CallbackInfo& info) {
-  return guard("minDim", info, [&]() -> Napi::Value {
-    Args a(info, "minDim");
+  return guard("minDim", "T,i,b", info, [&]() -> Napi::Value {
+    Args a(info, "minDim", "T,i,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -730,8 +730,8 @@ Napi::Value op_minDim(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_argmax(const Napi::CallbackInfo& info) {
-  return guard("argmax", info, [&]() -> Napi::Value {
-    Args a(info, "argmax");
+  return guard("argmax", "T,i?,b", info, [&]() -> Napi::Value {
+    Args a(info, "argmax", "T,i?,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optI64(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -740,8 +740,8 @@ Napi::Value op_argmax(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_argmin(const Napi::CallbackInfo& info) {
-  return guard("argmin", info, [&]() -> Napi::Value {
-    Args a(info, "argmin");
+  return guard("argmin", "T,i?,b", info, [&]() -> Napi::Value {
+    Args a(info, "argmin", "T,i?,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optI64(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -750,8 +750,8 @@ Napi::Value op_argmin(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_logsumexp(const Napi::CallbackInfo& info) {
-  return guard("logsumexp", info, [&]() -> Napi::Value {
-    Args a(info, "logsumexp");
+  return guard("logsumexp", "T,D,b", info, [&]() -> Napi::Value {
+    Args a(info, "logsumexp", "T,D,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.ints(1, "dim");
     auto keepdim = a.boolean(2, "keepdim");
@@ -760,8 +760,8 @@ Napi::Value op_logsumexp(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_var(const Napi::CallbackInfo& info) {
-  return guard("var", info, [&]() -> Napi::Value {
-    Args a(info, "var");
+  return guard("var", "T,D?,b,b", info, [&]() -> Napi::Value {
+    Args a(info, "var", "T,D?,b,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optInts(1, "dim");
     auto unbiased = a.boolean(2, "unbiased");
@@ -771,8 +771,8 @@ Napi::Value op_var(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_std(const Napi::CallbackInfo& info) {
-  return guard("std", info, [&]() -> Napi::Value {
-    Args a(info, "std");
+  return guard("std", "T,D?,b,b", info, [&]() -> Napi::Value {
+    Args a(info, "std", "T,D?,b,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optInts(1, "dim");
     auto unbiased = a.boolean(2, "unbiased");
@@ -782,8 +782,8 @@ Napi::Value op_std(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_norm(const Napi::CallbackInfo& info) {
-  return guard("norm", info, [&]() -> Napi::Value {
-    Args a(info, "norm");
+  return guard("norm", "T,S,D?,b", info, [&]() -> Napi::Value {
+    Args a(info, "norm", "T,S,D?,b", -1);
     auto input = a.tensor(0, "input");
     auto p = a.scalar(1, "p");
     auto dim = a.optInts(2, "dim");
@@ -793,8 +793,8 @@ Napi::Value op_norm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_cumsum(const Napi::CallbackInfo& info) {
-  return guard("cumsum", info, [&]() -> Napi::Value {
-    Args a(info, "cumsum");
+  return guard("cumsum", "T,i,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "cumsum", "T,i,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto dtype = a.optDtype(2, "dtype");
@@ -803,8 +803,8 @@ Napi::Value op_cumsum(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_topk(const Napi::CallbackInfo& info) {
-  return guard("topk", info, [&]() -> Napi::Value {
-    Args a(info, "topk");
+  return guard("topk", "T,i,i,b,b", info, [&]() -> Napi::Value {
+    Args a(info, "topk", "T,i,i,b,b", -1);
     auto input = a.tensor(0, "input");
     auto k = a.i64(1, "k");
     auto dim = a.i64(2, "dim");
@@ -815,8 +815,8 @@ Napi::Value op_topk(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_sort(const Napi::CallbackInfo& info) {
-  return guard("sort", info, [&]() -> Napi::Value {
-    Args a(info, "sort");
+  return guard("sort", "T,i,b", info, [&]() -> Napi::Value {
+    Args a(info, "sort", "T,i,b", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto descending = a.boolean(2, "descending");
@@ -825,24 +825,24 @@ Napi::Value op_sort(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_all(const Napi::CallbackInfo& info) {
-  return guard("all", info, [&]() -> Napi::Value {
-    Args a(info, "all");
+  return guard("all", "T", info, [&]() -> Napi::Value {
+    Args a(info, "all", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::all(input)));
   });
 }
 
 Napi::Value op_any(const Napi::CallbackInfo& info) {
-  return guard("any", info, [&]() -> Napi::Value {
-    Args a(info, "any");
+  return guard("any", "T", info, [&]() -> Napi::Value {
+    Args a(info, "any", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::any(input)));
   });
 }
 
 Napi::Value op_reshape(const Napi::CallbackInfo& info) {
-  return guard("reshape", info, [&]() -> Napi::Value {
-    Args a(info, "reshape");
+  return guard("reshape", "T,L", info, [&]() -> Napi::Value {
+    Args a(info, "reshape", "T,L", -1);
     auto input = a.tensor(0, "input");
     auto shape = a.ints(1, "shape");
     return a.result((at::reshape(input, shape)));
@@ -850,8 +850,8 @@ Napi::Value op_reshape(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_view(const Napi::CallbackInfo& info) {
-  return guard("view", info, [&]() -> Napi::Value {
-    Args a(info, "view");
+  return guard("view", "T,L", info, [&]() -> Napi::Value {
+    Args a(info, "view", "T,L", -1);
     auto input = a.tensor(0, "input");
     auto shape = a.ints(1, "shape");
     return a.result((input.view(shape)));
@@ -859,16 +859,16 @@ Napi::Value op_view(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_t(const Napi::CallbackInfo& info) {
-  return guard("t", info, [&]() -> Napi::Value {
-    Args a(info, "t");
+  return guard("t", "T", info, [&]() -> Napi::Value {
+    Args a(info, "t", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((input.t()));
   });
 }
 
 Napi::Value op_transpose(const Napi::CallbackInfo& info) {
-  return guard("transpose", info, [&]() -> Napi::Value {
-    Args a(info, "transpose");
+  return guard("transpose", "T,i,i", info, [&]() -> Napi::Value {
+    Args a(info, "transpose", "T,i,i", -1);
     auto input = a.tensor(0, "input");
     auto dim0 = a.i64(1, "dim0");
     auto dim1 = a.i64(2, "dim1");
@@ -877,8 +877,8 @@ Napi::Value op_transpose(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_permute(const Napi::CallbackInfo& info) {
-  return guard("permute", info, [&]() -> Napi::Value {
-    Args a(info, "permute");
+  return guard("permute", "T,L", info, [&]() -> Napi::Value {
+    Args a(info, "permute", "T,L", -1);
     auto input = a.tensor(0, "input");
     auto dims = a.ints(1, "dims");
     return a.result((at::permute(input, dims)));
@@ -886,8 +886,8 @@ Napi::Value op_permute(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_squeeze(const Napi::CallbackInfo& info) {
-  return guard("squeeze", info, [&]() -> Napi::Value {
-    Args a(info, "squeeze");
+  return guard("squeeze", "T,i?", info, [&]() -> Napi::Value {
+    Args a(info, "squeeze", "T,i?", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.optI64(1, "dim");
     return a.result(((dim ? at::squeeze(input, *dim) : at::squeeze(input))));
@@ -895,8 +895,8 @@ Napi::Value op_squeeze(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_unsqueeze(const Napi::CallbackInfo& info) {
-  return guard("unsqueeze", info, [&]() -> Napi::Value {
-    Args a(info, "unsqueeze");
+  return guard("unsqueeze", "T,i", info, [&]() -> Napi::Value {
+    Args a(info, "unsqueeze", "T,i", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     return a.result((at::unsqueeze(input, dim)));
@@ -904,8 +904,8 @@ Napi::Value op_unsqueeze(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_expand(const Napi::CallbackInfo& info) {
-  return guard("expand", info, [&]() -> Napi::Value {
-    Args a(info, "expand");
+  return guard("expand", "T,L", info, [&]() -> Napi::Value {
+    Args a(info, "expand", "T,L", -1);
     auto input = a.tensor(0, "input");
     auto size = a.ints(1, "size");
     return a.result((input.expand(size)));
@@ -913,8 +913,8 @@ Napi::Value op_expand(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_expandAs(const Napi::CallbackInfo& info) {
-  return guard("expandAs", info, [&]() -> Napi::Value {
-    Args a(info, "expandAs");
+  return guard("expandAs", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "expandAs", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto other = a.tensor(1, "other");
     return a.result((input.expand_as(other)));
@@ -922,8 +922,8 @@ Napi::Value op_expandAs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_flatten(const Napi::CallbackInfo& info) {
-  return guard("flatten", info, [&]() -> Napi::Value {
-    Args a(info, "flatten");
+  return guard("flatten", "T,i,i", info, [&]() -> Napi::Value {
+    Args a(info, "flatten", "T,i,i", -1);
     auto input = a.tensor(0, "input");
     auto startDim = a.i64(1, "startDim");
     auto endDim = a.i64(2, "endDim");
@@ -932,8 +932,8 @@ Napi::Value op_flatten(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_repeat(const Napi::CallbackInfo& info) {
-  return guard("repeat", info, [&]() -> Napi::Value {
-    Args a(info, "repeat");
+  return guard("repeat", "T,L", info, [&]() -> Napi::Value {
+    Args a(info, "repeat", "T,L", -1);
     auto input = a.tensor(0, "input");
     auto repeats = a.ints(1, "repeats");
     return a.result((input.repeat(repeats)));
@@ -941,8 +941,8 @@ Napi::Value op_repeat(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_repeatInterleave(const Napi::CallbackInfo& info) {
-  return guard("repeatInterleave", info, [&]() -> Napi::Value {
-    Args a(info, "repeatInterleave");
+  return guard("repeatInterleave", "T,i,i?", info, [&]() -> Napi::Value {
+    Args a(info, "repeatInterleave", "T,i,i?", -1);
     auto input = a.tensor(0, "input");
     auto repeats = a.i64(1, "repeats");
     auto dim = a.optI64(2, "dim");
@@ -951,8 +951,8 @@ Napi::Value op_repeatInterleave(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_cat(const Napi::CallbackInfo& info) {
-  return guard("cat", info, [&]() -> Napi::Value {
-    Args a(info, "cat");
+  return guard("cat", "TL,i", info, [&]() -> Napi::Value {
+    Args a(info, "cat", "TL,i", -1);
     auto tensors = a.tensorList(0, "tensors");
     auto dim = a.i64(1, "dim");
     return a.result((at::cat(tensors, dim)));
@@ -960,8 +960,8 @@ Napi::Value op_cat(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_stack(const Napi::CallbackInfo& info) {
-  return guard("stack", info, [&]() -> Napi::Value {
-    Args a(info, "stack");
+  return guard("stack", "TL,i", info, [&]() -> Napi::Value {
+    Args a(info, "stack", "TL,i", -1);
     auto tensors = a.tensorList(0, "tensors");
     auto dim = a.i64(1, "dim");
     return a.result((at::stack(tensors, dim)));
@@ -969,8 +969,8 @@ Napi::Value op_stack(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_split(const Napi::CallbackInfo& info) {
-  return guard("split", info, [&]() -> Napi::Value {
-    Args a(info, "split");
+  return guard("split", "T,raw,i", info, [&]() -> Napi::Value {
+    Args a(info, "split", "T,raw,i", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(2, "dim");
     return a.result(((a.isNumber(1) ? at::split(input, a.i64(1, "splitSizeOrSections"), dim) : at::split_with_sizes(input, a.ints(1, "splitSizeOrSections"), dim))));
@@ -978,8 +978,8 @@ Napi::Value op_split(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_chunk(const Napi::CallbackInfo& info) {
-  return guard("chunk", info, [&]() -> Napi::Value {
-    Args a(info, "chunk");
+  return guard("chunk", "T,i,i", info, [&]() -> Napi::Value {
+    Args a(info, "chunk", "T,i,i", -1);
     auto input = a.tensor(0, "input");
     auto chunks = a.i64(1, "chunks");
     auto dim = a.i64(2, "dim");
@@ -988,8 +988,8 @@ Napi::Value op_chunk(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_unbind(const Napi::CallbackInfo& info) {
-  return guard("unbind", info, [&]() -> Napi::Value {
-    Args a(info, "unbind");
+  return guard("unbind", "T,i", info, [&]() -> Napi::Value {
+    Args a(info, "unbind", "T,i", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     return a.result((at::unbind(input, dim)));
@@ -997,8 +997,8 @@ Napi::Value op_unbind(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_narrow(const Napi::CallbackInfo& info) {
-  return guard("narrow", info, [&]() -> Napi::Value {
-    Args a(info, "narrow");
+  return guard("narrow", "T,i,i,i", info, [&]() -> Napi::Value {
+    Args a(info, "narrow", "T,i,i,i", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto start = a.i64(2, "start");
@@ -1008,8 +1008,8 @@ Napi::Value op_narrow(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_select(const Napi::CallbackInfo& info) {
-  return guard("select", info, [&]() -> Napi::Value {
-    Args a(info, "select");
+  return guard("select", "T,i,i", info, [&]() -> Napi::Value {
+    Args a(info, "select", "T,i,i", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto index = a.i64(2, "index");
@@ -1018,8 +1018,8 @@ Napi::Value op_select(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_slice(const Napi::CallbackInfo& info) {
-  return guard("slice", info, [&]() -> Napi::Value {
-    Args a(info, "slice");
+  return guard("slice", "T,i,i?,i?,i", info, [&]() -> Napi::Value {
+    Args a(info, "slice", "T,i,i?,i?,i", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto start = a.optI64(2, "start");
@@ -1030,8 +1030,8 @@ Napi::Value op_slice(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_indexSelect(const Napi::CallbackInfo& info) {
-  return guard("indexSelect", info, [&]() -> Napi::Value {
-    Args a(info, "indexSelect");
+  return guard("indexSelect", "T,i,T", info, [&]() -> Napi::Value {
+    Args a(info, "indexSelect", "T,i,T", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto index = a.tensor(2, "index");
@@ -1040,8 +1040,8 @@ Napi::Value op_indexSelect(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_gather(const Napi::CallbackInfo& info) {
-  return guard("gather", info, [&]() -> Napi::Value {
-    Args a(info, "gather");
+  return guard("gather", "T,i,T", info, [&]() -> Napi::Value {
+    Args a(info, "gather", "T,i,T", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto index = a.tensor(2, "index");
@@ -1050,18 +1050,19 @@ Napi::Value op_gather(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_scatter(const Napi::CallbackInfo& info) {
-  return guard("scatter", info, [&]() -> Napi::Value {
-    Args a(info, "scatter");
+  return guard("scatter", "T,i,T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "scatter", "T,i,T,TS", 4);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto index = a.tensor(2, "index");
-    return a.result(((a.isNumber(3) ? at::scatter(input, dim, index, a.scalar(3, "src")) : at::scatter(input, dim, index, a.tensor(3, "src")))));
+    auto src = a.tensorOrScalar(3, "src", 0);
+    return a.result(((a.tsIsTensor(0) ? at::scatter(input, dim, index, a.tensor(3, "src")) : at::scatter(input, dim, index, a.scalar(3, "src")))));
   });
 }
 
 Napi::Value op_scatterAdd(const Napi::CallbackInfo& info) {
-  return guard("scatterAdd", info, [&]() -> Napi::Value {
-    Args a(info, "scatterAdd");
+  return guard("scatterAdd", "T,i,T,T", info, [&]() -> Napi::Value {
+    Args a(info, "scatterAdd", "T,i,T,T", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto index = a.tensor(2, "index");
@@ -1071,8 +1072,8 @@ Napi::Value op_scatterAdd(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_maskedFill(const Napi::CallbackInfo& info) {
-  return guard("maskedFill", info, [&]() -> Napi::Value {
-    Args a(info, "maskedFill");
+  return guard("maskedFill", "T,T,S", info, [&]() -> Napi::Value {
+    Args a(info, "maskedFill", "T,T,S", -1);
     auto input = a.tensor(0, "input");
     auto mask = a.tensor(1, "mask");
     auto value = a.scalar(2, "value");
@@ -1081,8 +1082,8 @@ Napi::Value op_maskedFill(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_maskedSelect(const Napi::CallbackInfo& info) {
-  return guard("maskedSelect", info, [&]() -> Napi::Value {
-    Args a(info, "maskedSelect");
+  return guard("maskedSelect", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "maskedSelect", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto mask = a.tensor(1, "mask");
     return a.result((at::masked_select(input, mask)));
@@ -1090,16 +1091,16 @@ Napi::Value op_maskedSelect(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_nonzero(const Napi::CallbackInfo& info) {
-  return guard("nonzero", info, [&]() -> Napi::Value {
-    Args a(info, "nonzero");
+  return guard("nonzero", "T", info, [&]() -> Napi::Value {
+    Args a(info, "nonzero", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::nonzero(input)));
   });
 }
 
 Napi::Value op_triu(const Napi::CallbackInfo& info) {
-  return guard("triu", info, [&]() -> Napi::Value {
-    Args a(info, "triu");
+  return guard("triu", "T,i", info, [&]() -> Napi::Value {
+    Args a(info, "triu", "T,i", -1);
     auto input = a.tensor(0, "input");
     auto diagonal = a.i64(1, "diagonal");
     return a.result((at::triu(input, diagonal)));
@@ -1107,8 +1108,8 @@ Napi::Value op_triu(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_tril(const Napi::CallbackInfo& info) {
-  return guard("tril", info, [&]() -> Napi::Value {
-    Args a(info, "tril");
+  return guard("tril", "T,i", info, [&]() -> Napi::Value {
+    Args a(info, "tril", "T,i", -1);
     auto input = a.tensor(0, "input");
     auto diagonal = a.i64(1, "diagonal");
     return a.result((at::tril(input, diagonal)));
@@ -1116,8 +1117,8 @@ Napi::Value op_tril(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_flip(const Napi::CallbackInfo& info) {
-  return guard("flip", info, [&]() -> Napi::Value {
-    Args a(info, "flip");
+  return guard("flip", "T,L", info, [&]() -> Napi::Value {
+    Args a(info, "flip", "T,L", -1);
     auto input = a.tensor(0, "input");
     auto dims = a.ints(1, "dims");
     return a.result((at::flip(input, dims)));
@@ -1125,8 +1126,8 @@ Napi::Value op_flip(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_roll(const Napi::CallbackInfo& info) {
-  return guard("roll", info, [&]() -> Napi::Value {
-    Args a(info, "roll");
+  return guard("roll", "T,L,L", info, [&]() -> Napi::Value {
+    Args a(info, "roll", "T,L,L", -1);
     auto input = a.tensor(0, "input");
     auto shifts = a.ints(1, "shifts");
     auto dims = a.ints(2, "dims");
@@ -1135,8 +1136,8 @@ Napi::Value op_roll(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_oneHot(const Napi::CallbackInfo& info) {
-  return guard("oneHot", info, [&]() -> Napi::Value {
-    Args a(info, "oneHot");
+  return guard("oneHot", "T,i", info, [&]() -> Napi::Value {
+    Args a(info, "oneHot", "T,i", -1);
     auto input = a.tensor(0, "input");
     auto numClasses = a.i64(1, "numClasses");
     return a.result((at::one_hot(input, numClasses)));
@@ -1144,8 +1145,8 @@ Napi::Value op_oneHot(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_matmul(const Napi::CallbackInfo& info) {
-  return guard("matmul", info, [&]() -> Napi::Value {
-    Args a(info, "matmul");
+  return guard("matmul", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "matmul", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto other = a.tensor(1, "other");
     return a.result((at::matmul(input, other)));
@@ -1153,8 +1154,8 @@ Napi::Value op_matmul(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_mm(const Napi::CallbackInfo& info) {
-  return guard("mm", info, [&]() -> Napi::Value {
-    Args a(info, "mm");
+  return guard("mm", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "mm", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto mat2 = a.tensor(1, "mat2");
     return a.result((at::mm(input, mat2)));
@@ -1162,8 +1163,8 @@ Napi::Value op_mm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_bmm(const Napi::CallbackInfo& info) {
-  return guard("bmm", info, [&]() -> Napi::Value {
-    Args a(info, "bmm");
+  return guard("bmm", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "bmm", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto mat2 = a.tensor(1, "mat2");
     return a.result((at::bmm(input, mat2)));
@@ -1171,8 +1172,8 @@ Napi::Value op_bmm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_linear(const Napi::CallbackInfo& info) {
-  return guard("linear", info, [&]() -> Napi::Value {
-    Args a(info, "linear");
+  return guard("linear", "T,T,T?", info, [&]() -> Napi::Value {
+    Args a(info, "linear", "T,T,T?", -1);
     auto input = a.tensor(0, "input");
     auto weight = a.tensor(1, "weight");
     auto bias = a.optTensor(2, "bias");
@@ -1181,8 +1182,8 @@ Napi::Value op_linear(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_outer(const Napi::CallbackInfo& info) {
-  return guard("outer", info, [&]() -> Napi::Value {
-    Args a(info, "outer");
+  return guard("outer", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "outer", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto vec2 = a.tensor(1, "vec2");
     return a.result((at::outer(input, vec2)));
@@ -1190,8 +1191,8 @@ Napi::Value op_outer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_embedding(const Napi::CallbackInfo& info) {
-  return guard("embedding", info, [&]() -> Napi::Value {
-    Args a(info, "embedding");
+  return guard("embedding", "T,T,i?", info, [&]() -> Napi::Value {
+    Args a(info, "embedding", "T,T,i?", -1);
     auto input = a.tensor(0, "input");
     auto weight = a.tensor(1, "weight");
     auto paddingIdx = a.optI64(2, "paddingIdx");
@@ -1200,8 +1201,8 @@ Napi::Value op_embedding(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_layerNorm(const Napi::CallbackInfo& info) {
-  return guard("layerNorm", info, [&]() -> Napi::Value {
-    Args a(info, "layerNorm");
+  return guard("layerNorm", "T,L,T?,T?,f", info, [&]() -> Napi::Value {
+    Args a(info, "layerNorm", "T,L,T?,T?,f", -1);
     auto input = a.tensor(0, "input");
     auto normalizedShape = a.ints(1, "normalizedShape");
     auto weight = a.optTensor(2, "weight");
@@ -1212,8 +1213,8 @@ Napi::Value op_layerNorm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_rmsNorm(const Napi::CallbackInfo& info) {
-  return guard("rmsNorm", info, [&]() -> Napi::Value {
-    Args a(info, "rmsNorm");
+  return guard("rmsNorm", "T,L,T?,f?", info, [&]() -> Napi::Value {
+    Args a(info, "rmsNorm", "T,L,T?,f?", -1);
     auto input = a.tensor(0, "input");
     auto normalizedShape = a.ints(1, "normalizedShape");
     auto weight = a.optTensor(2, "weight");
@@ -1223,8 +1224,8 @@ Napi::Value op_rmsNorm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_softmax(const Napi::CallbackInfo& info) {
-  return guard("softmax", info, [&]() -> Napi::Value {
-    Args a(info, "softmax");
+  return guard("softmax", "T,i,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "softmax", "T,i,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto dtype = a.optDtype(2, "dtype");
@@ -1233,8 +1234,8 @@ Napi::Value op_softmax(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_logSoftmax(const Napi::CallbackInfo& info) {
-  return guard("logSoftmax", info, [&]() -> Napi::Value {
-    Args a(info, "logSoftmax");
+  return guard("logSoftmax", "T,i,dtype?", info, [&]() -> Napi::Value {
+    Args a(info, "logSoftmax", "T,i,dtype?", -1);
     auto input = a.tensor(0, "input");
     auto dim = a.i64(1, "dim");
     auto dtype = a.optDtype(2, "dtype");
@@ -1243,8 +1244,8 @@ Napi::Value op_logSoftmax(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_crossEntropy(const Napi::CallbackInfo& info) {
-  return guard("crossEntropy", info, [&]() -> Napi::Value {
-    Args a(info, "crossEntropy");
+  return guard("crossEntropy", "T,T,T?,i,str,f", info, [&]() -> Napi::Value {
+    Args a(info, "crossEntropy", "T,T,T?,i,str,f", -1);
     auto input = a.tensor(0, "input");
     auto target = a.tensor(1, "target");
     auto weight = a.optTensor(2, "weight");
@@ -1256,8 +1257,8 @@ Napi::Value op_crossEntropy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_nllLoss(const Napi::CallbackInfo& info) {
-  return guard("nllLoss", info, [&]() -> Napi::Value {
-    Args a(info, "nllLoss");
+  return guard("nllLoss", "T,T,T?,i,str", info, [&]() -> Napi::Value {
+    Args a(info, "nllLoss", "T,T,T?,i,str", -1);
     auto input = a.tensor(0, "input");
     auto target = a.tensor(1, "target");
     auto weight = a.optTensor(2, "weight");
@@ -1268,8 +1269,8 @@ Napi::Value op_nllLoss(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_klDiv(const Napi::CallbackInfo& info) {
-  return guard("klDiv", info, [&]() -> Napi::Value {
-    Args a(info, "klDiv");
+  return guard("klDiv", "T,T,str,b", info, [&]() -> Napi::Value {
+    Args a(info, "klDiv", "T,T,str,b", -1);
     auto input = a.tensor(0, "input");
     auto target = a.tensor(1, "target");
     auto reduction = a.string(2, "reduction");
@@ -1279,8 +1280,8 @@ Napi::Value op_klDiv(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_mseLoss(const Napi::CallbackInfo& info) {
-  return guard("mseLoss", info, [&]() -> Napi::Value {
-    Args a(info, "mseLoss");
+  return guard("mseLoss", "T,T,str", info, [&]() -> Napi::Value {
+    Args a(info, "mseLoss", "T,T,str", -1);
     auto input = a.tensor(0, "input");
     auto target = a.tensor(1, "target");
     auto reduction = a.string(2, "reduction");
@@ -1289,8 +1290,8 @@ Napi::Value op_mseLoss(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_binaryCrossEntropyWithLogits(const Napi::CallbackInfo& info) {
-  return guard("binaryCrossEntropyWithLogits", info, [&]() -> Napi::Value {
-    Args a(info, "binaryCrossEntropyWithLogits");
+  return guard("binaryCrossEntropyWithLogits", "T,T,T?,T?,str", info, [&]() -> Napi::Value {
+    Args a(info, "binaryCrossEntropyWithLogits", "T,T,T?,T?,str", -1);
     auto input = a.tensor(0, "input");
     auto target = a.tensor(1, "target");
     auto weight = a.optTensor(2, "weight");
@@ -1301,8 +1302,8 @@ Napi::Value op_binaryCrossEntropyWithLogits(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_dropout(const Napi::CallbackInfo& info) {
-  return guard("dropout", info, [&]() -> Napi::Value {
-    Args a(info, "dropout");
+  return guard("dropout", "T,f,b", info, [&]() -> Napi::Value {
+    Args a(info, "dropout", "T,f,b", -1);
     auto input = a.tensor(0, "input");
     auto p = a.f64(1, "p");
     auto training = a.boolean(2, "training");
@@ -1311,8 +1312,8 @@ Napi::Value op_dropout(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_gelu(const Napi::CallbackInfo& info) {
-  return guard("gelu", info, [&]() -> Napi::Value {
-    Args a(info, "gelu");
+  return guard("gelu", "T,str", info, [&]() -> Napi::Value {
+    Args a(info, "gelu", "T,str", -1);
     auto input = a.tensor(0, "input");
     auto approximate = a.string(1, "approximate");
     return a.result((at::gelu(input, approximate)));
@@ -1320,16 +1321,16 @@ Napi::Value op_gelu(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_silu(const Napi::CallbackInfo& info) {
-  return guard("silu", info, [&]() -> Napi::Value {
-    Args a(info, "silu");
+  return guard("silu", "T", info, [&]() -> Napi::Value {
+    Args a(info, "silu", "T", -1);
     auto input = a.tensor(0, "input");
     return a.result((at::silu(input)));
   });
 }
 
 Napi::Value op_softplus(const Napi::CallbackInfo& info) {
-  return guard("softplus", info, [&]() -> Napi::Value {
-    Args a(info, "softplus");
+  return guard("softplus", "T,f,f", info, [&]() -> Napi::Value {
+    Args a(info, "softplus", "T,f,f", -1);
     auto input = a.tensor(0, "input");
     auto beta = a.f64(1, "beta");
     auto threshold = a.f64(2, "threshold");
@@ -1338,8 +1339,8 @@ Napi::Value op_softplus(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_scaledDotProductAttention(const Napi::CallbackInfo& info) {
-  return guard("scaledDotProductAttention", info, [&]() -> Napi::Value {
-    Args a(info, "scaledDotProductAttention");
+  return guard("scaledDotProductAttention", "T,T,T,T?,f,b,f?", info, [&]() -> Napi::Value {
+    Args a(info, "scaledDotProductAttention", "T,T,T,T?,f,b,f?", -1);
     auto query = a.tensor(0, "query");
     auto key = a.tensor(1, "key");
     auto value = a.tensor(2, "value");
@@ -1352,8 +1353,8 @@ Napi::Value op_scaledDotProductAttention(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_copy_(const Napi::CallbackInfo& info) {
-  return guard("copy_", info, [&]() -> Napi::Value {
-    Args a(info, "copy_");
+  return guard("copy_", "T,T", info, [&]() -> Napi::Value {
+    Args a(info, "copy_", "T,T", -1);
     auto input = a.tensor(0, "input");
     auto src = a.tensor(1, "src");
     (input.copy_(src));
@@ -1362,8 +1363,8 @@ Napi::Value op_copy_(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_zero_(const Napi::CallbackInfo& info) {
-  return guard("zero_", info, [&]() -> Napi::Value {
-    Args a(info, "zero_");
+  return guard("zero_", "T", info, [&]() -> Napi::Value {
+    Args a(info, "zero_", "T", -1);
     auto input = a.tensor(0, "input");
     (input.zero_());
     return info.Env().Undefined();
@@ -1371,8 +1372,8 @@ Napi::Value op_zero_(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_fill_(const Napi::CallbackInfo& info) {
-  return guard("fill_", info, [&]() -> Napi::Value {
-    Args a(info, "fill_");
+  return guard("fill_", "T,S", info, [&]() -> Napi::Value {
+    Args a(info, "fill_", "T,S", -1);
     auto input = a.tensor(0, "input");
     auto value = a.scalar(1, "value");
     (input.fill_(value));
@@ -1381,10 +1382,10 @@ Napi::Value op_fill_(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_add_(const Napi::CallbackInfo& info) {
-  return guard("add_", info, [&]() -> Napi::Value {
-    Args a(info, "add_");
+  return guard("add_", "T,TS,S", info, [&]() -> Napi::Value {
+    Args a(info, "add_", "T,TS,S", 3);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     auto alpha = a.scalar(2, "alpha");
     (input.add_(other, alpha));
     return info.Env().Undefined();
@@ -1392,18 +1393,18 @@ Napi::Value op_add_(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value op_mul_(const Napi::CallbackInfo& info) {
-  return guard("mul_", info, [&]() -> Napi::Value {
-    Args a(info, "mul_");
+  return guard("mul_", "T,TS", info, [&]() -> Napi::Value {
+    Args a(info, "mul_", "T,TS", 2);
     auto input = a.tensor(0, "input");
-    auto other = a.tensorOrScalar(1, "other");
+    auto other = a.tensorOrScalar(1, "other", 0);
     (input.mul_(other));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value op_clamp_(const Napi::CallbackInfo& info) {
-  return guard("clamp_", info, [&]() -> Napi::Value {
-    Args a(info, "clamp_");
+  return guard("clamp_", "T,S?,S?", info, [&]() -> Napi::Value {
+    Args a(info, "clamp_", "T,S?,S?", -1);
     auto input = a.tensor(0, "input");
     auto min = a.optScalar(1, "min");
     auto max = a.optScalar(2, "max");

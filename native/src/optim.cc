@@ -104,10 +104,10 @@ Napi::Value clipGradNorm(const Napi::CallbackInfo& info, Args& a) {
 }  // namespace
 
 void registerOptim(Napi::Env env, Napi::Object exports) {
-  define(env, exports, "adamwStep", adamwStep);
-  define(env, exports, "sgdStep", sgdStep);
-  define(env, exports, "zeroGrad", zeroGrad);
-  define(env, exports, "clipGradNorm", clipGradNorm);
+  define(env, exports, "adamwStep", adamwStep, "TL,TL,TL,f,f,f,f,f,f");
+  define(env, exports, "sgdStep", sgdStep, "TL,TL,f,f,f,f,b,b");
+  define(env, exports, "zeroGrad", zeroGrad, "TL,b");
+  define(env, exports, "clipGradNorm", clipGradNorm, "TL,f,f,b");
 }
 
 }  // namespace lethe

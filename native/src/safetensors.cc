@@ -95,8 +95,8 @@ Napi::Value writeFile(const Napi::CallbackInfo& info, Args& a) {
 }  // namespace
 
 void registerSafetensors(Napi::Env env, Napi::Object exports) {
-  define(env, exports, "safetensorsRead", readTensors);
-  define(env, exports, "safetensorsWrite", writeFile);
+  define(env, exports, "safetensorsRead", readTensors, "str,i,raw");
+  define(env, exports, "safetensorsWrite", writeFile, "str,raw,TL");
 }
 
 }  // namespace lethe

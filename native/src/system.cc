@@ -63,13 +63,13 @@ Napi::Value manualSeed(const Napi::CallbackInfo& info, Args& a) {
 }  // namespace
 
 void registerSystem(Napi::Env env, Napi::Object exports) {
-  define(env, exports, "buildInfo", buildInfo);
-  define(env, exports, "getNumThreads", getNumThreads);
-  define(env, exports, "setNumThreads", setNumThreads);
-  define(env, exports, "cudaIsAvailable", cudaIsAvailable);
-  define(env, exports, "cudaDeviceCount", cudaDeviceCount);
-  define(env, exports, "cudaSynchronize", cudaSynchronize);
-  define(env, exports, "manualSeed", manualSeed);
+  define(env, exports, "buildInfo", buildInfo, "");
+  define(env, exports, "getNumThreads", getNumThreads, "");
+  define(env, exports, "setNumThreads", setNumThreads, "i");
+  define(env, exports, "cudaIsAvailable", cudaIsAvailable, "");
+  define(env, exports, "cudaDeviceCount", cudaDeviceCount, "");
+  define(env, exports, "cudaSynchronize", cudaSynchronize, "");
+  define(env, exports, "manualSeed", manualSeed, "i");
 }
 
 }  // namespace lethe

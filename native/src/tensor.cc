@@ -24,7 +24,7 @@ Napi::Value fromData(const Napi::CallbackInfo& info, Args& a) {
   size_t bytes = static_cast<size_t>(numel) * c10::elementSize(src);
   if (bytes != arr.ByteLength())
     throw Napi::Error::New(info.Env(), "tensor: data holds " + std::to_string(arr.ByteLength()) + " bytes but shape " +
-                                           describeValue(info[2]) + " of " + dtypeName(src) + " needs " +
+                                           c10::str(at::IntArrayRef(shape)) + " of " + dtypeName(src) + " needs " +
                                            std::to_string(bytes));
   auto* ptr = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
   auto t = at::empty(shape, at::TensorOptions().dtype(src));
@@ -85,38 +85,32 @@ Napi::Value to(const Napi::CallbackInfo& info, Args& a) {
   return wrap(info.Env(), t.to(dev ? *dev : t.device(), dt ? *dt : t.scalar_type(), /*non_blocking=*/false, copy));
 }
 
-Napi::Value dispose(const Napi::CallbackInfo& info, Args&) {
-  auto* h = holderOf(info[0]);
-  if (h && h->t.defined()) {
-    h->owner->live.erase(h);
-    h->t = at::Tensor();
-  }
+Napi::Value dispose(const Napi::CallbackInfo& info, Args& a) {
+  release(a.data(), info[0]);  // idempotent: a stale or freed handle is a no-op
   return info.Env().Undefined();
 }
 
 Napi::Value isDisposed(const Napi::CallbackInfo& info, Args& a) {
-  auto* h = holderOf(info[0]);
-  if (!h) a.fail(0, "input", "a tensor handle");
-  return Napi::Boolean::New(info.Env(), !h->t.defined());
+  return Napi::Boolean::New(info.Env(), lookup(a.data(), info[0]) == nullptr);
 }
 
-Napi::Value liveCount(const Napi::CallbackInfo& info, Args&) {
-  return Napi::Number::New(info.Env(), static_cast<double>(instance(info.Env())->live.size()));
+Napi::Value liveCount(const Napi::CallbackInfo& info, Args& a) {
+  return Napi::Number::New(info.Env(), static_cast<double>(a.data()->live));
 }
 
 // {tensors, bytes}: bytes counts each storage once, however many tensors view it.
-Napi::Value memory(const Napi::CallbackInfo& info, Args&) {
-  auto* data = instance(info.Env());
+Napi::Value memory(const Napi::CallbackInfo& info, Args& a) {
+  auto* data = a.data();
   std::unordered_map<const void*, size_t> storages;
-  for (auto* h : data->live) {
-    if (!h->t.defined() || !h->t.has_storage()) continue;
-    auto* impl = h->t.storage().unsafeGetStorageImpl();
+  for (auto& slot : data->slots) {
+    if (!slot.t.defined() || !slot.t.has_storage()) continue;
+    auto* impl = slot.t.storage().unsafeGetStorageImpl();
     storages[impl] = impl->nbytes();
   }
   size_t bytes = 0;
   for (auto& kv : storages) bytes += kv.second;
   auto out = Napi::Object::New(info.Env());
-  out.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(data->live.size())));
+  out.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(data->live)));
   out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes)));
   return out;
 }
@@ -168,27 +162,27 @@ Napi::Value isContiguous(const Napi::CallbackInfo& info, Args& a) {
 }  // namespace
 
 void registerTensorOps(Napi::Env env, Napi::Object exports) {
-  define(env, exports, "fromData", fromData);
-  define(env, exports, "toBuffer", toBuffer);
-  define(env, exports, "shape", shape);
-  define(env, exports, "dtype", dtype);
-  define(env, exports, "device", device);
-  define(env, exports, "numel", numel);
-  define(env, exports, "item", item);
-  define(env, exports, "to", to);
-  define(env, exports, "dispose", dispose);
-  define(env, exports, "isDisposed", isDisposed);
-  define(env, exports, "liveCount", liveCount);
-  define(env, exports, "memory", memory);
-  define(env, exports, "requiresGrad", requiresGrad);
-  define(env, exports, "setRequiresGrad", setRequiresGrad);
-  define(env, exports, "grad", grad);
-  define(env, exports, "hasGrad", hasGrad);
-  define(env, exports, "setGrad", setGrad);
-  define(env, exports, "isLeaf", isLeaf);
-  define(env, exports, "gradFnName", gradFnName);
-  define(env, exports, "retainGrad", retainGrad);
-  define(env, exports, "isContiguous", isContiguous);
+  define(env, exports, "fromData", fromData, "raw,str,L,dtype?,device?,b");
+  define(env, exports, "toBuffer", toBuffer, "T");
+  define(env, exports, "shape", shape, "T");
+  define(env, exports, "dtype", dtype, "T");
+  define(env, exports, "device", device, "T");
+  define(env, exports, "numel", numel, "T");
+  define(env, exports, "item", item, "T");
+  define(env, exports, "to", to, "T,dtype?,device?,b");
+  define(env, exports, "dispose", dispose, "T");
+  define(env, exports, "isDisposed", isDisposed, "T");
+  define(env, exports, "liveCount", liveCount, "");
+  define(env, exports, "memory", memory, "");
+  define(env, exports, "requiresGrad", requiresGrad, "T");
+  define(env, exports, "setRequiresGrad", setRequiresGrad, "T,b");
+  define(env, exports, "grad", grad, "T");
+  define(env, exports, "hasGrad", hasGrad, "T");
+  define(env, exports, "setGrad", setGrad, "T,T?");
+  define(env, exports, "isLeaf", isLeaf, "T");
+  define(env, exports, "gradFnName", gradFnName, "T");
+  define(env, exports, "retainGrad", retainGrad, "T");
+  define(env, exports, "isContiguous", isContiguous, "T");
 }
 
 }  // namespace lethe

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Opaque handle to a libtorch tensor (a napi External). */
-export type NativeHandle = { readonly __nativeTensor: unique symbol };
+/** A libtorch tensor's handle: a number naming a slot of the addon's table (slot + generation). */
+export type NativeHandle = number & { readonly __nativeTensor?: never };
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

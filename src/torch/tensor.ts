@@ -30,6 +30,8 @@ export class Tensor {
   readonly handle: NativeHandle;
   /** Set by keep(): tidy() leaves this tensor alone. */
   kept = false;
+  /** Set by dispose() (the native table is the authority; this spares a call on hot paths). */
+  disposed = false;
 
   constructor(handle: NativeHandle) {
     this.handle = handle;
@@ -177,6 +179,7 @@ export class Tensor {
   /** Frees the native memory now. Idempotent; any later use is an Error. */
   dispose(): void {
     native.dispose(this.handle);
+    this.disposed = true;
   }
 
   get isDisposed(): boolean {
@@ -204,8 +207,18 @@ export function wrap(handle: NativeHandle): Tensor {
   return new Tensor(handle);
 }
 
-/** The native handle of a Tensor; anything else passes through for the native side to reject by name. */
+/**
+ * The native handle of a Tensor where a tensor is required. Anything else goes to the native side
+ * wrapped, so that it is rejected by name (a bare number could look like a handle); null and
+ * undefined pass as they are (optional tensors).
+ */
 export function h(x: unknown): unknown {
+  if (x instanceof Tensor) return x.handle;
+  return x === null || x === undefined ? x : { notTensor: x };
+}
+
+/** For tensor-or-number arguments: the handle of a Tensor, anything else as it is (a mask tells them apart). */
+export function hs(x: unknown): unknown {
   return x instanceof Tensor ? x.handle : x;
 }
 
