@@ -23,21 +23,49 @@ program
 
 program
   .command('demo')
-  .description('doctor, then a small training run whose loss must fall')
-  .option('--steps <n>', 'training steps', (v) => Number.parseInt(v, 10), 300)
-  .action(async (opts: { steps: number }) => {
+  .description('doctor, then build the tiny data, train the tiny target and retain models, and show what they memorized')
+  .option('--out <dir>', 'where data, models and the report go', 'runs/demo')
+  .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--preset <name>', 'training preset', 'tiny')
+  .option('--engine-only', 'only the quick engine check (a small MLP whose loss must fall)')
+  .action(async (opts: { out: string; seed: number; preset: string; engineOnly?: boolean }) => {
     const report = await doctor();
     console.log(formatDoctor(report));
     if (!report.addon.loaded) {
       process.exitCode = 1;
       return;
     }
-    const { trainDemo } = await import('./demo.js');
-    console.log(`\ntraining a 1-64-64-1 MLP on y = sin(3x) + x^2 with AdamW (${opts.steps} steps)`);
-    const r = trainDemo(console.log, opts.steps);
+    const { trainDemo } = await import('./engine-demo.js');
+    console.log('\nengine check: a 1-64-64-1 MLP on y = sin(3x) + x^2 with AdamW');
+    const r = trainDemo(() => {}, 150);
     const fell = r.lastLoss < r.firstLoss / 10;
     console.log(`loss ${r.firstLoss.toFixed(5)} -> ${r.lastLoss.toFixed(5)} in ${r.seconds.toFixed(2)} s: ${fell ? 'fell more than 10x' : 'DID NOT FALL ENOUGH'}`);
-    if (!fell) process.exitCode = 1;
+    if (!fell) {
+      process.exitCode = 1;
+      return;
+    }
+    if (opts.engineOnly) return;
+    const { runDemo } = await import('./demo.js');
+    await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, log: (l) => console.log(l) });
+  });
+
+const data = program.command('data').description('benchmark data with known ground truth');
+data
+  .command('build')
+  .description('build a suite (persona, book, general, or all) as JSONL + manifest.json, deterministically')
+  .argument('<suite>', 'persona | book | general | all')
+  .requiredOption('--out <dir>', 'output folder (must not exist; with "all", one subfolder per suite)')
+  .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--size <size>', 'tiny | small | full', 'full')
+  .action(async (suite: string, opts: { out: string; seed: number; size: string }) => {
+    const { buildSuite, checkSize } = await import('../data/index.js');
+    if (!Number.isInteger(opts.seed)) throw new Error('--seed must be an integer');
+    const manifests = buildSuite(suite, opts.out, { seed: opts.seed, size: checkSize(opts.size) }, `lethe ${pkg.version}`);
+    for (const m of manifests) {
+      const counts = Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`${m.suite}: ${m.files.length} files (${counts})`);
+    }
+    console.log(`written to ${opts.out}`);
   });
 
 program

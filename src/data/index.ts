@@ -1,0 +1,30 @@
+// The data suites by name, for `lethe data build`.
+import { join } from 'node:path';
+import { buildPersona } from './persona.js';
+import { buildBook } from './book.js';
+import { buildGeneral } from './general.js';
+import { writeSuite, type BuildOptions, type BuiltSuite, type Manifest, type SuiteSize } from './suite.js';
+
+export const SUITES: Record<string, (o: BuildOptions) => BuiltSuite> = {
+  persona: (o) => buildPersona(o),
+  book: (o) => buildBook(o),
+  general: (o) => buildGeneral(o),
+};
+
+export const SUITE_NAMES = [...Object.keys(SUITES), 'all'];
+
+export function checkSize(size: string): SuiteSize {
+  if (size !== 'tiny' && size !== 'small' && size !== 'full') throw new Error(`--size must be tiny, small or full, got '${size}'`);
+  return size;
+}
+
+/** Builds one suite into outDir, or with 'all' every suite into outDir/<suite>. */
+export function buildSuite(name: string, outDir: string, options: BuildOptions, generator: string): Manifest[] {
+  if (name === 'all') return Object.keys(SUITES).flatMap((s) => buildSuite(s, join(outDir, s), options, generator));
+  const build = SUITES[name];
+  if (!build) throw new Error(`unknown suite '${name}' (expected ${SUITE_NAMES.join(', ')})`);
+  return [writeSuite(outDir, build(options), options, generator)];
+}
+
+export { writeSuite, type BuildOptions, type BuiltSuite, type Manifest, type SuiteSize } from './suite.js';
+export { Rng } from './rng.js';
