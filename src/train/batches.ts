@@ -20,29 +20,37 @@ export function packBlocks(docs: number[][], length: number, eos: number): Examp
   return out;
 }
 
-/** The examples of step `step` (0-based): epochs are seeded shuffles of the whole set. */
+/**
+ * The examples of step `step` (0-based). Each epoch is a seeded shuffle, cut into groups of
+ * 16 batches whose examples are sorted by length before batching (little padding), with the
+ * batch order shuffled again; a short last batch is dropped.
+ */
 export function batchAt(examples: readonly Example[], batchSize: number, step: number, seed: number): Example[] {
   const n = examples.length;
-  if (!n) throw new Error('no training examples');
-  const out: Example[] = [];
-  for (let k = 0; k < batchSize; k++) {
-    const flat = step * batchSize + k;
-    const epoch = Math.floor(flat / n);
-    out.push(examples[epochOrder(n, seed, epoch)[flat % n]!]!);
-  }
-  return out;
+  if (n < batchSize) throw new Error(`${n} training examples are fewer than one batch of ${batchSize}`);
+  const perEpoch = Math.floor(n / batchSize);
+  const epoch = Math.floor(step / perEpoch);
+  return epochBatches(examples, batchSize, seed, epoch)[step % perEpoch]!.map((i) => examples[i]!);
 }
 
-const orderCache = new Map<string, number[]>();
-function epochOrder(n: number, seed: number, epoch: number): number[] {
-  const key = `${n}:${seed}:${epoch}`;
-  let order = orderCache.get(key);
-  if (!order) {
-    order = new Rng(seed).fork(`epoch-${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
-    if (orderCache.size > 8) orderCache.clear();
-    orderCache.set(key, order);
+const epochCache = new Map<string, number[][]>();
+function epochBatches(examples: readonly Example[], batchSize: number, seed: number, epoch: number): number[][] {
+  const key = `${examples.length}:${batchSize}:${seed}:${epoch}`;
+  let batches = epochCache.get(key);
+  if (!batches) {
+    const rng = new Rng(seed).fork(`epoch-${epoch}`);
+    const order = rng.shuffle(Array.from({ length: examples.length }, (_, i) => i));
+    const group = batchSize * 16;
+    batches = [];
+    for (let g = 0; g + batchSize <= order.length; g += group) {
+      const sorted = order.slice(g, g + group).sort((a, b) => examples[a]!.ids.length - examples[b]!.ids.length || a - b);
+      for (let k = 0; k + batchSize <= sorted.length; k += batchSize) batches.push(sorted.slice(k, k + batchSize));
+    }
+    batches = rng.shuffle(batches);
+    if (epochCache.size > 4) epochCache.clear();
+    epochCache.set(key, batches);
   }
-  return order;
+  return batches;
 }
 
 /** Right-pads a batch: ids [B, T] (pad id), labels [B, T] (-100 at pads). */

@@ -33,8 +33,8 @@ export const PRESETS: Record<string, Preset> = {
   tiny: {
     name: 'tiny',
     model: { vocabSize: 2048, hiddenSize: 192, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512, contextLength: 128 },
-    pretrain: { steps: 300, batchSize: 16, lr: 3e-3, warmupSteps: 30, weightDecay: 0.01 },
-    finetune: { steps: 400, batchSize: 16, lr: 2e-3, warmupSteps: 20, weightDecay: 0 },
+    pretrain: { steps: 250, batchSize: 16, lr: 3e-3, warmupSteps: 25, weightDecay: 0.01 },
+    finetune: { steps: 750, batchSize: 16, lr: 3e-3, warmupSteps: 30, weightDecay: 0 },
     checkpointEvery: 100,
   },
   small: {

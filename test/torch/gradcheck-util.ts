@@ -7,24 +7,10 @@
 // Inputs are made from a seeded JS generator, so every failure is reproducible from its case name.
 import assert from 'node:assert/strict';
 import { torch, Tensor } from '../../src/index.js';
+import { Rng as DataRng } from '../../src/data/rng.js';
 
-/** A small deterministic generator (mulberry32) with uniform and normal draws. */
-export class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
+/** The project's seeded generator (src/data/rng.ts) with the uniform and normal draws gradchecks need. */
+export class Rng extends DataRng {
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
   }
@@ -32,18 +18,6 @@ export class Rng {
   normal(): number {
     const u = Math.max(this.next(), 1e-12);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
-  }
-
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  shuffle<T>(xs: T[]): T[] {
-    for (let k = xs.length - 1; k > 0; k--) {
-      const j = this.int(k + 1);
-      [xs[k], xs[j]] = [xs[j]!, xs[k]!];
-    }
-    return xs;
   }
 }
 

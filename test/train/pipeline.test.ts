@@ -1,0 +1,64 @@
+// The whole `lethe train` pipeline on reduced suites and a micro model: every stage's folder
+// loads, the retain models really lack their forget data, and --resume skips finished stages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel, torch } from '../../src/index.js';
+import { buildSuite } from '../../src/data/index.js';
+import { runPipeline } from '../../src/train/pipeline.js';
+import { memorizationReport, formatReport } from '../../src/train/report.js';
+import type { Preset } from '../../src/train/presets.js';
+import { dictdAvailable } from '../../src/data/dictd.js';
+
+const micro: Preset = {
+  name: 'micro',
+  model: { vocabSize: 320, hiddenSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 64, contextLength: 64 },
+  pretrain: { steps: 6, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0.01 },
+  finetune: { steps: 6, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0 },
+  checkpointEvery: 4,
+};
+
+const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+
+test('lethe train pipeline on tiny suites with a micro model: stages, retain data, resume, report', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-pipeline-'));
+  try {
+    buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
+    const lines: string[] = [];
+    const run = join(dir, 'run');
+    const r = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], report: (l) => lines.push(l) });
+    assert.deepEqual(Object.keys(r.stages).sort(), ['base', 'retain-book', 'retain-forget05', 'retain-forget10', 'target']);
+    for (const stage of ['base', 'target', 'retain-forget10', 'retain-forget05', 'retain-book']) {
+      assert.ok(existsSync(join(run, stage, 'model.safetensors')), stage);
+      assert.ok(existsSync(join(run, stage, 'tokenizer.json')), stage);
+      const m = loadModel(join(run, stage));
+      assert.equal(m.config.numLayers, 2);
+      m.dispose();
+    }
+    const examples = (name: string) => Number(new RegExp(`\\[${name}\\] .* → (\\d+) examples`).exec(lines.join('\n'))?.[1]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'data', 'persona', 'manifest.json'), 'utf8'));
+    const forget10 = manifest.info.splits.forget10.length as number;
+    // Each person contributes 5 biographies and 20 QA pairs: the retain model lacks exactly the forget people's.
+    assert.equal(examples('target') - examples('retain-forget10'), forget10 * 25);
+    assert.ok(examples('retain-book') < examples('target'), 'the book retain model lacks the Jargon File');
+    assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs → /);
+
+    const again = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], resume: true, report: () => {} });
+    assert.ok(Object.values(again.stages).every((s) => 'skipped' in s), 'resume skips finished stages');
+
+    const report = await memorizationReport(run, join(dir, 'data'), { examples: 2, bookProbes: 3 });
+    assert.deepEqual(Object.keys(report.persona).sort(), ['retain-forget10', 'target']);
+    for (const s of Object.values(report.persona)) {
+      assert.ok(s.forget.probability > 0 && s.forget.probability < 1);
+      assert.equal(s.forget.n, forget10 * 20);
+    }
+    assert.equal(report.examples.length, 2);
+    assert.deepEqual(Object.keys(report.book).sort(), ['retain-book', 'target']);
+    assert.match(formatReport(report), /P\(true answer\)/);
+    assert.ok(torch.liveTensors() < 20, `tensors left alive: ${torch.liveTensors()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
