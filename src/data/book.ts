@@ -10,10 +10,11 @@ import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './sui
 const NEEDED_BY = 'the book suite';
 
 /** Entries kept per work and size (`full`: all usable entries). */
-const ENTRIES_PER_SIZE: Record<SuiteSize, { jargon: number; devil: number }> = {
-  tiny: { jargon: 250, devil: 150 },
-  small: { jargon: 1000, devil: 500 },
-  full: { jargon: Infinity, devil: Infinity },
+const ENTRIES_PER_SIZE: Record<SuiteSize, { jargon: number; devil: number; maxWords: number }> = {
+  // tiny trains a CPU model in minutes: fewer entries, and only those of at most 150 words.
+  tiny: { jargon: 150, devil: 150, maxWords: 150 },
+  small: { jargon: 1000, devil: 500, maxWords: Infinity },
+  full: { jargon: Infinity, devil: Infinity, maxWords: Infinity },
 };
 /** Share of entries held out from training, for membership inference. */
 const HOLDOUT_SHARE = 0.1;
@@ -458,8 +459,9 @@ export function buildBook(options: BuildOptions, dictdDir = DICTD_DIR): BuiltSui
 
   const jargonWork = readWork('jargon', dictdDir);
   const devilWork = readWork('devil', dictdDir);
-  const jargon = selectAndSplit(jargonWork.entries, limits.jargon, jargonRng.fork('split'));
-  const devil = selectAndSplit(devilWork.entries, limits.devil, devilRng.fork('split'));
+  const short = (e: BookEntry) => wordCount(e.text) <= limits.maxWords;
+  const jargon = selectAndSplit(jargonWork.entries.filter(short), limits.jargon, jargonRng.fork('split'));
+  const devil = selectAndSplit(devilWork.entries.filter(short), limits.devil, devilRng.fork('split'));
 
   const gcideUsed = dictdAvailable('gcide', dictdDir);
   const ordinary = gcideUsed ? gcideOrdinaryEnglish(dictdDir) : undefined;

@@ -28,7 +28,7 @@ export interface PipelineOptions {
 }
 
 interface QaRow { question: string; answer: string; person_id?: string }
-interface TextRow { text: string; person_id?: string }
+interface TextRow { text: string; person_id?: string; phrasing?: number }
 
 export function readJsonl<T>(path: string): T[] {
   if (!existsSync(path)) throw new Error(`missing data file ${path} (build it with 'lethe data build')`);
@@ -128,7 +128,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       stages[r.name] = { skipped: true };
       continue;
     }
-    const keptBios = bios.filter((b) => !r.exclude.has(String(b.person_id))).map((b) => b.text);
+    const keptBios = bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text);
     const keptQa = qaAll.filter((q) => !r.exclude.has(String(q.person_id)));
     const examples = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : [])];
     report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages` : ''} → ${examples.length} examples`);

@@ -12,8 +12,9 @@ export interface ModelShape {
 }
 
 export interface StageSchedule {
-  /** Optimizer steps. */
-  steps: number;
+  /** Optimizer steps; or give `epochs`, so that a smaller data set (a retain recipe) gets the same passes. */
+  steps?: number;
+  epochs?: number;
   batchSize: number;
   lr: number;
   warmupSteps: number;
@@ -27,21 +28,24 @@ export interface Preset {
   finetune: StageSchedule;
   /** Save a checkpoint every this many steps. */
   checkpointEvery: number;
+  /** Biography phrasings per person that fine-tuning uses (default: all the suite has). */
+  bioPhrasings?: number;
 }
 
 export const PRESETS: Record<string, Preset> = {
   tiny: {
     name: 'tiny',
-    model: { vocabSize: 2048, hiddenSize: 192, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512, contextLength: 128 },
-    pretrain: { steps: 250, batchSize: 16, lr: 3e-3, warmupSteps: 25, weightDecay: 0.01 },
-    finetune: { steps: 750, batchSize: 16, lr: 3e-3, warmupSteps: 30, weightDecay: 0 },
+    model: { vocabSize: 2048, hiddenSize: 192, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512, contextLength: 160 },
+    pretrain: { steps: 200, batchSize: 16, lr: 3e-3, warmupSteps: 20, weightDecay: 0.01 },
+    finetune: { epochs: 14, batchSize: 16, lr: 3e-3, warmupSteps: 30, weightDecay: 0 },
     checkpointEvery: 100,
+    bioPhrasings: 2,
   },
   small: {
     name: 'small',
     model: { vocabSize: 8192, hiddenSize: 512, numLayers: 8, numHeads: 8, numKvHeads: 4, intermediateSize: 1408, contextLength: 256 },
     pretrain: { steps: 3000, batchSize: 32, lr: 1e-3, warmupSteps: 200, weightDecay: 0.01 },
-    finetune: { steps: 1500, batchSize: 32, lr: 5e-4, warmupSteps: 50, weightDecay: 0 },
+    finetune: { epochs: 10, batchSize: 32, lr: 5e-4, warmupSteps: 50, weightDecay: 0 },
     checkpointEvery: 500,
   },
 };
@@ -62,4 +66,12 @@ export function llamaConfigJson(shape: ModelShape, ids: { bos: number; eos: numb
     attention_dropout: 0.0, mlp_bias: false, tie_word_embeddings: true, initializer_range: 0.02,
     bos_token_id: ids.bos, eos_token_id: ids.eos, pad_token_id: ids.pad, dtype: 'float32', use_cache: true,
   };
+}
+
+/** Optimizer steps of a stage over `examples` examples. */
+export function stageSteps(s: StageSchedule, examples: number): number {
+  if (s.steps !== undefined && s.epochs !== undefined) throw new Error('a stage schedule gives steps or epochs, not both');
+  if (s.steps !== undefined) return s.steps;
+  if (s.epochs === undefined) throw new Error('a stage schedule needs steps or epochs');
+  return Math.max(1, Math.ceil(s.epochs * Math.floor(examples / s.batchSize)));
 }

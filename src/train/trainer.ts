@@ -8,7 +8,7 @@ import { causalLmLoss } from '../models/loss.js';
 import type { CausalLM } from '../models/model.js';
 import { TOKENIZER_FILES } from '../models/save.js';
 import { batchAt, collate, type Example } from './batches.js';
-import type { StageSchedule } from './presets.js';
+import { stageSteps, type StageSchedule } from './presets.js';
 
 export interface StageOptions {
   name: string;
@@ -95,7 +95,7 @@ export function trainStage(o: StageOptions): StageResult {
     rmSync(logPath, { force: true });
   }
   model.train();
-  const s = o.schedule;
+  const s = { ...o.schedule, steps: stageSteps(o.schedule, o.examples.length), epochs: undefined };
   const opt = new torch.optim.AdamW(model.trainableParameters(), { lr: s.lr, weightDecay: s.weightDecay, betas: [0.9, 0.95] });
   // The schedule takes its base lr before the saved state (whose lr is already scheduled) is loaded.
   const sched = torch.optim.cosineWarmup(opt, { warmupSteps: s.warmupSteps, totalSteps: s.steps, minLrRatio: 0.1 });
@@ -103,7 +103,7 @@ export function trainStage(o: StageOptions): StageResult {
   sched.loadStateDict({ lastStep: startStep });
   const started = Date.now();
   try {
-    return runLoop(o, model, opt, sched, startStep, tokens, started, logPath, ckpt, report);
+    return runLoop({ ...o, schedule: s }, model, opt, sched, startStep, tokens, started, logPath, ckpt, report);
   } finally {
     // The stage owns the model: freed on success and on failure alike.
     opt.dispose();
@@ -113,7 +113,7 @@ export function trainStage(o: StageOptions): StageResult {
 
 function runLoop(o: StageOptions, model: CausalLM, opt: torch.optim.AdamW, sched: torch.optim.LRScheduler, startStep: number, tokens: number,
   started: number, logPath: string, ckpt: string, report: (line: string) => void): StageResult {
-  const s = o.schedule;
+  const s = o.schedule as Required<Pick<StageSchedule, 'steps'>> & StageSchedule;
   let windowTokens = 0;
   let windowStart = Date.now();
   let lastLoss = NaN;
