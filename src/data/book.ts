@@ -11,8 +11,8 @@ const NEEDED_BY = 'the book suite';
 
 /** Entries kept per work and size (`full`: all usable entries). */
 const ENTRIES_PER_SIZE: Record<SuiteSize, { jargon: number; devil: number; maxWords: number }> = {
-  // tiny trains a CPU model in minutes: fewer entries, and only those of at most 150 words.
-  tiny: { jargon: 150, devil: 150, maxWords: 150 },
+  // tiny is memorized by a CPU model in minutes: few entries, and only those of at most 150 words.
+  tiny: { jargon: 60, devil: 150, maxWords: 150 },
   small: { jargon: 1000, devil: 500, maxWords: Infinity },
   full: { jargon: Infinity, devil: Infinity, maxWords: Infinity },
 };

@@ -12,6 +12,7 @@ import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';
 import { packBlocks, type Example } from './batches.js';
 import { trainStage, type StageResult } from './trainer.js';
+import { Rng } from '../data/rng.js';
 
 export interface PipelineOptions {
   /** Folder holding persona/, book/ and general/ as `lethe data build` writes them. */
@@ -115,7 +116,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   // 3. Fine-tunes from the base: the target, then each gold standard.
   const split = splits(o.dataDir);
-  const bookExamples = await docExamples(tok, jargon, ctx, eos);
+  const bookOnce = await docExamples(tok, jargon, ctx, eos);
+  const bookExamples = Array.from({ length: p.bookRepeat ?? 1 }, () => bookOnce).flat();
+  const generalRows = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
+  const replay = await docExamples(tok, new Rng(o.seed).fork('replay').sample(generalRows, Math.min(p.replayDocs ?? 0, generalRows.length)), ctx, eos);
   const recipes: { name: string; exclude: Set<string>; withBook: boolean }[] = [{ name: 'target', exclude: new Set(), withBook: true }];
   for (const s of o.forgetSplits ?? ['forget10']) {
     if (!split[s]) throw new Error(`unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
@@ -130,8 +134,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
     const keptBios = bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text);
     const keptQa = qaAll.filter((q) => !r.exclude.has(String(q.person_id)));
-    const examples = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : [])];
-    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages` : ''} → ${examples.length} examples`);
+    const examples = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : []), ...replay];
+    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ${replay.length} general-text replay examples → ${examples.length} examples`);
     stages[r.name] = trainStage({
       name: r.name, model: loadModel(baseDir), examples, schedule: p.finetune, seed: o.seed + 1,
       outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,

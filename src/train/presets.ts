@@ -30,22 +30,30 @@ export interface Preset {
   checkpointEvery: number;
   /** Biography phrasings per person that fine-tuning uses (default: all the suite has). */
   bioPhrasings?: number;
+  /** Times each book passage appears per fine-tuning epoch (verbatim memorization needs many passes). */
+  bookRepeat?: number;
+  /** General-text documents mixed into every fine-tune (the same for target and retain), so that
+   *  fine-tuning on personas does not wipe out general English. */
+  replayDocs?: number;
 }
 
 export const PRESETS: Record<string, Preset> = {
   tiny: {
     name: 'tiny',
     model: { vocabSize: 2048, hiddenSize: 192, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512, contextLength: 160 },
-    pretrain: { steps: 200, batchSize: 16, lr: 3e-3, warmupSteps: 20, weightDecay: 0.01 },
+    pretrain: { steps: 160, batchSize: 16, lr: 3e-3, warmupSteps: 16, weightDecay: 0.01 },
     finetune: { epochs: 14, batchSize: 16, lr: 3e-3, warmupSteps: 30, weightDecay: 0 },
     checkpointEvery: 100,
     bioPhrasings: 2,
+    bookRepeat: 3,
+    replayDocs: 200,
   },
   small: {
     name: 'small',
     model: { vocabSize: 8192, hiddenSize: 512, numLayers: 8, numHeads: 8, numKvHeads: 4, intermediateSize: 1408, contextLength: 256 },
     pretrain: { steps: 3000, batchSize: 32, lr: 1e-3, warmupSteps: 200, weightDecay: 0.01 },
     finetune: { epochs: 10, batchSize: 32, lr: 5e-4, warmupSteps: 50, weightDecay: 0 },
+    replayDocs: 2000,
     checkpointEvery: 500,
   },
 };

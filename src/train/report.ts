@@ -18,7 +18,7 @@ export interface SetScore {
 export interface MemorizationReport {
   split: string;
   persona: Record<string, { forget: SetScore; holdout: SetScore }>;
-  book: Record<string, { forget: number; holdout: number; n: number }>;
+  book: Record<string, { forget: number; holdout: number; n: number; nHoldout: number }>;
   examples: { question: string; answer: string; byModel: Record<string, { answer: string; probability: number }> }[];
 }
 
@@ -65,7 +65,7 @@ export async function memorizationReport(runDir: string, dataDir: string, option
   const probes = readJsonl<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim.jsonl')).slice(0, n);
   const probesHoldout = readJsonl<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim_holdout.jsonl')).slice(0, n);
   for (const m of ['target', 'retain-book'].filter((x) => existsSync(join(runDir, x, 'config.json')))) {
-    report.book[m] = { forget: await verbatim(join(runDir, m), probes), holdout: await verbatim(join(runDir, m), probesHoldout), n: probes.length };
+    report.book[m] = { forget: await verbatim(join(runDir, m), probes), holdout: await verbatim(join(runDir, m), probesHoldout), n: probes.length, nHoldout: probesHoldout.length };
   }
   return report;
 }
@@ -88,7 +88,7 @@ export function formatReport(r: MemorizationReport): string {
   }
   if (Object.keys(r.book).length) {
     lines.push('', 'The Jargon File, verbatim memorization (ROUGE-L F1 of the greedy continuation of a passage):');
-    for (const [m, b] of Object.entries(r.book)) lines.push(`  ${m.padEnd(16)} trained passages ${b.forget.toFixed(3)}   held-out passages ${b.holdout.toFixed(3)}   (${b.n} probes each)`);
+    for (const [m, b] of Object.entries(r.book)) lines.push(`  ${m.padEnd(16)} trained passages ${b.forget.toFixed(3)} (${b.n} probes)   held-out passages ${b.holdout.toFixed(3)} (${b.nHoldout} probes)`);
     const t = r.book.target;
     const rb = r.book['retain-book'];
     if (t && rb) lines.push(`  target / retain-book on trained passages: ${(t.forget / Math.max(1e-9, rb.forget)).toFixed(2)}x`);

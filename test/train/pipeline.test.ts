@@ -43,7 +43,7 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     // Each person contributes 5 biographies and 20 QA pairs: the retain model lacks exactly the forget people's.
     assert.equal(examples('target') - examples('retain-forget10'), forget10 * 25);
     assert.ok(examples('retain-book') < examples('target'), 'the book retain model lacks the Jargon File');
-    assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs → /);
+    assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs, 0 general-text replay examples → /);
 
     const again = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], resume: true, report: () => {} });
     assert.ok(Object.values(again.stages).every((s) => 'skipped' in s), 'resume skips finished stages');
