@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { doctor, formatDoctor } from './doctor.js';
+import type { Device } from '../torch/types.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -78,11 +79,13 @@ program
   .option('--forget-splits <list>', 'persona forget splits that get a retain model', 'forget10')
   .option('--no-book-retain', 'skip the retain model trained without the Jargon File')
   .option('--resume', 'continue an interrupted run from its checkpoints')
-  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; resume?: boolean }) => {
+  .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; resume?: boolean; device: string }) => {
     const { runPipeline } = await import('../train/pipeline.js');
     const r = await runPipeline({
       dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
       forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume,
+      device: opts.device as Device,
     });
     console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);
   });

@@ -54,7 +54,7 @@ function epochBatches(examples: readonly Example[], batchSize: number, seed: num
 }
 
 /** Right-pads a batch: ids [B, T] (pad id), labels [B, T] (-100 at pads). */
-export function collate(batch: readonly Example[], padId: number): { ids: torch.Tensor; labels: torch.Tensor; tokens: number } {
+export function collate(batch: readonly Example[], padId: number, device: torch.Device = 'cpu'): { ids: torch.Tensor; labels: torch.Tensor; tokens: number } {
   const len = Math.max(...batch.map((e) => e.ids.length));
   const ids: number[][] = [];
   const labels: number[][] = [];
@@ -65,5 +65,5 @@ export function collate(batch: readonly Example[], padId: number): { ids: torch.
     labels.push([...(e.labels ?? e.ids), ...new Array<number>(pad).fill(IGNORE_INDEX)]);
     tokens += e.ids.length;
   }
-  return { ids: torch.tensor(ids, { dtype: 'int64' }), labels: torch.tensor(labels, { dtype: 'int64' }), tokens };
+  return { ids: torch.tensor(ids, { dtype: 'int64', device }), labels: torch.tensor(labels, { dtype: 'int64', device }), tokens };
 }

@@ -13,6 +13,7 @@ import { llamaConfigJson, preset as presetByName, type Preset } from './presets.
 import { packBlocks, type Example } from './batches.js';
 import { trainStage, type StageResult } from './trainer.js';
 import { Rng } from '../data/rng.js';
+import type { Device } from '../torch/types.js';
 
 export interface PipelineOptions {
   /** Folder holding persona/, book/ and general/ as `lethe data build` writes them. */
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   /** Also train the book's retain model (all personas, no Jargon File). Default true. */
   bookRetain?: boolean;
   resume?: boolean;
+  /** Where models train (default cpu; 'cuda' for the small preset on a GPU machine). */
+  device?: Device;
   report?: (line: string) => void;
 }
 
@@ -109,7 +112,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   } else {
     const docs = await Promise.all(general.map((t) => tok.encode(t)));
     stages.base = trainStage({
-      name: 'base', model: initModel(rawConfig, o.seed), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed,
+      name: 'base', model: initModel(rawConfig, o.seed, o.device), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed, device: o.device,
       outDir: baseDir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
     });
   }
@@ -137,7 +140,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const examples = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : []), ...replay];
     report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ${replay.length} general-text replay examples → ${examples.length} examples`);
     stages[r.name] = trainStage({
-      name: r.name, model: loadModel(baseDir), examples, schedule: p.finetune, seed: o.seed + 1,
+      name: r.name, model: loadModel(baseDir, { device: o.device }), examples, schedule: p.finetune, seed: o.seed + 1, device: o.device,
       outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
     });
   }

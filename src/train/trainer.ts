@@ -22,6 +22,8 @@ export interface StageOptions {
   tokenizerDir: string;
   padId: number;
   checkpointEvery: number;
+  /** Where the model trains (default cpu). */
+  device?: torch.Device;
   /** Continue from outDir/checkpoint when it exists. */
   resume?: boolean;
   /** A line per log interval (default: stderr). */
@@ -87,7 +89,7 @@ export function trainStage(o: StageOptions): StageResult {
     const state = JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as { step: number; tokens: number; seed: number; stage: string };
     if (state.stage !== o.name || state.seed !== o.seed) throw new Error(`${ckpt} belongs to stage '${state.stage}' seed ${state.seed}, not '${o.name}' seed ${o.seed}`);
     model.dispose();
-    model = loadModel(ckpt);
+    model = loadModel(ckpt, { device: o.device });
     startStep = state.step;
     tokens = state.tokens;
     report(`[${o.name}] resuming from step ${startStep}`);
@@ -119,7 +121,7 @@ function runLoop(o: StageOptions, model: CausalLM, opt: torch.optim.AdamW, sched
   let lastLoss = NaN;
   const logEvery = Math.max(1, Math.floor(s.steps / 20));
   for (let step = startStep; step < s.steps; step++) {
-    const batch = collate(batchAt(o.examples, s.batchSize, step, o.seed), o.padId);
+    const batch = collate(batchAt(o.examples, s.batchSize, step, o.seed), o.padId, o.device);
     lastLoss = torch.tidy(() => {
       const loss = causalLmLoss(model.forward(batch.ids).logits, batch.labels);
       loss.backward();
