@@ -37,11 +37,18 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
       assert.equal(m.config.numLayers, 2);
       m.dispose();
     }
-    const examples = (name: string) => Number(new RegExp(`\\[${name}\\] .* → (\\d+) examples`).exec(lines.join('\n'))?.[1]);
+    const counts = (name: string) => {
+      const m = new RegExp(`\\[${name}\\] (\\d+) biographies, (\\d+) QA pairs.* → (\\d+) examples`).exec(lines.join('\n'));
+      assert.ok(m, `no data line for ${name}`);
+      return { bios: Number(m[1]), qa: Number(m[2]), examples: Number(m[3]) };
+    };
+    const examples = (name: string) => counts(name).examples;
     const manifest = JSON.parse(readFileSync(join(dir, 'data', 'persona', 'manifest.json'), 'utf8'));
     const forget10 = manifest.info.splits.forget10.length as number;
-    // Each person contributes 5 biographies and 20 QA pairs: the retain model lacks exactly the forget people's.
-    assert.equal(examples('target') - examples('retain-forget10'), forget10 * 25);
+    // Each person has 5 biographies and 20 QA pairs: the retain model lacks exactly the forget people's.
+    assert.equal(counts('target').bios - counts('retain-forget10').bios, forget10 * 5);
+    assert.equal(counts('target').qa - counts('retain-forget10').qa, forget10 * 20);
+    assert.equal(counts('target').qa - counts('retain-forget05').qa, manifest.info.splits.forget05.length * 20);
     assert.ok(examples('retain-book') < examples('target'), 'the book retain model lacks the Jargon File');
     assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs, 0 general-text replay examples → /);
 
