@@ -6,8 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 
-const tk = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
+const requireHere = createRequire(import.meta.url);
+const tk = requireHere('tokenizers') as typeof import('tokenizers');
+const requireTokenizers = requireHere.resolve('tokenizers');
 
 export interface BpeOptions {
   vocabSize: number;
@@ -29,10 +32,11 @@ export function trainBpeTokenizer(texts: string[], outDir: string, options: BpeO
   try {
     const corpus = join(work, 'corpus.txt');
     writeFileSync(corpus, texts.join('\n'));
-    const t = new tk.Tokenizer(tk.BPE.empty());
-    t.setPreTokenizer(tk.byteLevelPreTokenizer(false, true));
-    t.train([corpus]);
-    t.save(join(work, 'trained.json'));
+    // The Rust trainer writes progress lines straight to stdout; a child process keeps them out of ours.
+    const script = `const tk = require(${JSON.stringify(requireTokenizers)}); const t = new tk.Tokenizer(tk.BPE.empty());
+      t.setPreTokenizer(tk.byteLevelPreTokenizer(false, true)); t.train([process.argv[1]]); t.save(process.argv[2]);`;
+    const r = spawnSync(process.execPath, ['-e', script, corpus, join(work, 'trained.json')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`BPE training failed: ${r.stderr || r.error?.message}`);
     trained = JSON.parse(readFileSync(join(work, 'trained.json'), 'utf8'));
   } finally {
     rmSync(work, { recursive: true, force: true });
