@@ -88,7 +88,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const started = Date.now();
   mkdirSync(o.outDir, { recursive: true });
   const ctx = p.model.contextLength;
-  const general = [...readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')), ...readJsonl<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl'))].map((r) => r.text);
+  const gcide = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
+  const general = [...gcide, ...readJsonl<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text)];
   const bios = readJsonl<TextRow>(join(o.dataDir, 'persona', 'bio.jsonl'));
   const qaAll = readJsonl<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
   const jargon = readJsonl<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
@@ -121,8 +122,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const split = splits(o.dataDir);
   const bookOnce = await docExamples(tok, jargon, ctx, eos);
   const bookExamples = Array.from({ length: p.bookRepeat ?? 1 }, () => bookOnce).flat();
-  const generalRows = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
-  const replay = await docExamples(tok, new Rng(o.seed).fork('replay').sample(generalRows, Math.min(p.replayDocs ?? 0, generalRows.length)), ctx, eos);
+  const replay = await docExamples(tok, new Rng(o.seed).fork('replay').sample(gcide, Math.min(p.replayDocs ?? 0, gcide.length)), ctx, eos);
   const recipes: { name: string; exclude: Set<string>; withBook: boolean }[] = [{ name: 'target', exclude: new Set(), withBook: true }];
   for (const s of o.forgetSplits ?? ['forget10']) {
     if (!split[s]) throw new Error(`unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);

@@ -22,22 +22,37 @@ export interface MemorizationReport {
   examples: { question: string; answer: string; byModel: Record<string, { answer: string; probability: number }> }[];
 }
 
-async function scoreSet(dir: string, items: QaItem[]): Promise<{ score: SetScore; probs: number[]; answers: string[] }> {
+interface SetResult {
+  score: SetScore;
+  probs: number[];
+  answers: string[];
+}
+
+/** Scores several QA sets with one load of the model. */
+async function scoreSets(dir: string, sets: QaItem[][]): Promise<SetResult[]> {
   const model = loadModel(dir);
   const tok = loadTokenizer(dir);
   try {
-    const probs = await answerProbabilities(model, tok, items);
-    const gens = await greedyAnswers(model, tok, items);
-    return { score: { probability: mean(probs), rougeL: mean(gens.map((g) => g.rougeLRecall)), n: items.length }, probs, answers: gens.map((g) => g.generated) };
+    const out: SetResult[] = [];
+    for (const items of sets) {
+      const probs = await answerProbabilities(model, tok, items);
+      const gens = await greedyAnswers(model, tok, items);
+      out.push({ score: { probability: mean(probs), rougeL: mean(gens.map((g) => g.rougeLRecall)), n: items.length }, probs, answers: gens.map((g) => g.generated) });
+    }
+    return out;
   } finally {
     model.dispose();
   }
 }
 
-async function verbatim(dir: string, probes: VerbatimProbe[]): Promise<number> {
+/** Mean verbatim ROUGE-L of each probe set, with one load of the model. */
+async function verbatimSets(dir: string, sets: VerbatimProbe[][]): Promise<number[]> {
   const model = loadModel(dir);
+  const tok = loadTokenizer(dir);
   try {
-    return mean(await verbatimRougeL(model, loadTokenizer(dir), probes, { maxNewTokens: 48 }));
+    const out: number[] = [];
+    for (const probes of sets) out.push(mean(await verbatimRougeL(model, tok, probes, { maxNewTokens: 48 })));
+    return out;
   } finally {
     model.dispose();
   }
@@ -51,8 +66,7 @@ export async function memorizationReport(runDir: string, dataDir: string, option
   const report: MemorizationReport = { split, persona: {}, book: {}, examples: [] };
   const shown = forget.filter((_, k) => k % Math.max(1, Math.floor(forget.length / (options.examples ?? 6))) === 0).slice(0, options.examples ?? 6);
   for (const m of models) {
-    const f = await scoreSet(join(runDir, m), forget);
-    const h = await scoreSet(join(runDir, m), holdout);
+    const [f, h] = (await scoreSets(join(runDir, m), [forget, holdout])) as [SetResult, SetResult];
     report.persona[m] = { forget: f.score, holdout: h.score };
     shown.forEach((q, k) => {
       const idx = forget.indexOf(q);
@@ -65,7 +79,8 @@ export async function memorizationReport(runDir: string, dataDir: string, option
   const probes = readJsonl<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim.jsonl')).slice(0, n);
   const probesHoldout = readJsonl<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim_holdout.jsonl')).slice(0, n);
   for (const m of ['target', 'retain-book'].filter((x) => existsSync(join(runDir, x, 'config.json')))) {
-    report.book[m] = { forget: await verbatim(join(runDir, m), probes), holdout: await verbatim(join(runDir, m), probesHoldout), n: probes.length, nHoldout: probesHoldout.length };
+    const [forgetScore, holdoutScore] = (await verbatimSets(join(runDir, m), [probes, probesHoldout])) as [number, number];
+    report.book[m] = { forget: forgetScore, holdout: holdoutScore, n: probes.length, nHoldout: probesHoldout.length };
   }
   return report;
 }
