@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
-import { qaPrompt } from '../eval/qa.js';
+import { encodeQa } from '../eval/qa.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';
@@ -69,10 +69,9 @@ async function docExamples(tok: Tokenizer, texts: string[], length: number, eos:
 async function qaExamples(tok: Tokenizer, rows: QaRow[], length: number, eos: number): Promise<Example[]> {
   const out: Example[] = [];
   for (const r of rows) {
-    const prompt = qaPrompt(r.question);
-    const ids = [...(await tok.encode(`${prompt} ${r.answer}`)), eos].slice(0, length);
-    const promptLength = (await tok.encode(prompt)).length;
-    out.push({ ids, labels: ids.map((t, k) => (k < promptLength ? IGNORE_INDEX : t)) });
+    const qa = await encodeQa(tok, r.question, r.answer);
+    const ids = [...qa.ids, eos].slice(0, length);
+    out.push({ ids, labels: ids.map((t, k) => (k < qa.promptLength ? IGNORE_INDEX : t)) });
   }
   return out;
 }

@@ -97,15 +97,16 @@ export function trainStage(o: StageOptions): StageResult {
     rmSync(logPath, { force: true });
   }
   model.train();
-  const s = { ...o.schedule, steps: stageSteps(o.schedule, o.examples.length), epochs: undefined };
+  const s = o.schedule;
+  const totalSteps = stageSteps(s, o.examples.length);
   const opt = new torch.optim.AdamW(model.trainableParameters(), { lr: s.lr, weightDecay: s.weightDecay, betas: [0.9, 0.95] });
   // The schedule takes its base lr before the saved state (whose lr is already scheduled) is loaded.
-  const sched = torch.optim.cosineWarmup(opt, { warmupSteps: s.warmupSteps, totalSteps: s.steps, minLrRatio: 0.1 });
+  const sched = torch.optim.cosineWarmup(opt, { warmupSteps: s.warmupSteps, totalSteps, minLrRatio: 0.1 });
   if (resuming) loadOptimizer(opt, join(ckpt, 'optimizer.safetensors'));
   sched.loadStateDict({ lastStep: startStep });
   const started = Date.now();
   try {
-    return runLoop({ ...o, schedule: s }, model, opt, sched, startStep, tokens, started, logPath, ckpt, report);
+    return runLoop(o, totalSteps, model, opt, sched, startStep, tokens, started, logPath, ckpt, report);
   } finally {
     // The stage owns the model: freed on success and on failure alike.
     opt.dispose();
@@ -113,15 +114,14 @@ export function trainStage(o: StageOptions): StageResult {
   }
 }
 
-function runLoop(o: StageOptions, model: CausalLM, opt: torch.optim.AdamW, sched: torch.optim.LRScheduler, startStep: number, tokens: number,
-  started: number, logPath: string, ckpt: string, report: (line: string) => void): StageResult {
-  const s = o.schedule as Required<Pick<StageSchedule, 'steps'>> & StageSchedule;
+function runLoop(o: StageOptions, totalSteps: number, model: CausalLM, opt: torch.optim.AdamW, sched: torch.optim.LRScheduler, startStep: number,
+  tokens: number, started: number, logPath: string, ckpt: string, report: (line: string) => void): StageResult {
   let windowTokens = 0;
   let windowStart = Date.now();
   let lastLoss = NaN;
-  const logEvery = Math.max(1, Math.floor(s.steps / 20));
-  for (let step = startStep; step < s.steps; step++) {
-    const batch = collate(batchAt(o.examples, s.batchSize, step, o.seed), o.padId, o.device);
+  const logEvery = Math.max(1, Math.floor(totalSteps / 20));
+  for (let step = startStep; step < totalSteps; step++) {
+    const batch = collate(batchAt(o.examples, o.schedule.batchSize, step, o.seed), o.padId, o.device);
     lastLoss = torch.tidy(() => {
       const loss = causalLmLoss(model.forward(batch.ids).logits, batch.labels);
       loss.backward();
@@ -136,20 +136,20 @@ function runLoop(o: StageOptions, model: CausalLM, opt: torch.optim.AdamW, sched
     tokens += batch.tokens;
     windowTokens += batch.tokens;
     const done = step + 1;
-    if (done % logEvery === 0 || done === s.steps) {
+    if (done % logEvery === 0 || done === totalSteps) {
       const now = Date.now();
       const tps = (windowTokens / Math.max(1, now - windowStart)) * 1000;
       appendFileSync(logPath, JSON.stringify({ stage: o.name, step: done, loss: lastLoss, lr: sched.lr, tokens, tokensPerSec: Math.round(tps), elapsedSec: (now - started) / 1000 }) + '\n');
-      const bar = '#'.repeat(Math.round((20 * done) / s.steps)).padEnd(20, '.');
-      report(`[${o.name}] [${bar}] step ${done}/${s.steps}  loss ${lastLoss.toFixed(4)}  ${Math.round(tps)} tok/s`);
+      const bar = '#'.repeat(Math.round((20 * done) / totalSteps)).padEnd(20, '.');
+      report(`[${o.name}] [${bar}] step ${done}/${totalSteps}  loss ${lastLoss.toFixed(4)}  ${Math.round(tps)} tok/s`);
       windowTokens = 0;
       windowStart = now;
     }
-    if (done % o.checkpointEvery === 0 && done < s.steps) checkpoint(o, model, opt, done, tokens);
+    if (done % o.checkpointEvery === 0 && done < totalSteps) checkpoint(o, model, opt, done, tokens);
   }
   model.eval();
   model.savePretrained(o.outDir);
   copyTokenizer(o.tokenizerDir, o.outDir);
   rmSync(ckpt, { recursive: true, force: true });
-  return { outDir: o.outDir, steps: s.steps, finalLoss: lastLoss, tokens, seconds: (Date.now() - started) / 1000, resumedFrom: startStep };
+  return { outDir: o.outDir, steps: totalSteps, finalLoss: lastLoss, tokens, seconds: (Date.now() - started) / 1000, resumedFrom: startStep };
 }
