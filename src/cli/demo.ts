@@ -14,7 +14,7 @@ export interface DemoOptions {
 export async function runDemo(o: DemoOptions): Promise<void> {
   const { buildSuite } = await import('../data/index.js');
   const { runPipeline } = await import('../train/pipeline.js');
-  const { memorizationReport, formatReport } = await import('../train/report.js');
+  const { memorizationReport, formatReport } = await import('../eval/memorization.js');
   const started = Date.now();
   const dataDir = join(o.out, 'data');
   if (!existsSync(join(dataDir, 'general', 'manifest.json'))) {

@@ -6,6 +6,7 @@ import type { CausalLM } from '../models/model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { tokenLogProbs, IGNORE_INDEX } from '../models/loss.js';
 import { rougeL } from './rouge.js';
+import { qaPrompt, encodeQa } from '../train/prompt.js';
 
 export interface QaItem {
   question: string;
@@ -18,18 +19,7 @@ export interface QaScore {
   generated: string;
 }
 
-/** The prompt format used for training and probing QA. */
-export function qaPrompt(question: string): string {
-  return `Question: ${question}\nAnswer:`;
-}
-
-/** ids of prompt + " " + answer, and how many of them belong to the prompt. */
-export async function encodeQa(tok: Tokenizer, question: string, answer: string): Promise<{ ids: number[]; promptLength: number }> {
-  const prompt = qaPrompt(question);
-  const ids = await tok.encode(`${prompt} ${answer}`);
-  const promptLength = (await tok.encode(prompt)).length;
-  return { ids, promptLength };
-}
+export { qaPrompt, encodeQa } from '../train/prompt.js';
 
 /** exp(mean log p(answer token | ...)) per item. */
 export async function answerProbabilities(model: CausalLM, tok: Tokenizer, items: QaItem[], batchSize = 16): Promise<number[]> {

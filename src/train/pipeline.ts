@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
-import { encodeQa } from '../eval/qa.js';
+import { encodeQa } from './prompt.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadModel, torch } from '../../src/index.js';
 import { buildSuite } from '../../src/data/index.js';
 import { runPipeline } from '../../src/train/pipeline.js';
-import { memorizationReport, formatReport } from '../../src/train/report.js';
+import { memorizationReport, formatReport } from '../../src/eval/memorization.js';
 import type { Preset } from '../../src/train/presets.js';
 import { dictdAvailable } from '../../src/data/dictd.js';
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
-import { answerProbabilities, greedyAnswers, mean, type QaItem } from '../eval/qa.js';
-import { verbatimRougeL, type VerbatimProbe } from '../eval/verbatim.js';
-import { readJsonl } from './pipeline.js';
+import { answerProbabilities, greedyAnswers, mean, type QaItem } from './qa.js';
+import { verbatimRougeL, type VerbatimProbe } from './verbatim.js';
+import { readJsonl } from '../train/pipeline.js';
 
 export interface SetScore {
   probability: number;
