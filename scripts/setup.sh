@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Debian packages: the dictd corpora the benchmark data is built from, and libtorch. Without OpenBLAS, Debian's libtorch uses reference BLAS (~3 GFLOP/s, not ~130).
-pkgs=(libopenblas0-pthread dict-jargon dict-devil dict-gcide dict-elements)
+# 1. Debian packages: the dictd corpora the benchmark data is built from, libtorch, and Chromium (the report and dashboard tests drive it headless). Without OpenBLAS, Debian's libtorch uses reference BLAS (~3 GFLOP/s, not ~130).
+pkgs=(libopenblas0-pthread dict-jargon dict-devil dict-gcide dict-elements chromium)
 [ -z "${LIBTORCH:-}" ] && [ "${LIBTORCH_USE_PYTORCH:-}" != 1 ] && pkgs+=(libtorch-dev)
 pkgs+=(${LETHE_EXTRA_APT:-})
 missing=()
