@@ -111,7 +111,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     stages.base = { skipped: true };
   } else {
     const docs = await Promise.all(general.map((t) => tok.encode(t)));
-    stages.base = trainStage({
+    stages.base = await trainStage({
       name: 'base', model: initModel(rawConfig, o.seed, o.device), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed, device: o.device,
       outDir: baseDir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
     });
@@ -138,7 +138,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const keptQa = qaAll.filter((q) => !r.exclude.has(String(q.person_id)));
     const examples = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : []), ...replay];
     report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ${replay.length} general-text replay examples → ${examples.length} examples`);
-    stages[r.name] = trainStage({
+    stages[r.name] = await trainStage({
       name: r.name, model: loadModel(baseDir, { device: o.device }), examples, schedule: p.finetune, seed: o.seed + 1, device: o.device,
       outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
     });

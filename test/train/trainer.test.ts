@@ -37,7 +37,7 @@ test('a training stage: the loss falls, the same seed gives identical weights, a
         if (opts.crashAt && step >= opts.crashAt) throw new Error('simulated crash');
       },
     });
-    const a = run('a');
+    const a = await run('a');
     const log = readFileSync(join(dir, 'a', 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(log.length >= 5);
     assert.ok(log.at(-1).loss < log[0].loss * 0.8, `loss ${log[0].loss} → ${log.at(-1).loss}`);
@@ -46,12 +46,12 @@ test('a training stage: the loss falls, the same seed gives identical weights, a
     assert.ok(existsSync(join(dir, 'a', 'tokenizer.json')) && existsSync(join(dir, 'a', 'config.json')));
     assert.ok(!existsSync(join(dir, 'a', 'checkpoint')), 'the checkpoint is removed when the stage completes');
 
-    run('b');
+    await run('b');
     assert.equal(sha(join(dir, 'b', 'model.safetensors')), sha(join(dir, 'a', 'model.safetensors')), 'same seed → same weights');
 
-    assert.throws(() => run('c', { crashAt: 12 }), /simulated crash/);
+    await assert.rejects(() => run('c', { crashAt: 12 }), /simulated crash/);
     assert.ok(existsSync(join(dir, 'c', 'checkpoint', 'optimizer.safetensors')), 'a checkpoint survives the crash');
-    const resumed = run('c', { resume: true });
+    const resumed = await run('c', { resume: true });
     assert.equal(resumed.resumedFrom, 8);
     assert.equal(sha(join(dir, 'c', 'model.safetensors')), sha(join(dir, 'a', 'model.safetensors')), 'resumed run → the same weights');
     assert.equal(torch.liveTensors(), baseline, 'every stage, the crashed one too, frees its model and optimizer');

@@ -1,0 +1,73 @@
+// The user's own data: JSONL of {"text"} rows (loss on every token) or QA rows
+// {"question","answer"} (loss on the answer), as TOFU and MUSE publish them, with optional
+// paraphrased_answer / perturbed_answer[] / alternate answers. Every bad row is an error naming the
+// file and the line.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { LetheError } from '../errors.js';
+import { IGNORE_INDEX } from '../models/loss.js';
+import type { Tokenizer } from '../models/tokenizer.js';
+import { encodeQa, type PromptFormat } from './prompt.js';
+import type { Example } from './batches.js';
+
+export interface DataRow {
+  text?: string;
+  question?: string;
+  answer?: string;
+  paraphrased_answer?: string;
+  perturbed_answer?: string[];
+  /** An answer a method may train towards instead (DPO's preferred answer); otherwise one is chosen. */
+  alternate_answer?: string;
+  [key: string]: unknown;
+}
+
+export type RowKind = 'text' | 'qa';
+
+/** Reads and checks a JSONL data file: every row one kind, the fields of that kind strings. */
+export function readRows(path: string, role = 'data'): { rows: DataRow[]; kind: RowKind } {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new LetheError('NOT_FOUND', `${role} file ${path} does not exist`);
+  const rows: DataRow[] = [];
+  let kind: RowKind | null = null;
+  readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const where = `${path}:${i + 1}`;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (err) {
+      throw new LetheError('BAD_INPUT', `${where}: not JSON (${(err as Error).message})`);
+    }
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${where}: expected a JSON object, got ${JSON.stringify(row).slice(0, 60)}`);
+    const r = row as DataRow;
+    const k: RowKind | null = typeof r.question === 'string' && typeof r.answer === 'string' ? 'qa' : typeof r.text === 'string' ? 'text' : null;
+    if (!k) throw new LetheError('BAD_INPUT', `${where}: expected {"text": string} or {"question": string, "answer": string}, got keys ${Object.keys(r).join(', ') || '(none)'}`);
+    if (kind && k !== kind) throw new LetheError('BAD_INPUT', `${where}: a ${k} row in a file of ${kind} rows (one layout per file)`);
+    if (k === 'qa' && !(r.answer as string).trim()) throw new LetheError('BAD_INPUT', `${where}: empty answer`);
+    if (k === 'text' && !(r.text as string).trim()) throw new LetheError('BAD_INPUT', `${where}: empty text`);
+    if (r.perturbed_answer !== undefined && !(Array.isArray(r.perturbed_answer) && r.perturbed_answer.every((x) => typeof x === 'string'))) {
+      throw new LetheError('BAD_INPUT', `${where}: perturbed_answer must be a list of strings`);
+    }
+    kind = k;
+    rows.push(r);
+  });
+  if (!rows.length) throw new LetheError('BAD_INPUT', `${role} file ${path} holds no rows (expected JSONL with {"text"} or {"question","answer"} rows)`);
+  return { rows, kind: kind! };
+}
+
+/** One row as training tokens: labels -100 on the prompt; EOS appended; cut to maxLength. */
+export async function encodeRow(tok: Tokenizer, row: DataRow, options: { format?: PromptFormat; maxLength: number; answer?: string }): Promise<Example> {
+  const eos = tok.eosTokenId;
+  const tail = eos === null ? [] : [eos];
+  if (typeof row.question === 'string') {
+    const qa = await encodeQa(tok, row.question, options.answer ?? row.answer!, options.format);
+    const ids = [...qa.ids, ...tail].slice(0, options.maxLength);
+    return { ids, labels: ids.map((t, k) => (k < qa.promptLength ? IGNORE_INDEX : t)) };
+  }
+  const ids = [...(await tok.encode(row.text!)), ...tail].slice(0, options.maxLength);
+  return { ids };
+}
+
+export async function encodeRows(tok: Tokenizer, rows: DataRow[], options: { format?: PromptFormat; maxLength: number }): Promise<Example[]> {
+  const out: Example[] = [];
+  for (const r of rows) out.push(await encodeRow(tok, r, options));
+  return out;
+}

@@ -1,0 +1,90 @@
+// `lethe finetune`: a model folder + the user's JSONL data → a fine-tuned model folder, through
+// the shared loop. How a user builds a target from their own data; what WHP's reinforced model,
+// task vectors and relearning attacks use.
+import { existsSync } from 'node:fs';
+import { join, resolve, relative, isAbsolute } from 'node:path';
+import type * as torch from '../torch/index.js';
+import { loadModel } from '../models/load.js';
+import { loadTokenizer } from '../models/tokenizer.js';
+import type { CausalLM } from '../models/model.js';
+import type { LoraConfig } from '../models/lora.js';
+import { LetheError } from '../errors.js';
+import { readRows, encodeRows } from './examples.js';
+import type { PromptFormat } from './prompt.js';
+import { batchAt, collate, type Example } from './batches.js';
+import { runLoop, type LoopResult } from './loop.js';
+import { causalLmLoss } from '../models/loss.js';
+import * as t from '../torch/index.js';
+
+export interface FinetuneOptions {
+  modelDir: string;
+  dataFiles: string[];
+  outDir: string;
+  epochs?: number;
+  steps?: number;
+  lr?: number;
+  batchSize?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  seed?: number;
+  device?: torch.Device;
+  lora?: LoraConfig;
+  merge?: boolean;
+  format?: PromptFormat;
+  maxLength?: number;
+  resume?: boolean;
+  checkpointEvery?: number;
+  report?: (line: string) => void;
+}
+
+function overlaps(a: string, b: string): boolean {
+  const rel = relative(resolve(b), resolve(a));
+  const rel2 = relative(resolve(a), resolve(b));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) || (!rel2.startsWith('..') && !isAbsolute(rel2));
+}
+
+/** Examples of every data file (text rows: every token; QA rows: the answer). */
+export async function examplesFromFiles(dir: string, files: string[], format: PromptFormat | undefined, maxLength: number): Promise<Example[]> {
+  const tok = loadTokenizer(dir);
+  const out: Example[] = [];
+  for (const f of files) out.push(...(await encodeRows(tok, readRows(f).rows, { format, maxLength })));
+  return out;
+}
+
+/** Fine-tunes an already-loaded model in place on examples (the relearning attack and WHP use this). */
+export async function finetuneModel(model: CausalLM, examples: Example[], o: Omit<FinetuneOptions, 'modelDir' | 'dataFiles'> & { padId: number; save?: (m: CausalLM, dir: string) => void }): Promise<LoopResult> {
+  const batchSize = Math.min(o.batchSize ?? 8, examples.length);
+  const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 3) * Math.floor(examples.length / batchSize)));
+  return runLoop({
+    name: 'finetune', model, totalSteps, seed: o.seed ?? 0, outDir: o.outDir, resume: o.resume, report: o.report,
+    checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
+    optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
+    fingerprint: `${examples.length}:${batchSize}:${totalSteps}:${o.lr}`,
+    batch: (step) => collate(batchAt(examples, batchSize, step, o.seed ?? 0), o.padId, o.device),
+    loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
+    release: (b) => t.dispose([b.ids, b.labels]),
+    tokensOf: (b) => b.tokens,
+    save: o.save ?? ((m, dir) => {
+      if (m.loraConfig && !o.merge) m.saveAdapter(dir);
+      else {
+        if (m.loraConfig) m.mergeLora();
+        m.savePretrained(dir);
+      }
+    }),
+  });
+}
+
+export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
+  if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `finetune: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
+  if (!o.dataFiles.length) throw new LetheError('BAD_INPUT', 'finetune: give at least one --data file');
+  if (overlaps(o.outDir, o.modelDir)) throw new LetheError('BAD_INPUT', `finetune: --out ${o.outDir} overlaps the input model folder ${o.modelDir}; Lethe never writes into an input model`);
+  const model = loadModel(o.modelDir, { device: o.device });
+  try {
+    const tok = loadTokenizer(o.modelDir);
+    const examples = await examplesFromFiles(o.modelDir, o.dataFiles, o.format, o.maxLength ?? model.config.maxPositionEmbeddings);
+    if (o.lora) model.addLora(o.lora);
+    return await finetuneModel(model, examples, { ...o, padId: tok.padTokenId });
+  } finally {
+    model.dispose();
+  }
+}

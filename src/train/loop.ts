@@ -1,0 +1,318 @@
+// The one training loop: pretraining, fine-tuning and every unlearning method run through it. The
+// caller gives the batches (a pure function of the step, so a resumed run sees exactly the batches
+// of an uninterrupted one) and the loss; the loop owns AdamW, warmup + schedule, clipping, gradient
+// masks, checkpoints and --resume, the NaN/Inf guard, periodic evaluation that keeps the best
+// state, the JSONL log and the progress line.
+import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync, rmSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
+import type { CausalLM } from '../models/model.js';
+import { LetheError } from '../errors.js';
+
+export interface OptimConfig {
+  lr: number;
+  weightDecay: number;
+  betas?: [number, number];
+  warmupSteps: number;
+  /** cosine (to minLrRatio × lr, default 0.1), linear (to 0) or constant after warmup. Default cosine. */
+  schedule?: 'cosine' | 'linear' | 'constant';
+  minLrRatio?: number;
+  /** Gradient-norm clipping (default 1.0; 0 turns it off). */
+  clipNorm?: number;
+}
+
+export interface LossOutput {
+  loss: Tensor;
+  /** Extra numbers to log (e.g. the forget and retain terms). */
+  parts?: Record<string, number>;
+}
+
+export interface Evaluation {
+  /** Evaluate every this many steps (and at the end). */
+  every: number;
+  run: (model: CausalLM, step: number) => Promise<Record<string, number>>;
+  /** Keep the weights of the best evaluation by this criterion, instead of the last ones. */
+  keepBest?: { metric: string; mode: 'min' | 'max' };
+}
+
+export interface LoopOptions<B> {
+  name: string;
+  model: CausalLM;
+  totalSteps: number;
+  /** The batch of step `step` (0-based); must depend on the step only. */
+  batch: (step: number) => B | Promise<B>;
+  /** The loss of one batch; the loop calls backward(). Runs inside torch.tidy. */
+  loss: (batch: B, step: number) => Tensor | LossOutput;
+  /** Frees what a batch holds (after its step). */
+  release?: (batch: B) => void;
+  /** Tokens a batch trains on (for tokens/s). */
+  tokensOf?: (batch: B) => number;
+  optim: OptimConfig;
+  seed: number;
+  outDir: string;
+  /** Save a checkpoint every this many steps (0: never). */
+  checkpointEvery: number;
+  resume?: boolean;
+  /** Identifies the job; a checkpoint of another job is refused on resume. */
+  fingerprint?: string;
+  report?: (line: string) => void;
+  /** Per trainable parameter, a 0/1 tensor multiplied into its gradient (parameter isolation). */
+  gradMasks?: Map<Tensor, Tensor>;
+  /** State of the method beyond the weights (e.g. a dual variable), saved with checkpoints. */
+  extraState?: { get: () => Record<string, number>; set: (s: Record<string, number>) => void };
+  evaluation?: Evaluation;
+  /** Writes the finished model into outDir. */
+  save: (model: CausalLM, dir: string) => void;
+}
+
+export interface LoopResult {
+  steps: number;
+  finalLoss: number;
+  tokens: number;
+  seconds: number;
+  resumedFrom: number;
+  /** The evaluation whose weights were kept, when keepBest was asked for. */
+  best?: { step: number; metrics: Record<string, number> };
+}
+
+interface TrainerState {
+  name: string;
+  step: number;
+  tokens: number;
+  seed: number;
+  fingerprint: string;
+  extra?: Record<string, number>;
+  best?: { step: number; metrics: Record<string, number>; value: number };
+}
+
+/** The trainable tensors by name (what a checkpoint stores: all weights, LoRA adapters, or a masked subset). */
+export function namedTrainable(model: CausalLM): Map<string, Tensor> {
+  return new Map(model.namedParameters().filter(([, t]) => t.requiresGrad));
+}
+
+function saveTrainable(model: CausalLM, path: string): void {
+  torch.saveSafetensors(path, Object.fromEntries(namedTrainable(model)));
+}
+
+function loadTrainable(model: CausalLM, path: string): void {
+  const own = namedTrainable(model);
+  const { tensors } = torch.loadSafetensors(path);
+  try {
+    for (const [name, t] of own) {
+      const saved = tensors[name];
+      if (!saved || saved.shape.join() !== t.shape.join()) throw new LetheError('BAD_CHECKPOINT', `${path}: no tensor '${name}' of shape [${t.shape}] (the checkpoint belongs to another model or adapter set)`);
+      torch.tidy(() => torch.noGrad(() => { t.copy_(saved); }));
+    }
+  } finally {
+    torch.dispose(tensors);
+  }
+}
+
+function saveOptimizer(opt: torch.optim.AdamW, path: string): void {
+  const sd = opt.stateDict();
+  const tensors: Record<string, Tensor> = {};
+  const steps = sd.state.map((s, i) => {
+    for (const [k, t] of Object.entries(s.tensors)) tensors[`state.${i}.${k}`] = t;
+    return s.step;
+  });
+  torch.saveSafetensors(path, tensors, { optimizer: JSON.stringify({ steps, paramGroups: sd.paramGroups }) });
+}
+
+function loadOptimizer(opt: torch.optim.AdamW, path: string): void {
+  const { tensors, metadata } = torch.loadSafetensors(path);
+  const meta = JSON.parse(metadata.optimizer ?? '{}') as { steps: number[]; paramGroups: never };
+  const state = meta.steps.map((step, i) => ({
+    step, tensors: Object.fromEntries(['expAvg', 'expAvgSq'].flatMap((k) => (tensors[`state.${i}.${k}`] ? [[k, tensors[`state.${i}.${k}`]!]] : []))),
+  }));
+  opt.loadStateDict({ state, paramGroups: meta.paramGroups });
+  torch.dispose(tensors);
+}
+
+function makeSchedule(opt: torch.optim.AdamW, o: OptimConfig, totalSteps: number): torch.optim.LRScheduler {
+  const warmupSteps = Math.min(o.warmupSteps, Math.max(0, totalSteps - 1));
+  switch (o.schedule ?? 'cosine') {
+    case 'cosine': return torch.optim.cosineWarmup(opt, { warmupSteps, totalSteps, minLrRatio: o.minLrRatio ?? 0.1 });
+    case 'linear': return torch.optim.linearWarmupDecay(opt, { warmupSteps, totalSteps });
+    case 'constant': return torch.optim.constantWarmup(opt, { warmupSteps });
+  }
+}
+
+/** Weight decay only on tensors of 2+ dimensions (norms, biases and gains excluded), as nanoGPT does. */
+function paramGroups(params: Tensor[], weightDecay: number): { params: Tensor[]; options: { weightDecay: number } }[] {
+  const decay = params.filter((p) => p.ndim >= 2);
+  const rest = params.filter((p) => p.ndim < 2);
+  return [{ params: decay, options: { weightDecay } }, { params: rest, options: { weightDecay: 0 } }].filter((g) => g.params.length);
+}
+
+/** Mixes the seed and the step into the generator's seed, so dropout is the same after a resume. */
+function stepSeed(seed: number, step: number): number {
+  return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
+}
+
+export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
+  const report = o.report ?? ((line: string) => process.stderr.write(line + '\n'));
+  if (!(Number.isInteger(o.totalSteps) && o.totalSteps > 0)) throw new LetheError('BAD_INPUT', `${o.name}: the number of steps must be a positive integer, got ${o.totalSteps}`);
+  mkdirSync(o.outDir, { recursive: true });
+  const logPath = join(o.outDir, 'train_log.jsonl');
+  const ckpt = join(o.outDir, 'checkpoint');
+  const fingerprint = o.fingerprint ?? '';
+  const model = o.model;
+  const trainable = namedTrainable(model);
+  const params = [...trainable.values()];
+  if (!params.length) throw new LetheError('BAD_INPUT', `${o.name}: the model has no trainable parameter (everything is frozen)`);
+  const opt = new torch.optim.AdamW(paramGroups(params, o.optim.weightDecay), { lr: o.optim.lr, weightDecay: o.optim.weightDecay, betas: o.optim.betas ?? [0.9, 0.95] });
+  const sched = makeSchedule(opt, o.optim, o.totalSteps);
+  let state: TrainerState = { name: o.name, step: 0, tokens: 0, seed: o.seed, fingerprint };
+  const resuming = o.resume && existsSync(join(ckpt, 'trainer_state.json'));
+  try {
+    if (resuming) {
+      const saved = JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as TrainerState;
+      if (saved.name !== o.name || saved.seed !== o.seed || (saved.fingerprint ?? '') !== fingerprint) {
+        throw new LetheError('BAD_CHECKPOINT', `${ckpt} belongs to another job ('${saved.name}', seed ${saved.seed}); not resuming '${o.name}' seed ${o.seed} from it (remove it or choose another --out)`);
+      }
+      loadTrainable(model, join(ckpt, 'trainable.safetensors'));
+      loadOptimizer(opt, join(ckpt, 'optimizer.safetensors'));
+      if (saved.extra) o.extraState?.set(saved.extra);
+      state = saved;
+      report(`[${o.name}] resuming from step ${state.step}`);
+    } else {
+      rmSync(logPath, { force: true });
+      rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
+    }
+    sched.loadStateDict({ lastStep: state.step });
+    // The last good state for the NaN guard: the checkpoint on disk, or these weights before step 1.
+    const initial = state.step === 0 ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))])) : null;
+    try {
+      return await loop(o, state, opt, sched, params, initial, logPath, ckpt, report);
+    } finally {
+      if (initial) torch.dispose([...initial.values()]);
+    }
+  } finally {
+    opt.dispose();
+  }
+}
+
+async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.AdamW, sched: torch.optim.LRScheduler, params: Tensor[],
+  initial: Map<string, Tensor> | null, logPath: string, ckpt: string, report: (line: string) => void): Promise<LoopResult> {
+  const model = o.model;
+  const started = Date.now();
+  const resumedFrom = state.step;
+  const clip = o.optim.clipNorm ?? 1.0;
+  const logEvery = Math.max(1, Math.floor(o.totalSteps / 20));
+  let windowTokens = 0;
+  let windowStart = Date.now();
+  let lastLoss = NaN;
+  let lastParts: Record<string, number> = {};
+  const log = (entry: Record<string, unknown>) => appendFileSync(logPath, JSON.stringify({ stage: o.name, ...entry }) + '\n');
+
+  const evaluate = async (step: number): Promise<void> => {
+    const ev = o.evaluation!;
+    model.eval();
+    const metrics = await ev.run(model, step);
+    model.train();
+    log({ step, eval: metrics });
+    report(`[${o.name}] eval at step ${step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}`);
+    const kb = ev.keepBest;
+    if (!kb) return;
+    const value = metrics[kb.metric];
+    if (value === undefined || !Number.isFinite(value)) throw new LetheError('BAD_INPUT', `${o.name}: the evaluation gave no finite '${kb.metric}' to keep the best state by (it gave ${Object.keys(metrics).join(', ')})`);
+    const better = !state.best || (kb.mode === 'min' ? value < state.best.value : value > state.best.value);
+    if (better) {
+      const dir = join(o.outDir, 'best');
+      mkdirSync(dir, { recursive: true });
+      saveTrainable(model, join(dir, 'trainable.safetensors'));
+      state.best = { step, metrics, value };
+    }
+  };
+
+  const rollBack = (step: number, what: string): never => {
+    const hasCkpt = existsSync(join(ckpt, 'trainable.safetensors'));
+    if (hasCkpt) loadTrainable(model, join(ckpt, 'trainable.safetensors'));
+    else if (initial) torch.tidy(() => torch.noGrad(() => { for (const [n, t] of namedTrainable(model)) t.copy_(initial.get(n)!); }));
+    const goodStep = hasCkpt ? (JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as TrainerState).step : 0;
+    log({ step, stopped: what, rolledBackTo: goodStep });
+    throw new LetheError('NON_FINITE_LOSS', `[${o.name}] ${what} at step ${step}; stopped and rolled back to step ${goodStep}, the last good state${hasCkpt ? ` (kept in ${ckpt})` : ' (the starting weights)'}. ` +
+      'Lower the learning rate (--lr) or the method\'s loss weights, then run again' + (hasCkpt ? ' with --resume.' : '.'));
+  };
+
+  model.train();
+  for (let step = state.step; step < o.totalSteps; step++) {
+    torch.manualSeed(stepSeed(o.seed, step));
+    const batch = await o.batch(step);
+    let parts: Record<string, number> = {};
+    try {
+      lastLoss = torch.tidy(() => {
+        const out = o.loss(batch, step);
+        const loss = out instanceof torch.Tensor ? out : out.loss;
+        if (!(out instanceof torch.Tensor)) parts = out.parts ?? {};
+        loss.backward();
+        return loss.item();
+      });
+    } finally {
+      o.release?.(batch);
+    }
+    if (!Number.isFinite(lastLoss)) {
+      opt.zeroGrad();
+      rollBack(step + 1, `the loss became ${lastLoss}`);
+    }
+    if (o.gradMasks) {
+      torch.noGrad(() => {
+        for (const [p, m] of o.gradMasks!) torch.tidy(() => { const g = p.grad; if (g) g.mul_(m); });
+      });
+    }
+    const norm = clip > 0 ? torch.clipGradNorm(params, clip) : NaN;
+    if (clip > 0 && !Number.isFinite(norm)) {
+      opt.zeroGrad();
+      rollBack(step + 1, `the gradient norm became ${norm}`);
+    }
+    opt.step();
+    opt.zeroGrad();
+    sched.step();
+    lastParts = parts;
+    const tokens = o.tokensOf?.(batch) ?? 0;
+    state.tokens += tokens;
+    windowTokens += tokens;
+    const done = step + 1;
+    state.step = done;
+    if (done % logEvery === 0 || done === o.totalSteps) {
+      const now = Date.now();
+      const tps = (windowTokens / Math.max(1, now - windowStart)) * 1000;
+      log({ step: done, loss: lastLoss, ...lastParts, gradNorm: norm, lr: sched.lr, tokens: state.tokens, tokensPerSec: Math.round(tps), elapsedSec: (now - started) / 1000 });
+      const bar = '#'.repeat(Math.round((20 * done) / o.totalSteps)).padEnd(20, '.');
+      const extra = Object.entries(lastParts).map(([k, v]) => `  ${k} ${v.toFixed(4)}`).join('');
+      report(`[${o.name}] [${bar}] step ${done}/${o.totalSteps}  loss ${lastLoss.toFixed(4)}${extra}${tokens ? `  ${Math.round(tps)} tok/s` : ''}`);
+      windowTokens = 0;
+      windowStart = now;
+    }
+    if (o.evaluation && (done % o.evaluation.every === 0 || done === o.totalSteps)) await evaluate(done);
+    if (o.checkpointEvery > 0 && done % o.checkpointEvery === 0 && done < o.totalSteps) {
+      if (o.extraState) state.extra = o.extraState.get();
+      writeCheckpoint(o, model, opt, state, ckpt);
+    }
+  }
+  if (state.best && state.best.step !== o.totalSteps) {
+    loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
+    report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
+  }
+  model.eval();
+  o.save(model, o.outDir);
+  rmSync(ckpt, { recursive: true, force: true });
+  rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
+  return {
+    steps: o.totalSteps, finalLoss: lastLoss, tokens: state.tokens, seconds: (Date.now() - started) / 1000, resumedFrom,
+    ...(state.best ? { best: { step: state.best.step, metrics: state.best.metrics } } : {}),
+  };
+}
+
+/** Trainable weights + optimizer + progress into outDir/checkpoint, replaced atomically. */
+function writeCheckpoint<B>(o: LoopOptions<B>, model: CausalLM, opt: torch.optim.AdamW, state: TrainerState, ckpt: string): void {
+  const tmp = join(o.outDir, `.checkpoint-tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  saveTrainable(model, join(tmp, 'trainable.safetensors'));
+  saveOptimizer(opt, join(tmp, 'optimizer.safetensors'));
+  writeFileSync(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  rmSync(ckpt, { recursive: true, force: true });
+  renameSync(tmp, ckpt);
+}

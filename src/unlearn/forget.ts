@@ -1,0 +1,317 @@
+// `lethe forget`: a model folder + the data to forget (+ data to keep) → an unlearned model
+// folder, through one registered method's loss on the shared training loop. The input model and
+// data are only read; the output carries unlearning.json (every request that produced it).
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve, relative, isAbsolute } from 'node:path';
+import * as torch from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
+import { loadModel } from '../models/load.js';
+import { loadTokenizer } from '../models/tokenizer.js';
+import type { CausalLM } from '../models/model.js';
+import type { LoraConfig } from '../models/lora.js';
+import { LetheError } from '../errors.js';
+import { readRows, encodeRow, type DataRow } from '../train/examples.js';
+import type { PromptFormat } from '../train/prompt.js';
+import { batchAt, type Example } from '../train/batches.js';
+import { runLoop, namedTrainable, type Evaluation, type LoopResult } from '../train/loop.js';
+import { getMethod, resolveArgs } from './registry.js';
+import type { Encoded, MethodNeeds, MethodState, StepBatch } from './method.js';
+import { idkAnswer } from './idk.js';
+import { saliencyMasks, type MaskSpec } from './mask.js';
+import './methods/index.js';
+
+export interface ForgetOptions {
+  modelDir: string;
+  forgetFile: string;
+  retainFile?: string;
+  method: string;
+  /** Method arguments (strings from --set are coerced to each default's type). */
+  args?: Record<string, unknown>;
+  outDir: string;
+  epochs?: number;
+  steps?: number;
+  lr?: number;
+  batchSize?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  seed?: number;
+  device?: torch.Device;
+  lora?: LoraConfig;
+  /** Merge LoRA adapters into the weights on save (default: write the adapter in PEFT's layout). */
+  merge?: boolean;
+  mask?: MaskSpec;
+  format?: PromptFormat;
+  maxLength?: number;
+  resume?: boolean;
+  checkpointEvery?: number;
+  /** Earlier forget sets that must stay forgotten: mixed into the forget data. */
+  alsoForget?: string[];
+  evaluation?: Evaluation;
+  report?: (line: string) => void;
+}
+
+export interface ForgetResult {
+  outDir: string;
+  method: string;
+  args: Record<string, unknown>;
+  steps: number;
+  seconds: number;
+  parametersChanged: number;
+  parametersTotal: number;
+  loop: LoopResult;
+}
+
+export interface UnlearningRecord {
+  method: string;
+  args: Record<string, unknown>;
+  data: { forget: string[]; retain: string | null };
+  rows: { forget: number; retain: number };
+  training: Record<string, unknown>;
+  startedAt: string;
+  seconds: number;
+  parametersChanged: number;
+  parametersTotal: number;
+  metrics?: Record<string, number>;
+}
+
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function inside(child: string, parent: string): boolean {
+  const rel = relative(resolve(parent), resolve(child));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+type Row = Example & { row: number };
+
+/** Right-pads examples into an Encoded batch. */
+export function encodeBatch(examples: readonly Row[], padId: number, device: torch.Device = 'cpu'): Encoded {
+  const len = Math.max(...examples.map((e) => e.ids.length));
+  const ids: number[][] = [];
+  const labels: number[][] = [];
+  const mask: number[][] = [];
+  let tokens = 0;
+  for (const e of examples) {
+    const pad = len - e.ids.length;
+    ids.push([...e.ids, ...new Array<number>(pad).fill(padId)]);
+    labels.push([...(e.labels ?? e.ids), ...new Array<number>(pad).fill(-100)]);
+    mask.push([...new Array<number>(e.ids.length).fill(1), ...new Array<number>(pad).fill(0)]);
+    tokens += e.ids.length;
+  }
+  return {
+    ids: torch.tensor(ids, { dtype: 'int64', device }), labels: torch.tensor(labels, { dtype: 'int64', device }),
+    attentionMask: torch.tensor(mask, { dtype: 'int64', device }), rows: examples.map((e) => e.row), tokens,
+  };
+}
+
+function disposeEncoded(e: Encoded | undefined): void {
+  if (e) torch.dispose([e.ids, e.labels, e.attentionMask]);
+}
+
+/** Summed log-likelihood of each example's labelled tokens under `model`, computed once, in batches. */
+export function referenceLogLiks(model: CausalLM, examples: Row[], padId: number, device: torch.Device, batchSize = 16): Float64Array {
+  const out = new Float64Array(examples.length);
+  for (let i = 0; i < examples.length; i += batchSize) {
+    const chunk = examples.slice(i, i + batchSize);
+    const b = encodeBatch(chunk, padId, device);
+    try {
+      const values = torch.tidy(() => torch.noGrad(() => {
+        const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
+        const t = logits.size(1);
+        const lp = torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1);
+        const next = b.labels.narrow(1, 1, t - 1);
+        const m = next.ne(-100);
+        return lp.gather(2, torch.where(m, next, 0).unsqueeze(-1)).squeeze(-1).mul(m).sum(1).to('float64').toArray() as number[];
+      }));
+      chunk.forEach((e, k) => (out[e.row] = values[k]!));
+    } finally {
+      disposeEncoded(b);
+    }
+  }
+  return out;
+}
+
+function checkInputs(o: ForgetOptions): void {
+  if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `forget: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
+  if (inside(o.outDir, o.modelDir) || inside(o.modelDir, o.outDir)) {
+    throw new LetheError('BAD_INPUT', `forget: --out ${o.outDir} overlaps the input model folder ${o.modelDir}; Lethe never writes into an input model`);
+  }
+  for (const [name, v] of [['epochs', o.epochs], ['steps', o.steps], ['batch-size', o.batchSize]] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new LetheError('BAD_INPUT', `forget: '--${name}' must be a positive integer, got ${v}`);
+  }
+  if (o.epochs !== undefined && o.steps !== undefined) throw new LetheError('BAD_INPUT', 'forget: give --epochs or --steps, not both');
+  if (o.lr !== undefined && !(o.lr > 0 && Number.isFinite(o.lr))) throw new LetheError('BAD_INPUT', `forget: '--lr' must be a positive number, got ${o.lr}`);
+}
+
+async function alternateAnswer(row: DataRow, index: number, kind: NonNullable<MethodNeeds['alternate']>): Promise<string> {
+  if (kind === 'alternate') {
+    if (typeof row.alternate_answer === 'string') return row.alternate_answer;
+    if (Array.isArray(row.perturbed_answer) && row.perturbed_answer.length) return row.perturbed_answer[index % row.perturbed_answer.length]!;
+  }
+  return idkAnswer(index);
+}
+
+export async function forget(o: ForgetOptions): Promise<ForgetResult> {
+  const report = o.report ?? ((l: string) => process.stderr.write(l + '\n'));
+  checkInputs(o);
+  const method = getMethod(o.method);
+  const args = resolveArgs(method, o.args ?? {});
+  const needs = method.needs(args as never);
+  const forgetFiles = [o.forgetFile, ...(o.alsoForget ?? [])];
+  const forgetRows = forgetFiles.flatMap((f, k) => readRows(f, k === 0 ? 'forget' : 'earlier forget').rows);
+  let retainRows: DataRow[] = [];
+  if (o.retainFile) retainRows = readRows(o.retainFile, 'retain').rows;
+  else if (needs.retain === 'required') throw new LetheError('BAD_INPUT', `forget: method ${method.name} needs --retain (data to keep)`);
+  if (needs.alternate && forgetRows.some((r) => typeof r.question !== 'string')) {
+    throw new LetheError('BAD_INPUT', `forget: method ${method.name} answers the forget questions differently, so the forget file must hold {"question","answer"} rows`);
+  }
+  const device = o.device ?? 'cpu';
+  const seed = o.seed ?? 0;
+  const started = Date.now();
+  const startedAt = new Date().toISOString();
+  const model = loadModel(o.modelDir, { device });
+  let reference: CausalLM | null = null;
+  const state: MethodState = { tensors: new Map(), numbers: {} };
+  let masks: Map<Tensor, Tensor> | undefined;
+  try {
+    const tok = loadTokenizer(o.modelDir);
+    const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
+    const enc = async (rows: DataRow[], answer?: (r: DataRow, i: number) => Promise<string>): Promise<Row[]> => {
+      const out: Row[] = [];
+      for (let i = 0; i < rows.length; i++) out.push({ ...(await encodeRow(tok, rows[i]!, { format: o.format, maxLength, answer: answer ? await answer(rows[i]!, i) : undefined })), row: i });
+      return out;
+    };
+    const forgetEx = await enc(forgetRows);
+    const retainEx = needs.retain !== 'none' ? await enc(retainRows) : [];
+    const altEx = needs.alternate ? await enc(forgetRows, (r, i) => alternateAnswer(r, i, needs.alternate!)) : [];
+    const batchSize = Math.min(o.batchSize ?? 8, forgetEx.length);
+    const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 5) * Math.floor(forgetEx.length / batchSize)));
+
+    // Quantities from the starting model, computed once before any weight moves.
+    const refForget = needs.referenceLogLik ? referenceLogLiks(model, forgetEx, tok.padTokenId, device) : null;
+    const refAlt = needs.referenceLogLik && altEx.length ? referenceLogLiks(model, altEx, tok.padTokenId, device) : null;
+    if (needs.referenceModel) reference = loadModel(o.modelDir, { device });
+    if (reference) for (const t of reference.parameters()) t.requiresGrad = false;
+
+    if (o.lora) {
+      const targets = model.addLora(o.lora);
+      report(`[forget] LoRA r=${o.lora.r} alpha=${o.lora.loraAlpha} on ${targets.length} modules`);
+    }
+    method.setup?.({
+      args: args as never, model, seed, state,
+      trainOnly: (patterns) => {
+        if (o.lora) return; // the adapters stay the trainable set
+        model.freeze();
+        model.unfreeze(...patterns);
+      },
+    });
+    if (o.mask) {
+      masks = await saliencyMasks(model, o.mask, forgetEx, retainEx, tok.padTokenId, device);
+      let kept = 0;
+      for (const m of masks.values()) kept += m.sum().item();
+      report(`[forget] saliency mask (${o.mask.p * 100}% by ${o.mask.rows ? 'rows' : 'weights'}${o.mask.relative ? ', relative to retain' : ''}): ${kept} trainable weights`);
+    }
+    // Unmerged LoRA changes only the adapters; anything else may change any weight it trains (or merges into).
+    const watched = o.lora && !o.merge ? [...namedTrainable(model)] : model.namedParameters().filter(([n]) => !n.includes('.lora_'));
+    const trainableBefore = watched.map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))] as const);
+
+    let final: CausalLM = model;
+    let loop: LoopResult;
+    if (method.procedure) {
+      const workDir = join(o.outDir, '.work');
+      const t0 = Date.now();
+      const out = await method.procedure({
+        args: args as never, model, modelDir: o.modelDir, tokenizer: tok, forgetRows, retainRows, workDir, report,
+        training: { epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed, device, format: o.format, maxLength, resume: o.resume },
+      });
+      if (out && out !== model) final = out;
+      final.eval();
+      saveModel(final, o.outDir, o.merge);
+      rmSync(workDir, { recursive: true, force: true });
+      loop = { steps: 0, finalLoss: NaN, tokens: 0, seconds: (Date.now() - t0) / 1000, resumedFrom: 0 };
+    } else {
+      loop = await trainWithLoss();
+    }
+
+    // What moved: compare every watched tensor with its starting value.
+    let changed = 0;
+    const after = o.lora && !o.merge ? namedTrainable(final) : new Map(final.namedParameters());
+    for (const [name, before] of trainableBefore) {
+      const now = after.get(name);
+      if (now && now.shape.join() === before.shape.join()) changed += torch.tidy(() => now.to('cpu').ne(before).sum().item());
+      else if (!now || now.shape.join() !== before.shape.join()) changed += before.numel();
+      before.dispose();
+    }
+    const total = final.namedParameters().reduce((s, [, t]) => s + t.numel(), 0);
+    if (final !== model) final.dispose();
+    const steps = loop.steps;
+    const record: UnlearningRecord = {
+      method: method.name, args, data: { forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null },
+      rows: { forget: forgetRows.length, retain: retainRows.length },
+      training: { steps, batchSize, lr: o.lr ?? 1e-4, seed, lora: o.lora ?? null, merged: o.merge ?? false, mask: o.mask ?? null, device: String(device) },
+      startedAt, seconds: (Date.now() - started) / 1000, parametersChanged: changed, parametersTotal: total,
+    };
+    writeUnlearningJson(o.modelDir, o.outDir, record);
+    report(`[forget] ${method.name}: ${steps} steps in ${record.seconds.toFixed(1)} s; ${changed} of ${total} parameters changed → ${o.outDir}`);
+    return { outDir: o.outDir, method: method.name, args, steps, seconds: record.seconds, parametersChanged: changed, parametersTotal: total, loop };
+
+    async function trainWithLoss(): Promise<LoopResult> {
+    if (!method.loss) throw new Error(`method ${method.name} defines neither a loss nor a procedure`);
+    const lossFn = method.loss;
+    const fingerprint = createHash('sha256').update(JSON.stringify({
+      method: method.name, args, forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null,
+      lora: o.lora ?? null, mask: o.mask ?? null, totalSteps, batchSize, lr: o.lr, seed,
+    })).digest('hex');
+    const bf = (step: number): StepBatch => {
+      const fRows = batchAt(forgetEx, batchSize, step, seed) as Row[];
+      const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
+      if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(batchAt(retainEx, Math.min(batchSize, retainEx.length), step, seed + 1) as Row[], tok.padTokenId, device);
+      if (altEx.length) b.alternate = encodeBatch(fRows.map((r) => altEx[r.row]!), tok.padTokenId, device);
+      const pick = (values: Float64Array) => torch.tensor(fRows.map((r) => values[r.row]!), { dtype: 'float32', device });
+      if (refForget) b.refForgetLogLik = pick(refForget);
+      if (refAlt) b.refAlternateLogLik = pick(refAlt);
+      return b;
+    };
+    return runLoop<StepBatch>({
+      name: `forget:${method.name}`, model, totalSteps, seed, outDir: o.outDir, resume: o.resume, fingerprint, report,
+      checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
+      optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
+      gradMasks: masks,
+      extraState: { get: () => ({ ...state.numbers }), set: (s) => Object.assign(state.numbers, s) },
+      evaluation: o.evaluation,
+      batch: bf,
+      loss: (b, step) => lossFn({ args: args as never, model, reference, step, totalSteps, state }, b),
+      release: (b) => {
+        disposeEncoded(b.forget); disposeEncoded(b.retain); disposeEncoded(b.alternate);
+        torch.dispose([b.refForgetLogLik, b.refAlternateLogLik].filter((t): t is Tensor => !!t));
+      },
+      tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
+      save: (m, dir) => saveModel(m, dir, o.merge),
+    });
+    }  } finally {
+    model.dispose();
+    reference?.dispose();
+    if (masks) torch.dispose([...masks.values()]);
+    torch.dispose([...state.tensors.values()]);
+  }
+}
+
+/** Full weights, or the LoRA adapters in PEFT's layout unless merging was asked for. */
+function saveModel(m: CausalLM, dir: string, merge?: boolean): void {
+  if (m.loraConfig && !merge) m.saveAdapter(dir);
+  else {
+    if (m.loraConfig) m.mergeLora();
+    m.savePretrained(dir);
+  }
+}
+
+/** The history of requests: the input model's, plus this one; written atomically. */
+export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
+  const prev = join(inputDir, 'unlearning.json');
+  const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
+  const tmp = join(outDir, `.unlearning.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify({ requests: [...history, record] }, null, 2) + '\n');
+  renameSync(tmp, join(outDir, 'unlearning.json'));
+}

@@ -1,0 +1,64 @@
+// Math the methods share (open-unlearning's compute_batch_nll, compute_dpo_loss, the retain term),
+// written once. Sequence log-likelihoods are sums over labelled tokens, as open-unlearning's.
+import * as torch from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
+import type { CausalLM } from '../models/model.js';
+import { causalLmLoss, sequenceNll, IGNORE_INDEX } from '../models/loss.js';
+import { z } from 'zod';
+import type { Encoded, StepBatch, StepContext } from './method.js';
+
+/** Mean next-token NLL over the labelled tokens of a batch (HF's model(...).loss). */
+export function meanNll(model: CausalLM, b: Encoded): Tensor {
+  return causalLmLoss(model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels);
+}
+
+/** Per-row log-likelihood of the labelled tokens, summed, [B]. */
+export function sequenceLogLik(model: CausalLM, b: Encoded): Tensor {
+  return sequenceNll(model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels, 'sum').neg();
+}
+
+/** Labelled tokens per row (labels != -100 on the unshifted labels, as open-unlearning counts them), [B]. */
+export function labelledTokens(b: Encoded): Tensor {
+  return b.labels.ne(IGNORE_INDEX).sum(1).to('float32');
+}
+
+/** DPO's loss from the log-ratios log π/π_ref of the preferred (win) and rejected (lose) answers:
+ *  −(2/β) · mean log σ(β (win − lose)). NPO is the case with no preferred answer (win = 0). */
+export function dpoLoss(winLogRatio: Tensor | number, loseLogRatio: Tensor, beta: number): Tensor {
+  const diff = typeof winLogRatio === 'number' ? loseLogRatio.neg().add(winLogRatio) : winLogRatio.sub(loseLogRatio);
+  // log σ(x) = −softplus(−x)
+  return torch.softplus(diff.mul(-beta)).mean().mul(2 / beta);
+}
+
+/** KL(reference ‖ model) per position, averaged over the real (unpadded) positions of the batch. */
+export function klToReference(model: CausalLM, reference: CausalLM, b: Encoded): Tensor {
+  const refLog = torch.noGrad(() => torch.logSoftmax(reference.forward(b.ids, { attentionMask: b.attentionMask }).logits.to('float32'), -1));
+  const log = torch.logSoftmax(model.forward(b.ids, { attentionMask: b.attentionMask }).logits.to('float32'), -1);
+  const perPosition = refLog.exp().mul(refLog.sub(log)).sum(-1); // [B, T]
+  const mask = b.attentionMask.to('float32');
+  return perPosition.mul(mask).sum().div(mask.sum().clamp(1));
+}
+
+/** The arguments of every method that balances a forget term against a retain term (GradDiff's). */
+export const forgetRetainArgs = z.strictObject({
+  gamma: z.number().min(0).default(1).describe('weight of the forget term'),
+  alpha: z.number().min(0).default(1).describe('weight of the retain term'),
+  retain_loss_type: z.enum(['NLL', 'KL']).default('NLL').describe('retain term: NLL on retain data, or KL to the starting model on it'),
+});
+
+/** The retain term: NLL on the retain batch, or KL to the starting model; 0 without retain data. */
+export function retainTerm(ctx: StepContext<{ retain_loss_type: 'NLL' | 'KL' }>, batch: StepBatch): Tensor | null {
+  if (!batch.retain) return null;
+  if (ctx.args.retain_loss_type === 'KL') {
+    if (!ctx.reference) throw new Error('the KL retain term needs the reference model');
+    return klToReference(ctx.model, ctx.reference, batch.retain);
+  }
+  return meanNll(ctx.model, batch.retain);
+}
+
+/** gamma · forget + alpha · retain, with both parts for the log. */
+export function combine(ctx: StepContext<{ gamma: number; alpha: number; retain_loss_type: 'NLL' | 'KL' }>, batch: StepBatch, forget: Tensor) {
+  const retain = retainTerm(ctx, batch);
+  const loss = retain ? forget.mul(ctx.args.gamma).add(retain.mul(ctx.args.alpha)) : forget.mul(ctx.args.gamma);
+  return { loss, parts: { forget: forget.item(), ...(retain ? { retain: retain.item() } : {}) } };
+}

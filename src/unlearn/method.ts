@@ -1,0 +1,114 @@
+// What an unlearning method is: a name, arguments with defaults (a zod schema), what it needs
+// prepared, and its loss on one step's batch. The loop, the data and the saving are shared
+// (forget.ts); a method file holds only its own math. Registered by name (registry.ts).
+import type { z } from 'zod';
+import type { Tensor } from '../torch/index.js';
+import type { CausalLM } from '../models/model.js';
+import type { LossOutput } from '../train/loop.js';
+import type { Tokenizer } from '../models/tokenizer.js';
+import type { DataRow } from '../train/examples.js';
+import type { PromptFormat } from '../train/prompt.js';
+import type { Device } from '../torch/types.js';
+
+/** A right-padded batch: ids, labels (-100 on prompt and padding) and attention mask, all [B, T]. */
+export interface Encoded {
+  ids: Tensor;
+  labels: Tensor;
+  attentionMask: Tensor;
+  /** Row numbers in the set it came from. */
+  rows: number[];
+  tokens: number;
+}
+
+export interface StepBatch {
+  forget: Encoded;
+  /** A retain batch of the same size (for methods that keep something). */
+  retain?: Encoded;
+  /** The forget questions with the alternate answers (DPO's preferred, IdK), same rows as forget. */
+  alternate?: Encoded;
+  /** Cached starting-model sequence log-likelihoods (sum over labelled tokens) of the forget rows, [B]. */
+  refForgetLogLik?: Tensor;
+  /** The same for the alternate answers, [B]. */
+  refAlternateLogLik?: Tensor;
+}
+
+export interface MethodNeeds {
+  /** Whether retain data is required, optional (used when given) or ignored. */
+  retain: 'required' | 'optional' | 'none';
+  /** Sequence log-likelihoods under the starting model, computed once per item (NPO, DPO). */
+  referenceLogLik?: boolean;
+  /** A frozen copy of the starting model kept resident, for per-step distributions or activations. */
+  referenceModel?: boolean;
+  /** Alternate answers for forget questions: 'idk' (shipped refusals) or 'alternate' (the row's
+   *  alternate_answer, else a perturbed answer, else an IdK answer). */
+  alternate?: 'idk' | 'alternate';
+}
+
+export interface StepContext<A> {
+  args: A;
+  model: CausalLM;
+  /** The frozen starting model, when needs.referenceModel. */
+  reference: CausalLM | null;
+  step: number;
+  totalSteps: number;
+  /** The method's own state across steps (RMU's control vector, PDU's dual variable). */
+  state: MethodState;
+}
+
+export interface MethodState {
+  tensors: Map<string, Tensor>;
+  numbers: Record<string, number>;
+}
+
+export interface SetupContext<A> {
+  args: A;
+  model: CausalLM;
+  seed: number;
+  state: MethodState;
+  /** The parameter-name patterns to train, when the method chooses (RMU); LoRA and masks still apply. */
+  trainOnly: (patterns: string[]) => void;
+}
+
+export interface MethodDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  /** One line for `lethe methods`. */
+  description: string;
+  /** Arguments with defaults; `--set key=value` is checked against it. */
+  args: S;
+  needs: (args: z.infer<S>) => MethodNeeds;
+  /** Once before the first step. */
+  setup?: (ctx: SetupContext<z.infer<S>>) => void;
+  /** The loss of one step (backward is the loop's); parts are logged. State it changes in
+   *  `state.numbers` is checkpointed with the weights. */
+  loss?: (ctx: StepContext<z.infer<S>>, batch: StepBatch) => LossOutput;
+  /** Methods that are a whole procedure rather than one loss on the loop (TaskVector, WHP,
+   *  Distill): they change `ctx.model` in place (or return another model) and forget() saves it. */
+  procedure?: (ctx: ProcedureContext<z.infer<S>>) => Promise<CausalLM | void>;
+}
+
+export interface ProcedureContext<A> {
+  args: A;
+  /** The starting model (already loaded; LoRA added when asked for). */
+  model: CausalLM;
+  modelDir: string;
+  tokenizer: Tokenizer;
+  forgetRows: DataRow[];
+  retainRows: DataRow[];
+  /** Training settings the user gave (steps, epochs, lr, batch size, seed, device, format…). */
+  training: ProcedureTraining;
+  /** A folder for intermediate models and checkpoints (inside --out; removed on success). */
+  workDir: string;
+  report: (line: string) => void;
+}
+
+export interface ProcedureTraining {
+  epochs?: number;
+  steps?: number;
+  lr?: number;
+  batchSize?: number;
+  seed: number;
+  device: Device;
+  format?: PromptFormat;
+  maxLength: number;
+  resume?: boolean;
+}

@@ -1,0 +1,7 @@
+// Every method registers itself on import; this file imports them all (one line each).
+import './grad-ascent.js';
+import './grad-diff.js';
+import './npo.js';
+import './simnpo.js';
+import './dpo.js';
+import './idk-nll.js';

@@ -1,0 +1,22 @@
+// SimNPO (Fan et al. 2024): NPO without a reference model, on the length-normalised NLL:
+// −(2/β)·mean log σ(β·(NLL_sum/|y| − δ)).
+import { z } from 'zod';
+import * as torch from '../../torch/index.js';
+import { defineMethod } from '../registry.js';
+import { combine, forgetRetainArgs, labelledTokens, sequenceLogLik } from '../losses.js';
+
+export const SimNPO = defineMethod({
+  name: 'SimNPO',
+  description: 'simple NPO: reference-free, length-normalised preference loss on the forget answers',
+  args: forgetRetainArgs.extend({
+    gamma: z.number().min(0).default(0.125).describe('weight of the forget term'),
+    beta: z.number().positive().default(4.5).describe('inverse temperature'),
+    delta: z.number().default(0).describe('reward margin'),
+  }),
+  needs: (a) => ({ retain: 'optional', referenceModel: a.retain_loss_type === 'KL' }),
+  loss: (ctx, batch) => {
+    const normNll = sequenceLogLik(ctx.model, batch.forget).neg().div(labelledTokens(batch.forget)).sub(ctx.args.delta);
+    const forget = torch.softplus(normNll.mul(-ctx.args.beta)).mean().mul(2 / ctx.args.beta);
+    return combine(ctx, batch, forget);
+  },
+});
