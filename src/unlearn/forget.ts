@@ -241,7 +241,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     for (const [name, before] of trainableBefore) {
       const now = after.get(name);
       if (now && now.shape.join() === before.shape.join()) changed += torch.tidy(() => now.to('cpu').ne(before).sum().item());
-      else if (!now || now.shape.join() !== before.shape.join()) changed += before.numel();
+      else changed += before.numel(); // gone or reshaped: every element changed
       before.dispose();
     }
     const total = final.namedParameters().reduce((s, [, t]) => s + t.numel(), 0);
@@ -258,60 +258,60 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     return { outDir: o.outDir, method: method.name, args, steps, seconds: record.seconds, parametersChanged: changed, parametersTotal: total, loop };
 
     async function trainWithLoss(): Promise<LoopResult> {
-    if (!method.loss) throw new Error(`method ${method.name} defines neither a loss nor a procedure`);
-    const lossFn = method.loss;
-    const fingerprint = createHash('sha256').update(JSON.stringify({
-      method: method.name, args, forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null,
-      lora: o.lora ?? null, mask: o.mask ?? null, totalSteps, batchSize, lr: o.lr, seed,
-    })).digest('hex');
-    const bf = (step: number): StepBatch => {
-      const fRows = batchAt(forgetEx, batchSize, step, seed) as Row[];
-      const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
-      if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(batchAt(retainEx, Math.min(batchSize, retainEx.length), step, seed + 1) as Row[], tok.padTokenId, device);
-      if (altEx.length) b.alternate = encodeBatch(fRows.map((r) => altEx[r.row]!), tok.padTokenId, device);
-      const pick = (values: Float64Array) => torch.tensor(fRows.map((r) => values[r.row]!), { dtype: 'float32', device });
-      if (refForget) b.refForgetLogLik = pick(refForget);
-      if (refAlt) b.refAlternateLogLik = pick(refAlt);
-      return b;
-    };
-    return runLoop<StepBatch>({
-      name: `forget:${method.name}`, model, totalSteps, seed, outDir: o.outDir, resume: o.resume, fingerprint, report,
-      checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
-      optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
-      gradMasks: masks,
-      extraState: { get: () => ({ ...state.numbers }), set: (s) => Object.assign(state.numbers, s) },
-      evaluation: o.evaluation,
-      batch: bf,
-      loss: (b, step) => lossFn({ args: args as never, model, reference, step, totalSteps, state }, b),
-      release: (b) => {
-        disposeEncoded(b.forget); disposeEncoded(b.retain); disposeEncoded(b.alternate);
-        torch.dispose([b.refForgetLogLik, b.refAlternateLogLik].filter((t): t is Tensor => !!t));
-      },
-      tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
-      save: (m, dir) => saveModel(m, dir, o.merge),
-    });
-    }  } finally {
-    model.dispose();
-    reference?.dispose();
-    if (masks) torch.dispose([...masks.values()]);
-    torch.dispose([...state.tensors.values()]);
+      if (!method.loss) throw new Error(`method ${method.name} defines neither a loss nor a procedure`);
+      const lossFn = method.loss;
+      const fingerprint = createHash('sha256').update(JSON.stringify({
+        method: method.name, args, forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null,
+        lora: o.lora ?? null, mask: o.mask ?? null, totalSteps, batchSize, lr: o.lr, seed,
+      })).digest('hex');
+      const bf = (step: number): StepBatch => {
+        const fRows = batchAt(forgetEx, batchSize, step, seed) as Row[];
+        const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
+        if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(batchAt(retainEx, Math.min(batchSize, retainEx.length), step, seed + 1) as Row[], tok.padTokenId, device);
+        if (altEx.length) b.alternate = encodeBatch(fRows.map((r) => altEx[r.row]!), tok.padTokenId, device);
+        const pick = (values: Float64Array) => torch.tensor(fRows.map((r) => values[r.row]!), { dtype: 'float32', device });
+        if (refForget) b.refForgetLogLik = pick(refForget);
+        if (refAlt) b.refAlternateLogLik = pick(refAlt);
+        return b;
+      };
+      return runLoop<StepBatch>({
+        name: `forget:${method.name}`, model, totalSteps, seed, outDir: o.outDir, resume: o.resume, fingerprint, report,
+        checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
+        optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
+        gradMasks: masks,
+        extraState: { get: () => ({ ...state.numbers }), set: (s) => Object.assign(state.numbers, s) },
+        evaluation: o.evaluation,
+        batch: bf,
+        loss: (b, step) => lossFn({ args: args as never, model, reference, step, totalSteps, state }, b),
+        release: (b) => {
+          disposeEncoded(b.forget); disposeEncoded(b.retain); disposeEncoded(b.alternate);
+          torch.dispose([b.refForgetLogLik, b.refAlternateLogLik].filter((t): t is Tensor => !!t));
+        },
+        tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
+        save: (m, dir) => saveModel(m, dir, o.merge),
+      });
+      }  } finally {
+      model.dispose();
+      reference?.dispose();
+      if (masks) torch.dispose([...masks.values()]);
+      torch.dispose([...state.tensors.values()]);
+    }
   }
-}
 
-/** Full weights, or the LoRA adapters in PEFT's layout unless merging was asked for. */
-function saveModel(m: CausalLM, dir: string, merge?: boolean): void {
-  if (m.loraConfig && !merge) m.saveAdapter(dir);
-  else {
-    if (m.loraConfig) m.mergeLora();
-    m.savePretrained(dir);
+  /** Full weights, or the LoRA adapters in PEFT's layout unless merging was asked for. */
+  function saveModel(m: CausalLM, dir: string, merge?: boolean): void {
+    if (m.loraConfig && !merge) m.saveAdapter(dir);
+    else {
+      if (m.loraConfig) m.mergeLora();
+      m.savePretrained(dir);
+    }
   }
-}
 
-/** The history of requests: the input model's, plus this one; written atomically. */
-export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
-  const prev = join(inputDir, 'unlearning.json');
-  const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
-  const tmp = join(outDir, `.unlearning.json.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ requests: [...history, record] }, null, 2) + '\n');
-  renameSync(tmp, join(outDir, 'unlearning.json'));
-}
+  /** The history of requests: the input model's, plus this one; written atomically. */
+  export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
+    const prev = join(inputDir, 'unlearning.json');
+    const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
+    const tmp = join(outDir, `.unlearning.json.tmp-${process.pid}`);
+    writeFileSync(tmp, JSON.stringify({ requests: [...history, record] }, null, 2) + '\n');
+    renameSync(tmp, join(outDir, 'unlearning.json'));
+  }
