@@ -35,3 +35,23 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
   return m;
 }
+
+/**
+ * A path under ../shared/fixtures/hf-reference (the HF transformers fixtures), checked: a missing
+ * file fails with a message naming the shared folder instead of a bare ENOENT.
+ */
+export function requireFixture(...parts: string[]): string {
+  const p = join(fixturesDir, ...parts);
+  if (!existsSync(p)) {
+    throw new Error(`test fixture ${p} is missing: these tests need the shared HF reference fixtures in ${fixturesDir} ` +
+      '(the ../shared folder beside the checkout; set LETHE_REPO_ROOT if the checkout lives elsewhere)');
+  }
+  return p;
+}
+
+/** The fixtures this repository makes itself with Python (test/<sub>/ref/...), checked like requireFixture. */
+export function requireRepoFixture(...parts: string[]): string {
+  const p = join(repoRoot, 'test', ...parts);
+  if (!existsSync(p)) throw new Error(`test fixture ${p} is missing (made by the Python script beside it under test/)`);
+  return p;
+}

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { torch, loadModel } from '../../src/index.js';
-import { fixturesDir } from '../helpers.js';
+import { requireFixture } from '../helpers.js';
 
 const rows = (t: torch.Tensor) => t.toArray() as number[][];
 
 for (const name of ['gpt2-tiny', 'llama-tiny']) {
   test(`${name}: KV-cached generation gives the same tokens as uncached`, async () => {
-    const model = loadModel(join(fixturesDir, name));
+    const model = loadModel(requireFixture(name));
     const prompt = torch.tensor([[5, 17, 300, 42, 7, 99], [11, 12, 13, 14, 15, 16]]);
     const cached = await model.generate(prompt, { maxNewTokens: 24, eosTokenId: [] });
     const plain = await model.generate(prompt, { maxNewTokens: 24, eosTokenId: [], useCache: false });
@@ -18,7 +18,7 @@ for (const name of ['gpt2-tiny', 'llama-tiny']) {
   });
 
   test(`${name}: a left-padded batch gives each row what it gives alone`, async () => {
-    const model = loadModel(join(fixturesDir, name));
+    const model = loadModel(requireFixture(name));
     const short = [7, 8, 9];
     const long = [100, 101, 102, 103, 104, 105];
     const batch = torch.tensor([[0, 0, 0, ...short], long]);
@@ -33,7 +33,7 @@ for (const name of ['gpt2-tiny', 'llama-tiny']) {
 }
 
 test('EOS stops a row and pads it; stop strings stop on decoded text', async () => {
-  const model = loadModel(join(fixturesDir, 'llama-tiny'));
+  const model = loadModel(requireFixture('llama-tiny'));
   const prompt = torch.tensor([[37, 235, 396, 72, 255]]);
   const free = rows(await model.generate(prompt, { maxNewTokens: 8, eosTokenId: [] }))[0]!;
   const third = free[5 + 2]!;
@@ -52,7 +52,7 @@ test('EOS stops a row and pads it; stop strings stop on decoded text', async () 
 });
 
 test('sampling: seeded runs repeat; top-k 1 and a tiny top-p are greedy; bad options are rejected', async () => {
-  const model = loadModel(join(fixturesDir, 'llama-tiny'));
+  const model = loadModel(requireFixture('llama-tiny'));
   const prompt = torch.tensor([[37, 235, 396]]);
   const greedy = rows(await model.generate(prompt, { maxNewTokens: 10, eosTokenId: [] }));
   torch.manualSeed(3);
@@ -69,7 +69,7 @@ test('sampling: seeded runs repeat; top-k 1 and a tiny top-p are greedy; bad opt
 });
 
 test('generation leaks no tensors', async () => {
-  const model = loadModel(join(fixturesDir, 'gpt2-tiny'));
+  const model = loadModel(requireFixture('gpt2-tiny'));
   const prompt = torch.tensor([[1, 2, 3]]);
   const base = torch.liveTensors();
   const out = await model.generate(prompt, { maxNewTokens: 12, eosTokenId: [] });
@@ -79,7 +79,7 @@ test('generation leaks no tensors', async () => {
 });
 
 test('forward: hidden states follow HF (embeddings, each layer, the last one normed); a KV cache continues the sequence', () => {
-  const model = loadModel(join(fixturesDir, 'llama-tiny'));
+  const model = loadModel(requireFixture('llama-tiny'));
   const ids = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6]]);
   torch.tidy(() => torch.noGrad(() => {
     const out = model.forward(ids, { outputHiddenStates: true });

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { torch, loadModel, readConfig, type CausalLM, type LoadModelOptions } from '../../src/index.js';
-import { fixturesDir, maxAbsDiff } from '../helpers.js';
+import { fixturesDir, requireFixture, maxAbsDiff } from '../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lethe-load-errors-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -36,7 +36,7 @@ function treeHashes(dir: string): Record<string, string> {
 // The shared fixtures are only ever read: their hashes must be the same after every test here.
 let fixtureHashes: Record<string, string>;
 before(() => {
-  fixtureHashes = treeHashes(fixturesDir);
+  fixtureHashes = treeHashes(requireFixture());
 });
 after(() => {
   assert.deepEqual(treeHashes(fixturesDir), fixtureHashes, 'the shared fixtures folder changed');
@@ -46,7 +46,7 @@ let dirCount = 0;
 /** A fresh temp folder; a copy of fixture `name` when given. */
 function scratch(name?: string): string {
   const dir = join(tmp, `${name ?? 'empty'}-${dirCount++}`);
-  if (name) cpSync(join(fixturesDir, name), dir, { recursive: true });
+  if (name) cpSync(requireFixture(name), dir, { recursive: true });
   else mkdirSync(dir);
   return dir;
 }
@@ -97,7 +97,7 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const inputIds = (readJson(join(fixturesDir, 'llama-tiny', 'reference.json')).input_ids) as number[][];
+const inputIds = (readJson(requireFixture('llama-tiny', 'reference.json')).input_ids) as number[][];
 
 /** Logits [2, 16, vocab] on the fixture's input ids, as a flat Float32Array (float32 whatever the model dtype). */
 function logitsOf(model: CausalLM): Float32Array {
@@ -114,7 +114,7 @@ const fixtureLogitsCache = new Map<string, Float32Array>();
 function fixtureLogits(name: string): Float32Array {
   let l = fixtureLogitsCache.get(name);
   if (!l) {
-    const m = loadModel(join(fixturesDir, name));
+    const m = loadModel(requireFixture(name));
     l = logitsOf(m);
     m.dispose();
     fixtureLogitsCache.set(name, l);
@@ -128,7 +128,7 @@ function fixtureLogits(name: string): Float32Array {
 
 test('the unaltered fixtures load and match the reference logits (baseline for the comparisons below)', () => {
   for (const name of ['llama-tiny', 'llama-tied-tiny', 'gpt2-tiny']) {
-    const ref = torch.loadSafetensors(join(fixturesDir, name, 'reference.safetensors'), { names: ['logits'] }).tensors.logits!;
+    const ref = torch.loadSafetensors(requireFixture(name, 'reference.safetensors'), { names: ['logits'] }).tensors.logits!;
     const diff = maxAbsDiff(fixtureLogits(name), ref.data() as Float32Array);
     ref.dispose();
     assert.ok(diff < 1e-4, `${name}: logits differ from transformers' by ${diff}`);
@@ -141,19 +141,19 @@ test('the unaltered fixtures load and match the reference logits (baseline for t
 
 test('a folder with only pytorch_model.bin is refused: pickle, and how to convert to safetensors', () => {
   const dir = scratch();
-  cpSync(join(fixturesDir, 'llama-tiny', 'config.json'), join(dir, 'config.json'));
+  cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
   writeFileSync(join(dir, 'pytorch_model.bin'), Buffer.from('PK\x03\x04 not really a zip, never read'));
   assertLoadFails(dir, new RegExp(escape(dir)), /pytorch_model\.bin/, /pickle/, /never unpickles/, /safetensors/, /save_pretrained\(.*safe_serialization=True/);
 
   const sharded = scratch();
-  cpSync(join(fixturesDir, 'llama-tiny', 'config.json'), join(sharded, 'config.json'));
+  cpSync(requireFixture('llama-tiny', 'config.json'), join(sharded, 'config.json'));
   writeFileSync(join(sharded, 'pytorch_model.bin.index.json'), '{"weight_map": {}}');
   assertLoadFails(sharded, /pytorch_model\.bin\.index\.json/, /pickle/, /safetensors/);
 });
 
 test('a folder with a config and no weights at all says which files it looked for', () => {
   const dir = scratch();
-  cpSync(join(fixturesDir, 'llama-tiny', 'config.json'), join(dir, 'config.json'));
+  cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
   assertLoadFails(dir, new RegExp(`${escape(dir)} has no model\\.safetensors or model\\.safetensors\\.index\\.json`));
   writeFileSync(join(dir, 'tf_model.h5'), 'x');
   assertLoadFails(dir, /no model\.safetensors/, /only tf_model\.h5/);
@@ -479,8 +479,8 @@ test('loading never modifies the input folder (sha256 of every file before and a
 
 test('bf16 weights: float32 on the CPU by default, bfloat16 when asked; logits close to the fp32 fixture', () => {
   const dir = scratch();
-  cpSync(join(fixturesDir, 'llama-tiny', 'config.json'), join(dir, 'config.json'));
-  const { tensors } = torch.loadSafetensors(join(fixturesDir, 'llama-tiny', 'model.safetensors'));
+  cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
+  const { tensors } = torch.loadSafetensors(requireFixture('llama-tiny', 'model.safetensors'));
   const bf16: Record<string, torch.Tensor> = {};
   for (const [k, t] of Object.entries(tensors)) bf16[k] = t.to('bfloat16');
   torch.saveSafetensors(join(dir, 'model.safetensors'), bf16, { format: 'pt' });

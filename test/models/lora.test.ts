@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, loadModel, causalLmLoss, type CausalLM } from '../../src/index.js';
-import { fixturesDir } from '../helpers.js';
+import { requireFixture } from '../helpers.js';
 
 const ids = () => torch.tensor([[3, 14, 15, 92, 65, 35, 89, 79], [2, 71, 82, 81, 82, 84, 59, 4]]);
 const logitsOf = (m: CausalLM, x: torch.Tensor) => torch.noGrad(() => m.forward(x).logits);
@@ -28,7 +28,7 @@ for (const c of cases) {
   test(`${c.name}: a trained LoRA adapter changes logits, saves in PEFT's layout, reloads and merges to the same logits`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'lethe-lora-'));
     try {
-      const model = loadModel(join(fixturesDir, c.name));
+      const model = loadModel(requireFixture(c.name));
       const x = ids();
       const before = logitsOf(model, x);
       const modules = model.addLora({ r: 4, loraAlpha: 8, loraDropout: 0, targetModules: c.targets });
@@ -51,7 +51,7 @@ for (const c of cases) {
       assert.ok(header.entries.some((e) => e.name === c.sample), `PEFT tensor names (${header.entries[0]!.name}, ...)`);
       assert.equal(header.entries.length, 2 * modules.length);
 
-      const fresh = loadModel(join(fixturesDir, c.name));
+      const fresh = loadModel(requireFixture(c.name));
       fresh.loadAdapter(join(dir, 'adapter'));
       assert.equal(logitsOf(fresh, x).sub(tuned).abs().max().item(), 0, 'reloaded adapter: same logits');
 
@@ -73,14 +73,14 @@ for (const c of cases) {
 test('LoRA guards: unknown targets, saving an unmerged model, a second addLora, a bad adapter folder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-lora-'));
   try {
-    const model = loadModel(join(fixturesDir, 'llama-tiny'));
+    const model = loadModel(requireFixture('llama-tiny'));
     assert.throws(() => model.addLora({ r: 2, loraAlpha: 4, loraDropout: 0, targetModules: ['nope'] }), /match no linear module/);
     assert.throws(() => model.addLora({ r: 0, loraAlpha: 4, loraDropout: 0, targetModules: ['q_proj'] }), /positive integer/);
     model.addLora({ r: 2, loraAlpha: 4, loraDropout: 0, targetModules: 'model\\.layers\\.0\\.self_attn\\.(q|k)_proj' });
     assert.equal(model.loras.size, 2, 'a regex string matches whole module names');
     assert.throws(() => model.addLora({ r: 2, loraAlpha: 4, loraDropout: 0, targetModules: ['q_proj'] }), /already has LoRA/);
     assert.throws(() => model.savePretrained(join(dir, 'x')), /mergeLora/);
-    assert.throws(() => model.saveAdapter(join(fixturesDir, 'llama-tiny')), /never modifies an input model/);
+    assert.throws(() => model.saveAdapter(requireFixture('llama-tiny')), /never modifies an input model/);
     model.removeLora();
     assert.throws(() => model.loadAdapter(dir), /no adapter_config.json/);
     model.dispose();
@@ -90,7 +90,7 @@ test('LoRA guards: unknown targets, saving an unmerged model, a second addLora, 
 });
 
 test('freeze and unfreeze by name pattern', () => {
-  const model = loadModel(join(fixturesDir, 'llama-tiny'));
+  const model = loadModel(requireFixture('llama-tiny'));
   const frozen = model.freeze('model.layers.0.**', /embed_tokens/);
   assert.ok(frozen.includes('model.embed_tokens.weight'));
   assert.ok(frozen.every((n) => n.startsWith('model.layers.0.') || n === 'model.embed_tokens.weight'));

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, loadModel, causalLmLoss, sequenceNll, type CausalLM } from '../../src/index.js';
-import { fixturesDir } from '../helpers.js';
+import { requireFixture } from '../helpers.js';
 
 const MODELS = ['gpt2-tiny', 'llama-tiny', 'llama-tied-tiny'];
 
@@ -20,8 +20,8 @@ interface Reference {
 }
 
 async function checkParity(model: CausalLM, name: string, label: string): Promise<void> {
-  const ref = JSON.parse(readFileSync(join(fixturesDir, name, 'reference.json'), 'utf8')) as Reference;
-  const { tensors: expected } = torch.loadSafetensors(join(fixturesDir, name, 'reference.safetensors'));
+  const ref = JSON.parse(readFileSync(requireFixture(name, 'reference.json'), 'utf8')) as Reference;
+  const { tensors: expected } = torch.loadSafetensors(requireFixture(name, 'reference.safetensors'));
   const ids = torch.tensor(ref.input_ids);
   const mask = torch.tensor(ref.attention_mask);
   torch.tidy(() => {
@@ -57,7 +57,7 @@ async function checkParity(model: CausalLM, name: string, label: string): Promis
 
 for (const name of MODELS) {
   test(`${name}: logits, masked logits, loss, NLL, gradients and greedy output match HF transformers`, async () => {
-    const model = loadModel(join(fixturesDir, name));
+    const model = loadModel(requireFixture(name));
     await checkParity(model, name, name);
     model.dispose();
   });
@@ -65,7 +65,7 @@ for (const name of MODELS) {
   test(`${name}: savePretrained → loadModel gives identical logits, HF's tensor names and layout, and parity`, async () => {
     const dir = mkdtempSync(join(tmpdir(), `lethe-save-${name}-`));
     try {
-      const model = loadModel(join(fixturesDir, name));
+      const model = loadModel(requireFixture(name));
       model.savePretrained(join(dir, 'saved'));
       const again = loadModel(join(dir, 'saved'));
       const ids = torch.tensor([[1, 5, 9, 200, 3]]);
@@ -74,15 +74,15 @@ for (const name of MODELS) {
         const b = torch.noGrad(() => again.forward(ids).logits);
         assert.equal(a.sub(b).abs().max().item(), 0, 'identical logits after a round trip');
       });
-      const original = torch.readSafetensorsHeader(join(fixturesDir, name, 'model.safetensors'));
+      const original = torch.readSafetensorsHeader(requireFixture(name, 'model.safetensors'));
       const saved = torch.readSafetensorsHeader(join(dir, 'saved', 'model.safetensors'));
       const layout = (h: typeof original) => h.entries.map((e) => `${e.name}:${e.dtype}:[${e.shape}]`).sort();
       assert.deepEqual(layout(saved), layout(original), 'same tensor names, dtypes and shapes as the HF file');
       assert.equal(saved.metadata.format, 'pt');
       const cfg = JSON.parse(readFileSync(join(dir, 'saved', 'config.json'), 'utf8'));
-      const orig = JSON.parse(readFileSync(join(fixturesDir, name, 'config.json'), 'utf8'));
+      const orig = JSON.parse(readFileSync(requireFixture(name, 'config.json'), 'utf8'));
       assert.deepEqual(cfg, orig, 'config.json written back as read');
-      assert.deepEqual(readFileSync(join(dir, 'saved', 'generation_config.json'), 'utf8'), readFileSync(join(fixturesDir, name, 'generation_config.json'), 'utf8'));
+      assert.deepEqual(readFileSync(join(dir, 'saved', 'generation_config.json'), 'utf8'), readFileSync(requireFixture(name, 'generation_config.json'), 'utf8'));
       await checkParity(again, name, `${name} (saved)`);
       ids.dispose();
       model.dispose();

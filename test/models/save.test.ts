@@ -1,15 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, loadModel } from '../../src/index.js';
-import { fixturesDir } from '../helpers.js';
+import { TOKENIZER_FILES } from '../../src/models/save.js';
+import { requireFixture } from '../helpers.js';
 
 test('savePretrained shards above maxShardSize with HF\'s index; it loads back identically; stale weights go', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-shard-'));
   try {
-    const model = loadModel(join(fixturesDir, 'llama-tiny'));
+    const model = loadModel(requireFixture('llama-tiny'));
     const out = join(dir, 'sharded');
     model.savePretrained(out, { maxShardSize: 100_000 });
     const files = readdirSync(out).sort();
@@ -38,14 +39,43 @@ test('savePretrained shards above maxShardSize with HF\'s index; it loads back i
 test('savePretrained refuses the folder the model came from and copies tokenizer files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-save-'));
   try {
-    const model = loadModel(join(fixturesDir, 'gpt2-tiny'));
-    assert.throws(() => model.savePretrained(join(fixturesDir, 'gpt2-tiny')), /never modifies an input model/);
+    const model = loadModel(requireFixture('gpt2-tiny'));
+    assert.throws(() => model.savePretrained(requireFixture('gpt2-tiny')), /never modifies an input model/);
     model.savePretrained(join(dir, 'copy'));
     const copy = loadModel(join(dir, 'copy'));
     copy.savePretrained(join(dir, 'copy2'));
     assert.ok(existsSync(join(dir, 'copy2', 'generation_config.json')));
     model.dispose();
     copy.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('savePretrained copies every tokenizer file the source folder has, byte for byte, and nothing else', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-save-tok-'));
+  try {
+    const src = join(dir, 'src');
+    mkdirSync(src);
+    for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(src, f));
+    copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(src, 'tokenizer.json'));
+    const files: Record<string, string> = {
+      'tokenizer_config.json': '{"eos_token": "<|endoftext|>", "model_max_length": 64}\n',
+      'special_tokens_map.json': '{"eos_token": "<|endoftext|>"}\n',
+      'vocab.json': '{"a": 0}\n', 'merges.txt': '#version: 0.2\na b\n', 'tokenizer.model': '\u0000sentencepiece\u0001',
+      'added_tokens.json': '{"<x>": 512}\n', 'chat_template.jinja': '{{ messages }}', 'chat_template.json': '{"chat_template": "{{ x }}"}\n',
+      'generation_config.json': '{"max_new_tokens": 7}\n', 'notes.txt': 'not a tokenizer file\n', 'training_args.bin': 'x',
+    };
+    for (const [f, content] of Object.entries(files)) writeFileSync(join(src, f), content);
+    const model = loadModel(src);
+    model.savePretrained(join(dir, 'out'));
+    const copied = [...TOKENIZER_FILES];
+    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['config.json', 'model.safetensors', ...copied].sort());
+    for (const f of copied) assert.deepEqual(readFileSync(join(dir, 'out', f)), readFileSync(join(src, f)), f);
+    // TOKENIZER_FILES is what transformers' tokenizers and generation config read.
+    assert.deepEqual([...TOKENIZER_FILES].sort(), ['added_tokens.json', 'chat_template.jinja', 'chat_template.json', 'generation_config.json', 'merges.txt',
+      'special_tokens_map.json', 'tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'vocab.json']);
+    model.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,9 +8,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, loadTokenizer, Tokenizer } from '../../src/index.js';
-import { fixturesDir } from '../helpers.js';
+import { requireFixture } from '../helpers.js';
 
-const tokDir = join(fixturesDir, 'tokenizer');
+const tokDir = requireFixture('tokenizer');
 const tokFile = join(tokDir, 'tokenizer.json');
 const tmp = mkdtempSync(join(tmpdir(), 'lethe-tokenizer-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

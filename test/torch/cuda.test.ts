@@ -6,8 +6,19 @@ import { assertClose } from '../helpers.js';
 
 const skip = torch.cuda.isAvailable() ? false : `no CUDA device (libtorch ${torch.buildInfo().torchVersion}, CUDA build: ${torch.buildInfo().builtWithCuda})`;
 
-test('cuda: queries are consistent', () => {
-  assert.equal(torch.cuda.isAvailable(), torch.cuda.deviceCount() > 0);
+test('cuda: with a device, the count is real: the last device takes tensors, the one past it is refused', { skip }, () => {
+  const n = torch.cuda.deviceCount();
+  assert.ok(Number.isInteger(n) && n >= 1, `deviceCount() = ${n}`);
+  const x = torch.ones([2]).to(`cuda:${n - 1}` as torch.Device);
+  assert.equal(x.device, `cuda:${n - 1}`);
+  assert.throws(() => torch.ones([2]).to(`cuda:${n}` as torch.Device));
+  torch.cuda.synchronize();
+});
+
+test('cuda: without a device, the count is 0 and moving a tensor there is an Error naming the op', { skip: skip ? false : 'a CUDA device is present' }, () => {
+  assert.equal(torch.cuda.deviceCount(), 0);
+  torch.cuda.synchronize(); // a no-op, not a crash
+  assert.throws(() => torch.ones([2]).to('cuda'), (err: Error) => err instanceof Error && /^to\(.*cuda/i.test(err.message));
 });
 
 test('cuda: tensors move to the device and back', { skip }, () => {

@@ -67,7 +67,9 @@ test('memory() counts each storage once; views share it', () => {
     const after = torch.memory();
     assert.equal(after.tensors, before.tensors + 2);
     assert.equal(after.bytes, before.bytes + 1024, 'a view adds no bytes');
-    assert.ok(view);
+    a.add_(1);
+    assert.deepEqual(view.shape, [16, 16]);
+    assert.equal(view.sum().item(), 256, 'the view sees writes to its base: one storage');
     return null;
   });
 });

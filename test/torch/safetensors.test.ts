@@ -9,7 +9,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, type Tensor } from '../../src/index.js';
-import { fixturesDir, assertClose } from '../helpers.js';
+import { requireFixture, assertClose } from '../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lethe-safetensors-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -247,7 +247,7 @@ const FIXTURES: Fixture[] = [
 
 for (const fx of FIXTURES) {
   test(`reads ${fx.file} like an independent numpy reader does`, () => withoutLeaks(() => {
-    const path = join(fixturesDir, fx.file);
+    const path = requireFixture(fx.file);
     assert.equal(statSync(path).size, fx.fileSize);
 
     const header = torch.readSafetensorsHeader(path);
