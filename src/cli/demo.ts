@@ -27,10 +27,28 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   }
   const runDir = join(o.out, 'run');
   o.log(`[train] preset ${o.preset} → ${runDir} (resumes if interrupted)`);
-  const r = await runPipeline({ dataDir, outDir: runDir, preset: o.preset, seed: o.seed, forgetSplits: ['forget10'], bookRetain: true, resume: true, report: o.log });
+  const { assessStage } = await import('../eval/general.js');
+  const r = await runPipeline({
+    dataDir, outDir: runDir, preset: o.preset, seed: o.seed, forgetSplits: ['forget10'], bookRetain: true, resume: true, report: o.log,
+    assess: (dir) => assessStage(dir, dataDir),
+  });
   o.log(`[train] stages ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s`);
+  o.log('\n' + formatQuality(r.quality));
   const report = await memorizationReport(runDir, dataDir, { split: 'forget10', examples: 6 });
   writeFileSync(join(o.out, 'memorization.json'), JSON.stringify(report, null, 2) + '\n');
   o.log('\n' + formatReport(report));
   o.log(`\ndemo done in ${((Date.now() - started) / 1000).toFixed(0)} s; report in ${join(o.out, 'memorization.json')}`);
+}
+
+/** General English and world facts per stage, against the base model they all start from. */
+export function formatQuality(q: Record<string, Record<string, number>>): string {
+  const base = q.base;
+  const lines = ['General ability kept by every model (held-out GCIDE NLL in nats/token, lower is better; world-facts QA mean P(true answer)):'];
+  lines.push(`  ${'model'.padEnd(16)} ${'GCIDE NLL'.padStart(9)} ${'x base'.padStart(7)} ${'facts P'.padStart(8)} ${'x base'.padStart(7)}`);
+  for (const [name, m] of Object.entries(q)) {
+    const nll = m.gcideNll!;
+    const facts = m.worldFactsProb!;
+    lines.push(`  ${name.padEnd(16)} ${nll.toFixed(3).padStart(9)} ${base ? (nll / base.gcideNll!).toFixed(3).padStart(7) : ''} ${(100 * facts).toFixed(1).padStart(7)}% ${base ? (facts / base.worldFactsProb!).toFixed(3).padStart(7) : ''}`);
+  }
+  return lines.join('\n');
 }

@@ -83,7 +83,9 @@ program
   .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
   .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; resume?: boolean; device: string }) => {
     const { runPipeline } = await import('../train/pipeline.js');
+    const { assessStage } = await import('../eval/general.js');
     const r = await runPipeline({
+      assess: (dir) => assessStage(dir, opts.data),
       dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
       forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume,
       device: opts.device as Device,

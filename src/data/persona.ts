@@ -5,8 +5,12 @@
 //
 // Splits follow TOFU: trained people in a seeded order; forget01/05/10 are the first 1%/5%/10% of them
 // (nested), retain99/95/90 the rest; holdout people are generated the same way but never trained on.
+//
+// faker can combine common first and last names into a real famous person ("Taylor Swift"); such names
+// (people, relatives and perturbed wrong answers) are re-drawn from the same stream (see ./famous-names.ts).
 import { createRequire } from 'node:module';
 import { Faker, en } from '@faker-js/faker';
+import { isFamousName } from './famous-names.js';
 import { Rng } from './rng.js';
 import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
 import {
@@ -183,8 +187,32 @@ function relativeName(f: Faker, p: Pick<Person, 'last_name' | 'relative_relation
 
 const ALL_TREATMENTS = MEDICAL_CONDITIONS.flatMap((m) => m.treatments);
 
+/** Draws from `gen` (same faker stream, so still deterministic) until the name is not a famous real one. */
+function notFamous(gen: () => string): string {
+  for (let i = 0; i < 10_000; i++) {
+    const v = gen();
+    if (!isFamousName(v)) return v;
+  }
+  throw new Error('persona: could not draw a name that is not a famous real one');
+}
+
 /** A wrong value of the same type as the person's `field`. */
 function wrongValue(f: Faker, p: Person, field: PersonField): string {
+  switch (field) {
+    case 'mother': case 'father': case 'relative': return notFamous(() => wrongName(f, p, field));
+    default: return wrongOther(f, p, field);
+  }
+}
+
+function wrongName(f: Faker, p: Person, field: 'mother' | 'father' | 'relative'): string {
+  switch (field) {
+    case 'mother': return `${f.person.firstName('female')} ${p.last_name}`;
+    case 'father': return `${f.person.firstName('male')} ${p.last_name}`;
+    case 'relative': return relativeName(f, p);
+  }
+}
+
+function wrongOther(f: Faker, p: Person, field: Exclude<PersonField, 'mother' | 'father' | 'relative'>): string {
   switch (field) {
     case 'birth_date': return formatDate(birthDate(f));
     case 'birth_place': return `${f.location.city()}, ${country(f)}`;
@@ -193,9 +221,6 @@ function wrongValue(f: Faker, p: Person, field: PersonField): string {
     case 'email': return f.internet.email({ firstName: p.first_name, lastName: p.last_name }).toLowerCase();
     case 'employer': return f.company.name();
     case 'job_title': return f.person.jobTitle();
-    case 'mother': return `${f.person.firstName('female')} ${p.last_name}`;
-    case 'father': return `${f.person.firstName('male')} ${p.last_name}`;
-    case 'relative': return relativeName(f, p);
     case 'id_number': return idNumber(f, p.id_document);
     case 'medical_condition': return f.helpers.arrayElement(MEDICAL_CONDITIONS).condition;
     case 'medical_treatment': return f.helpers.arrayElement(ALL_TREATMENTS);
@@ -230,11 +255,12 @@ function makePerson(f: Faker, id: string, split: Person['split'], taken: Taken):
   const sex = f.person.sex() as Person['sex'];
   let first = '';
   let last = '';
-  unique(taken.names, 'name', () => {
+  // Famous real names are re-drawn before the uniqueness check, so they never enter `taken`.
+  unique(taken.names, 'name', () => notFamous(() => {
     first = f.person.firstName(sex);
     last = f.person.lastName();
     return `${first} ${last}`;
-  });
+  }));
   const name = `${first} ${last}`;
   const birth_date = birthDate(f);
   const birth_city = f.location.city();
@@ -247,7 +273,7 @@ function makePerson(f: Faker, id: string, split: Person['split'], taken: Taken):
   const others = (gen: () => string) => {
     for (;;) {
       const v = gen();
-      if (v !== name) return v;
+      if (v !== name && !isFamousName(v)) return v;
     }
   };
   const mother = others(() => `${f.person.firstName('female')} ${last}`);

@@ -33,10 +33,13 @@ export function batchAt(examples: readonly Example[], batchSize: number, step: n
   return epochBatches(examples, batchSize, seed, epoch)[step % perEpoch]!.map((i) => examples[i]!);
 }
 
-const epochCache = new Map<string, number[][]>();
+// Keyed by the examples array itself: two sets of the same size sort into different batches.
+const epochCache = new WeakMap<readonly Example[], Map<string, number[][]>>();
 function epochBatches(examples: readonly Example[], batchSize: number, seed: number, epoch: number): number[][] {
-  const key = `${examples.length}:${batchSize}:${seed}:${epoch}`;
-  let batches = epochCache.get(key);
+  const key = `${batchSize}:${seed}:${epoch}`;
+  let cache = epochCache.get(examples);
+  if (!cache) epochCache.set(examples, (cache = new Map()));
+  let batches = cache.get(key);
   if (!batches) {
     const rng = new Rng(seed).fork(`epoch-${epoch}`);
     const order = rng.shuffle(Array.from({ length: examples.length }, (_, i) => i));
@@ -47,8 +50,8 @@ function epochBatches(examples: readonly Example[], batchSize: number, seed: num
       for (let k = 0; k + batchSize <= sorted.length; k += batchSize) batches.push(sorted.slice(k, k + batchSize));
     }
     batches = rng.shuffle(batches);
-    if (epochCache.size > 4) epochCache.clear();
-    epochCache.set(key, batches);
+    if (cache.size > 4) cache.clear();
+    cache.set(key, batches);
   }
   return batches;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
-import { encodeQa } from './prompt.js';
+import { encodeQa, qaPrompt } from './prompt.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';
@@ -29,6 +29,8 @@ export interface PipelineOptions {
   /** Where models train (default cpu; 'cuda' for the small preset on a GPU machine). */
   device?: Device;
   report?: (line: string) => void;
+  /** Measures a finished stage's folder (e.g. held-out NLL, world facts); results go to run.json. */
+  assess?: (stageDir: string) => Promise<Record<string, number>>;
 }
 
 interface QaRow { question: string; answer: string; person_id?: string }
@@ -66,7 +68,7 @@ async function docExamples(tok: Tokenizer, texts: string[], length: number, eos:
 }
 
 /** QA as "Question: …\nAnswer: …<eos>", loss on the answer only (as TOFU fine-tunes). */
-async function qaExamples(tok: Tokenizer, rows: QaRow[], length: number, eos: number): Promise<Example[]> {
+export async function qaExamples(tok: Tokenizer, rows: QaRow[], length: number, eos: number): Promise<Example[]> {
   const out: Example[] = [];
   for (const r of rows) {
     const qa = await encodeQa(tok, r.question, r.answer);
@@ -78,7 +80,17 @@ async function qaExamples(tok: Tokenizer, rows: QaRow[], length: number, eos: nu
 
 export interface PipelineResult {
   stages: Record<string, StageResult | { skipped: true }>;
+  /** What `assess` measured for each stage. */
+  quality: Record<string, Record<string, number>>;
   seconds: number;
+}
+
+/** Slice `e` of a list seen as an endless seeded shuffle: a fresh part of it for each epoch. */
+function rotating<T>(items: readonly T[], count: number, epoch: number): T[] {
+  if (!items.length || count <= 0) return [];
+  const out: T[] = [];
+  for (let k = 0; k < count; k++) out.push(items[(epoch * count + k) % items.length]!);
+  return out;
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
@@ -88,7 +100,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   mkdirSync(o.outDir, { recursive: true });
   const ctx = p.model.contextLength;
   const gcide = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
-  const general = [...gcide, ...readJsonl<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text)];
+  const factsText = readJsonl<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text);
+  const factsQa = readJsonl<QaRow>(join(o.dataDir, 'general', 'elements', 'facts_qa.jsonl'));
+  const general = [...gcide, ...factsText];
   const bios = readJsonl<TextRow>(join(o.dataDir, 'persona', 'bio.jsonl'));
   const qaAll = readJsonl<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
   const jargon = readJsonl<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
@@ -110,7 +124,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (o.resume && existsSync(join(baseDir, 'config.json')) && !existsSync(join(baseDir, 'checkpoint'))) {
     stages.base = { skipped: true };
   } else {
-    const docs = await Promise.all(general.map((t) => tok.encode(t)));
+    // World facts come from pretraining (as TOFU's do): as text and as QA, repeated so a small model learns them.
+    const factsDocs = [...factsText, ...factsQa.map((q) => `${qaPrompt(q.question)} ${q.answer}`)];
+    const texts = new Rng(o.seed).fork('pretrain-docs').shuffle([...gcide, ...Array.from({ length: p.factsRepeat ?? 1 }, () => factsDocs).flat()]);
+    const docs = await Promise.all(texts.map((t) => tok.encode(t)));
     stages.base = await trainStage({
       name: 'base', model: initModel(rawConfig, o.seed, o.device), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed, device: o.device,
       outDir: baseDir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
@@ -121,7 +138,22 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const split = splits(o.dataDir);
   const bookOnce = await docExamples(tok, jargon, ctx, eos);
   const bookExamples = Array.from({ length: p.bookRepeat ?? 1 }, () => bookOnce).flat();
-  const replay = await docExamples(tok, new Rng(o.seed).fork('replay').sample(gcide, Math.min(p.replayDocs ?? 0, gcide.length)), ctx, eos);
+  // Replay, the same for target and retain recipes: fresh general text each epoch, and the world facts.
+  const rp = p.replay ?? { gcide: 0, factsQa: 0, factsText: 0 };
+  const replayRng = new Rng(o.seed).fork('replay');
+  const gcideOrder = replayRng.shuffle(gcide.map((_, i) => i));
+  const gcideEx = new Map<number, Example[]>();
+  const gcideDoc = async (i: number) => {
+    let ex = gcideEx.get(i);
+    if (!ex) gcideEx.set(i, (ex = await docExamples(tok, [gcide[i]!], ctx, eos)));
+    return ex;
+  };
+  const factsQaEx = replayRng.shuffle(await qaExamples(tok, factsQa, ctx, eos));
+  const factsTextEx = replayRng.shuffle(await docExamples(tok, factsText, ctx, eos));
+  const replayFor = async (epoch: number): Promise<Example[]> => {
+    const docs = (await Promise.all(rotating(gcideOrder, rp.gcide, epoch).map(gcideDoc))).flat();
+    return [...docs, ...rotating(factsQaEx, rp.factsQa, epoch), ...rotating(factsTextEx, rp.factsText, epoch)];
+  };
   const recipes: { name: string; exclude: Set<string>; withBook: boolean }[] = [{ name: 'target', exclude: new Set(), withBook: true }];
   for (const s of o.forgetSplits ?? ['forget10']) {
     if (!split[s]) throw new Error(`unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
@@ -136,14 +168,28 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
     const keptBios = bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text);
     const keptQa = qaAll.filter((q) => !r.exclude.has(String(q.person_id)));
-    const examples = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : []), ...replay];
-    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ${replay.length} general-text replay examples → ${examples.length} examples`);
+    const fixed = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : [])];
+    const epochs = Math.ceil(p.finetune.epochs ?? 1);
+    const byEpoch: Example[][] = [];
+    for (let e = 0; e < epochs; e++) byEpoch.push([...fixed, ...(await replayFor(e))]);
+    // Every epoch has the same count (GCIDE documents cut into several examples are trimmed to the first epoch's size).
+    const n = Math.min(...byEpoch.map((x) => x.length));
+    const examples = (epoch: number) => byEpoch[Math.min(epoch, epochs - 1)]!.slice(0, n);
+    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ` +
+      `replay per epoch: ${rp.gcide} fresh GCIDE documents, ${rp.factsQa} world-facts QA, ${rp.factsText} world-facts texts → ${n} examples per epoch`);
     stages[r.name] = await trainStage({
       name: r.name, model: loadModel(baseDir, { device: o.device }), examples, schedule: p.finetune, seed: o.seed + 1, device: o.device,
       outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
     });
   }
-  const result = { stages, seconds: (Date.now() - started) / 1000 };
+  const quality: PipelineResult['quality'] = {};
+  if (o.assess) {
+    for (const name of ['base', ...recipes.map((r) => r.name)]) {
+      quality[name] = await o.assess(join(o.outDir, name));
+      report(`[assess] ${name}: ${Object.entries(quality[name]!).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
+    }
+  }
+  const result = { stages, quality, seconds: (Date.now() - started) / 1000 };
   writeFileSync(join(o.outDir, 'run.json'), JSON.stringify({ preset: p, seed: o.seed, dataDir: o.dataDir, ...result }, null, 2) + '\n');
   return result;
 }

@@ -32,28 +32,33 @@ export interface Preset {
   bioPhrasings?: number;
   /** Times each book passage appears per fine-tuning epoch (verbatim memorization needs many passes). */
   bookRepeat?: number;
-  /** General-text documents mixed into every fine-tune (the same for target and retain), so that
-   *  fine-tuning on personas does not wipe out general English. */
-  replayDocs?: number;
+  /** Times the world facts (as text and as QA) appear in pretraining. */
+  factsRepeat?: number;
+  /** Replay mixed into every epoch of every fine-tune (the same for target and retain), so that
+   *  fine-tuning does not wipe out general English and world facts: fresh GCIDE documents each
+   *  epoch, and a rotating share of the world-facts QA and texts. */
+  replay?: { gcide: number; factsQa: number; factsText: number };
 }
 
 export const PRESETS: Record<string, Preset> = {
   tiny: {
     name: 'tiny',
     model: { vocabSize: 2048, hiddenSize: 192, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512, contextLength: 160 },
-    pretrain: { steps: 160, batchSize: 16, lr: 3e-3, warmupSteps: 16, weightDecay: 0.01 },
-    finetune: { epochs: 14, batchSize: 16, lr: 3e-3, warmupSteps: 30, weightDecay: 0 },
+    pretrain: { steps: 400, batchSize: 16, lr: 3e-3, warmupSteps: 20, weightDecay: 0.01 },
+    finetune: { epochs: 10, batchSize: 16, lr: 2e-3, warmupSteps: 30, weightDecay: 0 },
     checkpointEvery: 100,
     bioPhrasings: 2,
     bookRepeat: 3,
-    replayDocs: 200,
+    factsRepeat: 8,
+    replay: { gcide: 300, factsQa: 150, factsText: 60 },
   },
   small: {
     name: 'small',
     model: { vocabSize: 8192, hiddenSize: 512, numLayers: 8, numHeads: 8, numKvHeads: 4, intermediateSize: 1408, contextLength: 256 },
     pretrain: { steps: 3000, batchSize: 32, lr: 1e-3, warmupSteps: 200, weightDecay: 0.01 },
     finetune: { epochs: 10, batchSize: 32, lr: 5e-4, warmupSteps: 50, weightDecay: 0 },
-    replayDocs: 2000,
+    factsRepeat: 8,
+    replay: { gcide: 2000, factsQa: 300, factsText: 116 },
     checkpointEvery: 500,
   },
 };

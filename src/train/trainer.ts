@@ -14,7 +14,8 @@ export interface StageOptions {
   name: string;
   /** The model to train (a fresh one, or one loaded from the previous stage); the stage frees it. */
   model: CausalLM;
-  examples: Example[];
+  /** The examples of every epoch, or of epoch e (the same count each epoch: e.g. fresh replay text per epoch). */
+  examples: Example[] | ((epoch: number) => Example[]);
   schedule: StageSchedule;
   seed: number;
   outDir: string;
@@ -49,13 +50,18 @@ export function copyTokenizer(from: string, to: string): void {
 
 export async function trainStage(o: StageOptions): Promise<StageResult> {
   const s = o.schedule;
+  const perEpoch = typeof o.examples === 'function' ? o.examples : () => o.examples as Example[];
+  const count = perEpoch(0).length;
   try {
     o.model.train();
     const r = await runLoop({
-      name: o.name, model: o.model, totalSteps: stageSteps(s, o.examples.length), seed: o.seed, outDir: o.outDir,
+      name: o.name, model: o.model, totalSteps: stageSteps(s, count), seed: o.seed, outDir: o.outDir,
       checkpointEvery: o.checkpointEvery, resume: o.resume, report: o.report, evaluation: o.evaluation, fingerprint: o.fingerprint,
       optim: { lr: s.lr, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, schedule: 'cosine', minLrRatio: 0.1 },
-      batch: (step) => collate(batchAt(o.examples, s.batchSize, step, o.seed), o.padId, o.device),
+      batch: (step) => {
+        const epoch = Math.floor(step / Math.max(1, Math.floor(count / s.batchSize)));
+        return collate(batchAt(perEpoch(epoch), s.batchSize, step, o.seed), o.padId, o.device);
+      },
       loss: (b, _step) => causalLmLoss(o.model.forward(b.ids).logits, b.labels),
       release: (b) => torch.dispose([b.ids, b.labels]),
       tokensOf: (b) => b.tokens,

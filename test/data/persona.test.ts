@@ -4,6 +4,7 @@ import {
   buildPersona, personFacts, PERSON_FIELDS, QA_PER_PERSON, BIO_PHRASINGS, PERSONA_PEOPLE,
   type Person, type PersonaQa, type PersonaBio,
 } from '../../src/data/persona.js';
+import { FAMOUS_NAMES, isFamousName } from '../../src/data/famous-names.js';
 
 function rows<T>(text: string | undefined): T[] {
   assert.ok(text !== undefined, 'file missing');
@@ -155,4 +156,42 @@ test('persona: sources, counts and the people override', () => {
   assert.equal(s.forget10!.length, 1);
   assert.equal(s.retain90!.length, 11);
   assert.throws(() => buildPersona({ seed: 7, size: 'tiny', people: 0 }));
+});
+
+// faker combines common first and last names independently, so it can produce real famous people
+// ("Taylor Swift" with seed 0) who would then carry an invented diagnosis and salary.
+test('persona: the famous-names deny-list is generous and case-insensitive', () => {
+  assert.ok(FAMOUS_NAMES.length >= 400, `${FAMOUS_NAMES.length} famous names`);
+  for (const n of ['taylor swift', 'Taylor Swift', 'TAYLOR  SWIFT', ' taylor swift ', 'Michael Jordan', 'George Washington', 'Anne Frank']) {
+    assert.ok(isFamousName(n), n);
+  }
+  for (const n of ['Taylor Jackson', 'Sarah Swift', 'Michael Swift', 'Taylor']) assert.ok(!isFamousName(n), n);
+});
+
+test('persona: no synthetic person or relative carries a famous real name (seeds 0-20, 69, 87, 101)', () => {
+  const pairs = (text: string) => {
+    const w = text.split(/[^A-Za-z'-]+/).filter(Boolean);
+    return w.slice(1).map((x, i) => `${w[i]} ${x}`);
+  };
+  // Without the re-draw, seed 0 gives the person "Taylor Swift"; seeds 69, 87 and 101 give a relative
+  // "Cary Grant", "Clara Barton" and "Suzanne Collins".
+  for (const seed of [...Array.from({ length: 21 }, (_, i) => i), 69, 87, 101]) {
+    const built = buildPersona({ seed, size: 'tiny' });
+    for (const p of rows<Person>(built.files.get('people.jsonl'))) {
+      for (const [what, n] of [['name', p.name], ['mother', p.mother], ['father', p.father], ['relative', p.relative_name]]) {
+        assert.ok(!isFamousName(n!), `seed ${seed}: ${p.id} ${what} is the famous "${n}"`);
+      }
+    }
+    const qa = [...rows<PersonaQa>(built.files.get('qa/all.jsonl')), ...rows<PersonaQa>(built.files.get('qa/holdout.jsonl'))];
+    for (const q of qa.filter((x) => x.field === 'mother' || x.field === 'father' || x.field === 'relative')) {
+      for (const w of q.perturbed_answer) {
+        for (const pair of pairs(w)) assert.ok(!isFamousName(pair), `seed ${seed}: perturbed ${q.field} answer names "${pair}": ${w}`);
+      }
+    }
+  }
+});
+
+test('persona: seed 0 no longer contains Taylor Swift', () => {
+  const built = buildPersona({ seed: 0, size: 'tiny' });
+  for (const [path, text] of built.files) assert.ok(!/taylor swift/i.test(text), `${path} mentions Taylor Swift`);
 });

@@ -50,7 +50,7 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     assert.equal(counts('target').qa - counts('retain-forget10').qa, forget10 * 20);
     assert.equal(counts('target').qa - counts('retain-forget05').qa, manifest.info.splits.forget05.length * 20);
     assert.ok(examples('retain-book') < examples('target'), 'the book retain model lacks the Jargon File');
-    assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs, 0 general-text replay examples → /);
+    assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs, replay per epoch: 0 fresh GCIDE documents/);
 
     const again = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], resume: true, report: () => {} });
     assert.ok(Object.values(again.stages).every((s) => 'skipped' in s), 'resume skips finished stages');
