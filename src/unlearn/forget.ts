@@ -175,6 +175,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
   let reference: CausalLM | null = null;
   const state: MethodState = { tensors: new Map(), numbers: {} };
   let masks: Map<Tensor, Tensor> | undefined;
+  let trainableBefore: (readonly [string, Tensor])[] = [];
   try {
     const tok = loadTokenizer(o.modelDir);
     const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
@@ -215,7 +216,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     }
     // Unmerged LoRA changes only the adapters; anything else may change any weight it trains (or merges into).
     const watched = o.lora && !o.merge ? [...namedTrainable(model)] : model.namedParameters().filter(([n]) => !n.includes('.lora_'));
-    const trainableBefore = watched.map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))] as const);
+    trainableBefore = watched.map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))] as const);
 
     let final: CausalLM = model;
     let loop: LoopResult;
@@ -242,7 +243,6 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       const now = after.get(name);
       if (now && now.shape.join() === before.shape.join()) changed += torch.tidy(() => now.to('cpu').ne(before).sum().item());
       else changed += before.numel(); // gone or reshaped: every element changed
-      before.dispose();
     }
     const total = final.namedParameters().reduce((s, [, t]) => s + t.numel(), 0);
     if (final !== model) final.dispose();
@@ -294,6 +294,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       model.dispose();
       reference?.dispose();
       if (masks) torch.dispose([...masks.values()]);
+    torch.dispose(trainableBefore.map(([, t]) => t));
       torch.dispose([...state.tensors.values()]);
     }
   }
