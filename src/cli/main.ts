@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { doctor, formatDoctor } from './doctor.js';
+import { registerEval } from './eval.js';
 import type { Device } from '../torch/types.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -89,6 +90,9 @@ program
     });
     console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);
   });
+
+// lethe eval (src/cli/eval.ts)
+registerEval(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);
