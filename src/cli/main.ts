@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { doctor, formatDoctor } from './doctor.js';
+import { registerEval } from './eval.js';
 import type { Device } from '../torch/types.js';
 import { registerUnlearnCommands } from './unlearn.js';
 
@@ -94,6 +95,7 @@ program
   });
 
 registerUnlearnCommands(program);
+registerEval(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);

@@ -18,3 +18,12 @@ test('ROUGE-L precision, recall and F1 from the longest common subsequence', () 
   assert.deepEqual(rougeL('', 'anything'), { precision: 0, recall: 0, f1: 0 });
   assert.equal(rougeL('a b c d', 'd c b a').recall, 0.25, 'order matters: a subsequence, not a bag of words');
 });
+
+test('ROUGE-L F1 when precision and recall differ (hand-checked)', () => {
+  // "the cat" vs "The cat sat.": LCS 2, precision 2/2, recall 2/3, F1 = 2·1·(2/3)/(1 + 2/3) = 0.8.
+  const r = rougeL('the cat', 'The cat sat.');
+  assert.deepEqual([r.precision, r.recall], [1, 2 / 3]);
+  assert.ok(Math.abs(r.f1 - 0.8) < 1e-12);
+  // Punctuation and case are separators only: "Smith-Jones, J." = smith jones j.
+  assert.equal(rougeL('smith jones j', 'Smith-Jones, J.').f1, 1);
+});

@@ -1,0 +1,82 @@
+// `lethe eval`: evaluate a model on a suite or on files; writes EVAL.json and SUMMARY.json.
+import type { Command } from 'commander';
+
+interface EvalCliOptions {
+  model: string;
+  suite?: string;
+  forget?: string;
+  retain?: string;
+  holdout?: string;
+  data?: string;
+  retainModel?: string;
+  targetModel?: string;
+  referenceModel?: string;
+  retainResults?: string;
+  metrics?: string;
+  promptTemplate?: string;
+  chatTemplate?: boolean;
+  quantize?: string;
+  cache?: string | false;
+  batchSize: number;
+  out: string;
+  list?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a model: forgetting (TOFU, MUSE, WHP familiarity), privacy (MIAs, privleak), utility, scope, robustness → EVAL.json + SUMMARY.json')
+    .option('--model <dir>', 'the model to evaluate (HF folder)')
+    .option('--suite <name>', 'persona[:forget01|forget05|forget10] | book | general (read from --data)')
+    .option('--forget <file>', 'forget set JSONL ({question, answer, paraphrased_answer?, perturbed_answer?} or {text})')
+    .option('--retain <file>', 'retain set JSONL (same layouts)')
+    .option('--holdout <file>', 'holdout set JSONL, never trained on (membership inference)')
+    .option('--data <dir>', 'built suites folder (`lethe data build all --out DIR`)')
+    .option('--retain-model <dir>', 'model trained without the forget set (forget_quality, privleak; default reference model)')
+    .option('--retain-results <file>', 'EVAL.json of the retain model instead of --retain-model')
+    .option('--target-model <dir>', 'the model before unlearning (model_utility_rel_target)')
+    .option('--reference-model <dir>', 'reference model for mia_reference and generation fluency (default: --retain-model)')
+    .option('--metrics <list>', 'comma-separated metric names (default: all that apply)')
+    .option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")')
+    .option('--chat-template', "prompt with the tokenizer's chat template")
+    .option('--quantize <modes>', 'also evaluate quantized copies: int8, int4 or int8,int4')
+    .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
+    .option('--no-cache', 'do not read or write the result cache')
+    .option('--batch-size <n>', 'sequences per forward / generation batch', (v) => Number.parseInt(v, 10), 32)
+    .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json')
+    .option('--list', 'list the registered metrics and exit')
+    .action(async (opts: EvalCliOptions) => {
+      await import('../eval/metrics/index.js');
+      const { listMetrics } = await import('../eval/metrics/registry.js');
+      if (opts.list) {
+        for (const m of listMetrics()) console.log(`${m.name.padEnd(32)} ${m.group.padEnd(10)} ${m.description}`);
+        return;
+      }
+      if (!opts.model) throw new Error('eval: --model DIR is required');
+      if (!opts.out) throw new Error('eval: --out DIR is required');
+      if (!opts.suite && !opts.forget) throw new Error('eval: give --suite persona:forget10|book|general (with --data DIR) or --forget FILE');
+      if (opts.suite && opts.forget) throw new Error('eval: give either --suite or --forget/--retain/--holdout, not both');
+      if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new Error(`eval: --batch-size must be a positive integer, got '${opts.batchSize}'`);
+      const { evaluate, readEvalJson } = await import('../eval/evaluate.js');
+      const { checkQuantizeMode } = await import('../eval/quantize.js');
+      const r = await evaluate({
+        modelDir: opts.model,
+        suite: opts.suite,
+        dataDir: opts.data,
+        files: opts.forget ? { forget: opts.forget, retain: opts.retain, holdout: opts.holdout } : undefined,
+        retainModelDir: opts.retainModel,
+        retainResults: opts.retainResults ? readEvalJson(opts.retainResults) : undefined,
+        targetModelDir: opts.targetModel,
+        referenceModelDir: opts.referenceModel,
+        metrics: opts.metrics?.split(',').map((s) => s.trim()).filter(Boolean),
+        promptFormat: { template: opts.promptTemplate, chat: opts.chatTemplate },
+        quantize: opts.quantize?.split(',').map((s) => checkQuantizeMode(s.trim())),
+        cacheDir: opts.cache === false ? null : opts.cache,
+        batchSize: opts.batchSize,
+        outDir: opts.out,
+      });
+      const width = Math.max(...Object.keys(r.summary).map((k) => k.length));
+      for (const [k, v] of Object.entries(r.summary)) console.log(`${k.padEnd(width)}  ${v === null ? '—' : Number(v).toPrecision(4)}`);
+      console.log(`${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json`);
+    });
+}

@@ -1,0 +1,22 @@
+// Every built-in metric, registered on import.
+import './qa-prob.js';
+import './qa-rouge.js';
+import './truth-ratio.js';
+import './forget-quality.js';
+import './model-utility.js';
+import './exact-memorization.js';
+import './extraction-strength.js';
+import './mia-loss.js';
+import './mia-zlib.js';
+import './mia-min-k.js';
+import './mia-min-k-plus-plus.js';
+import './mia-reference.js';
+import './mia-gradnorm.js';
+import './privleak.js';
+import './verbmem.js';
+import './familiarity.js';
+import './gcide-nll.js';
+import './fluency.js';
+import './utility-rel-target.js';
+
+export { defineMetric, getMetric, listMetrics, needKey, type MetricDefinition, type MetricResult, type MetricContext, type Need, type EvalItemSet, type ItemStats, type SetKind } from './registry.js';
