@@ -92,6 +92,7 @@ program
   });
 
 registerUnlearnCommands(program);
+(await import('./sisa.js')).registerSisaCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);
