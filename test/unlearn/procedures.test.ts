@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { torch, loadModel, loadTokenizer } from '../../src/index.js';
 import { forget, getMethod, resolveArgs } from '../../src/unlearn/index.js';
 import { finetune } from '../../src/train/finetune.js';
-import { genericLogits, segmentText, alignPredictors, readDictionary } from '../../src/unlearn/methods/whp.js';
+import { genericLogits, segmentText, alignPredictors, readDictionary, genericLabelExamples } from '../../src/unlearn/methods/whp.js';
+import { initModel } from '../../src/train/init.js';
 import { distillExamples } from '../../src/unlearn/methods/distill.js';
 import { encodeExamples } from '../../src/unlearn/procedures.js';
 import type { ProcedureContext } from '../../src/unlearn/method.js';
@@ -87,6 +88,45 @@ test('WHP: v_generic = v_base − α·ReLU(v_reinforced − v_base) on hand-made
   const b = alignPredictors([{ orig: [5, 6], trans: [5, 6], term: false, labelled: false }, { orig: [7, 8], trans: [7, 8], term: false, labelled: true }]);
   assert.deepEqual(b.predictor, [-1, 1, 2], 'prompt tokens get no label');
   assert.throws(() => alignPredictors([{ orig: [1], trans: [2], term: false, labelled: true }]), /differs between the texts/);
+});
+
+test('WHP: the labels of a row are argmax(v_generic), the reinforced model read on the original text and the base on the translated one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-whp-labels-'));
+  try {
+    const modelDir = tinyModel(dir);
+    const tok = loadTokenizer(modelDir);
+    const base = loadModel(modelDir);
+    const reinforced = initModel(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')), 9);
+    const terms = new Map([['Ada', 'Gwen']]);
+    const row = { text: 'Ada lives in room 3 and Ada likes maps.' };
+    const alpha = 3;
+    const { examples } = await genericLabelExamples({ base, reinforced, tok, rows: [row], terms, alpha, maxLength: 48, device: 'cpu' });
+    // Expected, from the two models' logits and the alignment, elementwise in JS.
+    const seg = segmentText(row.text, terms);
+    const parts = [];
+    for (const s of seg) {
+      const orig = await tok.encode(s.text, { addSpecialTokens: false });
+      parts.push({ orig, trans: s.term ? await tok.encode(s.translated, { addSpecialTokens: false }) : orig, term: s.term, labelled: true });
+    }
+    parts.push({ orig: [0], trans: [0], term: false, labelled: true });
+    const a = alignPredictors(parts);
+    const logits = (m: typeof base, ids: number[]) => torch.tidy(() => torch.noGrad(() => m.forward(torch.tensor([ids], { dtype: 'int64' })).logits.select(0, 0).toArray() as number[][]));
+    const R = logits(reinforced, a.ids);
+    const B = logits(base, a.transIds);
+    const want = a.ids.map(() => -100);
+    a.predictor.forEach((q, p) => {
+      if (q < 0) return;
+      const v = B[q]!.map((b, k) => b - alpha * Math.max(0, R[p]![k]! - b));
+      want[p + 1] = v.indexOf(Math.max(...v));
+    });
+    assert.deepEqual(examples[0]!.ids, a.ids);
+    assert.deepEqual(examples[0]!.labels, want);
+    assert.ok(want.filter((x) => x !== -100).length >= a.ids.length - 4, 'most tokens get a label');
+    base.dispose();
+    reinforced.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('WHP end to end: a dictionary run and a run with proposed terms; bad dictionaries are named', async () => {

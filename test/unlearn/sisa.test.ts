@@ -34,11 +34,12 @@ test('SISA: forgetting a key retrains one shard from its checkpoint and gives, b
     assert.deepEqual(new Set(a.records.map((r) => r.shard)), new Set([0, 1]), 'both shards hold records');
     for (const c of checkpoints(a)) assert.ok(existsSync(join(dir, 'A', c, 'model.safetensors')), `checkpoint ${c}`);
 
-    // The victim: a key whose records do not all sit in the last slice (so retraining starts earlier).
+    // The victim: a key whose records all sit in slices 1.. of its shard, so retraining starts from a checkpoint.
     const victim = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'].find((p) => {
       const h = createHash('sha256').update(p).digest('hex');
-      return a.records.some((r) => r.key === h && r.slice < 2);
+      return a.records.filter((r) => r.key === h).every((r) => r.slice >= 1);
     })!;
+    assert.ok(victim, 'the data holds a key without records in slice 0');
     const r = await sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), key: victim, report: quiet });
     assert.equal(r.removed, 3);
     assert.equal(r.shardsRetrained.length, 1);
@@ -59,6 +60,9 @@ test('SISA: forgetting a key retrains one shard from its checkpoint and gives, b
     const last = `shard-${retrained}/slice-2/model.safetensors`;
     assert.notEqual(sha(join(dir, 'A', last)), sha(join(dir, 'B', last)), 'the affected constituent changed');
     assert.equal(b.history.length, 1);
+    assert.ok(b.history[0]!.fromSlice[String(retrained)]! >= 1, 'retraining started from a checkpoint, not from the base');
+    const shardSteps = a.stages.filter((s) => s.shard === retrained).reduce((n, s) => n + s.steps, 0);
+    assert.ok(r.stepsRetrained < shardSteps, `fewer steps (${r.stepsRetrained}) than the whole shard took (${shardSteps})`);
     assert.equal(b.history[0]!.stepsRetrained, r.stepsRetrained);
 
     // The same through --ids: one record as its JSON row, the others by id.
@@ -81,6 +85,13 @@ test('SISA: forgetting a key retrains one shard from its checkpoint and gives, b
     }));
     const diff = torch.tidy(() => got.sub(want).abs().max().item());
     assert.ok(diff < 1e-5, `ensemble logits = log mean prob (max diff ${diff})`);
+    // One step with the ensemble's KV cache = the full forward at that position.
+    const step = torch.tidy(() => torch.noGrad(() => {
+      const prefix = ens.forward(ids2.narrow(1, 0, 3), { useCache: true });
+      const next = ens.forward(ids2.narrow(1, 3, 1), { pastKeyValues: prefix.pastKeyValues!, useCache: true }).logits.select(1, 0);
+      return next.sub(got.select(1, 3)).abs().max().item();
+    }));
+    assert.ok(step < 1e-5, `cached step = full forward (max diff ${step})`);
     const cached = await ens.generate(ids2, { maxNewTokens: 5 });
     const uncached = await ens.generate(ids2, { maxNewTokens: 5, useCache: false });
     assert.deepEqual(cached.toArray(), uncached.toArray(), 'generation with the ensemble KV cache = without it');
