@@ -4,6 +4,7 @@ export { LlamaForCausalLM } from './llama.js';
 export { GPT2LMHeadModel } from './gpt2.js';
 export { KVCache } from './cache.js';
 export { loadModel, expectedShapes, type LoadModelOptions } from './load.js';
+export { EnsembleLM, isEnsembleFolder, ensembleMembers, ENSEMBLE_MANIFEST } from './ensemble.js';
 export { savePretrained, saveAdapter, loadAdapter, type SaveOptions } from './save.js';
 export { generate, type GenerateOptions } from './generate.js';
 export { Tokenizer, loadTokenizer, type ChatMessage, type BatchEncoding } from './tokenizer.js';

@@ -9,6 +9,7 @@ import { gpt2Shapes, GPT2LMHeadModel } from './gpt2.js';
 import { llamaShapes, LlamaForCausalLM } from './llama.js';
 import type { CausalLM } from './model.js';
 import { activation } from './activations.js';
+import { EnsembleLM, ensembleMembers, isEnsembleFolder } from './ensemble.js';
 
 export interface LoadModelOptions {
   device?: torch.Device;
@@ -68,6 +69,7 @@ export function buildModel(config: ModelConfig, params: Map<string, Tensor>, sou
 /** Loads a Hugging Face causal LM folder (config.json + safetensors). Parameters require grad, as in PyTorch. */
 export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadModel: ${dir} is not a folder`);
+  if (isEnsembleFolder(dir)) return loadEnsemble(dir, options);
   const config = readConfig(dir);
   // Checked before any weight is read: an unknown activation would otherwise surface from the model constructor.
   try {
@@ -84,6 +86,18 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM
     return buildModel(config, params, resolve(dir));
   } catch (err) {
     for (const t of params.values()) t.dispose();
+    throw err;
+  }
+}
+
+/** An ensemble folder (SISA's: sisa.json listing member folders) as one model averaging the members' probabilities. */
+function loadEnsemble(dir: string, options: LoadModelOptions): CausalLM {
+  const members: CausalLM[] = [];
+  try {
+    for (const m of ensembleMembers(dir)) members.push(loadModel(m, options));
+    return new EnsembleLM(members, resolve(dir));
+  } catch (err) {
+    for (const m of members) m.dispose();
     throw err;
   }
 }

@@ -5,3 +5,6 @@ import './npo.js';
 import './simnpo.js';
 import './dpo.js';
 import './idk-nll.js';
+import './task-vector.js';
+import './whp.js';
+import './distill.js';
