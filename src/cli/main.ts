@@ -97,6 +97,7 @@ program
 registerUnlearnCommands(program);
 registerEval(program);
 (await import('./sisa.js')).registerSisaCommands(program);
+(await import('./table.js')).registerTableCommand(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);

@@ -82,6 +82,7 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   try {
     const tok = loadTokenizer(o.modelDir);
     const examples = await examplesFromFiles(o.modelDir, o.dataFiles, o.format, o.maxLength ?? model.config.maxPositionEmbeddings);
+    t.manualSeed(o.seed ?? 0); // LoRA's A is drawn from torch's generator: the same seed, the same adapters
     if (o.lora) model.addLora(o.lora);
     return await finetuneModel(model, examples, { ...o, padId: tok.padTokenId });
   } finally {

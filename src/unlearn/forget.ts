@@ -196,6 +196,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     if (needs.referenceModel) reference = loadModel(o.modelDir, { device });
     if (reference) for (const t of reference.parameters()) t.requiresGrad = false;
 
+    torch.manualSeed(seed); // LoRA's A is drawn from torch's generator: the same seed, the same adapters
     if (o.lora) {
       const targets = model.addLora(o.lora);
       report(`[forget] LoRA r=${o.lora.r} alpha=${o.lora.loraAlpha} on ${targets.length} modules`);
