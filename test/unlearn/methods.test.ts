@@ -166,6 +166,11 @@ test('RMU setup: a control vector of norm steering_coeff from the seed, the midd
   assert.deepEqual(run({ trainable_params: ['model.layers.*.mlp.up_proj.weight'] }, 3).trained, ['model.layers.*.mlp.up_proj.weight']);
   assert.deepEqual([rmuLayer(32, -1), rmuLayer(16, -1), rmuLayer(2, -1), rmuLayer(32, 7)], [15, 7, 0, 7]);
   assert.deepEqual(rmuTrainable(model, 1), ['model.layers.0.mlp.down_proj.weight', 'model.layers.1.mlp.down_proj.weight']);
+  const named = (names: string[]) => ({ params: new Map(names.map((n) => [n, null])) }) as unknown as CausalLM;
+  const llama8 = named(Array.from({ length: 8 }, (_, i) => `model.layers.${i}.mlp.down_proj.weight`));
+  assert.deepEqual(rmuTrainable(llama8, rmuLayer(8, -1)), [1, 2, 3].map((i) => `model.layers.${i}.mlp.down_proj.weight`), '8 layers: layer 3, down_proj of 1..3');
+  const gpt2 = named(Array.from({ length: 12 }, (_, i) => `transformer.h.${i}.mlp.c_proj.weight`));
+  assert.deepEqual(rmuTrainable(gpt2, 7), [5, 6, 7].map((i) => `transformer.h.${i}.mlp.c_proj.weight`), 'GPT-2: c_proj');
   assert.throws(() => run({ layer: 1 }, 3), /forget: 'layer' must be -1 or a decoder layer from 0 to 0 .*got 1/);
 });
 

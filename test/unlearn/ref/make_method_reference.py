@@ -140,10 +140,12 @@ def batch(rows):
 
 PROMPTS = [[1, 37, 235, 396], [1, 390, 281], [1, 12, 99, 150, 7]]
 BATCHES = {
-    'forget': batch([(PROMPTS[0], [54, 54, 54, 54, 54, 2]), (PROMPTS[1], [108, 325, 423, 2]), (PROMPTS[2], [162, 162, 475])]),
+    # the last forget row is a {"text"} row: no prompt, every token labelled (labels = ids); the
+    # methods that need alternate answers get a short question there instead
+    'forget': batch([(PROMPTS[0], [54, 54, 54, 54, 54, 2]), (PROMPTS[1], [108, 325, 423, 2]), (PROMPTS[2], [162, 162, 475]), ([], [1, 54, 54, 300, 54])]),
     'retain': batch([([1, 40, 41], [42, 43, 44, 45, 46, 2]), ([1, 201, 202, 203, 204], [205, 2]), ([1, 410], [411, 412, 413, 2])]),
-    'alternate': batch([(PROMPTS[0], [72, 81, 90, 2]), (PROMPTS[1], [178, 500, 501, 502, 503, 504, 2]), (PROMPTS[2], [310, 2])]),
-    'idk': batch([(PROMPTS[0], [11, 22, 33, 44, 2]), (PROMPTS[1], [11, 22, 55, 2]), (PROMPTS[2], [66, 77, 88, 99, 101, 2])]),
+    'alternate': batch([(PROMPTS[0], [72, 81, 90, 2]), (PROMPTS[1], [178, 500, 501, 502, 503, 504, 2]), (PROMPTS[2], [310, 2]), ([1, 54], [77, 78, 2])]),
+    'idk': batch([(PROMPTS[0], [11, 22, 33, 44, 2]), (PROMPTS[1], [11, 22, 55, 2]), (PROMPTS[2], [66, 77, 88, 99, 101, 2]), ([1, 54], [11, 2])]),
 }
 
 
