@@ -3,7 +3,7 @@
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
-import { causalLmLoss, sequenceNll, IGNORE_INDEX } from '../models/loss.js';
+import { causalLmLoss, sequenceNll, tokenLogProbs, IGNORE_INDEX } from '../models/loss.js';
 import { z } from 'zod';
 import type { Encoded, StepBatch, StepContext } from './method.js';
 
@@ -56,9 +56,46 @@ export function retainTerm(ctx: StepContext<{ retain_loss_type: 'NLL' | 'KL' }>,
   return meanNll(ctx.model, batch.retain);
 }
 
-/** gamma · forget + alpha · retain, with both parts for the log. */
-export function combine(ctx: StepContext<{ gamma: number; alpha: number; retain_loss_type: 'NLL' | 'KL' }>, batch: StepBatch, forget: Tensor) {
-  const retain = retainTerm(ctx, batch);
-  const loss = retain ? forget.mul(ctx.args.gamma).add(retain.mul(ctx.args.alpha)) : forget.mul(ctx.args.gamma);
+/** gamma · forget + alpha · retain (retain left out when null), with both parts for the log. */
+export function weighted(gamma: number, alpha: number, forget: Tensor, retain: Tensor | null) {
+  const loss = retain ? forget.mul(gamma).add(retain.mul(alpha)) : forget.mul(gamma);
   return { loss, parts: { forget: forget.item(), ...(retain ? { retain: retain.item() } : {}) } };
+}
+
+/** gamma · forget + alpha · retain with the GradDiff retain term, with both parts for the log. */
+export function combine(ctx: StepContext<{ gamma: number; alpha: number; retain_loss_type: 'NLL' | 'KL' }>, batch: StepBatch, forget: Tensor) {
+  return weighted(ctx.args.gamma, ctx.args.alpha, forget, retainTerm(ctx, batch));
+}
+
+/** Per-token next-token cross-entropy of a batch, [B, T-1] (0 where the label is -100), and the 0/1
+ *  mask of the counted labels (open-unlearning's CrossEntropyLoss(reduction='none') on shifted labels). */
+export function tokenCrossEntropy(logits: Tensor, labels: Tensor): { ce: Tensor; mask: Tensor } {
+  const { logProbs, mask } = tokenLogProbs(logits, labels);
+  return { ce: logProbs.neg(), mask };
+}
+
+/** Mean of x over the positions where mask is 1 (x and mask of the same shape); 0 when none are. */
+export function maskedMean(x: Tensor, mask: Tensor): Tensor {
+  return x.mul(mask).sum().div(mask.sum().clamp(1));
+}
+
+/** The output of decoder layer `layer` (0-based), [B, T, H], before the final norm: what a forward hook
+ *  on HF's model.layers.<layer> sees. hiddenStates[l + 1] is that output for every layer but the last,
+ *  whose entry is after the final norm (as HF's output_hidden_states), so the last layer is refused. */
+export function layerOutput(model: CausalLM, b: Encoded, layer: number): Tensor {
+  const n = model.config.numLayers;
+  if (!(Number.isInteger(layer) && layer >= 0 && layer < n - 1)) {
+    throw new RangeError(`layer ${layer} has no pre-norm output in hiddenStates; choose 0..${n - 2} (the model has ${n} decoder layers)`);
+  }
+  const out = model.forward(b.ids, { attentionMask: b.attentionMask, outputHiddenStates: true });
+  return out.hiddenStates![layer + 1]!;
+}
+
+/** RMU's activation distance (open-unlearning's compute_activation_loss): squared error averaged over
+ *  the hidden size, summed over the masked tokens of each row and divided by their count, then
+ *  averaged over rows. a: [B, T, H]; b: [B, T, H] or broadcastable ([H]); mask: [B, T]. */
+export function activationLoss(a: Tensor, b: Tensor, mask: Tensor): Tensor {
+  const m = mask.to('float32');
+  const perRow = a.to('float32').sub(b.to('float32')).square().mean(2).mul(m).sum(1); // [B]
+  return perRow.div(m.sum(1).clamp(1)).mean();
 }
