@@ -114,6 +114,18 @@ test('the relearning hook gets a copy and its model is evaluated under relearn_'
   assert.ok(Math.abs(r.summary.relearn_forget_Q_A_Prob! - r.summary.forget_Q_A_Prob!) < 1e-6);
 });
 
+// Last: the metric it registers would otherwise join the default metric list of the tests above.
+test('a metric that reads a need it did not declare is refused', async () => {
+  defineMetric({
+    name: 'test_undeclared_need', description: 'test only', needs: [], group: 'forget', higherIsBetter: null,
+    async compute(ctx) {
+      await ctx.get({ kind: 'stats', set: 'forget' });
+      return { aggValue: 0 };
+    },
+  });
+  await assert.rejects(evaluate({ modelDir, tokenizer, files, metrics: ['test_undeclared_need'], cacheDir: null, log: quiet }), /asked for 'stats:forget', which it does not declare/);
+});
+
 test.after(() => {
   if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
 });

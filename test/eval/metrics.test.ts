@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { torch, loadModel } from '../../src/index.js';
 import { sequenceStats, gradientNorms, type EncodedSeq } from '../../src/eval/providers.js';
 import {
-  avgLoss, normalizedProb, truthRatio, exactMemorization, extractionStrength, minK, minKPlusPlus, meanOfLowest,
+  avgLoss, normalizedProb, truthRatio, exactMemorization, extractionStrength, minK, minKPlusPlus, meanOfLowest, zlibScore,
   aggregateTruthRatio, repeatedNgramRate, zlibLength,
 } from '../../src/eval/scores.js';
 import { rocAuc, ksTwoSample } from '../../src/eval/stats.js';
 import { quantizeModel, fakeQuantize } from '../../src/eval/quantize.js';
+import { miaResult } from '../../src/eval/metrics/mia-common.js';
 import { fixturesDir, repoRoot, assertClose } from '../helpers.js';
 
 interface RefItem { prompt: number[]; answer: number[]; para: number[]; pert: number[][]; no_eos?: boolean }
@@ -63,6 +64,7 @@ test('answer probability, truth ratio, EM, ES, Min-K%(++), zlib and gradient nor
         const pyLength = r.avg_loss / r.zlib;
         assert.ok(Math.abs(zlibLength(r.text) - pyLength) <= 3.01, `${w}: zlib length ${zlibLength(r.text)}, Python's ${pyLength}`);
         assertClose(avgLoss(s.true) / Math.round(pyLength), r.zlib, { rtol: 1e-5, what: `${w} zlib score` });
+        assertClose(zlibScore(s.true, r.text), r.zlib, { rtol: 0.1, what: `${w} zlib score with Node's zlib` });
         assertClose(grads[k]!, r.gradnorm, { rtol: 1e-4, what: `${w} gradient norm` });
         for (const [name, v] of [['mia_loss', avgLoss(s.true)], ['mia_zlib', avgLoss(s.true) / Math.round(r.avg_loss / r.zlib)], ['mia_min_k', -minK(s.true, 0.4)], ['mia_min_k_plus_plus', -minKPlusPlus(s.true, 0.4)], ['mia_gradnorm', grads[k]!]] as const) {
           (scores[name] ??= { f: [], h: [] })[side].push(v);
@@ -147,4 +149,11 @@ test('hand-checked scores: lowest-k mean, extraction strength, exact memorizatio
   assert.equal(exactMemorization(s([true, false, true, false], true)), 2 / 3);
   assert.deepEqual(repeatedNgramRate('a b c a b c a b c'), { repeated: 4, total: 7 });
   assert.deepEqual(repeatedNgramRate('born in 1973'), { repeated: 0, total: 1 });
+});
+
+test("MIA convention (open-unlearning's): forget labelled 0, holdout 1, scores high = unseen, so a recognised forget set gives AUC 1", () => {
+  const r = miaResult([0.5, 1, 1.5], [2, 3, 2.5, 4]);
+  assert.equal(r.aggValue, 1);
+  assert.equal(miaResult([2, 3], [0.5, 1]).aggValue, 0);
+  assert.equal(miaResult([NaN], [1]).aggValue, null);
 });
