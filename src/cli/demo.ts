@@ -37,6 +37,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const report = await memorizationReport(runDir, dataDir, { split: 'forget10', examples: 6 });
   writeFileSync(join(o.out, 'memorization.json'), JSON.stringify(report, null, 2) + '\n');
   o.log('\n' + formatReport(report));
+  await eraseForget10(o, runDir, dataDir);
   o.log(`\ndemo done in ${((Date.now() - started) / 1000).toFixed(0)} s; report in ${join(o.out, 'memorization.json')}`);
 }
 
@@ -51,4 +52,30 @@ export function formatQuality(q: Record<string, Record<string, number>>): string
     lines.push(`  ${name.padEnd(16)} ${nll.toFixed(3).padStart(9)} ${base ? (nll / base.gcideNll!).toFixed(3).padStart(7) : ''} ${(100 * facts).toFixed(1).padStart(7)}% ${base ? (facts / base.worldFactsProb!).toFixed(3).padStart(7) : ''}`);
   }
   return lines.join('\n');
+}
+
+/** The erasure request the demo ends with: the forget10 people, unlearned from the target with the
+ *  table's best persona recipe (NPO), then measured beside the target and the retain model. */
+async function eraseForget10(o: DemoOptions, runDir: string, dataDir: string): Promise<void> {
+  const { forget } = await import('../unlearn/index.js');
+  const { PERSONA_RECIPES, PERSONA_COLUMNS, scoreModel, holdoutItems, formatTable } = await import('./table.js');
+  const recipe = PERSONA_RECIPES.find((r) => r.label === 'NPO')!;
+  const out = join(o.out, 'unlearned-forget10');
+  o.log(`\n[erasure] request: forget the forget10 people; method ${recipe.method}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`);
+  const res = await forget({
+    modelDir: join(runDir, 'target'), forgetFile: join(dataDir, 'persona', 'qa', 'forget10.jsonl'), retainFile: join(dataDir, 'persona', 'qa', 'retain90.jsonl'),
+    method: recipe.method, lr: recipe.lr, epochs: recipe.epochs, batchSize: 8, seed: o.seed, outDir: out, resume: true, report: o.log,
+  });
+  const metrics = PERSONA_COLUMNS.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
+  const retain = join(runDir, 'retain-forget10');
+  const holdout = holdoutItems(dataDir);
+  const score = (name: string, dir: string) => scoreModel({ dir, name, suite: 'persona:forget10', data: dataDir, retain, metrics, evalDir: join(o.out, 'eval'), holdout });
+  const rows = [
+    { name: 'target (before)', metrics: await score('target', join(runDir, 'target')) },
+    { name: `${recipe.method} (after)`, metrics: await score('unlearned', out), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal },
+    { name: 'retain-forget10 (gold standard)', metrics: await score('retain', retain) },
+  ];
+  const table = formatTable(rows, PERSONA_COLUMNS);
+  writeFileSync(join(o.out, 'erasure.md'), table + '\n');
+  o.log('\nBefore and after the erasure (P = mean probability of the true answer; forget quality = KS-test p-value of truth ratios against the retain model, higher is closer):\n' + table);
 }

@@ -61,7 +61,7 @@ export interface TableRow {
   note?: string;
 }
 
-const PERSONA_COLUMNS: [string, string][] = [
+export const PERSONA_COLUMNS: [string, string][] = [
   ['forget_Q_A_Prob', 'forget P'], ['forget_Q_A_ROUGE', 'forget ROUGE'], ['holdout_Q_A_Prob', 'holdout P'], ['retain_Q_A_Prob', 'retain P'],
   ['retain_Q_A_ROUGE', 'retain ROUGE'], ['wf_Q_A_Prob', 'world facts P'], ['gcide_NLL', 'GCIDE NLL'], ['forget_quality', 'forget quality'],
 ];
@@ -87,6 +87,30 @@ export function formatTable(rows: TableRow[], columns: [string, string][]): stri
   return lines.join('\n');
 }
 
+export function holdoutItems(data: string): { question: string; answer: string }[] {
+  return readFileSync(join(data, 'persona', 'qa', 'holdout.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string });
+}
+
+/** One row's metrics: evaluate() with the table's metrics (the retain model's results cached), plus
+ *  P(true answer) on holdout people (never trained on: the level a forgotten person should fall to). */
+export async function scoreModel(o: { dir: string; name: string; suite: string; data: string; retain: string; metrics: string[]; evalDir: string; holdout: { question: string; answer: string }[] }): Promise<Record<string, number | null>> {
+  const { evaluate } = await import('../eval/evaluate.js');
+  const { answerProbabilities, mean } = await import('../eval/qa.js');
+  const { loadModel } = await import('../models/load.js');
+  const { loadTokenizer } = await import('../models/tokenizer.js');
+  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, o.name.replace(/[^\w.-]+/g, '_')), log: () => {} });
+  const m: Record<string, number | null> = { ...r.summary };
+  if (o.holdout.length) {
+    const model = loadModel(o.dir);
+    try {
+      m.holdout_Q_A_Prob = mean(await answerProbabilities(model, loadTokenizer(o.dir), o.holdout));
+    } finally {
+      model.dispose();
+    }
+  }
+  return m;
+}
+
 interface TableOptions {
   suite: 'persona' | 'book';
   run: string;
@@ -100,10 +124,6 @@ interface TableOptions {
 
 export async function methodsTable(o: TableOptions): Promise<{ rows: TableRow[]; markdown: string }> {
   const { forget, parseMask } = await import('../unlearn/index.js');
-  const { evaluate } = await import('../eval/evaluate.js');
-  const { answerProbabilities, mean } = await import('../eval/qa.js');
-  const { loadModel } = await import('../models/load.js');
-  const { loadTokenizer } = await import('../models/tokenizer.js');
   const persona = o.suite === 'persona';
   const target = join(o.run, 'target');
   const retain = join(o.run, persona ? `retain-${o.split}` : 'retain-book');
@@ -112,23 +132,11 @@ export async function methodsTable(o: TableOptions): Promise<{ rows: TableRow[];
   const retainFile = persona ? join(o.data, 'persona', 'qa', `retain${100 - Number(o.split.replace('forget', ''))}.jsonl`) : join(o.data, 'general', 'gcide', 'train.jsonl');
   const columns = persona ? PERSONA_COLUMNS : BOOK_COLUMNS;
   const metrics = columns.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
-  const holdout = persona ? JSON.parse(`[${readFileSync(join(o.data, 'persona', 'qa', 'holdout.jsonl'), 'utf8').trim().split('\n').join(',')}]`) as { question: string; answer: string }[] : [];
+  const holdout = persona ? holdoutItems(o.data) : [];
   mkdirSync(o.out, { recursive: true });
   const suite = persona ? `persona:${o.split}` : 'book';
 
-  const score = async (name: string, dir: string): Promise<Record<string, number | null>> => {
-    const r = await evaluate({ modelDir: dir, suite, dataDir: o.data, retainModelDir: retain, metrics, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), log: () => {} });
-    const m: Record<string, number | null> = { ...r.summary };
-    if (persona) {
-      const model = loadModel(dir);
-      try {
-        m.holdout_Q_A_Prob = mean(await answerProbabilities(model, loadTokenizer(dir), holdout));
-      } finally {
-        model.dispose();
-      }
-    }
-    return m;
-  };
+  const score = (name: string, dir: string) => scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout });
 
   const rows: TableRow[] = [];
   o.log(`[table] scoring the target and the retain model`);
