@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 
 interface EvalCliOptions {
   model: string;
+  relearn?: string;
   suite?: string;
   forget?: string;
   retain?: string;
@@ -39,6 +40,7 @@ export function registerEval(program: Command): void {
     .option('--metrics <list>', 'comma-separated metric names (default: all that apply)')
     .option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")')
     .option('--chat-template', "prompt with the tokenizer's chat template")
+    .option('--relearn <spec>', 'relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*')
     .option('--quantize <modes>', 'also evaluate quantized copies: int8, int4 or int8,int4')
     .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
     .option('--no-cache', 'do not read or write the result cache')
@@ -59,7 +61,11 @@ export function registerEval(program: Command): void {
       if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new Error(`eval: --batch-size must be a positive integer, got '${opts.batchSize}'`);
       const { evaluate, readEvalJson } = await import('../eval/evaluate.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
+      const { parseRelearn, relearnRows, relearnHook } = await import('./relearn.js');
+      const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
+      const relearn = relearnSpec ? relearnHook(relearnSpec, opts.model, relearnRows(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }), (l) => console.error(l)) : undefined;
       const r = await evaluate({
+        relearn,
         modelDir: opts.model,
         suite: opts.suite,
         dataDir: opts.data,

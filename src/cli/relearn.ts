@@ -1,0 +1,71 @@
+// The relearning attack behind `lethe eval --relearn`: fine-tune a copy of the evaluated model for a
+// few steps on text related to the forget set, then measure the forget metrics again (relearn_*).
+// For the persona suite the related text is the forgotten people's biographies (another phrasing of
+// the same facts, never the QA that is measured); otherwise the first half of the forget file.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CausalLM } from '../models/model.js';
+import { loadTokenizer } from '../models/tokenizer.js';
+import { LetheError } from '../errors.js';
+import { readRows, encodeRows, type DataRow } from '../train/examples.js';
+import { finetuneModel } from '../train/finetune.js';
+
+export interface RelearnSpec {
+  steps: number;
+  lr: number;
+  /** A JSONL file to relearn from (default: see above). */
+  data?: string;
+}
+
+/** "steps=20,lr=1e-3[,data=FILE]" */
+export function parseRelearn(spec: string): RelearnSpec {
+  const out: RelearnSpec = { steps: 20, lr: 1e-3 };
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [k, v = ''] = part.split('=');
+    if (k === 'steps') {
+      out.steps = Number(v);
+      if (!(Number.isInteger(out.steps) && out.steps > 0)) throw new LetheError('BAD_INPUT', `--relearn: 'steps' must be a positive integer, got '${v}'`);
+    } else if (k === 'lr') {
+      out.lr = Number(v);
+      if (!(out.lr > 0)) throw new LetheError('BAD_INPUT', `--relearn: 'lr' must be a positive number, got '${v}'`);
+    } else if (k === 'data') out.data = v;
+    else throw new LetheError('BAD_INPUT', `--relearn: unknown key '${k}' (expected steps, lr, data)`);
+  }
+  return out;
+}
+
+/** The rows the attack fine-tunes on. */
+export function relearnRows(spec: RelearnSpec, o: { suite?: string; dataDir?: string; forgetFile?: string }): DataRow[] {
+  if (spec.data) return readRows(spec.data, 'relearn data').rows;
+  const persona = /^persona(?::(forget\d+))?$/.exec(o.suite ?? '');
+  if (persona && o.dataDir) {
+    const split = persona[1] ?? 'forget10';
+    const people = new Set(readRows(join(o.dataDir, 'persona', 'qa', `${split}.jsonl`), 'forget').rows.map((r) => String(r.person_id)));
+    return readRows(join(o.dataDir, 'persona', 'bio.jsonl'), 'biographies').rows.filter((r) => people.has(String(r.person_id)));
+  }
+  if (o.forgetFile) {
+    const rows = readRows(o.forgetFile, 'forget').rows;
+    return rows.slice(0, Math.max(1, Math.floor(rows.length / 2)));
+  }
+  throw new LetheError('BAD_INPUT', '--relearn: give data=FILE (no forget set to draw related text from)');
+}
+
+/** The hook evaluate() calls with a copy of the model. */
+export function relearnHook(spec: RelearnSpec, modelDir: string, rows: DataRow[], log: (l: string) => void): (model: CausalLM) => Promise<CausalLM> {
+  return async (model) => {
+    const tok = loadTokenizer(modelDir);
+    const examples = await encodeRows(tok, rows, { maxLength: model.config.maxPositionEmbeddings });
+    const work = mkdtempSync(join(tmpdir(), 'lethe-relearn-'));
+    try {
+      for (const p of model.parameters()) p.requiresGrad = true;
+      model.train();
+      await finetuneModel(model, examples, { outDir: work, steps: spec.steps, lr: spec.lr, batchSize: 8, warmupSteps: 0, checkpointEvery: 0, padId: tok.padTokenId, save: () => {}, report: () => {} });
+      model.eval();
+      log(`[eval] relearning attack: ${spec.steps} steps at lr ${spec.lr} on ${rows.length} related rows`);
+      return model;
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  };
+}
