@@ -96,6 +96,7 @@ program
 
 registerUnlearnCommands(program);
 registerEval(program);
+(await import('./report.js')).registerReportCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);
