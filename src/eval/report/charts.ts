@@ -158,7 +158,7 @@ export function rocSpec(run: EvalRun): Record<string, unknown> | null {
       { data: { values }, mark: { type: 'line', interpolate: 'linear', strokeWidth: 2, point: { size: 18 } }, encoding: {
         x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
         y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (holdout recognised as unseen)', scale: { domain: [0, 1] } },
-        color: { field: 'attack', type: 'nominal', title: 'attack' },
+        color: { field: 'attack', type: 'nominal', title: 'attack', legend: { labelLimit: 400 } },
         strokeDash: { condition: { test: "indexof(datum.attack, 'retain model') === 0", value: [6, 3] }, value: [1, 0] },
         order: { field: 'i', type: 'quantitative' },
       } },
