@@ -1,4 +1,4 @@
-// `lethe eval`: evaluate a model on a suite or on files; writes EVAL.json and SUMMARY.json.
+// `lethe eval`: evaluate a model on a suite or on files; writes EVAL.json, SUMMARY.json, REPORT.md and report.html.
 import type { Command } from 'commander';
 
 interface EvalCliOptions {
@@ -81,8 +81,10 @@ export function registerEval(program: Command): void {
         batchSize: opts.batchSize,
         outDir: opts.out,
       });
+      const { writeReports } = await import('../eval/report/index.js');
+      await writeReports([opts.out], { retain: opts.retainResults });
       const width = Math.max(...Object.keys(r.summary).map((k) => k.length));
       for (const [k, v] of Object.entries(r.summary)) console.log(`${k.padEnd(width)}  ${v === null ? '—' : Number(v).toPrecision(4)}`);
-      console.log(`${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json`);
+      console.log(`${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json, REPORT.md, report.html`);
     });
 }

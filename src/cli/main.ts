@@ -98,6 +98,7 @@ registerUnlearnCommands(program);
 registerEval(program);
 (await import('./sisa.js')).registerSisaCommands(program);
 (await import('./table.js')).registerTableCommand(program);
+(await import('./report.js')).registerReportCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);

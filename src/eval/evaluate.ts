@@ -44,6 +44,9 @@ export interface EvalMeta {
   reference_model: string | null;
   variants: string[];
   metrics: Record<string, { description: string; group: string; higher_is_better: boolean | null; variant_of?: string }>;
+  /** The retain / target model's results that derived metrics read (forget_truth_ratio, mia_min_k, model_utility...), for reports. */
+  retain_results?: Record<string, EvalEntry>;
+  target_results?: Record<string, EvalEntry>;
   seconds: number;
   created: string;
 }
@@ -433,6 +436,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
 
   const others = new Map<'retain' | 'target', Evaluation | EvalJson>();
   const otherSlots: ModelSlot[] = [];
+  const otherRead = { retain: new Map<string, MetricResult>(), target: new Map<string, MetricResult>() };
   const shared = {
     cacheDir, log, batchSize,
     reference: () => refSlot,
@@ -440,8 +444,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     other: async (who: 'retain' | 'target', name: string): Promise<MetricResult> => {
       const ev = others.get(who);
       if (!ev) return { aggValue: null, reason: `no ${who} model` };
-      if (ev instanceof Evaluation) return ev.metric(name);
-      return fromEvalJson(ev, name, who);
+      const r = ev instanceof Evaluation ? await ev.metric(name) : fromEvalJson(ev, name, who);
+      otherRead[who].set(name, r);
+      return r;
     },
   };
   for (const who of ['retain', 'target'] as const) {
@@ -532,6 +537,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       reference_model: refDir,
       variants,
       metrics: metaMetrics,
+      retain_results: Object.fromEntries([...otherRead.retain].map(([k, r]) => [k, toEntry(r)])),
+      target_results: Object.fromEntries([...otherRead.target].map(([k, r]) => [k, toEntry(r)])),
       seconds,
       created: new Date().toISOString(),
     };
@@ -555,7 +562,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
  *                              forget_quality: ks_statistic, method; model_utility: parts, missing)},
  *                 "_meta": {model, suite, sets: {name: {kind, items, description}}, prompt_format, retain_model,
  *                           target_model, reference_model, variants, metrics: {"<metric>": {description, group,
- *                           higher_is_better, variant_of?}}, seconds, created}}
+ *                           higher_is_better, variant_of?}}, retain_results, target_results (the other models'
+ *                           entries that derived metrics read, same shape as above), seconds, created}}
  *   SUMMARY.json {"<metric>": agg_value}  (aggregates only, as open-unlearning's SUMMARY.json)
  * Robustness variants are ordinary keys with a prefix: int8_<metric>, int4_<metric>, relearn_<metric>.
  */
