@@ -131,6 +131,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     stages.base = await trainStage({
       name: 'base', model: initModel(rawConfig, o.seed, o.device), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed, device: o.device,
       outDir: baseDir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
+      // A checkpoint of another recipe is refused on resume, not continued.
+      fingerprint: JSON.stringify({ model: p.model, schedule: p.pretrain, factsRepeat: p.factsRepeat ?? 1, docs: docs.length }),
     });
   }
 
@@ -180,6 +182,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     stages[r.name] = await trainStage({
       name: r.name, model: loadModel(baseDir, { device: o.device }), examples, schedule: p.finetune, seed: o.seed + 1, device: o.device,
       outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
+      fingerprint: JSON.stringify({ model: p.model, schedule: p.finetune, replay: rp, bookRepeat: p.bookRepeat ?? 1, examples: n }),
     });
   }
   const quality: PipelineResult['quality'] = {};

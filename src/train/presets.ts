@@ -44,12 +44,12 @@ export const PRESETS: Record<string, Preset> = {
   tiny: {
     name: 'tiny',
     model: { vocabSize: 2048, hiddenSize: 192, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 512, contextLength: 160 },
-    pretrain: { steps: 400, batchSize: 16, lr: 3e-3, warmupSteps: 20, weightDecay: 0.01 },
+    pretrain: { steps: 500, batchSize: 16, lr: 3e-3, warmupSteps: 20, weightDecay: 0.01 },
     finetune: { epochs: 10, batchSize: 16, lr: 2e-3, warmupSteps: 30, weightDecay: 0 },
     checkpointEvery: 100,
     bioPhrasings: 2,
     bookRepeat: 3,
-    factsRepeat: 8,
+    factsRepeat: 16,
     replay: { gcide: 300, factsQa: 150, factsText: 60 },
   },
   small: {
