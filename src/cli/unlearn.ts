@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { LetheError } from '../errors.js';
 import type { LoraConfig } from '../models/lora.js';
 import type { Device } from '../torch/types.js';
+import type { Evaluation } from '../train/loop.js';
 import { checkTemplate, type PromptFormat } from '../train/prompt.js';
 
 /** "r=8,alpha=16,targets=q_proj,v_proj[,dropout=0.05][,rslora]" */
@@ -83,6 +84,38 @@ function trainingOptions(cmd: Command): Command {
     .option('--resume', 'continue an interrupted run from its checkpoint in --out');
 }
 
+type ForgetFlags = TrainFlags & { model: string; forget: string; retain?: string; method: string; set: Record<string, string>; config?: string; mask?: string; alsoForget?: string[]; evalEvery?: number; keepBest?: string };
+
+/** Periodic evaluation during forget: the mean P(true answer) on the forget rows and on (up to 100)
+ *  retain rows, and their gap; keeps the best state by a stated criterion when asked. */
+async function forgetEvaluation(o: ForgetFlags): Promise<Evaluation> {
+  const { readRows } = await import('../train/examples.js');
+  const { answerProbabilities, mean } = await import('../eval/qa.js');
+  const { loadTokenizer } = await import('../models/tokenizer.js');
+  const qa = (file: string) => readRows(file).rows.filter((r) => typeof r.question === 'string').map((r) => ({ question: r.question!, answer: r.answer! }));
+  const forgetItems = qa(o.forget);
+  const retainItems = o.retain ? qa(o.retain).slice(0, 100) : [];
+  if (!forgetItems.length) throw new LetheError('BAD_INPUT', '--eval-every measures QA answer probabilities: the forget file must hold {"question","answer"} rows');
+  let keepBest: Evaluation['keepBest'];
+  if (o.keepBest) {
+    const [metric, mode] = o.keepBest.split(':');
+    const known = ['forget_prob', ...(retainItems.length ? ['retain_prob', 'gap'] : [])];
+    if (!known.includes(metric!) || (mode !== 'min' && mode !== 'max')) throw new LetheError('BAD_INPUT', `--keep-best must be METRIC:min or METRIC:max with METRIC one of ${known.join(', ')}, got '${o.keepBest}'`);
+    keepBest = { metric: metric!, mode };
+  }
+  const format = promptFormat(o);
+  const tok = loadTokenizer(o.model);
+  return {
+    every: o.evalEvery!, keepBest,
+    run: async (model): Promise<Record<string, number>> => {
+      const forgetProb = mean(await answerProbabilities(model, tok, forgetItems, 16, format));
+      if (!retainItems.length) return { forget_prob: forgetProb };
+      const retainProb = mean(await answerProbabilities(model, tok, retainItems, 16, format));
+      return { forget_prob: forgetProb, retain_prob: retainProb, gap: retainProb - forgetProb };
+    },
+  };
+}
+
 export function registerUnlearnCommands(program: Command): void {
   trainingOptions(program
     .command('forget')
@@ -94,8 +127,10 @@ export function registerUnlearnCommands(program: Command): void {
     .option('--set <key=value>', "a method argument (repeatable), e.g. --set beta=0.2", collectSet, {})
     .option('--config <file>', 'JSON file with method arguments ({"beta": 0.2}); --set wins')
     .option('--mask <spec>', 'parameter isolation: saliency:p=0.01[,rows][,relative]')
-    .option('--also-forget <files...>', 'earlier forget sets that must stay forgotten'))
-    .action(async (o: TrainFlags & { model: string; forget: string; retain?: string; method: string; set: Record<string, string>; config?: string; mask?: string; alsoForget?: string[] }) => {
+    .option('--also-forget <files...>', 'earlier forget sets that must stay forgotten')
+    .option('--eval-every <n>', 'every N steps measure forget_prob, retain_prob and gap (= retain_prob − forget_prob) on QA data', int('eval-every'))
+    .option('--keep-best <metric:mode>', 'keep the weights of the best evaluation, e.g. gap:max or forget_prob:min (needs --eval-every)'))
+    .action(async (o: ForgetFlags) => {
       const { forget, parseMask } = await import('../unlearn/index.js');
       let config: Record<string, unknown> = {};
       if (o.config) {
@@ -106,7 +141,9 @@ export function registerUnlearnCommands(program: Command): void {
         }
         if (!config || typeof config !== 'object' || Array.isArray(config)) throw new LetheError('BAD_INPUT', `--config ${o.config}: expected a JSON object of method arguments`);
       }
+      const evaluation = o.evalEvery ? await forgetEvaluation(o) : undefined;
       const r = await forget({
+        evaluation,
         modelDir: o.model, forgetFile: o.forget, retainFile: o.retain, method: o.method, args: { ...config, ...o.set }, outDir: o.out,
         epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed, device: o.device as Device, resume: o.resume,
         lora: o.lora ? parseLora(o.lora) : undefined, merge: o.merge, mask: o.mask ? parseMask(o.mask) : undefined,

@@ -6,7 +6,7 @@ import type { CausalLM } from '../models/model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { tokenLogProbs, IGNORE_INDEX } from '../models/loss.js';
 import { rougeL } from './rouge.js';
-import { qaPrompt, encodeQa } from '../train/prompt.js';
+import { qaPrompt, encodeQa, type PromptFormat } from '../train/prompt.js';
 
 export interface QaItem {
   question: string;
@@ -22,10 +22,10 @@ export interface QaScore {
 export { qaPrompt, encodeQa } from '../train/prompt.js';
 
 /** exp(mean log p(answer token | ...)) per item. */
-export async function answerProbabilities(model: CausalLM, tok: Tokenizer, items: QaItem[], batchSize = 16): Promise<number[]> {
+export async function answerProbabilities(model: CausalLM, tok: Tokenizer, items: QaItem[], batchSize = 16, format: PromptFormat = {}): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < items.length; i += batchSize) {
-    const encoded = await Promise.all(items.slice(i, i + batchSize).map((q) => encodeQa(tok, q.question, q.answer)));
+    const encoded = await Promise.all(items.slice(i, i + batchSize).map((q) => encodeQa(tok, q.question, q.answer, format)));
     const len = Math.max(...encoded.map((e) => e.ids.length));
     const ids = encoded.map((e) => [...e.ids, ...new Array<number>(len - e.ids.length).fill(tok.padTokenId)]);
     const labels = encoded.map((e) => e.ids.map((t, k) => (k < e.promptLength ? IGNORE_INDEX : t)).concat(new Array<number>(len - e.ids.length).fill(IGNORE_INDEX)));
