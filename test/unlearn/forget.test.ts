@@ -145,3 +145,33 @@ test('the NaN guard stops, rolls back to the last good state and says so', async
     rmSync(s.dir, { recursive: true, force: true });
   }
 });
+
+test('periodic evaluation keeps the best state by its criterion', async () => {
+  const s = setup();
+  try {
+    const snapshots = new Map<number, number[]>();
+    const r = await forget({
+      modelDir: s.model, forgetFile: s.forgetFile, retainFile: s.retainFile, method: 'GradDiff', steps: 6, batchSize: 2, lr: 1e-2, seed: 2, outDir: join(s.dir, 'o'), report: () => {},
+      evaluation: {
+        every: 2,
+        // Best at step 4: the criterion is |step − 4|, minimised.
+        run: async (model, step) => {
+          snapshots.set(step, torch.tidy(() => model.params.get('model.layers.0.mlp.down_proj.weight')!.reshape([-1]).toArray() as number[]));
+          return { distance: Math.abs(step - 4) };
+        },
+        keepBest: { metric: 'distance', mode: 'min' },
+      },
+    });
+    assert.deepEqual([...snapshots.keys()], [2, 4, 6]);
+    assert.equal(r.loop.best?.step, 4);
+    const saved = weights(join(s.dir, 'o'));
+    const final = saved['model.layers.0.mlp.down_proj.weight']!.reshape([-1]).toArray() as number[];
+    assert.deepEqual(final, snapshots.get(4), 'the saved weights are those of step 4');
+    assert.notDeepEqual(final, snapshots.get(6));
+    const log = readFileSync(join(s.dir, 'o', 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(log.filter((e) => e.eval).length, 3, 'each evaluation is logged');
+    torch.dispose(Object.values(saved));
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
