@@ -25,6 +25,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >/dev/null
 fi
 
+# npm 11 may skip dependencies' install scripts: build better-sqlite3 (the embedded store) if it did not.
+if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
+  log "building better-sqlite3"
+  (cd node_modules/better-sqlite3 && node ../node-gyp/bin/node-gyp.js rebuild --release >/dev/null 2>&1) || { log "better-sqlite3 failed to build"; exit 1; }
+fi
+
 # 3. The native addon: regenerate the op table's code, configure once, then make (incremental).
 node native/generate.mjs
 if [ ! -f build/Makefile ] || [ binding.gyp -nt build/Makefile ]; then
