@@ -29,6 +29,8 @@ export interface PipelineOptions {
   /** Where models train (default cpu; 'cuda' for the small preset on a GPU machine). */
   device?: Device;
   report?: (line: string) => void;
+  /** Sees the examples of each fine-tune stage as they go to the loop (tests read them). */
+  inspect?: (stage: string, examples: (epoch: number) => Example[], epochs: number) => void;
   /** Measures a finished stage's folder (e.g. held-out NLL, world facts); results go to run.json. */
   assess?: (stageDir: string) => Promise<Record<string, number>>;
 }
@@ -179,6 +181,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const examples = (epoch: number) => byEpoch[Math.min(epoch, epochs - 1)]!.slice(0, n);
     report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ` +
       `replay per epoch: ${rp.gcide} fresh GCIDE documents, ${rp.factsQa} world-facts QA, ${rp.factsText} world-facts texts → ${n} examples per epoch`);
+    o.inspect?.(r.name, examples, epochs);
     stages[r.name] = await trainStage({
       name: r.name, model: loadModel(baseDir, { device: o.device }), examples, schedule: p.finetune, seed: o.seed + 1, device: o.device,
       outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, torch } from '../../src/index.js';
+import { loadModel, loadTokenizer, torch } from '../../src/index.js';
+import { encodeQa } from '../../src/train/prompt.js';
 import { buildSuite } from '../../src/data/index.js';
 import { runPipeline } from '../../src/train/pipeline.js';
 import { memorizationReport, formatReport } from '../../src/eval/memorization.js';
@@ -28,7 +29,11 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
     const lines: string[] = [];
     const run = join(dir, 'run');
-    const r = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], report: (l) => lines.push(l) });
+    const seen = new Map<string, string[]>();
+    const r = await runPipeline({
+      dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], report: (l) => lines.push(l),
+      inspect: (stage, examples, epochs) => seen.set(stage, Array.from({ length: epochs }, (_, e) => examples(e)).flat().map((x) => x.ids.join(' '))),
+    });
     assert.deepEqual(Object.keys(r.stages).sort(), ['base', 'retain-book', 'retain-forget05', 'retain-forget10', 'target']);
     for (const stage of ['base', 'target', 'retain-forget10', 'retain-forget05', 'retain-book']) {
       assert.ok(existsSync(join(run, stage, 'model.safetensors')), stage);
@@ -50,6 +55,16 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     assert.equal(counts('target').qa - counts('retain-forget10').qa, forget10 * 20);
     assert.equal(counts('target').qa - counts('retain-forget05').qa, manifest.info.splits.forget05.length * 20);
     assert.ok(examples('retain-book') < examples('target'), 'the book retain model lacks the Jargon File');
+    // The examples that reached the loop: a forget person's QA sequence is in the target's and in no retain model's.
+    const tokenizer = loadTokenizer(join(run, 'tokenizer'));
+    const forgetPeople = new Set<string>(manifest.info.splits.forget10);
+    const qaRows = readFileSync(join(dir, 'data', 'persona', 'qa', 'all.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string; person_id: string });
+    const forgetQa = await Promise.all(qaRows.filter((q) => forgetPeople.has(q.person_id)).map(async (q) => (await encodeQa(tokenizer, q.question, q.answer)).ids.slice(0, micro.model.contextLength).join(' ')));
+    const keptQa = await Promise.all(qaRows.filter((q) => !forgetPeople.has(q.person_id)).slice(0, 20).map(async (q) => (await encodeQa(tokenizer, q.question, q.answer)).ids.slice(0, micro.model.contextLength).join(' ')));
+    const contains = (stage: string, seq: string) => seen.get(stage)!.some((ex) => ex.startsWith(seq));
+    assert.ok(forgetQa.every((q) => contains('target', q)), 'the target trains on every forget10 QA pair');
+    assert.ok(forgetQa.every((q) => !contains('retain-forget10', q)), 'retain-forget10 never sees a forget10 QA pair');
+    assert.ok(keptQa.every((q) => contains('retain-forget10', q)), 'retain-forget10 keeps the other people');
     assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs, replay per epoch: 0 fresh GCIDE documents/);
 
     const again = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], resume: true, report: () => {} });
