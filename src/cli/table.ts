@@ -20,26 +20,27 @@ export interface Recipe {
   noRetain?: boolean;
 }
 
-// Unlearning lr and epochs on the tiny persona forget10 (80 QA rows, batch 8 → 10 steps an epoch):
-// NPO at 1e-3 for 15 epochs took forget P to the holdout level while keeping ≥ 90% of retain P;
-// the rest share one budget so the table compares methods, not tuning effort.
+// Unlearning lr and epochs on the tiny persona forget10 (80 QA rows, batch 8 → 10 steps an epoch),
+// measured on the demo's target: NPO at 5e-4 for 15 epochs took forget P to the holdout level with
+// retain P kept and held-out GCIDE NLL within 1.05x (at 1e-3 it drifted to 1.09x); the other loss
+// methods share that budget, so the table compares methods, not tuning effort.
 const LORA: LoraConfig = { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] };
 export const PERSONA_RECIPES: Recipe[] = [
-  { label: 'GradAscent', method: 'GradAscent', lr: 1e-3, epochs: 2, noRetain: true },
-  { label: 'GradDiff', method: 'GradDiff', lr: 1e-3, epochs: 10 },
-  { label: 'NPO', method: 'NPO', lr: 1e-3, epochs: 15 },
-  { label: 'NPO + LoRA r=8', method: 'NPO', lr: 5e-3, epochs: 15, lora: LORA },
-  { label: 'NPO + saliency 5%', method: 'NPO', lr: 2e-3, epochs: 15, mask: 'saliency:p=0.05,relative' },
-  { label: 'SimNPO', method: 'SimNPO', lr: 1e-3, epochs: 15 },
-  { label: 'DPO', method: 'DPO', lr: 1e-3, epochs: 15 },
-  { label: 'IdkDPO', method: 'IdkDPO', lr: 1e-3, epochs: 15 },
-  { label: 'IdkNLL', method: 'IdkNLL', lr: 1e-3, epochs: 10 },
-  { label: 'UNDIAL', method: 'UNDIAL', lr: 1e-3, epochs: 15 },
-  { label: 'RMU', method: 'RMU', lr: 1e-3, epochs: 15 },
-  { label: 'CEU', method: 'CEU', lr: 1e-3, epochs: 15 },
-  { label: 'SatImp', method: 'SatImp', lr: 1e-3, epochs: 15 },
-  { label: 'WGA', method: 'WGA', lr: 1e-3, epochs: 15 },
-  { label: 'PDU', method: 'PDU', lr: 1e-3, epochs: 15 },
+  { label: 'GradAscent', method: 'GradAscent', lr: 5e-4, epochs: 2, noRetain: true },
+  { label: 'GradDiff', method: 'GradDiff', lr: 5e-4, epochs: 10 },
+  { label: 'NPO', method: 'NPO', lr: 5e-4, epochs: 15 },
+  { label: 'NPO + LoRA r=8', method: 'NPO', lr: 2e-3, epochs: 15, lora: LORA },
+  { label: 'NPO + saliency 5%', method: 'NPO', lr: 1e-3, epochs: 15, mask: 'saliency:p=0.05,relative' },
+  { label: 'SimNPO', method: 'SimNPO', lr: 5e-4, epochs: 15 },
+  { label: 'DPO', method: 'DPO', lr: 5e-4, epochs: 15 },
+  { label: 'IdkDPO', method: 'IdkDPO', lr: 5e-4, epochs: 15 },
+  { label: 'IdkNLL', method: 'IdkNLL', lr: 5e-4, epochs: 10 },
+  { label: 'UNDIAL', method: 'UNDIAL', lr: 5e-4, epochs: 15 },
+  { label: 'RMU', method: 'RMU', lr: 5e-4, epochs: 15 },
+  { label: 'CEU', method: 'CEU', lr: 5e-4, epochs: 15 },
+  { label: 'SatImp', method: 'SatImp', lr: 5e-4, epochs: 15 },
+  { label: 'WGA', method: 'WGA', lr: 5e-4, epochs: 15 },
+  { label: 'PDU', method: 'PDU', lr: 5e-4, epochs: 15 },
   { label: 'TaskVector', method: 'TaskVector', lr: 1e-3, epochs: 5 },
   { label: 'WHP', method: 'WHP', lr: 1e-3, epochs: 3 },
   { label: 'Distill', method: 'Distill', lr: 3e-3, epochs: 5 },
