@@ -149,8 +149,9 @@ class LlamaForCausalLM(nn.Module):
         theta = c.get("rope_theta", 10000.0)
         self.register_buffer("inv_freq", 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d)), persistent=False)
 
-    def forward(self, input_ids, past_key_values=None):
-        """Logits [B, T, V]; with past_key_values (a list, [] to start one) also the grown cache."""
+    def forward(self, input_ids, past_key_values=None, attention_mask=None):
+        """Logits [B, T, V]; with past_key_values (a list, [] to start one) also the grown cache.
+        attention_mask [B, T] (1 = token, 0 = padding; no cache) also hides padded keys, as HF's."""
         b, t = input_ids.shape
         past_len = past_key_values[0][0].shape[2] if past_key_values else 0
         pos = torch.arange(past_len, past_len + t).unsqueeze(0).expand(b, t)
@@ -159,6 +160,9 @@ class LlamaForCausalLM(nn.Module):
         cos, sin = emb.cos(), emb.sin()
         # Causal: True above the diagonal (masked); one new token over a cache sees every key.
         mask = torch.ones(t, past_len + t, dtype=torch.bool).triu(past_len + 1) if t > 1 else None
+        if attention_mask is not None:
+            pad = (attention_mask == 0)[:, None, None, :]  # [B, 1, 1, T]
+            mask = pad if mask is None else (mask | pad)  # [B, 1, T, T]
         x = self.model.embed_tokens(input_ids)
         presents = []
         for i, layer in enumerate(self.model.layers):
