@@ -50,6 +50,20 @@ export type FieldError = ReturnType<typeof invalidArgument> & { field: string };
 /** Fields whose values are never echoed back in a message (they may be personal data). */
 const REDACTED = new Set(['subject']);
 
+type Issue = z.core.$ZodIssue;
+
+/** What the field must be, in words ("one of 'privacy', 'copyright'", "a string of 1 to 500 characters"). */
+function describeExpected(issue: Issue): string {
+  const i = issue as Issue & { values?: unknown[]; expected?: string; minimum?: number | bigint; maximum?: number | bigint; origin?: string };
+  switch (issue.code) {
+    case 'invalid_value': return `one of ${i.values!.map((v) => `'${String(v)}'`).join(', ')}`;
+    case 'invalid_type': return i.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(i.expected!) ? 'an' : 'a'} ${i.expected}`;
+    case 'too_small': return i.origin === 'string' ? (Number(i.minimum) === 1 ? 'a non-empty string' : `at least ${i.minimum} characters`) : `at least ${i.minimum}`;
+    case 'too_big': return i.origin === 'string' ? `at most ${i.maximum} characters` : `at most ${i.maximum}`;
+    default: return issue.message;
+  }
+}
+
 /** Parses `value` with `schema`, or throws BAD_INPUT naming the first bad field ("evidence.reference"). */
 export function parseInput<S extends z.ZodType>(where: string, schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);
@@ -60,7 +74,7 @@ export function parseInput<S extends z.ZodType>(where: string, schema: S, value:
   const field = path.join('.') || '(body)';
   let actual: unknown = value;
   for (const k of issue.path) actual = actual && typeof actual === 'object' ? (actual as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
-  const expected = unknownKeys ? 'absent (unknown field)' : issue.message.replace(/^Invalid input: /, '').replace(/^expected /, '');
+  const expected = unknownKeys ? 'absent (unknown field)' : describeExpected(issue);
   const err = invalidArgument(where, field, expected, unknownKeys ? 'a value' : REDACTED.has(field) && actual !== undefined ? '[redacted]' : actual) as FieldError;
   err.field = field;
   throw err;
