@@ -2,6 +2,7 @@
 export { openWorkflow, type Workflow } from './context.js';
 export { openStore, type Store, type OpenStoreOptions } from './store/open.js';
 export { loadDeployment, type Deployment } from './deployment.js';
+export { exportAudit } from './audit-export.js';
 export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification } from './audit.js';
 export { createRequest, scopeRequest, approveRequest, rejectRequest, advanceRequest, getRequest, listRequests, type RequestView } from './requests.js';
 export { createToken, authenticate, revokeToken, listTokens } from './tokens.js';
