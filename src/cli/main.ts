@@ -99,6 +99,7 @@ registerEval(program);
 (await import('./sisa.js')).registerSisaCommands(program);
 (await import('./table.js')).registerTableCommand(program);
 (await import('./report.js')).registerReportCommands(program);
+(await import('./workflow.js')).registerWorkflowCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);

@@ -1,0 +1,178 @@
+// The erasure-request workflow on the command line, mirroring the HTTP API over a local data folder:
+// `lethe tokens`, `lethe request`, `lethe audit`, `lethe transparency`, `lethe serve`. Thin: parse,
+// validate, call the workflow library (which checks roles, four-eyes and inputs itself).
+import type { Command } from 'commander';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { LetheError } from '../errors.js';
+import type { Actor, Workflow } from '../workflow/index.js';
+
+interface StoreFlags { data?: string; db?: string }
+interface TokenFlags extends StoreFlags { token?: string }
+
+function storeOptions(cmd: Command): Command {
+  return cmd
+    .option('--data <dir>', 'the deployment data folder: keys, salt and the SQLite file (default $LETHE_DATA)')
+    .option('--db <url>', 'postgres://… (or pglite:DIR) instead of SQLite in the data folder (default $LETHE_DB)');
+}
+const withToken = (cmd: Command) => storeOptions(cmd).option('--token <token>', 'your bearer token (default $LETHE_TOKEN)');
+
+async function open(o: StoreFlags): Promise<Workflow> {
+  const dataDir = o.data ?? process.env.LETHE_DATA;
+  if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
+  const { openWorkflow } = await import('../workflow/index.js');
+  return openWorkflow({ dataDir, db: o.db ?? process.env.LETHE_DB });
+}
+
+async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
+  const w = await open(o);
+  try {
+    return await fn(w);
+  } finally {
+    await w.close();
+  }
+}
+
+async function actorFor(w: Workflow, o: TokenFlags): Promise<Actor> {
+  const { authenticate } = await import('../workflow/index.js');
+  const token = o.token ?? process.env.LETHE_TOKEN;
+  if (!token) throw new LetheError('FORBIDDEN', "'--token' (or $LETHE_TOKEN) is required: create one with `lethe tokens create --role R --name N`");
+  const actor = await authenticate(w, token);
+  if (!actor) throw new LetheError('FORBIDDEN', 'the token is unknown or revoked');
+  return actor;
+}
+
+function printRequest(r: import('../workflow/index.js').RequestView, json?: boolean): void {
+  if (json) return console.log(JSON.stringify(r, null, 2));
+  console.log(`${r.id}  ${r.state}  ${r.category}  requested by ${r.requestedBy}`);
+  if (r.scope) console.log(`  scope: ${r.scope.method} on ${r.scope.model}, ${r.scope.forget.rows} forget rows (sha256 ${r.scope.forget.sha256.slice(0, 12)}…)`);
+  for (const t of r.history) console.log(`  ${t.at}  ${(t.from ?? '—').padEnd(10)} → ${t.to.padEnd(10)} ${t.actor}: ${t.reason}`);
+}
+
+/** sha256 and non-empty line count of a JSONL file. */
+function describeForgetFile(path: string): { sha256: string; rows: number } {
+  const bytes = readFileSync(path);
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), rows: bytes.toString('utf8').split('\n').filter((l) => l.trim()).length };
+}
+
+export function registerWorkflowCommands(program: Command): void {
+  const tokens = program.command('tokens').description('bearer tokens for the API and the CLI (local admin: needs the data folder)');
+  storeOptions(tokens.command('create').description('create a token; it is printed once and only its hash is kept')
+    .requiredOption('--role <role>', 'requester | approver | auditor | admin')
+    .requiredOption('--name <name>', "the person's handle (four-eyes compares handles)"))
+    .action(async (o: StoreFlags & { role: string; name: string }) => withWorkflow(o, async (w) => {
+      const { createToken } = await import('../workflow/index.js');
+      const t = await createToken(w, { role: o.role, name: o.name });
+      console.error(`token ${t.id} for ${t.name} (${t.role}); shown once, keep it safe:`);
+      console.log(t.token);
+    }));
+  storeOptions(tokens.command('list').description('list tokens (ids, roles, names; never the tokens)'))
+    .action(async (o: StoreFlags) => withWorkflow(o, async (w) => {
+      const { listTokens } = await import('../workflow/index.js');
+      for (const t of await listTokens(w)) console.log(`${t.id}  ${t.role.padEnd(9)} ${t.name}  ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}`);
+    }));
+  storeOptions(tokens.command('revoke').description('revoke a token by its id').argument('<id>'))
+    .action(async (id: string, o: StoreFlags) => withWorkflow(o, async (w) => {
+      const { revokeToken } = await import('../workflow/index.js');
+      await revokeToken(w, id);
+      console.log(`token ${id} revoked`);
+    }));
+
+  const request = program.command('request').description('erasure requests: create, scope, approve, reject, status');
+  withToken(request.command('create').description('file an erasure request (the subject is hashed at once, never stored)')
+    .requiredOption('--category <c>', 'privacy | copyright | safety | bias')
+    .requiredOption('--subject <s>', 'who or what it is about (hashed with the deployment salt)')
+    .requiredOption('--evidence <ref>', 'where the evidence lies: a ticket, a document id, a URL')
+    .option('--evidence-sha256 <hex>', 'sha256 of the evidence document')
+    .option('--reason <text>', 'why (default: the category)')
+    .option('--json', 'print the request as JSON'))
+    .action(async (o: TokenFlags & { category: string; subject: string; evidence: string; evidenceSha256?: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+      const { createRequest } = await import('../workflow/index.js');
+      const r = await createRequest(w, await actorFor(w, o), {
+        category: o.category, subject: o.subject, evidence: { reference: o.evidence, ...(o.evidenceSha256 ? { sha256: o.evidenceSha256 } : {}) }, ...(o.reason ? { reason: o.reason } : {}),
+      });
+      printRequest(r, o.json);
+    }));
+  withToken(request.command('scope').description('name the model, the method and the forget data').argument('<id>')
+    .requiredOption('--model <model>', 'the model folder or registry name')
+    .requiredOption('--method <name>', 'an unlearning method (`lethe methods`)')
+    .requiredOption('--forget <file>', 'the forget data (JSONL): only its sha256 and row count are stored')
+    .option('--reason <text>', 'why this scope')
+    .option('--json', 'print the request as JSON'))
+    .action(async (id: string, o: TokenFlags & { model: string; method: string; forget: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+      const { scopeRequest } = await import('../workflow/index.js');
+      let forget;
+      try {
+        forget = describeForgetFile(o.forget);
+      } catch (err) {
+        throw new LetheError('NOT_FOUND', `request scope: '--forget' ${o.forget}: ${(err as Error).message}`);
+      }
+      printRequest(await scopeRequest(w, await actorFor(w, o), id, { model: o.model, method: o.method, forget, ...(o.reason ? { reason: o.reason } : {}) }), o.json);
+    }));
+  for (const [verb, what] of [['approve', 'approve a scoped request (not your own: four-eyes)'], ['reject', 'refuse a request, with the reason']] as const) {
+    withToken(request.command(verb).description(what).argument('<id>').requiredOption('--reason <text>', 'why').option('--json', 'print the request as JSON'))
+      .action(async (id: string, o: TokenFlags & { reason: string; json?: boolean }) => withWorkflow(o, async (w) => {
+        const wf = await import('../workflow/index.js');
+        const fn = verb === 'approve' ? wf.approveRequest : wf.rejectRequest;
+        printRequest(await fn(w, await actorFor(w, o), id, { reason: o.reason }), o.json);
+      }));
+  }
+  withToken(request.command('status').description("a request's state, scope and history").argument('<id>').option('--json', 'as JSON'))
+    .action(async (id: string, o: TokenFlags & { json?: boolean }) => withWorkflow(o, async (w) => {
+      const { getRequest } = await import('../workflow/index.js');
+      printRequest(await getRequest(w, await actorFor(w, o), id), o.json);
+    }));
+
+  const audit = program.command('audit').description('the signed, hash-chained audit log');
+  storeOptions(audit.command('verify').description('check the chain, every signature and the signed head; exit 1 on any problem')
+    .option('--expect-count <n>', "the head count of an earlier export (catches a rollback)", (v) => Number.parseInt(v, 10))
+    .option('--expect-hash <hex>', 'the head hash of that export')
+    .option('--json', 'as JSON'))
+    .action(async (o: StoreFlags & { expectCount?: number; expectHash?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+      const { verifyAudit } = await import('../workflow/index.js');
+      if ((o.expectCount === undefined) !== (o.expectHash === undefined)) throw new LetheError('BAD_INPUT', "audit verify: '--expect-count' and '--expect-hash' go together");
+      const v = await verifyAudit(w, o.expectCount !== undefined ? { count: o.expectCount, hash: o.expectHash! } : undefined);
+      if (o.json) console.log(JSON.stringify(v, null, 2));
+      else {
+        console.log(v.ok ? `audit: ${v.entries} entries, chain and signatures intact (key ${v.keyId}); head ${v.head?.count ?? 0} ${v.head?.hash ?? ''}` : `audit: ${v.problems.length} problem(s) in ${v.entries} entries:`);
+        for (const p of v.problems) console.log(`  ${p}`);
+      }
+      if (!v.ok) process.exitCode = 1;
+    }));
+  storeOptions(audit.command('export').description('write the log as JSON Lines (header with key and signed head, then entries)')
+    .option('--out <file>', 'write here instead of stdout'))
+    .action(async (o: StoreFlags & { out?: string }) => withWorkflow(o, async (w) => {
+      const { exportAudit } = await import('../workflow/index.js');
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
+      const out: NodeJS.WritableStream = o.out ? createWriteStream(o.out, { flags: 'wx' }) : process.stdout;
+      for await (const line of exportAudit(w)) if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+      if (o.out) await new Promise<void>((res) => out.end(res));
+    }));
+
+  // `lethe report` already renders evaluation reports; the transparency report has its own name.
+  storeOptions(program.command('transparency').description('counts of erasure requests by category and outcome; no contents').option('--json', 'as JSON'))
+    .action(async (o: StoreFlags & { json?: boolean }) => withWorkflow(o, async (w) => {
+      const { transparencyReport, SYSTEM_ACTOR, STATES } = await import('../workflow/index.js');
+      const rep = await transparencyReport(w, SYSTEM_ACTOR);
+      if (o.json) return console.log(JSON.stringify(rep, null, 2));
+      console.log(`erasure requests: ${rep.total} (as of ${rep.generatedAt})`);
+      console.log(['category'.padEnd(10), ...STATES.map((s) => s.padStart(10))].join(' '));
+      for (const [c, by] of Object.entries(rep.byCategory)) console.log([c.padEnd(10), ...STATES.map((s) => String(by[s]).padStart(10))].join(' '));
+    }));
+
+  storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json)')
+    .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8470)
+    .option('--host <host>', 'address to listen on', '127.0.0.1'))
+    .action(async (o: StoreFlags & { port: number; host: string }) => {
+      const w = await open(o);
+      const { buildServer } = await import('../server/app.js');
+      const app = await buildServer(w, { logger: true });
+      const stop = async () => {
+        await app.close();
+        await w.close();
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+      await app.listen({ port: o.port, host: o.host });
+    });
+}

@@ -1,0 +1,40 @@
+// The HTTP API over a workflow: fastify with JSON-schema validated bodies, OpenAPI at
+// /openapi.json, bearer tokens with roles, a body limit and a rate limit. Thin: validate, call.
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Workflow } from '../workflow/index.js';
+import { installErrorHandler } from './errors.js';
+import { installRateLimit, type RateLimit } from './rate-limit.js';
+import { auditRoutes } from './routes/audit.js';
+import { requestRoutes } from './routes/requests.js';
+
+export interface ServerOptions {
+  /** Largest accepted body in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  rateLimit?: RateLimit;
+  logger?: boolean;
+  version?: string;
+}
+
+export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: o.bodyLimit ?? 64 * 1024,
+    logger: o.logger ?? false,
+    // No silent type coercion or dropping of unknown fields: a wrong body is a 400 naming the field.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  installErrorHandler(app);
+  installRateLimit(app, o.rateLimit ?? { max: 300, windowMs: 60_000 });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Lethe erasure requests', version: o.version ?? '0.1.0', description: 'Erasure requests from receipt to verified release, with a signed audit log.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  requestRoutes(app, w);
+  auditRoutes(app, w);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,53 @@
+// One error reply shape, {error: CODE, message, field?}: LetheError codes map to HTTP statuses,
+// fastify's validation errors become 400s naming the field, and nothing internal leaks from a 500.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { LetheError, type LetheErrorCode } from '../errors.js';
+
+export const STATUS: Record<LetheErrorCode, number> = {
+  BAD_INPUT: 400, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, BAD_CHECKPOINT: 500, NON_FINITE_LOSS: 500, INTERNAL: 500,
+};
+
+export interface ErrorReply { error: string; message: string; field?: string }
+
+type Validation = NonNullable<FastifyError['validation']>[number];
+
+/** "evidence.reference" from an ajv error (the missing or unknown property included). */
+export function fieldOf(v: Validation): string {
+  const params = v.params as { missingProperty?: string; additionalProperty?: string };
+  const parts = v.instancePath.split('/').filter(Boolean);
+  const extra = params.missingProperty ?? params.additionalProperty;
+  if (extra) parts.push(extra);
+  return parts.join('.') || '(body)';
+}
+
+function validationMessage(context: string, v: Validation, field: string): string {
+  const params = v.params as { missingProperty?: string; additionalProperty?: string };
+  if (params.missingProperty) return `${context}: '${field}' is required`;
+  if (params.additionalProperty) return `${context}: '${field}' is not a known field`;
+  return `${context}: '${field}' ${v.message ?? 'is invalid'}`;
+}
+
+const fieldOfLethe = (e: LetheError) => (e as LetheError & { field?: string }).field;
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation?.length) {
+      const v = err.validation[0]!;
+      const field = fieldOf(v);
+      return reply.status(400).send({ error: 'BAD_INPUT', message: validationMessage(err.validationContext ?? 'body', v, field), field } satisfies ErrorReply);
+    }
+    if (err instanceof LetheError) {
+      const status = STATUS[err.code];
+      if (status >= 500) req.log.error({ err }, 'workflow error');
+      return reply.status(status).send({ error: err.code, message: status >= 500 ? 'internal error' : err.message, ...(fieldOfLethe(err) ? { field: fieldOfLethe(err) } : {}) } satisfies ErrorReply);
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'BAD_INPUT', message: `body: larger than the ${app.initialConfig.bodyLimit} bytes allowed` });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'BAD_INPUT', message: 'body: must be application/json' });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ error: 'BAD_INPUT', message: `body: ${err.message}` });
+    }
+    req.log.error({ err }, 'unexpected error');
+    return reply.status(500).send({ error: 'INTERNAL', message: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+}

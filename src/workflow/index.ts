@@ -1,0 +1,13 @@
+// The workflow layer: erasure requests, their audit log, tokens and roles, over one store.
+export { openWorkflow, type Workflow } from './context.js';
+export { openStore, type Store, type OpenStoreOptions } from './store/open.js';
+export { loadDeployment, type Deployment } from './deployment.js';
+export { exportAudit } from './audit-export.js';
+export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification } from './audit.js';
+export { createRequest, scopeRequest, approveRequest, rejectRequest, advanceRequest, getRequest, listRequests, type RequestView } from './requests.js';
+export { createToken, authenticate, revokeToken, listTokens } from './tokens.js';
+export { authorize, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';
+export { STATES, NEXT, type State } from './states.js';
+export { CATEGORIES, CATEGORY_NAMES, CreateRequestInput, ScopeInput, DecisionInput, parseInput } from './inputs.js';
+export { transparencyReport, type TransparencyReport } from './transparency.js';
+export { hashSubject } from './subjects.js';

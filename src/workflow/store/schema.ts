@@ -1,0 +1,70 @@
+// The workflow store's tables, as Kysely types: one schema for SQLite and PostgreSQL. Times are
+// ISO-8601 strings and hashes lowercase hex, so both engines store and return the same values.
+// No table holds a subject's raw personal data: subjects are salted hashes (see ../subjects.ts).
+
+export interface RequestsTable {
+  id: string;
+  state: string;
+  category: string;
+  /** HMAC-SHA256 of the normalized subject identifier under the deployment's salt. */
+  subject_hash: string;
+  /** Where the evidence lies (document id, ticket, URL) — a reference, never the document. */
+  evidence_reference: string;
+  evidence_sha256: string | null;
+  requested_by: string;
+  created_at: string;
+  updated_at: string;
+  /** JSON of the scope (model, method, forget data hash and row count) once scoped. */
+  scope_json: string | null;
+}
+
+export interface TransitionsTable {
+  request_id: string;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  actor: string;
+  at: string;
+  reason: string;
+}
+
+export interface AuditTable {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  request_id: string | null;
+  /** Canonical JSON of the entry's details (no personal data). */
+  details: string;
+  prev_hash: string;
+  hash: string;
+  signature: string;
+}
+
+/** The signed head of the audit chain (one row, id 1): its count and last hash, against truncation. */
+export interface AuditHeadTable {
+  id: number;
+  count: number;
+  hash: string;
+  at: string;
+  signature: string;
+}
+
+export interface TokensTable {
+  id: string;
+  /** sha256 of the whole bearer token; the token itself is printed once and never stored. */
+  token_hash: string;
+  role: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface WorkflowDatabase {
+  requests: RequestsTable;
+  transitions: TransitionsTable;
+  audit: AuditTable;
+  audit_head: AuditHeadTable;
+  tokens: TokensTable;
+}
+

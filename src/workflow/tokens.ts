@@ -1,0 +1,53 @@
+// Bearer tokens: `lethe_<id>_<secret>`, shown once at creation; the store keeps only sha256(token),
+// the role and the person's name. Creating and revoking a token is audited.
+import { createHash, randomBytes } from 'node:crypto';
+import { LetheError, invalidArgument } from '../errors.js';
+import { appendAudit, lockForWrite } from './audit.js';
+import type { Workflow } from './context.js';
+import { authorize, isRole, ROLES, SYSTEM_ACTOR, type Actor, type Role } from './roles.js';
+
+export interface CreatedToken { id: string; token: string; role: Role; name: string }
+export interface TokenInfo { id: string; role: Role; name: string; createdAt: string; revokedAt: string | null }
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const NAME = /^[A-Za-z0-9._@-]{1,100}$/;
+
+export async function createToken(w: Workflow, o: { role: string; name: string }, by: Actor = SYSTEM_ACTOR): Promise<CreatedToken> {
+  authorize(by, 'tokens.manage');
+  if (!isRole(o.role)) throw invalidArgument('tokens create', 'role', `one of ${ROLES.join(', ')}`, o.role);
+  if (!NAME.test(o.name)) throw invalidArgument('tokens create', 'name', 'a handle of 1-100 letters, digits, . _ @ -', o.name);
+  const id = randomBytes(4).toString('hex');
+  const token = `lethe_${id}_${randomBytes(32).toString('base64url')}`;
+  const at = w.now().toISOString();
+  await w.store.db.transaction().execute(async (trx) => {
+    await lockForWrite(trx, w.store.dialect);
+    await trx.insertInto('tokens').values({ id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null }).execute();
+    await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name } }, at);
+  });
+  return { id, token, role: o.role, name: o.name };
+}
+
+/** The actor behind a bearer token, or null for an unknown, malformed or revoked one. */
+export async function authenticate(w: Workflow, token: string | undefined): Promise<Actor | null> {
+  if (!token || !/^lethe_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const row = await w.store.db.selectFrom('tokens').select(['id', 'role', 'name', 'revoked_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  if (!row || row.revoked_at || !isRole(row.role)) return null;
+  return { name: row.name, role: row.role, tokenId: row.id };
+}
+
+export async function revokeToken(w: Workflow, id: string, by: Actor = SYSTEM_ACTOR): Promise<void> {
+  authorize(by, 'tokens.manage');
+  const at = w.now().toISOString();
+  await w.store.db.transaction().execute(async (trx) => {
+    await lockForWrite(trx, w.store.dialect);
+    const r = await trx.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!Number(r.numUpdatedRows)) throw new LetheError('NOT_FOUND', `tokens revoke: no active token '${id}'`);
+    await appendAudit(trx, w, { actor: by.name, action: 'tokens.revoke', details: { tokenId: id } }, at);
+  });
+}
+
+export async function listTokens(w: Workflow, by: Actor = SYSTEM_ACTOR): Promise<TokenInfo[]> {
+  authorize(by, 'tokens.manage');
+  const rows = await w.store.db.selectFrom('tokens').selectAll().orderBy('created_at').execute();
+  return rows.map((r) => ({ id: r.id, role: r.role as Role, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at }));
+}

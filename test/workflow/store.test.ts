@@ -1,0 +1,64 @@
+// The store on SQLite and PostgreSQL (PGlite): migrations, one schema, the same answers.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { openWorkflow } from '../../src/workflow/index.js';
+import { migrationNames } from '../../src/workflow/store/migrations.js';
+import { openStore } from '../../src/workflow/store/open.js';
+import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
+
+after(closeStores);
+
+for (const kind of STORE_KINDS) {
+  describe(`store on ${kind}`, () => {
+    test('migrations are recorded and every table starts empty', async () => {
+      const w = await freshWorkflow(kind);
+      try {
+        const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(w.store.db);
+        assert.deepEqual(applied.rows.map((r) => r.name), migrationNames);
+        for (const t of ['requests', 'transitions', 'audit', 'audit_head', 'tokens'] as const) {
+          assert.equal((await w.store.db.selectFrom(t).selectAll().execute()).length, 0, t);
+        }
+        assert.equal(w.store.dialect, kind);
+      } finally {
+        await w.dispose();
+      }
+    });
+  });
+}
+
+test('SQLite: one file under the data folder, WAL, reopened without migrating again', async () => {
+  const w = await freshWorkflow('sqlite');
+  try {
+    assert.ok(statSync(join(w.dataDir, 'lethe.db')).isFile());
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(w.store.db);
+    assert.equal(mode.rows[0]!.journal_mode, 'wal');
+    await w.close();
+    const again = await openWorkflow({ dataDir: w.dataDir });
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(again.store.db);
+    assert.equal(applied.rows.length, migrationNames.length);
+    assert.equal(again.deployment.keyId, w.deployment.keyId, 'the same key on reopening');
+    await again.close();
+  } finally {
+    await w.dispose().catch(() => {});
+  }
+});
+
+test('a database URL it does not know is refused naming --db', async () => {
+  await assert.rejects(openStore({ dataDir: '/nonexistent', db: 'mysql://x' }), (e: Error & { code?: string }) => e.code === 'BAD_INPUT' && /'--db' must be postgres:\/\//.test(e.message));
+});
+
+test('deployment key files: private key and salt mode 0600; refused when others can read them', async () => {
+  const w = await freshWorkflow('sqlite');
+  try {
+    for (const f of ['audit-ed25519.key.pem', 'subject-salt']) assert.equal(statSync(join(w.dataDir, 'keys', f)).mode & 0o777, 0o600, f);
+    assert.match(readFileSync(join(w.dataDir, 'keys', 'audit-ed25519.pub.pem'), 'utf8'), /BEGIN PUBLIC KEY/);
+    const { chmodSync } = await import('node:fs');
+    chmodSync(join(w.dataDir, 'keys', 'audit-ed25519.key.pem'), 0o644);
+    await assert.rejects(openWorkflow({ dataDir: w.dataDir }), (e: Error & { code?: string }) => e.code === 'FORBIDDEN' && /chmod 600/.test(e.message));
+  } finally {
+    await w.dispose();
+  }
+});

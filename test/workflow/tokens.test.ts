@@ -1,0 +1,36 @@
+// Bearer tokens on both stores: shown once, stored as sha256 only, revocable, malformed ones refused.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { authenticate, createToken, listTokens, revokeToken } from '../../src/workflow/index.js';
+import { hashToken } from '../../src/workflow/tokens.js';
+import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
+
+after(closeStores);
+
+for (const kind of STORE_KINDS) {
+  describe(`tokens on ${kind}`, () => {
+    test('a token authenticates its person and role; only its hash is stored; revoked or malformed ones do not', async () => {
+      const w = await freshWorkflow(kind);
+      try {
+        const t = await createToken(w, { role: 'approver', name: 'bob' });
+        assert.match(t.token, /^lethe_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
+        assert.deepEqual(await authenticate(w, t.token), { name: 'bob', role: 'approver', tokenId: t.id });
+        const rows = await w.store.db.selectFrom('tokens').selectAll().execute();
+        assert.equal(rows[0]!.token_hash, hashToken(t.token));
+        assert.ok(!JSON.stringify(rows).includes(t.token.slice(15)), 'the secret is not stored');
+        assert.equal(await authenticate(w, t.token.slice(0, -1) + (t.token.endsWith('A') ? 'B' : 'A')), null, 'one character off');
+        assert.equal(await authenticate(w, 'Bearer nonsense'), null);
+        assert.equal(await authenticate(w, undefined), null);
+        await revokeToken(w, t.id);
+        assert.equal(await authenticate(w, t.token), null, 'revoked');
+        await assert.rejects(revokeToken(w, t.id), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
+        assert.equal((await listTokens(w))[0]!.revokedAt !== null, true);
+        await assert.rejects(createToken(w, { role: 'superuser', name: 'x' }), /tokens create: 'role' must be one of requester, approver, auditor, admin, got 'superuser'/);
+        await assert.rejects(createToken(w, { role: 'admin', name: 'has space' }), /'name' must be a handle/);
+        await assert.rejects(createToken(w, { role: 'admin', name: 'x' }, { name: 'alice', role: 'requester' }), /tokens.manage: role 'requester'/);
+      } finally {
+        await w.dispose();
+      }
+    });
+  });
+}
