@@ -90,10 +90,10 @@ function str(row: Row, key: string, file: string, line: number, layout: McLayout
   return v;
 }
 
-function strList(row: Row, key: string, file: string, line: number, layout: McLayout, min = 2): string[] {
+function strList(row: Row, key: string, file: string, line: number, layout: McLayout, min = 2, display = key): string[] {
   const v = row[key];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, `"${key}" must be a list of strings, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-  if (v.length < min) fail(file, line, layout, `"${key}" needs at least ${min} entries, got ${v.length}`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, `"${display}" must be a list of strings, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  if (v.length < min) fail(file, line, layout, `"${display}" needs at least ${min} entries, got ${v.length}`);
   return v as string[];
 }
 
@@ -124,8 +124,8 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       const question = str(row, 'question', file, line, layout);
       const c = row.choices as Row | undefined;
       if (!c || typeof c !== 'object' || Array.isArray(c)) fail(file, line, layout, `"choices" must be an object {"text": [...], "label": [...]}, got ${JSON.stringify(c ?? null)}`);
-      const text = strList(c, 'text', file, line, layout);
-      const label = strList(c, 'label', file, line, layout);
+      const text = strList(c, 'text', file, line, layout, 2, 'choices.text');
+      const label = strList(c, 'label', file, line, layout, 1, 'choices.label');
       if (label.length !== text.length) fail(file, line, layout, `"choices.label" has ${label.length} entries but "choices.text" has ${text.length}`);
       const key = str(row, 'answerKey', file, line, layout);
       const gold = label.indexOf(key);
