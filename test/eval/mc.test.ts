@@ -14,7 +14,7 @@ import { evaluate, loadModel, loadTokenizer, type EvalEntry } from '../../src/in
 import type { CausalLM } from '../../src/models/model.js';
 import type { Tokenizer } from '../../src/models/tokenizer.js';
 import {
-  buildItems, builtinDocs, encodeRequest, loadMcTasks, parseTaskSpecs, readTaskFile, scoreItems, McFormatError, MC_LAYOUTS, type McItem, type McLayout,
+  buildItems, builtinDocs, decide, encodeRequest, loadMcTasks, parseTaskSpecs, readTaskFile, scoreItems, McFormatError, MC_LAYOUTS, type McItem, type McLayout,
 } from '../../src/eval/mc/index.js';
 import { assertClose, fixturesDir, repoRoot, requireFixture, requireRepoFixture } from '../helpers.js';
 
@@ -152,6 +152,12 @@ test("trailing whitespace of the context moves to the continuation (lm-eval's _e
   assert.deepEqual(await encodeRequest(tokBos, '', 'yes'), { context: [reference.bos_id], continuation: await tokBos.encode('yes', { addSpecialTokens: false }) });
   await assert.rejects(encodeRequest(tokNoBos, '', 'yes'), /empty context needs a BOS or EOS/);
   await assert.rejects(encodeRequest(tokNoBos, 'Answer:', ''), /encodes to no tokens/);
+});
+
+test('acc_norm divides by the choice length in characters (Python len), not bytes or tokens; ties go to the first', () => {
+  // 'éé': 2 characters, 4 bytes. Per character: -1 vs -0.9 → choice 1; per byte (-0.5 vs -0.9) it would be choice 0.
+  assert.deepEqual(decide([-2, -2.7], ['éé', 'abc']), { pred: 0, predNorm: 1, normalized: [-1, -0.9] });
+  assert.equal(decide([-1, -1, -3], ['a', 'b', 'c']).pred, 0);
 });
 
 // ---------------------------------------------------------------------------------------------
