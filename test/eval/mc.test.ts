@@ -154,6 +154,23 @@ test("trailing whitespace of the context moves to the continuation (lm-eval's _e
   await assert.rejects(encodeRequest(tokNoBos, 'Answer:', ''), /encodes to no tokens/);
 });
 
+test('continuation tokens are encode(context + continuation) after encode(context)\'s length, even across a merge', async () => {
+  // A greedy longest-match tokenizer that merges across the boundary: "xa" + "bc" → x|ab|c, "xa" → x|a.
+  const vocab: Record<string, number> = { x: 1, a: 2, b: 3, c: 4, ab: 6, bc: 7 };
+  const encode = async (text: string) => {
+    const ids: number[] = [];
+    for (let i = 0; i < text.length;) {
+      const piece = [2, 1].map((n) => text.slice(i, i + n)).find((p) => p in vocab)!;
+      ids.push(vocab[piece]!);
+      i += piece.length;
+    }
+    return ids;
+  };
+  const fake = { encode, bosTokenId: null, eosTokenId: 0 } as unknown as Tokenizer;
+  // lm-eval's _encode_pair: whole = [x, ab, c], context = [x, a] → continuation = whole[2:] = [c] (not encode("bc") = [bc]).
+  assert.deepEqual(await encodeRequest(fake, 'xa', 'bc'), { context: [1, 2], continuation: [4] });
+});
+
 test('acc_norm divides by the choice length in characters (Python len), not bytes or tokens; ties go to the first', () => {
   // 'éé': 2 characters, 4 bytes. Per character: -1 vs -0.9 → choice 1; per byte (-0.5 vs -0.9) it would be choice 0.
   assert.deepEqual(decide([-2, -2.7], ['éé', 'abc']), { pred: 0, predNorm: 1, normalized: [-1, -0.9] });
