@@ -21,6 +21,8 @@ interface EvalCliOptions {
   batchSize: number;
   out: string;
   list?: boolean;
+  tasks?: string;
+  numFewshot: number;
 }
 
 export function registerEval(program: Command): void {
@@ -46,6 +48,8 @@ export function registerEval(program: Command): void {
     .option('--no-cache', 'do not read or write the result cache')
     .option('--batch-size <n>', 'sequences per forward / generation batch', (v) => Number.parseInt(v, 10), 32)
     .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json')
+    .option('--tasks <list>', 'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated')
+    .option('--num-fewshot <k>', 'few-shot examples per multiple-choice item, drawn from the same file (never the item)', (v) => Number(v), 0)
     .option('--list', 'list the registered metrics and exit')
     .action(async (opts: EvalCliOptions) => {
       await import('../eval/metrics/index.js');
@@ -56,7 +60,8 @@ export function registerEval(program: Command): void {
       }
       if (!opts.model) throw new Error('eval: --model DIR is required');
       if (!opts.out) throw new Error('eval: --out DIR is required');
-      if (!opts.suite && !opts.forget) throw new Error('eval: give --suite persona:forget10|book|general (with --data DIR) or --forget FILE');
+      if (!opts.suite && !opts.forget && !opts.tasks) throw new Error('eval: give --suite persona:forget10|book|general (with --data DIR), --forget FILE or --tasks LIST');
+      if (!(Number.isInteger(opts.numFewshot) && opts.numFewshot >= 0)) throw new Error(`eval: --num-fewshot must be a non-negative integer, got '${opts.numFewshot}'`);
       if (opts.suite && opts.forget) throw new Error('eval: give either --suite or --forget/--retain/--holdout, not both');
       if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new Error(`eval: --batch-size must be a positive integer, got '${opts.batchSize}'`);
       const { evaluate, readEvalJson } = await import('../eval/evaluate.js');
@@ -80,6 +85,8 @@ export function registerEval(program: Command): void {
         cacheDir: opts.cache === false ? null : opts.cache,
         batchSize: opts.batchSize,
         outDir: opts.out,
+        tasks: opts.tasks,
+        numFewshot: opts.numFewshot,
       });
       const { writeReports } = await import('../eval/report/index.js');
       await writeReports([opts.out], { retain: opts.retainResults });

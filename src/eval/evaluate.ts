@@ -20,6 +20,9 @@ import { encodeQaPair, encodeText, sequenceStats, greedyAnswers, greedyContinuat
 import { avgLoss, type SeqStat } from './scores.js';
 import { loadSets, type SuiteOptions } from './suites.js';
 import { cloneModel, quantizeModel, type QuantizeMode } from './quantize.js';
+import { scoreItems } from './mc/score.js';
+import { loadMcTasks } from './mc/tasks.js';
+import type { McItem } from './mc/formats.js';
 
 /** Bumped when a change alters cached results. */
 export const EVAL_CACHE_VERSION = 1;
@@ -88,6 +91,10 @@ export interface EvaluateOptions {
   log?: (line: string) => void;
   /** Display name of the model in EVAL.json (default: the folder). */
   name?: string;
+  /** Multiple-choice tasks (src/eval/mc/): `arc:FILE`, `world_facts`, … → metrics mc_<task>_acc / _acc_norm. */
+  tasks?: string | string[];
+  /** Few-shot examples per multiple-choice item (default 0). */
+  numFewshot?: number;
 }
 
 export interface EvaluateResult {
@@ -321,6 +328,10 @@ class Evaluation {
         let at = 0;
         return seqs.map((s) => (s ? avgLoss(st[at++]!) : null));
       }
+      case 'mc': {
+        const s = this.set(n.set);
+        return this.timed(`multiple-choice log-likelihoods on ${n.set}: ${s.items.length} items`, () => scoreItems(this.model, this.tok, s.items as unknown as McItem[]));
+      }
       case 'metric':
         return this.metric(n.name);
       case 'retain':
@@ -420,7 +431,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   if (o.promptFormat?.template && !o.promptFormat.chat) checkTemplate(o.promptFormat.template);
   const format = o.promptFormat ?? {};
 
-  const { name: suiteName, sets } = o.sets ? { name: o.suite ?? 'custom', sets: o.sets } : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
+  const tasksOnly = !!o.tasks?.length && !o.sets && !o.suite && !o.files;
+  const { name: suiteName, sets: baseSets } = o.sets ? { name: o.suite ?? 'custom', sets: o.sets } : tasksOnly ? { name: 'tasks', sets: [] } : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
+  const sets: EvalItemSet[] = o.tasks?.length ? [...baseSets, ...loadMcTasks(o.tasks, { dataDir: o.dataDir, numFewshot: o.numFewshot })] : baseSets;
   for (const s of sets) if (!s.items.length) throw new Error(`item set '${s.name}' is empty (${s.description})`);
 
   const owned: CausalLM[] = [];

@@ -18,5 +18,6 @@ import './familiarity.js';
 import './gcide-nll.js';
 import './fluency.js';
 import './utility-rel-target.js';
+import '../mc/metrics.js';
 
 export { defineMetric, getMetric, listMetrics, needKey, type MetricDefinition, type MetricResult, type MetricContext, type Need, type EvalItemSet, type ItemStats, type SetKind } from './registry.js';

@@ -5,7 +5,7 @@
 // evaluator computes each need once per (model, item set) and hands it over through ctx.get().
 import type { SeqStat } from '../scores.js';
 
-export type SetKind = 'qa' | 'text' | 'probe' | 'pair';
+export type SetKind = 'qa' | 'text' | 'probe' | 'pair' | 'mc';
 
 export type Need =
   /** Token statistics of every item: the true answer (with next-token distribution moments), and the paraphrased and perturbed answers of QA items. */
@@ -18,6 +18,8 @@ export type Need =
   | { kind: 'reference'; set: string; setKind?: SetKind[] }
   /** Mean NLL of this model's generations on the set under the reference model. */
   | { kind: 'referenceNll'; set: string; setKind?: SetKind[] }
+  /** Per-choice log-likelihoods of a multiple-choice set's items (src/eval/mc/: {loglikelihoods, greedy, tokens, truncated} per item). */
+  | { kind: 'mc'; set: string; setKind?: SetKind[] }
   /** Another metric of this model. */
   | { kind: 'metric'; name: string }
   /** A metric of the retain model (trained without the forget set), on the same item sets. */
