@@ -61,10 +61,10 @@ async function eraseForget10(o: DemoOptions, runDir: string, dataDir: string): P
   const { PERSONA_RECIPES, PERSONA_COLUMNS, scoreModel, holdoutItems, formatTable } = await import('./table.js');
   const recipe = PERSONA_RECIPES.find((r) => r.label === 'NPO')!;
   const out = join(o.out, 'unlearned-forget10');
-  o.log(`\n[erasure] request: forget the forget10 people; method ${recipe.method}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`);
+  o.log(`\n[erasure] request: forget the forget10 people; method ${recipe.method} ${JSON.stringify(recipe.args ?? {})}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`);
   const res = await forget({
     modelDir: join(runDir, 'target'), forgetFile: join(dataDir, 'persona', 'qa', 'forget10.jsonl'), retainFile: join(dataDir, 'persona', 'qa', 'retain90.jsonl'),
-    method: recipe.method, lr: recipe.lr, epochs: recipe.epochs, batchSize: 8, seed: o.seed, outDir: out, resume: true, report: o.log,
+    method: recipe.method, args: recipe.args, lr: recipe.lr, epochs: recipe.epochs, batchSize: 8, seed: o.seed, outDir: out, resume: true, report: o.log,
   });
   const metrics = PERSONA_COLUMNS.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
   const retain = join(runDir, 'retain-forget10');
