@@ -113,8 +113,10 @@ function disposeEncoded(e: Encoded | undefined): void {
 /** Summed log-likelihood of each example's labelled tokens under `model`, computed once, in batches. */
 export function referenceLogLiks(model: CausalLM, examples: Row[], padId: number, device: torch.Device, batchSize = 16): Float64Array {
   const out = new Float64Array(examples.length);
-  for (let i = 0; i < examples.length; i += batchSize) {
-    const chunk = examples.slice(i, i + batchSize);
+  // Batches of similar length: little padding in this one pass over every item.
+  const sorted = [...examples].sort((a, b) => a.ids.length - b.ids.length);
+  for (let i = 0; i < sorted.length; i += batchSize) {
+    const chunk = sorted.slice(i, i + batchSize);
     const b = encodeBatch(chunk, padId, device);
     try {
       const values = torch.tidy(() => torch.noGrad(() => {
