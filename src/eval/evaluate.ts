@@ -115,6 +115,12 @@ const modelHashes = new Map<string, string>();
 
 /** sha256 over config.json and every weight file of a model folder (memoised per path + mtime). */
 export function modelContentHash(dir: string): string {
+  // A SISA ensemble: its manifest and every constituent's weights.
+  if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'sisa.json'))) {
+    const manifest = readFileSync(join(dir, 'sisa.json'), 'utf8');
+    const members = (JSON.parse(manifest) as { constituents?: string[] }).constituents ?? [];
+    return sha256(`sisa|${manifest}|${members.map((m) => modelContentHash(join(dir, m))).join('|')}`);
+  }
   const files = readdirSync(dir).filter((f) => f === 'config.json' || f.endsWith('.safetensors') || f === 'model.safetensors.index.json').sort();
   if (!files.includes('config.json')) throw new Error(`${dir} has no config.json (not a model folder)`);
   const stamp = files.map((f) => `${f}:${statSync(join(dir, f)).size}:${statSync(join(dir, f)).mtimeMs}`).join('|');

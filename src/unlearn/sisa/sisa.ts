@@ -12,6 +12,7 @@
 // The folder (sisa.json + shard-k/slice-i/ model folders) loads as one model that averages the
 // constituents' probabilities (models/ensemble.ts; loadModel detects it).
 import { createHash } from 'node:crypto';
+import { copyTokenizer } from '../../train/trainer.js';
 import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as torch from '../../torch/index.js';
@@ -221,6 +222,8 @@ async function trainShard(model: CausalLM, job: ShardJob): Promise<SisaStage[]> 
 }
 
 function writeManifest(dir: string, m: SisaManifest): void {
+  // The folder loads as one model: it carries the base's tokenizer beside sisa.json.
+  copyTokenizer(m.base.dir, dir);
   const tmp = join(dir, `.${ENSEMBLE_MANIFEST}.tmp-${process.pid}`);
   writeFileSync(tmp, JSON.stringify(m, null, 2) + '\n');
   renameSync(tmp, join(dir, ENSEMBLE_MANIFEST));
