@@ -3,18 +3,7 @@
 import type { Command } from 'commander';
 import { LetheError } from '../errors.js';
 import type { Device } from '../torch/types.js';
-import { checkTemplate, type PromptFormat } from '../train/prompt.js';
-
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new LetheError('BAD_INPUT', `'--${name}' must be a positive integer, got '${v}'`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new LetheError('BAD_INPUT', `'--${name}' must be a positive number, got '${v}'`);
-  return n;
-};
+import { int, num, promptFormat } from './unlearn.js';
 
 export function registerSisaCommands(program: Command): void {
   const sisa = program.command('sisa').description('exact unlearning by sharding (SISA): train K constituent models, forget by retraining one shard');
@@ -38,13 +27,7 @@ export function registerSisaCommands(program: Command): void {
     .action(async (o: { model: string; data: string; shards: number; slices: number; key: string; out: string; epochs?: number; lr?: number; batchSize?: number; seed: number; device: string; promptTemplate?: string; chatTemplate?: boolean; maxLength?: number }) => {
       const { sisaTrain } = await import('../unlearn/sisa/index.js');
       if (!Number.isInteger(o.seed) || o.seed < 0) throw new LetheError('BAD_INPUT', `'--seed' must be an integer >= 0, got '${o.seed}'`);
-      let format: PromptFormat | undefined;
-      if (o.promptTemplate) {
-        const t = o.promptTemplate.replace(/\\n/g, '\n');
-        checkTemplate(t);
-        format = { template: t };
-      }
-      if (o.chatTemplate) format = { chat: true };
+      const format = promptFormat(o);
       const r = await sisaTrain({
         modelDir: o.model, dataFile: o.data, shards: o.shards, slices: o.slices, key: o.key, outDir: o.out, epochs: o.epochs, lr: o.lr,
         batchSize: o.batchSize, seed: o.seed, device: o.device as Device, format, maxLength: o.maxLength,

@@ -46,18 +46,19 @@ function collectSet(value: string, prev: Record<string, string>): Record<string,
   return { ...prev, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-const int = (name: string) => (v: string) => {
+/** Commander parsers that reject with a message naming the flag. */
+export const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new LetheError('BAD_INPUT', `'--${name}' must be a positive integer, got '${v}'`);
   return n;
 };
-const num = (name: string) => (v: string) => {
+export const num = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new LetheError('BAD_INPUT', `'--${name}' must be a positive number, got '${v}'`);
   return n;
 };
 
-function promptFormat(o: { promptTemplate?: string; chatTemplate?: boolean }): PromptFormat | undefined {
+export function promptFormat(o: { promptTemplate?: string; chatTemplate?: boolean }): PromptFormat | undefined {
   if (o.promptTemplate) checkTemplate(o.promptTemplate.replace(/\\n/g, '\n'));
   return o.chatTemplate ? { chat: true } : o.promptTemplate ? { template: o.promptTemplate.replace(/\\n/g, '\n') } : undefined;
 }
