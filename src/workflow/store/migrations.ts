@@ -2,7 +2,7 @@
 // `kysely_migration` table and a lock), identically on SQLite and PostgreSQL. Never edit an applied
 // migration; add the next one.
 import type { Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { LetheError } from '../../errors.js';
 
 const migrations: Record<string, Migration> = {

@@ -12,7 +12,6 @@ export interface PGliteLike {
 export function pglitePool(pg: PGliteLike, { closeOnEnd = true } = {}): PostgresPool {
   let queue: Promise<void> = Promise.resolve();
   return {
-    options: {},
     async connect(): Promise<PostgresPoolClient> {
       let release!: () => void;
       const previous = queue;
