@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve, relative, isAbsolute } from 'node:path';
 import type * as torch from '../torch/index.js';
 import { loadModel } from '../models/load.js';
-import { loadTokenizer } from '../models/tokenizer.js';
+import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
@@ -44,8 +44,7 @@ function overlaps(a: string, b: string): boolean {
 }
 
 /** Examples of every data file (text rows: every token; QA rows: the answer). */
-export async function examplesFromFiles(dir: string, files: string[], format: PromptFormat | undefined, maxLength: number): Promise<Example[]> {
-  const tok = loadTokenizer(dir);
+export async function examplesFromFiles(tok: Tokenizer, files: string[], format: PromptFormat | undefined, maxLength: number): Promise<Example[]> {
   const out: Example[] = [];
   for (const f of files) out.push(...(await encodeRows(tok, readRows(f).rows, { format, maxLength })));
   return out;
@@ -81,7 +80,7 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   const model = loadModel(o.modelDir, { device: o.device });
   try {
     const tok = loadTokenizer(o.modelDir);
-    const examples = await examplesFromFiles(o.modelDir, o.dataFiles, o.format, o.maxLength ?? model.config.maxPositionEmbeddings);
+    const examples = await examplesFromFiles(tok, o.dataFiles, o.format, o.maxLength ?? model.config.maxPositionEmbeddings);
     t.manualSeed(o.seed ?? 0); // LoRA's A is drawn from torch's generator: the same seed, the same adapters
     if (o.lora) model.addLora(o.lora);
     return await finetuneModel(model, examples, { ...o, padId: tok.padTokenId });
