@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CausalLM } from '../models/model.js';
-import { loadModel } from '../models/load.js';
+import { loadModel, adapterBase } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { checkTemplate, type PromptFormat } from '../train/prompt.js';
 import {
@@ -115,6 +115,11 @@ const modelHashes = new Map<string, string>();
 
 /** sha256 over config.json and every weight file of a model folder (memoised per path + mtime). */
 export function modelContentHash(dir: string): string {
+  // A LoRA adapter folder: its own files and its base model's.
+  if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'adapter_config.json'))) {
+    const own = ['adapter_config.json', 'adapter_model.safetensors'].filter((f) => existsSync(join(dir, f))).map((f) => sha256(readFileSync(join(dir, f))));
+    return sha256(`lora|${own.join('|')}|${modelContentHash(adapterBase(dir))}`);
+  }
   // A SISA ensemble: its manifest and every constituent's weights.
   if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'sisa.json'))) {
     const manifest = readFileSync(join(dir, 'sisa.json'), 'utf8');

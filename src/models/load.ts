@@ -1,5 +1,5 @@
 // loadModel: a Hugging Face folder → a CausalLM, with every tensor checked against the config.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -70,6 +70,7 @@ export function buildModel(config: ModelConfig, params: Map<string, Tensor>, sou
 export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadModel: ${dir} is not a folder`);
   if (isEnsembleFolder(dir)) return loadEnsemble(dir, options);
+  if (isAdapterFolder(dir)) return loadWithAdapter(dir, options);
   const config = readConfig(dir);
   // Checked before any weight is read: an unknown activation would otherwise surface from the model constructor.
   try {
@@ -98,6 +99,33 @@ function loadEnsemble(dir: string, options: LoadModelOptions): CausalLM {
     return new EnsembleLM(members, resolve(dir));
   } catch (err) {
     for (const m of members) m.dispose();
+    throw err;
+  }
+}
+
+/** A PEFT adapter folder (adapter_config.json, no config.json), as `lethe forget --lora` writes. */
+export function isAdapterFolder(dir: string): boolean {
+  return existsSync(join(dir, 'adapter_config.json')) && !existsSync(join(dir, 'config.json'));
+}
+
+/** The base model an adapter folder names (base_model_name_or_path), which must be a local folder. */
+export function adapterBase(dir: string): string {
+  const path = join(dir, 'adapter_config.json');
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as { base_model_name_or_path?: unknown };
+  const base = raw.base_model_name_or_path;
+  if (typeof base !== 'string' || !base) throw new Error(`${path}: base_model_name_or_path names no base model folder`);
+  const resolved = resolve(dir, base);
+  if (!existsSync(join(resolved, 'config.json'))) throw new Error(`${path}: its base model ${base} is not a model folder here (load the base and call loadAdapter instead)`);
+  return resolved;
+}
+
+function loadWithAdapter(dir: string, options: LoadModelOptions): CausalLM {
+  const model = loadModel(adapterBase(dir), options);
+  try {
+    model.loadAdapter(dir);
+    return model;
+  } catch (err) {
+    model.dispose();
     throw err;
   }
 }

@@ -15,6 +15,7 @@ import { readRows, encodeRow, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { batchAt, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, type Evaluation, type LoopResult } from '../train/loop.js';
+import { copyTokenizer } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
 import type { Encoded, MethodNeeds, MethodState, StepBatch } from './method.js';
 import { idkAnswer } from './idk.js';
@@ -253,7 +254,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     const record: UnlearningRecord = {
       method: method.name, args, data: { forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null },
       rows: { forget: forgetRows.length, retain: retainRows.length },
-      training: { steps, batchSize, lr: o.lr ?? 1e-4, seed, lora: o.lora ?? null, merged: o.merge ?? false, mask: o.mask ?? null, device: String(device) },
+      // A procedure (TaskVector, WHP, Distill) sets its own steps and lr unless the user gave them.
+      training: { steps: method.procedure ? null : steps, batchSize: o.batchSize ?? (method.procedure ? null : batchSize), lr: o.lr ?? (method.procedure ? null : 1e-4), seed, lora: o.lora ?? null, merged: o.merge ?? false, mask: o.mask ?? null, device: String(device) },
       startedAt, seconds: (Date.now() - started) / 1000, parametersChanged: changed, parametersTotal: total,
     };
     writeUnlearningJson(o.modelDir, o.outDir, record);
@@ -293,29 +295,33 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
         tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
         save: (m, dir) => saveModel(m, dir, o.merge),
       });
-      }  } finally {
-      model.dispose();
-      reference?.dispose();
-      if (masks) torch.dispose([...masks.values()]);
+    }
+  } finally {
+    model.dispose();
+    reference?.dispose();
+    if (masks) torch.dispose([...masks.values()]);
     torch.dispose(trainableBefore.map(([, t]) => t));
-      torch.dispose([...state.tensors.values()]);
-    }
+    torch.dispose([...state.tensors.values()]);
   }
+}
 
-  /** Full weights, or the LoRA adapters in PEFT's layout unless merging was asked for. */
-  function saveModel(m: CausalLM, dir: string, merge?: boolean): void {
-    if (m.loraConfig && !merge) m.saveAdapter(dir);
-    else {
-      if (m.loraConfig) m.mergeLora();
-      m.savePretrained(dir);
-    }
+/** Full weights, or the LoRA adapters in PEFT's layout unless merging was asked for. */
+function saveModel(m: CausalLM, dir: string, merge?: boolean): void {
+  if (m.loraConfig && !merge) {
+    m.saveAdapter(dir);
+    // The adapter folder loads (base + adapter) and tokenizes like a model folder.
+    if (m.sourceDir) copyTokenizer(m.sourceDir, dir);
+  } else {
+    if (m.loraConfig) m.mergeLora();
+    m.savePretrained(dir);
   }
+}
 
-  /** The history of requests: the input model's, plus this one; written atomically. */
-  export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
-    const prev = join(inputDir, 'unlearning.json');
-    const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
-    const tmp = join(outDir, `.unlearning.json.tmp-${process.pid}`);
-    writeFileSync(tmp, JSON.stringify({ requests: [...history, record] }, null, 2) + '\n');
-    renameSync(tmp, join(outDir, 'unlearning.json'));
-  }
+/** The history of requests: the input model's, plus this one; written atomically. */
+export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
+  const prev = join(inputDir, 'unlearning.json');
+  const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
+  const tmp = join(outDir, `.unlearning.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify({ requests: [...history, record] }, null, 2) + '\n');
+  renameSync(tmp, join(outDir, 'unlearning.json'));
+}

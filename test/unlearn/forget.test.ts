@@ -76,6 +76,21 @@ test('forget with LoRA changes only the adapters (PEFT folder), merged LoRA only
     assert.ok(r1.parametersChanged > 0 && r1.parametersChanged <= adapterElems, `adapters only: ${r1.parametersChanged} of at most ${adapterElems}`);
 
     await forget({ ...base, outDir: join(s.dir, 'merged'), lora, merge: true });
+    // The adapter folder loads as base + adapter (tokenizer beside it) and equals the merged run (same seed).
+    assert.ok(existsSync(join(s.dir, 'lora', 'tokenizer.json')));
+    const viaAdapter = loadModel(join(s.dir, 'lora'));
+    const mergedModel = loadModel(join(s.dir, 'merged'));
+    torch.tidy(() => {
+      const ids = torch.tensor([[5, 17, 42, 99, 7, 3]], { dtype: 'int64' });
+      const a = viaAdapter.forward(ids).logits;
+      const b = mergedModel.forward(ids).logits;
+      assert.ok(a.sub(b).abs().max().item() < 1e-4, 'adapter folder and merged weights give the same logits');
+      const baseModel = loadModel(s.model);
+      assert.ok(baseModel.forward(ids).logits.sub(a).abs().max().item() > 1e-4, 'the adapter changes the output');
+      baseModel.dispose();
+    });
+    viaAdapter.dispose();
+    mergedModel.dispose();
     const orig = weights(s.model);
     const merged = weights(join(s.dir, 'merged'));
     for (const [name, t] of Object.entries(orig)) {
