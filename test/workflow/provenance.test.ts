@@ -12,7 +12,8 @@ import { createRequest, getRequest, scopeRequest } from '../../src/workflow/inde
 import { buildIndex, editDistance, PROBE_TEMPLATES, proposeForgetSet, readProposal, recordHash } from '../../src/workflow/provenance.js';
 import { probeModel } from '../../src/workflow/probe-model.js';
 import { readRows } from '../../src/train/examples.js';
-import { requireFixture } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { repoRoot, requireFixture } from '../helpers.js';
 import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
 import { alice } from './fixtures.js';
 
@@ -192,11 +193,41 @@ test('probeModel: greedy answers from the model to templated questions, as candi
     assert.deepEqual(rows.map((r) => r.question), PROBE_TEMPLATES.map((t) => t.replaceAll('{name}', 'Ada Lovelace')));
     assert.ok(rows.every((r) => typeof r.answer === 'string' && r.source === 'model' && !r.answer.includes('\n')));
     assert.ok(rows.some((r) => r.answer.length > 0), 'the model says something');
+    assert.ok(rows.every((r) => !r.answer.includes('Question:') && !r.answer.includes('Lovelace')), 'the answer alone, not the prompt echoed');
     const again = await probeModel(dir, { name: 'Ada Lovelace' }, { maxNewTokens: 8, questions: ['Who is Ada Lovelace?', 'Where does Ada Lovelace live?'] });
     assert.equal(again.length, 2);
     assert.deepEqual(again.map((r) => r.answer), rows.slice(0, 2).map((r) => r.answer), 'greedy: the same answer for the same question, batched differently');
     await assert.rejects(probeModel(dir, { name: ' ' }), /name/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lethe index / propose / request scope --proposal on a data folder', () => {
+  const c = corpus();
+  const main = join(repoRoot, 'dist/src/cli/main.js');
+  const lethe = (args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DATA: join(c.dir, 'data') } });
+  try {
+    const idx = lethe(['index', '--data', c.text, c.qa]);
+    assert.equal(idx.status, 0, idx.stderr);
+    assert.match(idx.stdout, /provenance\.db: 13 records indexed/);
+    writeFileSync(join(c.dir, 'subject.json'), JSON.stringify(SUBJECT));
+    const prop = lethe(['propose', '--subject-file', join(c.dir, 'subject.json'), '--out', join(c.dir, 'p')]);
+    assert.equal(prop.status, 0, prop.stderr);
+    assert.match(prop.stdout, /6 records to forget \(2 exact, 1 alias, 1 identifier, 1 near, 1 fuzzy\), 1 probes/);
+    const token = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice']).stdout.trim();
+    const id = JSON.parse(lethe(['request', 'create', '--token', token, '--category', 'privacy', '--subject', SUBJECT.name, '--evidence', 't', '--json']).stdout).id as string;
+    const both = lethe(['request', 'scope', id, '--token', token, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--forget', c.text]);
+    assert.equal(both.status, 1);
+    assert.match(both.stderr, /exactly one of '--forget FILE' or '--proposal DIR'/);
+    const scoped = lethe(['request', 'scope', id, '--token', token, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--json']);
+    assert.equal(scoped.status, 0, scoped.stderr);
+    const r = JSON.parse(scoped.stdout);
+    assert.equal(r.scope.forget.rows, 6);
+    assert.equal(r.scope.proposal.counts.byMatch.fuzzy, 1);
+    assert.equal(r.scope.proposal.recordHashes.forget.length, 6);
+    assert.ok(!/lovelace|quill|example\.org/i.test(scoped.stdout), 'the request shows no name or text');
+  } finally {
+    rmSync(c.dir, { recursive: true, force: true });
   }
 });
