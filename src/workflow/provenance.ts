@@ -295,13 +295,16 @@ export function readProposal(dir: string): Omit<ProposalSummary, 'dir'> {
     // A reviewer may drop rows: the store records what the files hold now.
     if (h !== m.files[k].sha256) m.files[k] = { sha256: h, rows };
     if (k !== 'probes') {
-      const provs = bytes.toString('utf8').split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { provenance?: { sha256?: string; match?: MatchKind } }).provenance);
+      const provs = bytes.toString('utf8').split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { provenance?: { sha256?: string; match?: MatchKind; reason?: string } }).provenance);
       if (provs.some((p) => typeof p?.sha256 !== 'string')) throw new LetheError('BAD_INPUT', `proposal ${f}: every row needs provenance.sha256`);
       m.recordHashes[k] = [...new Set(provs.map((p) => p!.sha256!))].sort();
       if (k === 'forget') {
         m.counts.forget = rows;
         m.counts.byMatch = Object.fromEntries(MATCH_KINDS.map((x) => [x, provs.filter((p) => p!.match === x).length])) as Record<MatchKind, number>;
-      } else m.counts.neighbours = rows;
+      } else {
+        m.counts.neighbours = rows;
+        m.counts.namesakes = provs.filter((p) => p!.reason === 'namesake').length;
+      }
     } else m.counts.probes = rows;
   }
   return m;

@@ -154,6 +154,13 @@ for (const kind of STORE_KINDS) {
       const proposal = readProposal(out);
       assert.equal(proposal.counts.forget, 5);
       assert.equal(proposal.counts.byMatch.fuzzy, 0);
+      // …and one namesake from the neighbours.
+      const neighbours = readFileSync(join(out, 'neighbours.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('Adam Lovelace'));
+      writeFileSync(join(out, 'neighbours.jsonl'), neighbours.join('\n') + '\n');
+      const reviewed = readProposal(out);
+      assert.equal(reviewed.counts.namesakes, 2);
+      assert.equal(reviewed.counts.neighbours, proposal.counts.neighbours - 1);
+      assert.equal(reviewed.recordHashes.neighbours.length, proposal.recordHashes.neighbours.length - 1);
       const r = await createRequest(w, alice, { category: 'privacy', subject: SUBJECT.name, evidence: { reference: 'ticket 9' } });
       const scoped = await scopeRequest(w, alice, r.id, { model: 'models/m', method: 'NPO', forget: proposal.files.forget, proposal });
       assert.equal(scoped.scope?.proposal?.counts.forget, 5);
