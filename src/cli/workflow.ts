@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LetheError } from '../errors.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 
@@ -46,6 +47,8 @@ function printRequest(r: import('../workflow/index.js').RequestView, json?: bool
   if (json) return console.log(JSON.stringify(r, null, 2));
   console.log(`${r.id}  ${r.state}  ${r.category}  requested by ${r.requestedBy}`);
   if (r.scope) console.log(`  scope: ${r.scope.method} on ${r.scope.model}, ${r.scope.forget.rows} forget rows (sha256 ${r.scope.forget.sha256.slice(0, 12)}…)`);
+  const p = r.scope?.proposal;
+  if (p) console.log(`  proposal: ${p.counts.forget} records to forget (${Object.entries(p.counts.byMatch).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}), ${p.counts.neighbours} neighbours to keep, ${p.counts.probes} probes`);
   for (const t of r.history) console.log(`  ${t.at}  ${(t.from ?? '—').padEnd(10)} → ${t.to.padEnd(10)} ${t.actor}: ${t.reason}`);
 }
 
@@ -96,19 +99,69 @@ export function registerWorkflowCommands(program: Command): void {
   withToken(request.command('scope').description('name the model, the method and the forget data').argument('<id>')
     .requiredOption('--model <model>', 'the model folder or registry name')
     .requiredOption('--method <name>', 'an unlearning method (`lethe methods`)')
-    .requiredOption('--forget <file>', 'the forget data (JSONL): only its sha256 and row count are stored')
+    .option('--forget <file>', 'the forget data (JSONL): only its sha256 and row count are stored')
+    .option('--proposal <dir>', 'a reviewed `lethe propose` folder: its forget.jsonl is the forget data; only counts and sha256 hashes are stored')
     .option('--reason <text>', 'why this scope')
     .option('--json', 'print the request as JSON'))
-    .action(async (id: string, o: TokenFlags & { model: string; method: string; forget: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+    .action(async (id: string, o: TokenFlags & { model: string; method: string; forget?: string; proposal?: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
       const { scopeRequest } = await import('../workflow/index.js');
+      if (!o.forget === !o.proposal) throw new LetheError('BAD_INPUT', "request scope: give exactly one of '--forget FILE' or '--proposal DIR'");
+      let proposal;
+      if (o.proposal) {
+        const { readProposal } = await import('../workflow/provenance.js');
+        proposal = readProposal(o.proposal);
+      }
+      const file = o.forget ?? join(o.proposal!, 'forget.jsonl');
       let forget;
       try {
-        forget = describeForgetFile(o.forget);
+        forget = describeForgetFile(file);
       } catch (err) {
-        throw new LetheError('NOT_FOUND', `request scope: '--forget' ${o.forget}: ${(err as Error).message}`);
+        throw new LetheError('NOT_FOUND', `request scope: forget data ${file}: ${(err as Error).message}`);
       }
-      printRequest(await scopeRequest(w, await actorFor(w, o), id, { model: o.model, method: o.method, forget, ...(o.reason ? { reason: o.reason } : {}) }), o.json);
+      printRequest(await scopeRequest(w, await actorFor(w, o), id, { model: o.model, method: o.method, forget, ...(proposal ? { proposal } : {}), ...(o.reason ? { reason: o.reason } : {}) }), o.json);
     }));
+  program.command('index').description("a full-text (SQLite FTS5) index of a training corpus, for provenance; separate from the workflow store")
+    .requiredOption('--data <files...>', 'JSONL files ({"text"} or {"question","answer"} rows)')
+    .option('--data-dir <dir>', 'write DIR/provenance.db (default $LETHE_DATA)')
+    .option('--out <file>', 'the index file (instead of DIR/provenance.db)')
+    .action(async (o: { data: string[]; dataDir?: string; out?: string }) => {
+      const { buildIndex } = await import('../workflow/provenance.js');
+      const r = await buildIndex({ data: o.data, dataDir: o.dataDir ?? process.env.LETHE_DATA, out: o.out });
+      for (const f of r.files) console.error(`  ${f.source}: ${f.records} records (sha256 ${f.sha256.slice(0, 12)}…)`);
+      console.log(`${r.path}: ${r.records} records indexed`);
+    });
+  program.command('propose').description('propose a forget set for a subject: records that mention them, probes, neighbours to keep (for a reviewer)')
+    .requiredOption('--subject-file <file>', 'JSON {"name", "aliases": [], "identifiers": []}')
+    .requiredOption('--out <dir>', 'where to write forget.jsonl, probes.jsonl, neighbours.jsonl, proposal.json')
+    .option('--index <file>', 'the `lethe index` file (default $LETHE_DATA/provenance.db)')
+    .option('--model <dir>', 'no corpus at hand: ask this model the probe questions and write its answers to probes.jsonl')
+    .option('--neighbours <n>', 'at most this many similar-in-form neighbours', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { subjectFile: string; out: string; index?: string; model?: string; neighbours?: number; json?: boolean }) => {
+      let subject: unknown;
+      try {
+        subject = JSON.parse(readFileSync(o.subjectFile, 'utf8'));
+      } catch (err) {
+        throw new LetheError('BAD_INPUT', `propose: '--subject-file' ${o.subjectFile}: ${(err as Error).message}`);
+      }
+      const index = o.index ?? (process.env.LETHE_DATA ? join(process.env.LETHE_DATA, 'provenance.db') : undefined);
+      if (!index && !o.model) throw new LetheError('BAD_INPUT', "propose: give '--index FILE' (or $LETHE_DATA with a provenance.db) or '--model DIR'");
+      if (o.model && !o.index) {
+        const { probeModel } = await import('../workflow/probe-model.js');
+        const { mkdirSync, writeFileSync } = await import('node:fs');
+        const rows = await probeModel(o.model, subject);
+        mkdirSync(o.out, { recursive: true });
+        writeFileSync(join(o.out, 'probes.jsonl'), rows.map((r) => JSON.stringify(r) + '\n').join(''));
+        return console.log(`${join(o.out, 'probes.jsonl')}: ${rows.length} answers from ${o.model}, for a reviewer`);
+      }
+      const { proposeForgetSet } = await import('../workflow/provenance.js');
+      const r = await proposeForgetSet(index!, subject, { outDir: o.out, neighbours: o.neighbours });
+      if (o.json) return console.log(JSON.stringify(r, null, 2));
+      const by = Object.entries(r.counts.byMatch).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
+      console.log(`${r.dir}: ${r.counts.forget} records to forget${by ? ` (${by})` : ''}, ${r.counts.probes} probes, ${r.counts.neighbours} neighbours to keep (${r.counts.namesakes} namesakes)`);
+      console.log('review forget.jsonl, probes.jsonl and neighbours.jsonl, then: lethe request scope ID --proposal DIR …');
+    });
+
   for (const [verb, what] of [['approve', 'approve a scoped request (not your own: four-eyes)'], ['reject', 'refuse a request, with the reason']] as const) {
     withToken(request.command(verb).description(what).argument('<id>').requiredOption('--reason <text>', 'why').option('--json', 'print the request as JSON'))
       .action(async (id: string, o: TokenFlags & { reason: string; json?: boolean }) => withWorkflow(o, async (w) => {

@@ -1,4 +1,6 @@
 // The workflow layer: erasure requests, their audit log, tokens and roles, over one store.
+// Provenance (./provenance.js, ./probe-model.js) is imported on its own: it reads training data
+// through train/, which loads the native addon, and the store and server do not need that.
 export { openWorkflow, type Workflow } from './context.js';
 export { openStore, type Store, type OpenStoreOptions } from './store/open.js';
 export { loadDeployment, type Deployment } from './deployment.js';

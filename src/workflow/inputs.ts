@@ -14,6 +14,8 @@ export const CATEGORY_NAMES = Object.keys(CATEGORIES) as Category[];
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits');
 const reason = z.string().trim().min(1).max(2000);
+const count = z.number().int().min(0).max(10_000_000);
+const fileRef = z.strictObject({ sha256, rows: count });
 
 export const CreateRequestInput = z.strictObject({
   category: z.enum(CATEGORY_NAMES as [Category, ...Category[]]),
@@ -35,6 +37,15 @@ export const ScopeInput = z.strictObject({
   method: z.string().trim().min(1).max(100),
   /** The forget data: its sha256 and row count (the rows themselves stay outside the store). */
   forget: z.strictObject({ sha256, rows: z.number().int().min(1).max(10_000_000) }),
+  /** A reviewed provenance proposal (`lethe propose`): counts, file hashes and record hashes only. */
+  proposal: z.strictObject({
+    counts: z.strictObject({
+      forget: count, probes: count, neighbours: count, namesakes: count,
+      byMatch: z.strictObject({ exact: count, alias: count, identifier: count, near: count, fuzzy: count }),
+    }),
+    files: z.strictObject({ forget: fileRef, probes: fileRef, neighbours: fileRef }),
+    recordHashes: z.strictObject({ forget: z.array(sha256).max(1_000_000), neighbours: z.array(sha256).max(1_000_000) }),
+  }).optional(),
   reason: reason.optional(),
 });
 export type ScopeInput = z.infer<typeof ScopeInput>;

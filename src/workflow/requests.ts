@@ -82,8 +82,13 @@ async function move(w: Workflow, actor: Actor, id: string, m: Move): Promise<Req
 export async function scopeRequest(w: Workflow, actor: Actor, id: string, body: unknown): Promise<RequestView> {
   authorize(actor, 'request.scope');
   const { reason, ...scope } = parseInput('request scope', ScopeInput, body);
+  const p = scope.proposal;
+  if (p && (p.files.forget.sha256 !== scope.forget.sha256 || p.files.forget.rows !== scope.forget.rows)) {
+    throw new LetheError('BAD_INPUT', `request scope: 'forget' (sha256 ${scope.forget.sha256.slice(0, 12)}…, ${scope.forget.rows} rows) is not the proposal's forget file (sha256 ${p.files.forget.sha256.slice(0, 12)}…, ${p.files.forget.rows} rows)`);
+  }
+  const fromProposal = p ? ` (proposal: ${p.counts.forget} records to forget, ${p.counts.neighbours} neighbours to keep, ${p.counts.probes} probes)` : '';
   return move(w, actor, id, {
-    to: 'scoped', action: 'request.scope', reason: reason ?? `scoped: ${scope.method} on ${scope.model}, ${scope.forget.rows} forget rows`,
+    to: 'scoped', action: 'request.scope', reason: reason ?? `scoped: ${scope.method} on ${scope.model}, ${scope.forget.rows} forget rows${fromProposal}`,
     details: { scope }, patch: { scope_json: JSON.stringify(scope) },
   });
 }
