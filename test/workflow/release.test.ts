@@ -8,12 +8,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import {
   approveRequest, createRequest, getRequest, hashModelFolder, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
   auditEntries, type Policy, type ReleaseCertificate,
 } from '../../src/workflow/index.js';
 import type { EvalJson } from '../../src/eval/evaluate.js';
-import { requireFixture } from '../helpers.js';
+import { repoRoot, requireFixture } from '../helpers.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
 
@@ -217,7 +218,8 @@ for (const kind of STORE_KINDS) {
         assert.equal(cert.data.retainSha256, sha(s.retainFile));
         assert.equal(cert.policy.passed, true);
         assert.deepEqual(cert.policy.checks.map((c) => c.metric), ['forget_Q_A_Prob', 'forget_Q_A_Prob', 'mia_min_k', 'retain_Q_A_Prob']);
-        assert.ok(typeof cert.metrics.forget_Q_A_Prob!.value === 'number' && typeof cert.metrics.forget_Q_A_Prob!.original === 'number');
+        const fq = cert.metrics.forget_Q_A_Prob!;
+        assert.ok(typeof fq.value === 'number' && typeof fq.original === 'number' && fq.value < fq.original, `unlearning lowered forget_Q_A_Prob: ${JSON.stringify(fq)}`);
         assert.deepEqual(cert.approvals.map((t) => [t.to, t.actor]), [['received', 'alice'], ['scoped', 'alice'], ['approved', 'bob'], ['unlearning', 'runner'], ['verifying', 'runner']]);
         assert.equal(cert.approvals[2]!.reason, 'identity checked against the DPO ticket');
         assert.ok(cert.auditHead && cert.auditHead.count === 5, `audit head ${JSON.stringify(cert.auditHead)}`);
@@ -291,3 +293,43 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+test('lethe release: scope with --record-path, approve, release with a policy file; the certificate is written and the forget file deleted', () => {
+  const s = setup();
+  const data = join(s.dir, 'data');
+  const lethe = (args: string[], token?: string) => {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DATA: data, ...(token ? { LETHE_TOKEN: token } : {}) } });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  try {
+    const alice = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice']).out.trim();
+    const bob = lethe(['tokens', 'create', '--role', 'approver', '--name', 'bob']).out.trim();
+    const created = lethe(['request', 'create', '--category', 'privacy', '--subject', SUBJECT, '--evidence', 'ticket 9', '--json'], alice);
+    assert.equal(created.code, 0, created.err);
+    const id = JSON.parse(created.out).id as string;
+    const scoped = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path', '--json'], alice);
+    assert.equal(scoped.code, 0, scoped.err);
+    assert.equal(JSON.parse(scoped.out).scope.forget.path, s.forgetFile);
+    assert.equal(lethe(['request', 'approve', id, '--reason', 'checked'], bob).code, 0);
+    const policyFile = join(s.dir, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max: 2 }, { metric: 'mia_min_k', between: [0, 1] }, { metric: 'sth', max: 1, min_ratio_to_original: 1 }] }));
+    const bad = lethe(['release', id, '--model', s.model, '--forget', s.forgetFile, '--method', 'GradAscent', '--policy', policyFile, '--out', join(s.dir, 'out')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /policy: 'checks\.2' must be exactly one threshold kind/);
+    writeFileSync(policyFile, JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max: 2 }, { metric: 'mia_min_k', between: [0, 1] }] }));
+    const out = join(s.dir, 'out');
+    const r = lethe(['release', id, '--model', s.model, '--forget', s.forgetFile, '--retain', s.retainFile, '--holdout', s.holdoutFile, '--method', 'GradAscent', '--steps', '2', '--policy', policyFile, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const res = JSON.parse(r.out);
+    assert.equal(res.state, 'released');
+    assert.equal(res.model.version, 1);
+    assert.equal(res.model.name, 'tiny');
+    assert.ok(existsSync(join(out, 'certificate.json')) && existsSync(join(out, 'certificate.html')));
+    assert.equal(existsSync(s.forgetFile), false);
+    noSubject('the CLI output', r.out + r.err);
+    const audit = lethe(['audit', 'verify', '--json']);
+    assert.equal(audit.code, 0, audit.out);
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
