@@ -285,6 +285,14 @@ for (const kind of STORE_KINDS) {
         await assert.rejects(runRequest(w, bob, id2, { modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: strict, outDir: join(s.dir, 'o2') }), /request.run: role 'approver'/);
         await assert.rejects(runRequest(w, runner, id, { modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: strict, outDir: join(s.dir, 'o3') }), /must be 'approved' to run, it is 'failed'/);
         assert.equal((await getRequest(w, runner, id2)).state, 'approved');
+        // An unlearning that throws ends in failed, with the error as the reason
+        const r3 = await createRequest(w, alice, createBody());
+        await scopeRequest(w, alice, r3.id, { model: 'tiny-assistant', method: 'NoSuchMethod', forget: { sha256: sha(s.forgetFile), rows: 4 } });
+        await approveRequest(w, bob, r3.id, { reason: 'ok' });
+        const res3 = await runRequest(w, runner, r3.id, { modelDir: s.model, forgetFile: s.forgetFile, method: 'NoSuchMethod', policy: strict, outDir: join(s.dir, 'o4') });
+        assert.equal(res3.request.state, 'failed');
+        assert.match(res3.request.history.at(-1)!.reason, /^unlearning failed: .*NoSuchMethod/);
+        assert.deepEqual(res3.request.history.slice(-2).map((t) => t.to), ['unlearning', 'failed']);
         assert.ok(statSync(s.forgetFile).isFile());
       } finally {
         await w.dispose();
