@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LetheError } from '../errors.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 
@@ -102,8 +102,9 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--forget <file>', 'the forget data (JSONL): only its sha256 and row count are stored')
     .option('--proposal <dir>', 'a reviewed `lethe propose` folder: its forget.jsonl is the forget data; only counts and sha256 hashes are stored')
     .option('--reason <text>', 'why this scope')
+    .option('--record-path', 'also record where the forget file lies, so that `lethe release` deletes it once released')
     .option('--json', 'print the request as JSON'))
-    .action(async (id: string, o: TokenFlags & { model: string; method: string; forget?: string; proposal?: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+    .action(async (id: string, o: TokenFlags & { model: string; method: string; forget?: string; proposal?: string; reason?: string; recordPath?: boolean; json?: boolean }) => withWorkflow(o, async (w) => {
       const { scopeRequest } = await import('../workflow/index.js');
       if (!o.forget === !o.proposal) throw new LetheError('BAD_INPUT', "request scope: give exactly one of '--forget FILE' or '--proposal DIR'");
       let proposal;
@@ -114,7 +115,7 @@ export function registerWorkflowCommands(program: Command): void {
       const file = o.forget ?? join(o.proposal!, 'forget.jsonl');
       let forget;
       try {
-        forget = describeForgetFile(file);
+        forget = { ...describeForgetFile(file), ...(o.recordPath ? { path: resolve(file) } : {}) };
       } catch (err) {
         throw new LetheError('NOT_FOUND', `request scope: forget data ${file}: ${(err as Error).message}`);
       }
@@ -174,6 +175,37 @@ export function registerWorkflowCommands(program: Command): void {
     .action(async (id: string, o: TokenFlags & { json?: boolean }) => withWorkflow(o, async (w) => {
       const { getRequest } = await import('../workflow/index.js');
       printRequest(await getRequest(w, await actorFor(w, o), id), o.json);
+    }));
+
+  storeOptions(program.command('release').description('run an approved request: unlearn, verify against a policy, release with a certificate (or fail)').argument('<id>')
+    .requiredOption('--model <dir>', 'the model folder to unlearn from')
+    .requiredOption('--forget <file>', 'the forget data (JSONL; its sha256 must be the approved scope\'s)')
+    .option('--retain <file>', 'data to keep (JSONL)')
+    .option('--holdout <file>', 'held-out data for ratio checks such as holdout_Q_A_Prob (JSONL)')
+    .requiredOption('--method <name>', 'the unlearning method (the approved one)')
+    .option('--set <key=value>', 'a method argument (repeatable)', (v: string, prev: Record<string, string>) => {
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new LetheError('BAD_INPUT', `--set takes key=value, got '${v}'`);
+      return { ...prev, [v.slice(0, eq)]: v.slice(eq + 1) };
+    }, {})
+    .option('--steps <n>', 'unlearning steps', (v) => Number.parseInt(v, 10))
+    .requiredOption('--policy <file>', 'the release policy (JSON)')
+    .requiredOption('--out <dir>', 'where the unlearned model, evaluations and certificate go')
+    .option('--json', 'print the result as JSON'))
+    .action(async (id: string, o: StoreFlags & { model: string; forget: string; retain?: string; holdout?: string; method: string; set: Record<string, string>; steps?: number; policy: string; out: string; json?: boolean }) => withWorkflow(o, async (w) => {
+      const { runRequest, readPolicyFile, SYSTEM_ACTOR } = await import('../workflow/index.js');
+      const policy = readPolicyFile(o.policy);
+      const res = await runRequest(w, SYSTEM_ACTOR, id, {
+        modelDir: o.model, forgetFile: o.forget, retainFile: o.retain, method: o.method, args: o.set, policy, outDir: o.out,
+        training: o.steps ? { steps: o.steps } : undefined, evaluation: o.holdout ? { holdoutFile: o.holdout } : undefined, log: (l) => console.error(l),
+      });
+      if (o.json) console.log(JSON.stringify({ state: res.request.state, checks: res.verdict?.checks ?? null, model: res.model ?? null, certificate: res.certificate ?? null }, null, 2));
+      else {
+        for (const c of res.verdict?.checks ?? []) console.log(`  ${c.passed ? 'pass' : 'FAIL'}  ${c.metric} = ${c.value ?? '—'}  (${c.threshold.rule})`);
+        printRequest(res.request);
+        if (res.model) console.log(`released ${res.model.name} v${res.model.version} (${res.model.contentSha256}); certificate ${res.certificate!.json}`);
+      }
+      if (res.request.state !== 'released') process.exitCode = 1;
     }));
 
   const audit = program.command('audit').description('the signed, hash-chained audit log');

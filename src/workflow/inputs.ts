@@ -36,7 +36,11 @@ export const ScopeInput = z.strictObject({
   /** A registered unlearning method (`lethe methods`). */
   method: z.string().trim().min(1).max(100),
   /** The forget data: its sha256 and row count (the rows themselves stay outside the store). */
-  forget: z.strictObject({ sha256, rows: z.number().int().min(1).max(10_000_000) }),
+  forget: z.strictObject({
+    sha256, rows: z.number().int().min(1).max(10_000_000),
+    /** Where the forget file lies, when the deployment holds it: deleted after release (and never audited). */
+    path: z.string().trim().min(1).max(1000).optional(),
+  }),
   /** A reviewed provenance proposal (`lethe propose`): counts, file hashes and record hashes only. */
   proposal: z.strictObject({
     counts: z.strictObject({

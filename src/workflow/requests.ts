@@ -62,7 +62,11 @@ export async function createRequest(w: Workflow, actor: Actor, body: unknown): P
   return getRequest(w, actor, id);
 }
 
-interface Move { to: State; reason: string; action: string; details?: Record<string, unknown>; check?: (r: RequestView) => void; patch?: Partial<RequestsTable> }
+interface Move {
+  to: State; reason: string; action: string; details?: Record<string, unknown>; check?: (r: RequestView) => void; patch?: Partial<RequestsTable>;
+  /** More writes in the same transaction, after the transition (the registry row of a release). */
+  also?: (trx: Trx, r: RequestView, at: string) => Promise<void>;
+}
 
 /** One forward transition, in one transaction with its audit entry. */
 async function move(w: Workflow, actor: Actor, id: string, m: Move): Promise<RequestView> {
@@ -74,6 +78,7 @@ async function move(w: Workflow, actor: Actor, id: string, m: Move): Promise<Req
     m.check?.(r);
     await trx.updateTable('requests').set({ ...m.patch, state: m.to, updated_at: at }).where('id', '=', id).execute();
     await trx.insertInto('transitions').values({ request_id: id, seq: r.history.length + 1, from_state: r.state, to_state: m.to, actor: actor.name, at, reason: m.reason }).execute();
+    await m.also?.(trx, r, at);
     await appendAudit(trx, w, { actor: actor.name, action: m.action, requestId: id, details: { from: r.state, to: m.to, reason: m.reason, ...m.details } }, at);
   });
   return load(w.store.db, id);
@@ -89,7 +94,7 @@ export async function scopeRequest(w: Workflow, actor: Actor, id: string, body: 
   const fromProposal = p ? ` (proposal: ${p.counts.forget} records to forget, ${p.counts.neighbours} neighbours to keep, ${p.counts.probes} probes)` : '';
   return move(w, actor, id, {
     to: 'scoped', action: 'request.scope', reason: reason ?? `scoped: ${scope.method} on ${scope.model}, ${scope.forget.rows} forget rows${fromProposal}`,
-    details: { scope }, patch: { scope_json: JSON.stringify(scope) },
+    details: { scope: { ...scope, forget: { sha256: scope.forget.sha256, rows: scope.forget.rows, ...(scope.forget.path ? { pathRecorded: true } : {}) } } }, patch: { scope_json: JSON.stringify(scope) },
   });
 }
 
@@ -113,10 +118,24 @@ export async function rejectRequest(w: Workflow, actor: Actor, id: string, body:
 }
 
 /** The job runner's steps: approved → unlearning → verifying → released, or → failed. */
-export async function advanceRequest(w: Workflow, actor: Actor, id: string, to: 'unlearning' | 'verifying' | 'released' | 'failed', body: unknown, details?: Record<string, unknown>): Promise<RequestView> {
+export async function advanceRequest(
+  w: Workflow, actor: Actor, id: string, to: 'unlearning' | 'verifying' | 'released' | 'failed', body: unknown, details?: Record<string, unknown>,
+  also?: Move['also'],
+): Promise<RequestView> {
   authorize(actor, 'request.run');
   const { reason } = parseInput(`request ${to}`, RunStepInput, body);
-  return move(w, actor, id, { to, action: `request.${to}`, reason, details });
+  return move(w, actor, id, { to, action: `request.${to}`, reason, details, also });
+}
+
+/** Audits a step of a request without changing its state (the forget file deleted, …). */
+export async function auditRequestEvent(w: Workflow, actor: Actor, id: string, action: string, details: Record<string, unknown>): Promise<void> {
+  authorize(actor, 'request.run');
+  const at = w.now().toISOString();
+  await w.store.db.transaction().execute(async (trx) => {
+    await lockForWrite(trx, w.store.dialect);
+    await load(trx, id);
+    await appendAudit(trx, w, { actor: actor.name, action, requestId: id, details }, at);
+  });
 }
 
 export async function getRequest(w: Workflow, actor: Actor, id: string): Promise<RequestView> {

@@ -59,6 +59,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_model_registry': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('models')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('content_sha256', 'text', (c) => c.notNull())
+        .addColumn('files_json', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.references('requests.id'))
+        .addColumn('certificate_sha256', 'text')
+        .addColumn('released_by', 'text', (c) => c.notNull())
+        .addColumn('released_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('models_pk', ['name', 'version'])
+        .execute();
+      await db.schema.createIndex('models_request_id').on('models').column('request_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

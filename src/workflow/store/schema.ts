@@ -60,7 +60,24 @@ export interface TokensTable {
   revoked_at: string | null;
 }
 
+/** The model registry: each released model folder is a version of its name (1, 2, …). */
+export interface ModelsTable {
+  name: string;
+  version: number;
+  /** Where the released folder lies. */
+  path: string;
+  /** sha256 over the sorted list of (file, sha256) of every file in the folder. */
+  content_sha256: string;
+  /** JSON {relative path: sha256} of every file in the folder. */
+  files_json: string;
+  request_id: string | null;
+  certificate_sha256: string | null;
+  released_by: string;
+  released_at: string;
+}
+
 export interface WorkflowDatabase {
+  models: ModelsTable;
   requests: RequestsTable;
   transitions: TransitionsTable;
   audit: AuditTable;

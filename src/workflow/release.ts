@@ -1,0 +1,294 @@
+// Running an approved erasure request: unlearning (forget()) → verifying (evaluate() on the unlearned
+// and the original model, checked against a release policy) → released (a new version in the model
+// registry, a release certificate, the forget file deleted) or failed. Every transition is recorded
+// with its audit entry. Nothing here writes the subject or the forget rows anywhere.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { LetheError } from '../errors.js';
+import { evaluate, type EvalJson, type EvaluateOptions } from '../eval/evaluate.js';
+import { forget, sha256File, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
+import { readAuditHead } from './audit.js';
+import type { Db, Workflow } from './context.js';
+import { advanceRequest, auditRequestEvent, getRequest, type RequestView } from './requests.js';
+import { fmt, policyMetrics, verifyAgainstPolicy, type CheckResult, type Policy, type PolicyVerdict } from './policy.js';
+import { authorize, type Actor } from './roles.js';
+
+// ---------------------------------------------------------------------------------------------
+// The model registry
+
+export interface FolderHash { sha256: string; files: Record<string, string> }
+
+/** sha256 of every file under a folder (relative paths, '/'-separated), and one sha256 over the
+ *  sorted list in sha256sum's format ("<hex>  <path>\n" per file). */
+export function hashModelFolder(dir: string): FolderHash {
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) files[relative(dir, p).split('\\').join('/')] = sha256File(p);
+    }
+  };
+  walk(dir);
+  const paths = Object.keys(files).sort();
+  if (!paths.length) throw new LetheError('BAD_INPUT', `registry: ${dir} holds no files`);
+  const listing = paths.map((p) => `${files[p]}  ${p}\n`).join('');
+  return { sha256: createHash('sha256').update(listing).digest('hex'), files: Object.fromEntries(paths.map((p) => [p, files[p]!])) };
+}
+
+export interface ModelVersion {
+  name: string;
+  version: number;
+  path: string;
+  contentSha256: string;
+  files: Record<string, string>;
+  requestId: string | null;
+  certificateSha256: string | null;
+  releasedBy: string;
+  releasedAt: string;
+}
+
+async function nextVersion(db: Db, name: string): Promise<number> {
+  const r = await db.selectFrom('models').select((eb) => eb.fn.max('version').as('v')).where('name', '=', name).executeTakeFirst();
+  return Number(r?.v ?? 0) + 1;
+}
+
+export async function listModelVersions(w: Workflow, actor: Actor, name?: string): Promise<ModelVersion[]> {
+  authorize(actor, 'request.read');
+  let q = w.store.db.selectFrom('models').selectAll().orderBy('name').orderBy('version');
+  if (name) q = q.where('name', '=', name);
+  return (await q.execute()).map((r) => ({
+    name: r.name, version: Number(r.version), path: r.path, contentSha256: r.content_sha256, files: JSON.parse(r.files_json) as Record<string, string>,
+    requestId: r.request_id, certificateSha256: r.certificate_sha256, releasedBy: r.released_by, releasedAt: r.released_at,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The release certificate
+
+export interface ReleaseCertificate {
+  kind: 'lethe-release-certificate';
+  version: 1;
+  request: { id: string; category: string; state: 'released' };
+  model: { name: string; version: number; path: string; contentSha256: string; files: Record<string, string>; originalContentSha256: string };
+  unlearning: { method: string; args: Record<string, unknown>; rows: { forget: number; retain: number }; training: Record<string, unknown>; seconds: number };
+  data: { forgetSha256: string[]; retainSha256: string | null; forgetRows: number };
+  policy: { name: string | null; passed: boolean; checks: CheckResult[] };
+  /** Every metric the evaluation computed: the unlearned model's value and the original's. */
+  metrics: Record<string, { value: number | null; original: number | null }>;
+  approvals: { from: string | null; to: string; actor: string; at: string; reason: string }[];
+  /** The signed audit head when the certificate was made (the release entry follows it). */
+  auditHead: { count: number; hash: string; at: string; signature: string } | null;
+  keyId: string;
+  issuedAt: string;
+}
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const num = (x: number | null) => (x === null ? '—' : fmt(x));
+
+/** A small self-contained HTML page (no scripts, no external resources) of a certificate. */
+export function certificateHtml(c: ReleaseCertificate): string {
+  const row = (cells: unknown[], tag = 'td') => `<tr>${cells.map((x) => `<${tag}>${esc(x)}</${tag}>`).join('')}</tr>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Release certificate ${esc(c.request.id)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}code{font-size:12px}.pass{color:#060}.fail{color:#a00}</style>
+</head><body>
+<h1>Release certificate</h1>
+<p>Request <code>${esc(c.request.id)}</code> (${esc(c.request.category)}) released <b>${esc(c.model.name)}</b> version ${esc(c.model.version)} on ${esc(c.issuedAt)}.</p>
+<h2>Model</h2><table>
+${row(['content sha256', c.model.contentSha256])}${row(['original content sha256', c.model.originalContentSha256])}${row(['path', c.model.path])}
+</table>
+<h2>Unlearning</h2><table>
+${row(['method', c.unlearning.method])}${row(['arguments', JSON.stringify(c.unlearning.args)])}${row(['rows', `forget ${c.unlearning.rows.forget}, retain ${c.unlearning.rows.retain}`])}
+${row(['forget data sha256', c.data.forgetSha256.join(', ')])}${row(['retain data sha256', c.data.retainSha256 ?? '—'])}
+</table>
+<h2>Policy${c.policy.name ? `: ${esc(c.policy.name)}` : ''} — <span class="${c.policy.passed ? 'pass' : 'fail'}">${c.policy.passed ? 'passed' : 'failed'}</span></h2><table>
+${row(['metric', 'value', 'threshold', 'result'], 'th')}
+${c.policy.checks.map((k) => row([k.metric, num(k.value), k.threshold.rule, k.passed ? 'pass' : `fail${k.reason ? `: ${k.reason}` : ''}`])).join('\n')}
+</table>
+<h2>Metrics</h2><table>
+${row(['metric', 'unlearned', 'original'], 'th')}
+${Object.entries(c.metrics).map(([m, v]) => row([m, num(v.value), num(v.original)])).join('\n')}
+</table>
+<h2>Approvals</h2><table>
+${row(['at', 'from', 'to', 'by', 'reason'], 'th')}
+${c.approvals.map((t) => row([t.at, t.from ?? '—', t.to, t.actor, t.reason])).join('\n')}
+</table>
+<h2>Audit</h2><table>
+${row(['signing key id', c.keyId])}${row(['head count', c.auditHead?.count ?? 0])}${row(['head hash', c.auditHead?.hash ?? '—'])}${row(['head signature', c.auditHead?.signature ?? '—'])}
+</table>
+</body></html>
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a request
+
+export interface RunRequestOptions {
+  modelDir: string;
+  forgetFile: string;
+  retainFile?: string;
+  /** The method (must match the approved scope's method, ignoring case). */
+  method: string;
+  args?: Record<string, unknown>;
+  policy: Policy;
+  /** Where the unlearned model (model/), the evaluations (eval/, eval-original/) and the certificate go. */
+  outDir: string;
+  /** The registry name (default: the scope's model). */
+  modelName?: string;
+  /** forget() options beyond the data and the method (steps, lr, seed, device, …). */
+  training?: Omit<ForgetOptions, 'modelDir' | 'forgetFile' | 'retainFile' | 'method' | 'args' | 'outDir' | 'report'>;
+  /** evaluate() options beyond the models and the metrics (tokenizer, dataDir, holdout file, cache, …). */
+  evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log'> & { holdoutFile?: string };
+  log?: (line: string) => void;
+}
+
+export interface RunRequestResult {
+  request: RequestView;
+  verdict: PolicyVerdict | null;
+  model?: ModelVersion;
+  certificate?: { json: string; html: string; sha256: string };
+  forgetFileDeleted: boolean;
+}
+
+/** A metric name as the evaluator registers it (variants like relearn_X, int8_X are computed with X). */
+function baseMetrics(names: string[]): { metrics: string[]; quantize: ('int8' | 'int4')[] } {
+  const quantize = new Set<'int8' | 'int4'>();
+  const metrics = names.map((n) => {
+    const m = /^(relearn|int8|int4)_(.+)$/.exec(n);
+    if (!m) return n;
+    if (m[1] === 'int8' || m[1] === 'int4') quantize.add(m[1]);
+    return m[2]!;
+  });
+  return { metrics: [...new Set(metrics)], quantize: [...quantize] };
+}
+
+function lastRecord(modelDir: string): UnlearningRecord {
+  const p = join(modelDir, 'unlearning.json');
+  if (!existsSync(p)) throw new LetheError('INTERNAL', `release: ${p} is missing`);
+  const r = (JSON.parse(readFileSync(p, 'utf8')) as { requests: UnlearningRecord[] }).requests.at(-1);
+  if (!r) throw new LetheError('INTERNAL', `release: ${p} records no request`);
+  return r;
+}
+
+const value = (e: EvalJson | null, m: string) => {
+  const v = e?.[m] && m !== '_meta' ? (e[m] as { agg_value?: unknown }).agg_value : null;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+
+/** Takes an approved request through unlearning → verifying → released | failed. A failure of the
+ *  unlearning or the evaluation, or a failed policy check, ends in `failed` (recorded, with the reason)
+ *  and returns; inputs that do not match the approved scope are refused before anything moves. */
+export async function runRequest(w: Workflow, actor: Actor, requestId: string, o: RunRequestOptions): Promise<RunRequestResult> {
+  authorize(actor, 'request.run');
+  const log = o.log ?? (() => {});
+  const r = await getRequest(w, actor, requestId);
+  if (r.state !== 'approved') throw new LetheError('CONFLICT', `request ${requestId}: must be 'approved' to run, it is '${r.state}'`);
+  if (!r.scope) throw new LetheError('CONFLICT', `request ${requestId}: has no scope`);
+  if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${requestId}: the forget file ${o.forgetFile} does not exist`);
+  const forgetSha = sha256File(o.forgetFile);
+  if (forgetSha !== r.scope.forget.sha256) {
+    throw new LetheError('BAD_INPUT', `request ${requestId}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${r.scope.forget.sha256.slice(0, 12)}…`);
+  }
+  if (o.method.toLowerCase() !== r.scope.method.toLowerCase()) {
+    throw new LetheError('BAD_INPUT', `request ${requestId}: method '${o.method}' is not the approved scope's '${r.scope.method}'`);
+  }
+  const modelName = o.modelName ?? r.scope.model;
+  const modelOut = resolve(o.outDir, 'model');
+  if (existsSync(modelOut)) throw new LetheError('CONFLICT', `request ${requestId}: ${modelOut} already exists`);
+  mkdirSync(o.outDir, { recursive: true });
+
+  const fail = async (reason: string, details: Record<string, unknown> = {}): Promise<RunRequestResult> => {
+    log(`request ${requestId}: failed: ${reason}`);
+    return { request: await advanceRequest(w, actor, requestId, 'failed', { reason: reason.slice(0, 2000) }, details), verdict: null, forgetFileDeleted: false };
+  };
+
+  // Unlearning
+  await advanceRequest(w, actor, requestId, 'unlearning', { reason: `unlearning with ${o.method}` }, { method: o.method, args: o.args ?? {} });
+  let record: UnlearningRecord;
+  try {
+    const res = await forget({ ...o.training, modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, outDir: modelOut, report: log });
+    record = lastRecord(res.outDir);
+  } catch (err) {
+    return fail(`unlearning failed: ${(err as Error).message}`);
+  }
+
+  // Verifying
+  await advanceRequest(w, actor, requestId, 'verifying', { reason: `unlearned in ${record.seconds.toFixed(1)} s; evaluating against the policy` }, { steps: record.training.steps ?? null });
+  const names = policyMetrics(o.policy);
+  const { metrics, quantize } = baseMetrics(names);
+  const { holdoutFile, ...evalOpts } = o.evaluation ?? {};
+  const files = { forget: o.forgetFile, ...(o.retainFile ? { retain: o.retainFile } : {}), ...(holdoutFile ? { holdout: holdoutFile } : {}) };
+  const common = { ...evalOpts, files, metrics, ...(quantize.length ? { quantize } : {}), log };
+  let unlearned: EvalJson;
+  let original: EvalJson;
+  try {
+    original = (await evaluate({ ...common, modelDir: o.modelDir, outDir: join(o.outDir, 'eval-original') })).eval;
+    unlearned = (await evaluate({ ...common, modelDir: modelOut, outDir: join(o.outDir, 'eval') })).eval;
+  } catch (err) {
+    return fail(`evaluation failed: ${(err as Error).message}`);
+  }
+  const verdict = verifyAgainstPolicy(unlearned, original, o.policy);
+  const failed = verdict.checks.filter((c) => !c.passed);
+  if (failed.length) {
+    const why = failed.map((c) => `${c.metric} = ${num(c.value)} (${c.reason ?? `needs ${c.threshold.rule}`})`).join('; ');
+    const res = await fail(`${failed.length} of ${verdict.checks.length} policy checks failed: ${why}`, { checks: verdict.checks.map((c) => ({ metric: c.metric, value: c.value, passed: c.passed })) });
+    return { ...res, verdict };
+  }
+
+  // Released: certificate, registry row and the transition in one go
+  const folder = hashModelFolder(modelOut);
+  const version = await nextVersion(w.store.db, modelName);
+  const current = await getRequest(w, actor, requestId);
+  const allMetrics = [...new Set(Object.keys(unlearned).filter((k) => k !== '_meta'))].sort();
+  const cert: ReleaseCertificate = {
+    kind: 'lethe-release-certificate', version: 1,
+    request: { id: r.id, category: r.category, state: 'released' },
+    model: { name: modelName, version, path: modelOut, contentSha256: folder.sha256, files: folder.files, originalContentSha256: hashModelFolder(o.modelDir).sha256 },
+    unlearning: { method: record.method, args: record.args, rows: record.rows, training: record.training, seconds: record.seconds },
+    data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: r.scope.forget.rows },
+    policy: { name: o.policy.name ?? null, passed: verdict.passed, checks: verdict.checks },
+    metrics: Object.fromEntries(allMetrics.map((m) => [m, { value: value(unlearned, m), original: value(original, m) }])),
+    approvals: current.history.map((t) => ({ from: t.from, to: t.to, actor: t.actor, at: t.at, reason: t.reason })),
+    auditHead: await readAuditHead(w.store.db),
+    keyId: w.deployment.keyId,
+    issuedAt: w.now().toISOString(),
+  };
+  const certJson = JSON.stringify(cert, null, 2) + '\n';
+  const certSha = createHash('sha256').update(certJson).digest('hex');
+  const jsonPath = join(o.outDir, 'certificate.json');
+  const htmlPath = join(o.outDir, 'certificate.html');
+  writeFileSync(jsonPath, certJson);
+  writeFileSync(htmlPath, certificateHtml(cert));
+  const request = await advanceRequest(
+    w, actor, requestId, 'released', { reason: `released ${modelName} v${version}: ${verdict.checks.length} policy checks passed` },
+    { model: { name: modelName, version, contentSha256: folder.sha256 }, certificateSha256: certSha, checks: verdict.checks.length },
+    async (trx, _r, at) => {
+      const again = await trx.selectFrom('models').select((eb) => eb.fn.max('version').as('v')).where('name', '=', modelName).executeTakeFirst();
+      if (Number(again?.v ?? 0) + 1 !== version) throw new LetheError('CONFLICT', `registry: ${modelName} v${version} was released by someone else meanwhile; run again`);
+      await trx.insertInto('models').values({
+        name: modelName, version, path: modelOut, content_sha256: folder.sha256, files_json: JSON.stringify(folder.files),
+        request_id: requestId, certificate_sha256: certSha, released_by: actor.name, released_at: at,
+      }).execute();
+    },
+  );
+  log(`request ${requestId}: released ${modelName} v${version} (${folder.sha256.slice(0, 12)}…), certificate ${jsonPath}`);
+
+  // The forget file, when the request recorded where it lies
+  let forgetFileDeleted = false;
+  const recorded = r.scope.forget.path;
+  if (recorded) {
+    const existed = existsSync(recorded);
+    if (existed) {
+      if (sha256File(recorded) !== r.scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
+      rmSync(recorded, { force: true });
+    }
+    forgetFileDeleted = !existsSync(recorded);
+    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: r.scope.forget.sha256, rows: r.scope.forget.rows, deleted: forgetFileDeleted, alreadyAbsent: !existed });
+    log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
+  }
+  const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
+  return { request, verdict, model, certificate: { json: jsonPath, html: htmlPath, sha256: certSha }, forgetFileDeleted };
+}
