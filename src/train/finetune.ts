@@ -13,7 +13,7 @@ import { readRows, encodeRows } from './examples.js';
 import type { PromptFormat } from './prompt.js';
 import { batchAt, collate, type Example } from './batches.js';
 import { runLoop, type LoopResult } from './loop.js';
-import { copyTokenizer } from './trainer.js';
+import { saveTrained } from './trainer.js';
 import { causalLmLoss } from '../models/loss.js';
 import * as t from '../torch/index.js';
 
@@ -64,15 +64,7 @@ export async function finetuneModel(model: CausalLM, examples: Example[], o: Omi
     loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
     release: (b) => t.dispose([b.ids, b.labels]),
     tokensOf: (b) => b.tokens,
-    save: o.save ?? ((m, dir) => {
-      if (m.loraConfig && !o.merge) {
-        m.saveAdapter(dir);
-        if (m.sourceDir) copyTokenizer(m.sourceDir, dir);
-      } else {
-        if (m.loraConfig) m.mergeLora();
-        m.savePretrained(dir);
-      }
-    }),
+    save: o.save ?? ((m, dir) => saveTrained(m, dir, o.merge)),
   });
 }
 

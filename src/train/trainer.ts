@@ -48,6 +48,18 @@ export function copyTokenizer(from: string, to: string): void {
   for (const f of TOKENIZER_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
 }
 
+/** A trained model: full weights, or the LoRA adapters in PEFT's layout (with the tokenizer, so the
+ *  folder loads as base + adapter) unless merging was asked for. */
+export function saveTrained(m: CausalLM, dir: string, merge?: boolean): void {
+  if (m.loraConfig && !merge) {
+    m.saveAdapter(dir);
+    if (m.sourceDir) copyTokenizer(m.sourceDir, dir);
+  } else {
+    if (m.loraConfig) m.mergeLora();
+    m.savePretrained(dir);
+  }
+}
+
 export async function trainStage(o: StageOptions): Promise<StageResult> {
   const s = o.schedule;
   const perEpoch = typeof o.examples === 'function' ? o.examples : () => o.examples as Example[];

@@ -13,9 +13,9 @@ import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
 import { readRows, encodeRow, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
-import { batchAt, type Example } from '../train/batches.js';
+import { batchAt, collate, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, type Evaluation, type LoopResult } from '../train/loop.js';
-import { copyTokenizer } from '../train/trainer.js';
+import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
 import type { Encoded, MethodNeeds, MethodState, StepBatch } from './method.js';
 import { idkAnswer } from './idk.js';
@@ -87,24 +87,12 @@ function inside(child: string, parent: string): boolean {
 
 type Row = Example & { row: number };
 
-/** Right-pads examples into an Encoded batch. */
+/** collate's right-padded batch (labels -100 on padding) plus the attention mask and row numbers. */
 export function encodeBatch(examples: readonly Row[], padId: number, device: torch.Device = 'cpu'): Encoded {
-  const len = Math.max(...examples.map((e) => e.ids.length));
-  const ids: number[][] = [];
-  const labels: number[][] = [];
-  const mask: number[][] = [];
-  let tokens = 0;
-  for (const e of examples) {
-    const pad = len - e.ids.length;
-    ids.push([...e.ids, ...new Array<number>(pad).fill(padId)]);
-    labels.push([...(e.labels ?? e.ids), ...new Array<number>(pad).fill(-100)]);
-    mask.push([...new Array<number>(e.ids.length).fill(1), ...new Array<number>(pad).fill(0)]);
-    tokens += e.ids.length;
-  }
-  return {
-    ids: torch.tensor(ids, { dtype: 'int64', device }), labels: torch.tensor(labels, { dtype: 'int64', device }),
-    attentionMask: torch.tensor(mask, { dtype: 'int64', device }), rows: examples.map((e) => e.row), tokens,
-  };
+  const { ids, labels, tokens } = collate(examples, padId, device);
+  const len = ids.size(1);
+  const mask = examples.map((e) => [...new Array<number>(e.ids.length).fill(1), ...new Array<number>(len - e.ids.length).fill(0)]);
+  return { ids, labels, attentionMask: torch.tensor(mask, { dtype: 'int64', device }), rows: examples.map((e) => e.row), tokens };
 }
 
 function disposeEncoded(e: Encoded | undefined): void {
@@ -233,7 +221,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       });
       if (out && out !== model) final = out;
       final.eval();
-      saveModel(final, o.outDir, o.merge);
+      saveTrained(final, o.outDir, o.merge);
       rmSync(workDir, { recursive: true, force: true });
       loop = { steps: 0, finalLoss: NaN, tokens: 0, seconds: (Date.now() - t0) / 1000, resumedFrom: 0 };
     } else {
@@ -293,7 +281,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
           torch.dispose([b.refForgetLogLik, b.refAlternateLogLik].filter((t): t is Tensor => !!t));
         },
         tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
-        save: (m, dir) => saveModel(m, dir, o.merge),
+        save: (m, dir) => saveTrained(m, dir, o.merge),
       });
     }
   } finally {
@@ -302,18 +290,6 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     if (masks) torch.dispose([...masks.values()]);
     torch.dispose(trainableBefore.map(([, t]) => t));
     torch.dispose([...state.tensors.values()]);
-  }
-}
-
-/** Full weights, or the LoRA adapters in PEFT's layout unless merging was asked for. */
-function saveModel(m: CausalLM, dir: string, merge?: boolean): void {
-  if (m.loraConfig && !merge) {
-    m.saveAdapter(dir);
-    // The adapter folder loads (base + adapter) and tokenizes like a model folder.
-    if (m.sourceDir) copyTokenizer(m.sourceDir, dir);
-  } else {
-    if (m.loraConfig) m.mergeLora();
-    m.savePretrained(dir);
   }
 }
 
