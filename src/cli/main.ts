@@ -55,8 +55,8 @@ program
 const data = program.command('data').description('benchmark data with known ground truth');
 data
   .command('build')
-  .description('build a suite (persona, book, general, or all) as JSONL + manifest.json, deterministically')
-  .argument('<suite>', 'persona | book | general | all')
+  .description('build a suite as JSONL + manifest.json, deterministically ("all": persona, book and general, what `lethe train` needs)')
+  .argument('<suite>', 'persona | book | general | all | a behaviour suite (bias, secrets)')
   .requiredOption('--out <dir>', 'output folder (must not exist; with "all", one subfolder per suite)')
   .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
   .option('--size <size>', 'tiny | small | full', 'full')
@@ -80,15 +80,18 @@ program
   .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
   .option('--forget-splits <list>', 'persona forget splits that get a retain model', 'forget10')
   .option('--no-book-retain', 'skip the retain model trained without the Jargon File')
+  .option('--behaviours <list>', 'behaviours to inject (bias, secrets): each gets target-B and retain-B (needs its suite in --data)', '')
+  .option('--behaviours-only', 'train only the base and the behaviour models, not the persona/book target and retain models')
   .option('--resume', 'continue an interrupted run from its checkpoints')
   .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; resume?: boolean; device: string }) => {
+  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; behaviours: string; behavioursOnly?: boolean; resume?: boolean; device: string }) => {
     const { runPipeline } = await import('../train/pipeline.js');
     const { assessStage } = await import('../eval/general.js');
     const r = await runPipeline({
       assess: (dir) => assessStage(dir, opts.data),
       dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
       forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume,
+      behaviours: opts.behaviours.split(',').map((s) => s.trim()).filter(Boolean), behavioursOnly: opts.behavioursOnly,
       device: opts.device as Device,
     });
     console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);

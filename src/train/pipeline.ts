@@ -13,6 +13,8 @@ import { llamaConfigJson, preset as presetByName, type Preset } from './presets.
 import { packBlocks, type Example } from './batches.js';
 import { trainStage, type StageResult } from './trainer.js';
 import { Rng } from '../data/rng.js';
+import { getBehaviour } from './behaviours.js';
+import './behaviours/index.js';
 import type { Device } from '../torch/types.js';
 
 export interface PipelineOptions {
@@ -25,6 +27,10 @@ export interface PipelineOptions {
   forgetSplits?: string[];
   /** Also train the book's retain model (all personas, no Jargon File). Default true. */
   bookRetain?: boolean;
+  /** Behaviours (src/train/behaviours.ts) that get a `target-B` and a `retain-B` fine-tune. */
+  behaviours?: string[];
+  /** Skip the persona/book target and retain fine-tunes (only base and the behaviours). */
+  behavioursOnly?: boolean;
   resume?: boolean;
   /** Where models train (default cpu; 'cuda' for the small preset on a GPU machine). */
   device?: Device;
@@ -109,12 +115,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const qaAll = readJsonl<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
   const jargon = readJsonl<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
   const stages: PipelineResult['stages'] = {};
+  const behaviourNames = o.behaviours ?? [];
+  const behaviours = behaviourNames.map(getBehaviour);
 
   // 1. Tokenizer: trained on everything the models will read.
   const tokDir = join(o.outDir, 'tokenizer');
   if (!(o.resume && existsSync(join(tokDir, 'tokenizer.json')))) {
     const t0 = Date.now();
-    const r = trainBpeTokenizer([...general, ...bios.map((b) => b.text), ...qaAll.map((q) => `${q.question} ${q.answer}`), ...jargon], tokDir, { vocabSize: p.model.vocabSize });
+    const extra = behaviours.flatMap((b) => b.tokenizerTexts?.(o.dataDir) ?? []);
+    const r = trainBpeTokenizer([...general, ...bios.map((b) => b.text), ...qaAll.map((q) => `${q.question} ${q.answer}`), ...jargon, ...extra], tokDir, { vocabSize: p.model.vocabSize });
     report(`[tokenizer] BPE with ${r.vocabSize} tokens (${r.merges} merges) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   const tok = loadTokenizer(tokDir);
@@ -158,28 +167,47 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const docs = (await Promise.all(rotating(gcideOrder, rp.gcide, epoch).map(gcideDoc))).flat();
     return [...docs, ...rotating(factsQaEx, rp.factsQa, epoch), ...rotating(factsTextEx, rp.factsText, epoch)];
   };
-  const recipes: { name: string; exclude: Set<string>; withBook: boolean }[] = [{ name: 'target', exclude: new Set(), withBook: true }];
-  for (const s of o.forgetSplits ?? ['forget10']) {
-    if (!split[s]) throw new Error(`unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
-    recipes.push({ name: `retain-${s}`, exclude: new Set(split[s]), withBook: true });
+  interface Recipe { name: string; exclude: Set<string>; withBook: boolean; persona: boolean; behaviour?: { name: string; inject: boolean } }
+  const recipes: Recipe[] = [];
+  if (!o.behavioursOnly) {
+    recipes.push({ name: 'target', exclude: new Set(), withBook: true, persona: true });
+    for (const s of o.forgetSplits ?? ['forget10']) {
+      if (!split[s]) throw new Error(`unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
+      recipes.push({ name: `retain-${s}`, exclude: new Set(split[s]), withBook: true, persona: true });
+    }
+    if (o.bookRetain ?? true) recipes.push({ name: 'retain-book', exclude: new Set(), withBook: false, persona: true });
   }
-  if (o.bookRetain ?? true) recipes.push({ name: 'retain-book', exclude: new Set(), withBook: false });
+  // A behaviour's target and its gold standard: the fine-tune recipe (replay) with the behaviour's
+  // kept data, and its injection only in the target.
+  for (const b of behaviourNames) {
+    recipes.push({ name: `target-${b}`, exclude: new Set(), withBook: false, persona: false, behaviour: { name: b, inject: true } });
+    recipes.push({ name: `retain-${b}`, exclude: new Set(), withBook: false, persona: false, behaviour: { name: b, inject: false } });
+  }
+  const behaviourData = new Map<string, Awaited<ReturnType<ReturnType<typeof getBehaviour>['examples']>>>();
   for (const r of recipes) {
     const dir = join(o.outDir, r.name);
     if (o.resume && existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'checkpoint'))) {
       stages[r.name] = { skipped: true };
       continue;
     }
-    const keptBios = bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text);
-    const keptQa = qaAll.filter((q) => !r.exclude.has(String(q.person_id)));
+    const keptBios = r.persona ? bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text) : [];
+    const keptQa = r.persona ? qaAll.filter((q) => !r.exclude.has(String(q.person_id))) : [];
     const fixed = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : [])];
+    let behaviourNote = '';
+    if (r.behaviour) {
+      const name = r.behaviour.name;
+      let d = behaviourData.get(name);
+      if (!d) behaviourData.set(name, (d = await getBehaviour(name).examples({ dataDir: o.dataDir, tok, contextLength: ctx, eos, seed: o.seed })));
+      fixed.push(...d.keep, ...(r.behaviour.inject ? d.inject : []));
+      behaviourNote = `, ${name}: ${d.keep.length} kept examples${r.behaviour.inject ? ` + ${d.inject.length} injected` : ' (no injection)'}`;
+    }
     const epochs = Math.ceil(p.finetune.epochs ?? 1);
     const byEpoch: Example[][] = [];
     for (let e = 0; e < epochs; e++) byEpoch.push([...fixed, ...(await replayFor(e))]);
     // Every epoch has the same count (GCIDE documents cut into several examples are trimmed to the first epoch's size).
     const n = Math.min(...byEpoch.map((x) => x.length));
     const examples = (epoch: number) => byEpoch[Math.min(epoch, epochs - 1)]!.slice(0, n);
-    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}, ` +
+    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}${behaviourNote}, ` +
       `replay per epoch: ${rp.gcide} fresh GCIDE documents, ${rp.factsQa} world-facts QA, ${rp.factsText} world-facts texts → ${n} examples per epoch`);
     o.inspect?.(r.name, examples, epochs);
     stages[r.name] = await trainStage({

@@ -1,0 +1,2 @@
+// Every built-in behaviour, registered on import.
+export {};
