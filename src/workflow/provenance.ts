@@ -309,3 +309,34 @@ export function readProposal(dir: string): Omit<ProposalSummary, 'dir'> {
   }
   return m;
 }
+
+/**
+ * Removes records (by sha256) from a provenance index after their subject's erasure: from the table
+ * and the full-text index, then merges FTS5's segments and VACUUMs, so that no page of the file
+ * keeps their text. Returns how many records went. The corpus files themselves are the user's and
+ * are not touched; `sources` keeps their original hashes (the index now differs from them).
+ */
+export async function purgeRecords(indexPath: string, hashes: readonly string[]): Promise<number> {
+  if (!existsSync(indexPath)) throw new LetheError('NOT_FOUND', `provenance index ${indexPath} does not exist`);
+  const db = await openSqlite(indexPath, false);
+  try {
+    const find = db.prepare<[string], { id: number; text: string }>('select id, text from records where hash = ?');
+    const unindex = db.prepare("insert into records_fts (records_fts, rowid, text) values ('delete', ?, ?)");
+    const remove = db.prepare('delete from records where id = ?');
+    let n = 0;
+    db.transaction(() => {
+      for (const h of new Set(hashes)) {
+        for (const r of find.all(h)) {
+          unindex.run(r.id, r.text);
+          remove.run(r.id);
+          n++;
+        }
+      }
+      db.exec("insert into records_fts (records_fts) values ('optimize')");
+    })();
+    db.exec('vacuum');
+    return n;
+  } finally {
+    db.close();
+  }
+}

@@ -4,11 +4,12 @@
 // with its audit entry. Nothing here writes the subject or the forget rows anywhere.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { LetheError } from '../errors.js';
 import { evaluate, type EvalJson, type EvaluateOptions } from '../eval/evaluate.js';
 import { forget, sha256File, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
 import { readAuditHead } from './audit.js';
+import { PROVENANCE_FILE, purgeRecords } from './provenance.js';
 import type { Db, Workflow } from './context.js';
 import { advanceRequest, auditRequestEvent, getRequest, type RequestView } from './requests.js';
 import { fmt, policyMetrics, verifyAgainstPolicy, type CheckResult, type Policy, type PolicyVerdict } from './policy.js';
@@ -288,6 +289,16 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     forgetFileDeleted = !existsSync(recorded);
     await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: r.scope.forget.sha256, rows: r.scope.forget.rows, deleted: forgetFileDeleted, alreadyAbsent: !existed });
     log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
+    // The reviewed proposal beside it: its probes are questions about the subject.
+    const probes = join(dirname(recorded), 'probes.jsonl');
+    if (r.scope.proposal && existsSync(probes) && sha256File(probes) === r.scope.proposal.files.probes.sha256) rmSync(probes, { force: true });
+  }
+  // The deployment's provenance index (`lethe index`): the subject's records leave it too.
+  const index = join(w.deployment.dataDir, PROVENANCE_FILE);
+  if (r.scope.proposal && existsSync(index)) {
+    const purged = await purgeRecords(index, r.scope.proposal.recordHashes.forget);
+    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', { records: purged, proposed: r.scope.proposal.recordHashes.forget.length });
+    log(`request ${requestId}: ${purged} records removed from the provenance index`);
   }
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
   return { request, verdict, model, certificate: { json: jsonPath, html: htmlPath, sha256: certSha }, forgetFileDeleted };
