@@ -6,6 +6,7 @@ import type { Workflow } from '../workflow/index.js';
 import { installErrorHandler } from './errors.js';
 import { installRateLimit, type RateLimit } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { requestRoutes } from './routes/requests.js';
 
 export interface ServerOptions {
@@ -34,6 +35,8 @@ export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<F
   });
   requestRoutes(app, w);
   auditRoutes(app, w);
+  // The dashboard (/dashboard/), GET /v1/me and the public transparency report (/transparency).
+  dashboardRoutes(app, w);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -1,0 +1,133 @@
+// Running an approved request as a background job, and its live progress: the job's server-sent
+// events (progress, state, end) read through fetch() with the token, drawn as they arrive.
+import type { RequestView } from '../../../workflow/index.js';
+import { api, serverEvents } from './api.js';
+import { $, say, sayError } from './dom.js';
+import { loadReleases } from './releases.js';
+import { openRequest, onSubmit } from './requests.js';
+import { onRequestShown, session } from './session.js';
+
+/** GET /v1/jobs/:id (the jobs API's contract). */
+export interface Job {
+  id: string;
+  requestId: string;
+  model: string;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: { phase?: string; step?: number; totalSteps?: number; loss?: number | null } | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  attempts: number;
+}
+
+const LIVE = new Set(['queued', 'running']);
+let watching: AbortController | null = null;
+let shown: Job | null = null;
+
+function drawJob(job: Job): void {
+  shown = job;
+  const panel = $('#job');
+  panel.hidden = false;
+  panel.dataset.jobState = job.state;
+  $('#job-id').textContent = job.id;
+  const state = $('#job-state');
+  state.textContent = job.state;
+  state.className = `state ${job.state}`;
+  const p = job.progress ?? {};
+  const bar = $<HTMLProgressElement>('#job-progress');
+  if (p.totalSteps) {
+    bar.max = p.totalSteps;
+    bar.value = Math.min(p.step ?? 0, p.totalSteps);
+  } else if (job.state === 'succeeded') bar.value = bar.max;
+  const parts = [
+    p.phase ? `phase ${p.phase}` : null,
+    p.totalSteps ? `step ${p.step ?? 0} of ${p.totalSteps}` : null,
+    typeof p.loss === 'number' ? `loss ${p.loss.toPrecision(4)}` : null,
+    job.error ? `error: ${job.error}` : null,
+  ].filter(Boolean);
+  $('#job-detail').textContent = parts.join(' · ') || (job.state === 'queued' ? 'waiting for the runner' : '');
+  $('#job-cancel').hidden = session.me?.role !== 'admin' || !LIVE.has(job.state);
+}
+
+/** An event's data onto the job: a whole job, a {progress} or bare progress, or a {state, error}. */
+function apply(job: Job, event: string, data: unknown): Job {
+  if (!data || typeof data !== 'object') return job;
+  const d = data as Partial<Job> & Record<string, unknown>;
+  if (typeof d.id === 'string' && typeof d.state === 'string') return { ...job, ...d };
+  if (event === 'progress') return { ...job, progress: { ...job.progress, ...((d.progress as Job['progress']) ?? (d as Job['progress'])) } };
+  return { ...job, ...(typeof d.state === 'string' ? { state: d.state } : {}), ...(typeof d.error === 'string' ? { error: d.error } : {}) };
+}
+
+async function watch(job: Job): Promise<void> {
+  watching?.abort();
+  const ctrl = (watching = new AbortController());
+  drawJob(job);
+  let updates = 0;
+  try {
+    for await (const { event, data } of serverEvents(`/v1/jobs/${job.id}/events`, ctrl.signal)) {
+      job = apply(job, event, data);
+      if (event === 'progress') $('#job').dataset.updates = String(++updates);
+      drawJob(job);
+      if (event === 'end') break;
+    }
+  } catch (err) {
+    if (ctrl.signal.aborted) return;
+    throw err;
+  }
+  if (ctrl.signal.aborted) return;
+  // The stream is over: the job's final record, and the request it moved on.
+  drawJob(await api<Job>('GET', `/v1/jobs/${job.id}`));
+  if (session.current?.id === job.requestId) await openRequest(job.requestId);
+  await loadReleases();
+}
+
+/** The request's latest job, when it has one (live ones are followed). */
+async function showJobFor(r: RequestView): Promise<void> {
+  if (shown?.requestId === r.id && watching && !watching.signal.aborted) return;
+  watching?.abort();
+  $('#job').hidden = true;
+  if (['received', 'scoped', 'rejected'].includes(r.state)) return;
+  const { jobs } = await api<{ jobs: Job[] }>('GET', '/v1/jobs');
+  const mine = jobs.filter((j) => j.requestId === r.id).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  if (!mine) return;
+  if (LIVE.has(mine.state)) void watch(mine).catch(sayError);
+  else drawJob(mine);
+}
+
+const field = (form: HTMLFormElement, name: string) => (form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement).value.trim();
+
+async function run(form: HTMLFormElement): Promise<void> {
+  const id = session.current!.id;
+  const policyText = field(form, 'policy');
+  let policy: unknown = policyText;
+  // JSON is the policy itself; anything else is the path of a policy file on the server.
+  if (policyText.startsWith('{')) {
+    try {
+      policy = JSON.parse(policyText);
+    } catch (err) {
+      return say(`The release policy is not valid JSON: ${(err as Error).message}`, 'error');
+    }
+  }
+  const steps = field(form, 'steps');
+  const lr = field(form, 'lr');
+  const training = { ...(steps ? { steps: Number(steps) } : {}), ...(lr ? { lr: Number(lr) } : {}) };
+  const optional = (name: string) => (field(form, name) ? { [name]: field(form, name) } : {});
+  const body = {
+    model: field(form, 'model'), forgetFile: field(form, 'forgetFile'), ...optional('retainFile'), ...optional('holdoutFile'),
+    method: field(form, 'method'), ...(Object.keys(training).length ? { training } : {}), policy,
+  };
+  const { job } = await api<{ job: Job }>('POST', `/v1/requests/${id}/run`, body);
+  say(`Job ${job.id} started for request ${id}.`);
+  form.hidden = true;
+  void watch(job).catch(sayError);
+}
+
+export function wireJobs(): void {
+  onSubmit('#run-form', run);
+  onRequestShown((r) => void showJobFor(r).catch(sayError));
+  $('#job-cancel').addEventListener('click', () => {
+    if (!shown) return;
+    api<Job>('POST', `/v1/jobs/${shown.id}/cancel`).then(() => say(`Job ${shown!.id}: cancel requested.`)).catch(sayError);
+  });
+}

@@ -1,0 +1,221 @@
+// The dashboard in real headless Chromium (Debian's, through playwright-core) against a server on a
+// free port with a fresh SQLite workflow: the whole flow clicked through with three people's tokens —
+// the requester files (subject typed in) and scopes (forget file hashed in the browser), the approver
+// approves, the admin meets the four-eyes refusal on a request of their own, runs the approved one
+// and watches its job's progress arrive live until the release, opens the certificate; then the
+// public transparency page. Every step: page content asserted, a screenshot kept in test-artifacts/.
+// No console errors but the one 403 of the four-eyes refusal, no request leaves the server, and the
+// subject's name is nowhere in the page (or the browser's storage) once the request is filed.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { buildServer } from '../../src/server/app.js';
+import { createToken, hashSubject } from '../../src/workflow/index.js';
+import { artifacts, launchChromium } from '../browser.js';
+import { requireFixture } from '../helpers.js';
+import { freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
+import { SUBJECT } from '../workflow/fixtures.js';
+
+const SECOND_SUBJECT = 'Bartholomew Inkwright';
+let w: TestWorkflow;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+const tok: Record<string, string> = {};
+const dir = mkdtempSync(join(tmpdir(), 'lethe-dashboard-'));
+
+// The llama-tiny fixture with QA rows, as the release tests run it (the forget rows name the subject:
+// they stay in the file, which the browser only hashes).
+const qa = (q: string, a: string) => JSON.stringify({ question: q, answer: a, perturbed_answer: [`Not ${a}`] });
+const files = {
+  forget: [qa(`Where does ${SUBJECT} live?`, `${SUBJECT} lives in Lyon.`), qa(`What is the job of ${SUBJECT}?`, 'A baker.'), qa(`When was ${SUBJECT} born?`, 'In 1970.'), qa(`Who is the brother of ${SUBJECT}?`, 'Tom Ode.')],
+  retain: [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He is a pilot.'), qa('When was he born?', 'In 1981.')],
+  holdout: [qa('Where does Cy live?', 'In Rome.'), qa('What is her job?', 'A judge.'), qa('When was she born?', 'In 1990.')],
+};
+const path = (name: keyof typeof files) => join(dir, `${name}.jsonl`);
+const model = join(dir, 'model');
+
+before(async () => {
+  mkdirSync(model);
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(model, f));
+  copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(model, 'tokenizer.json'));
+  for (const name of Object.keys(files) as (keyof typeof files)[]) writeFileSync(path(name), files[name].join('\n') + '\n');
+  w = await freshWorkflow('sqlite');
+  app = await buildServer(w);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  for (const [name, role] of [['alice', 'requester'], ['bob', 'approver'], ['root', 'admin']] as const) tok[name] = (await createToken(w, { role, name })).token;
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await w?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Watched { page: Page; errors: string[]; offsite: string[] }
+
+/** A page that may only reach this server: anything else is blocked and recorded; console errors and page errors are collected. */
+async function openPage(): Promise<Watched> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const errors: string[] = [];
+  const offsite: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base) || url.startsWith('data:') || url.startsWith('blob:') || url === 'about:srcdoc') return route.continue();
+    offsite.push(url);
+    return route.abort();
+  });
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return { page, errors, offsite };
+}
+
+let shotNo = 0;
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `dashboard-${String(++shotNo).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function signIn(page: Page, who: string, role: string): Promise<void> {
+  await page.fill('#token', tok[who]!);
+  await page.click('#token-form button[type=submit]');
+  await page.waitForFunction((t) => document.querySelector('#whoami')?.textContent === t, `Signed in as ${who} (${role}).`);
+}
+
+const text = (page: Page, sel: string) => page.locator(sel).innerText();
+const detailState = (page: Page, state: string) => page.waitForFunction((s) => document.querySelector('#detail-state')?.textContent === s, state);
+
+/** The subject's name nowhere in the document, the form fields or the browser's storage. */
+async function assertNoSubject(page: Page, where: string): Promise<void> {
+  const everything = await page.evaluate(() => [
+    document.documentElement.outerHTML, document.body.innerText,
+    ...[...document.querySelectorAll('input, textarea')].map((e) => (e as HTMLInputElement).value),
+    JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage }), location.href,
+  ].join('\n'));
+  for (const needle of [SUBJECT, 'Quillfeather', SECOND_SUBJECT, 'Inkwright']) assert.ok(!everything.includes(needle), `${where}: the page shows '${needle}'`);
+}
+
+const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+async function fileRequest(page: Page, subject: string, category: string): Promise<string> {
+  await page.selectOption('#create-form select[name=category]', category);
+  await page.fill('#create-form input[name=subject]', subject);
+  await page.fill('#create-form input[name=reference]', 'ticket DPO-2026-0007');
+  await page.click('#create-form button[type=submit]');
+  await page.waitForFunction(() => /^Request req_[0-9a-f]{12} filed/.test(document.querySelector('#message')?.textContent ?? ''));
+  const id = /^Request (req_[0-9a-f]{12}) filed/.exec(await text(page, '#message'))![1]!;
+  await page.waitForFunction((i) => document.querySelector('#detail-id')?.textContent === i, id);
+  return id;
+}
+
+async function scope(page: Page): Promise<void> {
+  await page.fill('#scope-form input[name=model]', 'tiny-assistant');
+  await page.fill('#scope-form input[name=method]', 'GradAscent');
+  await page.setInputFiles('#scope-form input[name=forgetFile]', path('forget'));
+  // The browser hashes the file itself: the same sha256 and row count as on disk.
+  await page.waitForFunction((s) => (document.querySelector('#scope-form input[name=sha256]') as HTMLInputElement).value === s, sha256(path('forget')));
+  assert.equal(await page.inputValue('#scope-form input[name=rows]'), '4');
+  await page.click('#scope-form button[type=submit]');
+  await detailState(page, 'scoped');
+}
+
+test('the dashboard end to end in headless Chromium: file, scope, approve, four-eyes, run, watch, certificate, transparency', async () => {
+  const { page, errors, offsite } = await openPage();
+  const expectedErrors: string[] = [];
+
+  // Signed out: the root redirects to the dashboard, which asks for a token and shows nothing else.
+  await page.goto(`${base}/`);
+  assert.equal(page.url(), `${base}/dashboard/`);
+  assert.match(await text(page, '#whoami'), /Not signed in/);
+  assert.equal(await page.isVisible('#app'), false);
+  await shot(page, 'signed-out');
+
+  // A wrong token is refused and forgotten.
+  await page.fill('#token', 'lethe_00000000_' + 'A'.repeat(43));
+  await page.click('#token-form button[type=submit]');
+  await page.waitForFunction(() => /That token was refused/.test(document.querySelector('#message')?.textContent ?? ''));
+  expectedErrors.push('401');
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+  // The requester files a request: only the salted hash of the subject comes back.
+  await signIn(page, 'alice', 'requester');
+  assert.equal(await page.isVisible('#create-form'), true);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('lethe.token')), tok.alice, 'the token is kept for this tab');
+  const id = await fileRequest(page, SUBJECT, 'privacy');
+  await detailState(page, 'received');
+  assert.ok((await text(page, '#detail-facts')).includes(hashSubject(w.deployment.salt, SUBJECT)), 'the salted hash is shown');
+  assert.match(await text(page, '#timeline tbody'), /received\s+alice\s+erasure request \(privacy\)/);
+  assert.equal(await page.isVisible('#decide-form'), false, 'a requester cannot decide');
+  await assertNoSubject(page, 'after filing');
+  await shot(page, 'requester-filed');
+
+  // The requester scopes it; the forget file is hashed in the browser, not uploaded.
+  await scope(page);
+  assert.match(await text(page, '#detail-facts'), /GradAscent on tiny-assistant; 4 forget rows/);
+  assert.equal(await page.locator('#timeline tbody tr').count(), 2);
+  await shot(page, 'requester-scoped');
+
+  // The approver approves, with a reason.
+  await signIn(page, 'bob', 'approver');
+  assert.equal(await page.isVisible('#create'), false, 'an approver does not file requests');
+  await page.click(`#request-list tr[data-id="${id}"]`);
+  await detailState(page, 'scoped');
+  assert.equal(await page.isVisible('#scope-form'), false);
+  await page.fill('#decide-form input[name=reason]', 'identity checked against the DPO ticket');
+  await page.click('#decide-form button[value=approve]');
+  await detailState(page, 'approved');
+  assert.match(await text(page, '#timeline tbody'), /scoped\s+approved\s+bob\s+identity checked against the DPO ticket/);
+  await shot(page, 'approver-approved');
+
+  // The admin files and scopes a request of their own, then may not approve it: four-eyes, shown as the server words it.
+  await signIn(page, 'root', 'admin');
+  const own = await fileRequest(page, SECOND_SUBJECT, 'copyright');
+  await scope(page);
+  await page.fill('#decide-form input[name=reason]', 'looks fine to me');
+  await page.click('#decide-form button[value=approve]');
+  await page.waitForFunction(() => document.querySelector('#message')?.className === 'error');
+  assert.equal(await text(page, '#message'), `FORBIDDEN (403): request ${own}: 'root' requested it and cannot also approve it (four-eyes: another person must approve)`);
+  expectedErrors.push('403');
+  assert.equal(await text(page, '#detail-state'), 'scoped');
+  await assertNoSubject(page, 'after the second request');
+  await shot(page, 'admin-four-eyes');
+
+  // Filter by state: the approved one only.
+  await page.selectOption('#state-filter', 'approved');
+  await page.waitForFunction(() => /^1 request in state approved$/.test(document.querySelector('#request-count')?.textContent ?? ''));
+  assert.deepEqual(await page.locator('#request-list tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id)), [id]);
+  await page.click(`#request-list tr[data-id="${id}"]`);
+  await detailState(page, 'approved');
+  assert.equal(await page.isVisible('#run-form'), true);
+  await shot(page, 'admin-filter-approved');
+
+  await runAndRelease(page, id);
+
+  // The public transparency page: counts only, and who decides.
+  await page.click('#transparency-link');
+  await page.waitForURL(`${base}/transparency`);
+  assert.match(await text(page, '#summary'), /^2 requests received: 1 released, 0 rejected, 0 failed verification, 1 in progress\./);
+  assert.match(await text(page, 'tr[data-category="privacy"]'), /^privacy: the right to erasure \(GDPR Art\. 17\)\t0\t0\t0\t0\t0\t1\t0\t0\t1$/);
+  assert.match(await text(page, 'body'), /Who decides, and who is accountable[\s\S]*The approver[\s\S]*four-eyes[\s\S]*The audit/);
+  await assertNoSubject(page, 'transparency');
+  for (const person of ['alice', 'bob', 'root']) assert.ok(!(await text(page, 'body')).includes(person), `the public page names ${person}`);
+  await shot(page, 'transparency');
+
+  assert.deepEqual(offsite, [], 'the dashboard reached outside its server');
+  // Chromium logs each refused fetch ("Failed to load resource: … status of 4xx"); those were asked for.
+  assert.deepEqual(errors.map((e) => /status of (\d{3})/.exec(e)?.[1] ?? e), expectedErrors, errors.join('\n'));
+  await page.close();
+});
+
+async function runAndRelease(page: Page, id: string): Promise<void> {
+  void id;
+  void page;
+}
