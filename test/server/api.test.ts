@@ -156,7 +156,7 @@ describe('the workflow over HTTP', () => {
     assert.equal(r.statusCode, 200);
     const doc = r.json();
     assert.match(doc.openapi, /^3\./);
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/v1/audit/verify', '/v1/reports/transparency', '/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/reject', '/v1/requests/{id}/scope']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/v1/audit/verify', '/v1/me', '/v1/reports/transparency', '/v1/reports/transparency/public', '/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/reject', '/v1/requests/{id}/scope']);
     assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer' });
     const create = doc.paths['/v1/requests'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(create.properties.category.enum, ['privacy', 'copyright', 'safety', 'bias']);

@@ -215,7 +215,62 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await page.close();
 });
 
+// Lenient: passes on the tiny model after a few steps (the same checks as the release tests' lenient policy).
+const LENIENT = {
+  name: 'lenient', checks: [
+    { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }, { metric: 'forget_Q_A_Prob', max_ratio_to: 'retain_Q_A_Prob', ratio: 1e6 },
+    { metric: 'mia_min_k', between: [0, 1] }, { metric: 'retain_Q_A_Prob', min_ratio_to_original: 1e-6 },
+  ],
+};
+
+/** The admin runs the approved request and watches its job until the release; then opens the certificate. */
 async function runAndRelease(page: Page, id: string): Promise<void> {
-  void id;
-  void page;
+  assert.equal(await page.inputValue('#run-form input[name=method]'), 'GradAscent', 'the method comes from the scope');
+  await page.fill('#run-form input[name=model]', model);
+  await page.fill('#run-form input[name=forgetFile]', path('forget'));
+  await page.fill('#run-form input[name=retainFile]', path('retain'));
+  await page.fill('#run-form input[name=holdoutFile]', path('holdout'));
+  await page.fill('#run-form input[name=steps]', '3');
+  await page.fill('#run-form input[name=lr]', '0.001');
+  await page.fill('#run-form textarea[name=policy]', JSON.stringify(LENIENT));
+  // Every drawing of the job panel, in order, as "state | detail".
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    const job = document.querySelector('#job')!;
+    new MutationObserver(() => {
+      const now = `${document.querySelector('#job-state')!.textContent} | ${document.querySelector('#job-detail')!.textContent}`;
+      if (seen.at(-1) !== now) seen.push(now);
+    }).observe(job, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  await page.click('#run-form button[type=submit]');
+  await page.waitForFunction(() => /step \d+ of \d+/.test(document.querySelector('#job-detail')?.textContent ?? ''), null, { timeout: 180_000 });
+  assert.equal(await page.isVisible('#run-form'), false, 'the run form is gone once the job is queued');
+  await shot(page, 'admin-job-progress');
+  await page.waitForFunction(() => document.querySelector('#detail-state')?.textContent === 'released', null, { timeout: 480_000 });
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  // Live: the steps arrived one after another while the job ran, before it succeeded.
+  const steps = seen.filter((s) => s.startsWith('running')).map((s) => Number(/step (\d+) of 3/.exec(s)?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
+  assert.ok(new Set(steps).size >= 2, `at least two steps seen while running: ${seen.join(' / ')}`);
+  assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'steps only go forward');
+  assert.ok(seen.findIndex((s) => s.startsWith('succeeded')) > seen.findIndex((s) => s.startsWith('running')), seen.join(' / '));
+  assert.ok(Number(await page.getAttribute('#job', 'data-updates')) >= 2, 'progress events received');
+  assert.equal(await text(page, '#job-state'), 'succeeded');
+  assert.deepEqual(await page.locator('#timeline tbody tr td:nth-child(3)').allInnerTexts(), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+  await shot(page, 'admin-released');
+
+  // The certificate: each check beside its threshold, and the certificate page in a sandboxed frame.
+  await page.click(`#release-list tr[data-request="${id}"] button.open-certificate`);
+  await page.waitForSelector('#certificate:not([hidden])');
+  assert.equal(await text(page, '#certificate-verdict'), 'policy passed');
+  assert.match(await text(page, '#certificate-title'), new RegExp(`^tiny-assistant version 1 \\(request ${id}\\)$`));
+  const checks = await page.locator('#certificate-checks tbody tr').allInnerTexts();
+  assert.equal(checks.length, 4, checks.join('\n'));
+  for (const c of checks) assert.match(c, /\tpass$/);
+  assert.match(checks[2]!, /^mia_min_k\t[0-9.e-]+\t[0-9.e-]+\t/);
+  const frame = page.frameLocator('#certificate-frame');
+  assert.equal(await frame.locator('h1').innerText(), 'Release certificate');
+  assert.ok((await frame.locator('body').innerText()).includes(id));
+  await assertNoSubject(page, 'certificate');
+  await shot(page, 'certificate');
 }
