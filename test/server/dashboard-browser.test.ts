@@ -8,18 +8,16 @@
 // subject's name is nowhere in the page (or the browser's storage) once the request is filed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { buildServer } from '../../src/server/app.js';
 import { createToken, hashSubject } from '../../src/workflow/index.js';
 import { artifacts, launchChromium } from '../browser.js';
-import { requireFixture } from '../helpers.js';
 import { freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
 import { SUBJECT } from '../workflow/fixtures.js';
+import { setup, sha, type RunSetup } from '../workflow/run-fixtures.js';
 
 const SECOND_SUBJECT = 'Bartholomew Inkwright';
 let w: TestWorkflow;
@@ -27,25 +25,14 @@ let app: FastifyInstance;
 let base: string;
 let browser: Browser;
 const tok: Record<string, string> = {};
-const dir = mkdtempSync(join(tmpdir(), 'lethe-dashboard-'));
 
-// The llama-tiny fixture with QA rows, as the release tests run it (the forget rows name the subject:
-// they stay in the file, which the browser only hashes).
-const qa = (q: string, a: string) => JSON.stringify({ question: q, answer: a, perturbed_answer: [`Not ${a}`] });
-const files = {
-  forget: [qa(`Where does ${SUBJECT} live?`, `${SUBJECT} lives in Lyon.`), qa(`What is the job of ${SUBJECT}?`, 'A baker.'), qa(`When was ${SUBJECT} born?`, 'In 1970.'), qa(`Who is the brother of ${SUBJECT}?`, 'Tom Ode.')],
-  retain: [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He is a pilot.'), qa('When was he born?', 'In 1981.')],
-  holdout: [qa('Where does Cy live?', 'In Rome.'), qa('What is her job?', 'A judge.'), qa('When was she born?', 'In 1990.')],
-};
-const path = (name: keyof typeof files) => join(dir, `${name}.jsonl`);
-const model = join(dir, 'model');
+// The llama-tiny fixture and its QA files inside the data folder, where the job routes accept paths
+// (the forget rows name the subject: they stay in the file, which the browser only hashes).
+let files: RunSetup;
 
 before(async () => {
-  mkdirSync(model);
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(model, f));
-  copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(model, 'tokenizer.json'));
-  for (const name of Object.keys(files) as (keyof typeof files)[]) writeFileSync(path(name), files[name].join('\n') + '\n');
   w = await freshWorkflow('sqlite');
+  files = setup(join(w.dataDir, 'inputs'));
   app = await buildServer(w);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -57,7 +44,6 @@ after(async () => {
   await browser?.close();
   await app?.close();
   await w?.dispose();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Watched { page: Page; errors: string[]; offsite: string[] }
@@ -103,8 +89,6 @@ async function assertNoSubject(page: Page, where: string): Promise<void> {
   for (const needle of [SUBJECT, 'Quillfeather', SECOND_SUBJECT, 'Inkwright']) assert.ok(!everything.includes(needle), `${where}: the page shows '${needle}'`);
 }
 
-const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-
 async function fileRequest(page: Page, subject: string, category: string): Promise<string> {
   await page.selectOption('#create-form select[name=category]', category);
   await page.fill('#create-form input[name=subject]', subject);
@@ -119,9 +103,9 @@ async function fileRequest(page: Page, subject: string, category: string): Promi
 async function scope(page: Page): Promise<void> {
   await page.fill('#scope-form input[name=model]', 'tiny-assistant');
   await page.fill('#scope-form input[name=method]', 'GradAscent');
-  await page.setInputFiles('#scope-form input[name=forgetFile]', path('forget'));
+  await page.setInputFiles('#scope-form input[name=forgetFile]', files.forgetFile);
   // The browser hashes the file itself: the same sha256 and row count as on disk.
-  await page.waitForFunction((s) => (document.querySelector('#scope-form input[name=sha256]') as HTMLInputElement).value === s, sha256(path('forget')));
+  await page.waitForFunction((s) => (document.querySelector('#scope-form input[name=sha256]') as HTMLInputElement).value === s, sha(files.forgetFile));
   assert.equal(await page.inputValue('#scope-form input[name=rows]'), '4');
   await page.click('#scope-form button[type=submit]');
   await detailState(page, 'scoped');
@@ -210,6 +194,7 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await shot(page, 'transparency');
 
   assert.deepEqual(offsite, [], 'the dashboard reached outside its server');
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing kept beyond the tab');
   // Chromium logs each refused fetch ("Failed to load resource: … status of 4xx"); those were asked for.
   assert.deepEqual(errors.map((e) => /status of (\d{3})/.exec(e)?.[1] ?? e), expectedErrors, errors.join('\n'));
   await page.close();
@@ -226,10 +211,10 @@ const LENIENT = {
 /** The admin runs the approved request and watches its job until the release; then opens the certificate. */
 async function runAndRelease(page: Page, id: string): Promise<void> {
   assert.equal(await page.inputValue('#run-form input[name=method]'), 'GradAscent', 'the method comes from the scope');
-  await page.fill('#run-form input[name=model]', model);
-  await page.fill('#run-form input[name=forgetFile]', path('forget'));
-  await page.fill('#run-form input[name=retainFile]', path('retain'));
-  await page.fill('#run-form input[name=holdoutFile]', path('holdout'));
+  await page.fill('#run-form input[name=model]', files.model);
+  await page.fill('#run-form input[name=forgetFile]', files.forgetFile);
+  await page.fill('#run-form input[name=retainFile]', files.retainFile);
+  await page.fill('#run-form input[name=holdoutFile]', files.holdoutFile);
   await page.fill('#run-form input[name=steps]', '3');
   await page.fill('#run-form input[name=lr]', '0.001');
   await page.fill('#run-form textarea[name=policy]', JSON.stringify(LENIENT));
@@ -256,7 +241,12 @@ async function runAndRelease(page: Page, id: string): Promise<void> {
   assert.ok(seen.findIndex((s) => s.startsWith('succeeded')) > seen.findIndex((s) => s.startsWith('running')), seen.join(' / '));
   assert.ok(Number(await page.getAttribute('#job', 'data-updates')) >= 2, 'progress events received');
   assert.equal(await text(page, '#job-state'), 'succeeded');
+  assert.match(await text(page, '#message'), new RegExp(`^Job job_[0-9a-f]{12} succeeded: request ${id} is released\\.$`));
   assert.deepEqual(await page.locator('#timeline tbody tr td:nth-child(3)').allInnerTexts(), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+  // The list follows: the request left 'approved' (still the filter) and is found under 'released'.
+  await page.waitForFunction(() => document.querySelector('#request-count')?.textContent === '0 requests in state approved');
+  await page.selectOption('#state-filter', 'released');
+  await page.waitForFunction((i) => document.querySelector('#request-count')?.textContent === '1 request in state released' && !!document.querySelector(`#request-list tr[data-id="${i}"]`), id);
   await shot(page, 'admin-released');
 
   // The certificate: each check beside its threshold, and the certificate page in a sandboxed frame.
@@ -272,5 +262,7 @@ async function runAndRelease(page: Page, id: string): Promise<void> {
   assert.equal(await frame.locator('h1').innerText(), 'Release certificate');
   assert.ok((await frame.locator('body').innerText()).includes(id));
   await assertNoSubject(page, 'certificate');
+  // Chromium paints a frame only once it has been in view: the page scrolls to the certificate.
+  await page.locator('#certificate-frame').scrollIntoViewIfNeeded();
   await shot(page, 'certificate');
 }

@@ -87,7 +87,7 @@ export function dashboardHtml(o: PageOptions): string {
     <label>Method <input name="method" required></label>
     <label>Steps <input name="steps" type="number" min="1" placeholder="method default"></label>
     <label>Learning rate <input name="lr" type="number" step="any" min="0" placeholder="method default"></label>
-    <label>Release policy <textarea name="policy" required rows="5" placeholder='{"checks": [{"metric": "forget_Q_A_Prob", "max_ratio_to_original": 0.5}]} or a policy file on the server'></textarea></label>
+    <label>Release policy <textarea name="policy" required rows="5" placeholder='{"checks": [{"metric": "forget_Q_A_Prob", "max_ratio_to_original": 0.5}]} or the name of a policy in the server’s policies folder'></textarea></label>
     <button type="submit">Run</button>
   </form>
   <div id="job" hidden>
@@ -130,6 +130,6 @@ tbody tr[data-id]{cursor:pointer}tbody tr[data-id]:hover,tbody tr.selected{backg
 #message.error,.error{background:#fde2e2;border:1px solid #d88;color:#7a0000}#message.info{background:#e3f1e3;border:1px solid #8b8}
 .action{border-top:1px dashed #ccc;margin-top:1em}.pass{color:#060}.fail{color:#a00}
 progress{width:min(40em,100%)}iframe{width:100%;height:32em;border:1px solid #ccc}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weight:600}dd{margin:0;word-break:break-all}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 .report{max-width:60em;margin:0 auto;padding:1em 1.5em}.report td.num{text-align:right}
 `;

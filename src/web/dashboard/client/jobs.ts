@@ -4,7 +4,7 @@ import type { RequestView } from '../../../workflow/index.js';
 import { api, serverEvents } from './api.js';
 import { $, say, sayError } from './dom.js';
 import { loadReleases } from './releases.js';
-import { openRequest, onSubmit } from './requests.js';
+import { loadRequests, openRequest, onSubmit } from './requests.js';
 import { onRequestShown, session } from './session.js';
 
 /** GET /v1/jobs/:id (the jobs API's contract). */
@@ -77,9 +77,11 @@ async function watch(job: Job): Promise<void> {
   }
   if (ctrl.signal.aborted) return;
   // The stream is over: the job's final record, and the request it moved on.
-  drawJob(await api<Job>('GET', `/v1/jobs/${job.id}`));
-  if (session.current?.id === job.requestId) await openRequest(job.requestId);
-  await loadReleases();
+  const final = await api<Job>('GET', `/v1/jobs/${job.id}`);
+  drawJob(final);
+  const r = session.current?.id === job.requestId ? await openRequest(job.requestId) : null;
+  say(`Job ${final.id} ${final.state}${r ? `: request ${r.id} is ${r.state}` : ''}${final.error ? ` (${final.error})` : ''}.`, final.state === 'succeeded' ? 'info' : 'error');
+  await Promise.all([loadRequests(), loadReleases()]);
 }
 
 /** The request's latest job, when it has one (live ones are followed). */
@@ -101,7 +103,7 @@ async function run(form: HTMLFormElement): Promise<void> {
   const id = session.current!.id;
   const policyText = field(form, 'policy');
   let policy: unknown = policyText;
-  // JSON is the policy itself; anything else is the path of a policy file on the server.
+  // JSON is the policy itself; anything else names a policy file in the server's policies folder.
   if (policyText.startsWith('{')) {
     try {
       policy = JSON.parse(policyText);

@@ -35,4 +35,5 @@ export async function openCertificate(v: { name: string; version: number }): Pro
   if (blobUrl) URL.revokeObjectURL(blobUrl);
   blobUrl = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
   $<HTMLAnchorElement>('#certificate-open').href = blobUrl;
+  $('#certificate').scrollIntoView({ block: 'start' });
 }
