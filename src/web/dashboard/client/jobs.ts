@@ -23,6 +23,7 @@ export interface Job {
 
 const LIVE = new Set(['queued', 'running']);
 let watching: AbortController | null = null;
+const lastSteps = new Map<string, { step: number; totalSteps: number; loss: number | null }>();
 let shown: Job | null = null;
 
 function drawJob(job: Job): void {
@@ -35,15 +36,18 @@ function drawJob(job: Job): void {
   state.textContent = job.state;
   state.className = `state ${job.state}`;
   const p = job.progress ?? {};
+  // The unlearning's last step stays on show through verifying and releasing (those phases have no steps).
+  if (p.totalSteps) lastSteps.set(job.id, { step: p.step ?? 0, totalSteps: p.totalSteps, loss: p.loss ?? null });
+  const steps = lastSteps.get(job.id);
   const bar = $<HTMLProgressElement>('#job-progress');
-  if (p.totalSteps) {
-    bar.max = p.totalSteps;
-    bar.value = Math.min(p.step ?? 0, p.totalSteps);
+  if (steps) {
+    bar.max = steps.totalSteps;
+    bar.value = Math.min(steps.step, steps.totalSteps);
   } else if (job.state === 'succeeded') bar.value = bar.max;
   const parts = [
     p.phase ? `phase ${p.phase}` : null,
-    p.totalSteps ? `step ${p.step ?? 0} of ${p.totalSteps}` : null,
-    typeof p.loss === 'number' ? `loss ${p.loss.toPrecision(4)}` : null,
+    steps ? `unlearning step ${steps.step} of ${steps.totalSteps}` : null,
+    typeof steps?.loss === 'number' ? `loss ${steps.loss.toPrecision(4)}` : null,
     job.error ? `error: ${job.error}` : null,
   ].filter(Boolean);
   $('#job-detail').textContent = parts.join(' · ') || (job.state === 'queued' ? 'waiting for the runner' : '');
