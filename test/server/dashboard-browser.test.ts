@@ -183,15 +183,37 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
 
   await runAndRelease(page, id);
 
+  // The approver refuses the admin's own request, with the reason.
+  await signIn(page, 'bob', 'approver');
+  await page.selectOption('#state-filter', 'scoped');
+  await page.waitForFunction(() => document.querySelector('#request-count')?.textContent === '1 request in state scoped');
+  await page.click(`#request-list tr[data-id="${own}"]`);
+  await detailState(page, 'scoped');
+  await page.fill('#decide-form input[name=reason]', 'the evidence shows no copyright claim');
+  await page.click('#decide-form button[value=reject]');
+  await detailState(page, 'rejected');
+  assert.match((await page.locator('#timeline tbody tr').allInnerTexts()).at(-1)!, /^\S+ \S+ UTC\tscoped\trejected\tbob\tthe evidence shows no copyright claim$/);
+  assert.equal(await page.isVisible('#decide-form'), false, 'a final state offers no decision');
+  await shot(page, 'approver-rejected');
+
   // The public transparency page: counts only, and who decides.
   await page.click('#transparency-link');
   await page.waitForURL(`${base}/transparency`);
-  assert.match(await text(page, '#summary'), /^2 requests received: 1 released, 0 rejected, 0 failed verification, 1 in progress\./);
+  assert.match(await text(page, '#summary'), /^2 requests received: 1 released, 1 rejected, 0 failed verification, 0 in progress\./);
   assert.match(await text(page, 'tr[data-category="privacy"]'), /^privacy: the right to erasure \(GDPR Art\. 17\)\t0\t0\t0\t0\t0\t1\t0\t0\t1$/);
+  assert.match(await text(page, 'tr[data-category="copyright"]'), /^copyright: content used without a licence\t0\t0\t0\t0\t0\t0\t1\t0\t1$/);
   assert.match(await text(page, 'body'), /Who decides, and who is accountable[\s\S]*The approver[\s\S]*four-eyes[\s\S]*The audit/);
   await assertNoSubject(page, 'transparency');
   for (const person of ['alice', 'bob', 'root']) assert.ok(!(await text(page, 'body')).includes(person), `the public page names ${person}`);
   await shot(page, 'transparency');
+
+  // Back on the dashboard the tab still holds the token; "Forget token" drops it.
+  await page.goBack();
+  await page.waitForFunction(() => document.querySelector('#whoami')?.textContent === 'Signed in as bob (approver).');
+  await page.click('#sign-out');
+  assert.match(await text(page, '#whoami'), /^Not signed in/);
+  assert.equal(await page.isVisible('#app'), false);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
 
   assert.deepEqual(offsite, [], 'the dashboard reached outside its server');
   assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing kept beyond the tab');
