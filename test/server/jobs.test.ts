@@ -5,7 +5,7 @@
 // The job records on both stores are tested at the end (no worker).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
@@ -152,6 +152,9 @@ describe('cancel and the queues', () => {
     const b = await approvedRequest();
     const ja = await run(a.id, body(a.forgetFile, { training: { steps: 500 } }));
     const jb = await run(b.id, body(b.forgetFile));
+    const g = await approvedRequest();
+    const jg = await run(g.id, body(g.forgetFile));
+    rmSync(join(w.dataDir, g.forgetFile));
     await api.events(ja.id, tok.carol, (e) => e.event === 'progress' && (e.data.progress.step ?? 0) >= 2);
     assert.equal((await api.call('GET', `/v1/jobs/${jb.id}`, tok.carol)).json.state, 'queued', 'the same model: waits for the running job');
 
@@ -167,6 +170,11 @@ describe('cancel and the queues', () => {
     assert.equal(ra.state, 'failed');
     assert.deepEqual([ra.history.at(-1)!.reason, ra.history.at(-1)!.actor], ['cancelled by root', 'root']);
     assert.equal((await api.call('POST', `/v1/jobs/${ja.id}/cancel`, tok.root)).status, 409, 'a finished job cannot be cancelled');
+    // The next queued job's forget file vanished before it started: the worker refuses, the request stays approved
+    const fg = await api.waitJob(jg.id, tok.carol, (j) => j.state !== 'queued' && j.state !== 'running');
+    assert.equal(fg.state, 'failed');
+    assert.match(fg.error, /^the worker stopped: request req_\w+: the forget file .* does not exist/);
+    assert.equal((await getRequest(w, runner, g.id)).state, 'approved');
     assert.equal((await api.call('POST', `/v1/jobs/${ja.id}/cancel`, tok.bob)).status, 403);
     const ended = await api.events(ja.id, tok.carol);
     assert.deepEqual(ended.events.map((e) => e.event), ['state', 'end'], 'a finished job: its state, then end');
