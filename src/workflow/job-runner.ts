@@ -39,7 +39,12 @@ export type WorkerMessage =
   | { type: 'done'; requestState: string; reason: string }
   | { type: 'error'; message: string; code?: string };
 
-interface Running { child: ChildProcess; model: string; requestId: string; cancelledBy?: Actor; lastWrite: number; lastPhase: string; outcome?: WorkerMessage; exited: Promise<void> }
+interface Running {
+  child: ChildProcess; model: string; requestId: string; view: JobView; cancelledBy?: Actor; outcome?: WorkerMessage; exited: Promise<void>;
+  lastWrite: number; lastPhase: string;
+  /** The job row's writes, in order (a late progress write must not land after the final one). */
+  writes: Promise<unknown>;
+}
 
 const WORKER = fileURLToPath(new URL('./job-worker.js', import.meta.url));
 const PROGRESS_WRITE_MS = 1000;
@@ -151,35 +156,45 @@ export class JobRunner extends EventEmitter {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited!: () => void;
-    const run: Running = { child, model, requestId: before.requestId, lastWrite: 0, lastPhase: '', exited: new Promise((res) => (exited = res)) };
+    const started = jobRows.update(this.w, id, {
+      state: 'running', worker_pid: child.pid ?? null, attempts: before.attempts + 1, started_at: before.startedAt ?? this.w.now().toISOString(),
+    });
+    const run: Running = {
+      child, model, requestId: before.requestId, view: { ...before, state: 'running' }, lastWrite: 0, lastPhase: '', exited: new Promise((res) => (exited = res)),
+      writes: started.then((job) => {
+        run.view = job;
+        this.log(`job ${id}: started (attempt ${job.attempts}, worker ${child.pid})`);
+        this.emit('job', job);
+      }),
+    };
     this.running.set(id, run);
     child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'progress') void this.onProgress(id, run, m.progress);
+      if (m.type === 'progress') this.onProgress(id, run, m.progress);
       else run.outcome = m;
     });
-    child.once('exit', (code, signal) => {
-      this.onExit(id, run, code, signal).catch((err: Error) => this.log(`job ${id}: ${err.message}`)).finally(() => {
+    // 'close', not 'exit': by then every IPC message the worker sent has arrived.
+    child.once('close', (code, signal) => {
+      run.writes.then(() => this.onExit(id, run, code, signal)).catch((err: Error) => this.log(`job ${id}: ${err.message}`)).finally(() => {
         this.running.delete(id);
         exited();
         this.schedule();
       });
     });
-    const job = await jobRows.update(this.w, id, {
-      state: 'running', worker_pid: child.pid ?? null, attempts: before.attempts + 1, started_at: before.startedAt ?? this.w.now().toISOString(),
-    });
-    this.log(`job ${id}: started (attempt ${job.attempts}, worker ${child.pid})`);
-    this.emit('job', job);
+    await run.writes;
   }
 
-  private async onProgress(id: string, run: Running, p: JobProgress): Promise<void> {
+  /** Emits every step; writes the row at each phase change and at most once a second. */
+  private onProgress(id: string, run: Running, p: JobProgress): void {
     const now = Date.now();
-    const job = { ...(await getJob(this.w, SYSTEM_RUNNER, id)), progress: p };
-    if (p.phase !== run.lastPhase || now - run.lastWrite >= PROGRESS_WRITE_MS) {
+    const write = p.phase !== run.lastPhase || now - run.lastWrite >= PROGRESS_WRITE_MS;
+    if (write) {
       run.lastWrite = now;
       run.lastPhase = p.phase;
-      await jobRows.update(this.w, id, { progress: p });
     }
-    this.emit('job', job);
+    run.writes = run.writes.then(async () => {
+      run.view = write ? await jobRows.update(this.w, id, { progress: p }) : { ...run.view, progress: p };
+      this.emit('job', run.view);
+    }).catch((err: Error) => this.log(`job ${id}: progress not recorded: ${err.message}`));
   }
 
   private async onExit(id: string, run: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -195,16 +210,14 @@ export class JobRunner extends EventEmitter {
     const out = run.outcome;
     if (out?.type === 'done') {
       await this.finish(id, out.requestState === 'released' ? 'succeeded' : 'failed', out.requestState === 'released' ? null : out.reason);
-    } else if (out?.type === 'error') {
-      this.log(`job ${id}: the worker refused the job: ${out.message}`);
-      await this.finish(id, 'failed', out.message);
-    } else {
-      const why = `the worker process died (${signal ? `signal ${signal}` : `exit code ${code}`})`;
-      this.log(`job ${id}: ${why}`);
-      const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
-      if (r.state === 'unlearning' || r.state === 'verifying') await advanceRequest(this.w, SYSTEM_RUNNER, run.requestId, 'failed', { reason: why }, { job: id });
-      await this.finish(id, 'failed', why);
+      return;
     }
+    const why = out?.type === 'error' ? `the worker stopped: ${out.message}` : `the worker process died (${signal ? `signal ${signal}` : `exit code ${code}`})`;
+    this.log(`job ${id}: ${why}`);
+    // A request the worker left half-run would otherwise stay in 'unlearning' for good.
+    const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
+    if (r.state === 'unlearning' || r.state === 'verifying') await advanceRequest(this.w, SYSTEM_RUNNER, run.requestId, 'failed', { reason: why.slice(0, 2000) }, { job: id });
+    await this.finish(id, 'failed', why);
   }
 
   private async finish(id: string, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): Promise<JobView> {
