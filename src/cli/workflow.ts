@@ -245,7 +245,7 @@ export function registerWorkflowCommands(program: Command): void {
       for (const [c, by] of Object.entries(rep.byCategory)) console.log([c.padEnd(10), ...STATES.map((s) => String(by[s]).padStart(10))].join(' '));
     }));
 
-  storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json) and the job runner (resumes jobs a stopped server left running)')
+  storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8470)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data-root <dir>', 'another folder that job inputs (models, data files) may lie in, besides the data folder (repeatable)', (v: string, prev: string[]) => [...prev, resolve(v)], [] as string[])
