@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { buildServer } from '../../src/server/app.js';
-import { createToken, hashSubject } from '../../src/workflow/index.js';
+import { createToken, hashSubject, verifyAudit } from '../../src/workflow/index.js';
 import { artifacts, launchChromium } from '../browser.js';
 import { freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
 import { SUBJECT } from '../workflow/fixtures.js';
@@ -150,6 +150,7 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   // The approver approves, with a reason.
   await signIn(page, 'bob', 'approver');
   assert.equal(await page.isVisible('#create'), false, 'an approver does not file requests');
+  assert.equal(await page.isVisible('#audit'), false, 'nor verifies the audit log');
   await page.click(`#request-list tr[data-id="${id}"]`);
   await detailState(page, 'scoped');
   assert.equal(await page.isVisible('#scope-form'), false);
@@ -182,6 +183,13 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await shot(page, 'admin-filter-approved');
 
   await runAndRelease(page, id);
+
+  // The admin checks the audit log from the page: the server's verification, entry count included.
+  await page.click('#verify-audit');
+  await page.waitForFunction(() => /^The audit log is intact/.test(document.querySelector('#audit-result')?.textContent ?? ''));
+  const audit = await verifyAudit(w);
+  assert.ok(audit.ok && audit.entries > 10, JSON.stringify(audit));
+  assert.match(await text(page, '#audit-result'), new RegExp(`^The audit log is intact: ${audit.entries} entries, every link and signature checked; signed head at entry ${audit.entries} \\(${audit.head!.hash.slice(0, 16)}…\\), key ${audit.keyId}\\.$`));
 
   // The approver refuses the admin's own request, with the reason.
   await signIn(page, 'bob', 'approver');

@@ -108,6 +108,12 @@ export function dashboardHtml(o: PageOptions): string {
     <iframe id="certificate-frame" sandbox="" title="release certificate"></iframe>
   </div>
 </section>
+<section id="audit" data-roles="auditor admin">
+  <h2>Audit log</h2>
+  <p><small>Every step above is an entry of an append-only log, hash-chained and signed with the deployment's key.</small></p>
+  <button type="button" id="verify-audit">Verify the audit log</button>
+  <p id="audit-result" aria-live="polite"></p>
+</section>
 </main>
 </body></html>
 `;

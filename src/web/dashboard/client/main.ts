@@ -1,6 +1,7 @@
 // The dashboard's entry: the token form (the token is checked with GET /v1/me and kept in
 // sessionStorage for this tab only), then the requests, the open request and the releases.
 import { api, ApiError, tokenStore } from './api.js';
+import { wireAudit } from './audit.js';
 import { $, clearMessage, gateByRole, say, sayError } from './dom.js';
 import { wireJobs } from './jobs.js';
 import { loadReleases } from './releases.js';
@@ -15,6 +16,7 @@ async function signIn(): Promise<void> {
   $('#sign-out').hidden = false;
   $('#app').hidden = false;
   gateByRole(me.role);
+  $('#audit-result').textContent = '';
   await Promise.all([loadRequests(), loadReleases()]);
   const id = session.current?.id ?? (/^#(req_[0-9a-f]{12})$/.exec(location.hash)?.[1]);
   if (id) await openRequest(id);
@@ -36,6 +38,7 @@ function signOut(why?: string): void {
 function start(): void {
   wireRequestForms();
   wireJobs();
+  wireAudit();
   $('#token-form').addEventListener('submit', (e) => {
     e.preventDefault();
     clearMessage();
