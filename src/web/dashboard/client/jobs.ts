@@ -1,25 +1,13 @@
 // Running an approved request as a background job, and its live progress: the job's server-sent
 // events (progress, state, end) read through fetch() with the token, drawn as they arrive.
-import type { RequestView } from '../../../workflow/index.js';
+import type { JobView, RequestView } from '../../../workflow/index.js';
 import { api, serverEvents } from './api.js';
 import { $, say, sayError } from './dom.js';
 import { loadReleases } from './releases.js';
 import { loadRequests, openRequest, onSubmit } from './requests.js';
 import { onRequestShown, session } from './session.js';
 
-/** GET /v1/jobs/:id (the jobs API's contract). */
-export interface Job {
-  id: string;
-  requestId: string;
-  model: string;
-  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  progress: { phase?: string; step?: number; totalSteps?: number; loss?: number | null } | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | null;
-  attempts: number;
-}
+type Job = JobView;
 
 const LIVE = new Set(['queued', 'running']);
 let watching: AbortController | null = null;
@@ -35,7 +23,7 @@ function drawJob(job: Job): void {
   const state = $('#job-state');
   state.textContent = job.state;
   state.className = `state ${job.state}`;
-  const p = job.progress ?? {};
+  const p = job.progress;
   // The unlearning's last step stays on show through verifying and releasing (those phases have no steps).
   if (p.totalSteps) lastSteps.set(job.id, { step: p.step ?? 0, totalSteps: p.totalSteps, loss: p.loss ?? null });
   const steps = lastSteps.get(job.id);
@@ -54,15 +42,6 @@ function drawJob(job: Job): void {
   $('#job-cancel').hidden = session.me?.role !== 'admin' || !LIVE.has(job.state);
 }
 
-/** An event's data onto the job: a whole job, a {progress} or bare progress, or a {state, error}. */
-function apply(job: Job, event: string, data: unknown): Job {
-  if (!data || typeof data !== 'object') return job;
-  const d = data as Partial<Job> & Record<string, unknown>;
-  if (typeof d.id === 'string' && typeof d.state === 'string') return { ...job, ...d };
-  if (event === 'progress') return { ...job, progress: { ...job.progress, ...((d.progress as Job['progress']) ?? (d as Job['progress'])) } };
-  return { ...job, ...(typeof d.state === 'string' ? { state: d.state } : {}), ...(typeof d.error === 'string' ? { error: d.error } : {}) };
-}
-
 async function watch(job: Job): Promise<void> {
   watching?.abort();
   const ctrl = (watching = new AbortController());
@@ -70,7 +49,7 @@ async function watch(job: Job): Promise<void> {
   let updates = 0;
   try {
     for await (const { event, data } of serverEvents(`/v1/jobs/${job.id}/events`, ctrl.signal)) {
-      job = apply(job, event, data);
+      job = data as Job; // every event carries the whole job as it is now
       if (event === 'progress') $('#job').dataset.updates = String(++updates);
       drawJob(job);
       if (event === 'end') break;

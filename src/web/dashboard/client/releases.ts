@@ -7,9 +7,12 @@ import { $, fill, h, row, sayError, when } from './dom.js';
 
 const fmt = (x: number | null | undefined) => (typeof x === 'number' ? (Math.abs(x) >= 1e-3 || x === 0 ? String(Number(x.toPrecision(4))) : x.toExponential(2)) : '—');
 
+let listing = 0;
+
 export async function loadReleases(): Promise<void> {
-  const res = await api<{ releases: ModelVersion[] } | ModelVersion[]>('GET', '/v1/releases');
-  const releases = Array.isArray(res) ? res : res.releases;
+  const mine = ++listing;
+  const { releases } = await api<{ releases: ModelVersion[] }>('GET', '/v1/releases');
+  if (mine !== listing) return; // a newer load is on its way
   fill($('#release-list tbody'), releases.map((v) => {
     const open = h('button', { type: 'button', class: 'open-certificate' }, 'Certificate');
     open.addEventListener('click', () => void openCertificate(v).catch(sayError));

@@ -11,9 +11,14 @@ type RequestSummary = Omit<RequestView, 'history'>;
 
 export const badge = (state: string) => h('span', { class: `state ${state}` }, state);
 
+let listing = 0;
+
 export async function loadRequests(): Promise<void> {
   const state = $<HTMLSelectElement>('#state-filter').value;
+  const mine = ++listing;
   const { requests } = await api<{ requests: RequestSummary[] }>('GET', `/v1/requests${state ? `?state=${encodeURIComponent(state)}` : ''}`);
+  // A slower answer to an earlier load (another filter) must not overwrite a newer one.
+  if (mine !== listing) return;
   fill($('#request-list tbody'), requests.map((r) => {
     const tr = row([h('code', {}, r.id), badge(r.state), r.category, r.requestedBy, when(r.createdAt), when(r.updatedAt)], { 'data-id': r.id, 'data-state': r.state });
     if (r.id === session.current?.id) tr.classList.add('selected');
