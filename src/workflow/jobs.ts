@@ -8,6 +8,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { LetheError } from '../errors.js';
+import { getMethod, resolveArgs } from '../unlearn/registry.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import type { Workflow } from './context.js';
 import { parseInput, type FieldError } from './inputs.js';
@@ -144,6 +145,16 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
   };
   if (!existsSync(join(options.modelDir, 'config.json'))) throw fieldError('model', 'a Hugging Face model folder (with config.json)', input.model);
   checkRunInputs(r, options);
+  if (options.training.steps !== undefined && options.training.epochs !== undefined) throw fieldError('training', "'steps' or 'epochs', not both", options.training);
+  try {
+    resolveArgs(getMethod(options.method), options.args, 'run');
+  } catch (err) {
+    // Refused now with the field named, rather than failing the request once its worker starts.
+    if (!(err instanceof LetheError)) throw err;
+    const e = new LetheError('BAD_INPUT', err.message) as FieldError;
+    e.field = err.code === 'NOT_FOUND' ? 'method' : 'args';
+    throw e;
+  }
   const at = w.now().toISOString();
   await w.store.db.transaction().execute(async (trx) => {
     await lockForWrite(trx, w.store.dialect);

@@ -5,11 +5,12 @@
 // The job records on both stores are tested at the end (no worker).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
 import { auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
+import { resolveInputPath } from '../../src/workflow/jobs.js';
 import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from '../workflow/stores.js';
 import { runner, SUBJECT } from '../workflow/fixtures.js';
 import { approved, setup, type RunSetup } from '../workflow/run-fixtures.js';
@@ -135,6 +136,8 @@ test('a submission is checked: paths inside the data folder, the policy, the sco
   await bad(body(forgetFile, { policy: { checks: [{ metric: 'x' }] } }), 'policy.checks.0', /exactly one threshold kind/);
   await bad(body(forgetFile, { training: { steps: 0 } }), 'training.steps', /must be >= 1/);
   await bad(body(forgetFile, { colour: 'red' }), 'colour', /not a known field/);
+  await bad(body(forgetFile, { training: { steps: 2, epochs: 1 } }), 'training', /'steps' or 'epochs', not both/);
+  await bad(body(forgetFile, { args: { gamma: 1 } }), 'args', /method GradAscent has no argument 'gamma'/);
   await bad(body('retain.jsonl'), '', /forget file's sha256 .* is not the approved scope's/);
   const { method: _, ...noMethod } = body(forgetFile);
   await bad(noMethod, 'method', /'method' is required/);
@@ -222,6 +225,14 @@ for (const kind of STORE_KINDS) {
       for await (const e of auditEntries(v.store.db)) if (e.action === 'job.submit') submit.push(e.details);
       assert.deepEqual(submit, [{ job: job.id, method: 'GradAscent', policy: 'lenient', checks: 2, training: { steps: 3 } }]);
       await assert.rejects(getJob(v, runner, 'job_000000000000'), /no such job/);
+      // Another root is allowed when named; a symlink out of the data folder is not
+      const outside = setup();
+      const withRoot = { dataDir: v.dataDir, roots: [outside.dir] };
+      assert.equal(resolveInputPath('retainFile', outside.retainFile, withRoot), realpathSync(outside.retainFile));
+      assert.throws(() => resolveInputPath('retainFile', outside.retainFile, paths), /'retainFile' must be a path inside the data folder/);
+      symlinkSync(outside.retainFile, join(v.dataDir, 'link.jsonl'));
+      assert.throws(() => resolveInputPath('retainFile', 'link.jsonl', paths), (e: Error & { field?: string }) => e.field === 'retainFile');
+      rmSync(outside.dir, { recursive: true, force: true });
     } finally {
       await v.dispose();
     }
