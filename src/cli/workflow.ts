@@ -245,13 +245,24 @@ export function registerWorkflowCommands(program: Command): void {
       for (const [c, by] of Object.entries(rep.byCategory)) console.log([c.padEnd(10), ...STATES.map((s) => String(by[s]).padStart(10))].join(' '));
     }));
 
-  storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json)')
+  storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8470)
-    .option('--host <host>', 'address to listen on', '127.0.0.1'))
-    .action(async (o: StoreFlags & { port: number; host: string }) => {
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--data-root <dir>', 'another folder that job inputs (models, data files) may lie in, besides the data folder (repeatable)', (v: string, prev: string[]) => [...prev, resolve(v)], [] as string[])
+    .option('--policies <dir>', 'where named release policies lie (default DATA/policies)')
+    .option('--concurrency <n>', 'jobs running at once across models (one at a time per model)', (v) => Number.parseInt(v, 10), 1)
+    .option('--rate-limit <n>', 'requests per minute per caller', (v) => Number.parseInt(v, 10), 300))
+    .action(async (o: StoreFlags & { port: number; host: string; dataRoot: string[]; policies?: string; concurrency: number; rateLimit: number }) => {
+      for (const [flag, v] of [['--port', o.port], ['--concurrency', o.concurrency], ['--rate-limit', o.rateLimit]] as const) {
+        if (!Number.isInteger(v) || v < (flag === '--port' ? 0 : 1)) throw new LetheError('BAD_INPUT', `serve: '${flag}' must be a positive integer, got ${v}`);
+      }
       const w = await open(o);
       const { buildServer } = await import('../server/app.js');
-      const app = await buildServer(w, { logger: true });
+      const { JobRunner } = await import('../workflow/index.js');
+      // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
+      const app = await buildServer(w, { logger: true, rateLimit: { max: o.rateLimit, windowMs: 60_000 }, jobs: (log) => new JobRunner(w, {
+        dataDir: resolve(w.dataDir), roots: o.dataRoot, policiesDir: o.policies ? resolve(o.policies) : undefined, concurrency: o.concurrency, log,
+      }) });
       const stop = async () => {
         await app.close();
         await w.close();
@@ -259,5 +270,6 @@ export function registerWorkflowCommands(program: Command): void {
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());
       await app.listen({ port: o.port, host: o.host });
+      await app.jobs.start();
     });
 }

@@ -2,10 +2,12 @@
 // /openapi.json, bearer tokens with roles, a body limit and a rate limit. Thin: validate, call.
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import type { Workflow } from '../workflow/index.js';
+import { JobRunner, type Workflow } from '../workflow/index.js';
 import { installErrorHandler } from './errors.js';
 import { installRateLimit, type RateLimit } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { jobRoutes } from './routes/jobs.js';
 import { requestRoutes } from './routes/requests.js';
 
 export interface ServerOptions {
@@ -14,6 +16,13 @@ export interface ServerOptions {
   rateLimit?: RateLimit;
   logger?: boolean;
   version?: string;
+  /** The job runner behind /v1/requests/:id/run and /v1/jobs (default: one over the workflow's data
+   *  folder, not started: call start() to resume jobs). Closing the server stops its workers. */
+  jobs?: JobRunner | ((log: (line: string) => void) => JobRunner);
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { jobs: JobRunner }
 }
 
 export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<FastifyInstance> {
@@ -32,8 +41,14 @@ export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<F
       security: [{ bearer: [] }],
     },
   });
+  const jobs = typeof o.jobs === 'function' ? o.jobs((line) => app.log.info(line)) : o.jobs ?? new JobRunner(w, { dataDir: w.dataDir });
+  app.decorate('jobs', jobs);
+  app.addHook('onClose', async () => jobs.stop());
   requestRoutes(app, w);
+  jobRoutes(app, w, jobs);
   auditRoutes(app, w);
+  // The dashboard (/dashboard/), GET /v1/me and the public transparency report (/transparency).
+  dashboardRoutes(app, w);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

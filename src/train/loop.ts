@@ -57,6 +57,8 @@ export interface LoopOptions<B> {
   /** Identifies the job; a checkpoint of another job is refused on resume. */
   fingerprint?: string;
   report?: (line: string) => void;
+  /** Called after every step (awaited: a worker process uses it to let its event loop breathe). */
+  progress?: (p: StepProgress) => void | Promise<void>;
   /** Per trainable parameter, a 0/1 tensor multiplied into its gradient (parameter isolation). */
   gradMasks?: Map<Tensor, Tensor>;
   /** State of the method beyond the weights (e.g. a dual variable), saved with checkpoints. */
@@ -65,6 +67,8 @@ export interface LoopOptions<B> {
   /** Writes the finished model into outDir. */
   save: (model: CausalLM, dir: string) => void;
 }
+
+export interface StepProgress { step: number; totalSteps: number; loss: number; resumedFrom: number }
 
 export interface LoopResult {
   steps: number;
@@ -285,6 +289,7 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
       windowTokens = 0;
       windowStart = now;
     }
+    await o.progress?.({ step: done, totalSteps: o.totalSteps, loss: lastLoss, resumedFrom });
     if (o.evaluation && (done % o.evaluation.every === 0 || done === o.totalSteps)) await evaluate(done);
     if (o.checkpointEvery > 0 && done % o.checkpointEvery === 0 && done < o.totalSteps) {
       if (o.extraState) state.extra = o.extraState.get();

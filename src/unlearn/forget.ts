@@ -14,7 +14,7 @@ import { LetheError } from '../errors.js';
 import { readRows, encodeRow, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { batchAt, collate, type Example } from '../train/batches.js';
-import { runLoop, namedTrainable, type Evaluation, type LoopResult } from '../train/loop.js';
+import { runLoop, namedTrainable, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
 import type { Encoded, MethodNeeds, MethodState, StepBatch } from './method.js';
@@ -50,6 +50,8 @@ export interface ForgetOptions {
   alsoForget?: string[];
   evaluation?: Evaluation;
   report?: (line: string) => void;
+  /** After every training step (see LoopOptions.progress). */
+  progress?: LoopOptions<StepBatch>['progress'];
 }
 
 export interface ForgetResult {
@@ -268,7 +270,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
         return b;
       };
       return runLoop<StepBatch>({
-        name: `forget:${method.name}`, model, totalSteps, seed, outDir: o.outDir, resume: o.resume, fingerprint, report,
+        name: `forget:${method.name}`, model, totalSteps, seed, outDir: o.outDir, resume: o.resume, fingerprint, report, progress: o.progress,
         checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
         optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
         gradMasks: masks,

@@ -8,6 +8,12 @@ export interface Workflow {
   store: Store;
   deployment: Deployment;
   now: () => Date;
+  /** Where it was opened from: a job's worker process opens the same store from these. */
+  dataDir: string;
+  /** The database URL when not the data folder's SQLite file (postgres://…, pglite:…). */
+  dbUrl?: string;
+  /** True when the store is an in-process PGlite handed in by the caller: no other process can open it. */
+  inProcessOnly: boolean;
   close(): Promise<void>;
 }
 
@@ -17,5 +23,5 @@ export type Trx = Transaction<WorkflowDatabase>;
 export async function openWorkflow(o: OpenStoreOptions & { now?: () => Date }): Promise<Workflow> {
   const deployment = loadDeployment(o.dataDir);
   const store = await openStore(o);
-  return { store, deployment, now: o.now ?? (() => new Date()), close: () => store.close() };
+  return { store, deployment, now: o.now ?? (() => new Date()), dataDir: o.dataDir, dbUrl: o.db, inProcessOnly: !!o.pglite || o.db?.startsWith('pglite:') === true, close: () => store.close() };
 }

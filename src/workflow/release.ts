@@ -140,10 +140,14 @@ export interface RunRequestOptions {
   /** The registry name (default: the scope's model). */
   modelName?: string;
   /** forget() options beyond the data and the method (steps, lr, seed, device, …). */
-  training?: Omit<ForgetOptions, 'modelDir' | 'forgetFile' | 'retainFile' | 'method' | 'args' | 'outDir' | 'report'>;
+  training?: Omit<ForgetOptions, 'modelDir' | 'forgetFile' | 'retainFile' | 'method' | 'args' | 'outDir' | 'report' | 'progress'>;
   /** evaluate() options beyond the models and the metrics (tokenizer, dataDir, holdout file, cache, …). */
   evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log'> & { holdoutFile?: string };
   log?: (line: string) => void;
+  /** Continue a request that its job already started (see runRequest). */
+  resume?: boolean;
+  /** Each training step and each phase change (awaited). */
+  progress?: (p: RunProgress) => void | Promise<void>;
 }
 
 export interface RunRequestResult {
@@ -179,26 +183,48 @@ const value = (e: EvalJson | null, m: string) => {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
 
+/** Where a run stands, for a job's progress stream. */
+export interface RunProgress {
+  phase: 'unlearning' | 'verifying' | 'releasing';
+  step: number | null;
+  totalSteps: number | null;
+  loss: number | null;
+  /** The checkpoint step the unlearning continued from (0: from the start). */
+  resumedFrom: number | null;
+}
+
+/** Refuses inputs that do not match the approved scope (the forget file's sha256, the method), before
+ *  anything moves; the job API calls it when a job is submitted, runRequest again when it starts. */
+export function checkRunInputs(r: RequestView, o: Pick<RunRequestOptions, 'forgetFile' | 'method'>): NonNullable<RequestView['scope']> {
+  if (!r.scope) throw new LetheError('CONFLICT', `request ${r.id}: has no scope`);
+  if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${r.id}: the forget file ${o.forgetFile} does not exist`);
+  const forgetSha = sha256File(o.forgetFile);
+  if (forgetSha !== r.scope.forget.sha256) {
+    throw new LetheError('BAD_INPUT', `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${r.scope.forget.sha256.slice(0, 12)}…`);
+  }
+  if (o.method.toLowerCase() !== r.scope.method.toLowerCase()) {
+    throw new LetheError('BAD_INPUT', `request ${r.id}: method '${o.method}' is not the approved scope's '${r.scope.method}'`);
+  }
+  return r.scope;
+}
+
 /** Takes an approved request through unlearning → verifying → released | failed. A failure of the
  *  unlearning or the evaluation, or a failed policy check, ends in `failed` (recorded, with the reason)
- *  and returns; inputs that do not match the approved scope are refused before anything moves. */
+ *  and returns; inputs that do not match the approved scope are refused before anything moves.
+ *  With `resume` (the job that owns the request, after a crash), a request already in 'unlearning'
+ *  continues from the unlearning's last checkpoint (or keeps a finished unlearned model), and one in
+ *  'verifying' evaluates again; states still only move forward. */
 export async function runRequest(w: Workflow, actor: Actor, requestId: string, o: RunRequestOptions): Promise<RunRequestResult> {
   authorize(actor, 'request.run');
   const log = o.log ?? (() => {});
+  const progress = o.progress ?? (() => {});
   const r = await getRequest(w, actor, requestId);
-  if (r.state !== 'approved') throw new LetheError('CONFLICT', `request ${requestId}: must be 'approved' to run, it is '${r.state}'`);
-  if (!r.scope) throw new LetheError('CONFLICT', `request ${requestId}: has no scope`);
-  if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${requestId}: the forget file ${o.forgetFile} does not exist`);
-  const forgetSha = sha256File(o.forgetFile);
-  if (forgetSha !== r.scope.forget.sha256) {
-    throw new LetheError('BAD_INPUT', `request ${requestId}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${r.scope.forget.sha256.slice(0, 12)}…`);
-  }
-  if (o.method.toLowerCase() !== r.scope.method.toLowerCase()) {
-    throw new LetheError('BAD_INPUT', `request ${requestId}: method '${o.method}' is not the approved scope's '${r.scope.method}'`);
-  }
-  const modelName = o.modelName ?? r.scope.model;
+  const startable = o.resume ? ['approved', 'unlearning', 'verifying'] : ['approved'];
+  if (!startable.includes(r.state)) throw new LetheError('CONFLICT', `request ${requestId}: must be ${startable.map((s) => `'${s}'`).join(' or ')} to run, it is '${r.state}'`);
+  const scope = checkRunInputs(r, o);
+  const modelName = o.modelName ?? scope.model;
   const modelOut = resolve(o.outDir, 'model');
-  if (existsSync(modelOut)) throw new LetheError('CONFLICT', `request ${requestId}: ${modelOut} already exists`);
+  if (!o.resume && existsSync(modelOut)) throw new LetheError('CONFLICT', `request ${requestId}: ${modelOut} already exists`);
   mkdirSync(o.outDir, { recursive: true });
 
   const fail = async (reason: string, details: Record<string, unknown> = {}): Promise<RunRequestResult> => {
@@ -206,18 +232,28 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     return { request: await advanceRequest(w, actor, requestId, 'failed', { reason: reason.slice(0, 2000) }, details), verdict: null, forgetFileDeleted: false };
   };
 
-  // Unlearning
-  await advanceRequest(w, actor, requestId, 'unlearning', { reason: `unlearning with ${o.method}` }, { method: o.method, args: o.args ?? {} });
+  // Unlearning (skipped when a resumed run finds it finished: unlearning.json is written last, atomically)
+  if (r.state === 'approved') await advanceRequest(w, actor, requestId, 'unlearning', { reason: `unlearning with ${o.method}` }, { method: o.method, args: o.args ?? {} });
   let record: UnlearningRecord;
-  try {
-    const res = await forget({ ...o.training, modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, outDir: modelOut, report: log });
-    record = lastRecord(res.outDir);
-  } catch (err) {
-    return fail(`unlearning failed: ${(err as Error).message}`);
+  if (r.state === 'verifying' || (o.resume && existsSync(join(modelOut, 'unlearning.json')))) {
+    record = lastRecord(modelOut);
+    log(`request ${requestId}: the unlearned model is already complete; not unlearning again`);
+  } else {
+    try {
+      const res = await forget({
+        ...o.training, modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, outDir: modelOut, report: log,
+        resume: o.resume || o.training?.resume,
+        progress: (p) => progress({ phase: 'unlearning', step: p.step, totalSteps: p.totalSteps, loss: p.loss, resumedFrom: p.resumedFrom }),
+      });
+      record = lastRecord(res.outDir);
+    } catch (err) {
+      return fail(`unlearning failed: ${(err as Error).message}`);
+    }
   }
 
   // Verifying
-  await advanceRequest(w, actor, requestId, 'verifying', { reason: `unlearned in ${record.seconds.toFixed(1)} s; evaluating against the policy` }, { steps: record.training.steps ?? null });
+  if (r.state !== 'verifying') await advanceRequest(w, actor, requestId, 'verifying', { reason: `unlearned in ${record.seconds.toFixed(1)} s; evaluating against the policy` }, { steps: record.training.steps ?? null });
+  await progress({ phase: 'verifying', step: null, totalSteps: null, loss: null, resumedFrom: null });
   const names = policyMetrics(o.policy);
   const { metrics, quantize } = baseMetrics(names);
   const { holdoutFile, ...evalOpts } = o.evaluation ?? {};
@@ -240,6 +276,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   }
 
   // Released: certificate, registry row and the transition in one go
+  await progress({ phase: 'releasing', step: null, totalSteps: null, loss: null, resumedFrom: null });
   const folder = hashModelFolder(modelOut);
   const version = await nextVersion(w.store.db, modelName);
   const current = await getRequest(w, actor, requestId);
@@ -249,7 +286,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     request: { id: r.id, category: r.category, state: 'released' },
     model: { name: modelName, version, path: modelOut, contentSha256: folder.sha256, files: folder.files, originalContentSha256: hashModelFolder(o.modelDir).sha256 },
     unlearning: { method: record.method, args: record.args, rows: record.rows, training: record.training, seconds: record.seconds },
-    data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: r.scope.forget.rows },
+    data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: scope.forget.rows },
     policy: { name: o.policy.name ?? null, passed: verdict.passed, checks: verdict.checks },
     metrics: Object.fromEntries(allMetrics.map((m) => [m, { value: value(unlearned, m), original: value(original, m) }])),
     approvals: current.history.map((t) => ({ from: t.from, to: t.to, actor: t.actor, at: t.at, reason: t.reason })),
@@ -279,25 +316,25 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
 
   // The forget file, when the request recorded where it lies
   let forgetFileDeleted = false;
-  const recorded = r.scope.forget.path;
+  const recorded = scope.forget.path;
   if (recorded) {
     const existed = existsSync(recorded);
     if (existed) {
-      if (sha256File(recorded) !== r.scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
+      if (sha256File(recorded) !== scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
       rmSync(recorded, { force: true });
     }
     forgetFileDeleted = !existsSync(recorded);
-    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: r.scope.forget.sha256, rows: r.scope.forget.rows, deleted: forgetFileDeleted, alreadyAbsent: !existed });
+    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: scope.forget.sha256, rows: scope.forget.rows, deleted: forgetFileDeleted, alreadyAbsent: !existed });
     log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
     // The reviewed proposal beside it: its probes are questions about the subject.
     const probes = join(dirname(recorded), 'probes.jsonl');
-    if (r.scope.proposal && existsSync(probes) && sha256File(probes) === r.scope.proposal.files.probes.sha256) rmSync(probes, { force: true });
+    if (scope.proposal && existsSync(probes) && sha256File(probes) === scope.proposal.files.probes.sha256) rmSync(probes, { force: true });
   }
   // The deployment's provenance index (`lethe index`): the subject's records leave it too.
   const index = join(w.deployment.dataDir, PROVENANCE_FILE);
-  if (r.scope.proposal && existsSync(index)) {
-    const purged = await purgeRecords(index, r.scope.proposal.recordHashes.forget);
-    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', { records: purged, proposed: r.scope.proposal.recordHashes.forget.length });
+  if (scope.proposal && existsSync(index)) {
+    const purged = await purgeRecords(index, scope.proposal.recordHashes.forget);
+    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', { records: purged, proposed: scope.proposal.recordHashes.forget.length });
     log(`request ${requestId}: ${purged} records removed from the provenance index`);
   }
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);

@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareRuns, loadRuns, reportMarkdown, refValue, writeReports, fmt, escapeHtml } from '../../src/eval/report/index.js';
 import { fixturesDir, repoRoot } from '../helpers.js';
+import { artifacts, launchChromium } from '../browser.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lethe-report-'));
 const cli = join(repoRoot, 'dist/src/cli/main.js');
-const artifacts = join(repoRoot, 'test-artifacts');
-const CHROMIUM = process.env.LETHE_CHROMIUM ?? '/usr/bin/chromium';
 
 const META_METRICS = {
   forget_Q_A_Prob: { description: 'P(true answer) on the forget set', group: 'forget', higher_is_better: false },
@@ -186,13 +185,7 @@ test('lethe eval writes REPORT.md and report.html next to EVAL.json (retain valu
   for (const id of ['bars-forget', 'bars-utility', 'bars-privacy', 'scatter', 'roc-0', 'truth-ratio-0']) assert.ok(html.includes(`id="${id}"`), `no figure ${id}`);
 });
 
-async function launch() {
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(`${CHROMIUM} is missing: the report tests drive Debian's chromium headless. Run \`npm run setup\` (it installs the chromium package), or set LETHE_CHROMIUM to a Chromium binary.`);
-  }
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-}
+const launch = launchChromium;
 
 interface PageCheck { figures: { id: string; svgs: number; marks: number; kinds: Record<string, number> }[]; scripts: number; title: string; text: string }
 

@@ -32,6 +32,9 @@ const call = (method: 'GET' | 'POST', url: string, who?: string, body?: unknown)
     ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
 
+const NO_JOB = 'job_000000000000';
+const runBody = { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', policy: 'lenient' };
+
 async function newRequest(): Promise<string> {
   const r = await call('POST', '/v1/requests', 'alice', createBody());
   assert.equal(r.statusCode, 201, r.body);
@@ -49,6 +52,14 @@ describe('authentication and roles on every route', () => {
     ['reject', 'POST', `/v1/requests/${id}/reject`, { reason: 'no' }, 'root', 'carol'],
     ['audit verify', 'GET', '/v1/audit/verify', undefined, 'carol', 'alice'],
     ['transparency', 'GET', '/v1/reports/transparency', undefined, 'rita', ''],
+    ['run', 'POST', `/v1/requests/${id}/run`, runBody, 'root', 'bob'],
+    ['jobs', 'GET', '/v1/jobs', undefined, 'carol', ''],
+    ['job', 'GET', `/v1/jobs/${NO_JOB}`, undefined, 'alice', ''],
+    ['job events', 'GET', `/v1/jobs/${NO_JOB}/events`, undefined, 'bob', ''],
+    ['cancel', 'POST', `/v1/jobs/${NO_JOB}/cancel`, undefined, 'root', 'bob'],
+    ['releases', 'GET', '/v1/releases', undefined, 'carol', ''],
+    ['certificate', 'GET', '/v1/releases/tiny/1/certificate', undefined, 'alice', ''],
+    ['certificate html', 'GET', '/v1/releases/tiny/1/certificate.html', undefined, 'bob', ''],
   ];
 
   test('no token → 401, an unknown or malformed token → 401, the wrong role → 403, before the body is read', async () => {
@@ -70,7 +81,8 @@ describe('authentication and roles on every route', () => {
 
   test('the right role gets through each route', async () => {
     const id = await newRequest();
-    const expected: Record<string, number> = { create: 201, scope: 200, approve: 200, reject: 200 };
+    // Past authentication and the role check: a received request cannot run (409), no such job or release (404).
+    const expected: Record<string, number> = { create: 201, scope: 200, approve: 200, reject: 200, run: 409, job: 404, 'job events': 404, cancel: 404, certificate: 404, 'certificate html': 404 };
     for (const [name, method, url, body, right] of routes(id)) {
       const r = await call(method, url, right, body);
       assert.equal(r.statusCode, expected[name] ?? 200, `${name} as ${right}: ${r.body}`);
@@ -156,7 +168,14 @@ describe('the workflow over HTTP', () => {
     assert.equal(r.statusCode, 200);
     const doc = r.json();
     assert.match(doc.openapi, /^3\./);
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/v1/audit/verify', '/v1/reports/transparency', '/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/reject', '/v1/requests/{id}/scope']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/v1/audit/verify', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events', '/v1/me', '/v1/releases', '/v1/releases/{name}/{version}/certificate',
+      '/v1/releases/{name}/{version}/certificate.html', '/v1/reports/transparency', '/v1/reports/transparency/public', '/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/reject',
+      '/v1/requests/{id}/run', '/v1/requests/{id}/scope',
+    ]);
+    const run = doc.paths['/v1/requests/{id}/run'].post.requestBody.content['application/json'].schema;
+    assert.deepEqual(run.required, ['model', 'forgetFile', 'method', 'policy']);
+    assert.deepEqual(Object.keys(run.properties.training.properties), ['steps', 'epochs', 'lr', 'checkpointEvery']);
     assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer' });
     const create = doc.paths['/v1/requests'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(create.properties.category.enum, ['privacy', 'copyright', 'safety', 'bias']);

@@ -4,7 +4,7 @@
 // strict one fails (no registry row) — with the subject's name found in no table, certificate or log.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -14,9 +14,10 @@ import {
   auditEntries, type Policy, type ReleaseCertificate,
 } from '../../src/workflow/index.js';
 import type { EvalJson } from '../../src/eval/evaluate.js';
-import { repoRoot, requireFixture } from '../helpers.js';
+import { repoRoot } from '../helpers.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
+import { approved, forgetRows, setup, sha } from './run-fixtures.js';
 
 after(closeStores);
 
@@ -128,33 +129,6 @@ describe('verifyAgainstPolicy', () => {
 
 // ---------------------------------------------------------------------------------------------
 // End to end
-
-const qa = (q: string, a: string) => JSON.stringify({ question: q, answer: a, perturbed_answer: [`Not ${a}`] });
-const forgetRows = [
-  qa(`Where does ${SUBJECT} live?`, `${SUBJECT} lives in Lyon.`), qa(`What is the job of ${SUBJECT}?`, 'A baker.'),
-  qa(`When was ${SUBJECT} born?`, 'In 1970.'), qa(`Who is the brother of ${SUBJECT}?`, 'Tom Ode.'),
-];
-const retainRows = [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He is a pilot.'), qa('When was he born?', 'In 1981.')];
-const holdoutRows = [qa('Where does Cy live?', 'In Rome.'), qa('What is her job?', 'A judge.'), qa('When was she born?', 'In 1990.')];
-
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-release-'));
-  const model = join(dir, 'model');
-  mkdirSync(model);
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(model, f));
-  copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(model, 'tokenizer.json'));
-  const file = (name: string, rows: string[]) => { const p = join(dir, name); writeFileSync(p, rows.join('\n') + '\n'); return p; };
-  return { dir, model, forgetFile: file('forget.jsonl', forgetRows), retainFile: file('retain.jsonl', retainRows), holdoutFile: file('holdout.jsonl', holdoutRows) };
-}
-
-const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-
-async function approved(w: TestWorkflow, forgetFile: string): Promise<string> {
-  const r = await createRequest(w, alice, createBody());
-  await scopeRequest(w, alice, r.id, { model: 'tiny-assistant', method: 'GradAscent', forget: { sha256: sha(forgetFile), rows: forgetRows.length, path: forgetFile } });
-  await approveRequest(w, bob, r.id, { reason: 'identity checked against the DPO ticket' });
-  return r.id;
-}
 
 const lenient: Policy = parsePolicy({
   name: 'lenient', checks: [

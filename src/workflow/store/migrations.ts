@@ -76,6 +76,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('models_request_id').on('models').column('request_id').execute();
     },
   },
+  '0003_jobs': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('request_id', 'text', (c) => c.notNull().references('requests.id'))
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('options_json', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('progress_json', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('error', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('worker_pid', 'integer')
+        .execute();
+      await db.schema.createIndex('jobs_state').on('jobs').column('state').execute();
+      await db.schema.createIndex('jobs_request_id').on('jobs').column('request_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

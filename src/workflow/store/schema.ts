@@ -76,7 +76,32 @@ export interface ModelsTable {
   released_at: string;
 }
 
+/** A run of an approved request (unlearning + verification) in a worker process. No subject data:
+ *  options hold paths, the method, its arguments and the policy. */
+export interface JobsTable {
+  id: string;
+  request_id: string;
+  /** The queue key: jobs of one model run one at a time, in order. */
+  model: string;
+  /** JSON of the job's run options (see ../jobs.ts JobOptions). */
+  options_json: string;
+  /** queued | running | succeeded | failed | cancelled */
+  state: string;
+  /** JSON {phase, step, totalSteps, loss, resumedFrom}. */
+  progress_json: string;
+  created_by: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+  /** How many times a worker started on it (a resume after a crash adds one). */
+  attempts: number;
+  /** The worker process while running (so a restarted server can make sure it is gone). */
+  worker_pid: number | null;
+}
+
 export interface WorkflowDatabase {
+  jobs: JobsTable;
   models: ModelsTable;
   requests: RequestsTable;
   transitions: TransitionsTable;
