@@ -18,6 +18,7 @@
         "native/src/optim.cc",
         "native/src/safetensors.cc",
         "native/src/system.cc",
+        "native/src/distributed.cc",
         "native/src/ops.gen.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<@(libtorch_include)"],
@@ -31,10 +32,10 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "libraries": ["-L<(libtorch_libdir)", "-Wl,-rpath,<(libtorch_libdir)", "-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10"],
+      "libraries": ["-L<(libtorch_libdir)", "-Wl,-rpath,<(libtorch_libdir)", "-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10", "-lgloo"],
       "conditions": [
         ["libtorch_cuda==1", {
-          "defines": ["LETHE_CUDA"],
+          "defines": ["LETHE_CUDA", "LETHE_NCCL", "USE_C10D_NCCL"],
           "libraries": ["-ltorch_cuda", "-lc10_cuda"]
         }]
       ]
