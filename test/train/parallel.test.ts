@@ -1,0 +1,125 @@
+// Data-parallel training on libtorch's c10d (Gloo): 2 processes give the 1-process result on the
+// same global batch (loss trajectory and final weights), a killed rank fails the other with a
+// clear error instead of a hang, and --resume then finishes the job.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as torch from '../../src/torch/index.js';
+import { repoRoot } from '../helpers.js';
+import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
+
+const cli = join(repoRoot, 'dist/src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'lethe-dp-'));
+const model = tinyModel(dir);
+const text = writeJsonl(join(dir, 'text.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k) }))));
+const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })));
+const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function lethe(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20', ...env } });
+  return { status: r.status, stderr: r.stderr };
+}
+
+function steps(out: string): { step: number; loss: number; forget?: number; retain?: number }[] {
+  return readFileSync(join(out, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+}
+
+function maxWeightDiff(a: string, b: string): number {
+  const x = torch.loadSafetensors(join(a, 'model.safetensors')).tensors;
+  const y = torch.loadSafetensors(join(b, 'model.safetensors')).tensors;
+  try {
+    assert.deepEqual(Object.keys(x).sort(), Object.keys(y).sort());
+    let worst = 0;
+    for (const k of Object.keys(x)) worst = Math.max(worst, torch.tidy(() => x[k]!.sub(y[k]!).abs().max().item()));
+    return worst;
+  } finally {
+    torch.dispose([...Object.values(x), ...Object.values(y)]);
+  }
+}
+
+function assertSameRun(one: string, two: string, parts: string[] = []): void {
+  const a = steps(one);
+  const b = steps(two);
+  assert.equal(b.length, a.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.equal(b[i]!.step, a[i]!.step);
+    assert.ok(Math.abs(b[i]!.loss - a[i]!.loss) <= 1e-5, `step ${a[i]!.step}: loss ${b[i]!.loss} (2 processes) vs ${a[i]!.loss} (1 process)`);
+    for (const p of parts) assert.ok(Math.abs((b[i] as never)[p] - (a[i] as never)[p]) <= 1e-5, `step ${a[i]!.step}: ${p} differs`);
+  }
+  // Training really moved the weights, and both runs moved them the same way.
+  assert.ok(maxWeightDiff(one, model) > 1e-4, 'the fine-tune changed nothing');
+  const diff = maxWeightDiff(one, two);
+  assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+}
+
+test('finetune: 2 Gloo processes give the 1-process loss trajectory and weights on the same global batch', () => {
+  const args = ['finetune', '--model', model, '--data', text, '--steps', '6', '--batch-size', '4', '--lr', '1e-3'];
+  const one = join(dir, 'ft1');
+  const two = join(dir, 'ft2');
+  assert.equal(lethe([...args, '--out', one]).status, 0);
+  const r = lethe([...args, '--out', two, '--nproc', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((r.stderr.match(/step 6\/6/g) ?? []).length, 1, 'only rank 0 reports progress');
+  assertSameRun(one, two);
+});
+
+test('forget with NPO (+ retain NLL): 2 processes match 1 process', () => {
+  const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'NPO', '--steps', '5', '--batch-size', '4', '--lr', '1e-3'];
+  const one = join(dir, 'npo1');
+  const two = join(dir, 'npo2');
+  assert.equal(lethe([...args, '--out', one]).status, 0);
+  const r = lethe([...args, '--out', two, '--nproc', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assertSameRun(one, two, ['forget', 'retain']);
+  assert.ok(existsSync(join(two, 'unlearning.json')));
+});
+
+test('a batch smaller than the world and a method that cannot be split are refused', () => {
+  const small = lethe(['finetune', '--model', model, '--data', text, '--steps', '2', '--batch-size', '1', '--out', join(dir, 'bs1'), '--nproc', '2']);
+  assert.notEqual(small.status, 0);
+  assert.match(small.stderr, /global batch of 1 rows cannot be split across 2 processes/);
+  const pdu = lethe(['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'PDU', '--steps', '2', '--out', join(dir, 'pdu'), '--nproc', '2']);
+  assert.notEqual(pdu.status, 0);
+  assert.match(pdu.stderr, /PDU does not run data-parallel/);
+  assert.match(lethe(['doctor', '--nproc', '2']).stderr, /'doctor' does not take it/);
+});
+
+test('a killed rank fails the other with a clear error within the timeout; --resume then finishes', async () => {
+  const out = join(dir, 'killed');
+  const args = [cli, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
+  const port = String(20000 + (process.pid % 20000));
+  const ranks = [0, 1].map((rank) => spawn(process.execPath, args, {
+    env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  }));
+  let stderr0 = '';
+  ranks[0]!.stderr!.on('data', (d) => (stderr0 += d));
+  ranks[1]!.stderr!.resume();
+  const exit0 = new Promise<number | null>((res) => ranks[0]!.on('exit', (code) => res(code)));
+  // Kill rank 1 once rank 0 has written its first checkpoint (every 30 steps here).
+  while (!existsSync(join(out, 'checkpoint', 'trainer_state.json'))) {
+    assert.equal(ranks[0]!.exitCode, null, `rank 0 ended before a checkpoint: ${stderr0}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const killedAt = Date.now();
+  ranks[1]!.kill('SIGKILL');
+  const code = await exit0;
+  const waited = Date.now() - killedAt;
+  assert.notEqual(code, 0);
+  assert.ok(waited < 12000, `rank 0 took ${waited} ms to fail`);
+  assert.match(stderr0, /rank 0 of 2, gloo\): a peer rank (closed its connection|did not answer within 10 s)/);
+
+  const r = lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out, '--nproc', '2', '--resume']);
+  assert.equal(r.status, 0, r.stderr);
+  const from = Number(/resuming from step (\d+)/.exec(r.stderr)?.[1]);
+  assert.ok(from >= 30 && from < 120, `resumed from ${from}`);
+  // The resumed 2-process run ends where one uninterrupted process does.
+  const one = join(dir, 'uninterrupted');
+  assert.equal(lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', one]).status, 0);
+  const diff = maxWeightDiff(one, out);
+  assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+});
