@@ -10,7 +10,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../errors.js';
-import { isMainRank, reduceStep, syncStart } from './parallel.js';
+import { isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
 
 export interface OptimConfig {
   lr: number;
@@ -302,18 +302,17 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
       writeCheckpoint(o, model, opt, state, ckpt);
     }
   }
-  if (!main) {
-    model.eval();
-    return { steps: o.totalSteps, finalLoss: lastLoss, tokens: state.tokens, seconds: (Date.now() - started) / 1000, resumedFrom };
-  }
-  if (state.best && state.best.step !== o.totalSteps) {
-    loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
-    report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
-  }
   model.eval();
-  o.save(model, o.outDir);
-  rmSync(ckpt, { recursive: true, force: true });
-  rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
+  // Data-parallel: every rank returns once rank 0 has written the model.
+  await onMainRank(() => {
+    if (state.best && state.best.step !== o.totalSteps) {
+      loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
+      report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
+    }
+    o.save(model, o.outDir);
+    rmSync(ckpt, { recursive: true, force: true });
+    rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
+  });
   return {
     steps: o.totalSteps, finalLoss: lastLoss, tokens: state.tokens, seconds: (Date.now() - started) / 1000, resumedFrom,
     ...(state.best ? { best: { step: state.best.step, metrics: state.best.metrics } } : {}),

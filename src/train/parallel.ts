@@ -33,6 +33,12 @@ export function syncStart(name: string, step: number, trainable: Tensor[]): void
   });
 }
 
+/** Runs `write` on rank 0 only; every rank returns once it is done (what rank 0 wrote, the others read). */
+export async function onMainRank(write: () => void | Promise<void>): Promise<void> {
+  if (isMainRank()) await write();
+  if (isDataParallel()) dist.barrier();
+}
+
 /** After backward on this rank's share: sums the numbers (loss, logged parts, tokens) and the
  *  gradients across ranks. Returns the summed numbers. */
 export function reduceStep(values: number[], params: Tensor[]): number[] {

@@ -1,5 +1,5 @@
 // Data-parallel training on libtorch's c10d (Gloo): 2 processes give the 1-process result on the
-// same global batch (loss trajectory and final weights), a killed rank fails the other with a
+// same global batch (loss trajectory and final weights) for finetune, forget and train, a killed rank fails the other with a
 // clear error instead of a hang, and --resume then finishes the job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
+import { buildSuite } from '../../src/data/index.js';
+import { dictdAvailable } from '../../src/data/dictd.js';
+
+const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
 
 const cli = join(repoRoot, 'dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'lethe-dp-'));
@@ -122,4 +126,31 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   assert.equal(lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', one]).status, 0);
   const diff = maxWeightDiff(one, out);
   assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+});
+
+test('lethe train (pipeline): 2 ranks train base and target as 1 process does', { skip: haveData ? false : 'dictd corpora not installed' }, async () => {
+  buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
+  const worker = join(repoRoot, 'dist/test/train/dp-pipeline-worker.js');
+  const run = (out: string, env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; stderr: string }>((res) => {
+    const c = spawn(process.execPath, [worker, join(dir, 'data'), out], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr!.on('data', (d) => (stderr += d));
+    c.on('exit', (code) => res({ code, stderr }));
+  });
+  const one = join(dir, 'train1');
+  const two = join(dir, 'train2');
+  const r1 = await run(one, {});
+  assert.equal(r1.code, 0, r1.stderr);
+  const port = String(21000 + (process.pid % 20000));
+  const ranks = await Promise.all([0, 1].map((rank) => run(two, { RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '30' })));
+  for (const r of ranks) assert.equal(r.code, 0, r.stderr);
+  for (const stage of ['base', 'target']) {
+    const a = steps(join(one, stage));
+    const b = steps(join(two, stage));
+    assert.deepEqual(b.map((e) => e.step), a.map((e) => e.step));
+    a.forEach((e, i) => assert.ok(Math.abs(b[i]!.loss - e.loss) <= 1e-5, `${stage} step ${e.step}: ${b[i]!.loss} vs ${e.loss}`));
+    const diff = maxWeightDiff(join(one, stage), join(two, stage));
+    assert.ok(diff <= 1e-5, `${stage}: final weights differ by ${diff}`);
+  }
+  assert.ok(existsSync(join(two, 'run.json')));
 });
