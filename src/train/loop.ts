@@ -10,7 +10,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../errors.js';
-import { isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
+import { isDataParallel, isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
 
 export interface OptimConfig {
   lr: number;
@@ -66,6 +66,8 @@ export interface LoopOptions<B> {
   evaluation?: Evaluation;
   /** Writes the finished model into outDir. */
   save: (model: CausalLM, dir: string) => void;
+  /** This rank trains a model of its own (a SISA shard): no gradient exchange, and it writes. */
+  local?: boolean;
 }
 
 export interface LoopResult {
@@ -153,7 +155,7 @@ function stepSeed(seed: number, step: number): number {
 }
 
 export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
-  const main = isMainRank();
+  const main = o.local || isMainRank();
   const report = !main ? () => {} : o.report ?? ((line: string) => process.stderr.write(line + '\n'));
   if (!(Number.isInteger(o.totalSteps) && o.totalSteps > 0)) throw new LetheError('BAD_INPUT', `${o.name}: the number of steps must be a positive integer, got ${o.totalSteps}`);
   if (main) mkdirSync(o.outDir, { recursive: true });
@@ -184,7 +186,7 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
       rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
     }
     sched.loadStateDict({ lastStep: state.step });
-    syncStart(o.name, state.step, params);
+    if (!o.local) syncStart(o.name, state.step, params);
     // The last good state for the NaN guard: the checkpoint on disk, or these weights before step 1.
     const initial = state.step === 0 ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))])) : null;
     try {
@@ -208,7 +210,8 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   let windowStart = Date.now();
   let lastLoss = NaN;
   let lastParts: Record<string, number> = {};
-  const main = isMainRank();
+  const dp = !o.local && isDataParallel();
+  const main = o.local || isMainRank();
   const log = (entry: Record<string, unknown>) => main && appendFileSync(logPath, JSON.stringify({ stage: o.name, ...entry }) + '\n');
 
   const evaluate = async (step: number): Promise<void> => {
@@ -249,19 +252,21 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     let tokens = 0;
     try {
       // Data-parallel: this rank's share of the loss (global counts), summed with the others below.
-      lastLoss = torch.tidy(() => torch.distributed.shardedLoss(() => {
+      const compute = () => {
         const out = o.loss(batch, step);
         const loss = out instanceof torch.Tensor ? out : out.loss;
         if (!(out instanceof torch.Tensor)) parts = out.parts ?? {};
         loss.backward();
         return loss.item();
-      }));
+      };
+      lastLoss = torch.tidy(() => (dp ? torch.distributed.shardedLoss(compute) : compute()));
       tokens = o.tokensOf?.(batch) ?? 0;
     } finally {
       o.release?.(batch);
     }
     const names = Object.keys(parts);
-    const summed = reduceStep([lastLoss, tokens, ...names.map((k) => parts[k]!)], params);
+    const values = [lastLoss, tokens, ...names.map((k) => parts[k]!)];
+    const summed = dp ? reduceStep(values, params) : values;
     [lastLoss, tokens] = summed as [number, number];
     parts = Object.fromEntries(names.map((k, i) => [k, summed[2 + i]!]));
     if (!Number.isFinite(lastLoss)) {
@@ -304,7 +309,7 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   }
   model.eval();
   // Data-parallel: every rank returns once rank 0 has written the model.
-  await onMainRank(() => {
+  const finish = () => {
     if (state.best && state.best.step !== o.totalSteps) {
       loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
       report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
@@ -312,7 +317,9 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     o.save(model, o.outDir);
     rmSync(ckpt, { recursive: true, force: true });
     rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
-  });
+  };
+  if (dp) await onMainRank(finish);
+  else finish();
   return {
     steps: o.totalSteps, finalLoss: lastLoss, tokens: state.tokens, seconds: (Date.now() - started) / 1000, resumedFrom,
     ...(state.best ? { best: { step: state.best.step, metrics: state.best.metrics } } : {}),

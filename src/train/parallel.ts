@@ -39,6 +39,37 @@ export async function onMainRank(write: () => void | Promise<void>): Promise<voi
   if (isDataParallel()) dist.barrier();
 }
 
+/** Every rank's `value` (JSON), in rank order: the ranks' bytes padded to the longest, all-gathered. */
+export function allGatherJson<T>(value: T): T[] {
+  if (!isDataParallel()) return [value];
+  const bytes = Buffer.from(JSON.stringify(value));
+  return torch.tidy(() => {
+    const longest = dist.allReduce(torch.tensor([bytes.length], { dtype: 'int64' }), 'max').item();
+    const padded = new Uint8Array(longest);
+    padded.set(bytes);
+    return dist.allGather(torch.tensor(padded)).map((t) => {
+      const b = Buffer.from(t.data() as Uint8Array);
+      const end = b.indexOf(0);
+      return JSON.parse(b.subarray(0, end < 0 ? b.length : end).toString('utf8')) as T;
+    });
+  });
+}
+
+/** Independent jobs (SISA's shards) spread over the ranks in rounds: in round k rank r runs job
+ *  k·N + r alone (its loop with `local: true`); each round ends with every rank holding every
+ *  result. A round waits for its slowest job within the group's timeout (LETHE_DIST_TIMEOUT). */
+export async function roundRobin<T, R>(jobs: T[], run: (job: T) => Promise<R>): Promise<R[]> {
+  const world = dist.worldSize();
+  const out: R[] = [];
+  for (let k = 0; k < jobs.length; k += world) {
+    const mine = k + dist.rank();
+    const result = mine < jobs.length ? await run(jobs[mine]!) : null;
+    const all = allGatherJson(result);
+    for (let r = 0; r < world && k + r < jobs.length; r++) out.push(all[r] as R);
+  }
+  return out;
+}
+
 /** After backward on this rank's share: sums the numbers (loss, logged parts, tokens) and the
  *  gradients across ranks. Returns the summed numbers. */
 export function reduceStep(values: number[], params: Tensor[]): number[] {

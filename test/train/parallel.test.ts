@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
@@ -153,4 +154,38 @@ test('lethe train (pipeline): 2 ranks train base and target as 1 process does', 
     assert.ok(diff <= 1e-5, `${stage}: final weights differ by ${diff}`);
   }
   assert.ok(existsSync(join(two, 'run.json')));
+});
+
+test('lethe sisa train|forget --nproc 2: shards train in parallel processes and give the 1-process ensemble', () => {
+  const data = writeJsonl(join(dir, 'keyed.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ person_id: `p${i}`, text: personText(p, i + k) }))));
+  const train = ['sisa', 'train', '--model', model, '--data', data, '--shards', '3', '--slices', '2', '--key', 'person_id', '--epochs', '1', '--batch-size', '2', '--lr', '3e-3'];
+  const one = join(dir, 'sisa1');
+  const two = join(dir, 'sisa2');
+  assert.equal(lethe([...train, '--out', one]).status, 0);
+  const r = lethe([...train, '--out', two, '--nproc', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  // Shards 0 and 1 ran at once (one per rank), then shard 2.
+  assert.match(r.stderr, /\[sisa\] shard 0:[\s\S]*\[sisa\] shard 2:/);
+  const m1 = JSON.parse(readFileSync(join(one, 'sisa.json'), 'utf8'));
+  const m2 = JSON.parse(readFileSync(join(two, 'sisa.json'), 'utf8'));
+  assert.deepEqual(m2.stages, m1.stages);
+  for (const st of m1.stages as { checkpoint: string }[]) assert.ok(maxWeightDiff(join(one, st.checkpoint), join(two, st.checkpoint)) <= 1e-6, st.checkpoint);
+  // Forgetting two people of different shards retrains both shards, one per process.
+  const shards = new Map<number, string>();
+  for (let i = 0; i < PEOPLE.length && shards.size < 2; i++) {
+    const h = createHash('sha256').update(`p${i}`).digest('hex');
+    const rec = (m1.records as { key: string; shard: number }[]).find((x) => x.key === h)!;
+    if (!shards.has(rec.shard)) shards.set(rec.shard, `p${i}`);
+  }
+  const ids = join(dir, 'forget-ids.jsonl');
+  writeJsonl(ids, [...shards.values()].flatMap((p) => PEOPLE.flatMap((name, i) => `p${i}` === p ? [0, 1, 2].map((k) => ({ person_id: p, text: personText(name, i + k) })) : [])));
+  const f1 = lethe(['sisa', 'forget', one, '--ids', ids, '--out', join(dir, 'sisa1-f'), '--json']);
+  const f2 = lethe(['sisa', 'forget', two, '--ids', ids, '--out', join(dir, 'sisa2-f'), '--json', '--nproc', '2']);
+  assert.equal(f2.status, 0, f2.stderr);
+  assert.equal(f1.status, 0, f1.stderr);
+  const n1 = JSON.parse(readFileSync(join(dir, 'sisa1-f', 'sisa.json'), 'utf8'));
+  const n2 = JSON.parse(readFileSync(join(dir, 'sisa2-f', 'sisa.json'), 'utf8'));
+  assert.equal(n2.history.at(-1).shardsRetrained.length, 2);
+  assert.deepEqual(n2.stages, n1.stages);
+  for (const st of n1.stages as { checkpoint: string }[]) assert.ok(maxWeightDiff(join(dir, 'sisa1-f', st.checkpoint), join(dir, 'sisa2-f', st.checkpoint)) <= 1e-6, st.checkpoint);
 });
