@@ -4,6 +4,9 @@
     "libtorch_libdir": "<!(node native/find-libtorch.mjs libdir)",
     "libtorch_root": "<!(node native/find-libtorch.mjs root)",
     "libtorch_cuda": "<!(node native/find-libtorch.mjs cuda)",
+    "libtorch_nccl": "<!(node native/find-libtorch.mjs nccl)",
+    "libtorch_gloo": "<!(node native/find-libtorch.mjs gloo)",
+    "gloo_shared": "<!(node native/find-libtorch.mjs gloo-shared)",
     "cxx11_abi": "<!(node native/find-libtorch.mjs abi)"
   },
   "targets": [
@@ -32,12 +35,15 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "libraries": ["-L<(libtorch_libdir)", "-Wl,-rpath,<(libtorch_libdir)", "-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10", "-lgloo"],
+      "libraries": ["-L<(libtorch_libdir)", "-Wl,-rpath,<(libtorch_libdir)", "-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10"],
       "conditions": [
         ["libtorch_cuda==1", {
-          "defines": ["LETHE_CUDA", "LETHE_NCCL", "USE_C10D_NCCL"],
+          "defines": ["LETHE_CUDA"],
           "libraries": ["-ltorch_cuda", "-lc10_cuda"]
-        }]
+        }],
+        ["libtorch_nccl==1", {"defines": ["LETHE_NCCL", "USE_C10D_NCCL"]}],
+        ["libtorch_gloo==1", {"defines": ["LETHE_GLOO", "USE_C10D_GLOO"]}],
+        ["gloo_shared==1", {"libraries": ["-lgloo"]}]
       ]
     }
   ]

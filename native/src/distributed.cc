@@ -1,11 +1,14 @@
 // torch.distributed for Lethe: libtorch's own c10d (a TCPStore rendezvous and ProcessGroupGloo on
-// CPU; ProcessGroupNCCL when built against a CUDA libtorch with LETHE_NCCL), not a protocol of
-// our own. One process group per process. Collectives are synchronous on the calling thread but
-// bounded: Gloo's options timeout ends every operation, and Work::wait gets the same limit, so a
-// dead or stopped peer becomes a JS error naming what happened, never a hang.
-#define USE_C10D_GLOO 1
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+// CPU, with LETHE_GLOO when Gloo's headers were found; ProcessGroupNCCL with LETHE_NCCL when built
+// against a CUDA libtorch that has it), not a protocol of our own. One process group per process.
+// Collectives are synchronous on the calling thread but bounded: Gloo's options timeout ends every
+// operation, and Work::wait gets the same limit, so a dead or stopped peer becomes a JS error
+// naming what happened, never a hang.
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#ifdef LETHE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef LETHE_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -104,11 +107,13 @@ c10d::ReduceOp reduceOp(const std::string& name) {
   throw std::invalid_argument("unknown reduce op '" + name + "' (expected sum, max, min or product)");
 }
 
+#ifdef LETHE_GLOO
 std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& iface, const std::string& host) {
   if (!iface.empty()) return c10d::ProcessGroupGloo::createDeviceForInterface(iface);
   if (!host.empty()) return c10d::ProcessGroupGloo::createDeviceForHostname(host);
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 // distInit(backend, masterAddr, masterPort, rank, worldSize, timeoutMs, glooInterface, glooHost)
 Napi::Value distInit(const Napi::CallbackInfo& info, Args& a) {
@@ -137,11 +142,15 @@ Napi::Value distInit(const Napi::CallbackInfo& info, Args& a) {
     so.timeout = timeout;
     w->store = c10::make_intrusive<c10d::TCPStore>(addr, so);
     if (backend == "gloo") {
+#ifdef LETHE_GLOO
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
       opts->devices.push_back(glooDevice(iface, host));
       opts->threads = 2;
       auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(w->store, w->rank, w->size, opts);
       w->group = std::make_unique<GroupOf<c10d::ProcessGroupGloo>>(pg, timeout);
+#else
+      throw std::invalid_argument("backend 'gloo' is not in this build: Gloo's headers were missing when the addon was built (apt-get install libgloo-dev, then npm run setup)");
+#endif
     } else if (backend == "nccl") {
 #ifdef LETHE_NCCL
       auto opts = c10d::ProcessGroupNCCL::Options::create();
