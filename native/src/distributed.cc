@@ -175,6 +175,19 @@ Napi::Value distInit(const Napi::CallbackInfo& info, Args& a) {
   return info.Env().Undefined();
 }
 
+// The backends compiled in.
+Napi::Value distBackends(const Napi::CallbackInfo& info, Args&) {
+  auto env = info.Env();
+  auto out = Napi::Array::New(env);
+#ifdef LETHE_GLOO
+  out.Set(out.Length(), Napi::String::New(env, "gloo"));
+#endif
+#ifdef LETHE_NCCL
+  out.Set(out.Length(), Napi::String::New(env, "nccl"));
+#endif
+  return out;
+}
+
 Napi::Value distInfo(const Napi::CallbackInfo& info, Args&) {
   auto env = info.Env();
   if (!world) return env.Null();
@@ -274,6 +287,7 @@ Napi::Value distBarrier(const Napi::CallbackInfo& info, Args&) {
 void registerDistributed(Napi::Env env, Napi::Object exports) {
   define(env, exports, "distInit", distInit, "str,str,i,i,i,i,str,str");
   define(env, exports, "distInfo", distInfo, "");
+  define(env, exports, "distBackends", distBackends, "");
   define(env, exports, "distAllReduce", distAllReduce, "T,str");
   define(env, exports, "distAllReduceBuckets", distAllReduceBuckets, "TL,i,str");
   define(env, exports, "distBroadcast", distBroadcast, "T,i");

@@ -65,6 +65,11 @@ export function init(o: InitOptions): GroupInfo {
   return info()!;
 }
 
+/** The backends this addon was built with ('gloo' needs Gloo's headers at build time, 'nccl' a CUDA libtorch). */
+export function availableBackends(): Backend[] {
+  return native.distBackends();
+}
+
 /** The group this process joined, or null. */
 export function info(): GroupInfo | null {
   return native.distInfo();

@@ -61,6 +61,7 @@ test('without init: one process, no communication; bad settings are named', () =
   assert.throws(() => torch.distributed.optionsFromEnv({ WORLD_SIZE: '2' }), /RANK is not/);
   assert.throws(() => torch.distributed.optionsFromEnv({ WORLD_SIZE: 'two', RANK: '0' }), /WORLD_SIZE must be a non-negative integer, got 'two'/);
   assert.equal(torch.distributed.optionsFromEnv({}), null);
+  assert.ok(torch.distributed.availableBackends().includes('gloo'), 'built without Gloo: apt-get install libgloo-dev, then npm run setup');
   assert.deepEqual(torch.distributed.optionsFromEnv({ WORLD_SIZE: '4', RANK: '3', MASTER_ADDR: '10.0.0.1', MASTER_PORT: '1234' }),
     { backend: 'gloo', masterAddr: '10.0.0.1', masterPort: 1234, rank: 3, worldSize: 4, timeoutMs: 30000 });
   if (!torch.buildInfo().builtWithCuda) {
