@@ -128,6 +128,16 @@ Napi::Value distInit(const Napi::CallbackInfo& info, Args& a) {
   auto host = a.string(7, "glooHost");
   TORCH_CHECK(size >= 1 && rank >= 0 && rank < size, "rank ", rank, " is outside a world of size ", size);
   TORCH_CHECK(port > 0 && port < 65536, "masterPort must be in 1..65535, got ", port);
+  bool known = false;
+#ifdef LETHE_GLOO
+  known = known || backend == "gloo";
+#endif
+#ifdef LETHE_NCCL
+  known = known || backend == "nccl";
+#endif
+  if (!known && backend == "gloo") throw std::invalid_argument("backend 'gloo' is not in this build: Gloo's headers were missing when the addon was built (apt-get install libgloo-dev, then npm run setup)");
+  if (!known && backend == "nccl") throw std::invalid_argument("backend 'nccl' needs the addon built against a CUDA libtorch with NCCL (this build has Gloo only)");
+  if (!known) throw std::invalid_argument("unknown backend '" + backend + "' (expected gloo or nccl)");
   auto w = std::make_unique<World>();
   w->backend = backend;
   w->rank = static_cast<int>(rank);
@@ -148,8 +158,6 @@ Napi::Value distInit(const Napi::CallbackInfo& info, Args& a) {
       opts->threads = 2;
       auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(w->store, w->rank, w->size, opts);
       w->group = std::make_unique<GroupOf<c10d::ProcessGroupGloo>>(pg, timeout);
-#else
-      throw std::invalid_argument("backend 'gloo' is not in this build: Gloo's headers were missing when the addon was built (apt-get install libgloo-dev, then npm run setup)");
 #endif
     } else if (backend == "nccl") {
 #ifdef LETHE_NCCL
@@ -157,11 +165,7 @@ Napi::Value distInit(const Napi::CallbackInfo& info, Args& a) {
       opts->timeout = timeout;
       auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(w->store, w->rank, w->size, opts);
       w->group = std::make_unique<GroupOf<c10d::ProcessGroupNCCL>>(pg, timeout);
-#else
-      throw std::invalid_argument("backend 'nccl' needs the addon built against a CUDA libtorch with NCCL (this build has Gloo only)");
 #endif
-    } else {
-      throw std::invalid_argument("unknown backend '" + backend + "' (expected gloo or nccl)");
     }
   } catch (const std::exception& e) {
     std::string msg = e.what();

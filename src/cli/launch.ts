@@ -32,7 +32,8 @@ export function takeNproc(argv: string[]): { argv: string[]; nproc: number | nul
   return { argv: out, nproc };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on this host now (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.unref();
@@ -103,6 +104,8 @@ export async function launchOrJoin(argv: string[]): Promise<{ exitCode: number }
     const o = torch.distributed.optionsFromEnv()!;
     if (process.env.LETHE_THREADS) torch.setNumThreads(Number(process.env.LETHE_THREADS));
     torch.distributed.init(o);
+    // NCCL: one GPU per rank, so a plain `--device cuda` means this rank's own.
+    if (o.backend === 'nccl') for (let i = 0; i < rest.length; i++) if (rest[i] === 'cuda' && rest[i - 1] === '--device') rest[i] = `cuda:${process.env.LOCAL_RANK ?? '0'}`;
     // Only rank 0 prints results (progress lines are the loop's, also rank 0 only); errors stay.
     if (o.rank !== 0) console.log = () => {};
   }

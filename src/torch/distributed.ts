@@ -79,6 +79,12 @@ export function isInitialized(): boolean {
   return info() !== null;
 }
 
+/** Where tensors for collectives must live: this rank's GPU under NCCL, else the CPU. */
+export function commDevice(): Device {
+  const g = info();
+  return g?.backend === 'nccl' ? (`cuda:${process.env.LOCAL_RANK ?? '0'}` as Device) : 'cpu';
+}
+
 export function rank(): number {
   return info()?.rank ?? 0;
 }

@@ -21,7 +21,7 @@ export function isMainRank(): boolean {
  *  broadcast, so all ranks start identical even if their loading differed. */
 export function syncStart(name: string, step: number, trainable: Tensor[]): void {
   if (!isDataParallel()) return;
-  const steps = torch.tidy(() => dist.allGather(torch.tensor([step], { dtype: 'float64' })).map((t) => t.item()));
+  const steps = torch.tidy(() => dist.allGather(torch.tensor([step], { dtype: 'float64', device: dist.commDevice() })).map((t) => t.item()));
   if (steps.some((s) => s !== steps[0])) {
     throw new LetheError('BAD_CHECKPOINT', `[${name}] the ranks would start from different steps (${steps.map((s, r) => `rank ${r}: ${s}`).join(', ')}); every rank must see the same --out folder (a shared filesystem across hosts)`);
   }
@@ -44,11 +44,11 @@ export function allGatherJson<T>(value: T): T[] {
   if (!isDataParallel()) return [value];
   const bytes = Buffer.from(JSON.stringify(value));
   return torch.tidy(() => {
-    const longest = dist.allReduce(torch.tensor([bytes.length], { dtype: 'int64' }), 'max').item();
+    const longest = Number(dist.allReduce(torch.tensor([bytes.length], { dtype: 'int64', device: dist.commDevice() }), 'max').item());
     const padded = new Uint8Array(longest);
     padded.set(bytes);
-    return dist.allGather(torch.tensor(padded)).map((t) => {
-      const b = Buffer.from(t.data() as Uint8Array);
+    return dist.allGather(torch.tensor(padded, { device: dist.commDevice() })).map((t) => {
+      const b = Buffer.from(t.to('cpu').data() as Uint8Array);
       const end = b.indexOf(0);
       return JSON.parse(b.subarray(0, end < 0 ? b.length : end).toString('utf8')) as T;
     });
@@ -74,7 +74,7 @@ export async function roundRobin<T, R>(jobs: T[], run: (job: T) => Promise<R>): 
  *  gradients across ranks. Returns the summed numbers. */
 export function reduceStep(values: number[], params: Tensor[]): number[] {
   if (!isDataParallel()) return values;
-  const summed = torch.tidy(() => [...dist.allReduce(torch.tensor(values, { dtype: 'float64' }), 'sum').data()] as number[]);
+  const summed = torch.tidy(() => [...dist.allReduce(torch.tensor(values, { dtype: 'float64', device: dist.commDevice() }), 'sum').to('cpu').data()] as number[]);
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
   try {
     dist.allReduceBuckets(grads, 'sum');

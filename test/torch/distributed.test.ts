@@ -5,13 +5,13 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers.js';
+import { freePort } from '../../src/cli/launch.js';
 
 const worker = join(repoRoot, 'dist/test/torch/dist-worker.js');
-let nextPort = 23000 + (process.pid % 10000);
 
 interface Out { code: number | null; json: Record<string, unknown>; ms: number }
-function ranks(n: number, env: NodeJS.ProcessEnv = {}, world = n): Promise<Out[]> {
-  const port = String(nextPort++);
+async function ranks(n: number, env: NodeJS.ProcessEnv = {}, world = n): Promise<Out[]> {
+  const port = String(await freePort());
   return Promise.all(Array.from({ length: n }, (_, rank) => new Promise<Out>((res) => {
     const t0 = Date.now();
     const c = spawn(process.execPath, [worker], { env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(world), MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,7 +52,7 @@ test('a missing rank fails the rendezvous within the timeout, naming the address
   assert.ok(r0!.ms < 15000, `took ${r0!.ms} ms`);
 });
 
-test('without init: one process, no communication; bad settings are named', () => {
+test('without init: one process, no communication; bad settings are named', async () => {
   assert.equal(torch.distributed.isInitialized(), false);
   assert.equal(torch.distributed.worldSize(), 1);
   assert.equal(torch.distributed.rank(), 0);
@@ -64,8 +64,9 @@ test('without init: one process, no communication; bad settings are named', () =
   assert.ok(torch.distributed.availableBackends().includes('gloo'), 'built without Gloo: apt-get install libgloo-dev, then npm run setup');
   assert.deepEqual(torch.distributed.optionsFromEnv({ WORLD_SIZE: '4', RANK: '3', MASTER_ADDR: '10.0.0.1', MASTER_PORT: '1234' }),
     { backend: 'gloo', masterAddr: '10.0.0.1', masterPort: 1234, rank: 3, worldSize: 4, timeoutMs: 30000 });
-  if (!torch.buildInfo().builtWithCuda) {
-    assert.throws(() => torch.distributed.init({ backend: 'nccl', masterAddr: '127.0.0.1', masterPort: nextPort++, rank: 0, worldSize: 1, timeoutMs: 2000 }), /'nccl' needs the addon built against a CUDA libtorch/);
+  if (!torch.distributed.availableBackends().includes('nccl')) {
+    const masterPort = await freePort();
+    assert.throws(() => torch.distributed.init({ backend: 'nccl', masterAddr: '127.0.0.1', masterPort, rank: 0, worldSize: 1, timeoutMs: 2000 }), /^Error: distInit\(.*\): backend 'nccl' needs the addon built against a CUDA libtorch/);
   }
   // Outside shardedLoss (and in one process) a batch mean is the local mean.
   torch.tidy(() => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers.js';
+import { freePort } from '../../src/cli/launch.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
 import { buildSuite } from '../../src/data/index.js';
 import { dictdAvailable } from '../../src/data/dictd.js';
@@ -111,7 +112,7 @@ test('a batch smaller than the world and a method that cannot be split are refus
 test('a killed rank fails the other with a clear error within the timeout; --resume then finishes', async () => {
   const out = join(dir, 'killed');
   const args = [cli, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
-  const port = String(20000 + (process.pid % 20000));
+  const port = String(await freePort());
   const ranks = [0, 1].map((rank) => spawn(process.execPath, args, {
     env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -157,7 +158,7 @@ test('lethe train (pipeline): 2 ranks train base and target as 1 process does', 
   const two = join(dir, 'train2');
   const r1 = await run(one, {});
   assert.equal(r1.code, 0, r1.stderr);
-  const port = String(21000 + (process.pid % 20000));
+  const port = String(await freePort());
   const ranks = await Promise.all([0, 1].map((rank) => run(two, { RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '30' })));
   for (const r of ranks) assert.equal(r.code, 0, r.stderr);
   for (const stage of ['base', 'target']) {
