@@ -131,7 +131,7 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   const code = await exit0;
   const waited = Date.now() - killedAt;
   assert.notEqual(code, 0);
-  assert.ok(waited < 12000, `rank 0 took ${waited} ms to fail`);
+  assert.ok(waited < 16000, `rank 0 took ${waited} ms to fail`); // the 10 s timeout at worst, plus exiting under load
   assert.match(stderr0, /rank 0 of 2, gloo\): a peer rank (closed its connection|did not answer within 10 s)/);
 
   const r = lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out, '--nproc', '2', '--resume']);
