@@ -4,6 +4,9 @@
     "libtorch_libdir": "<!(node native/find-libtorch.mjs libdir)",
     "libtorch_root": "<!(node native/find-libtorch.mjs root)",
     "libtorch_cuda": "<!(node native/find-libtorch.mjs cuda)",
+    "libtorch_nccl": "<!(node native/find-libtorch.mjs nccl)",
+    "libtorch_gloo": "<!(node native/find-libtorch.mjs gloo)",
+    "gloo_shared": "<!(node native/find-libtorch.mjs gloo-shared)",
     "cxx11_abi": "<!(node native/find-libtorch.mjs abi)"
   },
   "targets": [
@@ -18,6 +21,7 @@
         "native/src/optim.cc",
         "native/src/safetensors.cc",
         "native/src/system.cc",
+        "native/src/distributed.cc",
         "native/src/ops.gen.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<@(libtorch_include)"],
@@ -36,7 +40,10 @@
         ["libtorch_cuda==1", {
           "defines": ["LETHE_CUDA"],
           "libraries": ["-ltorch_cuda", "-lc10_cuda"]
-        }]
+        }],
+        ["libtorch_nccl==1", {"defines": ["LETHE_NCCL", "USE_C10D_NCCL"]}],
+        ["libtorch_gloo==1", {"defines": ["LETHE_GLOO", "USE_C10D_GLOO"]}],
+        ["gloo_shared==1", {"libraries": ["-lgloo"]}]
       ]
     }
   ]

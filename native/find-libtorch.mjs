@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Finds libtorch for binding.gyp, in tch-rs's order: $LIBTORCH (a folder with include/ and lib/),
 // LIBTORCH_USE_PYTORCH=1 (ask python's torch), else Debian's libtorch-dev under /usr.
-// `node native/find-libtorch.mjs include|libdir|cuda|abi|describe`
+// `node native/find-libtorch.mjs include|libdir|cuda|nccl|gloo|gloo-shared|abi|describe`
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -44,11 +44,20 @@ if (!existsSync(join(where.libdir, 'libtorch_cpu.so'))) fail(`no libtorch_cpu.so
 
 const mode = process.argv[2] ?? 'describe';
 const cuda = existsSync(join(where.libdir, 'libtorch_cuda.so'));
+// c10d: NCCL when the CUDA libtorch ships its process group; Gloo is inside libtorch_cpu except on
+// Debian, whose libtorch links the shared libgloo (its headers: Debian's libgloo-dev).
+const nccl = cuda && existsSync(join(where.include[0], 'torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp'));
+// Without Gloo's headers the addon builds without the Gloo backend (torch.distributed says so).
+const gloo = existsSync(join(where.include[0], 'gloo/algorithm.h'));
+const glooShared = gloo && ['/usr/lib/x86_64-linux-gnu', '/usr/lib', '/lib', where.libdir].some((d) => existsSync(join(d, 'libgloo.so')));
 switch (mode) {
   case 'include': console.log(where.include.join(' ')); break;
   case 'libdir': console.log(where.libdir); break;
   case 'root': console.log(where.root); break;
   case 'cuda': console.log(cuda ? 1 : 0); break;
+  case 'nccl': console.log(nccl ? 1 : 0); break;
+  case 'gloo': console.log(gloo ? 1 : 0); break;
+  case 'gloo-shared': console.log(glooShared ? 1 : 0); break;
   case 'abi': console.log(process.env.LIBTORCH_CXX11_ABI ?? '1'); break;
-  default: console.log(JSON.stringify({ ...where, cuda }, null, 2));
+  default: console.log(JSON.stringify({ ...where, cuda, nccl, gloo, glooShared }, null, 2));
 }

@@ -11,6 +11,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   lethe::registerOptim(env, exports);
   lethe::registerSafetensors(env, exports);
   lethe::registerSystem(env, exports);
+  lethe::registerDistributed(env, exports);
   return exports;
 }
 }  // namespace

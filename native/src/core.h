@@ -124,5 +124,6 @@ void registerAutograd(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
 void registerSafetensors(Napi::Env env, Napi::Object exports);
 void registerSystem(Napi::Env env, Napi::Object exports);
+void registerDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace lethe

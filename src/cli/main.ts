@@ -104,7 +104,13 @@ registerEval(program);
 (await import('./report.js')).registerReportCommands(program);
 (await import('./workflow.js')).registerWorkflowCommands(program);
 
-program.parseAsync(process.argv).catch((err: Error) => {
+// --nproc N launches N data-parallel ranks; a rank (WORLD_SIZE set) joins its process group first.
+const started = await import('./launch.js').then((l) => l.launchOrJoin(process.argv)).catch((err: Error) => {
+  console.error(`lethe: ${err.message}`);
+  process.exit(1);
+});
+if ('exitCode' in started) process.exit(started.exitCode);
+program.parseAsync(started.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);
   process.exit(1);
 });

@@ -24,6 +24,7 @@ export function registerSisaCommands(program: Command): void {
     .option('--prompt-template <t>', 'QA template with {question} and {answer}')
     .option('--chat-template', "format QA rows with the model's chat template")
     .option('--max-length <n>', 'cut examples to this many tokens', int('max-length'))
+    .option('--nproc <n>', 'train N shards at once, one per local process (see README)')
     .action(async (o: { model: string; data: string; shards: number; slices: number; key: string; out: string; epochs?: number; lr?: number; batchSize?: number; seed: number; device: string; promptTemplate?: string; chatTemplate?: boolean; maxLength?: number }) => {
       const { sisaTrain } = await import('../unlearn/sisa/index.js');
       if (!Number.isInteger(o.seed) || o.seed < 0) throw new LetheError('BAD_INPUT', `'--seed' must be an integer >= 0, got '${o.seed}'`);
@@ -44,6 +45,7 @@ export function registerSisaCommands(program: Command): void {
     .requiredOption('--out <dir>', 'the new SISA folder')
     .option('--device <d>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--json', 'print the result as JSON')
+    .option('--nproc <n>', 'retrain N affected shards at once, one per local process')
     .action(async (dir: string, o: { key?: string; ids?: string; data?: string; out: string; device: string; json?: boolean }) => {
       const { sisaForget } = await import('../unlearn/sisa/index.js');
       const r = await sisaForget({ dir, outDir: o.out, key: o.key, idsFile: o.ids, dataFile: o.data, device: o.device as Device });

@@ -82,7 +82,8 @@ function trainingOptions(cmd: Command): Command {
     .option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")')
     .option('--chat-template', "format QA rows with the model's chat template")
     .option('--max-length <n>', 'cut examples to this many tokens', int('max-length'))
-    .option('--resume', 'continue an interrupted run from its checkpoint in --out');
+    .option('--resume', 'continue an interrupted run from its checkpoint in --out')
+    .option('--nproc <n>', 'data-parallel: N local processes share each global batch (Gloo; see README)');
 }
 
 type ForgetFlags = TrainFlags & { model: string; forget: string; retain?: string; method: string; set: Record<string, string>; config?: string; mask?: string; alsoForget?: string[]; evalEvery?: number; keepBest?: string };

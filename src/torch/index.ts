@@ -18,6 +18,7 @@ export { noGrad, enableGrad, isGradEnabled, grad, variableGrads, type GradOption
 export { loadSafetensors, saveSafetensors, readSafetensorsHeader, type SafetensorsHeader, type SafetensorsEntry, type LoadOptions } from './safetensors.js';
 export * as optim from './optim/index.js';
 export * as cuda from './cuda.js';
+export * as distributed from './distributed.js';
 export { clipGradNorm } from './optim/clip.js';
 
 /** Seeds libtorch's CPU and CUDA generators (torch.manual_seed). */

@@ -70,3 +70,13 @@ export function collate(batch: readonly Example[], padId: number, device: torch.
   }
   return { ids: torch.tensor(ids, { dtype: 'int64', device }), labels: torch.tensor(labels, { dtype: 'int64', device }), tokens };
 }
+
+/** This rank's contiguous share of a global batch (all of it in one process). Data-parallel ranks
+ *  each train on theirs; the losses divide by the global counts (torch.distributed.shardedLoss). */
+export function rankShare<T>(batch: readonly T[]): T[] {
+  const world = torch.distributed.worldSize();
+  if (world === 1) return [...batch];
+  if (batch.length < world) throw new Error(`a global batch of ${batch.length} rows cannot be split across ${world} processes (raise --batch-size to at least ${world})`);
+  const r = torch.distributed.rank();
+  return batch.slice(Math.floor((r * batch.length) / world), Math.floor(((r + 1) * batch.length) / world));
+}

@@ -11,7 +11,7 @@ import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
 import { readRows, encodeRows } from './examples.js';
 import type { PromptFormat } from './prompt.js';
-import { batchAt, collate, type Example } from './batches.js';
+import { batchAt, collate, rankShare, type Example } from './batches.js';
 import { runLoop, type LoopResult } from './loop.js';
 import { saveTrained } from './trainer.js';
 import { causalLmLoss } from '../models/loss.js';
@@ -60,7 +60,7 @@ export async function finetuneModel(model: CausalLM, examples: Example[], o: Omi
     checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
     optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
     fingerprint: `${examples.length}:${batchSize}:${totalSteps}:${o.lr}`,
-    batch: (step) => collate(batchAt(examples, batchSize, step, o.seed ?? 0), o.padId, o.device),
+    batch: (step) => collate(rankShare(batchAt(examples, batchSize, step, o.seed ?? 0)), o.padId, o.device),
     loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
     release: (b) => t.dispose([b.ids, b.labels]),
     tokensOf: (b) => b.tokens,

@@ -2,13 +2,15 @@
 // caller gives the batches (a pure function of the step, so a resumed run sees exactly the batches
 // of an uninterrupted one) and the loss; the loop owns AdamW, warmup + schedule, clipping, gradient
 // masks, checkpoints and --resume, the NaN/Inf guard, periodic evaluation that keeps the best
-// state, the JSONL log and the progress line.
+// state, the JSONL log and the progress line. Data-parallel (parallel.ts) when torch.distributed is
+// initialised: the gradients are summed across ranks and only rank 0 writes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync, rmSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../errors.js';
+import { isDataParallel, isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
 
 export interface OptimConfig {
   lr: number;
@@ -66,6 +68,8 @@ export interface LoopOptions<B> {
   evaluation?: Evaluation;
   /** Writes the finished model into outDir. */
   save: (model: CausalLM, dir: string) => void;
+  /** This rank trains a model of its own (a SISA shard): no gradient exchange, and it writes. */
+  local?: boolean;
 }
 
 export interface StepProgress { step: number; totalSteps: number; loss: number; resumedFrom: number }
@@ -155,9 +159,10 @@ function stepSeed(seed: number, step: number): number {
 }
 
 export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
-  const report = o.report ?? ((line: string) => process.stderr.write(line + '\n'));
+  const main = o.local || isMainRank();
+  const report = !main ? () => {} : o.report ?? ((line: string) => process.stderr.write(line + '\n'));
   if (!(Number.isInteger(o.totalSteps) && o.totalSteps > 0)) throw new LetheError('BAD_INPUT', `${o.name}: the number of steps must be a positive integer, got ${o.totalSteps}`);
-  mkdirSync(o.outDir, { recursive: true });
+  if (main) mkdirSync(o.outDir, { recursive: true });
   const logPath = join(o.outDir, 'train_log.jsonl');
   const ckpt = join(o.outDir, 'checkpoint');
   const fingerprint = o.fingerprint ?? '';
@@ -180,11 +185,12 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
       if (saved.extra) o.extraState?.set(saved.extra);
       state = saved;
       report(`[${o.name}] resuming from step ${state.step}`);
-    } else {
+    } else if (main) {
       rmSync(logPath, { force: true });
       rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
     }
     sched.loadStateDict({ lastStep: state.step });
+    if (!o.local) syncStart(o.name, state.step, params);
     // The last good state for the NaN guard: the checkpoint on disk, or these weights before step 1.
     const initial = state.step === 0 ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))])) : null;
     try {
@@ -208,7 +214,9 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   let windowStart = Date.now();
   let lastLoss = NaN;
   let lastParts: Record<string, number> = {};
-  const log = (entry: Record<string, unknown>) => appendFileSync(logPath, JSON.stringify({ stage: o.name, ...entry }) + '\n');
+  const dp = !o.local && isDataParallel();
+  const main = o.local || isMainRank();
+  const log = (entry: Record<string, unknown>) => main && appendFileSync(logPath, JSON.stringify({ stage: o.name, ...entry }) + '\n');
 
   const evaluate = async (step: number): Promise<void> => {
     const ev = o.evaluation!;
@@ -222,12 +230,12 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     const value = metrics[kb.metric];
     if (value === undefined || !Number.isFinite(value)) throw new LetheError('BAD_INPUT', `${o.name}: the evaluation gave no finite '${kb.metric}' to keep the best state by (it gave ${Object.keys(metrics).join(', ')})`);
     const better = !state.best || (kb.mode === 'min' ? value < state.best.value : value > state.best.value);
-    if (better) {
+    if (better && main) {
       const dir = join(o.outDir, 'best');
       mkdirSync(dir, { recursive: true });
       saveTrainable(model, join(dir, 'trainable.safetensors'));
-      state.best = { step, metrics, value };
     }
+    if (better) state.best = { step, metrics, value };
   };
 
   const rollBack = (step: number, what: string): never => {
@@ -245,17 +253,26 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     torch.manualSeed(stepSeed(o.seed, step));
     const batch = await o.batch(step);
     let parts: Record<string, number> = {};
+    let tokens = 0;
     try {
-      lastLoss = torch.tidy(() => {
+      // Data-parallel: this rank's share of the loss (global counts), summed with the others below.
+      const compute = () => {
         const out = o.loss(batch, step);
         const loss = out instanceof torch.Tensor ? out : out.loss;
         if (!(out instanceof torch.Tensor)) parts = out.parts ?? {};
         loss.backward();
         return loss.item();
-      });
+      };
+      lastLoss = torch.tidy(() => (dp ? torch.distributed.shardedLoss(compute) : compute()));
+      tokens = o.tokensOf?.(batch) ?? 0;
     } finally {
       o.release?.(batch);
     }
+    const names = Object.keys(parts);
+    const values = [lastLoss, tokens, ...names.map((k) => parts[k]!)];
+    const summed = dp ? reduceStep(values, params) : values;
+    [lastLoss, tokens] = summed as [number, number];
+    parts = Object.fromEntries(names.map((k, i) => [k, summed[2 + i]!]));
     if (!Number.isFinite(lastLoss)) {
       opt.zeroGrad();
       rollBack(step + 1, `the loss became ${lastLoss}`);
@@ -274,7 +291,6 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     opt.zeroGrad();
     sched.step();
     lastParts = parts;
-    const tokens = o.tokensOf?.(batch) ?? 0;
     state.tokens += tokens;
     windowTokens += tokens;
     const done = step + 1;
@@ -291,19 +307,24 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     }
     await o.progress?.({ step: done, totalSteps: o.totalSteps, loss: lastLoss, resumedFrom });
     if (o.evaluation && (done % o.evaluation.every === 0 || done === o.totalSteps)) await evaluate(done);
-    if (o.checkpointEvery > 0 && done % o.checkpointEvery === 0 && done < o.totalSteps) {
+    if (main && o.checkpointEvery > 0 && done % o.checkpointEvery === 0 && done < o.totalSteps) {
       if (o.extraState) state.extra = o.extraState.get();
       writeCheckpoint(o, model, opt, state, ckpt);
     }
   }
-  if (state.best && state.best.step !== o.totalSteps) {
-    loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
-    report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
-  }
   model.eval();
-  o.save(model, o.outDir);
-  rmSync(ckpt, { recursive: true, force: true });
-  rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
+  // Data-parallel: every rank returns once rank 0 has written the model.
+  const finish = () => {
+    if (state.best && state.best.step !== o.totalSteps) {
+      loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
+      report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
+    }
+    o.save(model, o.outDir);
+    rmSync(ckpt, { recursive: true, force: true });
+    rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
+  };
+  if (dp) await onMainRank(finish);
+  else finish();
   return {
     steps: o.totalSteps, finalLoss: lastLoss, tokens: state.tokens, seconds: (Date.now() - started) / 1000, resumedFrom,
     ...(state.best ? { best: { step: state.best.step, metrics: state.best.metrics } } : {}),

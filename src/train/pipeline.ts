@@ -1,6 +1,7 @@
 // `lethe train`: tokenizer → base model pretrained on general text → target (every persona and
 // the book) and the gold-standard retain models (the same recipe without a forget split, or
 // without the book). Every stage writes an HF folder; --resume continues interrupted stages.
+// Data-parallel ranks train every stage together; rank 0 alone writes the tokenizer and run.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../models/load.js';
@@ -16,6 +17,7 @@ import { Rng } from '../data/rng.js';
 import { getBehaviour } from './behaviours.js';
 import './behaviours/index.js';
 import type { Device } from '../torch/types.js';
+import { isMainRank, onMainRank } from './parallel.js';
 
 export interface PipelineOptions {
   /** Folder holding persona/, book/ and general/ as `lethe data build` writes them. */
@@ -103,7 +105,7 @@ function rotating<T>(items: readonly T[], count: number, epoch: number): T[] {
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const p = typeof o.preset === 'string' ? presetByName(o.preset) : o.preset;
-  const report = o.report ?? ((l: string) => process.stderr.write(l + '\n'));
+  const report = !isMainRank() ? () => {} : o.report ?? ((l: string) => process.stderr.write(l + '\n'));
   const started = Date.now();
   mkdirSync(o.outDir, { recursive: true });
   const ctx = p.model.contextLength;
@@ -120,12 +122,14 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   // 1. Tokenizer: trained on everything the models will read.
   const tokDir = join(o.outDir, 'tokenizer');
-  if (!(o.resume && existsSync(join(tokDir, 'tokenizer.json')))) {
+  const fresh = !(o.resume && existsSync(join(tokDir, 'tokenizer.json')));
+  await onMainRank(() => {
+    if (!fresh) return;
     const t0 = Date.now();
     const extra = behaviours.flatMap((b) => b.tokenizerTexts?.(o.dataDir) ?? []);
     const r = trainBpeTokenizer([...general, ...bios.map((b) => b.text), ...qaAll.map((q) => `${q.question} ${q.answer}`), ...jargon, ...extra], tokDir, { vocabSize: p.model.vocabSize });
     report(`[tokenizer] BPE with ${r.vocabSize} tokens (${r.merges} merges) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  }
+  });
   const tok = loadTokenizer(tokDir);
   const eos = tok.eosTokenId!;
   const rawConfig = llamaConfigJson(p.model, { bos: eos, eos, pad: tok.padTokenId });
@@ -217,6 +221,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     });
   }
   const quality: PipelineResult['quality'] = {};
+  if (!isMainRank()) return { stages, quality, seconds: (Date.now() - started) / 1000 };
   if (o.assess) {
     for (const name of ['base', ...recipes.map((r) => r.name)]) {
       quality[name] = await o.assess(join(o.outDir, name));

@@ -6,7 +6,7 @@ import * as torch from '../torch/index.js';
 import { causalLmLoss } from '../models/loss.js';
 import type { CausalLM } from '../models/model.js';
 import { TOKENIZER_FILES } from '../models/save.js';
-import { batchAt, collate, type Example } from './batches.js';
+import { batchAt, collate, rankShare, type Example } from './batches.js';
 import { stageSteps, type StageSchedule } from './presets.js';
 import { runLoop, type Evaluation } from './loop.js';
 
@@ -72,7 +72,7 @@ export async function trainStage(o: StageOptions): Promise<StageResult> {
       optim: { lr: s.lr, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, schedule: 'cosine', minLrRatio: 0.1 },
       batch: (step) => {
         const epoch = Math.floor(step / Math.max(1, Math.floor(count / s.batchSize)));
-        return collate(batchAt(perEpoch(epoch), s.batchSize, step, o.seed), o.padId, o.device);
+        return collate(rankShare(batchAt(perEpoch(epoch), s.batchSize, step, o.seed)), o.padId, o.device);
       },
       loss: (b, _step) => causalLmLoss(o.model.forward(b.ids).logits, b.labels),
       release: (b) => torch.dispose([b.ids, b.labels]),

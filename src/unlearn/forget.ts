@@ -13,8 +13,9 @@ import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
 import { readRows, encodeRow, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
-import { batchAt, collate, type Example } from '../train/batches.js';
+import { batchAt, collate, rankShare, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
+import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
 import type { Encoded, MethodNeeds, MethodState, StepBatch } from './method.js';
@@ -147,9 +148,12 @@ async function alternateAnswer(row: DataRow, index: number, kind: NonNullable<Me
 }
 
 export async function forget(o: ForgetOptions): Promise<ForgetResult> {
-  const report = o.report ?? ((l: string) => process.stderr.write(l + '\n'));
+  const report = !isMainRank() ? () => {} : o.report ?? ((l: string) => process.stderr.write(l + '\n'));
   checkInputs(o);
   const method = getMethod(o.method);
+  if (isDataParallel() && (method.procedure || method.dataParallel === false)) {
+    throw new LetheError('BAD_INPUT', `forget: method ${method.name} does not run data-parallel (${method.procedure ? 'a procedure of several trainings' : 'its loss is not a sum over rows'}); run it in one process`);
+  }
   const args = resolveArgs(method, o.args ?? {});
   const needs = method.needs(args as never);
   const forgetFiles = [o.forgetFile, ...(o.alsoForget ?? [])];
@@ -241,6 +245,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     const total = final.namedParameters().reduce((s, [, t]) => s + t.numel(), 0);
     if (final !== model) final.dispose();
     const steps = loop.steps;
+    if (!isMainRank()) return { outDir: o.outDir, method: method.name, args, steps, seconds: (Date.now() - started) / 1000, parametersChanged: changed, parametersTotal: total, loop };
     const record: UnlearningRecord = {
       method: method.name, args, data: { forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null },
       rows: { forget: forgetRows.length, retain: retainRows.length },
@@ -260,9 +265,9 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
         lora: o.lora ?? null, mask: o.mask ?? null, totalSteps, batchSize, lr: o.lr, seed,
       })).digest('hex');
       const bf = (step: number): StepBatch => {
-        const fRows = batchAt(forgetEx, batchSize, step, seed) as Row[];
+        const fRows = rankShare(batchAt(forgetEx, batchSize, step, seed)) as Row[];
         const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
-        if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(batchAt(retainEx, Math.min(batchSize, retainEx.length), step, seed + 1) as Row[], tok.padTokenId, device);
+        if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(rankShare(batchAt(retainEx, Math.min(batchSize, retainEx.length), step, seed + 1)) as Row[], tok.padTokenId, device);
         if (altEx.length) b.alternate = encodeBatch(fRows.map((r) => altEx[r.row]!), tok.padTokenId, device);
         const pick = (values: Float64Array) => torch.tensor(fRows.map((r) => values[r.row]!), { dtype: 'float32', device });
         if (refForget) b.refForgetLogLik = pick(refForget);

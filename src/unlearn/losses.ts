@@ -27,7 +27,7 @@ export function labelledTokens(b: Encoded): Tensor {
 export function dpoLoss(winLogRatio: Tensor | number, loseLogRatio: Tensor, beta: number): Tensor {
   const diff = typeof winLogRatio === 'number' ? loseLogRatio.neg().add(winLogRatio) : winLogRatio.sub(loseLogRatio);
   // log σ(x) = −softplus(−x)
-  return torch.softplus(diff.mul(-beta)).mean().mul(2 / beta);
+  return torch.distributed.rowMean(torch.softplus(diff.mul(-beta))).mul(2 / beta);
 }
 
 /** KL(reference ‖ model) per position, averaged over the real (unpadded) positions of the batch. */
@@ -36,7 +36,7 @@ export function klToReference(model: CausalLM, reference: CausalLM, b: Encoded):
   const log = torch.logSoftmax(model.forward(b.ids, { attentionMask: b.attentionMask }).logits.to('float32'), -1);
   const perPosition = refLog.exp().mul(refLog.sub(log)).sum(-1); // [B, T]
   const mask = b.attentionMask.to('float32');
-  return perPosition.mul(mask).sum().div(mask.sum().clamp(1));
+  return perPosition.mul(mask).sum().div(torch.distributed.globalCount(mask.sum()).clamp(1));
 }
 
 /** The arguments of every method that balances a forget term against a retain term (GradDiff's). */
@@ -76,7 +76,7 @@ export function tokenCrossEntropy(logits: Tensor, labels: Tensor): { ce: Tensor;
 
 /** Mean of x over the positions where mask is 1 (x and mask of the same shape); 0 when none are. */
 export function maskedMean(x: Tensor, mask: Tensor): Tensor {
-  return x.mul(mask).sum().div(mask.sum().clamp(1));
+  return x.mul(mask).sum().div(torch.distributed.globalCount(mask.sum()).clamp(1));
 }
 
 /** The output of decoder layer `layer` (0-based), [B, T, H], before the final norm: what a forward hook
@@ -97,5 +97,5 @@ export function layerOutput(model: CausalLM, b: Encoded, layer: number): Tensor 
 export function activationLoss(a: Tensor, b: Tensor, mask: Tensor): Tensor {
   const m = mask.to('float32');
   const perRow = a.to('float32').sub(b.to('float32')).square().mean(2).mul(m).sum(1); // [B]
-  return perRow.div(m.sum(1).clamp(1)).mean();
+  return torch.distributed.rowMean(perRow.div(m.sum(1).clamp(1)));
 }

@@ -81,6 +81,9 @@ export interface MethodDefinition<S extends z.ZodObject = z.ZodObject> {
   /** The loss of one step (backward is the loop's); parts are logged. State it changes in
    *  `state.numbers` is checkpointed with the weights. */
   loss?: (ctx: StepContext<z.infer<S>>, batch: StepBatch) => LossOutput;
+  /** false when the loss is not a sum of per-rank shares (it reads a batch value back into its
+   *  state, as PDU's dual update): such a method refuses data-parallel runs. */
+  dataParallel?: false;
   /** Methods that are a whole procedure rather than one loss on the loop (TaskVector, WHP,
    *  Distill): they change `ctx.model` in place (or return another model) and forget() saves it. */
   procedure?: (ctx: ProcedureContext<z.infer<S>>) => Promise<CausalLM | void>;

@@ -20,6 +20,7 @@ export const PDU = defineMethod({
     dual_warmup: z.number().min(0).max(1).default(0.5).describe('fraction of the steps before λ starts to move'),
   }),
   needs: (a) => ({ retain: 'required', referenceModel: a.retain_loss_type === 'KL' }),
+  dataParallel: false, // λ moves with the step's retain loss, a whole-batch value
   loss: (ctx, batch) => {
     const f = batch.forget;
     const logits = ctx.model.forward(f.ids, { attentionMask: f.attentionMask }).logits.to('float32'); // [B, T, V]

@@ -16,7 +16,7 @@ export const SimNPO = defineMethod({
   needs: (a) => ({ retain: 'optional', referenceModel: a.retain_loss_type === 'KL' }),
   loss: (ctx, batch) => {
     const normNll = sequenceLogLik(ctx.model, batch.forget).neg().div(labelledTokens(batch.forget)).sub(ctx.args.delta);
-    const forget = torch.softplus(normNll.mul(-ctx.args.beta)).mean().mul(2 / ctx.args.beta);
+    const forget = torch.distributed.rowMean(torch.softplus(normNll.mul(-ctx.args.beta))).mul(2 / ctx.args.beta);
     return combine(ctx, batch, forget);
   },
 });

@@ -26,6 +26,7 @@ import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
 import { collate, type Example } from '../../train/batches.js';
 import type { PromptFormat } from '../../train/prompt.js';
 import { runLoop } from '../../train/loop.js';
+import { allGatherJson, isMainRank, onMainRank, roundRobin } from '../../train/parallel.js';
 import { Rng } from '../../data/rng.js';
 
 export interface SisaRecord {
@@ -204,7 +205,7 @@ async function trainShard(model: CausalLM, job: ShardJob): Promise<SisaStage[]> 
       } else {
         const bs = Math.min(t.batchSize, examples.length);
         await runLoop({
-          name: `sisa:shard-${job.shard}:slice-${slice}`, model, totalSteps: steps, seed, outDir: out, checkpointEvery: 0, report: job.report,
+          name: `sisa:shard-${job.shard}:slice-${slice}`, model, totalSteps: steps, seed, outDir: out, checkpointEvery: 0, report: job.report, local: true,
           optim: { lr: t.lr, weightDecay: 0, warmupSteps: Math.min(10, Math.floor(steps / 10)), schedule: 'linear' },
           batch: (step) => collate(stageBatch(examples, bs, step, seed), job.tok.padTokenId, job.device),
           loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
@@ -279,21 +280,23 @@ export async function sisaTrain(o: SisaTrainOptions): Promise<SisaTrainResult> {
     base: { dir: resolve(o.modelDir), sha256: await modelHash(o.modelDir) }, data: { file: resolve(o.dataFile), sha256: await fileSha256(o.dataFile) },
     key: o.key, shards: o.shards, slices: o.slices, seed: o.seed ?? 0, training, records: [], stages: [], history: [],
   };
-  mkdirSync(o.outDir, { recursive: true });
+  await onMainRank(() => { mkdirSync(o.outDir, { recursive: true }); }); // every rank has checked --out first
   const tok = loadTokenizer(o.modelDir);
-  const perShard: number[] = [];
-  for (let shard = 0; shard < o.shards; shard++) {
+  const shards = Array.from({ length: o.shards }, (_, shard) => shard);
+  const perShard = shards.map((shard) => records.filter((r) => r.rec.shard === shard).length);
+  // With --nproc N, N shards train at once, one per process.
+  const stages = await roundRobin(shards, async (shard) => {
     const mine = records.filter((r) => r.rec.shard === shard);
-    perShard.push(mine.length);
     report(`[sisa] shard ${shard}: ${mine.length} records in ${o.slices} slices`);
-    const stages = await trainShard(loadModel(o.modelDir, { device }), {
+    return trainShard(loadModel(o.modelDir, { device }), {
       dir: o.outDir, shard, fromSlice: 0, slices: o.slices, seed: manifest.seed, training, records: mine, tok, device, report,
     });
-    manifest.stages.push(...stages);
-  }
+  });
+  manifest.stages.push(...stages.flat());
+  const steps = manifest.stages.reduce((s, st) => s + st.steps, 0);
+  if (!isMainRank()) return { outDir: o.outDir, steps, records: rows.length, perShard };
   finish(manifest, records.map((r) => r.rec));
   writeManifest(o.outDir, manifest);
-  const steps = manifest.stages.reduce((s, st) => s + st.steps, 0);
   report(`[sisa] ${o.shards} constituents, ${steps} steps, ${rows.length} records → ${o.outDir}`);
   return { outDir: o.outDir, steps, records: rows.length, perShard };
 }
@@ -390,27 +393,29 @@ export async function sisaForget(o: SisaForgetOptions): Promise<SisaForgetResult
 
   // Copy what stays, then retrain each affected shard from its checkpoint before the first changed slice.
   const device = o.device ?? 'cpu';
-  const tmp = `${resolve(o.outDir)}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
+  const tmp = `${resolve(o.outDir)}.tmp-${allGatherJson(process.pid)[0]}`; // rank 0's: one folder for all ranks
+  await onMainRank(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
     for (const st of m.stages) {
       const from = fromSlice.get(st.shard);
       if (from === undefined || st.slice < from) cpSync(join(o.dir, st.checkpoint), join(tmp, st.checkpoint), { recursive: true });
     }
+  });
+  try {
     const tok = loadTokenizer(m.base.dir);
     const stages = m.stages.filter((st) => { const from = fromSlice.get(st.shard); return from === undefined || st.slice < from; });
-    let stepsRetrained = 0;
-    for (const [shard, from] of [...fromSlice].sort((a, b) => a[0] - b[0])) {
+    // With --nproc N, N affected shards retrain at once, one per process.
+    const retrained = await roundRobin([...fromSlice].sort((a, b) => a[0] - b[0]), async ([shard, from]) => {
       const mine = needed.filter((r) => r.shard === shard).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((rec) => ({ rec, row: byId.get(rec.id)! }));
       const start = from === 0 ? m.base.dir : join(tmp, `shard-${shard}/slice-${from - 1}`);
       report(`[sisa] forgetting ${removed.filter((r) => r.shard === shard).length} records of shard ${shard}: retraining slices ${from}..${m.slices - 1} from ${from === 0 ? 'the base model' : `the checkpoint after slice ${from - 1}`}`);
-      const done = await trainShard(loadModel(start, { device } as LoadModelOptions), {
+      return trainShard(loadModel(start, { device } as LoadModelOptions), {
         dir: tmp, shard, fromSlice: from, slices: m.slices, seed: m.seed, training: m.training, records: mine, tok, device, report,
       });
-      stepsRetrained += done.reduce((s, st) => s + st.steps, 0);
-      stages.push(...done);
-    }
+    });
+    const stepsRetrained = retrained.flat().reduce((s, st) => s + st.steps, 0);
+    stages.push(...retrained.flat());
     // What retraining every shard on the remaining records would cost.
     let stepsFull = 0;
     for (let shard = 0; shard < m.shards; shard++) {
@@ -423,6 +428,7 @@ export async function sisaForget(o: SisaForgetOptions): Promise<SisaForgetResult
       }],
     };
     if (o.dataFile) next.data = { file: resolve(o.dataFile), sha256: await fileSha256(o.dataFile) };
+    if (!isMainRank()) return { outDir: o.outDir, removed: removed.length, shardsRetrained, stepsRetrained, stepsFull };
     finish(next, remaining);
     writeManifest(tmp, next);
     renameSync(tmp, o.outDir);

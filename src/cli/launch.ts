@@ -1,0 +1,113 @@
+// `--nproc N`: runs the same command as N local data-parallel processes (torchrun's job): each
+// child gets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, and
+// cores/N threads. The parent waits; when a rank fails, the others get a moment to report their
+// own error, then are stopped, and the first failure's exit code is the parent's. A process
+// started with WORLD_SIZE (by this launcher, torchrun or by hand on several hosts) joins the group.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { LetheError } from '../errors.js';
+
+const PARALLEL_COMMANDS = new Set(['train', 'finetune', 'forget', 'sisa']);
+/** How long the other ranks may take to fail by themselves after one died. */
+const GRACE_MS = 5000;
+
+/** argv without `--nproc N` / `--nproc=N`, and N (null when absent). */
+export function takeNproc(argv: string[]): { argv: string[]; nproc: number | null } {
+  const out: string[] = [];
+  let nproc: number | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    let v: string | undefined;
+    if (a === '--nproc') v = argv[++i];
+    else if (a.startsWith('--nproc=')) v = a.slice('--nproc='.length);
+    else {
+      out.push(a);
+      continue;
+    }
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new LetheError('BAD_INPUT', `'--nproc' must be a positive integer, got '${v ?? ''}'`);
+    nproc = n;
+  }
+  return { argv: out, nproc };
+}
+
+/** A TCP port free on this host now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts N ranks of `node script args` and resolves with the exit code the parent should have. */
+export async function launch(script: string, args: string[], nproc: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const port = env.MASTER_PORT ? Number(env.MASTER_PORT) : await freePort();
+  const threads = env.LETHE_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
+  const children: ChildProcess[] = [];
+  let firstFailure: { rank: number; code: number } | null = null;
+  let stopTimer: NodeJS.Timeout | null = null;
+  const stopAll = () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); };
+  const forward = (sig: NodeJS.Signals) => () => { for (const c of children) c.kill(sig); };
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const exits = Array.from({ length: nproc }, (_, rank) => new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+        stdio: 'inherit',
+        env: {
+          ...env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(nproc), LOCAL_WORLD_SIZE: String(nproc),
+          MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+          LETHE_THREADS: threads, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads,
+        },
+      });
+      children.push(child);
+      child.on('exit', (code, signal) => {
+        const failed = code !== 0;
+        if (failed && !firstFailure) {
+          firstFailure = { rank, code: code ?? 1 };
+          process.stderr.write(`lethe: rank ${rank} of ${nproc} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the others\n`);
+          stopTimer = setTimeout(stopAll, GRACE_MS);
+        }
+        resolve();
+      });
+    }));
+    await Promise.all(exits);
+  } finally {
+    if (stopTimer) clearTimeout(stopTimer);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+  return firstFailure ? (firstFailure as { code: number }).code || 1 : 0;
+}
+
+/**
+ * Called first by the CLI. With `--nproc N` (N > 1) it launches the ranks and returns their exit
+ * code; in a rank (WORLD_SIZE set) it joins the process group and returns null, as without either.
+ */
+export async function launchOrJoin(argv: string[]): Promise<{ exitCode: number } | { argv: string[] }> {
+  const { argv: rest, nproc } = takeNproc(argv);
+  const command = rest[2];
+  if (nproc !== null && !PARALLEL_COMMANDS.has(command ?? '')) {
+    throw new LetheError('BAD_INPUT', `'--nproc' runs ${[...PARALLEL_COMMANDS].join(', ')} data-parallel; '${command ?? ''}' does not take it`);
+  }
+  if (nproc !== null && nproc > 1 && !process.env.WORLD_SIZE) return { exitCode: await launch(rest[1]!, rest.slice(2), nproc) };
+  if (process.env.WORLD_SIZE && Number(process.env.WORLD_SIZE) > 1) {
+    const torch = await import('../torch/index.js');
+    const o = torch.distributed.optionsFromEnv()!;
+    if (process.env.LETHE_THREADS) torch.setNumThreads(Number(process.env.LETHE_THREADS));
+    torch.distributed.init(o);
+    // NCCL: one GPU per rank, so a plain `--device cuda` means this rank's own.
+    if (o.backend === 'nccl') for (let i = 0; i < rest.length; i++) if (rest[i] === 'cuda' && rest[i - 1] === '--device') rest[i] = `cuda:${process.env.LOCAL_RANK ?? '0'}`;
+    // Only rank 0 prints results (progress lines are the loop's, also rank 0 only); errors stay.
+    if (o.rank !== 0) console.log = () => {};
+  }
+  return { argv: rest };
+}

@@ -1,0 +1,207 @@
+// Data-parallel training on libtorch's c10d (Gloo): 2 processes give the 1-process result on the
+// same global batch (loss trajectory and final weights) for finetune, forget and train, a killed rank fails the other with a
+// clear error instead of a hang, and --resume then finishes the job.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import * as torch from '../../src/torch/index.js';
+import { repoRoot } from '../helpers.js';
+import { freePort } from '../../src/cli/launch.js';
+import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
+import { buildSuite } from '../../src/data/index.js';
+import { dictdAvailable } from '../../src/data/dictd.js';
+
+const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+
+const cli = join(repoRoot, 'dist/src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'lethe-dp-'));
+const model = tinyModel(dir);
+const text = writeJsonl(join(dir, 'text.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k) }))));
+const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })));
+const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function lethe(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20', ...env } });
+  return { status: r.status, stderr: r.stderr };
+}
+
+function steps(out: string): { step: number; loss: number; forget?: number; retain?: number }[] {
+  return readFileSync(join(out, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+}
+
+function maxWeightDiff(a: string, b: string): number {
+  const x = torch.loadSafetensors(join(a, 'model.safetensors')).tensors;
+  const y = torch.loadSafetensors(join(b, 'model.safetensors')).tensors;
+  try {
+    assert.deepEqual(Object.keys(x).sort(), Object.keys(y).sort());
+    let worst = 0;
+    for (const k of Object.keys(x)) worst = Math.max(worst, torch.tidy(() => x[k]!.sub(y[k]!).abs().max().item()));
+    return worst;
+  } finally {
+    torch.dispose([...Object.values(x), ...Object.values(y)]);
+  }
+}
+
+/** Within 1e-5, relative for values above 1 (float32 sums in another order differ in the last bits). */
+const close = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y));
+
+function assertSameRun(one: string, two: string, parts: string[] = []): void {
+  const a = steps(one);
+  const b = steps(two);
+  assert.equal(b.length, a.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.equal(b[i]!.step, a[i]!.step);
+    assert.ok(close(b[i]!.loss, a[i]!.loss), `step ${a[i]!.step}: loss ${b[i]!.loss} (2 processes) vs ${a[i]!.loss} (1 process)`);
+    for (const p of parts) assert.ok(close((b[i] as never)[p], (a[i] as never)[p]), `step ${a[i]!.step}: ${p} differs`);
+  }
+  // Training really moved the weights, and both runs moved them the same way.
+  assert.ok(maxWeightDiff(one, model) > 1e-4, 'the fine-tune changed nothing');
+  const diff = maxWeightDiff(one, two);
+  assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+}
+
+test('finetune: 2 Gloo processes give the 1-process loss trajectory and weights on the same global batch', () => {
+  const args = ['finetune', '--model', model, '--data', text, '--steps', '6', '--batch-size', '4', '--lr', '1e-3'];
+  const one = join(dir, 'ft1');
+  const two = join(dir, 'ft2');
+  assert.equal(lethe([...args, '--out', one]).status, 0);
+  const r = lethe([...args, '--out', two, '--nproc', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((r.stderr.match(/step 6\/6/g) ?? []).length, 1, 'only rank 0 reports progress');
+  assertSameRun(one, two);
+});
+
+test('forget with NPO (+ retain NLL): 2 processes match 1 process', () => {
+  const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'NPO', '--steps', '5', '--batch-size', '4', '--lr', '1e-3'];
+  const one = join(dir, 'npo1');
+  const two = join(dir, 'npo2');
+  assert.equal(lethe([...args, '--out', one]).status, 0);
+  const r = lethe([...args, '--out', two, '--nproc', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assertSameRun(one, two, ['forget', 'retain']);
+  assert.ok(existsSync(join(two, 'unlearning.json')));
+});
+
+test('forget with RMU (row means), GradDiff with a KL retain term and UNDIAL (token means): 2 processes match 1 process', () => {
+  for (const [name, extra] of [['RMU', []], ['GradDiff', ['--set', 'retain_loss_type=KL']], ['UNDIAL', []]] as const) {
+    const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', name, ...extra, '--steps', '3', '--batch-size', '4', '--lr', '1e-3'];
+    const one = join(dir, `${name}1`);
+    const two = join(dir, `${name}2`);
+    assert.equal(lethe([...args, '--out', one]).status, 0, name);
+    const r = lethe([...args, '--out', two, '--nproc', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    assertSameRun(one, two, ['forget']);
+  }
+});
+
+test('a batch smaller than the world and a method that cannot be split are refused', () => {
+  const small = lethe(['finetune', '--model', model, '--data', text, '--steps', '2', '--batch-size', '1', '--out', join(dir, 'bs1'), '--nproc', '2']);
+  assert.notEqual(small.status, 0);
+  assert.match(small.stderr, /global batch of 1 rows cannot be split across 2 processes/);
+  const pdu = lethe(['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'PDU', '--steps', '2', '--out', join(dir, 'pdu'), '--nproc', '2']);
+  assert.notEqual(pdu.status, 0);
+  assert.match(pdu.stderr, /PDU does not run data-parallel/);
+  assert.match(lethe(['doctor', '--nproc', '2']).stderr, /'doctor' does not take it/);
+});
+
+test('a killed rank fails the other with a clear error within the timeout; --resume then finishes', async () => {
+  const out = join(dir, 'killed');
+  const args = [cli, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
+  const port = String(await freePort());
+  const ranks = [0, 1].map((rank) => spawn(process.execPath, args, {
+    env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  }));
+  let stderr0 = '';
+  ranks[0]!.stderr!.on('data', (d) => (stderr0 += d));
+  ranks[1]!.stderr!.resume();
+  const exit0 = new Promise<number | null>((res) => ranks[0]!.on('exit', (code) => res(code)));
+  // Kill rank 1 once rank 0 has written its first checkpoint (every 30 steps here).
+  while (!existsSync(join(out, 'checkpoint', 'trainer_state.json'))) {
+    assert.equal(ranks[0]!.exitCode, null, `rank 0 ended before a checkpoint: ${stderr0}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const killedAt = Date.now();
+  ranks[1]!.kill('SIGKILL');
+  const code = await exit0;
+  const waited = Date.now() - killedAt;
+  assert.notEqual(code, 0);
+  assert.ok(waited < 16000, `rank 0 took ${waited} ms to fail`); // the 10 s timeout at worst, plus exiting under load
+  assert.match(stderr0, /rank 0 of 2, gloo\): a peer rank (closed its connection|did not answer within 10 s)/);
+
+  const r = lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out, '--nproc', '2', '--resume']);
+  assert.equal(r.status, 0, r.stderr);
+  const from = Number(/resuming from step (\d+)/.exec(r.stderr)?.[1]);
+  assert.ok(from >= 30 && from < 120, `resumed from ${from}`);
+  // The resumed 2-process run ends where one uninterrupted process does.
+  const one = join(dir, 'uninterrupted');
+  assert.equal(lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', one]).status, 0);
+  const diff = maxWeightDiff(one, out);
+  assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+});
+
+test('lethe train (pipeline): 2 ranks train base and target as 1 process does', { skip: haveData ? false : 'dictd corpora not installed' }, async () => {
+  buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
+  const worker = join(repoRoot, 'dist/test/train/dp-pipeline-worker.js');
+  const run = (out: string, env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; stderr: string }>((res) => {
+    const c = spawn(process.execPath, [worker, join(dir, 'data'), out], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr!.on('data', (d) => (stderr += d));
+    c.on('exit', (code) => res({ code, stderr }));
+  });
+  const one = join(dir, 'train1');
+  const two = join(dir, 'train2');
+  const r1 = await run(one, {});
+  assert.equal(r1.code, 0, r1.stderr);
+  const port = String(await freePort());
+  const ranks = await Promise.all([0, 1].map((rank) => run(two, { RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '30' })));
+  for (const r of ranks) assert.equal(r.code, 0, r.stderr);
+  for (const stage of ['base', 'target']) {
+    const a = steps(join(one, stage));
+    const b = steps(join(two, stage));
+    assert.deepEqual(b.map((e) => e.step), a.map((e) => e.step));
+    a.forEach((e, i) => assert.ok(close(b[i]!.loss, e.loss), `${stage} step ${e.step}: ${b[i]!.loss} vs ${e.loss}`));
+    const diff = maxWeightDiff(join(one, stage), join(two, stage));
+    assert.ok(diff <= 1e-5, `${stage}: final weights differ by ${diff}`);
+  }
+  assert.ok(existsSync(join(two, 'run.json')));
+});
+
+test('lethe sisa train|forget --nproc 2: shards train in parallel processes and give the 1-process ensemble', () => {
+  const data = writeJsonl(join(dir, 'keyed.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ person_id: `p${i}`, text: personText(p, i + k) }))));
+  const train = ['sisa', 'train', '--model', model, '--data', data, '--shards', '3', '--slices', '2', '--key', 'person_id', '--epochs', '1', '--batch-size', '2', '--lr', '3e-3'];
+  const one = join(dir, 'sisa1');
+  const two = join(dir, 'sisa2');
+  assert.equal(lethe([...train, '--out', one]).status, 0);
+  const r = lethe([...train, '--out', two, '--nproc', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  // Shards 0 and 1 ran at once (one per rank), then shard 2.
+  assert.match(r.stderr, /\[sisa\] shard 0:[\s\S]*\[sisa\] shard 2:/);
+  const m1 = JSON.parse(readFileSync(join(one, 'sisa.json'), 'utf8'));
+  const m2 = JSON.parse(readFileSync(join(two, 'sisa.json'), 'utf8'));
+  assert.deepEqual(m2.stages, m1.stages);
+  for (const st of m1.stages as { checkpoint: string }[]) assert.ok(maxWeightDiff(join(one, st.checkpoint), join(two, st.checkpoint)) <= 1e-6, st.checkpoint);
+  // Forgetting two people of different shards retrains both shards, one per process.
+  const shards = new Map<number, string>();
+  for (let i = 0; i < PEOPLE.length && shards.size < 2; i++) {
+    const h = createHash('sha256').update(`p${i}`).digest('hex');
+    const rec = (m1.records as { key: string; shard: number }[]).find((x) => x.key === h)!;
+    if (!shards.has(rec.shard)) shards.set(rec.shard, `p${i}`);
+  }
+  const ids = join(dir, 'forget-ids.jsonl');
+  writeJsonl(ids, [...shards.values()].flatMap((p) => PEOPLE.flatMap((name, i) => `p${i}` === p ? [0, 1, 2].map((k) => ({ person_id: p, text: personText(name, i + k) })) : [])));
+  const f1 = lethe(['sisa', 'forget', one, '--ids', ids, '--out', join(dir, 'sisa1-f'), '--json']);
+  const f2 = lethe(['sisa', 'forget', two, '--ids', ids, '--out', join(dir, 'sisa2-f'), '--json', '--nproc', '2']);
+  assert.equal(f2.status, 0, f2.stderr);
+  assert.equal(f1.status, 0, f1.stderr);
+  const n1 = JSON.parse(readFileSync(join(dir, 'sisa1-f', 'sisa.json'), 'utf8'));
+  const n2 = JSON.parse(readFileSync(join(dir, 'sisa2-f', 'sisa.json'), 'utf8'));
+  assert.equal(n2.history.at(-1).shardsRetrained.length, 2);
+  assert.deepEqual(n2.stages, n1.stages);
+  for (const st of n1.stages as { checkpoint: string }[]) assert.ok(maxWeightDiff(join(dir, 'sisa1-f', st.checkpoint), join(dir, 'sisa2-f', st.checkpoint)) <= 1e-6, st.checkpoint);
+});
