@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
 import { auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
@@ -195,8 +196,10 @@ describe('cancel and the queues', () => {
     const d = await approvedRequest();
     const e = await approvedRequest();
     const jc = await run(c.id, body(c.forgetFile, { training: { steps: 30 } }));
-    const jd = await run(d.id, body(d.forgetFile, { training: { steps: 2 } }));
-    const je = await run(e.id, body(e.forgetFile, { model: 'model-b', training: { steps: 2 } }));
+    // Submitted at once, while c may still be starting: neither may start beside c on its model
+    const [jd, je] = await Promise.all([
+      run(d.id, body(d.forgetFile, { training: { steps: 2 } })), run(e.id, body(e.forgetFile, { model: 'model-b', training: { steps: 2 } })),
+    ]);
     const done = (j: Record<string, any>) => ['succeeded', 'failed', 'cancelled'].includes(j.state);
     const [fc, fd, fe] = await Promise.all([jc, jd, je].map((j) => api.waitJob(j.id, tok.carol, done)));
     assert.deepEqual([fc!.state, fd!.state, fe!.state], ['succeeded', 'succeeded', 'succeeded'], JSON.stringify([fc, fd, fe]));
@@ -205,6 +208,30 @@ describe('cancel and the queues', () => {
     const versions = (await api.call('GET', '/v1/releases', tok.carol)).json.releases.map((r: { requestId: string; version: number }) => [r.requestId, r.version]);
     assert.ok(versions.find(([rid]: [string]) => rid === c.id)[1] < versions.find(([rid]: [string]) => rid === d.id)[1], 'released in queue order');
   });
+});
+
+test('the runner never starts two jobs of one model, nor more than its concurrency, even when submissions race', async () => {
+  const fake = new JobRunner(w, { dataDir: w.dataDir, concurrency: 2, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
+  const running = new Map<string, string>();
+  const problems: string[] = [];
+  let peak = 0;
+  fake.on('job', (j: { id: string; model: string; state: string }) => {
+    if (j.state === 'running') {
+      if ([...running.values()].includes(j.model) && running.get(j.id) !== j.model) problems.push(`${j.id} started beside another job of ${j.model}`);
+      running.set(j.id, j.model);
+      peak = Math.max(peak, running.size);
+    } else running.delete(j.id);
+  });
+  const reqs = await Promise.all([1, 2, 3, 4, 5].map(() => approvedRequest()));
+  const jobs = await Promise.all(reqs.map((r, k) => fake.submit(runner, r.id, body(r.forgetFile, k % 2 ? {} : { model: 'model-b' }))));
+  const end = Date.now() + 60_000;
+  while ((await Promise.all(jobs.map((j) => getJob(w, runner, j.id)))).some((j) => j.state !== 'succeeded')) {
+    assert.ok(Date.now() < end, 'the fake jobs finish');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await fake.stop();
+  assert.deepEqual(problems, []);
+  assert.equal(peak, 2, 'two models: two at once, no more');
 });
 
 for (const kind of STORE_KINDS) {
