@@ -234,6 +234,22 @@ test('the runner never starts two jobs of one model, nor more than its concurren
   assert.equal(peak, 2, 'two models: two at once, no more');
 });
 
+test("closing the server ends open event streams (they never go idle, so close() would wait for them)", async () => {
+  const r = await approvedRequest();
+  const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir }); // queued, in no runner's queue
+  const other = await buildServer(w, { jobs: new JobRunner(w, { dataDir: w.dataDir }) });
+  await other.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = other.server.address() as { port: number };
+  const res = await fetch(`http://127.0.0.1:${port}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${tok.carol}` } });
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  assert.match(first, /^event: state\ndata: \{"id":"job_/);
+  const closed = await Promise.race([other.close().then(() => 'closed'), new Promise((res) => setTimeout(() => res('timed out'), 10_000))]);
+  assert.equal(closed, 'closed');
+  assert.equal((await reader.read()).done, true, 'the stream ended');
+  await w.store.db.updateTable('jobs').set({ state: 'cancelled' }).where('id', '=', job.id).execute();
+});
+
 for (const kind of STORE_KINDS) {
   test(`job records on ${kind}: created queued with an audited submission, listed, one active per request`, async () => {
     const v = await freshWorkflow(kind);
