@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { LetheError } from '../errors.js';
 import type { Workflow } from './context.js';
 import { createJob, getJob, jobRows, type JobPaths, type JobProgress, type JobView } from './jobs.js';
+import { deleteRecordedForgetFile } from './release.js';
 import { advanceRequest, auditRequestEvent, getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
 
@@ -163,7 +164,10 @@ export class JobRunner extends EventEmitter {
     }
     const r = await getRequest(this.w, SYSTEM_RUNNER, before.requestId);
     if (['released', 'failed', 'rejected'].includes(r.state)) {
-      // The worker finished the request but the server died before recording the job's end.
+      // The worker finished the request but the server died before recording the job's end (and,
+      // between the release and the deletion of the forget file, before that too).
+      const deletion = await this.w.store.db.selectFrom('audit').select('seq').where('request_id', '=', r.id).where('action', '=', 'request.forget_data_deleted').executeTakeFirst();
+      if (r.state === 'released' && r.scope?.forget.path && !deletion) await deleteRecordedForgetFile(this.w, { name: before.createdBy, role: 'admin' }, r.id, r.scope, this.log);
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
       this.active.delete(id);
       return this.schedule();

@@ -182,6 +182,22 @@ const value = (e: EvalJson | null, m: string) => {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
 
+/** After a release: deletes the forget file the scope recorded (when it still has the approved sha256)
+ *  and audits it. Also called by the job runner when a crash came between the release and this. */
+export async function deleteRecordedForgetFile(w: Workflow, actor: Actor, requestId: string, scope: NonNullable<RequestView['scope']>, log: (line: string) => void = () => {}): Promise<boolean> {
+  const recorded = scope.forget.path;
+  if (!recorded) return false;
+  const existed = existsSync(recorded);
+  if (existed) {
+    if (sha256File(recorded) !== scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
+    rmSync(recorded, { force: true });
+  }
+  const deleted = !existsSync(recorded);
+  await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: scope.forget.sha256, rows: scope.forget.rows, deleted, alreadyAbsent: !existed });
+  log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
+  return deleted;
+}
+
 /** Where a run stands, for a job's progress stream. */
 export interface RunProgress {
   phase: 'unlearning' | 'verifying' | 'releasing';
@@ -313,19 +329,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   );
   log(`request ${requestId}: released ${modelName} v${version} (${folder.sha256.slice(0, 12)}…), certificate ${jsonPath}`);
 
-  // The forget file, when the request recorded where it lies
-  let forgetFileDeleted = false;
-  const recorded = scope.forget.path;
-  if (recorded) {
-    const existed = existsSync(recorded);
-    if (existed) {
-      if (sha256File(recorded) !== scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
-      rmSync(recorded, { force: true });
-    }
-    forgetFileDeleted = !existsSync(recorded);
-    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: scope.forget.sha256, rows: scope.forget.rows, deleted: forgetFileDeleted, alreadyAbsent: !existed });
-    log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
-  }
+  const forgetFileDeleted = await deleteRecordedForgetFile(w, actor, requestId, scope, log);
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
   return { request, verdict, model, certificate: { json: jsonPath, html: htmlPath, sha256: certSha }, forgetFileDeleted };
 }

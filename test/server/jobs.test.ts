@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
-import { auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
+import { advanceRequest, auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
 import { resolveInputPath } from '../../src/workflow/jobs.js';
 import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from '../workflow/stores.js';
 import { runner, SUBJECT } from '../workflow/fixtures.js';
@@ -248,6 +248,30 @@ test("closing the server ends open event streams (they never go idle, so close()
   assert.equal(closed, 'closed');
   assert.equal((await reader.read()).done, true, 'the stream ended');
   await w.store.db.updateTable('jobs').set({ state: 'cancelled' }).where('id', '=', job.id).execute();
+});
+
+test("a crash between the release and the forget file's deletion: the restarted runner deletes it, audits it, and marks the job succeeded", async () => {
+  const r = await approvedRequest();
+  const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir });
+  for (const to of ['unlearning', 'verifying', 'released'] as const) await advanceRequest(w, runner, r.id, to, { reason: `simulated ${to}` });
+  await w.store.db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
+  assert.ok(existsSync(join(w.dataDir, r.forgetFile)));
+  const restarted = new JobRunner(w, { dataDir: w.dataDir, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
+  await restarted.start();
+  try {
+    const end = Date.now() + 30_000;
+    while ((await getJob(w, runner, job.id)).state !== 'succeeded') {
+      assert.ok(Date.now() < end, 'the job is marked succeeded');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  } finally {
+    await restarted.stop();
+  }
+  assert.equal(existsSync(join(w.dataDir, r.forgetFile)), false, 'the forget file is deleted');
+  const actions = [];
+  for await (const e of auditEntries(w.store.db)) if (e.requestId === r.id) actions.push(e.action);
+  assert.deepEqual(actions.slice(-3), ['request.released', 'job.resumed', 'request.forget_data_deleted']);
+  assert.deepEqual((await verifyAudit(w)).problems, []);
 });
 
 for (const kind of STORE_KINDS) {
