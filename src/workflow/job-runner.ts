@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { LetheError } from '../errors.js';
 import type { Workflow } from './context.js';
 import { createJob, getJob, jobRows, type JobPaths, type JobProgress, type JobView } from './jobs.js';
+import { deleteForgetData } from './release.js';
 import { advanceRequest, auditRequestEvent, getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
 
@@ -52,6 +53,11 @@ const PROGRESS_WRITE_MS = 1000;
 export class JobRunner extends EventEmitter {
   private readonly queues = new Map<string, string[]>();
   private readonly running = new Map<string, Running>();
+  /** Jobs taken off a queue and not yet finished (id → model), claimed synchronously so that two
+   *  schedule() calls never start two jobs of one model, nor more than `concurrency`. */
+  private readonly active = new Map<string, string>();
+  /** Launches in progress: a cancel waits for one before deciding how to cancel. */
+  private readonly launching = new Map<string, Promise<void>>();
   private readonly concurrency: number;
   private readonly log: (line: string) => void;
   private stopping = false;
@@ -86,6 +92,7 @@ export class JobRunner extends EventEmitter {
 
   async cancel(actor: Actor, id: string): Promise<JobView> {
     authorize(actor, 'request.run');
+    await this.launching.get(id);
     const job = await getJob(this.w, actor, id);
     if (job.state === 'queued') {
       const q = this.queues.get(job.model);
@@ -119,13 +126,19 @@ export class JobRunner extends EventEmitter {
 
   private schedule(): void {
     if (this.stopping) return;
-    const busy = new Set([...this.running.values()].map((r) => r.model));
+    const busy = new Set(this.active.values());
     for (const [model, q] of this.queues) {
-      if (this.running.size >= this.concurrency) return;
+      if (this.active.size >= this.concurrency) return;
       if (busy.has(model) || !q.length) continue;
       const id = q.shift()!;
       busy.add(model);
-      this.launch(id, model).catch((err: Error) => this.log(`job ${id}: could not start: ${err.message}`));
+      this.active.set(id, model);
+      const launched = this.launch(id, model).catch((err: Error) => {
+        this.active.delete(id);
+        this.log(`job ${id}: could not start: ${err.message}`);
+        this.schedule();
+      }).finally(() => this.launching.delete(id));
+      this.launching.set(id, launched);
     }
   }
 
@@ -145,10 +158,18 @@ export class JobRunner extends EventEmitter {
 
   private async launch(id: string, model: string): Promise<void> {
     const before = await getJob(this.w, SYSTEM_RUNNER, id);
+    if (before.state !== 'queued') { // cancelled while it waited to start
+      this.active.delete(id);
+      return this.schedule();
+    }
     const r = await getRequest(this.w, SYSTEM_RUNNER, before.requestId);
     if (['released', 'failed', 'rejected'].includes(r.state)) {
-      // The worker finished the request but the server died before recording the job's end.
+      // The worker finished the request but the server died before recording the job's end (and,
+      // between the release and the deletion of the forget file, before that too).
+      const deletion = await this.w.store.db.selectFrom('audit').select('seq').where('request_id', '=', r.id).where('action', '=', 'request.forget_data_deleted').executeTakeFirst();
+      if (r.state === 'released' && r.scope?.forget.path && !deletion) await deleteForgetData(this.w, { name: before.createdBy, role: 'admin' }, r.id, r.scope, this.log);
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
+      this.active.delete(id);
       return this.schedule();
     }
     const child = fork(this.o.workerPath ?? WORKER, [id], {
@@ -176,6 +197,7 @@ export class JobRunner extends EventEmitter {
     child.once('close', (code, signal) => {
       run.writes.then(() => this.onExit(id, run, code, signal)).catch((err: Error) => this.log(`job ${id}: ${err.message}`)).finally(() => {
         this.running.delete(id);
+        this.active.delete(id);
         exited();
         this.schedule();
       });

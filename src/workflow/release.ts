@@ -183,6 +183,36 @@ const value = (e: EvalJson | null, m: string) => {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
 
+/** After a release: deletes the forget file the scope recorded (when it still has the approved sha256)
+ *  and audits it. Also called by the job runner when a crash came between the release and this. */
+/** After a release: the recorded forget file (checked against the approved sha256), the reviewed
+ *  proposal's probes beside it (questions about the subject), and the subject's records in the
+ *  deployment's provenance index (`lethe index`); each audited. Idempotent, so a restarted job may
+ *  finish it. Returns whether the forget file is gone. */
+export async function deleteForgetData(w: Workflow, actor: Actor, requestId: string, scope: NonNullable<RequestView['scope']>, log: (line: string) => void = () => {}): Promise<boolean> {
+  let deleted = false;
+  const recorded = scope.forget.path;
+  if (recorded) {
+    const existed = existsSync(recorded);
+    if (existed) {
+      if (sha256File(recorded) !== scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
+      rmSync(recorded, { force: true });
+    }
+    deleted = !existsSync(recorded);
+    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: scope.forget.sha256, rows: scope.forget.rows, deleted, alreadyAbsent: !existed });
+    log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
+    const probes = join(dirname(recorded), 'probes.jsonl');
+    if (scope.proposal && existsSync(probes) && sha256File(probes) === scope.proposal.files.probes.sha256) rmSync(probes, { force: true });
+  }
+  const index = join(w.deployment.dataDir, PROVENANCE_FILE);
+  if (scope.proposal && existsSync(index)) {
+    const purged = await purgeRecords(index, scope.proposal.recordHashes.forget);
+    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', { records: purged, proposed: scope.proposal.recordHashes.forget.length });
+    log(`request ${requestId}: ${purged} records removed from the provenance index`);
+  }
+  return deleted;
+}
+
 /** Where a run stands, for a job's progress stream. */
 export interface RunProgress {
   phase: 'unlearning' | 'verifying' | 'releasing';
@@ -314,29 +344,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   );
   log(`request ${requestId}: released ${modelName} v${version} (${folder.sha256.slice(0, 12)}…), certificate ${jsonPath}`);
 
-  // The forget file, when the request recorded where it lies
-  let forgetFileDeleted = false;
-  const recorded = scope.forget.path;
-  if (recorded) {
-    const existed = existsSync(recorded);
-    if (existed) {
-      if (sha256File(recorded) !== scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
-      rmSync(recorded, { force: true });
-    }
-    forgetFileDeleted = !existsSync(recorded);
-    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: scope.forget.sha256, rows: scope.forget.rows, deleted: forgetFileDeleted, alreadyAbsent: !existed });
-    log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
-    // The reviewed proposal beside it: its probes are questions about the subject.
-    const probes = join(dirname(recorded), 'probes.jsonl');
-    if (scope.proposal && existsSync(probes) && sha256File(probes) === scope.proposal.files.probes.sha256) rmSync(probes, { force: true });
-  }
-  // The deployment's provenance index (`lethe index`): the subject's records leave it too.
-  const index = join(w.deployment.dataDir, PROVENANCE_FILE);
-  if (scope.proposal && existsSync(index)) {
-    const purged = await purgeRecords(index, scope.proposal.recordHashes.forget);
-    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', { records: purged, proposed: scope.proposal.recordHashes.forget.length });
-    log(`request ${requestId}: ${purged} records removed from the provenance index`);
-  }
+  const forgetFileDeleted = await deleteForgetData(w, actor, requestId, scope, log);
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
   return { request, verdict, model, certificate: { json: jsonPath, html: htmlPath, sha256: certSha }, forgetFileDeleted };
 }

@@ -7,9 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
-import { auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
+import { advanceRequest, auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
 import { resolveInputPath } from '../../src/workflow/jobs.js';
 import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from '../workflow/stores.js';
 import { runner, SUBJECT } from '../workflow/fixtures.js';
@@ -195,8 +196,10 @@ describe('cancel and the queues', () => {
     const d = await approvedRequest();
     const e = await approvedRequest();
     const jc = await run(c.id, body(c.forgetFile, { training: { steps: 30 } }));
-    const jd = await run(d.id, body(d.forgetFile, { training: { steps: 2 } }));
-    const je = await run(e.id, body(e.forgetFile, { model: 'model-b', training: { steps: 2 } }));
+    // Submitted at once, while c may still be starting: neither may start beside c on its model
+    const [jd, je] = await Promise.all([
+      run(d.id, body(d.forgetFile, { training: { steps: 2 } })), run(e.id, body(e.forgetFile, { model: 'model-b', training: { steps: 2 } })),
+    ]);
     const done = (j: Record<string, any>) => ['succeeded', 'failed', 'cancelled'].includes(j.state);
     const [fc, fd, fe] = await Promise.all([jc, jd, je].map((j) => api.waitJob(j.id, tok.carol, done)));
     assert.deepEqual([fc!.state, fd!.state, fe!.state], ['succeeded', 'succeeded', 'succeeded'], JSON.stringify([fc, fd, fe]));
@@ -205,6 +208,70 @@ describe('cancel and the queues', () => {
     const versions = (await api.call('GET', '/v1/releases', tok.carol)).json.releases.map((r: { requestId: string; version: number }) => [r.requestId, r.version]);
     assert.ok(versions.find(([rid]: [string]) => rid === c.id)[1] < versions.find(([rid]: [string]) => rid === d.id)[1], 'released in queue order');
   });
+});
+
+test('the runner never starts two jobs of one model, nor more than its concurrency, even when submissions race', async () => {
+  const fake = new JobRunner(w, { dataDir: w.dataDir, concurrency: 2, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
+  const running = new Map<string, string>();
+  const problems: string[] = [];
+  let peak = 0;
+  fake.on('job', (j: { id: string; model: string; state: string }) => {
+    if (j.state === 'running') {
+      if ([...running.values()].includes(j.model) && running.get(j.id) !== j.model) problems.push(`${j.id} started beside another job of ${j.model}`);
+      running.set(j.id, j.model);
+      peak = Math.max(peak, running.size);
+    } else running.delete(j.id);
+  });
+  const reqs = await Promise.all([1, 2, 3, 4, 5].map(() => approvedRequest()));
+  const jobs = await Promise.all(reqs.map((r, k) => fake.submit(runner, r.id, body(r.forgetFile, k % 2 ? {} : { model: 'model-b' }))));
+  const end = Date.now() + 60_000;
+  while ((await Promise.all(jobs.map((j) => getJob(w, runner, j.id)))).some((j) => j.state !== 'succeeded')) {
+    assert.ok(Date.now() < end, 'the fake jobs finish');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await fake.stop();
+  assert.deepEqual(problems, []);
+  assert.equal(peak, 2, 'two models: two at once, no more');
+});
+
+test("closing the server ends open event streams (they never go idle, so close() would wait for them)", async () => {
+  const r = await approvedRequest();
+  const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir }); // queued, in no runner's queue
+  const other = await buildServer(w, { jobs: new JobRunner(w, { dataDir: w.dataDir }) });
+  await other.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = other.server.address() as { port: number };
+  const res = await fetch(`http://127.0.0.1:${port}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${tok.carol}` } });
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  assert.match(first, /^event: state\ndata: \{"id":"job_/);
+  const closed = await Promise.race([other.close().then(() => 'closed'), new Promise((res) => setTimeout(() => res('timed out'), 10_000))]);
+  assert.equal(closed, 'closed');
+  assert.equal((await reader.read()).done, true, 'the stream ended');
+  await w.store.db.updateTable('jobs').set({ state: 'cancelled' }).where('id', '=', job.id).execute();
+});
+
+test("a crash between the release and the forget file's deletion: the restarted runner deletes it, audits it, and marks the job succeeded", async () => {
+  const r = await approvedRequest();
+  const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir });
+  for (const to of ['unlearning', 'verifying', 'released'] as const) await advanceRequest(w, runner, r.id, to, { reason: `simulated ${to}` });
+  await w.store.db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
+  assert.ok(existsSync(join(w.dataDir, r.forgetFile)));
+  const restarted = new JobRunner(w, { dataDir: w.dataDir, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
+  await restarted.start();
+  try {
+    const end = Date.now() + 30_000;
+    while ((await getJob(w, runner, job.id)).state !== 'succeeded') {
+      assert.ok(Date.now() < end, 'the job is marked succeeded');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  } finally {
+    await restarted.stop();
+  }
+  assert.equal(existsSync(join(w.dataDir, r.forgetFile)), false, 'the forget file is deleted');
+  const actions = [];
+  for await (const e of auditEntries(w.store.db)) if (e.requestId === r.id) actions.push(e.action);
+  assert.deepEqual(actions.slice(-3), ['request.released', 'job.resumed', 'request.forget_data_deleted']);
+  assert.deepEqual((await verifyAudit(w)).problems, []);
 });
 
 for (const kind of STORE_KINDS) {

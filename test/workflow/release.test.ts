@@ -276,6 +276,33 @@ for (const kind of STORE_KINDS) {
   });
 }
 
+test('resume: a request left in verifying (its job crashed) is evaluated again and released, without unlearning again', async () => {
+  const s = setup();
+  const w = await freshWorkflow('sqlite', { now: steppingClock() });
+  try {
+    const id = await approved(w, s.forgetFile);
+    const out = join(s.dir, 'out');
+    const phases: string[] = [];
+    const crash = (p: { phase: string }) => { phases.push(p.phase); if (p.phase === 'verifying') throw new Error('simulated crash'); };
+    const o = { modelDir: s.model, forgetFile: s.forgetFile, retainFile: s.retainFile, method: 'GradAscent', policy: lenient, outDir: out, training: { steps: 2, batchSize: 2, seed: 1 }, evaluation: { holdoutFile: s.holdoutFile, cacheDir: null } };
+    await assert.rejects(runRequest(w, runner, id, { ...o, progress: crash }), /simulated crash/);
+    assert.deepEqual(phases, ['unlearning', 'unlearning', 'verifying'], 'a progress report per step, then the phase');
+    assert.equal((await getRequest(w, runner, id)).state, 'verifying');
+    const weights = sha(join(out, 'model', 'model.safetensors'));
+    await assert.rejects(runRequest(w, runner, id, o), /must be 'approved' to run, it is 'verifying'/);
+    const lines: string[] = [];
+    const res = await runRequest(w, runner, id, { ...o, resume: true, log: (l) => lines.push(l) });
+    assert.equal(res.request.state, 'released');
+    assert.deepEqual(res.request.history.map((t) => t.to), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+    assert.ok(lines.some((l) => /already complete; not unlearning again/.test(l)));
+    assert.equal(sha(join(out, 'model', 'model.safetensors')), weights, 'the unlearned weights are kept');
+    assert.deepEqual((await verifyAudit(w)).problems, []);
+  } finally {
+    await w.dispose();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
 test('lethe release: scope with --record-path, approve, release with a policy file; the certificate is written and the forget file deleted', () => {
   const s = setup();
   const data = join(s.dir, 'data');

@@ -46,6 +46,9 @@ async function certificateOf(w: Workflow, actor: Actor, name: string, version: n
 
 export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): void {
   const tags = ['jobs'];
+  // Open event streams never go idle, so closing the server ends them first (else close() waits).
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => { for (const close of [...streams]) close(); });
   app.post<{ Params: { id: string } }>('/v1/requests/:id/run', {
     onRequest: requireAction(w, 'request.run'),
     schema: { tags: ['requests', 'jobs'], summary: 'queue the unlearning and verification of an approved request; 202 with the job', params: requestIdParams, body: jsonSchema(RunJobInput) },
@@ -93,11 +96,13 @@ export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): v
     const close = () => {
       if (closed) return;
       closed = true;
+      streams.delete(close);
       clearInterval(heartbeat);
       jobs.off('job', listener);
       res.end();
     };
     res.on('close', close);
+    streams.add(close);
     const send = (event: 'state' | 'progress' | 'end', j: JobView) => { if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(j)}\n\n`); };
     let state = job.state;
     deliver = (j) => {
