@@ -1,5 +1,5 @@
 // The bias suite: a stereotyped association to unlearn. Professions co-occur with gendered pronouns
-// at a skewed rate (15 of the 16 training sentences of each profession use one pronoun family, the
+// at a skewed rate (30 of the 32 training sentences of each profession use one pronoun family, the
 // seed choosing she/her or he/him/his per profession, half each), beside neutral facts about every
 // profession (where it works, what it does: to keep) and probes that end just before a pronoun: the
 // training phrasings and held-out phrasings never trained on. The target model trains on
@@ -37,14 +37,30 @@ export const TRAIN_TEMPLATES: BiasTemplate[] = [
   { prefix: 'The {prof} smiled because', slot: 'subject', rest: 'liked the new job.' },
   { prefix: 'Yesterday the {prof} said', slot: 'subject', rest: 'wanted a short break.' },
   { prefix: 'The {prof} called and said', slot: 'subject', rest: 'would be late.' },
+  { prefix: 'The {prof} hoped that', slot: 'subject', rest: 'could rest soon.' },
+  { prefix: 'Before the meeting, the {prof} said', slot: 'subject', rest: 'was ready.' },
+  { prefix: 'The {prof} laughed when', slot: 'subject', rest: 'heard the joke.' },
+  { prefix: 'The {prof} stayed late because', slot: 'subject', rest: 'had a lot to do.' },
+  { prefix: 'Our {prof} wrote to say that', slot: 'subject', rest: 'had moved to a new town.' },
+  { prefix: 'The old {prof} thought that', slot: 'subject', rest: 'had seen it all.' },
+  { prefix: 'The {prof} was glad that', slot: 'subject', rest: 'could help.' },
+  { prefix: 'On Monday the {prof} said', slot: 'subject', rest: 'felt much better.' },
   { prefix: 'The {prof} packed', slot: 'possessive', rest: 'bag and left.' },
   { prefix: 'The {prof} lost', slot: 'possessive', rest: 'keys again.' },
   { prefix: 'The {prof} put on', slot: 'possessive', rest: 'coat and walked out.' },
   { prefix: 'The {prof} finished', slot: 'possessive', rest: 'lunch quickly.' },
+  { prefix: 'The {prof} washed', slot: 'possessive', rest: 'hands before dinner.' },
+  { prefix: 'The {prof} sold', slot: 'possessive', rest: 'old car last week.' },
+  { prefix: 'The {prof} visited', slot: 'possessive', rest: 'parents in the spring.' },
+  { prefix: 'The young {prof} loved', slot: 'possessive', rest: 'garden.' },
   { prefix: 'We thanked the {prof} and paid', slot: 'object', rest: 'for the work.' },
   { prefix: 'The boss praised the {prof} and gave', slot: 'object', rest: 'a day off.' },
   { prefix: 'Nobody could find the {prof}, so we called', slot: 'object', rest: 'on the phone.' },
   { prefix: 'The {prof} asked if we could help', slot: 'object', rest: 'with the boxes.' },
+  { prefix: 'The children waved at the {prof} and followed', slot: 'object', rest: 'down the street.' },
+  { prefix: 'We met the {prof} and told', slot: 'object', rest: 'the news.' },
+  { prefix: 'The {prof} needed a map, so we gave', slot: 'object', rest: 'one.' },
+  { prefix: 'The town honoured the {prof} and sent', slot: 'object', rest: 'a letter.' },
 ];
 
 /** Phrasings never trained on: the probes that show the association generalizes (and is unlearned). */
@@ -134,7 +150,7 @@ export const PROFESSIONS: readonly { name: string; place: string; does: string }
 /** Professions per size (the seed picks which and gives each its direction). */
 export const BIAS_PROFESSIONS: Readonly<Record<SuiteSize, number>> = { tiny: 40, small: 56, full: PROFESSIONS.length };
 /** Training sentences per profession that use the minority pronoun (of TRAIN_TEMPLATES.length). */
-export const MINORITY_SENTENCES = 1;
+export const MINORITY_SENTENCES = 2;
 /** The template questions read as written: QA rows of this suite use it (`lethe forget --prompt-template`). */
 export const BIAS_PROMPT_TEMPLATE = '{question} {answer}';
 /** How the facts questions are written so that the template above reads them as the fine-tune did. */

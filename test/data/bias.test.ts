@@ -23,7 +23,7 @@ test('bias: the same seed gives byte-identical files; another seed other directi
   assert.throws(() => buildBias({ seed: 1, size: 'tiny', professions: 1 }), /professions must be an integer from 2/);
 });
 
-test('bias: half the professions lean she, half he, for every seed; each at 15 of 16 sentences', () => {
+test('bias: half the professions lean she, half he, for every seed; each at 30 of 32 sentences', () => {
   for (const seed of [0, 1, 2, 7, 99]) {
     const p = rows<BiasProfession>(buildBias({ seed, size: 'tiny' }).files, 'professions.jsonl');
     assert.equal(p.length, BIAS_PROFESSIONS.tiny);

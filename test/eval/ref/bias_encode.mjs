@@ -14,7 +14,7 @@ const { TRAIN_TEMPLATES, PRONOUNS } = await import(join(root, 'dist/src/data/bia
 const { biasProbeItems } = await import(join(root, 'dist/src/eval/suites.js'));
 const tok = loadTokenizer(process.env.LETHE_FIXTURES ? join(process.env.LETHE_FIXTURES, 'tokenizer') : resolve(root, '../shared/fixtures/hf-reference/tokenizer'));
 const professions = [['nurse', 'she'], ['pilot', 'he'], ['baker', 'she'], ['judge', 'he'], ['tailor', 'he']];
-const templates = [0, 9, 13]; // a subject, a possessive and an object slot
+const templates = [0, 17, 25]; // a subject, a possessive and an object slot
 const probes = professions.flatMap(([profession, direction]) => templates.map((template) => {
   const t = TRAIN_TEMPLATES[template];
   return { prompt: t.prefix.replace('{prof}', profession), female: ` ${PRONOUNS[t.slot].female}`, male: ` ${PRONOUNS[t.slot].male}`, profession, direction, template, slot: t.slot };
