@@ -7,8 +7,9 @@
 //
 // Unlearning data: forget.jsonl holds the biased completions (question = the sentence up to the
 // pronoun, answer = the majority-pronoun rest, alternate_answer = the same rest with the pronoun
-// swapped: DPO's preferred answer); retain.jsonl holds the facts QA and both pronoun versions of
-// every training sentence (counterfactually balanced). Both are read with the prompt template
+// swapped: DPO's preferred answer), forget_text.jsonl the same sentences whole (for methods that act
+// on every token, such as RMU); retain.jsonl holds the facts QA and both pronoun versions of every
+// training sentence (counterfactually balanced). The QA files are read with the prompt template
 // "{question} {answer}" (the sentence as it is written; facts questions carry their own
 // "Question: …\nAnswer:" so they read as the fine-tune wrote them).
 import { Rng } from './rng.js';
@@ -231,10 +232,11 @@ export function buildBias(options: BuildOptions & { professions?: number }): Bui
     { question: `Where does ${article(p.profession)} work?`, answer: `${capital(article(p.profession))} works ${p.place}.`, perturbed_answer: wrong(p, 'place').map((w) => `${capital(article(p.profession))} works ${w}.`), profession: p.profession, fact: 'place' },
     { question: `What does ${article(p.profession)} do?`, answer: `${capital(article(p.profession))} ${p.does}.`, perturbed_answer: wrong(p, 'does').map((w) => `${capital(article(p.profession))} ${w}.`), profession: p.profession, fact: 'does' },
   ]);
-  const retain = [
-    ...factsQa.map((q) => ({ question: FACT_QUESTION_FORMAT.replace('{question}', q.question), answer: q.answer, profession: q.profession })),
-    ...retainBalanced,
-  ];
+  // A retain batch is drawn from the rows uniformly: the facts are repeated to as many rows as the
+  // balanced sentences, so both weigh about equally (with the facts once, unlearning lost a third of them).
+  const factsRetain = factsQa.map((q) => ({ question: FACT_QUESTION_FORMAT.replace('{question}', q.question), answer: q.answer, profession: q.profession }));
+  const repeat = Math.max(1, Math.round(retainBalanced.length / factsRetain.length));
+  const retain = [...Array.from({ length: repeat }, () => factsRetain).flat(), ...retainBalanced];
 
   const probesTrained = probes(people, TRAIN_TEMPLATES);
   const probesHeldout = probes(people, HELDOUT_TEMPLATES);
@@ -246,6 +248,7 @@ export function buildBias(options: BuildOptions & { professions?: number }): Bui
     ['probes_trained.jsonl', jsonl(probesTrained)],
     ['probes_heldout.jsonl', jsonl(probesHeldout)],
     ['forget.jsonl', jsonl(forget)],
+    ['forget_text.jsonl', jsonl(forget.map((f) => ({ text: `${f.question} ${f.answer}`, profession: f.profession, template: f.template })))],
     ['retain.jsonl', jsonl(retain)],
   ]);
   const she = people.filter((p) => p.direction === 'she').length;
@@ -256,7 +259,7 @@ export function buildBias(options: BuildOptions & { professions?: number }): Bui
     counts: {
       professions: n, she_skewed: she, he_skewed: n - she, train_templates: TRAIN_TEMPLATES.length, heldout_templates: HELDOUT_TEMPLATES.length,
       inject: inject.length, facts_text: factsText.length, facts_qa: factsQa.length, probes_trained: probesTrained.length, probes_heldout: probesHeldout.length,
-      forget: forget.length, retain: retain.length,
+      forget: forget.length, retain: retain.length, retain_facts_repeat: repeat,
     },
     info: {
       majority_share: (TRAIN_TEMPLATES.length - MINORITY_SENTENCES) / TRAIN_TEMPLATES.length,

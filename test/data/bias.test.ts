@@ -66,5 +66,11 @@ test('bias: forget rows are the majority completions with the pronoun swapped as
   const retain = rows<{ question: string; answer: string }>(a.files, 'retain.jsonl');
   const sentences = retain.filter((r) => !r.question.startsWith('Question: '));
   assert.equal(sentences.length, 2 * people.length * TRAIN_TEMPLATES.length);
+  const facts = rows<{ question: string; answer: string }>(a.files, 'facts_qa.jsonl');
+  const factRows = retain.filter((r) => r.question.startsWith('Question: '));
+  assert.equal(factRows.length, (2 * TRAIN_TEMPLATES.length / 2) * facts.length, 'the facts weigh as much as the balanced sentences');
+  assert.deepEqual(new Set(factRows.map((r) => `${r.question} ${r.answer}`)), new Set(facts.map((f) => `Question: ${f.question}\nAnswer: ${f.answer}`)));
+  const forgetText = rows<{ text: string }>(a.files, 'forget_text.jsonl');
+  assert.deepEqual(forgetText.map((r) => r.text), forget.map((f) => `${f.question} ${f.answer}`));
   for (const file of ['facts_text.jsonl', 'facts_qa.jsonl']) assert.ok(!GENDERED.test(a.files.get(file)!), `${file} has a gendered pronoun`);
 });
