@@ -9,13 +9,19 @@ import { join } from 'node:path';
 import { LetheError } from '../errors.js';
 import type { Recipe, TableRow } from './table.js';
 
-// The forget file: 600 biased completions on the tiny suite (40 professions × 15); retain: the facts QA
-// and both pronoun versions of every training sentence. Batch 16: 37 steps an epoch.
-export const BIAS_RECIPES: Recipe[] = [
-  { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 2 },
-  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 3, args: { beta: 0.15 } },
-  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 3, args: { alpha: 10, steering_coeff: 100 } },
-  { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 2 },
+/** A recipe of this table; `forgetFile` names the suite's forget file (default forget.jsonl: QA rows). */
+export type BiasRecipe = Recipe & { forgetFile?: 'forget.jsonl' | 'forget_text.jsonl' };
+
+// Measured on the tiny suite (40 professions: 1200 biased completions, batch 16 → 75 steps an epoch)
+// from the tiny run's target-bias; retain.jsonl: the facts QA and both pronoun versions of every
+// training sentence, equally weighted.
+export const BIAS_RECIPES: BiasRecipe[] = [
+  { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 1 },
+  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 2, args: { beta: 0.15 } },
+  // RMU steers the hidden states of answer tokens; the pronoun is predicted from the token before it
+  // (a prompt token), so on the QA rows it moved little: it acts on whole sentences.
+  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 10, steering_coeff: 100 }, forgetFile: 'forget_text.jsonl' },
+  { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 1 },
 ];
 
 export const BIAS_BAR = { association: 0.3, factsRatio: 0.9, gcideRatio: 1.05 };
@@ -27,6 +33,8 @@ interface BiasTableOptions {
   data: string;
   out: string;
   methods?: string[];
+  /** Recipes instead of BIAS_RECIPES (tests run shorter ones). */
+  recipes?: BiasRecipe[];
   log: (line: string) => void;
 }
 
@@ -70,13 +78,13 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   rows.push({ name: 'base', metrics: await score('base', models.base) });
   rows.push({ name: 'target-bias', metrics: await score('target-bias', target) });
   rows.push({ name: 'retain-bias (gold standard)', metrics: await score('retain-bias', models.retain) });
-  const recipes = BIAS_RECIPES.filter((r) => !o.methods || o.methods.includes(r.label) || o.methods.includes(r.method));
+  const recipes = (o.recipes ?? BIAS_RECIPES).filter((r) => !o.methods || o.methods.includes(r.label) || o.methods.includes(r.method));
   for (const r of recipes) {
     const dir = join(o.out, 'models', r.label.replace(/[^\w.-]+/g, '_'));
     o.log(`[table] ${r.label}: lr ${r.lr}, ${r.epochs} epochs`);
     try {
       const res = await forget({
-        modelDir: target, forgetFile: join(suite, 'forget.jsonl'), retainFile: r.noRetain ? undefined : join(suite, 'retain.jsonl'), method: r.method, args: r.args, outDir: dir,
+        modelDir: target, forgetFile: join(suite, r.forgetFile ?? 'forget.jsonl'), retainFile: r.noRetain ? undefined : join(suite, 'retain.jsonl'), method: r.method, args: r.args, outDir: dir,
         lr: r.lr, epochs: r.epochs, batchSize: 16, seed: 0, format: template ? { template } : undefined, resume: true, report: () => {},
       });
       rows.push({ name: r.label, metrics: await score(r.label, dir), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal });

@@ -1,6 +1,6 @@
 // `lethe train --behaviours bias --behaviours-only` on reduced suites with a micro model: the base and
 // the two behaviour stages, the skewed sentences in target-bias only, the facts in both, resume, and
-// the bias suite evaluated on the result (`lethe eval --suite bias`).
+// the bias suite evaluated on the result (`lethe eval --suite bias`) and tabulated (`lethe table bias`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { loadModel, loadTokenizer, evaluate } from '../../src/index.js';
 import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildBias } from '../../src/data/bias.js';
 import { runPipeline } from '../../src/train/pipeline.js';
+import { biasTable, BIAS_RECIPES } from '../../src/cli/table-bias.js';
 import type { Preset } from '../../src/train/presets.js';
 import { dictdAvailable } from '../../src/data/dictd.js';
 
@@ -22,7 +23,7 @@ const micro: Preset = {
 };
 const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
 
-test('lethe train --behaviours bias: target-bias learns the skewed sentences, retain-bias only the facts; resume; eval --suite bias', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
+test('lethe train --behaviours bias: target-bias learns the skewed sentences, retain-bias only the facts; resume; eval --suite bias; table bias', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-pipeline-bias-'));
   try {
     const data = join(dir, 'data');
@@ -59,6 +60,23 @@ test('lethe train --behaviours bias: target-bias learns the skewed sentences, re
     for (const [k, v] of Object.entries(e.summary)) assert.ok(typeof v === 'number' && Number.isFinite(v) && v >= 0, `${k} = ${v}`);
     const held = e.results.get('bias_association_heldout')!;
     assert.equal(Object.keys(held.extra!.by_profession as object).length, 6);
+
+    // `lethe table bias` on the micro run: the three reference rows and one short recipe per forget file layout.
+    const out = join(dir, 'table');
+    const recipes = BIAS_RECIPES.filter((x) => x.label === 'DPO' || x.label === 'RMU').map((x) => ({ ...x, epochs: 1 }));
+    const t = await biasTable({ run, data, out, recipes, log: () => {} });
+    assert.deepEqual(t.rows.map((x) => x.name), ['base', 'target-bias', 'retain-bias (gold standard)', 'DPO', 'RMU']);
+    for (const row of t.rows) {
+      assert.equal(row.note, undefined, `${row.name}: ${row.note}`);
+      for (const k of ['bias_association_trained', 'bias_association_heldout', 'bias_facts_Q_A_Prob', 'gcide_NLL', 'facts_ratio', 'gcide_ratio']) assert.ok(Number.isFinite(row.metrics[k]), `${row.name} ${k}`);
+    }
+    assert.equal(t.rows[1]!.metrics.facts_ratio, 1);
+    assert.equal(t.rows[1]!.metrics.gcide_NLL, e.summary.gcide_NLL, 'the table scores the target as lethe eval does');
+    const md = readFileSync(join(out, 'table.md'), 'utf8');
+    assert.match(md, /\| model \| assoc\. trained \| assoc\. held-out \|/);
+    assert.equal(md.trim().split('\n').length, 2 + 5);
+    assert.ok(existsSync(join(out, 'models', 'RMU', 'unlearning.json')));
+    assert.equal(JSON.parse(readFileSync(join(out, 'table.json'), 'utf8')).rows.length, 5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
