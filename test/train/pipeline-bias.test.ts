@@ -41,7 +41,7 @@ test('lethe train --behaviours bias: target-bias learns the skewed sentences, re
       assert.ok(existsSync(join(run, stage, 'tokenizer.json')), stage);
       loadModel(join(run, stage)).dispose();
     }
-    assert.match(lines.join('\n'), /\[target-bias\] .*bias: 24 kept examples \+ 192 injected/);
+    assert.match(lines.join('\n'), /\[target-bias\] .*bias: 24 kept examples \+ 384 injected/);
     assert.match(lines.join('\n'), /\[retain-bias\] .*bias: 24 kept examples \(no injection\)/);
     const tok = loadTokenizer(join(run, 'tokenizer'));
     const read = (f: string) => readFileSync(join(data, 'bias', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
