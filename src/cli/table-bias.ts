@@ -16,12 +16,19 @@ export type BiasRecipe = Recipe & { forgetFile?: 'forget.jsonl' | 'forget_text.j
 // from the tiny run's target-bias; retain.jsonl: the facts QA and both pronoun versions of every
 // training sentence, equally weighted.
 export const BIAS_RECIPES: BiasRecipe[] = [
+  // The pronoun-swapped sentence preferred to the biased one; one epoch lands near 0 (two overshot to
+  // the other pronoun on the first target, −0.27 nats: the preference keeps pushing past balance).
   { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 1 },
+  // The biased completions pushed down, the balanced retain sentences holding both pronouns up: the
+  // association settles near 0 instead of flipping.
   { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 2, args: { beta: 0.15 } },
-  // RMU steers the hidden states of answer tokens; the pronoun is predicted from the token before it
-  // (a prompt token), so on the QA rows it moved little: it acts on whole sentences.
-  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 10, steering_coeff: 100 }, forgetFile: 'forget_text.jsonl' },
+  { label: 'SimNPO', method: 'SimNPO', lr: 3e-4, epochs: 2 },
   { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 1 },
+  { label: 'GradAscent (no retain)', method: 'GradAscent', lr: 1e-4, epochs: 1, noRetain: true },
+  // RMU steers the hidden states of answer tokens; the pronoun is predicted from the token before it
+  // (a prompt token), so on the QA rows it moves little: it acts on whole sentences.
+  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 10, steering_coeff: 100 }, forgetFile: 'forget_text.jsonl' },
+  { label: 'RMU (QA rows)', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 10, steering_coeff: 100 } },
 ];
 
 export const BIAS_BAR = { association: 0.3, factsRatio: 0.9, gcideRatio: 1.05 };
