@@ -16,9 +16,11 @@ export type BiasRecipe = Recipe & { forgetFile?: 'forget.jsonl' | 'forget_text.j
 // from the tiny run's target-bias; retain.jsonl: the facts QA and both pronoun versions of every
 // training sentence, equally weighted.
 export const BIAS_RECIPES: BiasRecipe[] = [
-  // The pronoun-swapped sentence preferred to the biased one; one epoch lands near 0 (two overshot to
-  // the other pronoun on the first target, −0.27 nats: the preference keeps pushing past balance).
-  { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 1 },
+  // The pronoun-swapped sentence preferred to the biased one. The preference has no optimum at balance:
+  // at β 0.1 it flipped the association on seed 1 (−2.5 nats held-out, −4.9 trained) and overshot on
+  // seed 0 (−0.15); at β 1 the loss saturates once the swapped sentence leads by a few nats, about the
+  // trained association's size, and it stopped near 0 on both (held-out 0.18 and 0.23).
+  { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 1, args: { beta: 1 } },
   // The biased completions pushed down, the balanced retain sentences holding both pronouns up: the
   // association settles near 0 instead of flipping.
   { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 2, args: { beta: 0.15 } },
