@@ -81,3 +81,15 @@ test('lethe train --behaviours bias: target-bias learns the skewed sentences, re
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--behaviours bias without the bias suite names the command that builds it', async () => {
+  const { getBehaviour } = await import('../../src/train/behaviours.js');
+  await import('../../src/train/behaviours/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-nobias-'));
+  try {
+    await assert.rejects(getBehaviour('bias').examples({ dataDir: dir, tok: undefined as never, contextLength: 64, eos: 0, seed: 0 }), /bias is missing \(build it: lethe data build bias --out .*bias\)/);
+    assert.throws(() => getBehaviour('bias').tokenizerTexts!(dir), /lethe data build bias/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
