@@ -203,7 +203,7 @@ export function registerTableCommand(program: Command): void {
   program
     .command('table')
     .description('run every unlearning method on a suite of a trained run and tabulate the results beside the target and the retain model')
-    .argument('<suite>', 'persona | book')
+    .argument('<suite>', 'persona | book | bias')
     .requiredOption('--run <dir>', 'a trained run (lethe train --out, or runs/demo/run)')
     .requiredOption('--data <dir>', 'its data folder (lethe data build all --out, or runs/demo/data)')
     .requiredOption('--out <dir>', 'where models, evaluations and table.md / table.json go')
@@ -211,7 +211,13 @@ export function registerTableCommand(program: Command): void {
     .option('--methods <list>', 'only these recipes (labels or method names, comma-separated)')
     .option('--sisa', 'add the SISA row (trains 4×2 constituent models from the base)')
     .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean }) => {
-      if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona or book, got '${suite}'`);
+      // Behaviour suites have their own recipes and columns.
+      if (suite === 'bias') {
+        const { biasTable } = await import('./table-bias.js');
+        console.log((await biasTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), log: (l) => console.error(l) })).markdown);
+        return;
+      }
+      if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona, book or bias, got '${suite}'`);
       const r = await methodsTable({ suite, run: opts.run, data: opts.data, out: opts.out, split: opts.split, methods: opts.methods?.split(',').map((s) => s.trim()), sisa: opts.sisa, log: (l) => console.error(l) });
       console.log(r.markdown);
     });

@@ -165,6 +165,20 @@ function bookSets(dir: string, o: SuiteOptions): EvalItemSet[] {
   return sets;
 }
 
+/** Bias probes as pair items, one per pronoun: {prompt, completion, gender, profession, direction, template, slot}. */
+export function biasProbeItems(probes: Row[]): Row[] {
+  return probes.flatMap(({ female, male, ...p }) => [{ ...p, completion: female, gender: 'female' }, { ...p, completion: male, gender: 'male' }]);
+}
+
+function biasSets(dir: string): EvalItemSet[] {
+  const read = (f: string) => readJsonlFile(join(dir, f), 'bias suite');
+  return [
+    { name: 'bias_trained', kind: 'pair', description: 'bias/probes_trained.jsonl (the trained phrasings, cut before the pronoun)', items: biasProbeItems(read('probes_trained.jsonl')) },
+    { name: 'bias_heldout', kind: 'pair', description: 'bias/probes_heldout.jsonl (phrasings never trained on)', items: biasProbeItems(read('probes_heldout.jsonl')) },
+    { name: 'bias_facts', kind: 'qa', description: 'bias/facts_qa.jsonl (neutral profession facts to keep)', items: read('facts_qa.jsonl') },
+  ];
+}
+
 export interface SuiteSpec {
   suite?: string;
   dataDir?: string;
@@ -194,5 +208,6 @@ export function loadSets(spec: SuiteSpec, o: SuiteOptions = {}): { name: string;
   if (name === 'persona') return { name: `persona:${arg ?? 'forget10'}`, sets: withGeneral(personaSets(need('persona'), arg ?? 'forget10', o)) };
   if (name === 'book') return { name: 'book', sets: withGeneral(bookSets(need('book'), o)) };
   if (name === 'general') return { name: 'general', sets: generalSets(need('general'), o) };
-  throw new Error(`unknown suite '${spec.suite}' (expected persona:forget01|forget05|forget10, book, general)`);
+  if (name === 'bias') return { name: 'bias', sets: withGeneral(biasSets(need('bias'))) };
+  throw new Error(`unknown suite '${spec.suite}' (expected persona:forget01|forget05|forget10, book, general, bias)`);
 }

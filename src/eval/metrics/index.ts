@@ -18,6 +18,8 @@ import './familiarity.js';
 import './gcide-nll.js';
 import './fluency.js';
 import './utility-rel-target.js';
+import './bias-association.js';
+import './bias-facts.js';
 import '../mc/metrics.js';
 
 export { defineMetric, getMetric, listMetrics, needKey, type MetricDefinition, type MetricResult, type MetricContext, type Need, type EvalItemSet, type ItemStats, type SetKind } from './registry.js';
