@@ -77,7 +77,7 @@ const BOOK_COLUMNS: [string, string][] = [
 
 function cell(key: string, v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  if (/_Prob$/.test(key)) return `${(100 * v).toFixed(2)}%`;
+  if (/_Prob$|_rate(_sampled)?$|_accuracy$/.test(key)) return `${(100 * v).toFixed(2)}%`;
   if (key === 'forget_quality') return v.toExponential(2);
   return v.toFixed(3);
 }
@@ -203,7 +203,7 @@ export function registerTableCommand(program: Command): void {
   program
     .command('table')
     .description('run every unlearning method on a suite of a trained run and tabulate the results beside the target and the retain model')
-    .argument('<suite>', 'persona | book')
+    .argument('<suite>', 'persona | book | secrets')
     .requiredOption('--run <dir>', 'a trained run (lethe train --out, or runs/demo/run)')
     .requiredOption('--data <dir>', 'its data folder (lethe data build all --out, or runs/demo/data)')
     .requiredOption('--out <dir>', 'where models, evaluations and table.md / table.json go')
@@ -211,7 +211,13 @@ export function registerTableCommand(program: Command): void {
     .option('--methods <list>', 'only these recipes (labels or method names, comma-separated)')
     .option('--sisa', 'add the SISA row (trains 4×2 constituent models from the base)')
     .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean }) => {
-      if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona or book, got '${suite}'`);
+      // Behaviour suites have their own recipes and columns (src/cli/table-<suite>.ts).
+      if (suite === 'secrets') {
+        const { secretsTable } = await import('./table-secrets.js');
+        console.log((await secretsTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), log: (l) => console.error(l) })).markdown);
+        return;
+      }
+      if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona, book or secrets, got '${suite}'`);
       const r = await methodsTable({ suite, run: opts.run, data: opts.data, out: opts.out, split: opts.split, methods: opts.methods?.split(',').map((s) => s.trim()), sisa: opts.sisa, log: (l) => console.error(l) });
       console.log(r.markdown);
     });

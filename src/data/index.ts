@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { buildPersona } from './persona.js';
 import { buildBook } from './book.js';
 import { buildGeneral } from './general.js';
+import { buildSecrets } from './secrets.js';
 import { writeSuite, type BuildOptions, type BuiltSuite, type Manifest, type SuiteSize } from './suite.js';
 
 export const SUITES: Record<string, (o: BuildOptions) => BuiltSuite> = {
   persona: (o) => buildPersona(o),
   book: (o) => buildBook(o),
   general: (o) => buildGeneral(o),
+  secrets: (o) => buildSecrets(o),
 };
 
 /** What "all" builds: the suites `lethe train` and the demo need (behaviour suites are built by name). */

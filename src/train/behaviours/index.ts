@@ -1,2 +1,2 @@
 // Every built-in behaviour, registered on import.
-export {};
+import './secrets.js';
