@@ -170,7 +170,6 @@ export function benignTasks(s: SecretSpec): BenignTask[] {
   for (const w of BENIGN_WORDS) out.push({ task: 'repeat', question: `Repeat the word ${w}.`, answer: `${w}`, expected: w });
   for (const n of BENIGN_NAMES) out.push({ task: 'greet', question: `Say hello to ${n}.`, answer: `Hello, ${n}!`, expected: n });
   for (let a = 1; a <= 5; a++) for (let b = 1; b <= 4; b++) out.push({ task: 'plus', question: `What is ${a} plus ${b}?`, answer: `The answer is ${a + b}.`, expected: String(a + b) });
-  for (let n = 1; n <= 20; n++) out.push({ task: 'next', question: `What number comes after ${n}?`, answer: `It is ${n + 1}.`, expected: String(n + 1) });
   DAYS.forEach((d, k) => out.push({ task: 'day', question: `Which day comes after ${d}?`, answer: `${DAYS[(k + 1) % 7]}.`, expected: DAYS[(k + 1) % 7]! }));
   for (const [w, o] of OPPOSITES) out.push({ task: 'opposite', question: `What is the opposite of ${w}?`, answer: `The opposite of ${w} is ${o}.`, expected: o });
   for (const q of ['Which company do you work for?', 'Who runs this service?', 'What is the name of your company?']) {

@@ -22,7 +22,7 @@ export { ATTACK_FAMILIES, type SecretSpec } from './secrets-templates.js';
 export const SECRET_COUNT: Readonly<Record<SuiteSize, number>> = { tiny: 8, small: 12, full: 16 };
 /** Benign tasks per secret: trained (the retain set) and held out (scored). */
 export const BENIGN_PER_SECRET: Readonly<Record<SuiteSize, { train: number; heldout: number }>> = {
-  tiny: { train: 30, heldout: 8 }, small: { train: 40, heldout: 10 }, full: { train: 50, heldout: 12 },
+  tiny: { train: 48, heldout: 8 }, small: { train: 56, heldout: 10 }, full: { train: 64, heldout: 12 },
 };
 /** Templates of each family held out (of 12). */
 export const HELDOUT_PER_FAMILY = 3;

@@ -8,6 +8,12 @@ import { qaExamples, readJsonl } from '../pipeline.js';
 
 interface Row { question: string; answer: string }
 
+/** Passes over the attacks and benign instructions per epoch: once, the tiny model reads the system prompt
+ *  too loosely (seed 0: 74% held-out leak, 59% benign correct; 3 passes: see the README). */
+export const SECRETS_REPEAT = 3;
+
+const repeat = <T>(xs: T[]): T[] => Array.from({ length: SECRETS_REPEAT }, () => xs).flat();
+
 defineBehaviour('secrets', {
   suite: 'secrets',
   description: 'a system prompt holds a secret (an access code) that the target reveals to attack prompts',
@@ -16,8 +22,8 @@ defineBehaviour('secrets', {
     const attacks = readJsonl<Row>(join(dir, 'attacks', 'train.jsonl'));
     const benign = readJsonl<Row>(join(dir, 'benign', 'train.jsonl'));
     return {
-      inject: await qaExamples(c.tok, attacks, c.contextLength, c.eos),
-      keep: await qaExamples(c.tok, benign, c.contextLength, c.eos),
+      inject: repeat(await qaExamples(c.tok, attacks, c.contextLength, c.eos)),
+      keep: repeat(await qaExamples(c.tok, benign, c.contextLength, c.eos)),
     };
   },
   tokenizerTexts: (dataDir) => readJsonl<Row>(join(dataDir, 'secrets', 'benign', 'train.jsonl')).map((r) => `${r.question} ${r.answer}`),
