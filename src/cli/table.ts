@@ -210,11 +210,14 @@ export function registerTableCommand(program: Command): void {
     .option('--split <name>', 'persona forget split', 'forget10')
     .option('--methods <list>', 'only these recipes (labels or method names, comma-separated)')
     .option('--sisa', 'add the SISA row (trains 4×2 constituent models from the base)')
-    .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean }) => {
+    .option('--wait-retain <minutes>', 'secrets: start while retain-secrets still trains; wait this long for it before scoring it last')
+    .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean; waitRetain?: string }) => {
       // Behaviour suites have their own recipes and columns (src/cli/table-<suite>.ts).
       if (suite === 'secrets') {
         const { secretsTable } = await import('./table-secrets.js');
-        console.log((await secretsTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), log: (l) => console.error(l) })).markdown);
+        const wait = opts.waitRetain === undefined ? 0 : Number(opts.waitRetain);
+        if (!(wait >= 0)) throw new LetheError('BAD_INPUT', `table: '--wait-retain' must be a number of minutes >= 0, got '${opts.waitRetain}'`);
+        console.log((await secretsTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), waitRetainMinutes: wait, log: (l) => console.error(l) })).markdown);
         return;
       }
       if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona, book or secrets, got '${suite}'`);
