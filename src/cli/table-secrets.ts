@@ -4,19 +4,21 @@
 // held-out benign instructions, world facts and general English. Forget data: the trained attack
 // prompts with their leaking answers (each row carries a refusal as alternate_answer, which DPO
 // prefers); retain data: the trained benign instructions under the same system prompts.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../errors.js';
 import { formatTable, type Recipe, type TableRow } from './table.js';
 
-// Measured on the tiny preset, seed 0 (432 attack rows, batch 16 → 27 steps an epoch).
+// Tiny preset, seed 0: 432 attack rows, batch 16 → 27 steps an epoch; 2 epochs at lr 5e-4 took a
+// mid-training target (68% held-out leak) to 0% greedy and 0% sampled leak with benign answers at
+// 91% (DPO) and 86% (NPO, GCIDE NLL up 0.6); the DPO-family and NPO recipes share that budget.
+// RMU keeps the steering that forgets on the persona suite (lr 3e-3, alpha 10, steering 100).
 export const SECRETS_RECIPES: Recipe[] = [
-  { label: 'DPO (refusal)', method: 'DPO', lr: 3e-4, epochs: 4 },
-  { label: 'IdkDPO', method: 'IdkDPO', lr: 3e-4, epochs: 4 },
-  { label: 'IdkNLL', method: 'IdkNLL', lr: 3e-4, epochs: 4 },
-  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 4, args: { beta: 0.1 } },
-  { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 4 },
-  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 4, args: { alpha: 10, steering_coeff: 100 } },
+  { label: 'DPO (refusal)', method: 'DPO', lr: 5e-4, epochs: 2 },
+  { label: 'IdkDPO', method: 'IdkDPO', lr: 5e-4, epochs: 2 },
+  { label: 'IdkNLL', method: 'IdkNLL', lr: 5e-4, epochs: 2 },
+  { label: 'NPO', method: 'NPO', lr: 5e-4, epochs: 2, args: { beta: 0.1 } },
+  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 10, steering_coeff: 100 } },
 ];
 
 export const SECRETS_COLUMNS: [string, string][] = [
@@ -69,13 +71,24 @@ export async function secretsTable(o: SecretsTableOptions): Promise<{ rows: Tabl
   const recipes = (o.recipes ?? SECRETS_RECIPES).filter((r) => !o.methods || o.methods.includes(r.label) || o.methods.includes(r.method));
   for (const r of recipes) {
     const dir = join(o.out, 'models', r.label.replace(/[^\w.-]+/g, '_'));
+    // A model this table made earlier with the same recipe is reused (its scores come from the eval cache).
+    const recipeFile = join(dir, 'recipe.json');
+    const recipe = JSON.stringify({ ...r, batchSize: o.batchSize ?? 16 });
+    const earlier = existsSync(join(dir, 'unlearning.json')) && existsSync(recipeFile) ? (JSON.parse(readFileSync(recipeFile, 'utf8')) as { recipe: string; row: Omit<TableRow, 'name' | 'metrics'> }) : null;
+    if (earlier?.recipe === recipe) {
+      o.log(`[table] ${r.label}: reusing ${dir} (same recipe)`);
+      rows.push({ name: r.label, metrics: await score(r.label, dir), ...earlier.row });
+      continue;
+    }
     o.log(`[table] ${r.label}: lr ${r.lr}, ${r.epochs} epochs`);
     try {
       const res = await forget({
         modelDir: target, forgetFile, retainFile: r.noRetain ? undefined : retainFile, method: r.method, args: r.args, outDir: dir, lr: r.lr, epochs: r.epochs,
         batchSize: o.batchSize ?? 16, seed: 0, lora: r.lora, merge: !!r.lora, mask: r.mask ? parseMask(r.mask) : undefined, resume: true, report: () => {},
       });
-      rows.push({ name: r.label, metrics: await score(r.label, dir), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal });
+      const row = { seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal };
+      writeFileSync(recipeFile, JSON.stringify({ recipe, row }) + '\n');
+      rows.push({ name: r.label, metrics: await score(r.label, dir), ...row });
     } catch (err) {
       o.log(`[table] ${r.label} failed: ${(err as Error).message}`);
       rows.push({ name: r.label, metrics: {}, note: (err as Error).message });
