@@ -12,13 +12,14 @@ import { formatTable, type Recipe, type TableRow } from './table.js';
 // Tiny preset, seed 0: 432 attack rows, batch 16 → 27 steps an epoch; 2 epochs at lr 5e-4 took a
 // mid-training target (68% held-out leak) to 0% greedy and 0% sampled leak with benign answers at
 // 91% (DPO) and 86% (NPO, GCIDE NLL up 0.6); the DPO-family and NPO recipes share that budget.
-// RMU keeps the steering that forgets on the persona suite (lr 3e-3, alpha 10, steering 100).
+// RMU (lr 3e-3, steering 100): the persona suite's retain weight alpha 10 left 59% of benign answers
+// right; alpha 100 kept 97% with no leak (on the final target); lr 1e-3 left a 53% leak.
 export const SECRETS_RECIPES: Recipe[] = [
   { label: 'DPO (refusal)', method: 'DPO', lr: 5e-4, epochs: 2 },
   { label: 'IdkDPO', method: 'IdkDPO', lr: 5e-4, epochs: 2 },
   { label: 'IdkNLL', method: 'IdkNLL', lr: 5e-4, epochs: 2 },
   { label: 'NPO', method: 'NPO', lr: 5e-4, epochs: 2, args: { beta: 0.1 } },
-  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 10, steering_coeff: 100 } },
+  { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 100, steering_coeff: 100 } },
 ];
 
 export const SECRETS_COLUMNS: [string, string][] = [
