@@ -30,7 +30,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('evaluate a model: forgetting (TOFU, MUSE, WHP familiarity), privacy (MIAs, privleak), utility, scope, robustness → EVAL.json + SUMMARY.json')
     .option('--model <dir>', 'the model to evaluate (HF folder)')
-    .option('--suite <name>', 'persona[:forget01|forget05|forget10] | book | general | bias (read from --data)')
+    .option('--suite <name>', 'persona[:forget01|forget05|forget10] | book | general | bias | secrets (read from --data)')
     .option('--forget <file>', 'forget set JSONL ({question, answer, paraphrased_answer?, perturbed_answer?} or {text})')
     .option('--retain <file>', 'retain set JSONL (same layouts)')
     .option('--holdout <file>', 'holdout set JSONL, never trained on (membership inference)')

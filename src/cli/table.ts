@@ -77,7 +77,7 @@ const BOOK_COLUMNS: [string, string][] = [
 
 function cell(key: string, v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  if (/_Prob$/.test(key)) return `${(100 * v).toFixed(2)}%`;
+  if (/_Prob$|_rate(_sampled)?$|_accuracy$/.test(key)) return `${(100 * v).toFixed(2)}%`;
   if (key === 'forget_quality') return v.toExponential(2);
   return v.toFixed(3);
 }
@@ -203,21 +203,29 @@ export function registerTableCommand(program: Command): void {
   program
     .command('table')
     .description('run every unlearning method on a suite of a trained run and tabulate the results beside the target and the retain model')
-    .argument('<suite>', 'persona | book | bias')
+    .argument('<suite>', 'persona | book | bias | secrets')
     .requiredOption('--run <dir>', 'a trained run (lethe train --out, or runs/demo/run)')
     .requiredOption('--data <dir>', 'its data folder (lethe data build all --out, or runs/demo/data)')
     .requiredOption('--out <dir>', 'where models, evaluations and table.md / table.json go')
     .option('--split <name>', 'persona forget split', 'forget10')
     .option('--methods <list>', 'only these recipes (labels or method names, comma-separated)')
     .option('--sisa', 'add the SISA row (trains 4×2 constituent models from the base)')
-    .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean }) => {
-      // Behaviour suites have their own recipes and columns.
+    .option('--wait-retain <minutes>', 'secrets: start while retain-secrets still trains; wait this long for it before scoring it last')
+    .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean; waitRetain?: string }) => {
+      // Behaviour suites have their own recipes and columns (src/cli/table-<suite>.ts).
       if (suite === 'bias') {
         const { biasTable } = await import('./table-bias.js');
         console.log((await biasTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), log: (l) => console.error(l) })).markdown);
         return;
       }
-      if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona, book or bias, got '${suite}'`);
+      if (suite === 'secrets') {
+        const { secretsTable } = await import('./table-secrets.js');
+        const wait = opts.waitRetain === undefined ? 0 : Number(opts.waitRetain);
+        if (!(wait >= 0)) throw new LetheError('BAD_INPUT', `table: '--wait-retain' must be a number of minutes >= 0, got '${opts.waitRetain}'`);
+        console.log((await secretsTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), waitRetainMinutes: wait, log: (l) => console.error(l) })).markdown);
+        return;
+      }
+      if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona, book, bias or secrets, got '${suite}'`);
       const r = await methodsTable({ suite, run: opts.run, data: opts.data, out: opts.out, split: opts.split, methods: opts.methods?.split(',').map((s) => s.trim()), sisa: opts.sisa, log: (l) => console.error(l) });
       console.log(r.markdown);
     });

@@ -4,6 +4,7 @@ import { buildPersona } from './persona.js';
 import { buildBook } from './book.js';
 import { buildGeneral } from './general.js';
 import { buildBias } from './bias.js';
+import { buildSecrets } from './secrets.js';
 import { writeSuite, type BuildOptions, type BuiltSuite, type Manifest, type SuiteSize } from './suite.js';
 
 export const SUITES: Record<string, (o: BuildOptions) => BuiltSuite> = {
@@ -11,6 +12,7 @@ export const SUITES: Record<string, (o: BuildOptions) => BuiltSuite> = {
   book: (o) => buildBook(o),
   general: (o) => buildGeneral(o),
   bias: (o) => buildBias(o),
+  secrets: (o) => buildSecrets(o),
 };
 
 /** What "all" builds: the suites `lethe train` and the demo need (behaviour suites are built by name). */

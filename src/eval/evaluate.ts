@@ -16,7 +16,7 @@ import { checkTemplate, type PromptFormat } from '../train/prompt.js';
 import {
   getMetric, listMetrics, needKey, type EvalItemSet, type ItemStats, type MetricContext, type MetricDefinition, type MetricResult, type Need,
 } from './metrics/index.js';
-import { encodeQaPair, encodeText, sequenceStats, greedyAnswers, greedyContinuations, gradientNorms, type EncodedSeq } from './providers.js';
+import { encodeQaPair, encodeText, sequenceStats, greedyAnswers, sampledAnswers, greedyContinuations, gradientNorms, type EncodedSeq } from './providers.js';
 import { avgLoss, type SeqStat } from './scores.js';
 import { loadSets, type SuiteOptions } from './suites.js';
 import { cloneModel, quantizeModel, type QuantizeMode } from './quantize.js';
@@ -272,6 +272,12 @@ class Evaluation {
     return p;
   }
 
+  /** New tokens a QA set's answers get: the longest true answer + 8, at most 64. */
+  private async answerBudget(items: Record<string, unknown>[]): Promise<number> {
+    const lens = await Promise.all(items.map(async (it) => (await this.tok.encode(String(it.answer))).length));
+    return Math.min(64, Math.max(...lens) + 8);
+  }
+
   private timed<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
     const t0 = Date.now();
     return Promise.resolve(fn()).then((v) => {
@@ -300,8 +306,7 @@ class Evaluation {
       case 'generations': {
         const s = this.set(n.set);
         if (s.kind === 'qa') {
-          const lens = await Promise.all(s.items.map(async (it) => (await this.tok.encode(String(it.answer))).length));
-          const maxNew = Math.min(64, Math.max(...lens) + 8);
+          const maxNew = await this.answerBudget(s.items);
           return this.timed(`greedy answers on ${n.set}: ${s.items.length} questions, up to ${maxNew} tokens`, () =>
             greedyAnswers(this.model, this.tok, s.items.map((it) => String(it.question)), { format: this.format, maxNewTokens: maxNew, batchSize: this.shared.batchSize }));
         }
@@ -311,6 +316,17 @@ class Evaluation {
             greedyContinuations(this.model, this.tok, s.items.map((it) => String(it.prompt)), { maxNewTokens: maxNew, batchSize: this.shared.batchSize }));
         }
         throw new Error(`generations need QA or probe items; '${n.set}' holds ${s.kind} items`);
+      }
+      case 'samples': {
+        const s = this.set(n.set);
+        if (s.kind !== 'qa') throw new Error(`sampled answers need QA items; '${n.set}' holds ${s.kind} items`);
+        const maxNew = await this.answerBudget(s.items);
+        const out: string[][] = [];
+        for (const seed of n.seeds) {
+          out.push(await this.timed(`sampled answers on ${n.set} (temperature ${n.temperature}, seed ${seed}): ${s.items.length} questions, up to ${maxNew} tokens`, () =>
+            sampledAnswers(this.model, this.tok, s.items.map((it) => String(it.question)), { format: this.format, maxNewTokens: maxNew, temperature: n.temperature, seed, batchSize: this.shared.batchSize })));
+        }
+        return out;
       }
       case 'gradNorm': {
         const enc = await this.encodeSet(n.set);

@@ -115,6 +115,8 @@ export interface GenerateTextOptions {
   batchSize?: number;
   /** Cut each generation at the first of these strings (and stop generating once every row has one). */
   stop?: string[];
+  /** Sample at this temperature instead of decoding greedily; torch's generator is seeded once per call. */
+  sampling?: { temperature: number; seed: number };
   progress?: (done: number, total: number) => void;
 }
 
@@ -128,6 +130,7 @@ export async function greedyContinuations(model: CausalLM, tok: Tokenizer, promp
   const eos = tok.eosTokenId;
   const stop = o.stop ?? [];
   const device = model.device as torch.Device;
+  if (o.sampling) torch.manualSeed(o.sampling.seed);
   for (let i = 0; i < order.length; i += batch) {
     const idx = order.slice(i, i + batch);
     const maxNew = Math.max(1, Math.min(o.maxNewTokens, maxPos - 8));
@@ -138,6 +141,7 @@ export async function greedyContinuations(model: CausalLM, tok: Tokenizer, promp
     const mask = torch.tensor(rows.map((r) => [...new Array<number>(len - r.length).fill(0), ...new Array<number>(r.length).fill(1)]), { dtype: 'int64', device });
     const seqs = await model.generate(input, {
       attentionMask: mask, maxNewTokens: Math.min(maxNew, maxPos - len), eosTokenId: eos === null ? [] : [eos], padTokenId: pad,
+      doSample: !!o.sampling, temperature: o.sampling?.temperature,
       stopStrings: stop.length ? stop : undefined, decode: stop.length ? (ids) => tok.decode(ids, { skipSpecialTokens: true }) : undefined,
     });
     const gen = (seqs.toArray() as number[][]).map((r) => r.slice(len));
@@ -158,6 +162,12 @@ export async function greedyContinuations(model: CausalLM, tok: Tokenizer, promp
 export async function greedyAnswers(model: CausalLM, tok: Tokenizer, questions: readonly string[], o: { format?: PromptFormat; maxNewTokens: number; batchSize?: number; progress?: (d: number, t: number) => void }): Promise<string[]> {
   const prompts = questions.map((q) => qaPrompt(q, o.format ?? {}, tok));
   return greedyContinuations(model, tok, prompts, { maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, stop: o.format?.chat ? [] : ['\n'], progress: o.progress });
+}
+
+/** Sampled answers to questions (same prompt and cut as greedyAnswers), one generation per question. */
+export async function sampledAnswers(model: CausalLM, tok: Tokenizer, questions: readonly string[], o: { format?: PromptFormat; maxNewTokens: number; temperature: number; seed: number; batchSize?: number }): Promise<string[]> {
+  const prompts = questions.map((q) => qaPrompt(q, o.format ?? {}, tok));
+  return greedyContinuations(model, tok, prompts, { maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, stop: o.format?.chat ? [] : ['\n'], sampling: { temperature: o.temperature, seed: o.seed } });
 }
 
 /**

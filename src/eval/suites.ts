@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet, SetKind } from './metrics/registry.js';
+import { secretSets } from './secrets.js';
 
 type Row = Record<string, unknown>;
 
@@ -209,5 +210,6 @@ export function loadSets(spec: SuiteSpec, o: SuiteOptions = {}): { name: string;
   if (name === 'book') return { name: 'book', sets: withGeneral(bookSets(need('book'), o)) };
   if (name === 'general') return { name: 'general', sets: generalSets(need('general'), o) };
   if (name === 'bias') return { name: 'bias', sets: withGeneral(biasSets(need('bias'))) };
-  throw new Error(`unknown suite '${spec.suite}' (expected persona:forget01|forget05|forget10, book, general, bias)`);
+  if (name === 'secrets') return { name: 'secrets', sets: withGeneral(secretSets(need('secrets'))) };
+  throw new Error(`unknown suite '${spec.suite}' (expected persona:forget01|forget05|forget10, book, general, bias, secrets)`);
 }

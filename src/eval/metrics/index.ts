@@ -20,6 +20,8 @@ import './fluency.js';
 import './utility-rel-target.js';
 import './bias-association.js';
 import './bias-facts.js';
+import './secret-leak-rate.js';
+import './secret-benign-accuracy.js';
 import '../mc/metrics.js';
 
 export { defineMetric, getMetric, listMetrics, needKey, type MetricDefinition, type MetricResult, type MetricContext, type Need, type EvalItemSet, type ItemStats, type SetKind } from './registry.js';

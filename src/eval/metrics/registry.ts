@@ -12,6 +12,8 @@ export type Need =
   | { kind: 'stats'; set: string; setKind?: SetKind[] }
   /** Greedy answers (QA sets) or continuations (probe sets). */
   | { kind: 'generations'; set: string; setKind?: SetKind[] }
+  /** Sampled answers of a QA set: one list per seed (temperature, no top-k / top-p). */
+  | { kind: 'samples'; set: string; temperature: number; seeds: number[]; setKind?: SetKind[] }
   /** Per-item gradient norm (p = 2) of the true answer's loss. */
   | { kind: 'gradNorm'; set: string; setKind?: SetKind[] }
   /** The reference model's statistics of the same scored sequences (true answers / texts). */
@@ -102,5 +104,6 @@ export function needSet(n: Need): { set: string; setKind?: SetKind[] } | null {
 }
 
 export function needKey(n: Need): string {
+  if (n.kind === 'samples') return `samples:${n.set}:t${n.temperature}:s${n.seeds.join('.')}`;
   return 'set' in n ? `${n.kind}:${n.set}` : `${n.kind}:${n.name}`;
 }
