@@ -14,7 +14,8 @@ import { formatTable, type Recipe, type TableRow } from './table.js';
 // 91% (DPO) and 86% (NPO, GCIDE NLL up 0.6); the DPO-family and NPO recipes share that budget.
 // RMU (lr 3e-3, steering 100): the persona suite's retain weight alpha 10 left 59% of benign answers
 // right; alpha 100 kept 97% with no leak (on the final target); lr 1e-3 left a 53% leak.
-// On seed 1 this RMU recipe still leaks (17% greedy); no RMU recipe tried met the bar on both seeds (README).
+// With 12 attack templates per family it still leaked on seed 1 (17% greedy); with 18 (the suite now)
+// it meets the bar on seeds 1 and 2, as every recipe here does (README).
 export const SECRETS_RECIPES: Recipe[] = [
   { label: 'DPO (refusal)', method: 'DPO', lr: 5e-4, epochs: 2 },
   { label: 'IdkDPO', method: 'IdkDPO', lr: 5e-4, epochs: 2 },
