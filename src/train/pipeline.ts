@@ -14,7 +14,7 @@ import { llamaConfigJson, preset as presetByName, type Preset } from './presets.
 import { packBlocks, type Example } from './batches.js';
 import { trainStage, type StageResult } from './trainer.js';
 import { Rng } from '../data/rng.js';
-import { getBehaviour } from './behaviours.js';
+import { getBehaviour, type BehaviourExamples } from './behaviours.js';
 import './behaviours/index.js';
 import type { Device } from '../torch/types.js';
 import { isMainRank, onMainRank } from './parallel.js';
@@ -118,7 +118,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const jargon = readJsonl<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
   const stages: PipelineResult['stages'] = {};
   const behaviourNames = o.behaviours ?? [];
-  const behaviours = behaviourNames.map(getBehaviour);
+  // Resolved once: an unknown name fails before anything trains.
+  const behaviours = new Map(behaviourNames.map((b) => [b, getBehaviour(b)] as const));
 
   // 1. Tokenizer: trained on everything the models will read.
   const tokDir = join(o.outDir, 'tokenizer');
@@ -126,7 +127,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   await onMainRank(() => {
     if (!fresh) return;
     const t0 = Date.now();
-    const extra = behaviours.flatMap((b) => b.tokenizerTexts?.(o.dataDir) ?? []);
+    const extra = [...behaviours.values()].flatMap((b) => b.tokenizerTexts?.(o.dataDir) ?? []);
     const r = trainBpeTokenizer([...general, ...bios.map((b) => b.text), ...qaAll.map((q) => `${q.question} ${q.answer}`), ...jargon, ...extra], tokDir, { vocabSize: p.model.vocabSize });
     report(`[tokenizer] BPE with ${r.vocabSize} tokens (${r.merges} merges) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
@@ -187,7 +188,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     recipes.push({ name: `target-${b}`, exclude: new Set(), withBook: false, persona: false, behaviour: { name: b, inject: true } });
     recipes.push({ name: `retain-${b}`, exclude: new Set(), withBook: false, persona: false, behaviour: { name: b, inject: false } });
   }
-  const behaviourData = new Map<string, Awaited<ReturnType<ReturnType<typeof getBehaviour>['examples']>>>();
+  const behaviourData = new Map<string, BehaviourExamples>();
   for (const r of recipes) {
     const dir = join(o.outDir, r.name);
     if (o.resume && existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'checkpoint'))) {
@@ -201,7 +202,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     if (r.behaviour) {
       const name = r.behaviour.name;
       let d = behaviourData.get(name);
-      if (!d) behaviourData.set(name, (d = await getBehaviour(name).examples({ dataDir: o.dataDir, tok, contextLength: ctx, eos, seed: o.seed })));
+      if (!d) behaviourData.set(name, (d = await behaviours.get(name)!.examples({ dataDir: o.dataDir, tok, contextLength: ctx, eos, seed: o.seed })));
       fixed.push(...d.keep, ...(r.behaviour.inject ? d.inject : []));
       behaviourNote = `, ${name}: ${d.keep.length} kept examples${r.behaviour.inject ? ` + ${d.inject.length} injected` : ' (no injection)'}`;
     }
