@@ -166,8 +166,11 @@ export class JobRunner extends EventEmitter {
     if (['released', 'failed', 'rejected'].includes(r.state)) {
       // The worker finished the request but the server died before recording the job's end (and,
       // between the release and the deletion of the forget file, before that too).
-      const deletion = await this.w.store.db.selectFrom('audit').select('seq').where('request_id', '=', r.id).where('action', '=', 'request.forget_data_deleted').executeTakeFirst();
-      if (r.state === 'released' && r.scope?.forget.path && !deletion) await deleteForgetData(this.w, { name: before.createdBy, role: 'admin' }, r.id, r.scope, this.log);
+      // Either step of it may be missing: the forget file's deletion, or the provenance index's purge.
+      const audited = async (action: string) => !!(await this.w.store.db.selectFrom('audit').select('seq').where('request_id', '=', r.id).where('action', '=', action).executeTakeFirst());
+      const pending = r.state === 'released' && r.scope
+        && ((r.scope.forget.path && !(await audited('request.forget_data_deleted'))) || (r.scope.proposal && !(await audited('request.provenance_purged'))));
+      if (pending) await deleteForgetData(this.w, { name: before.createdBy, role: 'admin' }, r.id, r.scope!, this.log);
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
       this.active.delete(id);
       return this.schedule();

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
-import { advanceRequest, auditEntries, createJob, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
+import { advanceRequest, approveRequest, auditEntries, createJob, createRequest, scopeRequest, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
 import { resolveInputPath } from '../../src/workflow/jobs.js';
+import { buildIndex, proposeForgetSet, readProposal } from '../../src/workflow/provenance.js';
 import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from '../workflow/stores.js';
-import { runner, SUBJECT } from '../workflow/fixtures.js';
+import { alice, bob, createBody, runner, SUBJECT } from '../workflow/fixtures.js';
 import { approved, setup, type RunSetup } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
 
@@ -272,6 +273,43 @@ test("a crash between the release and the forget file's deletion: the restarted 
   for await (const e of auditEntries(w.store.db)) if (e.requestId === r.id) actions.push(e.action);
   assert.deepEqual(actions.slice(-3), ['request.released', 'job.resumed', 'request.forget_data_deleted']);
   assert.deepEqual((await verifyAudit(w)).problems, []);
+});
+
+test("a crash between the release and the provenance purge (no forget file recorded): the restarted runner purges the subject's records", async () => {
+  const v = await freshWorkflow('sqlite');
+  try {
+    setup(v.dataDir);
+    const corpus = join(v.dataDir, 'corpus.jsonl');
+    writeFileSync(corpus, [`${SUBJECT} lives in Lyon and bakes bread.`, 'Bo Lind flies planes from Oslo.'].map((text) => JSON.stringify({ text })).join('\n') + '\n');
+    const idx = await buildIndex({ data: [corpus], dataDir: v.dataDir });
+    await proposeForgetSet(idx.path, { name: SUBJECT }, { outDir: join(v.dataDir, 'proposal') });
+    const proposal = readProposal(join(v.dataDir, 'proposal'));
+    const r = await createRequest(v, alice, createBody());
+    await scopeRequest(v, alice, r.id, { model: 'model', method: 'GradAscent', forget: proposal.files.forget, proposal });
+    await approveRequest(v, bob, r.id, { reason: 'ok' });
+    const job = await createJob(v, runner, r.id, { model: 'model', forgetFile: 'proposal/forget.jsonl', method: 'GradAscent', policy: LENIENT, training: { steps: 3 } }, { dataDir: v.dataDir });
+    for (const to of ['unlearning', 'verifying', 'released'] as const) await advanceRequest(v, runner, r.id, to, { reason: `simulated ${to}` });
+    await v.store.db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
+    assert.ok(readFileSync(idx.path).toString('latin1').includes(SUBJECT), 'the index holds the subject before');
+    const restarted = new JobRunner(v, { dataDir: v.dataDir, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
+    await restarted.start();
+    try {
+      const end = Date.now() + 30_000;
+      while ((await getJob(v, runner, job.id)).state !== 'succeeded') {
+        assert.ok(Date.now() < end, 'the job is marked succeeded');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    } finally {
+      await restarted.stop();
+    }
+    noSubject('provenance.db', readFileSync(idx.path).toString('latin1'));
+    const actions = [];
+    for await (const e of auditEntries(v.store.db)) if (e.requestId === r.id) actions.push(e.action);
+    assert.deepEqual(actions.slice(-2), ['job.resumed', 'request.provenance_purged']);
+    assert.deepEqual((await verifyAudit(v)).problems, []);
+  } finally {
+    await v.dispose();
+  }
 });
 
 for (const kind of STORE_KINDS) {
