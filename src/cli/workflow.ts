@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { LetheError } from '../errors.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 
-interface StoreFlags { data?: string; db?: string }
+interface StoreFlags { data?: string; db?: string; dataRoot?: string[] }
 interface TokenFlags extends StoreFlags { token?: string }
 
 function storeOptions(cmd: Command): Command {
@@ -17,12 +17,14 @@ function storeOptions(cmd: Command): Command {
     .option('--db <url>', 'postgres://… (or pglite:DIR) instead of SQLite in the data folder (default $LETHE_DB)');
 }
 const withToken = (cmd: Command) => storeOptions(cmd).option('--token <token>', 'your bearer token (default $LETHE_TOKEN)');
+/** Where files named for the deployment may lie besides the data folder (recorded forget files, job inputs). */
+const withDataRoots = (cmd: Command) => cmd.option('--data-root <dir>', 'another folder that files named for the deployment (forget files, models, data) may lie in, besides the data folder (repeatable)', (v: string, prev: string[]) => [...prev, resolve(v)], [] as string[]);
 
 async function open(o: StoreFlags): Promise<Workflow> {
   const dataDir = o.data ?? process.env.LETHE_DATA;
   if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
   const { openWorkflow } = await import('../workflow/index.js');
-  return openWorkflow({ dataDir, db: o.db ?? process.env.LETHE_DB });
+  return openWorkflow({ dataDir, db: o.db ?? process.env.LETHE_DB, roots: o.dataRoot ?? [] });
 }
 
 async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
@@ -47,6 +49,7 @@ function printRequest(r: import('../workflow/index.js').RequestView, json?: bool
   if (json) return console.log(JSON.stringify(r, null, 2));
   console.log(`${r.id}  ${r.state}  ${r.category}  requested by ${r.requestedBy}`);
   if (r.scope) console.log(`  scope: ${r.scope.method} on ${r.scope.model}, ${r.scope.forget.rows} forget rows (sha256 ${r.scope.forget.sha256.slice(0, 12)}…)`);
+  if (r.scope?.forget.path) console.log(`  forget file (deleted after release): ${r.scope.forget.path}`);
   const p = r.scope?.proposal;
   if (p) console.log(`  proposal: ${p.counts.forget} records to forget (${Object.entries(p.counts.byMatch).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}), ${p.counts.neighbours} neighbours to keep, ${p.counts.probes} probes`);
   for (const t of r.history) console.log(`  ${t.at}  ${(t.from ?? '—').padEnd(10)} → ${t.to.padEnd(10)} ${t.actor}: ${t.reason}`);
@@ -96,13 +99,13 @@ export function registerWorkflowCommands(program: Command): void {
       });
       printRequest(r, o.json);
     }));
-  withToken(request.command('scope').description('name the model, the method and the forget data').argument('<id>')
+  withDataRoots(withToken(request.command('scope').description('name the model, the method and the forget data').argument('<id>'))
     .requiredOption('--model <model>', 'the model folder or registry name')
     .requiredOption('--method <name>', 'an unlearning method (`lethe methods`)')
     .option('--forget <file>', 'the forget data (JSONL): only its sha256 and row count are stored')
     .option('--proposal <dir>', 'a reviewed `lethe propose` folder: its forget.jsonl is the forget data; only counts and sha256 hashes are stored')
     .option('--reason <text>', 'why this scope')
-    .option('--record-path', 'also record where the forget file lies, so that `lethe release` deletes it once released')
+    .option('--record-path', 'also record where the forget file lies (a file inside the data folder or a --data-root), so that `lethe release` deletes it once released')
     .option('--json', 'print the request as JSON'))
     .action(async (id: string, o: TokenFlags & { model: string; method: string; forget?: string; proposal?: string; reason?: string; recordPath?: boolean; json?: boolean }) => withWorkflow(o, async (w) => {
       const { scopeRequest } = await import('../workflow/index.js');
@@ -177,7 +180,7 @@ export function registerWorkflowCommands(program: Command): void {
       printRequest(await getRequest(w, await actorFor(w, o), id), o.json);
     }));
 
-  storeOptions(program.command('release').description('run an approved request: unlearn, verify against a policy, release with a certificate (or fail)').argument('<id>')
+  withDataRoots(storeOptions(program.command('release').description('run an approved request: unlearn, verify against a policy, release with a certificate (or fail)').argument('<id>'))
     .requiredOption('--model <dir>', 'the model folder to unlearn from')
     .requiredOption('--forget <file>', 'the forget data (JSONL; its sha256 must be the approved scope\'s)')
     .option('--retain <file>', 'data to keep (JSONL)')
@@ -245,13 +248,12 @@ export function registerWorkflowCommands(program: Command): void {
       for (const [c, by] of Object.entries(rep.byCategory)) console.log([c.padEnd(10), ...STATES.map((s) => String(by[s]).padStart(10))].join(' '));
     }));
 
-  storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)')
+  withDataRoots(storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)')
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8470)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--data-root <dir>', 'another folder that job inputs (models, data files) may lie in, besides the data folder (repeatable)', (v: string, prev: string[]) => [...prev, resolve(v)], [] as string[])
     .option('--policies <dir>', 'where named release policies lie (default DATA/policies)')
     .option('--concurrency <n>', 'jobs running at once across models (one at a time per model)', (v) => Number.parseInt(v, 10), 1)
-    .option('--rate-limit <n>', 'requests per minute per caller', (v) => Number.parseInt(v, 10), 300))
+    .option('--rate-limit <n>', 'requests per minute per caller', (v) => Number.parseInt(v, 10), 300)))
     .action(async (o: StoreFlags & { port: number; host: string; dataRoot: string[]; policies?: string; concurrency: number; rateLimit: number }) => {
       for (const [flag, v] of [['--port', o.port], ['--concurrency', o.concurrency], ['--rate-limit', o.rateLimit]] as const) {
         if (!Number.isInteger(v) || v < (flag === '--port' ? 0 : 1)) throw new LetheError('BAD_INPUT', `serve: '${flag}' must be a positive integer, got ${v}`);

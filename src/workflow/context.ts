@@ -10,6 +10,8 @@ export interface Workflow {
   now: () => Date;
   /** Where it was opened from: a job's worker process opens the same store from these. */
   dataDir: string;
+  /** More folders (absolute) where files named by users may lie besides the data folder (`--data-root`). */
+  roots: string[];
   /** The database URL when not the data folder's SQLite file (postgres://…, pglite:…). */
   dbUrl?: string;
   /** True when the store is an in-process PGlite handed in by the caller: no other process can open it. */
@@ -20,8 +22,8 @@ export interface Workflow {
 export type Db = Kysely<WorkflowDatabase>;
 export type Trx = Transaction<WorkflowDatabase>;
 
-export async function openWorkflow(o: OpenStoreOptions & { now?: () => Date }): Promise<Workflow> {
+export async function openWorkflow(o: OpenStoreOptions & { now?: () => Date; roots?: string[] }): Promise<Workflow> {
   const deployment = loadDeployment(o.dataDir);
   const store = await openStore(o);
-  return { store, deployment, now: o.now ?? (() => new Date()), dataDir: o.dataDir, dbUrl: o.db, inProcessOnly: !!o.pglite || o.db?.startsWith('pglite:') === true, close: () => store.close() };
+  return { store, deployment, now: o.now ?? (() => new Date()), dataDir: o.dataDir, roots: o.roots ?? [], dbUrl: o.db, inProcessOnly: !!o.pglite || o.db?.startsWith('pglite:') === true, close: () => store.close() };
 }

@@ -69,7 +69,7 @@ export class JobRunner extends EventEmitter {
   }
 
   get paths(): JobPaths {
-    return { dataDir: this.o.dataDir, roots: this.o.roots, policiesDir: this.o.policiesDir };
+    return { dataDir: this.o.dataDir, roots: this.o.roots ?? this.w.roots, policiesDir: this.o.policiesDir };
   }
 
   /** Rebuilds the queues from the store and resumes jobs that were running when the server died. */
@@ -170,13 +170,13 @@ export class JobRunner extends EventEmitter {
       const audited = async (action: string) => !!(await this.w.store.db.selectFrom('audit').select('seq').where('request_id', '=', r.id).where('action', '=', action).executeTakeFirst());
       const pending = r.state === 'released' && r.scope
         && ((r.scope.forget.path && !(await audited('request.forget_data_deleted'))) || (r.scope.proposal && !(await audited('request.provenance_purged'))));
-      if (pending) await deleteForgetData(this.w, { name: before.createdBy, role: 'admin' }, r.id, r.scope!, this.log);
+      if (pending) await deleteForgetData({ ...this.w, roots: this.paths.roots ?? [] }, { name: before.createdBy, role: 'admin' }, r.id, r.scope!, this.log);
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
       this.active.delete(id);
       return this.schedule();
     }
     const child = fork(this.o.workerPath ?? WORKER, [id], {
-      env: { ...process.env, LETHE_JOB_DATA: this.w.dataDir, LETHE_JOB_DB: this.w.dbUrl ?? '' },
+      env: { ...process.env, LETHE_JOB_DATA: this.w.dataDir, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited!: () => void;

@@ -1,11 +1,11 @@
 // Jobs: the runs of approved requests (unlearning + verification), queued per model and executed by
 // a worker process (./job-runner.ts). This file holds the records: what a job is, how a submission is
-// checked (paths inside the allowed roots, the approved scope, one active job per request), and the
+// checked (paths confined to the allowed roots, the approved method, one active job per request), and the
 // rows' reads and writes. Job rows and their audit entries hold no subject data: ids, paths, the
 // method, its arguments, the policy, counts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { LetheError } from '../errors.js';
 import { getMethod, resolveArgs } from '../unlearn/registry.js';
@@ -14,7 +14,8 @@ import type { Workflow } from './context.js';
 import { parseInput, type FieldError } from './inputs.js';
 import { invalidArgument } from '../errors.js';
 import { Policy, readPolicyFile } from './policy.js';
-import { checkRunInputs } from './release.js';
+import { confinePath, POLICIES_DIR, type PathKind, type Roots } from './confine.js';
+import { checkScopeMethod } from './release.js';
 import { getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
 import type { JobsTable } from './store/schema.js';
@@ -78,14 +79,13 @@ export interface JobOptions {
   outDir: string;
 }
 
-export interface JobPaths {
-  /** The data folder: relative paths resolve here; jobs write under DATA/jobs/. */
-  dataDir: string;
-  /** More folders that inputs may lie in (absolute). */
-  roots?: string[];
+export interface JobPaths extends Roots {
   /** Where named policies lie (default DATA/policies). */
   policiesDir?: string;
 }
+
+/** A named policy file is small JSON. */
+const MAX_POLICY_BYTES = 1024 * 1024;
 
 function fieldError(field: string, expected: string, actual: unknown): FieldError {
   const err = invalidArgument('run', field, expected, actual) as FieldError;
@@ -93,19 +93,9 @@ function fieldError(field: string, expected: string, actual: unknown): FieldErro
   return err;
 }
 
-const inside = (child: string, parent: string) => {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-};
-
-/** An input path, resolved (symlinks too) and checked to lie inside one of the roots. */
-export function resolveInputPath(field: string, value: string, p: JobPaths): string {
-  const full = resolve(p.dataDir, value);
-  if (!existsSync(full)) throw fieldError(field, 'an existing path inside the data folder', value);
-  const real = realpathSync(full);
-  const roots = [p.dataDir, ...(p.roots ?? [])].filter(existsSync).map((r) => realpathSync(r));
-  if (!roots.some((r) => inside(real, r))) throw fieldError(field, `a path inside the data folder${p.roots?.length ? ' or the allowed roots' : ''}`, value);
-  return real;
+/** An input path of a run body, confined (./confine.ts): its real path, or a FieldError naming the field. */
+export function resolveInputPath(field: string, value: string, p: JobPaths, kind: PathKind = 'file'): string {
+  return confinePath(value, p, { where: 'run', field, kind });
 }
 
 function resolvePolicy(value: RunJobInput['policy'], p: JobPaths): Policy {
@@ -113,7 +103,8 @@ function resolvePolicy(value: RunJobInput['policy'], p: JobPaths): Policy {
   const dir = p.policiesDir ?? join(p.dataDir, 'policies');
   const file = [join(dir, value), join(dir, `${value}.json`)].find(existsSync);
   if (!file) throw fieldError('policy', `a policy object or the name of a file in the policies folder`, value);
-  return readPolicyFile(file);
+  // Read here, in the server process: confined first (a regular file in the policies folder, not a link to the store).
+  return readPolicyFile(confinePath(file, { dataDir: p.dataDir, roots: [dir] }, { where: 'run', field: 'policy', kind: 'file', allow: POLICIES_DIR, maxBytes: MAX_POLICY_BYTES }));
 }
 
 const newJobId = () => `job_${randomBytes(6).toString('hex')}`;
@@ -135,7 +126,7 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
   if (r.state !== 'approved') throw new LetheError('CONFLICT', `request ${requestId}: must be 'approved' to run, it is '${r.state}'`);
   const id = newJobId();
   const options: JobOptions = {
-    modelDir: resolveInputPath('model', input.model, p),
+    modelDir: resolveInputPath('model', input.model, p, 'model'),
     forgetFile: resolveInputPath('forgetFile', input.forgetFile, p),
     ...(input.retainFile ? { retainFile: resolveInputPath('retainFile', input.retainFile, p) } : {}),
     ...(input.holdoutFile ? { holdoutFile: resolveInputPath('holdoutFile', input.holdoutFile, p) } : {}),
@@ -143,8 +134,9 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
     policy: resolvePolicy(input.policy, p),
     outDir: join(p.dataDir, 'jobs', id),
   };
-  if (!existsSync(join(options.modelDir, 'config.json'))) throw fieldError('model', 'a Hugging Face model folder (with config.json)', input.model);
-  checkRunInputs(r, options);
+  // Paths only (stat, realpath): the server process never opens a user's file. The worker checks the
+  // forget file's sha256 against the approved scope before it reads anything (runRequest).
+  checkScopeMethod(r, options.method);
   if (options.training.steps !== undefined && options.training.epochs !== undefined) throw fieldError('training', "'steps' or 'epochs', not both", options.training);
   try {
     resolveArgs(getMethod(options.method), options.args, 'run');

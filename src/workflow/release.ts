@@ -3,12 +3,13 @@
 // registry, a release certificate, the forget file deleted) or failed. Every transition is recorded
 // with its audit entry. Nothing here writes the subject or the forget rows anywhere.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { LetheError } from '../errors.js';
 import { evaluate, type EvalJson, type EvaluateOptions } from '../eval/evaluate.js';
 import { forget, sha256File, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
 import { readAuditHead } from './audit.js';
+import { confinePath } from './confine.js';
 import { PROVENANCE_FILE, purgeRecords } from './provenance.js';
 import type { Db, Workflow } from './context.js';
 import { advanceRequest, auditRequestEvent, getRequest, type RequestView } from './requests.js';
@@ -183,26 +184,42 @@ const value = (e: EvalJson | null, m: string) => {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
 
-/** After a release: deletes the forget file the scope recorded (when it still has the approved sha256)
- *  and audits it. Also called by the job runner when a crash came between the release and this. */
+/** What became of one recorded file after a release (audited: hashes and counts, never the path,
+ *  which may name the subject, nor the content). */
+interface FileDeletion { sha256: string; rows: number; deleted: boolean; alreadyAbsent: boolean; kept?: string }
+
+/** Deletes `path` if it is still a confined regular file (./confine.ts: inside the data folder or an
+ *  allowed root, not the deployment's own, its real path the recorded one) with the approved sha256. */
+function deleteRecordedFile(w: Workflow, path: string, expected: { sha256: string; rows: number }): FileDeletion {
+  const base = { sha256: expected.sha256, rows: expected.rows };
+  if (!lstatSync(path, { throwIfNoEntry: false })) return { ...base, deleted: true, alreadyAbsent: true };
+  let real: string;
+  try {
+    real = confinePath(path, { dataDir: w.dataDir, roots: w.roots }, { where: 'release', field: 'forget.path', kind: 'file' });
+  } catch {
+    return { ...base, deleted: false, alreadyAbsent: false, kept: 'not a regular file inside the data folder or an allowed root' };
+  }
+  if (real !== resolve(path)) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the recorded path now leads elsewhere (a symbolic link)' };
+  if (sha256File(real) !== expected.sha256) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the file no longer has the approved sha256' };
+  rmSync(real, { force: true });
+  return { ...base, deleted: !existsSync(real), alreadyAbsent: false };
+}
+
 /** After a release: the recorded forget file (checked against the approved sha256), the reviewed
- *  proposal's probes beside it (questions about the subject), and the subject's records in the
- *  deployment's provenance index (`lethe index`); each audited. Idempotent, so a restarted job may
- *  finish it. Returns whether the forget file is gone. */
+ *  proposal's probes beside it (questions about the subject; only when the proposal recorded them,
+ *  checked against their sha256), each confined to the data roots and audited with its sha256 in one
+ *  'request.forget_data_deleted' entry; then the subject's records in the deployment's provenance
+ *  index (`lethe index`). A file that is not confined or does not match is kept, and the entry says
+ *  why. Idempotent, so a restarted job may finish it. Returns whether the forget file is gone. */
 export async function deleteForgetData(w: Workflow, actor: Actor, requestId: string, scope: NonNullable<RequestView['scope']>, log: (line: string) => void = () => {}): Promise<boolean> {
   let deleted = false;
   const recorded = scope.forget.path;
   if (recorded) {
-    const existed = existsSync(recorded);
-    if (existed) {
-      if (sha256File(recorded) !== scope.forget.sha256) throw new LetheError('CONFLICT', `request ${requestId}: the recorded forget file no longer matches the approved sha256; not deleted`);
-      rmSync(recorded, { force: true });
-    }
-    deleted = !existsSync(recorded);
-    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { sha256: scope.forget.sha256, rows: scope.forget.rows, deleted, alreadyAbsent: !existed });
-    log(`request ${requestId}: forget file ${existed ? 'deleted' : 'was already absent'}`);
-    const probes = join(dirname(recorded), 'probes.jsonl');
-    if (scope.proposal && existsSync(probes) && sha256File(probes) === scope.proposal.files.probes.sha256) rmSync(probes, { force: true });
+    const forget = deleteRecordedFile(w, recorded, scope.forget);
+    const probes = scope.proposal ? deleteRecordedFile(w, join(dirname(recorded), 'probes.jsonl'), scope.proposal.files.probes) : null;
+    deleted = forget.deleted;
+    await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { ...forget, ...(probes ? { probes } : {}) });
+    log(`request ${requestId}: forget file ${forget.alreadyAbsent ? 'was already absent' : forget.deleted ? 'deleted' : `kept: ${forget.kept}`}${probes ? `; probes ${probes.alreadyAbsent ? 'already absent' : probes.deleted ? 'deleted' : `kept: ${probes.kept}`}` : ''}`);
   }
   const index = join(w.deployment.dataDir, PROVENANCE_FILE);
   if (scope.proposal && existsSync(index)) {
@@ -223,19 +240,33 @@ export interface RunProgress {
   resumedFrom: number | null;
 }
 
-/** Refuses inputs that do not match the approved scope (the forget file's sha256, the method), before
- *  anything moves; the job API calls it when a job is submitted, runRequest again when it starts. */
-export function checkRunInputs(r: RequestView, o: Pick<RunRequestOptions, 'forgetFile' | 'method'>): NonNullable<RequestView['scope']> {
+/** Refuses a run whose method is not the approved scope's (no file is read: the server calls it when
+ *  a job is submitted). */
+export function checkScopeMethod(r: RequestView, method: string): NonNullable<RequestView['scope']> {
   if (!r.scope) throw new LetheError('CONFLICT', `request ${r.id}: has no scope`);
-  if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${r.id}: the forget file ${o.forgetFile} does not exist`);
-  const forgetSha = sha256File(o.forgetFile);
-  if (forgetSha !== r.scope.forget.sha256) {
-    throw new LetheError('BAD_INPUT', `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${r.scope.forget.sha256.slice(0, 12)}…`);
-  }
-  if (o.method.toLowerCase() !== r.scope.method.toLowerCase()) {
-    throw new LetheError('BAD_INPUT', `request ${r.id}: method '${o.method}' is not the approved scope's '${r.scope.method}'`);
+  if (method.toLowerCase() !== r.scope.method.toLowerCase()) {
+    throw new LetheError('BAD_INPUT', `request ${r.id}: method '${method}' is not the approved scope's '${r.scope.method}'`);
   }
   return r.scope;
+}
+
+/** Refuses inputs that do not match the approved scope (the method, the forget file's sha256) before
+ *  anything moves: runRequest calls it in the process that runs the request (a job's worker, or the
+ *  local CLI), never the server. Every input is checked again first, without opening it (./confine.ts:
+ *  a regular file or model folder, not the deployment's own files, under the size limit). */
+export function checkRunInputs(w: Workflow, r: RequestView, o: Pick<RunRequestOptions, 'forgetFile' | 'retainFile' | 'modelDir' | 'method' | 'evaluation'>): NonNullable<RequestView['scope']> {
+  const scope = checkScopeMethod(r, o.method);
+  if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${r.id}: the forget file ${o.forgetFile} does not exist`);
+  const roots = { dataDir: w.dataDir, roots: w.roots };
+  const where = `request ${r.id}`;
+  const files = { forgetFile: o.forgetFile, retainFile: o.retainFile, holdoutFile: o.evaluation?.holdoutFile };
+  for (const [field, path] of Object.entries(files)) if (path) confinePath(path, roots, { where, field, kind: 'file', anywhere: true });
+  confinePath(o.modelDir, roots, { where, field: 'modelDir', kind: 'model', anywhere: true });
+  const forgetSha = sha256File(o.forgetFile);
+  if (forgetSha !== scope.forget.sha256) {
+    throw new LetheError('BAD_INPUT', `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${scope.forget.sha256.slice(0, 12)}…`);
+  }
+  return scope;
 }
 
 /** Takes an approved request through unlearning → verifying → released | failed. A failure of the
@@ -251,7 +282,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   const r = await getRequest(w, actor, requestId);
   const startable = o.resume ? ['approved', 'unlearning', 'verifying'] : ['approved'];
   if (!startable.includes(r.state)) throw new LetheError('CONFLICT', `request ${requestId}: must be ${startable.map((s) => `'${s}'`).join(' or ')} to run, it is '${r.state}'`);
-  const scope = checkRunInputs(r, o);
+  const scope = checkRunInputs(w, r, o);
   const modelName = o.modelName ?? scope.model;
   const modelOut = resolve(o.outDir, 'model');
   if (!o.resume && existsSync(modelOut)) throw new LetheError('CONFLICT', `request ${requestId}: ${modelOut} already exists`);

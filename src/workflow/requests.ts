@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { LetheError } from '../errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
+import { confinePath } from './confine.js';
 import type { Trx, Workflow } from './context.js';
 import { CreateRequestInput, DecisionInput, parseInput, RunStepInput, ScopeInput, type Category } from './inputs.js';
 import { authorize, type Actor } from './roles.js';
@@ -87,6 +88,9 @@ async function move(w: Workflow, actor: Actor, id: string, m: Move): Promise<Req
 export async function scopeRequest(w: Workflow, actor: Actor, id: string, body: unknown): Promise<RequestView> {
   authorize(actor, 'request.scope');
   const { reason, ...scope } = parseInput('request scope', ScopeInput, body);
+  // A recorded forget file is deleted after the release: only a regular file inside the data roots,
+  // recorded as its real path (the approver sees it), checked without being opened.
+  if (scope.forget.path) scope.forget.path = confinePath(scope.forget.path, { dataDir: w.dataDir, roots: w.roots }, { where: 'request scope', field: 'forget.path', kind: 'file' });
   const p = scope.proposal;
   if (p && (p.files.forget.sha256 !== scope.forget.sha256 || p.files.forget.rows !== scope.forget.rows)) {
     throw new LetheError('BAD_INPUT', `request scope: 'forget' (sha256 ${scope.forget.sha256.slice(0, 12)}…, ${scope.forget.rows} rows) is not the proposal's forget file (sha256 ${p.files.forget.sha256.slice(0, 12)}…, ${p.files.forget.rows} rows)`);

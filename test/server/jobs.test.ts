@@ -140,7 +140,12 @@ test('a submission is checked: paths inside the data folder, the policy, the sco
   await bad(body(forgetFile, { colour: 'red' }), 'colour', /not a known field/);
   await bad(body(forgetFile, { training: { steps: 2, epochs: 1 } }), 'training', /'steps' or 'epochs', not both/);
   await bad(body(forgetFile, { args: { gamma: 1 } }), 'args', /method GradAscent has no argument 'gamma'/);
-  await bad(body('retain.jsonl'), '', /forget file's sha256 .* is not the approved scope's/);
+  // The forget file's sha256 is checked by the job's worker, not the server: the job fails, the request stays approved
+  const mismatch = await run(id, body('retain.jsonl'));
+  const failed = await api.waitJob(mismatch.id, tok.carol, (j) => j.state !== 'queued' && j.state !== 'running');
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error, /^the worker stopped: request req_\w+: the forget file's sha256 [0-9a-f]{12}… is not the approved scope's [0-9a-f]{12}…$/);
+  assert.equal((await getRequest(w, runner, id)).state, 'approved');
   const { method: _, ...noMethod } = body(forgetFile);
   await bad(noMethod, 'method', /'method' is required/);
   const first = await run(id, body(forgetFile, { training: { steps: 200 } }));

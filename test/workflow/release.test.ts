@@ -161,7 +161,7 @@ for (const kind of STORE_KINDS) {
   describe(`runRequest on ${kind}`, () => {
     test('a lenient policy releases: registry row, certificate, forget file deleted and audited; the subject appears nowhere', async () => {
       const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock() });
+      const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
       try {
         const id = await approved(w, s.forgetFile);
         const forgetSha = sha(s.forgetFile);
@@ -236,7 +236,7 @@ for (const kind of STORE_KINDS) {
 
     test('a strict policy fails: state failed with the failed checks, no registry row, no certificate, the forget file kept', async () => {
       const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock() });
+      const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
       try {
         const id = await approved(w, s.forgetFile);
         const lines: string[] = [];
@@ -278,7 +278,7 @@ for (const kind of STORE_KINDS) {
 
 test('resume: a request left in verifying (its job crashed) is evaluated again and released, without unlearning again', async () => {
   const s = setup();
-  const w = await freshWorkflow('sqlite', { now: steppingClock() });
+  const w = await freshWorkflow('sqlite', { now: steppingClock(), roots: [s.dir] });
   try {
     const id = await approved(w, s.forgetFile);
     const out = join(s.dir, 'out');
@@ -316,7 +316,7 @@ test('lethe release: scope with --record-path, approve, release with a policy fi
     const created = lethe(['request', 'create', '--category', 'privacy', '--subject', SUBJECT, '--evidence', 'ticket 9', '--json'], alice);
     assert.equal(created.code, 0, created.err);
     const id = JSON.parse(created.out).id as string;
-    const scoped = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path', '--json'], alice);
+    const scoped = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path', '--data-root', s.dir, '--json'], alice);
     assert.equal(scoped.code, 0, scoped.err);
     assert.equal(JSON.parse(scoped.out).scope.forget.path, s.forgetFile);
     assert.equal(lethe(['request', 'approve', id, '--reason', 'checked'], bob).code, 0);
@@ -327,7 +327,7 @@ test('lethe release: scope with --record-path, approve, release with a policy fi
     assert.match(bad.err, /policy: 'checks\.2' must be exactly one threshold kind/);
     writeFileSync(policyFile, JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max: 2 }, { metric: 'mia_min_k', between: [0, 1] }] }));
     const out = join(s.dir, 'out');
-    const r = lethe(['release', id, '--model', s.model, '--forget', s.forgetFile, '--retain', s.retainFile, '--holdout', s.holdoutFile, '--method', 'GradAscent', '--steps', '2', '--policy', policyFile, '--out', out, '--json']);
+    const r = lethe(['release', id, '--data-root', s.dir, '--model', s.model, '--forget', s.forgetFile, '--retain', s.retainFile, '--holdout', s.holdoutFile, '--method', 'GradAscent', '--steps', '2', '--policy', policyFile, '--out', out, '--json']);
     assert.equal(r.code, 0, r.err);
     const res = JSON.parse(r.out);
     assert.equal(res.state, 'released');

@@ -1,0 +1,149 @@
+// Confinement of every file or folder a user names for the service (a run's model and data files, a
+// scope's forget path, a named policy): the real path (symlinks resolved) must lie inside the data
+// folder or an allowed root, must not be one of the deployment's own files, and must be what the
+// field needs (a regular file under a size limit, or a model folder with config.json). Only stat
+// calls: nothing here opens a file, so the server process can check a path without reading it (and
+// without closing a descriptor on the SQLite store, which would drop the store's POSIX locks).
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { invalidArgument } from '../errors.js';
+import { KEY_DIR } from './deployment.js';
+import type { FieldError } from './inputs.js';
+import { PROVENANCE_FILE } from './provenance.js';
+import { SQLITE_FILE } from './store/open.js';
+
+/** Where user files may lie: the data folder and more folders (absolute), e.g. `--data-root`. */
+export interface Roots {
+  dataDir: string;
+  roots?: string[];
+}
+
+export const JOBS_DIR = 'jobs';
+export const POLICIES_DIR = 'policies';
+export const CACHE_DIR = '.lethe-cache';
+
+/** The data folder's own entries, by their first path component below it. The store and anything
+ *  else named `lethe.*` (WAL, shared memory, journal, lock files), the provenance index and its
+ *  sidecars, the signing key and salt, the job folders (unlearned models, evaluations with per-item
+ *  outputs, certificates, logs), the default policies folder, and result caches (anywhere below). */
+const INTERNAL_TOP = [
+  { test: (n: string) => n.startsWith('lethe.') || n === SQLITE_FILE, what: `the store (${SQLITE_FILE} and its -wal, -shm, -journal, lethe.* files)` },
+  { test: (n: string) => n === PROVENANCE_FILE || n.startsWith(`${PROVENANCE_FILE}-`), what: `the provenance index (${PROVENANCE_FILE} and its sidecars)` },
+  { test: (n: string) => n === KEY_DIR, what: `the deployment's keys (${KEY_DIR}/)` },
+  { test: (n: string) => n === JOBS_DIR, what: `the job folders (${JOBS_DIR}/)` },
+  { test: (n: string) => n === POLICIES_DIR, what: `the policies folder (${POLICIES_DIR}/)` },
+] as const;
+
+/** Largest data file accepted (bytes): $LETHE_MAX_INPUT_BYTES, default 1 GiB. */
+export function maxInputBytes(): number {
+  const env = Number(process.env.LETHE_MAX_INPUT_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? env : 1024 ** 3;
+}
+
+export type PathKind = 'file' | 'model';
+
+export interface ConfineOptions {
+  /** The operation, for the message ("run", "request scope"). */
+  where: string;
+  /** The field the path came from ("forgetFile", "forget.path"). */
+  field: string;
+  kind: PathKind;
+  /** Largest file (kind 'file'; default maxInputBytes()). */
+  maxBytes?: number;
+  /** Skip the roots check (the local CLI's own paths); the deployment's files are still refused. */
+  anywhere?: boolean;
+  /** The one internal area this field may name (a named policy lies in the policies folder). */
+  allow?: typeof POLICIES_DIR;
+}
+
+const inside = (child: string, parent: string) => {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
+const real = (p: string): string | null => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+};
+
+function fail(o: ConfineOptions, expected: string, value: string): FieldError {
+  const err = invalidArgument(o.where, o.field, expected, value) as FieldError;
+  err.field = o.field;
+  return err;
+}
+
+/** What deployment file `path` (a real path) is, or null when it is none of them. */
+export function deploymentInternal(path: string, dataDir: string, allow?: string): string | null {
+  const data = real(dataDir) ?? resolve(dataDir);
+  if (!inside(path, data)) return inside(data, path) ? 'a folder holding the data folder' : null;
+  const parts = relative(data, path).split(sep).filter(Boolean);
+  if (!parts.length) return 'the data folder itself';
+  if (parts.includes(CACHE_DIR)) return `a result cache (${CACHE_DIR}/)`;
+  const top = parts[0]!;
+  if (allow && top === allow) return null;
+  return INTERNAL_TOP.find((i) => i.test(top))?.what ?? null;
+}
+
+/** The store's files (device and inode), so that a hard link to one is refused too. */
+function storeInodes(dataDir: string): Set<string> {
+  const ids = new Set<string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(dataDir);
+  } catch { /* no data folder yet */ }
+  for (const n of names) {
+    if (!INTERNAL_TOP.some((i) => i.test(n))) continue;
+    const st = lstatSync(join(dataDir, n), { throwIfNoEntry: false });
+    if (st?.isFile()) ids.add(`${st.dev}:${st.ino}`);
+  }
+  return ids;
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isFIFO()) return 'a fifo';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Checks one entry of a model folder without opening it: what the worker will read there must not
+ *  be a deployment file either (a symlinked weights file pointing at the store). */
+function checkModelEntries(dir: string, r: Roots, o: ConfineOptions, value: string): void {
+  for (const name of readdirSync(dir)) {
+    const p = real(join(dir, name));
+    if (!p) continue;
+    const what = deploymentInternal(p, r.dataDir);
+    if (what) throw fail(o, `a model folder whose files are not the deployment's own (${name} is ${what})`, value);
+  }
+}
+
+/** The real path of a user-named file or folder, checked as described above; a FieldError (BAD_INPUT
+ *  naming the field and what was expected) otherwise. Never opens the file. */
+export function confinePath(value: string, r: Roots, o: ConfineOptions): string {
+  const full = resolve(r.dataDir, value);
+  const path = real(full);
+  const where = r.roots?.length ? 'inside the data folder or an allowed --data-root' : 'inside the data folder';
+  if (!path) throw fail(o, `an existing path${o.anywhere ? '' : ` ${where}`}`, value);
+  if (!o.anywhere) {
+    const roots = [r.dataDir, ...(r.roots ?? [])].map(real).filter((x): x is string => !!x);
+    if (!roots.some((root) => inside(path, root))) throw fail(o, `a path ${where}`, value);
+  }
+  const what = deploymentInternal(path, r.dataDir, o.allow);
+  if (what) throw fail(o, `a ${o.kind === 'model' ? 'model folder' : 'file'} of yours, not ${what}`, value);
+  const st = lstatSync(path);
+  if (o.kind === 'model') {
+    if (!st.isDirectory()) throw fail(o, 'a Hugging Face model folder (with config.json)', value);
+    if (!statSync(join(path, 'config.json'), { throwIfNoEntry: false })?.isFile()) throw fail(o, 'a Hugging Face model folder (with config.json)', value);
+    checkModelEntries(path, r, o, value);
+    return path;
+  }
+  if (!st.isFile()) throw fail(o, `a regular file (it is ${kindOf(st)})`, value);
+  if (storeInodes(real(r.dataDir) ?? r.dataDir).has(`${st.dev}:${st.ino}`)) throw fail(o, "a file of yours, not a link to the deployment's store", value);
+  const max = o.maxBytes ?? maxInputBytes();
+  if (st.size > max) throw fail(o, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, value);
+  return path;
+}
