@@ -110,14 +110,20 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-/** Checks one entry of a model folder without opening it: what the worker will read there must not
- *  be a deployment file either (a symlinked weights file pointing at the store). */
-function checkModelEntries(dir: string, r: Roots, o: ConfineOptions, value: string): void {
+/** Checks every entry of a model folder (recursively, symlinks followed as the worker's readers and
+ *  the registry's hashing follow them) without opening any: none may be a deployment file (a
+ *  symlinked weights file pointing at the store) or something other than a file or folder. */
+function checkModelEntries(dir: string, r: Roots, o: ConfineOptions, value: string, seen = new Set<string>()): void {
+  seen.add(dir);
   for (const name of readdirSync(dir)) {
     const p = real(join(dir, name));
-    if (!p) continue;
+    if (!p) continue; // a dangling link: nothing to read
     const what = deploymentInternal(p, r.dataDir);
     if (what) throw fail(o, `a model folder whose files are not the deployment's own (${name} is ${what})`, value);
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      if (!seen.has(p)) checkModelEntries(p, r, o, value, seen);
+    } else if (!st.isFile()) throw fail(o, `a model folder of regular files (${name} is ${kindOf(st)})`, value);
   }
 }
 

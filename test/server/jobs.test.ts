@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
@@ -154,6 +155,47 @@ test('a submission is checked: paths inside the data folder, the policy, the sco
   assert.match(again.json.message, new RegExp(`job ${first.id} is already (queued|running)`));
   const cancelled = await api.call('POST', `/v1/jobs/${first.id}/cancel`, tok.root);
   assert.equal(cancelled.json.state, 'cancelled');
+});
+
+test("a run body naming the deployment's own files, a folder, a device, a fifo or a path outside the roots is a 400 naming the field; nothing is opened", async () => {
+  const { id, forgetFile } = await approvedRequest();
+  const jobFile = join(w.dataDir, 'jobs', 'job_000000000001', 'eval', 'EVAL.json');
+  mkdirSync(join(jobFile, '..'), { recursive: true });
+  writeFileSync(jobFile, '{}');
+  symlinkSync(join(w.dataDir, 'lethe.db'), join(w.dataDir, 'store-link.jsonl'));
+  spawnSync('mkfifo', [join(w.dataDir, 'fifo.jsonl')]);
+  mkdirSync(join(w.dataDir, 'a-folder.jsonl'));
+  symlinkSync(join(w.dataDir, 'lethe.db'), join(w.dataDir, 'policies', 'evil.json'));
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ forgetFile: 'lethe.db' }, 'forgetFile', /not the store/],
+    [{ forgetFile: 'lethe.db-wal' }, 'forgetFile', /not the store/],
+    [{ retainFile: 'lethe.db-shm' }, 'retainFile', /not the store/],
+    [{ holdoutFile: 'keys/audit-ed25519.key.pem' }, 'holdoutFile', /not the deployment's keys/],
+    [{ retainFile: 'jobs/job_000000000001/eval/EVAL.json' }, 'retainFile', /not the job folders/],
+    [{ forgetFile: 'store-link.jsonl' }, 'forgetFile', /not the store/],
+    [{ forgetFile: 'a-folder.jsonl' }, 'forgetFile', /a regular file \(it is a directory\)/],
+    [{ forgetFile: 'fifo.jsonl' }, 'forgetFile', /a regular file \(it is a fifo\)/],
+    [{ forgetFile: '/dev/zero' }, 'forgetFile', /inside the data folder/],
+    [{ forgetFile: '/' }, 'forgetFile', /inside the data folder/],
+    [{ model: '.' }, 'model', /not the data folder itself/],
+    [{ model: 'jobs' }, 'model', /not the job folders/],
+    [{ policy: 'evil' }, 'policy', /not the store/],
+  ];
+  for (const [over, field, re] of cases) {
+    const r = await api.call('POST', `/v1/requests/${id}/run`, tok.root, body(forgetFile, over));
+    assert.equal(r.status, 400, `${JSON.stringify(over)}: ${r.text}`);
+    assert.equal(r.json.field, field, r.text);
+    assert.match(r.json.message, re);
+  }
+  assert.deepEqual(await listJobs(w, runner, { state: 'queued' }), [], 'none queued');
+  // The scope's forget path over HTTP: '/' and the store are refused, naming the field
+  const fresh = (await api.call('POST', '/v1/requests', tok.root, createBody())).json.id as string;
+  for (const path of ['/', join(w.dataDir, 'lethe.db-wal'), '/dev/zero']) {
+    const r = await api.call('POST', `/v1/requests/${fresh}/scope`, tok.root, { model: 'tiny', method: 'GradAscent', forget: { sha256: 'b'.repeat(64), rows: 4, path } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.field, 'forget.path', r.text);
+  }
+  assert.equal((await getRequest(w, runner, fresh)).state, 'received');
 });
 
 describe('cancel and the queues', () => {

@@ -47,6 +47,7 @@ function renderDetail(r: RequestView): void {
     ...(r.evidence.sha256 ? [['evidence sha256', r.evidence.sha256] as [string, string]] : []),
     ['requested by', r.requestedBy], ['created', when(r.createdAt)], ['updated', when(r.updatedAt)],
     ...(r.scope ? [['scope', `${r.scope.method} on ${r.scope.model}; ${r.scope.forget.rows} forget rows, sha256 ${r.scope.forget.sha256}`] as [string, string]] : []),
+    ...(r.scope?.forget.path ? [['forget file (deleted after release)', r.scope.forget.path] as [string, string]] : []),
   ];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   fill($('#timeline tbody'), r.history.map((t) => row([when(t.at), t.from ?? '—', badge(t.to), t.actor, t.reason])));
