@@ -260,8 +260,9 @@ export function checkRunInputs(w: Workflow, r: RequestView, o: Pick<RunRequestOp
   const roots = { dataDir: w.dataDir, roots: w.roots };
   const where = `request ${r.id}`;
   const files = { forgetFile: o.forgetFile, retainFile: o.retainFile, holdoutFile: o.evaluation?.holdoutFile };
-  for (const [field, path] of Object.entries(files)) if (path) confinePath(path, roots, { where, field, kind: 'file', anywhere: true });
-  confinePath(o.modelDir, roots, { where, field: 'modelDir', kind: 'model', anywhere: true });
+  // resolve(): the local CLI's relative paths are relative to its working folder, not the data folder.
+  for (const [field, path] of Object.entries(files)) if (path) confinePath(resolve(path), roots, { where, field, kind: 'file', anywhere: true });
+  confinePath(resolve(o.modelDir), roots, { where, field: 'modelDir', kind: 'model', anywhere: true });
   const forgetSha = sha256File(o.forgetFile);
   if (forgetSha !== scope.forget.sha256) {
     throw new LetheError('BAD_INPUT', `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${scope.forget.sha256.slice(0, 12)}…`);

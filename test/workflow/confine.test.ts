@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  auditEntries, confinePath, createJob, createRequest, getRequest, scopeRequest, type RequestView, type Roots,
+  auditEntries, confinePath, createJob, createRequest, getRequest, parsePolicy, runRequest, scopeRequest, type RequestView, type Roots,
 } from '../../src/workflow/index.js';
 import { deleteForgetData } from '../../src/workflow/release.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from './stores.js';
@@ -202,6 +202,26 @@ describe('after a release: deleting the recorded files', () => {
       assert.deepEqual(await lastDeletion(w, id), { sha256: f, rows: 1, deleted: true, alreadyAbsent: false, probes: { sha256: p, rows: 1, deleted: true, alreadyAbsent: false } });
       const text = JSON.stringify(await lastDeletion(w, id));
       assert.ok(!text.includes('zebra') && !text.includes(dir), 'neither content nor path is audited');
+    } finally {
+      await w.dispose();
+    }
+  });
+});
+
+describe('running (the worker or the local CLI)', () => {
+  test("runRequest checks every input again before reading it: the store, a fifo, a folder are refused and nothing moves", async () => {
+    const w = await freshWorkflow('sqlite');
+    const s = setup(w.dataDir);
+    try {
+      const id = await approved(w, s.forgetFile);
+      const o = { modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: parsePolicy(LENIENT), outDir: join(w.dataDir, 'out') };
+      await assert.rejects(runRequest(w, runner, id, { ...o, forgetFile: join(w.dataDir, 'lethe.db-wal') }), refused('forgetFile', /not the store/));
+      await assert.rejects(runRequest(w, runner, id, { ...o, retainFile: join(w.dataDir, 'lethe.db') }), refused('retainFile', /not the store/));
+      mkfifo(join(w.dataDir, 'fifo.jsonl'));
+      await assert.rejects(runRequest(w, runner, id, { ...o, evaluation: { holdoutFile: join(w.dataDir, 'fifo.jsonl') } }), refused('holdoutFile', /it is a fifo/));
+      await assert.rejects(runRequest(w, runner, id, { ...o, modelDir: w.dataDir }), refused('modelDir', /data folder itself/));
+      assert.equal((await getRequest(w, runner, id)).state, 'approved', 'nothing moved');
+      assert.equal(existsSync(o.outDir), false);
     } finally {
       await w.dispose();
     }
