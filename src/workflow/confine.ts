@@ -102,6 +102,14 @@ function storeInodes(dataDir: string): Set<string> {
   return ids;
 }
 
+/** A file the server itself reads from a recorded path (a release's certificate): a regular file (not
+ *  a symlink, fifo or device) of at most `maxBytes`, and no hard link to the store, whose descriptor
+ *  the server must never close. */
+export function safeToRead(path: string, dataDir: string, maxBytes: number): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return !!st && st.isFile() && st.size <= maxBytes && !storeInodes(real(dataDir) ?? dataDir).has(`${st.dev}:${st.ino}`);
+}
+
 function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';

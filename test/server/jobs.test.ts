@@ -121,6 +121,12 @@ test('a job runs to release: progress and end on the event stream, the registry 
   const certFile = join(w.dataDir, 'jobs', job.id, 'certificate.json');
   writeFileSync(certFile, readFileSync(certFile, 'utf8').replace('"lenient"', '"forged"'));
   assert.equal((await api.call('GET', `/v1/releases/${rel.name}/${rel.version}/certificate`, tok.carol)).status, 409);
+  // The server never reads a certificate through a link (here to the store, whose locks closing a descriptor would drop)
+  rmSync(certFile);
+  symlinkSync(join(w.dataDir, 'lethe.db'), certFile);
+  const linked = await api.call('GET', `/v1/releases/${rel.name}/${rel.version}/certificate`, tok.carol);
+  assert.equal(linked.status, 404, linked.text);
+  assert.match(linked.json.message, /not a regular file/);
 });
 
 test('a submission is checked: paths inside the data folder, the policy, the scope, one active job per request', async () => {

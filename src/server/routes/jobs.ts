@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { LetheError } from '../../errors.js';
 import {
-  certificateHtml, FINAL_JOB_STATES, getJob, JOB_STATES, listJobs, listModelVersions, RunJobInput, type JobRunner, type JobState, type JobView, type ReleaseCertificate, type Workflow,
+  certificateHtml, FINAL_JOB_STATES, getJob, safeToRead, JOB_STATES, listJobs, listModelVersions, RunJobInput, type JobRunner, type JobState, type JobView, type ReleaseCertificate, type Workflow,
 } from '../../workflow/index.js';
 import type { Actor } from '../../workflow/index.js';
 import { actorOf, requireAction } from '../auth.js';
@@ -26,6 +26,9 @@ const releaseParams = {
   additionalProperties: false,
 } as const;
 
+/** A certificate is a few KiB of JSON. */
+const MAX_CERTIFICATE_BYTES = 16 * 1024 * 1024;
+
 /** A comment line every so often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
 
@@ -34,8 +37,11 @@ async function certificateOf(w: Workflow, actor: Actor, name: string, version: n
   if (!v) throw new LetheError('NOT_FOUND', `release ${name} v${version}: no such release`);
   if (!v.certificateSha256) throw new LetheError('NOT_FOUND', `release ${name} v${version}: has no certificate`);
   let text: string;
+  const file = join(dirname(v.path), 'certificate.json');
+  // Read by the server process: never through a link (to the store, whose locks a closed descriptor drops).
+  if (!safeToRead(file, w.dataDir, MAX_CERTIFICATE_BYTES)) throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing or not a regular file`);
   try {
-    text = readFileSync(join(dirname(v.path), 'certificate.json'), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing`);
   }
