@@ -22,12 +22,14 @@ export const JOBS_DIR = 'jobs';
 export const POLICIES_DIR = 'policies';
 export const CACHE_DIR = '.lethe-cache';
 
-/** The data folder's own entries, by their first path component below it. The store and anything
- *  else named `lethe.*` (WAL, shared memory, journal, lock files), the provenance index and its
+/** The data folder's own entries, by their first path component below it (the one list: add a new
+ *  deployment file here, or name it `lethe.*`). The store and anything else named `lethe.*` (WAL,
+ *  shared memory, journal, lock files), other lock and pid files, the provenance index and its
  *  sidecars, the signing key and salt, the job folders (unlearned models, evaluations with per-item
  *  outputs, certificates, logs), the default policies folder, and result caches (anywhere below). */
 const INTERNAL_TOP = [
   { test: (n: string) => n.startsWith('lethe.') || n === SQLITE_FILE, what: `the store (${SQLITE_FILE} and its -wal, -shm, -journal, lethe.* files)` },
+  { test: (n: string) => /\.(lock|pid)$/.test(n), what: 'a lock file' },
   { test: (n: string) => n === PROVENANCE_FILE || n.startsWith(`${PROVENANCE_FILE}-`), what: `the provenance index (${PROVENANCE_FILE} and its sidecars)` },
   { test: (n: string) => n === KEY_DIR, what: `the deployment's keys (${KEY_DIR}/)` },
   { test: (n: string) => n === JOBS_DIR, what: `the job folders (${JOBS_DIR}/)` },
@@ -87,16 +89,23 @@ export function deploymentInternal(path: string, dataDir: string, allow?: string
   return INTERNAL_TOP.find((i) => i.test(top))?.what ?? null;
 }
 
-/** The store's files (device and inode), so that a hard link to one is refused too. */
+const namesIn = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return []; // no such folder yet
+  }
+};
+
+/** The store's files and the keys (device and inode), so that a hard link to one is refused too. */
 function storeInodes(dataDir: string): Set<string> {
   const ids = new Set<string>();
-  let names: string[] = [];
-  try {
-    names = readdirSync(dataDir);
-  } catch { /* no data folder yet */ }
-  for (const n of names) {
-    if (!INTERNAL_TOP.some((i) => i.test(n))) continue;
-    const st = lstatSync(join(dataDir, n), { throwIfNoEntry: false });
+  const files = [
+    ...namesIn(dataDir).filter((n) => n !== KEY_DIR && INTERNAL_TOP.some((i) => i.test(n))).map((n) => join(dataDir, n)),
+    ...namesIn(join(dataDir, KEY_DIR)).map((n) => join(dataDir, KEY_DIR, n)),
+  ];
+  for (const f of files) {
+    const st = lstatSync(f, { throwIfNoEntry: false });
     if (st?.isFile()) ids.add(`${st.dev}:${st.ino}`);
   }
   return ids;
@@ -156,7 +165,7 @@ export function confinePath(value: string, r: Roots, o: ConfineOptions): string 
     return path;
   }
   if (!st.isFile()) throw fail(o, `a regular file (it is ${kindOf(st)})`, value);
-  if (storeInodes(real(r.dataDir) ?? r.dataDir).has(`${st.dev}:${st.ino}`)) throw fail(o, "a file of yours, not a link to the deployment's store", value);
+  if (storeInodes(real(r.dataDir) ?? r.dataDir).has(`${st.dev}:${st.ino}`)) throw fail(o, "a file of yours, not a link to the deployment's store or keys", value);
   const max = o.maxBytes ?? maxInputBytes();
   if (st.size > max) throw fail(o, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, value);
   return path;

@@ -63,6 +63,10 @@ describe('confinePath', () => {
       assert.throws(() => file('inputs/wal.jsonl', 'retainFile'), refused('retainFile', /not the store/));
       linkSync(join(data, 'lethe.db'), join(data, 'inputs', 'hard.jsonl'));
       assert.throws(() => file('inputs/hard.jsonl', 'holdoutFile'), refused('holdoutFile', /not a link to the deployment's store/));
+      linkSync(join(data, 'keys', 'subject-salt'), join(data, 'inputs', 'salt.jsonl'));
+      assert.throws(() => file('inputs/salt.jsonl'), refused('forgetFile', /not a link to the deployment's/));
+      writeFileSync(join(data, 'serve.pid'), '1\n');
+      assert.throws(() => file('serve.pid'), refused('forgetFile', /not a lock file/));
       // Yours is accepted, as its real path
       symlinkSync(join(data, 'inputs', 'ok.jsonl'), join(data, 'inputs', 'alias.jsonl'));
       assert.equal(file('inputs/alias.jsonl'), realpathSync(join(data, 'inputs', 'ok.jsonl')));
