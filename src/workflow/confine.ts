@@ -4,7 +4,8 @@
 // field needs (a regular file under a size limit, or a model folder with config.json). Only stat
 // calls: nothing here opens a file, so the server process can check a path without reading it (and
 // without closing a descriptor on the SQLite store, which would drop the store's POSIX locks).
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import { KEY_DIR } from './deployment.js';
@@ -169,4 +170,24 @@ export function confinePath(value: string, r: Roots, o: ConfineOptions): string 
   const max = o.maxBytes ?? maxInputBytes();
   if (st.size > max) throw fail(o, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, value);
   return path;
+}
+
+/** sha256 of a file that confinePath accepted, read through one descriptor that is checked again
+ *  (fstat: still a regular file under the limit) before any byte is read, so that a file swapped for
+ *  a fifo or a device after the check neither blocks nor exhausts the process. Opened without
+ *  following a final symlink, without blocking, in 1 MiB reads. */
+export function sha256ConfinedFile(path: string, o: Pick<ConfineOptions, 'where' | 'field' | 'maxBytes'>): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    const max = o.maxBytes ?? maxInputBytes();
+    if (!st.isFile()) throw fail({ ...o, kind: 'file' }, `a regular file (it is ${kindOf(st)})`, path);
+    if (st.size > max) throw fail({ ...o, kind: 'file' }, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, path);
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    return hash.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -9,7 +9,7 @@ import { LetheError } from '../errors.js';
 import { evaluate, type EvalJson, type EvaluateOptions } from '../eval/evaluate.js';
 import { forget, sha256File, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
 import { readAuditHead } from './audit.js';
-import { confinePath } from './confine.js';
+import { confinePath, sha256ConfinedFile } from './confine.js';
 import { PROVENANCE_FILE, purgeRecords } from './provenance.js';
 import type { Db, Workflow } from './context.js';
 import { advanceRequest, auditRequestEvent, getRequest, type RequestView } from './requests.js';
@@ -200,7 +200,7 @@ function deleteRecordedFile(w: Workflow, path: string, expected: { sha256: strin
     return { ...base, deleted: false, alreadyAbsent: false, kept: 'not a regular file inside the data folder or an allowed root' };
   }
   if (real !== resolve(path)) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the recorded path now leads elsewhere (a symbolic link)' };
-  if (sha256File(real) !== expected.sha256) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the file no longer has the approved sha256' };
+  if (sha256ConfinedFile(real, { where: 'release', field: 'forget.path' }) !== expected.sha256) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the file no longer has the approved sha256' };
   rmSync(real, { force: true });
   return { ...base, deleted: !existsSync(real), alreadyAbsent: false };
 }
@@ -261,9 +261,10 @@ export function checkRunInputs(w: Workflow, r: RequestView, o: Pick<RunRequestOp
   const where = `request ${r.id}`;
   const files = { forgetFile: o.forgetFile, retainFile: o.retainFile, holdoutFile: o.evaluation?.holdoutFile };
   // resolve(): the local CLI's relative paths are relative to its working folder, not the data folder.
-  for (const [field, path] of Object.entries(files)) if (path) confinePath(resolve(path), roots, { where, field, kind: 'file', anywhere: true });
+  const real: Record<string, string> = {};
+  for (const [field, path] of Object.entries(files)) if (path) real[field] = confinePath(resolve(path), roots, { where, field, kind: 'file', anywhere: true });
   confinePath(resolve(o.modelDir), roots, { where, field: 'modelDir', kind: 'model', anywhere: true });
-  const forgetSha = sha256File(o.forgetFile);
+  const forgetSha = sha256ConfinedFile(real.forgetFile!, { where, field: 'forgetFile' });
   if (forgetSha !== scope.forget.sha256) {
     throw new LetheError('BAD_INPUT', `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${scope.forget.sha256.slice(0, 12)}…`);
   }

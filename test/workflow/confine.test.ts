@@ -16,6 +16,7 @@ import {
   auditEntries, confinePath, createJob, createRequest, getRequest, parsePolicy, runRequest, scopeRequest, type RequestView, type Roots,
 } from '../../src/workflow/index.js';
 import { deleteForgetData } from '../../src/workflow/release.js';
+import { sha256ConfinedFile } from '../../src/workflow/confine.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from './stores.js';
 import { alice, createBody, runner } from './fixtures.js';
 import { approved, setup, sha } from './run-fixtures.js';
@@ -121,6 +122,25 @@ describe('confinePath', () => {
       assert.throws(() => model('m'), refused('model', /model.safetensors is the store/));
     } finally {
       await w.dispose();
+    }
+  });
+});
+
+describe('sha256ConfinedFile', () => {
+  test('hashes a regular file; a fifo or a device swapped in after the check is refused without blocking or reading', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lethe-hash-'));
+    try {
+      writeFileSync(join(dir, 'f.jsonl'), 'x'.repeat(3 * 1024 * 1024 + 5));
+      const o = { where: 'request req_1', field: 'forgetFile' };
+      assert.equal(sha256ConfinedFile(join(dir, 'f.jsonl'), o), sha(join(dir, 'f.jsonl')));
+      assert.throws(() => sha256ConfinedFile(join(dir, 'f.jsonl'), { ...o, maxBytes: 1024 }), refused('forgetFile', /at most 1024 bytes/));
+      mkfifo(join(dir, 'fifo'));
+      assert.throws(() => sha256ConfinedFile(join(dir, 'fifo'), o), refused('forgetFile', /it is a fifo/));
+      assert.throws(() => sha256ConfinedFile('/dev/zero', o), refused('forgetFile', /it is a device/));
+      symlinkSync(join(dir, 'f.jsonl'), join(dir, 'link'));
+      assert.throws(() => sha256ConfinedFile(join(dir, 'link'), o), /ELOOP/, 'a symlink swapped in is not followed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
