@@ -136,7 +136,7 @@ for (const kind of STORE_KINDS) {
         const audit: string[] = [];
         for await (const l of exportAudit(e.w)) audit.push(l);
         const actions = audit.slice(1).map((l) => (JSON.parse(l) as { action: string }).action);
-        assert.deepEqual(actions.slice(-3), ['request.released', 'request.forget_data_deleted', 'request.provenance_purged']);
+        assert.deepEqual(actions.slice(-4), ['request.released', 'request.forget_data_deleted', 'request.provenance_purged', 'request.run_outputs_deleted']);
         assert.deepEqual((await verifyAudit(e.w)).problems, []);
         // Zero occurrences of the subject anywhere.
         assertAbsent('the store', await everyTable(e.w), e.person);
