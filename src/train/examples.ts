@@ -1,9 +1,9 @@
 // The user's own data: JSONL of {"text"} rows (loss on every token) or QA rows
 // {"question","answer"} (loss on the answer), as TOFU and MUSE publish them, with optional
 // paraphrased_answer / perturbed_answer[] / alternate answers. Every bad row is an error naming the
-// file and the line.
+// file, the line and the field, never a value from the row (rows may be a subject's personal data).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { LetheError } from '../errors.js';
+import { badRow, LetheError, parseJsonLine } from '../errors.js';
 import { IGNORE_INDEX } from '../models/loss.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { encodeQa, type PromptFormat } from './prompt.js';
@@ -29,22 +29,21 @@ export function readRows(path: string, role = 'data'): { rows: DataRow[]; kind: 
   let kind: RowKind | null = null;
   readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    const where = `${path}:${i + 1}`;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch (err) {
-      throw new LetheError('BAD_INPUT', `${where}: not JSON (${(err as Error).message})`);
-    }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${where}: expected a JSON object, got ${JSON.stringify(row).slice(0, 60)}`);
+    const row = parseJsonLine(line, path, i + 1);
+    const bad = (field: string | null, expected: string, actual: unknown) => badRow(path, i + 1, field, expected, actual);
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw bad(null, 'a JSON object ({"text"} or {"question","answer"})', row);
     const r = row as DataRow;
     const k: RowKind | null = typeof r.question === 'string' && typeof r.answer === 'string' ? 'qa' : typeof r.text === 'string' ? 'text' : null;
-    if (!k) throw new LetheError('BAD_INPUT', `${where}: expected {"text": string} or {"question": string, "answer": string}, got keys ${Object.keys(r).join(', ') || '(none)'}`);
-    if (kind && k !== kind) throw new LetheError('BAD_INPUT', `${where}: a ${k} row in a file of ${kind} rows (one layout per file)`);
-    if (k === 'qa' && !(r.answer as string).trim()) throw new LetheError('BAD_INPUT', `${where}: empty answer`);
-    if (k === 'text' && !(r.text as string).trim()) throw new LetheError('BAD_INPUT', `${where}: empty text`);
+    if (!k) {
+      // Name the first missing field of the layout the row seems meant to have (field names only).
+      if ('question' in r || 'answer' in r) throw typeof r.question !== 'string' ? bad('question', 'a string', r.question) : bad('answer', 'a string', r.answer);
+      throw bad('text', 'a string (or the fields "question" and "answer")', r.text);
+    }
+    if (kind && k !== kind) throw new LetheError('BAD_INPUT', `${path}:${i + 1}: a ${k} row in a file of ${kind} rows (one layout per file)`);
+    if (k === 'qa' && !(r.answer as string).trim()) throw bad('answer', 'a non-empty string', r.answer);
+    if (k === 'text' && !(r.text as string).trim()) throw bad('text', 'a non-empty string', r.text);
     if (r.perturbed_answer !== undefined && !(Array.isArray(r.perturbed_answer) && r.perturbed_answer.every((x) => typeof x === 'string'))) {
-      throw new LetheError('BAD_INPUT', `${where}: perturbed_answer must be a list of strings`);
+      throw bad('perturbed_answer', 'a list of strings', r.perturbed_answer);
     }
     kind = k;
     rows.push(r);

@@ -4,6 +4,7 @@
 // Data-parallel ranks train every stage together; rank 0 alone writes the tokenizer and run.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonLine } from '../errors.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
@@ -48,13 +49,7 @@ interface TextRow { text: string; person_id?: string; phrasing?: number }
 
 export function readJsonl<T>(path: string): T[] {
   if (!existsSync(path)) throw new Error(`missing data file ${path} (build it with 'lethe data build')`);
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
-    try {
-      return JSON.parse(l) as T;
-    } catch (err) {
-      throw new Error(`${path}:${i + 1}: not JSON (${(err as Error).message})`);
-    }
-  });
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => parseJsonLine(l, path, i + 1) as T);
 }
 
 function splits(dataDir: string): Record<string, string[]> {

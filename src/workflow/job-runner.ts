@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { LetheError } from '../errors.js';
 import type { Workflow } from './context.js';
 import { createJob, getJob, jobRows, type JobPaths, type JobProgress, type JobView } from './jobs.js';
-import { deleteForgetData } from './release.js';
+import { deleteForgetData, deleteRunOutputs } from './release.js';
 import { advanceRequest, auditRequestEvent, getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
 
@@ -171,6 +171,8 @@ export class JobRunner extends EventEmitter {
       const pending = r.state === 'released' && r.scope
         && ((r.scope.forget.path && !(await audited('request.forget_data_deleted'))) || (r.scope.proposal && !(await audited('request.provenance_purged'))));
       if (pending) await deleteForgetData({ ...this.w, roots: this.paths.roots ?? [] }, { name: before.createdBy, role: 'admin' }, r.id, r.scope!, this.log);
+      // And the run's per-item outputs, if the crash came before their deletion (a no-op otherwise).
+      await deleteRunOutputs(this.w, { name: before.createdBy, role: 'admin' }, r.id, (await jobRows.options(this.w, id)).outDir, this.log);
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
       this.active.delete(id);
       return this.schedule();
@@ -228,6 +230,8 @@ export class JobRunner extends EventEmitter {
       await auditRequestEvent(this.w, who, run.requestId, 'job.cancel', { job: id, was: 'running' });
       const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
       if (r.state === 'unlearning' || r.state === 'verifying') await advanceRequest(this.w, who, run.requestId, 'failed', { reason: `cancelled by ${who.name}` }, { job: id });
+      // The request is final: the per-item outputs the worker left go too.
+      await deleteRunOutputs(this.w, who, run.requestId, (await jobRows.options(this.w, id)).outDir, this.log);
       await this.finish(id, 'cancelled', `cancelled by ${who.name}`);
       return;
     }
@@ -242,6 +246,7 @@ export class JobRunner extends EventEmitter {
     // A request the worker left half-run would otherwise stay in 'unlearning' for good.
     const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
     if (r.state === 'unlearning' || r.state === 'verifying') await advanceRequest(this.w, SYSTEM_RUNNER, run.requestId, 'failed', { reason: why.slice(0, 2000) }, { job: id });
+    await deleteRunOutputs(this.w, SYSTEM_RUNNER, run.requestId, (await jobRows.options(this.w, id)).outDir, this.log);
     await this.finish(id, 'failed', why);
   }
 

@@ -5,6 +5,7 @@
 // and the worker exits at once, so no orphan keeps writing; the restarted server resumes the job.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { contentFreeMessage } from '../errors.js';
 import { openWorkflow } from './context.js';
 import { jobRows, type JobProgress } from './jobs.js';
 import type { WorkerMessage } from './job-runner.js';
@@ -46,8 +47,8 @@ async function main(jobId: string): Promise<void> {
     log(`job ${jobId}: request ${res.request.state}`);
     await send({ type: 'done', requestState: res.request.state, reason: res.request.history.at(-1)!.reason });
   } catch (err) {
-    const e = err as Error & { code?: string };
-    await send({ type: 'error', message: e.message, code: e.code });
+    // The message becomes the request's failure reason and the job's error: content-free.
+    await send({ type: 'error', message: contentFreeMessage(err), code: (err as { code?: string }).code });
   } finally {
     await w.close();
   }

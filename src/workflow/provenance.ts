@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { LetheError } from '../errors.js';
+import { LetheError, parseJsonLine } from '../errors.js';
 import { readRows, type DataRow } from '../train/examples.js';
 import { DEFAULT_QA_TEMPLATE } from '../train/prompt.js';
 import { canonicalJson } from './canonical-json.js';
@@ -295,7 +295,9 @@ export function readProposal(dir: string): Omit<ProposalSummary, 'dir'> {
     // A reviewer may drop rows: the store records what the files hold now.
     if (h !== m.files[k].sha256) m.files[k] = { sha256: h, rows };
     if (k !== 'probes') {
-      const provs = bytes.toString('utf8').split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { provenance?: { sha256?: string; match?: MatchKind; reason?: string } }).provenance);
+      type Prov = { sha256?: string; match?: MatchKind; reason?: string };
+      const provs: (Prov | undefined)[] = [];
+      bytes.toString('utf8').split('\n').forEach((l, i) => { if (l.trim()) provs.push((parseJsonLine(l, f, i + 1) as { provenance?: Prov }).provenance); });
       if (provs.some((p) => typeof p?.sha256 !== 'string')) throw new LetheError('BAD_INPUT', `proposal ${f}: every row needs provenance.sha256`);
       m.recordHashes[k] = [...new Set(provs.map((p) => p!.sha256!))].sort();
       if (k === 'forget') {

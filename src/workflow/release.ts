@@ -1,12 +1,13 @@
 // Running an approved erasure request: unlearning (forget()) → verifying (evaluate() on the unlearned
 // and the original model, checked against a release policy) → released (a new version in the model
 // registry, a release certificate, the forget file deleted) or failed. Every transition is recorded
-// with its audit entry. Nothing here writes the subject or the forget rows anywhere.
+// with its audit entry. Nothing here writes the subject or the forget rows anywhere but the run's
+// private folder (per-item evaluation outputs), which goes when the request is final.
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { LetheError } from '../errors.js';
-import { evaluate, type EvalJson, type EvaluateOptions } from '../eval/evaluate.js';
+import { contentFreeMessage, LetheError } from '../errors.js';
+import { evaluate, writeResults, type EvalEntry, type EvalJson, type EvalMeta, type EvaluateOptions } from '../eval/evaluate.js';
 import { forget, sha256File, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
 import { readAuditHead } from './audit.js';
 import { confinePath, sha256ConfinedFile } from './confine.js';
@@ -136,19 +137,26 @@ export interface RunRequestOptions {
   method: string;
   args?: Record<string, unknown>;
   policy: Policy;
-  /** Where the unlearned model (model/), the evaluations (eval/, eval-original/) and the certificate go. */
+  /** Where the unlearned model (model/), the evaluations' aggregates (eval/, eval-original/), the
+   *  certificate and the run's private folder (private/: per-item outputs, deleted when the request is final) go. */
   outDir: string;
   /** The registry name (default: the scope's model). */
   modelName?: string;
   /** forget() options beyond the data and the method (steps, lr, seed, device, …). */
   training?: Omit<ForgetOptions, 'modelDir' | 'forgetFile' | 'retainFile' | 'method' | 'args' | 'outDir' | 'report' | 'progress'>;
-  /** evaluate() options beyond the models and the metrics (tokenizer, dataDir, holdout file, cache, …). */
-  evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log'> & { holdoutFile?: string };
+  /** evaluate() options beyond the models and the metrics (tokenizer, dataDir, holdout file, …). The
+   *  cache is the run's own, in its private folder (never $LETHE_CACHE or a shared one, which would
+   *  keep the forget set's items after the release); `cacheDir: null` turns it off. */
+  evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log' | 'cacheDir'> & { holdoutFile?: string; cacheDir?: null };
   log?: (line: string) => void;
   /** Continue a request that its job already started (see runRequest). */
   resume?: boolean;
   /** Each training step and each phase change (awaited). */
   progress?: (p: RunProgress) => void | Promise<void>;
+  /** Cancels the run (in-process callers; the job runner kills its worker instead): checked at each
+   *  training step and between phases; the request then fails with the signal's reason (a string,
+   *  e.g. "cancelled by bob"), as a cancelled job's does, and the run's private outputs are deleted. */
+  signal?: AbortSignal;
 }
 
 export interface RunRequestResult {
@@ -230,6 +238,58 @@ export async function deleteForgetData(w: Workflow, actor: Actor, requestId: str
   return deleted;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A run's private folder: per-item evaluation outputs
+
+/** Under a run's folder: the evaluations as evaluate() writes them (EVAL.json with each item's input,
+ *  reference and generation, per-item values keyed to rows) and their result cache. They are the
+ *  subject's data as much as the forget file is: kept only while the request runs, deleted (and
+ *  audited) when it is released, fails or is cancelled. Outside it the run keeps aggregates only. */
+export const RUN_PRIVATE_DIR = 'private';
+
+export function runPrivateDir(outDir: string): string {
+  return join(outDir, RUN_PRIVATE_DIR);
+}
+
+/** What a run folder keeps of an evaluation: each metric's aggregate (and why it is missing), and the
+ *  metadata without the other models' entries (which carry per-item values). */
+export function aggregatesOnly(e: EvalJson): { eval: EvalJson; summary: Record<string, number | null> } {
+  const out: EvalJson = {};
+  const summary: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k === '_meta') continue;
+    const entry = v as EvalEntry;
+    out[k] = { agg_value: entry.agg_value, ...(entry.reason ? { reason: entry.reason } : {}) };
+    summary[k] = entry.agg_value;
+  }
+  const meta = e._meta as EvalMeta | undefined;
+  if (meta) out._meta = { ...meta, retain_results: {}, target_results: {} };
+  return { eval: out, summary };
+}
+
+/** Deletes a run's private folder (see RUN_PRIVATE_DIR) once its request is final, and audits what
+ *  went: the number of files and their sha256s (never names or contents). Nothing to do (and nothing
+ *  audited) when there is none, so a restarted job may call it again. Returns the files deleted. */
+export async function deleteRunOutputs(w: Workflow, actor: Actor, requestId: string, outDir: string, log: (line: string) => void = () => {}): Promise<number> {
+  const dir = runPrivateDir(outDir);
+  if (!existsSync(dir)) return 0;
+  const hashes: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) hashes.push(sha256File(p));
+    }
+  };
+  walk(dir);
+  rmSync(dir, { recursive: true, force: true });
+  if (existsSync(dir)) throw new LetheError('INTERNAL', `request ${requestId}: the run's private outputs in ${dir} could not be deleted`);
+  await auditRequestEvent(w, actor, requestId, 'request.run_outputs_deleted', { files: hashes.length, sha256: hashes.sort() });
+  log(`request ${requestId}: the run's per-item evaluation outputs deleted (${hashes.length} files)`);
+  return hashes.length;
+}
+
 /** Where a run stands, for a job's progress stream. */
 export interface RunProgress {
   phase: 'unlearning' | 'verifying' | 'releasing';
@@ -280,7 +340,11 @@ export function checkRunInputs(w: Workflow, r: RequestView, o: Pick<RunRequestOp
 export async function runRequest(w: Workflow, actor: Actor, requestId: string, o: RunRequestOptions): Promise<RunRequestResult> {
   authorize(actor, 'request.run');
   const log = o.log ?? (() => {});
-  const progress = o.progress ?? (() => {});
+  const cancelled = () => (o.signal?.aborted ? (typeof o.signal.reason === 'string' ? o.signal.reason : 'cancelled') : null);
+  const progress = async (p: RunProgress) => {
+    if (cancelled()) throw new LetheError('CONFLICT', cancelled()!);
+    await o.progress?.(p);
+  };
   const r = await getRequest(w, actor, requestId);
   const startable = o.resume ? ['approved', 'unlearning', 'verifying'] : ['approved'];
   if (!startable.includes(r.state)) throw new LetheError('CONFLICT', `request ${requestId}: must be ${startable.map((s) => `'${s}'`).join(' or ')} to run, it is '${r.state}'`);
@@ -290,10 +354,15 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   if (!o.resume && existsSync(modelOut)) throw new LetheError('CONFLICT', `request ${requestId}: ${modelOut} already exists`);
   mkdirSync(o.outDir, { recursive: true });
 
+  // A failed request is final: its per-item outputs go; the user's forget file stays (it is theirs).
+  // Reasons reach the audit log, the job row, logs and replies: content-free by construction.
   const fail = async (reason: string, details: Record<string, unknown> = {}): Promise<RunRequestResult> => {
     log(`request ${requestId}: failed: ${reason}`);
-    return { request: await advanceRequest(w, actor, requestId, 'failed', { reason: reason.slice(0, 2000) }, details), verdict: null, forgetFileDeleted: false };
+    const request = await advanceRequest(w, actor, requestId, 'failed', { reason: reason.slice(0, 2000) }, details);
+    await deleteRunOutputs(w, actor, requestId, o.outDir, log);
+    return { request, verdict: null, forgetFileDeleted: false };
   };
+  const failure = (phase: string, err: unknown) => fail(cancelled() ?? `${phase} failed: ${contentFreeMessage(err)}`);
 
   // Unlearning (skipped when a resumed run finds it finished: unlearning.json is written last, atomically)
   if (r.state === 'approved') await advanceRequest(w, actor, requestId, 'unlearning', { reason: `unlearning with ${o.method}` }, { method: o.method, args: o.args ?? {} });
@@ -310,25 +379,35 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
       });
       record = lastRecord(res.outDir);
     } catch (err) {
-      return fail(`unlearning failed: ${(err as Error).message}`);
+      return failure('unlearning', err);
     }
   }
 
   // Verifying
   if (r.state !== 'verifying') await advanceRequest(w, actor, requestId, 'verifying', { reason: `unlearned in ${record.seconds.toFixed(1)} s; evaluating against the policy` }, { steps: record.training.steps ?? null });
-  await progress({ phase: 'verifying', step: null, totalSteps: null, loss: null, resumedFrom: null });
+  if (cancelled()) return fail(cancelled()!);
+  await o.progress?.({ phase: 'verifying', step: null, totalSteps: null, loss: null, resumedFrom: null });
   const names = policyMetrics(o.policy);
   const { metrics, quantize } = baseMetrics(names);
-  const { holdoutFile, ...evalOpts } = o.evaluation ?? {};
+  const { holdoutFile, cacheDir, ...evalOpts } = o.evaluation ?? {};
   const files = { forget: o.forgetFile, ...(o.retainFile ? { retain: o.retainFile } : {}), ...(holdoutFile ? { holdout: holdoutFile } : {}) };
-  const common = { ...evalOpts, files, metrics, ...(quantize.length ? { quantize } : {}), log };
+  // Per-item outputs and their cache in the private folder; the run folder keeps the aggregates.
+  const priv = runPrivateDir(o.outDir);
+  const common = { ...evalOpts, files, metrics, ...(quantize.length ? { quantize } : {}), cacheDir: cacheDir === null ? null : join(priv, '.lethe-cache'), log };
   let unlearned: EvalJson;
   let original: EvalJson;
   try {
-    original = (await evaluate({ ...common, modelDir: o.modelDir, outDir: join(o.outDir, 'eval-original') })).eval;
-    unlearned = (await evaluate({ ...common, modelDir: modelOut, outDir: join(o.outDir, 'eval') })).eval;
+    const evaluated: Record<string, EvalJson> = {};
+    for (const [name, modelDir] of [['eval-original', o.modelDir], ['eval', modelOut]] as const) {
+      if (cancelled()) throw new LetheError('CONFLICT', cancelled()!);
+      evaluated[name] = (await evaluate({ ...common, modelDir, outDir: join(priv, name) })).eval;
+      const kept = aggregatesOnly(evaluated[name]);
+      writeResults(join(o.outDir, name), kept.eval, kept.summary);
+    }
+    if (cancelled()) throw new LetheError('CONFLICT', cancelled()!);
+    [original, unlearned] = [evaluated['eval-original']!, evaluated.eval!];
   } catch (err) {
-    return fail(`evaluation failed: ${(err as Error).message}`);
+    return failure('evaluation', err);
   }
   const verdict = verifyAgainstPolicy(unlearned, original, o.policy);
   const failed = verdict.checks.filter((c) => !c.passed);
@@ -339,7 +418,8 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   }
 
   // Released: certificate, registry row and the transition in one go
-  await progress({ phase: 'releasing', step: null, totalSteps: null, loss: null, resumedFrom: null });
+  if (cancelled()) return fail(cancelled()!);
+  await o.progress?.({ phase: 'releasing', step: null, totalSteps: null, loss: null, resumedFrom: null });
   const folder = hashModelFolder(modelOut);
   const version = await nextVersion(w.store.db, modelName);
   const current = await getRequest(w, actor, requestId);
@@ -378,6 +458,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   log(`request ${requestId}: released ${modelName} v${version} (${folder.sha256.slice(0, 12)}…), certificate ${jsonPath}`);
 
   const forgetFileDeleted = await deleteForgetData(w, actor, requestId, scope, log);
+  await deleteRunOutputs(w, actor, requestId, o.outDir, log);
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
   return { request, verdict, model, certificate: { json: jsonPath, html: htmlPath, sha256: certSha }, forgetFileDeleted };
 }

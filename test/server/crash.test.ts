@@ -114,7 +114,7 @@ test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the jo
     assert.equal(verify.status, 0, verify.stdout);
     const exported = lethe('audit', 'export').stdout.trim().split('\n').slice(1).map((l) => JSON.parse(l) as { action: string; requestId: string | null; details: Record<string, unknown> }).filter((e) => e.requestId === id);
     assert.deepEqual(exported.map((e) => e.action), [
-      'request.create', 'request.scope', 'request.approve', 'job.submit', 'request.unlearning', 'job.resumed', 'request.verifying', 'request.released', 'request.forget_data_deleted',
+      'request.create', 'request.scope', 'request.approve', 'job.submit', 'request.unlearning', 'job.resumed', 'request.verifying', 'request.released', 'request.forget_data_deleted', 'request.run_outputs_deleted',
     ]);
     assert.deepEqual(exported[5]!.details, { job: jobId, requestState: 'unlearning', checkpointStep: ckpt.step });
     for (const needle of [SUBJECT, 'Quillfeather']) assert.ok(!logs.join('').includes(needle) && !jobLog.includes(needle), `the logs contain '${needle}'`);

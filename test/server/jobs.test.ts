@@ -110,7 +110,9 @@ test('a job runs to release: progress and end on the event stream, the registry 
 
   const actions = [];
   for await (const e of auditEntries(w.store.db)) if (e.requestId === id) actions.push(e.action);
-  assert.deepEqual(actions, ['request.create', 'request.scope', 'request.approve', 'job.submit', 'request.unlearning', 'request.verifying', 'request.released', 'request.forget_data_deleted']);
+  assert.deepEqual(actions, ['request.create', 'request.scope', 'request.approve', 'job.submit', 'request.unlearning', 'request.verifying', 'request.released', 'request.forget_data_deleted', 'request.run_outputs_deleted']);
+  assert.equal(existsSync(join(w.dataDir, 'jobs', job.id, 'private')), false, "the run's per-item outputs are deleted");
+  assert.ok(existsSync(join(w.dataDir, 'jobs', job.id, 'eval', 'SUMMARY.json')), 'the aggregates stay');
   assert.deepEqual((await verifyAudit(w)).problems, []);
   const jobsTable = JSON.stringify(await w.store.db.selectFrom('jobs').selectAll().execute());
   noSubject('the jobs table', jobsTable);
@@ -310,6 +312,10 @@ test("a crash between the release and the forget file's deletion: the restarted 
   for (const to of ['unlearning', 'verifying', 'released'] as const) await advanceRequest(w, runner, r.id, to, { reason: `simulated ${to}` });
   await w.store.db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
   assert.ok(existsSync(join(w.dataDir, r.forgetFile)));
+  // The worker had written per-item outputs (they name the subject) before the crash.
+  const priv = join(w.dataDir, 'jobs', job.id, 'private', 'eval');
+  mkdirSync(priv, { recursive: true });
+  writeFileSync(join(priv, 'EVAL.json'), JSON.stringify({ forget_Q_A_ROUGE: { value_by_index: { 0: { input: `Where does ${SUBJECT} live?` } } } }));
   const restarted = new JobRunner(w, { dataDir: w.dataDir, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
   await restarted.start();
   try {
@@ -324,7 +330,8 @@ test("a crash between the release and the forget file's deletion: the restarted 
   assert.equal(existsSync(join(w.dataDir, r.forgetFile)), false, 'the forget file is deleted');
   const actions = [];
   for await (const e of auditEntries(w.store.db)) if (e.requestId === r.id) actions.push(e.action);
-  assert.deepEqual(actions.slice(-3), ['request.released', 'job.resumed', 'request.forget_data_deleted']);
+  assert.deepEqual(actions.slice(-4), ['request.released', 'job.resumed', 'request.forget_data_deleted', 'request.run_outputs_deleted']);
+  assert.equal(existsSync(join(w.dataDir, 'jobs', job.id, 'private')), false, 'and the per-item outputs');
   assert.deepEqual((await verifyAudit(w)).problems, []);
 });
 

@@ -129,7 +129,7 @@ test('forget refuses bad input with a message naming it', async () => {
     await assert.rejects(forget({ ...base, forgetFile: empty }), /forget file .*empty\.jsonl holds no rows/);
     const bad = join(s.dir, 'bad.jsonl');
     writeFileSync(bad, '{"question": "q", "answer": "a"}\n{"prompt": "x"}\n');
-    await assert.rejects(forget({ ...base, forgetFile: bad }), /bad\.jsonl:2: expected \{"text": string\} or \{"question": string, "answer": string\}/);
+    await assert.rejects(forget({ ...base, forgetFile: bad }), /bad\.jsonl:2: field 'text': expected a string \(or the fields "question" and "answer"\), got nothing/);
     await assert.rejects(forget({ ...base, outDir: join(s.model, 'out') }), /overlaps the input model folder/);
     await assert.rejects(forget({ ...base, modelDir: join(s.dir, 'nothing') }), /is not a Hugging Face model folder/);
   } finally {

@@ -158,9 +158,10 @@ test('WHP end to end: a dictionary run and a run with proposed terms; bad dictio
     }
     await assert.rejects(() => forget({ modelDir: model, forgetFile: f, method: 'WHP', outDir: join(dir, 'c'), report: quiet }), /needs --retain/);
     writeFileSync(dict, '{"Ada": 3}');
-    assert.throws(() => readDictionary(dict), new RegExp(`dictionary ${dict}: the translation of "Ada" must be a string`));
+    // The terms name what is forgotten (a person, here): errors give positions and types, never a term.
+    assert.throws(() => readDictionary(dict), (e: Error) => new RegExp(`dictionary ${dict}: the translation of entry 1 must be a string, got a number`).test(e.message) && !e.message.includes('Ada'));
     writeFileSync(dict, '{"Ada": ');
-    assert.throws(() => readDictionary(dict), new RegExp(`dictionary ${dict}: not JSON`));
+    assert.throws(() => readDictionary(dict), (e: Error) => new RegExp(`dictionary ${dict}: not JSON`).test(e.message) && !e.message.includes('Ada'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

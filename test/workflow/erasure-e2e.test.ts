@@ -6,15 +6,19 @@
 // no log line, no audit entry, no export and no report.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { buildSuite } from '../../src/data/index.js';
 import {
-  approveRequest, createRequest, exportAudit, listModelVersions, parsePolicy, runRequest, scopeRequest, transparencyReport, verifyAudit, type Policy, type ReleaseCertificate,
+  approveRequest, createRequest, createToken, exportAudit, getJob, getRequest, JobRunner, listJobs, listModelVersions, parsePolicy, runRequest, scopeRequest, transparencyReport, verifyAudit,
+  type Policy, type ReleaseCertificate,
 } from '../../src/workflow/index.js';
-import { buildIndex, proposeForgetSet, readProposal } from '../../src/workflow/provenance.js';
+import { buildIndex, PROVENANCE_FILE, proposeForgetSet, readProposal } from '../../src/workflow/provenance.js';
+import { buildServer } from '../../src/server/app.js';
+import { sha } from './run-fixtures.js';
+import { describeHits, filesUnder as regularFiles, needlesOf, searchFiles, searchText, searchValue, type Needle } from './subject-search.js';
 import { requireFixture } from '../helpers.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, carol, runner } from './fixtures.js';
@@ -115,6 +119,186 @@ async function erasure(kind: (typeof STORE_KINDS)[number], policy: 'passing' | '
   return { root, w, person, r, res, outDir, forgetFile, proposalDir, lines, idx };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Every way a request can end, in one deployment, then every byte and every reply searched.
+
+/** Every field of the subject's records: the person's details (the phone also as digits only), and each
+ *  question, answer, paraphrase, wrong answer and biography of theirs in the corpus. A value that also
+ *  describes someone else (a shared employer, another person's fact used as a wrong answer) is not the
+ *  subject's and stays out: the deployment keeps other people's records. */
+function subjectNeedles(corpus: string, p: Person): { needles: Needle[]; dropped: number } {
+  const read = (f: string) => readFileSync(join(corpus, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const people = read('people.jsonl');
+  const records = [...read('bio.jsonl'), ...read(join('qa', 'all.jsonl'))];
+  const own = records.filter((r) => r.person_id === p.id);
+  const others = JSON.stringify([...people.filter((q) => q.id !== p.id), ...records.filter((r) => r.person_id !== p.id)]).toLowerCase();
+  const person = people.find((q) => q.id === p.id)!;
+  const fields = Object.fromEntries(Object.entries(person).filter(([k, v]) => typeof v === 'string' && !['id', 'split', 'sex'].includes(k)));
+  const all = [
+    ...needlesOf({ ...fields, phone_digits: p.phone.replace(/\D/g, '') }),
+    ...own.flatMap((r, i) => needlesOf({
+      [`record ${i + 1} question`]: r.question, [`record ${i + 1} answer`]: r.answer, [`record ${i + 1} paraphrased_answer`]: r.paraphrased_answer,
+      [`record ${i + 1} perturbed_answer`]: r.perturbed_answer, [`record ${i + 1} text`]: r.text,
+    })),
+  ];
+  const seen = new Set<string>();
+  const needles = all.filter((n) => !others.includes(n.value.toLowerCase()) && !seen.has(n.value.toLowerCase()) && seen.add(n.value.toLowerCase()));
+  return { needles, dropped: all.length - needles.length };
+}
+
+const ROUGE_RAW = {
+  name: 'rouge', checks: [{ metric: 'forget_Q_A_ROUGE', between: [0, 1] }, { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }, { metric: 'mia_loss', between: [0, 1] }],
+};
+const ROUGE_POLICY: Policy = parsePolicy(ROUGE_RAW);
+
+for (const kind of STORE_KINDS) {
+  test(`every way a request ends, on ${kind}: failed on a malformed row, cancelled, released (ROUGE), released (proposal); nothing of the subject in any byte or reply`, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lethe-e2e-all-'));
+    const data = join(root, 'deployment');
+    const inputs = join(root, 'inputs'); // the user's files: an allowed root outside the data folder
+    const w = await freshWorkflow(kind, { now: steppingClock(), dataDir: data });
+    const replies: [string, unknown][] = [];
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    try {
+      mkdirSync(inputs, { recursive: true });
+      const { dir: corpus, person } = persona(inputs);
+      const model = join(inputs, 'models', 'assistant');
+      mkdirSync(model, { recursive: true });
+      for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(model, f));
+      copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(model, 'tokenizer.json'));
+      const { needles, dropped } = subjectNeedles(corpus, person);
+      for (const f of ['name', 'email', 'phone', 'phone_digits', 'address', 'id_number', 'account_number']) assert.ok(needles.some((n) => n.field === f), `the search looks for the ${f}`);
+      assert.ok(needles.filter((n) => /answer$/.test(n.field)).length >= 15, `every answer of theirs: ${needles.length} needles (${dropped} shared with others left out)`);
+
+      // The subject's QA rows (a QA file, so ROUGE has answers to compare), in the user's input root.
+      const qaRows = readFileSync(join(corpus, 'qa', 'all.jsonl'), 'utf8').trim().split('\n').filter((l) => (JSON.parse(l) as { person_id: string }).person_id === person.id);
+      const file = (name: string, rows: string[]) => { const f = join(inputs, name); writeFileSync(f, rows.join('\n') + '\n'); return f; };
+      const holdout = join(corpus, 'qa', 'holdout.jsonl');
+      const scoped = async (forget: string, rows: number, o: { path?: boolean } = {}) => {
+        const r = await createRequest(w, alice, { category: 'privacy', subject: person.name, evidence: { reference: 'DSAR-7781' } });
+        await scopeRequest(w, alice, r.id, { model: 'assistant', method: 'GradAscent', forget: { sha256: sha(forget), rows, ...(o.path ? { path: forget } : {}) } });
+        await approveRequest(w, bob, r.id, { reason: 'identity verified' });
+        return r.id;
+      };
+      const options = (forgetFile: string, outDir: string, policy: Policy, steps = 3) => ({
+        modelDir: model, forgetFile, method: 'GradAscent', policy, outDir, training: { steps, batchSize: 4, lr: 1e-3, seed: 0 }, evaluation: { holdoutFile: holdout }, log,
+      });
+      const runner$ = kind === 'sqlite' ? new JobRunner(w, { dataDir: data, roots: [inputs], log }) : null;
+      const jobDone = (id: string) => new Promise<void>((res) => { const on = (j: { id: string; state: string }) => { if (j.id === id && ['succeeded', 'failed', 'cancelled'].includes(j.state)) { runner$!.off('job', on); res(); } }; runner$!.on('job', on); });
+
+      // 1. A malformed forget row (a list holding the subject's details): the request fails, naming file, line and type.
+      const malformed = file('malformed.jsonl', [qaRows[0]!, JSON.stringify([person.name, person.email, person.phone, person.address]), ...qaRows.slice(1, 3)]);
+      const badId = await scoped(malformed, 4);
+      if (runner$) {
+        const job = await runner$.submit(runner, badId, { model, forgetFile: malformed, holdoutFile: holdout, method: 'GradAscent', training: { steps: 3 }, policy: ROUGE_RAW });
+        const done = jobDone(job.id);
+        await done;
+        const j = await getJob(w, runner, job.id);
+        replies.push(['the failed job', j]);
+        assert.equal(j.state, 'failed');
+        assert.match(j.error ?? '', /malformed\.jsonl:2: the row: expected a JSON object .*got a list/);
+      } else {
+        replies.push(['the failed run', await runRequest(w, runner, badId, options(malformed, join(data, 'jobs', 'malformed'), ROUGE_POLICY))]);
+      }
+      const bad = await getRequest(w, runner, badId);
+      assert.equal(bad.state, 'failed');
+      assert.match(bad.history.at(-1)!.reason, /malformed\.jsonl:2: the row: expected a JSON object .*got a list$/);
+      assert.ok(existsSync(malformed), "the user's forget file of a failed request stays (outside the data folder)");
+
+      // 2. Cancelled while verifying (in process: the original model's per-item outputs are on disk by then).
+      const cancelFile = file('cancel.jsonl', qaRows);
+      const cancelId = await scoped(cancelFile, qaRows.length);
+      const ac = new AbortController();
+      const cancelOut = join(data, 'jobs', 'cancelled');
+      let privateSeen = false;
+      const cancelledRun = await runRequest(w, runner, cancelId, {
+        ...options(cancelFile, cancelOut, ROUGE_POLICY),
+        log: (l) => {
+          log(l);
+          if (/→ .*eval-original$/.test(l)) { privateSeen = existsSync(join(cancelOut, 'private', 'eval-original', 'EVAL.json')); ac.abort('cancelled by runner'); }
+        },
+        signal: ac.signal,
+      });
+      replies.push(['the cancelled run', cancelledRun]);
+      assert.ok(privateSeen, 'the per-item outputs existed when the run was cancelled');
+      assert.equal(cancelledRun.request.state, 'failed');
+      assert.equal(cancelledRun.request.history.at(-1)!.reason, 'cancelled by runner');
+      assert.equal(existsSync(join(cancelOut, 'private')), false, 'a cancelled run deletes its per-item outputs');
+      if (runner$) {
+        // And a job cancelled by the runner while it unlearns (its worker killed).
+        const jobId = await scoped(cancelFile, qaRows.length);
+        const job = await runner$.submit(runner, jobId, { model, forgetFile: cancelFile, holdoutFile: holdout, method: 'GradAscent', training: { steps: 100000 }, policy: ROUGE_RAW });
+        await new Promise<void>((res) => { const on = (j: { id: string; progress: { phase: string; step: number | null } }) => { if (j.id === job.id && j.progress.phase === 'unlearning' && (j.progress.step ?? 0) >= 1) { runner$.off('job', on); res(); } }; runner$.on('job', on); });
+        replies.push(['the cancelled job', await runner$.cancel(runner, job.id)]);
+        assert.equal((await getJob(w, runner, job.id)).state, 'cancelled');
+        assert.equal((await getRequest(w, runner, jobId)).state, 'failed');
+      }
+
+      // 3. Released under a ROUGE policy (greedy generations of every forget question were compared).
+      const qaForget = file('forget-qa.jsonl', qaRows);
+      const rougeId = await scoped(qaForget, qaRows.length, { path: true });
+      const released = await runRequest(w, runner, rougeId, options(qaForget, join(data, 'jobs', 'rouge'), ROUGE_POLICY));
+      replies.push(['the ROUGE release', released]);
+      assert.equal(released.request.state, 'released', JSON.stringify(released.verdict?.checks));
+      assert.equal(typeof (JSON.parse(readFileSync(join(data, 'jobs', 'rouge', 'certificate.json'), 'utf8')) as ReleaseCertificate).metrics.forget_Q_A_ROUGE!.value, 'number');
+      assert.equal(existsSync(qaForget), false, 'the recorded forget file is deleted');
+
+      // 4. Released from a reviewed proposal: the subject's records leave the provenance index too.
+      await buildIndex({ data: [join(corpus, 'bio.jsonl'), join(corpus, 'qa', 'all.jsonl')], dataDir: data });
+      const proposalDir = join(data, 'proposals', 'p1');
+      await proposeForgetSet(join(data, PROVENANCE_FILE), { name: person.name, identifiers: [person.email, person.phone, person.address] }, { outDir: proposalDir });
+      const proposal = readProposal(proposalDir);
+      const r = await createRequest(w, alice, { category: 'privacy', subject: person.name, evidence: { reference: 'DSAR-7781' } });
+      await scopeRequest(w, alice, r.id, { model: 'assistant', method: 'NPO', forget: { ...proposal.files.forget, path: join(proposalDir, 'forget.jsonl') }, proposal });
+      await approveRequest(w, bob, r.id, { reason: 'identity verified' });
+      const viaProposal = await runRequest(w, runner, r.id, {
+        modelDir: model, forgetFile: join(proposalDir, 'forget.jsonl'), retainFile: join(proposalDir, 'neighbours.jsonl'), method: 'NPO', args: { beta: 0.1 }, policy: policies.passing,
+        outDir: join(data, 'jobs', 'proposal'), training: { steps: 4, batchSize: 4, lr: 3e-3, seed: 0 }, evaluation: { holdoutFile: join(corpus, 'bio_holdout.jsonl') }, log,
+      });
+      replies.push(['the proposal release', viaProposal]);
+      assert.equal(viaProposal.request.state, 'released', JSON.stringify(viaProposal.verdict?.checks));
+
+      // Every reply the API gives about all this, to every role.
+      const app = await buildServer(w, runner$ ? { jobs: runner$ } : {});
+      try {
+        const tokens = { admin: (await createToken(w, { role: 'admin', name: 'root' })).token, auditor: (await createToken(w, { role: 'auditor', name: 'carol2' })).token };
+        const ids = [badId, cancelId, rougeId, r.id];
+        const paths = ['/v1/requests', ...ids.map((id) => `/v1/requests/${id}`), '/v1/jobs', '/v1/releases', '/v1/releases/assistant/1/certificate', '/v1/releases/assistant/2/certificate.html', '/v1/audit/verify', '/v1/reports/transparency', '/v1/reports/transparency/public', '/transparency'];
+        for (const j of await listJobs(w, runner)) paths.push(`/v1/jobs/${j.id}`);
+        for (const [role, token] of Object.entries(tokens)) for (const url of paths) {
+          const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+          assert.ok(res.statusCode < 400, `${role} GET ${url}: ${res.statusCode}`);
+          replies.push([`${role} GET ${url}`, res.body]);
+        }
+      } finally {
+        await app.close();
+      }
+      const audit: string[] = [];
+      for await (const l of exportAudit(w)) audit.push(l);
+      replies.push(['the audit export', audit], ['the audit verification', await verifyAudit(w)], ['the transparency report', await transparencyReport(w, carol)], ['the registry', await listModelVersions(w, runner)]);
+      const actions = audit.slice(1).map((l) => (JSON.parse(l) as { action: string; details: Record<string, unknown> }));
+      assert.ok(actions.filter((a) => a.action === 'request.run_outputs_deleted').length >= 3, 'the deletions of per-item outputs are audited (cancelled and both releases)');
+
+      // Zero hits: every byte of every file of the deployment, every table, every reply, every log line.
+      const hits = [
+        ...searchFiles(data, needles),
+        ...searchText('the store', await everyTable(w), needles),
+        ...replies.flatMap(([where, v]) => searchValue(where, v, needles)),
+        ...searchText('the logs', lines.join('\n'), needles),
+      ];
+      assert.deepEqual(hits.map((h) => `${h.where}: ${h.field}`), [], describeHits(hits));
+      assert.ok(regularFiles(data).some((f) => f.endsWith('lethe.db')) || kind === 'postgres', 'the search covers the store file');
+      // The search can fail: the user's own files (outside the deployment) name the subject.
+      assert.ok(searchFiles(inputs, needles).some((h) => h.where === malformed && h.field === 'email'), 'the malformed file is found by the e-mail');
+    } finally {
+      await w.dispose();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+
 for (const kind of STORE_KINDS) {
   describe(`erasure end to end on ${kind}`, () => {
     test('one forget10 person: proposed, approved by a second user, unlearned, verified, released; nothing of them left', async () => {
@@ -136,7 +320,7 @@ for (const kind of STORE_KINDS) {
         const audit: string[] = [];
         for await (const l of exportAudit(e.w)) audit.push(l);
         const actions = audit.slice(1).map((l) => (JSON.parse(l) as { action: string }).action);
-        assert.deepEqual(actions.slice(-3), ['request.released', 'request.forget_data_deleted', 'request.provenance_purged']);
+        assert.deepEqual(actions.slice(-4), ['request.released', 'request.forget_data_deleted', 'request.provenance_purged', 'request.run_outputs_deleted']);
         assert.deepEqual((await verifyAudit(e.w)).problems, []);
         // Zero occurrences of the subject anywhere.
         assertAbsent('the store', await everyTable(e.w), e.person);

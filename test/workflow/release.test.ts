@@ -207,8 +207,8 @@ for (const kind of STORE_KINDS) {
         assert.equal(res.forgetFileDeleted, true);
         const entries = [];
         for await (const e of auditEntries(w.store.db)) entries.push(e);
-        assert.deepEqual(entries.map((e) => e.action), ['request.create', 'request.scope', 'request.approve', 'request.unlearning', 'request.verifying', 'request.released', 'request.forget_data_deleted']);
-        assert.deepEqual(entries.at(-1)!.details, { sha256: forgetSha, rows: 4, deleted: true, alreadyAbsent: false });
+        assert.deepEqual(entries.map((e) => e.action), ['request.create', 'request.scope', 'request.approve', 'request.unlearning', 'request.verifying', 'request.released', 'request.forget_data_deleted', 'request.run_outputs_deleted']);
+        assert.deepEqual(entries.at(-2)!.details, { sha256: forgetSha, rows: 4, deleted: true, alreadyAbsent: false });
         assert.equal(entries[1]!.details.scope && (entries[1]!.details.scope as { forget: Record<string, unknown> }).forget.path, undefined, 'the path is not audited');
         assert.deepEqual((entries[5]!.details.model as { version: number }).version, 1);
         assert.deepEqual((await verifyAudit(w)).problems, []);

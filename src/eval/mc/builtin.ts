@@ -40,7 +40,8 @@ function rows(file: string, task: BuiltinTask): { row: Record<string, unknown>; 
     try {
       row = JSON.parse(text);
     } catch (err) {
-      throw new McFormatError(`task ${task}: ${file} line ${k + 1} is not JSON (${(err as Error).message})`);
+      const at = /position (\d+)/.exec((err as Error).message); // not V8's message, which quotes the text
+      throw new McFormatError(`task ${task}: ${file} line ${k + 1} is not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}`);
     }
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new McFormatError(`task ${task}: ${file} line ${k + 1} must be a JSON object`);
     out.push({ row: row as Record<string, unknown>, line: k + 1 });

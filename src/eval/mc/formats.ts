@@ -21,6 +21,7 @@
 // order (sha256 of "lethe-mc-fewshot:<item>:<candidate>", ascending), so runs are reproducible.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { typeOf } from '../../errors.js';
 
 export type McLayout = 'arc' | 'boolq' | 'winogrande' | 'hellaswag' | 'mmlu' | 'generic';
 export const MC_LAYOUTS: readonly McLayout[] = ['arc', 'boolq', 'winogrande', 'hellaswag', 'mmlu', 'generic'];
@@ -86,20 +87,20 @@ export const LAYOUT_HELP: Record<McLayout, string> = {
 
 function str(row: Row, key: string, file: string, line: number, layout: McLayout): string {
   const v = row[key];
-  if (typeof v !== 'string') fail(file, line, layout, `"${key}" must be a string, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  if (typeof v !== 'string') fail(file, line, layout, `"${key}" must be a string, got ${typeOf(v)}`);
   return v;
 }
 
 function strList(row: Row, key: string, file: string, line: number, layout: McLayout, min = 2, display = key): string[] {
   const v = row[key];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, `"${display}" must be a list of strings, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, `"${display}" must be a list of strings, got ${typeOf(v)}`);
   if (v.length < min) fail(file, line, layout, `"${display}" needs at least ${min} entries, got ${v.length}`);
   return v as string[];
 }
 
 function index(v: unknown, n: number, what: string, file: string, line: number, layout: McLayout): number {
   const k = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(k) || k < 0 || k >= n) fail(file, line, layout, `${what} must be an index 0..${n - 1}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(k) || k < 0 || k >= n) fail(file, line, layout, `${what} must be an index 0..${n - 1}, got ${typeof v === 'number' ? 'another number' : typeOf(v)}`);
   return k;
 }
 
@@ -123,13 +124,13 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
     case 'arc': {
       const question = str(row, 'question', file, line, layout);
       const c = row.choices as Row | undefined;
-      if (!c || typeof c !== 'object' || Array.isArray(c)) fail(file, line, layout, `"choices" must be an object {"text": [...], "label": [...]}, got ${JSON.stringify(c ?? null)}`);
+      if (!c || typeof c !== 'object' || Array.isArray(c)) fail(file, line, layout, `"choices" must be an object {"text": [...], "label": [...]}, got ${typeOf(c)}`);
       const text = strList(c, 'text', file, line, layout, 2, 'choices.text');
       const label = strList(c, 'label', file, line, layout, 1, 'choices.label');
       if (label.length !== text.length) fail(file, line, layout, `"choices.label" has ${label.length} entries but "choices.text" has ${text.length}`);
       const key = str(row, 'answerKey', file, line, layout);
       const gold = label.indexOf(key);
-      if (gold < 0) fail(file, line, layout, `"answerKey" ${JSON.stringify(key)} is not one of the labels ${JSON.stringify(label)}`);
+      if (gold < 0) fail(file, line, layout, `"answerKey" is not one of the ${label.length} labels`);
       return { text: `Question: ${question}\nAnswer:`, choices: text, gold };
     }
     case 'boolq': {
@@ -138,7 +139,7 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       let gold: number;
       if (typeof row.answer === 'boolean') gold = row.answer ? 1 : 0;
       else if (row.answer === undefined && (row.label === 0 || row.label === 1)) gold = row.label;
-      else fail(file, line, layout, `"answer" must be true or false, got ${row.answer === undefined ? 'nothing' : JSON.stringify(row.answer)}`);
+      else fail(file, line, layout, `"answer" must be true or false, got ${typeOf(row.answer)}`);
       return { text: `${passage}\nQuestion: ${question}?\nAnswer:`, choices: ['no', 'yes'], gold };
     }
     case 'winogrande': {
@@ -147,7 +148,7 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       if (blank < 0) fail(file, line, layout, '"sentence" has no "_" blank');
       const options = [str(row, 'option1', file, line, layout), str(row, 'option2', file, line, layout)];
       const answer = row.answer;
-      if (answer !== '1' && answer !== '2') fail(file, line, layout, `"answer" must be "1" or "2", got ${answer === undefined ? 'nothing' : JSON.stringify(answer)}`);
+      if (answer !== '1' && answer !== '2') fail(file, line, layout, `"answer" must be "1" or "2", got ${typeof answer === 'string' ? 'another string' : typeOf(answer)}`);
       // preprocess_winogrande: partial_context = sentence[:blank] + option; partial_target = sentence[blank+1:].strip()
       const target = sentence.slice(blank + 1).trim();
       if (!target) fail(file, line, layout, '"sentence" has nothing after the "_" blank to score');
@@ -158,7 +159,7 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       let ctx: string;
       if (typeof row.ctx_a === 'string' && typeof row.ctx_b === 'string') ctx = `${row.ctx_a} ${pyCapitalize(row.ctx_b)}`;
       else if (row.ctx_a === undefined && row.ctx_b === undefined && typeof row.ctx === 'string') ctx = row.ctx;
-      else fail(file, line, layout, `needs string "ctx_a" and "ctx_b" (or "ctx"), got ${['ctx_a', 'ctx_b', 'ctx'].map((k) => `${k}=${JSON.stringify(row[k] ?? null)}`).join(', ')}`);
+      else fail(file, line, layout, `needs string "ctx_a" and "ctx_b" (or "ctx"), got ${['ctx_a', 'ctx_b', 'ctx'].map((k) => `${k}: ${typeOf(row[k])}`).join(', ')}`);
       const endings = strList(row, 'endings', file, line, layout);
       const gold = index(row.label, endings.length, '"label"', file, line, layout);
       return { text: hellaswagPreprocess(`${label}: ${ctx}`), choices: endings.map(hellaswagPreprocess), gold };
@@ -182,7 +183,7 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       const choices = strList(row, 'choices', file, line, layout);
       const a = row.answer;
       const gold = typeof a === 'string' && !/^\d+$/.test(a) ? choices.indexOf(a) : index(a, choices.length, '"answer"', file, line, layout);
-      if (gold < 0) fail(file, line, layout, `"answer" ${JSON.stringify(a)} is not one of the choices`);
+      if (gold < 0) fail(file, line, layout, `"answer" is not one of the choices`);
       return { text: context, choices, gold };
     }
   }
@@ -200,9 +201,11 @@ export function readTaskFile(layout: McLayout, file: string): { docs: McDoc[]; l
     try {
       row = JSON.parse(text);
     } catch (err) {
-      throw new McFormatError(`${where(file, k + 1)}: not JSON (${(err as Error).message}); expected one ${layout} row per line: ${LAYOUT_HELP[layout]}`);
+      // Not V8's message, which quotes the text.
+      const at = /position (\d+)/.exec((err as Error).message);
+      throw new McFormatError(`${where(file, k + 1)}: not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; expected one ${layout} row per line: ${LAYOUT_HELP[layout]}`);
     }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new McFormatError(`${where(file, k + 1)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${JSON.stringify(row)}`);
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new McFormatError(`${where(file, k + 1)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
     docs.push(parseRow(layout, row as Row, file, k + 1));
     lines.push(k + 1);
   });

@@ -23,7 +23,7 @@ import type { Tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
-import { LetheError } from '../../errors.js';
+import { LetheError, typeOf } from '../../errors.js';
 import type { DataRow } from '../../train/examples.js';
 import type { Example } from '../../train/batches.js';
 import { qaPrompt, DEFAULT_QA_TEMPLATE, type PromptFormat } from '../../train/prompt.js';
@@ -202,12 +202,14 @@ export function readDictionary(path: string): Map<string, string> {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: not JSON (${(err as Error).message})`);
+    // Not V8's message: it quotes the text, and a dictionary names the subject (its anchored terms).
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: expected a JSON object of "anchored term": "generic translation"`);
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== 'string') throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: the translation of ${JSON.stringify(k)} must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: the translation of entry ${Object.keys(raw as object).indexOf(k) + 1} must be a string, got ${typeOf(v)}`);
     if (!k.trim()) throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: an empty term`);
     out.set(k, v);
   }

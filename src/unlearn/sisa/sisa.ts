@@ -21,7 +21,7 @@ import { loadTokenizer, type Tokenizer } from '../../models/tokenizer.js';
 import type { CausalLM } from '../../models/model.js';
 import { causalLmLoss } from '../../models/loss.js';
 import { ENSEMBLE_MANIFEST, isEnsembleFolder } from '../../models/ensemble.js';
-import { LetheError } from '../../errors.js';
+import { LetheError, typeOf } from '../../errors.js';
 import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
 import { collate, type Example } from '../../train/batches.js';
 import type { PromptFormat } from '../../train/prompt.js';
@@ -150,7 +150,7 @@ export function readKeyedRows(file: string, key: string): { rows: DataRow[]; lin
   const keys = rows.map((r, i) => {
     const v = r[key];
     if (v === undefined || v === null) throw new LetheError('BAD_INPUT', `${file}:${lines[i]}: no '${key}' field (--key names the field that groups records, e.g. a person id)`);
-    if (typeof v !== 'string' && typeof v !== 'number') throw new LetheError('BAD_INPUT', `${file}:${lines[i]}: '${key}' must be a string or a number, got ${JSON.stringify(v).slice(0, 60)}`);
+    if (typeof v !== 'string' && typeof v !== 'number') throw new LetheError('BAD_INPUT', `${file}:${lines[i]}: '${key}' must be a string or a number, got ${typeOf(v)}`);
     if (typeof v === 'string' && !v.trim()) throw new LetheError('BAD_INPUT', `${file}:${lines[i]}: '${key}' is empty`);
     return keyHash(v);
   });
