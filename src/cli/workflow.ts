@@ -256,16 +256,30 @@ export function registerWorkflowCommands(program: Command): void {
       for (const [flag, v] of [['--port', o.port], ['--concurrency', o.concurrency], ['--rate-limit', o.rateLimit]] as const) {
         if (!Number.isInteger(v) || v < (flag === '--port' ? 0 : 1)) throw new LetheError('BAD_INPUT', `serve: '${flag}' must be a positive integer, got ${v}`);
       }
-      const w = await open(o);
+      const dataDir = o.data ?? process.env.LETHE_DATA;
+      if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
+      // One server per data folder, held for the server's life: a second one would take this one's
+      // running jobs for a crashed server's. Other commands never take the lock.
+      const { acquireDataLock, createDataDir } = await import('../workflow/index.js');
+      createDataDir(dataDir);
+      const lock = acquireDataLock(dataDir);
+      let w: Workflow;
+      try {
+        w = await open(o);
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
       const { buildServer } = await import('../server/app.js');
       const { JobRunner } = await import('../workflow/index.js');
       // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
       const app = await buildServer(w, { logger: true, rateLimit: { max: o.rateLimit, windowMs: 60_000 }, jobs: (log) => new JobRunner(w, {
-        dataDir: resolve(w.dataDir), roots: o.dataRoot, policiesDir: o.policies ? resolve(o.policies) : undefined, concurrency: o.concurrency, log,
+        dataDir: resolve(w.dataDir), roots: o.dataRoot, policiesDir: o.policies ? resolve(o.policies) : undefined, concurrency: o.concurrency, log, lock,
       }) });
       const stop = async () => {
         await app.close();
         await w.close();
+        lock.release();
       };
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());

@@ -2,7 +2,8 @@
 // Provenance (./provenance.js, ./probe-model.js) is imported on its own: it reads training data
 // through train/, which loads the native addon, and the store and server do not need that.
 export { openWorkflow, type Workflow } from './context.js';
-export { openStore, type Store, type OpenStoreOptions } from './store/open.js';
+export { openStore, createDataDir, SQLITE_FILE, type Store, type OpenStoreOptions } from './store/open.js';
+export { acquireDataLock, LOCK_FILE, type DataLock, type LockHolder } from './data-lock.js';
 export { loadDeployment, type Deployment } from './deployment.js';
 export { exportAudit } from './audit-export.js';
 export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification } from './audit.js';
