@@ -62,10 +62,11 @@ export function registerWorkflowCommands(program: Command): void {
   const tokens = program.command('tokens').description('bearer tokens for the API and the CLI (local admin: needs the data folder)');
   storeOptions(tokens.command('create').description('create a token; it is printed once and only its hash is kept')
     .requiredOption('--role <role>', 'requester | approver | auditor | admin')
-    .requiredOption('--name <name>', "the person's handle (four-eyes compares handles)"))
-    .action(async (o: StoreFlags & { role: string; name: string }) => withWorkflow(o, async (w) => {
+    .requiredOption('--name <name>', "the person's handle (one handle, one person; four-eyes compares handles without case)")
+    .option('--additional-role', 'the person already holds a token of another role and is meant to hold this one too'))
+    .action(async (o: StoreFlags & { role: string; name: string; additionalRole?: boolean }) => withWorkflow(o, async (w) => {
       const { createToken } = await import('../workflow/index.js');
-      const t = await createToken(w, { role: o.role, name: o.name });
+      const t = await createToken(w, { role: o.role, name: o.name, additionalRole: o.additionalRole });
       console.error(`token ${t.id} for ${t.name} (${t.role}); shown once, keep it safe:`);
       console.log(t.token);
     }));

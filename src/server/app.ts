@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { JobRunner, type Workflow } from '../workflow/index.js';
 import { installErrorHandler } from './errors.js';
-import { installRateLimit, type RateLimit } from './rate-limit.js';
+import { installRateLimit, type RateLimit, type RateLimiter } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -22,7 +22,7 @@ export interface ServerOptions {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance { jobs: JobRunner }
+  interface FastifyInstance { jobs: JobRunner; rateLimiter: RateLimiter }
 }
 
 export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<FastifyInstance> {
@@ -33,7 +33,7 @@ export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<F
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   installErrorHandler(app);
-  installRateLimit(app, o.rateLimit ?? { max: 300, windowMs: 60_000 });
+  app.decorate('rateLimiter', installRateLimit(app, w, o.rateLimit ?? { max: 300, windowMs: 60_000 }));
   await app.register(swagger, {
     openapi: {
       info: { title: 'Lethe erasure requests', version: o.version ?? '0.1.0', description: 'Erasure requests from receipt to verified release, with a signed audit log.' },

@@ -9,7 +9,7 @@ export { exportAudit } from './audit-export.js';
 export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification } from './audit.js';
 export { createRequest, scopeRequest, approveRequest, rejectRequest, advanceRequest, auditRequestEvent, getRequest, listRequests, type RequestView } from './requests.js';
 export { createToken, authenticate, revokeToken, listTokens } from './tokens.js';
-export { authorize, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';
+export { authorize, identityKey, samePerson, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';
 export { STATES, NEXT, type State } from './states.js';
 export { CATEGORIES, CATEGORY_NAMES, CreateRequestInput, ScopeInput, DecisionInput, parseInput } from './inputs.js';
 export { transparencyReport, type TransparencyReport } from './transparency.js';
