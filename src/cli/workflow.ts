@@ -65,10 +65,11 @@ export function registerWorkflowCommands(program: Command): void {
   const tokens = program.command('tokens').description('bearer tokens for the API and the CLI (local admin: needs the data folder)');
   storeOptions(tokens.command('create').description('create a token; it is printed once and only its hash is kept')
     .requiredOption('--role <role>', 'requester | approver | auditor | admin')
-    .requiredOption('--name <name>', "the person's handle (four-eyes compares handles)"))
-    .action(async (o: StoreFlags & { role: string; name: string }) => withWorkflow(o, async (w) => {
+    .requiredOption('--name <name>', "the person's handle (one handle, one person; four-eyes compares handles without case)")
+    .option('--additional-role', 'the person already holds a token of another role and is meant to hold this one too'))
+    .action(async (o: StoreFlags & { role: string; name: string; additionalRole?: boolean }) => withWorkflow(o, async (w) => {
       const { createToken } = await import('../workflow/index.js');
-      const t = await createToken(w, { role: o.role, name: o.name });
+      const t = await createToken(w, { role: o.role, name: o.name, additionalRole: o.additionalRole });
       console.error(`token ${t.id} for ${t.name} (${t.role}); shown once, keep it safe:`);
       console.log(t.token);
     }));
@@ -258,16 +259,30 @@ export function registerWorkflowCommands(program: Command): void {
       for (const [flag, v] of [['--port', o.port], ['--concurrency', o.concurrency], ['--rate-limit', o.rateLimit]] as const) {
         if (!Number.isInteger(v) || v < (flag === '--port' ? 0 : 1)) throw new LetheError('BAD_INPUT', `serve: '${flag}' must be a positive integer, got ${v}`);
       }
-      const w = await open(o);
+      const dataDir = o.data ?? process.env.LETHE_DATA;
+      if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
+      // One server per data folder, held for the server's life: a second one would take this one's
+      // running jobs for a crashed server's. Other commands never take the lock.
+      const { acquireDataLock, createDataDir } = await import('../workflow/index.js');
+      createDataDir(dataDir);
+      const lock = acquireDataLock(dataDir);
+      let w: Workflow;
+      try {
+        w = await open(o);
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
       const { buildServer } = await import('../server/app.js');
       const { JobRunner } = await import('../workflow/index.js');
       // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
       const app = await buildServer(w, { logger: true, rateLimit: { max: o.rateLimit, windowMs: 60_000 }, jobs: (log) => new JobRunner(w, {
-        dataDir: resolve(w.dataDir), roots: o.dataRoot, policiesDir: o.policies ? resolve(o.policies) : undefined, concurrency: o.concurrency, log,
+        dataDir: resolve(w.dataDir), roots: o.dataRoot, policiesDir: o.policies ? resolve(o.policies) : undefined, concurrency: o.concurrency, log, lock,
       }) });
       const stop = async () => {
         await app.close();
         await w.close();
+        lock.release();
       };
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());

@@ -1,10 +1,12 @@
 // The HTTP API over a workflow: fastify with JSON-schema validated bodies, OpenAPI at
-// /openapi.json, bearer tokens with roles, a body limit and a rate limit. Thin: validate, call.
+// /openapi.json, bearer tokens with roles, a body limit and a rate limit, security headers on every
+// response and no token in a logged URL (./hardening.ts). Thin: validate, call.
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { JobRunner, type Workflow } from '../workflow/index.js';
 import { installErrorHandler } from './errors.js';
-import { installRateLimit, type RateLimit } from './rate-limit.js';
+import { installHardening, logSerializers } from './hardening.js';
+import { installRateLimit, type RateLimit, type RateLimiter } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -14,7 +16,8 @@ export interface ServerOptions {
   /** Largest accepted body in bytes (default 64 KiB). */
   bodyLimit?: number;
   rateLimit?: RateLimit;
-  logger?: boolean;
+  /** true: log to stdout; a stream: log there (tests read it). */
+  logger?: boolean | { stream: { write(line: string): void } };
   version?: string;
   /** The job runner behind /v1/requests/:id/run and /v1/jobs (default: one over the workflow's data
    *  folder, not started: call start() to resume jobs). Closing the server stops its workers. */
@@ -22,18 +25,21 @@ export interface ServerOptions {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance { jobs: JobRunner }
+  interface FastifyInstance { jobs: JobRunner; rateLimiter: RateLimiter }
 }
 
 export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: o.bodyLimit ?? 64 * 1024,
-    logger: o.logger ?? false,
+    logger: o.logger ? { serializers: logSerializers, ...(typeof o.logger === 'object' ? { stream: o.logger.stream } : {}) } : false,
+    // Release names may be 500 characters (URL-encoded: up to 12 bytes each); find-my-way's default 100 gave a 414.
+    maxParamLength: 6000,
     // No silent type coercion or dropping of unknown fields: a wrong body is a 400 naming the field.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   installErrorHandler(app);
-  installRateLimit(app, o.rateLimit ?? { max: 300, windowMs: 60_000 });
+  installHardening(app);
+  app.decorate('rateLimiter', installRateLimit(app, w, o.rateLimit ?? { max: 300, windowMs: 60_000 }));
   await app.register(swagger, {
     openapi: {
       info: { title: 'Lethe erasure requests', version: o.version ?? '0.1.0', description: 'Erasure requests from receipt to verified release, with a signed audit log.' },

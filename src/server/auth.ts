@@ -17,7 +17,8 @@ export function bearer(req: FastifyRequest): string | undefined {
 export function requireAction(w: Workflow, action: Action): onRequestHookHandler {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearer(req);
-    const actor = await authenticate(w, token);
+    // Verified already by the rate limit, in this request.
+    const actor = req.verifiedActor !== undefined ? req.verifiedActor : await authenticate(w, token);
     if (!actor) {
       reply.header('www-authenticate', 'Bearer');
       return reply.status(401).send({ error: 'UNAUTHORIZED', message: token ? 'the bearer token is unknown or revoked' : 'an Authorization: Bearer <token> header is required' });

@@ -2,6 +2,7 @@
 // fastify's validation errors become 400s naming the field, and nothing internal leaks from a 500.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { LetheError, type LetheErrorCode } from '../errors.js';
+import { isDiskFull } from './hardening.js';
 
 export const STATUS: Record<LetheErrorCode, number> = {
   BAD_INPUT: 400, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, BAD_CHECKPOINT: 500, NON_FINITE_LOSS: 500, INTERNAL: 500,
@@ -45,6 +46,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'BAD_INPUT', message: 'body: must be application/json' });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: 'BAD_INPUT', message: `body: ${err.message}` });
+    }
+    if (isDiskFull(err)) {
+      req.log.error({ code: err.code }, `out of space: the store or the data folder is full (${err.code}); the request was not carried out`);
+      return reply.status(507).send({ error: 'STORAGE_FULL', message: "the server's disk is full: the request was not carried out; retry once space is freed" });
     }
     req.log.error({ err }, 'unexpected error');
     return reply.status(500).send({ error: 'INTERNAL', message: 'internal error' });

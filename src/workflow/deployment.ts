@@ -43,7 +43,7 @@ export function loadDeployment(dataDir: string): Deployment {
   if (!existsSync(priv)) {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     writeOnce(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-    writeOnce(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
+    writeOnce(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o600);
   }
   if (!existsSync(saltFile)) writeOnce(saltFile, randomBytes(32).toString('hex') + '\n', 0o600);
   const privateKey = createPrivateKey(readPrivate(priv));

@@ -2,13 +2,14 @@
 // Provenance (./provenance.js, ./probe-model.js) is imported on its own: it reads training data
 // through train/, which loads the native addon, and the store and server do not need that.
 export { openWorkflow, type Workflow } from './context.js';
-export { openStore, type Store, type OpenStoreOptions } from './store/open.js';
+export { openStore, createDataDir, SQLITE_FILE, type Store, type OpenStoreOptions } from './store/open.js';
+export { acquireDataLock, LOCK_FILE, type DataLock, type LockHolder } from './data-lock.js';
 export { loadDeployment, type Deployment } from './deployment.js';
 export { exportAudit } from './audit-export.js';
 export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification } from './audit.js';
 export { createRequest, scopeRequest, approveRequest, rejectRequest, advanceRequest, auditRequestEvent, getRequest, listRequests, type RequestView } from './requests.js';
 export { createToken, authenticate, revokeToken, listTokens } from './tokens.js';
-export { authorize, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';
+export { authorize, identityKey, samePerson, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';
 export { STATES, NEXT, type State } from './states.js';
 export { CATEGORIES, CATEGORY_NAMES, CreateRequestInput, ScopeInput, DecisionInput, parseInput } from './inputs.js';
 export { transparencyReport, type TransparencyReport } from './transparency.js';

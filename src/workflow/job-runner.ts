@@ -13,17 +13,22 @@
 // with it, see the worker's watchdog), audits 'job.resumed' with the request's state and the
 // checkpoint step, and queues them first; their worker resumes the request (forget() from the last
 // checkpoint; a finished unlearning or a 'verifying' request goes on to verification).
+// Ownership: the runner kills only workers it started, or, holding the data folder's lock (so the
+// server that started them is gone), a process whose command line is this data folder's worker for
+// that very job. A job whose worker still runs under someone else is left alone, never resumed twice.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LetheError } from '../errors.js';
 import type { Workflow } from './context.js';
+import type { DataLock } from './data-lock.js';
 import { createJob, getJob, jobRows, type JobPaths, type JobProgress, type JobView } from './jobs.js';
 import { deleteForgetData, deleteRunOutputs } from './release.js';
 import { advanceRequest, auditRequestEvent, getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
+import { PARENT_PID_ENV } from './worker-watchdog.js';
 
 export interface JobRunnerOptions extends JobPaths {
   /** Workers at once, across models (default 1). */
@@ -32,6 +37,9 @@ export interface JobRunnerOptions extends JobPaths {
   log?: (line: string) => void;
   /** The worker script (default ./job-worker.js beside this file). */
   workerPath?: string;
+  /** The data folder's lock, held by this process (lethe serve): only then may start() kill a
+   *  previous server's orphaned worker; without it, a job whose worker still runs is left alone. */
+  lock?: DataLock;
 }
 
 /** IPC from a worker. */
@@ -75,7 +83,7 @@ export class JobRunner extends EventEmitter {
   /** Rebuilds the queues from the store and resumes jobs that were running when the server died. */
   async start(): Promise<void> {
     for (const row of await jobRows.unfinished(this.w)) {
-      if (row.state === 'running') await this.recover(row.id, row.request_id, row.worker_pid);
+      if (row.state === 'running' && !(await this.recover(row.id, row.request_id, row.worker_pid))) continue;
       this.enqueue(row.model, row.id, row.state === 'running');
     }
     this.schedule();
@@ -142,10 +150,17 @@ export class JobRunner extends EventEmitter {
     }
   }
 
-  private async recover(id: string, requestId: string, pid: number | null): Promise<void> {
-    if (pid && isOurWorker(pid)) {
-      // A worker of the dead server still alive (its watchdog not yet fired): it must not write on.
+  /** Requeues a job left running by a server that died; false when its worker runs on, owned by
+   *  another live process (it is not ours to resume or kill). */
+  private async recover(id: string, requestId: string, pid: number | null): Promise<boolean> {
+    if (pid && isWorkerOf(pid, id, this.o.dataDir)) {
+      if (!this.o.lock) {
+        this.log(`job ${id}: its worker ${pid} is still running under another process; left alone`);
+        return false;
+      }
+      // We hold the lock, so the server that started it is gone: an orphan that must not write on.
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      await exitOf(pid);
     }
     const r = await getRequest(this.w, SYSTEM_RUNNER, requestId);
     const options = await jobRows.options(this.w, id);
@@ -154,6 +169,7 @@ export class JobRunner extends EventEmitter {
     await auditRequestEvent(this.w, SYSTEM_RUNNER, requestId, 'job.resumed', { job: id, requestState: r.state, checkpointStep });
     this.log(`job ${id}: was running when the server stopped; resuming (request ${r.state}${checkpointStep !== null ? `, checkpoint at step ${checkpointStep}` : ''})`);
     await jobRows.update(this.w, id, { state: 'queued', worker_pid: null });
+    return true;
   }
 
   private async launch(id: string, model: string): Promise<void> {
@@ -177,8 +193,8 @@ export class JobRunner extends EventEmitter {
       this.active.delete(id);
       return this.schedule();
     }
-    const child = fork(this.o.workerPath ?? WORKER, [id], {
-      env: { ...process.env, LETHE_JOB_DATA: this.w.dataDir, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []) },
+    const child = fork(this.o.workerPath ?? WORKER, [id, '--data', realpathSync(this.o.dataDir)], {
+      env: { ...process.env, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []), [PARENT_PID_ENV]: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited!: () => void;
@@ -265,11 +281,28 @@ export class JobRunner extends EventEmitter {
 /** The runner acts as the local operator: it records transitions it must make itself (a dead worker). */
 const SYSTEM_RUNNER: Actor = { name: 'job-runner', role: 'admin' };
 
-/** True when `pid` is a live Lethe job worker (Linux: its command line names the worker script). */
-function isOurWorker(pid: number): boolean {
+/** True when `pid` is a live Lethe worker for job `id` of this data folder: its command line is
+ *  `node …/job-worker.js ID --data REALPATH` (Linux /proc; elsewhere nothing is recognised). */
+export function isWorkerOf(pid: number, id: string, dataDir: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('job-worker');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const at = argv.findIndex((a) => /job-worker\.[cm]?js$/.test(a));
+    return at > 0 && argv[at + 1] === id && argv[at + 2] === '--data' && argv[at + 3] === realpathSync(dataDir) && running(pid);
   } catch {
     return false;
   }
+}
+
+/** Alive and not a zombie (an orphan killed here may wait a while to be reaped by init). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (up to 5 s) for a killed process to be gone. */
+async function exitOf(pid: number): Promise<void> {
+  for (let k = 0; k < 100 && running(pid); k++) await new Promise((r) => setTimeout(r, 50));
 }

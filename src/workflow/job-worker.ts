@@ -1,26 +1,27 @@
-// A job's worker process (forked by ./job-runner.ts with the job id): opens the same store, runs the
-// job's request with runRequest (resuming it when a crash left it half done) and reports progress
-// and the outcome over IPC. Its log lines go to the job folder's job.log (they never hold a subject).
-// Watchdog: when the server dies (even by kill -9) the IPC channel closes or the parent pid changes,
-// and the worker exits at once, so no orphan keeps writing; the restarted server resumes the job.
+// A job's worker process (forked by ./job-runner.ts as `job-worker.js JOB_ID --data DIR`): opens the
+// same store, runs the job's request with runRequest (resuming it when a crash left it half done) and
+// reports progress and the outcome over IPC. Its log lines go to the job folder's job.log (they never
+// hold a subject). The data folder is on the command line so that a restarted server can tell its
+// own data folder's workers from anything else (see the runner's isWorkerOf).
+// Watchdog (./worker-watchdog.ts) first, before the model stack loads (seconds of blocked main
+// thread): when the server dies, even by kill -9, the worker exits at once and the restarted server
+// resumes the job.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentFreeMessage } from '../errors.js';
-import { openWorkflow } from './context.js';
-import { jobRows, type JobProgress } from './jobs.js';
 import type { WorkerMessage } from './job-runner.js';
-import { runRequest } from './release.js';
+import type { JobProgress } from './jobs.js';
+import { watchParent } from './worker-watchdog.js';
 
 const ORPHANED = 70;
-const parent = process.ppid;
-const orphaned = () => !process.connected || process.ppid !== parent;
-process.on('disconnect', () => process.exit(ORPHANED));
-setInterval(() => { if (orphaned()) process.exit(ORPHANED); }, 250).unref();
+const orphaned = watchParent(ORPHANED);
 
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected ? process.send!(m, () => res()) : res()));
 
-async function main(jobId: string): Promise<void> {
-  const w = await openWorkflow({ dataDir: process.env.LETHE_JOB_DATA!, db: process.env.LETHE_JOB_DB || undefined, roots: JSON.parse(process.env.LETHE_JOB_ROOTS || '[]') as string[] });
+async function main(jobId: string, dataDir: string): Promise<void> {
+  // Loaded only now: the watchdog runs while libtorch loads.
+  const [{ openWorkflow }, { jobRows }, { runRequest }] = await Promise.all([import('./context.js'), import('./jobs.js'), import('./release.js')]);
+  const w = await openWorkflow({ dataDir, db: process.env.LETHE_JOB_DB || undefined, roots: JSON.parse(process.env.LETHE_JOB_ROOTS || '[]') as string[] });
   try {
     const row = await w.store.db.selectFrom('jobs').select(['request_id', 'created_by']).where('id', '=', jobId).executeTakeFirstOrThrow();
     const o = await jobRows.options(w, jobId);
@@ -54,10 +55,10 @@ async function main(jobId: string): Promise<void> {
   }
 }
 
-const jobId = process.argv[2];
-if (!jobId || !process.send) {
-  console.error('job-worker: run by the job runner (fork with a job id and an IPC channel)');
+const [jobId, flag, dataDir] = process.argv.slice(2);
+if (!jobId || flag !== '--data' || !dataDir || !process.send) {
+  console.error('job-worker: run by the job runner (fork with JOB_ID --data DIR and an IPC channel)');
   process.exit(2);
 }
-await main(jobId);
+await main(jobId, dataDir);
 process.exit(0);

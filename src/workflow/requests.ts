@@ -8,7 +8,7 @@ import { appendAudit, lockForWrite } from './audit.js';
 import { confinePath } from './confine.js';
 import type { Trx, Workflow } from './context.js';
 import { CreateRequestInput, DecisionInput, parseInput, RunStepInput, ScopeInput, type Category } from './inputs.js';
-import { authorize, type Actor } from './roles.js';
+import { authorize, samePerson, type Actor } from './roles.js';
 import { checkTransition, type State } from './states.js';
 import type { RequestsTable } from './store/schema.js';
 import { hashSubject } from './subjects.js';
@@ -103,9 +103,9 @@ export async function scopeRequest(w: Workflow, actor: Actor, id: string, body: 
 }
 
 function fourEyes(actor: Actor, r: RequestView): void {
-  if (actor.name === r.requestedBy) throw new LetheError('FORBIDDEN', `request ${r.id}: '${actor.name}' requested it and cannot also approve it (four-eyes: another person must approve)`);
+  if (samePerson(actor.name, r.requestedBy)) throw new LetheError('FORBIDDEN', `request ${r.id}: '${actor.name}' requested it and cannot also approve it (four-eyes: another person must approve)`);
   const scoper = r.history.find((t) => t.to === 'scoped')?.actor;
-  if (actor.name === scoper) throw new LetheError('FORBIDDEN', `request ${r.id}: '${actor.name}' scoped it and cannot also approve it (four-eyes: another person must approve)`);
+  if (samePerson(actor.name, scoper)) throw new LetheError('FORBIDDEN', `request ${r.id}: '${actor.name}' scoped it and cannot also approve it (four-eyes: another person must approve)`);
 }
 
 export async function approveRequest(w: Workflow, actor: Actor, id: string, body: unknown): Promise<RequestView> {

@@ -18,7 +18,8 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   'tokens.manage': ['admin'],
 };
 
-/** The person behind a token: `name` is who they are (four-eyes compares names), `role` what they may do. */
+/** The person behind a token: `name` is who they are (four-eyes compares names, see samePerson),
+ *  `role` what they may do. */
 export interface Actor { name: string; role: Role; tokenId?: string }
 
 /** The local operator (CLI with access to the data folder, the job runner). */
@@ -32,3 +33,11 @@ export function authorize(actor: Actor, action: Action): void {
   const allowed = ALLOWED[action];
   if (!allowed.includes(actor.role)) throw new LetheError('FORBIDDEN', `${action}: role '${actor.role}' may not do this (allowed: ${allowed.join(', ')})`);
 }
+
+/** A person's name as every identity comparison sees it: trimmed, Unicode NFKC, case-folded
+ *  (upper then lower case, so 'ß' and 'SS' meet). "Alice", " alice" and "ＡＬＩＣＥ" are one person. */
+export function identityKey(name: string): string {
+  return name.normalize('NFKC').trim().toUpperCase().toLowerCase().normalize('NFKC');
+}
+
+export const samePerson = (a: string, b: string | undefined): boolean => b !== undefined && identityKey(a) === identityKey(b);

@@ -1,10 +1,14 @@
 // Bearer tokens: `lethe_<id>_<secret>`, shown once at creation; the store keeps only sha256(token),
 // the role and the person's name. Creating and revoking a token is audited.
+// One name is one person (four-eyes binds people by name): a name that is an existing token's name
+// in another spelling ("Alice" beside "alice", compared as identityKey does) is refused, and a second
+// role for the same person needs `additionalRole` (an admin who also files requests, say). Revoked
+// tokens count: their names are in the history that four-eyes reads.
 import { createHash, randomBytes } from 'node:crypto';
 import { LetheError, invalidArgument } from '../errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import type { Workflow } from './context.js';
-import { authorize, isRole, ROLES, SYSTEM_ACTOR, type Actor, type Role } from './roles.js';
+import { authorize, identityKey, isRole, ROLES, SYSTEM_ACTOR, type Actor, type Role } from './roles.js';
 
 export interface CreatedToken { id: string; token: string; role: Role; name: string }
 export interface TokenInfo { id: string; role: Role; name: string; createdAt: string; revokedAt: string | null }
@@ -12,7 +16,14 @@ export interface TokenInfo { id: string; role: Role; name: string; createdAt: st
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const NAME = /^[A-Za-z0-9._@-]{1,100}$/;
 
-export async function createToken(w: Workflow, o: { role: string; name: string }, by: Actor = SYSTEM_ACTOR): Promise<CreatedToken> {
+export interface CreateTokenOptions {
+  role: string;
+  name: string;
+  /** The person already holds a token of another role and is meant to hold this one too. */
+  additionalRole?: boolean;
+}
+
+export async function createToken(w: Workflow, o: CreateTokenOptions, by: Actor = SYSTEM_ACTOR): Promise<CreatedToken> {
   authorize(by, 'tokens.manage');
   if (!isRole(o.role)) throw invalidArgument('tokens create', 'role', `one of ${ROLES.join(', ')}`, o.role);
   if (!NAME.test(o.name)) throw invalidArgument('tokens create', 'name', 'a handle of 1-100 letters, digits, . _ @ -', o.name);
@@ -21,6 +32,14 @@ export async function createToken(w: Workflow, o: { role: string; name: string }
   const at = w.now().toISOString();
   await w.store.db.transaction().execute(async (trx) => {
     await lockForWrite(trx, w.store.dialect);
+    const key = identityKey(o.name);
+    const same = (await trx.selectFrom('tokens').select(['name', 'role']).execute()).filter((t) => identityKey(t.name) === key);
+    const spelled = same.find((t) => t.name !== o.name);
+    if (spelled) throw new LetheError('CONFLICT', `tokens create: '${o.name}' is the same person as the existing '${spelled.name}' (names are compared without case or Unicode form); use '${spelled.name}' for that person, or another name for someone else`);
+    const roles = [...new Set(same.map((t) => t.role))].filter((r) => r !== o.role);
+    if (roles.length && !o.additionalRole) {
+      throw new LetheError('CONFLICT', `tokens create: '${o.name}' already holds a ${roles.join(' and ')} token; one name is one person: to give them the ${o.role} role as well, confirm with additionalRole (--additional-role), or use another name for another person`);
+    }
     await trx.insertInto('tokens').values({ id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null }).execute();
     await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name } }, at);
   });

@@ -2,6 +2,7 @@
 // and the wrong role; malformed bodies get a 400 naming the field; LetheError codes map to statuses;
 // OpenAPI lists every route; the body and rate limits hold.
 import { after, before, describe, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
@@ -191,6 +192,49 @@ test('the rate limit answers 429 with Retry-After past its budget', async () => 
     assert.deepEqual(codes, [200, 200, 200, 429, 429]);
     const other = await small.inject({ method: 'GET', url: '/v1/reports/transparency', headers: { authorization: `Bearer ${tok.bob}` } });
     assert.equal(other.statusCode, 200, 'another caller has its own budget');
+  } finally {
+    await small.close();
+  }
+});
+
+const randomToken = (id = randomBytes(4).toString('hex')) => `lethe_${id}_${randomBytes(32).toString('base64url')}`;
+const transparency = (app: FastifyInstance, token: string, remoteAddress = '10.0.0.1') =>
+  app.inject({ method: 'GET', url: '/v1/reports/transparency', remoteAddress, headers: { authorization: `Bearer ${token}` } });
+
+test('the rate limit is keyed by the verified caller: made-up token ids share their address\'s stricter budget', async () => {
+  const small = await buildServer(w, { rateLimit: { max: 5, anonymousMax: 3, windowMs: 60_000 } });
+  try {
+    const codes = [];
+    for (let i = 0; i < 6; i++) codes.push((await transparency(small, randomToken())).statusCode);
+    assert.deepEqual(codes, [401, 401, 401, 429, 429, 429], 'a fresh random id each time is no fresh budget');
+    assert.equal((await transparency(small, randomToken(), '10.0.0.2')).statusCode, 401, 'another address has its own');
+    assert.equal((await transparency(small, tok.carol!)).statusCode, 200, 'a valid token from the limited address is counted as its person');
+  } finally {
+    await small.close();
+  }
+});
+
+test("a forged token with someone's id does not spend their budget; one person's tokens share one", async () => {
+  const small = await buildServer(w, { rateLimit: { max: 3, anonymousMax: 3, windowMs: 60_000 } });
+  try {
+    const bobId = /^lethe_([0-9a-f]{8})_/.exec(tok.bob!)![1]!;
+    for (let i = 0; i < 10; i++) await transparency(small, randomToken(bobId), `10.1.0.${i}`);
+    assert.equal((await transparency(small, tok.bob!)).statusCode, 200, 'bob is not locked out by forgeries of his id');
+    const second = (await createToken(w, { role: 'approver', name: 'bob' })).token;
+    const codes = [];
+    for (const t of [tok.bob!, second, second, tok.bob!]) codes.push((await transparency(small, t)).statusCode);
+    assert.deepEqual(codes, [200, 200, 429, 429], "bob's second token does not double his budget");
+  } finally {
+    await small.close();
+  }
+});
+
+test('the rate limit remembers a bounded number of callers, however many send requests', async () => {
+  const small = await buildServer(w, { rateLimit: { max: 100, windowMs: 60_000, maxKeys: 50 } });
+  try {
+    for (let i = 0; i < 2000; i++) await transparency(small, randomToken(), `10.2.${i >> 8}.${i & 255}`);
+    assert.equal(small.rateLimiter.addresses.size, 50);
+    assert.ok(small.rateLimiter.people.size <= 50);
   } finally {
     await small.close();
   }

@@ -4,46 +4,15 @@
 // audited, and `lethe audit verify` ok.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { repoRoot } from '../helpers.js';
 import { createBody, SUBJECT } from '../workflow/fixtures.js';
 import { forgetRows, setup, sha } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
-
-const MAIN = join(repoRoot, 'dist/src/cli/main.js');
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-  const { port } = srv.address() as { port: number };
-  await new Promise((res) => srv.close(res));
-  return port;
-}
-
-function serve(data: string, port: number, logs: string[]): ChildProcess {
-  const p = spawn(process.execPath, [MAIN, 'serve', '--data', data, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const s of [p.stdout!, p.stderr!]) s.on('data', (b: Buffer) => logs.push(b.toString()));
-  return p;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch { /* not yet */ }
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+import { alive, freePort, MAIN, serve, stopAll, until } from './serve-process.js';
 
 test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the job from its checkpoint and releases', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-crash-'));
@@ -119,8 +88,7 @@ test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the jo
     assert.deepEqual(exported[5]!.details, { job: jobId, requestState: 'unlearning', checkpointStep: ckpt.step });
     for (const needle of [SUBJECT, 'Quillfeather']) assert.ok(!logs.join('').includes(needle) && !jobLog.includes(needle), `the logs contain '${needle}'`);
   } finally {
-    for (const p of servers) if (p.exitCode === null && !p.signalCode) p.kill('SIGTERM');
-    await Promise.all(servers.map((p) => (p.exitCode !== null || p.signalCode ? null : new Promise((res) => p.once('exit', res)))));
+    await stopAll(servers);
     rmSync(dir, { recursive: true, force: true });
   }
 });

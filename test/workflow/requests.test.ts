@@ -87,6 +87,23 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test('four-eyes compares people, not spellings: case, Unicode form and spaces do not make another person', async () => {
+      const w = await freshWorkflow(kind);
+      try {
+        const r = await createRequest(w, { name: 'alice', role: 'requester' }, createBody());
+        await scopeRequest(w, { name: 'Straße', role: 'admin' }, r.id, scopeBody());
+        for (const name of ['Alice', 'ALICE', ' alice ', 'ａｌｉｃｅ']) {
+          await assert.rejects(approveRequest(w, { name, role: 'approver' }, r.id, { reason: 'x' }), code('FORBIDDEN', /requested it and cannot also approve it/), name);
+        }
+        for (const name of ['STRASSE', 'straße', 'Strasse']) {
+          await assert.rejects(approveRequest(w, { name, role: 'approver' }, r.id, { reason: 'x' }), code('FORBIDDEN', /scoped it and cannot also approve it/), name);
+        }
+        assert.equal((await approveRequest(w, { name: 'alicia', role: 'approver' }, r.id, { reason: 'checked' })).state, 'approved');
+      } finally {
+        await w.dispose();
+      }
+    });
+
     test('bad input names the field and never echoes the subject', async () => {
       const w = await freshWorkflow(kind);
       try {

@@ -32,5 +32,25 @@ for (const kind of STORE_KINDS) {
         await w.dispose();
       }
     });
+
+    test('one name is one person: another spelling of a name is refused, a second role only when meant', async () => {
+      const w = await freshWorkflow(kind);
+      try {
+        await createToken(w, { role: 'requester', name: 'alice' });
+        for (const [name, role] of [['Alice', 'approver'], ['ALICE', 'requester']] as const) {
+          await assert.rejects(createToken(w, { role, name }), (e: Error & { code?: string }) => e.code === 'CONFLICT' && /'.+' is the same person as the existing 'alice'.*use 'alice'/.test(e.message), name);
+        }
+        await assert.rejects(createToken(w, { role: 'approver', name: 'alice' }), /'alice' already holds a requester token; one name is one person.*--additional-role/);
+        const second = await createToken(w, { role: 'requester', name: 'alice' });
+        assert.equal(second.role, 'requester', 'another token for the same role: a rotation');
+        const approver = await createToken(w, { role: 'approver', name: 'alice', additionalRole: true });
+        assert.deepEqual(await authenticate(w, approver.token), { name: 'alice', role: 'approver', tokenId: approver.id });
+        await revokeToken(w, approver.id);
+        await assert.rejects(createToken(w, { role: 'admin', name: 'Alice', additionalRole: true }), /same person as the existing 'alice'/, 'revoked tokens count too');
+        assert.deepEqual((await listTokens(w)).map((t) => `${t.name}:${t.role}`).sort(), ['alice:approver', 'alice:requester', 'alice:requester']);
+      } finally {
+        await w.dispose();
+      }
+    });
   });
 }

@@ -10,6 +10,7 @@ import {
 } from '../../workflow/index.js';
 import type { Actor } from '../../workflow/index.js';
 import { actorOf, requireAction } from '../auth.js';
+import { CERTIFICATE_CSP } from '../hardening.js';
 import { jsonSchema, requestIdParams } from '../schemas.js';
 
 const jobIdParams = {
@@ -140,5 +141,5 @@ export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): v
   app.get<{ Params: { name: string; version: string } }>('/v1/releases/:name/:version/certificate.html', {
     onRequest: requireAction(w, 'request.read'),
     schema: { tags: ['releases'], summary: "a release's certificate as a self-contained HTML page", params: releaseParams },
-  }, async (req, reply) => reply.type('text/html; charset=utf-8').send(certificateHtml(await certificateOf(w, actorOf(req), req.params.name, Number(req.params.version)))));
+  }, async (req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', CERTIFICATE_CSP).send(certificateHtml(await certificateOf(w, actorOf(req), req.params.name, Number(req.params.version)))));
 }

@@ -1,9 +1,11 @@
 // Opens the workflow store: SQLite embedded by default (one file under the data folder, WAL),
 // PostgreSQL for `postgres://…` URLs (through pg), or PGlite for `pglite:DIR` / `pglite:memory`
 // (the real Postgres engine in-process: the Postgres path without a server). Migrations run on open.
-import { mkdirSync } from 'node:fs';
+// The data folder is created private (0700) and the SQLite file 0600 (SQLite gives its -wal and -shm
+// the database file's mode): it holds the audit log and the requests.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import { LetheError } from '../../errors.js';
 import { migrateToLatest } from './migrations.js';
 import { pglitePool, type PGliteLike } from './pglite-pool.js';
@@ -30,15 +32,49 @@ export interface OpenStoreOptions {
 
 export const SQLITE_FILE = 'lethe.db';
 
+/** Creates the data folder (and its parents) readable by its owner only; an existing one is left as is. */
+export function createDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
+/** The database file and its -wal/-shm: created 0600, tightened to 0600 when found wider. Never
+ *  opened here once it exists (closing a descriptor of an open database drops SQLite's locks). */
+function privateStoreFiles(file: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, 'wx', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (statSync(f).mode & 0o077) chmodSync(f, 0o600);
+    } catch { /* absent, or not ours to change */ }
+  }
+}
+
+/** SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, …): Kysely's ROLLBACK then
+ *  fails with "cannot rollback - no transaction is active" and that error hides the real one. */
+class SqliteDialectKeepingErrors extends SqliteDialect {
+  constructor(private readonly conn: { inTransaction: boolean }, config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const conn = this.conn;
+    return new (class extends SqliteDriver {
+      override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+        if (conn.inTransaction) await super.rollbackTransaction(connection);
+      }
+    })({ database: conn as never });
+  }
+}
+
 async function sqlite(dataDir: string): Promise<Store> {
   const { default: Database } = await import('better-sqlite3');
-  mkdirSync(dataDir, { recursive: true });
+  createDataDir(dataDir);
   const file = join(dataDir, SQLITE_FILE);
+  privateStoreFiles(file);
   const conn = new Database(file);
   conn.pragma('journal_mode = WAL');
   conn.pragma('foreign_keys = ON');
   conn.pragma('busy_timeout = 5000');
-  const db = new Kysely<WorkflowDatabase>({ dialect: new SqliteDialect({ database: conn }) });
+  const db = new Kysely<WorkflowDatabase>({ dialect: new SqliteDialectKeepingErrors(conn, { database: conn }) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
 }
 

@@ -1,0 +1,43 @@
+// Helpers for tests that run `lethe serve` as a real child process (crash recovery, the data-folder
+// lock): a free port, the server with its output collected, polling until something holds.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers.js';
+
+export const MAIN = join(repoRoot, 'dist/src/cli/main.js');
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  const { port } = srv.address() as { port: number };
+  await new Promise((res) => srv.close(res));
+  return port;
+}
+
+export function serve(data: string, port: number, logs: string[]): ChildProcess {
+  const p = spawn(process.execPath, [MAIN, 'serve', '--data', data, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const s of [p.stdout!, p.stderr!]) s.on('data', (b: Buffer) => logs.push(b.toString()));
+  return p;
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch { /* not yet */ }
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/** Stops the servers still running and waits for them. */
+export async function stopAll(servers: ChildProcess[]): Promise<void> {
+  for (const p of servers) if (p.exitCode === null && !p.signalCode) p.kill('SIGTERM');
+  await Promise.all(servers.map((p) => (p.exitCode !== null || p.signalCode ? null : new Promise((res) => p.once('exit', res)))));
+}
