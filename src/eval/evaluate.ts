@@ -13,6 +13,7 @@ import type { CausalLM } from '../models/model.js';
 import { loadModel, adapterBase } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { checkTemplate, type PromptFormat } from '../train/prompt.js';
+import { claimOutputDir } from '../util/output.js';
 import {
   getMetric, listMetrics, needKey, type EvalItemSet, type ItemStats, type MetricContext, type MetricDefinition, type MetricResult, type Need,
 } from './metrics/index.js';
@@ -85,6 +86,8 @@ export interface EvaluateOptions {
   relearn?: (model: CausalLM) => Promise<CausalLM>;
   /** Where EVAL.json and SUMMARY.json go (nothing written without it). */
   outDir?: string;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused. */
+  overwrite?: boolean;
   /** Result cache (default $LETHE_CACHE, else <outDir>/../.lethe-cache); null disables it. */
   cacheDir?: string | null;
   batchSize?: number;
@@ -472,6 +475,11 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const { name: suiteName, sets: baseSets } = o.sets ? { name: o.suite ?? 'custom', sets: o.sets } : tasksOnly ? { name: 'tasks', sets: [] } : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
   const sets: EvalItemSet[] = o.tasks?.length ? [...baseSets, ...loadMcTasks(o.tasks, { dataDir: o.dataDir, numFewshot: o.numFewshot })] : baseSets;
   for (const s of sets) if (!s.items.length) throw new Error(`item set '${s.name}' is empty (${s.description})`);
+  if (o.outDir) {
+    const read = [['--model', o.modelDir], ['--retain-model', o.retainModelDir], ['--target-model', o.targetModelDir], ['--reference-model', o.referenceModelDir], ['--data', o.dataDir],
+      ...Object.entries(o.files ?? {}).map(([k, f]) => [`--${k}`, f])] as const;
+    claimOutputDir(o.outDir, { what: 'eval', overwrite: o.overwrite, inputs: read.filter(([, p]) => !!p).map(([name, path]) => ({ name, path: path! })) });
+  }
 
   const owned: CausalLM[] = [];
   const model = o.model ?? loadModel(o.modelDir!);

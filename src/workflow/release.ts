@@ -272,7 +272,8 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     try {
       const res = await forget({
         ...o.training, modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, outDir: modelOut, report: log,
-        resume: o.resume || o.training?.resume,
+        // The job owns modelOut (a fresh run was refused above if it existed): a resumed job continues its checkpoint or starts over.
+        resume: o.resume || o.training?.resume, overwrite: true,
         progress: (p) => progress({ phase: 'unlearning', step: p.step, totalSteps: p.totalSteps, loss: p.loss, resumedFrom: p.resumedFrom }),
       });
       record = lastRecord(res.outDir);
@@ -292,8 +293,9 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   let unlearned: EvalJson;
   let original: EvalJson;
   try {
-    original = (await evaluate({ ...common, modelDir: o.modelDir, outDir: join(o.outDir, 'eval-original') })).eval;
-    unlearned = (await evaluate({ ...common, modelDir: modelOut, outDir: join(o.outDir, 'eval') })).eval;
+    // The job's own folders: a resumed job evaluates again into them.
+    original = (await evaluate({ ...common, modelDir: o.modelDir, outDir: join(o.outDir, 'eval-original'), overwrite: true })).eval;
+    unlearned = (await evaluate({ ...common, modelDir: modelOut, outDir: join(o.outDir, 'eval'), overwrite: true })).eval;
   } catch (err) {
     return fail(`evaluation failed: ${(err as Error).message}`);
   }
