@@ -71,7 +71,7 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   if (!o.dataFiles.length) throw new LetheError('BAD_INPUT', 'finetune: give at least one --data file');
   claimOutputDir(o.outDir, {
     what: 'finetune', overwrite: o.overwrite, resume: o.resume, resumable: hasCheckpoint, checkOnly: !isMainRank(),
-    inputs: [{ name: 'the input model --model', path: o.modelDir }, ...o.dataFiles.map((f) => ({ name: '--data', path: f }))],
+    inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...o.dataFiles.map((f) => ({ name: '--data', path: f }))],
   });
   const model = loadModel(o.modelDir, { device: o.device });
   try {

@@ -162,7 +162,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
   // Last of the checks, as it may empty the folder (--overwrite).
   claimOutputDir(o.outDir, {
     what: 'forget', overwrite: o.overwrite, resume: o.resume, resumable: hasCheckpoint, checkOnly: !isMainRank(),
-    inputs: [{ name: 'the input model --model', path: o.modelDir }, ...forgetFiles.map((f) => ({ name: '--forget', path: f })), ...(o.retainFile ? [{ name: '--retain', path: o.retainFile }] : [])],
+    inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...forgetFiles.map((f) => ({ name: '--forget', path: f })), ...(o.retainFile ? [{ name: '--retain', path: o.retainFile }] : [])],
   });
   const device = o.device ?? 'cpu';
   const seed = o.seed ?? 0;

@@ -87,7 +87,7 @@ test('forget and finetune: the input model reached through a symlink is never wr
     [...forgetArgs, '--out', join(link, 'sub'), '--overwrite']]) {
     const r = lethe(args);
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /overlaps the input model --model .*\(real paths .*\); Lethe never writes into what it reads/);
+    assert.match(r.stderr, /overlaps the input model folder --model .*\(real paths .*\); Lethe never writes into what it reads/);
   }
   assert.deepEqual(snapshot(model), modelBefore, 'the input model is untouched');
 });

@@ -260,7 +260,7 @@ export async function sisaTrain(o: SisaTrainOptions): Promise<SisaTrainResult> {
   const { rows, keys } = readKeyedRows(o.dataFile, o.key);
   claimOutputDir(o.outDir, {
     what: 'sisa train', overwrite: o.overwrite, checkOnly: !isMainRank(),
-    inputs: [{ name: 'the base model --model', path: o.modelDir }, { name: '--data', path: o.dataFile }],
+    inputs: [{ name: 'the base model folder --model', path: o.modelDir }, { name: '--data', path: o.dataFile }],
   });
   const device = o.device ?? 'cpu';
   const base = loadModel(o.modelDir, { device });
