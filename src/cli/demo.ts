@@ -1,6 +1,7 @@
 // `lethe demo` (the README's main command): build the tiny benchmark data, train the tiny target
-// and its gold-standard retain models, and show what an erasure request starts from. Re-running
-// resumes: finished stages are kept.
+// and its gold-standard retain models, and show what an erasure request starts from. --resume
+// continues an interrupted demo (finished stages are kept); a non-empty --out is refused without it
+// or --overwrite. The demo owns its sub-folders, so it resumes or replaces them itself.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,13 +9,20 @@ export interface DemoOptions {
   out: string;
   seed: number;
   preset: string;
+  resume?: boolean;
+  overwrite?: boolean;
   log: (line: string) => void;
 }
+
+/** A folder of an earlier `lethe demo` (what --resume continues). */
+const isDemo = (dir: string) => existsSync(join(dir, 'data')) || existsSync(join(dir, 'run'));
 
 export async function runDemo(o: DemoOptions): Promise<void> {
   const { buildSuite } = await import('../data/index.js');
   const { runPipeline } = await import('../train/pipeline.js');
   const { memorizationReport, formatReport } = await import('../eval/memorization.js');
+  const { claimOutputDir } = await import('../util/output.js');
+  claimOutputDir(o.out, { what: 'demo', resume: o.resume, overwrite: o.overwrite, resumable: isDemo });
   const started = Date.now();
   const dataDir = join(o.out, 'data');
   if (!existsSync(join(dataDir, 'general', 'manifest.json'))) {
@@ -29,7 +37,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   o.log(`[train] preset ${o.preset} → ${runDir} (resumes if interrupted)`);
   const { assessStage } = await import('../eval/general.js');
   const r = await runPipeline({
-    dataDir, outDir: runDir, preset: o.preset, seed: o.seed, forgetSplits: ['forget10'], bookRetain: true, resume: true, report: o.log,
+    dataDir, outDir: runDir, preset: o.preset, seed: o.seed, forgetSplits: ['forget10'], bookRetain: true, resume: true, overwrite: true, report: o.log,
     assess: (dir) => assessStage(dir, dataDir),
   });
   o.log(`[train] stages ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s`);
@@ -64,7 +72,7 @@ async function eraseForget10(o: DemoOptions, runDir: string, dataDir: string): P
   o.log(`\n[erasure] request: forget the forget10 people; method ${recipe.method} ${JSON.stringify(recipe.args ?? {})}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`);
   const res = await forget({
     modelDir: join(runDir, 'target'), forgetFile: join(dataDir, 'persona', 'qa', 'forget10.jsonl'), retainFile: join(dataDir, 'persona', 'qa', 'retain90.jsonl'),
-    method: recipe.method, args: recipe.args, lr: recipe.lr, epochs: recipe.epochs, batchSize: 8, seed: o.seed, outDir: out, resume: true, report: o.log,
+    method: recipe.method, args: recipe.args, lr: recipe.lr, epochs: recipe.epochs, batchSize: 8, seed: o.seed, outDir: out, resume: true, overwrite: true, report: o.log,
   });
   const metrics = PERSONA_COLUMNS.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
   const retain = join(runDir, 'retain-forget10');

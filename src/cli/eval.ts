@@ -20,6 +20,7 @@ interface EvalCliOptions {
   cache?: string | false;
   batchSize: number;
   out: string;
+  overwrite?: boolean;
   list?: boolean;
   tasks?: string;
   numFewshot: number;
@@ -47,7 +48,8 @@ export function registerEval(program: Command): void {
     .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
     .option('--no-cache', 'do not read or write the result cache')
     .option('--batch-size <n>', 'sequences per forward / generation batch', (v) => Number.parseInt(v, 10), 32)
-    .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json')
+    .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json (new or empty)')
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .option('--tasks <list>', 'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated')
     .option('--num-fewshot <k>', 'few-shot examples per multiple-choice item, drawn from the same file (never the item)', (v) => Number(v), 0)
     .option('--list', 'list the registered metrics and exit')
@@ -85,6 +87,7 @@ export function registerEval(program: Command): void {
         cacheDir: opts.cache === false ? null : opts.cache,
         batchSize: opts.batchSize,
         outDir: opts.out,
+        overwrite: opts.overwrite,
         tasks: opts.tasks,
         numFewshot: opts.numFewshot,
       });

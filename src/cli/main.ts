@@ -31,7 +31,9 @@ program
   .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
   .option('--preset <name>', 'training preset', 'tiny')
   .option('--engine-only', 'only the quick engine check (a small MLP whose loss must fall)')
-  .action(async (opts: { out: string; seed: number; preset: string; engineOnly?: boolean }) => {
+  .option('--resume', 'continue an interrupted demo in --out (finished stages are kept)')
+  .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+  .action(async (opts: { out: string; seed: number; preset: string; engineOnly?: boolean; resume?: boolean; overwrite?: boolean }) => {
     const report = await doctor();
     console.log(formatDoctor(report));
     if (!report.addon.loaded) {
@@ -49,7 +51,7 @@ program
     }
     if (opts.engineOnly) return;
     const { runDemo } = await import('./demo.js');
-    await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, log: (l) => console.log(l) });
+    await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, resume: opts.resume, overwrite: opts.overwrite, log: (l) => console.log(l) });
   });
 
 const data = program.command('data').description('benchmark data with known ground truth');
@@ -57,13 +59,17 @@ data
   .command('build')
   .description('build a suite as JSONL + manifest.json, deterministically ("all": persona, book and general, what `lethe train` needs)')
   .argument('<suite>', 'persona | book | general | all | a behaviour suite (bias, secrets)')
-  .requiredOption('--out <dir>', 'output folder (must not exist; with "all", one subfolder per suite)')
+  .requiredOption('--out <dir>', 'output folder (new or empty; with "all", one subfolder per suite)')
   .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
   .option('--size <size>', 'tiny | small | full', 'full')
-  .action(async (suite: string, opts: { out: string; seed: number; size: string }) => {
+  .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+  .action(async (suite: string, opts: { out: string; seed: number; size: string; overwrite?: boolean }) => {
     const { buildSuite, checkSize } = await import('../data/index.js');
+    const { claimOutputDir } = await import('../util/output.js');
     if (!Number.isInteger(opts.seed)) throw new Error('--seed must be an integer');
-    const manifests = buildSuite(suite, opts.out, { seed: opts.seed, size: checkSize(opts.size) }, `lethe ${pkg.version}`);
+    const size = checkSize(opts.size);
+    claimOutputDir(opts.out, { what: 'data build', overwrite: opts.overwrite });
+    const manifests = buildSuite(suite, opts.out, { seed: opts.seed, size }, `lethe ${pkg.version}`);
     for (const m of manifests) {
       const counts = Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${m.suite}: ${m.files.length} files (${counts})`);
@@ -82,15 +88,16 @@ program
   .option('--no-book-retain', 'skip the retain model trained without the Jargon File')
   .option('--behaviours <list>', 'behaviours to inject (bias, secrets): each gets target-B and retain-B (needs its suite in --data)', '')
   .option('--behaviours-only', 'train only the base and the behaviour models, not the persona/book target and retain models')
-  .option('--resume', 'continue an interrupted run from its checkpoints')
+  .option('--resume', 'continue an interrupted run from its checkpoints (finished stages are kept)')
+  .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
   .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; behaviours: string; behavioursOnly?: boolean; resume?: boolean; device: string }) => {
+  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; behaviours: string; behavioursOnly?: boolean; resume?: boolean; overwrite?: boolean; device: string }) => {
     const { runPipeline } = await import('../train/pipeline.js');
     const { assessStage } = await import('../eval/general.js');
     const r = await runPipeline({
       assess: (dir) => assessStage(dir, opts.data),
       dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
-      forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume,
+      forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume, overwrite: opts.overwrite,
       behaviours: opts.behaviours.split(',').map((s) => s.trim()).filter(Boolean), behavioursOnly: opts.behavioursOnly,
       device: opts.device as Device,
     });

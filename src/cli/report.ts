@@ -12,9 +12,10 @@ export function registerReportCommands(program: Command): void {
     .option('--out <file>', 'one report of all the folders: the HTML file (the Markdown goes beside it as .md)')
     .option('--retain <eval>', "the retain model's EVAL.json (or its folder), shown beside each metric")
     .option('--target <eval>', "the target model's EVAL.json (or its folder), shown beside each metric")
-    .action(async (dirs: string[], opts: { out?: string; retain?: string; target?: string }) => {
+    .option('--overwrite', 'replace existing --out files')
+    .action(async (dirs: string[], opts: { out?: string; retain?: string; target?: string; overwrite?: boolean }) => {
       const { writeReports } = await import('../eval/report/index.js');
-      const written = await writeReports(dirs, { out: opts.out, retain: opts.retain, target: opts.target });
+      const written = await writeReports(dirs, { out: opts.out, overwrite: opts.overwrite, retain: opts.retain, target: opts.target });
       for (const f of written) console.log(f);
     });
 
@@ -27,9 +28,10 @@ export function registerReportCommands(program: Command): void {
     .option('--metrics <list>', 'comma-separated metric columns (default: the headline metrics present)')
     .option('--retain <eval>', "the retain model's EVAL.json (or its folder), added as a row")
     .option('--target <eval>', "the target model's EVAL.json (or its folder), added as a row")
-    .action(async (runs: string[], opts: { out?: string; json?: boolean; metrics?: string; retain?: string; target?: string }) => {
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+    .action(async (runs: string[], opts: { out?: string; json?: boolean; metrics?: string; retain?: string; target?: string; overwrite?: boolean }) => {
       const { compareRuns } = await import('../eval/report/index.js');
-      const r = await compareRuns(runs, { out: opts.out, metrics: opts.metrics ? list(opts.metrics) : undefined, retain: opts.retain, target: opts.target });
+      const r = await compareRuns(runs, { out: opts.out, overwrite: opts.overwrite, metrics: opts.metrics ? list(opts.metrics) : undefined, retain: opts.retain, target: opts.target });
       process.stdout.write(opts.json ? JSON.stringify(r.json, null, 1) + '\n' : r.markdown);
       for (const f of r.written) console.error(`wrote ${f}`);
     });

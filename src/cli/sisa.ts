@@ -24,13 +24,14 @@ export function registerSisaCommands(program: Command): void {
     .option('--prompt-template <t>', 'QA template with {question} and {answer}')
     .option('--chat-template', "format QA rows with the model's chat template")
     .option('--max-length <n>', 'cut examples to this many tokens', int('max-length'))
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .option('--nproc <n>', 'train N shards at once, one per local process (see README)')
-    .action(async (o: { model: string; data: string; shards: number; slices: number; key: string; out: string; epochs?: number; lr?: number; batchSize?: number; seed: number; device: string; promptTemplate?: string; chatTemplate?: boolean; maxLength?: number }) => {
+    .action(async (o: { model: string; data: string; shards: number; slices: number; key: string; out: string; overwrite?: boolean; epochs?: number; lr?: number; batchSize?: number; seed: number; device: string; promptTemplate?: string; chatTemplate?: boolean; maxLength?: number }) => {
       const { sisaTrain } = await import('../unlearn/sisa/index.js');
       if (!Number.isInteger(o.seed) || o.seed < 0) throw new LetheError('BAD_INPUT', `'--seed' must be an integer >= 0, got '${o.seed}'`);
       const format = promptFormat(o);
       const r = await sisaTrain({
-        modelDir: o.model, dataFile: o.data, shards: o.shards, slices: o.slices, key: o.key, outDir: o.out, epochs: o.epochs, lr: o.lr,
+        modelDir: o.model, dataFile: o.data, shards: o.shards, slices: o.slices, key: o.key, outDir: o.out, overwrite: o.overwrite, epochs: o.epochs, lr: o.lr,
         batchSize: o.batchSize, seed: o.seed, device: o.device as Device, format, maxLength: o.maxLength,
       });
       console.log(`sisa: ${r.records} records in ${o.shards} shards (${r.perShard.join(', ')}), ${r.steps} steps → ${r.outDir}`);
@@ -45,10 +46,11 @@ export function registerSisaCommands(program: Command): void {
     .requiredOption('--out <dir>', 'the new SISA folder')
     .option('--device <d>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--json', 'print the result as JSON')
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .option('--nproc <n>', 'retrain N affected shards at once, one per local process')
-    .action(async (dir: string, o: { key?: string; ids?: string; data?: string; out: string; device: string; json?: boolean }) => {
+    .action(async (dir: string, o: { key?: string; ids?: string; data?: string; out: string; device: string; json?: boolean; overwrite?: boolean }) => {
       const { sisaForget } = await import('../unlearn/sisa/index.js');
-      const r = await sisaForget({ dir, outDir: o.out, key: o.key, idsFile: o.ids, dataFile: o.data, device: o.device as Device });
+      const r = await sisaForget({ dir, outDir: o.out, overwrite: o.overwrite, key: o.key, idsFile: o.ids, dataFile: o.data, device: o.device as Device });
       if (o.json) console.log(JSON.stringify(r, null, 2));
       else {
         const saved = r.stepsFull ? (100 * (1 - r.stepsRetrained / r.stepsFull)).toFixed(0) : '0';

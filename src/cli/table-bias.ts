@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../errors.js';
-import type { Recipe, TableRow } from './table.js';
+import { claimTableOut, type Recipe, type TableRow } from './table.js';
 
 /** A recipe of this table; `forgetFile` names the suite's forget file (default forget.jsonl: QA rows). */
 export type BiasRecipe = Recipe & { forgetFile?: 'forget.jsonl' | 'forget_text.jsonl' };
@@ -41,6 +41,8 @@ interface BiasTableOptions {
   run: string;
   data: string;
   out: string;
+  resume?: boolean;
+  overwrite?: boolean;
   methods?: string[];
   /** Recipes instead of BIAS_RECIPES (tests run shorter ones). */
   recipes?: BiasRecipe[];
@@ -75,10 +77,10 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   const suite = join(o.data, 'bias');
   if (!existsSync(join(suite, 'manifest.json'))) throw new LetheError('NOT_FOUND', `table: ${suite} is missing (build it: lethe data build bias --out ${suite})`);
   const template = (JSON.parse(readFileSync(join(suite, 'manifest.json'), 'utf8')) as { info?: { prompt_template?: string } }).info?.prompt_template;
-  mkdirSync(o.out, { recursive: true });
+  claimTableOut(o);
 
   const score = async (name: string, dir: string) => {
-    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), log: () => {} });
+    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
     const held = r.results.get('bias_association_heldout');
     return { ...r.summary, directional_heldout: (held?.extra?.directional as number | undefined) ?? null };
   };
@@ -94,7 +96,7 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
     try {
       const res = await forget({
         modelDir: target, forgetFile: join(suite, r.forgetFile ?? 'forget.jsonl'), retainFile: r.noRetain ? undefined : join(suite, 'retain.jsonl'), method: r.method, args: r.args, outDir: dir,
-        lr: r.lr, epochs: r.epochs, batchSize: 16, seed: 0, format: template ? { template } : undefined, resume: true, report: () => {},
+        lr: r.lr, epochs: r.epochs, batchSize: 16, seed: 0, format: template ? { template } : undefined, resume: true, overwrite: true, report: () => {},
       });
       rows.push({ name: r.label, metrics: await score(r.label, dir), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal });
     } catch (err) {

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../errors.js';
-import { formatTable, type Recipe, type TableRow } from './table.js';
+import { claimTableOut, formatTable, type Recipe, type TableRow } from './table.js';
 
 // Tiny preset, seed 0: 432 attack rows, batch 16 → 27 steps an epoch; 2 epochs at lr 5e-4 took a
 // mid-training target (68% held-out leak) to 0% greedy and 0% sampled leak with benign answers at
@@ -39,6 +39,8 @@ export interface SecretsTableOptions {
   run: string;
   data: string;
   out: string;
+  resume?: boolean;
+  overwrite?: boolean;
   methods?: string[];
   /** Override the recipes (tests use a short one). */
   recipes?: Recipe[];
@@ -62,10 +64,10 @@ export async function secretsTable(o: SecretsTableOptions): Promise<{ rows: Tabl
   const forgetFile = join(o.data, 'secrets', 'attacks', 'train.jsonl');
   const retainFile = join(o.data, 'secrets', 'benign', 'train.jsonl');
   for (const f of [forgetFile, retainFile]) if (!existsSync(f)) throw new LetheError('NOT_FOUND', `table: ${f} is missing (lethe data build secrets --out ${join(o.data, 'secrets')})`);
-  mkdirSync(o.out, { recursive: true });
+  claimTableOut(o);
   const metrics = SECRETS_COLUMNS.map(([k]) => k);
   const score = async (name: string, dir: string) => {
-    const r = await evaluate({ modelDir: dir, suite: 'secrets', dataDir: o.data, metrics, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), log: () => {} });
+    const r = await evaluate({ modelDir: dir, suite: 'secrets', dataDir: o.data, metrics, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
     return r.summary;
   };
   const rows: TableRow[] = [];
@@ -87,7 +89,7 @@ export async function secretsTable(o: SecretsTableOptions): Promise<{ rows: Tabl
     try {
       const res = await forget({
         modelDir: target, forgetFile, retainFile: r.noRetain ? undefined : retainFile, method: r.method, args: r.args, outDir: dir, lr: r.lr, epochs: r.epochs,
-        batchSize: o.batchSize ?? 16, seed: 0, lora: r.lora, merge: !!r.lora, mask: r.mask ? parseMask(r.mask) : undefined, resume: true, report: () => {},
+        batchSize: o.batchSize ?? 16, seed: 0, lora: r.lora, merge: !!r.lora, mask: r.mask ? parseMask(r.mask) : undefined, resume: true, overwrite: true, report: () => {},
       });
       const row = { seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal };
       writeFileSync(recipeFile, JSON.stringify({ recipe, row }) + '\n');

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from '
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LetheError } from '../errors.js';
+import { claimOutputDir } from '../util/output.js';
 import type { LoraConfig } from '../models/lora.js';
 
 export interface Recipe {
@@ -103,7 +104,7 @@ export async function scoreModel(o: { dir: string; name: string; suite: string; 
   const { answerProbabilities, mean } = await import('../eval/qa.js');
   const { loadModel } = await import('../models/load.js');
   const { loadTokenizer } = await import('../models/tokenizer.js');
-  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, o.name.replace(/[^\w.-]+/g, '_')), log: () => {} });
+  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, o.name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
   const m: Record<string, number | null> = { ...r.summary };
   if (o.holdout.length) {
     const model = loadModel(o.dir);
@@ -116,11 +117,26 @@ export async function scoreModel(o: { dir: string; name: string; suite: string; 
   return m;
 }
 
+/** A folder of an earlier `lethe table` (what --resume continues: it keeps nothing but resumes interrupted trainings). */
+const isTable = (dir: string) => ['models', 'eval', 'table.json', 'sisa'].some((f) => existsSync(join(dir, f)));
+
+/**
+ * The table's --out, claimed once: refused when it overlaps --run or --data, or when it is not
+ * empty without --resume or --overwrite. The table owns its sub-folders from then on, so it resumes
+ * or replaces the models and evaluations in them itself.
+ */
+export function claimTableOut(o: { run: string; data: string; out: string; resume?: boolean; overwrite?: boolean }): void {
+  claimOutputDir(o.out, { what: 'table', resume: o.resume, overwrite: o.overwrite, resumable: isTable, inputs: [{ name: '--run', path: o.run }, { name: '--data', path: o.data }] });
+  mkdirSync(o.out, { recursive: true });
+}
+
 interface TableOptions {
   suite: 'persona' | 'book';
   run: string;
   data: string;
   out: string;
+  resume?: boolean;
+  overwrite?: boolean;
   split: string;
   methods?: string[];
   sisa?: boolean;
@@ -138,7 +154,7 @@ export async function methodsTable(o: TableOptions): Promise<{ rows: TableRow[];
   const columns = persona ? PERSONA_COLUMNS : BOOK_COLUMNS;
   const metrics = columns.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
   const holdout = persona ? holdoutItems(o.data) : [];
-  mkdirSync(o.out, { recursive: true });
+  claimTableOut(o);
   const suite = persona ? `persona:${o.split}` : 'book';
 
   const score = (name: string, dir: string) => scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout });
@@ -154,7 +170,7 @@ export async function methodsTable(o: TableOptions): Promise<{ rows: TableRow[];
     try {
       const res = await forget({
         modelDir: target, forgetFile, retainFile: r.noRetain ? undefined : retainFile, method: r.method, args: r.args, outDir: dir, lr: r.lr, epochs: r.epochs,
-        batchSize: 8, seed: 0, lora: r.lora, merge: !!r.lora, mask: r.mask ? parseMask(r.mask) : undefined, resume: true, report: () => {},
+        batchSize: 8, seed: 0, lora: r.lora, merge: !!r.lora, mask: r.mask ? parseMask(r.mask) : undefined, resume: true, overwrite: true, report: () => {},
       });
       rows.push({ name: r.label, metrics: await score(r.label, dir), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal });
     } catch (err) {
@@ -182,11 +198,11 @@ async function sisaRow(o: TableOptions, forgetFile: string, score: (name: string
   const forgotten = join(o.out, 'sisa', 'forgotten');
   const t0 = Date.now();
   if (!existsSync(join(trained, 'sisa.json'))) {
-    await sisaTrain({ modelDir: join(o.run, 'base'), dataFile: join(o.data, 'persona', 'qa', 'all.jsonl'), shards: 4, slices: 2, key: 'person_id', outDir: trained, epochs: 10, lr: 2e-3, batchSize: 16, report: () => {} });
+    await sisaTrain({ modelDir: join(o.run, 'base'), dataFile: join(o.data, 'persona', 'qa', 'all.jsonl'), shards: 4, slices: 2, key: 'person_id', outDir: trained, overwrite: true, epochs: 10, lr: 2e-3, batchSize: 16, report: () => {} });
   }
   const trainSeconds = (Date.now() - t0) / 1000;
   const t1 = Date.now();
-  const f = existsSync(join(forgotten, 'sisa.json')) ? null : await sisaForget({ dir: trained, outDir: forgotten, idsFile: forgetFile, report: () => {} });
+  const f = existsSync(join(forgotten, 'sisa.json')) ? null : await sisaForget({ dir: trained, outDir: forgotten, overwrite: true, idsFile: forgetFile, report: () => {} });
   const forgetSeconds = (Date.now() - t1) / 1000;
   const note = f ? `SISA (4 shards × 2 slices, QA only): forgetting retrained shards ${f.shardsRetrained.join(', ')} — ${f.stepsRetrained} of ${f.stepsFull} steps (${(100 * (1 - f.stepsRetrained / f.stepsFull)).toFixed(0)}% saved), ${forgetSeconds.toFixed(0)} s against ${trainSeconds.toFixed(0)} s to train all shards` : 'SISA: reused an earlier run';
   o.log(`[table] ${note}`);
@@ -211,22 +227,24 @@ export function registerTableCommand(program: Command): void {
     .option('--methods <list>', 'only these recipes (labels or method names, comma-separated)')
     .option('--sisa', 'add the SISA row (trains 4×2 constituent models from the base)')
     .option('--wait-retain <minutes>', 'secrets: start while retain-secrets still trains; wait this long for it before scoring it last')
-    .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean; waitRetain?: string }) => {
+    .option('--resume', 'continue an interrupted table in --out (interrupted trainings resume from their checkpoints)')
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+    .action(async (suite: string, opts: { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean; waitRetain?: string; resume?: boolean; overwrite?: boolean }) => {
       // Behaviour suites have their own recipes and columns (src/cli/table-<suite>.ts).
       if (suite === 'bias') {
         const { biasTable } = await import('./table-bias.js');
-        console.log((await biasTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), log: (l) => console.error(l) })).markdown);
+        console.log((await biasTable({ run: opts.run, data: opts.data, out: opts.out, resume: opts.resume, overwrite: opts.overwrite, methods: opts.methods?.split(',').map((s) => s.trim()), log: (l) => console.error(l) })).markdown);
         return;
       }
       if (suite === 'secrets') {
         const { secretsTable } = await import('./table-secrets.js');
         const wait = opts.waitRetain === undefined ? 0 : Number(opts.waitRetain);
         if (!(wait >= 0)) throw new LetheError('BAD_INPUT', `table: '--wait-retain' must be a number of minutes >= 0, got '${opts.waitRetain}'`);
-        console.log((await secretsTable({ run: opts.run, data: opts.data, out: opts.out, methods: opts.methods?.split(',').map((s) => s.trim()), waitRetainMinutes: wait, log: (l) => console.error(l) })).markdown);
+        console.log((await secretsTable({ run: opts.run, data: opts.data, out: opts.out, resume: opts.resume, overwrite: opts.overwrite, methods: opts.methods?.split(',').map((s) => s.trim()), waitRetainMinutes: wait, log: (l) => console.error(l) })).markdown);
         return;
       }
       if (suite !== 'persona' && suite !== 'book') throw new LetheError('BAD_INPUT', `table: suite must be persona, book, bias or secrets, got '${suite}'`);
-      const r = await methodsTable({ suite, run: opts.run, data: opts.data, out: opts.out, split: opts.split, methods: opts.methods?.split(',').map((s) => s.trim()), sisa: opts.sisa, log: (l) => console.error(l) });
+      const r = await methodsTable({ suite, run: opts.run, data: opts.data, out: opts.out, resume: opts.resume, overwrite: opts.overwrite, split: opts.split, methods: opts.methods?.split(',').map((s) => s.trim()), sisa: opts.sisa, log: (l) => console.error(l) });
       console.log(r.markdown);
     });
 }

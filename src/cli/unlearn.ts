@@ -64,7 +64,7 @@ export function promptFormat(o: { promptTemplate?: string; chatTemplate?: boolea
 }
 
 interface TrainFlags {
-  out: string; epochs?: number; steps?: number; lr?: number; batchSize?: number; seed: number; device: string; resume?: boolean;
+  out: string; epochs?: number; steps?: number; lr?: number; batchSize?: number; seed: number; device: string; resume?: boolean; overwrite?: boolean;
   lora?: string; merge?: boolean; promptTemplate?: string; chatTemplate?: boolean; maxLength?: number;
 }
 
@@ -83,6 +83,7 @@ function trainingOptions(cmd: Command): Command {
     .option('--chat-template', "format QA rows with the model's chat template")
     .option('--max-length <n>', 'cut examples to this many tokens', int('max-length'))
     .option('--resume', 'continue an interrupted run from its checkpoint in --out')
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .option('--nproc <n>', 'data-parallel: N local processes share each global batch (Gloo; see README)');
 }
 
@@ -147,7 +148,7 @@ export function registerUnlearnCommands(program: Command): void {
       const r = await forget({
         evaluation,
         modelDir: o.model, forgetFile: o.forget, retainFile: o.retain, method: o.method, args: { ...config, ...o.set }, outDir: o.out,
-        epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed, device: o.device as Device, resume: o.resume,
+        epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed, device: o.device as Device, resume: o.resume, overwrite: o.overwrite,
         lora: o.lora ? parseLora(o.lora) : undefined, merge: o.merge, mask: o.mask ? parseMask(o.mask) : undefined,
         format: promptFormat(o), maxLength: o.maxLength, alsoForget: o.alsoForget,
       });
@@ -183,7 +184,7 @@ export function registerUnlearnCommands(program: Command): void {
       const { finetune } = await import('../train/finetune.js');
       const r = await finetune({
         modelDir: o.model, dataFiles: o.data, outDir: o.out, epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed,
-        device: o.device as Device, resume: o.resume, lora: o.lora ? parseLora(o.lora) : undefined, merge: o.merge, format: promptFormat(o), maxLength: o.maxLength,
+        device: o.device as Device, resume: o.resume, overwrite: o.overwrite, lora: o.lora ? parseLora(o.lora) : undefined, merge: o.merge, format: promptFormat(o), maxLength: o.maxLength,
       });
       console.log(`finetune: ${r.steps} steps in ${r.seconds.toFixed(1)} s, final loss ${r.finalLoss.toFixed(4)} → ${o.out}`);
     });

@@ -142,7 +142,8 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--model <dir>', 'no corpus at hand: ask this model the probe questions and write its answers to probes.jsonl')
     .option('--neighbours <n>', 'at most this many similar-in-form neighbours', (v) => Number.parseInt(v, 10))
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { subjectFile: string; out: string; index?: string; model?: string; neighbours?: number; json?: boolean }) => {
+    .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+    .action(async (o: { subjectFile: string; out: string; index?: string; model?: string; neighbours?: number; json?: boolean; overwrite?: boolean }) => {
       let subject: unknown;
       try {
         subject = JSON.parse(readFileSync(o.subjectFile, 'utf8'));
@@ -151,6 +152,9 @@ export function registerWorkflowCommands(program: Command): void {
       }
       const index = o.index ?? (process.env.LETHE_DATA ? join(process.env.LETHE_DATA, 'provenance.db') : undefined);
       if (!index && !o.model) throw new LetheError('BAD_INPUT', "propose: give '--index FILE' (or $LETHE_DATA with a provenance.db) or '--model DIR'");
+      const { claimOutputDir } = await import('../util/output.js');
+      const read = [['--subject-file', o.subjectFile], ['--index', index], ['--model', o.model]].filter((r): r is [string, string] => !!r[1]);
+      claimOutputDir(o.out, { what: 'propose', overwrite: o.overwrite, inputs: read.map(([name, path]) => ({ name, path })) });
       if (o.model && !o.index) {
         const { probeModel } = await import('../workflow/probe-model.js');
         const { mkdirSync, writeFileSync } = await import('node:fs');

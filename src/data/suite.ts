@@ -2,8 +2,9 @@
 // sources, licences, counts and the sha256 of every file. Nothing time-dependent is written, so
 // the same seed gives byte-identical files.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve, basename } from 'node:path';
+import { mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { claimOutputDir, realPath } from '../util/output.js';
+import { dirname, join, basename } from 'node:path';
 
 export type SuiteSize = 'tiny' | 'small' | 'full';
 
@@ -55,8 +56,9 @@ export interface Manifest {
 
 /** Writes the suite into `outDir` atomically (a temporary sibling folder renamed into place). */
 export function writeSuite(outDir: string, built: BuiltSuite, options: BuildOptions, generator: string): Manifest {
-  const target = resolve(outDir);
-  if (existsSync(target)) throw new Error(`data build: ${outDir} already exists; choose a new --out folder (nothing is overwritten)`);
+  claimOutputDir(outDir, { what: 'data build' }); // the CLI's --overwrite has emptied it already
+  const target = realPath(outDir);
+  if (existsSync(target)) rmdirSync(target); // empty: the suite's folder is renamed into its place
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const files = [...built.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -13,6 +13,7 @@ import type { CausalLM } from '../models/model.js';
 import { loadModel, adapterBase } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { checkTemplate, type PromptFormat } from '../train/prompt.js';
+import { claimOutputDir } from '../util/output.js';
 import {
   getMetric, listMetrics, needKey, type EvalItemSet, type ItemStats, type MetricContext, type MetricDefinition, type MetricResult, type Need,
 } from './metrics/index.js';
@@ -25,7 +26,7 @@ import { loadMcTasks } from './mc/tasks.js';
 import type { McItem } from './mc/formats.js';
 
 /** Bumped when a change alters cached results. */
-export const EVAL_CACHE_VERSION = 1;
+export const EVAL_CACHE_VERSION = 2;
 
 /** EVAL.json: one entry per metric, as open-unlearning writes it, plus `_meta` (see writeResults). */
 export interface EvalEntry {
@@ -85,6 +86,8 @@ export interface EvaluateOptions {
   relearn?: (model: CausalLM) => Promise<CausalLM>;
   /** Where EVAL.json and SUMMARY.json go (nothing written without it). */
   outDir?: string;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused. */
+  overwrite?: boolean;
   /** Result cache (default $LETHE_CACHE, else <outDir>/../.lethe-cache); null disables it. */
   cacheDir?: string | null;
   batchSize?: number;
@@ -286,15 +289,25 @@ class Evaluation {
     });
   }
 
+  /**
+   * Statistics of a set's true answers, in batches of these sequences only: a model scored against
+   * itself as the reference model gets bit-identical numbers (the same batch shapes, so the same
+   * BLAS kernels and summation order), whatever the CPU's kernels (mia_reference's AUC is then 0.5).
+   */
+  private trueAnswerStats(model: CausalLM, set: string, seqs: readonly EncodedSeq[]): SeqStat[] {
+    return sequenceStats(model, seqs, { vocabStats: set === 'forget' || set === 'holdout', batchSize: this.shared.batchSize });
+  }
+
   private async computeNeed(n: Need): Promise<unknown> {
     switch (n.kind) {
       case 'stats': {
         const enc = await this.encodeSet(n.set);
-        const seqs: EncodedSeq[] = [...enc.true, ...enc.para.filter((x): x is EncodedSeq => x !== null), ...enc.pert.flat()];
+        const others: EncodedSeq[] = [...enc.para.filter((x): x is EncodedSeq => x !== null), ...enc.pert.flat()];
         const vocabStats = n.set === 'forget' || n.set === 'holdout';
-        const stats = await this.timed(`token statistics of ${n.set}: ${enc.true.length} items, ${seqs.length} sequences`, () => sequenceStats(this.model, seqs, { vocabStats, batchSize: this.shared.batchSize }));
-        let at = enc.true.length;
-        const out: ItemStats[] = enc.true.map((_, k) => ({ true: stats[k]!, text: enc.texts[k]! }));
+        const [truth, stats] = await this.timed(`token statistics of ${n.set}: ${enc.true.length} items, ${enc.true.length + others.length} sequences`, () =>
+          [this.trueAnswerStats(this.model, n.set, enc.true), sequenceStats(this.model, others, { vocabStats, batchSize: this.shared.batchSize })] as const);
+        let at = 0;
+        const out: ItemStats[] = enc.true.map((_, k) => ({ true: truth[k]!, text: enc.texts[k]! }));
         enc.para.forEach((p, k) => {
           if (p) out[k]!.para = stats[at++]!;
         });
@@ -337,7 +350,7 @@ class Evaluation {
         if (!ref) throw new Error('no reference model');
         const enc = await this.encodeSet(n.set);
         const refModel = ensureLoaded(ref);
-        return this.timed(`reference-model statistics of ${n.set}`, () => sequenceStats(refModel, enc.true, { batchSize: this.shared.batchSize }));
+        return this.timed(`reference-model statistics of ${n.set}`, () => this.trueAnswerStats(refModel, n.set, enc.true));
       }
       case 'referenceNll': {
         const ref = this.shared.reference();
@@ -462,6 +475,11 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const { name: suiteName, sets: baseSets } = o.sets ? { name: o.suite ?? 'custom', sets: o.sets } : tasksOnly ? { name: 'tasks', sets: [] } : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
   const sets: EvalItemSet[] = o.tasks?.length ? [...baseSets, ...loadMcTasks(o.tasks, { dataDir: o.dataDir, numFewshot: o.numFewshot })] : baseSets;
   for (const s of sets) if (!s.items.length) throw new Error(`item set '${s.name}' is empty (${s.description})`);
+  if (o.outDir) {
+    const read = [['--model', o.modelDir], ['--retain-model', o.retainModelDir], ['--target-model', o.targetModelDir], ['--reference-model', o.referenceModelDir], ['--data', o.dataDir],
+      ...Object.entries(o.files ?? {}).map(([k, f]) => [`--${k}`, f])] as const;
+    claimOutputDir(o.outDir, { what: 'eval', overwrite: o.overwrite, inputs: read.filter(([, p]) => !!p).map(([name, path]) => ({ name, path: path! })) });
+  }
 
   const owned: CausalLM[] = [];
   const model = o.model ?? loadModel(o.modelDir!);

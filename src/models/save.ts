@@ -8,6 +8,8 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from './model.js';
 import { parsePeftConfig, peftConfigJson, loraScale } from './lora.js';
+import { LetheError } from '../errors.js';
+import { pathsOverlap } from '../util/output.js';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt',
   'tokenizer.model', 'added_tokens.json', 'chat_template.jinja', 'chat_template.json', 'generation_config.json'];
@@ -35,9 +37,10 @@ function commit(tmp: string, dir: string, staleWeights: boolean): void {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+/** The folder a model was loaded from is never written, nor one inside it or holding it (real paths: no symlink aliases it). */
 function refuseSource(model: CausalLM, dir: string, what: string): void {
-  if (model.sourceDir && resolve(dir) === model.sourceDir) {
-    throw new Error(`${what}: ${dir} is the folder the model was loaded from; Lethe never modifies an input model. Save to a new folder.`);
+  if (model.sourceDir && pathsOverlap(dir, model.sourceDir)) {
+    throw new LetheError('BAD_INPUT', `${what}: ${dir} overlaps ${model.sourceDir}, the folder the model was loaded from; Lethe never modifies an input model. Save to a new folder.`);
   }
 }
 

@@ -2,7 +2,7 @@
 // the shared loop. How a user builds a target from their own data; what WHP's reinforced model,
 // task vectors and relearning attacks use.
 import { existsSync } from 'node:fs';
-import { join, resolve, relative, isAbsolute } from 'node:path';
+import { join } from 'node:path';
 import type * as torch from '../torch/index.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
@@ -12,7 +12,9 @@ import { LetheError } from '../errors.js';
 import { readRows, encodeRows } from './examples.js';
 import type { PromptFormat } from './prompt.js';
 import { batchAt, collate, rankShare, type Example } from './batches.js';
-import { runLoop, type LoopResult } from './loop.js';
+import { runLoop, hasCheckpoint, type LoopResult } from './loop.js';
+import { isMainRank } from './parallel.js';
+import { claimOutputDir } from '../util/output.js';
 import { saveTrained } from './trainer.js';
 import { causalLmLoss } from '../models/loss.js';
 import * as t from '../torch/index.js';
@@ -34,14 +36,10 @@ export interface FinetuneOptions {
   format?: PromptFormat;
   maxLength?: number;
   resume?: boolean;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused unless resume finds a checkpoint. */
+  overwrite?: boolean;
   checkpointEvery?: number;
   report?: (line: string) => void;
-}
-
-function overlaps(a: string, b: string): boolean {
-  const rel = relative(resolve(b), resolve(a));
-  const rel2 = relative(resolve(a), resolve(b));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) || (!rel2.startsWith('..') && !isAbsolute(rel2));
 }
 
 /** Examples of every data file (text rows: every token; QA rows: the answer). */
@@ -71,7 +69,10 @@ export async function finetuneModel(model: CausalLM, examples: Example[], o: Omi
 export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `finetune: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
   if (!o.dataFiles.length) throw new LetheError('BAD_INPUT', 'finetune: give at least one --data file');
-  if (overlaps(o.outDir, o.modelDir)) throw new LetheError('BAD_INPUT', `finetune: --out ${o.outDir} overlaps the input model folder ${o.modelDir}; Lethe never writes into an input model`);
+  claimOutputDir(o.outDir, {
+    what: 'finetune', overwrite: o.overwrite, resume: o.resume, resumable: hasCheckpoint, checkOnly: !isMainRank(),
+    inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...o.dataFiles.map((f) => ({ name: '--data', path: f }))],
+  });
   const model = loadModel(o.modelDir, { device: o.device });
   try {
     const tok = loadTokenizer(o.modelDir);

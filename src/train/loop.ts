@@ -94,6 +94,11 @@ interface TrainerState {
   best?: { step: number; metrics: Record<string, number>; value: number };
 }
 
+/** Whether `dir` holds a checkpoint of an interrupted run (what --resume continues; the loop checks it is this job's). */
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, 'checkpoint', 'trainer_state.json')) || existsSync(join(dir, '.work'));
+}
+
 /** The trainable tensors by name (what a checkpoint stores: all weights, LoRA adapters, or a masked subset). */
 export function namedTrainable(model: CausalLM): Map<string, Tensor> {
   return new Map(model.namedParameters().filter(([, t]) => t.requiresGrad));

@@ -19,6 +19,7 @@ import { getBehaviour, type BehaviourExamples } from './behaviours.js';
 import './behaviours/index.js';
 import type { Device } from '../torch/types.js';
 import { isMainRank, onMainRank } from './parallel.js';
+import { claimOutputDir } from '../util/output.js';
 
 export interface PipelineOptions {
   /** Folder holding persona/, book/ and general/ as `lethe data build` writes them. */
@@ -35,6 +36,8 @@ export interface PipelineOptions {
   /** Skip the persona/book target and retain fine-tunes (only base and the behaviours). */
   behavioursOnly?: boolean;
   resume?: boolean;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused unless resume finds a run. */
+  overwrite?: boolean;
   /** Where models train (default cpu; 'cuda' for the small preset on a GPU machine). */
   device?: Device;
   report?: (line: string) => void;
@@ -98,10 +101,19 @@ function rotating<T>(items: readonly T[], count: number, epoch: number): T[] {
   return out;
 }
 
+/** A run folder of an earlier `lethe train` (what --resume continues: finished stages are kept). */
+function isPipelineRun(dir: string): boolean {
+  return existsSync(join(dir, 'tokenizer', 'tokenizer.json')) || existsSync(join(dir, 'base'));
+}
+
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const p = typeof o.preset === 'string' ? presetByName(o.preset) : o.preset;
   const report = !isMainRank() ? () => {} : o.report ?? ((l: string) => process.stderr.write(l + '\n'));
   const started = Date.now();
+  claimOutputDir(o.outDir, {
+    what: 'train', overwrite: o.overwrite, resume: o.resume, resumable: isPipelineRun, checkOnly: !isMainRank(),
+    inputs: [{ name: '--data', path: o.dataDir }],
+  });
   mkdirSync(o.outDir, { recursive: true });
   const ctx = p.model.contextLength;
   const gcide = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);

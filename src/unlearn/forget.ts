@@ -3,7 +3,7 @@
 // data are only read; the output carries unlearning.json (every request that produced it).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve, relative, isAbsolute } from 'node:path';
+import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadModel } from '../models/load.js';
@@ -11,10 +11,11 @@ import { loadTokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
+import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { batchAt, collate, rankShare, type Example } from '../train/batches.js';
-import { runLoop, namedTrainable, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
+import { runLoop, namedTrainable, hasCheckpoint, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
 import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
@@ -46,6 +47,8 @@ export interface ForgetOptions {
   format?: PromptFormat;
   maxLength?: number;
   resume?: boolean;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused unless resume finds a checkpoint. */
+  overwrite?: boolean;
   checkpointEvery?: number;
   /** Earlier forget sets that must stay forgotten: mixed into the forget data. */
   alsoForget?: string[];
@@ -81,11 +84,6 @@ export interface UnlearningRecord {
 
 export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-function inside(child: string, parent: string): boolean {
-  const rel = relative(resolve(parent), resolve(child));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 type Row = Example & { row: number };
@@ -129,9 +127,6 @@ export function referenceLogLiks(model: CausalLM, examples: Row[], padId: number
 
 function checkInputs(o: ForgetOptions): void {
   if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `forget: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
-  if (inside(o.outDir, o.modelDir) || inside(o.modelDir, o.outDir)) {
-    throw new LetheError('BAD_INPUT', `forget: --out ${o.outDir} overlaps the input model folder ${o.modelDir}; Lethe never writes into an input model`);
-  }
   for (const [name, v] of [['epochs', o.epochs], ['steps', o.steps], ['batch-size', o.batchSize]] as const) {
     if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new LetheError('BAD_INPUT', `forget: '--${name}' must be a positive integer, got ${v}`);
   }
@@ -164,6 +159,11 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
   if (needs.alternate && forgetRows.some((r) => typeof r.question !== 'string')) {
     throw new LetheError('BAD_INPUT', `forget: method ${method.name} answers the forget questions differently, so the forget file must hold {"question","answer"} rows`);
   }
+  // Last of the checks, as it may empty the folder (--overwrite).
+  claimOutputDir(o.outDir, {
+    what: 'forget', overwrite: o.overwrite, resume: o.resume, resumable: hasCheckpoint, checkOnly: !isMainRank(),
+    inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...forgetFiles.map((f) => ({ name: '--forget', path: f })), ...(o.retainFile ? [{ name: '--retain', path: o.retainFile }] : [])],
+  });
   const device = o.device ?? 'cpu';
   const seed = o.seed ?? 0;
   const started = Date.now();

@@ -374,7 +374,8 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     try {
       const res = await forget({
         ...o.training, modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, outDir: modelOut, report: log,
-        resume: o.resume || o.training?.resume,
+        // The job owns modelOut (a fresh run was refused above if it existed): a resumed job continues its checkpoint or starts over.
+        resume: o.resume || o.training?.resume, overwrite: true,
         progress: (p) => progress({ phase: 'unlearning', step: p.step, totalSteps: p.totalSteps, loss: p.loss, resumedFrom: p.resumedFrom }),
       });
       record = lastRecord(res.outDir);
@@ -400,7 +401,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     const evaluated: Record<string, EvalJson> = {};
     for (const [name, modelDir] of [['eval-original', o.modelDir], ['eval', modelOut]] as const) {
       if (cancelled()) throw new LetheError('CONFLICT', cancelled()!);
-      evaluated[name] = (await evaluate({ ...common, modelDir, outDir: join(priv, name) })).eval;
+      evaluated[name] = (await evaluate({ ...common, modelDir, outDir: join(priv, name), overwrite: true })).eval;
       const kept = aggregatesOnly(evaluated[name]);
       writeResults(join(o.outDir, name), kept.eval, kept.summary);
     }

@@ -47,7 +47,7 @@ test('lethe data build persona: same seed → byte-identical files; another seed
     assert.equal(manifest.files.length, Object.keys(a).length - 1, 'every file but the manifest is listed');
     const again = lethe('data', 'build', 'persona', '--out', join(dir, 'a'), '--size', 'tiny');
     assert.notEqual(again.status, 0);
-    assert.match(again.stderr, /already exists/);
+    assert.match(again.stderr, /data build: --out .* is not empty .*pass --overwrite to replace its contents/);
     assert.match(lethe('data', 'build', 'novels', '--out', join(dir, 'x')).stderr, /unknown suite 'novels'/);
     assert.match(lethe('data', 'build', 'persona', '--out', join(dir, 'y'), '--size', 'huge').stderr, /--size must be tiny, small or full/);
   } finally {

@@ -25,8 +25,14 @@ const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map(
 const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
+// Every run here, one process or a rank, uses one thread: with another thread count OpenBLAS splits a
+// matmul differently and some kernel families (Haswell's) then sum in another order, a difference
+// that would come on top of (or, for SISA, instead of) the one under test. `--nproc 2` gives its
+// ranks cores/2 threads, so LETHE_THREADS pins theirs too.
+const oneThread = { LETHE_THREADS: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+
 function lethe(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20', ...env } });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20', ...oneThread, ...env } });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -47,7 +53,14 @@ function maxWeightDiff(a: string, b: string): number {
   }
 }
 
-/** Within 1e-5, relative for values above 1 (float32 sums in another order differ in the last bits). */
+/**
+ * Within 1e-5, relative for values above 1. Data parallelism cannot be bit for bit: the ranks' gradient
+ * is the sum of two half-batch sums, a float32 sum in another order (a few ulps, ~1e-7 relative, per
+ * step). AdamW's step is lr·m/√v, so a relative gradient error ε moves each weight by about lr·ε per
+ * step: over these runs' 3–120 steps at lr 1e-3 that is ≤ 1e-8, and 1e-5 leaves room for
+ * coordinates whose gradient is near 0 (where m/√v is most sensitive) without hiding a real bug (a
+ * wrong loss scale or a missed rank moves the weights by ~lr, 1e-3, at the first step).
+ */
 const close = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y));
 
 function assertSameRun(one: string, two: string, parts: string[] = []): void {
@@ -114,7 +127,7 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   const args = [cli, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
   const port = String(await freePort());
   const ranks = [0, 1].map((rank) => spawn(process.execPath, args, {
-    env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
+    env: { ...process.env, ...oneThread, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
     stdio: ['ignore', 'ignore', 'pipe'],
   }));
   let stderr0 = '';
@@ -149,7 +162,7 @@ test('lethe train (pipeline): 2 ranks train base and target as 1 process does', 
   buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
   const worker = join(repoRoot, 'dist/test/train/dp-pipeline-worker.js');
   const run = (out: string, env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; stderr: string }>((res) => {
-    const c = spawn(process.execPath, [worker, join(dir, 'data'), out], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, [worker, join(dir, 'data'), out], { env: { ...process.env, ...oneThread, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     c.stderr!.on('data', (d) => (stderr += d));
     c.on('exit', (code) => res({ code, stderr }));
@@ -172,7 +185,11 @@ test('lethe train (pipeline): 2 ranks train base and target as 1 process does', 
   assert.ok(existsSync(join(two, 'run.json')));
 });
 
-test('lethe sisa train|forget --nproc 2: shards train in parallel processes and give the 1-process ensemble', () => {
+// A SISA shard trains alone in its process (no gradient exchange): with the same thread count (see
+// oneThread) one process and --nproc 2 do the same arithmetic, so the shards must be equal bit for
+// bit on any CPU (AdamW would turn last-bit differences into visible ones within a few steps).
+
+test('lethe sisa train|forget --nproc 2: shards train in parallel processes and give the 1-process ensemble bit for bit', () => {
   const data = writeJsonl(join(dir, 'keyed.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ person_id: `p${i}`, text: personText(p, i + k) }))));
   const train = ['sisa', 'train', '--model', model, '--data', data, '--shards', '3', '--slices', '2', '--key', 'person_id', '--epochs', '1', '--batch-size', '2', '--lr', '3e-3'];
   const one = join(dir, 'sisa1');
@@ -185,7 +202,7 @@ test('lethe sisa train|forget --nproc 2: shards train in parallel processes and 
   const m1 = JSON.parse(readFileSync(join(one, 'sisa.json'), 'utf8'));
   const m2 = JSON.parse(readFileSync(join(two, 'sisa.json'), 'utf8'));
   assert.deepEqual(m2.stages, m1.stages);
-  for (const st of m1.stages as { checkpoint: string }[]) assert.ok(maxWeightDiff(join(one, st.checkpoint), join(two, st.checkpoint)) <= 1e-6, st.checkpoint);
+  for (const st of m1.stages as { checkpoint: string }[]) assert.equal(maxWeightDiff(join(one, st.checkpoint), join(two, st.checkpoint)), 0, st.checkpoint);
   // Forgetting two people of different shards retrains both shards, one per process.
   const shards = new Map<number, string>();
   for (let i = 0; i < PEOPLE.length && shards.size < 2; i++) {
@@ -203,5 +220,5 @@ test('lethe sisa train|forget --nproc 2: shards train in parallel processes and 
   const n2 = JSON.parse(readFileSync(join(dir, 'sisa2-f', 'sisa.json'), 'utf8'));
   assert.equal(n2.history.at(-1).shardsRetrained.length, 2);
   assert.deepEqual(n2.stages, n1.stages);
-  for (const st of n1.stages as { checkpoint: string }[]) assert.ok(maxWeightDiff(join(dir, 'sisa1-f', st.checkpoint), join(dir, 'sisa2-f', st.checkpoint)) <= 1e-6, st.checkpoint);
+  for (const st of n1.stages as { checkpoint: string }[]) assert.equal(maxWeightDiff(join(dir, 'sisa1-f', st.checkpoint), join(dir, 'sisa2-f', st.checkpoint)), 0, st.checkpoint);
 });

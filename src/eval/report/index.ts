@@ -6,6 +6,7 @@ import { loadRuns, type EvalRun, type LoadOptions } from './load.js';
 import { reportMarkdown, compareMarkdown } from './markdown.js';
 import { reportHtml, compareHtml } from './html.js';
 import { compareTable, compareJson, type CompareTable } from './compare.js';
+import { claimOutputDir, claimOutputFile } from '../../util/output.js';
 
 export { loadRun, loadRuns, runFromEval, readEval, refValue, sharedRef, type EvalRun, type LoadOptions } from './load.js';
 export { reportMarkdown, compareMarkdown } from './markdown.js';
@@ -33,6 +34,15 @@ export async function writeReportFiles(runs: EvalRun[], outDir: string): Promise
 export interface ReportOptions extends LoadOptions {
   /** One combined report of every folder at this HTML path (REPORT.md beside it as <name>.md); default: each folder gets its own. */
   out?: string;
+  /** Replace existing `out` files (refused without it). */
+  overwrite?: boolean;
+}
+
+/** What a report reads (each run's EVAL.json, the given target/retain EVAL.json): never an output. */
+function readFiles(dirs: string[], o: LoadOptions): { name: string; path: string }[] {
+  const evalFile = (p: string) => (p.endsWith('.json') ? p : join(p, 'EVAL.json'));
+  return [...dirs.map((d) => ({ name: 'the evaluation', path: evalFile(d) })),
+    ...(['target', 'retain'] as const).flatMap((k) => (typeof o[k] === 'string' ? [{ name: `--${k}`, path: evalFile(o[k] as string) }] : []))];
 }
 
 /** `lethe report`: each folder's REPORT.md and report.html regenerated, or one combined report at `out`. */
@@ -40,6 +50,7 @@ export async function writeReports(dirs: string[], o: ReportOptions = {}): Promi
   const runs = loadRuns(dirs, o);
   if (o.out) {
     const md = o.out.replace(/\.html?$/i, '') + '.md';
+    for (const f of [o.out, md]) claimOutputFile(f, { what: 'report', overwrite: o.overwrite, inputs: readFiles(dirs, o) });
     write(md, reportMarkdown(runs));
     write(o.out, await reportHtml(runs));
     return [md, o.out];
@@ -56,6 +67,8 @@ export interface CompareOptions extends LoadOptions {
   metrics?: string[];
   /** Folder for COMPARE.md, compare.html and compare.json (nothing written without it). */
   out?: string;
+  /** Replace a non-empty `out` folder (its contents are deleted first); refused without it. */
+  overwrite?: boolean;
 }
 
 /** `lethe compare`: the results table of several runs. */
@@ -66,6 +79,7 @@ export async function compareRuns(dirs: string[], o: CompareOptions = {}): Promi
   const json = compareJson(table);
   const written: string[] = [];
   if (o.out) {
+    claimOutputDir(o.out, { what: 'compare', overwrite: o.overwrite, inputs: [...dirs.map((d) => ({ name: 'the run', path: d })), ...readFiles([], o)] });
     const files = { md: join(o.out, 'COMPARE.md'), html: join(o.out, 'compare.html'), json: join(o.out, 'compare.json') };
     write(files.md, markdown);
     write(files.html, await compareHtml(table, runs));

@@ -22,6 +22,7 @@ import type { CausalLM } from '../../models/model.js';
 import { causalLmLoss } from '../../models/loss.js';
 import { ENSEMBLE_MANIFEST, isEnsembleFolder } from '../../models/ensemble.js';
 import { LetheError, typeOf } from '../../errors.js';
+import { claimOutputDir } from '../../util/output.js';
 import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
 import { collate, type Example } from '../../train/batches.js';
 import type { PromptFormat } from '../../train/prompt.js';
@@ -92,6 +93,8 @@ export interface SisaTrainOptions {
   slices: number;
   key: string;
   outDir: string;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused. */
+  overwrite?: boolean;
   /** Epochs of every stage over its records (default 3). */
   epochs?: number;
   lr?: number;
@@ -134,13 +137,6 @@ async function modelHash(dir: string): Promise<string> {
   return sha256(parts.join('\n'));
 }
 
-function overlaps(a: string, b: string): boolean {
-  const inside = (c: string, p: string) => {
-    const rel = relative(resolve(p), resolve(c));
-    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-  };
-  return inside(a, b) || inside(b, a);
-}
 
 /** The data file's rows with their line numbers, each record's key checked. */
 export function readKeyedRows(file: string, key: string): { rows: DataRow[]; lines: number[]; keys: string[] } {
@@ -261,9 +257,11 @@ export async function sisaTrain(o: SisaTrainOptions): Promise<SisaTrainResult> {
   checkCounts(o);
   if (!o.key) throw new LetheError('BAD_INPUT', 'sisa train: give --key, the field that groups records (e.g. person_id)');
   if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `sisa train: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
-  if (overlaps(o.outDir, o.modelDir)) throw new LetheError('BAD_INPUT', `sisa train: --out ${o.outDir} overlaps the base model folder ${o.modelDir}`);
-  if (existsSync(o.outDir) && readdirSync(o.outDir).length) throw new LetheError('BAD_INPUT', `sisa train: --out ${o.outDir} exists and is not empty`);
   const { rows, keys } = readKeyedRows(o.dataFile, o.key);
+  claimOutputDir(o.outDir, {
+    what: 'sisa train', overwrite: o.overwrite, checkOnly: !isMainRank(),
+    inputs: [{ name: 'the base model folder --model', path: o.modelDir }, { name: '--data', path: o.dataFile }],
+  });
   const device = o.device ?? 'cpu';
   const base = loadModel(o.modelDir, { device });
   const training: SisaTraining = {
@@ -310,6 +308,8 @@ function finish(m: SisaManifest, records: SisaRecord[]): void {
 export interface SisaForgetOptions {
   dir: string;
   outDir: string;
+  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused. */
+  overwrite?: boolean;
   /** Forget every record whose key field has this value. */
   key?: string;
   /** A file of records to forget: one record id (64 hex digits) or one JSON row per line. */
@@ -356,8 +356,11 @@ export async function sisaForget(o: SisaForgetOptions): Promise<SisaForgetResult
   const report = o.report ?? ((l: string) => process.stderr.write(l + '\n'));
   const m = readSisaManifest(o.dir);
   if ((o.key === undefined) === (o.idsFile === undefined)) throw new LetheError('BAD_INPUT', 'sisa forget: give --key VALUE or --ids FILE (one of them)');
-  if (overlaps(o.outDir, o.dir)) throw new LetheError('BAD_INPUT', `sisa forget: --out ${o.outDir} overlaps the SISA folder ${o.dir}; the input is never modified`);
-  if (existsSync(o.outDir) && readdirSync(o.outDir).length) throw new LetheError('BAD_INPUT', `sisa forget: --out ${o.outDir} exists and is not empty`);
+  claimOutputDir(o.outDir, {
+    what: 'sisa forget', overwrite: o.overwrite, checkOnly: !isMainRank(),
+    inputs: [{ name: 'the SISA folder', path: o.dir }, { name: 'its base model', path: m.base.dir }, ...(o.dataFile ? [{ name: '--data', path: o.dataFile }] : [{ name: 'its data', path: m.data.file }]),
+      ...(o.idsFile ? [{ name: '--ids', path: o.idsFile }] : [])],
+  });
   if (!existsSync(join(m.base.dir, 'config.json'))) throw new LetheError('NOT_FOUND', `sisa forget: the base model ${m.base.dir} that sisa.json names is gone (retraining starts from it)`);
   if ((await modelHash(m.base.dir)) !== m.base.sha256) throw new LetheError('BAD_INPUT', `sisa forget: the base model ${m.base.dir} changed since the ensemble was trained; retraining from it would not be exact`);
 
