@@ -71,6 +71,9 @@ export interface LoopOptions<B> {
   save: (model: CausalLM, dir: string) => void;
   /** This rank trains a model of its own (a SISA shard): no gradient exchange, and it writes. */
   local?: boolean;
+  /** Stop when the trainable weights' norm exceeds this many times its value at the start (default
+   *  WEIGHT_GROWTH_LIMIT); null for a model trained from a fresh initialisation, whose weights grow. */
+  weightGrowthLimit?: number | null;
 }
 
 export interface StepProgress { step: number; totalSteps: number; loss: number; resumedFrom: number }
@@ -157,7 +160,8 @@ function paramGroups(params: Tensor[], weightDecay: number): { params: Tensor[];
 /** Consecutive steps with a gradient of exactly zero after which a run stops: nothing is training. */
 export const ZERO_GRAD_STEPS = 20;
 /** How far the trainable weights' norm may grow over its value when the run (or resume) started
- *  before the run counts as diverged (GradAscent at a huge lr: finite losses, useless weights). */
+ *  before the run counts as diverged (GradAscent at a huge lr: finite losses, useless weights).
+ *  Training a trained model (fine-tuning, unlearning) moves its weights by a few percent. */
 export const WEIGHT_GROWTH_LIMIT = 10;
 
 /** The L2 norm of all the tensors together. */
@@ -229,6 +233,7 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   const dp = !o.local && isDataParallel();
   const main = o.local || isMainRank();
   const log = (entry: Record<string, unknown>) => main && appendFileSync(logPath, JSON.stringify({ stage: o.name, ...entry }) + '\n');
+  const growthLimit = o.weightGrowthLimit === undefined ? WEIGHT_GROWTH_LIMIT : o.weightGrowthLimit;
   const startNorm = totalNorm(params);
   // A short run stops too when no step had a gradient: its output would be its input.
   const zeroLimit = Math.min(ZERO_GRAD_STEPS, o.totalSteps - state.step);
@@ -316,8 +321,8 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     sched.step();
     const weightNorm = totalNorm(params);
     if (!Number.isFinite(weightNorm)) rollBack(step + 1, `the trainable weights became non-finite (norm ${weightNorm})`);
-    if (weightNorm > WEIGHT_GROWTH_LIMIT * startNorm && startNorm > 0) {
-      rollBack(step + 1, `the trainable weights exploded (norm ${weightNorm.toPrecision(3)}, over ${WEIGHT_GROWTH_LIMIT}× its ${startNorm.toPrecision(3)} at the start)`,
+    if (growthLimit !== null && startNorm > 0 && weightNorm > growthLimit * startNorm) {
+      rollBack(step + 1, `the trainable weights exploded (norm ${weightNorm.toPrecision(3)}, over ${growthLimit}× its ${startNorm.toPrecision(3)} at the start)`,
         `Lower the learning rate (--lr, now ${o.optim.lr}) or the method's loss weights`);
     }
     lastParts = parts;

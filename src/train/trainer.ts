@@ -33,6 +33,8 @@ export interface StageOptions {
   /** Writes the finished model (default: savePretrained + the tokenizer files). */
   save?: (model: CausalLM, dir: string) => void;
   fingerprint?: string;
+  /** See LoopOptions.weightGrowthLimit: null when the model is a fresh initialisation (pretraining). */
+  weightGrowthLimit?: number | null;
 }
 
 export interface StageResult {
@@ -68,7 +70,7 @@ export async function trainStage(o: StageOptions): Promise<StageResult> {
     o.model.train();
     const r = await runLoop({
       name: o.name, model: o.model, totalSteps: stageSteps(s, count), seed: o.seed, outDir: o.outDir,
-      checkpointEvery: o.checkpointEvery, resume: o.resume, report: o.report, evaluation: o.evaluation, fingerprint: o.fingerprint,
+      checkpointEvery: o.checkpointEvery, resume: o.resume, report: o.report, evaluation: o.evaluation, fingerprint: o.fingerprint, weightGrowthLimit: o.weightGrowthLimit,
       optim: { lr: s.lr, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, schedule: 'cosine', minLrRatio: 0.1 },
       batch: (step) => {
         const epoch = Math.floor(step / stepsPerEpoch(count, s.batchSize));

@@ -94,6 +94,7 @@ export const Distill = defineMethod({
       ctx.report(`[Distill] student ${s.config.numLayers}×${s.config.hiddenSize} (seed ${ctx.args.student_seed}) learns ${ctx.args.teacher ? `teacher ${ctx.args.teacher}` : 'the model'} on ${examples.length} retain/general examples, ${totalSteps} steps`);
       const loop: LoopResult = await runLoop({
         name: 'distill', model: s, totalSteps, seed: t.seed, outDir: join(ctx.workDir, 'distill'), resume: t.resume, report: ctx.report,
+        weightGrowthLimit: null, // a fresh student: its weights grow
         checkpointEvery: Math.max(10, Math.ceil(totalSteps / 4)),
         fingerprint: JSON.stringify({ n: examples.length, batchSize, totalSteps, lr: t.lr, args: ctx.args }),
         optim: { lr: t.lr ?? 1e-3, weightDecay: 0, warmupSteps: Math.min(10, Math.floor(totalSteps / 10)), schedule: 'cosine' },
