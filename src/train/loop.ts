@@ -236,7 +236,7 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   const growthLimit = o.weightGrowthLimit === undefined ? WEIGHT_GROWTH_LIMIT : o.weightGrowthLimit;
   const startNorm = totalNorm(params);
   // A short run stops too when no step had a gradient: its output would be its input.
-  const zeroLimit = Math.min(ZERO_GRAD_STEPS, o.totalSteps - state.step);
+  const zeroLimit = Math.min(ZERO_GRAD_STEPS, o.totalSteps);
   let zeroSteps = 0;
 
   const evaluate = async (step: number): Promise<void> => {
