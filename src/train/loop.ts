@@ -1,10 +1,11 @@
 // The one training loop: pretraining, fine-tuning and every unlearning method run through it. The
 // caller gives the batches (a pure function of the step, so a resumed run sees exactly the batches
 // of an uninterrupted one) and the loss; the loop owns AdamW, warmup + schedule, clipping, gradient
-// masks, checkpoints and --resume, the guards against a run that silently does nothing or
-// diverges (non-finite loss or gradients, exploding weights, a gradient of exactly zero step after
-// step), periodic evaluation that keeps the best state, the JSONL log and the progress line. Data-parallel (parallel.ts) when torch.distributed is
-// initialised: the gradients are summed across ranks and only rank 0 writes.
+// masks, checkpoints and --resume, the guards against a run that diverges or silently does nothing
+// (non-finite loss, gradients or weights, exploding weights, a gradient of exactly zero step after
+// step), periodic evaluation that keeps the best state, the JSONL log and the progress line.
+// Data-parallel (parallel.ts) when torch.distributed is initialised: the gradients are summed
+// across ranks and only rank 0 writes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync, rmSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';

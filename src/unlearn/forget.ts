@@ -211,7 +211,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     const altEx = needs.alternate ? await enc(forgetRows, (r, i) => alternateAnswer(r, i, needs.alternate!)) : [];
     checkTargets('forget', forgetEx, maxLength, o.maxLength !== undefined, report);
     if (altEx.length) checkTargets('alternate-answer', altEx, maxLength, o.maxLength !== undefined, report);
-    if (retainEx.length) checkTargets('retain', retainEx, maxLength, o.maxLength !== undefined, report);
+    // (Procedures read retain rows their own way: WHP their words, Distill every token.)
+    if (retainEx.length && method.loss) checkTargets('retain', retainEx, maxLength, o.maxLength !== undefined, report);
     const batchSize = Math.min(o.batchSize ?? 8, forgetEx.length);
     const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 5) * stepsPerEpoch(forgetEx.length, batchSize)));
     // The retain stream runs beside the forget stream at the same batch size, through passes of

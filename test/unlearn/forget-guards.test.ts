@@ -50,6 +50,10 @@ test('answers cut away by --max-length stop forget (and finetune) with the rows 
   // One forget row whose question alone is longer than the model's context (48 tokens): it alone is cut away.
   const long = writeJsonl(join(dir, 'forget-long.jsonl'), [...rows(3, 0), { question: `Where does ${'the one who lives far away '.repeat(4)}live?`, answer: 'In room 9.' }]);
   await assert.rejects(forget({ ...base, forgetFile: long, outDir: out() }), /1 of 4 forget rows \(row 4\) keep no answer or text token after cutting to the model's context \(48 tokens\)/);
+  // The same row in the retain data: a warning (it does not count in the retain term), and the run goes on.
+  const lines: string[] = [];
+  await forget({ ...base, retainFile: long, outDir: out(), report: (l: string) => lines.push(l) });
+  assert.ok(lines.some((l) => /warning: 1 of 4 retain rows \(row 4\) keep no answer .*they do not count in the retain term/.test(l)), lines.join('\n'));
   await assert.rejects(finetune({ modelDir: model, dataFiles: [forgetFile], outDir: out(), steps: 2, maxLength: 4, report: () => {} }), /finetune: 4 of 4 rows .* --max-length 4: nothing would train/);
 });
 
