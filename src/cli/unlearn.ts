@@ -87,7 +87,7 @@ function trainingOptions(cmd: Command): Command {
     .option('--nproc <n>', 'data-parallel: N local processes share each global batch (Gloo; see README)');
 }
 
-type ForgetFlags = TrainFlags & { model: string; forget: string; retain?: string; method: string; set: Record<string, string>; config?: string; mask?: string; alsoForget?: string[]; evalEvery?: number; keepBest?: string };
+type ForgetFlags = TrainFlags & { model: string; forget: string; retain?: string | false; method: string; set: Record<string, string>; config?: string; mask?: string; alsoForget?: string[]; evalEvery?: number; keepBest?: string };
 
 /** Periodic evaluation during forget: the mean P(true answer) on the forget rows and on (up to 100)
  *  retain rows, and their gap; keeps the best state by a stated criterion when asked. */
@@ -126,6 +126,7 @@ export function registerUnlearnCommands(program: Command): void {
     .requiredOption('--model <dir>', 'the model folder to unlearn from (only read)')
     .requiredOption('--forget <file>', 'JSONL of what to forget ({"text"} or {"question","answer"} rows)')
     .option('--retain <file>', 'JSONL of what to keep')
+    .option('--no-retain', "run a method that uses retain data without it, on purpose (else a warning says what is dropped)")
     .requiredOption('--method <name>', 'method name (see `lethe methods`)')
     .option('--set <key=value>', "a method argument (repeatable), e.g. --set beta=0.2", collectSet, {})
     .option('--config <file>', 'JSON file with method arguments ({"beta": 0.2}); --set wins')
@@ -147,7 +148,7 @@ export function registerUnlearnCommands(program: Command): void {
       const evaluation = o.evalEvery ? await forgetEvaluation(o) : undefined;
       const r = await forget({
         evaluation,
-        modelDir: o.model, forgetFile: o.forget, retainFile: o.retain, method: o.method, args: { ...config, ...o.set }, outDir: o.out,
+        modelDir: o.model, forgetFile: o.forget, retainFile: o.retain || undefined, noRetain: o.retain === false, method: o.method, args: { ...config, ...o.set }, outDir: o.out,
         epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed, device: o.device as Device, resume: o.resume, overwrite: o.overwrite,
         lora: o.lora ? parseLora(o.lora) : undefined, merge: o.merge, mask: o.mask ? parseMask(o.mask) : undefined,
         format: promptFormat(o), maxLength: o.maxLength, alsoForget: o.alsoForget,

@@ -20,15 +20,36 @@ export function packBlocks(docs: number[][], length: number, eos: number): Examp
   return out;
 }
 
+// How an epoch is cut. Every example is used once per epoch, and no batch is dropped: an epoch
+// of n examples at batch size B has ceil(n/B) batches whose sizes differ by at most one (20 rows
+// at B 8: 7, 7, 6), so the rows left over by B are neither dropped nor crowded into a tiny batch
+// that would weigh them more, and every batch can be split across data-parallel ranks. For little
+// padding, a group of 16 batches is sorted by length and cut in windows of 4 batches; the rows of
+// a window are shuffled among its batches, so which rows train together changes every epoch.
+const GROUP_BATCHES = 16;
+const WINDOW_BATCHES = 4;
+
+/** Optimizer steps of one pass over n examples (the last batches a row shorter when B does not divide n). */
+export function stepsPerEpoch(n: number, batchSize: number): number {
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`an epoch needs at least one example, got ${n}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`the batch size must be a positive integer, got ${batchSize}`);
+  return Math.ceil(n / batchSize);
+}
+
+/** The size of each batch of an epoch: ceil(n/B) batches, the first n mod k of them one row larger. */
+export function batchSizes(n: number, batchSize: number): number[] {
+  const k = stepsPerEpoch(n, batchSize);
+  const small = Math.floor(n / k);
+  return Array.from({ length: k }, (_, i) => (i < n % k ? small + 1 : small));
+}
+
 /**
- * The examples of step `step` (0-based). Each epoch is a seeded shuffle, cut into groups of
- * 16 batches whose examples are sorted by length before batching (little padding), with the
- * batch order shuffled again; a short last batch is dropped.
+ * The examples of step `step` (0-based): batch `step mod k` of epoch `floor(step / k)`, k =
+ * stepsPerEpoch. A pure function of (examples, batchSize, step, seed), so a resumed run sees the
+ * batches of an uninterrupted one. Fewer examples than batchSize give one batch of all of them.
  */
 export function batchAt(examples: readonly Example[], batchSize: number, step: number, seed: number): Example[] {
-  const n = examples.length;
-  if (n < batchSize) throw new Error(`${n} training examples are fewer than one batch of ${batchSize}`);
-  const perEpoch = Math.floor(n / batchSize);
+  const perEpoch = stepsPerEpoch(examples.length, batchSize);
   const epoch = Math.floor(step / perEpoch);
   return epochBatches(examples, batchSize, seed, epoch)[step % perEpoch]!.map((i) => examples[i]!);
 }
@@ -41,19 +62,37 @@ function epochBatches(examples: readonly Example[], batchSize: number, seed: num
   if (!cache) epochCache.set(examples, (cache = new Map()));
   let batches = cache.get(key);
   if (!batches) {
-    const rng = new Rng(seed).fork(`epoch-${epoch}`);
-    const order = rng.shuffle(Array.from({ length: examples.length }, (_, i) => i));
-    const group = batchSize * 16;
-    batches = [];
-    for (let g = 0; g + batchSize <= order.length; g += group) {
-      const sorted = order.slice(g, g + group).sort((a, b) => examples[a]!.ids.length - examples[b]!.ids.length || a - b);
-      for (let k = 0; k + batchSize <= sorted.length; k += batchSize) batches.push(sorted.slice(k, k + batchSize));
-    }
-    batches = rng.shuffle(batches);
+    batches = cutEpoch(examples.map((e) => e.ids.length), batchSize, new Rng(seed).fork(`epoch-${epoch}`));
     if (cache.size > 4) cache.clear();
     cache.set(key, batches);
   }
   return batches;
+}
+
+/** One epoch's batches of example indices, from the examples' lengths. */
+export function cutEpoch(lengths: readonly number[], batchSize: number, rng: Rng): number[][] {
+  const sizes = batchSizes(lengths.length, batchSize);
+  const order = rng.shuffle(lengths.map((_, i) => i));
+  const batches: number[][] = [];
+  let pos = 0;
+  for (let g = 0; g < sizes.length; g += GROUP_BATCHES) {
+    const groupSizes = sizes.slice(g, g + GROUP_BATCHES);
+    const rows = order.slice(pos, (pos += sum(groupSizes)));
+    // A stable sort: rows of equal length keep their shuffled order.
+    rows.sort((a, b) => lengths[a]! - lengths[b]!);
+    let at = 0;
+    for (let w = 0; w < groupSizes.length; w += WINDOW_BATCHES) {
+      const windowSizes = groupSizes.slice(w, w + WINDOW_BATCHES);
+      const window = rng.shuffle(rows.slice(at, (at += sum(windowSizes))));
+      let k = 0;
+      for (const size of windowSizes) batches.push(window.slice(k, (k += size)));
+    }
+  }
+  return rng.shuffle(batches);
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 /** Right-pads a batch: ids [B, T] (pad id), labels [B, T] (-100 at pads). */
@@ -76,7 +115,7 @@ export function collate(batch: readonly Example[], padId: number, device: torch.
 export function rankShare<T>(batch: readonly T[]): T[] {
   const world = torch.distributed.worldSize();
   if (world === 1) return [...batch];
-  if (batch.length < world) throw new Error(`a global batch of ${batch.length} rows cannot be split across ${world} processes (raise --batch-size to at least ${world})`);
+  if (batch.length < world) throw new Error(`a global batch of ${batch.length} rows cannot be split across ${world} processes (an epoch's batches hold at least half of --batch-size rows, or all rows of a smaller set: raise --batch-size to at least ${2 * world})`);
   const r = torch.distributed.rank();
   return batch.slice(Math.floor((r * batch.length) / world), Math.floor(((r + 1) * batch.length) / world));
 }

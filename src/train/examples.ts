@@ -70,3 +70,21 @@ export async function encodeRows(tok: Tokenizer, rows: DataRow[], options: { for
   for (const r of rows) out.push(await encodeRow(tok, r, options));
   return out;
 }
+
+/** Tokens an example trains on: labelled positions after the first (each is predicted from the ones before). */
+export function targetTokens(e: Example): number {
+  const labels = e.labels ?? e.ids;
+  let n = 0;
+  for (let k = 1; k < labels.length; k++) if (labels[k] !== IGNORE_INDEX) n++;
+  return n;
+}
+
+/** The 1-based row numbers of examples left with nothing to train on (their answer or text cut away by maxLength). */
+export function rowsWithoutTargets(examples: readonly Example[]): number[] {
+  return examples.flatMap((e, i) => (targetTokens(e) ? [] : [i + 1]));
+}
+
+/** "rows 1, 2, 5" (at most 10 listed): where a check points in a data file, never what the rows say. */
+export function rowList(rows: readonly number[]): string {
+  return `row${rows.length > 1 ? 's' : ''} ${rows.slice(0, 10).join(', ')}${rows.length > 10 ? `, … (${rows.length - 10} more)` : ''}`;
+}

@@ -9,9 +9,9 @@ import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
-import { readRows, encodeRows } from './examples.js';
+import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js';
 import type { PromptFormat } from './prompt.js';
-import { batchAt, collate, rankShare, type Example } from './batches.js';
+import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
 import { runLoop, hasCheckpoint, type LoopResult } from './loop.js';
 import { isMainRank } from './parallel.js';
 import { claimOutputDir } from '../util/output.js';
@@ -52,7 +52,7 @@ export async function examplesFromFiles(tok: Tokenizer, files: string[], format:
 /** Fine-tunes an already-loaded model in place on examples (the relearning attack and WHP use this). */
 export async function finetuneModel(model: CausalLM, examples: Example[], o: Omit<FinetuneOptions, 'modelDir' | 'dataFiles'> & { padId: number; save?: (m: CausalLM, dir: string) => void }): Promise<LoopResult> {
   const batchSize = Math.min(o.batchSize ?? 8, examples.length);
-  const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 3) * Math.floor(examples.length / batchSize)));
+  const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 3) * stepsPerEpoch(examples.length, batchSize)));
   return runLoop({
     name: 'finetune', model, totalSteps, seed: o.seed ?? 0, outDir: o.outDir, resume: o.resume, report: o.report,
     checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
@@ -76,7 +76,15 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   const model = loadModel(o.modelDir, { device: o.device });
   try {
     const tok = loadTokenizer(o.modelDir);
-    const examples = await examplesFromFiles(tok, o.dataFiles, o.format, o.maxLength ?? model.config.maxPositionEmbeddings);
+    const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
+    const examples = await examplesFromFiles(tok, o.dataFiles, o.format, maxLength);
+    const empty = rowsWithoutTargets(examples);
+    if (empty.length) {
+      const what = `${empty.length} of ${examples.length} rows (${rowList(empty)}, counted across --data files) keep no answer or text token after cutting to ${o.maxLength !== undefined ? `--max-length ${maxLength}` : `the model's context (${maxLength} tokens)`}`;
+      const fix = 'Raise --max-length (or shorten the prompt template) so that each question and at least part of its answer fit.';
+      if (empty.length === examples.length) throw new LetheError('BAD_INPUT', `finetune: ${what}: nothing would train. ${fix}`);
+      (o.report ?? ((l: string) => process.stderr.write(l + '\n')))(`[finetune] warning: ${what}; they are not trained on. ${fix}`);
+    }
     t.manualSeed(o.seed ?? 0); // LoRA's A is drawn from torch's generator: the same seed, the same adapters
     if (o.lora) model.addLora(o.lora);
     return await finetuneModel(model, examples, { ...o, padId: tok.padTokenId });

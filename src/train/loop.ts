@@ -1,9 +1,11 @@
 // The one training loop: pretraining, fine-tuning and every unlearning method run through it. The
 // caller gives the batches (a pure function of the step, so a resumed run sees exactly the batches
 // of an uninterrupted one) and the loss; the loop owns AdamW, warmup + schedule, clipping, gradient
-// masks, checkpoints and --resume, the NaN/Inf guard, periodic evaluation that keeps the best
-// state, the JSONL log and the progress line. Data-parallel (parallel.ts) when torch.distributed is
-// initialised: the gradients are summed across ranks and only rank 0 writes.
+// masks, checkpoints and --resume, the guards against a run that diverges or silently does nothing
+// (non-finite loss, gradients or weights, exploding weights, a gradient of exactly zero step after
+// step), periodic evaluation that keeps the best state, the JSONL log and the progress line.
+// Data-parallel (parallel.ts) when torch.distributed is initialised: the gradients are summed
+// across ranks and only rank 0 writes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync, rmSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
@@ -70,6 +72,9 @@ export interface LoopOptions<B> {
   save: (model: CausalLM, dir: string) => void;
   /** This rank trains a model of its own (a SISA shard): no gradient exchange, and it writes. */
   local?: boolean;
+  /** Stop when the trainable weights' norm exceeds this many times its value at the start (default
+   *  WEIGHT_GROWTH_LIMIT); null for a model trained from a fresh initialisation, whose weights grow. */
+  weightGrowthLimit?: number | null;
 }
 
 export interface StepProgress { step: number; totalSteps: number; loss: number; resumedFrom: number }
@@ -158,6 +163,18 @@ function paramGroups(params: Tensor[], weightDecay: number): { params: Tensor[];
   return [{ params: decay, options: { weightDecay } }, { params: rest, options: { weightDecay: 0 } }].filter((g) => g.params.length);
 }
 
+/** Consecutive steps with a gradient of exactly zero after which a run stops: nothing is training. */
+export const ZERO_GRAD_STEPS = 20;
+/** How far the trainable weights' norm may grow over its value when the run (or resume) started
+ *  before the run counts as diverged (GradAscent at a huge lr: finite losses, useless weights).
+ *  Training a trained model (fine-tuning, unlearning) moves its weights by a few percent. */
+export const WEIGHT_GROWTH_LIMIT = 10;
+
+/** The L2 norm of all the tensors together. */
+function totalNorm(params: Tensor[]): number {
+  return torch.tidy(() => torch.noGrad(() => torch.stack(params.map((p) => p.norm().to('float32'))).norm().item()));
+}
+
 /** Mixes the seed and the step into the generator's seed, so dropout is the same after a resume. */
 function stepSeed(seed: number, step: number): number {
   return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
@@ -222,6 +239,11 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   const dp = !o.local && isDataParallel();
   const main = o.local || isMainRank();
   const log = (entry: Record<string, unknown>) => main && appendFileSync(logPath, JSON.stringify({ stage: o.name, ...entry }) + '\n');
+  const growthLimit = o.weightGrowthLimit === undefined ? WEIGHT_GROWTH_LIMIT : o.weightGrowthLimit;
+  const startNorm = totalNorm(params);
+  // A short run stops too when no step had a gradient: its output would be its input.
+  const zeroLimit = Math.min(ZERO_GRAD_STEPS, o.totalSteps);
+  let zeroSteps = 0;
 
   const evaluate = async (step: number): Promise<void> => {
     const ev = o.evaluation!;
@@ -243,14 +265,14 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     if (better) state.best = { step, metrics, value };
   };
 
-  const rollBack = (step: number, what: string): never => {
+  const rollBack = (step: number, what: string, advice = 'Lower the learning rate (--lr) or the method\'s loss weights'): never => {
     const hasCkpt = existsSync(join(ckpt, 'trainable.safetensors'));
     if (hasCkpt) loadTrainable(model, join(ckpt, 'trainable.safetensors'));
     else if (initial) torch.tidy(() => torch.noGrad(() => { for (const [n, t] of namedTrainable(model)) t.copy_(initial.get(n)!); }));
     const goodStep = hasCkpt ? (JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as TrainerState).step : 0;
     log({ step, stopped: what, rolledBackTo: goodStep });
     throw new LetheError('NON_FINITE_LOSS', `[${o.name}] ${what} at step ${step}; stopped and rolled back to step ${goodStep}, the last good state${hasCkpt ? ` (kept in ${ckpt})` : ' (the starting weights)'}. ` +
-      'Lower the learning rate (--lr) or the method\'s loss weights, then run again' + (hasCkpt ? ' with --resume.' : '.'));
+      `${advice}, then run again` + (hasCkpt ? ' with --resume.' : '.'));
   };
 
   model.train();
@@ -287,14 +309,28 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
         for (const [p, m] of o.gradMasks!) torch.tidy(() => { const g = p.grad; if (g) g.mul_(m); });
       });
     }
-    const norm = clip > 0 ? torch.clipGradNorm(params, clip) : NaN;
-    if (clip > 0 && !Number.isFinite(norm)) {
+    // The norm before clipping (an infinite bound only measures it).
+    const norm = torch.clipGradNorm(params, clip > 0 ? clip : Infinity);
+    if (!Number.isFinite(norm)) {
       opt.zeroGrad();
       rollBack(step + 1, `the gradient norm became ${norm}`);
+    }
+    zeroSteps = norm === 0 ? zeroSteps + 1 : 0;
+    if (zeroSteps >= zeroLimit) {
+      opt.zeroGrad();
+      log({ step: step + 1, stopped: `gradient exactly 0 for ${zeroSteps} steps` });
+      throw new LetheError('BAD_INPUT', `[${o.name}] the gradient was exactly 0 for ${zeroSteps} consecutive steps (${step + 2 - zeroSteps} to ${step + 1}): nothing is training. ` +
+        'Check that the data keeps tokens to train on after --max-length, that --mask or --lora leave trainable weights the loss reaches, and that the method\'s loss weights are not 0.');
     }
     opt.step();
     opt.zeroGrad();
     sched.step();
+    const weightNorm = totalNorm(params);
+    if (!Number.isFinite(weightNorm)) rollBack(step + 1, `the trainable weights became non-finite (norm ${weightNorm})`);
+    if (growthLimit !== null && startNorm > 0 && weightNorm > growthLimit * startNorm) {
+      rollBack(step + 1, `the trainable weights exploded (norm ${weightNorm.toPrecision(3)}, over ${growthLimit}× its ${startNorm.toPrecision(3)} at the start)`,
+        `Lower the learning rate (--lr, now ${o.optim.lr}) or the method's loss weights`);
+    }
     lastParts = parts;
     state.tokens += tokens;
     windowTokens += tokens;

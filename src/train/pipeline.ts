@@ -154,6 +154,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     stages.base = await trainStage({
       name: 'base', model: initModel(rawConfig, o.seed, o.device), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed, device: o.device,
       outDir: baseDir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
+      weightGrowthLimit: null, // from a fresh initialisation: the weights grow
       // A checkpoint of another recipe is refused on resume, not continued.
       fingerprint: JSON.stringify({ model: p.model, schedule: p.pretrain, factsRepeat: p.factsRepeat ?? 1, docs: docs.length }),
     });

@@ -86,5 +86,5 @@ export function stageSteps(s: StageSchedule, examples: number): number {
   if (s.steps !== undefined && s.epochs !== undefined) throw new Error('a stage schedule gives steps or epochs, not both');
   if (s.steps !== undefined) return s.steps;
   if (s.epochs === undefined) throw new Error('a stage schedule needs steps or epochs');
-  return Math.max(1, Math.ceil(s.epochs * Math.floor(examples / s.batchSize)));
+  return Math.max(1, Math.ceil(s.epochs * Math.ceil(examples / s.batchSize)));
 }

@@ -6,7 +6,7 @@ import * as torch from '../torch/index.js';
 import { causalLmLoss } from '../models/loss.js';
 import type { CausalLM } from '../models/model.js';
 import { TOKENIZER_FILES } from '../models/save.js';
-import { batchAt, collate, rankShare, type Example } from './batches.js';
+import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
 import { stageSteps, type StageSchedule } from './presets.js';
 import { runLoop, type Evaluation } from './loop.js';
 
@@ -33,6 +33,8 @@ export interface StageOptions {
   /** Writes the finished model (default: savePretrained + the tokenizer files). */
   save?: (model: CausalLM, dir: string) => void;
   fingerprint?: string;
+  /** See LoopOptions.weightGrowthLimit: null when the model is a fresh initialisation (pretraining). */
+  weightGrowthLimit?: number | null;
 }
 
 export interface StageResult {
@@ -68,10 +70,10 @@ export async function trainStage(o: StageOptions): Promise<StageResult> {
     o.model.train();
     const r = await runLoop({
       name: o.name, model: o.model, totalSteps: stageSteps(s, count), seed: o.seed, outDir: o.outDir,
-      checkpointEvery: o.checkpointEvery, resume: o.resume, report: o.report, evaluation: o.evaluation, fingerprint: o.fingerprint,
+      checkpointEvery: o.checkpointEvery, resume: o.resume, report: o.report, evaluation: o.evaluation, fingerprint: o.fingerprint, weightGrowthLimit: o.weightGrowthLimit,
       optim: { lr: s.lr, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, schedule: 'cosine', minLrRatio: 0.1 },
       batch: (step) => {
-        const epoch = Math.floor(step / Math.max(1, Math.floor(count / s.batchSize)));
+        const epoch = Math.floor(step / stepsPerEpoch(count, s.batchSize));
         return collate(rankShare(batchAt(perEpoch(epoch), s.batchSize, step, o.seed)), o.padId, o.device);
       },
       loss: (b, _step) => causalLmLoss(o.model.forward(b.ids).logits, b.labels),

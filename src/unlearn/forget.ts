@@ -12,9 +12,9 @@ import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../errors.js';
 import { claimOutputDir } from '../util/output.js';
-import { readRows, encodeRow, type DataRow } from '../train/examples.js';
+import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
-import { batchAt, collate, rankShare, type Example } from '../train/batches.js';
+import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, hasCheckpoint, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
 import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
@@ -28,6 +28,8 @@ export interface ForgetOptions {
   modelDir: string;
   forgetFile: string;
   retainFile?: string;
+  /** Run a method that uses retain data without it, on purpose (no warning that its retain term is dropped). */
+  noRetain?: boolean;
   method: string;
   /** Method arguments (strings from --set are coerced to each default's type). */
   args?: Record<string, unknown>;
@@ -134,6 +136,26 @@ function checkInputs(o: ForgetOptions): void {
   if (o.lr !== undefined && !(o.lr > 0 && Number.isFinite(o.lr))) throw new LetheError('BAD_INPUT', `forget: '--lr' must be a positive number, got ${o.lr}`);
 }
 
+/** What a method loses without retain data: its weighted retain term (null when it has none or its weight is 0). */
+export function retainTermDropped(method: string, args: Record<string, unknown>, needs: MethodNeeds): string | null {
+  if (needs.retain !== 'optional' || typeof args.alpha !== 'number' || !(args.alpha > 0)) return null;
+  const term = args.retain_loss_type === 'KL' ? 'KL to the starting model on retain rows' : 'NLL on retain rows';
+  return `${method}'s retain term (alpha ${args.alpha} × ${term}) is dropped: only the forget term trains, and nothing holds what the model should keep`;
+}
+
+/** Rows cut by maxLength down to no token to train on: a forget row so cut would not be unlearned
+ *  (an error); some retain rows are a warning, all of them an error (the retain term would be 0). */
+function checkTargets(set: 'forget' | 'retain' | 'alternate-answer', examples: readonly Example[], maxLength: number, given: boolean, report: (l: string) => void): void {
+  const empty = rowsWithoutTargets(examples);
+  if (!empty.length) return;
+  const cut = given ? `--max-length ${maxLength}` : `the model's context (${maxLength} tokens)`;
+  const what = `${empty.length} of ${examples.length} ${set} rows (${rowList(empty)}) keep no answer or text token after cutting to ${cut}`;
+  const fix = 'Raise --max-length (or shorten the prompt template) so that each question and at least part of its answer fit.';
+  if (set !== 'retain') throw new LetheError('BAD_INPUT', `forget: ${what}, so they would not be unlearned. ${fix}`);
+  if (empty.length === examples.length) throw new LetheError('BAD_INPUT', `forget: ${what}, so the retain term would be 0. ${fix}`);
+  report(`[forget] warning: ${what}; they do not count in the retain term. ${fix}`);
+}
+
 async function alternateAnswer(row: DataRow, index: number, kind: NonNullable<MethodNeeds['alternate']>): Promise<string> {
   if (kind === 'alternate') {
     if (typeof row.alternate_answer === 'string') return row.alternate_answer;
@@ -154,8 +176,11 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
   const forgetFiles = [o.forgetFile, ...(o.alsoForget ?? [])];
   const forgetRows = forgetFiles.flatMap((f, k) => readRows(f, k === 0 ? 'forget' : 'earlier forget').rows);
   let retainRows: DataRow[] = [];
+  if (o.retainFile && o.noRetain) throw new LetheError('BAD_INPUT', 'forget: --retain and --no-retain contradict each other; give one of them');
   if (o.retainFile) retainRows = readRows(o.retainFile, 'retain').rows;
   else if (needs.retain === 'required') throw new LetheError('BAD_INPUT', `forget: method ${method.name} needs --retain (data to keep)`);
+  const dropped = o.retainFile || o.noRetain ? null : retainTermDropped(method.name, args, needs);
+  if (dropped) report(`[forget] warning: no --retain given, so ${dropped}. Give --retain FILE (data to keep), or --no-retain to run without it on purpose.`);
   if (needs.alternate && forgetRows.some((r) => typeof r.question !== 'string')) {
     throw new LetheError('BAD_INPUT', `forget: method ${method.name} answers the forget questions differently, so the forget file must hold {"question","answer"} rows`);
   }
@@ -184,8 +209,19 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     const forgetEx = await enc(forgetRows);
     const retainEx = needs.retain !== 'none' ? await enc(retainRows) : [];
     const altEx = needs.alternate ? await enc(forgetRows, (r, i) => alternateAnswer(r, i, needs.alternate!)) : [];
+    checkTargets('forget', forgetEx, maxLength, o.maxLength !== undefined, report);
+    if (altEx.length) checkTargets('alternate-answer', altEx, maxLength, o.maxLength !== undefined, report);
+    // (Procedures read retain rows their own way: WHP their words, Distill every token.)
+    if (retainEx.length && method.loss) checkTargets('retain', retainEx, maxLength, o.maxLength !== undefined, report);
     const batchSize = Math.min(o.batchSize ?? 8, forgetEx.length);
-    const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 5) * Math.floor(forgetEx.length / batchSize)));
+    const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 5) * stepsPerEpoch(forgetEx.length, batchSize)));
+    // The retain stream runs beside the forget stream at the same batch size, through passes of
+    // its own (each a new shuffle that uses every retain row once), wrapping when it is shorter.
+    const retainPass = retainEx.length ? stepsPerEpoch(retainEx.length, batchSize) : 0;
+    if (retainPass > totalSteps && !method.procedure) {
+      const seen = Array.from({ length: totalSteps }, (_, s) => batchAt(retainEx, batchSize, s, seed + 1).length).reduce((a, b) => a + b, 0);
+      report(`[forget] ${totalSteps} steps use ${seen} of the ${retainEx.length} retain rows (a pass over them takes ${retainPass} steps at batch size ${batchSize}); more steps use them all`);
+    }
 
     // Quantities from the starting model, computed once before any weight moves.
     const refForget = needs.referenceLogLik ? referenceLogLiks(model, forgetEx, tok.padTokenId, device) : null;
@@ -267,7 +303,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       const bf = (step: number): StepBatch => {
         const fRows = rankShare(batchAt(forgetEx, batchSize, step, seed)) as Row[];
         const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
-        if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(rankShare(batchAt(retainEx, Math.min(batchSize, retainEx.length), step, seed + 1)) as Row[], tok.padTokenId, device);
+        if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(rankShare(batchAt(retainEx, batchSize, step, seed + 1)) as Row[], tok.padTokenId, device);
         if (altEx.length) b.alternate = encodeBatch(fRows.map((r) => altEx[r.row]!), tok.padTokenId, device);
         const pick = (values: Float64Array) => torch.tensor(fRows.map((r) => values[r.row]!), { dtype: 'float32', device });
         if (refForget) b.refForgetLogLik = pick(refForget);

@@ -1,5 +1,6 @@
 // Training data: labels of padded batches and of QA examples token by token (-100 on padding and
-// on the prompt), and batch assembly (every example once per epoch, deterministic by seed).
+// on the prompt), and batch assembly (every example once per epoch, no batch dropped, batches that
+// change from epoch to epoch, deterministic by seed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch, IGNORE_INDEX, type Tokenizer } from '../../src/index.js';
@@ -41,24 +42,50 @@ test('QA examples as training builds them: loss on the answer tokens (and EOS) o
   l.dispose();
 });
 
-test('batchAt: every example exactly once per epoch, deterministic by seed, reshuffled each epoch', () => {
-  const examples: Example[] = Array.from({ length: 200 }, (_, i) => ({ ids: [i, ...new Array<number>(i % 13).fill(1)] }));
-  const bs = 4;
-  const perEpoch = 50;
-  const epoch = (seed: number, e: number) => Array.from({ length: perEpoch }, (_, s) => batchAt(examples, bs, e * perEpoch + s, seed).map((x) => x.ids[0]!));
-  const e0 = epoch(7, 0);
-  assert.ok(e0.every((b) => b.length === bs));
-  assert.deepEqual(e0.flat().sort((a, b) => a - b), examples.map((_, i) => i), 'epoch 0 covers every example once');
-  const e1 = epoch(7, 1);
-  assert.deepEqual(e1.flat().sort((a, b) => a - b), examples.map((_, i) => i), 'epoch 1 too');
-  assert.notDeepEqual(e1, e0, 'a new order each epoch');
-  assert.deepEqual(epoch(7, 0), e0, 'same seed, same batches');
-  assert.notDeepEqual(epoch(8, 0), e0, 'another seed, other batches');
-  // Not a multiple of the batch size: each epoch drops fewer than one batch and repeats nothing.
-  const odd = examples.slice(0, 37);
-  const oddEpoch = Array.from({ length: 9 }, (_, s) => batchAt(odd, bs, s, 3)).flat().map((x) => x.ids[0]!);
-  assert.equal(new Set(oddEpoch).size, 36);
-  assert.throws(() => batchAt(examples.slice(0, 3), bs, 0, 1), /fewer than one batch/);
+/** The batches of `epochs` epochs of n examples of varied lengths, as example numbers; an epoch has ceil(n/B) steps. */
+function epochs(n: number, bs: number, count: number, seed: number): number[][][] {
+  const examples: Example[] = Array.from({ length: n }, (_, i) => ({ ids: [i, ...new Array<number>((i * 7) % 13).fill(1)] }));
+  const k = Math.ceil(n / bs);
+  return Array.from({ length: count }, (_, e) => Array.from({ length: k }, (_, s) => batchAt(examples, bs, e * k + s, seed).map((x) => x.ids[0]!)));
+}
+
+const compositions = (epoch: number[][]) => epoch.map((b) => [...b].sort((x, y) => x - y).join(',')).sort();
+
+test('batchAt: every example exactly once per epoch for n < B, n = B, n mod B ≠ 0 and n > 16·B; no batch dropped', () => {
+  const bs = 8;
+  for (const n of [3, 8, 20, 16 * bs + 13]) {
+    for (const [e, epoch] of epochs(n, bs, 3, 7).entries()) {
+      assert.deepEqual(epoch.flat().sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), `n ${n}, epoch ${e}: every row once`);
+      // ceil(n/B) batches of at most B rows whose sizes differ by at most one: the rows B leaves over are trained on.
+      const sizes = epoch.map((b) => b.length);
+      assert.ok(sizes.every((x) => x >= 1 && x <= bs), `n ${n}: batch sizes ${sizes}`);
+      assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `n ${n}: batch sizes ${sizes} are balanced`);
+      if (n % bs) assert.ok(sizes.some((x) => x < bs), `n ${n}: a short batch is trained on`);
+    }
+  }
+  assert.throws(() => batchAt([], bs, 0, 1), /at least one example/);
+});
+
+test('batchAt: which rows train together changes from epoch to epoch, deterministic by seed', () => {
+  const bs = 8;
+  for (const n of [9, 20, 16 * bs + 13, 200]) {
+    const [e0, e1, e2] = epochs(n, bs, 3, 7);
+    assert.notDeepEqual(compositions(e1!), compositions(e0!), `n ${n}: epochs 0 and 1 batch other rows together`);
+    assert.notDeepEqual(compositions(e2!), compositions(e1!), `n ${n}: epochs 1 and 2 too`);
+    assert.deepEqual(epochs(n, bs, 3, 7), [e0, e1, e2], `n ${n}: same seed, same batches`);
+    assert.notDeepEqual(epochs(n, bs, 1, 8)[0], e0, `n ${n}: another seed, other batches`);
+  }
+});
+
+test('batchAt: rows of similar length train together in a large set (little padding)', () => {
+  // 400 rows of lengths 1..40 at B 8: a batch's rows come from one window of 4 batches of a
+  // length-sorted group of 16, so the spread within a batch is far below that of random batches.
+  const n = 400;
+  const bs = 8;
+  const examples: Example[] = Array.from({ length: n }, (_, i) => ({ ids: new Array<number>(1 + ((i * 17) % 40)).fill(i) }));
+  const spread = (b: Example[]) => Math.max(...b.map((e) => e.ids.length)) - Math.min(...b.map((e) => e.ids.length));
+  const mean = Array.from({ length: n / bs }, (_, s) => spread(batchAt(examples, bs, s, 1))).reduce((a, b) => a + b, 0) / (n / bs);
+  assert.ok(mean < 15, `mean length spread in a batch ${mean}`);
 });
 
 test('packBlocks: documents joined with EOS, cut into full blocks', () => {

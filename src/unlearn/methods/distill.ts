@@ -17,8 +17,7 @@ import { LetheError } from '../../errors.js';
 import { readRows } from '../../train/examples.js';
 import { initModel } from '../../train/init.js';
 import { runLoop, type LoopResult } from '../../train/loop.js';
-import { Rng } from '../../data/rng.js';
-import type { Example } from '../../train/batches.js';
+import { batchAt, stepsPerEpoch, type Example } from '../../train/batches.js';
 import { defineMethod } from '../registry.js';
 import { encodeExamples } from '../procedures.js';
 import type { ProcedureContext } from '../method.js';
@@ -67,15 +66,6 @@ function studentConfig(path: string, teacher: CausalLM): Record<string, unknown>
   return cfg;
 }
 
-/** Order of the examples in each epoch: a seeded shuffle; batches of `batchSize`, a short last one dropped. */
-function batchRows(n: number, batchSize: number, step: number, seed: number): number[] {
-  const perEpoch = Math.floor(n / batchSize);
-  const epoch = Math.floor(step / perEpoch);
-  const order = new Rng(seed).fork(`distill-epoch-${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
-  const k = step % perEpoch;
-  return order.slice(k * batchSize, (k + 1) * batchSize);
-}
-
 export const Distill = defineMethod({
   name: 'Distill',
   description: 'distil the teacher (the model, or an unlearned teacher=DIR) into a fresh random student on retain text only',
@@ -99,16 +89,17 @@ export const Distill = defineMethod({
       // The same tensors, but saved with the teacher's tokenizer files.
       student = buildModel(fresh.config, fresh.params, teacherDir);
       const s = student;
-      const totalSteps = t.steps ?? Math.max(1, (t.epochs ?? ctx.args.epochs) * Math.floor(examples.length / batchSize));
+      const totalSteps = t.steps ?? Math.max(1, (t.epochs ?? ctx.args.epochs) * stepsPerEpoch(examples.length, batchSize));
       const pad = ctx.tokenizer.padTokenId;
       ctx.report(`[Distill] student ${s.config.numLayers}×${s.config.hiddenSize} (seed ${ctx.args.student_seed}) learns ${ctx.args.teacher ? `teacher ${ctx.args.teacher}` : 'the model'} on ${examples.length} retain/general examples, ${totalSteps} steps`);
       const loop: LoopResult = await runLoop({
         name: 'distill', model: s, totalSteps, seed: t.seed, outDir: join(ctx.workDir, 'distill'), resume: t.resume, report: ctx.report,
+        weightGrowthLimit: null, // a fresh student: its weights grow
         checkpointEvery: Math.max(10, Math.ceil(totalSteps / 4)),
         fingerprint: JSON.stringify({ n: examples.length, batchSize, totalSteps, lr: t.lr, args: ctx.args }),
         optim: { lr: t.lr ?? 1e-3, weightDecay: 0, warmupSteps: Math.min(10, Math.floor(totalSteps / 10)), schedule: 'cosine' },
         batch: (step) => {
-          const rows = batchRows(examples.length, batchSize, step, t.seed).map((i) => examples[i]!);
+          const rows = batchAt(examples, batchSize, step, t.seed);
           const len = Math.max(...rows.map((e) => e.ids.length));
           const ids = torch.tensor(rows.map((e) => [...e.ids, ...new Array<number>(len - e.ids.length).fill(pad)]), { dtype: 'int64', device: t.device });
           const mask = torch.tensor(rows.map((e) => e.ids.map(() => 1).concat(new Array<number>(len - e.ids.length).fill(0))), { dtype: 'int64', device: t.device });

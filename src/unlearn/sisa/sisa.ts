@@ -7,7 +7,7 @@
 // whose data changed; the result equals, bit for bit, training without the record from the start,
 // because everything a stage does depends only on its records and the seed:
 //  - a stage's records are sorted by content hash (file order plays no part),
-//  - its seed is a hash of (seed, shard, slice), its batch order a seeded shuffle of those records,
+//  - its seed is a hash of (seed, shard, slice), its batches train/batches.batchAt of those records,
 //  - it starts from the previous stage's saved weights (float32, exact) with a fresh optimizer.
 // The folder (sisa.json + shard-k/slice-i/ model folders) loads as one model that averages the
 // constituents' probabilities (models/ensemble.ts; loadModel detects it).
@@ -24,11 +24,10 @@ import { ENSEMBLE_MANIFEST, isEnsembleFolder } from '../../models/ensemble.js';
 import { LetheError, typeOf } from '../../errors.js';
 import { claimOutputDir } from '../../util/output.js';
 import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
-import { collate, type Example } from '../../train/batches.js';
+import { batchAt, collate, stepsPerEpoch, type Example } from '../../train/batches.js';
 import type { PromptFormat } from '../../train/prompt.js';
 import { runLoop } from '../../train/loop.js';
 import { allGatherJson, isMainRank, onMainRank, roundRobin } from '../../train/parallel.js';
-import { Rng } from '../../data/rng.js';
 
 export interface SisaRecord {
   /** sha256 of the row's canonical JSON (sorted keys): the record's id; the content itself is not stored. */
@@ -156,16 +155,7 @@ export function readKeyedRows(file: string, key: string): { rows: DataRow[]; lin
 /** Steps of one stage over n records (0 when it has none). */
 function stageSteps(n: number, t: SisaTraining): number {
   if (!n) return 0;
-  return Math.max(1, t.epochs * Math.floor(n / Math.min(t.batchSize, n)));
-}
-
-/** The examples of step `step`: epoch e is a shuffle of the stage's records seeded by (seed, e). */
-function stageBatch(examples: readonly Example[], batchSize: number, step: number, seed: number): Example[] {
-  const perEpoch = Math.floor(examples.length / batchSize);
-  const epoch = Math.floor(step / perEpoch);
-  const order = new Rng(seed).fork(`sisa-epoch-${epoch}`).shuffle(Array.from({ length: examples.length }, (_, i) => i));
-  const k = step % perEpoch;
-  return order.slice(k * batchSize, (k + 1) * batchSize).map((i) => examples[i]!);
+  return Math.max(1, t.epochs * stepsPerEpoch(n, t.batchSize));
 }
 
 interface ShardJob {
@@ -203,7 +193,7 @@ async function trainShard(model: CausalLM, job: ShardJob): Promise<SisaStage[]> 
         await runLoop({
           name: `sisa:shard-${job.shard}:slice-${slice}`, model, totalSteps: steps, seed, outDir: out, checkpointEvery: 0, report: job.report, local: true,
           optim: { lr: t.lr, weightDecay: 0, warmupSteps: Math.min(10, Math.floor(steps / 10)), schedule: 'linear' },
-          batch: (step) => collate(stageBatch(examples, bs, step, seed), job.tok.padTokenId, job.device),
+          batch: (step) => collate(batchAt(examples, bs, step, seed), job.tok.padTokenId, job.device),
           loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
           release: (b) => torch.dispose([b.ids, b.labels]),
           tokensOf: (b) => b.tokens,

@@ -1,0 +1,70 @@
+// Which rows forget() trains on: every forget row in every epoch (a set that batch size does not
+// divide included), the retain stream beside it using every retain row once per pass of its own,
+// and a run interrupted and resumed on such a set ending with the uninterrupted run's weights.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { forget, defineMethod } from '../../src/unlearn/index.js';
+import { meanNll } from '../../src/unlearn/losses.js';
+import { tinyModel, writeJsonl, PEOPLE } from './tiny.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lethe-forget-batches-'));
+const model = tinyModel(dir);
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const qa = (n: number, offset: number) => Array.from({ length: n }, (_, i) => {
+  const k = i + offset;
+  // Answers of several lengths, so length bucketing has something to sort.
+  return { question: `Where does ${PEOPLE[k % PEOPLE.length]} ${k} live?`, answer: `In room ${k}${' and hall'.repeat(k % 5)}.` };
+});
+
+// A method that trains like GradDiff's descent on both sets and records the rows of each step.
+const seen: { forget: number[]; retain: number[] }[] = [];
+defineMethod({
+  name: 'TestRowSpy',
+  description: 'test only: records the forget and retain rows of each step',
+  args: z.strictObject({}),
+  needs: () => ({ retain: 'optional' }),
+  loss: (ctx, b) => {
+    seen.push({ forget: [...b.forget.rows], retain: [...(b.retain?.rows ?? [])] });
+    const f = meanNll(ctx.model, b.forget);
+    return { loss: b.retain ? f.add(meanNll(ctx.model, b.retain)) : f };
+  },
+});
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+test('forget trains on every forget row in each of 3 epochs (20 rows at batch size 8), and the retain stream on every retain row', async () => {
+  const forgetFile = writeJsonl(join(dir, 'forget20.jsonl'), qa(20, 0));
+  const retainFile = writeJsonl(join(dir, 'retain13.jsonl'), qa(13, 100));
+  seen.length = 0;
+  const r = await forget({ modelDir: model, forgetFile, retainFile, method: 'TestRowSpy', epochs: 3, batchSize: 8, lr: 1e-3, outDir: join(dir, 'spy'), report: () => {} });
+  const forgetRows = seen.map((s) => s.forget);
+  const never = range(20).filter((i) => !forgetRows.flat().includes(i));
+  assert.deepEqual(never, [], `forget rows never trained on in 3 epochs: ${never}`);
+  // 3 batches an epoch (7, 7, 6 rows), each epoch every row once.
+  assert.equal(r.steps, 9);
+  for (let e = 0; e < 3; e++) assert.deepEqual(sorted(forgetRows.slice(3 * e, 3 * e + 3).flat()), range(20), `epoch ${e}: every forget row once`);
+  assert.notDeepEqual(forgetRows.slice(0, 3).map(sorted).sort(), forgetRows.slice(3, 6).map(sorted).sort(), 'epochs batch other rows together');
+  // The retain stream: passes of 2 steps (7 + 6 rows), each a new shuffle of all 13 retain rows.
+  const retainRows = seen.map((s) => s.retain);
+  for (let p = 0; p < 4; p++) assert.deepEqual(sorted(retainRows.slice(2 * p, 2 * p + 2).flat()), range(13), `retain pass ${p}: every retain row once`);
+});
+
+test('a resumed run on a set the batch size does not divide ends with the uninterrupted run\'s weights', async () => {
+  const forgetFile = writeJsonl(join(dir, 'forget5.jsonl'), qa(5, 0));
+  const retainFile = writeJsonl(join(dir, 'retain3.jsonl'), qa(3, 100));
+  const base = { modelDir: model, forgetFile, retainFile, method: 'NPO', epochs: 3, batchSize: 2, lr: 1e-3, seed: 4, checkpointEvery: 4, report: () => {} };
+  const a = await forget({ ...base, outDir: join(dir, 'a') });
+  assert.equal(a.steps, 9, '3 batches (2, 2, 1 rows) an epoch');
+  await assert.rejects(forget({ ...base, outDir: join(dir, 'b'), report: (l) => { if (/step 6\//.test(l)) throw new Error('simulated crash'); } }), /simulated crash/);
+  const b = await forget({ ...base, outDir: join(dir, 'b'), resume: true });
+  assert.equal(b.loop.resumedFrom, 4);
+  const sha = (d: string) => createHash('sha256').update(readFileSync(join(d, 'model.safetensors'))).digest('hex');
+  assert.equal(sha(join(dir, 'b')), sha(join(dir, 'a')), 'resumed → identical weights');
+});
