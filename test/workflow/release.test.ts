@@ -319,6 +319,10 @@ test('lethe release: scope with --record-path, approve, release with a policy fi
     const scoped = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path', '--data-root', s.dir, '--json'], alice);
     assert.equal(scoped.code, 0, scoped.err);
     assert.equal(JSON.parse(scoped.out).scope.forget.path, s.forgetFile);
+    assert.ok(lethe(['request', 'status', id], alice).out.includes(`forget file (deleted after release): ${s.forgetFile}`), 'the approver sees the recorded path');
+    const outside = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path'], alice);
+    assert.equal(outside.code, 1, 'without --data-root the forget file lies outside the data folder');
+    assert.match(outside.err, /request scope: 'forget.path' must be a path inside the data folder/);
     assert.equal(lethe(['request', 'approve', id, '--reason', 'checked'], bob).code, 0);
     const policyFile = join(s.dir, 'policy.json');
     writeFileSync(policyFile, JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max: 2 }, { metric: 'mia_min_k', between: [0, 1] }, { metric: 'sth', max: 1, min_ratio_to_original: 1 }] }));
