@@ -143,17 +143,18 @@ export function retainTermDropped(method: string, args: Record<string, unknown>,
   return `${method}'s retain term (alpha ${args.alpha} × ${term}) is dropped: only the forget term trains, and nothing holds what the model should keep`;
 }
 
-/** Rows cut by maxLength down to no token to train on: a forget row so cut would not be unlearned
- *  (an error); some retain rows are a warning, all of them an error (the retain term would be 0). */
+/** Rows cut by maxLength down to no token to train on. All of a set so cut is an error (nothing
+ *  would be unlearned, or the retain term would be 0); some of them a warning that says what they
+ *  lose. (A row the target was fine-tuned on with the same cut never taught it that answer.) */
 function checkTargets(set: 'forget' | 'retain' | 'alternate-answer', examples: readonly Example[], maxLength: number, given: boolean, report: (l: string) => void): void {
   const empty = rowsWithoutTargets(examples);
   if (!empty.length) return;
   const cut = given ? `--max-length ${maxLength}` : `the model's context (${maxLength} tokens)`;
   const what = `${empty.length} of ${examples.length} ${set} rows (${rowList(empty)}) keep no answer or text token after cutting to ${cut}`;
   const fix = 'Raise --max-length (or shorten the prompt template) so that each question and at least part of its answer fit.';
-  if (set !== 'retain') throw new LetheError('BAD_INPUT', `forget: ${what}, so they would not be unlearned. ${fix}`);
-  if (empty.length === examples.length) throw new LetheError('BAD_INPUT', `forget: ${what}, so the retain term would be 0. ${fix}`);
-  report(`[forget] warning: ${what}; they do not count in the retain term. ${fix}`);
+  const lost = set === 'retain' ? 'the retain term' : 'unlearning';
+  if (empty.length === examples.length) throw new LetheError('BAD_INPUT', `forget: ${what}: nothing is left for ${lost}. ${fix}`);
+  report(`[forget] warning: ${what}; ${lost} does not reach them. ${fix}`);
 }
 
 async function alternateAnswer(row: DataRow, index: number, kind: NonNullable<MethodNeeds['alternate']>): Promise<string> {

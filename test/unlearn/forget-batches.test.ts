@@ -1,14 +1,18 @@
 // Which rows forget() trains on: every forget row in every epoch (a set that batch size does not
 // divide included), the retain stream beside it using every retain row once per pass of its own,
-// and a run interrupted and resumed on such a set ending with the uninterrupted run's weights.
+// a run interrupted and resumed on such a set ending with the uninterrupted run's weights, and 2
+// data-parallel processes splitting its uneven batches giving the 1-process run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { torch } from '../../src/index.js';
 import { forget, defineMethod } from '../../src/unlearn/index.js';
+import { repoRoot } from '../helpers.js';
 import { meanNll } from '../../src/unlearn/losses.js';
 import { tinyModel, writeJsonl, PEOPLE } from './tiny.js';
 
@@ -67,4 +71,27 @@ test('a resumed run on a set the batch size does not divide ends with the uninte
   assert.equal(b.loop.resumedFrom, 4);
   const sha = (d: string) => createHash('sha256').update(readFileSync(join(d, 'model.safetensors'))).digest('hex');
   assert.equal(sha(join(dir, 'b')), sha(join(dir, 'a')), 'resumed → identical weights');
+});
+
+test('2 data-parallel processes split batches of 3 and 2 rows and give the 1-process run', () => {
+  const forgetFile = writeJsonl(join(dir, 'forget5dp.jsonl'), qa(5, 0));
+  const retainFile = writeJsonl(join(dir, 'retain7dp.jsonl'), qa(7, 100));
+  const cli = join(repoRoot, 'dist/src/cli/main.js');
+  const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'NPO', '--epochs', '2', '--batch-size', '4', '--lr', '1e-3'];
+  const run = (out: string, extra: string[] = []) => spawnSync(process.execPath, [cli, ...args, '--out', join(dir, out), ...extra], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20' } });
+  const one = run('dp1');
+  assert.equal(one.status, 0, one.stderr);
+  const two = run('dp2', ['--nproc', '2']);
+  assert.equal(two.status, 0, two.stderr);
+  const losses = (out: string) => readFileSync(join(dir, out, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined).map((e) => e.loss as number);
+  const [a, b] = [losses('dp1'), losses('dp2')];
+  assert.equal(a.length, 4, '2 epochs of 2 batches (3 and 2 rows)');
+  assert.equal(b.length, a.length);
+  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]!) <= 1e-5 * Math.max(1, Math.abs(x)), `step ${i + 1}: loss ${b[i]} (2 processes) vs ${x}`));
+  const w = (out: string) => torch.loadSafetensors(join(dir, out, 'model.safetensors')).tensors;
+  const [x, y] = [w('dp1'), w('dp2')];
+  let worst = 0;
+  for (const k of Object.keys(x)) worst = Math.max(worst, torch.tidy(() => x[k]!.sub(y[k]!).abs().max().item()));
+  torch.dispose([...Object.values(x), ...Object.values(y)]);
+  assert.ok(worst <= 1e-5, `final weights differ by ${worst}`);
 });

@@ -44,16 +44,16 @@ test('answers cut away by --max-length stop forget (and finetune) with the rows 
   const base = { modelDir: model, forgetFile, retainFile, method: 'NPO', steps: 2, batchSize: 2, report: () => {} };
   await assert.rejects(forget({ ...base, outDir: out(), maxLength: 4 }), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'BAD_INPUT');
-    assert.match(err.message, /4 of 4 forget rows \(rows 1, 2, 3, 4\) keep no answer or text token after cutting to --max-length 4, so they would not be unlearned\. Raise --max-length/);
+    assert.match(err.message, /4 of 4 forget rows \(rows 1, 2, 3, 4\) keep no answer or text token after cutting to --max-length 4: nothing is left for unlearning\. Raise --max-length/);
     return true;
   });
-  // One forget row whose question alone is longer than the model's context (48 tokens): it alone is cut away.
+  // One row whose question alone is longer than the model's context (48 tokens): it alone is cut
+  // away, which a warning says (in the forget data and in the retain data), and the run goes on.
   const long = writeJsonl(join(dir, 'forget-long.jsonl'), [...rows(3, 0), { question: `Where does ${'the one who lives far away '.repeat(4)}live?`, answer: 'In room 9.' }]);
-  await assert.rejects(forget({ ...base, forgetFile: long, outDir: out() }), /1 of 4 forget rows \(row 4\) keep no answer or text token after cutting to the model's context \(48 tokens\)/);
-  // The same row in the retain data: a warning (it does not count in the retain term), and the run goes on.
   const lines: string[] = [];
-  await forget({ ...base, retainFile: long, outDir: out(), report: (l: string) => lines.push(l) });
-  assert.ok(lines.some((l) => /warning: 1 of 4 retain rows \(row 4\) keep no answer .*they do not count in the retain term/.test(l)), lines.join('\n'));
+  await forget({ ...base, forgetFile: long, retainFile: long, outDir: out(), report: (l: string) => lines.push(l) });
+  const warned = (set: string, lost: string) => lines.some((l) => new RegExp(`warning: 1 of 4 ${set} rows \\(row 4\\) keep no answer or text token after cutting to the model's context \\(48 tokens\\); ${lost} does not reach them`).test(l));
+  assert.ok(warned('forget', 'unlearning') && warned('retain', 'the retain term'), lines.join('\n'));
   await assert.rejects(finetune({ modelDir: model, dataFiles: [forgetFile], outDir: out(), steps: 2, maxLength: 4, report: () => {} }), /finetune: 4 of 4 rows .* --max-length 4: nothing would train/);
 });
 
