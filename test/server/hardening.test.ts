@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -140,6 +140,11 @@ test('a new data folder is 0700, the store files and keys 0600', async () => {
     for (const f of files) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
     for (const f of readdirSync(join(dataDir, 'keys'))) assert.equal(statSync(join(dataDir, 'keys', f)).mode & 0o777, 0o600, `keys/${f}`);
     await v.close();
+    // A store made by an older version (0644) is tightened when opened
+    chmodSync(join(dataDir, 'lethe.db'), 0o644);
+    const again = await openWorkflow({ dataDir });
+    assert.equal(statSync(join(dataDir, 'lethe.db')).mode & 0o777, 0o600, 'tightened on open');
+    await again.close();
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
