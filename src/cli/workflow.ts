@@ -258,7 +258,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--policies <dir>', 'where named release policies lie (default DATA/policies)')
     .option('--concurrency <n>', 'jobs running at once across models (one at a time per model)', (v) => Number.parseInt(v, 10), 1)
-    .option('--rate-limit <n>', 'requests per minute per caller', (v) => Number.parseInt(v, 10), 300)))
+    .option('--rate-limit <n>', 'requests per minute per person (per address without a valid token: a fifth of it)', (v) => Number.parseInt(v, 10), 300)))
     .action(async (o: StoreFlags & { port: number; host: string; dataRoot: string[]; policies?: string; concurrency: number; rateLimit: number }) => {
       for (const [flag, v] of [['--port', o.port], ['--concurrency', o.concurrency], ['--rate-limit', o.rateLimit]] as const) {
         if (!Number.isInteger(v) || v < (flag === '--port' ? 0 : 1)) throw new LetheError('BAD_INPUT', `serve: '${flag}' must be a positive integer, got ${v}`);

@@ -30,7 +30,7 @@ export const CACHE_DIR = '.lethe-cache';
  *  outputs, certificates, logs), the default policies folder, and result caches (anywhere below). */
 const INTERNAL_TOP = [
   { test: (n: string) => n.startsWith('lethe.') || n === SQLITE_FILE, what: `the store (${SQLITE_FILE} and its -wal, -shm, -journal, lethe.* files)` },
-  { test: (n: string) => /\.(lock|pid)$/.test(n), what: 'a lock file' },
+  { test: (n: string) => /\.(lock|pid)$/.test(n) || n.startsWith('serve.lock'), what: 'a lock file' },
   { test: (n: string) => n === PROVENANCE_FILE || n.startsWith(`${PROVENANCE_FILE}-`), what: `the provenance index (${PROVENANCE_FILE} and its sidecars)` },
   { test: (n: string) => n === KEY_DIR, what: `the deployment's keys (${KEY_DIR}/)` },
   { test: (n: string) => n === JOBS_DIR, what: `the job folders (${JOBS_DIR}/)` },

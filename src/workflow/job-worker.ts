@@ -13,6 +13,11 @@ import type { WorkerMessage } from './job-runner.js';
 import type { JobProgress } from './jobs.js';
 import { watchParent } from './worker-watchdog.js';
 
+const [jobId, flag, dataDir] = process.argv.slice(2);
+if (!jobId || flag !== '--data' || !dataDir || !process.send) {
+  console.error('job-worker: run by the job runner (fork with JOB_ID --data DIR and an IPC channel)');
+  process.exit(2);
+}
 const ORPHANED = 70;
 const orphaned = watchParent(ORPHANED);
 
@@ -55,10 +60,5 @@ async function main(jobId: string, dataDir: string): Promise<void> {
   }
 }
 
-const [jobId, flag, dataDir] = process.argv.slice(2);
-if (!jobId || flag !== '--data' || !dataDir || !process.send) {
-  console.error('job-worker: run by the job runner (fork with JOB_ID --data DIR and an IPC channel)');
-  process.exit(2);
-}
 await main(jobId, dataDir);
 process.exit(0);

@@ -6,15 +6,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
-import { createToken, openWorkflow, type ReleaseCertificate } from '../../src/workflow/index.js';
+import { createJob, createToken, openWorkflow, type ReleaseCertificate } from '../../src/workflow/index.js';
 import { freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
-import { createBody } from '../workflow/fixtures.js';
+import { createBody, runner } from '../workflow/fixtures.js';
 import { approved, setup } from '../workflow/run-fixtures.js';
 
 let w: TestWorkflow;
@@ -65,6 +65,18 @@ test('the certificate page has a strict CSP (its inline style only) and nosniff;
   }
   const dash = await app.inject({ method: 'GET', url: '/dashboard/' });
   assert.match(String(dash.headers['content-security-policy']), /script-src 'self'/, "the dashboard keeps its own policy");
+});
+
+test("a job's event stream (a hijacked reply, past the onSend hook) has the same headers", async () => {
+  const s = setup(w.dataDir, 'forget-events.jsonl');
+  const id = await approved(w, s.forgetFile);
+  const job = await createJob(w, runner, id, { model: 'model', forgetFile: 'forget-events.jsonl', method: 'GradAscent', policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] } }, { dataDir: w.dataDir });
+  await w.store.db.updateTable('jobs').set({ state: 'cancelled' }).where('id', '=', job.id).execute(); // final: the stream ends at once
+  const r = await get(`/v1/jobs/${job.id}/events`);
+  assert.equal(r.statusCode, 200);
+  assert.match(r.body, /^event: state\n/);
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.match(String(r.headers['content-security-policy']), /^default-src 'none'/);
 });
 
 test('release names up to the 500 characters the schema allows are routed (not a 414)', async () => {
@@ -140,6 +152,11 @@ test('a new data folder is 0700, the store files and keys 0600', async () => {
     for (const f of files) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
     for (const f of readdirSync(join(dataDir, 'keys'))) assert.equal(statSync(join(dataDir, 'keys', f)).mode & 0o777, 0o600, `keys/${f}`);
     await v.close();
+    // A store made by an older version (0644) is tightened when opened
+    chmodSync(join(dataDir, 'lethe.db'), 0o644);
+    const again = await openWorkflow({ dataDir });
+    assert.equal(statSync(join(dataDir, 'lethe.db')).mode & 0o777, 0o600, 'tightened on open');
+    await again.close();
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }

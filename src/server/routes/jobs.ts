@@ -10,7 +10,7 @@ import {
 } from '../../workflow/index.js';
 import type { Actor } from '../../workflow/index.js';
 import { actorOf, requireAction } from '../auth.js';
-import { CERTIFICATE_CSP } from '../hardening.js';
+import { BASE_HEADERS, CERTIFICATE_CSP } from '../hardening.js';
 import { jsonSchema, requestIdParams } from '../schemas.js';
 
 const jobIdParams = {
@@ -97,7 +97,8 @@ export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): v
     }
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // Hijacked: the onSend hook that adds the security headers does not run for this reply.
+    res.writeHead(200, { ...BASE_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     let closed = false;
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
     const close = () => {
