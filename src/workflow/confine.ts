@@ -4,6 +4,7 @@
 // field needs (a regular file under a size limit, or a model folder with config.json). Only stat
 // calls: nothing here opens a file, so the server process can check a path without reading it (and
 // without closing a descriptor on the SQLite store, which would drop the store's POSIX locks).
+import { LOCK_FILE } from './data-lock.js';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -30,7 +31,7 @@ export const CACHE_DIR = '.lethe-cache';
  *  outputs, certificates, logs), the default policies folder, and result caches (anywhere below). */
 const INTERNAL_TOP = [
   { test: (n: string) => n.startsWith('lethe.') || n === SQLITE_FILE, what: `the store (${SQLITE_FILE} and its -wal, -shm, -journal, lethe.* files)` },
-  { test: (n: string) => /\.(lock|pid)$/.test(n) || n.startsWith('serve.lock'), what: 'a lock file' },
+  { test: (n: string) => /\.(lock|pid)$/.test(n) || n.startsWith(LOCK_FILE) /* serve.lock and its .tmp / .stale-PID siblings */, what: 'a lock file' },
   { test: (n: string) => n === PROVENANCE_FILE || n.startsWith(`${PROVENANCE_FILE}-`), what: `the provenance index (${PROVENANCE_FILE} and its sidecars)` },
   { test: (n: string) => n === KEY_DIR, what: `the deployment's keys (${KEY_DIR}/)` },
   { test: (n: string) => n === JOBS_DIR, what: `the job folders (${JOBS_DIR}/)` },

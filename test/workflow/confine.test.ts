@@ -39,7 +39,7 @@ async function deployment(): Promise<{ w: TestWorkflow; data: string; roots: Roo
   const w = await freshWorkflow('sqlite');
   const data = w.dataDir;
   await createRequest(w, alice, createBody()); // the store has a WAL and shared memory now
-  for (const f of ['jobs/job_0123456789ab/eval/EVAL.json', '.lethe-cache/ab/m.json', 'inputs/.lethe-cache/m.json', 'policies/p.json', 'provenance.db', 'provenance.db-wal', 'lethe.lock']) {
+  for (const f of ['jobs/job_0123456789ab/eval/EVAL.json', '.lethe-cache/ab/m.json', 'inputs/.lethe-cache/m.json', 'policies/p.json', 'provenance.db', 'provenance.db-wal', 'lethe.lock', 'serve.lock', 'serve.lock.123.tmp', 'serve.lock.stale-123']) {
     mkdirSync(join(data, f, '..'), { recursive: true });
     writeFileSync(join(data, f), '{}\n');
   }
