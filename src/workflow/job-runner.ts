@@ -176,7 +176,7 @@ export class JobRunner extends EventEmitter {
       return this.schedule();
     }
     const child = fork(this.o.workerPath ?? WORKER, [id], {
-      env: { ...process.env, LETHE_JOB_DATA: this.w.dataDir, LETHE_JOB_DB: this.w.dbUrl ?? '' },
+      env: { ...process.env, LETHE_JOB_DATA: this.w.dataDir, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_KEY_FILE: this.w.deployment.keyFile ?? '' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited!: () => void;

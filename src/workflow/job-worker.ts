@@ -19,7 +19,7 @@ setInterval(() => { if (orphaned()) process.exit(ORPHANED); }, 250).unref();
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected ? process.send!(m, () => res()) : res()));
 
 async function main(jobId: string): Promise<void> {
-  const w = await openWorkflow({ dataDir: process.env.LETHE_JOB_DATA!, db: process.env.LETHE_JOB_DB || undefined });
+  const w = await openWorkflow({ dataDir: process.env.LETHE_JOB_DATA!, db: process.env.LETHE_JOB_DB || undefined, keyFile: process.env.LETHE_JOB_KEY_FILE || undefined });
   try {
     const row = await w.store.db.selectFrom('jobs').select(['request_id', 'created_by']).where('id', '=', jobId).executeTakeFirstOrThrow();
     const o = await jobRows.options(w, jobId);

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LetheError, invalidArgument } from '../errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
+import { tokenRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
 import { authorize, isRole, ROLES, SYSTEM_ACTOR, type Actor, type Role } from './roles.js';
 
@@ -21,8 +22,10 @@ export async function createToken(w: Workflow, o: { role: string; name: string }
   const at = w.now().toISOString();
   await w.store.db.transaction().execute(async (trx) => {
     await lockForWrite(trx, w.store.dialect);
-    await trx.insertInto('tokens').values({ id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null }).execute();
-    await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name } }, at);
+    const row = { id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null };
+    await trx.insertInto('tokens').values(row).execute();
+    // `row` commits to the token row, so a role changed or a token added in the table fails verifyAudit().
+    await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name, row: tokenRowDigest(row) } }, at);
   });
   return { id, token, role: o.role, name: o.name };
 }
