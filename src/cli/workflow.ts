@@ -27,9 +27,10 @@ function refuseOnCommandLine(flag: string, instead: string): never {
   throw new LetheError('BAD_INPUT', `'${flag}' is refused: a value on the command line is visible to every user of the machine (ps, /proc) and stays in shell history; ${instead}`);
 }
 
-/** A secret's text from a file or stdin ('-'), one trailing newline dropped; a file others can read is refused. */
-function readSecret(flag: string, file: string): string {
-  if (file !== '-') {
+/** A secret's text from a file or stdin ('-'), one trailing newline dropped; a key (the token) in a
+ *  file others can read is refused. */
+function readSecret(flag: string, file: string, { key = false } = {}): string {
+  if (key && file !== '-') {
     const mode = statSync(file).mode & 0o777;
     if (mode & 0o077) throw new LetheError('FORBIDDEN', `'${flag}' ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
   }
@@ -56,7 +57,7 @@ async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): 
 
 async function actorFor(w: Workflow, o: TokenFlags): Promise<Actor> {
   const { authenticate } = await import('../workflow/index.js');
-  const token = o.tokenFile ? readSecret('--token-file', o.tokenFile).trim() : process.env.LETHE_TOKEN;
+  const token = o.tokenFile ? readSecret('--token-file', o.tokenFile, { key: true }).trim() : process.env.LETHE_TOKEN;
   if (!token) throw new LetheError('FORBIDDEN', "a token is required: set $LETHE_TOKEN or give '--token-file FILE' (create one with `lethe tokens create --role R --name N`)");
   const actor = await authenticate(w, token);
   if (!actor) throw new LetheError('FORBIDDEN', 'the token is unknown or revoked');
