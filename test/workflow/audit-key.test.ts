@@ -8,10 +8,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequest, loadDeployment, verifyAudit } from '../../src/workflow/index.js';
+import { createRequest, getJob, JobRunner, loadDeployment, verifyAudit, type JobView } from '../../src/workflow/index.js';
 import { KEY_DIR, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../src/workflow/deployment.js';
 import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
-import { alice, createBody } from './fixtures.js';
+import { alice, createBody, runner } from './fixtures.js';
+import { approved, setup } from './run-fixtures.js';
 import { rewriteChain } from './audit-attacker.js';
 
 after(closeStores);
@@ -75,4 +76,24 @@ describe('the signing key outside the data folder', () => {
       }
     });
   }
+
+  test('a job worker signs its entries with the key kept outside (the runner hands it over)', async () => {
+    const vault = tmp('vault');
+    const w = await freshWorkflow('sqlite', { keyFile: join(vault, 'audit.pem') });
+    const jobs = new JobRunner(w, { dataDir: w.dataDir });
+    try {
+      const s = setup(w.dataDir);
+      const id = await approved(w, s.forgetFile);
+      await jobs.start();
+      const done = new Promise<JobView>((res) => jobs.on('job', (j: JobView) => { if (['succeeded', 'failed'].includes(j.state)) res(j); }));
+      const job = await jobs.submit(runner, id, { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', training: { steps: 2 }, policy: { checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] } });
+      const end = await done;
+      assert.equal(end.state, 'succeeded', (await getJob(w, runner, job.id)).error ?? '');
+      assert.deepEqual((await verifyAudit(w)).problems, []);
+    } finally {
+      await jobs.stop();
+      await w.dispose();
+      rmSync(vault, { recursive: true, force: true });
+    }
+  });
 });
