@@ -1,30 +1,51 @@
 // The erasure-request workflow on the command line, mirroring the HTTP API over a local data folder:
 // `lethe tokens`, `lethe request`, `lethe audit`, `lethe transparency`, `lethe serve`. Thin: parse,
 // validate, call the workflow library (which checks roles, four-eyes and inputs itself).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LetheError } from '../errors.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 
-interface StoreFlags { data?: string; db?: string; dataRoot?: string[] }
-interface TokenFlags extends StoreFlags { token?: string }
+interface StoreFlags { data?: string; db?: string; dataRoot?: string[]; keyFile?: string }
+interface TokenFlags extends StoreFlags { token?: string; tokenFile?: string }
 
 function storeOptions(cmd: Command): Command {
   return cmd
     .option('--data <dir>', 'the deployment data folder: keys, salt and the SQLite file (default $LETHE_DATA)')
-    .option('--db <url>', 'postgres://… (or pglite:DIR) instead of SQLite in the data folder (default $LETHE_DB)');
+    .option('--db <url>', 'postgres://… (or pglite:DIR) instead of SQLite in the data folder (default $LETHE_DB)')
+    .option('--key-file <file>', 'the audit signing key, kept outside the data folder (default $LETHE_AUDIT_KEY_FILE, else DATA/keys)');
 }
-const withToken = (cmd: Command) => storeOptions(cmd).option('--token <token>', 'your bearer token (default $LETHE_TOKEN)');
+// Secrets never on the command line: every user of the machine sees argv (ps, /proc/PID/cmdline) and
+// shells keep it in their history. The old flags stay, hidden, to say what to use instead.
+const withToken = (cmd: Command) => storeOptions(cmd)
+  .option('--token-file <file>', "a file holding your bearer token, '-' for stdin (default: $LETHE_TOKEN)")
+  .addOption(new Option('--token <token>').hideHelp());
+
+function refuseOnCommandLine(flag: string, instead: string): never {
+  throw new LetheError('BAD_INPUT', `'${flag}' is refused: a value on the command line is visible to every user of the machine (ps, /proc) and stays in shell history; ${instead}`);
+}
+
+/** A secret's text from a file or stdin ('-'), one trailing newline dropped; a key (the token) in a
+ *  file others can read is refused. */
+function readSecret(flag: string, file: string, { key = false } = {}): string {
+  if (key && file !== '-') {
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o077) throw new LetheError('FORBIDDEN', `'${flag}' ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
+  }
+  const text = readFileSync(file === '-' ? 0 : file, 'utf8').replace(/\r?\n$/, '');
+  if (!text.trim()) throw new LetheError('BAD_INPUT', `'${flag}' ${file === '-' ? '(stdin)' : file} is empty`);
+  return text;
+}
 /** Where files named for the deployment may lie besides the data folder (recorded forget files, job inputs). */
 const withDataRoots = (cmd: Command) => cmd.option('--data-root <dir>', 'another folder that files named for the deployment (forget files, models, data) may lie in, besides the data folder (repeatable)', (v: string, prev: string[]) => [...prev, resolve(v)], [] as string[]);
 
 async function open(o: StoreFlags): Promise<Workflow> {
   const dataDir = o.data ?? process.env.LETHE_DATA;
   if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
-  const { openWorkflow } = await import('../workflow/index.js');
-  return openWorkflow({ dataDir, db: o.db ?? process.env.LETHE_DB, roots: o.dataRoot ?? [] });
+  const { openWorkflow, KEY_FILE_ENV } = await import('../workflow/index.js');
+  return openWorkflow({ dataDir, db: o.db ?? process.env.LETHE_DB, roots: o.dataRoot ?? [], keyFile: o.keyFile ?? (process.env[KEY_FILE_ENV] || undefined) });
 }
 
 async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
@@ -38,8 +59,8 @@ async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): 
 
 async function actorFor(w: Workflow, o: TokenFlags): Promise<Actor> {
   const { authenticate } = await import('../workflow/index.js');
-  const token = o.token ?? process.env.LETHE_TOKEN;
-  if (!token) throw new LetheError('FORBIDDEN', "'--token' (or $LETHE_TOKEN) is required: create one with `lethe tokens create --role R --name N`");
+  const token = o.tokenFile ? readSecret('--token-file', o.tokenFile, { key: true }).trim() : process.env.LETHE_TOKEN;
+  if (!token) throw new LetheError('FORBIDDEN', "a token is required: set $LETHE_TOKEN or give '--token-file FILE' (create one with `lethe tokens create --role R --name N`)");
   const actor = await authenticate(w, token);
   if (!actor) throw new LetheError('FORBIDDEN', 'the token is unknown or revoked');
   return actor;
@@ -86,17 +107,27 @@ export function registerWorkflowCommands(program: Command): void {
     }));
 
   const request = program.command('request').description('erasure requests: create, scope, approve, reject, status');
+  // Refused before anything runs (the hook fires for every `request` subcommand).
+  request.hook('preAction', (_, action) => {
+    const o = action.opts<TokenFlags & { subject?: string; subjectFile?: string }>();
+    if (o.token !== undefined) refuseOnCommandLine('--token', "set $LETHE_TOKEN or give '--token-file FILE'");
+    if (o.subject !== undefined) refuseOnCommandLine('--subject', "give '--subject-file FILE' ('-' reads it from stdin)");
+    if (o.tokenFile === '-' && o.subjectFile === '-') throw new LetheError('BAD_INPUT', "'--token-file -' and '--subject-file -' cannot both read stdin");
+  });
   withToken(request.command('create').description('file an erasure request (the subject is hashed at once, never stored)')
     .requiredOption('--category <c>', 'privacy | copyright | safety | bias')
-    .requiredOption('--subject <s>', 'who or what it is about (hashed with the deployment salt)')
+    .option('--subject-file <file>', "required: who or what it is about, the file's text, '-' for stdin (hashed with the deployment salt)")
+    .addOption(new Option('--subject <s>').hideHelp())
     .requiredOption('--evidence <ref>', 'where the evidence lies: a ticket, a document id, a URL')
     .option('--evidence-sha256 <hex>', 'sha256 of the evidence document')
     .option('--reason <text>', 'why (default: the category)')
     .option('--json', 'print the request as JSON'))
-    .action(async (o: TokenFlags & { category: string; subject: string; evidence: string; evidenceSha256?: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+    .action(async (o: TokenFlags & { category: string; subjectFile?: string; evidence: string; evidenceSha256?: string; reason?: string; json?: boolean }) => withWorkflow(o, async (w) => {
       const { createRequest } = await import('../workflow/index.js');
+      if (!o.subjectFile) throw new LetheError('BAD_INPUT', "request create: '--subject-file FILE' is required ('-' reads the subject from stdin)");
+      const subject = readSecret('--subject-file', o.subjectFile);
       const r = await createRequest(w, await actorFor(w, o), {
-        category: o.category, subject: o.subject, evidence: { reference: o.evidence, ...(o.evidenceSha256 ? { sha256: o.evidenceSha256 } : {}) }, ...(o.reason ? { reason: o.reason } : {}),
+        category: o.category, subject, evidence: { reference: o.evidence, ...(o.evidenceSha256 ? { sha256: o.evidenceSha256 } : {}) }, ...(o.reason ? { reason: o.reason } : {}),
       });
       printRequest(r, o.json);
     }));
@@ -217,20 +248,35 @@ export function registerWorkflowCommands(program: Command): void {
     }));
 
   const audit = program.command('audit').description('the signed, hash-chained audit log');
-  storeOptions(audit.command('verify').description('check the chain, every signature and the signed head; exit 1 on any problem')
+  storeOptions(audit.command('verify').description('check the chain, every signature, the signed head and the tables it describes; exit 1 on any problem')
+    .option('--anchor <file>', 'an anchor kept outside the deployment (`lethe audit anchor`): also catches a wipe, a rollback, a re-signed history, another key')
     .option('--expect-count <n>', "the head count of an earlier export (catches a rollback)", (v) => Number.parseInt(v, 10))
     .option('--expect-hash <hex>', 'the head hash of that export')
     .option('--json', 'as JSON'))
-    .action(async (o: StoreFlags & { expectCount?: number; expectHash?: string; json?: boolean }) => withWorkflow(o, async (w) => {
-      const { verifyAudit } = await import('../workflow/index.js');
+    .action(async (o: StoreFlags & { anchor?: string; expectCount?: number; expectHash?: string; json?: boolean }) => withWorkflow(o, async (w) => {
+      const { verifyAudit, parseAnchor } = await import('../workflow/index.js');
       if ((o.expectCount === undefined) !== (o.expectHash === undefined)) throw new LetheError('BAD_INPUT', "audit verify: '--expect-count' and '--expect-hash' go together");
-      const v = await verifyAudit(w, o.expectCount !== undefined ? { count: o.expectCount, hash: o.expectHash! } : undefined);
+      if (o.anchor && o.expectCount !== undefined) throw new LetheError('BAD_INPUT', "audit verify: give '--anchor FILE' or '--expect-count/--expect-hash', not both");
+      const expect = o.anchor ? parseAnchor(readFileSync(o.anchor, 'utf8'), o.anchor) : o.expectCount !== undefined ? { count: o.expectCount, hash: o.expectHash! } : undefined;
+      const v = await verifyAudit(w, expect);
       if (o.json) console.log(JSON.stringify(v, null, 2));
       else {
-        console.log(v.ok ? `audit: ${v.entries} entries, chain and signatures intact (key ${v.keyId}); head ${v.head?.count ?? 0} ${v.head?.hash ?? ''}` : `audit: ${v.problems.length} problem(s) in ${v.entries} entries:`);
+        console.log(v.ok ? `audit: ${v.entries} entries, chain, signatures and tables intact (key ${v.keyId}); head ${v.head?.count ?? 0} ${v.head?.hash ?? ''}${expect ? `; matches the anchor at entry ${expect.count}` : ''}` : `audit: ${v.problems.length} problem(s) in ${v.entries} entries:`);
         for (const p of v.problems) console.log(`  ${p}`);
+        for (const n of v.notes) console.log(`  note: ${n}`);
+        if (v.ok && !expect) console.log('  (a wiped or re-signed log also verifies by itself: check it against an anchor kept elsewhere, `lethe audit verify --anchor FILE`)');
       }
       if (!v.ok) process.exitCode = 1;
+    }));
+  storeOptions(audit.command('anchor').description('write the signed head (count, hash, key) to keep outside the deployment, for `audit verify --anchor`')
+    .option('--out <file>', 'write here (a new file) instead of stdout'))
+    .action(async (o: StoreFlags & { out?: string }) => withWorkflow(o, async (w) => {
+      const { makeAnchor } = await import('../workflow/index.js');
+      const a = await makeAnchor(w);
+      const text = JSON.stringify(a, null, 2) + '\n';
+      if (!o.out) return void process.stdout.write(text);
+      writeFileSync(o.out, text, { flag: 'wx' });
+      console.error(`${o.out}: anchor at entry ${a.count} (key ${a.keyId}); keep it outside the deployment`);
     }));
   storeOptions(audit.command('export').description('write the log as JSON Lines (header with key and signed head, then entries)')
     .option('--out <file>', 'write here instead of stdout'))

@@ -1,9 +1,13 @@
 // The audit log: append-only, hash-chained and signed. Entry n stores prev_hash = hash of entry n-1
 // and hash = sha256(canonical JSON of {seq, at, actor, action, requestId, details, prevHash}); the
 // deployment's Ed25519 key signs every hash and a head checkpoint {count, hash}, so an edit, a
-// deletion, a reordering or a truncation is found by verifyAudit(). Details never hold personal data.
+// deletion, a reordering or a truncation is found by verifyAudit(). Entries also commit to the table
+// rows they describe (./audit-rows.ts). A wipe, or a history rewritten and re-signed by someone who
+// holds the key, is found only against a head kept elsewhere (./audit-anchor.ts), which is why the key
+// can live outside the data folder (./deployment.ts). Details never hold personal data.
 import { createHash, sign, verify } from 'node:crypto';
 import { sql } from 'kysely';
+import { checkDescribedTables, DescribedRows } from './audit-tables.js';
 import { canonicalJson } from './canonical-json.js';
 import type { Deployment } from './deployment.js';
 import type { Db, Trx, Workflow } from './context.js';
@@ -33,7 +37,7 @@ export function entryHash(e: Omit<AuditEntry, 'hash' | 'signature'>): string {
   return sha256(canonicalJson({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, requestId: e.requestId, details: e.details, prevHash: e.prevHash }));
 }
 
-const headMessage = (h: Pick<AuditHead, 'count' | 'hash' | 'at'>) => Buffer.from(canonicalJson({ kind: 'lethe-audit-head', count: h.count, hash: h.hash, at: h.at }));
+export const headMessage = (h: Pick<AuditHead, 'count' | 'hash' | 'at'>) => Buffer.from(canonicalJson({ kind: 'lethe-audit-head', count: h.count, hash: h.hash, at: h.at }));
 const signBytes = (d: Deployment, bytes: Buffer) => sign(null, bytes, d.privateKey).toString('base64');
 
 /** Takes the write lock for the rest of the transaction (Postgres: an advisory lock; SQLite: a write
@@ -88,17 +92,30 @@ export interface AuditVerification {
   keyId: string;
   /** Each problem found, first ones first (at most 20). */
   problems: string[];
+  /** What could not be checked (rows older entries describe without a digest). */
+  notes: string[];
 }
 
-/** Checks the whole chain: order, links, hashes, signatures, and the signed head against truncation.
- *  `expect` (a head exported earlier and kept elsewhere) also catches a rollback to an older head. */
-export async function verifyAudit(w: Workflow, expect?: { count: number; hash: string }): Promise<AuditVerification> {
+/** A head recorded earlier and kept outside the deployment (an anchor, or an export's head). */
+export interface AuditExpectation {
+  count: number;
+  hash: string;
+  /** The key that signed it (an anchor records it): another key now means the log was re-signed. */
+  keyId?: string;
+}
+
+/** Checks the whole chain: order, links, hashes, signatures, and the signed head against truncation;
+ *  then the tables the entries describe (requests, transitions, models, tokens, jobs; ./audit-tables.ts).
+ *  `expect` (a head kept elsewhere: `lethe audit anchor`) also catches a wipe, a rollback, a history
+ *  rewritten and re-signed before it, and a replaced key. */
+export async function verifyAudit(w: Workflow, expect?: AuditExpectation): Promise<AuditVerification> {
   const problems: string[] = [];
   const note = (p: string) => { if (problems.length < 20) problems.push(p); };
   const key = w.deployment.publicKey;
   let prev = GENESIS_HASH;
   let n = 0;
   const seen = new Map<number, string>();
+  const described = new DescribedRows();
   for await (const e of auditEntries(w.store.db)) {
     n++;
     if (e.seq !== n) note(`entry ${n}: has seq ${e.seq}, expected ${n} (an entry was deleted or reordered)`);
@@ -107,6 +124,7 @@ export async function verifyAudit(w: Workflow, expect?: { count: number; hash: s
     if (recomputed !== e.hash) note(`entry ${e.seq}: content does not match its hash (edited)`);
     if (!verify(null, Buffer.from(e.hash, 'hex'), key, Buffer.from(e.signature, 'base64'))) note(`entry ${e.seq}: signature does not verify with key ${w.deployment.keyId}`);
     seen.set(e.seq, e.hash);
+    described.add(e);
     prev = e.hash;
   }
   const head = await readAuditHead(w.store.db);
@@ -118,8 +136,10 @@ export async function verifyAudit(w: Workflow, expect?: { count: number; hash: s
     else if (head.hash !== prev) note(`the signed head's hash does not match the last entry's`);
   }
   if (expect) {
-    if (expect.count > n) note(`an earlier export counted ${expect.count} entries, found ${n} (rolled back or truncated)`);
-    else if (expect.count > 0 && seen.get(expect.count) !== expect.hash) note(`entry ${expect.count} does not match the earlier export's hash (history rewritten)`);
+    if (expect.keyId !== undefined && expect.keyId !== w.deployment.keyId) note(`the anchor was signed with key ${expect.keyId}, the deployment now uses key ${w.deployment.keyId} (key replaced: the log may have been re-signed)`);
+    if (expect.count > n) note(`the anchor counts ${expect.count} entries, found ${n} (wiped, rolled back or truncated)`);
+    else if (expect.count > 0 && seen.get(expect.count) !== expect.hash) note(`entry ${expect.count} does not match the anchor's hash (history rewritten before the anchor)`);
   }
-  return { ok: problems.length === 0, entries: n, head: head ? { count: head.count, hash: head.hash } : null, keyId: w.deployment.keyId, problems };
+  const notes = await checkDescribedTables(w.store.db, described, note);
+  return { ok: problems.length === 0, entries: n, head: head ? { count: head.count, hash: head.hash } : null, keyId: w.deployment.keyId, problems, notes };
 }

@@ -1,6 +1,6 @@
 // A workflow: the store plus the deployment's key and salt, and a clock (tests fix it).
 import type { Kysely, Transaction } from 'kysely';
-import { loadDeployment, type Deployment } from './deployment.js';
+import { loadDeployment, type Deployment, type DeploymentOptions } from './deployment.js';
 import { openStore, type OpenStoreOptions, type Store } from './store/open.js';
 import type { WorkflowDatabase } from './store/schema.js';
 
@@ -22,8 +22,8 @@ export interface Workflow {
 export type Db = Kysely<WorkflowDatabase>;
 export type Trx = Transaction<WorkflowDatabase>;
 
-export async function openWorkflow(o: OpenStoreOptions & { now?: () => Date; roots?: string[] }): Promise<Workflow> {
-  const deployment = loadDeployment(o.dataDir);
+export async function openWorkflow(o: OpenStoreOptions & DeploymentOptions & { now?: () => Date; roots?: string[] }): Promise<Workflow> {
+  const deployment = loadDeployment(o.dataDir, { keyFile: o.keyFile });
   const store = await openStore(o);
   return { store, deployment, now: o.now ?? (() => new Date()), dataDir: o.dataDir, roots: o.roots ?? [], dbUrl: o.db, inProcessOnly: !!o.pglite || o.db?.startsWith('pglite:') === true, close: () => store.close() };
 }

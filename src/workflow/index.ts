@@ -4,9 +4,10 @@
 export { openWorkflow, type Workflow } from './context.js';
 export { openStore, createDataDir, SQLITE_FILE, type Store, type OpenStoreOptions } from './store/open.js';
 export { acquireDataLock, LOCK_FILE, type DataLock, type LockHolder } from './data-lock.js';
-export { loadDeployment, type Deployment } from './deployment.js';
+export { loadDeployment, KEY_FILE_ENV, type Deployment, type DeploymentOptions } from './deployment.js';
 export { exportAudit } from './audit-export.js';
-export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification } from './audit.js';
+export { verifyAudit, auditEntries, readAuditHead, type AuditEntry, type AuditVerification, type AuditExpectation } from './audit.js';
+export { makeAnchor, parseAnchor, type AuditAnchor } from './audit-anchor.js';
 export { createRequest, scopeRequest, approveRequest, rejectRequest, advanceRequest, auditRequestEvent, getRequest, listRequests, type RequestView } from './requests.js';
 export { createToken, authenticate, revokeToken, listTokens } from './tokens.js';
 export { authorize, identityKey, samePerson, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';

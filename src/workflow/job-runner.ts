@@ -194,7 +194,7 @@ export class JobRunner extends EventEmitter {
       return this.schedule();
     }
     const child = fork(this.o.workerPath ?? WORKER, [id, '--data', realpathSync(this.o.dataDir)], {
-      env: { ...process.env, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []), [PARENT_PID_ENV]: String(process.pid) },
+      env: { ...process.env, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []), LETHE_JOB_KEY_FILE: this.w.deployment.keyFile ?? '', [PARENT_PID_ENV]: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited!: () => void;

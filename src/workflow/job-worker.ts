@@ -26,7 +26,7 @@ const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected
 async function main(jobId: string, dataDir: string): Promise<void> {
   // Loaded only now: the watchdog runs while libtorch loads.
   const [{ openWorkflow }, { jobRows }, { runRequest }] = await Promise.all([import('./context.js'), import('./jobs.js'), import('./release.js')]);
-  const w = await openWorkflow({ dataDir, db: process.env.LETHE_JOB_DB || undefined, roots: JSON.parse(process.env.LETHE_JOB_ROOTS || '[]') as string[] });
+  const w = await openWorkflow({ dataDir, db: process.env.LETHE_JOB_DB || undefined, roots: JSON.parse(process.env.LETHE_JOB_ROOTS || '[]') as string[], keyFile: process.env.LETHE_JOB_KEY_FILE || undefined });
   try {
     const row = await w.store.db.selectFrom('jobs').select(['request_id', 'created_by']).where('id', '=', jobId).executeTakeFirstOrThrow();
     const o = await jobRows.options(w, jobId);

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { LetheError } from '../errors.js';
 import { getMethod, resolveArgs } from '../unlearn/registry.js';
 import { appendAudit, lockForWrite } from './audit.js';
+import { jobRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
 import { parseInput, type FieldError } from './inputs.js';
 import { invalidArgument } from '../errors.js';
@@ -152,13 +153,15 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
     await lockForWrite(trx, w.store.dialect);
     const active = await trx.selectFrom('jobs').select(['id', 'state']).where('request_id', '=', requestId).where('state', 'in', ['queued', 'running']).executeTakeFirst();
     if (active) throw new LetheError('CONFLICT', `request ${requestId}: job ${active.id} is already ${active.state}`);
-    await trx.insertInto('jobs').values({
+    const row = {
       id, request_id: requestId, model: options.modelDir, options_json: JSON.stringify(options), state: 'queued', progress_json: JSON.stringify(QUEUED),
       created_by: actor.name, created_at: at, started_at: null, finished_at: null, error: null, attempts: 0, worker_pid: null,
-    }).execute();
+    };
+    await trx.insertInto('jobs').values(row).execute();
     await appendAudit(trx, w, {
       actor: actor.name, action: 'job.submit', requestId,
-      details: { job: id, method: options.method, policy: options.policy.name ?? null, checks: options.policy.checks.length, training: options.training },
+      // `row` commits to the job's fixed fields (its options: paths, method, policy), checked by verifyAudit().
+      details: { job: id, method: options.method, policy: options.policy.name ?? null, checks: options.policy.checks.length, training: options.training, row: jobRowDigest(row) },
     }, at);
   });
   return getJob(w, actor, id);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { LetheError } from '../errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import { confinePath } from './confine.js';
+import { requestRowsDigest } from './audit-rows.js';
 import type { Trx, Workflow } from './context.js';
 import { CreateRequestInput, DecisionInput, parseInput, RunStepInput, ScopeInput, type Category } from './inputs.js';
 import { authorize, samePerson, type Actor } from './roles.js';
@@ -58,7 +59,9 @@ export async function createRequest(w: Workflow, actor: Actor, body: unknown): P
       requested_by: actor.name, created_at: at, updated_at: at, scope_json: null,
     }).execute();
     await trx.insertInto('transitions').values({ request_id: id, seq: 1, from_state: null, to_state: 'received', actor: actor.name, at, reason }).execute();
-    await appendAudit(trx, w, { actor: actor.name, action: 'request.create', requestId: id, details: { category: input.category, subjects: 1, state: 'received', reason } }, at);
+    // `rows`: the entry commits to the rows it wrote, so editing them outside the workflow fails verifyAudit().
+    const rows = await requestRowsDigest(trx, id);
+    await appendAudit(trx, w, { actor: actor.name, action: 'request.create', requestId: id, details: { category: input.category, subjects: 1, state: 'received', reason, rows } }, at);
   });
   return getRequest(w, actor, id);
 }
@@ -80,7 +83,8 @@ async function move(w: Workflow, actor: Actor, id: string, m: Move): Promise<Req
     await trx.updateTable('requests').set({ ...m.patch, state: m.to, updated_at: at }).where('id', '=', id).execute();
     await trx.insertInto('transitions').values({ request_id: id, seq: r.history.length + 1, from_state: r.state, to_state: m.to, actor: actor.name, at, reason: m.reason }).execute();
     await m.also?.(trx, r, at);
-    await appendAudit(trx, w, { actor: actor.name, action: m.action, requestId: id, details: { from: r.state, to: m.to, reason: m.reason, ...m.details } }, at);
+    const rows = await requestRowsDigest(trx, id);
+    await appendAudit(trx, w, { actor: actor.name, action: m.action, requestId: id, details: { from: r.state, to: m.to, reason: m.reason, ...m.details, rows } }, at);
   });
   return load(w.store.db, id);
 }

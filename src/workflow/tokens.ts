@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LetheError, invalidArgument } from '../errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
+import { tokenRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
 import { authorize, identityKey, isRole, ROLES, SYSTEM_ACTOR, type Actor, type Role } from './roles.js';
 
@@ -40,8 +41,10 @@ export async function createToken(w: Workflow, o: CreateTokenOptions, by: Actor 
     if (roles.length && !o.additionalRole) {
       throw new LetheError('CONFLICT', `tokens create: '${o.name}' already holds a ${roles.join(' and ')} token; one name is one person: to give them the ${o.role} role as well, confirm with additionalRole (--additional-role), or use another name for another person`);
     }
-    await trx.insertInto('tokens').values({ id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null }).execute();
-    await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name } }, at);
+    const row = { id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null };
+    await trx.insertInto('tokens').values(row).execute();
+    // `row` commits to the token row, so a role changed or a token added in the table fails verifyAudit().
+    await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name, row: tokenRowDigest(row) } }, at);
   });
   return { id, token, role: o.role, name: o.name };
 }

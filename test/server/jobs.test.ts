@@ -388,7 +388,9 @@ for (const kind of STORE_KINDS) {
       await assert.rejects(createJob(v, runner, id, { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', policy: LENIENT }, paths), /is already queued/);
       const submit = [];
       for await (const e of auditEntries(v.store.db)) if (e.action === 'job.submit') submit.push(e.details);
-      assert.deepEqual(submit, [{ job: job.id, method: 'GradAscent', policy: 'lenient', checks: 2, training: { steps: 3 } }]);
+      const { jobRowDigest } = await import('../../src/workflow/audit-rows.js');
+      const row = jobRowDigest(await v.store.db.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow());
+      assert.deepEqual(submit, [{ job: job.id, method: 'GradAscent', policy: 'lenient', checks: 2, training: { steps: 3 }, row }]);
       await assert.rejects(getJob(v, runner, 'job_000000000000'), /no such job/);
       // Another root is allowed when named; a symlink out of the data folder is not
       const outside = setup();

@@ -213,7 +213,9 @@ test('probeModel: greedy answers from the model to templated questions, as candi
 test('lethe index / propose / request scope --proposal on a data folder', () => {
   const c = corpus();
   const main = join(repoRoot, 'dist/src/cli/main.js');
-  const lethe = (args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DATA: join(c.dir, 'data') } });
+  const lethe = (args: string[], o: { token?: string; input?: string } = {}) => spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8', input: o.input, env: { ...process.env, LETHE_DATA: join(c.dir, 'data'), ...(o.token ? { LETHE_TOKEN: o.token } : {}) },
+  });
   try {
     const idx = lethe(['index', '--data', c.text, c.qa]);
     assert.equal(idx.status, 0, idx.stderr);
@@ -223,11 +225,11 @@ test('lethe index / propose / request scope --proposal on a data folder', () => 
     assert.equal(prop.status, 0, prop.stderr);
     assert.match(prop.stdout, /6 records to forget \(2 exact, 1 alias, 1 identifier, 1 near, 1 fuzzy\), 1 probes/);
     const token = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice']).stdout.trim();
-    const id = JSON.parse(lethe(['request', 'create', '--token', token, '--category', 'privacy', '--subject', SUBJECT.name, '--evidence', 't', '--json']).stdout).id as string;
-    const both = lethe(['request', 'scope', id, '--token', token, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--forget', c.text]);
+    const id = JSON.parse(lethe(['request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 't', '--json'], { token, input: SUBJECT.name }).stdout).id as string;
+    const both = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--forget', c.text], { token });
     assert.equal(both.status, 1);
     assert.match(both.stderr, /exactly one of '--forget FILE' or '--proposal DIR'/);
-    const scoped = lethe(['request', 'scope', id, '--token', token, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--json']);
+    const scoped = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--json'], { token });
     assert.equal(scoped.status, 0, scoped.stderr);
     const r = JSON.parse(scoped.stdout);
     assert.equal(r.scope.forget.rows, 6);

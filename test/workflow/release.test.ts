@@ -306,14 +306,14 @@ test('resume: a request left in verifying (its job crashed) is evaluated again a
 test('lethe release: scope with --record-path, approve, release with a policy file; the certificate is written and the forget file deleted', () => {
   const s = setup();
   const data = join(s.dir, 'data');
-  const lethe = (args: string[], token?: string) => {
-    const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DATA: data, ...(token ? { LETHE_TOKEN: token } : {}) } });
+  const lethe = (args: string[], token?: string, input?: string) => {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8', input, env: { ...process.env, LETHE_DATA: data, ...(token ? { LETHE_TOKEN: token } : {}) } });
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
   };
   try {
     const alice = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice']).out.trim();
     const bob = lethe(['tokens', 'create', '--role', 'approver', '--name', 'bob']).out.trim();
-    const created = lethe(['request', 'create', '--category', 'privacy', '--subject', SUBJECT, '--evidence', 'ticket 9', '--json'], alice);
+    const created = lethe(['request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 'ticket 9', '--json'], alice, SUBJECT);
     assert.equal(created.code, 0, created.err);
     const id = JSON.parse(created.out).id as string;
     const scoped = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path', '--data-root', s.dir, '--json'], alice);

@@ -18,14 +18,14 @@ async function sharedPglite(): Promise<PGlite> {
 
 export interface TestWorkflow extends Workflow { dataDir: string; dispose(): Promise<void> }
 
-export async function freshWorkflow(kind: StoreKind, o: { now?: () => Date; dataDir?: string; roots?: string[] } = {}): Promise<TestWorkflow> {
+export async function freshWorkflow(kind: StoreKind, o: { now?: () => Date; dataDir?: string; roots?: string[]; keyFile?: string } = {}): Promise<TestWorkflow> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `lethe-flow-${kind}-`));
   let pg: PGlite | undefined;
   if (kind === 'postgres') {
     pg = await sharedPglite();
     await pg.exec('drop schema if exists public cascade; create schema public;');
   }
-  const w = await openWorkflow({ dataDir, pglite: pg, now: o.now, roots: o.roots });
+  const w = await openWorkflow({ dataDir, pglite: pg, now: o.now, roots: o.roots, keyFile: o.keyFile });
   return { ...w, dataDir, dispose: async () => { await w.close(); if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
