@@ -72,6 +72,8 @@ for (const kind of STORE_KINDS) {
           const e = JSON.parse(readFileSync(join(out, dir, 'EVAL.json'), 'utf8')) as Record<string, Record<string, unknown>>;
           assert.equal(typeof e.forget_Q_A_ROUGE!.agg_value, 'number', dir);
           assert.equal(e.forget_Q_A_ROUGE!.value_by_index, undefined, `${dir}: no per-item values`);
+          assert.ok(!JSON.stringify(e._meta).includes(s.forgetFile), `${dir}: not even the forget file's name (it may name the subject)`);
+          assert.equal((e._meta!.sets as Record<string, { items: number }>).forget!.items, forgetRows.length);
           assert.equal(typeof JSON.parse(readFileSync(join(out, dir, 'SUMMARY.json'), 'utf8')).forget_Q_A_ROUGE, 'number');
         }
         // The deletion is audited: how many files and their sha256s, no names or contents.
