@@ -3,7 +3,13 @@
 // against a policy → released with its certificate; the same request under a policy it cannot meet is
 // not released. After the release, the person's name, e-mail, phone and address are in no table and no
 // file of the deployment (store, provenance index, proposal, run folder, certificate, evaluations),
-// no log line, no audit entry, no export and no report.
+// no log line, no audit entry, no export and no report. And every way a request can end, in one
+// deployment (SQLite through `lethe serve`'s job runner where a worker process can share the store;
+// PGlite, which cannot be shared, through runRequest with an AbortSignal for the cancel): failed on a
+// malformed forget row, cancelled while verifying, released under a ROUGE policy (greedy generations),
+// released from a reviewed proposal; then every byte of every file under the data folder, every table,
+// every API reply (four roles) and every log line is searched for every field of the subject's
+// records (./subject-search.ts, which names the file and the field of a hit): zero hits.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
