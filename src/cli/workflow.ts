@@ -179,7 +179,10 @@ export function registerWorkflowCommands(program: Command): void {
       try {
         subject = JSON.parse(readFileSync(o.subjectFile, 'utf8'));
       } catch (err) {
-        throw new LetheError('BAD_INPUT', `propose: '--subject-file' ${o.subjectFile}: ${(err as Error).message}`);
+        // Not the parser's message: V8 quotes the text around the fault, which here is the subject.
+        const at = /position (\d+)/.exec((err as Error).message);
+        const why = err instanceof SyntaxError ? `not valid JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}` : (err as Error).message; // fs errors name only the path
+        throw new LetheError('BAD_INPUT', `propose: '--subject-file' ${o.subjectFile}: ${why}; expected {"name": string, "aliases"?: [string], "identifiers"?: [string]}`);
       }
       const index = o.index ?? (process.env.LETHE_DATA ? join(process.env.LETHE_DATA, 'provenance.db') : undefined);
       if (!index && !o.model) throw new LetheError('BAD_INPUT', "propose: give '--index FILE' (or $LETHE_DATA with a provenance.db) or '--model DIR'");

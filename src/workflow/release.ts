@@ -252,7 +252,8 @@ export function runPrivateDir(outDir: string): string {
 }
 
 /** What a run folder keeps of an evaluation: each metric's aggregate (and why it is missing), and the
- *  metadata without the other models' entries (which carry per-item values). */
+ *  metadata without the other models' entries (which carry per-item values) and without the item
+ *  sets' descriptions (a file's path, and a user may name a forget file after its subject). */
 export function aggregatesOnly(e: EvalJson): { eval: EvalJson; summary: Record<string, number | null> } {
   const out: EvalJson = {};
   const summary: Record<string, number | null> = {};
@@ -263,7 +264,10 @@ export function aggregatesOnly(e: EvalJson): { eval: EvalJson; summary: Record<s
     summary[k] = entry.agg_value;
   }
   const meta = e._meta as EvalMeta | undefined;
-  if (meta) out._meta = { ...meta, retain_results: {}, target_results: {} };
+  if (meta) {
+    const sets = Object.fromEntries(Object.entries(meta.sets).map(([name, set]) => [name, { ...set, description: `the run's ${name} set` }]));
+    out._meta = { ...meta, sets, retain_results: {}, target_results: {} };
+  }
   return { eval: out, summary };
 }
 

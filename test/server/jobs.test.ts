@@ -290,6 +290,43 @@ test('the runner never starts two jobs of one model, nor more than its concurren
   assert.equal(peak, 2, 'two models: two at once, no more');
 });
 
+test("a job cancelled while verifying, or whose worker dies, leaves no per-item outputs: deleted and audited by the runner", async () => {
+  const slow = new JobRunner(w, { dataDir: w.dataDir, workerPath: fileURLToPath(new URL('./slow-worker.js', import.meta.url)) });
+  try {
+    for (const end of ['cancel', 'kill'] as const) {
+      const r = await approvedRequest();
+      const job = await slow.submit(runner, r.id, body(r.forgetFile));
+      const until = Date.now() + 30_000;
+      let row = await getJob(w, runner, job.id);
+      while (!(row.state === 'running' && row.progress.phase === 'verifying')) {
+        assert.ok(Date.now() < until, `the job runs: ${row.state}`);
+        await new Promise((res) => setTimeout(res, 50));
+        row = await getJob(w, runner, job.id);
+      }
+      for (const to of ['unlearning', 'verifying'] as const) await advanceRequest(w, runner, r.id, to, { reason: `simulated ${to}` });
+      // What a verifying worker has written: the per-item outputs, naming the subject.
+      const priv = join(w.dataDir, 'jobs', job.id, 'private');
+      mkdirSync(join(priv, 'eval-original'), { recursive: true });
+      writeFileSync(join(priv, 'eval-original', 'EVAL.json'), JSON.stringify({ forget_Q_A_ROUGE: { value_by_index: { 0: { input: `Where does ${SUBJECT} live?` } } } }));
+      if (end === 'cancel') await slow.cancel(runner, job.id);
+      else {
+        const pid = (await w.store.db.selectFrom('jobs').select('worker_pid').where('id', '=', job.id).executeTakeFirstOrThrow()).worker_pid!;
+        process.kill(Number(pid), 'SIGKILL');
+        while (!['failed', 'cancelled'].includes((await getJob(w, runner, job.id)).state)) await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.equal((await getJob(w, runner, job.id)).state, end === 'cancel' ? 'cancelled' : 'failed');
+      assert.equal((await getRequest(w, runner, r.id)).state, 'failed');
+      assert.equal(existsSync(priv), false, `${end}: the per-item outputs are deleted`);
+      const deleted = [];
+      for await (const e of auditEntries(w.store.db)) if (e.requestId === r.id && e.action === 'request.run_outputs_deleted') deleted.push(e.details);
+      assert.equal(deleted.length, 1, end);
+      assert.equal(deleted[0]!.files, 1);
+    }
+  } finally {
+    await slow.stop();
+  }
+});
+
 test("closing the server ends open event streams (they never go idle, so close() would wait for them)", async () => {
   const r = await approvedRequest();
   const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir }); // queued, in no runner's queue

@@ -4,7 +4,7 @@
 // probeModel's greedy answers from the tiny Llama fixture.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -229,6 +229,20 @@ test('lethe index / propose / request scope --proposal on a data folder', () => 
     const both = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--forget', c.text], { token });
     assert.equal(both.status, 1);
     assert.match(both.stderr, /exactly one of '--forget FILE' or '--proposal DIR'/);
+    // Malformed inputs are refused naming the file and position, never quoting it (it is the subject).
+    writeFileSync(join(c.dir, 'bad-subject.json'), `{"name": ${SUBJECT.name}}`);
+    const badSubject = lethe(['propose', '--subject-file', join(c.dir, 'bad-subject.json'), '--out', join(c.dir, 'p2')]);
+    assert.equal(badSubject.status, 1);
+    assert.match(badSubject.stderr, /'--subject-file' .*bad-subject\.json: not valid JSON/);
+    assert.ok(!/lovelace|quill/i.test(badSubject.stderr), badSubject.stderr.replace(/[A-Za-z]/g, '*'));
+    cpSync(join(c.dir, 'p'), join(c.dir, 'p-bad'), { recursive: true });
+    const lines = readFileSync(join(c.dir, 'p-bad', 'forget.jsonl'), 'utf8').split('\n');
+    lines[1] = lines[1]!.replace(/^\{"text":"/, '{"text":');
+    writeFileSync(join(c.dir, 'p-bad', 'forget.jsonl'), lines.join('\n'));
+    const badProposal = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p-bad')], { token });
+    assert.equal(badProposal.status, 1);
+    assert.match(badProposal.stderr, /p-bad\/forget\.jsonl:2: not valid JSON/);
+    assert.ok(!/lovelace|quill|example\.org/i.test(badProposal.stderr), badProposal.stderr.replace(/[A-Za-z]/g, '*'));
     const scoped = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--json'], { token });
     assert.equal(scoped.status, 0, scoped.stderr);
     const r = JSON.parse(scoped.stdout);

@@ -5,7 +5,8 @@
 //   private folder, deleted and audited by count and sha256s), even with $LETHE_CACHE pointing into it;
 // - a malformed forget row (not an object; not JSON): the request fails with a reason that names the
 //   file, the line and what was expected, and no value of the row reaches the transitions, the audit
-//   log, the returned objects, the log or any file; the user's forget file stays.
+//   log, the returned objects, the log or any file; the user's forget file stays;
+// - a library error whose message quotes the data (as V8's and others' do) is recorded by its kind.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +72,8 @@ for (const kind of STORE_KINDS) {
           const e = JSON.parse(readFileSync(join(out, dir, 'EVAL.json'), 'utf8')) as Record<string, Record<string, unknown>>;
           assert.equal(typeof e.forget_Q_A_ROUGE!.agg_value, 'number', dir);
           assert.equal(e.forget_Q_A_ROUGE!.value_by_index, undefined, `${dir}: no per-item values`);
+          assert.ok(!JSON.stringify(e._meta).includes(s.forgetFile), `${dir}: not even the forget file's name (it may name the subject)`);
+          assert.equal((e._meta!.sets as Record<string, { items: number }>).forget!.items, forgetRows.length);
           assert.equal(typeof JSON.parse(readFileSync(join(out, dir, 'SUMMARY.json'), 'utf8')).forget_Q_A_ROUGE, 'number');
         }
         // The deletion is audited: how many files and their sha256s, no names or contents.
@@ -143,6 +146,41 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+test("a library error that quotes the data is recorded by its kind only, and the run's private outputs still go", async () => {
+  const { loadTokenizer } = await import('../../src/models/tokenizer.js');
+  const s = setup();
+  const w = await freshWorkflow('sqlite', { now: steppingClock() });
+  try {
+    const id = await approved(w, s.forgetFile);
+    // A tokenizer that fails as a library might: with the text it choked on in its message.
+    const real = loadTokenizer(s.model);
+    const tokenizer = new Proxy(real, {
+      get(t, prop, recv) {
+        if (prop === 'encode') return async (text: string, o?: object) => { if (text.includes(SUBJECT)) throw new TypeError(`cannot encode '${text}'`); return t.encode(text, o); };
+        const v = Reflect.get(t, prop, recv) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const out = join(w.dataDir, 'jobs', 'job_tok');
+    mkdirSync(join(out, 'private', 'eval'), { recursive: true }); // as a crashed earlier attempt would leave
+    writeFileSync(join(out, 'private', 'eval', 'EVAL.json'), JSON.stringify({ input: SUBJECT }));
+    const res = await runRequest(w, runner, id, {
+      modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: ROUGE, outDir: out,
+      training: { steps: 1, batchSize: 2, seed: 1 }, evaluation: { tokenizer, cacheDir: null },
+    });
+    assert.equal(res.request.state, 'failed');
+    const reason = res.request.history.at(-1)!.reason;
+    assert.ok(!reason.includes('Quillfeather'), `the reason quotes the data: ${reason.replace(/[A-Za-z]/g, '*')}`);
+    assert.equal(reason, 'evaluation failed: an unexpected TypeError (its message is not recorded, as it may quote the data)');
+    assert.equal(existsSync(join(out, 'private')), false, 'a failed run deletes its per-item outputs');
+    const hits = searchFiles(w.dataDir, subjectNeedles());
+    assert.deepEqual(hits, [], describeHits(hits));
+  } finally {
+    await w.dispose();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
 
 test('a bad row in an evaluation file is reported by file, line and field only', async () => {
   const { readJsonlFile, kindOf } = await import('../../src/eval/suites.js');
