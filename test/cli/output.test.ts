@@ -151,7 +151,7 @@ test('sisa train, sisa forget, eval, compare, report and data build refuse a non
 test('index and propose: a named --out file or a non-empty --out folder is refused; the index never replaces its data', () => {
   const corpus = writeJsonl(join(dir, 'corpus.jsonl'), PEOPLE.map((p, i) => ({ text: personText(p, i) })));
   const corpusBefore = readFileSync(corpus, 'utf8');
-  const into = lethe(['index', '--data', corpus, '--out', corpus, '--overwrite']);
+  const into = lethe(['index', '--data', corpus, '--out', corpus]);
   assert.equal(into.status, 1);
   assert.match(into.stderr, /index: --out .*corpus.jsonl overlaps --data/);
   assert.equal(readFileSync(corpus, 'utf8'), corpusBefore, 'the corpus is untouched');
