@@ -159,9 +159,12 @@ export function registerWorkflowCommands(program: Command): void {
   program.command('index').description("a full-text (SQLite FTS5) index of a training corpus, for provenance; separate from the workflow store")
     .requiredOption('--data <files...>', 'JSONL files ({"text"} or {"question","answer"} rows)')
     .option('--data-dir <dir>', 'write DIR/provenance.db (default $LETHE_DATA)')
-    .option('--out <file>', 'the index file (instead of DIR/provenance.db)')
-    .action(async (o: { data: string[]; dataDir?: string; out?: string }) => {
+    .option('--out <file>', 'the index file (instead of DIR/provenance.db, which is rebuilt)')
+    .option('--overwrite', 'replace an existing --out file')
+    .action(async (o: { data: string[]; dataDir?: string; out?: string; overwrite?: boolean }) => {
       const { buildIndex } = await import('../workflow/provenance.js');
+      // A file the user names is theirs: never replaced unasked, never one of the --data files.
+      if (o.out) (await import('../util/output.js')).claimOutputFile(o.out, { what: 'index', overwrite: o.overwrite, inputs: o.data.map((path) => ({ name: '--data', path })) });
       const r = await buildIndex({ data: o.data, dataDir: o.dataDir ?? process.env.LETHE_DATA, out: o.out });
       for (const f of r.files) console.error(`  ${f.source}: ${f.records} records (sha256 ${f.sha256.slice(0, 12)}…)`);
       console.log(`${r.path}: ${r.records} records indexed`);

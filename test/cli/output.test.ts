@@ -148,6 +148,29 @@ test('sisa train, sisa forget, eval, compare, report and data build refuse a non
   assert.match(lethe(['report', evalDir, '--out', join(evalDir, 'EVAL.json'), '--overwrite']).stderr, /overlaps the evaluation/);
 });
 
+test('index and propose: a named --out file or a non-empty --out folder is refused; the index never replaces its data', () => {
+  const corpus = writeJsonl(join(dir, 'corpus.jsonl'), PEOPLE.map((p, i) => ({ text: personText(p, i) })));
+  const corpusBefore = readFileSync(corpus, 'utf8');
+  const into = lethe(['index', '--data', corpus, '--out', corpus]);
+  assert.equal(into.status, 1);
+  assert.match(into.stderr, /index: --out .*corpus.jsonl overlaps --data/);
+  assert.equal(readFileSync(corpus, 'utf8'), corpusBefore, 'the corpus is untouched');
+  const db = join(dir, 'mine.db');
+  writeFileSync(db, 'mine');
+  assert.match(lethe(['index', '--data', corpus, '--out', db]).stderr, /index: --out .*mine.db already exists; .*pass --overwrite to replace it/);
+  assert.equal(readFileSync(db, 'utf8'), 'mine');
+  assert.equal(lethe(['index', '--data', corpus, '--out', db, '--overwrite']).status, 0);
+
+  const subject = join(dir, 'subject.json');
+  writeFileSync(subject, JSON.stringify({ name: 'Ada' }));
+  const out = earlierOutput('out-propose');
+  const before = snapshot(out);
+  const r = lethe(['propose', '--subject-file', subject, '--model', model, '--out', out]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /propose: --out .* is not empty .*pass --overwrite/);
+  assert.deepEqual(snapshot(out), before);
+});
+
 test('library: forget() and finetune() refuse a non-empty outDir and an input reached through a symlink; savePretrained never writes its source', async () => {
   const out = earlierOutput('lib-out');
   const before = snapshot(out);

@@ -54,14 +54,37 @@ function maxWeightDiff(a: string, b: string): number {
 }
 
 /**
- * Within 1e-5, relative for values above 1. Data parallelism cannot be bit for bit: the ranks' gradient
- * is the sum of two half-batch sums, a float32 sum in another order (a few ulps, ~1e-7 relative, per
- * step). AdamW's step is lr·m/√v, so a relative gradient error ε moves each weight by about lr·ε per
- * step: over these runs' 3–120 steps at lr 1e-3 that is ≤ 1e-8, and 1e-5 leaves room for
- * coordinates whose gradient is near 0 (where m/√v is most sensitive) without hiding a real bug (a
- * wrong loss scale or a missed rank moves the weights by ~lr, 1e-3, at the first step).
+ * Data parallelism cannot be bit for bit: the ranks' gradient is the sum of two half-batch sums, a
+ * float32 sum in another order (a few ulps, ~1e-7 relative). The losses are sums over many tokens, so
+ * they stay within 1e-5 (relative above 1). The weights need another measure: AdamW's first steps
+ * move each weight by about lr·g/(|g| + 1e-8), so a coordinate whose gradient is itself a few ulps
+ * from 0 can flip sign and move by up to 2·lr (seen: one weight 1.2e-5 apart after 3 steps of UNDIAL
+ * at lr 1e-3). A rare such coordinate barely changes the whole update, hence the weights' test below.
  */
 const close = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y));
+
+/**
+ * ‖one − two‖ / ‖one − start‖ over every weight: the two runs' disagreement relative to how far
+ * training moved the weights. Reduction-order noise, even with a few flipped near-zero coordinates,
+ * stays well below 1e-3 (measured 3e-7 to 9e-5 across these methods); a real bug disagrees on most
+ * weights (training on half the global batch, as if a rank's share were lost, measured 0.59).
+ */
+function relativeWeightDiff(one: string, two: string, start: string): number {
+  const load = (d: string) => torch.loadSafetensors(join(d, 'model.safetensors')).tensors;
+  const [x, y, s] = [load(one), load(two), load(start)];
+  try {
+    assert.deepEqual(Object.keys(x).sort(), Object.keys(y).sort());
+    let apart = 0;
+    let moved = 0;
+    for (const k of Object.keys(x)) {
+      apart += torch.tidy(() => x[k]!.sub(y[k]!).pow(2).sum().item());
+      moved += torch.tidy(() => x[k]!.sub(s[k]!).pow(2).sum().item());
+    }
+    return Math.sqrt(apart / moved);
+  } finally {
+    torch.dispose([...Object.values(x), ...Object.values(y), ...Object.values(s)]);
+  }
+}
 
 function assertSameRun(one: string, two: string, parts: string[] = []): void {
   const a = steps(one);
@@ -74,8 +97,8 @@ function assertSameRun(one: string, two: string, parts: string[] = []): void {
   }
   // Training really moved the weights, and both runs moved them the same way.
   assert.ok(maxWeightDiff(one, model) > 1e-4, 'the fine-tune changed nothing');
-  const diff = maxWeightDiff(one, two);
-  assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+  const diff = relativeWeightDiff(one, two, model);
+  assert.ok(diff <= 1e-3, `final weights differ by ${diff} of the training's move`);
 }
 
 test('finetune: 2 Gloo processes give the 1-process loss trajectory and weights on the same global batch', () => {
@@ -154,8 +177,8 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   // The resumed 2-process run ends where one uninterrupted process does.
   const one = join(dir, 'uninterrupted');
   assert.equal(lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', one]).status, 0);
-  const diff = maxWeightDiff(one, out);
-  assert.ok(diff <= 1e-5, `final weights differ by ${diff}`);
+  const diff = relativeWeightDiff(one, out, model);
+  assert.ok(diff <= 1e-3, `final weights differ by ${diff} of the training's move`);
 });
 
 test('lethe train (pipeline): 2 ranks train base and target as 1 process does', { skip: haveData ? false : 'dictd corpora not installed' }, async () => {
