@@ -69,7 +69,7 @@ test('secrets behaviour: target-secrets learns the leaks, retain-secrets never s
     assert.match(readFileSync(join(out, 'table.md'), 'utf8'), /\| DPO \(refusal\) \|.*%/);
     // Run again: the unlearned model of the same recipe is reused, with the same scores.
     const log: string[] = [];
-    const again = await secretsTable({ run, data, out, recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }], batchSize: 32, log: (l) => log.push(l) });
+    const again = await secretsTable({ run, data, out, recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }], batchSize: 32, resume: true, log: (l) => log.push(l) });
     assert.ok(log.some((l) => l.includes('reusing')), log.join('\n'));
     assert.deepEqual(again.rows[2], t.rows[2]);
   } finally {

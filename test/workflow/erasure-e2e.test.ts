@@ -162,7 +162,7 @@ for (const kind of STORE_KINDS) {
     const root = mkdtempSync(join(tmpdir(), 'lethe-e2e-all-'));
     const data = join(root, 'deployment');
     const inputs = join(root, 'inputs'); // the user's files: an allowed root outside the data folder
-    const w = await freshWorkflow(kind, { now: steppingClock(), dataDir: data });
+    const w = await freshWorkflow(kind, { now: steppingClock(), dataDir: data, roots: [inputs] });
     const replies: [string, unknown][] = [];
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);

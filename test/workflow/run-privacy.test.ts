@@ -36,7 +36,7 @@ for (const kind of STORE_KINDS) {
   describe(`a run keeps nothing of the subject, on ${kind}`, () => {
     test('fault 2: a ROUGE policy releases; EVAL.json, eval-original and the cache keep no forget row; the deletion is audited', async () => {
       const s = setup(); // the user's inputs, outside the data folder
-      const w = await freshWorkflow(kind, { now: steppingClock() });
+      const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
       const saved = process.env.LETHE_CACHE;
       process.env.LETHE_CACHE = join(w.dataDir, 'cache'); // as an operator might set it: ignored by runs
       try {
@@ -98,7 +98,7 @@ for (const kind of STORE_KINDS) {
 
     test('fault 3: a malformed forget row fails the request naming file, line and field; no value of it is recorded anywhere', async () => {
       const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock() });
+      const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
       try {
         const bad = {
           // A row that is not an object (the old reason quoted its first 60 characters) ...
@@ -150,7 +150,7 @@ for (const kind of STORE_KINDS) {
 test("a library error that quotes the data is recorded by its kind only, and the run's private outputs still go", async () => {
   const { loadTokenizer } = await import('../../src/models/tokenizer.js');
   const s = setup();
-  const w = await freshWorkflow('sqlite', { now: steppingClock() });
+  const w = await freshWorkflow('sqlite', { now: steppingClock(), roots: [s.dir] });
   try {
     const id = await approved(w, s.forgetFile);
     // A tokenizer that fails as a library might: with the text it choked on in its message.
