@@ -59,7 +59,7 @@ export interface ClaimOutput {
   resume?: boolean;
   /** Whether a folder holds a run that --resume continues; a command without it has no --resume. */
   resumable?: (dir: string) => boolean;
-  /** Check only, never delete: the other ranks of a data-parallel run (rank 0 empties the folder). */
+  /** The other ranks of a data-parallel run: only the overlap is checked (rank 0 checks and empties the folder). */
   checkOnly?: boolean;
 }
 
@@ -91,6 +91,9 @@ export function claimOutputDir(out: string, o: ClaimOutput): OutputUse {
   const flag = o.flag ?? '--out';
   if (!out) throw new LetheError('BAD_INPUT', `${o.what}: ${flag} must name a folder`);
   refuseOverlap(out, o);
+  // The other ranks stop here: rank 0 may already be writing into the folder it checked, and when it
+  // refuses, its exit fails every rank of the process group.
+  if (o.checkOnly) return 'new';
   if (!existsSync(out)) {
     if (lstatExists(out)) throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} is a symbolic link to nothing; remove it or choose another folder`);
     return 'new';
@@ -102,7 +105,7 @@ export function claimOutputDir(out: string, o: ClaimOutput): OutputUse {
   if (o.overwrite) {
     const real = realPath(out);
     refuseToEmpty(real, o, out);
-    if (!o.checkOnly) for (const e of entries) rmSync(join(real, e), { recursive: true, force: true });
+    for (const e of entries) rmSync(join(real, e), { recursive: true, force: true });
     return 'overwrite';
   }
   const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');

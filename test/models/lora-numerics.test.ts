@@ -56,7 +56,10 @@ for (const c of CASES) {
         const base = logitsOf(loadModel(requireFixture(c.name)), x);
         assert.ok(want.sub(base).abs().max().item() > 0.1, 'the adapters matter');
         const diff = got.sub(want).abs().max().item();
-        assert.ok(diff < 2e-5, `LoRA logits vs W + s·BA: max abs diff ${diff}`);
+        // Two fp32 paths (x·W + s·(x·Aᵀ)·Bᵀ against x·(W + s·B·A)) sum in different orders, and the order
+        // depends on the BLAS kernel and thread count: measured up to 2.2e-5 (Sandybridge kernels, 1
+        // thread). 1e-4 stays 1000× below what the adapters change (> 0.1), so a wrong scale still fails.
+        assert.ok(diff < 1e-4, `LoRA logits vs W + s·BA: max abs diff ${diff}`);
       });
       model.dispose();
       reference.dispose();

@@ -12,18 +12,10 @@ import Database from 'better-sqlite3';
 import { createBody, SUBJECT } from '../workflow/fixtures.js';
 import { forgetRows, setup, sha } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
-import { alive, freePort, MAIN, serve, stopAll, until } from './serve-process.js';
+import { alive, freePort, MAIN, serve, servedDeployment, stopAll, until } from './serve-process.js';
 
 test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the job from its checkpoint and releases', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-crash-'));
-  const data = join(dir, 'data');
-  mkdirSync(data);
-  const s = setup(data);
-  mkdirSync(join(data, 'policies'));
-  writeFileSync(join(data, 'policies', 'lenient.json'), JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] }));
-  const lethe = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args, '--data', data], { encoding: 'utf8' });
-  const token = (role: string, name: string) => lethe('tokens', 'create', '--role', role, '--name', name).stdout.trim();
-  const [alice, bob, root] = [token('requester', 'alice'), token('approver', 'bob'), token('admin', 'root')];
+  const { dir, data, s, lethe, alice, bob, root } = servedDeployment('lethe-crash-');
   const logs: string[] = [];
   const servers: ChildProcess[] = [];
   try {

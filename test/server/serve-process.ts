@@ -1,12 +1,29 @@
 // Helpers for tests that run `lethe serve` as a real child process (crash recovery, the data-folder
 // lock): a free port, the server with its output collected, polling until something holds.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers.js';
+import { setup, type RunSetup } from '../workflow/run-fixtures.js';
 
 export const MAIN = join(repoRoot, 'dist/src/cli/main.js');
+
+/** A data folder for a served deployment: the run inputs inside it, a lenient policy, a `lethe` runner
+ *  bound to the folder, and tokens for a requester (alice), an approver (bob) and an admin (root). */
+export function servedDeployment(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  const s: RunSetup = setup(data);
+  mkdirSync(join(data, 'policies'));
+  writeFileSync(join(data, 'policies', 'lenient.json'), JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] }));
+  const lethe = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args, '--data', data], { encoding: 'utf8' });
+  const token = (role: string, name: string) => lethe('tokens', 'create', '--role', role, '--name', name).stdout.trim();
+  return { dir, data, s, lethe, alice: token('requester', 'alice'), bob: token('approver', 'bob'), root: token('admin', 'root') };
+}
 
 export async function freePort(): Promise<number> {
   const srv = createServer();
