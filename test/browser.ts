@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { repoRoot } from './helpers.js';
+import { repoRoot } from './helpers/fixtures.js';
 
 export const CHROMIUM = process.env.LETHE_CHROMIUM ?? '/usr/bin/chromium';
 export const artifacts = join(repoRoot, 'test-artifacts');

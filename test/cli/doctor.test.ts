@@ -1,13 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot } from '../helpers.js';
-
-const cli = join(repoRoot, 'dist/src/cli/main.js');
+import { runCli } from '../helpers/cli.js';
 
 test('lethe doctor --json reports libtorch, BLAS, threads and CUDA', () => {
-  const r = spawnSync(process.execPath, [cli, 'doctor', '--json'], { encoding: 'utf8' });
+  const r = runCli(['doctor', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.equal(report.node, process.version);
@@ -21,18 +17,18 @@ test('lethe doctor --json reports libtorch, BLAS, threads and CUDA', () => {
 });
 
 test('lethe doctor prints a readable report; unknown commands fail', () => {
-  const r = spawnSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8' });
+  const r = runCli(['doctor']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^libtorch\s+\d/m);
   assert.match(r.stdout, /^BLAS\s+/m);
   assert.match(r.stdout, /^CUDA\s+/m);
-  const bad = spawnSync(process.execPath, [cli, 'no-such-command'], { encoding: 'utf8' });
+  const bad = runCli(['no-such-command']);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /unknown command/);
 });
 
 test('lethe demo --engine-only trains a small model whose loss falls', () => {
-  const r = spawnSync(process.execPath, [cli, 'demo', '--engine-only'], { encoding: 'utf8' });
+  const r = runCli(['demo', '--engine-only']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /fell more than 10x/);
 });

@@ -5,29 +5,26 @@
 // on the library functions beneath them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
 import { claimOutputDir, claimOutputFile, pathsOverlap, realPath } from '../../src/util/output.js';
 import { forget } from '../../src/unlearn/index.js';
 import { finetune } from '../../src/train/finetune.js';
 import { loadModel } from '../../src/models/load.js';
 import { LetheError } from '../../src/errors.js';
+import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
-const cli = join(repoRoot, 'dist/src/cli/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'lethe-out-'));
+const dir = tempDir('lethe-out-');
 const model = tinyModel(dir);
 const text = writeJsonl(join(dir, 'text.jsonl'), PEOPLE.map((p, i) => ({ text: personText(p, i) })));
 const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })));
 const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 function lethe(args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  const r = runCli(args, { env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
   return { status: r.status, stderr: r.stderr };
 }
 

@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildBook, firstSentence, parseDevilEntry, parseJargonEntry, verbatimProbe } from '../../src/data/book.js';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
 import type { BuiltSuite } from '../../src/data/suite.js';
+import { withTempDir } from '../helpers/tmp.js';
 
-const installed = dictdAvailable('jargon') && dictdAvailable('devil');
-const skip = !installed && 'dict-jargon and dict-devil are not installed';
+const skip = skipWithoutDictd(['jargon', 'devil']);
 
 type Row = Record<string, unknown>;
 
@@ -191,10 +188,7 @@ test('book: parsing and cleaning single entries', () => {
 });
 
 test('book: a missing package is named with its apt-get fix', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-book-'));
-  try {
+  withTempDir('lethe-book-', (dir) => {
     assert.throws(() => buildBook({ seed: 1, size: 'tiny' }, dir), /the book suite needs .*jargon\.index \(Debian package dict-jargon\): apt-get install dict-jargon/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

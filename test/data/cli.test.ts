@@ -2,15 +2,13 @@
 // and no overwriting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot } from '../helpers.js';
+import { withTempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
-const cli = join(repoRoot, 'dist/src/cli/main.js');
-const lethe = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const lethe = (...args: string[]) => runCli(args);
 
 function hashes(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -26,8 +24,7 @@ function hashes(dir: string): Record<string, string> {
 }
 
 test('lethe data build persona: same seed → byte-identical files; another seed → other people; manifest sha256s match', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-data-'));
-  try {
+  withTempDir('lethe-data-', (dir) => {
     for (const [out, seed] of [['a', '3'], ['b', '3'], ['c', '4']] as const) {
       const r = lethe('data', 'build', 'persona', '--out', join(dir, out), '--seed', seed, '--size', 'tiny');
       assert.equal(r.status, 0, r.stderr);
@@ -50,7 +47,5 @@ test('lethe data build persona: same seed → byte-identical files; another seed
     assert.match(again.stderr, /data build: --out .* is not empty .*pass --overwrite to replace its contents/);
     assert.match(lethe('data', 'build', 'novels', '--out', join(dir, 'x')).stderr, /unknown suite 'novels'/);
     assert.match(lethe('data', 'build', 'persona', '--out', join(dir, 'y'), '--size', 'huge').stderr, /--size must be tiny, small or full/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,19 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DICT_PACKAGES, decodeDictdNumber, dictdAvailable, readDictd, readDictdHeadwords, uniqueEntries } from '../../src/data/dictd.js';
-
-function withTempDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-dictd-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { withTempDir } from '../helpers/tmp.js';
 
 test('decodeDictdNumber reads base-64 digits A-Za-z0-9+/, most significant first', () => {
   assert.equal(decodeDictdNumber('A'), 0);
@@ -32,7 +23,7 @@ test('decodeDictdNumber reads base-64 digits A-Za-z0-9+/, most significant first
 });
 
 test('readDictd names the Debian package and the fix when the files are missing', () => {
-  withTempDir((dir) => {
+  withTempDir('lethe-dictd-', (dir) => {
     assert.equal(dictdAvailable('jargon', dir), false);
     assert.throws(() => readDictd('jargon', dir, { neededBy: 'the book suite' }), (err: Error) => {
       assert.match(err.message, /^the book suite needs /);
@@ -51,7 +42,7 @@ test('readDictd names the Debian package and the fix when the files are missing'
 });
 
 test('readDictd returns entries in index order as byte ranges of the gunzipped data, metadata skipped', () => {
-  withTempDir((dir) => {
+  withTempDir('lethe-dictd-', (dir) => {
     // Byte offsets: "00-database-short\n  A test\n" is 27 bytes; "café" has a two-byte é.
     const meta = '00-database-short\n  A test\n';
     const cafe = 'café\n  A small restaurant.\n';

@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
 import { buildGeneral, cleanGcideEntry, formatGcideDefinition, parseDiscovery, parseElementEntry } from '../../src/data/general.js';
 import type { BuiltSuite } from '../../src/data/suite.js';
+import { withTempDir } from '../helpers/tmp.js';
 
-const installed = dictdAvailable('gcide') && dictdAvailable('elements');
-const skip = !installed && 'dict-gcide and dict-elements are not installed';
+const skip = skipWithoutDictd(['gcide', 'elements']);
 
 type Row = Record<string, unknown>;
 
@@ -128,10 +125,7 @@ test('general: GCIDE and element parsing of single entries', () => {
 });
 
 test('general: a missing package is named with its apt-get fix', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-general-'));
-  try {
+  withTempDir('lethe-general-', (dir) => {
     assert.throws(() => buildGeneral({ seed: 1, size: 'tiny' }, dir), /the general suite needs .*gcide\.index \(Debian package dict-gcide\): apt-get install dict-gcide/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate, loadTokenizer } from '../../src/index.js';
 import { biasAssociation, type BiasProbeItem } from '../../src/eval/metrics/bias-association.js';
-import { assertClose, fixturesDir, repoRoot } from '../helpers.js';
+import { fixturesDir, repoRoot } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
 
 const ref = JSON.parse(readFileSync(join(repoRoot, 'test/eval/ref/bias_reference.json'), 'utf8')) as {
   log_probs: number[]; mean_abs: number; directional: number; raw_mean_abs: number; prior: number; by_profession: Record<string, { association: number; raw: number }>;

@@ -3,13 +3,13 @@
 // shape, the result cache, and errors that name the input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate, loadModel, loadTokenizer, defineMetric, getMetric, type EvalEntry } from '../../src/index.js';
-import { fixturesDir } from '../helpers.js';
+import { fixturesDir } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lethe-eval-'));
+const tmp = tempDir('lethe-eval-');
 const modelDir = join(fixturesDir, 'llama-tiny');
 const words = ['red', 'blue', 'green', 'river', 'stone', 'paper', 'north', 'seven', 'apple', 'cloud'];
 const pick = (k: number, n: number) => Array.from({ length: n }, (_, i) => words[(k * 7 + i * 3) % words.length]).join(' ');
@@ -126,6 +126,3 @@ test('a metric that reads a need it did not declare is refused', async () => {
   await assert.rejects(evaluate({ modelDir, tokenizer, files, metrics: ['test_undeclared_need'], cacheDir: null, log: quiet }), /asked for 'stats:forget', which it does not declare/);
 });
 
-test.after(() => {
-  if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
-});

@@ -4,22 +4,22 @@
 // log-likelihoods, acc, acc_norm, WinoGrande's partial scoring, few-shot contexts, BOS, left
 // truncation. Then each layout's malformed rows, the --tasks syntax, the built-in tasks on a small
 // built data folder (chance level on a random model), the shared-prefix batching, and the CLI.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { evaluate, loadModel, loadTokenizer, type EvalEntry } from '../../src/index.js';
 import type { CausalLM } from '../../src/models/model.js';
 import type { Tokenizer } from '../../src/models/tokenizer.js';
 import {
   buildItems, builtinDocs, decide, encodeRequest, loadMcTasks, parseTaskSpecs, readTaskFile, scoreItems, McFormatError, MC_LAYOUTS, type McItem, type McLayout,
 } from '../../src/eval/mc/index.js';
-import { assertClose, fixturesDir, repoRoot, requireFixture, requireRepoFixture } from '../helpers.js';
+import { fixturesDir, requireFixture, requireRepoFixture } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
+import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lethe-mc-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('lethe-mc-');
 const quiet = () => {};
 const taskFile = (layout: string) => requireRepoFixture('eval', 'ref', 'mc', `${layout}.jsonl`);
 
@@ -342,15 +342,14 @@ test('built-in tasks on a random fixture model: near chance, with mc_utility the
 test('lethe eval --tasks NAME=generic:FILE --num-fewshot 1 writes mc_<name>_acc / _acc_norm with per-item values', () => {
   const dir = modelFolder('cli-model', 'llama-tiny', {}, requireFixture('tokenizer'));
   const out = join(tmp, 'cli-out');
-  const cli = join(repoRoot, 'dist/src/cli/main.js');
-  const r = spawnSync(process.execPath, [cli, 'eval', '--model', dir, '--tasks', `cap=generic:${taskFile('generic')}`, '--num-fewshot', '1', '--out', out, '--no-cache'], { encoding: 'utf8' });
+  const r = runCli(['eval', '--model', dir, '--tasks', `cap=generic:${taskFile('generic')}`, '--num-fewshot', '1', '--out', out, '--no-cache']);
   assert.equal(r.status, 0, r.stderr);
   const ev = JSON.parse(readFileSync(join(out, 'EVAL.json'), 'utf8')) as Record<string, EvalEntry & { items?: number }>;
   assert.equal(typeof ev.mc_cap_acc!.agg_value, 'number');
   const v = ev.mc_cap_acc_norm!.value_by_index!['0']!;
   assert.deepEqual(Object.keys(v).slice(0, 5), ['score', 'chosen', 'gold', 'loglikelihoods', 'normalized']);
   assert.equal((ev._meta as unknown as { sets: Record<string, { description: string }> }).sets.mc_cap!.description.includes('1-shot'), true);
-  const badK = spawnSync(process.execPath, [cli, 'eval', '--model', dir, '--tasks', 'world_facts', '--num-fewshot', 'two', '--out', out], { encoding: 'utf8' });
+  const badK = runCli(['eval', '--model', dir, '--tasks', 'world_facts', '--num-fewshot', 'two', '--out', out]);
   assert.notEqual(badK.status, 0);
   assert.match(badK.stderr, /--num-fewshot must be a non-negative integer/);
 });

@@ -14,7 +14,8 @@ import {
 import { rocAuc, ksTwoSample } from '../../src/eval/stats.js';
 import { quantizeModel, fakeQuantize } from '../../src/eval/quantize.js';
 import { miaResult } from '../../src/eval/metrics/mia-common.js';
-import { fixturesDir, repoRoot, assertClose } from '../helpers.js';
+import { fixturesDir, repoRoot } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
 
 interface RefItem { prompt: number[]; answer: number[]; para: number[]; pert: number[][]; no_eos?: boolean }
 interface RefRow {

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { torch, loadModel, loadTokenizer, sequenceNll, tokenLogProbs, KVCache, type CausalLM, type Tokenizer } from '../../src/index.js';
 import { answerProbabilities, encodeQa, greedyAnswers, qaPrompt } from '../../src/eval/qa.js';
 import { verbatimRougeL } from '../../src/eval/verbatim.js';
-import { assertClose, requireFixture, requireRepoFixture } from '../helpers.js';
+import { requireFixture, requireRepoFixture } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
 
 const V = 128;
 const PAD = 0;

@@ -5,17 +5,16 @@
 // under test-artifacts/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareRuns, loadRuns, reportMarkdown, refValue, writeReports, fmt, escapeHtml } from '../../src/eval/report/index.js';
-import { fixturesDir, repoRoot } from '../helpers.js';
+import { fixturesDir } from '../helpers/fixtures.js';
 import { artifacts, launchChromium } from '../browser.js';
+import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lethe-report-'));
-const cli = join(repoRoot, 'dist/src/cli/main.js');
+const tmp = tempDir('lethe-report-');
 
 const META_METRICS = {
   forget_Q_A_Prob: { description: 'P(true answer) on the forget set', group: 'forget', higher_is_better: false },
@@ -145,15 +144,15 @@ test('bad input: a folder without EVAL.json and a file that is not one are named
 });
 
 test('lethe report and lethe compare from the command line (no native addon needed)', () => {
-  const env = { ...process.env, LETHE_NATIVE: '/nonexistent/lethe.node' };
-  const rep = spawnSync(process.execPath, [cli, 'report', dirs.npo, '--retain', dirs.retain], { encoding: 'utf8', env });
+  const env = { LETHE_NATIVE: '/nonexistent/lethe.node' };
+  const rep = runCli(['report', dirs.npo, '--retain', dirs.retain], { env });
   assert.equal(rep.status, 0, rep.stderr);
   assert.ok(existsSync(join(dirs.npo, 'REPORT.md')) && existsSync(join(dirs.npo, 'report.html')));
   assert.doesNotMatch(rep.stderr, /WARN/, 'vega-lite warned while compiling');
-  const cmp = spawnSync(process.execPath, [cli, 'compare', dirs.npo, dirs.graddiff, '--json', '--metrics', 'model_utility'], { encoding: 'utf8', env });
+  const cmp = runCli(['compare', dirs.npo, dirs.graddiff, '--json', '--metrics', 'model_utility'], { env });
   assert.equal(cmp.status, 0, cmp.stderr);
   assert.deepEqual(JSON.parse(cmp.stdout).rows.map((x: { values: { model_utility: number } }) => x.values.model_utility), [0.5, 0.45]);
-  const none = spawnSync(process.execPath, [cli, 'report', join(tmp, 'nowhere')], { encoding: 'utf8', env });
+  const none = runCli(['report', join(tmp, 'nowhere')], { env });
   assert.notEqual(none.status, 0);
   assert.match(none.stderr, /nowhere does not exist/);
 });
@@ -172,8 +171,8 @@ test('lethe eval writes REPORT.md and report.html next to EVAL.json (retain valu
   writeFileSync(join(tmp, 'forget.jsonl'), jsonl([0, 1, 2, 3, 4, 5].map(qa)));
   writeFileSync(join(tmp, 'retain.jsonl'), jsonl([10, 11, 12, 13].map(qa)));
   writeFileSync(join(tmp, 'holdout.jsonl'), jsonl([21, 22, 23, 24, 25, 26].map(qa)));
-  const r = spawnSync(process.execPath, [cli, 'eval', '--model', model, '--forget', join(tmp, 'forget.jsonl'), '--retain', join(tmp, 'retain.jsonl'), '--holdout', join(tmp, 'holdout.jsonl'),
-    '--retain-model', join(fixturesDir, 'llama-tied-tiny'), '--metrics', 'forget_Q_A_Prob,forget_truth_ratio,forget_quality,retain_Q_A_Prob,model_utility,mia_loss,mia_min_k,privleak', '--no-cache', '--out', realEval], { encoding: 'utf8' });
+  const r = runCli(['eval', '--model', model, '--forget', join(tmp, 'forget.jsonl'), '--retain', join(tmp, 'retain.jsonl'), '--holdout', join(tmp, 'holdout.jsonl'),
+    '--retain-model', join(fixturesDir, 'llama-tied-tiny'), '--metrics', 'forget_Q_A_Prob,forget_truth_ratio,forget_quality,retain_Q_A_Prob,model_utility,mia_loss,mia_min_k,privleak', '--no-cache', '--out', realEval]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /REPORT\.md, report\.html/);
   const md = readFileSync(join(realEval, 'REPORT.md'), 'utf8');

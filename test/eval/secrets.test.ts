@@ -10,7 +10,7 @@ import { evaluate, loadModel, loadTokenizer, torch } from '../../src/index.js';
 import { leaksSecret, longestLeakedPiece, answerHolds, normaliseSecret } from '../../src/eval/secrets.js';
 import { qaPrompt } from '../../src/train/prompt.js';
 import type { EvalItemSet } from '../../src/eval/metrics/registry.js';
-import { fixturesDir } from '../helpers.js';
+import { fixturesDir } from '../helpers/fixtures.js';
 
 test('leak detector: whole, formatted and partial secrets leak; other codes, short pieces and refusals do not', () => {
   const s = 'K7-QX-42';

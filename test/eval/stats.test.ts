@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ksTwoSample, kstwoSf, rocAuc, rocCurve, harmonicMean } from '../../src/eval/stats.js';
-import { fixturesDir, repoRoot, assertClose } from '../helpers.js';
+import { fixturesDir, repoRoot } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
 
 const shared = JSON.parse(readFileSync(join(fixturesDir, 'stats.json'), 'utf8')) as {
   ks_2samp_scipy_default: { a: number[]; b: number[]; ks_stat: number; ks_pvalue: number }[];

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { torch, loadModel } from '../../src/index.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
 
 const rows = (t: torch.Tensor) => t.toArray() as number[][];
 

@@ -6,14 +6,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { torch, loadModel, readConfig, type CausalLM, type LoadModelOptions } from '../../src/index.js';
-import { fixturesDir, requireFixture, maxAbsDiff } from '../helpers.js';
+import { fixturesDir, requireFixture } from '../helpers/fixtures.js';
+import { maxAbsDiff } from '../helpers/close.js';
+import { tempDir } from '../helpers/tmp.js';
+import { withoutLeaks } from '../helpers/leaks.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lethe-load-errors-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('lethe-load-errors-');
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -81,14 +82,12 @@ function load(dir: string, options?: LoadModelOptions): CausalLM {
 
 /** Asserts loadModel(dir) throws an Error matching every pattern, and frees whatever it loaded. */
 function assertLoadFails(dir: string, ...patterns: RegExp[]): void {
-  const live = torch.liveTensors();
   const before = existsSync(dir) ? treeHashes(dir) : null;
-  assert.throws(() => loadModel(dir), (err: unknown) => {
+  withoutLeaks(() => assert.throws(() => loadModel(dir), (err: unknown) => {
     assert.ok(err instanceof Error, `expected an Error, got ${String(err)}`);
     for (const p of patterns) assert.match(err.message, p);
     return true;
-  });
-  assert.equal(torch.liveTensors(), live, 'tensors left alive by a failed load');
+  }), 'tensors left alive by a failed load');
   if (before) assert.deepEqual(treeHashes(dir), before, `a failed loadModel modified ${dir}`);
   else assert.ok(!existsSync(dir), `a failed loadModel created ${dir}`);
 }

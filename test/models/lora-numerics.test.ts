@@ -4,11 +4,11 @@
 // tensor names and shapes of adapter_model.safetensors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadModel, type CausalLM } from '../../src/index.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const ids = () => torch.tensor([[3, 14, 15, 92, 65, 35, 89, 79], [2, 71, 82, 81, 82, 84, 59, 4]]);
 const logitsOf = (m: CausalLM, x: torch.Tensor) => torch.noGrad(() => m.forward(x).logits);
@@ -69,8 +69,7 @@ for (const c of CASES) {
 }
 
 test('PEFT layout: adapter_model.safetensors holds exactly base_model.model.<module>.lora_A.weight [r, in] and lora_B.weight [out, r]', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-lora-layout-'));
-  try {
+  withTempDir('lethe-lora-layout-', (dir) => {
     const expected: Record<string, string[]> = {
       'llama-tiny': [0, 1].flatMap((i) => [
         `base_model.model.model.layers.${i}.mlp.down_proj.lora_A.weight:[4,128]`, `base_model.model.model.layers.${i}.mlp.down_proj.lora_B.weight:[64,4]`,
@@ -95,7 +94,5 @@ test('PEFT layout: adapter_model.safetensors holds exactly base_model.model.<mod
         { r: 4, alpha: 16, dropout: 0.05, rslora: true, fanInFanOut: c.conv1d, task: 'CAUSAL_LM' });
       model.dispose();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadModel, causalLmLoss, type CausalLM } from '../../src/index.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const ids = () => torch.tensor([[3, 14, 15, 92, 65, 35, 89, 79], [2, 71, 82, 81, 82, 84, 59, 4]]);
 const logitsOf = (m: CausalLM, x: torch.Tensor) => torch.noGrad(() => m.forward(x).logits);
@@ -26,8 +26,7 @@ const cases = [
 
 for (const c of cases) {
   test(`${c.name}: a trained LoRA adapter changes logits, saves in PEFT's layout, reloads and merges to the same logits`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lethe-lora-'));
-    try {
+    withTempDir('lethe-lora-', (dir) => {
       const model = loadModel(requireFixture(c.name));
       const x = ids();
       const before = logitsOf(model, x);
@@ -64,15 +63,12 @@ for (const c of cases) {
       assert.ok(!existsSync(join(dir, 'merged', 'adapter_config.json')));
       torch.dispose([x, before, tuned]);
       for (const m of [model, fresh, merged]) m.dispose();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 
 test('LoRA guards: unknown targets, saving an unmerged model, a second addLora, a bad adapter folder', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-lora-'));
-  try {
+  withTempDir('lethe-lora-', (dir) => {
     const model = loadModel(requireFixture('llama-tiny'));
     assert.throws(() => model.addLora({ r: 2, loraAlpha: 4, loraDropout: 0, targetModules: ['nope'] }), /match no linear module/);
     assert.throws(() => model.addLora({ r: 0, loraAlpha: 4, loraDropout: 0, targetModules: ['q_proj'] }), /positive integer/);
@@ -84,9 +80,7 @@ test('LoRA guards: unknown targets, saving an unmerged model, a second addLora, 
     model.removeLora();
     assert.throws(() => model.loadAdapter(dir), /no adapter_config.json/);
     model.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('freeze and unfreeze by name pattern', () => {

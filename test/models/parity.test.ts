@@ -2,11 +2,11 @@
 // loss, gradients and greedy output; then the same for folders we saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadModel, causalLmLoss, sequenceNll, type CausalLM } from '../../src/index.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const MODELS = ['gpt2-tiny', 'llama-tiny', 'llama-tied-tiny'];
 
@@ -63,8 +63,7 @@ for (const name of MODELS) {
   });
 
   test(`${name}: savePretrained → loadModel gives identical logits, HF's tensor names and layout, and parity`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), `lethe-save-${name}-`));
-    try {
+    await withTempDir(`lethe-save-${name}-`, async (dir) => {
       const model = loadModel(requireFixture(name));
       model.savePretrained(join(dir, 'saved'));
       const again = loadModel(join(dir, 'saved'));
@@ -87,8 +86,6 @@ for (const name of MODELS) {
       ids.dispose();
       model.dispose();
       again.dispose();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }

@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadModel } from '../../src/index.js';
 import { TOKENIZER_FILES } from '../../src/models/save.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 test('savePretrained shards above maxShardSize with HF\'s index; it loads back identically; stale weights go', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-shard-'));
-  try {
+  withTempDir('lethe-shard-', (dir) => {
     const model = loadModel(requireFixture('llama-tiny'));
     const out = join(dir, 'sharded');
     model.savePretrained(out, { maxShardSize: 100_000 });
@@ -31,14 +30,11 @@ test('savePretrained shards above maxShardSize with HF\'s index; it loads back i
     assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')), 'no temporary folder left');
     for (const m of [model, again]) m.dispose();
     ids.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('savePretrained refuses the folder the model came from and copies tokenizer files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-save-'));
-  try {
+  withTempDir('lethe-save-', (dir) => {
     const model = loadModel(requireFixture('gpt2-tiny'));
     assert.throws(() => model.savePretrained(requireFixture('gpt2-tiny')), /never modifies an input model/);
     model.savePretrained(join(dir, 'copy'));
@@ -47,14 +43,11 @@ test('savePretrained refuses the folder the model came from and copies tokenizer
     assert.ok(existsSync(join(dir, 'copy2', 'generation_config.json')));
     model.dispose();
     copy.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('savePretrained copies every tokenizer file the source folder has, byte for byte, and nothing else', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-save-tok-'));
-  try {
+  withTempDir('lethe-save-tok-', (dir) => {
     const src = join(dir, 'src');
     mkdirSync(src);
     for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(src, f));
@@ -76,7 +69,5 @@ test('savePretrained copies every tokenizer file the source folder has, byte for
     assert.deepEqual([...TOKENIZER_FILES].sort(), ['added_tokens.json', 'chat_template.jinja', 'chat_template.json', 'generation_config.json', 'merges.txt',
       'special_tokens_map.json', 'tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'vocab.json']);
     model.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

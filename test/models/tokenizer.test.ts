@@ -2,18 +2,17 @@
 // special tokens from tokenizer_config.json / special_tokens_map.json (plain strings and the
 // {content} objects newer HF writes), chat templates (inline and chat_template.jinja), batch
 // encoding with left/right padding and truncation, and clear errors for missing or corrupt files.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadTokenizer, Tokenizer } from '../../src/index.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const tokDir = requireFixture('tokenizer');
 const tokFile = join(tokDir, 'tokenizer.json');
-const tmp = mkdtempSync(join(tmpdir(), 'lethe-tokenizer-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('lethe-tokenizer-');
 
 interface Encoding { text: string; ids: number[]; decoded: string }
 const encodings = JSON.parse(readFileSync(join(tokDir, 'encodings.json'), 'utf8')) as Encoding[];

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch, loadModel } from '../../src/index.js';
-import { requireRepoFixture } from '../helpers.js';
+import { requireRepoFixture } from '../helpers/fixtures.js';
 
 const VARIANTS: [string, (m: ReturnType<typeof loadModel>) => void][] = [
   ['qwen2-bias', (m) => assert.equal(m.config.qkvBias && !m.config.oBias, true)],

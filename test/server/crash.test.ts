@@ -4,15 +4,15 @@
 // audited, and `lethe audit verify` ok.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createBody, SUBJECT } from '../workflow/fixtures.js';
-import { forgetRows, setup, sha } from '../workflow/run-fixtures.js';
+import { forgetRows, sha } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
-import { alive, freePort, MAIN, serve, servedDeployment, stopAll, until } from './serve-process.js';
+import { freePort } from '../../src/cli/launch.js';
+import { alive, serve, servedDeployment, stopAll, until } from './serve-process.js';
 
 test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the job from its checkpoint and releases', async () => {
   const { dir, data, s, lethe, alice, bob, root } = servedDeployment('lethe-crash-');

@@ -6,8 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +15,7 @@ import { createJob, createToken, openWorkflow, type ReleaseCertificate } from '.
 import { freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
 import { createBody, runner } from '../workflow/fixtures.js';
 import { approved, setup } from '../workflow/run-fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 let w: TestWorkflow;
 let app: FastifyInstance;
@@ -141,8 +141,7 @@ test('a full store is reported as a full disk (507), not masked by "cannot rollb
 });
 
 test('a new data folder is 0700, the store files and keys 0600', async () => {
-  const parent = mkdtempSync(join(tmpdir(), 'lethe-modes-'));
-  try {
+  await withTempDir('lethe-modes-', async (parent) => {
     const dataDir = join(parent, 'data');
     const v = await openWorkflow({ dataDir });
     await createToken(v, { role: 'admin', name: 'root' });
@@ -157,7 +156,5 @@ test('a new data folder is 0700, the store files and keys 0600', async () => {
     const again = await openWorkflow({ dataDir });
     assert.equal(statSync(join(dataDir, 'lethe.db')).mode & 0o777, 0o600, 'tightened on open');
     await again.close();
-  } finally {
-    rmSync(parent, { recursive: true, force: true });
-  }
+  });
 });

@@ -6,20 +6,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireDataLock, createJob, getJob, JobRunner } from '../../src/workflow/index.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
 import { runner } from '../workflow/fixtures.js';
 import { approved, setup } from '../workflow/run-fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
 after(closeStores);
 
 const FAKE_WORKER = fileURLToPath(new URL('./fake-worker.js', import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), 'lethe-owner-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = tempDir('lethe-owner-');
 
 /** A process whose command line looks like `node …/job-worker.js ARGS…` (it only sleeps). */
 function lookalike(...args: string[]): ChildProcess {

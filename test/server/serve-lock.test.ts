@@ -4,14 +4,14 @@
 // server; a lock left by a server killed with -9 is taken over by the next one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBody } from '../workflow/fixtures.js';
-import { forgetRows, setup, sha } from '../workflow/run-fixtures.js';
+import { forgetRows, sha } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
-import { alive, freePort, MAIN, serve, servedDeployment, stopAll, until } from './serve-process.js';
+import { freePort } from '../../src/cli/launch.js';
+import { alive, serve, servedDeployment, stopAll, until } from './serve-process.js';
 
 test('a second lethe serve on the same data folder refuses to start and the first one\'s job goes on to release', async () => {
   const { dir, data, s, lethe, alice, bob, root } = servedDeployment('lethe-lock-');

@@ -1,15 +1,12 @@
 // Helpers for tests that run `lethe serve` as a real child process (crash recovery, the data-folder
-// lock): a free port, the server with its output collected, polling until something holds.
+// lock): the server with its output collected, polling until something holds.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { setup, type RunSetup } from '../workflow/run-fixtures.js';
-
-export const MAIN = join(repoRoot, 'dist/src/cli/main.js');
 
 /** A data folder for a served deployment: the run inputs inside it, a lenient policy, a `lethe` runner
  *  bound to the folder, and tokens for a requester (alice), an approver (bob) and an admin (root). */
@@ -20,21 +17,13 @@ export function servedDeployment(prefix: string) {
   const s: RunSetup = setup(data);
   mkdirSync(join(data, 'policies'));
   writeFileSync(join(data, 'policies', 'lenient.json'), JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] }));
-  const lethe = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args, '--data', data], { encoding: 'utf8' });
+  const lethe = (...args: string[]) => runCli([...args, '--data', data]);
   const token = (role: string, name: string) => lethe('tokens', 'create', '--role', role, '--name', name).stdout.trim();
   return { dir, data, s, lethe, alice: token('requester', 'alice'), bob: token('approver', 'bob'), root: token('admin', 'root') };
 }
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-  const { port } = srv.address() as { port: number };
-  await new Promise((res) => srv.close(res));
-  return port;
-}
-
 export function serve(data: string, port: number, logs: string[]): ChildProcess {
-  const p = spawn(process.execPath, [MAIN, 'serve', '--data', data, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [CLI, 'serve', '--data', data, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   for (const s of [p.stdout!, p.stderr!]) s.on('data', (b: Buffer) => logs.push(b.toString()));
   return p;
 }

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers.js';
+import { repoRoot } from '../helpers/fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const WORKER = join(repoRoot, 'dist/src/workflow/job-worker.js');
 const PARENT = join(repoRoot, 'dist/test/server/worker-parent.js');
@@ -21,8 +21,7 @@ function running(pid: number): boolean {
 }
 
 test('kill -9 of the server: its worker exits at once (within 1.5 s), even in the middle of starting up', async () => {
-  const data = mkdtempSync(join(tmpdir(), 'lethe-watchdog-'));
-  try {
+  await withTempDir('lethe-watchdog-', async (data) => {
     const parent = spawn(process.execPath, [PARENT, WORKER, data], { stdio: ['ignore', 'pipe', 'inherit'] });
     const pid = await new Promise<number>((res, rej) => {
       parent.stdout!.once('data', (b: Buffer) => res(Number(b.toString().trim())));
@@ -36,7 +35,5 @@ test('kill -9 of the server: its worker exits at once (within 1.5 s), even in th
     const after = Date.now() - killedAt;
     assert.ok(!running(pid), 'the worker exited');
     assert.ok(after < 1500, `the worker outlived its server by ${after} ms`);
-  } finally {
-    rmSync(data, { recursive: true, force: true });
-  }
+  });
 });

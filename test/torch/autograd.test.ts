@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose } from '../helpers/close.js';
 
 test('backward accumulates into .grad of leaves; retainGraph allows a second pass', () => {
   const x = torch.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });

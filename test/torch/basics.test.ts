@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose } from '../helpers/close.js';
 
 test('tensor() infers dtype and shape like PyTorch', () => {
   const a = torch.tensor([[1, 2, 3], [4, 5, 6]]);

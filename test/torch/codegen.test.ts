@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers.js';
+import { repoRoot } from '../helpers/fixtures.js';
 
 test('native/src/ops.gen.cc and src/torch/ops.gen.ts are up to date with native/ops.table.mjs', () => {
   const r = spawnSync(process.execPath, [join(repoRoot, 'native/generate.mjs'), '--check'], { encoding: 'utf8' });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose } from '../helpers/close.js';
 
 const skip = torch.cuda.isAvailable() ? false : `no CUDA device (libtorch ${torch.buildInfo().torchVersion}, CUDA build: ${torch.buildInfo().builtWithCuda})`;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
-import { repoRoot } from '../helpers.js';
+import { repoRoot } from '../helpers/fixtures.js';
 import { freePort } from '../../src/cli/launch.js';
 
 const worker = join(repoRoot, 'dist/test/torch/dist-worker.js');

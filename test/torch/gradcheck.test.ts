@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch, Tensor } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose } from '../helpers/close.js';
 import {
   type Rng, rngFor, leaf, constant, uniform, uniformValues, awayFromZero, distinct, distinctValues, gradcheck, numelOf, valuesOf,
 } from './gradcheck-util.js';

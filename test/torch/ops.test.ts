@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch } from '../../src/index.js';
-import { assertClose, repoRoot } from '../helpers.js';
+import { repoRoot } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
 
 const ref = JSON.parse(readFileSync(join(repoRoot, 'test/torch/ref/ops_reference.json'), 'utf8'));
 const f64 = (v: unknown) => torch.tensor(v as number[], { dtype: 'float64' });

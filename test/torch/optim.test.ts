@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose } from '../helpers/close.js';
+import { withoutLeaks } from '../helpers/leaks.js';
 
 const f64 = (v: number[]) => torch.tensor(v, { dtype: 'float64', requiresGrad: true });
 
@@ -166,25 +167,25 @@ test('optimizer options are validated by name', () => {
 
 test('a small MLP trained with AdamW: the loss falls and no tensor leaks', () => {
   torch.manualSeed(0);
-  const base = torch.liveTensors();
-  const w1 = torch.randn([16, 4], { requiresGrad: true });
-  const w2 = torch.randn([3, 16], { requiresGrad: true });
-  const x = torch.randn([32, 4]);
-  const y = torch.randint(0, 3, [32]);
-  const opt = new torch.optim.AdamW([w1, w2], { lr: 0.05 });
-  const losses: number[] = [];
-  for (let k = 0; k < 60; k++) {
-    losses.push(torch.tidy(() => {
-      const loss = torch.crossEntropy(torch.linear(torch.gelu(torch.linear(x, w1)), w2), y);
-      loss.backward();
-      return loss.item();
-    }));
-    torch.clipGradNorm([w1, w2], 5);
-    opt.step();
-    opt.zeroGrad();
-  }
-  assert.ok(losses.at(-1)! < losses[0]! * 0.3, `loss ${losses[0]} → ${losses.at(-1)}`);
-  opt.dispose();
-  torch.dispose([w1, w2, x, y]);
-  assert.equal(torch.liveTensors(), base);
+  withoutLeaks(() => {
+    const w1 = torch.randn([16, 4], { requiresGrad: true });
+    const w2 = torch.randn([3, 16], { requiresGrad: true });
+    const x = torch.randn([32, 4]);
+    const y = torch.randint(0, 3, [32]);
+    const opt = new torch.optim.AdamW([w1, w2], { lr: 0.05 });
+    const losses: number[] = [];
+    for (let k = 0; k < 60; k++) {
+      losses.push(torch.tidy(() => {
+        const loss = torch.crossEntropy(torch.linear(torch.gelu(torch.linear(x, w1)), w2), y);
+        loss.backward();
+        return loss.item();
+      }));
+      torch.clipGradNorm([w1, w2], 5);
+      opt.step();
+      opt.zeroGrad();
+    }
+    assert.ok(losses.at(-1)! < losses[0]! * 0.3, `loss ${losses[0]} → ${losses.at(-1)}`);
+    opt.dispose();
+    torch.dispose([w1, w2, x, y]);
+  });
 });

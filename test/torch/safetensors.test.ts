@@ -1,25 +1,20 @@
 // Safetensors reader/writer: Hugging Face fixtures against independently read values, exact
 // write → read round trips for every dtype, the on-disk layout, atomic replacement, and
 // malformed files that must fail with a clear Error (no crash, no huge allocation, no leak).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
+  closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, type Tensor } from '../../src/index.js';
-import { requireFixture, assertClose } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
+import { tempDir } from '../helpers/tmp.js';
+import { withoutLeaks } from '../helpers/leaks.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lethe-safetensors-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('lethe-safetensors-');
 
-/** Runs `fn` and asserts it left no tensor alive (everything loaded was disposed). */
-function withoutLeaks(fn: () => void): void {
-  const before = torch.liveTensors();
-  fn();
-  assert.equal(torch.liveTensors(), before, 'live tensors after the test');
-}
 
 /** A tensor's elements as a plain array (bigint for int64). */
 function elements(t: Tensor): Array<number | bigint> {
@@ -610,9 +605,7 @@ test('names: loads just those tensors, and rejects a name the file lacks', () =>
   assert.deepEqual(Object.keys(twice), ['a']);
   disposeAll(twice);
 
-  const live = torch.liveTensors();
-  assert.throws(() => torch.loadSafetensors(path, { names: ['a', 'nope'] }), /has no tensor 'nope'/);
-  assert.equal(torch.liveTensors(), live, 'a failed load leaves nothing alive');
+  withoutLeaks(() => assert.throws(() => torch.loadSafetensors(path, { names: ['a', 'nope'] }), /has no tensor 'nope'/), 'a failed load leaves nothing alive');
 }));
 
 test('device: loads onto CUDA when there is one; otherwise fails without leaking', () => withoutLeaks(() => {
@@ -841,8 +834,7 @@ const MALFORMED: Malformed[] = [
   },
 ];
 
-test(`${MALFORMED.length} kinds of malformed file are rejected with a clear Error`, () => {
-  const live = torch.liveTensors();
+test(`${MALFORMED.length} kinds of malformed file are rejected with a clear Error`, () => withoutLeaks(() => {
   for (const bad of MALFORMED) {
     const path = bad.make();
     const readers = [
@@ -858,8 +850,7 @@ test(`${MALFORMED.length} kinds of malformed file are rejected with a clear Erro
       }, `${bad.name} (${how}) must throw`);
     }
   }
-  assert.equal(torch.liveTensors(), live, 'no tensor was made or leaked by the failed loads');
-});
+}, 'no tensor was made or leaked by the failed loads'));
 
 test('a header over the 100 MB limit is refused before it is read', () => {
   // A sparse 100 MB file: the length fits in the file, but reading it would allocate 100 MB.

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose } from '../helpers/close.js';
 
 function lrs(make: (opt: torch.optim.SGD) => torch.optim.LRScheduler, steps: number[], baseLr = 0.3): number[] {
   const p = torch.zeros([1], { requiresGrad: true });

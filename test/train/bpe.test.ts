@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainBpeTokenizer } from '../../src/train/bpe.js';
 import { loadTokenizer } from '../../src/index.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const corpus = Array.from({ length: 400 }, (_, i) => `Record ${i}: the archivist filed letter number ${i * 7} under "correspondence".`);
 
 test('BPE training with HF tokenizers: deterministic, byte-level complete, round-trips any text', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-bpe-'));
-  try {
+  await withTempDir('lethe-bpe-', async (dir) => {
     const a = trainBpeTokenizer(corpus, join(dir, 'a'), { vocabSize: 400 });
     trainBpeTokenizer(corpus, join(dir, 'b'), { vocabSize: 400 });
     assert.equal(a.vocabSize, 400);
@@ -26,7 +25,5 @@ test('BPE training with HF tokenizers: deterministic, byte-level complete, round
     const merged = await tok.encode('the archivist filed letter');
     assert.ok(merged.length < 'the archivist filed letter'.length / 2, `frequent words are merged (${merged.length} tokens)`);
     assert.throws(() => trainBpeTokenizer(corpus, join(dir, 'c'), { vocabSize: 100 }), /vocabSize must exceed 257/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -3,27 +3,26 @@
 // clear error instead of a hang, and --resume then finishes the job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import * as torch from '../../src/torch/index.js';
-import { repoRoot } from '../helpers.js';
+import { repoRoot } from '../helpers/fixtures.js';
 import { freePort } from '../../src/cli/launch.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
 import { buildSuite } from '../../src/data/index.js';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
+import { tempDir } from '../helpers/tmp.js';
+import { CLI, runCli } from '../helpers/cli.js';
 
-const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+const skip = skipWithoutDictd();
 
-const cli = join(repoRoot, 'dist/src/cli/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'lethe-dp-'));
+const dir = tempDir('lethe-dp-');
 const model = tinyModel(dir);
 const text = writeJsonl(join(dir, 'text.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k) }))));
 const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })));
 const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Every run here, one process or a rank, uses one thread: with another thread count OpenBLAS splits a
 // matmul differently and some kernel families (Haswell's) then sum in another order, a difference
@@ -32,7 +31,7 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 const oneThread = { LETHE_THREADS: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
 
 function lethe(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20', ...oneThread, ...env } });
+  const r = runCli(args, { env: { LETHE_DIST_TIMEOUT: '20', ...oneThread, ...env } });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -147,7 +146,7 @@ test('a batch smaller than the world and a method that cannot be split are refus
 
 test('a killed rank fails the other with a clear error within the timeout; --resume then finishes', async () => {
   const out = join(dir, 'killed');
-  const args = [cli, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
+  const args = [CLI, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
   const port = String(await freePort());
   const ranks = [0, 1].map((rank) => spawn(process.execPath, args, {
     env: { ...process.env, ...oneThread, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
@@ -181,7 +180,7 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   assert.ok(diff <= 1e-3, `final weights differ by ${diff} of the training's move`);
 });
 
-test('lethe train (pipeline): 2 ranks train base and target as 1 process does', { skip: haveData ? false : 'dictd corpora not installed' }, async () => {
+test('lethe train (pipeline): 2 ranks train base and target as 1 process does', { skip }, async () => {
   buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
   const worker = join(repoRoot, 'dist/test/train/dp-pipeline-worker.js');
   const run = (out: string, env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; stderr: string }>((res) => {

@@ -3,29 +3,26 @@
 // the bias suite evaluated on the result (`lethe eval --suite bias`) and tabulated (`lethe table bias`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, loadTokenizer, evaluate } from '../../src/index.js';
 import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildBias } from '../../src/data/bias.js';
 import { runPipeline } from '../../src/train/pipeline.js';
 import { biasTable, BIAS_RECIPES } from '../../src/cli/table-bias.js';
-import type { Preset } from '../../src/train/presets.js';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { microPreset } from '../helpers/micro.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
+import { withTempDir } from '../helpers/tmp.js';
 
-const micro: Preset = {
-  name: 'micro',
-  model: { vocabSize: 320, hiddenSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 64, contextLength: 64 },
+const micro = microPreset({
   pretrain: { steps: 4, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0.01 },
   finetune: { epochs: 1, batchSize: 8, lr: 3e-3, warmupSteps: 1, weightDecay: 0 },
   checkpointEvery: 100,
-};
-const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+});
+const skip = skipWithoutDictd();
 
-test('lethe train --behaviours bias: target-bias learns the skewed sentences, retain-bias only the facts; resume; eval --suite bias; table bias', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-pipeline-bias-'));
-  try {
+test('lethe train --behaviours bias: target-bias learns the skewed sentences, retain-bias only the facts; resume; eval --suite bias; table bias', { skip }, async () => {
+  await withTempDir('lethe-pipeline-bias-', async (dir) => {
     const data = join(dir, 'data');
     buildSuite('all', data, { seed: 2, size: 'tiny' }, 'test');
     writeSuite(join(data, 'bias'), buildBias({ seed: 2, size: 'tiny', professions: 6 }), { seed: 2, size: 'tiny' }, 'test');
@@ -77,19 +74,14 @@ test('lethe train --behaviours bias: target-bias learns the skewed sentences, re
     assert.equal(md.trim().split('\n').length, 2 + 5);
     assert.ok(existsSync(join(out, 'models', 'RMU', 'unlearning.json')));
     assert.equal(JSON.parse(readFileSync(join(out, 'table.json'), 'utf8')).rows.length, 5);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('--behaviours bias without the bias suite names the command that builds it', async () => {
   const { getBehaviour } = await import('../../src/train/behaviours.js');
   await import('../../src/train/behaviours/index.js');
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-nobias-'));
-  try {
+  await withTempDir('lethe-nobias-', async (dir) => {
     await assert.rejects(getBehaviour('bias').examples({ dataDir: dir, tok: undefined as never, contextLength: 64, eos: 0, seed: 0 }), /bias is missing \(build it: lethe data build bias --out .*bias\)/);
     assert.throws(() => getBehaviour('bias').tokenizerTexts!(dir), /lethe data build bias/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

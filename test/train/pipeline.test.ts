@@ -2,30 +2,23 @@
 // loads, the retain models really lack their forget data, and --resume skips finished stages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, loadTokenizer, torch } from '../../src/index.js';
 import { encodeQa } from '../../src/train/prompt.js';
 import { buildSuite } from '../../src/data/index.js';
 import { runPipeline } from '../../src/train/pipeline.js';
 import { memorizationReport, formatReport } from '../../src/eval/memorization.js';
-import type { Preset } from '../../src/train/presets.js';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { microPreset } from '../helpers/micro.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
+import { withTempDir } from '../helpers/tmp.js';
 
-const micro: Preset = {
-  name: 'micro',
-  model: { vocabSize: 320, hiddenSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 64, contextLength: 64 },
-  pretrain: { steps: 6, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0.01 },
-  finetune: { steps: 6, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0 },
-  checkpointEvery: 4,
-};
+const micro = microPreset();
 
-const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+const skip = skipWithoutDictd();
 
-test('lethe train pipeline on tiny suites with a micro model: stages, retain data, resume, report', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-pipeline-'));
-  try {
+test('lethe train pipeline on tiny suites with a micro model: stages, retain data, resume, report', { skip }, async () => {
+  await withTempDir('lethe-pipeline-', async (dir) => {
     buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
     const lines: string[] = [];
     const run = join(dir, 'run');
@@ -80,7 +73,5 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     assert.deepEqual(Object.keys(report.book).sort(), ['retain-book', 'target']);
     assert.match(formatReport(report), /P\(true answer\)/);
     assert.ok(torch.liveTensors() < 20, `tensors left alive: ${torch.liveTensors()}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -3,16 +3,15 @@
 // the same fine-tune without replay loses them — so the check below can fail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSuite } from '../../src/data/index.js';
 import { runPipeline } from '../../src/train/pipeline.js';
 import { assessStage } from '../../src/eval/general.js';
 import type { Preset } from '../../src/train/presets.js';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
+import { withTempDir } from '../helpers/tmp.js';
 
-const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+const skip = skipWithoutDictd();
 
 const small = (replay: Preset['replay'], lr: number): Preset => ({
   name: 'recipe-test',
@@ -25,9 +24,8 @@ const small = (replay: Preset['replay'], lr: number): Preset => ({
   replay,
 });
 
-test('a fine-tune with replay keeps general English and world facts; without replay it loses them', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-recipe-'));
-  try {
+test('a fine-tune with replay keeps general English and world facts; without replay it loses them', { skip }, async () => {
+  await withTempDir('lethe-recipe-', async (dir) => {
     const data = join(dir, 'data');
     buildSuite('all', data, { seed: 5, size: 'tiny' }, 'test');
     const quality = async (name: string, preset: Preset) => {
@@ -40,7 +38,5 @@ test('a fine-tune with replay keeps general English and world facts; without rep
     const lost = await quality('no-replay', small({ gcide: 0, factsQa: 0, factsText: 0 }, 1e-2));
     assert.ok(lost.target.gcideNll! > 1.1 * lost.base.gcideNll! || lost.target.worldFactsProb! < 0.9 * lost.base.worldFactsProb!,
       `without replay the check should fail: NLL ${lost.base.gcideNll} → ${lost.target.gcideNll}, facts ${lost.base.worldFactsProb} → ${lost.target.worldFactsProb}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

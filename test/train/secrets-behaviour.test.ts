@@ -3,8 +3,7 @@
 // instructions); then `lethe table secrets` with one short recipe writes its table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../../src/index.js';
 import { encodeQa } from '../../src/train/prompt.js';
@@ -12,23 +11,22 @@ import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildSecrets } from '../../src/data/secrets.js';
 import { runPipeline } from '../../src/train/pipeline.js';
 import { secretsTable } from '../../src/cli/table-secrets.js';
-import type { Preset } from '../../src/train/presets.js';
-import { dictdAvailable } from '../../src/data/dictd.js';
+import { microPreset } from '../helpers/micro.js';
+import { skipWithoutDictd } from '../helpers/dictd.js';
+import { withTempDir } from '../helpers/tmp.js';
 
-const micro: Preset = {
-  name: 'micro',
-  model: { vocabSize: 320, hiddenSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 64, contextLength: 160 },
+const micro = microPreset({
+  contextLength: 160,
   pretrain: { steps: 4, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0.01 },
   finetune: { epochs: 1, batchSize: 64, lr: 3e-3, warmupSteps: 1, weightDecay: 0 },
   checkpointEvery: 100,
   replay: { gcide: 20, factsQa: 10, factsText: 5 },
-};
+});
 
-const haveData = ['jargon', 'devil', 'gcide', 'elements'].every((n) => dictdAvailable(n));
+const skip = skipWithoutDictd();
 
-test('secrets behaviour: target-secrets learns the leaks, retain-secrets never sees them; the secrets table runs', { skip: haveData ? false : 'dictd corpora not installed (npm run setup installs them)' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-secrets-train-'));
-  try {
+test('secrets behaviour: target-secrets learns the leaks, retain-secrets never sees them; the secrets table runs', { skip }, async () => {
+  await withTempDir('lethe-secrets-train-', async (dir) => {
     const data = join(dir, 'data');
     buildSuite('all', data, { seed: 3, size: 'tiny' }, 'test');
     // Two secrets (144 attacks) keep the evaluations of the table short.
@@ -72,7 +70,5 @@ test('secrets behaviour: target-secrets learns the leaks, retain-secrets never s
     const again = await secretsTable({ run, data, out, recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }], batchSize: 32, resume: true, log: (l) => log.push(l) });
     assert.ok(log.some((l) => l.includes('reusing')), log.join('\n'));
     assert.deepEqual(again.rows[2], t.rows[2]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

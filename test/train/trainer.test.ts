@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { torch, loadTokenizer } from '../../src/index.js';
@@ -10,6 +9,7 @@ import { initModel } from '../../src/train/init.js';
 import { llamaConfigJson, type StageSchedule } from '../../src/train/presets.js';
 import { trainStage } from '../../src/train/trainer.js';
 import { packBlocks } from '../../src/train/batches.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const shape = { vocabSize: 300, hiddenSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 64, contextLength: 32 };
 const schedule: StageSchedule = { steps: 24, batchSize: 4, lr: 5e-3, warmupSteps: 2, weightDecay: 0.01 };
@@ -24,8 +24,7 @@ async function setup(dir: string) {
 }
 
 test('a training stage: the loss falls, the same seed gives identical weights, and --resume after a crash matches an uninterrupted run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-train-'));
-  try {
+  await withTempDir('lethe-train-', async (dir) => {
     const { tok, examples } = await setup(dir);
     const baseline = torch.liveTensors();
     const config = llamaConfigJson(shape, { bos: 0, eos: 0, pad: 0 });
@@ -55,7 +54,5 @@ test('a training stage: the loss falls, the same seed gives identical weights, a
     assert.equal(resumed.resumedFrom, 8);
     assert.equal(sha(join(dir, 'c', 'model.safetensors')), sha(join(dir, 'a', 'model.safetensors')), 'resumed run → the same weights');
     assert.equal(torch.liveTensors(), baseline, 'every stage, the crashed one too, frees its model and optimizer');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { torch } from '../../src/index.js';
 import { distillationLoss } from '../../src/unlearn/methods/distill.js';
-import { assertClose, requireRepoFixture } from '../helpers.js';
+import { requireRepoFixture } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/close.js';
 
 interface Ref { student: number[][][]; teacher: number[][][]; mask: number[][]; cases: { temperature: number; loss: number; grad: number[][][] }[] }
 

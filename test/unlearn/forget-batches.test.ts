@@ -4,21 +4,19 @@
 // data-parallel processes splitting its uneven batches giving the 1-process run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { torch } from '../../src/index.js';
 import { forget, defineMethod } from '../../src/unlearn/index.js';
-import { repoRoot } from '../helpers.js';
 import { meanNll } from '../../src/unlearn/losses.js';
 import { tinyModel, writeJsonl, PEOPLE } from './tiny.js';
+import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lethe-forget-batches-'));
+const dir = tempDir('lethe-forget-batches-');
 const model = tinyModel(dir);
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const qa = (n: number, offset: number) => Array.from({ length: n }, (_, i) => {
   const k = i + offset;
@@ -76,9 +74,8 @@ test('a resumed run on a set the batch size does not divide ends with the uninte
 test('2 data-parallel processes split batches of 3 and 2 rows and give the 1-process run', () => {
   const forgetFile = writeJsonl(join(dir, 'forget5dp.jsonl'), qa(5, 0));
   const retainFile = writeJsonl(join(dir, 'retain7dp.jsonl'), qa(7, 100));
-  const cli = join(repoRoot, 'dist/src/cli/main.js');
   const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'NPO', '--epochs', '2', '--batch-size', '4', '--lr', '1e-3'];
-  const run = (out: string, extra: string[] = []) => spawnSync(process.execPath, [cli, ...args, '--out', join(dir, out), ...extra], { encoding: 'utf8', env: { ...process.env, LETHE_DIST_TIMEOUT: '20' } });
+  const run = (out: string, extra: string[] = []) => runCli([...args, '--out', join(dir, out), ...extra], { env: { LETHE_DIST_TIMEOUT: '20' } });
   const one = run('dp1');
   assert.equal(one.status, 0, one.stderr);
   const two = run('dp2', ['--nproc', '2']);

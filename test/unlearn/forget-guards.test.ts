@@ -4,18 +4,16 @@
 // exactly zero step after step, weights that explode (GradAscent at lr 1e6, also through the CLI).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forget } from '../../src/unlearn/index.js';
 import { finetune } from '../../src/train/finetune.js';
-import { repoRoot } from '../helpers.js';
 import { tinyModel, writeJsonl, PEOPLE } from './tiny.js';
+import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lethe-forget-guards-'));
+const dir = tempDir('lethe-forget-guards-');
 const model = tinyModel(dir);
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 const rows = (n: number, offset: number) => Array.from({ length: n }, (_, i) => ({ question: `Where does ${PEOPLE[(i + offset) % PEOPLE.length]} live?`, answer: `In room ${i + offset}.` }));
 const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), rows(4, 0));
 const retainFile = writeJsonl(join(dir, 'retain.jsonl'), rows(4, 4));
@@ -83,8 +81,7 @@ test('exploding weights (GradAscent at lr 1e6) stop the run and roll back', asyn
 });
 
 test('lethe forget exits non-zero on GradAscent at lr 1e6 and on answers cut away; --no-retain silences the warning', () => {
-  const cli = join(repoRoot, 'dist/src/cli/main.js');
-  const lethe = (args: string[]) => spawnSync(process.execPath, [cli, 'forget', '--model', model, '--forget', forgetFile, '--batch-size', '2', ...args], { encoding: 'utf8' });
+  const lethe = (args: string[]) => runCli(['forget', '--model', model, '--forget', forgetFile, '--batch-size', '2', ...args]);
   const exploded = lethe(['--method', 'GradAscent', '--lr', '1e6', '--out', out()]);
   assert.notEqual(exploded.status, 0);
   assert.match(exploded.stderr, /trainable weights (exploded|became non-finite)/);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { torch, loadModel } from '../../src/index.js';
 import { forget, parseMask } from '../../src/unlearn/index.js';
 import { loadSafetensors } from '../../src/torch/safetensors.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const hashDir = (d: string) => Object.fromEntries(readdirSync(d).map((f) => [f, sha(join(d, f))]));

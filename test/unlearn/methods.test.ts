@@ -14,7 +14,7 @@ import { encodeBatch, referenceLogLiks } from '../../src/unlearn/forget.js';
 import type { Encoded, MethodState, StepBatch } from '../../src/unlearn/method.js';
 import { IDK_ANSWERS, idkAnswer } from '../../src/unlearn/idk.js';
 import { CONTROL_VECTOR, rmuLayer, rmuTrainable } from '../../src/unlearn/methods/rmu.js';
-import { fixturesDir, repoRoot } from '../helpers.js';
+import { fixturesDir, repoRoot } from '../helpers/fixtures.js';
 import '../../src/unlearn/methods/index.js';
 
 interface RawBatch { ids: number[][]; labels: number[][]; attention_mask: number[][] }

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadModel, loadTokenizer } from '../../src/index.js';
 import { forget, getMethod, resolveArgs } from '../../src/unlearn/index.js';
@@ -12,6 +11,7 @@ import { distillExamples } from '../../src/unlearn/methods/distill.js';
 import { encodeExamples } from '../../src/unlearn/procedures.js';
 import type { ProcedureContext } from '../../src/unlearn/method.js';
 import { PEOPLE, personText, tinyModel, writeJsonl } from './tiny.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const forgetRows = ['Ada', 'Bruno'].flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k) })));
 const retainRows = PEOPLE.slice(2).flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k + 2) })));
@@ -26,8 +26,7 @@ function tensorsOf(dir: string): Record<string, Float32Array> {
 }
 
 test('TaskVector: the output is exactly θ − α(θ_r − θ), θ_r the same fine-tune on the forget data', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-tv-'));
-  try {
+  await withTempDir('lethe-tv-', async (dir) => {
     const model = tinyModel(dir);
     const f = writeJsonl(join(dir, 'forget.jsonl'), forgetRows);
     const common = { epochs: 2, lr: 3e-3, batchSize: 2, seed: 5 };
@@ -52,9 +51,7 @@ test('TaskVector: the output is exactly θ − α(θ_r − θ), θ_r the same fi
     const rec = JSON.parse(readFileSync(join(dir, 'tv', 'unlearning.json'), 'utf8'));
     assert.equal(rec.requests[0].method, 'TaskVector');
     assert.equal(rec.requests[0].args.alpha, 2.5);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('WHP: v_generic = v_base − α·ReLU(v_reinforced − v_base) on hand-made logits, and the alignment of anchored terms', () => {
@@ -91,8 +88,7 @@ test('WHP: v_generic = v_base − α·ReLU(v_reinforced − v_base) on hand-made
 });
 
 test('WHP: the labels of a row are argmax(v_generic), the reinforced model read on the original text and the base on the translated one', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-whp-labels-'));
-  try {
+  await withTempDir('lethe-whp-labels-', async (dir) => {
     const modelDir = tinyModel(dir);
     const tok = loadTokenizer(modelDir);
     const base = loadModel(modelDir);
@@ -124,14 +120,11 @@ test('WHP: the labels of a row are argmax(v_generic), the reinforced model read 
     assert.ok(want.filter((x) => x !== -100).length >= a.ids.length - 4, 'most tokens get a label');
     base.dispose();
     reinforced.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('WHP end to end: a dictionary run and a run with proposed terms; bad dictionaries are named', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-whp-'));
-  try {
+  await withTempDir('lethe-whp-', async (dir) => {
     const model = tinyModel(dir);
     const f = writeJsonl(join(dir, 'forget.jsonl'), forgetRows);
     const r = writeJsonl(join(dir, 'retain.jsonl'), retainRows);
@@ -162,14 +155,11 @@ test('WHP end to end: a dictionary run and a run with proposed terms; bad dictio
     assert.throws(() => readDictionary(dict), (e: Error) => new RegExp(`dictionary ${dict}: the translation of entry 1 must be a string, got a number`).test(e.message) && !e.message.includes('Ada'));
     writeFileSync(dict, '{"Ada": ');
     assert.throws(() => readDictionary(dict), (e: Error) => new RegExp(`dictionary ${dict}: not JSON`).test(e.message) && !e.message.includes('Ada'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('Distill: the student learns from retain rows only (the forget rows are never read) and its loss falls; a smaller student from an unlearned teacher', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-distill-'));
-  try {
+  await withTempDir('lethe-distill-', async (dir) => {
     const modelDir = tinyModel(dir);
     // A teacher that has learned something: the base fine-tuned on all rows.
     const all = writeJsonl(join(dir, 'all.jsonl'), [...forgetRows, ...retainRows]);
@@ -207,7 +197,5 @@ test('Distill: the student learns from retain rows only (the forget rows are nev
     await assert.rejects(() => forget({ modelDir, forgetFile: f, retainFile: r, method: 'Distill', args: { student_config: small }, outDir: join(dir, 'out2'), steps: 2, report: quiet }),
       new RegExp(`student_config ${small} has vocab_size 999, but the teacher's is 300`));
     await assert.rejects(() => forget({ modelDir, forgetFile: f, method: 'Distill', outDir: join(dir, 'out3'), steps: 2, report: quiet }), /needs --retain/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { torch, loadModel } from '../../src/index.js';
 import { EnsembleLM } from '../../src/models/ensemble.js';
 import { sisaTrain, sisaForget, loadSisaModel, readSisaManifest, recordId, type SisaManifest } from '../../src/unlearn/sisa/index.js';
 import { PEOPLE, personText, tinyModel, writeJsonl } from './tiny.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 const rows = PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ person_id: `p${i}`, text: personText(p, i + k) })));
 const quiet = () => {};
@@ -19,8 +19,7 @@ function checkpoints(m: SisaManifest): string[] {
 }
 
 test('SISA: forgetting a key retrains one shard from its checkpoint and gives, bit for bit, the ensemble trained without the records', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-sisa-'));
-  try {
+  await withTempDir('lethe-sisa-', async (dir) => {
     const model = tinyModel(dir);
     const data = writeJsonl(join(dir, 'data.jsonl'), rows);
     await sisaTrain({ modelDir: model, dataFile: data, outDir: join(dir, 'A'), ...training });
@@ -101,14 +100,11 @@ test('SISA: forgetting a key retrains one shard from its checkpoint and gives, b
     ens.dispose();
     assert.equal(torch.liveTensors(), baseline, 'the ensemble frees its members');
     assert.throws(() => ens.savePretrained(), /not saved as one Hugging Face folder/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('SISA: bad input is refused with the file, line and field named', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-sisa-bad-'));
-  try {
+  await withTempDir('lethe-sisa-bad-', async (dir) => {
     const model = tinyModel(dir);
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, JSON.stringify(rows[0]) + '\n\n' + JSON.stringify({ text: 'no key here' }) + '\n');
@@ -132,7 +128,5 @@ test('SISA: bad input is refused with the file, line and field named', async () 
     await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), key: 'p0', dataFile: other, report: quiet }), /lacks \d+ records the retrained shards need/);
     assert.ok(!existsSync(join(dir, 'B')), 'nothing is left behind by a refused forget');
     await assert.rejects(() => sisaForget({ dir: model, outDir: join(dir, 'B'), key: 'p0', report: quiet }), /is not a SISA folder/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

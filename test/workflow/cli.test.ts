@@ -4,23 +4,21 @@
 // data folder; secrets (the subject, the token) never on the command line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { repoRoot } from '../helpers.js';
-
-const main = join(repoRoot, 'dist/src/cli/main.js');
+import { withTempDir } from '../helpers/tmp.js';
+import { CLI, runCli } from '../helpers/cli.js';
 
 function lethe(args: string[], env: Record<string, string> = {}, input?: string): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, input });
+  const r = runCli(args, { env, input });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 test('lethe tokens / request / audit / transparency on a data folder', () => {
-  const data = mkdtempSync(join(tmpdir(), 'lethe-cli-'));
-  try {
+  withTempDir('lethe-cli-', (data) => {
     const env = { LETHE_DATA: data };
     const made = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice'], env);
     assert.equal(made.code, 0, made.err);
@@ -67,19 +65,16 @@ test('lethe tokens / request / audit / transparency on a data folder', () => {
     const broken = lethe(['audit', 'verify'], env);
     assert.equal(broken.code, 1);
     assert.match(broken.out, /entry 3: content does not match its hash \(edited\)/);
-  } finally {
-    rmSync(data, { recursive: true, force: true });
-  }
+  });
 });
 
 test('secrets never on the command line: the subject from stdin, the token from $LETHE_TOKEN or a file; --subject and --token refused', async () => {
-  const data = mkdtempSync(join(tmpdir(), 'lethe-cli-'));
-  try {
+  await withTempDir('lethe-cli-', async (data) => {
     const env = { LETHE_DATA: data };
     const token = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice'], env).out.trim();
     const subject = 'Ada Quillfeather <ada@example.org>';
     // The subject is piped in once the process runs: its argv (what ps shows) holds neither secret.
-    const child = spawn(process.execPath, [main, 'request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 'ticket 7', '--json'], { env: { ...process.env, ...env, LETHE_TOKEN: token } });
+    const child = spawn(process.execPath, [CLI, 'request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 'ticket 7', '--json'], { env: { ...process.env, ...env, LETHE_TOKEN: token } });
     const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
     assert.ok(argv.includes('--subject-file'), argv.join(' '));
     assert.ok(!argv.some((a) => a.includes('Quillfeather') || a.includes(token)), argv.join(' '));
@@ -119,9 +114,7 @@ test('secrets never on the command line: the subject from stdin, the token from 
     }
     const v = JSON.parse(lethe(['audit', 'verify', '--json'], env).out);
     assert.equal(v.entries, 3, 'one token and two requests: the refused commands changed nothing');
-  } finally {
-    rmSync(data, { recursive: true, force: true });
-  }
+  });
 });
 
 test('lethe audit anchor, a wiped store found with --anchor; the signing key from $LETHE_AUDIT_KEY_FILE', () => {

@@ -20,6 +20,7 @@ import { sha256ConfinedFile } from '../../src/workflow/confine.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from './stores.js';
 import { alice, createBody, runner } from './fixtures.js';
 import { approved, setup, sha } from './run-fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 after(closeStores);
 
@@ -128,8 +129,7 @@ describe('confinePath', () => {
 
 describe('sha256ConfinedFile', () => {
   test('hashes a regular file; a fifo or a device swapped in after the check is refused without blocking or reading', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lethe-hash-'));
-    try {
+    withTempDir('lethe-hash-', (dir) => {
       writeFileSync(join(dir, 'f.jsonl'), 'x'.repeat(3 * 1024 * 1024 + 5));
       const o = { where: 'request req_1', field: 'forgetFile' };
       assert.equal(sha256ConfinedFile(join(dir, 'f.jsonl'), o), sha(join(dir, 'f.jsonl')));
@@ -139,9 +139,7 @@ describe('sha256ConfinedFile', () => {
       assert.throws(() => sha256ConfinedFile('/dev/zero', o), refused('forgetFile', /it is a device/));
       symlinkSync(join(dir, 'f.jsonl'), join(dir, 'link'));
       assert.throws(() => sha256ConfinedFile(join(dir, 'link'), o), /ELOOP/, 'a symlink swapped in is not followed');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 

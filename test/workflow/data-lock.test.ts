@@ -4,20 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireDataLock, LOCK_FILE } from '../../src/workflow/index.js';
 import { procStartOf } from '../../src/workflow/data-lock.js';
+import { withTempDir } from '../helpers/tmp.js';
 
 function withDir(fn: (dir: string) => Promise<void> | void) {
   return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lethe-lock-'));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withTempDir('lethe-lock-', fn);
   };
 }
 

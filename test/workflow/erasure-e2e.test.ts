@@ -25,7 +25,7 @@ import { buildIndex, PROVENANCE_FILE, proposeForgetSet, readProposal } from '../
 import { buildServer } from '../../src/server/app.js';
 import { sha } from './run-fixtures.js';
 import { describeHits, filesUnder as regularFiles, needlesOf, searchFiles, searchText, searchValue, type Needle } from './subject-search.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, carol, runner } from './fixtures.js';
 

@@ -12,10 +12,11 @@ import { createRequest, getRequest, scopeRequest } from '../../src/workflow/inde
 import { buildIndex, editDistance, PROBE_TEMPLATES, proposeForgetSet, readProposal, recordHash } from '../../src/workflow/provenance.js';
 import { probeModel } from '../../src/workflow/probe-model.js';
 import { readRows } from '../../src/train/examples.js';
-import { spawnSync } from 'node:child_process';
-import { repoRoot, requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
 import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
 import { alice } from './fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
 after(closeStores);
 
@@ -190,8 +191,7 @@ for (const kind of STORE_KINDS) {
 }
 
 test('probeModel: greedy answers from the model to templated questions, as candidate QA rows', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lethe-probe-'));
-  try {
+  await withTempDir('lethe-probe-', async (dir) => {
     const src = requireFixture('llama-tiny');
     for (const f of ['config.json', 'generation_config.json', 'model.safetensors']) copyFileSync(join(src, f), join(dir, f));
     copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(dir, 'tokenizer.json'));
@@ -205,16 +205,13 @@ test('probeModel: greedy answers from the model to templated questions, as candi
     assert.equal(again.length, 2);
     assert.deepEqual(again.map((r) => r.answer), rows.slice(0, 2).map((r) => r.answer), 'greedy: the same answer for the same question, batched differently');
     await assert.rejects(probeModel(dir, { name: ' ' }), /name/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('lethe index / propose / request scope --proposal on a data folder', () => {
   const c = corpus();
-  const main = join(repoRoot, 'dist/src/cli/main.js');
-  const lethe = (args: string[], o: { token?: string; input?: string } = {}) => spawnSync(process.execPath, [main, ...args], {
-    encoding: 'utf8', input: o.input, env: { ...process.env, LETHE_DATA: join(c.dir, 'data'), ...(o.token ? { LETHE_TOKEN: o.token } : {}) },
+  const lethe = (args: string[], o: { token?: string; input?: string } = {}) => runCli(args, {
+    input: o.input, env: { LETHE_DATA: join(c.dir, 'data'), ...(o.token ? { LETHE_TOKEN: o.token } : {}) },
   });
   try {
     const idx = lethe(['index', '--data', c.text, c.qa]);

@@ -4,20 +4,19 @@
 // strict one fails (no registry row) — with the subject's name found in no table, certificate or log.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import {
   approveRequest, createRequest, getRequest, hashModelFolder, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
   auditEntries, type Policy, type ReleaseCertificate,
 } from '../../src/workflow/index.js';
 import type { EvalJson } from '../../src/eval/evaluate.js';
-import { repoRoot } from '../helpers.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
 import { approved, forgetRows, setup, sha } from './run-fixtures.js';
+import { withTempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 
 after(closeStores);
 
@@ -56,16 +55,13 @@ describe('policy parsing', () => {
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x y', max: 1 }] }), badInput('checks.0.metric', /metric name/));
   });
   test('a policy file that is not JSON or cannot be read is refused with its path', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lethe-policy-'));
-    try {
+    withTempDir('lethe-policy-', (dir) => {
       writeFileSync(join(dir, 'bad.json'), '{checks:');
       assert.throws(() => readPolicyFile(join(dir, 'bad.json')), /policy: .*bad\.json is not JSON/);
       assert.throws(() => readPolicyFile(join(dir, 'none.json')), /policy: cannot read .*none\.json/);
       writeFileSync(join(dir, 'ok.json'), JSON.stringify({ checks: [{ metric: 'x', max: 1 }] }));
       assert.equal(readPolicyFile(join(dir, 'ok.json')).checks[0]!.max, 1);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -307,7 +303,7 @@ test('lethe release: scope with --record-path, approve, release with a policy fi
   const s = setup();
   const data = join(s.dir, 'data');
   const lethe = (args: string[], token?: string, input?: string) => {
-    const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8', input, env: { ...process.env, LETHE_DATA: data, ...(token ? { LETHE_TOKEN: token } : {}) } });
+    const r = runCli(args, { input, env: { LETHE_DATA: data, ...(token ? { LETHE_TOKEN: token } : {}) } });
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
   };
   try {

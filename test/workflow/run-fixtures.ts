@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { approveRequest, createRequest, scopeRequest, type Workflow } from '../../src/workflow/index.js';
-import { requireFixture } from '../helpers.js';
+import { requireFixture } from '../helpers/fixtures.js';
 import { alice, bob, createBody, SUBJECT } from './fixtures.js';
 
 const qa = (q: string, a: string) => JSON.stringify({ question: q, answer: a, perturbed_answer: [`Not ${a}`] });

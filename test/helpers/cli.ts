@@ -1,0 +1,11 @@
+// The `lethe` command line as the tests run it: the compiled dist/src/cli/main.js in a child Node.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './fixtures.js';
+
+export const CLI = join(repoRoot, 'dist/src/cli/main.js');
+
+/** Runs `lethe ...args` to completion; `env` is added to this process's environment. */
+export function runCli(args: string[], { env = {}, input }: { env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, input });
+}
