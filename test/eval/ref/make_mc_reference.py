@@ -16,109 +16,31 @@ script lists the strings it needs in mc_strings.json; run the encoder, then this
   /usr/bin/python3 test/eval/ref/make_mc_reference.py        # may ask for:
   LETHE_NATIVE=... node test/eval/ref/mc_encode.mjs           # (after building: reads dist/)
 """
-import hashlib, json, math, os, struct, sys
+import hashlib, json, os, sys
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'ref'))
+from lethe_ref import FIX, check_against_hf, gpt2_forward, layer_norm_by_hand, llama_forward, load_folder, silu_by_hand  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.normpath(os.path.join(HERE, '..', '..', '..', '..', 'shared', 'fixtures', 'hf-reference'))
-if not os.path.isdir(FIX):
-    FIX = '/work/shared/fixtures/hf-reference'
 MC = os.path.join(HERE, 'mc')
 TOKENS = os.path.join(HERE, 'mc_tokens.json')
 STRINGS = os.path.join(HERE, 'mc_strings.json')
 BOS_ID = 0  # '<|endoftext|>' in the fixture tokenizer, used as BOS in the 'gpt2' configuration
 
 # ---------------------------------------------------------------- models (float64, from scratch)
-
-
-def load_st(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        assert v['dtype'] == 'F32', v
-        a, b = v['data_offsets']
-        out[k] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(v['shape']).clone().double()
-    return out
-
-
-def llama(cfg, P, ids):
-    B, T = ids.shape
-    nh, nkv, hd = cfg['num_attention_heads'], cfg['num_key_value_heads'], cfg['head_dim']
-    eps = cfg['rms_norm_eps']
-    theta = cfg['rope_parameters']['rope_theta']
-    inv = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
-    f = torch.arange(T, dtype=torch.float64)[:, None] * inv.double()[None]
-    cos, sin = torch.cat([f, f], -1).cos(), torch.cat([f, f], -1).sin()
-
-    def rope(x):
-        return x * cos + torch.cat([-x[..., hd // 2:], x[..., :hd // 2]], -1) * sin
-
-    def rms(x, w):
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
-
-    mask = torch.full((T, T), float('-inf'), dtype=torch.float64).triu(1)
-    x = P['model.embed_tokens.weight'][ids]
-    for l in range(cfg['num_hidden_layers']):
-        p = f'model.layers.{l}.'
-        h = rms(x, P[p + 'input_layernorm.weight'])
-        q = rope((h @ P[p + 'self_attn.q_proj.weight'].T).view(B, T, nh, hd).transpose(1, 2))
-        k = rope((h @ P[p + 'self_attn.k_proj.weight'].T).view(B, T, nkv, hd).transpose(1, 2))
-        v = (h @ P[p + 'self_attn.v_proj.weight'].T).view(B, T, nkv, hd).transpose(1, 2)
-        k, v = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
-        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + a.transpose(1, 2).reshape(B, T, nh * hd) @ P[p + 'self_attn.o_proj.weight'].T
-        h = rms(x, P[p + 'post_attention_layernorm.weight'])
-        g = h @ P[p + 'mlp.gate_proj.weight'].T
-        x = x + ((g * torch.sigmoid(g)) * (h @ P[p + 'mlp.up_proj.weight'].T)) @ P[p + 'mlp.down_proj.weight'].T
-    return rms(x, P['model.norm.weight']) @ P['lm_head.weight'].T
-
-
-def gpt2(cfg, P, ids):
-    B, T = ids.shape
-    H, nh = cfg['n_embd'], cfg['n_head']
-    hd = H // nh
-    eps = cfg['layer_norm_epsilon']
-
-    def ln(x, n):
-        m = x.mean(-1, keepdim=True)
-        var = (x - m).pow(2).mean(-1, keepdim=True)
-        return (x - m) / torch.sqrt(var + eps) * P[n + '.weight'] + P[n + '.bias']
-
-    def conv(x, n):
-        return x @ P[n + '.weight'] + P[n + '.bias']
-
-    def gelu_new(x):
-        return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x.pow(3))))
-
-    mask = torch.full((T, T), float('-inf'), dtype=torch.float64).triu(1)
-    x = P['transformer.wte.weight'][ids] + P['transformer.wpe.weight'][torch.arange(T)][None]
-    for i in range(cfg['n_layer']):
-        p = f'transformer.h.{i}'
-        q, k, v = conv(ln(x, p + '.ln_1'), p + '.attn.c_attn').split(H, -1)
-        q, k, v = (t.view(B, T, nh, hd).transpose(1, 2) for t in (q, k, v))
-        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + conv(a.transpose(1, 2).reshape(B, T, H), p + '.attn.c_proj')
-        x = x + conv(gelu_new(conv(ln(x, p + '.ln_2'), p + '.mlp.c_fc')), p + '.mlp.c_proj')
-    return ln(x, 'transformer.ln_f') @ P['transformer.wte.weight'].T
-
-
+# silu and the layer norm written out, as this reference was first written (the fixture stays as committed).
+FORWARDS = {
+    'llama-tiny': lambda cfg, P, ids, mask=None: llama_forward(cfg, P, ids, mask=mask, act=silu_by_hand),
+    'gpt2-tiny': lambda cfg, P, ids, mask=None: gpt2_forward(cfg, P, ids, mask=mask, layer_norm=layer_norm_by_hand),
+}
 MODELS = {}
-for name, fwd in [('llama-tiny', llama), ('gpt2-tiny', gpt2)]:
-    cfg = json.load(open(os.path.join(FIX, name, 'config.json')))
-    P = load_st(os.path.join(FIX, name, 'model.safetensors'))
-    ref = json.load(open(os.path.join(FIX, name, 'reference.json')))
-    exp = load_st(os.path.join(FIX, name, 'reference.safetensors'))['logits']
-    with torch.no_grad():
-        d = (fwd(cfg, P, torch.tensor(ref['input_ids'])) - exp).abs().max().item()
-    assert d < 2e-5, f'{name}: this forward is off the HF transformers logits by {d}'
-    print(f'{name}: forward vs HF transformers logits max abs diff {d:.1e}', file=sys.stderr)
+for name, fwd in FORWARDS.items():
+    cfg, P = load_folder(os.path.join(FIX, name), torch.float64)
+    check_against_hf(name, lambda ids, mask, cfg=cfg, P=P, fwd=fwd: fwd(cfg, P, ids), 2e-5)
     max_len = cfg.get('max_position_embeddings', cfg.get('n_positions'))
     MODELS[name] = (lambda ids, cfg=cfg, P=P, fwd=fwd: fwd(cfg, P, ids), max_len)
+
 
 # ---------------------------------------------------------------- tasks, as lm-evaluation-harness builds them
 

@@ -9,178 +9,19 @@
 #
 # Written with Debian's python3-torch 1.13 and only the standard library besides torch. The
 # TypeScript side must match these numbers; never regenerate them with Lethe's own code.
-import json, math, os, re, struct, sys
+import json, math, os, re, sys
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'ref'))
+from lethe_ref import FIX, check_against_hf, forward, llama_forward, load_folder, save_st  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, '../../..'))
-FIX = os.environ.get('LETHE_FIXTURES', os.path.abspath(os.path.join(REPO, '../shared/fixtures/hf-reference')))
-if not os.path.isdir(FIX):
-    sys.exit(f'the HF reference fixtures are missing: {FIX} (the shared folder beside the checkout)')
-
-# ---------------------------------------------------------------- safetensors (format by hand)
-DT = {'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'F64': torch.float64, 'I64': torch.int64, 'I32': torch.int32}
-DT_NAME = {v: k for k, v in DT.items()}
-
-
-def load_st(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    n = struct.unpack('<Q', data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    out = {}
-    for name, e in header.items():
-        if name == '__metadata__':
-            continue
-        a, b = e['data_offsets']
-        t = torch.frombuffer(bytearray(body[a:b]), dtype=DT[e['dtype']]) if b > a else torch.empty(0, dtype=DT[e['dtype']])
-        out[name] = t.reshape(e['shape']).clone()
-    return out
-
-
-def save_st(path, tensors):
-    header, chunks, off = {'__metadata__': {'format': 'pt'}}, [], 0
-    for name, t in tensors.items():
-        t = t.contiguous()
-        raw = t.view(torch.uint8).numpy().tobytes() if t.dtype in (torch.float16, torch.bfloat16) else t.numpy().tobytes()
-        header[name] = {'dtype': DT_NAME[t.dtype], 'shape': list(t.shape), 'data_offsets': [off, off + len(raw)]}
-        chunks.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * (-len(h) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)) + h + b''.join(chunks))
-
-
-# ---------------------------------------------------------------- the models
-def rope_inv_freq(cfg, head_dim):
-    """HF's rope init functions (default, linear, llama3), computed in float32 like HF."""
-    params = cfg.get('rope_parameters') or cfg.get('rope_scaling') or {}
-    theta = params.get('rope_theta', cfg.get('rope_theta', 10000.0))
-    kind = params.get('rope_type', params.get('type', 'default'))
-    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
-    if kind == 'linear':  # _compute_linear_scaling_rope_parameters: inv_freq /= factor (= positions / factor)
-        inv = inv / params['factor']
-    elif kind == 'llama3':  # _compute_llama3_parameters
-        factor, low, high = params['factor'], params['low_freq_factor'], params['high_freq_factor']
-        old = params['original_max_position_embeddings']
-        low_wavelen, high_wavelen = old / low, old / high
-        wavelen = 2 * math.pi / inv
-        inv_llama = torch.where(wavelen > low_wavelen, inv / factor, inv)
-        smooth = (old / wavelen - low) / (high - low)
-        smoothed = (1 - smooth) * inv_llama / factor + smooth * inv_llama
-        medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
-        inv = torch.where(medium, smoothed, inv_llama)
-    else:
-        assert kind == 'default', kind
-    return inv
-
-
-def causal_bias(T, mask, dtype):
-    keep = torch.ones(T, T, dtype=torch.bool).tril()[None, None]
-    if mask is not None:
-        keep = keep & mask.bool()[:, None, None, :]
-    return torch.zeros(keep.shape, dtype=dtype).masked_fill(~keep, torch.finfo(dtype).min)
-
-
-def attention(q, k, v, bias, scale):
-    w = torch.softmax((q @ k.transpose(-1, -2)) * scale + bias, dim=-1)
-    return w @ v
-
-
-def llama_forward(cfg, W, ids, mask=None, positions=None, dtype=torch.float64):
-    P = {k: v.to(dtype) for k, v in W.items()}
-    B, T = ids.shape
-    H = cfg['hidden_size']
-    nh = cfg['num_attention_heads']
-    nkv = cfg.get('num_key_value_heads', nh)
-    hd = cfg.get('head_dim') or H // nh
-    eps = cfg.get('rms_norm_eps', 1e-6)
-    qkv_bias = cfg['model_type'] == 'qwen2' or cfg.get('attention_bias', False)
-    o_bias = cfg.get('attention_bias', False)
-    mlp_bias = cfg.get('mlp_bias', False)
-    act = {'silu': torch.nn.functional.silu, 'gelu': torch.nn.functional.gelu}[cfg.get('hidden_act', 'silu')]
-    if positions is None:
-        positions = torch.arange(T)[None].expand(B, T)
-    freqs = positions.to(dtype)[..., None] * rope_inv_freq(cfg, hd).to(dtype)  # [B, T, hd/2]
-    emb = torch.cat([freqs, freqs], -1)
-    cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-
-    def rot(x):
-        return torch.cat([-x[..., hd // 2:], x[..., :hd // 2]], -1)
-
-    def rms(x, w):
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
-
-    def lin(x, name, bias):
-        y = x @ P[name + '.weight'].T
-        return y + P[name + '.bias'] if bias else y
-
-    bias = causal_bias(T, mask, dtype)
-    x = P['model.embed_tokens.weight'][ids]
-    for i in range(cfg['num_hidden_layers']):
-        p = f'model.layers.{i}'
-        h = rms(x, P[f'{p}.input_layernorm.weight'])
-        q = lin(h, f'{p}.self_attn.q_proj', qkv_bias).view(B, T, nh, hd).transpose(1, 2)
-        k = lin(h, f'{p}.self_attn.k_proj', qkv_bias).view(B, T, nkv, hd).transpose(1, 2)
-        v = lin(h, f'{p}.self_attn.v_proj', qkv_bias).view(B, T, nkv, hd).transpose(1, 2)
-        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
-        k, v = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
-        a = attention(q, k, v, bias, hd ** -0.5).transpose(1, 2).reshape(B, T, nh * hd)
-        x = x + lin(a, f'{p}.self_attn.o_proj', o_bias)
-        h = rms(x, P[f'{p}.post_attention_layernorm.weight'])
-        x = x + lin(act(lin(h, f'{p}.mlp.gate_proj', mlp_bias)) * lin(h, f'{p}.mlp.up_proj', mlp_bias), f'{p}.mlp.down_proj', mlp_bias)
-    x = rms(x, P['model.norm.weight'])
-    head = P['model.embed_tokens.weight'] if cfg.get('tie_word_embeddings', False) else P['lm_head.weight']
-    return x @ head.T
-
-
-def gelu_new(x):
-    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x.pow(3))))
-
-
-def gpt2_forward(cfg, W, ids, mask=None, dtype=torch.float64):
-    P = {k: v.to(dtype) for k, v in W.items()}
-    B, T = ids.shape
-    H, nh = cfg['n_embd'], cfg['n_head']
-    hd = H // nh
-    eps = cfg.get('layer_norm_epsilon', 1e-5)
-    ln = lambda x, n: torch.nn.functional.layer_norm(x, [H], P[n + '.weight'], P[n + '.bias'], eps)
-    conv = lambda x, n: x @ P[n + '.weight'] + P[n + '.bias']  # Conv1D: weight [in, out]
-    bias = causal_bias(T, mask, dtype)
-    x = P['transformer.wte.weight'][ids] + P['transformer.wpe.weight'][torch.arange(T)][None]
-    for i in range(cfg['n_layer']):
-        p = f'transformer.h.{i}'
-        q, k, v = conv(ln(x, f'{p}.ln_1'), f'{p}.attn.c_attn').split(H, -1)
-        q, k, v = (t.view(B, T, nh, hd).transpose(1, 2) for t in (q, k, v))
-        a = attention(q, k, v, bias, hd ** -0.5).transpose(1, 2).reshape(B, T, H)
-        x = x + conv(a, f'{p}.attn.c_proj')
-        x = x + conv(gelu_new(conv(ln(x, f'{p}.ln_2'), f'{p}.mlp.c_fc')), f'{p}.mlp.c_proj')
-    return ln(x, 'transformer.ln_f') @ P['transformer.wte.weight'].T
-
-
-def forward(cfg, W, ids, **kw):
-    return gpt2_forward(cfg, W, ids, **kw) if cfg['model_type'] == 'gpt2' else llama_forward(cfg, W, ids, **kw)
-
-
-def load_folder(path):
-    cfg = json.load(open(os.path.join(path, 'config.json')))
-    return cfg, load_st(os.path.join(path, 'model.safetensors'))
-
+PT = {'format': 'pt'}  # the __metadata__ these fixtures were written with
 
 # ---------------------------------------------------------------- 1. the reference matches HF
 for name in ['llama-tiny', 'llama-tied-tiny', 'gpt2-tiny']:
     cfg, W = load_folder(os.path.join(FIX, name))
-    ref = json.load(open(os.path.join(FIX, name, 'reference.json')))
-    exp = load_st(os.path.join(FIX, name, 'reference.safetensors'))
-    ids, mask = torch.tensor(ref['input_ids']), torch.tensor(ref['attention_mask'])
-    with torch.no_grad():
-        d = (forward(cfg, W, ids) - exp['logits'].double()).abs().max().item()
-        m = mask[..., None].bool()
-        dm = ((forward(cfg, W, ids, mask=mask) - exp['logits_masked'].double()).abs() * m).max().item()
-    assert d <= 2e-5 and dm <= 2e-5, f'{name}: the reference forward is off HF by {d} (masked {dm})'
-    print(f'{name}: reference vs HF transformers logits max abs diff {d:.2e} (masked {dm:.2e})', file=sys.stderr)
+    check_against_hf(name, lambda ids, mask, cfg=cfg, W=W: forward(cfg, W, ids, mask=mask), 2e-5, masked=True)
 
 # ---------------------------------------------------------------- 2. variant fixtures
 gen = torch.Generator().manual_seed(1234)
@@ -257,7 +98,7 @@ for name, cfg in VARIANTS.items():
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     json.dump(cfg, open(os.path.join(d, 'config.json'), 'w'), indent=2)
-    save_st(os.path.join(d, 'model.safetensors'), W)
+    save_st(os.path.join(d, 'model.safetensors'), W, metadata=PT)
     W = {k: v.float() for k, v in W.items()}
     with torch.no_grad():
         logits = llama_forward(cfg, W, ids)
@@ -275,7 +116,7 @@ for name, cfg in VARIANTS.items():
     if effect is not None:
         assert effect > 1e-2, f'{name}: the feature changes logits by only {effect}'
     save_st(os.path.join(d, 'expected.safetensors'), {'input_ids': ids, 'position_ids_offset': offset.contiguous(),
-                                                      'logits': logits.float(), 'logits_offset': logits_offset.float()})
+                                                      'logits': logits.float(), 'logits_offset': logits_offset.float()}, metadata=PT)
     summary[name] = {'feature_effect': effect}
     print(f'{name}: written (feature changes logits by {effect})', file=sys.stderr)
 
