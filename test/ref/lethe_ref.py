@@ -205,8 +205,9 @@ def check_against_hf(name, fwd, tol, masked=False):
     exp = load_st(os.path.join(FIX, name, 'reference.safetensors'))
     ids, mask = torch.tensor(ref['input_ids']), torch.tensor(ref['attention_mask'])
     with torch.no_grad():
-        d = (fwd(ids, None) - exp['logits'].to(torch.float64)).abs().max().item()
-        dm = ((fwd(ids, mask) - exp['logits_masked'].to(torch.float64)).abs() * mask[..., None]).max().item() if masked else 0.0
+        out = fwd(ids, None)  # compared in the forward's dtype
+        d = (out - exp['logits'].to(out.dtype)).abs().max().item()
+        dm = ((fwd(ids, mask) - exp['logits_masked'].to(out.dtype)).abs() * mask[..., None]).max().item() if masked else 0.0
     assert d <= tol and dm <= tol, f'{name}: the reference forward is off HF transformers by {d} (masked {dm})'
     print(f'{name}: reference vs HF transformers logits max abs diff {d:.2e}' + (f' (masked {dm:.2e})' if masked else ''), file=sys.stderr)
     return d, dm

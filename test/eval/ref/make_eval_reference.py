@@ -11,85 +11,30 @@ Min-K% / Min-K%++ (k=0.4), LOSS, zlib, gradient norm (p=2), their ROC AUCs (skle
 
 usage: python3 test/eval/ref/make_eval_reference.py  (writes test/eval/ref/eval_reference.json)
 """
-import json, math, os, struct, zlib
+import json, math, os, sys, zlib
 import numpy as np
 import torch
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'ref'))
+from lethe_ref import FIX, check_against_hf, llama_forward, load_folder  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIX = os.path.normpath(os.path.join(HERE, '..', '..', '..', '..', 'shared', 'fixtures', 'hf-reference'))
-if not os.path.isdir(FIX):
-    FIX = '/work/shared/fixtures/hf-reference'
-MODEL = os.path.join(FIX, 'llama-tiny')
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        assert v['dtype'] == 'F32', v
-        a, b = v['data_offsets']
-        out[k] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(v['shape']).clone()
-    return out
-
-
-cfg = json.load(open(os.path.join(MODEL, 'config.json')))
-W = read_safetensors(os.path.join(MODEL, 'model.safetensors'))
+cfg, W = load_folder(os.path.join(FIX, 'llama-tiny'))
 for t in W.values():
     t.requires_grad_(True)
-H, NH, NKV, HD = cfg['hidden_size'], cfg['num_attention_heads'], cfg['num_key_value_heads'], cfg['head_dim']
-EPS = cfg['rms_norm_eps']
-THETA = cfg['rope_parameters']['rope_theta']
 EOS = cfg['eos_token_id']
 
 
-def rms(x, w):
-    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS))
-
-
-def rope(x, T):
-    inv = 1.0 / (THETA ** (torch.arange(0, HD, 2, dtype=torch.float32) / HD))
-    f = torch.outer(torch.arange(T, dtype=torch.float32), inv)
-    emb = torch.cat([f, f], -1)
-    cos, sin = emb.cos(), emb.sin()
-    x1, x2 = x[..., : HD // 2], x[..., HD // 2:]
-    return x * cos + torch.cat([-x2, x1], -1) * sin
-
-
 def forward(ids, w=W):
-    B, T = ids.shape
-    x = w['model.embed_tokens.weight'][ids]
-    mask = torch.full((T, T), float('-inf')).triu(1)
-    for l in range(cfg['num_hidden_layers']):
-        p = f'model.layers.{l}.'
-        h = rms(x, w[p + 'input_layernorm.weight'])
-        q = (h @ w[p + 'self_attn.q_proj.weight'].T).view(B, T, NH, HD).transpose(1, 2)
-        k = (h @ w[p + 'self_attn.k_proj.weight'].T).view(B, T, NKV, HD).transpose(1, 2)
-        v = (h @ w[p + 'self_attn.v_proj.weight'].T).view(B, T, NKV, HD).transpose(1, 2)
-        q, k = rope(q, T), rope(k, T)
-        k = k.repeat_interleave(NH // NKV, 1)
-        v = v.repeat_interleave(NH // NKV, 1)
-        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(HD) + mask, -1) @ v
-        x = x + a.transpose(1, 2).reshape(B, T, NH * HD) @ w[p + 'self_attn.o_proj.weight'].T
-        h = rms(x, w[p + 'post_attention_layernorm.weight'])
-        g = torch.nn.functional.silu(h @ w[p + 'mlp.gate_proj.weight'].T) * (h @ w[p + 'mlp.up_proj.weight'].T)
-        x = x + g @ w[p + 'mlp.down_proj.weight'].T
-    return rms(x, w['model.norm.weight']) @ w['lm_head.weight'].T
+    # float32 like the model under test (gradient norms included).
+    return llama_forward(cfg, w, ids, dtype=torch.float32)
 
 
 # 1. Our forward equals HF's on the fixture input.
-ref = json.load(open(os.path.join(MODEL, 'reference.json')))
-hf = read_safetensors(os.path.join(MODEL, 'reference.safetensors'))
-with torch.no_grad():
-    ours = forward(torch.tensor(ref['input_ids']))
-diff = (ours - hf['logits']).abs().max().item()
-assert diff < 1e-4, f'python llama differs from HF by {diff}'
+diff, _ = check_against_hf('llama-tiny', lambda ids, mask: forward(ids), 1e-4)
+ref = json.load(open(os.path.join(FIX, 'llama-tiny', 'reference.json')))
 
 # 2. QA items as token ids (seeded), EOS appended to every answer.
 g = torch.Generator().manual_seed(1234)

@@ -17,112 +17,43 @@ Writes methods_reference.json (batches, cases, losses, parts, states) and method
 (float32 gradients, "grad.<case>"). Run: /usr/bin/python3 test/unlearn/ref/make_method_reference.py
 """
 import json
-import math
 import os
-import struct
+import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'ref'))
+from lethe_ref import FIX, check_against_hf, llama_forward, load_st, save_st  # noqa: E402
+
 torch.set_default_dtype(torch.float64)
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
-FIXTURE = os.environ.get('LETHE_LLAMA_TINY', os.path.join(REPO, '..', 'shared', 'fixtures', 'hf-reference', 'llama-tiny'))
+FIXTURE = os.environ.get('LETHE_LLAMA_TINY', os.path.join(FIX, 'llama-tiny'))
 GRAD_PARAM = 'model.layers.0.self_attn.q_proj.weight'
 PERTURB = {'model.layers.0.mlp.down_proj.weight': 1.5, 'lm_head.weight': 3.0}
 PAD = 0
 
 
-# ---------------------------------------------------------------- safetensors (no package needed)
+# ---------------------------------------------------------------- the Llama forward, float64
+CFG = json.load(open(os.path.join(FIXTURE, 'config.json')))
+
+
 def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        assert info['dtype'] == 'F32', (name, info['dtype'])
-        a, b = info['data_offsets']
-        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(info['shape']).to(torch.float64)
-    return out
+    return load_st(path, torch.float64)
 
 
 def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        raw = t.detach().to(torch.float32).contiguous().numpy().tobytes() if hasattr(t, 'numpy') else None
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-# ---------------------------------------------------------------- the Llama forward, float64
-CFG = json.load(open(os.path.join(FIXTURE, 'config.json')))
-L = CFG['num_hidden_layers']
-NH, NKV, HD = CFG['num_attention_heads'], CFG['num_key_value_heads'], CFG['head_dim']
-EPS = CFG['rms_norm_eps']
-THETA = CFG.get('rope_parameters', {}).get('rope_theta', CFG.get('rope_theta', 10000.0))
-
-
-def rms_norm(x, w):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * w
-
-
-def rope(x, cos, sin):
-    half = x.shape[-1] // 2
-    rotated = torch.cat([-x[..., half:], x[..., :half]], -1)
-    return x * cos + rotated * sin
+    save_st(path, {name: t.detach().to(torch.float32) for name, t in tensors.items()})
 
 
 def forward(W, ids, mask, capture_layer=None):
-    """Logits [B, T, V]; with capture_layer, also the output of that decoder layer (what a forward hook
-    on model.layers.<l> sees: before the final norm)."""
-    B, T = ids.shape
-    x = W['model.embed_tokens.weight'][ids]
-    inv_freq = 1.0 / (THETA ** (torch.arange(0, HD, 2, dtype=torch.float64) / HD))
-    freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq)
-    emb = torch.cat([freqs, freqs], -1)
-    cos, sin = emb.cos(), emb.sin()  # [T, HD]
-    allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))[None, None] & mask.bool()[:, None, None, :]
-    bias = torch.zeros(B, 1, T, T).masked_fill(~allowed, torch.finfo(torch.float64).min)
-    captured = None
-    for l in range(L):
-        p = f'model.layers.{l}.'
-        h = rms_norm(x, W[p + 'input_layernorm.weight'])
-        q = (h @ W[p + 'self_attn.q_proj.weight'].T).view(B, T, NH, HD).transpose(1, 2)
-        k = (h @ W[p + 'self_attn.k_proj.weight'].T).view(B, T, NKV, HD).transpose(1, 2)
-        v = (h @ W[p + 'self_attn.v_proj.weight'].T).view(B, T, NKV, HD).transpose(1, 2)
-        q, k = rope(q, cos, sin), rope(k, cos, sin)
-        k = k.repeat_interleave(NH // NKV, dim=1)
-        v = v.repeat_interleave(NH // NKV, dim=1)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(HD) + bias, -1) @ v  # [B, NH, T, HD]
-        x = x + att.transpose(1, 2).reshape(B, T, NH * HD) @ W[p + 'self_attn.o_proj.weight'].T
-        h2 = rms_norm(x, W[p + 'post_attention_layernorm.weight'])
-        x = x + (F.silu(h2 @ W[p + 'mlp.gate_proj.weight'].T) * (h2 @ W[p + 'mlp.up_proj.weight'].T)) @ W[p + 'mlp.down_proj.weight'].T
-        if l == capture_layer:
-            captured = x
-    logits = rms_norm(x, W['model.norm.weight']) @ W['lm_head.weight'].T
-    return (logits, captured) if capture_layer is not None else logits
+    """Logits [B, T, V]; with capture_layer, also the output of that decoder layer. RoPE frequencies in
+    float64, as this reference was first written (the fixtures stay as committed)."""
+    return llama_forward(CFG, W, ids, mask=mask, rope_dtype=torch.float64, capture_layer=capture_layer)
 
 
 def check_forward(W):
-    ref = json.load(open(os.path.join(FIXTURE, 'reference.json')))
-    expected = read_safetensors(os.path.join(FIXTURE, 'reference.safetensors'))
-    ids = torch.tensor(ref['input_ids'])
-    mask = torch.tensor(ref['attention_mask'])
-    d1 = (forward(W, ids, torch.ones_like(ids)) - expected['logits']).abs().max().item()
-    d2 = ((forward(W, ids, mask) - expected['logits_masked']).abs() * mask[..., None]).max().item()
-    assert d1 < 1e-4 and d2 < 1e-4, f'float64 Llama forward does not reproduce HF logits: {d1}, {d2}'
-    print(f'forward check vs HF: max |diff| {d1:.2e} (no mask), {d2:.2e} (left-padded, masked)')
+    check_against_hf('llama-tiny', lambda ids, mask: forward(W, ids, mask), 1e-4, masked=True)
 
 
 # ---------------------------------------------------------------- batches
