@@ -8,7 +8,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { torch, type Tensor } from '../../src/index.js';
-import { requireFixture } from '../helpers/fixtures.js';
+import { requireFixture, requireRepoFixture } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
 import { tempDir } from '../helpers/tmp.js';
 import { withoutLeaks } from '../helpers/leaks.js';
@@ -34,12 +34,11 @@ function assertSameValues(actual: ArrayLike<number | bigint>, expected: ArrayLik
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hugging Face fixtures. The expected numbers below were read INDEPENDENTLY of this project by
-// a throwaway script run with /usr/bin/python3 that parses each file with struct + json +
-// numpy.frombuffer(dtype='<f4') only (no torch, no safetensors, no Lethe code), printing the file
-// size, the header length, the sorted tensor names, __metadata__, and for a few tensors the shape
-// and repr(float(x)) of the first and last 3 elements. float32 → double is exact, so the values
-// must match exactly.
+// Hugging Face fixtures. The expected numbers (ref/safetensors_reference.json) were read INDEPENDENTLY
+// of this project by ref/make_safetensors_reference.py (/usr/bin/python3): struct + json +
+// numpy.frombuffer(dtype='<f4') only (no torch, no safetensors, no Lethe code): the file size, the
+// header length, the sorted tensor names, __metadata__, and for a few tensors the shape and the
+// first and last 3 elements. float32 → double is exact, so the values must match exactly.
 // ---------------------------------------------------------------------------------------------
 
 interface FixtureTensor { name: string; shape: number[]; first3: number[]; last3: number[] }
@@ -48,197 +47,7 @@ interface Fixture {
   names: string[]; tensors: FixtureTensor[];
 }
 
-const FIXTURES: Fixture[] = [
-  {
-    file: 'gpt2-tiny/model.safetensors',
-    fileSize: 550472,
-    headerLength: 2624,
-    metadata: { format: 'pt' },
-    names: [
-      'transformer.h.0.attn.c_attn.bias', 'transformer.h.0.attn.c_attn.weight',
-      'transformer.h.0.attn.c_proj.bias', 'transformer.h.0.attn.c_proj.weight', 'transformer.h.0.ln_1.bias',
-      'transformer.h.0.ln_1.weight', 'transformer.h.0.ln_2.bias', 'transformer.h.0.ln_2.weight',
-      'transformer.h.0.mlp.c_fc.bias', 'transformer.h.0.mlp.c_fc.weight', 'transformer.h.0.mlp.c_proj.bias',
-      'transformer.h.0.mlp.c_proj.weight', 'transformer.h.1.attn.c_attn.bias',
-      'transformer.h.1.attn.c_attn.weight', 'transformer.h.1.attn.c_proj.bias',
-      'transformer.h.1.attn.c_proj.weight', 'transformer.h.1.ln_1.bias', 'transformer.h.1.ln_1.weight',
-      'transformer.h.1.ln_2.bias', 'transformer.h.1.ln_2.weight', 'transformer.h.1.mlp.c_fc.bias',
-      'transformer.h.1.mlp.c_fc.weight', 'transformer.h.1.mlp.c_proj.bias',
-      'transformer.h.1.mlp.c_proj.weight', 'transformer.ln_f.bias', 'transformer.ln_f.weight',
-      'transformer.wpe.weight', 'transformer.wte.weight',
-    ],
-    tensors: [
-      {
-        name: 'transformer.h.0.attn.c_attn.weight', shape: [64, 192],
-        first3: [-0.16419994831085205, -0.03687772527337074, -0.03844186291098595],
-        last3: [-0.007974354550242424, -0.03301212564110756, -0.1668848842382431],
-      },
-      {
-        name: 'transformer.wte.weight', shape: [512, 64],
-        first3: [-0.030183661729097366, -0.11268037557601929, -0.09148618578910828],
-        last3: [0.06936691701412201, -0.03457352891564369, 0.06020618602633476],
-      },
-      {
-        name: 'transformer.h.0.ln_1.weight', shape: [64],
-        first3: [1.0, 1.0, 1.0],
-        last3: [1.0, 1.0, 1.0],
-      },
-    ],
-  },
-  {
-    file: 'llama-tiny/model.safetensors',
-    fileSize: 560488,
-    headerLength: 2144,
-    metadata: { format: 'pt' },
-    names: [
-      'lm_head.weight', 'model.embed_tokens.weight', 'model.layers.0.input_layernorm.weight',
-      'model.layers.0.mlp.down_proj.weight', 'model.layers.0.mlp.gate_proj.weight',
-      'model.layers.0.mlp.up_proj.weight', 'model.layers.0.post_attention_layernorm.weight',
-      'model.layers.0.self_attn.k_proj.weight', 'model.layers.0.self_attn.o_proj.weight',
-      'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.v_proj.weight',
-      'model.layers.1.input_layernorm.weight', 'model.layers.1.mlp.down_proj.weight',
-      'model.layers.1.mlp.gate_proj.weight', 'model.layers.1.mlp.up_proj.weight',
-      'model.layers.1.post_attention_layernorm.weight', 'model.layers.1.self_attn.k_proj.weight',
-      'model.layers.1.self_attn.o_proj.weight', 'model.layers.1.self_attn.q_proj.weight',
-      'model.layers.1.self_attn.v_proj.weight', 'model.norm.weight',
-    ],
-    tensors: [
-      {
-        name: 'lm_head.weight', shape: [512, 64],
-        first3: [0.051820456981658936, 0.050356026738882065, -0.2454676628112793],
-        last3: [-0.005810555536299944, 0.06066453456878662, -0.2630935609340668],
-      },
-      {
-        name: 'model.layers.0.self_attn.k_proj.weight', shape: [32, 64],
-        first3: [0.14753326773643494, -0.09093570709228516, -0.05607065558433533],
-        last3: [-0.007535652257502079, 0.024726010859012604, -0.01936585083603859],
-      },
-      {
-        name: 'model.norm.weight', shape: [64],
-        first3: [1.0, 1.0, 1.0],
-        last3: [1.0, 1.0, 1.0],
-      },
-    ],
-  },
-  {
-    file: 'llama-tied-tiny/model.safetensors',
-    fileSize: 1087040,
-    headerLength: 3000,
-    metadata: { format: 'pt' },
-    names: [
-      'model.embed_tokens.weight', 'model.layers.0.input_layernorm.weight',
-      'model.layers.0.mlp.down_proj.weight', 'model.layers.0.mlp.gate_proj.weight',
-      'model.layers.0.mlp.up_proj.weight', 'model.layers.0.post_attention_layernorm.weight',
-      'model.layers.0.self_attn.k_proj.weight', 'model.layers.0.self_attn.o_proj.weight',
-      'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.v_proj.weight',
-      'model.layers.1.input_layernorm.weight', 'model.layers.1.mlp.down_proj.weight',
-      'model.layers.1.mlp.gate_proj.weight', 'model.layers.1.mlp.up_proj.weight',
-      'model.layers.1.post_attention_layernorm.weight', 'model.layers.1.self_attn.k_proj.weight',
-      'model.layers.1.self_attn.o_proj.weight', 'model.layers.1.self_attn.q_proj.weight',
-      'model.layers.1.self_attn.v_proj.weight', 'model.layers.2.input_layernorm.weight',
-      'model.layers.2.mlp.down_proj.weight', 'model.layers.2.mlp.gate_proj.weight',
-      'model.layers.2.mlp.up_proj.weight', 'model.layers.2.post_attention_layernorm.weight',
-      'model.layers.2.self_attn.k_proj.weight', 'model.layers.2.self_attn.o_proj.weight',
-      'model.layers.2.self_attn.q_proj.weight', 'model.layers.2.self_attn.v_proj.weight', 'model.norm.weight',
-    ],
-    tensors: [
-      {
-        name: 'model.embed_tokens.weight', shape: [512, 96],
-        first3: [0.1259518563747406, -0.21431486308574677, 0.19008629024028778],
-        last3: [0.11522652208805084, 0.07063846290111542, -0.11800215393304825],
-      },
-      {
-        name: 'model.layers.2.mlp.down_proj.weight', shape: [96, 160],
-        first3: [-0.04309236258268356, -0.08509861677885056, -0.039402492344379425],
-        last3: [-0.0013613492483273149, 0.04911322519183159, 0.17438308894634247],
-      },
-      {
-        name: 'model.layers.1.post_attention_layernorm.weight', shape: [96],
-        first3: [1.0, 1.0, 1.0],
-        last3: [1.0, 1.0, 1.0],
-      },
-    ],
-  },
-  {
-    file: 'gpt2-tiny/reference.safetensors',
-    fileSize: 378864,
-    headerLength: 744,
-    metadata: {},
-    names: [
-      'grad.transformer.h.0.attn.c_attn.bias', 'grad.transformer.h.0.attn.c_attn.weight',
-      'grad.transformer.h.1.mlp.c_proj.bias', 'grad.transformer.h.1.mlp.c_proj.weight',
-      'grad.transformer.ln_f.weight', 'grad.transformer.wte.weight', 'logits', 'logits_masked',
-    ],
-    tensors: [
-      {
-        name: 'logits', shape: [2, 16, 512],
-        first3: [0.8406108617782593, 0.18033963441848755, 0.2865699827671051],
-        last3: [-0.15404710173606873, -0.8641870617866516, 0.2103215605020523],
-      },
-      {
-        name: 'logits_masked', shape: [2, 16, 512],
-        first3: [0.8406108617782593, 0.18033963441848755, 0.2865699827671051],
-        last3: [-0.5265614986419678, -1.1836585998535156, 0.14127366244792938],
-      },
-      {
-        name: 'grad.transformer.wte.weight', shape: [512, 64],
-        first3: [-0.002720034681260586, -0.001310968422330916, -0.0003691412275657058],
-        last3: [-0.0005586838815361261, 0.00018665097013581544, -0.0025427257642149925],
-      },
-    ],
-  },
-  {
-    file: 'llama-tiny/reference.safetensors',
-    fileSize: 313576,
-    headerLength: 992,
-    metadata: {},
-    names: [
-      'grad.model.embed_tokens.weight', 'grad.model.layers.0.input_layernorm.weight',
-      'grad.model.layers.0.post_attention_layernorm.weight', 'grad.model.layers.0.self_attn.q_proj.weight',
-      'grad.model.layers.1.input_layernorm.weight', 'grad.model.layers.1.mlp.down_proj.weight',
-      'grad.model.layers.1.post_attention_layernorm.weight', 'grad.model.norm.weight', 'logits',
-      'logits_masked',
-    ],
-    tensors: [
-      {
-        name: 'logits_masked', shape: [2, 16, 512],
-        first3: [-0.3797769248485565, -0.5736207962036133, -0.7353532314300537],
-        last3: [1.428122639656067, -0.629609227180481, 0.332681804895401],
-      },
-      {
-        name: 'grad.model.norm.weight', shape: [64],
-        first3: [0.0015071695670485497, 0.012433972209692001, 0.010248509235680103],
-        last3: [0.007230998948216438, 0.012826020829379559, 0.0548083558678627],
-      },
-    ],
-  },
-  {
-    file: 'llama-tied-tiny/reference.safetensors',
-    fileSize: 429888,
-    headerLength: 1208,
-    metadata: {},
-    names: [
-      'grad.model.embed_tokens.weight', 'grad.model.layers.0.input_layernorm.weight',
-      'grad.model.layers.0.post_attention_layernorm.weight', 'grad.model.layers.0.self_attn.q_proj.weight',
-      'grad.model.layers.1.input_layernorm.weight', 'grad.model.layers.1.mlp.down_proj.weight',
-      'grad.model.layers.1.post_attention_layernorm.weight', 'grad.model.layers.2.input_layernorm.weight',
-      'grad.model.layers.2.post_attention_layernorm.weight', 'grad.model.norm.weight', 'logits',
-      'logits_masked',
-    ],
-    tensors: [
-      {
-        name: 'logits', shape: [2, 16, 512],
-        first3: [-0.21502164006233215, 0.8314014077186584, -1.484288215637207],
-        last3: [-0.4288693964481354, -0.4428213834762573, -1.1765663623809814],
-      },
-      {
-        name: 'grad.model.layers.1.mlp.down_proj.weight', shape: [96, 160],
-        first3: [-0.007500040344893932, -0.0028609985020011663, 0.007106123026460409],
-        last3: [-0.00533395865932107, 0.005578302312642336, -0.009663871489465237],
-      },
-    ],
-  },
-];
+const FIXTURES = JSON.parse(readFileSync(requireRepoFixture('torch', 'ref', 'safetensors_reference.json'), 'utf8')) as Fixture[];
 
 for (const fx of FIXTURES) {
   test(`reads ${fx.file} like an independent numpy reader does`, () => withoutLeaks(() => {
