@@ -5,7 +5,7 @@
 // familiarity_completion / familiarity_anchored, gcide.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badRow, LetheError, parseJsonLine } from '../errors.js';
+import { badRow, LetheError, parseJsonLine } from '../util/errors.js';
 import type { EvalItemSet, SetKind } from './metrics/registry.js';
 import { secretSets } from './secrets.js';
 

@@ -8,7 +8,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from './model.js';
 import { parsePeftConfig, peftConfigJson, loraScale } from './lora.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { pathsOverlap } from '../util/output.js';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt',

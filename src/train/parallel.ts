@@ -4,7 +4,7 @@
 // the whole batch. Only rank 0 writes files and progress lines.
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 const dist = torch.distributed;
 

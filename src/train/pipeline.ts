@@ -4,7 +4,7 @@
 // Data-parallel ranks train every stage together; rank 0 alone writes the tokenizer and run.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseJsonLine } from '../errors.js';
+import { parseJsonLine } from '../util/errors.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';

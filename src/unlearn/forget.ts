@@ -10,7 +10,7 @@ import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';

@@ -1,7 +1,7 @@
 // Methods by name: one file each under methods/, registered here. Unknown names are refused with
 // the list of known ones; a name registered twice is a bug.
 import { z } from 'zod';
-import { LetheError, invalidArgument } from '../errors.js';
+import { LetheError, invalidArgument } from '../util/errors.js';
 import type { MethodDefinition } from './method.js';
 
 const METHODS = new Map<string, MethodDefinition>();

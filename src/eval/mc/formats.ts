@@ -21,7 +21,7 @@
 // order (sha256 of "lethe-mc-fewshot:<item>:<candidate>", ascending), so runs are reproducible.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { typeOf } from '../../errors.js';
+import { typeOf } from '../../util/errors.js';
 
 export type McLayout = 'arc' | 'boolq' | 'winogrande' | 'hellaswag' | 'mmlu' | 'generic';
 export const MC_LAYOUTS: readonly McLayout[] = ['arc', 'boolq', 'winogrande', 'hellaswag', 'mmlu', 'generic'];

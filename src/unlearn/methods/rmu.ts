@@ -13,7 +13,7 @@ import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument } from '../../util/errors.js';
 import { defineMethod } from '../registry.js';
 import { activationLoss, forgetRetainArgs, layerOutput, retainTerm, weighted } from '../losses.js';
 

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import * as torch from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 import { defineMethod } from '../registry.js';
 import { encodeExamples, reinforcedModel, trainingFor } from '../procedures.js';
 import { finetuneModel } from '../../train/finetune.js';

@@ -23,7 +23,7 @@ import type { Tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
-import { LetheError, typeOf } from '../../errors.js';
+import { LetheError, typeOf } from '../../util/errors.js';
 import type { DataRow } from '../../train/examples.js';
 import type { Example } from '../../train/batches.js';
 import { qaPrompt, DEFAULT_QA_TEMPLATE, type PromptFormat } from '../../train/prompt.js';
