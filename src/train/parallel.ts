@@ -27,7 +27,7 @@ export function syncStart(name: string, step: number, trainable: Tensor[]): void
   }
   torch.noGrad(() => {
     for (const p of trainable) {
-      if (!p.isContiguous()) throw new Error(`[${name}] a trainable tensor is not contiguous; cannot broadcast it`);
+      if (!p.isContiguous()) throw new LetheError('INTERNAL', `[${name}] a trainable tensor is not contiguous; cannot broadcast it`);
       dist.broadcast(p, 0);
     }
   });

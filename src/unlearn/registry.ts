@@ -7,7 +7,7 @@ import type { MethodDefinition } from './method.js';
 const METHODS = new Map<string, MethodDefinition>();
 
 export function defineMethod<S extends z.ZodObject>(m: MethodDefinition<S>): MethodDefinition<S> {
-  if (METHODS.has(m.name)) throw new Error(`unlearning method '${m.name}' is registered twice`);
+  if (METHODS.has(m.name)) throw new LetheError('INTERNAL', `unlearning method '${m.name}' is registered twice`);
   METHODS.set(m.name, m as unknown as MethodDefinition);
   return m;
 }

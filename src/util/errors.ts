@@ -3,8 +3,9 @@
 export type LetheErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'BAD_CHECKPOINT' | 'NON_FINITE_LOSS' | 'CONFLICT' | 'FORBIDDEN' | 'INTERNAL';
 
 export class LetheError extends Error {
-  /** The input field at fault ("forgetFile", "args"), for replies that point at it. */
-  readonly field?: string;
+  /** The input field at fault ("forgetFile", "args"), for replies that point at it. Declared, not
+   *  defined: an error without one has no `field` key at all. */
+  declare readonly field?: string;
 
   constructor(readonly code: LetheErrorCode, message: string, options: { field?: string } = {}) {
     super(message);
