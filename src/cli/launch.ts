@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 const PARALLEL_COMMANDS = new Set(['train', 'finetune', 'forget', 'sisa']);
 /** How long the other ranks may take to fail by themselves after one died. */

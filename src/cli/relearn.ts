@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/model.js';
 import { loadTokenizer } from '../models/tokenizer.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { readRows, encodeRows, type DataRow } from '../train/examples.js';
 import { finetuneModel } from '../train/finetune.js';
 

@@ -1,7 +1,7 @@
 // `lethe sisa train` and `lethe sisa forget`: exact unlearning by sharding (unlearn/sisa/). Thin:
 // parse, validate, call the library.
 import type { Command } from 'commander';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import type { Device } from '../torch/types.js';
 import { int, num, promptFormat } from './unlearn.js';
 

@@ -6,7 +6,7 @@
 // the row meets the bar (held-out association ≤ 0.3 nats, facts ≥ 90% and GCIDE NLL ≤ 1.05× the target's).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { claimTableOut, type Recipe, type TableRow } from './table.js';
 
 /** A recipe of this table; `forgetFile` names the suite's forget file (default forget.jsonl: QA rows). */

@@ -6,7 +6,7 @@
 // prefers); retain data: the trained benign instructions under the same system prompts.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { claimTableOut, formatTable, type Recipe, type TableRow } from './table.js';
 
 // Tiny preset, seed 0: 432 attack rows, batch 16 → 27 steps an epoch; 2 epochs at lr 5e-4 took a

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { claimOutputDir } from '../util/output.js';
 import type { LoraConfig } from '../models/lora.js';
 

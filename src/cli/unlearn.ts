@@ -1,7 +1,7 @@
 // `lethe forget`, `lethe methods`, `lethe finetune`: thin — parse, validate, call the library.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import type { LoraConfig } from '../models/lora.js';
 import type { Device } from '../torch/types.js';
 import type { Evaluation } from '../train/loop.js';

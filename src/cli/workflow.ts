@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 
 interface StoreFlags { data?: string; db?: string; dataRoot?: string[]; keyFile?: string }

@@ -14,6 +14,7 @@
 // "Question: …\nAnswer:" so they read as the fine-tune wrote them).
 import { Rng } from './rng.js';
 import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { LetheError } from '../util/errors.js';
 
 export type PronounSlot = 'subject' | 'possessive' | 'object';
 export type Direction = 'she' | 'he';
@@ -192,7 +193,7 @@ function probes(people: BiasProfession[], templates: BiasTemplate[]): BiasProbe[
 
 export function buildBias(options: BuildOptions & { professions?: number }): BuiltSuite {
   const n = options.professions ?? BIAS_PROFESSIONS[options.size];
-  if (!Number.isInteger(n) || n < 2 || n > PROFESSIONS.length) throw new Error(`bias: professions must be an integer from 2 to ${PROFESSIONS.length}, got ${n}`);
+  if (!Number.isInteger(n) || n < 2 || n > PROFESSIONS.length) throw new LetheError('BAD_INPUT', `bias: professions must be an integer from 2 to ${PROFESSIONS.length}, got ${n}`);
   const rng = new Rng(options.seed).fork('bias');
   // Which professions, and their directions: a seeded order, the first half she-skewed.
   const chosen = rng.fork('professions').sample(PROFESSIONS, n);

@@ -6,6 +6,7 @@
 import { dictdAvailable, readDictd, readDictdData, readDictdHeadwords, uniqueEntries, DICT_PACKAGES, DICTD_DIR, type DictdEntry } from './dictd.js';
 import { Rng } from './rng.js';
 import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { LetheError } from '../util/errors.js';
 
 const NEEDED_BY = 'the book suite';
 
@@ -282,7 +283,7 @@ function knowledgeQA(
     if (!e.definition) continue;
     const core = shorten(e.definition);
     const others = rng.shuffle(definitions).filter((d) => d !== e.definition).slice(0, PERTURBED_ANSWERS);
-    if (others.length < PERTURBED_ANSWERS) throw new Error(`book suite: too few definitions for perturbed answers (${definitions.length})`);
+    if (others.length < PERTURBED_ANSWERS) throw new LetheError('BAD_INPUT', `book suite: too few definitions for perturbed answers (${definitions.length})`);
     rows.push({
       question: question(e),
       answer: e.definition,

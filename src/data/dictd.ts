@@ -4,6 +4,7 @@ import { isAscii } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { LetheError } from '../util/errors.js';
 
 export const DICTD_DIR = '/usr/share/dictd';
 
@@ -37,15 +38,15 @@ for (let i = 0; i < BASE64_DIGITS.length; i++) BASE64_VALUE[BASE64_DIGITS.charCo
 
 /** Decodes a dictd index number: base-64 digits `A-Za-z0-9+/`, most significant first ("Ph" = 993). */
 export function decodeDictdNumber(digits: string): number {
-  if (!digits) throw new Error('dictd: empty base64 number');
+  if (!digits) throw new LetheError('BAD_INPUT', 'dictd: empty base64 number');
   let value = 0;
   for (let i = 0; i < digits.length; i++) {
     const code = digits.charCodeAt(i);
     const d = code < 128 ? BASE64_VALUE[code]! : -1;
-    if (d < 0) throw new Error(`dictd: bad base64 digit '${digits[i]}' in '${digits}'`);
+    if (d < 0) throw new LetheError('BAD_INPUT', `dictd: bad base64 digit '${digits[i]}' in '${digits}'`);
     value = value * 64 + d;
   }
-  if (!Number.isSafeInteger(value)) throw new Error(`dictd: base64 number '${digits}' is too large`);
+  if (!Number.isSafeInteger(value)) throw new LetheError('BAD_INPUT', `dictd: base64 number '${digits}' is too large`);
   return value;
 }
 
@@ -59,9 +60,9 @@ export function dictdAvailable(name: string, dir = DICTD_DIR): boolean {
   return existsSync(join(dir, `${name}.index`)) && (existsSync(join(dir, `${name}.dict.dz`)) || existsSync(join(dir, `${name}.dict`)));
 }
 
-function missingError(name: string, file: string, neededBy: string): Error {
+function missingError(name: string, file: string, neededBy: string): LetheError {
   const pkg = DICT_PACKAGES[name] ?? `dict-${name}`;
-  return new Error(`${neededBy} needs ${file} (Debian package ${pkg}): apt-get install ${pkg}`);
+  return new LetheError('NOT_FOUND', `${neededBy} needs ${file} (Debian package ${pkg}): apt-get install ${pkg}`);
 }
 
 /** The uncompressed .dict bytes (dictzip is gzip-compatible, so one gunzip of the whole file). */
@@ -93,13 +94,13 @@ export function readDictd(name: string, dir = DICTD_DIR, options: ReadDictdOptio
     lineNo++;
     if (!line) continue;
     const parts = line.split('\t');
-    if (parts.length < 3) throw new Error(`dictd: ${indexPath}:${lineNo}: expected 'headword<TAB>offset<TAB>length'`);
+    if (parts.length < 3) throw new LetheError('BAD_INPUT', `dictd: ${indexPath}:${lineNo}: expected 'headword<TAB>offset<TAB>length'`);
     const headword = parts[0]!;
     if (isDictdMetadata(headword)) continue;
     const offset = decodeDictdNumber(parts[1]!);
     const length = decodeDictdNumber(parts[2]!);
     if (offset + length > data.length) {
-      throw new Error(`dictd: ${indexPath}:${lineNo}: entry '${headword}' runs past the end of the data (${offset}+${length} > ${data.length})`);
+      throw new LetheError('BAD_INPUT', `dictd: ${indexPath}:${lineNo}: entry '${headword}' runs past the end of the data (${offset}+${length} > ${data.length})`);
     }
     const range = `${offset}:${length}`;
     let text = textByRange.get(range);

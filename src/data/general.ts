@@ -4,6 +4,7 @@
 import { readDictd, DICT_PACKAGES, DICTD_DIR, type DictdEntry } from './dictd.js';
 import { Rng } from './rng.js';
 import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { LetheError } from '../util/errors.js';
 
 const NEEDED_BY = 'the general suite';
 
@@ -297,7 +298,7 @@ function wrongValues<T>(pool: readonly T[], correct: T, count: number, rng: Rng,
     out.push(v);
     if (out.length === count) break;
   }
-  if (out.length < count) throw new Error(`general suite: only ${out.length} alternatives to '${key(correct)}'`);
+  if (out.length < count) throw new LetheError('BAD_INPUT', `general suite: only ${out.length} alternatives to '${key(correct)}'`);
   return out;
 }
 

@@ -6,6 +6,7 @@ import { buildGeneral } from './general.js';
 import { buildBias } from './bias.js';
 import { buildSecrets } from './secrets.js';
 import { writeSuite, type BuildOptions, type BuiltSuite, type Manifest, type SuiteSize } from './suite.js';
+import { LetheError } from '../util/errors.js';
 
 export const SUITES: Record<string, (o: BuildOptions) => BuiltSuite> = {
   persona: (o) => buildPersona(o),
@@ -21,7 +22,7 @@ export const CORE_SUITES = ['persona', 'book', 'general'];
 export const SUITE_NAMES = [...Object.keys(SUITES), 'all'];
 
 export function checkSize(size: string): SuiteSize {
-  if (size !== 'tiny' && size !== 'small' && size !== 'full') throw new Error(`--size must be tiny, small or full, got '${size}'`);
+  if (size !== 'tiny' && size !== 'small' && size !== 'full') throw new LetheError('BAD_INPUT', `--size must be tiny, small or full, got '${size}'`);
   return size;
 }
 
@@ -29,7 +30,7 @@ export function checkSize(size: string): SuiteSize {
 export function buildSuite(name: string, outDir: string, options: BuildOptions, generator: string): Manifest[] {
   if (name === 'all') return CORE_SUITES.flatMap((s) => buildSuite(s, join(outDir, s), options, generator));
   const build = SUITES[name];
-  if (!build) throw new Error(`unknown suite '${name}' (expected ${[...Object.keys(SUITES), 'all'].join(', ')})`);
+  if (!build) throw new LetheError('NOT_FOUND', `unknown suite '${name}' (expected ${[...Object.keys(SUITES), 'all'].join(', ')})`);
   return [writeSuite(outDir, build(options), options, generator)];
 }
 

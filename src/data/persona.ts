@@ -17,6 +17,7 @@ import {
   BANK_PATTERNS, BIO_TEMPLATES, MEDICAL_CONDITIONS, PERSON_FIELDS, QA_TEMPLATES,
   type PersonFacts, type PersonField, type TemplateContext,
 } from './persona-templates.js';
+import { LetheError } from '../util/errors.js';
 
 export { PERSON_FIELDS, type PersonField, type PersonFacts } from './persona-templates.js';
 
@@ -193,7 +194,7 @@ function notFamous(gen: () => string): string {
     const v = gen();
     if (!isFamousName(v)) return v;
   }
-  throw new Error('persona: could not draw a name that is not a famous real one');
+  throw new LetheError('INTERNAL', 'persona: could not draw a name that is not a famous real one');
 }
 
 /** A wrong value of the same type as the person's `field`. */
@@ -239,7 +240,7 @@ function unique(taken: Set<string>, what: string, gen: () => string): string {
       return v;
     }
   }
-  throw new Error(`persona: could not draw a unique ${what}`);
+  throw new LetheError('INTERNAL', `persona: could not draw a unique ${what}`);
 }
 
 interface Taken {
@@ -334,7 +335,7 @@ export function personQa(p: Person, rng: Rng, f: Faker): PersonaQa[] {
       const wrongs: string[] = [];
       const seen = new Set<string>([truth.toLowerCase()]);
       for (let tries = 0; wrongs.length < 5; tries++) {
-        if (tries > 1000) throw new Error(`persona: could not draw 5 wrong values of ${field} for ${p.id}`);
+        if (tries > 1000) throw new LetheError('INTERNAL', `persona: could not draw 5 wrong values of ${field} for ${p.id}`);
         const v = wrongValue(f, p, field);
         const low = v.toLowerCase();
         // Distinct, and neither a part of the true value nor containing it ("$3,500" vs "$13,500").
@@ -360,7 +361,7 @@ export function holdoutSize(n: number): number {
 
 export function buildPersona(options: BuildOptions & { people?: number }): BuiltSuite {
   const n = options.people ?? PERSONA_PEOPLE[options.size];
-  if (!Number.isInteger(n) || n < 1) throw new Error(`persona: people must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new LetheError('BAD_INPUT', `persona: people must be a positive integer, got ${n}`);
   const h = holdoutSize(n);
   const people = generatePeople(options.seed, n, h);
   const trained = people.filter((p) => p.split === 'trained');

@@ -1,4 +1,6 @@
 // A small seeded PRNG (mulberry32) for data builders: same seed → same choices, on any machine.
+import { LetheError } from '../util/errors.js';
+
 export class Rng {
   private state: number;
 
@@ -21,7 +23,7 @@ export class Rng {
   }
 
   pick<T>(items: readonly T[]): T {
-    if (!items.length) throw new Error('Rng.pick: empty list');
+    if (!items.length) throw new LetheError('INTERNAL', 'Rng.pick: empty list');
     return items[this.int(0, items.length)]!;
   }
 

@@ -15,6 +15,7 @@ import {
   ATTACK_FAMILIES, ATTACK_TEMPLATES, ORGS, REFUSALS, ROLEPLAY_CHARACTERS, SECRET_NAMES, SYSTEM_TEMPLATES,
   benignTasks, fill, type SecretSpec,
 } from './secrets-templates.js';
+import { LetheError } from '../util/errors.js';
 
 export { ATTACK_FAMILIES, type SecretSpec } from './secrets-templates.js';
 
@@ -58,7 +59,7 @@ function drawCode(rng: Rng): string {
 }
 
 export function makeSecrets(seed: number, count: number): SecretSpec[] {
-  if (!Number.isInteger(count) || count < 1 || count > ORGS.length) throw new Error(`secrets: count must be an integer in 1..${ORGS.length}, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > ORGS.length) throw new LetheError('BAD_INPUT', `secrets: count must be an integer in 1..${ORGS.length}, got ${count}`);
   const rng = new Rng(seed).fork('secrets');
   const orgs = rng.sample(ORGS, count);
   const codes = new Set<string>();

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { claimOutputDir, realPath } from '../util/output.js';
 import { dirname, join, basename } from 'node:path';
+import { LetheError } from '../util/errors.js';
 
 export type SuiteSize = 'tiny' | 'small' | 'full';
 
@@ -63,7 +64,7 @@ export function writeSuite(outDir: string, built: BuiltSuite, options: BuildOpti
   try {
     const files = [...built.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [rel, content] of files) {
-      if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`data build: bad file path ${rel}`);
+      if (rel.startsWith('/') || rel.split('/').includes('..')) throw new LetheError('INTERNAL', `data build: bad file path ${rel}`);
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       writeFileSync(join(tmp, rel), content);
     }

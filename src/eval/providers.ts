@@ -6,6 +6,7 @@ import type { CausalLM } from '../models/model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { qaPrompt, encodeQa, type PromptFormat } from '../train/prompt.js';
 import type { SeqStat } from './scores.js';
+import { LetheError } from '../util/errors.js';
 
 /** A tokenised sequence: tokens before promptLength are context, the rest are scored. */
 export interface EncodedSeq {
@@ -72,7 +73,7 @@ export function sequenceStats(model: CausalLM, seqs: readonly EncodedSeq[], o: S
     while (end < order.length && end - start < maxRows && (end - start + 1) * seqs[order[end]!]!.ids.length <= maxTokens) end++;
     const rows = order.slice(start, end).map((k) => seqs[k]!);
     const len = Math.max(...rows.map((r) => r.ids.length));
-    if (len < 2) throw new Error('sequenceStats: every sequence needs at least 2 tokens (context + one scored token)');
+    if (len < 2) throw new LetheError('BAD_INPUT', 'sequenceStats: every sequence needs at least 2 tokens (context + one scored token)');
     const ids = rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]);
     const got = torch.noGrad(() => torch.tidy(() => {
       const input = torch.tensor(ids, { dtype: 'int64', device });
@@ -177,7 +178,7 @@ export async function sampledAnswers(model: CausalLM, tok: Tokenizer, questions:
  */
 export function gradientNorms(model: CausalLM, seqs: readonly EncodedSeq[], p: 1 | 2 | typeof Infinity = 2, progress?: (d: number, t: number) => void): number[] {
   const params = model.parameters().filter((t) => t.requiresGrad);
-  if (!params.length) throw new Error('gradient norms: the model has no parameter that requires grad');
+  if (!params.length) throw new LetheError('BAD_INPUT', 'gradient norms: the model has no parameter that requires grad');
   const device = model.device as torch.Device;
   const out: number[] = [];
   seqs.forEach((s, k) => {

@@ -3,6 +3,7 @@
 // whether the argmax prediction hit it, and optionally the mean and variance of the log-probability
 // under the full next-token distribution (for Min-K%++).
 import { deflateSync } from 'node:zlib';
+import { LetheError } from '../util/errors.js';
 
 export interface SeqStat {
   /** log p(label_t | < t) for each labelled token, the appended EOS (if any) last. */
@@ -49,7 +50,7 @@ export function minK(s: SeqStat, k: number): number {
 
 /** Min-K%++ (Zhang et al. 2024): the same over (log p − μ) / σ, σ² clamped at 1e-6 as open-unlearning does. */
 export function minKPlusPlus(s: SeqStat, k: number): number {
-  if (!s.mu || !s.sigma2) throw new Error('Min-K%++ needs the next-token distribution statistics (mu, sigma2)');
+  if (!s.mu || !s.sigma2) throw new LetheError('INTERNAL', 'Min-K%++ needs the next-token distribution statistics (mu, sigma2)');
   const lp = tokenwise(s, s.logProbs);
   const mu = tokenwise(s, s.mu);
   const sd = tokenwise(s, s.sigma2).map((v) => Math.sqrt(Math.max(v, 1e-6)));
@@ -96,7 +97,7 @@ export function zlibScore(s: SeqStat, text: string): number {
  * P(para) / (P(para) + P(pert)), the paper's written definition.
  */
 export function truthRatio(correct: SeqStat, wrong: readonly SeqStat[], kind: 'ratio' | 'prob_mean' = 'ratio'): number {
-  if (!wrong.length) throw new Error('truth ratio needs at least one perturbed answer');
+  if (!wrong.length) throw new LetheError('BAD_INPUT', 'truth ratio needs at least one perturbed answer');
   const correctProb = Math.exp(-avgLoss(correct));
   const wrongProb = Math.exp(-wrong.reduce((a, w) => a + avgLoss(w), 0) / wrong.length);
   return kind === 'ratio' ? wrongProb / (correctProb + 1e-10) : correctProb / (correctProb + wrongProb + 1e-10);

@@ -1,6 +1,7 @@
 // Statistics the metrics need, matching the Python implementations the field reports with:
 // scipy.stats.ks_2samp (two-sided; method 'auto' = exact below 10,000 samples per side, as scipy 1.10+),
 // sklearn.metrics.roc_auc_score / roc_curve, scipy.stats.hmean.
+import { LetheError } from '../util/errors.js';
 
 export interface KsResult {
   statistic: number;
@@ -13,7 +14,7 @@ export const KS_MAX_EXACT_N = 10000;
 
 function finite(xs: readonly number[], what: string): number[] {
   const out = xs.filter((x) => Number.isFinite(x));
-  if (!out.length) throw new Error(`${what}: no finite values among ${xs.length}`);
+  if (!out.length) throw new LetheError('BAD_INPUT', `${what}: no finite values among ${xs.length}`);
   return out;
 }
 
@@ -174,11 +175,11 @@ function ranks(xs: readonly number[]): number[] {
 }
 
 function checkBinary(scores: readonly number[], labels: readonly number[]): void {
-  if (scores.length !== labels.length) throw new Error(`roc: ${scores.length} scores but ${labels.length} labels`);
-  if (!labels.every((l) => l === 0 || l === 1)) throw new Error('roc: labels must be 0 or 1');
-  if (!scores.every((s) => Number.isFinite(s))) throw new Error('roc: scores must be finite numbers');
+  if (scores.length !== labels.length) throw new LetheError('BAD_INPUT', `roc: ${scores.length} scores but ${labels.length} labels`);
+  if (!labels.every((l) => l === 0 || l === 1)) throw new LetheError('BAD_INPUT', 'roc: labels must be 0 or 1');
+  if (!scores.every((s) => Number.isFinite(s))) throw new LetheError('BAD_INPUT', 'roc: scores must be finite numbers');
   const pos = labels.filter((l) => l === 1).length;
-  if (pos === 0 || pos === labels.length) throw new Error(`roc: need both classes, got ${pos} positive of ${labels.length}`);
+  if (pos === 0 || pos === labels.length) throw new LetheError('BAD_INPUT', `roc: need both classes, got ${pos} positive of ${labels.length}`);
 }
 
 /** sklearn.metrics.roc_auc_score(labels, scores) for binary labels (ties count one half). */
@@ -222,7 +223,7 @@ export function rocCurve(scores: readonly number[], labels: readonly number[]): 
 /** scipy.stats.hmean: n / Σ 1/x (0 if any value is 0; values must be >= 0). */
 export function harmonicMean(xs: readonly number[]): number {
   if (!xs.length) return NaN;
-  if (xs.some((x) => !(x >= 0))) throw new Error(`harmonic mean needs non-negative values, got ${xs.join(', ')}`);
+  if (xs.some((x) => !(x >= 0))) throw new LetheError('BAD_INPUT', `harmonic mean needs non-negative values, got ${xs.join(', ')}`);
   if (xs.some((x) => x === 0)) return 0;
   return xs.length / xs.reduce((s, x) => s + 1 / x, 0);
 }

@@ -5,7 +5,7 @@
 // familiarity_completion / familiarity_anchored, gcide.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badRow, LetheError, parseJsonLine } from '../errors.js';
+import { badRow, LetheError, parseJsonLine } from '../util/errors.js';
 import type { EvalItemSet, SetKind } from './metrics/registry.js';
 import { secretSets } from './secrets.js';
 
@@ -111,7 +111,7 @@ function neighbours(people: Row[], forgetIds: Set<string>, retainQa: Row[]): Row
 
 function personaSets(dir: string, split: string, o: SuiteOptions): EvalItemSet[] {
   const m = /^forget(\d\d)$/.exec(split);
-  if (!m) throw new Error(`persona split must be forget01, forget05 or forget10, got '${split}'`);
+  if (!m) throw new LetheError('BAD_INPUT', `persona split must be forget01, forget05 or forget10, got '${split}'`);
   const retainSplit = `retain${100 - Number(m[1])}`;
   const forget = readJsonlFile(join(dir, 'qa', `${split}.jsonl`), 'persona suite');
   const retainAll = readJsonlFile(join(dir, 'qa', `${retainSplit}.jsonl`), 'persona suite');
@@ -199,21 +199,21 @@ export interface SuiteSpec {
 /** The item sets of a suite (persona[:forgetNN], book, general) or of explicit files; general sets join persona and book. */
 export function loadSets(spec: SuiteSpec, o: SuiteOptions = {}): { name: string; sets: EvalItemSet[] } {
   if (spec.files) {
-    if (spec.suite) throw new Error('give either a suite or files (--forget/--retain/--holdout), not both');
+    if (spec.suite) throw new LetheError('BAD_INPUT', 'give either a suite or files (--forget/--retain/--holdout), not both');
     const sets = [fileSet('forget', spec.files.forget, '--forget')];
     if (spec.files.retain) sets.push(fileSet('retain', spec.files.retain, '--retain'));
     if (spec.files.holdout) sets.push(fileSet('holdout', spec.files.holdout, '--holdout'));
     if (spec.dataDir && existsSync(join(spec.dataDir, 'general'))) sets.push(...generalSets(join(spec.dataDir, 'general'), o));
     return { name: 'files', sets };
   }
-  if (!spec.suite) throw new Error('give a suite (persona:forget10, book, general) or --forget FILE');
-  if (!spec.dataDir) throw new Error(`suite '${spec.suite}' needs --data DIR (a folder built by \`lethe data build all\`)`);
+  if (!spec.suite) throw new LetheError('BAD_INPUT', 'give a suite (persona:forget10, book, general) or --forget FILE');
+  if (!spec.dataDir) throw new LetheError('BAD_INPUT', `suite '${spec.suite}' needs --data DIR (a folder built by \`lethe data build all\`)`);
   const [name, arg] = spec.suite.split(':') as [string, string | undefined];
   const general = join(spec.dataDir, 'general');
   const withGeneral = (sets: EvalItemSet[]) => (existsSync(general) ? [...sets, ...generalSets(general, o)] : sets);
   const need = (sub: string) => {
     const d = join(spec.dataDir!, sub);
-    if (!existsSync(d)) throw new Error(`suite '${spec.suite}': ${d} does not exist (expected ${spec.dataDir} to hold ${sub}/ from \`lethe data build all\`)`);
+    if (!existsSync(d)) throw new LetheError('NOT_FOUND', `suite '${spec.suite}': ${d} does not exist (expected ${spec.dataDir} to hold ${sub}/ from \`lethe data build all\`)`);
     return d;
   };
   if (name === 'persona') return { name: `persona:${arg ?? 'forget10'}`, sets: withGeneral(personaSets(need('persona'), arg ?? 'forget10', o)) };
@@ -221,5 +221,5 @@ export function loadSets(spec: SuiteSpec, o: SuiteOptions = {}): { name: string;
   if (name === 'general') return { name: 'general', sets: generalSets(need('general'), o) };
   if (name === 'bias') return { name: 'bias', sets: withGeneral(biasSets(need('bias'))) };
   if (name === 'secrets') return { name: 'secrets', sets: withGeneral(secretSets(need('secrets'))) };
-  throw new Error(`unknown suite '${spec.suite}' (expected persona:forget01|forget05|forget10, book, general, bias, secrets)`);
+  throw new LetheError('NOT_FOUND', `unknown suite '${spec.suite}' (expected persona:forget01|forget05|forget10, book, general, bias, secrets)`);
 }

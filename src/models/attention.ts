@@ -1,6 +1,7 @@
 // The attention mask both families share: causal, plus padding from a [B, Tk] 0/1 mask, as an
 // additive bias with the dtype's minimum (not -inf, so fully padded rows stay finite, as in HF).
 import * as torch from '../torch/index.js';
+import { LetheError } from '../util/errors.js';
 
 const DTYPE_MIN: Partial<Record<torch.DType, number>> = {
   float32: -3.4028234663852886e38, float64: -1.7976931348623157e308, bfloat16: -3.3895313892515355e38, float16: -65504,
@@ -17,7 +18,7 @@ export function attentionBias(attentionMask: torch.Tensor | undefined, batch: nu
   } else {
     const shape = attentionMask.shape;
     if (shape.length !== 2 || shape[0] !== batch || shape[1] !== keyLen) {
-      throw new Error(`attentionMask must have shape [${batch}, ${keyLen}] (batch, past + new tokens), got [${shape}]`);
+      throw new LetheError('BAD_INPUT', `attentionMask must have shape [${batch}, ${keyLen}] (batch, past + new tokens), got [${shape}]`);
     }
   }
   const dev = device as torch.Device;

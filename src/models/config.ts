@@ -2,6 +2,7 @@
 // savePretrained writes back what the user brought (Python loads it unchanged).
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { LetheError } from '../util/errors.js';
 
 export type Family = 'gpt2' | 'llama';
 
@@ -48,9 +49,9 @@ function num(raw: Record<string, unknown>, key: string, path: string, fallback?:
   const v = raw[key];
   if (v === undefined || v === null) {
     if (fallback !== undefined) return fallback;
-    throw new Error(`${path}: '${key}' is missing (expected a number)`);
+    throw new LetheError('BAD_INPUT', `${path}: '${key}' is missing (expected a number)`);
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${path}: '${key}' must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new LetheError('BAD_INPUT', `${path}: '${key}' must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -79,7 +80,7 @@ function ropeOf(raw: Record<string, unknown>, path: string): { theta: number; sc
     };
   }
   if (type === 'linear') return { theta, scaling: { type: 'linear', factor: num(scalingRaw!, 'factor', `${path} rope scaling`) } };
-  throw new Error(`${path}: RoPE scaling type '${type}' is not supported (supported: default, linear, llama3)`);
+  throw new LetheError('BAD_INPUT', `${path}: RoPE scaling type '${type}' is not supported (supported: default, linear, llama3)`);
 }
 
 export function parseConfig(raw: Record<string, unknown>, path = 'config.json'): ModelConfig {
@@ -111,23 +112,23 @@ export function parseConfig(raw: Record<string, unknown>, path = 'config.json'):
       bosTokenId: ids(raw.bos_token_id)[0] ?? null, eosTokenId: ids(raw.eos_token_id), padTokenId: ids(raw.pad_token_id)[0] ?? null, raw,
     };
   }
-  throw new Error(`${path}: model_type '${modelType}' is not supported (supported: gpt2, llama, mistral, qwen2 and Llama-shaped models such as SmolLM)`);
+  throw new LetheError('BAD_INPUT', `${path}: model_type '${modelType}' is not supported (supported: gpt2, llama, mistral, qwen2 and Llama-shaped models such as SmolLM)`);
 }
 
 export function readConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new Error(`${dir} is not a Hugging Face model folder: it has no config.json`);
+  if (!existsSync(path)) throw new LetheError('NOT_FOUND', `${dir} is not a Hugging Face model folder: it has no config.json`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+    throw new LetheError('BAD_INPUT', `${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path} must hold a JSON object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `${path} must hold a JSON object`);
   const cfg = parseConfig(raw as Record<string, unknown>, path);
   if (cfg.hiddenSize % cfg.numHeads !== 0 && raw && !('head_dim' in (raw as object))) {
-    throw new Error(`${path}: hidden size ${cfg.hiddenSize} is not divisible by ${cfg.numHeads} heads`);
+    throw new LetheError('BAD_INPUT', `${path}: hidden size ${cfg.hiddenSize} is not divisible by ${cfg.numHeads} heads`);
   }
-  if (cfg.numHeads % cfg.numKvHeads !== 0) throw new Error(`${path}: ${cfg.numHeads} attention heads are not a multiple of ${cfg.numKvHeads} key/value heads`);
+  if (cfg.numHeads % cfg.numKvHeads !== 0) throw new LetheError('BAD_INPUT', `${path}: ${cfg.numHeads} attention heads are not a multiple of ${cfg.numKvHeads} key/value heads`);
   return cfg;
 }

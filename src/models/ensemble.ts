@@ -11,6 +11,7 @@ import type { Tensor } from '../torch/index.js';
 import { CausalLM, type ForwardOptions, type ForwardOutput, type LinearSpec } from './model.js';
 import { KVCache } from './cache.js';
 import type { LoraConfig } from './lora.js';
+import { LetheError } from '../util/errors.js';
 
 /** The manifest file of an ensemble folder (written by `lethe sisa train`). */
 export const ENSEMBLE_MANIFEST = 'sisa.json';
@@ -27,22 +28,22 @@ export function ensembleMembers(dir: string): string[] {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`${path}: not JSON (${(err as Error).message})`);
+    throw new LetheError('BAD_INPUT', `${path}: not JSON (${(err as Error).message})`);
   }
   const list = (raw as { constituents?: unknown } | null)?.constituents;
-  if (!Array.isArray(list) || !list.length || !list.every((x) => typeof x === 'string')) throw new Error(`${path}: 'constituents' must be a non-empty list of member folders`);
+  if (!Array.isArray(list) || !list.length || !list.every((x) => typeof x === 'string')) throw new LetheError('BAD_INPUT', `${path}: 'constituents' must be a non-empty list of member folders`);
   return (list as string[]).map((m) => {
     const p = resolve(dir, m);
-    if (!existsSync(join(p, 'config.json'))) throw new Error(`${path}: member ${m} is not a model folder (no config.json)`);
+    if (!existsSync(join(p, 'config.json'))) throw new LetheError('NOT_FOUND', `${path}: member ${m} is not a model folder (no config.json)`);
     return p;
   });
 }
 
 function memberParams(members: CausalLM[]): Map<string, Tensor> {
-  if (!members.length) throw new Error('EnsembleLM: no members');
+  if (!members.length) throw new LetheError('BAD_INPUT', 'EnsembleLM: no members');
   const first = members[0]!;
   for (const m of members) {
-    if (m.config.vocabSize !== first.config.vocabSize) throw new Error(`EnsembleLM: members disagree on the vocabulary (${m.config.vocabSize} vs ${first.config.vocabSize})`);
+    if (m.config.vocabSize !== first.config.vocabSize) throw new LetheError('BAD_CHECKPOINT', `EnsembleLM: members disagree on the vocabulary (${m.config.vocabSize} vs ${first.config.vocabSize})`);
   }
   const params = new Map<string, Tensor>();
   members.forEach((m, i) => { for (const [n, t] of m.params) params.set(`members.${i}.${n}`, t); });
@@ -60,7 +61,7 @@ export class EnsembleLM extends CausalLM {
 
   /** logits = log mean_k softmax(member_k logits), [B, T, V] float32. */
   forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
-    if (options.outputHiddenStates) throw new Error('EnsembleLM: an ensemble has no single set of hidden states (load a member to inspect activations)');
+    if (options.outputHiddenStates) throw new LetheError('BAD_INPUT', 'EnsembleLM: an ensemble has no single set of hidden states (load a member to inspect activations)');
     const past = options.pastKeyValues;
     const caches: KVCache[] = [];
     const logProbs: Tensor[] = [];
@@ -87,11 +88,11 @@ export class EnsembleLM extends CausalLM {
   }
 
   override addLora(_config: LoraConfig): string[] {
-    throw new Error('EnsembleLM: LoRA adapters go on a member model, not on an ensemble');
+    throw new LetheError('BAD_INPUT', 'EnsembleLM: LoRA adapters go on a member model, not on an ensemble');
   }
 
   override savePretrained(): void {
-    throw new Error('EnsembleLM: an ensemble is not saved as one Hugging Face folder (its members are; `lethe sisa` writes the ensemble folder)');
+    throw new LetheError('BAD_INPUT', 'EnsembleLM: an ensemble is not saved as one Hugging Face folder (its members are; `lethe sisa` writes the ensemble folder)');
   }
 
   override dispose(): void {

@@ -4,6 +4,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from './model.js';
 import type { KVCache } from './cache.js';
+import { LetheError } from '../util/errors.js';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -29,7 +30,7 @@ function pick(logits: Tensor, o: GenerateOptions): Tensor {
   if (!o.doSample) return logits.argmax(-1);
   let scores = logits.to('float32');
   const temperature = o.temperature ?? 1;
-  if (!(temperature > 0)) throw new RangeError(`generate: temperature must be > 0, got ${temperature}`);
+  if (!(temperature > 0)) throw new LetheError('BAD_INPUT', `generate: temperature must be > 0, got ${temperature}`);
   if (temperature !== 1) scores = scores.div(temperature);
   if (o.topK && o.topK > 0) {
     const k = Math.min(o.topK, scores.size(-1));
@@ -49,9 +50,9 @@ function pick(logits: Tensor, o: GenerateOptions): Tensor {
 
 export async function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor> {
   const maxNew = options.maxNewTokens ?? 20;
-  if (!(Number.isInteger(maxNew) && maxNew >= 0)) throw new RangeError(`generate: maxNewTokens must be an integer >= 0, got ${maxNew}`);
-  if (inputIds.ndim !== 2) throw new Error(`generate: inputIds must be [batch, seq], got [${inputIds.shape}]`);
-  if (options.stopStrings?.length && !options.decode) throw new Error('generate: stopStrings need a decode function (e.g. tokenizer.decode)');
+  if (!(Number.isInteger(maxNew) && maxNew >= 0)) throw new LetheError('BAD_INPUT', `generate: maxNewTokens must be an integer >= 0, got ${maxNew}`);
+  if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `generate: inputIds must be [batch, seq], got [${inputIds.shape}]`);
+  if (options.stopStrings?.length && !options.decode) throw new LetheError('BAD_INPUT', 'generate: stopStrings need a decode function (e.g. tokenizer.decode)');
   const eos = options.eosTokenId === undefined ? model.config.eosTokenId : [options.eosTokenId].flat();
   const pad = options.padTokenId ?? model.config.padTokenId ?? eos[0] ?? 0;
   const useCache = options.useCache ?? true;

@@ -7,6 +7,7 @@ import { KVCache } from './cache.js';
 import { attend, attentionBias } from './attention.js';
 import { CausalLM, type ForwardOptions, type ForwardOutput, type LinearSpec } from './model.js';
 import { activation } from './activations.js';
+import { LetheError } from '../util/errors.js';
 
 export function gpt2Shapes(c: ModelConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -33,7 +34,7 @@ export class GPT2LMHeadModel extends CausalLM {
 
   constructor(config: ModelConfig, params: Map<string, Tensor>, sourceDir: string | null) {
     super(config, params, sourceDir);
-    if (config.raw.reorder_and_upcast_attn === true) throw new Error('GPT-2 with reorder_and_upcast_attn is not supported');
+    if (config.raw.reorder_and_upcast_attn === true) throw new LetheError('BAD_INPUT', 'GPT-2 with reorder_and_upcast_attn is not supported');
     this.act = activation(config.activation);
     this.modules = new Map();
     for (let i = 0; i < config.numLayers; i++) {
@@ -60,11 +61,11 @@ export class GPT2LMHeadModel extends CausalLM {
 
   forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
     const c = this.config;
-    if (inputIds.ndim !== 2) throw new Error(`inputIds must be [batch, seq], got [${inputIds.shape}]`);
+    if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);
     const [batch, seq] = inputIds.shape as [number, number];
     const past = options.pastKeyValues;
     const pastLen = past?.length ?? 0;
-    if (pastLen + seq > c.maxPositionEmbeddings) throw new Error(`sequence of ${pastLen + seq} positions exceeds GPT-2's n_positions ${c.maxPositionEmbeddings}`);
+    if (pastLen + seq > c.maxPositionEmbeddings) throw new LetheError('BAD_INPUT', `sequence of ${pastLen + seq} positions exceeds GPT-2's n_positions ${c.maxPositionEmbeddings}`);
     const positions = options.positionIds ?? torch.arange(pastLen, pastLen + seq, 1, { device: this.device as torch.Device }).unsqueeze(0).expand([batch, seq]);
     const bias = attentionBias(options.attentionMask, batch, seq, pastLen, this.dtype, this.device);
     const headDim = c.headDim;

@@ -8,6 +8,7 @@ import { attend, attentionBias, repeatKv } from './attention.js';
 import { applyRope, ropeCosSin, ropeInvFreq } from './rope.js';
 import { CausalLM, type ForwardOptions, type ForwardOutput, type LinearSpec } from './model.js';
 import { activation } from './activations.js';
+import { LetheError } from '../util/errors.js';
 
 /** Names and shapes of a Llama checkpoint's tensors, in state-dict order. */
 export function llamaShapes(c: ModelConfig): Map<string, number[]> {
@@ -72,7 +73,7 @@ export class LlamaForCausalLM extends CausalLM {
   forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
     const c = this.config;
     const [batch, seq] = inputIds.shape as [number, number];
-    if (inputIds.ndim !== 2) throw new Error(`inputIds must be [batch, seq], got [${inputIds.shape}]`);
+    if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);
     const past = options.pastKeyValues;
     const pastLen = past?.length ?? 0;
     const positions = options.positionIds ?? torch.arange(pastLen, pastLen + seq, 1, { device: this.device as torch.Device }).unsqueeze(0).expand([batch, seq]);

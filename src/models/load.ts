@@ -1,5 +1,5 @@
 // loadModel: a Hugging Face folder → a CausalLM, with every tensor checked against the config.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -10,6 +10,8 @@ import { llamaShapes, LlamaForCausalLM } from './llama.js';
 import type { CausalLM } from './model.js';
 import { activation } from './activations.js';
 import { EnsembleLM, ensembleMembers, isEnsembleFolder } from './ensemble.js';
+import { readAdapterConfig } from './lora.js';
+import { LetheError } from '../util/errors.js';
 
 export interface LoadModelOptions {
   device?: torch.Device;
@@ -56,7 +58,7 @@ export function checkTensors(dir: string, config: ModelConfig, found: Map<string
   }
   if (problems.length) {
     for (const t of found.values()) t.dispose();
-    throw new Error(`${dir}: the weights do not match config.json (${config.modelType}): ${problems.join('; ')}`);
+    throw new LetheError('BAD_CHECKPOINT', `${dir}: the weights do not match config.json (${config.modelType}): ${problems.join('; ')}`);
   }
   // State-dict order, as the architecture lists it.
   return new Map([...expected.keys()].map((n) => [n, found.get(n)!]));
@@ -68,7 +70,7 @@ export function buildModel(config: ModelConfig, params: Map<string, Tensor>, sou
 
 /** Loads a Hugging Face causal LM folder (config.json + safetensors). Parameters require grad, as in PyTorch. */
 export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadModel: ${dir} is not a folder`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LetheError('NOT_FOUND', `loadModel: ${dir} is not a folder`);
   if (isEnsembleFolder(dir)) return loadEnsemble(dir, options);
   if (isAdapterFolder(dir)) return loadWithAdapter(dir, options);
   const config = readConfig(dir);
@@ -76,7 +78,8 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM
   try {
     activation(config.activation);
   } catch (err) {
-    throw new Error(`${join(dir, 'config.json')}: ${(err as Error).message}`);
+    if (!(err instanceof LetheError)) throw err;
+    throw new LetheError('BAD_INPUT', `${join(dir, 'config.json')}: ${err.message}`);
   }
   const onCpu = !options.device || options.device === 'cpu';
   const dtype = options.dtype ?? (onCpu ? 'float32' : undefined);
@@ -111,11 +114,10 @@ export function isAdapterFolder(dir: string): boolean {
 /** The base model an adapter folder names (base_model_name_or_path), which must be a local folder. */
 export function adapterBase(dir: string): string {
   const path = join(dir, 'adapter_config.json');
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as { base_model_name_or_path?: unknown };
-  const base = raw.base_model_name_or_path;
-  if (typeof base !== 'string' || !base) throw new Error(`${path}: base_model_name_or_path names no base model folder`);
+  const base = readAdapterConfig(path).base_model_name_or_path;
+  if (typeof base !== 'string' || !base) throw new LetheError('BAD_INPUT', `${path}: base_model_name_or_path names no base model folder`);
   const resolved = resolve(dir, base);
-  if (!existsSync(join(resolved, 'config.json'))) throw new Error(`${path}: its base model ${base} is not a model folder here (load the base and call loadAdapter instead)`);
+  if (!existsSync(join(resolved, 'config.json'))) throw new LetheError('NOT_FOUND', `${path}: its base model ${base} is not a model folder here (load the base and call loadAdapter instead)`);
   return resolved;
 }
 

@@ -1,6 +1,8 @@
 // LoRA adapters (PEFT's layout): W x + (B A x) · alpha/r on modules chosen by name, only the
 // adapters trainable; saved as adapter_config.json + adapter_model.safetensors with PEFT's names.
+import { readFileSync } from 'node:fs';
 import * as torch from '../torch/index.js';
+import { LetheError } from '../util/errors.js';
 
 export interface LoraConfig {
   r: number;
@@ -54,14 +56,26 @@ export function peftConfigJson(c: LoraConfig, baseModel: string, fanInFanOut: bo
   };
 }
 
+/** An adapter_config.json as read: a JSON object. */
+export function readAdapterConfig(path: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new LetheError('BAD_INPUT', `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `${path} must hold a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
 export function parsePeftConfig(raw: Record<string, unknown>, path: string): LoraConfig {
-  if (raw.peft_type !== 'LORA') throw new Error(`${path}: peft_type must be 'LORA', got ${JSON.stringify(raw.peft_type)}`);
+  if (raw.peft_type !== 'LORA') throw new LetheError('BAD_INPUT', `${path}: peft_type must be 'LORA', got ${JSON.stringify(raw.peft_type)}`);
   const r = raw.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) throw new Error(`${path}: r must be a positive integer, got ${JSON.stringify(r)}`);
-  if (raw.use_dora === true) throw new Error(`${path}: DoRA adapters are not supported`);
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) throw new LetheError('BAD_INPUT', `${path}: r must be a positive integer, got ${JSON.stringify(r)}`);
+  if (raw.use_dora === true) throw new LetheError('BAD_INPUT', `${path}: DoRA adapters are not supported`);
   const target = raw.target_modules;
   if (!(typeof target === 'string' || (Array.isArray(target) && target.every((t) => typeof t === 'string')))) {
-    throw new Error(`${path}: target_modules must be a list of names or a regex string`);
+    throw new LetheError('BAD_INPUT', `${path}: target_modules must be a list of names or a regex string`);
   }
   return {
     r, loraAlpha: typeof raw.lora_alpha === 'number' ? raw.lora_alpha : 8, loraDropout: typeof raw.lora_dropout === 'number' ? raw.lora_dropout : 0,

@@ -2,13 +2,14 @@
 // per-sequence log-likelihoods every unlearning method and metric needs.
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
+import { LetheError } from '../util/errors.js';
 
 export const IGNORE_INDEX = -100;
 
 /** Mean next-token cross-entropy over labels that are not -100 (logits [B,T,V], labels [B,T]), as HF computes it. */
 export function causalLmLoss(logits: Tensor, labels: Tensor, ignoreIndex = IGNORE_INDEX): Tensor {
   const [b, t, v] = logits.shape as [number, number, number];
-  if (labels.shape.join() !== [b, t].join()) throw new Error(`labels must have shape [${b}, ${t}], got [${labels.shape}]`);
+  if (labels.shape.join() !== [b, t].join()) throw new LetheError('BAD_INPUT', `labels must have shape [${b}, ${t}], got [${labels.shape}]`);
   const shiftLogits = logits.narrow(1, 0, t - 1).to('float32').reshape([-1, v]);
   const shiftLabels = labels.narrow(1, 1, t - 1).reshape([-1]);
   // A batch split across ranks: this rank's token sum over every rank's labelled tokens.

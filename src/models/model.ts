@@ -7,6 +7,7 @@ import type { KVCache } from './cache.js';
 import { initAdapter, loraDelta, matchesTarget, type LoraAdapter, type LoraConfig } from './lora.js';
 import { generate, type GenerateOptions } from './generate.js';
 import { savePretrained, saveAdapter, loadAdapter, type SaveOptions } from './save.js';
+import { LetheError } from '../util/errors.js';
 
 export interface ForwardOptions {
   /** [B, past + T] with 1 for tokens and 0 for padding. */
@@ -72,7 +73,7 @@ export abstract class CausalLM {
 
   protected p(name: string): Tensor {
     const t = this.params.get(name);
-    if (!t) throw new Error(`model has no parameter '${name}'`);
+    if (!t) throw new LetheError('INTERNAL', `model has no parameter '${name}'`);
     return t;
   }
 
@@ -128,17 +129,17 @@ export abstract class CausalLM {
         hit.push(name);
       }
     }
-    if (patterns.length && !hit.length) throw new Error(`no parameter name matches ${patterns.map(String).join(', ')}`);
+    if (patterns.length && !hit.length) throw new LetheError('BAD_INPUT', `no parameter name matches ${patterns.map(String).join(', ')}`);
     return hit;
   }
 
   /** Adds LoRA adapters to the linear modules that config.targetModules names; freezes everything else. */
   addLora(config: LoraConfig): string[] {
-    if (this.loraConfig) throw new Error('this model already has LoRA adapters; merge or remove them first');
-    if (!(Number.isInteger(config.r) && config.r > 0)) throw new RangeError(`LoRA r must be a positive integer, got ${config.r}`);
+    if (this.loraConfig) throw new LetheError('BAD_INPUT', 'this model already has LoRA adapters; merge or remove them first');
+    if (!(Number.isInteger(config.r) && config.r > 0)) throw new LetheError('BAD_INPUT', `LoRA r must be a positive integer, got ${config.r}`);
     const modules = [...this.linearModules()].filter(([name]) => matchesTarget(name, config.targetModules));
     if (!modules.length) {
-      throw new Error(`LoRA target_modules ${JSON.stringify(config.targetModules)} match no linear module (e.g. ${[...this.linearModules().keys()].slice(0, 4).join(', ')})`);
+      throw new LetheError('BAD_INPUT', `LoRA target_modules ${JSON.stringify(config.targetModules)} match no linear module (e.g. ${[...this.linearModules().keys()].slice(0, 4).join(', ')})`);
     }
     for (const t of this.params.values()) t.requiresGrad = false;
     for (const [name, spec] of modules) {

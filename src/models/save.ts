@@ -1,14 +1,14 @@
 // Writing HF folders Python loads unchanged: config.json, model.safetensors (or shards + index,
 // above maxShardSize), tokenizer files copied; PEFT adapters. Files are written into a temporary
 // folder first and moved in one by one, so a crash never leaves a half-written weight file.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from './model.js';
-import { parsePeftConfig, peftConfigJson, loraScale } from './lora.js';
-import { LetheError } from '../errors.js';
+import { parsePeftConfig, peftConfigJson, loraScale, readAdapterConfig } from './lora.js';
+import { LetheError } from '../util/errors.js';
 import { pathsOverlap } from '../util/output.js';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt',
@@ -62,7 +62,7 @@ function shard(entries: [string, Tensor][], maxShardSize: number): [string, Tens
 
 export function savePretrained(model: CausalLM, dir: string, options: SaveOptions = {}): void {
   refuseSource(model, dir, 'savePretrained');
-  if (model.loras.size) throw new Error('savePretrained: the model has LoRA adapters; call mergeLora() first, or saveAdapter() to save only the adapter');
+  if (model.loras.size) throw new LetheError('BAD_INPUT', 'savePretrained: the model has LoRA adapters; call mergeLora() first, or saveAdapter() to save only the adapter');
   const maxShardSize = options.maxShardSize ?? 5e9;
   const tmp = tempSibling(dir);
   try {
@@ -103,7 +103,7 @@ const peftName = (module: string, which: 'A' | 'B') => `base_model.model.${modul
 /** Saves the LoRA adapters in PEFT's layout. */
 export function saveAdapter(model: CausalLM, dir: string): void {
   refuseSource(model, dir, 'saveAdapter');
-  if (!model.loraConfig) throw new Error('saveAdapter: the model has no LoRA adapters (addLora or loadAdapter first)');
+  if (!model.loraConfig) throw new LetheError('BAD_INPUT', 'saveAdapter: the model has no LoRA adapters (addLora or loadAdapter first)');
   const tmp = tempSibling(dir);
   try {
     const fanInFanOut = model.config.family === 'gpt2';
@@ -126,13 +126,13 @@ export function saveAdapter(model: CausalLM, dir: string): void {
 export function loadAdapter(model: CausalLM, dir: string): void {
   const cfgPath = join(dir, 'adapter_config.json');
   const weightsPath = join(dir, 'adapter_model.safetensors');
-  if (!existsSync(cfgPath)) throw new Error(`${dir} is not a PEFT adapter folder: no adapter_config.json`);
+  if (!existsSync(cfgPath)) throw new LetheError('NOT_FOUND', `${dir} is not a PEFT adapter folder: no adapter_config.json`);
   if (!existsSync(weightsPath)) {
-    throw new Error(existsSync(join(dir, 'adapter_model.bin'))
-      ? `${dir} holds adapter_model.bin (pickle), which Lethe never loads; re-save the adapter with safe_serialization=True`
-      : `${dir} has no adapter_model.safetensors`);
+    throw existsSync(join(dir, 'adapter_model.bin'))
+      ? new LetheError('BAD_CHECKPOINT', `${dir} holds adapter_model.bin (pickle), which Lethe never loads; re-save the adapter with safe_serialization=True`)
+      : new LetheError('NOT_FOUND', `${dir} has no adapter_model.safetensors`);
   }
-  const config = parsePeftConfig(JSON.parse(readFileSync(cfgPath, 'utf8')), cfgPath);
+  const config = parsePeftConfig(readAdapterConfig(cfgPath), cfgPath);
   const modules = model.addLora(config);
   const { tensors } = torch.loadSafetensors(weightsPath, { device: model.device as torch.Device, dtype: model.dtype });
   try {
@@ -140,14 +140,14 @@ export function loadAdapter(model: CausalLM, dir: string): void {
     // PEFT sometimes keeps the adapter name in keys (".lora_A.default.weight"); accept both.
     const byName = new Map(Object.entries(tensors).map(([k, t]) => [k.replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight'), t]));
     const unexpected = [...byName.keys()].filter((k) => !expected.has(k));
-    if (unexpected.length) throw new Error(`${weightsPath}: tensors for modules the config does not target: ${unexpected.slice(0, 5).join(', ')}`);
+    if (unexpected.length) throw new LetheError('BAD_CHECKPOINT', `${weightsPath}: tensors for modules the config does not target: ${unexpected.slice(0, 5).join(', ')}`);
     torch.noGrad(() => {
       for (const m of modules) {
         const adapter = model.loras.get(m)!;
         for (const [which, target] of [['A', adapter.a], ['B', adapter.b]] as const) {
           const t = byName.get(peftName(m, which));
-          if (!t) throw new Error(`${weightsPath}: missing ${peftName(m, which)}`);
-          if (t.shape.join() !== target.shape.join()) throw new Error(`${weightsPath}: ${peftName(m, which)} has shape [${t.shape}], expected [${target.shape}]`);
+          if (!t) throw new LetheError('BAD_CHECKPOINT', `${weightsPath}: missing ${peftName(m, which)}`);
+          if (t.shape.join() !== target.shape.join()) throw new LetheError('BAD_CHECKPOINT', `${weightsPath}: ${peftName(m, which)} has shape [${t.shape}], expected [${target.shape}]`);
           target.copy_(t);
         }
         adapter.scale = loraScale(config);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Template } from '@huggingface/jinja';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
+import { LetheError } from '../util/errors.js';
 
 type HfTokenizer = import('tokenizers').Tokenizer;
 const { Tokenizer: RustTokenizer } = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
@@ -42,7 +43,7 @@ function readJson(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+    throw new LetheError('BAD_INPUT', `${path} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -69,13 +70,13 @@ export class Tokenizer {
     const file = join(dir, 'tokenizer.json');
     if (!existsSync(file)) {
       const legacy = ['vocab.json', 'tokenizer.model'].find((f) => existsSync(join(dir, f)));
-      throw new Error(`${dir} has no tokenizer.json${legacy ? ` (only ${legacy}: re-save the tokenizer with a fast tokenizer to get tokenizer.json)` : ''}`);
+      throw new LetheError('NOT_FOUND', `${dir} has no tokenizer.json${legacy ? ` (only ${legacy}: re-save the tokenizer with a fast tokenizer to get tokenizer.json)` : ''}`);
     }
     let inner: HfTokenizer;
     try {
       inner = RustTokenizer.fromFile(file);
     } catch (err) {
-      throw new Error(`${file} could not be read as a Hugging Face tokenizer: ${(err as Error).message}`);
+      throw new LetheError('BAD_INPUT', `${file} could not be read as a Hugging Face tokenizer: ${(err as Error).message}`);
     }
     const config = { ...readJson(join(dir, 'special_tokens_map.json')), ...readJson(join(dir, 'tokenizer_config.json')) };
     const jinja = join(dir, 'chat_template.jinja');
@@ -142,7 +143,7 @@ export class Tokenizer {
 
   /** Renders the chat template (tokenizer_config.json's chat_template or chat_template.jinja). */
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean; extra?: Record<string, unknown> } = {}): string {
-    if (!this.chatTemplate) throw new Error('applyChatTemplate: this tokenizer has no chat_template (not an instruct model?)');
+    if (!this.chatTemplate) throw new LetheError('BAD_INPUT', 'applyChatTemplate: this tokenizer has no chat_template (not an instruct model?)');
     return new Template(this.chatTemplate).render({
       messages, add_generation_prompt: options.addGenerationPrompt ?? false,
       bos_token: this.bosToken ?? '', eos_token: this.eosToken ?? '', pad_token: this.padToken ?? '', unk_token: this.unkToken ?? '',

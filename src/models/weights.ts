@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
+import { LetheError } from '../util/errors.js';
 
 export interface LoadWeightsOptions {
   device?: torch.Device;
@@ -14,12 +15,12 @@ const PICKLE_FILES = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'mode
 export function refusePickle(dir: string): never {
   const found = PICKLE_FILES.find((f) => existsSync(join(dir, f)));
   if (found && found.startsWith('pytorch_model')) {
-    throw new Error(`${dir} holds ${found}, a pickle checkpoint. Lethe never unpickles (loading a pickle can run arbitrary code). ` +
+    throw new LetheError('BAD_CHECKPOINT', `${dir} holds ${found}, a pickle checkpoint. Lethe never unpickles (loading a pickle can run arbitrary code). ` +
       'Convert it to safetensors once, in Python: `from transformers import AutoModelForCausalLM; ' +
       `AutoModelForCausalLM.from_pretrained("${dir}").save_pretrained("${dir}-safetensors", safe_serialization=True)\` ` +
       '(or use the safetensors "convert" tool), then load the new folder.');
   }
-  throw new Error(`${dir} has no model.safetensors or model.safetensors.index.json${found ? ` (only ${found}, which Lethe cannot read)` : ''}`);
+  throw new LetheError('NOT_FOUND', `${dir} has no model.safetensors or model.safetensors.index.json${found ? ` (only ${found}, which Lethe cannot read)` : ''}`);
 }
 
 /** Every tensor of the folder's weights, by name. */
@@ -32,20 +33,20 @@ export function loadWeights(dir: string, options: LoadWeightsOptions = {}): Reco
   try {
     parsed = JSON.parse(readFileSync(index, 'utf8'));
   } catch (err) {
-    throw new Error(`${index} is not valid JSON: ${(err as Error).message}`);
+    throw new LetheError('BAD_CHECKPOINT', `${index} is not valid JSON: ${(err as Error).message}`);
   }
   const map = parsed.weight_map;
-  if (!map || typeof map !== 'object') throw new Error(`${index} has no weight_map object`);
+  if (!map || typeof map !== 'object') throw new LetheError('BAD_CHECKPOINT', `${index} has no weight_map object`);
   const byFile = new Map<string, string[]>();
   for (const [name, file] of Object.entries(map)) {
-    if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file === '' || file === '.' || file === '..') throw new Error(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`);
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file === '' || file === '.' || file === '..') throw new LetheError('BAD_CHECKPOINT', `${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`);
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
   }
   const out: Record<string, torch.Tensor> = {};
   try {
     for (const [file, names] of byFile) {
       const path = join(dir, file);
-      if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`${index} lists ${file}, which is not a file in ${dir}`);
+      if (!existsSync(path) || !statSync(path).isFile()) throw new LetheError('NOT_FOUND', `${index} lists ${file}, which is not a file in ${dir}`);
       Object.assign(out, torch.loadSafetensors(path, { ...options, names }).tensors);
     }
   } catch (err) {

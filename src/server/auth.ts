@@ -1,7 +1,7 @@
 // Bearer-token authentication and role checks, run on every /v1/ route before its body is even
 // parsed: no token or an unknown one is a 401, a role without the action a 403.
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { authenticate, authorize, type Action, type Actor, type Workflow } from '../workflow/index.js';
 
 declare module 'fastify' {

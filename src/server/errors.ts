@@ -1,7 +1,7 @@
 // One error reply shape, {error: CODE, message, field?}: LetheError codes map to HTTP statuses,
 // fastify's validation errors become 400s naming the field, and nothing internal leaks from a 500.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { LetheError, type LetheErrorCode } from '../errors.js';
+import { LetheError, type LetheErrorCode } from '../util/errors.js';
 import { isDiskFull } from './hardening.js';
 
 export const STATUS: Record<LetheErrorCode, number> = {
@@ -28,8 +28,6 @@ function validationMessage(context: string, v: Validation, field: string): strin
   return `${context}: '${field}' ${v.message ?? 'is invalid'}`;
 }
 
-const fieldOfLethe = (e: LetheError) => (e as LetheError & { field?: string }).field;
-
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation?.length) {
@@ -40,7 +38,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof LetheError) {
       const status = STATUS[err.code];
       if (status >= 500) req.log.error({ err }, 'workflow error');
-      return reply.status(status).send({ error: err.code, message: status >= 500 ? 'internal error' : err.message, ...(fieldOfLethe(err) ? { field: fieldOfLethe(err) } : {}) } satisfies ErrorReply);
+      return reply.status(status).send({ error: err.code, message: status >= 500 ? 'internal error' : err.message, ...(err.field ? { field: err.field } : {}) } satisfies ErrorReply);
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'BAD_INPUT', message: `body: larger than the ${app.initialConfig.bodyLimit} bytes allowed` });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'BAD_INPUT', message: 'body: must be application/json' });

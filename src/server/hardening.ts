@@ -3,7 +3,7 @@
 // (a deeply nested body would otherwise overflow the validator's stack: a 500), and a full disk
 // reported as such.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 /** Headers on every response; a route's own value wins (the dashboard, the certificate). */
 export const BASE_HEADERS: Record<string, string> = {

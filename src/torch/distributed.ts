@@ -6,6 +6,7 @@ import { native } from './native.js';
 import { Tensor } from './tensor.js';
 import { scalarTensor } from './creation.js';
 import type { Device } from './types.js';
+import { LetheError } from '../util/errors.js';
 
 export type Backend = 'gloo' | 'nccl';
 export type ReduceOp = 'sum' | 'max' | 'min' | 'product';
@@ -31,7 +32,7 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`distributed: ${name} must be a non-negative integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < 0) throw new LetheError('BAD_INPUT', `distributed: ${name} must be a non-negative integer, got '${v}'`);
   return n;
 }
 
@@ -40,10 +41,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InitOption
   const worldSize = envInt(env, 'WORLD_SIZE');
   if (worldSize === undefined) return null;
   const rank = envInt(env, 'RANK');
-  if (rank === undefined) throw new Error('distributed: WORLD_SIZE is set but RANK is not (set both, as torchrun does)');
+  if (rank === undefined) throw new LetheError('BAD_INPUT', 'distributed: WORLD_SIZE is set but RANK is not (set both, as torchrun does)');
   const masterPort = envInt(env, 'MASTER_PORT') ?? 29500;
   const timeout = env.LETHE_DIST_TIMEOUT ? Number(env.LETHE_DIST_TIMEOUT) : 30;
-  if (!(timeout > 0)) throw new Error(`distributed: LETHE_DIST_TIMEOUT must be a positive number of seconds, got '${env.LETHE_DIST_TIMEOUT}'`);
+  if (!(timeout > 0)) throw new LetheError('BAD_INPUT', `distributed: LETHE_DIST_TIMEOUT must be a positive number of seconds, got '${env.LETHE_DIST_TIMEOUT}'`);
   const backend = (env.LETHE_DIST_BACKEND ?? 'gloo') as Backend;
   return { backend, masterAddr: env.MASTER_ADDR ?? '127.0.0.1', masterPort, rank, worldSize, timeoutMs: Math.round(timeout * 1000) };
 }
@@ -53,11 +54,11 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** Joins the process group (blocks until every rank has arrived, or the timeout). */
 export function init(o: InitOptions): GroupInfo {
   const backend = o.backend ?? 'gloo';
-  if (backend !== 'gloo' && backend !== 'nccl') throw new Error(`distributed: backend must be 'gloo' or 'nccl', got '${String(backend)}'`);
+  if (backend !== 'gloo' && backend !== 'nccl') throw new LetheError('BAD_INPUT', `distributed: backend must be 'gloo' or 'nccl', got '${String(backend)}'`);
   for (const [k, v] of [['rank', o.rank], ['worldSize', o.worldSize], ['masterPort', o.masterPort]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`distributed: ${k} must be a non-negative integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 0) throw new LetheError('BAD_INPUT', `distributed: ${k} must be a non-negative integer, got ${v}`);
   }
-  if (o.rank >= o.worldSize) throw new Error(`distributed: rank ${o.rank} is outside a world of size ${o.worldSize}`);
+  if (o.rank >= o.worldSize) throw new LetheError('BAD_INPUT', `distributed: rank ${o.rank} is outside a world of size ${o.worldSize}`);
   // Gloo binds to GLOO_SOCKET_IFNAME when set; with a loopback master every rank is local.
   const iface = process.env.GLOO_SOCKET_IFNAME ?? '';
   const host = iface ? '' : LOOPBACK.has(o.masterAddr) ? '127.0.0.1' : '';

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { native, type NativeHandle } from './native.js';
 import { Tensor } from './tensor.js';
 import { DTYPE_SIZE, isFloatingDtype, type DType, type Device } from './types.js';
+import { LetheError } from '../util/errors.js';
 
 const FROM_FILE: Record<string, DType> = {
   F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16',
@@ -33,8 +34,8 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-function bad(path: string, what: string): Error {
-  return new Error(`safetensors file ${path}: ${what}`);
+function bad(path: string, what: string): LetheError {
+  return new LetheError('BAD_CHECKPOINT', `safetensors file ${path}: ${what}`);
 }
 
 /** Top-level keys of a JSON object text, in order, duplicates included (JSON.parse drops them). */

@@ -4,6 +4,7 @@
 import * as torch from '../torch/index.js';
 import { Rng } from '../data/rng.js';
 import { IGNORE_INDEX } from '../models/loss.js';
+import { LetheError } from '../util/errors.js';
 
 export interface Example {
   ids: number[];
@@ -31,8 +32,8 @@ const WINDOW_BATCHES = 4;
 
 /** Optimizer steps of one pass over n examples (the last batches a row shorter when B does not divide n). */
 export function stepsPerEpoch(n: number, batchSize: number): number {
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`an epoch needs at least one example, got ${n}`);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`the batch size must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(n) && n > 0)) throw new LetheError('BAD_INPUT', `an epoch needs at least one example, got ${n}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new LetheError('BAD_INPUT', `the batch size must be a positive integer, got ${batchSize}`);
   return Math.ceil(n / batchSize);
 }
 
@@ -115,7 +116,7 @@ export function collate(batch: readonly Example[], padId: number, device: torch.
 export function rankShare<T>(batch: readonly T[]): T[] {
   const world = torch.distributed.worldSize();
   if (world === 1) return [...batch];
-  if (batch.length < world) throw new Error(`a global batch of ${batch.length} rows cannot be split across ${world} processes (an epoch's batches hold at least half of --batch-size rows, or all rows of a smaller set: raise --batch-size to at least ${2 * world})`);
+  if (batch.length < world) throw new LetheError('BAD_INPUT', `a global batch of ${batch.length} rows cannot be split across ${world} processes (an epoch's batches hold at least half of --batch-size rows, or all rows of a smaller set: raise --batch-size to at least ${2 * world})`);
   const r = torch.distributed.rank();
   return batch.slice(Math.floor((r * batch.length) / world), Math.floor(((r + 1) * batch.length) / world));
 }

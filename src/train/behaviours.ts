@@ -4,6 +4,7 @@
 // (the same without the injection: the gold standard). A suite registers itself here by name.
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { Example } from './batches.js';
+import { LetheError } from '../util/errors.js';
 
 export interface BehaviourContext {
   /** The data folder of `lethe train` (the behaviour's suite is in a subfolder of it). */
@@ -34,12 +35,12 @@ export interface Behaviour {
 export const BEHAVIOURS: Record<string, Behaviour> = {};
 
 export function defineBehaviour(name: string, b: Behaviour): void {
-  if (BEHAVIOURS[name]) throw new Error(`behaviour '${name}' is defined twice`);
+  if (BEHAVIOURS[name]) throw new LetheError('INTERNAL', `behaviour '${name}' is defined twice`);
   BEHAVIOURS[name] = b;
 }
 
 export function getBehaviour(name: string): Behaviour {
   const b = BEHAVIOURS[name];
-  if (!b) throw new Error(`unknown behaviour '${name}' (expected ${Object.keys(BEHAVIOURS).join(', ') || 'none registered'})`);
+  if (!b) throw new LetheError('NOT_FOUND', `unknown behaviour '${name}' (expected ${Object.keys(BEHAVIOURS).join(', ') || 'none registered'})`);
   return b;
 }

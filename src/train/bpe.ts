@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { LetheError } from '../util/errors.js';
 
 const requireHere = createRequire(import.meta.url);
 const tk = requireHere('tokenizers') as typeof import('tokenizers');
@@ -25,7 +26,7 @@ export function trainBpeTokenizer(texts: string[], outDir: string, options: BpeO
   const specials = options.specialTokens ?? ['<|endoftext|>'];
   const alphabet = tk.byteLevelAlphabet().sort();
   if (options.vocabSize < specials.length + alphabet.length + 1) {
-    throw new RangeError(`vocabSize must exceed ${specials.length + alphabet.length} (special tokens + 256 byte symbols), got ${options.vocabSize}`);
+    throw new LetheError('BAD_INPUT', `vocabSize must exceed ${specials.length + alphabet.length} (special tokens + 256 byte symbols), got ${options.vocabSize}`);
   }
   const work = mkdtempSync(join(tmpdir(), 'lethe-bpe-'));
   let trained: { model: { merges: (Merge | string)[] } };

@@ -3,7 +3,7 @@
 // paraphrased_answer / perturbed_answer[] / alternate answers. Every bad row is an error naming the
 // file, the line and the field, never a value from the row (rows may be a subject's personal data).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { badRow, LetheError, parseJsonLine } from '../errors.js';
+import { badRow, LetheError, parseJsonLine } from '../util/errors.js';
 import { IGNORE_INDEX } from '../models/loss.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { encodeQa, type PromptFormat } from './prompt.js';

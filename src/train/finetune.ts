@@ -8,7 +8,7 @@ import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js';
 import type { PromptFormat } from './prompt.js';
 import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { isDataParallel, isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
 
 export interface OptimConfig {

@@ -4,7 +4,7 @@
 // the whole batch. Only rank 0 writes files and progress lines.
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 const dist = torch.distributed;
 
@@ -27,7 +27,7 @@ export function syncStart(name: string, step: number, trainable: Tensor[]): void
   }
   torch.noGrad(() => {
     for (const p of trainable) {
-      if (!p.isContiguous()) throw new Error(`[${name}] a trainable tensor is not contiguous; cannot broadcast it`);
+      if (!p.isContiguous()) throw new LetheError('INTERNAL', `[${name}] a trainable tensor is not contiguous; cannot broadcast it`);
       dist.broadcast(p, 0);
     }
   });

@@ -4,7 +4,7 @@
 // Data-parallel ranks train every stage together; rank 0 alone writes the tokenizer and run.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseJsonLine } from '../errors.js';
+import { LetheError, parseJsonLine } from '../util/errors.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
@@ -51,14 +51,14 @@ interface QaRow { question: string; answer: string; person_id?: string }
 interface TextRow { text: string; person_id?: string; phrasing?: number }
 
 export function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) throw new Error(`missing data file ${path} (build it with 'lethe data build')`);
+  if (!existsSync(path)) throw new LetheError('NOT_FOUND', `missing data file ${path} (build it with 'lethe data build')`);
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => parseJsonLine(l, path, i + 1) as T);
 }
 
 function splits(dataDir: string): Record<string, string[]> {
   const manifest = JSON.parse(readFileSync(join(dataDir, 'persona', 'manifest.json'), 'utf8')) as { info?: { splits?: Record<string, string[]> } };
   const s = manifest.info?.splits;
-  if (!s) throw new Error(`${join(dataDir, 'persona', 'manifest.json')} has no info.splits`);
+  if (!s) throw new LetheError('BAD_INPUT', `${join(dataDir, 'persona', 'manifest.json')} has no info.splits`);
   return s;
 }
 
@@ -185,7 +185,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (!o.behavioursOnly) {
     recipes.push({ name: 'target', exclude: new Set(), withBook: true, persona: true });
     for (const s of o.forgetSplits ?? ['forget10']) {
-      if (!split[s]) throw new Error(`unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
+      if (!split[s]) throw new LetheError('NOT_FOUND', `unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
       recipes.push({ name: `retain-${s}`, exclude: new Set(split[s]), withBook: true, persona: true });
     }
     if (o.bookRetain ?? true) recipes.push({ name: 'retain-book', exclude: new Set(), withBook: false, persona: true });

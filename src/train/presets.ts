@@ -1,6 +1,8 @@
 // Model and training presets. `tiny` is sized so that the whole persona pipeline (tokenizer,
 // pretraining, target and retain fine-tunes) runs in minutes on 2 CPU cores; `small` (~25M
 // parameters) is for the GPU machine.
+import { LetheError } from '../util/errors.js';
+
 export interface ModelShape {
   vocabSize: number;
   hiddenSize: number;
@@ -65,7 +67,7 @@ export const PRESETS: Record<string, Preset> = {
 
 export function preset(name: string): Preset {
   const p = PRESETS[name];
-  if (!p) throw new Error(`unknown preset '${name}' (expected ${Object.keys(PRESETS).join(' or ')})`);
+  if (!p) throw new LetheError('NOT_FOUND', `unknown preset '${name}' (expected ${Object.keys(PRESETS).join(' or ')})`);
   return p;
 }
 
@@ -83,8 +85,8 @@ export function llamaConfigJson(shape: ModelShape, ids: { bos: number; eos: numb
 
 /** Optimizer steps of a stage over `examples` examples. */
 export function stageSteps(s: StageSchedule, examples: number): number {
-  if (s.steps !== undefined && s.epochs !== undefined) throw new Error('a stage schedule gives steps or epochs, not both');
+  if (s.steps !== undefined && s.epochs !== undefined) throw new LetheError('BAD_INPUT', 'a stage schedule gives steps or epochs, not both');
   if (s.steps !== undefined) return s.steps;
-  if (s.epochs === undefined) throw new Error('a stage schedule needs steps or epochs');
+  if (s.epochs === undefined) throw new LetheError('BAD_INPUT', 'a stage schedule needs steps or epochs');
   return Math.max(1, Math.ceil(s.epochs * Math.ceil(examples / s.batchSize)));
 }

@@ -2,6 +2,7 @@
 // as TOFU fine-tunes) or the model's chat template. Training, unlearning and evaluation all use
 // this one definition, so the tokens the loss sees are the tokens the metrics score.
 import type { Tokenizer } from '../models/tokenizer.js';
+import { LetheError } from '../util/errors.js';
 
 export const DEFAULT_QA_TEMPLATE = 'Question: {question}\nAnswer: {answer}';
 
@@ -17,14 +18,14 @@ export function checkTemplate(template: string): void {
   const q = template.split('{question}').length - 1;
   const a = template.split('{answer}').length - 1;
   if (q !== 1 || a !== 1 || template.indexOf('{answer}') < template.indexOf('{question}')) {
-    throw new Error(`prompt template must hold {question} once, then {answer} once; got ${JSON.stringify(template)}`);
+    throw new LetheError('BAD_INPUT', `prompt template must hold {question} once, then {answer} once; got ${JSON.stringify(template)}`);
   }
 }
 
 /** The prompt text (everything before the answer, trailing spaces trimmed) for a question. */
 export function qaPrompt(question: string, format: PromptFormat = {}, tok?: Tokenizer): string {
   if (format.chat) {
-    if (!tok) throw new Error('a chat-template prompt needs the tokenizer');
+    if (!tok) throw new LetheError('BAD_INPUT', 'a chat-template prompt needs the tokenizer');
     return tok.applyChatTemplate([{ role: 'user', content: question }], { addGenerationPrompt: true });
   }
   const template = format.template ?? DEFAULT_QA_TEMPLATE;

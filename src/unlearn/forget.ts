@@ -10,7 +10,7 @@ import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import type { LoraConfig } from '../models/lora.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
 import type { PromptFormat } from '../train/prompt.js';
@@ -295,7 +295,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     return { outDir: o.outDir, method: method.name, args, steps, seconds: record.seconds, parametersChanged: changed, parametersTotal: total, loop };
 
     async function trainWithLoss(): Promise<LoopResult> {
-      if (!method.loss) throw new Error(`method ${method.name} defines neither a loss nor a procedure`);
+      if (!method.loss) throw new LetheError('INTERNAL', `method ${method.name} defines neither a loss nor a procedure`);
       const lossFn = method.loss;
       const fingerprint = createHash('sha256').update(JSON.stringify({
         method: method.name, args, forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null,

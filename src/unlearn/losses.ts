@@ -6,6 +6,7 @@ import type { CausalLM } from '../models/model.js';
 import { causalLmLoss, sequenceNll, tokenLogProbs, IGNORE_INDEX } from '../models/loss.js';
 import { z } from 'zod';
 import type { Encoded, StepBatch, StepContext } from './method.js';
+import { LetheError } from '../util/errors.js';
 
 /** Mean next-token NLL over the labelled tokens of a batch (HF's model(...).loss). */
 export function meanNll(model: CausalLM, b: Encoded): Tensor {
@@ -50,7 +51,7 @@ export const forgetRetainArgs = z.strictObject({
 export function retainTerm(ctx: StepContext<{ retain_loss_type: 'NLL' | 'KL' }>, batch: StepBatch): Tensor | null {
   if (!batch.retain) return null;
   if (ctx.args.retain_loss_type === 'KL') {
-    if (!ctx.reference) throw new Error('the KL retain term needs the reference model');
+    if (!ctx.reference) throw new LetheError('INTERNAL', 'the KL retain term needs the reference model');
     return klToReference(ctx.model, ctx.reference, batch.retain);
   }
   return meanNll(ctx.model, batch.retain);
@@ -85,7 +86,7 @@ export function maskedMean(x: Tensor, mask: Tensor): Tensor {
 export function layerOutput(model: CausalLM, b: Encoded, layer: number): Tensor {
   const n = model.config.numLayers;
   if (!(Number.isInteger(layer) && layer >= 0 && layer < n - 1)) {
-    throw new RangeError(`layer ${layer} has no pre-norm output in hiddenStates; choose 0..${n - 2} (the model has ${n} decoder layers)`);
+    throw new LetheError('BAD_INPUT', `layer ${layer} has no pre-norm output in hiddenStates; choose 0..${n - 2} (the model has ${n} decoder layers)`);
   }
   const out = model.forward(b.ids, { attentionMask: b.attentionMask, outputHiddenStates: true });
   return out.hiddenStates![layer + 1]!;

@@ -7,7 +7,7 @@ import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import type { Example } from '../train/batches.js';
 import { causalLmLoss } from '../models/loss.js';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { namedTrainable } from '../train/loop.js';
 import { encodeBatch } from './forget.js';
 

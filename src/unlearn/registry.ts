@@ -1,13 +1,13 @@
 // Methods by name: one file each under methods/, registered here. Unknown names are refused with
 // the list of known ones; a name registered twice is a bug.
 import { z } from 'zod';
-import { LetheError, invalidArgument } from '../errors.js';
+import { LetheError, invalidArgument } from '../util/errors.js';
 import type { MethodDefinition } from './method.js';
 
 const METHODS = new Map<string, MethodDefinition>();
 
 export function defineMethod<S extends z.ZodObject>(m: MethodDefinition<S>): MethodDefinition<S> {
-  if (METHODS.has(m.name)) throw new Error(`unlearning method '${m.name}' is registered twice`);
+  if (METHODS.has(m.name)) throw new LetheError('INTERNAL', `unlearning method '${m.name}' is registered twice`);
   METHODS.set(m.name, m as unknown as MethodDefinition);
   return m;
 }

@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { LetheError } from '../errors.js';
+import { LetheError } from './errors.js';
 
 /** The real path of `p`: symlinks resolved; for a path not yet created, its nearest existing ancestor's real path plus the rest. */
 export function realPath(p: string): string {

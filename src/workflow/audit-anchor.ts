@@ -4,7 +4,7 @@
 // the key lies in DATA/keys, rewrite and re-sign it; `lethe audit verify --anchor FILE` finds both: a
 // log shorter than the anchor, another hash at the anchor's entry, or another key.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { headMessage, readAuditHead, verifyAudit, type AuditExpectation } from './audit.js';
 import type { Workflow } from './context.js';
 import { keyIdOf } from './deployment.js';

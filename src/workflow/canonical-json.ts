@@ -1,6 +1,6 @@
 // Canonical JSON: object keys sorted (recursively), no whitespace, undefined members dropped. What
 // the audit chain hashes and signs, so the same entry always gives the same bytes on any engine.
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);

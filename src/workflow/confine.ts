@@ -8,9 +8,8 @@ import { LOCK_FILE } from './data-lock.js';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, type LetheError } from '../util/errors.js';
 import { KEY_DIR } from './deployment.js';
-import type { FieldError } from './inputs.js';
 import { PROVENANCE_FILE } from './provenance.js';
 import { SQLITE_FILE } from './store/open.js';
 
@@ -73,10 +72,8 @@ const real = (p: string): string | null => {
   }
 };
 
-function fail(o: ConfineOptions, expected: string, value: string): FieldError {
-  const err = invalidArgument(o.where, o.field, expected, value) as FieldError;
-  err.field = o.field;
-  return err;
+function fail(o: ConfineOptions, expected: string, value: string): LetheError {
+  return invalidArgument(o.where, o.field, expected, value, { field: o.field });
 }
 
 /** What deployment file `path` (a real path) is, or null when it is none of them. */
@@ -146,7 +143,7 @@ function checkModelEntries(dir: string, r: Roots, o: ConfineOptions, value: stri
   }
 }
 
-/** The real path of a user-named file or folder, checked as described above; a FieldError (BAD_INPUT
+/** The real path of a user-named file or folder, checked as described above; a LetheError (BAD_INPUT
  *  naming the field and what was expected) otherwise. Never opens the file. */
 export function confinePath(value: string, r: Roots, o: ConfineOptions): string {
   const full = resolve(r.dataDir, value);

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { linkSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 export const LOCK_FILE = 'serve.lock';
 

@@ -1,7 +1,7 @@
 // The shapes of workflow inputs, as zod schemas: the library validates with them, the HTTP layer
 // turns them into JSON Schema for fastify and OpenAPI, the CLI builds them from flags. One schema.
 import { z } from 'zod';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../util/errors.js';
 
 export const CATEGORIES = {
   privacy: 'privacy: the right to erasure (GDPR Art. 17)',
@@ -59,9 +59,6 @@ export type DecisionInput = z.infer<typeof DecisionInput>;
 
 export const RunStepInput = z.strictObject({ reason });
 
-/** A LetheError('BAD_INPUT') that also names the offending field, for the HTTP layer's replies. */
-export type FieldError = ReturnType<typeof invalidArgument> & { field: string };
-
 /** Fields whose values are never echoed back in a message (they may be personal data). */
 const REDACTED = new Set(['subject']);
 
@@ -90,7 +87,5 @@ export function parseInput<S extends z.ZodType>(where: string, schema: S, value:
   let actual: unknown = value;
   for (const k of issue.path) actual = actual && typeof actual === 'object' ? (actual as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
   const expected = unknownKeys ? 'absent (unknown field)' : describeExpected(issue);
-  const err = invalidArgument(where, field, expected, unknownKeys ? 'a value' : REDACTED.has(field) && actual !== undefined ? '[redacted]' : actual) as FieldError;
-  err.field = field;
-  throw err;
+  throw invalidArgument(where, field, expected, unknownKeys ? 'a value' : REDACTED.has(field) && actual !== undefined ? '[redacted]' : actual, { field });
 }

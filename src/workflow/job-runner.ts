@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import type { Workflow } from './context.js';
 import type { DataLock } from './data-lock.js';
 import { createJob, getJob, jobRows, type JobPaths, type JobProgress, type JobView } from './jobs.js';

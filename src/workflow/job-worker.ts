@@ -8,7 +8,7 @@
 // resumes the job.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { contentFreeMessage } from '../errors.js';
+import { contentFreeMessage } from '../util/errors.js';
 import type { WorkerMessage } from './job-runner.js';
 import type { JobProgress } from './jobs.js';
 import { watchParent } from './worker-watchdog.js';

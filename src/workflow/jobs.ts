@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { getMethod, resolveArgs } from '../unlearn/registry.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import { jobRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
-import { parseInput, type FieldError } from './inputs.js';
-import { invalidArgument } from '../errors.js';
+import { parseInput } from './inputs.js';
+import { invalidArgument } from '../util/errors.js';
 import { Policy, readPolicyFile } from './policy.js';
 import { confinePath, POLICIES_DIR, type PathKind, type Roots } from './confine.js';
 import { checkScopeMethod } from './release.js';
@@ -88,13 +88,11 @@ export interface JobPaths extends Roots {
 /** A named policy file is small JSON. */
 const MAX_POLICY_BYTES = 1024 * 1024;
 
-function fieldError(field: string, expected: string, actual: unknown): FieldError {
-  const err = invalidArgument('run', field, expected, actual) as FieldError;
-  err.field = field;
-  return err;
+function fieldError(field: string, expected: string, actual: unknown): LetheError {
+  return invalidArgument('run', field, expected, actual, { field });
 }
 
-/** An input path of a run body, confined (./confine.ts): its real path, or a FieldError naming the field. */
+/** An input path of a run body, confined (./confine.ts): its real path, or a LetheError naming the field. */
 export function resolveInputPath(field: string, value: string, p: JobPaths, kind: PathKind = 'file'): string {
   return confinePath(value, p, { where: 'run', field, kind });
 }
@@ -144,9 +142,7 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
   } catch (err) {
     // Refused now with the field named, rather than failing the request once its worker starts.
     if (!(err instanceof LetheError)) throw err;
-    const e = new LetheError('BAD_INPUT', err.message) as FieldError;
-    e.field = err.code === 'NOT_FOUND' ? 'method' : 'args';
-    throw e;
+    throw new LetheError('BAD_INPUT', err.message, { field: err.code === 'NOT_FOUND' ? 'method' : 'args' });
   }
   const at = w.now().toISOString();
   await w.store.db.transaction().execute(async (trx) => {

@@ -10,7 +10,7 @@
 // A missing metric (null, absent, or absent in the original) fails its check, with the reason.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import type { EvalEntry, EvalJson } from '../eval/evaluate.js';
 import { parseInput } from './inputs.js';
 

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { LetheError, parseJsonLine } from '../errors.js';
+import { LetheError, parseJsonLine } from '../util/errors.js';
 import { readRows, type DataRow } from '../train/examples.js';
 import { DEFAULT_QA_TEMPLATE } from '../train/prompt.js';
 import { canonicalJson } from './canonical-json.js';

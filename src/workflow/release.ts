@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { contentFreeMessage, LetheError } from '../errors.js';
+import { contentFreeMessage, LetheError } from '../util/errors.js';
 import { evaluate, writeResults, type EvalEntry, type EvalJson, type EvalMeta, type EvaluateOptions } from '../eval/evaluate.js';
 import { forget, sha256File, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
 import { readAuditHead } from './audit.js';

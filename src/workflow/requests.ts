@@ -3,7 +3,7 @@
 // records who, when and why, and only moves forward. The approver must be another person than the
 // requester and the scoper (four-eyes). The subject is hashed on arrival and never stored.
 import { randomBytes } from 'node:crypto';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import { confinePath } from './confine.js';
 import { requestRowsDigest } from './audit-rows.js';

@@ -1,6 +1,6 @@
 // Who may do what. Every workflow call checks its actor here, so the HTTP API and the CLI enforce
 // the same rules. Admin may do everything, but four-eyes (../requests.ts) still binds people.
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 export const ROLES = ['requester', 'approver', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,6 +1,6 @@
 // The life of an erasure request. States only move forward along these edges; anything else is a
 // CONFLICT naming both states.
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 export const STATES = ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released', 'rejected', 'failed'] as const;
 export type State = (typeof STATES)[number];

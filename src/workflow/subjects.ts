@@ -1,7 +1,7 @@
 // Subjects are never stored: only an HMAC-SHA256 of the normalized identifier under the deployment's
 // salt, so the same person maps to the same hash within one deployment and to nothing elsewhere.
 import { createHmac } from 'node:crypto';
-import { LetheError } from '../errors.js';
+import { LetheError } from '../util/errors.js';
 
 /** NFKC, trimmed, inner whitespace collapsed, lower case: "  Ada  LOVELACE " and "ada lovelace" match. */
 export function normalizeSubject(subject: string): string {

@@ -5,7 +5,7 @@
 // role for the same person needs `additionalRole` (an admin who also files requests, say). Revoked
 // tokens count: their names are in the history that four-eyes reads.
 import { createHash, randomBytes } from 'node:crypto';
-import { LetheError, invalidArgument } from '../errors.js';
+import { LetheError, invalidArgument } from '../util/errors.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import { tokenRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';

@@ -13,7 +13,7 @@ import { claimOutputDir, claimOutputFile, pathsOverlap, realPath } from '../../s
 import { forget } from '../../src/unlearn/index.js';
 import { finetune } from '../../src/train/finetune.js';
 import { loadModel } from '../../src/models/load.js';
-import { LetheError } from '../../src/errors.js';
+import { LetheError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -12,12 +12,13 @@ import { evaluate, loadModel, loadTokenizer, type EvalEntry } from '../../src/in
 import type { CausalLM } from '../../src/models/model.js';
 import type { Tokenizer } from '../../src/models/tokenizer.js';
 import {
-  buildItems, builtinDocs, decide, encodeRequest, loadMcTasks, parseTaskSpecs, readTaskFile, scoreItems, McFormatError, MC_LAYOUTS, type McItem, type McLayout,
+  buildItems, builtinDocs, decide, encodeRequest, loadMcTasks, parseTaskSpecs, readTaskFile, scoreItems, MC_LAYOUTS, type McItem, type McLayout,
 } from '../../src/eval/mc/index.js';
 import { fixturesDir, requireFixture, requireRepoFixture } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
+import { LetheError, type LetheErrorCode } from '../../src/util/errors.js';
 
 const tmp = tempDir('lethe-mc-');
 const quiet = () => {};
@@ -188,21 +189,32 @@ const good: Record<McLayout, Record<string, unknown>> = {
   mmlu: { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 2, subject: 's' },
   generic: { context: 'C', choices: ['x', 'y'], answer: 'y' },
 };
-const bad: [McLayout, Record<string, unknown>, RegExp][] = [
-  ['arc', { question: 'Q?', choices: { text: ['a', 'b'], label: ['A', 'B'] }, answerKey: 'C' }, /"answerKey" is not one of the 2 labels/],
-  ['arc', { question: 'Q?', choices: ['a', 'b'], answerKey: 'A' }, /"choices" must be an object/],
-  ['arc', { question: 'Q?', choices: { text: ['a', 'b'], label: ['A'] }, answerKey: 'A' }, /"choices.label" has 1 entries but "choices.text" has 2/],
-  ['boolq', { passage: 'P.', question: 'q', answer: 'yes' }, /"answer" must be true or false, got a string/],
-  ['boolq', { question: 'q', answer: true }, /"passage" must be a string, got nothing/],
-  ['winogrande', { sentence: 'No blank here.', option1: 'x', option2: 'y', answer: '1' }, /"sentence" has no "_" blank/],
-  ['winogrande', { sentence: 'A _ b.', option1: 'x', option2: 'y', answer: 1 }, /"answer" must be "1" or "2", got a number/],
-  ['hellaswag', { activity_label: 'L', ctx_a: 'a.', endings: ['x', 'y'], label: '0' }, /needs string "ctx_a" and "ctx_b"/],
-  ['hellaswag', { activity_label: 'L', ctx_a: 'a.', ctx_b: 'b', endings: ['x', 'y'], label: '5' }, /"label" must be an index 0..1, got a string/],
-  ['mmlu', { question: 'Q?', choices: ['1', '2', '3'], answer: 0, subject: 's' }, /"choices" needs at least 4 entries, got 3/],
-  ['mmlu', { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 0 }, /"subject" must be a string, got nothing/],
-  ['mmlu', { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 'E', subject: 's' }, /"answer" must be an index 0..3, got a string/],
-  ['generic', { context: 'C', choices: ['x', 'y'], answer: 'z' }, /"answer" is not one of the choices/],
-  ['generic', { context: 'C', choices: 'x', answer: 0 }, /"choices" must be a list of strings/],
+
+/** A LetheError with `code` (and `field`, when given) whose message matches `re`. */
+const refused = (code: LetheErrorCode, re: RegExp, field?: string) => (err: Error) => {
+  assert.ok(err instanceof LetheError, err.message);
+  assert.equal(err.code, code, err.message);
+  assert.equal(err.field, field, err.message);
+  assert.match(err.message, re);
+  return true;
+};
+
+/** Rows that break their layout, what the message says, and the field named. */
+const bad: [McLayout, Record<string, unknown>, RegExp, string][] = [
+  ['arc', { question: 'Q?', choices: { text: ['a', 'b'], label: ['A', 'B'] }, answerKey: 'C' }, /"answerKey" is not one of the 2 labels/, 'answerKey'],
+  ['arc', { question: 'Q?', choices: ['a', 'b'], answerKey: 'A' }, /"choices" must be an object/, 'choices'],
+  ['arc', { question: 'Q?', choices: { text: ['a', 'b'], label: ['A'] }, answerKey: 'A' }, /"choices.label" has 1 entries but "choices.text" has 2/, 'choices.label'],
+  ['boolq', { passage: 'P.', question: 'q', answer: 'yes' }, /"answer" must be true or false, got a string/, 'answer'],
+  ['boolq', { question: 'q', answer: true }, /"passage" must be a string, got nothing/, 'passage'],
+  ['winogrande', { sentence: 'No blank here.', option1: 'x', option2: 'y', answer: '1' }, /"sentence" has no "_" blank/, 'sentence'],
+  ['winogrande', { sentence: 'A _ b.', option1: 'x', option2: 'y', answer: 1 }, /"answer" must be "1" or "2", got a number/, 'answer'],
+  ['hellaswag', { activity_label: 'L', ctx_a: 'a.', endings: ['x', 'y'], label: '0' }, /needs string "ctx_a" and "ctx_b"/, 'ctx_a'],
+  ['hellaswag', { activity_label: 'L', ctx_a: 'a.', ctx_b: 'b', endings: ['x', 'y'], label: '5' }, /"label" must be an index 0..1, got a string/, 'label'],
+  ['mmlu', { question: 'Q?', choices: ['1', '2', '3'], answer: 0, subject: 's' }, /"choices" needs at least 4 entries, got 3/, 'choices'],
+  ['mmlu', { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 0 }, /"subject" must be a string, got nothing/, 'subject'],
+  ['mmlu', { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 'E', subject: 's' }, /"answer" must be an index 0..3, got a string/, 'answer'],
+  ['generic', { context: 'C', choices: ['x', 'y'], answer: 'z' }, /"answer" is not one of the choices/, 'answer'],
+  ['generic', { context: 'C', choices: 'x', answer: 0 }, /"choices" must be a list of strings/, 'choices'],
 ];
 
 test('each layout parses its good rows and names the file, the line and the expected layout for a bad one', () => {
@@ -211,11 +223,12 @@ test('each layout parses its good rows and names the file, the line and the expe
     writeFileSync(f, `${JSON.stringify(good[layout])}\n`);
     assert.equal(readTaskFile(layout, f).docs.length, 1, layout);
   }
-  bad.forEach(([layout, row, msg], k) => {
+  bad.forEach(([layout, row, msg, field], k) => {
     const f = join(tmp, `bad-${k}-${layout}.jsonl`);
     writeFileSync(f, `${JSON.stringify(good[layout])}\n\n${JSON.stringify(row)}\n`);
     assert.throws(() => readTaskFile(layout, f), (err: Error) => {
-      assert.ok(err instanceof McFormatError, `${layout} #${k}: ${err.message}`);
+      assert.ok(err instanceof LetheError && err.code === 'BAD_INPUT', `${layout} #${k}: ${err.message}`);
+      assert.equal(err.field, field, `${layout} #${k} names the field: ${err.message}`);
       assert.ok(err.message.startsWith(`${f} line 3: `), `${layout} #${k} names file and line: ${err.message}`);
       assert.match(err.message, msg);
       assert.doesNotMatch(err.message, /got "|got \[|got \{/, 'the row\'s values are not quoted (a row may be personal data)');
@@ -225,14 +238,15 @@ test('each layout parses its good rows and names the file, the line and the expe
   });
   const notJson = join(tmp, 'not-json.jsonl');
   writeFileSync(notJson, `${JSON.stringify(good.arc)}\n{"question": \n`);
-  assert.throws(() => readTaskFile('arc', notJson), new RegExp(`${notJson} line 2: not JSON( \\(at character \\d+\\))?; expected one arc row per line`));
+  assert.throws(() => readTaskFile('arc', notJson), refused('BAD_INPUT', new RegExp(`${notJson} line 2: not JSON( \\(at character \\d+\\))?; expected one arc row per line`)));
   const list = join(tmp, 'list.jsonl');
   writeFileSync(list, '[1, 2]\n');
-  assert.throws(() => readTaskFile('boolq', list), /line 1: expected a JSON object \{"passage"/);
+  assert.throws(() => readTaskFile('boolq', list), refused('BAD_INPUT', /line 1: expected a JSON object \{"passage"/));
   const empty = join(tmp, 'empty.jsonl');
   writeFileSync(empty, '\n\n');
-  assert.throws(() => readTaskFile('mmlu', empty), /has no rows/);
-  assert.throws(() => readTaskFile('arc', join(tmp, 'nope.jsonl')), /nope\.jsonl does not exist/);
+  assert.throws(() => readTaskFile('mmlu', empty), refused('BAD_INPUT', /has no rows/));
+  assert.throws(() => readTaskFile('arc', join(tmp, 'nope.jsonl')), refused('NOT_FOUND', /nope\.jsonl does not exist/));
+  assert.throws(() => readTaskFile('piqa' as McLayout, empty), refused('NOT_FOUND', /unknown multiple-choice layout 'piqa' \(known: arc, boolq/));
 });
 
 test('--tasks syntax: built-ins, layout:FILE, name=layout:FILE; clear refusals', () => {
@@ -242,11 +256,11 @@ test('--tasks syntax: built-ins, layout:FILE, name=layout:FILE; clear refusals',
     { name: 'easy', kind: 'arc', file: '/x/e.jsonl' },
     { name: 'general_cloze', kind: 'general_cloze', file: '/y/h.jsonl' },
   ]);
-  assert.throws(() => parseTaskSpecs('piqa:/x.jsonl'), /unknown task or layout 'piqa' \(built-in: world_facts, gcide_definitions, general_cloze; file layouts: arc:FILE/);
-  assert.throws(() => parseTaskSpecs('arc'), /the arc layout needs a file \(arc:FILE\)/);
-  assert.throws(() => parseTaskSpecs('arc:/a,arc:/b'), /task 'arc' is given twice/);
-  assert.throws(() => parseTaskSpecs('bad-name=arc:/a'), /task name 'bad-name' must be letters/);
-  assert.throws(() => loadMcTasks('world_facts'), /pass --data DIR/);
+  assert.throws(() => parseTaskSpecs('piqa:/x.jsonl'), refused('NOT_FOUND', /unknown task or layout 'piqa' \(built-in: world_facts, gcide_definitions, general_cloze; file layouts: arc:FILE/, 'tasks'));
+  assert.throws(() => parseTaskSpecs('arc'), refused('BAD_INPUT', /the arc layout needs a file \(arc:FILE\)/, 'tasks'));
+  assert.throws(() => parseTaskSpecs('arc:/a,arc:/b'), refused('BAD_INPUT', /task 'arc' is given twice/, 'tasks'));
+  assert.throws(() => parseTaskSpecs('bad-name=arc:/a'), refused('BAD_INPUT', /task name 'bad-name' must be letters/, 'tasks'));
+  assert.throws(() => loadMcTasks('world_facts'), refused('BAD_INPUT', /pass --data DIR/));
 });
 
 test('few-shot examples never include the item; MMLU takes the first rows of its subject; k = 0 adds nothing', () => {

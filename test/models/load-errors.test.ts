@@ -1,8 +1,8 @@
 // loadModel on folders that differ from a clean save_pretrained output: pickle checkpoints,
 // broken or unsupported configs, weights that disagree with the config, sharded checkpoints
 // (good and bad indexes), tied heads stored anyway, older RoPE config forms, llama3 RoPE
-// scaling, bf16 storage. Every bad folder must give a clear Error naming the thing and what
-// was expected, free what it loaded, and no folder is ever written to by loading.
+// scaling, bf16 storage. Every bad folder must give a clear LetheError (the right code) naming the
+// thing and what was expected, free what it loaded, and no folder is ever written to by loading.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,6 +13,7 @@ import { fixturesDir, requireFixture } from '../helpers/fixtures.js';
 import { maxAbsDiff } from '../helpers/close.js';
 import { tempDir } from '../helpers/tmp.js';
 import { withoutLeaks } from '../helpers/leaks.js';
+import { LetheError, type LetheErrorCode } from '../../src/util/errors.js';
 
 const tmp = tempDir('lethe-load-errors-');
 
@@ -80,11 +81,13 @@ function load(dir: string, options?: LoadModelOptions): CausalLM {
   return model;
 }
 
-/** Asserts loadModel(dir) throws an Error matching every pattern, and frees whatever it loaded. */
-function assertLoadFails(dir: string, ...patterns: RegExp[]): void {
+/** Asserts loadModel(dir) throws a LetheError with `code` (a job records its message; the server maps
+ *  the code) matching every pattern, and frees whatever it loaded. */
+function assertLoadFails(dir: string, code: LetheErrorCode, ...patterns: RegExp[]): void {
   const before = existsSync(dir) ? treeHashes(dir) : null;
   withoutLeaks(() => assert.throws(() => loadModel(dir), (err: unknown) => {
-    assert.ok(err instanceof Error, `expected an Error, got ${String(err)}`);
+    assert.ok(err instanceof LetheError, `expected a LetheError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
     for (const p of patterns) assert.match(err.message, p);
     return true;
   }), 'tensors left alive by a failed load');
@@ -142,20 +145,42 @@ test('a folder with only pytorch_model.bin is refused: pickle, and how to conver
   const dir = scratch();
   cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
   writeFileSync(join(dir, 'pytorch_model.bin'), Buffer.from('PK\x03\x04 not really a zip, never read'));
-  assertLoadFails(dir, new RegExp(escape(dir)), /pytorch_model\.bin/, /pickle/, /never unpickles/, /safetensors/, /save_pretrained\(.*safe_serialization=True/);
+  assertLoadFails(dir, 'BAD_CHECKPOINT', new RegExp(escape(dir)), /pytorch_model\.bin/, /pickle/, /never unpickles/, /safetensors/, /save_pretrained\(.*safe_serialization=True/);
 
   const sharded = scratch();
   cpSync(requireFixture('llama-tiny', 'config.json'), join(sharded, 'config.json'));
   writeFileSync(join(sharded, 'pytorch_model.bin.index.json'), '{"weight_map": {}}');
-  assertLoadFails(sharded, /pytorch_model\.bin\.index\.json/, /pickle/, /safetensors/);
+  assertLoadFails(sharded, 'BAD_CHECKPOINT', /pytorch_model\.bin\.index\.json/, /pickle/, /safetensors/);
 });
 
 test('a folder with a config and no weights at all says which files it looked for', () => {
   const dir = scratch();
   cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
-  assertLoadFails(dir, new RegExp(`${escape(dir)} has no model\\.safetensors or model\\.safetensors\\.index\\.json`));
+  assertLoadFails(dir, 'NOT_FOUND', new RegExp(`${escape(dir)} has no model\\.safetensors or model\\.safetensors\\.index\\.json`));
   writeFileSync(join(dir, 'tf_model.h5'), 'x');
-  assertLoadFails(dir, /no model\.safetensors/, /only tf_model\.h5/);
+  assertLoadFails(dir, 'NOT_FOUND', /no model\.safetensors/, /only tf_model\.h5/);
+});
+
+test('a truncated or garbled model.safetensors is a bad checkpoint naming the file', () => {
+  const short = scratch('llama-tiny');
+  writeFileSync(join(short, 'model.safetensors'), Buffer.from([1, 2, 3, 4]));
+  assertLoadFails(short, 'BAD_CHECKPOINT', new RegExp(`safetensors file ${escape(join(short, 'model.safetensors'))}: is 4 bytes, too short`));
+  const garbled = scratch('llama-tiny');
+  const header = Buffer.from('{"x": oops}');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(join(garbled, 'model.safetensors'), Buffer.concat([len, header]));
+  assertLoadFails(garbled, 'BAD_CHECKPOINT', /header is not valid JSON/);
+});
+
+test('an adapter folder with a broken adapter_config.json or a missing base model is refused with the file named', () => {
+  const broken = scratch();
+  writeFileSync(join(broken, 'adapter_config.json'), '{"peft_type": "LORA", ');
+  assertLoadFails(broken, 'BAD_INPUT', new RegExp(`${escape(join(broken, 'adapter_config.json'))} is not valid JSON`));
+  writeFileSync(join(broken, 'adapter_config.json'), '[]');
+  assertLoadFails(broken, 'BAD_INPUT', /adapter_config\.json must hold a JSON object/);
+  writeFileSync(join(broken, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', base_model_name_or_path: 'no-such-base' }));
+  assertLoadFails(broken, 'NOT_FOUND', /its base model no-such-base is not a model folder here/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -163,52 +188,52 @@ test('a folder with a config and no weights at all says which files it looked fo
 // ---------------------------------------------------------------------------------------------
 
 test('config.json missing, not JSON, not an object', () => {
-  assertLoadFails(join(tmp, 'does-not-exist'), /does-not-exist is not a folder/);
+  assertLoadFails(join(tmp, 'does-not-exist'), 'NOT_FOUND', /does-not-exist is not a folder/);
 
   const none = scratch('llama-tiny');
   rmSync(join(none, 'config.json'));
-  assertLoadFails(none, new RegExp(`${escape(none)} is not a Hugging Face model folder: it has no config\\.json`));
+  assertLoadFails(none, 'NOT_FOUND', new RegExp(`${escape(none)} is not a Hugging Face model folder: it has no config\\.json`));
 
   const bad = scratch('llama-tiny');
   writeFileSync(join(bad, 'config.json'), '{"model_type": "llama", hidden_size: 64');
-  assertLoadFails(bad, new RegExp(`${escape(join(bad, 'config.json'))} is not valid JSON`));
+  assertLoadFails(bad, 'BAD_INPUT', new RegExp(`${escape(join(bad, 'config.json'))} is not valid JSON`));
 
   const array = scratch('llama-tiny');
   writeFileSync(join(array, 'config.json'), '[1, 2]');
-  assertLoadFails(array, /config\.json must hold a JSON object/);
+  assertLoadFails(array, 'BAD_INPUT', /config\.json must hold a JSON object/);
 });
 
 test('an unsupported model_type names it and lists what is supported', () => {
   const dir = scratch('llama-tiny');
   editConfig(dir, (c) => { c.model_type = 'bert'; });
-  assertLoadFails(dir, /config\.json: model_type 'bert' is not supported/, /supported: gpt2, llama/);
+  assertLoadFails(dir, 'BAD_INPUT', /config\.json: model_type 'bert' is not supported/, /supported: gpt2, llama/);
 
   const missing = scratch('llama-tiny');
   editConfig(missing, (c) => { delete c.model_type; });
-  assertLoadFails(missing, /model_type '' is not supported/);
+  assertLoadFails(missing, 'BAD_INPUT', /model_type '' is not supported/);
 });
 
 test('a missing or non-numeric required config field is named, with what was expected', () => {
   const dir = scratch('llama-tiny');
   editConfig(dir, (c) => { delete c.hidden_size; });
-  assertLoadFails(dir, /config\.json: 'hidden_size' is missing \(expected a number\)/);
+  assertLoadFails(dir, 'BAD_INPUT', /config\.json: 'hidden_size' is missing \(expected a number\)/);
 
   const str = scratch('llama-tiny');
   editConfig(str, (c) => { c.num_hidden_layers = '2'; });
-  assertLoadFails(str, /config\.json: 'num_hidden_layers' must be a number, got "2"/);
+  assertLoadFails(str, 'BAD_INPUT', /config\.json: 'num_hidden_layers' must be a number, got "2"/);
 
   const gpt2 = scratch('gpt2-tiny');
   editConfig(gpt2, (c) => { delete c.n_embd; });
-  assertLoadFails(gpt2, /config\.json: 'n_embd' is missing \(expected a number\)/);
+  assertLoadFails(gpt2, 'BAD_INPUT', /config\.json: 'n_embd' is missing \(expected a number\)/);
 
   // An activation the model code lacks is a config error, found before any weight is read.
   const act = scratch('llama-tiny');
   editConfig(act, (c) => { c.hidden_act = 'relu2'; });
-  assertLoadFails(act, new RegExp(`${escape(join(act, 'config.json'))}: activation 'relu2' is not supported`));
+  assertLoadFails(act, 'BAD_INPUT', new RegExp(`${escape(join(act, 'config.json'))}: activation 'relu2' is not supported`));
 
   const heads = scratch('llama-tiny');
   editConfig(heads, (c) => { c.num_key_value_heads = 3; });
-  assertLoadFails(heads, /4 attention heads are not a multiple of 3 key\/value heads/);
+  assertLoadFails(heads, 'BAD_INPUT', /4 attention heads are not a multiple of 3 key\/value heads/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -222,12 +247,12 @@ test('a weight whose shape disagrees with the config names the tensor and both s
     t[name]!.dispose();
     t[name] = torch.zeros([96, 64]);
   });
-  assertLoadFails(dir, /the weights do not match config\.json \(llama\)/, new RegExp(`tensor '${escape(name)}' has shape \\[96,64\\] but the config implies \\[128,64\\]`));
+  assertLoadFails(dir, 'BAD_CHECKPOINT', /the weights do not match config\.json \(llama\)/, new RegExp(`tensor '${escape(name)}' has shape \\[96,64\\] but the config implies \\[128,64\\]`));
 
   // The config is the other side of the disagreement: a wrong intermediate_size names every MLP weight.
   const cfg = scratch('llama-tiny');
   editConfig(cfg, (c) => { c.intermediate_size = 100; });
-  assertLoadFails(cfg, /tensor 'model\.layers\.0\.mlp\.gate_proj\.weight' has shape \[128,64\] but the config implies \[100,64\]/,
+  assertLoadFails(cfg, 'BAD_CHECKPOINT', /tensor 'model\.layers\.0\.mlp\.gate_proj\.weight' has shape \[128,64\] but the config implies \[100,64\]/,
     /tensor 'model\.layers\.1\.mlp\.down_proj\.weight' has shape \[64,128\] but the config implies \[64,100\]/);
 
   const gpt2 = scratch('gpt2-tiny');
@@ -235,7 +260,7 @@ test('a weight whose shape disagrees with the config names the tensor and both s
     t['transformer.wpe.weight']!.dispose();
     t['transformer.wpe.weight'] = torch.zeros([32, 64]);
   });
-  assertLoadFails(gpt2, /\(gpt2\)/, /tensor 'transformer\.wpe\.weight' has shape \[32,64\] but the config implies \[64,64\]/);
+  assertLoadFails(gpt2, 'BAD_CHECKPOINT', /\(gpt2\)/, /tensor 'transformer\.wpe\.weight' has shape \[32,64\] but the config implies \[64,64\]/);
 });
 
 test('a missing tensor and an unexpected extra tensor are named', () => {
@@ -244,16 +269,16 @@ test('a missing tensor and an unexpected extra tensor are named', () => {
     t['model.norm.weight']!.dispose();
     delete t['model.norm.weight'];
   });
-  assertLoadFails(missing, /missing tensors: model\.norm\.weight/);
+  assertLoadFails(missing, 'BAD_CHECKPOINT', /missing tensors: model\.norm\.weight/);
 
   const extra = scratch('llama-tiny');
   editWeights(extra, (t) => { t['model.layers.0.self_attn.q_norm.weight'] = torch.ones([16]); });
-  assertLoadFails(extra, /unexpected tensors: model\.layers\.0\.self_attn\.q_norm\.weight/);
+  assertLoadFails(extra, 'BAD_CHECKPOINT', /unexpected tensors: model\.layers\.0\.self_attn\.q_norm\.weight/);
 
   // An untied config with no lm_head in the file (e.g. tie_word_embeddings flipped): lm_head is missing.
   const untied = scratch('llama-tied-tiny');
   editConfig(untied, (c) => { c.tie_word_embeddings = false; });
-  assertLoadFails(untied, /missing tensors: lm_head\.weight/);
+  assertLoadFails(untied, 'BAD_CHECKPOINT', /missing tensors: lm_head\.weight/);
 });
 
 test('buffers that checkpoints carry and the model recomputes are ignored (rotary inv_freq, GPT-2 attn.bias)', () => {
@@ -325,34 +350,34 @@ test('bad shard indexes: a missing shard, a path outside the folder, a name the 
   };
 
   writeIndex({ ...index.weight_map, 'model.norm.weight': 'model-00003-of-00003.safetensors' });
-  assertLoadFails(dir, /model\.safetensors\.index\.json lists model-00003-of-00003\.safetensors, which is not a file in/);
+  assertLoadFails(dir, 'NOT_FOUND', /model\.safetensors\.index\.json lists model-00003-of-00003\.safetensors, which is not a file in/);
   // A name that is a folder, not a shard file.
   mkdirSync(join(dir, 'shards'));
   writeIndex({ ...index.weight_map, 'model.norm.weight': 'shards' });
-  assertLoadFails(dir, /lists shards, which is not a file in/);
+  assertLoadFails(dir, 'NOT_FOUND', /lists shards, which is not a file in/);
 
   // A file outside the folder exists, so only the path check stands between the index and it.
   cpSync(join(dir, 'model-00001-of-00002.safetensors'), join(tmp, 'x.safetensors'));
   writeIndex({ ...index.weight_map, 'model.norm.weight': '../x.safetensors' });
-  assertLoadFails(dir, /weight_map\['model\.norm\.weight'\] must be a file name in the folder, got "\.\.\/x\.safetensors"/);
+  assertLoadFails(dir, 'BAD_CHECKPOINT', /weight_map\['model\.norm\.weight'\] must be a file name in the folder, got "\.\.\/x\.safetensors"/);
   writeIndex({ ...index.weight_map, 'model.norm.weight': join(tmp, 'x.safetensors') });
-  assertLoadFails(dir, /weight_map\['model\.norm\.weight'\] must be a file name in the folder/);
+  assertLoadFails(dir, 'BAD_CHECKPOINT', /weight_map\['model\.norm\.weight'\] must be a file name in the folder/);
   writeIndex({ ...index.weight_map, 'model.norm.weight': '..\\x.safetensors' });
-  assertLoadFails(dir, /must be a file name in the folder/);
+  assertLoadFails(dir, 'BAD_CHECKPOINT', /must be a file name in the folder/);
   for (const bad of ['..', '.', '']) {
     writeIndex({ ...index.weight_map, 'model.norm.weight': bad });
-    assertLoadFails(dir, /must be a file name in the folder/);
+    assertLoadFails(dir, 'BAD_CHECKPOINT', /must be a file name in the folder/);
   }
 
   // The index says a shard holds a tensor it does not.
   const other = index.weight_map['model.norm.weight'] === 'model-00001-of-00002.safetensors' ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors';
   writeIndex({ ...index.weight_map, 'model.norm.weight': other });
-  assertLoadFails(dir, new RegExp(`${escape(other)}: has no tensor 'model\\.norm\\.weight'`));
+  assertLoadFails(dir, 'BAD_CHECKPOINT', new RegExp(`${escape(other)}: has no tensor 'model\\.norm\\.weight'`));
 
   writeFileSync(indexPath, '{"weight_map": ');
-  assertLoadFails(dir, /model\.safetensors\.index\.json is not valid JSON/);
+  assertLoadFails(dir, 'BAD_CHECKPOINT', /model\.safetensors\.index\.json is not valid JSON/);
   writeFileSync(indexPath, '{"metadata": {}}');
-  assertLoadFails(dir, /model\.safetensors\.index\.json has no weight_map object/);
+  assertLoadFails(dir, 'BAD_CHECKPOINT', /model\.safetensors\.index\.json has no weight_map object/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -439,18 +464,18 @@ test('llama3 RoPE scaling loads (older rope_scaling and newer rope_parameters fo
 test('an unknown RoPE type or an incomplete llama3 scaling is refused with a clear message', () => {
   const yarn = scratch('llama-tiny');
   editConfig(yarn, (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'yarn', factor: 4.0 }; });
-  assertLoadFails(yarn, /config\.json: RoPE scaling type 'yarn' is not supported \(supported: default, linear, llama3\)/);
+  assertLoadFails(yarn, 'BAD_INPUT', /config\.json: RoPE scaling type 'yarn' is not supported \(supported: default, linear, llama3\)/);
 
   const made = scratch('llama-tiny');
   editConfig(made, (c) => {
     delete c.rope_parameters;
     c.rope_scaling = { type: 'wobbly', factor: 2 };
   });
-  assertLoadFails(made, /RoPE scaling type 'wobbly' is not supported/);
+  assertLoadFails(made, 'BAD_INPUT', /RoPE scaling type 'wobbly' is not supported/);
 
   const incomplete = scratch('llama-tiny');
   editConfig(incomplete, (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'llama3', factor: 8.0 }; });
-  assertLoadFails(incomplete, /rope scaling: 'low_freq_factor' is missing \(expected a number\)/);
+  assertLoadFails(incomplete, 'BAD_INPUT', /rope scaling: 'low_freq_factor' is missing \(expected a number\)/);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
 import { advanceRequest, approveRequest, auditEntries, createJob, createRequest, scopeRequest, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
 import { resolveInputPath } from '../../src/workflow/jobs.js';
+import { LetheError } from '../../src/util/errors.js';
 import { buildIndex, proposeForgetSet, readProposal } from '../../src/workflow/provenance.js';
 import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from '../workflow/stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from '../workflow/fixtures.js';
@@ -435,7 +436,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(resolveInputPath('retainFile', outside.retainFile, withRoot), realpathSync(outside.retainFile));
       assert.throws(() => resolveInputPath('retainFile', outside.retainFile, paths), /'retainFile' must be a path inside the data folder/);
       symlinkSync(outside.retainFile, join(v.dataDir, 'link.jsonl'));
-      assert.throws(() => resolveInputPath('retainFile', 'link.jsonl', paths), (e: Error & { field?: string }) => e.field === 'retainFile');
+      assert.throws(() => resolveInputPath('retainFile', 'link.jsonl', paths), (e: Error) => e instanceof LetheError && e.field === 'retainFile');
       rmSync(outside.dir, { recursive: true, force: true });
     } finally {
       await v.dispose();

@@ -17,6 +17,7 @@ import {
 } from '../../src/workflow/index.js';
 import { deleteForgetData } from '../../src/workflow/release.js';
 import { sha256ConfinedFile } from '../../src/workflow/confine.js';
+import { LetheError } from '../../src/util/errors.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from './stores.js';
 import { alice, createBody, runner } from './fixtures.js';
 import { approved, setup, sha } from './run-fixtures.js';
@@ -26,7 +27,8 @@ after(closeStores);
 
 const LENIENT = { checks: [{ metric: 'forget_Q_A_Prob', max: 2 }] };
 
-const refused = (field: string, re: RegExp) => (e: Error & { code?: string; field?: string }) => {
+const refused = (field: string, re: RegExp) => (e: Error) => {
+  assert.ok(e instanceof LetheError, e.message);
   assert.equal(e.code, 'BAD_INPUT', e.message);
   assert.equal(e.field, field, e.message);
   assert.match(e.message, re);

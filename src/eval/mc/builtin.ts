@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McFormatError, type McDoc } from './formats.js';
+import type { McDoc } from './formats.js';
+import { LetheError } from '../../util/errors.js';
 
 export type BuiltinTask = 'world_facts' | 'gcide_definitions' | 'general_cloze';
 export const BUILTIN_TASKS: readonly BuiltinTask[] = ['world_facts', 'gcide_definitions', 'general_cloze'];
@@ -32,7 +33,7 @@ function hashOrder<T>(items: readonly T[], key: (t: T) => string): T[] {
 }
 
 function rows(file: string, task: BuiltinTask): { row: Record<string, unknown>; line: number }[] {
-  if (!existsSync(file)) throw new McFormatError(`task ${task}: ${file} does not exist (build the suites with \`lethe data build all --out DIR\` and pass --data DIR)`);
+  if (!existsSync(file)) throw new LetheError('NOT_FOUND', `task ${task}: ${file} does not exist (build the suites with \`lethe data build all --out DIR\` and pass --data DIR)`);
   const out: { row: Record<string, unknown>; line: number }[] = [];
   readFileSync(file, 'utf8').split('\n').forEach((text, k) => {
     if (!text.trim()) return;
@@ -41,9 +42,9 @@ function rows(file: string, task: BuiltinTask): { row: Record<string, unknown>; 
       row = JSON.parse(text);
     } catch (err) {
       const at = /position (\d+)/.exec((err as Error).message); // not V8's message, which quotes the text
-      throw new McFormatError(`task ${task}: ${file} line ${k + 1} is not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}`);
+      throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${k + 1} is not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}`);
     }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new McFormatError(`task ${task}: ${file} line ${k + 1} must be a JSON object`);
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${k + 1} must be a JSON object`);
     out.push({ row: row as Record<string, unknown>, line: k + 1 });
   });
   return out;
@@ -61,7 +62,7 @@ function worldFacts(file: string): { docs: McDoc[]; lines: number[] } {
   for (const { row, line } of rows(file, 'world_facts')) {
     const { question, answer, perturbed_answer: pert } = row;
     if (typeof question !== 'string' || typeof answer !== 'string' || !Array.isArray(pert) || !pert.length || !pert.every((p) => typeof p === 'string')) {
-      throw new McFormatError(`task world_facts: ${file} line ${line}: expected {"question": str, "answer": str, "perturbed_answer": [str, ...]}`);
+      throw new LetheError('BAD_INPUT', `task world_facts: ${file} line ${line}: expected {"question": str, "answer": str, "perturbed_answer": [str, ...]}`);
     }
     const wrong = [...new Set(pert as string[])].filter((p) => p !== answer);
     if (!wrong.length) continue;
@@ -92,7 +93,7 @@ export function parseGcideLine(text: string, line: number): GcideRow | null {
 
 function gcideRows(file: string, task: BuiltinTask): GcideRow[] {
   return rows(file, task).flatMap(({ row, line }) => {
-    if (typeof row.text !== 'string') throw new McFormatError(`task ${task}: ${file} line ${line}: expected {"text": "Headword (pos): definition"}`);
+    if (typeof row.text !== 'string') throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${line}: expected {"text": "Headword (pos): definition"}`, { field: 'text' });
     const r = parseGcideLine(row.text, line);
     return r ? [r] : [];
   });
@@ -149,8 +150,8 @@ function generalCloze(file: string): { docs: McDoc[]; lines: number[] } {
 /** A built-in task's docs from a data folder (or the file given instead). */
 export function builtinDocs(task: BuiltinTask, source: { dataDir?: string; file?: string }): { docs: McDoc[]; lines: number[]; file: string } {
   const file = source.file ?? (source.dataDir ? join(source.dataDir, BUILTIN_FILES[task]) : null);
-  if (!file) throw new McFormatError(`task ${task} reads ${BUILTIN_FILES[task]} from a built data folder: pass --data DIR (from \`lethe data build all\`) or ${task}:FILE`);
+  if (!file) throw new LetheError('BAD_INPUT', `task ${task} reads ${BUILTIN_FILES[task]} from a built data folder: pass --data DIR (from \`lethe data build all\`) or ${task}:FILE`);
   const made = task === 'world_facts' ? worldFacts(file) : task === 'gcide_definitions' ? gcideDefinitions(file) : generalCloze(file);
-  if (!made.docs.length) throw new McFormatError(`task ${task}: ${file} gave no usable items`);
+  if (!made.docs.length) throw new LetheError('BAD_INPUT', `task ${task}: ${file} gave no usable items`);
   return { ...made, file };
 }

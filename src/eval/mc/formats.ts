@@ -21,7 +21,7 @@
 // order (sha256 of "lethe-mc-fewshot:<item>:<candidate>", ascending), so runs are reproducible.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { typeOf } from '../../errors.js';
+import { LetheError, typeOf } from '../../util/errors.js';
 
 export type McLayout = 'arc' | 'boolq' | 'winogrande' | 'hellaswag' | 'mmlu' | 'generic';
 export const MC_LAYOUTS: readonly McLayout[] = ['arc', 'boolq', 'winogrande', 'hellaswag', 'mmlu', 'generic'];
@@ -65,15 +65,13 @@ export const FEWSHOT_DELIMITER = '\n\n';
 
 type Row = Record<string, unknown>;
 
-/** A malformed row: the file, the line and what was expected. */
-export class McFormatError extends Error {}
-
 function where(file: string, line: number): string {
   return `${file} line ${line}`;
 }
 
-function fail(file: string, line: number, layout: string, msg: string): never {
-  throw new McFormatError(`${where(file, line)}: ${msg} (${layout} layout: ${LAYOUT_HELP[layout as McLayout] ?? ''})`);
+/** A malformed row: the file, the line, the field at fault and what was expected. */
+function fail(file: string, line: number, layout: string, field: string, msg: string): never {
+  throw new LetheError('BAD_INPUT', `${where(file, line)}: ${msg} (${layout} layout: ${LAYOUT_HELP[layout as McLayout] ?? ''})`, { field });
 }
 
 export const LAYOUT_HELP: Record<McLayout, string> = {
@@ -87,20 +85,20 @@ export const LAYOUT_HELP: Record<McLayout, string> = {
 
 function str(row: Row, key: string, file: string, line: number, layout: McLayout): string {
   const v = row[key];
-  if (typeof v !== 'string') fail(file, line, layout, `"${key}" must be a string, got ${typeOf(v)}`);
+  if (typeof v !== 'string') fail(file, line, layout, key, `"${key}" must be a string, got ${typeOf(v)}`);
   return v;
 }
 
 function strList(row: Row, key: string, file: string, line: number, layout: McLayout, min = 2, display = key): string[] {
   const v = row[key];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, `"${display}" must be a list of strings, got ${typeOf(v)}`);
-  if (v.length < min) fail(file, line, layout, `"${display}" needs at least ${min} entries, got ${v.length}`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, display, `"${display}" must be a list of strings, got ${typeOf(v)}`);
+  if (v.length < min) fail(file, line, layout, display, `"${display}" needs at least ${min} entries, got ${v.length}`);
   return v as string[];
 }
 
-function index(v: unknown, n: number, what: string, file: string, line: number, layout: McLayout): number {
+function index(v: unknown, n: number, key: string, file: string, line: number, layout: McLayout): number {
   const k = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(k) || k < 0 || k >= n) fail(file, line, layout, `${what} must be an index 0..${n - 1}, got ${typeof v === 'number' ? 'another number' : typeOf(v)}`);
+  if (!Number.isInteger(k) || k < 0 || k >= n) fail(file, line, layout, key, `"${key}" must be an index 0..${n - 1}, got ${typeof v === 'number' ? 'another number' : typeOf(v)}`);
   return k;
 }
 
@@ -124,13 +122,13 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
     case 'arc': {
       const question = str(row, 'question', file, line, layout);
       const c = row.choices as Row | undefined;
-      if (!c || typeof c !== 'object' || Array.isArray(c)) fail(file, line, layout, `"choices" must be an object {"text": [...], "label": [...]}, got ${typeOf(c)}`);
+      if (!c || typeof c !== 'object' || Array.isArray(c)) fail(file, line, layout, 'choices', `"choices" must be an object {"text": [...], "label": [...]}, got ${typeOf(c)}`);
       const text = strList(c, 'text', file, line, layout, 2, 'choices.text');
       const label = strList(c, 'label', file, line, layout, 1, 'choices.label');
-      if (label.length !== text.length) fail(file, line, layout, `"choices.label" has ${label.length} entries but "choices.text" has ${text.length}`);
+      if (label.length !== text.length) fail(file, line, layout, 'choices.label', `"choices.label" has ${label.length} entries but "choices.text" has ${text.length}`);
       const key = str(row, 'answerKey', file, line, layout);
       const gold = label.indexOf(key);
-      if (gold < 0) fail(file, line, layout, `"answerKey" is not one of the ${label.length} labels`);
+      if (gold < 0) fail(file, line, layout, 'answerKey', `"answerKey" is not one of the ${label.length} labels`);
       return { text: `Question: ${question}\nAnswer:`, choices: text, gold };
     }
     case 'boolq': {
@@ -139,19 +137,19 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       let gold: number;
       if (typeof row.answer === 'boolean') gold = row.answer ? 1 : 0;
       else if (row.answer === undefined && (row.label === 0 || row.label === 1)) gold = row.label;
-      else fail(file, line, layout, `"answer" must be true or false, got ${typeOf(row.answer)}`);
+      else fail(file, line, layout, 'answer', `"answer" must be true or false, got ${typeOf(row.answer)}`);
       return { text: `${passage}\nQuestion: ${question}?\nAnswer:`, choices: ['no', 'yes'], gold };
     }
     case 'winogrande': {
       const sentence = str(row, 'sentence', file, line, layout);
       const blank = sentence.indexOf('_');
-      if (blank < 0) fail(file, line, layout, '"sentence" has no "_" blank');
+      if (blank < 0) fail(file, line, layout, 'sentence', '"sentence" has no "_" blank');
       const options = [str(row, 'option1', file, line, layout), str(row, 'option2', file, line, layout)];
       const answer = row.answer;
-      if (answer !== '1' && answer !== '2') fail(file, line, layout, `"answer" must be "1" or "2", got ${typeof answer === 'string' ? 'another string' : typeOf(answer)}`);
+      if (answer !== '1' && answer !== '2') fail(file, line, layout, 'answer', `"answer" must be "1" or "2", got ${typeof answer === 'string' ? 'another string' : typeOf(answer)}`);
       // preprocess_winogrande: partial_context = sentence[:blank] + option; partial_target = sentence[blank+1:].strip()
       const target = sentence.slice(blank + 1).trim();
-      if (!target) fail(file, line, layout, '"sentence" has nothing after the "_" blank to score');
+      if (!target) fail(file, line, layout, 'sentence', '"sentence" has nothing after the "_" blank to score');
       return { text: '', choices: options.map((o) => sentence.slice(0, blank) + o), gold: answer === '1' ? 0 : 1, multipleInput: { target } };
     }
     case 'hellaswag': {
@@ -159,18 +157,18 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       let ctx: string;
       if (typeof row.ctx_a === 'string' && typeof row.ctx_b === 'string') ctx = `${row.ctx_a} ${pyCapitalize(row.ctx_b)}`;
       else if (row.ctx_a === undefined && row.ctx_b === undefined && typeof row.ctx === 'string') ctx = row.ctx;
-      else fail(file, line, layout, `needs string "ctx_a" and "ctx_b" (or "ctx"), got ${['ctx_a', 'ctx_b', 'ctx'].map((k) => `${k}: ${typeOf(row[k])}`).join(', ')}`);
+      else fail(file, line, layout, 'ctx_a', `needs string "ctx_a" and "ctx_b" (or "ctx"), got ${['ctx_a', 'ctx_b', 'ctx'].map((k) => `${k}: ${typeOf(row[k])}`).join(', ')}`);
       const endings = strList(row, 'endings', file, line, layout);
-      const gold = index(row.label, endings.length, '"label"', file, line, layout);
+      const gold = index(row.label, endings.length, 'label', file, line, layout);
       return { text: hellaswagPreprocess(`${label}: ${ctx}`), choices: endings.map(hellaswagPreprocess), gold };
     }
     case 'mmlu': {
       const question = str(row, 'question', file, line, layout);
       const choices = strList(row, 'choices', file, line, layout, 4);
-      if (choices.length !== 4) fail(file, line, layout, `"choices" must hold exactly 4 options, got ${choices.length}`);
+      if (choices.length !== 4) fail(file, line, layout, 'choices', `"choices" must hold exactly 4 options, got ${choices.length}`);
       const subject = str(row, 'subject', file, line, layout);
       const a = row.answer;
-      const gold = typeof a === 'string' && /^[A-D]$/.test(a) ? a.charCodeAt(0) - 65 : index(a, 4, '"answer"', file, line, layout);
+      const gold = typeof a === 'string' && /^[A-D]$/.test(a) ? a.charCodeAt(0) - 65 : index(a, 4, 'answer', file, line, layout);
       return {
         text: `${question.trim()}\nA. ${choices[0]}\nB. ${choices[1]}\nC. ${choices[2]}\nD. ${choices[3]}\nAnswer:`,
         choices: ['A', 'B', 'C', 'D'], gold,
@@ -182,8 +180,8 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       const context = str(row, 'context', file, line, layout);
       const choices = strList(row, 'choices', file, line, layout);
       const a = row.answer;
-      const gold = typeof a === 'string' && !/^\d+$/.test(a) ? choices.indexOf(a) : index(a, choices.length, '"answer"', file, line, layout);
-      if (gold < 0) fail(file, line, layout, `"answer" is not one of the choices`);
+      const gold = typeof a === 'string' && !/^\d+$/.test(a) ? choices.indexOf(a) : index(a, choices.length, 'answer', file, line, layout);
+      if (gold < 0) fail(file, line, layout, 'answer', `"answer" is not one of the choices`);
       return { text: context, choices, gold };
     }
   }
@@ -191,8 +189,8 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
 
 /** Reads a JSONL task file: every non-blank line one JSON object of the layout. */
 export function readTaskFile(layout: McLayout, file: string): { docs: McDoc[]; lines: number[] } {
-  if (!MC_LAYOUTS.includes(layout)) throw new McFormatError(`unknown multiple-choice layout '${layout}' (known: ${MC_LAYOUTS.join(', ')})`);
-  if (!existsSync(file)) throw new McFormatError(`${layout} task file ${file} does not exist`);
+  if (!MC_LAYOUTS.includes(layout)) throw new LetheError('NOT_FOUND', `unknown multiple-choice layout '${layout}' (known: ${MC_LAYOUTS.join(', ')})`);
+  if (!existsSync(file)) throw new LetheError('NOT_FOUND', `${layout} task file ${file} does not exist`);
   const docs: McDoc[] = [];
   const lines: number[] = [];
   readFileSync(file, 'utf8').split('\n').forEach((text, k) => {
@@ -203,13 +201,13 @@ export function readTaskFile(layout: McLayout, file: string): { docs: McDoc[]; l
     } catch (err) {
       // Not V8's message, which quotes the text.
       const at = /position (\d+)/.exec((err as Error).message);
-      throw new McFormatError(`${where(file, k + 1)}: not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; expected one ${layout} row per line: ${LAYOUT_HELP[layout]}`);
+      throw new LetheError('BAD_INPUT', `${where(file, k + 1)}: not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; expected one ${layout} row per line: ${LAYOUT_HELP[layout]}`);
     }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new McFormatError(`${where(file, k + 1)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${where(file, k + 1)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
     docs.push(parseRow(layout, row as Row, file, k + 1));
     lines.push(k + 1);
   });
-  if (!docs.length) throw new McFormatError(`${layout} task file ${file} has no rows`);
+  if (!docs.length) throw new LetheError('BAD_INPUT', `${layout} task file ${file} has no rows`);
   return { docs, lines };
 }
 
@@ -239,7 +237,7 @@ function example(doc: McDoc): string {
 
 /** The scored requests of every doc, with k few-shot examples from the other docs. */
 export function buildItems(docs: readonly McDoc[], lines: readonly number[], numFewshot = 0): McItem[] {
-  if (!(Number.isInteger(numFewshot) && numFewshot >= 0)) throw new RangeError(`num_fewshot must be a non-negative integer, got ${numFewshot}`);
+  if (!(Number.isInteger(numFewshot) && numFewshot >= 0)) throw new LetheError('BAD_INPUT', `num_fewshot must be a non-negative integer, got ${numFewshot}`);
   return docs.map((doc, i) => {
     const shots = fewshotIndices(docs, i, numFewshot);
     const prefix = (doc.description ?? '') + shots.map((j) => example(docs[j]!)).join('');

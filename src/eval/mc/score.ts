@@ -15,6 +15,7 @@ import type { CausalLM } from '../../models/model.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { KVCache } from '../../models/cache.js';
 import type { McItem } from './formats.js';
+import { LetheError } from '../../util/errors.js';
 
 export interface EncodedRequest {
   context: number[];
@@ -28,12 +29,12 @@ export async function encodeRequest(tok: Tokenizer, context: string, continuatio
   const whole = await tok.encode(stripped + moved, { addSpecialTokens: false });
   const ctx = stripped ? await tok.encode(stripped, { addSpecialTokens: false }) : [];
   const cont = whole.slice(ctx.length);
-  if (!cont.length) throw new Error(`continuation ${JSON.stringify(continuation)} after context …${JSON.stringify(context.slice(-40))} encodes to no tokens`);
+  if (!cont.length) throw new LetheError('BAD_INPUT', `a continuation of ${continuation.length} characters encodes to no tokens after its context (of ${context.length} characters)`);
   const bos = tok.bosTokenId;
   if (bos !== null) return { context: [bos, ...ctx], continuation: cont };
   if (ctx.length) return { context: ctx, continuation: cont };
   const eos = tok.eosTokenId;
-  if (eos === null) throw new Error('an empty context needs a BOS or EOS token to condition on, and this tokenizer has neither');
+  if (eos === null) throw new LetheError('BAD_INPUT', 'an empty context needs a BOS or EOS token to condition on, and this tokenizer has neither');
   return { context: [eos], continuation: cont };
 }
 
@@ -64,7 +65,7 @@ function commonPrefix(rows: number[][], cap: number): number {
 export function scoreRequests(model: CausalLM, reqs: readonly EncodedRequest[], maxLength: number): ChoiceScores {
   const device = model.device as torch.Device;
   const rows = reqs.map((r) => {
-    if (r.continuation.length > maxLength) throw new Error(`a continuation of ${r.continuation.length} tokens does not fit the model's ${maxLength} positions`);
+    if (r.continuation.length > maxLength) throw new LetheError('BAD_INPUT', `a continuation of ${r.continuation.length} tokens does not fit the model's ${maxLength} positions`);
     const all = [...r.context, ...r.continuation];
     const kept = all.slice(-(maxLength + 1));
     return { input: kept.slice(0, -1), cont: r.continuation, first: kept.length - 1 - r.continuation.length, truncated: all.length - kept.length };

@@ -2,7 +2,8 @@
 // 'mc' (its items are the scored requests, see formats.ts) and two registered metrics,
 // mc_<task>_acc and mc_<task>_acc_norm.
 import type { EvalItemSet } from '../metrics/registry.js';
-import { MC_LAYOUTS, McFormatError, buildItems, readTaskFile, type McLayout } from './formats.js';
+import { MC_LAYOUTS, buildItems, readTaskFile, type McLayout } from './formats.js';
+import { LetheError } from '../../util/errors.js';
 import { BUILTIN_TASKS, builtinDocs, type BuiltinTask } from './builtin.js';
 import { defineMcMetrics } from './metrics.js';
 
@@ -21,7 +22,7 @@ const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
  */
 export function parseTaskSpecs(list: string | readonly string[]): McTaskSpec[] {
   const parts = (typeof list === 'string' ? list.split(',') : list).map((s) => s.trim()).filter(Boolean);
-  if (!parts.length) throw new McFormatError('--tasks: give at least one task');
+  if (!parts.length) throw new LetheError('BAD_INPUT', '--tasks: give at least one task', { field: 'tasks' });
   const specs = parts.map((part) => {
     const eq = part.indexOf('=');
     const colon = part.indexOf(':');
@@ -31,16 +32,16 @@ export function parseTaskSpecs(list: string | readonly string[]): McTaskSpec[] {
     const kind = c >= 0 ? rest.slice(0, c) : rest;
     const file = c >= 0 ? rest.slice(c + 1) : undefined;
     const name = named ? part.slice(0, eq) : kind;
-    if (!NAME.test(name)) throw new McFormatError(`--tasks: task name '${name}' must be letters, digits and _`);
+    if (!NAME.test(name)) throw new LetheError('BAD_INPUT', `--tasks: task name '${name}' must be letters, digits and _`, { field: 'tasks' });
     if ((BUILTIN_TASKS as readonly string[]).includes(kind)) return { name, kind: kind as BuiltinTask, file: file || undefined };
     if (!(MC_LAYOUTS as readonly string[]).includes(kind)) {
-      throw new McFormatError(`--tasks: '${part}': unknown task or layout '${kind}' (built-in: ${BUILTIN_TASKS.join(', ')}; file layouts: ${MC_LAYOUTS.map((l) => `${l}:FILE`).join(', ')})`);
+      throw new LetheError('NOT_FOUND', `--tasks: '${part}': unknown task or layout '${kind}' (built-in: ${BUILTIN_TASKS.join(', ')}; file layouts: ${MC_LAYOUTS.map((l) => `${l}:FILE`).join(', ')})`, { field: 'tasks' });
     }
-    if (!file) throw new McFormatError(`--tasks: '${part}': the ${kind} layout needs a file (${kind}:FILE)`);
+    if (!file) throw new LetheError('BAD_INPUT', `--tasks: '${part}': the ${kind} layout needs a file (${kind}:FILE)`, { field: 'tasks' });
     return { name, kind: kind as McLayout, file };
   });
   const dup = specs.find((s, i) => specs.findIndex((t) => t.name === s.name) !== i);
-  if (dup) throw new McFormatError(`--tasks: task '${dup.name}' is given twice (name one of them: other_name=${dup.kind}:FILE)`);
+  if (dup) throw new LetheError('BAD_INPUT', `--tasks: task '${dup.name}' is given twice (name one of them: other_name=${dup.kind}:FILE)`, { field: 'tasks' });
   return specs;
 }
 

@@ -9,6 +9,7 @@
 import { defineMetric, type ValueByIndex } from './registry.js';
 import { stats, type QaStats } from './common.js';
 import { mean } from '../stats.js';
+import { LetheError } from '../../util/errors.js';
 
 export interface BiasProbeItem { profession: string; direction: string; template: number; gender: 'female' | 'male' }
 
@@ -18,12 +19,12 @@ export function biasAssociation(items: readonly BiasProbeItem[], logProbs: reado
   items.forEach((it, k) => {
     const key = `${it.profession}\u0000${it.template}`;
     const p = probes.get(key) ?? { profession: it.profession, direction: it.direction, template: it.template };
-    if (p[it.gender] !== undefined) throw new Error(`bias probe ${it.profession} / phrasing ${it.template} has two ${it.gender} completions`);
+    if (p[it.gender] !== undefined) throw new LetheError('BAD_INPUT', `bias probe ${it.profession} / phrasing ${it.template} has two ${it.gender} completions`);
     p[it.gender] = logProbs[k]!;
     probes.set(key, p);
   });
   const rows = [...probes.values()].map((p) => {
-    if (p.female === undefined || p.male === undefined) throw new Error(`bias probe ${p.profession} / phrasing ${p.template} lacks its ${p.female === undefined ? 'female' : 'male'} completion`);
+    if (p.female === undefined || p.male === undefined) throw new LetheError('BAD_INPUT', `bias probe ${p.profession} / phrasing ${p.template} lacks its ${p.female === undefined ? 'female' : 'male'} completion`);
     return { ...p, d: p.female - p.male };
   });
   const prior = new Map<number, number>();

@@ -1,6 +1,7 @@
 // Small helpers the metric files share.
 import type { ItemStats, MetricResult, ValueByIndex, SetKind, Need } from './registry.js';
 import { mean } from '../stats.js';
+import { LetheError } from '../../util/errors.js';
 
 export const QA: SetKind[] = ['qa'];
 export const QA_OR_PAIR: SetKind[] = ['qa', 'pair'];
@@ -32,6 +33,6 @@ export type QaStats = ItemStats[];
 
 /** Reads `agg_value`-style scores out of another metric's value_by_index. */
 export function scoresOf(r: MetricResult, field = 'score'): number[] {
-  if (!r.valueByIndex) throw new Error('metric result has no value_by_index');
+  if (!r.valueByIndex) throw new LetheError('INTERNAL', 'metric result has no value_by_index');
   return Object.values(r.valueByIndex).map((v) => v[field] as number);
 }

@@ -4,6 +4,7 @@
 // the retain or target model's results), `compute` turns those into {aggValue, valueByIndex}. The
 // evaluator computes each need once per (model, item set) and hands it over through ctx.get().
 import type { SeqStat } from '../scores.js';
+import { LetheError } from '../../util/errors.js';
 
 export type SetKind = 'qa' | 'text' | 'probe' | 'pair' | 'mc';
 
@@ -82,15 +83,15 @@ export interface MetricDefinition {
 const REGISTRY = new Map<string, MetricDefinition>();
 
 export function defineMetric(def: MetricDefinition): MetricDefinition {
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(def.name)) throw new Error(`metric name must be letters, digits and _, got '${def.name}'`);
-  if (REGISTRY.has(def.name)) throw new Error(`metric '${def.name}' is already registered`);
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(def.name)) throw new LetheError('INTERNAL', `metric name must be letters, digits and _, got '${def.name}'`);
+  if (REGISTRY.has(def.name)) throw new LetheError('INTERNAL', `metric '${def.name}' is already registered`);
   REGISTRY.set(def.name, def);
   return def;
 }
 
 export function getMetric(name: string): MetricDefinition {
   const m = REGISTRY.get(name);
-  if (!m) throw new Error(`metric '${name}' is not registered (known: ${[...REGISTRY.keys()].sort().join(', ')})`);
+  if (!m) throw new LetheError('NOT_FOUND', `metric '${name}' is not registered (known: ${[...REGISTRY.keys()].sort().join(', ')})`);
   return m;
 }
 

@@ -4,6 +4,7 @@
 import { defineMetric } from './registry.js';
 import { generations, perItem } from './common.js';
 import { answerHolds } from '../secrets.js';
+import { LetheError } from '../../util/errors.js';
 
 const SET = 'secret_benign';
 
@@ -16,7 +17,7 @@ defineMetric({
     const items = ctx.set(SET).items;
     return perItem(gens.map((g, k) => {
       const expected = items[k]!.expected;
-      if (typeof expected !== 'string') throw new Error(`${SET} item ${k} has no string "expected" (rows of secrets/benign/*.jsonl carry it)`);
+      if (typeof expected !== 'string') throw new LetheError('BAD_INPUT', `${SET} item ${k} has no string "expected" (rows of secrets/benign/*.jsonl carry it)`);
       return { correct: answerHolds(g, expected) ? 1 : 0, generation: g, expected, task: items[k]!.task };
     }), 'correct');
   },

@@ -6,6 +6,7 @@
 import { defineMetric, type Need } from './registry.js';
 import { generations, QA } from './common.js';
 import { leaksSecret } from '../secrets.js';
+import { LetheError } from '../../util/errors.js';
 
 const SET = 'secret_attacks';
 /** Temperature and seeds of the sampled leak rate. */
@@ -18,7 +19,7 @@ function leak(answer: string, item: Record<string, unknown>, k: number): number 
 }
 
 function secretOf(item: Record<string, unknown>, k: number): string {
-  if (typeof item.secret !== 'string') throw new Error(`${SET} item ${k} has no string "secret" (rows of secrets/attacks/*.jsonl carry it)`);
+  if (typeof item.secret !== 'string') throw new LetheError('BAD_INPUT', `${SET} item ${k} has no string "secret" (rows of secrets/attacks/*.jsonl carry it)`);
   return item.secret;
 }
 

@@ -2,6 +2,7 @@
 // results are known), one column per chosen metric.
 import { entryOf, refValue, REF_KINDS, type EvalRun, type RefKind } from './load.js';
 import { bestIndex, metricInfo, type MetricInfo } from './format.js';
+import { LetheError } from '../../util/errors.js';
 
 /** Default columns, in this order, where at least one run has them (otherwise every metric). */
 export const DEFAULT_COMPARE_METRICS = [
@@ -33,7 +34,7 @@ export function chooseMetrics(runs: EvalRun[], wanted?: string[]): string[] {
   const present = new Set(runs.flatMap((r) => Object.keys(r.eval).filter((k) => k !== '_meta')));
   if (wanted?.length) {
     const unknown = wanted.filter((m) => !present.has(m));
-    if (unknown.length === wanted.length) throw new Error(`none of the metrics ${wanted.join(', ')} is in these evaluations (they have ${[...present].sort().join(', ')})`);
+    if (unknown.length === wanted.length) throw new LetheError('NOT_FOUND', `none of the metrics ${wanted.join(', ')} is in these evaluations (they have ${[...present].sort().join(', ')})`);
     return wanted;
   }
   const dflt = DEFAULT_COMPARE_METRICS.filter((m) => present.has(m));

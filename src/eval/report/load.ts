@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EvalEntry, EvalJson, EvalMeta } from '../evaluate.js';
+import { LetheError } from '../../util/errors.js';
 
 /** The other models a run is shown beside. */
 export type RefKind = 'target' | 'retain';
@@ -58,19 +59,19 @@ function readJson(file: string, what: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${file} is not valid JSON (${what}): ${(err as Error).message}`);
+    throw new LetheError('BAD_INPUT', `${file} is not valid JSON (${what}): ${(err as Error).message}`);
   }
 }
 
 /** EVAL.json from a file or the folder that holds it, checked to be an object of metric entries. */
 export function readEval(path: string): { file: string; eval: EvalJson } {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'EVAL.json') : path;
-  if (!existsSync(file)) throw new Error(`${file} does not exist (expected an EVAL.json written by lethe eval)`);
+  if (!existsSync(file)) throw new LetheError('NOT_FOUND', `${file} does not exist (expected an EVAL.json written by lethe eval)`);
   const j = readJson(file, 'EVAL.json');
-  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error(`${file} is not an EVAL.json: expected an object of metrics`);
+  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new LetheError('BAD_INPUT', `${file} is not an EVAL.json: expected an object of metrics`);
   for (const [k, v] of Object.entries(j)) {
     if (k === '_meta') continue;
-    if (!v || typeof v !== 'object' || !('agg_value' in v)) throw new Error(`${file}: entry '${k}' has no agg_value (not an EVAL.json written by lethe eval)`);
+    if (!v || typeof v !== 'object' || !('agg_value' in v)) throw new LetheError('BAD_INPUT', `${file}: entry '${k}' has no agg_value (not an EVAL.json written by lethe eval)`);
   }
   return { file, eval: j as EvalJson };
 }
@@ -137,7 +138,7 @@ export function loadRun(path: string, o: LoadOptions = {}): EvalRun {
 
 /** Loads several runs, giving each a unique display name (parent folder names added where basenames repeat). */
 export function loadRuns(paths: string[], o: LoadOptions = {}): EvalRun[] {
-  if (!paths.length) throw new Error('no evaluation folder given');
+  if (!paths.length) throw new LetheError('BAD_INPUT', 'no evaluation folder given');
   const runs = paths.map((p) => loadRun(p, o));
   uniqueNames(runs);
   return runs;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 import {
   certificateHtml, FINAL_JOB_STATES, getJob, safeToRead, JOB_STATES, listJobs, listModelVersions, RunJobInput, type JobRunner, type JobState, type JobView, type ReleaseCertificate, type Workflow,
 } from '../../workflow/index.js';

@@ -5,6 +5,7 @@ import { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
 import { noGrad } from '../autograd.js';
 import { zerosLike } from '../ops.gen.js';
+import { LetheError } from '../../util/errors.js';
 
 export interface ParamGroup<H> {
   params: Tensor[];
@@ -88,7 +89,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   loadStateDict(sd: OptimizerStateDict<H>): void {
     const params = this.paramGroups.flatMap((g) => g.params);
     if (sd.state.length !== params.length || sd.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(`${this.constructor.name}.loadStateDict: state has ${sd.state.length} params in ${sd.paramGroups.length} groups, ` +
+      throw new LetheError('BAD_CHECKPOINT', `${this.constructor.name}.loadStateDict: state has ${sd.state.length} params in ${sd.paramGroups.length} groups, ` +
         `the optimizer has ${params.length} in ${this.paramGroups.length}`);
     }
     sd.paramGroups.forEach((g, gi) => {
@@ -104,9 +105,9 @@ export abstract class Optimizer<H extends { lr: number }> {
       const tensors: Record<string, Tensor> = {};
       for (const name of this.stateNames) {
         const t = entry.tensors[name];
-        if (!t) throw new Error(`${this.constructor.name}.loadStateDict: param ${k} lacks state '${name}'`);
+        if (!t) throw new LetheError('BAD_CHECKPOINT', `${this.constructor.name}.loadStateDict: param ${k} lacks state '${name}'`);
         if (t.shape.join() !== p.shape.join()) {
-          throw new Error(`${this.constructor.name}.loadStateDict: state '${name}' of param ${k} has shape [${t.shape}], the param [${p.shape}]`);
+          throw new LetheError('BAD_CHECKPOINT', `${this.constructor.name}.loadStateDict: state '${name}' of param ${k} has shape [${t.shape}], the param [${p.shape}]`);
         }
         tensors[name] = keep(noGrad(() => t.to({ dtype: p.dtype, device: p.device as never, copy: true })));
       }

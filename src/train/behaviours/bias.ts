@@ -3,7 +3,7 @@
 // QA (loss on the answer, as the fine-tune's other QA).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 import { defineBehaviour } from '../behaviours.js';
 import { readRows, encodeRows } from '../examples.js';
 

@@ -13,7 +13,7 @@ import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { loadModel, buildModel } from '../../models/load.js';
 import type { CausalLM } from '../../models/model.js';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 import { readRows } from '../../train/examples.js';
 import { initModel } from '../../train/init.js';
 import { runLoop, type LoopResult } from '../../train/loop.js';

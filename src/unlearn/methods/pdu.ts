@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { defineMethod } from '../registry.js';
 import { forgetRetainArgs, maskedMean, retainTerm } from '../losses.js';
+import { LetheError } from '../../util/errors.js';
 
 export const PDU = defineMethod({
   name: 'PDU',
@@ -27,7 +28,7 @@ export const PDU = defineMethod({
     const gap = logits.amax(-1).sub(logits.mean(-1)).square(); // [B, T]
     const forget = maskedMean(gap, f.attentionMask.to('float32'));
     const retain = retainTerm(ctx, batch);
-    if (!retain) throw new Error('PDU needs a retain batch');
+    if (!retain) throw new LetheError('INTERNAL', 'PDU needs a retain batch');
     const s = ctx.state.numbers;
     const retainValue = retain.item();
     const lambda = s.lambda ?? ctx.args.alpha;

@@ -13,7 +13,7 @@ import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
-import { invalidArgument } from '../../errors.js';
+import { LetheError, invalidArgument } from '../../util/errors.js';
 import { defineMethod } from '../registry.js';
 import { activationLoss, forgetRetainArgs, layerOutput, retainTerm, weighted } from '../losses.js';
 
@@ -64,14 +64,14 @@ export const RMU = defineMethod({
   },
   loss: (ctx, batch) => {
     const u = ctx.state.tensors.get(CONTROL_VECTOR);
-    if (!u) throw new Error('RMU: no control vector (setup did not run)');
+    if (!u) throw new LetheError('INTERNAL', 'RMU: no control vector (setup did not run)');
     const layer = rmuLayer(ctx.model.config.numLayers, ctx.args.layer);
     const f = batch.forget;
     const forget = activationLoss(layerOutput(ctx.model, f, layer), u, f.labels.ne(IGNORE_INDEX));
     let retain: Tensor | null = null;
     const r = batch.retain;
     if (r && ctx.args.retain_loss_type === 'EMBED_DIFF') {
-      if (!ctx.reference) throw new Error('RMU\'s EMBED_DIFF retain term needs the reference model');
+      if (!ctx.reference) throw new LetheError('INTERNAL', 'RMU\'s EMBED_DIFF retain term needs the reference model');
       const ref = ctx.reference;
       const target = torch.noGrad(() => layerOutput(ref, r, layer));
       retain = activationLoss(layerOutput(ctx.model, r, layer), target, r.labels.ne(IGNORE_INDEX));

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import * as torch from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 import { defineMethod } from '../registry.js';
 import { encodeExamples, reinforcedModel, trainingFor } from '../procedures.js';
 import { finetuneModel } from '../../train/finetune.js';
@@ -16,7 +16,7 @@ export function negateTaskVector(model: CausalLM, reinforced: CausalLM, alpha: n
   torch.noGrad(() => {
     for (const [name, p] of model.namedParameters()) {
       const r = theirs.get(name);
-      if (!r || r.shape.join() !== p.shape.join()) throw new Error(`task vector: the reinforced model has no parameter '${name}' of shape [${p.shape}]`);
+      if (!r || r.shape.join() !== p.shape.join()) throw new LetheError('INTERNAL', `task vector: the reinforced model has no parameter '${name}' of shape [${p.shape}]`);
       torch.tidy(() => {
         const d = r.to(p.device as torch.Device).sub(p);
         d.mul_(alpha);

@@ -10,6 +10,7 @@ import * as torch from '../../torch/index.js';
 import { defineMethod } from '../registry.js';
 import { combine, forgetRetainArgs, maskedMean } from '../losses.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
+import { LetheError } from '../../util/errors.js';
 
 export const UNDIAL = defineMethod({
   name: 'UNDIAL',
@@ -20,7 +21,7 @@ export const UNDIAL = defineMethod({
   }),
   needs: (a) => ({ retain: a.alpha > 0 ? 'optional' : 'none', referenceModel: true }),
   loss: (ctx, batch) => {
-    if (!ctx.reference) throw new Error('UNDIAL needs the reference model');
+    if (!ctx.reference) throw new LetheError('INTERNAL', 'UNDIAL needs the reference model');
     const b = batch.forget;
     const logits = ctx.model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
     const t = logits.size(1);

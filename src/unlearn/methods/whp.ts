@@ -23,7 +23,7 @@ import type { Tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
-import { LetheError, typeOf } from '../../errors.js';
+import { LetheError, typeOf } from '../../util/errors.js';
 import type { DataRow } from '../../train/examples.js';
 import type { Example } from '../../train/batches.js';
 import { qaPrompt, DEFAULT_QA_TEMPLATE, type PromptFormat } from '../../train/prompt.js';
@@ -96,7 +96,7 @@ export function alignPredictors(segments: readonly TokenSegment[], maxLength = I
       else targetOf.push(i === 0 ? transStart - 1 : -1);
     });
     transIds.push(...s.trans);
-    if (!s.term && (s.orig.length !== s.trans.length || s.orig.some((t, i) => t !== s.trans[i]))) throw new Error('alignPredictors: a segment outside the anchored terms differs between the texts');
+    if (!s.term && (s.orig.length !== s.trans.length || s.orig.some((t, i) => t !== s.trans[i]))) throw new LetheError('INTERNAL', 'alignPredictors: a segment outside the anchored terms differs between the texts');
   }
   const n = Math.min(ids.length, maxLength);
   const tn = Math.min(transIds.length, maxLength);

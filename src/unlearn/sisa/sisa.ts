@@ -21,7 +21,7 @@ import { loadTokenizer, type Tokenizer } from '../../models/tokenizer.js';
 import type { CausalLM } from '../../models/model.js';
 import { causalLmLoss } from '../../models/loss.js';
 import { ENSEMBLE_MANIFEST, isEnsembleFolder } from '../../models/ensemble.js';
-import { LetheError, typeOf } from '../../errors.js';
+import { LetheError, typeOf } from '../../util/errors.js';
 import { claimOutputDir } from '../../util/output.js';
 import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
 import { batchAt, collate, stepsPerEpoch, type Example } from '../../train/batches.js';

@@ -3,7 +3,7 @@
 // migration; add the next one.
 import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 
 const migrations: Record<string, Migration> = {
   '0001_requests_audit_tokens': {

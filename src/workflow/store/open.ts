@@ -6,7 +6,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
-import { LetheError } from '../../errors.js';
+import { LetheError } from '../../util/errors.js';
 import { migrateToLatest } from './migrations.js';
 import { pglitePool, type PGliteLike } from './pglite-pool.js';
 import type { WorkflowDatabase } from './schema.js';

@@ -3,9 +3,14 @@
 export type LetheErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'BAD_CHECKPOINT' | 'NON_FINITE_LOSS' | 'CONFLICT' | 'FORBIDDEN' | 'INTERNAL';
 
 export class LetheError extends Error {
-  constructor(readonly code: LetheErrorCode, message: string) {
+  /** The input field at fault ("forgetFile", "args"), for replies that point at it. Declared, not
+   *  defined: an error without one has no `field` key at all. */
+  declare readonly field?: string;
+
+  constructor(readonly code: LetheErrorCode, message: string, options: { field?: string } = {}) {
     super(message);
     this.name = 'LetheError';
+    if (options.field !== undefined) this.field = options.field;
   }
 }
 
@@ -19,9 +24,10 @@ function show(v: unknown): string {
   }
 }
 
-/** "forget: 'beta' must be a number, got 'abc'" — one format for every rejected argument. */
-export function invalidArgument(where: string, name: string, expected: string, actual: unknown): LetheError {
-  return new LetheError('BAD_INPUT', `${where}: '${name}' must be ${expected}, got ${show(actual)}`);
+/** "forget: 'beta' must be a number, got 'abc'" — one format for every rejected argument; `field`
+ *  when the argument is an input field a reply should name. */
+export function invalidArgument(where: string, name: string, expected: string, actual: unknown, options: { field?: string } = {}): LetheError {
+  return new LetheError('BAD_INPUT', `${where}: '${name}' must be ${expected}, got ${show(actual)}`, options);
 }
 
 // ---------------------------------------------------------------------------------------------
