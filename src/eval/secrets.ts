@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet } from './metrics/registry.js';
-import { readJsonlFile } from './suites.js';
+import { readJsonlFile } from './item-files.js';
 
 /** Upper case letters and digits only: "k7 qx.42" and "K-7-Q-X-4-2" both read "K7QX42". */
 export function normaliseSecret(s: string): string {
