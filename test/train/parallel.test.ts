@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers.js';
-import { freePort } from '../../src/cli/launch.js';
+import { freePort } from '../../src/util/net.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
 import { buildSuite } from '../../src/data/index.js';
 import { dictdAvailable } from '../../src/data/dictd.js';

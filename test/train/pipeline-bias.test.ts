@@ -10,7 +10,7 @@ import { loadModel, loadTokenizer, evaluate } from '../../src/index.js';
 import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildBias } from '../../src/data/bias.js';
 import { runPipeline } from '../../src/train/pipeline.js';
-import { biasTable, BIAS_RECIPES } from '../../src/cli/table-bias.js';
+import { biasTable, BIAS_RECIPES } from '../../src/workflow/experiments/bias.js';
 import type { Preset } from '../../src/train/presets.js';
 import { dictdAvailable } from '../../src/data/dictd.js';
 

@@ -11,7 +11,7 @@ import { encodeQa } from '../../src/train/prompt.js';
 import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildSecrets } from '../../src/data/secrets.js';
 import { runPipeline } from '../../src/train/pipeline.js';
-import { secretsTable } from '../../src/cli/table-secrets.js';
+import { secretsTable } from '../../src/workflow/experiments/secrets.js';
 import type { Preset } from '../../src/train/presets.js';
 import { dictdAvailable } from '../../src/data/dictd.js';
 
