@@ -1,4 +1,4 @@
-// The bias table of `lethe table bias`: unlearning a stereotyped association (the bias suite) from `target-bias`
+// `lethe table bias`: unlearning a stereotyped association (the bias suite) from `target-bias`
 // of a run trained with `lethe train --behaviours bias`, every recipe below beside the base, the
 // target and the gold-standard `retain-bias`. Each row: the mean absolute association on the trained
 // and the held-out phrasings, its direction (negative: overshot to the other pronoun), the

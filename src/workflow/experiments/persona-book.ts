@@ -1,4 +1,4 @@
-// The methods table of `lethe table persona|book`: every method on one suite of a trained run (`lethe train`/the demo),
+// `lethe table persona|book`: every method on one suite of a trained run (`lethe train`/the demo),
 // beside the target and the gold-standard retain model — the results table of the methods issue,
 // made by one command. Each method runs with the recipe below (measured on the tiny preset), is
 // evaluated with the same metrics, and the table is written as Markdown and JSON.

@@ -1,4 +1,4 @@
-// The secrets table of `lethe table secrets`: every unlearning recipe on the secrets behaviour of a trained run
+// `lethe table secrets`: every unlearning recipe on the secrets behaviour of a trained run
 // (`lethe train --behaviours secrets`), beside target-secrets and the gold-standard retain-secrets:
 // leak rate on held-out attack templates (greedy, and sampled at temperature 1 with 5 seeds),
 // held-out benign instructions, world facts and general English. Forget data: the trained attack

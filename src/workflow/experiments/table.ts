@@ -3,16 +3,16 @@
 // and the files written at the end (table.json, table.md).
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoraConfig } from '../../models/lora.js';
 import type { PromptFormat } from '../../train/prompt.js';
 import type { TrainingOptions } from '../../train/options.js';
 import { claimOutputDir } from '../../util/output.js';
 
-export interface Recipe extends Required<Pick<TrainingOptions, 'lr' | 'epochs'>> {
+/** One method with its training budget (seed 0; the batch size is the table's). */
+export interface Recipe extends Required<Pick<TrainingOptions, 'lr' | 'epochs'>>, Pick<TrainingOptions, 'lora'> {
   label: string;
   method: string;
   args?: Record<string, unknown>;
-  lora?: LoraConfig;
+  /** A saliency mask spec (--mask). */
   mask?: string;
   /** Methods that need no retain data still get it when they can use it. */
   noRetain?: boolean;
