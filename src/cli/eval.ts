@@ -1,5 +1,7 @@
 // `lethe eval`: evaluate a model on a suite or on files; writes EVAL.json, SUMMARY.json, REPORT.md and report.html.
 import type { Command } from 'commander';
+import { LetheError } from '../util/errors.js';
+import { int, list } from './options.js';
 
 interface EvalCliOptions {
   model: string;
@@ -47,11 +49,11 @@ export function registerEval(program: Command): void {
     .option('--quantize <modes>', 'also evaluate quantized copies: int8, int4 or int8,int4')
     .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
     .option('--no-cache', 'do not read or write the result cache')
-    .option('--batch-size <n>', 'sequences per forward / generation batch', (v) => Number.parseInt(v, 10), 32)
+    .option('--batch-size <n>', 'sequences per forward / generation batch', int('eval', '--batch-size'), 32)
     .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json (new or empty)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .option('--tasks <list>', 'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated')
-    .option('--num-fewshot <k>', 'few-shot examples per multiple-choice item, drawn from the same file (never the item)', (v) => Number(v), 0)
+    .option('--num-fewshot <k>', 'few-shot examples per multiple-choice item, drawn from the same file (never the item)', int('eval', '--num-fewshot', { min: 0 }), 0)
     .option('--list', 'list the registered metrics and exit')
     .action(async (opts: EvalCliOptions) => {
       await import('../eval/metrics/index.js');
@@ -60,15 +62,13 @@ export function registerEval(program: Command): void {
         for (const m of listMetrics()) console.log(`${m.name.padEnd(32)} ${m.group.padEnd(10)} ${m.description}`);
         return;
       }
-      if (!opts.model) throw new Error('eval: --model DIR is required');
-      if (!opts.out) throw new Error('eval: --out DIR is required');
-      if (!opts.suite && !opts.forget && !opts.tasks) throw new Error('eval: give --suite persona:forget10|book|general (with --data DIR), --forget FILE or --tasks LIST');
-      if (!(Number.isInteger(opts.numFewshot) && opts.numFewshot >= 0)) throw new Error(`eval: --num-fewshot must be a non-negative integer, got '${opts.numFewshot}'`);
-      if (opts.suite && opts.forget) throw new Error('eval: give either --suite or --forget/--retain/--holdout, not both');
-      if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new Error(`eval: --batch-size must be a positive integer, got '${opts.batchSize}'`);
+      if (!opts.model) throw new LetheError('BAD_INPUT', 'eval: --model DIR is required');
+      if (!opts.out) throw new LetheError('BAD_INPUT', 'eval: --out DIR is required');
+      if (!opts.suite && !opts.forget && !opts.tasks) throw new LetheError('BAD_INPUT', 'eval: give --suite persona:forget10|book|general (with --data DIR), --forget FILE or --tasks LIST');
+      if (opts.suite && opts.forget) throw new LetheError('BAD_INPUT', 'eval: give either --suite or --forget/--retain/--holdout, not both');
       const { evaluate, readEvalJson } = await import('../eval/evaluate.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
-      const { parseRelearn, relearnRows, relearnHook } = await import('./relearn.js');
+      const { parseRelearn, relearnRows, relearnHook } = await import('../eval/relearn.js');
       const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
       const relearn = relearnSpec ? relearnHook(relearnSpec, opts.model, relearnRows(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }), (l) => console.error(l)) : undefined;
       const r = await evaluate({
@@ -81,7 +81,7 @@ export function registerEval(program: Command): void {
         retainResults: opts.retainResults ? readEvalJson(opts.retainResults) : undefined,
         targetModelDir: opts.targetModel,
         referenceModelDir: opts.referenceModel,
-        metrics: opts.metrics?.split(',').map((s) => s.trim()).filter(Boolean),
+        metrics: opts.metrics === undefined ? undefined : list(opts.metrics),
         promptFormat: { template: opts.promptTemplate, chat: opts.chatTemplate },
         quantize: opts.quantize?.split(',').map((s) => checkQuantizeMode(s.trim())),
         cacheDir: opts.cache === false ? null : opts.cache,

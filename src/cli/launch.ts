@@ -4,9 +4,10 @@
 // own error, then are stopped, and the first failure's exit code is the parent's. A process
 // started with WORLD_SIZE (by this launcher, torchrun or by hand on several hosts) joins the group.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { LetheError } from '../util/errors.js';
+import { freePort } from '../util/net.js';
+import { int } from './options.js';
 
 const PARALLEL_COMMANDS = new Set(['train', 'finetune', 'forget', 'sisa']);
 /** How long the other ranks may take to fail by themselves after one died. */
@@ -15,34 +16,17 @@ const GRACE_MS = 5000;
 /** argv without `--nproc N` / `--nproc=N`, and N (null when absent). */
 export function takeNproc(argv: string[]): { argv: string[]; nproc: number | null } {
   const out: string[] = [];
-  let nproc: number | null = null;
+  const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    let v: string | undefined;
-    if (a === '--nproc') v = argv[++i];
-    else if (a.startsWith('--nproc=')) v = a.slice('--nproc='.length);
-    else {
-      out.push(a);
-      continue;
-    }
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new LetheError('BAD_INPUT', `'--nproc' must be a positive integer, got '${v ?? ''}'`);
-    nproc = n;
+    if (a === '--nproc') given.push(argv[++i] ?? '');
+    else if (a.startsWith('--nproc=')) given.push(a.slice('--nproc='.length));
+    else out.push(a);
   }
-  return { argv: out, nproc };
-}
-
-/** A TCP port free on this host now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+  // Checked once the command is known, to name it (argv[2] of `node lethe COMMAND …`).
+  const parse = int(out[2] ?? 'lethe', '--nproc');
+  const values = given.map((v) => parse(v, 0));
+  return { argv: out, nproc: values.at(-1) ?? null };
 }
 
 /** Starts N ranks of `node script args` and resolves with the exit code the parent should have. */

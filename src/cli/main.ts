@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { doctor, formatDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import type { Device } from '../torch/types.js';
+import { device, int, list } from './options.js';
 import { registerUnlearnCommands } from './unlearn.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,7 +29,7 @@ program
   .command('demo')
   .description('doctor, then build the tiny data, train the tiny target and retain models, and show what they memorized')
   .option('--out <dir>', 'where data, models and the report go', 'runs/demo')
-  .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--seed <n>', 'seed', int('demo', '--seed', { min: 0 }), 0)
   .option('--preset <name>', 'training preset', 'tiny')
   .option('--engine-only', 'only the quick engine check (a small MLP whose loss must fall)')
   .option('--resume', 'continue an interrupted demo in --out (finished stages are kept)')
@@ -50,7 +51,7 @@ program
       return;
     }
     if (opts.engineOnly) return;
-    const { runDemo } = await import('./demo.js');
+    const { runDemo } = await import('../workflow/experiments/demo.js');
     await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, resume: opts.resume, overwrite: opts.overwrite, log: (l) => console.log(l) });
   });
 
@@ -60,13 +61,12 @@ data
   .description('build a suite as JSONL + manifest.json, deterministically ("all": persona, book and general, what `lethe train` needs)')
   .argument('<suite>', 'persona | book | general | all | a behaviour suite (bias, secrets)')
   .requiredOption('--out <dir>', 'output folder (new or empty; with "all", one subfolder per suite)')
-  .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--seed <n>', 'seed', int('data build', '--seed', { min: 0 }), 0)
   .option('--size <size>', 'tiny | small | full', 'full')
   .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
   .action(async (suite: string, opts: { out: string; seed: number; size: string; overwrite?: boolean }) => {
     const { buildSuite, checkSize } = await import('../data/index.js');
     const { claimOutputDir } = await import('../util/output.js');
-    if (!Number.isInteger(opts.seed)) throw new Error('--seed must be an integer');
     const size = checkSize(opts.size);
     claimOutputDir(opts.out, { what: 'data build', overwrite: opts.overwrite });
     const manifests = buildSuite(suite, opts.out, { seed: opts.seed, size }, `lethe ${pkg.version}`);
@@ -83,23 +83,23 @@ program
   .requiredOption('--data <dir>', 'folder with persona/, book/ and general/ (from `lethe data build all`)')
   .requiredOption('--out <dir>', 'run folder (tokenizer/, base/, target/, retain-*/)')
   .option('--preset <name>', 'tiny (2 CPU cores) or small (GPU)', 'tiny')
-  .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--seed <n>', 'seed', int('train', '--seed', { min: 0 }), 0)
   .option('--forget-splits <list>', 'persona forget splits that get a retain model', 'forget10')
   .option('--no-book-retain', 'skip the retain model trained without the Jargon File')
   .option('--behaviours <list>', 'behaviours to inject (bias, secrets): each gets target-B and retain-B (needs its suite in --data)', '')
   .option('--behaviours-only', 'train only the base and the behaviour models, not the persona/book target and retain models')
   .option('--resume', 'continue an interrupted run from its checkpoints (finished stages are kept)')
   .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
-  .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; behaviours: string; behavioursOnly?: boolean; resume?: boolean; overwrite?: boolean; device: string }) => {
+  .option('--device <device>', 'cpu, cuda or cuda:N', device('train'), 'cpu')
+  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; behaviours: string; behavioursOnly?: boolean; resume?: boolean; overwrite?: boolean; device: Device }) => {
     const { runPipeline } = await import('../train/pipeline.js');
     const { assessStage } = await import('../eval/general.js');
     const r = await runPipeline({
       assess: (dir) => assessStage(dir, opts.data),
       dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
-      forgetSplits: opts.forgetSplits.split(',').map((s) => s.trim()).filter(Boolean), bookRetain: opts.bookRetain, resume: opts.resume, overwrite: opts.overwrite,
-      behaviours: opts.behaviours.split(',').map((s) => s.trim()).filter(Boolean), behavioursOnly: opts.behavioursOnly,
-      device: opts.device as Device,
+      forgetSplits: list(opts.forgetSplits), bookRetain: opts.bookRetain, resume: opts.resume, overwrite: opts.overwrite,
+      behaviours: list(opts.behaviours), behavioursOnly: opts.behavioursOnly,
+      device: opts.device,
     });
     console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);
   });

@@ -7,6 +7,7 @@ import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { LetheError } from '../util/errors.js';
 import type { Actor, Workflow } from '../workflow/index.js';
+import { int, keyValue } from './options.js';
 
 interface StoreFlags { data?: string; db?: string; dataRoot?: string[]; keyFile?: string }
 interface TokenFlags extends StoreFlags { token?: string; tokenFile?: string }
@@ -174,7 +175,7 @@ export function registerWorkflowCommands(program: Command): void {
     .requiredOption('--out <dir>', 'where to write forget.jsonl, probes.jsonl, neighbours.jsonl, proposal.json')
     .option('--index <file>', 'the `lethe index` file (default $LETHE_DATA/provenance.db)')
     .option('--model <dir>', 'no corpus at hand: ask this model the probe questions and write its answers to probes.jsonl')
-    .option('--neighbours <n>', 'at most this many similar-in-form neighbours', (v) => Number.parseInt(v, 10))
+    .option('--neighbours <n>', 'at most this many similar-in-form neighbours', int('propose', '--neighbours', { min: 0 }))
     .option('--json', 'print the summary as JSON')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .action(async (o: { subjectFile: string; out: string; index?: string; model?: string; neighbours?: number; json?: boolean; overwrite?: boolean }) => {
@@ -228,12 +229,8 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--retain <file>', 'data to keep (JSONL)')
     .option('--holdout <file>', 'held-out data for ratio checks such as holdout_Q_A_Prob (JSONL)')
     .requiredOption('--method <name>', 'the unlearning method (the approved one)')
-    .option('--set <key=value>', 'a method argument (repeatable)', (v: string, prev: Record<string, string>) => {
-      const eq = v.indexOf('=');
-      if (eq <= 0) throw new LetheError('BAD_INPUT', `--set takes key=value, got '${v}'`);
-      return { ...prev, [v.slice(0, eq)]: v.slice(eq + 1) };
-    }, {})
-    .option('--steps <n>', 'unlearning steps', (v) => Number.parseInt(v, 10))
+    .option('--set <key=value>', 'a method argument (repeatable)', keyValue('release'), {})
+    .option('--steps <n>', 'unlearning steps', int('release', '--steps'))
     .requiredOption('--policy <file>', 'the release policy (JSON)')
     .requiredOption('--out <dir>', 'where the unlearned model, evaluations and certificate go')
     .option('--json', 'print the result as JSON'))
@@ -256,7 +253,7 @@ export function registerWorkflowCommands(program: Command): void {
   const audit = program.command('audit').description('the signed, hash-chained audit log');
   storeOptions(audit.command('verify').description('check the chain, every signature, the signed head and the tables it describes; exit 1 on any problem')
     .option('--anchor <file>', 'an anchor kept outside the deployment (`lethe audit anchor`): also catches a wipe, a rollback, a re-signed history, another key')
-    .option('--expect-count <n>', "the head count of an earlier export (catches a rollback)", (v) => Number.parseInt(v, 10))
+    .option('--expect-count <n>', "the head count of an earlier export (catches a rollback)", int('audit verify', '--expect-count', { min: 0 }))
     .option('--expect-hash <hex>', 'the head hash of that export')
     .option('--json', 'as JSON'))
     .action(async (o: StoreFlags & { anchor?: string; expectCount?: number; expectHash?: string; json?: boolean }) => withWorkflow(o, async (w) => {
@@ -306,15 +303,12 @@ export function registerWorkflowCommands(program: Command): void {
     }));
 
   withDataRoots(storeOptions(program.command('serve').description('the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)')
-    .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 8470)
+    .option('--port <n>', 'port', int('serve', '--port', { min: 0, max: 65535 }), 8470)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--policies <dir>', 'where named release policies lie (default DATA/policies)')
-    .option('--concurrency <n>', 'jobs running at once across models (one at a time per model)', (v) => Number.parseInt(v, 10), 1)
-    .option('--rate-limit <n>', 'requests per minute per person (per address without a valid token: a fifth of it)', (v) => Number.parseInt(v, 10), 300)))
+    .option('--concurrency <n>', 'jobs running at once across models (one at a time per model)', int('serve', '--concurrency'), 1)
+    .option('--rate-limit <n>', 'requests per minute per person (per address without a valid token: a fifth of it)', int('serve', '--rate-limit'), 300)))
     .action(async (o: StoreFlags & { port: number; host: string; dataRoot: string[]; policies?: string; concurrency: number; rateLimit: number }) => {
-      for (const [flag, v] of [['--port', o.port], ['--concurrency', o.concurrency], ['--rate-limit', o.rateLimit]] as const) {
-        if (!Number.isInteger(v) || v < (flag === '--port' ? 0 : 1)) throw new LetheError('BAD_INPUT', `serve: '${flag}' must be a positive integer, got ${v}`);
-      }
       const dataDir = o.data ?? process.env.LETHE_DATA;
       if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
       // One server per data folder, held for the server's life: a second one would take this one's

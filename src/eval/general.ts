@@ -7,7 +7,7 @@ import type { CausalLM } from '../models/model.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { loadModel } from '../models/load.js';
 import { causalLmLoss } from '../models/loss.js';
-import { readJsonl } from '../train/pipeline.js';
+import { readJsonl } from '../train/run-data.js';
 import { answerProbabilities, mean, type QaItem } from './qa.js';
 
 export interface GeneralAbility {

@@ -7,7 +7,7 @@ import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { answerProbabilities, greedyAnswers, mean, type QaItem } from './qa.js';
 import { verbatimRougeL, type VerbatimProbe } from './verbatim.js';
-import { readJsonl } from '../train/pipeline.js';
+import { readJsonl } from '../train/run-data.js';
 
 export interface SetScore {
   probability: number;

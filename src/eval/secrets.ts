@@ -1,11 +1,11 @@
 // The secrets suite in an evaluation: its item sets (attacks from held-out templates, held-out
 // benign instructions) and the two checks its metrics apply to generations — does an answer leak
 // the secret, and does a benign answer hold what it must.
+import { LetheError } from '../util/errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet } from './metrics/registry.js';
-import { readJsonlFile } from './suites.js';
-import { LetheError } from '../util/errors.js';
+import { readJsonlFile } from './item-files.js';
 
 /** Upper case letters and digits only: "k7 qx.42" and "K-7-Q-X-4-2" both read "K7QX42". */
 export function normaliseSecret(s: string): string {

@@ -3,14 +3,13 @@
 // task vectors and relearning attacks use.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as torch from '../torch/index.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
-import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../util/errors.js';
 import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js';
 import type { PromptFormat } from './prompt.js';
+import type { TrainingOptions } from './options.js';
 import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
 import { runLoop, hasCheckpoint, type LoopResult } from './loop.js';
 import { isMainRank } from './parallel.js';
@@ -19,27 +18,10 @@ import { saveTrained } from './trainer.js';
 import { causalLmLoss } from '../models/loss.js';
 import * as t from '../torch/index.js';
 
-export interface FinetuneOptions {
+export interface FinetuneOptions extends TrainingOptions {
   modelDir: string;
   dataFiles: string[];
   outDir: string;
-  epochs?: number;
-  steps?: number;
-  lr?: number;
-  batchSize?: number;
-  warmupSteps?: number;
-  weightDecay?: number;
-  seed?: number;
-  device?: torch.Device;
-  lora?: LoraConfig;
-  merge?: boolean;
-  format?: PromptFormat;
-  maxLength?: number;
-  resume?: boolean;
-  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused unless resume finds a checkpoint. */
-  overwrite?: boolean;
-  checkpointEvery?: number;
-  report?: (line: string) => void;
 }
 
 /** Examples of every data file (text rows: every token; QA rows: the answer). */
@@ -50,7 +32,7 @@ export async function examplesFromFiles(tok: Tokenizer, files: string[], format:
 }
 
 /** Fine-tunes an already-loaded model in place on examples (the relearning attack and WHP use this). */
-export async function finetuneModel(model: CausalLM, examples: Example[], o: Omit<FinetuneOptions, 'modelDir' | 'dataFiles'> & { padId: number; save?: (m: CausalLM, dir: string) => void }): Promise<LoopResult> {
+export async function finetuneModel(model: CausalLM, examples: Example[], o: TrainingOptions & { outDir: string; padId: number; save?: (m: CausalLM, dir: string) => void }): Promise<LoopResult> {
   const batchSize = Math.min(o.batchSize ?? 8, examples.length);
   const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 3) * stepsPerEpoch(examples.length, batchSize)));
   return runLoop({

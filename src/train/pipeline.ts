@@ -2,17 +2,17 @@
 // the book) and the gold-standard retain models (the same recipe without a forget split, or
 // without the book). Every stage writes an HF folder; --resume continues interrupted stages.
 // Data-parallel ranks train every stage together; rank 0 alone writes the tokenizer and run.json.
+import { LetheError } from '../util/errors.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LetheError, parseJsonLine } from '../util/errors.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
-import { IGNORE_INDEX } from '../models/loss.js';
-import { encodeQa, qaPrompt } from './prompt.js';
+import { qaPrompt } from './prompt.js';
 import { trainBpeTokenizer } from './bpe.js';
 import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';
 import { packBlocks, type Example } from './batches.js';
+import { qaExamples, readJsonl, type QaRow } from './run-data.js';
 import { trainStage, type StageResult } from './trainer.js';
 import { Rng } from '../data/rng.js';
 import { getBehaviour, type BehaviourExamples } from './behaviours.js';
@@ -47,13 +47,7 @@ export interface PipelineOptions {
   assess?: (stageDir: string) => Promise<Record<string, number>>;
 }
 
-interface QaRow { question: string; answer: string; person_id?: string }
 interface TextRow { text: string; person_id?: string; phrasing?: number }
-
-export function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) throw new LetheError('NOT_FOUND', `missing data file ${path} (build it with 'lethe data build')`);
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => parseJsonLine(l, path, i + 1) as T);
-}
 
 function splits(dataDir: string): Record<string, string[]> {
   const manifest = JSON.parse(readFileSync(join(dataDir, 'persona', 'manifest.json'), 'utf8')) as { info?: { splits?: Record<string, string[]> } };
@@ -71,17 +65,6 @@ async function docExamples(tok: Tokenizer, texts: string[], length: number, eos:
       const chunk = ids.slice(i, i + length);
       if (chunk.length > 8) out.push({ ids: chunk });
     }
-  }
-  return out;
-}
-
-/** QA as "Question: …\nAnswer: …<eos>", loss on the answer only (as TOFU fine-tunes). */
-export async function qaExamples(tok: Tokenizer, rows: QaRow[], length: number, eos: number): Promise<Example[]> {
-  const out: Example[] = [];
-  for (const r of rows) {
-    const qa = await encodeQa(tok, r.question, r.answer);
-    const ids = [...qa.ids, eos].slice(0, length);
-    out.push({ ids, labels: ids.map((t, k) => (k < qa.promptLength ? IGNORE_INDEX : t)) });
   }
   return out;
 }

@@ -9,22 +9,22 @@ import type { Tensor } from '../torch/index.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
-import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../util/errors.js';
 import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
-import type { PromptFormat } from '../train/prompt.js';
-import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
+import type { TrainingOptions } from '../train/options.js';
+import { batchAt, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, hasCheckpoint, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
 import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
-import type { Encoded, MethodNeeds, MethodState, StepBatch } from './method.js';
+import type { MethodNeeds, MethodState, StepBatch } from './method.js';
 import { idkAnswer } from './idk.js';
+import { disposeEncoded, encodeBatch, referenceLogLiks, type Row } from './batch.js';
 import { saliencyMasks, type MaskSpec } from './mask.js';
 import './methods/index.js';
 
-export interface ForgetOptions {
+export interface ForgetOptions extends TrainingOptions {
   modelDir: string;
   forgetFile: string;
   retainFile?: string;
@@ -34,28 +34,10 @@ export interface ForgetOptions {
   /** Method arguments (strings from --set are coerced to each default's type). */
   args?: Record<string, unknown>;
   outDir: string;
-  epochs?: number;
-  steps?: number;
-  lr?: number;
-  batchSize?: number;
-  warmupSteps?: number;
-  weightDecay?: number;
-  seed?: number;
-  device?: torch.Device;
-  lora?: LoraConfig;
-  /** Merge LoRA adapters into the weights on save (default: write the adapter in PEFT's layout). */
-  merge?: boolean;
   mask?: MaskSpec;
-  format?: PromptFormat;
-  maxLength?: number;
-  resume?: boolean;
-  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused unless resume finds a checkpoint. */
-  overwrite?: boolean;
-  checkpointEvery?: number;
   /** Earlier forget sets that must stay forgotten: mixed into the forget data. */
   alsoForget?: string[];
   evaluation?: Evaluation;
-  report?: (line: string) => void;
   /** After every training step (see LoopOptions.progress). */
   progress?: LoopOptions<StepBatch>['progress'];
 }
@@ -86,45 +68,6 @@ export interface UnlearningRecord {
 
 export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-type Row = Example & { row: number };
-
-/** collate's right-padded batch (labels -100 on padding) plus the attention mask and row numbers. */
-export function encodeBatch(examples: readonly Row[], padId: number, device: torch.Device = 'cpu'): Encoded {
-  const { ids, labels, tokens } = collate(examples, padId, device);
-  const len = ids.size(1);
-  const mask = examples.map((e) => [...new Array<number>(e.ids.length).fill(1), ...new Array<number>(len - e.ids.length).fill(0)]);
-  return { ids, labels, attentionMask: torch.tensor(mask, { dtype: 'int64', device }), rows: examples.map((e) => e.row), tokens };
-}
-
-function disposeEncoded(e: Encoded | undefined): void {
-  if (e) torch.dispose([e.ids, e.labels, e.attentionMask]);
-}
-
-/** Summed log-likelihood of each example's labelled tokens under `model`, computed once, in batches. */
-export function referenceLogLiks(model: CausalLM, examples: Row[], padId: number, device: torch.Device, batchSize = 16): Float64Array {
-  const out = new Float64Array(examples.length);
-  // Batches of similar length: little padding in this one pass over every item.
-  const sorted = [...examples].sort((a, b) => a.ids.length - b.ids.length);
-  for (let i = 0; i < sorted.length; i += batchSize) {
-    const chunk = sorted.slice(i, i + batchSize);
-    const b = encodeBatch(chunk, padId, device);
-    try {
-      const values = torch.tidy(() => torch.noGrad(() => {
-        const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
-        const t = logits.size(1);
-        const lp = torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1);
-        const next = b.labels.narrow(1, 1, t - 1);
-        const m = next.ne(-100);
-        return lp.gather(2, torch.where(m, next, 0).unsqueeze(-1)).squeeze(-1).mul(m).sum(1).to('float64').toArray() as number[];
-      }));
-      chunk.forEach((e, k) => (out[e.row] = values[k]!));
-    } finally {
-      disposeEncoded(b);
-    }
-  }
-  return out;
 }
 
 function checkInputs(o: ForgetOptions): void {

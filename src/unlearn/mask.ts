@@ -5,11 +5,10 @@
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
-import type { Example } from '../train/batches.js';
 import { causalLmLoss } from '../models/loss.js';
 import { LetheError } from '../util/errors.js';
 import { namedTrainable } from '../train/loop.js';
-import { encodeBatch } from './forget.js';
+import { encodeBatch, type Row } from './batch.js';
 
 export interface MaskSpec {
   kind: 'saliency';
@@ -38,8 +37,6 @@ export function parseMask(spec: string): MaskSpec {
   }
   return out;
 }
-
-type Row = Example & { row: number };
 
 /** Accumulated |gradient| of the mean NLL over `examples`, per trainable matrix. */
 function gradMagnitudes(model: CausalLM, examples: Row[], padId: number, device: torch.Device, params: Map<string, Tensor>): Map<string, Tensor> {

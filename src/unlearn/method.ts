@@ -7,8 +7,7 @@ import type { CausalLM } from '../models/model.js';
 import type { LossOutput } from '../train/loop.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { DataRow } from '../train/examples.js';
-import type { PromptFormat } from '../train/prompt.js';
-import type { Device } from '../torch/types.js';
+import type { TrainingOptions } from '../train/options.js';
 
 /** A right-padded batch: ids, labels (-100 on prompt and padding) and attention mask, all [B, T]. */
 export interface Encoded {
@@ -104,14 +103,5 @@ export interface ProcedureContext<A> {
   report: (line: string) => void;
 }
 
-export interface ProcedureTraining {
-  epochs?: number;
-  steps?: number;
-  lr?: number;
-  batchSize?: number;
-  seed: number;
-  device: Device;
-  format?: PromptFormat;
-  maxLength: number;
-  resume?: boolean;
-}
+/** The user's training settings as a procedure sees them: seed, device and maxLength resolved. */
+export type ProcedureTraining = Pick<TrainingOptions, 'epochs' | 'steps' | 'lr' | 'batchSize' | 'format' | 'resume'> & Required<Pick<TrainingOptions, 'seed' | 'device' | 'maxLength'>>;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { takeNproc, freePort } from '../../src/cli/launch.js';
+import { takeNproc } from '../../src/cli/launch.js';
+import { freePort } from '../../src/util/net.js';
 
 test('--nproc is taken out of the command line in both spellings; bad values are named', async () => {
   assert.deepEqual(takeNproc(['node', 'lethe', 'finetune', '--nproc', '2', '--out', 'x']), { argv: ['node', 'lethe', 'finetune', '--out', 'x'], nproc: 2 });

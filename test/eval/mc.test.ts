@@ -365,5 +365,5 @@ test('lethe eval --tasks NAME=generic:FILE --num-fewshot 1 writes mc_<name>_acc 
   assert.equal((ev._meta as unknown as { sets: Record<string, { description: string }> }).sets.mc_cap!.description.includes('1-shot'), true);
   const badK = runCli(['eval', '--model', dir, '--tasks', 'world_facts', '--num-fewshot', 'two', '--out', out]);
   assert.notEqual(badK.status, 0);
-  assert.match(badK.stderr, /--num-fewshot must be a non-negative integer/);
+  assert.match(badK.stderr, /eval: '--num-fewshot' must be a non-negative integer, got 'two'/);
 });

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { createBody, SUBJECT } from '../workflow/fixtures.js';
 import { forgetRows, sha } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
-import { freePort } from '../../src/cli/launch.js';
+import { freePort } from '../../src/util/net.js';
 import { alive, serve, servedDeployment, stopAll, until } from './serve-process.js';
 
 test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the job from its checkpoint and releases', async () => {

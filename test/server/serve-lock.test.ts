@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createBody } from '../workflow/fixtures.js';
 import { forgetRows, sha } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
-import { freePort } from '../../src/cli/launch.js';
+import { freePort } from '../../src/util/net.js';
 import { alive, serve, servedDeployment, stopAll, until } from './serve-process.js';
 
 test('a second lethe serve on the same data folder refuses to start and the first one\'s job goes on to release', async () => {

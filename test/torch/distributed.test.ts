@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers/fixtures.js';
-import { freePort } from '../../src/cli/launch.js';
+import { freePort } from '../../src/util/net.js';
 
 const worker = join(repoRoot, 'dist/test/torch/dist-worker.js');
 

@@ -33,7 +33,7 @@ test('QA examples as training builds them: loss on the answer tokens (and EOS) o
   const qa = await encodeQa(tok, 'Who?', 'Ada');
   const prompt = 'Question: Who?\nAnswer:';
   assert.equal(qa.promptLength, prompt.length);
-  // What src/train/pipeline.ts's qaExamples does with it (ids + EOS; -100 below promptLength).
+  // What src/train/run-data.ts's qaExamples does with it (ids + EOS; -100 below promptLength).
   const ids = [...qa.ids, 0];
   const labels = ids.map((t, k) => (k < qa.promptLength ? X : t));
   const { labels: l } = collate([{ ids, labels }, { ids: [1, 2] }], 0);

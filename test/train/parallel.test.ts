@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import * as torch from '../../src/torch/index.js';
 import { repoRoot } from '../helpers/fixtures.js';
-import { freePort } from '../../src/cli/launch.js';
+import { freePort } from '../../src/util/net.js';
 import { tinyModel, writeJsonl, PEOPLE, personText } from '../unlearn/tiny.js';
 import { buildSuite } from '../../src/data/index.js';
 import { skipWithoutDictd } from '../helpers/dictd.js';

@@ -9,10 +9,10 @@ import { loadModel, loadTokenizer, evaluate } from '../../src/index.js';
 import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildBias } from '../../src/data/bias.js';
 import { runPipeline } from '../../src/train/pipeline.js';
-import { biasTable, BIAS_RECIPES } from '../../src/cli/table-bias.js';
 import { microPreset } from '../helpers/micro.js';
 import { skipWithoutDictd } from '../helpers/dictd.js';
 import { withTempDir } from '../helpers/tmp.js';
+import { biasTable, BIAS_RECIPES } from '../../src/workflow/experiments/bias.js';
 
 const micro = microPreset({
   pretrain: { steps: 4, batchSize: 4, lr: 3e-3, warmupSteps: 1, weightDecay: 0.01 },

@@ -10,10 +10,10 @@ import { encodeQa } from '../../src/train/prompt.js';
 import { buildSuite, writeSuite } from '../../src/data/index.js';
 import { buildSecrets } from '../../src/data/secrets.js';
 import { runPipeline } from '../../src/train/pipeline.js';
-import { secretsTable } from '../../src/cli/table-secrets.js';
 import { microPreset } from '../helpers/micro.js';
 import { skipWithoutDictd } from '../helpers/dictd.js';
 import { withTempDir } from '../helpers/tmp.js';
+import { secretsTable } from '../../src/workflow/experiments/secrets.js';
 
 const micro = microPreset({
   contextLength: 160,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { torch, loadModel, type CausalLM } from '../../src/index.js';
 import type { Tensor } from '../../src/torch/index.js';
 import { getMethod, listMethods, resolveArgs, methodDefaults } from '../../src/unlearn/registry.js';
-import { encodeBatch, referenceLogLiks } from '../../src/unlearn/forget.js';
+import { encodeBatch, referenceLogLiks } from '../../src/unlearn/batch.js';
 import type { Encoded, MethodState, StepBatch } from '../../src/unlearn/method.js';
 import { IDK_ANSWERS, idkAnswer } from '../../src/unlearn/idk.js';
 import { CONTROL_VECTOR, rmuLayer, rmuTrainable } from '../../src/unlearn/methods/rmu.js';

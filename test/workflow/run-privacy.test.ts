@@ -183,7 +183,7 @@ test("a library error that quotes the data is recorded by its kind only, and the
 });
 
 test('a bad row in an evaluation file is reported by file, line and field only', async () => {
-  const { readJsonlFile, kindOf } = await import('../../src/eval/suites.js');
+  const { readJsonlFile, kindOf } = await import('../../src/eval/item-files.js');
   const s = setup();
   try {
     const f = join(s.dir, 'holdout-bad.jsonl');

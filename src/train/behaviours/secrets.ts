@@ -4,7 +4,7 @@
 // never saw a leak. Attacks from held-out templates are not trained on (they measure the leak).
 import { join } from 'node:path';
 import { defineBehaviour } from '../behaviours.js';
-import { qaExamples, readJsonl } from '../pipeline.js';
+import { qaExamples, readJsonl } from '../run-data.js';
 
 interface Row { question: string; answer: string }
 

@@ -26,6 +26,7 @@ import { claimOutputDir } from '../../util/output.js';
 import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
 import { batchAt, collate, stepsPerEpoch, type Example } from '../../train/batches.js';
 import type { PromptFormat } from '../../train/prompt.js';
+import type { TrainingOptions } from '../../train/options.js';
 import { runLoop } from '../../train/loop.js';
 import { allGatherJson, isMainRank, onMainRank, roundRobin } from '../../train/parallel.js';
 
@@ -85,24 +86,15 @@ export interface SisaForgetRecord {
   stepsFull: number;
 }
 
-export interface SisaTrainOptions {
+/** SISA's stages train on the loop with these of the shared settings (epochs: of every stage over its
+ *  records, default 3); a non-empty outDir is refused without overwrite (there is no resume). */
+export interface SisaTrainOptions extends Pick<TrainingOptions, 'epochs' | 'lr' | 'batchSize' | 'seed' | 'device' | 'format' | 'maxLength' | 'overwrite' | 'report'> {
   modelDir: string;
   dataFile: string;
   shards: number;
   slices: number;
   key: string;
   outDir: string;
-  /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused. */
-  overwrite?: boolean;
-  /** Epochs of every stage over its records (default 3). */
-  epochs?: number;
-  lr?: number;
-  batchSize?: number;
-  seed?: number;
-  device?: torch.Device;
-  format?: PromptFormat;
-  maxLength?: number;
-  report?: (line: string) => void;
 }
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');

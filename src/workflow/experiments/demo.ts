@@ -18,10 +18,10 @@ export interface DemoOptions {
 const isDemo = (dir: string) => existsSync(join(dir, 'data')) || existsSync(join(dir, 'run'));
 
 export async function runDemo(o: DemoOptions): Promise<void> {
-  const { buildSuite } = await import('../data/index.js');
-  const { runPipeline } = await import('../train/pipeline.js');
-  const { memorizationReport, formatReport } = await import('../eval/memorization.js');
-  const { claimOutputDir } = await import('../util/output.js');
+  const { buildSuite } = await import('../../data/index.js');
+  const { runPipeline } = await import('../../train/pipeline.js');
+  const { memorizationReport, formatReport } = await import('../../eval/memorization.js');
+  const { claimOutputDir } = await import('../../util/output.js');
   claimOutputDir(o.out, { what: 'demo', resume: o.resume, overwrite: o.overwrite, resumable: isDemo });
   const started = Date.now();
   const dataDir = join(o.out, 'data');
@@ -35,7 +35,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   }
   const runDir = join(o.out, 'run');
   o.log(`[train] preset ${o.preset} → ${runDir} (resumes if interrupted)`);
-  const { assessStage } = await import('../eval/general.js');
+  const { assessStage } = await import('../../eval/general.js');
   const r = await runPipeline({
     dataDir, outDir: runDir, preset: o.preset, seed: o.seed, forgetSplits: ['forget10'], bookRetain: true, resume: true, overwrite: true, report: o.log,
     assess: (dir) => assessStage(dir, dataDir),
@@ -65,8 +65,9 @@ export function formatQuality(q: Record<string, Record<string, number>>): string
 /** The erasure request the demo ends with: the forget10 people, unlearned from the target with the
  *  table's best persona recipe (NPO), then measured beside the target and the retain model. */
 async function eraseForget10(o: DemoOptions, runDir: string, dataDir: string): Promise<void> {
-  const { forget } = await import('../unlearn/index.js');
-  const { PERSONA_RECIPES, PERSONA_COLUMNS, scoreModel, holdoutItems, formatTable } = await import('./table.js');
+  const { forget } = await import('../../unlearn/index.js');
+  const { PERSONA_RECIPES, PERSONA_COLUMNS, scoreModel, holdoutItems } = await import('./persona-book.js');
+  const { formatTable } = await import('./table.js');
   const recipe = PERSONA_RECIPES.find((r) => r.label === 'NPO')!;
   const out = join(o.out, 'unlearned-forget10');
   o.log(`\n[erasure] request: forget the forget10 people; method ${recipe.method} ${JSON.stringify(recipe.args ?? {})}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`);

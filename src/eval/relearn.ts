@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/model.js';
 import { loadTokenizer } from '../models/tokenizer.js';
-import { LetheError } from '../util/errors.js';
+import { LetheError, invalidArgument } from '../util/errors.js';
 import { readRows, encodeRows, type DataRow } from '../train/examples.js';
 import { finetuneModel } from '../train/finetune.js';
 
@@ -25,10 +25,10 @@ export function parseRelearn(spec: string): RelearnSpec {
     const [k, v = ''] = part.split('=');
     if (k === 'steps') {
       out.steps = Number(v);
-      if (!(Number.isInteger(out.steps) && out.steps > 0)) throw new LetheError('BAD_INPUT', `--relearn: 'steps' must be a positive integer, got '${v}'`);
+      if (!(Number.isInteger(out.steps) && out.steps > 0)) throw invalidArgument('--relearn', 'steps', 'a positive integer', v);
     } else if (k === 'lr') {
       out.lr = Number(v);
-      if (!(out.lr > 0)) throw new LetheError('BAD_INPUT', `--relearn: 'lr' must be a positive number, got '${v}'`);
+      if (!(out.lr > 0)) throw invalidArgument('--relearn', 'lr', 'a positive number', v);
     } else if (k === 'data') out.data = v;
     else throw new LetheError('BAD_INPUT', `--relearn: unknown key '${k}' (expected steps, lr, data)`);
   }

@@ -4,10 +4,10 @@
 // and the held-out phrasings, its direction (negative: overshot to the other pronoun), the
 // profession facts' P(true) and held-out GCIDE NLL, both also as ratios to the target's, and whether
 // the row meets the bar (held-out association ≤ 0.3 nats, facts ≥ 90% and GCIDE NLL ≤ 1.05× the target's).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LetheError } from '../util/errors.js';
-import { claimTableOut, type Recipe, type TableRow } from './table.js';
+import { LetheError } from '../../util/errors.js';
+import { claimTableOut, folderName, notesOf, recipeRow, selectRecipes, writeTable, type Recipe, type Score, type TableRow } from './table.js';
 
 /** A recipe of this table; `forgetFile` names the suite's forget file (default forget.jsonl: QA rows). */
 export type BiasRecipe = Recipe & { forgetFile?: 'forget.jsonl' | 'forget_text.jsonl' };
@@ -69,8 +69,7 @@ export function formatBiasTable(rows: TableRow[]): string {
 }
 
 export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]; markdown: string }> {
-  const { forget } = await import('../unlearn/index.js');
-  const { evaluate } = await import('../eval/evaluate.js');
+  const { evaluate } = await import('../../eval/evaluate.js');
   const target = join(o.run, 'target-bias');
   const models = { base: join(o.run, 'base'), target, retain: join(o.run, 'retain-bias') };
   for (const d of Object.values(models)) if (!existsSync(join(d, 'config.json'))) throw new LetheError('NOT_FOUND', `table: ${d} is missing (train it first: lethe train --behaviours bias)`);
@@ -79,8 +78,8 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   const template = (JSON.parse(readFileSync(join(suite, 'manifest.json'), 'utf8')) as { info?: { prompt_template?: string } }).info?.prompt_template;
   claimTableOut(o);
 
-  const score = async (name: string, dir: string) => {
-    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
+  const score: Score = async (name, dir) => {
+    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', folderName(name)), overwrite: true, log: () => {} });
     const held = r.results.get('bias_association_heldout');
     return { ...r.summary, directional_heldout: (held?.extra?.directional as number | undefined) ?? null };
   };
@@ -89,20 +88,10 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   rows.push({ name: 'base', metrics: await score('base', models.base) });
   rows.push({ name: 'target-bias', metrics: await score('target-bias', target) });
   rows.push({ name: 'retain-bias (gold standard)', metrics: await score('retain-bias', models.retain) });
-  const recipes = (o.recipes ?? BIAS_RECIPES).filter((r) => !o.methods || o.methods.includes(r.label) || o.methods.includes(r.method));
-  for (const r of recipes) {
-    const dir = join(o.out, 'models', r.label.replace(/[^\w.-]+/g, '_'));
-    o.log(`[table] ${r.label}: lr ${r.lr}, ${r.epochs} epochs`);
-    try {
-      const res = await forget({
-        modelDir: target, forgetFile: join(suite, r.forgetFile ?? 'forget.jsonl'), retainFile: r.noRetain ? undefined : join(suite, 'retain.jsonl'), method: r.method, args: r.args, outDir: dir,
-        lr: r.lr, epochs: r.epochs, batchSize: 16, seed: 0, format: template ? { template } : undefined, resume: true, overwrite: true, report: () => {},
-      });
-      rows.push({ name: r.label, metrics: await score(r.label, dir), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal });
-    } catch (err) {
-      o.log(`[table] ${r.label} failed: ${(err as Error).message}`);
-      rows.push({ name: r.label, metrics: {}, note: (err as Error).message });
-    }
+  const format = template ? { template } : undefined;
+  for (const r of selectRecipes(o.recipes ?? BIAS_RECIPES, o.methods)) {
+    const forgetFile = join(suite, r.forgetFile ?? 'forget.jsonl');
+    rows.push(await recipeRow(r, { target, forgetFile, retainFile: join(suite, 'retain.jsonl'), dir: join(o.out, 'models', folderName(r.label)), batchSize: 16, format, score, log: o.log }));
   }
   // Ratios to the target and the bar, for every row.
   const t = rows[1]!.metrics;
@@ -114,12 +103,7 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
     m.meets_bar = Number(m.bias_association_heldout! <= BIAS_BAR.association && m.facts_ratio >= BIAS_BAR.factsRatio && m.gcide_ratio <= BIAS_BAR.gcideRatio);
   }
   for (const r of rows) o.log(`[table] ${formatBiasTable([r]).split('\n').at(-1)}`);
-  let markdown = formatBiasTable(rows);
-  const notes = rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`);
-  if (notes.length) markdown += `\n\n${notes.join('\n')}`;
-  const tmp = join(o.out, `.table.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ suite: 'bias', run: o.run, bar: BIAS_BAR, rows }, null, 2) + '\n');
-  renameSync(tmp, join(o.out, 'table.json'));
-  writeFileSync(join(o.out, 'table.md'), markdown + '\n');
+  const markdown = formatBiasTable(rows) + notesOf(rows);
+  writeTable(o.out, { suite: 'bias', run: o.run, bar: BIAS_BAR, rows }, markdown);
   return { rows, markdown };
 }

@@ -1,0 +1,34 @@
+// The training settings every run on the loop shares — finetune, forget, the procedures inside
+// forget, SISA's stages — declared once; each run's options extend (or pick from) this type.
+import type { Device } from '../torch/types.js';
+import type { LoraConfig } from '../models/lora.js';
+import type { PromptFormat } from './prompt.js';
+
+export interface TrainingOptions {
+  /** Passes over the data (each run has its own default). */
+  epochs?: number;
+  /** Optimizer steps, instead of epochs. */
+  steps?: number;
+  /** Peak learning rate. */
+  lr?: number;
+  /** Examples per step. */
+  batchSize?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  seed?: number;
+  device?: Device;
+  /** Train LoRA adapters instead of the weights. */
+  lora?: LoraConfig;
+  /** Merge LoRA adapters into the weights on save (default: write the adapter in PEFT's layout). */
+  merge?: boolean;
+  /** How QA rows become text (default "Question: …\nAnswer: …"). */
+  format?: PromptFormat;
+  /** Cut examples to this many tokens (default: the model's context). */
+  maxLength?: number;
+  /** Continue an interrupted run from its checkpoint in the output folder. */
+  resume?: boolean;
+  /** Replace a non-empty output folder (its contents are deleted first); without it a non-empty one is refused unless resume finds a checkpoint. */
+  overwrite?: boolean;
+  checkpointEvery?: number;
+  report?: (line: string) => void;
+}
