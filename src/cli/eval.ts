@@ -66,7 +66,8 @@ export function registerEval(program: Command): void {
       if (!(Number.isInteger(opts.numFewshot) && opts.numFewshot >= 0)) throw new Error(`eval: --num-fewshot must be a non-negative integer, got '${opts.numFewshot}'`);
       if (opts.suite && opts.forget) throw new Error('eval: give either --suite or --forget/--retain/--holdout, not both');
       if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new Error(`eval: --batch-size must be a positive integer, got '${opts.batchSize}'`);
-      const { evaluate, readEvalJson } = await import('../eval/evaluate.js');
+      const { evaluate } = await import('../eval/evaluate.js');
+      const { readEvalJson } = await import('../eval/eval-file.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
       const { parseRelearn, relearnRows, relearnHook } = await import('./relearn.js');
       const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
@@ -84,7 +85,7 @@ export function registerEval(program: Command): void {
         metrics: opts.metrics?.split(',').map((s) => s.trim()).filter(Boolean),
         promptFormat: { template: opts.promptTemplate, chat: opts.chatTemplate },
         quantize: opts.quantize?.split(',').map((s) => checkQuantizeMode(s.trim())),
-        cacheDir: opts.cache === false ? null : opts.cache,
+        cacheDir: opts.cache === false ? null : opts.cache ?? process.env.LETHE_CACHE,
         batchSize: opts.batchSize,
         outDir: opts.out,
         overwrite: opts.overwrite,

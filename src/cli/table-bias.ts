@@ -80,7 +80,7 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   claimTableOut(o);
 
   const score = async (name: string, dir: string) => {
-    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
+    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, cacheDir: process.env.LETHE_CACHE, log: () => {} });
     const held = r.results.get('bias_association_heldout');
     return { ...r.summary, directional_heldout: (held?.extra?.directional as number | undefined) ?? null };
   };

@@ -67,7 +67,7 @@ export async function secretsTable(o: SecretsTableOptions): Promise<{ rows: Tabl
   claimTableOut(o);
   const metrics = SECRETS_COLUMNS.map(([k]) => k);
   const score = async (name: string, dir: string) => {
-    const r = await evaluate({ modelDir: dir, suite: 'secrets', dataDir: o.data, metrics, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
+    const r = await evaluate({ modelDir: dir, suite: 'secrets', dataDir: o.data, metrics, outDir: join(o.out, 'eval', name.replace(/[^\w.-]+/g, '_')), overwrite: true, cacheDir: process.env.LETHE_CACHE, log: () => {} });
     return r.summary;
   };
   const rows: TableRow[] = [];

@@ -104,7 +104,7 @@ export async function scoreModel(o: { dir: string; name: string; suite: string; 
   const { answerProbabilities, mean } = await import('../eval/qa.js');
   const { loadModel } = await import('../models/load.js');
   const { loadTokenizer } = await import('../models/tokenizer.js');
-  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, o.name.replace(/[^\w.-]+/g, '_')), overwrite: true, log: () => {} });
+  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, o.name.replace(/[^\w.-]+/g, '_')), overwrite: true, cacheDir: process.env.LETHE_CACHE, log: () => {} });
   const m: Record<string, number | null> = { ...r.summary };
   if (o.holdout.length) {
     const model = loadModel(o.dir);

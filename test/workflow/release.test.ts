@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import {
-  approveRequest, createRequest, getRequest, hashModelFolder, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
+  approveRequest, createRequest, getRequest, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
   auditEntries, type Policy, type ReleaseCertificate,
 } from '../../src/workflow/index.js';
-import type { EvalJson } from '../../src/eval/evaluate.js';
+import type { EvalJson } from '../../src/eval/eval-file.js';
+import { modelFingerprint } from '../../src/util/model-fingerprint.js';
 import { repoRoot } from '../helpers.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
@@ -177,9 +178,9 @@ for (const kind of STORE_KINDS) {
         const v = versions[0]!;
         assert.equal(v.version, 1);
         assert.equal(v.requestId, id);
-        assert.deepEqual(v.files, hashModelFolder(join(out, 'model')).files);
+        assert.deepEqual(v.files, modelFingerprint(join(out, 'model')).files);
         assert.equal(v.files['model.safetensors'], sha(join(out, 'model', 'model.safetensors')));
-        assert.equal(v.contentSha256, hashModelFolder(join(out, 'model')).sha256);
+        assert.equal(v.contentSha256, modelFingerprint(join(out, 'model')).sha256);
         assert.ok(v.files['unlearning.json'] && v.files['config.json']);
         // Certificate
         const certText = readFileSync(join(out, 'certificate.json'), 'utf8');
