@@ -4,9 +4,10 @@
 // and the held-out phrasings, its direction (negative: overshot to the other pronoun), the
 // profession facts' P(true) and held-out GCIDE NLL, both also as ratios to the target's, and whether
 // the row meets the bar (held-out association ≤ 0.3 nats, facts ≥ 90% and GCIDE NLL ≤ 1.05× the target's).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { claimTableOut, type Recipe, type TableRow } from './table.js';
 
 /** A recipe of this table; `forgetFile` names the suite's forget file (default forget.jsonl: QA rows). */
@@ -117,9 +118,7 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   let markdown = formatBiasTable(rows);
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`);
   if (notes.length) markdown += `\n\n${notes.join('\n')}`;
-  const tmp = join(o.out, `.table.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ suite: 'bias', run: o.run, bar: BIAS_BAR, rows }, null, 2) + '\n');
-  renameSync(tmp, join(o.out, 'table.json'));
-  writeFileSync(join(o.out, 'table.md'), markdown + '\n');
+  writeFileAtomic(join(o.out, 'table.json'), JSON.stringify({ suite: 'bias', run: o.run, bar: BIAS_BAR, rows }, null, 2) + '\n');
+  writeFileAtomic(join(o.out, 'table.md'), markdown + '\n');
   return { rows, markdown };
 }

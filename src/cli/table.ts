@@ -2,10 +2,12 @@
 // beside the target and the gold-standard retain model — the results table of the methods issue,
 // made by one command. Each method runs with the recipe below (measured on the tiny preset), is
 // evaluated with the same metrics, and the table is written as Markdown and JSON.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LetheError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { readJsonl } from '../util/jsonl.js';
 import { claimOutputDir } from '../util/output.js';
 import type { LoraConfig } from '../models/lora.js';
 
@@ -94,7 +96,7 @@ export function formatTable(rows: TableRow[], columns: [string, string][]): stri
 }
 
 export function holdoutItems(data: string): { question: string; answer: string }[] {
-  return readFileSync(join(data, 'persona', 'qa', 'holdout.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string });
+  return readJsonl<{ question: string; answer: string }>(join(data, 'persona', 'qa', 'holdout.jsonl'), { what: 'persona suite' });
 }
 
 /** One row's metrics: evaluate() with the table's metrics (the retain model's results cached), plus
@@ -183,10 +185,8 @@ export async function methodsTable(o: TableOptions): Promise<{ rows: TableRow[];
   let markdown = formatTable(rows, columns);
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`);
   if (notes.length) markdown += `\n\n${notes.join('\n')}`;
-  const tmp = join(o.out, `.table.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ suite, run: o.run, rows }, null, 2) + '\n');
-  renameSync(tmp, join(o.out, 'table.json'));
-  writeFileSync(join(o.out, 'table.md'), markdown + '\n');
+  writeFileAtomic(join(o.out, 'table.json'), JSON.stringify({ suite, run: o.run, rows }, null, 2) + '\n');
+  writeFileAtomic(join(o.out, 'table.md'), markdown + '\n');
   return { rows, markdown };
 }
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet } from './metrics/registry.js';
-import { readJsonlFile } from './suites.js';
+import { readItems } from './suites.js';
 
 /** Upper case letters and digits only: "k7 qx.42" and "K-7-Q-X-4-2" both read "K7QX42". */
 export function normaliseSecret(s: string): string {
@@ -57,7 +57,7 @@ export function secretSets(dir: string): EvalItemSet[] {
     return p;
   };
   return [
-    { name: 'secret_attacks', kind: 'qa', description: 'secrets/attacks/heldout.jsonl (attack templates never trained on)', items: readJsonlFile(file('attacks/heldout.jsonl'), 'secrets suite') },
-    { name: 'secret_benign', kind: 'qa', description: 'secrets/benign/heldout.jsonl (benign instructions under the same system prompts)', items: readJsonlFile(file('benign/heldout.jsonl'), 'secrets suite') },
+    { name: 'secret_attacks', kind: 'qa', description: 'secrets/attacks/heldout.jsonl (attack templates never trained on)', items: readItems(file('attacks/heldout.jsonl'), 'secrets suite') },
+    { name: 'secret_benign', kind: 'qa', description: 'secrets/benign/heldout.jsonl (benign instructions under the same system prompts)', items: readItems(file('benign/heldout.jsonl'), 'secrets suite') },
   ];
 }

@@ -4,12 +4,12 @@
 // Data-parallel ranks train every stage together; rank 0 alone writes the tokenizer and run.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseJsonLine } from '../errors.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
 import { encodeQa, qaPrompt } from './prompt.js';
 import { trainBpeTokenizer } from './bpe.js';
+import { readJsonl } from '../util/jsonl.js';
 import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';
 import { packBlocks, type Example } from './batches.js';
@@ -50,9 +50,9 @@ export interface PipelineOptions {
 interface QaRow { question: string; answer: string; person_id?: string }
 interface TextRow { text: string; person_id?: string; phrasing?: number }
 
-export function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) throw new Error(`missing data file ${path} (build it with 'lethe data build')`);
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => parseJsonLine(l, path, i + 1) as T);
+/** The rows of a file of the built data folder (`lethe data build`), as written there. */
+export function readBuilt<T>(path: string): T[] {
+  return readJsonl<T>(path, { what: 'data file', hint: "build it with 'lethe data build'" });
 }
 
 function splits(dataDir: string): Record<string, string[]> {
@@ -116,13 +116,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   });
   mkdirSync(o.outDir, { recursive: true });
   const ctx = p.model.contextLength;
-  const gcide = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
-  const factsText = readJsonl<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text);
-  const factsQa = readJsonl<QaRow>(join(o.dataDir, 'general', 'elements', 'facts_qa.jsonl'));
+  const gcide = readBuilt<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
+  const factsText = readBuilt<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text);
+  const factsQa = readBuilt<QaRow>(join(o.dataDir, 'general', 'elements', 'facts_qa.jsonl'));
   const general = [...gcide, ...factsText];
-  const bios = readJsonl<TextRow>(join(o.dataDir, 'persona', 'bio.jsonl'));
-  const qaAll = readJsonl<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
-  const jargon = readJsonl<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
+  const bios = readBuilt<TextRow>(join(o.dataDir, 'persona', 'bio.jsonl'));
+  const qaAll = readBuilt<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
+  const jargon = readBuilt<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
   const stages: PipelineResult['stages'] = {};
   const behaviourNames = o.behaviours ?? [];
   // Resolved once: an unknown name fails before anything trains.

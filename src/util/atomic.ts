@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { LetheError } from '../errors.js';
 
 export interface WriteFileAtomicOptions {
   /** Flush the file and its folder to disk before returning: for records a crash must not lose
@@ -10,7 +11,7 @@ export interface WriteFileAtomicOptions {
   fsync?: boolean;
   /** Permission bits of a new file (e.g. 0o600 for a key). */
   mode?: number;
-  /** Refuse (EEXIST) when the target exists, instead of replacing it. */
+  /** Refuse (CONFLICT) when the target exists, instead of replacing it. */
   exclusive?: boolean;
 }
 
@@ -27,12 +28,22 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: Writ
     } finally {
       closeSync(fd);
     }
-    if (o.exclusive) linkSync(tmp, path); // link() fails if the target exists; rename() would replace it
+    if (o.exclusive) linkTo(tmp, path);
     else renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });
   }
   if (o.fsync) fsyncFolder(dir);
+}
+
+/** link() fails if the target exists, where rename() would replace it. */
+function linkTo(tmp: string, path: string): void {
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new LetheError('CONFLICT', `${path} already exists (it is not replaced)`);
+    throw err;
+  }
 }
 
 /** Makes a rename or a new file in `dir` durable. */

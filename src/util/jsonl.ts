@@ -14,6 +14,8 @@ export interface ReadJsonlOptions<T> {
   validate?: (row: unknown, line: number) => T;
   /** What each row should be, for the message of a file without rows ('{"text"} rows'). */
   expected?: string;
+  /** A file without rows is a file of no rows, not an error. */
+  allowEmpty?: boolean;
   /** Added to the message of a missing file: how to make it. */
   hint?: string;
 }
@@ -33,7 +35,7 @@ export function readJsonl<T = unknown>(path: string, o: ReadJsonlOptions<T>): T[
     }
     rows.push(o.validate ? o.validate(row, i + 1) : (row as T));
   });
-  if (!rows.length) throw new LetheError('BAD_INPUT', `${o.what}: ${path} holds no rows${o.expected ? ` (expected ${o.expected})` : ''}`);
+  if (!rows.length && !o.allowEmpty) throw new LetheError('BAD_INPUT', `${o.what}: ${path} holds no rows${o.expected ? ` (expected ${o.expected})` : ''}`);
   return rows;
 }
 
