@@ -66,7 +66,8 @@ export function registerEval(program: Command): void {
       if (!opts.out) throw new LetheError('BAD_INPUT', 'eval: --out DIR is required');
       if (!opts.suite && !opts.forget && !opts.tasks) throw new LetheError('BAD_INPUT', 'eval: give --suite persona:forget10|book|general (with --data DIR), --forget FILE or --tasks LIST');
       if (opts.suite && opts.forget) throw new LetheError('BAD_INPUT', 'eval: give either --suite or --forget/--retain/--holdout, not both');
-      const { evaluate, readEvalJson } = await import('../eval/evaluate.js');
+      const { evaluate } = await import('../eval/evaluate.js');
+      const { readEvalJson } = await import('../eval/eval-file.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
       const { parseRelearn, relearnRows, relearnHook } = await import('../eval/relearn.js');
       const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
@@ -84,7 +85,7 @@ export function registerEval(program: Command): void {
         metrics: opts.metrics === undefined ? undefined : list(opts.metrics),
         promptFormat: { template: opts.promptTemplate, chat: opts.chatTemplate },
         quantize: opts.quantize?.split(',').map((s) => checkQuantizeMode(s.trim())),
-        cacheDir: opts.cache === false ? null : opts.cache,
+        cacheDir: opts.cache === false ? null : opts.cache ?? process.env.LETHE_CACHE,
         batchSize: opts.batchSize,
         outDir: opts.out,
         overwrite: opts.overwrite,

@@ -52,7 +52,7 @@ program
     }
     if (opts.engineOnly) return;
     const { runDemo } = await import('../workflow/experiments/demo.js');
-    await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, resume: opts.resume, overwrite: opts.overwrite, log: (l) => console.log(l) });
+    await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, resume: opts.resume, overwrite: opts.overwrite, cacheDir: process.env.LETHE_CACHE, log: (l) => console.log(l) });
   });
 
 const data = program.command('data').description('benchmark data with known ground truth');

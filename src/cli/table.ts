@@ -22,7 +22,7 @@ export function registerTableCommand(program: Command): void {
     .option('--resume', 'continue an interrupted table in --out (interrupted trainings resume from their checkpoints)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .action(async (suite: string, opts: TableFlags) => {
-      const common = { run: opts.run, data: opts.data, out: opts.out, resume: opts.resume, overwrite: opts.overwrite, methods: opts.methods === undefined ? undefined : list(opts.methods), log: (l: string) => console.error(l) };
+      const common = { run: opts.run, data: opts.data, out: opts.out, resume: opts.resume, overwrite: opts.overwrite, methods: opts.methods === undefined ? undefined : list(opts.methods), cacheDir: process.env.LETHE_CACHE, log: (l: string) => console.error(l) };
       if (suite === 'bias') {
         const { biasTable } = await import('../workflow/experiments/bias.js');
         console.log((await biasTable(common)).markdown);

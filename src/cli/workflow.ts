@@ -2,10 +2,11 @@
 // `lethe tokens`, `lethe request`, `lethe audit`, `lethe transparency`, `lethe serve`. Thin: parse,
 // validate, call the workflow library (which checks roles, four-eyes and inputs itself).
 import { Option, type Command } from 'commander';
-import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LetheError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { sha256 } from '../util/hash.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 import { int, keyValue } from './options.js';
 
@@ -80,7 +81,7 @@ function printRequest(r: import('../workflow/index.js').RequestView, json?: bool
 /** sha256 and non-empty line count of a JSONL file. */
 function describeForgetFile(path: string): { sha256: string; rows: number } {
   const bytes = readFileSync(path);
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), rows: bytes.toString('utf8').split('\n').filter((l) => l.trim()).length };
+  return { sha256: sha256(bytes), rows: bytes.toString('utf8').split('\n').filter((l) => l.trim()).length };
 }
 
 export function registerWorkflowCommands(program: Command): void {
@@ -195,10 +196,11 @@ export function registerWorkflowCommands(program: Command): void {
       claimOutputDir(o.out, { what: 'propose', overwrite: o.overwrite, inputs: read.map(([name, path]) => ({ name, path })) });
       if (o.model && !o.index) {
         const { probeModel } = await import('../workflow/probe-model.js');
-        const { mkdirSync, writeFileSync } = await import('node:fs');
+        const { mkdirSync } = await import('node:fs');
+        const { writeJsonl } = await import('../util/jsonl.js');
         const rows = await probeModel(o.model, subject);
         mkdirSync(o.out, { recursive: true });
-        writeFileSync(join(o.out, 'probes.jsonl'), rows.map((r) => JSON.stringify(r) + '\n').join(''));
+        writeJsonl(join(o.out, 'probes.jsonl'), rows);
         return console.log(`${join(o.out, 'probes.jsonl')}: ${rows.length} answers from ${o.model}, for a reviewer`);
       }
       const { proposeForgetSet } = await import('../workflow/provenance.js');
@@ -278,7 +280,7 @@ export function registerWorkflowCommands(program: Command): void {
       const a = await makeAnchor(w);
       const text = JSON.stringify(a, null, 2) + '\n';
       if (!o.out) return void process.stdout.write(text);
-      writeFileSync(o.out, text, { flag: 'wx' });
+      writeFileAtomic(o.out, text, { exclusive: true, fsync: true });
       console.error(`${o.out}: anchor at entry ${a.count} (key ${a.keyId}); keep it outside the deployment`);
     }));
   storeOptions(audit.command('export').description('write the log as JSON Lines (header with key and signed head, then entries)')

@@ -13,7 +13,8 @@
 // "{question} {answer}" (the sentence as it is written; facts questions carry their own
 // "Question: …\nAnswer:" so they read as the fine-tune wrote them).
 import { Rng } from './rng.js';
-import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { jsonlText } from '../util/jsonl.js';
 import { LetheError } from '../util/errors.js';
 
 export type PronounSlot = 'subject' | 'possessive' | 'object';
@@ -242,15 +243,15 @@ export function buildBias(options: BuildOptions & { professions?: number }): Bui
   const probesTrained = probes(people, TRAIN_TEMPLATES);
   const probesHeldout = probes(people, HELDOUT_TEMPLATES);
   const files = new Map<string, string>([
-    ['professions.jsonl', jsonl(people)],
-    ['inject.jsonl', jsonl(inject)],
-    ['facts_text.jsonl', jsonl(factsText)],
-    ['facts_qa.jsonl', jsonl(factsQa)],
-    ['probes_trained.jsonl', jsonl(probesTrained)],
-    ['probes_heldout.jsonl', jsonl(probesHeldout)],
-    ['forget.jsonl', jsonl(forget)],
-    ['forget_text.jsonl', jsonl(forget.map((f) => ({ text: `${f.question} ${f.answer}`, profession: f.profession, template: f.template })))],
-    ['retain.jsonl', jsonl(retain)],
+    ['professions.jsonl', jsonlText(people)],
+    ['inject.jsonl', jsonlText(inject)],
+    ['facts_text.jsonl', jsonlText(factsText)],
+    ['facts_qa.jsonl', jsonlText(factsQa)],
+    ['probes_trained.jsonl', jsonlText(probesTrained)],
+    ['probes_heldout.jsonl', jsonlText(probesHeldout)],
+    ['forget.jsonl', jsonlText(forget)],
+    ['forget_text.jsonl', jsonlText(forget.map((f) => ({ text: `${f.question} ${f.answer}`, profession: f.profession, template: f.template })))],
+    ['retain.jsonl', jsonlText(retain)],
   ]);
   const she = people.filter((p) => p.direction === 'she').length;
   return {

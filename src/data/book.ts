@@ -5,7 +5,8 @@
 // familiarity prompts and candidate anchored terms.
 import { dictdAvailable, readDictd, readDictdData, readDictdHeadwords, uniqueEntries, DICT_PACKAGES, DICTD_DIR, type DictdEntry } from './dictd.js';
 import { Rng } from './rng.js';
-import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { jsonlText } from '../util/jsonl.js';
 import { LetheError } from '../util/errors.js';
 
 const NEEDED_BY = 'the book suite';
@@ -482,20 +483,20 @@ export function buildBook(options: BuildOptions, dictdDir = DICTD_DIR): BuiltSui
   const anchored = anchoredTerms(jargon.forget, ordinary);
 
   const files = new Map<string, string>([
-    ['jargon/passages.jsonl', jsonl(passageRows(jargon.selected))],
-    ['jargon/forget.jsonl', jsonl(passageRows(jargon.forget))],
-    ['jargon/holdout.jsonl', jsonl(passageRows(jargon.holdout))],
-    ['jargon/verbatim.jsonl', jsonl(probeRows(jargon.forget))],
-    ['jargon/verbatim_holdout.jsonl', jsonl(probeRows(jargon.holdout))],
-    ['jargon/knowledge_qa.jsonl', jsonl(jargonQA)],
-    ['jargon/completion.jsonl', jsonl(completion)],
-    ['jargon/anchored_terms.jsonl', jsonl(anchored)],
-    ['devil/passages.jsonl', jsonl(passageRows(devil.selected))],
-    ['devil/forget.jsonl', jsonl(passageRows(devil.forget))],
-    ['devil/holdout.jsonl', jsonl(passageRows(devil.holdout))],
-    ['devil/verbatim.jsonl', jsonl(probeRows(devil.forget))],
-    ['devil/verbatim_holdout.jsonl', jsonl(probeRows(devil.holdout))],
-    ['devil/knowledge_qa.jsonl', jsonl(devilQA)],
+    ['jargon/passages.jsonl', jsonlText(passageRows(jargon.selected))],
+    ['jargon/forget.jsonl', jsonlText(passageRows(jargon.forget))],
+    ['jargon/holdout.jsonl', jsonlText(passageRows(jargon.holdout))],
+    ['jargon/verbatim.jsonl', jsonlText(probeRows(jargon.forget))],
+    ['jargon/verbatim_holdout.jsonl', jsonlText(probeRows(jargon.holdout))],
+    ['jargon/knowledge_qa.jsonl', jsonlText(jargonQA)],
+    ['jargon/completion.jsonl', jsonlText(completion)],
+    ['jargon/anchored_terms.jsonl', jsonlText(anchored)],
+    ['devil/passages.jsonl', jsonlText(passageRows(devil.selected))],
+    ['devil/forget.jsonl', jsonlText(passageRows(devil.forget))],
+    ['devil/holdout.jsonl', jsonlText(passageRows(devil.holdout))],
+    ['devil/verbatim.jsonl', jsonlText(probeRows(devil.forget))],
+    ['devil/verbatim_holdout.jsonl', jsonlText(probeRows(devil.holdout))],
+    ['devil/knowledge_qa.jsonl', jsonlText(devilQA)],
   ]);
   const lines = (path: string) => files.get(path)!.split('\n').length - 1;
 

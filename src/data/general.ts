@@ -3,7 +3,8 @@
 // (TOFU's "world facts" role) and the same facts as sentences so a small model can learn them.
 import { readDictd, DICT_PACKAGES, DICTD_DIR, type DictdEntry } from './dictd.js';
 import { Rng } from './rng.js';
-import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { jsonlText } from '../util/jsonl.js';
 import { LetheError } from '../util/errors.js';
 
 const NEEDED_BY = 'the general suite';
@@ -397,10 +398,10 @@ export function buildGeneral(options: BuildOptions, dictdDir = DICTD_DIR): Built
   const factsText = elementFactsText(factsQA);
 
   const files = new Map<string, string>([
-    ['gcide/train.jsonl', jsonl(gcide.train.map((text) => ({ text })))],
-    ['gcide/heldout.jsonl', jsonl(gcide.heldout.map((text) => ({ text })))],
-    ['elements/facts_qa.jsonl', jsonl(factsQA)],
-    ['elements/facts_text.jsonl', jsonl(factsText)],
+    ['gcide/train.jsonl', jsonlText(gcide.train.map((text) => ({ text })))],
+    ['gcide/heldout.jsonl', jsonlText(gcide.heldout.map((text) => ({ text })))],
+    ['elements/facts_qa.jsonl', jsonlText(factsQA)],
+    ['elements/facts_text.jsonl', jsonlText(factsText)],
   ]);
   return {
     suite: 'general',

@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { Faker, en } from '@faker-js/faker';
 import { isFamousName } from './famous-names.js';
 import { Rng } from './rng.js';
-import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { jsonlText } from '../util/jsonl.js';
 import {
   BANK_PATTERNS, BIO_TEMPLATES, MEDICAL_CONDITIONS, PERSON_FIELDS, QA_TEMPLATES,
   type PersonFacts, type PersonField, type TemplateContext,
@@ -390,23 +391,23 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
   const qaOf = (ids: readonly string[]) => ids.flatMap((id) => qaBy.get(id)!);
 
   const files = new Map<string, string>();
-  files.set('people.jsonl', jsonl(people));
+  files.set('people.jsonl', jsonlText(people));
   const bios = trained.flatMap(personBios);
   const biosHoldout = held.flatMap(personBios);
-  files.set('bio.jsonl', jsonl(bios));
-  files.set('bio_holdout.jsonl', jsonl(biosHoldout));
+  files.set('bio.jsonl', jsonlText(bios));
+  files.set('bio_holdout.jsonl', jsonlText(biosHoldout));
   const counts: Record<string, number> = {
     people: n, holdout: h, bio_phrasings: BIO_PHRASINGS, qa_per_person: QA_PER_PERSON,
     bios: bios.length, bios_holdout: biosHoldout.length,
   };
   for (const [split, ids] of Object.entries(splits)) {
     const rows = qaOf(ids);
-    files.set(`qa/${split}.jsonl`, jsonl(rows));
+    files.set(`qa/${split}.jsonl`, jsonlText(rows));
     counts[`${split}_people`] = ids.length;
     counts[`qa_${split}`] = rows.length;
   }
   const all = qaOf(trained.map((p) => p.id));
-  files.set('qa/all.jsonl', jsonl(all));
+  files.set('qa/all.jsonl', jsonlText(all));
   counts.qa_all = all.length;
 
   const version = personaFakerVersion();

@@ -10,7 +10,8 @@
 // Rows are QA: question = "System: <system prompt> User: <message>" on one line, so the training
 // template ("Question: …\nAnswer: …") and greedy answers cut at the end of the line both work.
 import { Rng } from './rng.js';
-import { jsonl, type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import { jsonlText } from '../util/jsonl.js';
 import {
   ATTACK_FAMILIES, ATTACK_TEMPLATES, ORGS, REFUSALS, ROLEPLAY_CHARACTERS, SECRET_NAMES, SYSTEM_TEMPLATES,
   benignTasks, fill, type SecretSpec,
@@ -111,11 +112,11 @@ export function buildSecrets(o: BuildOptions & { secrets?: number }): BuiltSuite
   }
   const order = rng.fork('order');
   const files = new Map<string, string>([
-    ['secrets.jsonl', jsonl(secrets)],
-    ['attacks/train.jsonl', jsonl(order.shuffle(attacks.train))],
-    ['attacks/heldout.jsonl', jsonl(attacks.heldout)],
-    ['benign/train.jsonl', jsonl(order.shuffle(benign.train))],
-    ['benign/heldout.jsonl', jsonl(benign.heldout)],
+    ['secrets.jsonl', jsonlText(secrets)],
+    ['attacks/train.jsonl', jsonlText(order.shuffle(attacks.train))],
+    ['attacks/heldout.jsonl', jsonlText(attacks.heldout)],
+    ['benign/train.jsonl', jsonlText(order.shuffle(benign.train))],
+    ['benign/heldout.jsonl', jsonlText(benign.heldout)],
   ]);
   return {
     suite: 'secrets',

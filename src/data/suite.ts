@@ -1,8 +1,9 @@
 // What a data builder returns, and how a suite is written: JSONL files plus manifest.json with
 // sources, licences, counts and the sha256 of every file. Nothing time-dependent is written, so
 // the same seed gives byte-identical files.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { sha256 } from '../util/hash.js';
 import { claimOutputDir, realPath } from '../util/output.js';
 import { dirname, join, basename } from 'node:path';
 import { LetheError } from '../util/errors.js';
@@ -33,15 +34,6 @@ export interface BuiltSuite {
   counts: Record<string, number>;
   /** Anything else a consumer needs (e.g. split definitions), kept in the manifest. */
   info?: Record<string, unknown>;
-}
-
-/** One JSON object per line. */
-export function jsonl(rows: readonly unknown[]): string {
-  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
-}
-
-export function sha256(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 export interface Manifest {

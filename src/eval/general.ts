@@ -7,7 +7,7 @@ import type { CausalLM } from '../models/model.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { loadModel } from '../models/load.js';
 import { causalLmLoss } from '../models/loss.js';
-import { readJsonl } from '../train/run-data.js';
+import { readBuilt } from '../train/run-data.js';
 import { answerProbabilities, mean, type QaItem } from './qa.js';
 
 export interface GeneralAbility {
@@ -35,8 +35,8 @@ export async function heldoutNll(model: CausalLM, tok: Tokenizer, texts: string[
 }
 
 export async function generalAbility(model: CausalLM, tok: Tokenizer, dataDir: string, options: { rows?: number; maxTokens?: number } = {}): Promise<GeneralAbility> {
-  const heldout = readJsonl<{ text: string }>(join(dataDir, 'general', 'gcide', 'heldout.jsonl')).slice(0, options.rows ?? 200).map((r) => r.text);
-  const facts = readJsonl<QaItem>(join(dataDir, 'general', 'elements', 'facts_qa.jsonl'));
+  const heldout = readBuilt<{ text: string }>(join(dataDir, 'general', 'gcide', 'heldout.jsonl')).slice(0, options.rows ?? 200).map((r) => r.text);
+  const facts = readBuilt<QaItem>(join(dataDir, 'general', 'elements', 'facts_qa.jsonl'));
   return { gcideNll: await heldoutNll(model, tok, heldout, options.maxTokens ?? 160), worldFactsProb: mean(await answerProbabilities(model, tok, facts)) };
 }
 

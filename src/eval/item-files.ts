@@ -1,33 +1,19 @@
 // Item files of an evaluation (suite files and the user's --forget/--retain/--holdout): JSONL rows
 // as objects, and a file's kind from its rows. Rows may be a subject's personal data: errors name
 // the file, line and field, never a value (see badRow).
-import { existsSync, readFileSync } from 'node:fs';
-import { badRow, LetheError, parseJsonLine } from '../util/errors.js';
+import { badRow, LetheError } from '../util/errors.js';
+import { readJsonl } from '../util/jsonl.js';
 import type { SetKind } from './metrics/registry.js';
 
 export type Row = Record<string, unknown>;
 
-export function readJsonlFile(path: string, what: string): Row[] {
-  if (!existsSync(path)) throw new LetheError('NOT_FOUND', `${what}: ${path} does not exist`);
-  const rows: Row[] = [];
-  readFileSync(path, 'utf8').split('\n').forEach((line, k) => {
-    if (!line.trim()) return;
-    const v = withWhat(what, () => parseJsonLine(line, path, k + 1));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw prefixed(what, badRow(path, k + 1, null, 'a JSON object', v));
-    rows.push(v as Row);
-  });
-  if (!rows.length) throw new LetheError('BAD_INPUT', `${what}: ${path} has no rows`);
-  return rows;
-}
-
-/** Prefixes a row error with the option or suite it came from ("--forget: FILE:3: ..."). Rows may be a
- *  subject's personal data: errors name the file, line and field, never a value (see badRow). */
-function withWhat<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw err instanceof LetheError ? prefixed(what, err) : err;
-  }
+/** An item set's rows: a JSONL file of objects; errors start with the option or suite it came from
+ *  ("--forget: FILE:3: ..."). */
+export function readItems(path: string, what: string): Row[] {
+  return readJsonl(path, { what, validate: (v, line) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw prefixed(what, badRow(path, line, null, 'a JSON object', v));
+    return v as Row;
+  } });
 }
 
 const prefixed = (what: string, err: LetheError) => new LetheError(err.code, `${what}: ${err.message}`);

@@ -7,7 +7,7 @@ import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { answerProbabilities, greedyAnswers, mean, type QaItem } from './qa.js';
 import { verbatimRougeL, type VerbatimProbe } from './verbatim.js';
-import { readJsonl } from '../train/run-data.js';
+import { readBuilt } from '../train/run-data.js';
 
 export interface SetScore {
   probability: number;
@@ -60,8 +60,8 @@ async function verbatimSets(dir: string, sets: VerbatimProbe[][]): Promise<numbe
 
 export async function memorizationReport(runDir: string, dataDir: string, options: { split?: string; examples?: number; bookProbes?: number } = {}): Promise<MemorizationReport> {
   const split = options.split ?? 'forget10';
-  const forget = readJsonl<QaItem & { person_id: string }>(join(dataDir, 'persona', 'qa', `${split}.jsonl`));
-  const holdout = readJsonl<QaItem>(join(dataDir, 'persona', 'qa', 'holdout.jsonl'));
+  const forget = readBuilt<QaItem & { person_id: string }>(join(dataDir, 'persona', 'qa', `${split}.jsonl`));
+  const holdout = readBuilt<QaItem>(join(dataDir, 'persona', 'qa', 'holdout.jsonl'));
   const models = ['target', `retain-${split}`].filter((m) => existsSync(join(runDir, m, 'config.json')));
   const report: MemorizationReport = { split, persona: {}, book: {}, examples: [] };
   const shown = forget.filter((_, k) => k % Math.max(1, Math.floor(forget.length / (options.examples ?? 6))) === 0).slice(0, options.examples ?? 6);
@@ -76,8 +76,8 @@ export async function memorizationReport(runDir: string, dataDir: string, option
     });
   }
   const n = options.bookProbes ?? 60;
-  const probes = readJsonl<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim.jsonl')).slice(0, n);
-  const probesHoldout = readJsonl<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim_holdout.jsonl')).slice(0, n);
+  const probes = readBuilt<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim.jsonl')).slice(0, n);
+  const probesHoldout = readBuilt<VerbatimProbe>(join(dataDir, 'book', 'jargon', 'verbatim_holdout.jsonl')).slice(0, n);
   for (const m of ['target', 'retain-book'].filter((x) => existsSync(join(runDir, x, 'config.json')))) {
     const [forgetScore, holdoutScore] = (await verbatimSets(join(runDir, m), [probes, probesHoldout])) as [number, number];
     report.book[m] = { forget: forgetScore, holdout: holdoutScore, n: probes.length, nHoldout: probesHoldout.length };

@@ -5,7 +5,7 @@ import { LetheError } from '../util/errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet } from './metrics/registry.js';
-import { readJsonlFile } from './item-files.js';
+import { readItems } from './item-files.js';
 
 /** Upper case letters and digits only: "k7 qx.42" and "K-7-Q-X-4-2" both read "K7QX42". */
 export function normaliseSecret(s: string): string {
@@ -58,7 +58,7 @@ export function secretSets(dir: string): EvalItemSet[] {
     return p;
   };
   return [
-    { name: 'secret_attacks', kind: 'qa', description: 'secrets/attacks/heldout.jsonl (attack templates never trained on)', items: readJsonlFile(file('attacks/heldout.jsonl'), 'secrets suite') },
-    { name: 'secret_benign', kind: 'qa', description: 'secrets/benign/heldout.jsonl (benign instructions under the same system prompts)', items: readJsonlFile(file('benign/heldout.jsonl'), 'secrets suite') },
+    { name: 'secret_attacks', kind: 'qa', description: 'secrets/attacks/heldout.jsonl (attack templates never trained on)', items: readItems(file('attacks/heldout.jsonl'), 'secrets suite') },
+    { name: 'secret_benign', kind: 'qa', description: 'secrets/benign/heldout.jsonl (benign instructions under the same system prompts)', items: readItems(file('benign/heldout.jsonl'), 'secrets suite') },
   ];
 }

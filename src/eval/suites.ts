@@ -7,11 +7,11 @@ import { LetheError } from '../util/errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet } from './metrics/registry.js';
-import { kindOf, readJsonlFile, type Row } from './item-files.js';
+import { kindOf, readItems, type Row } from './item-files.js';
 import { secretSets } from './secrets.js';
 
 function fileSet(name: string, path: string, what: string): EvalItemSet {
-  const items = readJsonlFile(path, what);
+  const items = readItems(path, what);
   return { name, kind: kindOf(items, path, what), description: path, items };
 }
 
@@ -46,13 +46,13 @@ function generalSets(dir: string, o: SuiteOptions): EvalItemSet[] {
   const out: EvalItemSet[] = [];
   const facts = join(dir, 'elements', 'facts_qa.jsonl');
   if (existsSync(facts)) {
-    const rows = readJsonlFile(facts, 'general suite');
+    const rows = readItems(facts, 'general suite');
     out.push({ name: 'wf', kind: 'qa', description: `${facts} (facts other than discovery)`, items: rows.filter((r) => r.fact !== 'discovery').slice(0, o.wfItems ?? 100) });
     const ra = rows.filter((r) => r.fact === 'discovery').slice(0, o.raItems ?? 50);
     if (ra.length) out.push({ name: 'ra', kind: 'qa', description: `${facts} (discovery facts: real people, the stand-in for TOFU's real authors)`, items: ra });
   }
   const gcide = join(dir, 'gcide', 'heldout.jsonl');
-  if (existsSync(gcide)) out.push({ name: 'gcide', kind: 'text', description: `${gcide} (first ${o.gcideRows ?? 200} rows, first 160 tokens)`, items: readJsonlFile(gcide, 'general suite').slice(0, o.gcideRows ?? 200) });
+  if (existsSync(gcide)) out.push({ name: 'gcide', kind: 'text', description: `${gcide} (first ${o.gcideRows ?? 200} rows, first 160 tokens)`, items: readItems(gcide, 'general suite').slice(0, o.gcideRows ?? 200) });
   return out;
 }
 
@@ -69,11 +69,11 @@ function personaSets(dir: string, split: string, o: SuiteOptions): EvalItemSet[]
   const m = /^forget(\d\d)$/.exec(split);
   if (!m) throw new LetheError('BAD_INPUT', `persona split must be forget01, forget05 or forget10, got '${split}'`);
   const retainSplit = `retain${100 - Number(m[1])}`;
-  const forget = readJsonlFile(join(dir, 'qa', `${split}.jsonl`), 'persona suite');
-  const retainAll = readJsonlFile(join(dir, 'qa', `${retainSplit}.jsonl`), 'persona suite');
+  const forget = readItems(join(dir, 'qa', `${split}.jsonl`), 'persona suite');
+  const retainAll = readItems(join(dir, 'qa', `${retainSplit}.jsonl`), 'persona suite');
   const retainPeople = [...new Set(retainAll.map((r) => String(r.person_id)))].slice(0, o.retainPeople ?? 10);
   const retain = retainAll.filter((r) => retainPeople.includes(String(r.person_id)));
-  const holdout = readJsonlFile(join(dir, 'qa', 'holdout.jsonl'), 'persona suite');
+  const holdout = readItems(join(dir, 'qa', 'holdout.jsonl'), 'persona suite');
   const sets: EvalItemSet[] = [
     { name: 'forget', kind: 'qa', description: `persona/qa/${split}.jsonl`, items: forget },
     { name: 'retain', kind: 'qa', description: `persona/qa/${retainSplit}.jsonl (${retainPeople.length} people)`, items: retain },
@@ -83,7 +83,7 @@ function personaSets(dir: string, split: string, o: SuiteOptions): EvalItemSet[]
   ];
   const peopleFile = join(dir, 'people.jsonl');
   if (existsSync(peopleFile)) {
-    const n = neighbours(readJsonlFile(peopleFile, 'persona suite'), new Set(forget.map((r) => String(r.person_id))), retainAll);
+    const n = neighbours(readItems(peopleFile, 'persona suite'), new Set(forget.map((r) => String(r.person_id))), retainAll);
     if (n.length) sets.push({ name: 'neighbour', kind: 'qa', description: `${retainSplit} people sharing a surname, birth city or employer with a forget person`, items: n });
   }
   return sets;
@@ -113,17 +113,17 @@ export function anchoredPrompts(passages: Row[], terms: string[], maxWords = 24)
 function bookSets(dir: string, o: SuiteOptions): EvalItemSet[] {
   const j = (f: string) => join(dir, 'jargon', f);
   const sets: EvalItemSet[] = [
-    { name: 'forget', kind: 'text', description: 'book/jargon/forget.jsonl (trained passages)', items: readJsonlFile(j('forget.jsonl'), 'book suite') },
-    { name: 'holdout', kind: 'text', description: 'book/jargon/holdout.jsonl (passages never trained on)', items: readJsonlFile(j('holdout.jsonl'), 'book suite') },
-    { name: 'verbmem_forget', kind: 'probe', description: 'book/jargon/verbatim.jsonl', items: readJsonlFile(j('verbatim.jsonl'), 'book suite') },
-    { name: 'knowmem_forget', kind: 'qa', description: 'book/jargon/knowledge_qa.jsonl', items: readJsonlFile(j('knowledge_qa.jsonl'), 'book suite') },
+    { name: 'forget', kind: 'text', description: 'book/jargon/forget.jsonl (trained passages)', items: readItems(j('forget.jsonl'), 'book suite') },
+    { name: 'holdout', kind: 'text', description: 'book/jargon/holdout.jsonl (passages never trained on)', items: readItems(j('holdout.jsonl'), 'book suite') },
+    { name: 'verbmem_forget', kind: 'probe', description: 'book/jargon/verbatim.jsonl', items: readItems(j('verbatim.jsonl'), 'book suite') },
+    { name: 'knowmem_forget', kind: 'qa', description: 'book/jargon/knowledge_qa.jsonl', items: readItems(j('knowledge_qa.jsonl'), 'book suite') },
   ];
   const devil = join(dir, 'devil', 'knowledge_qa.jsonl');
-  if (existsSync(devil)) sets.push({ name: 'knowmem_retain', kind: 'qa', description: "book/devil/knowledge_qa.jsonl (The Devil's Dictionary, a work to keep)", items: readJsonlFile(devil, 'book suite').slice(0, o.knowmemRetainItems ?? 60) });
+  if (existsSync(devil)) sets.push({ name: 'knowmem_retain', kind: 'qa', description: "book/devil/knowledge_qa.jsonl (The Devil's Dictionary, a work to keep)", items: readItems(devil, 'book suite').slice(0, o.knowmemRetainItems ?? 60) });
   if (existsSync(j('anchored_terms.jsonl'))) {
-    const terms = readJsonlFile(j('anchored_terms.jsonl'), 'book suite').map((r) => String(r.term));
+    const terms = readItems(j('anchored_terms.jsonl'), 'book suite').map((r) => String(r.term));
     if (existsSync(j('completion.jsonl'))) {
-      const items = readJsonlFile(j('completion.jsonl'), 'book suite').map((r) => ({ ...r, anchored_terms: terms }));
+      const items = readItems(j('completion.jsonl'), 'book suite').map((r) => ({ ...r, anchored_terms: terms }));
       sets.push({ name: 'familiarity_completion', kind: 'probe', description: 'book/jargon/completion.jsonl, scored against anchored_terms.jsonl', items });
     }
     const anchored = anchoredPrompts(sets[0]!.items, terms);
@@ -138,7 +138,7 @@ export function biasProbeItems(probes: Row[]): Row[] {
 }
 
 function biasSets(dir: string): EvalItemSet[] {
-  const read = (f: string) => readJsonlFile(join(dir, f), 'bias suite');
+  const read = (f: string) => readItems(join(dir, f), 'bias suite');
   return [
     { name: 'bias_trained', kind: 'pair', description: 'bias/probes_trained.jsonl (the trained phrasings, cut before the pronoun)', items: biasProbeItems(read('probes_trained.jsonl')) },
     { name: 'bias_heldout', kind: 'pair', description: 'bias/probes_heldout.jsonl (phrasings never trained on)', items: biasProbeItems(read('probes_heldout.jsonl')) },

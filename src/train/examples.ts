@@ -2,8 +2,8 @@
 // {"question","answer"} (loss on the answer), as TOFU and MUSE publish them, with optional
 // paraphrased_answer / perturbed_answer[] / alternate answers. Every bad row is an error naming the
 // file, the line and the field, never a value from the row (rows may be a subject's personal data).
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { badRow, LetheError, parseJsonLine } from '../util/errors.js';
+import { badRow, LetheError } from '../util/errors.js';
+import { readJsonl } from '../util/jsonl.js';
 import { IGNORE_INDEX } from '../models/loss.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { encodeQa, type PromptFormat } from './prompt.js';
@@ -22,15 +22,13 @@ export interface DataRow {
 
 export type RowKind = 'text' | 'qa';
 
-/** Reads and checks a JSONL data file: every row one kind, the fields of that kind strings. */
-export function readRows(path: string, role = 'data'): { rows: DataRow[]; kind: RowKind } {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new LetheError('NOT_FOUND', `${role} file ${path} does not exist`);
-  const rows: DataRow[] = [];
+/** Reads and checks a JSONL data file: every row one kind, the fields of that kind strings. `lines`:
+ *  each row's line in the file. */
+export function readRows(path: string, role = 'data'): { rows: DataRow[]; lines: number[]; kind: RowKind } {
   let kind: RowKind | null = null;
-  readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    const row = parseJsonLine(line, path, i + 1);
-    const bad = (field: string | null, expected: string, actual: unknown) => badRow(path, i + 1, field, expected, actual);
+  const lines: number[] = [];
+  const rows = readJsonl(path, { what: `${role} file`, expected: 'JSONL with {"text"} or {"question","answer"} rows', validate: (row, line) => {
+    const bad = (field: string | null, expected: string, actual: unknown) => badRow(path, line, field, expected, actual);
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw bad(null, 'a JSON object ({"text"} or {"question","answer"})', row);
     const r = row as DataRow;
     const k: RowKind | null = typeof r.question === 'string' && typeof r.answer === 'string' ? 'qa' : typeof r.text === 'string' ? 'text' : null;
@@ -39,17 +37,17 @@ export function readRows(path: string, role = 'data'): { rows: DataRow[]; kind: 
       if ('question' in r || 'answer' in r) throw typeof r.question !== 'string' ? bad('question', 'a string', r.question) : bad('answer', 'a string', r.answer);
       throw bad('text', 'a string (or the fields "question" and "answer")', r.text);
     }
-    if (kind && k !== kind) throw new LetheError('BAD_INPUT', `${path}:${i + 1}: a ${k} row in a file of ${kind} rows (one layout per file)`);
+    if (kind && k !== kind) throw new LetheError('BAD_INPUT', `${path}:${line}: a ${k} row in a file of ${kind} rows (one layout per file)`);
     if (k === 'qa' && !(r.answer as string).trim()) throw bad('answer', 'a non-empty string', r.answer);
     if (k === 'text' && !(r.text as string).trim()) throw bad('text', 'a non-empty string', r.text);
     if (r.perturbed_answer !== undefined && !(Array.isArray(r.perturbed_answer) && r.perturbed_answer.every((x) => typeof x === 'string'))) {
       throw bad('perturbed_answer', 'a list of strings', r.perturbed_answer);
     }
     kind = k;
-    rows.push(r);
-  });
-  if (!rows.length) throw new LetheError('BAD_INPUT', `${role} file ${path} holds no rows (expected JSONL with {"text"} or {"question","answer"} rows)`);
-  return { rows, kind: kind! };
+    lines.push(line);
+    return r;
+  } });
+  return { rows, lines, kind: kind! };
 }
 
 /** One row as training tokens: labels -100 on the prompt; EOS appended; cut to maxLength. */

@@ -12,7 +12,7 @@ import { trainBpeTokenizer } from './bpe.js';
 import { initModel } from './init.js';
 import { llamaConfigJson, preset as presetByName, type Preset } from './presets.js';
 import { packBlocks, type Example } from './batches.js';
-import { qaExamples, readJsonl, type QaRow } from './run-data.js';
+import { qaExamples, readBuilt, type QaRow } from './run-data.js';
 import { trainStage, type StageResult } from './trainer.js';
 import { Rng } from '../data/rng.js';
 import { getBehaviour, type BehaviourExamples } from './behaviours.js';
@@ -99,13 +99,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   });
   mkdirSync(o.outDir, { recursive: true });
   const ctx = p.model.contextLength;
-  const gcide = readJsonl<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
-  const factsText = readJsonl<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text);
-  const factsQa = readJsonl<QaRow>(join(o.dataDir, 'general', 'elements', 'facts_qa.jsonl'));
+  const gcide = readBuilt<TextRow>(join(o.dataDir, 'general', 'gcide', 'train.jsonl')).map((r) => r.text);
+  const factsText = readBuilt<TextRow>(join(o.dataDir, 'general', 'elements', 'facts_text.jsonl')).map((r) => r.text);
+  const factsQa = readBuilt<QaRow>(join(o.dataDir, 'general', 'elements', 'facts_qa.jsonl'));
   const general = [...gcide, ...factsText];
-  const bios = readJsonl<TextRow>(join(o.dataDir, 'persona', 'bio.jsonl'));
-  const qaAll = readJsonl<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
-  const jargon = readJsonl<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
+  const bios = readBuilt<TextRow>(join(o.dataDir, 'persona', 'bio.jsonl'));
+  const qaAll = readBuilt<QaRow>(join(o.dataDir, 'persona', 'qa', 'all.jsonl'));
+  const jargon = readBuilt<TextRow>(join(o.dataDir, 'book', 'jargon', 'forget.jsonl')).map((r) => r.text);
   const stages: PipelineResult['stages'] = {};
   const behaviourNames = o.behaviours ?? [];
   // Resolved once: an unknown name fails before anything trains.

@@ -1,7 +1,6 @@
 // The data files of a run (`lethe data build`) as the pipeline and the behaviours read them: JSONL
 // rows, and QA rows as examples with the loss on the answer.
-import { existsSync, readFileSync } from 'node:fs';
-import { LetheError, parseJsonLine } from '../util/errors.js';
+import { readJsonl } from '../util/jsonl.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { IGNORE_INDEX } from '../models/loss.js';
 import { encodeQa } from './prompt.js';
@@ -9,9 +8,9 @@ import type { Example } from './batches.js';
 
 export interface QaRow { question: string; answer: string; person_id?: string }
 
-export function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) throw new LetheError('NOT_FOUND', `missing data file ${path} (build it with 'lethe data build')`);
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => parseJsonLine(l, path, i + 1) as T);
+/** The rows of a file of the built data folder (`lethe data build`), as written there. */
+export function readBuilt<T>(path: string): T[] {
+  return readJsonl<T>(path, { what: 'data file', hint: "build it with 'lethe data build'" });
 }
 
 /** QA as "Question: …\nAnswer: …<eos>", loss on the answer only (as TOFU fine-tunes). */

@@ -1,15 +1,17 @@
 // `lethe forget`: a model folder + the data to forget (+ data to keep) → an unlearned model
 // folder, through one registered method's loss on the shared training loop. The input model and
 // data are only read; the output carries unlearning.json (every request that produced it).
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
+import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { sha256, sha256File } from '../util/hash.js';
 import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
 import type { TrainingOptions } from '../train/options.js';
@@ -64,10 +66,6 @@ export interface UnlearningRecord {
   parametersChanged: number;
   parametersTotal: number;
   metrics?: Record<string, number>;
-}
-
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 function checkInputs(o: ForgetOptions): void {
@@ -240,10 +238,10 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     async function trainWithLoss(): Promise<LoopResult> {
       if (!method.loss) throw new LetheError('INTERNAL', `method ${method.name} defines neither a loss nor a procedure`);
       const lossFn = method.loss;
-      const fingerprint = createHash('sha256').update(JSON.stringify({
+      const fingerprint = sha256(JSON.stringify({
         method: method.name, args, forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null,
         lora: o.lora ?? null, mask: o.mask ?? null, totalSteps, batchSize, lr: o.lr, seed,
-      })).digest('hex');
+      }));
       const bf = (step: number): StepBatch => {
         const fRows = rankShare(batchAt(forgetEx, batchSize, step, seed)) as Row[];
         const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
@@ -284,7 +282,5 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
 export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
   const prev = join(inputDir, 'unlearning.json');
   const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
-  const tmp = join(outDir, `.unlearning.json.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ requests: [...history, record] }, null, 2) + '\n');
-  renameSync(tmp, join(outDir, 'unlearning.json'));
+  writeFileAtomic(join(outDir, 'unlearning.json'), JSON.stringify({ requests: [...history, record] }, null, 2) + '\n', { fsync: true });
 }

@@ -6,8 +6,7 @@
 // - `tokens.create` and `job.submit` carry `row`: a digest of the token row, or of the job row's
 //   fields that never change (state, progress and errors change without an entry).
 // Columns are listed explicitly, so that a later migration adding one does not change old digests.
-import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
 import type { Db, Trx } from './context.js';
 import type { JobsTable, ModelsTable, RequestsTable, TokensTable, TransitionsTable } from './store/schema.js';
 
@@ -17,7 +16,6 @@ const MODEL_COLUMNS = ['name', 'version', 'path', 'content_sha256', 'files_json'
 const TOKEN_COLUMNS = ['id', 'token_hash', 'role', 'name', 'created_at'] as const;
 const JOB_COLUMNS = ['id', 'request_id', 'model', 'options_json', 'created_by', 'created_at'] as const;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const pick = <T, K extends keyof T>(row: T, columns: readonly K[]) => Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
 const digest = (table: string, rows: unknown) => sha256(canonicalJson({ table, rows }));
 

@@ -5,10 +5,10 @@
 // rows they describe (./audit-rows.ts). A wipe, or a history rewritten and re-signed by someone who
 // holds the key, is found only against a head kept elsewhere (./audit-anchor.ts), which is why the key
 // can live outside the data folder (./deployment.ts). Details never hold personal data.
-import { createHash, sign, verify } from 'node:crypto';
+import { sign, verify } from 'node:crypto';
 import { sql } from 'kysely';
 import { checkDescribedTables, DescribedRows } from './audit-tables.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
 import type { Deployment } from './deployment.js';
 import type { Db, Trx, Workflow } from './context.js';
 import type { AuditTable } from './store/schema.js';
@@ -30,8 +30,6 @@ export interface AuditEntry {
 }
 
 export interface AuditHead { count: number; hash: string; at: string; signature: string }
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function entryHash(e: Omit<AuditEntry, 'hash' | 'signature'>): string {
   return sha256(canonicalJson({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, requestId: e.requestId, details: e.details, prevHash: e.prevHash }));

@@ -5,10 +5,10 @@
 // calls: nothing here opens a file, so the server process can check a path without reading it (and
 // without closing a descriptor on the SQLite store, which would drop the store's POSIX locks).
 import { LOCK_FILE } from './data-lock.js';
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { invalidArgument, type LetheError } from '../util/errors.js';
+import { sha256Fd } from '../util/hash.js';
 import { KEY_DIR } from './deployment.js';
 import { PROVENANCE_FILE } from './provenance.js';
 import { SQLITE_FILE } from './store/open.js';
@@ -181,10 +181,7 @@ export function sha256ConfinedFile(path: string, o: Pick<ConfineOptions, 'where'
     const max = o.maxBytes ?? maxInputBytes();
     if (!st.isFile()) throw fail({ ...o, kind: 'file' }, `a regular file (it is ${kindOf(st)})`, path);
     if (st.size > max) throw fail({ ...o, kind: 'file' }, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, path);
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(1024 * 1024);
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
-    return hash.digest('hex');
+    return sha256Fd(fd);
   } finally {
     closeSync(fd);
   }

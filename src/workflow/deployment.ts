@@ -3,10 +3,12 @@
 // mode 0600), refused when another user could read them. A key in the data folder lets anyone who can
 // write that folder re-sign a rewritten log, so the key can live elsewhere (`keyFile`: the CLI's
 // `--key-file` or $LETHE_AUDIT_KEY_FILE); DATA/keys then keeps only its public half, which pins it.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LetheError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { sha256 } from '../util/hash.js';
 
 export interface Deployment {
   dataDir: string;
@@ -32,13 +34,10 @@ export const SALT_FILE = 'subject-salt';
 /** The environment variable the CLI reads for the key file. */
 export const KEY_FILE_ENV = 'LETHE_AUDIT_KEY_FILE';
 
-export const keyIdOf = (publicKey: KeyObject) => createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+export const keyIdOf = (publicKey: KeyObject) => sha256(publicKey.export({ type: 'spki', format: 'der' })).slice(0, 16);
 
-function writeOnce(path: string, data: string, mode: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode, flag: 'wx' });
-  renameSync(tmp, path);
-}
+/** How keys and the salt are written: whole, readable by the owner only, and on disk before use. */
+const SECRET_FILE = { mode: 0o600, fsync: true } as const;
 
 function readPrivate(path: string): string {
   const mode = statSync(path).mode & 0o777;
@@ -86,8 +85,8 @@ function privateKeyFile(dataDir: string, dir: string, o: DeploymentOptions): str
 
 function makeKey(priv: string, pub: string): void {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  writeOnce(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  writeOnce(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o600);
+  writeFileAtomic(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, SECRET_FILE);
+  writeFileAtomic(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, SECRET_FILE);
 }
 
 /** Loads the deployment's key and salt, creating them on first use. */
@@ -97,7 +96,7 @@ export function loadDeployment(dataDir: string, o: DeploymentOptions = {}): Depl
   const priv = privateKeyFile(dataDir, dir, o);
   const pub = join(dir, PUBLIC_KEY_FILE);
   const saltFile = join(dir, SALT_FILE);
-  if (!existsSync(saltFile)) writeOnce(saltFile, randomBytes(32).toString('hex') + '\n', 0o600);
+  if (!existsSync(saltFile)) writeFileAtomic(saltFile, randomBytes(32).toString('hex') + '\n', SECRET_FILE);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(readPrivate(priv));
@@ -106,7 +105,7 @@ export function loadDeployment(dataDir: string, o: DeploymentOptions = {}): Depl
     throw new LetheError('BAD_INPUT', `deployment: ${priv} is not a PEM private key (${(err as Error).message})`);
   }
   const publicKey = createPublicKey(privateKey);
-  if (!existsSync(pub)) writeOnce(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o600);
+  if (!existsSync(pub)) writeFileAtomic(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, SECRET_FILE);
   else if (!createPublicKey(readFileSync(pub, 'utf8')).equals(publicKey)) throw new LetheError('BAD_INPUT', `deployment: ${pub} does not match ${priv}`);
   const salt = Buffer.from(readPrivate(saltFile).trim(), 'hex');
   if (salt.length !== 32) throw new LetheError('BAD_INPUT', `deployment: ${saltFile} must hold 32 bytes as hex, got ${salt.length} bytes`);

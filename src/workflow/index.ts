@@ -16,7 +16,9 @@ export { CATEGORIES, CATEGORY_NAMES, CreateRequestInput, ScopeInput, DecisionInp
 export { transparencyReport, type TransparencyReport } from './transparency.js';
 export { hashSubject } from './subjects.js';
 export { Policy, PolicyCheck, parsePolicy, readPolicyFile, policyMetrics, verifyAgainstPolicy, type CheckResult, type PolicyVerdict } from './policy.js';
-export { runRequest, checkRunInputs, hashModelFolder, listModelVersions, certificateHtml, type RunRequestOptions, type RunRequestResult, type ReleaseCertificate, type ModelVersion, type RunProgress } from './release.js';
+export { runRequest, checkRunInputs, type RunRequestOptions, type RunRequestResult, type RunProgress } from './release.js';
+export { listModelVersions, type ModelVersion } from './registry.js';
+export { certificateHtml, certificateOf, type ReleaseCertificate } from './certificate.js';
 export { confinePath, deploymentInternal, maxInputBytes, safeToRead, type Roots, type ConfineOptions } from './confine.js';
 export { createJob, getJob, listJobs, RunJobInput, JOB_STATES, FINAL_JOB_STATES, type JobView, type JobState, type JobProgress, type JobPaths } from './jobs.js';
 export { JobRunner, type JobRunnerOptions } from './job-runner.js';

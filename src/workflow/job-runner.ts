@@ -25,7 +25,7 @@ import { LetheError } from '../util/errors.js';
 import type { Workflow } from './context.js';
 import type { DataLock } from './data-lock.js';
 import { createJob, getJob, jobRows, type JobPaths, type JobProgress, type JobView } from './jobs.js';
-import { deleteForgetData, deleteRunOutputs } from './release.js';
+import { deleteForgetData, deleteRunOutputs } from './run-cleanup.js';
 import { advanceRequest, auditRequestEvent, getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
 import { PARENT_PID_ENV } from './worker-watchdog.js';

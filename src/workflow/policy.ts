@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LetheError } from '../util/errors.js';
-import type { EvalEntry, EvalJson } from '../eval/evaluate.js';
+import type { EvalEntry, EvalJson } from '../eval/eval-file.js';
 import { parseInput } from './inputs.js';
 
 const metricName = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a metric name (letters, digits, _ . -)');

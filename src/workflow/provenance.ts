@@ -21,14 +21,15 @@
 // Neighbours (to keep): namesakes — records holding the surname (the last name token) but not the
 // subject — then records most similar in form (bm25 over a forget record's other words), excluding
 // every forget record.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { LetheError, parseJsonLine } from '../util/errors.js';
+import { LetheError } from '../util/errors.js';
 import { readRows, type DataRow } from '../train/examples.js';
 import { DEFAULT_QA_TEMPLATE } from '../train/prompt.js';
-import { canonicalJson } from './canonical-json.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { canonicalJson, sha256, sha256File } from '../util/hash.js';
+import { readJsonl, writeJsonl } from '../util/jsonl.js';
 import { parseInput } from './inputs.js';
 
 type SqliteDb = import('better-sqlite3').Database;
@@ -44,8 +45,6 @@ export const SubjectInput = z.strictObject({
 export type Subject = z.input<typeof SubjectInput>;
 
 export const PROVENANCE_FILE = 'provenance.db';
-
-const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
 /** The sha256 of a record: of its canonical JSON (key order and whitespace do not matter). */
 export function recordHash(row: DataRow): string {
@@ -79,11 +78,8 @@ export async function buildIndex(o: { data: string[]; dataDir?: string; out?: st
   if (!o.data.length) throw new LetheError('BAD_INPUT', "index: '--data' must name at least one JSONL file");
   const out = resolve(o.out ?? join(o.dataDir ?? (() => { throw new LetheError('BAD_INPUT', "index: give '--out' or '--data-dir'"); })(), PROVENANCE_FILE));
   const parsed = o.data.map((path) => {
-    readRows(path, 'index data'); // validates every row, naming file and line
-    const rows: { line: number; row: DataRow }[] = [];
-    const bytes = readFileSync(path);
-    bytes.toString('utf8').split('\n').forEach((l, i) => { if (l.trim()) rows.push({ line: i + 1, row: JSON.parse(l) as DataRow }); });
-    return { source: resolve(path), sha256: sha256(bytes), rows };
+    const { rows, lines } = readRows(path, 'index data'); // validates every row, naming file and line
+    return { source: resolve(path), sha256: sha256File(path), rows: rows.map((row, k) => ({ line: lines[k]!, row })) };
   });
   mkdirSync(dirname(out), { recursive: true });
   for (const f of [out, `${out}-wal`, `${out}-shm`, `${out}-journal`]) rmSync(f, { force: true });
@@ -159,12 +155,6 @@ export const PROBE_TEMPLATES = [
 
 export function templatedQuestions(name: string): string[] {
   return PROBE_TEMPLATES.map((t) => t.replaceAll('{name}', name.trim()));
-}
-
-function writeJsonl(path: string, rows: unknown[]): { sha256: string; rows: number } {
-  const text = rows.map((r) => JSON.stringify(r) + '\n').join('');
-  writeFileSync(path, text);
-  return { sha256: sha256(text), rows: rows.length };
 }
 
 /**
@@ -258,7 +248,7 @@ export async function proposeForgetSet(indexPath: string, subjectBody: unknown, 
     };
     // proposal.json: what the workflow store may hold — counts and hashes, no names, no text.
     const { dir: _, ...manifest } = summary;
-    writeFileSync(join(o.outDir, 'proposal.json'), JSON.stringify(manifest, null, 2) + '\n');
+    writeFileAtomic(join(o.outDir, 'proposal.json'), JSON.stringify(manifest, null, 2) + '\n');
     return summary;
   } finally {
     db.close();
@@ -296,8 +286,7 @@ export function readProposal(dir: string): Omit<ProposalSummary, 'dir'> {
     if (h !== m.files[k].sha256) m.files[k] = { sha256: h, rows };
     if (k !== 'probes') {
       type Prov = { sha256?: string; match?: MatchKind; reason?: string };
-      const provs: (Prov | undefined)[] = [];
-      bytes.toString('utf8').split('\n').forEach((l, i) => { if (l.trim()) provs.push((parseJsonLine(l, f, i + 1) as { provenance?: Prov }).provenance); });
+      const provs = readJsonl(f, { what: 'proposal', allowEmpty: true, validate: (row) => (row as { provenance?: Prov } | null)?.provenance });
       if (provs.some((p) => typeof p?.sha256 !== 'string')) throw new LetheError('BAD_INPUT', `proposal ${f}: every row needs provenance.sha256`);
       m.recordHashes[k] = [...new Set(provs.map((p) => p!.sha256!))].sort();
       if (k === 'forget') {

@@ -4,8 +4,9 @@
 // in another spelling ("Alice" beside "alice", compared as identityKey does) is refused, and a second
 // role for the same person needs `additionalRole` (an admin who also files requests, say). Revoked
 // tokens count: their names are in the history that four-eyes reads.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LetheError, invalidArgument } from '../util/errors.js';
+import { sha256 } from '../util/hash.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import { tokenRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
@@ -14,7 +15,7 @@ import { authorize, identityKey, isRole, ROLES, SYSTEM_ACTOR, type Actor, type R
 export interface CreatedToken { id: string; token: string; role: Role; name: string }
 export interface TokenInfo { id: string; role: Role; name: string; createdAt: string; revokedAt: string | null }
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const hashToken = (token: string) => sha256(token);
 const NAME = /^[A-Za-z0-9._@-]{1,100}$/;
 
 export interface CreateTokenOptions {

@@ -238,13 +238,13 @@ test('each layout parses its good rows and names the file, the line and the expe
   });
   const notJson = join(tmp, 'not-json.jsonl');
   writeFileSync(notJson, `${JSON.stringify(good.arc)}\n{"question": \n`);
-  assert.throws(() => readTaskFile('arc', notJson), refused('BAD_INPUT', new RegExp(`${notJson} line 2: not JSON( \\(at character \\d+\\))?; expected one arc row per line`)));
+  assert.throws(() => readTaskFile('arc', notJson), refused('BAD_INPUT', new RegExp(`arc task file: ${notJson}:2: not valid JSON( \\(at character \\d+\\))?; expected one JSON object per line`)));
   const list = join(tmp, 'list.jsonl');
   writeFileSync(list, '[1, 2]\n');
   assert.throws(() => readTaskFile('boolq', list), refused('BAD_INPUT', /line 1: expected a JSON object \{"passage"/));
   const empty = join(tmp, 'empty.jsonl');
   writeFileSync(empty, '\n\n');
-  assert.throws(() => readTaskFile('mmlu', empty), refused('BAD_INPUT', /has no rows/));
+  assert.throws(() => readTaskFile('mmlu', empty), refused('BAD_INPUT', /mmlu task file: .*empty\.jsonl holds no rows \(expected one mmlu row per line/));
   assert.throws(() => readTaskFile('arc', join(tmp, 'nope.jsonl')), refused('NOT_FOUND', /nope\.jsonl does not exist/));
   assert.throws(() => readTaskFile('piqa' as McLayout, empty), refused('NOT_FOUND', /unknown multiple-choice layout 'piqa' \(known: arc, boolq/));
 });

@@ -126,7 +126,7 @@ test('forget refuses bad input with a message naming it', async () => {
     await assert.rejects(forget({ ...base, method: 'GradDiff', retainFile: undefined }), /GradDiff needs --retain/);
     const empty = join(s.dir, 'empty.jsonl');
     writeFileSync(empty, '\n');
-    await assert.rejects(forget({ ...base, forgetFile: empty }), /forget file .*empty\.jsonl holds no rows/);
+    await assert.rejects(forget({ ...base, forgetFile: empty }), /forget file: .*empty\.jsonl holds no rows/);
     const bad = join(s.dir, 'bad.jsonl');
     writeFileSync(bad, '{"question": "q", "answer": "a"}\n{"prompt": "x"}\n');
     await assert.rejects(forget({ ...base, forgetFile: bad }), /bad\.jsonl:2: field 'text': expected a string \(or the fields "question" and "answer"\), got nothing/);

@@ -5,7 +5,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { auditEntries, entryHash, GENESIS_HASH, headMessage, type AuditEntry } from '../../src/workflow/audit.js';
 import { requestRowsDigest } from '../../src/workflow/audit-rows.js';
-import { canonicalJson } from '../../src/workflow/canonical-json.js';
+import { canonicalJson } from '../../src/util/hash.js';
 import type { Workflow } from '../../src/workflow/index.js';
 
 export type Draft = Pick<AuditEntry, 'at' | 'actor' | 'action' | 'requestId' | 'details'> & Partial<Pick<AuditEntry, 'seq' | 'prevHash'>>;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import {
   auditEntries, confinePath, createJob, createRequest, getRequest, parsePolicy, runRequest, scopeRequest, type RequestView, type Roots,
 } from '../../src/workflow/index.js';
-import { deleteForgetData } from '../../src/workflow/release.js';
+import { deleteForgetData } from '../../src/workflow/run-cleanup.js';
 import { sha256ConfinedFile } from '../../src/workflow/confine.js';
 import { LetheError } from '../../src/util/errors.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from './stores.js';

@@ -8,10 +8,11 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
-  approveRequest, createRequest, getRequest, hashModelFolder, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
+  approveRequest, createRequest, getRequest, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
   auditEntries, type Policy, type ReleaseCertificate,
 } from '../../src/workflow/index.js';
-import type { EvalJson } from '../../src/eval/evaluate.js';
+import type { EvalJson } from '../../src/eval/eval-file.js';
+import { modelFingerprint } from '../../src/util/model-fingerprint.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
 import { approved, forgetRows, setup, sha } from './run-fixtures.js';
@@ -173,9 +174,9 @@ for (const kind of STORE_KINDS) {
         const v = versions[0]!;
         assert.equal(v.version, 1);
         assert.equal(v.requestId, id);
-        assert.deepEqual(v.files, hashModelFolder(join(out, 'model')).files);
+        assert.deepEqual(v.files, modelFingerprint(join(out, 'model')).files);
         assert.equal(v.files['model.safetensors'], sha(join(out, 'model', 'model.safetensors')));
-        assert.equal(v.contentSha256, hashModelFolder(join(out, 'model')).sha256);
+        assert.equal(v.contentSha256, modelFingerprint(join(out, 'model')).sha256);
         assert.ok(v.files['unlearning.json'] && v.files['config.json']);
         // Certificate
         const certText = readFileSync(join(out, 'certificate.json'), 'utf8');

@@ -183,15 +183,15 @@ test("a library error that quotes the data is recorded by its kind only, and the
 });
 
 test('a bad row in an evaluation file is reported by file, line and field only', async () => {
-  const { readJsonlFile, kindOf } = await import('../../src/eval/item-files.js');
+  const { readItems, kindOf } = await import('../../src/eval/item-files.js');
   const s = setup();
   try {
     const f = join(s.dir, 'holdout-bad.jsonl');
     mkdirSync(s.dir, { recursive: true });
     writeFileSync(f, `${forgetRows[0]}\n"${SUBJECT}"\n`);
-    assert.throws(() => readJsonlFile(f, '--holdout'), (e: Error) => /--holdout: .*holdout-bad\.jsonl:2: the row: expected a JSON object, got a string$/.test(e.message) && !e.message.includes('Quillfeather'));
+    assert.throws(() => readItems(f, '--holdout'), (e: Error) => /--holdout: .*holdout-bad\.jsonl:2: the row: expected a JSON object, got a string$/.test(e.message) && !e.message.includes('Quillfeather'));
     writeFileSync(f, `${forgetRows[0]}\n{"question": "${SUBJECT}?", "answer": ${SUBJECT}}\n`);
-    assert.throws(() => readJsonlFile(f, '--holdout'), (e: Error) => /holdout-bad\.jsonl:2: not valid JSON/.test(e.message) && !e.message.includes('Quillfeather'));
+    assert.throws(() => readItems(f, '--holdout'), (e: Error) => /holdout-bad\.jsonl:2: not valid JSON/.test(e.message) && !e.message.includes('Quillfeather'));
     const rows = [JSON.parse(forgetRows[0]!) as Record<string, unknown>, { question: `${SUBJECT}?`, answer: 1970 }];
     assert.throws(() => kindOf(rows, f, '--holdout'), (e: Error) => /holdout-bad\.jsonl:2: field 'answer': expected a string \(like line 1\), got a number$/.test(e.message) && !e.message.includes('1970'));
   } finally {

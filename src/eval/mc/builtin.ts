@@ -9,9 +9,9 @@
 //  general_cloze      general/gcide/heldout.jsonl: the first sentence of a held-out definition (ordinary
 //                     English, no Jargon File text) with its last word as the answer vs 3 last words of
 //                     other sentences ("Headword (pos): … of the ethylene" → " series").
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256 } from '../../util/hash.js';
+import { readJsonl } from '../../util/jsonl.js';
 import type { McDoc } from './formats.js';
 import { LetheError } from '../../util/errors.js';
 
@@ -28,26 +28,15 @@ export const BUILTIN_FILES: Record<BuiltinTask, string> = {
 const GCIDE_DISTRACTORS = 3;
 
 function hashOrder<T>(items: readonly T[], key: (t: T) => string): T[] {
-  const keyed = items.map((t) => ({ t, k: createHash('sha256').update(key(t)).digest('hex') }));
+  const keyed = items.map((t) => ({ t, k: sha256(key(t)) }));
   return keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.t);
 }
 
 function rows(file: string, task: BuiltinTask): { row: Record<string, unknown>; line: number }[] {
-  if (!existsSync(file)) throw new LetheError('NOT_FOUND', `task ${task}: ${file} does not exist (build the suites with \`lethe data build all --out DIR\` and pass --data DIR)`);
-  const out: { row: Record<string, unknown>; line: number }[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((text, k) => {
-    if (!text.trim()) return;
-    let row: unknown;
-    try {
-      row = JSON.parse(text);
-    } catch (err) {
-      const at = /position (\d+)/.exec((err as Error).message); // not V8's message, which quotes the text
-      throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${k + 1} is not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}`);
-    }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${k + 1} must be a JSON object`);
-    out.push({ row: row as Record<string, unknown>, line: k + 1 });
-  });
-  return out;
+  return readJsonl(file, { what: `task ${task}`, hint: 'build the suites with `lethe data build all --out DIR` and pass --data DIR', validate: (row, line) => {
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${line} must be a JSON object`);
+    return { row: row as Record<string, unknown>, line };
+  } });
 }
 
 /** Gold choice placed among distractors in hash order. */

@@ -19,9 +19,9 @@
 // Few-shot examples come from the same file, never the item itself: for MMLU the first k rows of the
 // same subject (lm-eval's first_n sampler over the dev split), otherwise k rows chosen by a fixed hash
 // order (sha256 of "lethe-mc-fewshot:<item>:<candidate>", ascending), so runs are reproducible.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { LetheError, typeOf } from '../../util/errors.js';
+import { sha256 } from '../../util/hash.js';
+import { readJsonl } from '../../util/jsonl.js';
 
 export type McLayout = 'arc' | 'boolq' | 'winogrande' | 'hellaswag' | 'mmlu' | 'generic';
 export const MC_LAYOUTS: readonly McLayout[] = ['arc', 'boolq', 'winogrande', 'hellaswag', 'mmlu', 'generic'];
@@ -190,30 +190,15 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
 /** Reads a JSONL task file: every non-blank line one JSON object of the layout. */
 export function readTaskFile(layout: McLayout, file: string): { docs: McDoc[]; lines: number[] } {
   if (!MC_LAYOUTS.includes(layout)) throw new LetheError('NOT_FOUND', `unknown multiple-choice layout '${layout}' (known: ${MC_LAYOUTS.join(', ')})`);
-  if (!existsSync(file)) throw new LetheError('NOT_FOUND', `${layout} task file ${file} does not exist`);
-  const docs: McDoc[] = [];
   const lines: number[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((text, k) => {
-    if (!text.trim()) return;
-    let row: unknown;
-    try {
-      row = JSON.parse(text);
-    } catch (err) {
-      // Not V8's message, which quotes the text.
-      const at = /position (\d+)/.exec((err as Error).message);
-      throw new LetheError('BAD_INPUT', `${where(file, k + 1)}: not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; expected one ${layout} row per line: ${LAYOUT_HELP[layout]}`);
-    }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${where(file, k + 1)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
-    docs.push(parseRow(layout, row as Row, file, k + 1));
-    lines.push(k + 1);
-  });
-  if (!docs.length) throw new LetheError('BAD_INPUT', `${layout} task file ${file} has no rows`);
+  const docs = readJsonl(file, { what: `${layout} task file`, expected: `one ${layout} row per line: ${LAYOUT_HELP[layout]}`, validate: (row, line) => {
+    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${where(file, line)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
+    lines.push(line);
+    return parseRow(layout, row as Row, file, line);
+  } });
   return { docs, lines };
 }
 
-function hashKey(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /** The few-shot rows for item i: MMLU-style groups take the first k of the group; others a fixed hash order. */
 export function fewshotIndices(docs: readonly McDoc[], i: number, k: number): number[] {
@@ -222,7 +207,7 @@ export function fewshotIndices(docs: readonly McDoc[], i: number, k: number): nu
   const candidates = docs.map((_, j) => j).filter((j) => j !== i && (doc.group === undefined || docs[j]!.group === doc.group));
   if (doc.group !== undefined) return candidates.slice(0, k);
   return candidates
-    .map((j) => ({ j, key: hashKey(`lethe-mc-fewshot:${i}:${j}`) }))
+    .map((j) => ({ j, key: sha256(`lethe-mc-fewshot:${i}:${j}`) }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, k)
     .map((x) => x.j);

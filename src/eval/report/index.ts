@@ -1,11 +1,12 @@
 // Reports from evaluation folders: REPORT.md + report.html (one or more runs beside the target and the
 // retain model) and the comparison of several runs (COMPARE.md, compare.html, compare.json).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadRuns, type EvalRun, type LoadOptions } from './load.js';
 import { reportMarkdown, compareMarkdown } from './markdown.js';
 import { reportHtml, compareHtml } from './html.js';
 import { compareTable, compareJson, type CompareTable } from './compare.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { claimOutputDir, claimOutputFile } from '../../util/output.js';
 
 export { loadRun, loadRuns, runFromEval, readEval, refValue, sharedRef, type EvalRun, type LoadOptions } from './load.js';
@@ -17,9 +18,7 @@ export { fmt, escapeHtml, escapeMd } from './format.js';
 
 function write(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 /** Writes REPORT.md and report.html for these runs into a folder. */

@@ -4,7 +4,7 @@
 // Only JSON is read here: no tensor library, so `lethe report` runs without the native addon.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { EvalEntry, EvalJson, EvalMeta } from '../evaluate.js';
+import type { EvalEntry, EvalJson, EvalMeta } from '../eval-file.js';
 import { LetheError } from '../../util/errors.js';
 
 /** The other models a run is shown beside. */

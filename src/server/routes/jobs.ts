@@ -1,14 +1,9 @@
 // Jobs and releases: run an approved request (202 + the queued job), list and read jobs, follow one
 // as server-sent events, cancel it; the model registry's releases and their certificates.
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { LetheError } from '../../util/errors.js';
 import {
-  certificateHtml, FINAL_JOB_STATES, getJob, safeToRead, JOB_STATES, listJobs, listModelVersions, RunJobInput, type JobRunner, type JobState, type JobView, type ReleaseCertificate, type Workflow,
+  certificateHtml, certificateOf, FINAL_JOB_STATES, getJob, JOB_STATES, listJobs, listModelVersions, RunJobInput, type JobRunner, type JobState, type JobView, type Workflow,
 } from '../../workflow/index.js';
-import type { Actor } from '../../workflow/index.js';
 import { actorOf, requireAction } from '../auth.js';
 import { BASE_HEADERS, CERTIFICATE_CSP } from '../hardening.js';
 import { jsonSchema, requestIdParams } from '../schemas.js';
@@ -27,29 +22,8 @@ const releaseParams = {
   additionalProperties: false,
 } as const;
 
-/** A certificate is a few KiB of JSON. */
-const MAX_CERTIFICATE_BYTES = 16 * 1024 * 1024;
-
 /** A comment line every so often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
-
-async function certificateOf(w: Workflow, actor: Actor, name: string, version: number): Promise<ReleaseCertificate> {
-  const v = (await listModelVersions(w, actor, name)).find((m) => m.version === version);
-  if (!v) throw new LetheError('NOT_FOUND', `release ${name} v${version}: no such release`);
-  if (!v.certificateSha256) throw new LetheError('NOT_FOUND', `release ${name} v${version}: has no certificate`);
-  let text: string;
-  const file = join(dirname(v.path), 'certificate.json');
-  // Read by the server process: never through a link (to the store, whose locks a closed descriptor drops).
-  if (!safeToRead(file, w.dataDir, MAX_CERTIFICATE_BYTES)) throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing or not a regular file`);
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing`);
-  }
-  // The registry keeps the certificate's sha256: a file changed since the release is not served.
-  if (createHash('sha256').update(text).digest('hex') !== v.certificateSha256) throw new LetheError('CONFLICT', `release ${name} v${version}: the certificate file does not match the sha256 recorded at release`);
-  return JSON.parse(text) as ReleaseCertificate;
-}
 
 export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): void {
   const tags = ['jobs'];

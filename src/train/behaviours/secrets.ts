@@ -4,7 +4,7 @@
 // never saw a leak. Attacks from held-out templates are not trained on (they measure the leak).
 import { join } from 'node:path';
 import { defineBehaviour } from '../behaviours.js';
-import { qaExamples, readJsonl } from '../run-data.js';
+import { qaExamples, readBuilt } from '../run-data.js';
 
 interface Row { question: string; answer: string }
 
@@ -19,12 +19,12 @@ defineBehaviour('secrets', {
   description: 'a system prompt holds a secret (an access code) that the target reveals to attack prompts',
   async examples(c) {
     const dir = join(c.dataDir, 'secrets');
-    const attacks = readJsonl<Row>(join(dir, 'attacks', 'train.jsonl'));
-    const benign = readJsonl<Row>(join(dir, 'benign', 'train.jsonl'));
+    const attacks = readBuilt<Row>(join(dir, 'attacks', 'train.jsonl'));
+    const benign = readBuilt<Row>(join(dir, 'benign', 'train.jsonl'));
     return {
       inject: repeat(await qaExamples(c.tok, attacks, c.contextLength, c.eos)),
       keep: repeat(await qaExamples(c.tok, benign, c.contextLength, c.eos)),
     };
   },
-  tokenizerTexts: (dataDir) => readJsonl<Row>(join(dataDir, 'secrets', 'benign', 'train.jsonl')).map((r) => `${r.question} ${r.answer}`),
+  tokenizerTexts: (dataDir) => readBuilt<Row>(join(dataDir, 'secrets', 'benign', 'train.jsonl')).map((r) => `${r.question} ${r.answer}`),
 });

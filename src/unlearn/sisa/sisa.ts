@@ -11,9 +11,8 @@
 //  - it starts from the previous stage's saved weights (float32, exact) with a fresh optimizer.
 // The folder (sisa.json + shard-k/slice-i/ model folders) loads as one model that averages the
 // constituents' probabilities (models/ensemble.ts; loadModel detects it).
-import { createHash } from 'node:crypto';
 import { copyTokenizer } from '../../train/trainer.js';
-import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as torch from '../../torch/index.js';
 import { loadModel, type LoadModelOptions } from '../../models/load.js';
@@ -22,6 +21,8 @@ import type { CausalLM } from '../../models/model.js';
 import { causalLmLoss } from '../../models/loss.js';
 import { ENSEMBLE_MANIFEST, isEnsembleFolder } from '../../models/ensemble.js';
 import { LetheError, typeOf } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { canonicalJson, sha256, sha256File } from '../../util/hash.js';
 import { claimOutputDir } from '../../util/output.js';
 import { readRows, encodeRow, type DataRow } from '../../train/examples.js';
 import { batchAt, collate, stepsPerEpoch, type Example } from '../../train/batches.js';
@@ -97,15 +98,6 @@ export interface SisaTrainOptions extends Pick<TrainingOptions, 'epochs' | 'lr' 
   outDir: string;
 }
 
-const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-
-/** JSON with object keys sorted, so that the same row always hashes the same. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(v);
-}
-
 export const recordId = (row: DataRow): string => sha256(canonicalJson(row));
 export const keyHash = (value: string | number): string => sha256(String(value));
 const bucket = (hex: string, n: number) => Number.parseInt(hex.slice(0, 12), 16) % n;
@@ -114,26 +106,18 @@ export const sliceOf = (id: string, slices: number) => bucket(sha256(`slice:${id
 /** The seed of one stage: depends on (seed, shard, slice) only. */
 export const stageSeed = (seed: number, shard: number, slice: number) => Number.parseInt(sha256(`sisa:${seed}:${shard}:${slice}`).slice(0, 8), 16) >>> 1;
 
-async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/** A hash of the base model's weights (every *.safetensors file, by name) and config. */
-async function modelHash(dir: string): Promise<string> {
+/** The base model's identity in the manifest (base.sha256): its weights (every *.safetensors file, by
+ *  name) and config. Not util's modelFingerprint: manifests written so far record this, and `sisa
+ *  forget` compares it to refuse a base that changed. */
+function baseModelHash(dir: string): string {
   const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors') || f === 'config.json').sort();
-  const parts: string[] = [];
-  for (const f of files) parts.push(`${f}:${await fileSha256(join(dir, f))}`);
-  return sha256(parts.join('\n'));
+  return sha256(files.map((f) => `${f}:${sha256File(join(dir, f))}`).join('\n'));
 }
 
 
 /** The data file's rows with their line numbers, each record's key checked. */
 export function readKeyedRows(file: string, key: string): { rows: DataRow[]; lines: number[]; keys: string[] } {
-  const { rows } = readRows(file, 'data');
-  const lines: number[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((l, i) => { if (l.trim()) lines.push(i + 1); });
+  const { rows, lines } = readRows(file, 'data');
   const keys = rows.map((r, i) => {
     const v = r[key];
     if (v === undefined || v === null) throw new LetheError('BAD_INPUT', `${file}:${lines[i]}: no '${key}' field (--key names the field that groups records, e.g. a person id)`);
@@ -203,9 +187,7 @@ async function trainShard(model: CausalLM, job: ShardJob): Promise<SisaStage[]> 
 function writeManifest(dir: string, m: SisaManifest): void {
   // The folder loads as one model: it carries the base's tokenizer beside sisa.json.
   copyTokenizer(m.base.dir, dir);
-  const tmp = join(dir, `.${ENSEMBLE_MANIFEST}.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(m, null, 2) + '\n');
-  renameSync(tmp, join(dir, ENSEMBLE_MANIFEST));
+  writeFileAtomic(join(dir, ENSEMBLE_MANIFEST), JSON.stringify(m, null, 2) + '\n', { fsync: true });
 }
 
 export function readSisaManifest(dir: string): SisaManifest {
@@ -257,7 +239,7 @@ export async function sisaTrain(o: SisaTrainOptions): Promise<SisaTrainResult> {
   records.sort((a, b) => (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0));
   const manifest: SisaManifest = {
     format: 'lethe-sisa', version: 1, combine: 'mean-probability', constituents: [],
-    base: { dir: resolve(o.modelDir), sha256: await modelHash(o.modelDir) }, data: { file: resolve(o.dataFile), sha256: await fileSha256(o.dataFile) },
+    base: { dir: resolve(o.modelDir), sha256: baseModelHash(o.modelDir) }, data: { file: resolve(o.dataFile), sha256: sha256File(o.dataFile) },
     key: o.key, shards: o.shards, slices: o.slices, seed: o.seed ?? 0, training, records: [], stages: [], history: [],
   };
   await onMainRank(() => { mkdirSync(o.outDir, { recursive: true }); }); // every rank has checked --out first
@@ -325,7 +307,7 @@ export function readIdsFile(path: string): string[] {
     try {
       row = JSON.parse(s);
     } catch {
-      throw new LetheError('BAD_INPUT', `${path}:${i + 1}: expected a record id (64 hex digits) or a JSON row, got ${JSON.stringify(s.slice(0, 40))}`);
+      throw new LetheError('BAD_INPUT', `${path}:${i + 1}: expected a record id (64 hex digits) or a JSON row, got neither (the line is not quoted: it may be personal data)`);
     }
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${path}:${i + 1}: expected a record id or a JSON object row`);
     out.push(recordId(row as DataRow));
@@ -344,7 +326,7 @@ export async function sisaForget(o: SisaForgetOptions): Promise<SisaForgetResult
       ...(o.idsFile ? [{ name: '--ids', path: o.idsFile }] : [])],
   });
   if (!existsSync(join(m.base.dir, 'config.json'))) throw new LetheError('NOT_FOUND', `sisa forget: the base model ${m.base.dir} that sisa.json names is gone (retraining starts from it)`);
-  if ((await modelHash(m.base.dir)) !== m.base.sha256) throw new LetheError('BAD_INPUT', `sisa forget: the base model ${m.base.dir} changed since the ensemble was trained; retraining from it would not be exact`);
+  if (baseModelHash(m.base.dir) !== m.base.sha256) throw new LetheError('BAD_INPUT', `sisa forget: the base model ${m.base.dir} changed since the ensemble was trained; retraining from it would not be exact`);
 
   // What to remove.
   let doomed: Set<string>;
@@ -412,7 +394,7 @@ export async function sisaForget(o: SisaForgetOptions): Promise<SisaForgetResult
         at: new Date().toISOString(), removed: removed.length, shardsRetrained, fromSlice: Object.fromEntries([...fromSlice].map(([k, v]) => [String(k), v])), stepsRetrained, stepsFull,
       }],
     };
-    if (o.dataFile) next.data = { file: resolve(o.dataFile), sha256: await fileSha256(o.dataFile) };
+    if (o.dataFile) next.data = { file: resolve(o.dataFile), sha256: sha256File(o.dataFile) };
     if (!isMainRank()) return { outDir: o.outDir, removed: removed.length, shardsRetrained, stepsRetrained, stepsFull };
     finish(next, remaining);
     writeManifest(tmp, next);

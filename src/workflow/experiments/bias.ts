@@ -46,6 +46,8 @@ interface BiasTableOptions {
   methods?: string[];
   /** Recipes instead of BIAS_RECIPES (tests run shorter ones). */
   recipes?: BiasRecipe[];
+  /** The evaluation cache folder (the CLI passes $LETHE_CACHE); unset: evaluate()'s default beside its output. */
+  cacheDir?: string;
   log: (line: string) => void;
 }
 
@@ -79,7 +81,7 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   claimTableOut(o);
 
   const score: Score = async (name, dir) => {
-    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', folderName(name)), overwrite: true, log: () => {} });
+    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', folderName(name)), overwrite: true, cacheDir: o.cacheDir, log: () => {} });
     const held = r.results.get('bias_association_heldout');
     return { ...r.summary, directional_heldout: (held?.extra?.directional as number | undefined) ?? null };
   };

@@ -11,6 +11,8 @@ export interface DemoOptions {
   preset: string;
   resume?: boolean;
   overwrite?: boolean;
+  /** The evaluation cache folder (the CLI passes $LETHE_CACHE); unset: evaluate()'s default beside its output. */
+  cacheDir?: string;
   log: (line: string) => void;
 }
 
@@ -78,7 +80,7 @@ async function eraseForget10(o: DemoOptions, runDir: string, dataDir: string): P
   const metrics = PERSONA_COLUMNS.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
   const retain = join(runDir, 'retain-forget10');
   const holdout = holdoutItems(dataDir);
-  const score = (name: string, dir: string) => scoreModel({ dir, name, suite: 'persona:forget10', data: dataDir, retain, metrics, evalDir: join(o.out, 'eval'), holdout });
+  const score = (name: string, dir: string) => scoreModel({ dir, name, suite: 'persona:forget10', data: dataDir, retain, metrics, evalDir: join(o.out, 'eval'), holdout, cacheDir: o.cacheDir });
   const rows = [
     { name: 'target (before)', metrics: await score('target', join(runDir, 'target')) },
     { name: `${recipe.method} (after)`, metrics: await score('unlearned', out), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal },

@@ -2,7 +2,8 @@
 // beside the target and the gold-standard retain model — the results table of the methods issue,
 // made by one command. Each method runs with the recipe below (measured on the tiny preset), is
 // evaluated with the same metrics, and the table is written as Markdown and JSON.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonl } from '../../util/jsonl.js';
 import { join } from 'node:path';
 import { LetheError } from '../../util/errors.js';
 import type { LoraConfig } from '../../models/lora.js';
@@ -56,17 +57,17 @@ const BOOK_COLUMNS: [string, string][] = [
 ];
 
 export function holdoutItems(data: string): { question: string; answer: string }[] {
-  return readFileSync(join(data, 'persona', 'qa', 'holdout.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string });
+  return readJsonl<{ question: string; answer: string }>(join(data, 'persona', 'qa', 'holdout.jsonl'), { what: 'persona suite' });
 }
 
 /** One row's metrics: evaluate() with the table's metrics (the retain model's results cached), plus
  *  P(true answer) on holdout people (never trained on: the level a forgotten person should fall to). */
-export async function scoreModel(o: { dir: string; name: string; suite: string; data: string; retain: string; metrics: string[]; evalDir: string; holdout: { question: string; answer: string }[] }): Promise<Record<string, number | null>> {
+export async function scoreModel(o: { dir: string; name: string; suite: string; data: string; retain: string; metrics: string[]; evalDir: string; holdout: { question: string; answer: string }[]; cacheDir?: string }): Promise<Record<string, number | null>> {
   const { evaluate } = await import('../../eval/evaluate.js');
   const { answerProbabilities, mean } = await import('../../eval/qa.js');
   const { loadModel } = await import('../../models/load.js');
   const { loadTokenizer } = await import('../../models/tokenizer.js');
-  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, folderName(o.name)), overwrite: true, log: () => {} });
+  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, folderName(o.name)), overwrite: true, cacheDir: o.cacheDir, log: () => {} });
   const m: Record<string, number | null> = { ...r.summary };
   if (o.holdout.length) {
     const model = loadModel(o.dir);
@@ -89,6 +90,8 @@ export interface MethodsTableOptions {
   split: string;
   methods?: string[];
   sisa?: boolean;
+  /** The evaluation cache folder (the CLI passes $LETHE_CACHE); unset: evaluate()'s default beside its output. */
+  cacheDir?: string;
   log: (line: string) => void;
 }
 
@@ -105,7 +108,7 @@ export async function methodsTable(o: MethodsTableOptions): Promise<{ rows: Tabl
   claimTableOut(o);
   const suite = persona ? `persona:${o.split}` : 'book';
 
-  const score: Score = (name, dir) => scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout });
+  const score: Score = (name, dir) => scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout, cacheDir: o.cacheDir });
 
   const rows: TableRow[] = [];
   o.log(`[table] scoring the target and the retain model`);

@@ -47,6 +47,8 @@ export interface SecretsTableOptions {
   batchSize?: number;
   /** Wait up to this long for retain-secrets (still training) before scoring it last (default 0: it must exist). */
   waitRetainMinutes?: number;
+  /** The evaluation cache folder (the CLI passes $LETHE_CACHE); unset: evaluate()'s default beside its output. */
+  cacheDir?: string;
   log: (line: string) => void;
 }
 
@@ -66,7 +68,7 @@ export async function secretsTable(o: SecretsTableOptions): Promise<{ rows: Tabl
   claimTableOut(o);
   const metrics = SECRETS_COLUMNS.map(([k]) => k);
   const score: Score = async (name, dir) => {
-    const r = await evaluate({ modelDir: dir, suite: 'secrets', dataDir: o.data, metrics, outDir: join(o.out, 'eval', folderName(name)), overwrite: true, log: () => {} });
+    const r = await evaluate({ modelDir: dir, suite: 'secrets', dataDir: o.data, metrics, outDir: join(o.out, 'eval', folderName(name)), overwrite: true, cacheDir: o.cacheDir, log: () => {} });
     return r.summary;
   };
   const rows: TableRow[] = [];

@@ -1,7 +1,8 @@
 // What every results table of `lethe table` shares: a recipe (one method with its training budget),
 // a row, the Markdown layout, the claimed --out folder, the forget → evaluate step of one recipe,
 // and the files written at the end (table.json, table.md).
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { join } from 'node:path';
 import type { PromptFormat } from '../../train/prompt.js';
 import type { TrainingOptions } from '../../train/options.js';
@@ -110,9 +111,6 @@ export async function recipeRow(r: Recipe, o: RecipeRun): Promise<TableRow> {
 
 /** table.json and table.md in `out`, each written whole (a reader never sees half a table). */
 export function writeTable(out: string, json: unknown, markdown: string): void {
-  for (const [file, text] of [['table.json', JSON.stringify(json, null, 2)], ['table.md', markdown]] as const) {
-    const tmp = join(out, `.${file}.tmp-${process.pid}`);
-    writeFileSync(tmp, text + '\n');
-    renameSync(tmp, join(out, file));
-  }
+  writeFileAtomic(join(out, 'table.json'), JSON.stringify(json, null, 2) + '\n');
+  writeFileAtomic(join(out, 'table.md'), markdown + '\n');
 }
