@@ -9,7 +9,8 @@ import { join } from 'node:path';
 function fromPython() {
   try {
     return execFileSync(process.env.PYTHON ?? 'python3', ['-c', 'import torch, os; print(os.path.dirname(torch.__file__))'], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     }).trim();
   } catch (err) {
     fail(`LIBTORCH_USE_PYTORCH=1 but python could not import torch: ${String(err.stderr ?? err.message).trim()}`);
@@ -17,11 +18,13 @@ function fromPython() {
 }
 
 function fail(reason) {
-  process.stderr.write(`\nlethe: libtorch not found: ${reason}\n` +
-    'Fixes, any one of:\n' +
-    '  - Debian/Ubuntu: apt-get install libtorch-dev libopenblas0-pthread   (then: npm run setup)\n' +
-    '  - point LIBTORCH at a libtorch folder holding include/ and lib/ (e.g. an unpacked libtorch zip)\n' +
-    '  - LIBTORCH_USE_PYTORCH=1 to use the libtorch inside the python3 torch package\n\n');
+  process.stderr.write(
+    `\nlethe: libtorch not found: ${reason}\n` +
+      'Fixes, any one of:\n' +
+      '  - Debian/Ubuntu: apt-get install libtorch-dev libopenblas0-pthread   (then: npm run setup)\n' +
+      '  - point LIBTORCH at a libtorch folder holding include/ and lib/ (e.g. an unpacked libtorch zip)\n' +
+      '  - LIBTORCH_USE_PYTORCH=1 to use the libtorch inside the python3 torch package\n\n',
+  );
   process.exit(1);
 }
 
@@ -51,13 +54,30 @@ const nccl = cuda && existsSync(join(where.include[0], 'torch/csrc/distributed/c
 const gloo = existsSync(join(where.include[0], 'gloo/algorithm.h'));
 const glooShared = gloo && ['/usr/lib/x86_64-linux-gnu', '/usr/lib', '/lib', where.libdir].some((d) => existsSync(join(d, 'libgloo.so')));
 switch (mode) {
-  case 'include': console.log(where.include.join(' ')); break;
-  case 'libdir': console.log(where.libdir); break;
-  case 'root': console.log(where.root); break;
-  case 'cuda': console.log(cuda ? 1 : 0); break;
-  case 'nccl': console.log(nccl ? 1 : 0); break;
-  case 'gloo': console.log(gloo ? 1 : 0); break;
-  case 'gloo-shared': console.log(glooShared ? 1 : 0); break;
-  case 'abi': console.log(process.env.LIBTORCH_CXX11_ABI ?? '1'); break;
-  default: console.log(JSON.stringify({ ...where, cuda, nccl, gloo, glooShared }, null, 2));
+  case 'include':
+    console.log(where.include.join(' '));
+    break;
+  case 'libdir':
+    console.log(where.libdir);
+    break;
+  case 'root':
+    console.log(where.root);
+    break;
+  case 'cuda':
+    console.log(cuda ? 1 : 0);
+    break;
+  case 'nccl':
+    console.log(nccl ? 1 : 0);
+    break;
+  case 'gloo':
+    console.log(gloo ? 1 : 0);
+    break;
+  case 'gloo-shared':
+    console.log(glooShared ? 1 : 0);
+    break;
+  case 'abi':
+    console.log(process.env.LIBTORCH_CXX11_ABI ?? '1');
+    break;
+  default:
+    console.log(JSON.stringify({ ...where, cuda, nccl, gloo, glooShared }, null, 2));
 }

@@ -16,7 +16,10 @@ function parseSig(sig) {
   const groupStart = sig.indexOf('{');
   const positional = groupStart >= 0 ? sig.slice(0, groupStart) : sig;
   const group = groupStart >= 0 ? sig.slice(groupStart + 1, sig.lastIndexOf('}')) : '';
-  const items = (s) => splitTop(s).map((x) => x.trim()).filter(Boolean);
+  const items = (s) =>
+    splitTop(s)
+      .map((x) => x.trim())
+      .filter(Boolean);
   for (const item of items(positional)) args.push({ ...parseArg(item), option: false });
   for (const item of items(group)) args.push({ ...parseArg(item), option: true });
   return args;
@@ -24,11 +27,15 @@ function parseSig(sig) {
 
 function splitTop(s) {
   const out = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of s) {
     if (ch === '<' || ch === '(' || ch === '[') depth++;
     if (ch === '>' || ch === ')' || ch === ']') depth--;
-    if (ch === ',' && depth === 0) { out.push(cur); cur = ''; } else cur += ch;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
   }
   out.push(cur);
   return out;
@@ -44,24 +51,24 @@ function parseArg(item) {
 
 // kind → [C++ reader expression, TypeScript type, how TS passes it to native]
 const KINDS = {
-  'T': ['a.tensor(%i, "%n")', 'Tensor', 'h'],
+  T: ['a.tensor(%i, "%n")', 'Tensor', 'h'],
   'T?': ['a.optTensor(%i, "%n")', 'Tensor | null', 'h'],
-  'TS': ['a.tensorOrScalar(%i, "%n", %b)', 'Tensor | number | boolean', 'hs'],
-  'TL': ['a.tensorList(%i, "%n")', 'Tensor[]', 'hl'],
-  'S': ['a.scalar(%i, "%n")', 'number | boolean', ''],
+  TS: ['a.tensorOrScalar(%i, "%n", %b)', 'Tensor | number | boolean', 'hs'],
+  TL: ['a.tensorList(%i, "%n")', 'Tensor[]', 'hl'],
+  S: ['a.scalar(%i, "%n")', 'number | boolean', ''],
   'S?': ['a.optScalar(%i, "%n")', 'number | boolean | null', ''],
-  'f': ['a.f64(%i, "%n")', 'number', ''],
+  f: ['a.f64(%i, "%n")', 'number', ''],
   'f?': ['a.optF64(%i, "%n")', 'number | null', ''],
-  'i': ['a.i64(%i, "%n")', 'number', ''],
+  i: ['a.i64(%i, "%n")', 'number', ''],
   'i?': ['a.optI64(%i, "%n")', 'number | null', ''],
-  'b': ['a.boolean(%i, "%n")', 'boolean', ''],
-  'L': ['a.ints(%i, "%n")', 'number[]', ''],
-  'D': ['a.ints(%i, "%n")', 'number | number[]', ''],
+  b: ['a.boolean(%i, "%n")', 'boolean', ''],
+  L: ['a.ints(%i, "%n")', 'number[]', ''],
+  D: ['a.ints(%i, "%n")', 'number | number[]', ''],
   'D?': ['a.optInts(%i, "%n")', 'number | number[] | null', ''],
-  'str': ['a.string(%i, "%n")', 'string', ''],
+  str: ['a.string(%i, "%n")', 'string', ''],
   'dtype?': ['a.optDtype(%i, "%n")', 'DType | null', ''],
   'device?': ['a.optDevice(%i, "%n")', 'Device | null', ''],
-  'raw': [null, 'unknown', ''],
+  raw: [null, 'unknown', ''],
 };
 
 function tsTypeOf(arg) {
@@ -89,7 +96,13 @@ function genCpp() {
     let bit = 0;
     args.forEach((arg, i) => {
       const reader = KINDS[arg.kind][0];
-      if (reader) lines.push(`    auto ${arg.name} = ${reader.replace('%i', i).replace('%n', arg.name).replace('%b', arg.kind === 'TS' ? bit++ : 0)};`);
+      if (reader)
+        lines.push(
+          `    auto ${arg.name} = ${reader
+            .replace('%i', i)
+            .replace('%n', arg.name)
+            .replace('%b', arg.kind === 'TS' ? bit++ : 0)};`,
+        );
     });
     const body = op.cpp.trim().startsWith('{') ? `[&]() ${op.cpp}()` : `(${op.cpp})`;
     if (ret === 'self') {
@@ -142,12 +155,19 @@ function tsCallArgs(args) {
 
 function tsReturn(ret, call, selfName) {
   switch (ret) {
-    case 'T': return `return wrap(${call});`;
-    case 'VI': return `const r = ${call};\n  return { values: wrap(r[0]), indices: wrap(r[1]) };`;
-    case 'TL': return `return (${call} as NativeHandle[]).map(wrap);`;
-    case 'f': case 'b': return `return ${call};`;
-    case 'self': return `${call};\n  return ${selfName};`;
-    default: throw new Error(`op table: unknown ret '${ret}'`);
+    case 'T':
+      return `return wrap(${call});`;
+    case 'VI':
+      return `const r = ${call};\n  return { values: wrap(r[0]), indices: wrap(r[1]) };`;
+    case 'TL':
+      return `return (${call} as NativeHandle[]).map(wrap);`;
+    case 'f':
+    case 'b':
+      return `return ${call};`;
+    case 'self':
+      return `${call};\n  return ${selfName};`;
+    default:
+      throw new Error(`op table: unknown ret '${ret}'`);
   }
 }
 
@@ -184,7 +204,9 @@ function genTs() {
       const restPositional = rest.filter((x) => !x.option).map((x) => x.name);
       if (rest.some((x) => x.option)) restPositional.push('options');
       methods.push(`  ${op.name}(${tsParams(args, { skipFirst: true, declaration: true })}): ${TS_RET[ret]};`);
-      methodImpls.push(`  ${op.name}(this: Tensor, ...args: unknown[]) { return (${fnName(op.name)} as (...a: unknown[]) => unknown)(this, ...args); },`);
+      methodImpls.push(
+        `  ${op.name}(this: Tensor, ...args: unknown[]) { return (${fnName(op.name)} as (...a: unknown[]) => unknown)(this, ...args); },`,
+      );
     }
   }
   out.push('/** Ops that are also methods on Tensor (`x.add(y)`, `x.sum(-1)`). */');
@@ -198,7 +220,10 @@ function genTs() {
   return out.join('\n') + '\n';
 }
 
-const files = [[cppPath, genCpp()], [tsPath, genTs()]];
+const files = [
+  [cppPath, genCpp()],
+  [tsPath, genTs()],
+];
 if (process.argv.includes('--check')) {
   const stale = files.filter(([p, text]) => !existsSync(p) || readFileSync(p, 'utf8') !== text).map(([p]) => p);
   if (stale.length) {

@@ -13,7 +13,9 @@ function walk(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk('dist/test').filter((f) => !filters.length || filters.some((x) => f.includes(x))).sort();
+const files = walk('dist/test')
+  .filter((f) => !filters.length || filters.some((x) => f.includes(x)))
+  .sort();
 if (!files.length) {
   console.error('run-tests: no test files found under dist/test');
   process.exit(1);

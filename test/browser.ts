@@ -12,8 +12,21 @@ export const artifacts = join(repoRoot, 'test-artifacts');
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    assert.fail(`${CHROMIUM} is missing: the browser tests drive Debian's chromium headless. Run \`npm run setup\` (it installs the chromium package), or set LETHE_CHROMIUM to a Chromium binary.`);
+    assert.fail(
+      `${CHROMIUM} is missing: the browser tests drive Debian's chromium headless. Run \`npm run setup\` (it installs the chromium package), or set LETHE_CHROMIUM to a Chromium binary.`,
+    );
   }
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
 }

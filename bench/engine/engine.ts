@@ -33,8 +33,8 @@ const BATCH = 64;
 type OurTiny = 'addDispose' | 'addTidy1000' | 'nativeAddDispose' | 'nativeDetachDispose' | 'nativeNoop';
 type PeerTiny = 'torchAdd' | 'operatorAdd' | 'detach' | 'emptyLoop';
 type Variant = 'setToNone' | 'zeroFill';
-const OUR_TINY: OurTiny[] = ['addDispose', 'addTidy1000', 'nativeAddDispose', 'nativeDetachDispose', 'nativeNoop'];
-const PEER_TINY: PeerTiny[] = ['torchAdd', 'operatorAdd', 'detach', 'emptyLoop'];
+const _OUR_TINY: OurTiny[] = ['addDispose', 'addTidy1000', 'nativeAddDispose', 'nativeDetachDispose', 'nativeNoop'];
+const _PEER_TINY: PeerTiny[] = ['torchAdd', 'operatorAdd', 'detach', 'emptyLoop'];
 const VARIANTS: Variant[] = ['setToNone', 'zeroFill'];
 
 function now(): number {
@@ -53,7 +53,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-interface Summary { median: number; min: number; max: number; runs: number[] }
+interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
 
 function summary(xs: number[]): Summary {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs };
@@ -198,7 +203,8 @@ class Ours {
         const loss = torch.crossEntropy(h, y);
         loss.backward();
         opt.step();
-        if (variant === 'setToNone') opt.zeroGrad(); // Lethe's default: set to none
+        if (variant === 'setToNone')
+          opt.zeroGrad(); // Lethe's default: set to none
         else opt.zeroGrad(false);
         return loss; // survives tidy; freed by the caller, as Python keeps `loss` until the next step
       });
@@ -212,11 +218,18 @@ class Ours {
       step,
       ms: [],
       info: {
-        batch: BATCH, dims: DIMS, warmup: ADAMW_WARMUP, params: params.length,
+        batch: BATCH,
+        dims: DIMS,
+        warmup: ADAMW_WARMUP,
+        params: params.length,
         paramElements: params.reduce((s, p) => s + p.numel(), 0),
-        lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2,
+        lr: 1e-3,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 1e-2,
         zeroGrad: variant === 'setToNone' ? 'zeroGrad() (default: set to none)' : 'zeroGrad(false)',
-        lossesWarmup, rssBeforeMB: rss0,
+        lossesWarmup,
+        rssBeforeMB: rss0,
       },
     };
     this.adamwRuns.set(variant, run);
@@ -241,7 +254,10 @@ class Ours {
     const adamw: Record<string, unknown> = { defaultVariant: 'setToNone' };
     for (const [v, run] of this.adamwRuns) {
       adamw[v] = {
-        ...run.info, steps: run.ms.length, msPerStep: summary(run.ms), rssAfterMB: rssMB(),
+        ...run.info,
+        steps: run.ms.length,
+        msPerStep: summary(run.ms),
+        rssAfterMB: rssMB(),
         // Tensors alive now, and how many this benchmark holds (inputs, parameters, x, y, AdamW state).
         liveTensorsAfter: torch.liveTensors(),
         liveTensorsHeld: (this.mm ? 2 : 0) + (this.ab ? 2 : 0) + 20 * this.adamwRuns.size,
@@ -251,9 +267,13 @@ class Ours {
       ...this.info(),
       matmul: { n: N, warmup: 2, gflops: per(this.mmSamples, (s) => s.gflops), seconds: per(this.mmSamples, (s) => s.seconds) },
       tinyAdd: {
-        numel: 16, calls: TINY_CALLS, reps: this.tinySamples.get('addDispose')?.length ?? 0,
+        numel: 16,
+        calls: TINY_CALLS,
+        reps: this.tinySamples.get('addDispose')?.length ?? 0,
         usPerCall: Object.fromEntries((['addDispose', 'addTidy1000'] as OurTiny[]).filter(has).map((k) => [k, both(k)])),
-        diagnostics: Object.fromEntries((['nativeAddDispose', 'nativeDetachDispose', 'nativeNoop'] as OurTiny[]).filter(has).map((k) => [k, both(k)])),
+        diagnostics: Object.fromEntries(
+          (['nativeAddDispose', 'nativeDetachDispose', 'nativeNoop'] as OurTiny[]).filter(has).map((k) => [k, both(k)]),
+        ),
       },
       adamw,
     };
@@ -330,26 +350,47 @@ async function main(): Promise<void> {
   };
 
   log('matmul 2048');
-  for (let k = 0; k < MATMUL_RUNS; k++) await pair(() => ours.matmul(), async () => peer!.request({ op: 'matmul' }));
+  for (let k = 0; k < MATMUL_RUNS; k++)
+    await pair(
+      () => ours.matmul(),
+      async () => peer!.request({ op: 'matmul' }),
+    );
   log('tiny add');
   for (let r = 0; r < TINY_REPS; r++) {
-    await pair(() => ours.tiny('addDispose', TINY_CALLS), async () => peer!.request({ op: 'tiny', kind: 'torchAdd', calls: TINY_CALLS }));
-    await pair(() => ours.tiny('addTidy1000', TINY_CALLS), async () => peer!.request({ op: 'tiny', kind: 'operatorAdd', calls: TINY_CALLS }));
-    await pair(() => ours.tiny('nativeAddDispose', TINY_CALLS), async () => peer!.request({ op: 'tiny', kind: 'detach', calls: TINY_CALLS }));
-    await pair(() => ours.tiny('nativeDetachDispose', TINY_CALLS), async () => peer!.request({ op: 'tiny', kind: 'emptyLoop', calls: TINY_CALLS }));
+    await pair(
+      () => ours.tiny('addDispose', TINY_CALLS),
+      async () => peer!.request({ op: 'tiny', kind: 'torchAdd', calls: TINY_CALLS }),
+    );
+    await pair(
+      () => ours.tiny('addTidy1000', TINY_CALLS),
+      async () => peer!.request({ op: 'tiny', kind: 'operatorAdd', calls: TINY_CALLS }),
+    );
+    await pair(
+      () => ours.tiny('nativeAddDispose', TINY_CALLS),
+      async () => peer!.request({ op: 'tiny', kind: 'detach', calls: TINY_CALLS }),
+    );
+    await pair(
+      () => ours.tiny('nativeDetachDispose', TINY_CALLS),
+      async () => peer!.request({ op: 'tiny', kind: 'emptyLoop', calls: TINY_CALLS }),
+    );
     ours.tiny('nativeNoop', TINY_CALLS);
   }
   log('AdamW MLP step');
   for (let r = 0; r < ADAMW_BLOCKS; r++) {
     for (const v of VARIANTS) {
-      await pair(() => ours.adamw(v, ADAMW_BLOCK_STEPS), async () => peer!.request({ op: 'adamw', variant: v, steps: ADAMW_BLOCK_STEPS }));
+      await pair(
+        () => ours.adamw(v, ADAMW_BLOCK_STEPS),
+        async () => peer!.request({ op: 'adamw', variant: v, steps: ADAMW_BLOCK_STEPS }),
+      );
     }
   }
 
   const oursResult = { ...ours.result(), totalSeconds: now() - t0 };
   const o = oursResult;
-  log(`  ours: ${o.matmul.gflops.median.toFixed(1)} GFLOP/s; add ${o.tinyAdd.usPerCall.addDispose!.wall.median.toFixed(3)} µs/call; ` +
-    `AdamW ${VARIANTS.map((v) => `${v} ${(o.adamw[v] as { msPerStep: Summary }).msPerStep.median.toFixed(2)}`).join(', ')} ms/step`);
+  log(
+    `  ours: ${o.matmul.gflops.median.toFixed(1)} GFLOP/s; add ${o.tinyAdd.usPerCall.addDispose!.wall.median.toFixed(3)} µs/call; ` +
+      `AdamW ${VARIANTS.map((v) => `${v} ${(o.adamw[v] as { msPerStep: Summary }).msPerStep.median.toFixed(2)}`).join(', ')} ms/step`,
+  );
   if (!peer) {
     process.stdout.write(JSON.stringify(oursResult) + '\n');
     return;
@@ -357,12 +398,14 @@ async function main(): Promise<void> {
   const peerResult = await peer.request({ op: 'result' });
   await peer.close();
   const p = peerResult;
-  log(`  peer: ${p.matmul.gflops.median.toFixed(1)} GFLOP/s; add ${p.tinyAdd.usPerCall.torchAdd.wall.median.toFixed(3)} µs/call; ` +
-    `AdamW ${VARIANTS.map((v) => `${v} ${p.adamw[v].msPerStep.median.toFixed(2)}`).join(', ')} ms/step`);
+  log(
+    `  peer: ${p.matmul.gflops.median.toFixed(1)} GFLOP/s; add ${p.tinyAdd.usPerCall.torchAdd.wall.median.toFixed(3)} µs/call; ` +
+      `AdamW ${VARIANTS.map((v) => `${v} ${p.adamw[v].msPerStep.median.toFixed(2)}`).join(', ')} ms/step`,
+  );
   process.stdout.write(JSON.stringify({ paired: true, ours: oursResult, peer: peerResult, totalSeconds: now() - t0 }) + '\n');
 }
 
 main().catch((err) => {
-  process.stderr.write(`engine(ours): ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`engine(ours): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -53,32 +53,78 @@ if (outPath) {
 
 // ---- the table
 
-const fmt = (x, digits) => (x >= 100 ? x.toFixed(Math.max(0, digits - 2)) : x >= 10 ? x.toFixed(Math.max(0, digits - 1)) : x.toFixed(digits));
+const fmt = (x, digits) =>
+  x >= 100 ? x.toFixed(Math.max(0, digits - 2)) : x >= 10 ? x.toFixed(Math.max(0, digits - 1)) : x.toFixed(digits);
 const cell = (s, d) => `${fmt(s.median, d)} [${fmt(s.min, d)}–${fmt(s.max, d)}]`;
 
 // The faster of the two Python spellings is the baseline for the tiny op.
-const peerAddName = pooled(peer, 'tinyAdd.usPerCall.torchAdd.wall').median <= pooled(peer, 'tinyAdd.usPerCall.operatorAdd.wall').median
-  ? 'torchAdd' : 'operatorAdd';
+const peerAddName =
+  pooled(peer, 'tinyAdd.usPerCall.torchAdd.wall').median <= pooled(peer, 'tinyAdd.usPerCall.operatorAdd.wall').median
+    ? 'torchAdd'
+    : 'operatorAdd';
 const peerAddLabel = peerAddName === 'torchAdd' ? 'torch.add(a, b)' : 'a + b';
 
 const rows = [
-  { metric: 'matmul fp32 2048x2048 @ 2048x2048', unit: 'GFLOP/s', higher: true, target: 0.95, d: 1,
-    oursPath: 'matmul.gflops', peerPath: 'matmul.gflops', note: 'torch.matmul vs torch.matmul' },
-  { metric: 'add, 16 float32, add + dispose', unit: 'µs/call', higher: false, target: 1, d: 3,
-    oursPath: 'tinyAdd.usPerCall.addDispose.wall', peerPath: `tinyAdd.usPerCall.${peerAddName}.wall`,
-    note: `c = torch.add(a, b); c.dispose() vs c = ${peerAddLabel}` },
-  { metric: 'add, 16 float32, tidy per 1000', unit: 'µs/call', higher: false, target: 1, d: 3,
-    oursPath: 'tinyAdd.usPerCall.addTidy1000.wall', peerPath: `tinyAdd.usPerCall.${peerAddName}.wall`,
-    note: `torch.tidy(() => 1000 × torch.add(a, b)) vs c = ${peerAddLabel}` },
-  { metric: 'AdamW MLP step, library defaults', unit: 'ms/step', higher: false, target: 1, d: 2,
-    oursPath: 'adamw.setToNone.msPerStep', peerPath: 'adamw.zeroFill.msPerStep',
-    note: 'ours zeroGrad() (grads set to none) vs 1.13 zero_grad() (grads filled with 0)' },
-  { metric: 'AdamW MLP step, both fill grads with 0', unit: 'ms/step', higher: false, target: 1, d: 2,
-    oursPath: 'adamw.zeroFill.msPerStep', peerPath: 'adamw.zeroFill.msPerStep',
-    note: 'ours zeroGrad(false) vs zero_grad()' },
-  { metric: 'AdamW MLP step, both set grads to none', unit: 'ms/step', higher: false, target: 1, d: 2,
-    oursPath: 'adamw.setToNone.msPerStep', peerPath: 'adamw.setToNone.msPerStep',
-    note: 'ours zeroGrad() vs zero_grad(set_to_none=True)' },
+  {
+    metric: 'matmul fp32 2048x2048 @ 2048x2048',
+    unit: 'GFLOP/s',
+    higher: true,
+    target: 0.95,
+    d: 1,
+    oursPath: 'matmul.gflops',
+    peerPath: 'matmul.gflops',
+    note: 'torch.matmul vs torch.matmul',
+  },
+  {
+    metric: 'add, 16 float32, add + dispose',
+    unit: 'µs/call',
+    higher: false,
+    target: 1,
+    d: 3,
+    oursPath: 'tinyAdd.usPerCall.addDispose.wall',
+    peerPath: `tinyAdd.usPerCall.${peerAddName}.wall`,
+    note: `c = torch.add(a, b); c.dispose() vs c = ${peerAddLabel}`,
+  },
+  {
+    metric: 'add, 16 float32, tidy per 1000',
+    unit: 'µs/call',
+    higher: false,
+    target: 1,
+    d: 3,
+    oursPath: 'tinyAdd.usPerCall.addTidy1000.wall',
+    peerPath: `tinyAdd.usPerCall.${peerAddName}.wall`,
+    note: `torch.tidy(() => 1000 × torch.add(a, b)) vs c = ${peerAddLabel}`,
+  },
+  {
+    metric: 'AdamW MLP step, library defaults',
+    unit: 'ms/step',
+    higher: false,
+    target: 1,
+    d: 2,
+    oursPath: 'adamw.setToNone.msPerStep',
+    peerPath: 'adamw.zeroFill.msPerStep',
+    note: 'ours zeroGrad() (grads set to none) vs 1.13 zero_grad() (grads filled with 0)',
+  },
+  {
+    metric: 'AdamW MLP step, both fill grads with 0',
+    unit: 'ms/step',
+    higher: false,
+    target: 1,
+    d: 2,
+    oursPath: 'adamw.zeroFill.msPerStep',
+    peerPath: 'adamw.zeroFill.msPerStep',
+    note: 'ours zeroGrad(false) vs zero_grad()',
+  },
+  {
+    metric: 'AdamW MLP step, both set grads to none',
+    unit: 'ms/step',
+    higher: false,
+    target: 1,
+    d: 2,
+    oursPath: 'adamw.setToNone.msPerStep',
+    peerPath: 'adamw.setToNone.msPerStep',
+    note: 'ours zeroGrad() vs zero_grad(set_to_none=True)',
+  },
 ];
 for (const r of rows) {
   r.ours = pooled(ours, r.oursPath);
@@ -104,9 +150,26 @@ for (const r of rows) {
   r.ok = r.speed >= r.target;
 }
 
-const header = ['benchmark', 'unit', 'ours median [min–max]', 'peer median [min–max]', allPaired ? 'speed ours/peer (paired)' : 'speed ours/peer', 'best/best', 'target', 'verdict'];
-const table = rows.map((r) => [r.metric, r.unit, cell(r.ours, r.d), cell(r.peer, r.d), r.speed.toFixed(2), r.speedBest.toFixed(2),
-  `>= ${r.target.toFixed(2)}`, r.ok ? 'ok' : 'SLOWER']);
+const header = [
+  'benchmark',
+  'unit',
+  'ours median [min–max]',
+  'peer median [min–max]',
+  allPaired ? 'speed ours/peer (paired)' : 'speed ours/peer',
+  'best/best',
+  'target',
+  'verdict',
+];
+const table = rows.map((r) => [
+  r.metric,
+  r.unit,
+  cell(r.ours, r.d),
+  cell(r.peer, r.d),
+  r.speed.toFixed(2),
+  r.speedBest.toFixed(2),
+  `>= ${r.target.toFixed(2)}`,
+  r.ok ? 'ok' : 'SLOWER',
+]);
 const widths = header.map((h, k) => Math.max(h.length, ...table.map((row) => row[k].length)));
 const line = (cells) => cells.map((c, k) => (k >= 4 ? c.padStart(widths[k]) : c.padEnd(widths[k]))).join('  ');
 
@@ -116,11 +179,16 @@ const p0 = peer[0];
 const out = [];
 out.push(`Engine benchmark: ${o0.engine}`);
 out.push(`            vs peer: ${p0.engine}`);
-out.push(`Machine: ${combined.host.cpus} CPUs (${combined.host.cpuModel}), load average at end ${combined.host.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}; ` +
-  (allPaired ? `${combined.rounds} round(s), each one process per side with their blocks alternating, samples pooled`
-    : `${combined.rounds} round(s) per side, run one after the other, samples pooled`));
-out.push(`Threads (library defaults): ours torch.getNumThreads() = ${o0.numThreads}; peer torch.get_num_threads() = ${p0.numThreads}; ` +
-  `OpenBLAS threads = ${p0.openblasThreads ?? '?'} (one libopenblas for both)`);
+out.push(
+  `Machine: ${combined.host.cpus} CPUs (${combined.host.cpuModel}), load average at end ${combined.host.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}; ` +
+    (allPaired
+      ? `${combined.rounds} round(s), each one process per side with their blocks alternating, samples pooled`
+      : `${combined.rounds} round(s) per side, run one after the other, samples pooled`),
+);
+out.push(
+  `Threads (library defaults): ours torch.getNumThreads() = ${o0.numThreads}; peer torch.get_num_threads() = ${p0.numThreads}; ` +
+    `OpenBLAS threads = ${p0.openblasThreads ?? '?'} (one libopenblas for both)`,
+);
 const envSet = Object.entries({ ...o0.env, ...p0.env }).filter(([, v]) => v != null);
 out.push(`Thread env vars: ${envSet.length ? envSet.map(([k, v]) => `${k}=${v}`).join(' ') : 'none set'}`);
 out.push('');
@@ -128,9 +196,11 @@ out.push(line(header));
 out.push(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of table) out.push(line(row));
 out.push('');
-out.push('speed ours/peer: > 1 means ours is faster (GFLOP/s ours/peer; times peer/ours)' +
-  (allPaired ? ', the median over pairs of samples taken next to each other' : ', from the medians') +
-  '. best/best: the same from each side\'s best sample. verdict: speed against the target.');
+out.push(
+  'speed ours/peer: > 1 means ours is faster (GFLOP/s ours/peer; times peer/ours)' +
+    (allPaired ? ', the median over pairs of samples taken next to each other' : ', from the medians') +
+    ". best/best: the same from each side's best sample. verdict: speed against the target.",
+);
 rows.forEach((r, k) => out.push(`  ${k + 1}. ${r.metric}: ${r.note}`));
 
 // ---- diagnostics
@@ -139,20 +209,28 @@ rows.forEach((r, k) => out.push(`  ${k + 1}. ${r.metric}: ${r.note}`));
 const us = (side, path) => `${fmt(pooled(side, `${path}.wall`).median, 3)} (${fmt(pooled(side, `${path}.cpu`).median, 3)})`;
 out.push('');
 out.push('Diagnostics: µs per call, wall-clock median (CPU-time median, less sensitive to other load on the machine):');
-out.push(`  tiny op, ours: torch.add + dispose ${us(ours, 'tinyAdd.usPerCall.addDispose')}; in tidy ${us(ours, 'tinyAdd.usPerCall.addTidy1000')}; ` +
-  `the same native calls without the JS Tensor wrapper, native.add + native.dispose ${us(ours, 'tinyAdd.diagnostics.nativeAddDispose')}; ` +
-  `native.detach + native.dispose ${us(ours, 'tinyAdd.diagnostics.nativeDetachDispose')}; an N-API call doing nothing ${us(ours, 'tinyAdd.diagnostics.nativeNoop')}`);
-out.push(`  tiny op, peer: torch.add ${us(peer, 'tinyAdd.usPerCall.torchAdd')}; a + b ${us(peer, 'tinyAdd.usPerCall.operatorAdd')}; ` +
-  `a.detach() ${us(peer, 'tinyAdd.diagnostics.detach')}; an empty loop iteration ${us(peer, 'tinyAdd.diagnostics.emptyLoop')}`);
-const rss = (r) => `RSS ${Math.min(...VARIANTS.map((v) => r.adamw[v].rssBeforeMB)).toFixed(0)} MB before the first model, ` +
+out.push(
+  `  tiny op, ours: torch.add + dispose ${us(ours, 'tinyAdd.usPerCall.addDispose')}; in tidy ${us(ours, 'tinyAdd.usPerCall.addTidy1000')}; ` +
+    `the same native calls without the JS Tensor wrapper, native.add + native.dispose ${us(ours, 'tinyAdd.diagnostics.nativeAddDispose')}; ` +
+    `native.detach + native.dispose ${us(ours, 'tinyAdd.diagnostics.nativeDetachDispose')}; an N-API call doing nothing ${us(ours, 'tinyAdd.diagnostics.nativeNoop')}`,
+);
+out.push(
+  `  tiny op, peer: torch.add ${us(peer, 'tinyAdd.usPerCall.torchAdd')}; a + b ${us(peer, 'tinyAdd.usPerCall.operatorAdd')}; ` +
+    `a.detach() ${us(peer, 'tinyAdd.diagnostics.detach')}; an empty loop iteration ${us(peer, 'tinyAdd.diagnostics.emptyLoop')}`,
+);
+const rss = (r) =>
+  `RSS ${Math.min(...VARIANTS.map((v) => r.adamw[v].rssBeforeMB)).toFixed(0)} MB before the first model, ` +
   `${r.adamw.setToNone.rssAfterMB.toFixed(0)} MB at the end` +
   (r.adamw.setToNone.liveTensorsAfter != null
-    ? `, ${r.adamw.setToNone.liveTensorsAfter} live tensors at the end (${r.adamw.setToNone.liveTensorsHeld} held by the benchmark)` : '');
+    ? `, ${r.adamw.setToNone.liveTensorsAfter} live tensors at the end (${r.adamw.setToNone.liveTensorsHeld} held by the benchmark)`
+    : '');
 out.push(`  AdamW memory (round 1): ours ${rss(o0)}; peer ${rss(p0)}`);
 const lo = o0.adamw.setToNone.lossesWarmup;
 const lp = p0.adamw.zeroFill.lossesWarmup;
 const same = lo.length === lp.length && lo.every((v, k) => Math.abs(v - lp[k]) <= 1e-4 * Math.max(1, Math.abs(lp[k])));
-out.push(`  AdamW warm-up losses (same init from seed 0): ours ${lo.map((v) => v.toFixed(4)).join(' ')}; peer ${lp.map((v) => v.toFixed(4)).join(' ')} ` +
-  `(${same ? 'equal' : 'DIFFERENT'})`);
+out.push(
+  `  AdamW warm-up losses (same init from seed 0): ours ${lo.map((v) => v.toFixed(4)).join(' ')}; peer ${lp.map((v) => v.toFixed(4)).join(' ')} ` +
+    `(${same ? 'equal' : 'DIFFERENT'})`,
+);
 if (outPath) out.push(`\nRaw results: ${outPath}`);
 console.log(out.join('\n'));

@@ -67,10 +67,22 @@ const NEW_TOKENS = 128;
 
 function hfConfig(s: Shape): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: s.vocab, hidden_size: s.hidden,
-    intermediate_size: s.intermediate, num_hidden_layers: s.layers, num_attention_heads: s.heads,
-    num_key_value_heads: s.kvHeads, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 2048,
-    tie_word_embeddings: false, hidden_act: 'silu', attention_bias: false, mlp_bias: false, torch_dtype: 'float32',
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: s.vocab,
+    hidden_size: s.hidden,
+    intermediate_size: s.intermediate,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    num_key_value_heads: s.kvHeads,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+    attention_bias: false,
+    mlp_bias: false,
+    torch_dtype: 'float32',
   };
 }
 
@@ -80,13 +92,15 @@ function writeModelDir(dir: string, s: Shape, seed: number): void {
   const raw = hfConfig(s);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
   torch.manualSeed(seed);
-  torch.noGrad(() => torch.tidy(() => {
-    const tensors: Record<string, Tensor> = {};
-    for (const [name, shape] of expectedShapes(parseConfig(raw))) {
-      tensors[name] = name.endsWith('norm.weight') ? torch.ones(shape) : torch.randn(shape).mul(0.02);
-    }
-    torch.saveSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  }));
+  torch.noGrad(() =>
+    torch.tidy(() => {
+      const tensors: Record<string, Tensor> = {};
+      for (const [name, shape] of expectedShapes(parseConfig(raw))) {
+        tensors[name] = name.endsWith('norm.weight') ? torch.ones(shape) : torch.randn(shape).mul(0.02);
+      }
+      torch.saveSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    }),
+  );
 }
 
 // ---- the peer: bench/peer/llama.py --serve, one JSON line per command
@@ -144,8 +158,12 @@ interface StepTimes {
 function summarize(runs: StepTimes[]) {
   const pick = (k: keyof StepTimes) => stat(runs.map((r) => r[k]));
   return {
-    step_s: pick('step_s'), forward_s: pick('forward_s'), backward_s: pick('backward_s'), zero_grad_s: pick('zero_grad_s'),
-    cpu_s: pick('cpu_s'), minflt: pick('minflt'),
+    step_s: pick('step_s'),
+    forward_s: pick('forward_s'),
+    backward_s: pick('backward_s'),
+    zero_grad_s: pick('zero_grad_s'),
+    cpu_s: pick('cpu_s'),
+    minflt: pick('minflt'),
   };
 }
 
@@ -156,7 +174,9 @@ async function benchFwdBwd(dir: string, peer: Peer, warmup: number, steps: numbe
   torch.saveSafetensors(join(dir, 'batch.safetensors'), { input_ids: ids });
   await peer.call(`train ${dir}`);
   const params = model.parameters();
-  log(`fwd+bwd: ${TRAIN.layers} layers, hidden ${TRAIN.hidden}, batch ${BATCH}x${SEQ}, ${warmup} warm-up + ${steps} timed steps per side, ${torch.getNumThreads()} threads`);
+  log(
+    `fwd+bwd: ${TRAIN.layers} layers, hidden ${TRAIN.hidden}, batch ${BATCH}x${SEQ}, ${warmup} warm-up + ${steps} timed steps per side, ${torch.getNumThreads()} threads`,
+  );
 
   const oursStep = (wantLoss: boolean): StepTimes & { loss: number } => {
     let t1 = 0;
@@ -176,11 +196,21 @@ async function benchFwdBwd(dir: string, peer: Peer, warmup: number, steps: numbe
     const cpu = process.cpuUsage(cpu0);
     const minflt = process.resourceUsage().minorPageFault - flt0;
     // zero_grad_s: the end of tidy (frees the graph's tensors) + dropping the grads
-    return { step_s: t3 - t0, forward_s: t1 - t0, backward_s: t2 - t1, zero_grad_s: t3 - t2, cpu_s: (cpu.user + cpu.system) / 1e6, minflt, loss: value };
+    return {
+      step_s: t3 - t0,
+      forward_s: t1 - t0,
+      backward_s: t2 - t1,
+      zero_grad_s: t3 - t2,
+      cpu_s: (cpu.user + cpu.system) / 1e6,
+      minflt,
+      loss: value,
+    };
   };
   const peerStep = async (wantLoss: boolean) => (await peer.call(wantLoss ? 'step loss' : 'step')) as StepTimes & { loss: number | null };
   const show = (who: string, step: number, r: StepTimes) =>
-    log(`${who} step ${step}${step < warmup ? ' (warm-up)' : ''}: ${r.step_s.toFixed(3)} s (fwd ${r.forward_s.toFixed(3)}, bwd ${r.backward_s.toFixed(3)})`);
+    log(
+      `${who} step ${step}${step < warmup ? ' (warm-up)' : ''}: ${r.step_s.toFixed(3)} s (fwd ${r.forward_s.toFixed(3)}, bwd ${r.backward_s.toFixed(3)})`,
+    );
 
   const ours: StepTimes[] = [];
   const theirs: StepTimes[] = [];
@@ -210,7 +240,11 @@ async function benchFwdBwd(dir: string, peer: Peer, warmup: number, steps: numbe
   }
   // Forward alone, without autograd recording, for where-the-time-goes.
   const t0 = now();
-  torch.noGrad(() => torch.tidy(() => { causalLmLoss(model.forward(ids).logits, ids); }));
+  torch.noGrad(() =>
+    torch.tidy(() => {
+      causalLmLoss(model.forward(ids).logits, ids);
+    }),
+  );
   const oursNograd = now() - t0;
   const peerNograd = (await peer.call('nograd')).s as number;
   ids.kept = false;
@@ -223,7 +257,8 @@ async function benchFwdBwd(dir: string, peer: Peer, warmup: number, steps: numbe
   // Steps i of both sides ran back to back: the median of their ratios is the steadiest comparison.
   const paired = (k: keyof StepTimes) => median(ours.map((o, i) => o[k] / theirs[i]![k]));
   return {
-    ours: side(ours, oursLoss, oursNograd), peer: side(theirs, peerLoss, peerNograd),
+    ours: side(ours, oursLoss, oursNograd),
+    peer: side(theirs, peerLoss, peerNograd),
     paired_ratio: { step_s: paired('step_s'), forward_s: paired('forward_s'), backward_s: paired('backward_s'), cpu_s: paired('cpu_s') },
   };
 }
@@ -244,7 +279,8 @@ async function benchGenerate(dir: string, peer: Peer, newTokens: number, rounds:
     out.dispose();
     return { s, tokens };
   };
-  const theirs = async (useCache: boolean, n: number) => (await peer.call(`generate ${useCache ? 'cache' : 'nocache'} ${n}`)) as { s: number; tokens: number[] };
+  const theirs = async (useCache: boolean, n: number) =>
+    (await peer.call(`generate ${useCache ? 'cache' : 'nocache'} ${n}`)) as { s: number; tokens: number[] };
   // Warm-up, both modes, both sides.
   await ours(true, 8);
   await ours(false, 8);
@@ -256,8 +292,10 @@ async function benchGenerate(dir: string, peer: Peer, newTokens: number, rounds:
   for (let r = 0; r < rounds; r++) {
     // Rotate the order each round.
     const jobs: [keyof typeof times, () => Promise<{ s: number; tokens: number[] }>][] = [
-      ['ours_cached', () => ours(true, newTokens)], ['ours_uncached', () => ours(false, newTokens)],
-      ['peer_cached', () => theirs(true, newTokens)], ['peer_uncached', () => theirs(false, newTokens)],
+      ['ours_cached', () => ours(true, newTokens)],
+      ['ours_uncached', () => ours(false, newTokens)],
+      ['peer_cached', () => theirs(true, newTokens)],
+      ['peer_uncached', () => theirs(false, newTokens)],
     ];
     for (let j = 0; j < jobs.length; j++) {
       const [key, job] = jobs[(j + r) % jobs.length]!;
@@ -276,14 +314,27 @@ async function benchGenerate(dir: string, peer: Peer, newTokens: number, rounds:
   model.dispose();
   const med = (k: keyof typeof times) => median(times[k]);
   return {
-    layers: GEN.layers, hidden: GEN.hidden, vocab: GEN.vocab, prompt_len: PROMPT_LEN, new_tokens: newTokens, rounds,
+    layers: GEN.layers,
+    hidden: GEN.hidden,
+    vocab: GEN.vocab,
+    prompt_len: PROMPT_LEN,
+    new_tokens: newTokens,
+    rounds,
     ours: {
-      cached_s: stat(times.ours_cached), uncached_s: stat(times.ours_uncached), speedup: med('ours_uncached') / med('ours_cached'),
-      identical, first_difference: firstDiff, tokens_cached: tokens.ours_cached, tokens_uncached: tokens.ours_uncached,
+      cached_s: stat(times.ours_cached),
+      uncached_s: stat(times.ours_uncached),
+      speedup: med('ours_uncached') / med('ours_cached'),
+      identical,
+      first_difference: firstDiff,
+      tokens_cached: tokens.ours_cached,
+      tokens_uncached: tokens.ours_uncached,
     },
     peer: {
-      cached_s: stat(times.peer_cached), uncached_s: stat(times.peer_uncached), speedup: med('peer_uncached') / med('peer_cached'),
-      identical: tokens.peer_cached.join() === tokens.peer_uncached.join(), tokens_cached: tokens.peer_cached,
+      cached_s: stat(times.peer_cached),
+      uncached_s: stat(times.peer_uncached),
+      speedup: med('peer_uncached') / med('peer_cached'),
+      identical: tokens.peer_cached.join() === tokens.peer_uncached.join(),
+      tokens_cached: tokens.peer_cached,
     },
     tokens_equal_ours_peer: agreeWithPeer,
   };
@@ -311,8 +362,18 @@ function report(r: Record<string, any>): string {
     ['step s (median)', fmt(o.step_s.median), fmt(p.step_s.median), ratio(o.step_s.median, p.step_s.median)],
     ['  forward + loss s', fmt(o.forward_s.median), fmt(p.forward_s.median), ratio(o.forward_s.median, p.forward_s.median)],
     ['  backward s', fmt(o.backward_s.median), fmt(p.backward_s.median), ratio(o.backward_s.median, p.backward_s.median)],
-    ['  free graph + drop grads s', fmt(o.zero_grad_s.median), fmt(p.zero_grad_s.median), ratio(o.zero_grad_s.median, p.zero_grad_s.median)],
-    ['step s (min)', fmt(Math.min(...o.step_s.runs)), fmt(Math.min(...p.step_s.runs)), ratio(Math.min(...o.step_s.runs), Math.min(...p.step_s.runs))],
+    [
+      '  free graph + drop grads s',
+      fmt(o.zero_grad_s.median),
+      fmt(p.zero_grad_s.median),
+      ratio(o.zero_grad_s.median, p.zero_grad_s.median),
+    ],
+    [
+      'step s (min)',
+      fmt(Math.min(...o.step_s.runs)),
+      fmt(Math.min(...p.step_s.runs)),
+      ratio(Math.min(...o.step_s.runs), Math.min(...p.step_s.runs)),
+    ],
     ['step s, median of paired ratios', '', '', fmt(r.fwd_bwd.paired_ratio.step_s, 2)],
     ['  forward, backward (paired)', '', '', `${fmt(r.fwd_bwd.paired_ratio.forward_s, 2)}, ${fmt(r.fwd_bwd.paired_ratio.backward_s, 2)}`],
     ['CPU s per step, all threads (median)', fmt(o.cpu_s.median), fmt(p.cpu_s.median), ratio(o.cpu_s.median, p.cpu_s.median)],
@@ -324,13 +385,38 @@ function report(r: Record<string, any>): string {
   ];
   const g = r.generate;
   const grows = [
-    [`generate greedy (${g.layers}L h${g.hidden} V${g.vocab}, prompt ${g.prompt_len}, ${g.new_tokens} new)`, 'ours s', 'peer s', 'ours/peer'],
+    [
+      `generate greedy (${g.layers}L h${g.hidden} V${g.vocab}, prompt ${g.prompt_len}, ${g.new_tokens} new)`,
+      'ours s',
+      'peer s',
+      'ours/peer',
+    ],
     ['KV cache (median)', fmt(g.ours.cached_s.median), fmt(g.peer.cached_s.median), ratio(g.ours.cached_s.median, g.peer.cached_s.median)],
-    ['no cache (median)', fmt(g.ours.uncached_s.median), fmt(g.peer.uncached_s.median), ratio(g.ours.uncached_s.median, g.peer.uncached_s.median)],
-    ['KV cache (min)', fmt(Math.min(...g.ours.cached_s.runs)), fmt(Math.min(...g.peer.cached_s.runs)), ratio(Math.min(...g.ours.cached_s.runs), Math.min(...g.peer.cached_s.runs))],
-    ['no cache (min)', fmt(Math.min(...g.ours.uncached_s.runs)), fmt(Math.min(...g.peer.uncached_s.runs)), ratio(Math.min(...g.ours.uncached_s.runs), Math.min(...g.peer.uncached_s.runs))],
+    [
+      'no cache (median)',
+      fmt(g.ours.uncached_s.median),
+      fmt(g.peer.uncached_s.median),
+      ratio(g.ours.uncached_s.median, g.peer.uncached_s.median),
+    ],
+    [
+      'KV cache (min)',
+      fmt(Math.min(...g.ours.cached_s.runs)),
+      fmt(Math.min(...g.peer.cached_s.runs)),
+      ratio(Math.min(...g.ours.cached_s.runs), Math.min(...g.peer.cached_s.runs)),
+    ],
+    [
+      'no cache (min)',
+      fmt(Math.min(...g.ours.uncached_s.runs)),
+      fmt(Math.min(...g.peer.uncached_s.runs)),
+      ratio(Math.min(...g.ours.uncached_s.runs), Math.min(...g.peer.uncached_s.runs)),
+    ],
     ['speed-up from the cache', `${fmt(g.ours.speedup, 2)}x`, `${fmt(g.peer.speedup, 2)}x`, ''],
-    ['cached tokens == uncached tokens', g.ours.identical ? 'yes' : `NO (from ${g.ours.first_difference})`, g.peer.identical ? 'yes' : 'no', ''],
+    [
+      'cached tokens == uncached tokens',
+      g.ours.identical ? 'yes' : `NO (from ${g.ours.first_difference})`,
+      g.peer.identical ? 'yes' : 'no',
+      '',
+    ],
     ['runs per mode', String(g.rounds), String(g.rounds), ''],
   ];
   const checks = [
@@ -341,7 +427,11 @@ function report(r: Record<string, any>): string {
   ];
   const load = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
   return [
-    table(rows), '', table(grows), '', ...checks,
+    table(rows),
+    '',
+    table(grows),
+    '',
+    ...checks,
     `greedy tokens, ours vs peer (cached): ${g.tokens_equal_ours_peer}/${g.new_tokens} equal`,
     `load average (1/5/15 min) at start: ${load(r.loadavg_start)}; at end: ${load(r.loadavg_end)}; total ${fmt(r.total_s, 1)} s`,
   ].join('\n');
@@ -368,14 +458,26 @@ async function main(): Promise<void> {
     const fwdBwd = await benchFwdBwd(trainDir, peer, warmup, steps);
     const generate = await benchGenerate(genDir, peer, QUICK ? 32 : NEW_TOKENS, rounds);
     const ours = {
-      side: 'ours', impl: 'lethe loadModel + causalLmLoss (src/models)', torch_version: torch.buildInfo().torchVersion,
-      node: process.version, num_threads: torch.getNumThreads(),
+      side: 'ours',
+      impl: 'lethe loadModel + causalLmLoss (src/models)',
+      torch_version: torch.buildInfo().torchVersion,
+      node: process.version,
+      num_threads: torch.getNumThreads(),
     };
     const lossRelDiff = Math.abs(fwdBwd.ours.loss - fwdBwd.peer.loss) / Math.abs(fwdBwd.peer.loss);
     const result = {
-      bench: 'models', started, quick: QUICK, total_s: now() - t0, loadavg_start: loadStart, loadavg_end: loadavg(),
+      bench: 'models',
+      started,
+      quick: QUICK,
+      total_s: now() - t0,
+      loadavg_start: loadStart,
+      loadavg_end: loadavg(),
       config: { train: hfConfig(TRAIN), batch: BATCH, seq: SEQ, generate: hfConfig(GEN), prompt_len: PROMPT_LEN },
-      ours, peer: peerInfo, fwd_bwd: fwdBwd, generate, loss_rel_diff: lossRelDiff,
+      ours,
+      peer: peerInfo,
+      fwd_bwd: fwdBwd,
+      generate,
+      loss_rel_diff: lossRelDiff,
       ratios: { fwd_bwd_tokens_per_s: fwdBwd.ours.tokens_per_s / fwdBwd.peer.tokens_per_s },
       checks: {
         fwd_bwd_not_slower: fwdBwd.ours.tokens_per_s >= fwdBwd.peer.tokens_per_s,

@@ -74,10 +74,22 @@ const LORA: LoraConfig = { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: [
 
 function hfConfig(s: Shape): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: VOCAB, hidden_size: s.hidden,
-    intermediate_size: s.intermediate, num_hidden_layers: s.layers, num_attention_heads: s.heads,
-    num_key_value_heads: s.kvHeads, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 2048,
-    tie_word_embeddings: false, hidden_act: 'silu', attention_bias: false, mlp_bias: false, torch_dtype: 'float32',
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: VOCAB,
+    hidden_size: s.hidden,
+    intermediate_size: s.intermediate,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    num_key_value_heads: s.kvHeads,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+    attention_bias: false,
+    mlp_bias: false,
+    torch_dtype: 'float32',
     eos_token_id: 1,
   };
 }
@@ -96,20 +108,39 @@ function writeModelDir(dir: string, s: Shape, seed: number): void {
   const raw = hfConfig(s);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
   torch.manualSeed(seed);
-  torch.noGrad(() => torch.tidy(() => {
-    const tensors: Record<string, Tensor> = {};
-    for (const [name, shape] of expectedShapes(parseConfig(raw))) {
-      tensors[name] = name.endsWith('norm.weight') ? torch.ones(shape) : torch.randn(shape).mul(0.02);
-    }
-    torch.saveSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  }));
+  torch.noGrad(() =>
+    torch.tidy(() => {
+      const tensors: Record<string, Tensor> = {};
+      for (const [name, shape] of expectedShapes(parseConfig(raw))) {
+        tensors[name] = name.endsWith('norm.weight') ? torch.ones(shape) : torch.randn(shape).mul(0.02);
+      }
+      torch.saveSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    }),
+  );
   const words = vocabulary();
-  const special = (id: number) => ({ id, content: words[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-    version: '1.0', truncation: null, padding: null, added_tokens: [special(0), special(1)], normalizer: null,
-    pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null,
-    model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '<unk>' },
-  }));
+  const special = (id: number) => ({
+    id,
+    content: words[id],
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  writeFileSync(
+    join(dir, 'tokenizer.json'),
+    JSON.stringify({
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [special(0), special(1)],
+      normalizer: null,
+      pre_tokenizer: { type: 'WhitespaceSplit' },
+      post_processor: null,
+      decoder: null,
+      model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '<unk>' },
+    }),
+  );
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: '</s>', unk_token: '<unk>', model_max_length: 2048 }));
 }
 
@@ -193,15 +224,38 @@ async function oursJob(p: Paths, outDir: string, steps: number, lora?: LoraConfi
   const stamps: number[] = [];
   const t0 = now();
   const res = await forget({
-    modelDir: p.modelDir, forgetFile: p.forgetFile, retainFile: p.retainFile, method: 'NPO', args: { beta: BETA },
-    outDir, steps, lr, batchSize: BATCH, seed: SEED, maxLength: MAX_LEN, lora, checkpointEvery,
-    report: (line) => { if (/\] step \d+\/\d+/.test(line)) stamps.push(now()); },
+    modelDir: p.modelDir,
+    forgetFile: p.forgetFile,
+    retainFile: p.retainFile,
+    method: 'NPO',
+    args: { beta: BETA },
+    outDir,
+    steps,
+    lr,
+    batchSize: BATCH,
+    seed: SEED,
+    maxLength: MAX_LEN,
+    lora,
+    checkpointEvery,
+    report: (line) => {
+      if (/\] step \d+\/\d+/.test(line)) stamps.push(now());
+    },
   });
   const total = now() - t0;
-  const losses = readFileSync(join(outDir, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
-    .filter((e) => typeof e.loss === 'number').map((e) => ({ loss: e.loss!, forget: e.forget, retain: e.retain }));
+  const losses = readFileSync(join(outDir, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .filter((e) => typeof e.loss === 'number')
+    .map((e) => ({ loss: e.loss!, forget: e.forget, retain: e.retain }));
   rmSync(outDir, { recursive: true, force: true });
-  return { total_s: total, loop_s: res.loop.seconds, outside_loop_s: total - res.loop.seconds, step_s: stamps.slice(1).map((t, i) => t - stamps[i]!), losses };
+  return {
+    total_s: total,
+    loop_s: res.loop.seconds,
+    outside_loop_s: total - res.loop.seconds,
+    step_s: stamps.slice(1).map((t, i) => t - stamps[i]!),
+    losses,
+  };
 }
 
 type Row = Example & { row: number };
@@ -233,7 +287,10 @@ async function encodeFile(tokDir: string, file: string): Promise<Row[]> {
 function oursBatches(forgetEx: Row[], retainEx: Row[], steps: number): [number[], number[]][] {
   const out: [number[], number[]][] = [];
   for (let s = 0; s < steps; s++) {
-    out.push([(batchAt(forgetEx, BATCH, s, SEED) as Row[]).map((e) => e.row), (batchAt(retainEx, Math.min(BATCH, retainEx.length), s, SEED + 1) as Row[]).map((e) => e.row)]);
+    out.push([
+      (batchAt(forgetEx, BATCH, s, SEED) as Row[]).map((e) => e.row),
+      (batchAt(retainEx, Math.min(BATCH, retainEx.length), s, SEED + 1) as Row[]).map((e) => e.row),
+    ]);
   }
   return out;
 }
@@ -242,7 +299,10 @@ function padStats(batches: [number[], number[]][], forgetEx: Row[], retainEx: Ro
   let real = 0;
   let padded = 0;
   for (const [f, r] of batches) {
-    for (const [idx, ex] of [[f, forgetEx], [r, retainEx]] as const) {
+    for (const [idx, ex] of [
+      [f, forgetEx],
+      [r, retainEx],
+    ] as const) {
       const lens = idx.map((i) => ex[i]!.ids.length);
       real += lens.reduce((a, b) => a + b, 0);
       padded += Math.max(...lens) * lens.length;
@@ -266,17 +326,44 @@ async function crossCheck(work: string, peer: Peer) {
   const batches = oursBatches(forgetEx, retainEx, steps);
   const ours = await oursJob(p, join(work, 'tiny-out'), steps, undefined, lr, 0);
   const theirs = await peer.call({
-    cmd: 'check', model_dir: dir, forget: p.forgetFile, retain: p.retainFile, steps, batch_size: BATCH, lr, warmup_steps: warmupOf(steps),
-    beta: BETA, gamma: 1, alpha: 1, seed: SEED, max_length: MAX_LEN, out_dir: null, batches,
+    cmd: 'check',
+    model_dir: dir,
+    forget: p.forgetFile,
+    retain: p.retainFile,
+    steps,
+    batch_size: BATCH,
+    lr,
+    warmup_steps: warmupOf(steps),
+    beta: BETA,
+    gamma: 1,
+    alpha: 1,
+    seed: SEED,
+    max_length: MAX_LEN,
+    out_dir: null,
+    batches,
   });
   const peerLosses = theirs.losses as { loss: number; forget: number; retain: number }[];
   const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-12, Math.abs(b));
   let worst = 0;
-  for (let s = 0; s < steps; s++) for (const k of ['loss', 'forget', 'retain'] as const) worst = Math.max(worst, rel(ours.losses[s]![k]!, peerLosses[s]![k]));
+  for (let s = 0; s < steps; s++)
+    for (const k of ['loss', 'forget', 'retain'] as const) worst = Math.max(worst, rel(ours.losses[s]![k]!, peerLosses[s]![k]));
   const oursTokens = { forget: forgetEx.reduce((a, e) => a + e.ids.length, 0), retain: retainEx.reduce((a, e) => a + e.ids.length, 0) };
   const tokensEqual = oursTokens.forget === theirs.data_tokens.forget && oursTokens.retain === theirs.data_tokens.retain;
-  log(`cross-check (tiny model, same batches): ours ${JSON.stringify(ours.losses)} peer ${JSON.stringify(peerLosses)}; worst rel diff ${worst.toExponential(2)}`);
-  return { config: hfConfig(TINY), steps, lr, batches, ours: ours.losses, peer: peerLosses, worst_rel_diff: worst, tokens_ours: oursTokens, tokens_peer: theirs.data_tokens, tokens_equal: tokensEqual };
+  log(
+    `cross-check (tiny model, same batches): ours ${JSON.stringify(ours.losses)} peer ${JSON.stringify(peerLosses)}; worst rel diff ${worst.toExponential(2)}`,
+  );
+  return {
+    config: hfConfig(TINY),
+    steps,
+    lr,
+    batches,
+    ours: ours.losses,
+    peer: peerLosses,
+    worst_rel_diff: worst,
+    tokens_ours: oursTokens,
+    tokens_peer: theirs.data_tokens,
+    tokens_equal: tokensEqual,
+  };
 }
 
 // ---- 1 + 2. the timed jobs
@@ -295,12 +382,30 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
 
   const runs = { ours: [] as OursJob[], peer: [] as PeerJob[], lora: [] as OursJob[] };
   const peerSpec = {
-    cmd: 'job', model_dir: dir, forget: p.forgetFile, retain: p.retainFile, steps, batch_size: BATCH, lr: LR, warmup_steps: warmupOf(steps),
-    beta: BETA, gamma: 1, alpha: 1, seed: SEED, max_length: MAX_LEN,
+    cmd: 'job',
+    model_dir: dir,
+    forget: p.forgetFile,
+    retain: p.retainFile,
+    steps,
+    batch_size: BATCH,
+    lr: LR,
+    warmup_steps: warmupOf(steps),
+    beta: BETA,
+    gamma: 1,
+    alpha: 1,
+    seed: SEED,
+    max_length: MAX_LEN,
   };
   const jobs: [keyof typeof runs, () => Promise<any>][] = [
     ['ours', () => oursJob(p, join(work, 'out-ours'), steps)],
-    ['peer', () => peer.call({ ...peerSpec, out_dir: join(work, 'out-peer') }).then((r) => { rmSync(join(work, 'out-peer'), { recursive: true, force: true }); return r as PeerJob; })],
+    [
+      'peer',
+      () =>
+        peer.call({ ...peerSpec, out_dir: join(work, 'out-peer') }).then((r) => {
+          rmSync(join(work, 'out-peer'), { recursive: true, force: true });
+          return r as PeerJob;
+        }),
+    ],
     ['lora', () => oursJob(p, join(work, 'out-lora'), steps, LORA)],
   ];
   for (let r = 0; r < rounds; r++) {
@@ -308,7 +413,9 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
       const [key, job] = jobs[(j + r) % jobs.length]!;
       const res = await job();
       runs[key].push(res);
-      log(`round ${r}, ${key}: ${res.total_s.toFixed(2)} s whole job, median step ${median(key === 'peer' ? res.step_s.slice(1) : res.step_s).toFixed(3)} s`);
+      log(
+        `round ${r}, ${key}: ${res.total_s.toFixed(2)} s whole job, median step ${median(key === 'peer' ? res.step_s.slice(1) : res.step_s).toFixed(3)} s`,
+      );
     }
   }
 
@@ -320,7 +427,12 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
   const refPass = now() - t0;
   // The same pass with the rows sorted by length first (less padding per chunk of 16): what sorting would save.
   t0 = now();
-  referenceLogLiks(model, [...forgetEx].sort((a, b) => a.ids.length - b.ids.length), tok.padTokenId, 'cpu');
+  referenceLogLiks(
+    model,
+    [...forgetEx].sort((a, b) => a.ids.length - b.ids.length),
+    tok.padTokenId,
+    'cpu',
+  );
   const refPassSorted = now() - t0;
   model.dispose();
   t0 = now();
@@ -331,15 +443,17 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
   const ckptDir = join(work, 'ckpt-probe');
   mkdirSync(ckptDir, { recursive: true });
   t0 = now();
-  torch.noGrad(() => torch.tidy(() => {
-    const tensors: Record<string, Tensor> = {};
-    for (const [n, w] of loaded.namedParameters()) {
-      tensors[n] = w;
-      tensors[`state.${n}.expAvg`] = torch.zerosLike(w);
-      tensors[`state.${n}.expAvgSq`] = torch.zerosLike(w);
-    }
-    torch.saveSafetensors(join(ckptDir, 'checkpoint.safetensors'), tensors);
-  }));
+  torch.noGrad(() =>
+    torch.tidy(() => {
+      const tensors: Record<string, Tensor> = {};
+      for (const [n, w] of loaded.namedParameters()) {
+        tensors[n] = w;
+        tensors[`state.${n}.expAvg`] = torch.zerosLike(w);
+        tensors[`state.${n}.expAvgSq`] = torch.zerosLike(w);
+      }
+      torch.saveSafetensors(join(ckptDir, 'checkpoint.safetensors'), tensors);
+    }),
+  );
   const checkpointS = now() - t0;
   rmSync(ckptDir, { recursive: true, force: true });
   loaded.dispose();
@@ -347,7 +461,16 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
   const checkpoints = Math.floor((steps - 1) / every);
 
   return {
-    config: hfConfig(MAIN), steps, rounds, batch: BATCH, max_len: MAX_LEN, forget_rows: FORGET_ROWS, retain_rows: RETAIN_ROWS, lr: LR, beta: BETA, lora: LORA,
+    config: hfConfig(MAIN),
+    steps,
+    rounds,
+    batch: BATCH,
+    max_len: MAX_LEN,
+    forget_rows: FORGET_ROWS,
+    retain_rows: RETAIN_ROWS,
+    lr: LR,
+    beta: BETA,
+    lora: LORA,
     data: {
       tokens_per_row: { min: Math.min(...lengths), median: median(lengths), max: Math.max(...lengths) },
       answer_tokens_per_row: { min: Math.min(...answerTokens), median: median(answerTokens), max: Math.max(...answerTokens) },
@@ -356,7 +479,11 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
       ours: { ...ourPad, efficiency: ourPad.real / ourPad.padded },
       peer: runs.peer.map((r) => ({ real: r.tokens_real, padded: r.tokens_padded, efficiency: r.tokens_real / r.tokens_padded })),
     },
-    ours_reference_pass_s: refPass, ours_reference_pass_sorted_s: refPassSorted, ours_load_model_s: loadS, ours_checkpoint_write_s: checkpointS, ours_checkpoints: checkpoints,
+    ours_reference_pass_s: refPass,
+    ours_reference_pass_sorted_s: refPassSorted,
+    ours_load_model_s: loadS,
+    ours_checkpoint_write_s: checkpointS,
+    ours_checkpoints: checkpoints,
     runs,
   };
 }
@@ -389,7 +516,12 @@ function summarize(t: Awaited<ReturnType<typeof timed>>) {
     // step medians: ours from progress-line gaps (steps 2..n), the peer's own step timer (steps 2..n)
     step_s: { ours: median(stepsOf(o, false)), peer: median(stepsOf(p, true)), lora: median(stepsOf(l, false)) },
     peer_ref_forward_s: median(p.map((j) => j.ref_forward_s as number)),
-    peer_phases_s: { load: median(p.map((j) => j.load_s)), data: median(p.map((j) => j.data_s)), train: median(p.map((j) => j.train_s)), save: median(p.map((j) => j.save_s)) },
+    peer_phases_s: {
+      load: median(p.map((j) => j.load_s)),
+      data: median(p.map((j) => j.data_s)),
+      train: median(p.map((j) => j.train_s)),
+      save: median(p.map((j) => j.save_s)),
+    },
     ours_phases_s: { outside_loop: median(o.map((j) => j.outside_loop_s)), loop: median(o.map((j) => j.loop_s)) },
     lora_phases_s: { outside_loop: median(l.map((j) => j.outside_loop_s)), loop: median(l.map((j) => j.loop_s)) },
     full_over_lora_step: median(stepsOf(o, false)) / median(stepsOf(l, false)),
@@ -403,26 +535,60 @@ function report(r: Record<string, any>): string {
   const ratio = (a: number, b: number) => fmt(a / b, 2);
   const cfg = t.config;
   const rows = [
-    [`NPO + retain NLL (${cfg.num_hidden_layers}L h${cfg.hidden_size} ${cfg.num_attention_heads}/${cfg.num_key_value_heads} heads V${cfg.vocab_size}, batch ${t.batch}, ${t.steps} steps, fp32)`, 'ours', 'peer', 'peer/ours'],
+    [
+      `NPO + retain NLL (${cfg.num_hidden_layers}L h${cfg.hidden_size} ${cfg.num_attention_heads}/${cfg.num_key_value_heads} heads V${cfg.vocab_size}, batch ${t.batch}, ${t.steps} steps, fp32)`,
+      'ours',
+      'peer',
+      'peer/ours',
+    ],
     ['whole job s (median)', fmt(s.whole_job_s.ours, 2), fmt(s.whole_job_s.peer, 2), ratio(s.whole_job_s.peer, s.whole_job_s.ours)],
     ['whole job, median of paired ratios', '', '', fmt(s.speedup_paired, 2)],
-    ['  runs s', s.whole_job_runs_s.ours.map((x) => fmt(x, 1)).join(' '), s.whole_job_runs_s.peer.map((x: number) => fmt(x, 1)).join(' '), ''],
-    ['  before/after the steps s (ours: load, tokenize, reference pass, copy; peer: load + deepcopy, tokenize)', fmt(s.ours_phases_s.outside_loop, 2), fmt(s.peer_phases_s.load + s.peer_phases_s.data, 2), ''],
-    ['  steps + save s (ours: the loop)', fmt(s.ours_phases_s.loop, 2), fmt(s.peer_phases_s.train + s.peer_phases_s.save, 2), ratio(s.peer_phases_s.train + s.peer_phases_s.save, s.ours_phases_s.loop)],
-    [`  of which ours: writing the ${t.ours_checkpoints} default checkpoints s (estimate)`, fmt(t.ours_checkpoints * t.ours_checkpoint_write_s, 2), '—', ''],
+    [
+      '  runs s',
+      s.whole_job_runs_s.ours.map((x) => fmt(x, 1)).join(' '),
+      s.whole_job_runs_s.peer.map((x: number) => fmt(x, 1)).join(' '),
+      '',
+    ],
+    [
+      '  before/after the steps s (ours: load, tokenize, reference pass, copy; peer: load + deepcopy, tokenize)',
+      fmt(s.ours_phases_s.outside_loop, 2),
+      fmt(s.peer_phases_s.load + s.peer_phases_s.data, 2),
+      '',
+    ],
+    [
+      '  steps + save s (ours: the loop)',
+      fmt(s.ours_phases_s.loop, 2),
+      fmt(s.peer_phases_s.train + s.peer_phases_s.save, 2),
+      ratio(s.peer_phases_s.train + s.peer_phases_s.save, s.ours_phases_s.loop),
+    ],
+    [
+      `  of which ours: writing the ${t.ours_checkpoints} default checkpoints s (estimate)`,
+      fmt(t.ours_checkpoints * t.ours_checkpoint_write_s, 2),
+      '—',
+      '',
+    ],
     ['step s (median, steps 2..n)', fmt(s.step_s.ours), fmt(s.step_s.peer), ratio(s.step_s.peer, s.step_s.ours)],
     ['  of which the reference forward s (peer, per job)', '—', fmt(s.peer_ref_forward_s, 2), ''],
     ['  ours: reference pass over all forget rows, once s', fmt(t.ours_reference_pass_s, 2), '—', ''],
     ['  ours: the same pass with the rows sorted by length s (diagnostic)', fmt(t.ours_reference_pass_sorted_s, 2), '—', ''],
     ['  ours: loading the model s (diagnostic)', fmt(t.ours_load_model_s, 2), '—', ''],
-    ['tokens padded per step (forget + retain), real share', `${fmt(t.padding.ours.padded / t.steps, 0)}, ${fmt(100 * t.padding.ours.efficiency, 0)}%`,
-      `${fmt(t.padding.peer[0].padded / t.steps, 0)}, ${fmt(100 * t.padding.peer[0].efficiency, 0)}%`, ratio(t.padding.peer[0].padded, t.padding.ours.padded)],
+    [
+      'tokens padded per step (forget + retain), real share',
+      `${fmt(t.padding.ours.padded / t.steps, 0)}, ${fmt(100 * t.padding.ours.efficiency, 0)}%`,
+      `${fmt(t.padding.peer[0].padded / t.steps, 0)}, ${fmt(100 * t.padding.peer[0].efficiency, 0)}%`,
+      ratio(t.padding.peer[0].padded, t.padding.ours.padded),
+    ],
   ];
   const lrows = [
     [`LoRA r=${t.lora.r} (${t.lora.targetModules.join(',')}) vs full fine-tuning, ours, same job`, 'full', 'LoRA', 'full/LoRA'],
     ['step s (median, steps 2..n)', fmt(s.step_s.ours), fmt(s.step_s.lora), fmt(s.full_over_lora_step, 2)],
     ['whole job s (median)', fmt(s.whole_job_s.ours, 2), fmt(s.whole_job_s.lora, 2), ratio(s.whole_job_s.ours, s.whole_job_s.lora)],
-    ['  loop (steps, checkpoints, save) s', fmt(s.ours_phases_s.loop, 2), fmt(s.lora_phases_s.loop, 2), ratio(s.ours_phases_s.loop, s.lora_phases_s.loop)],
+    [
+      '  loop (steps, checkpoints, save) s',
+      fmt(s.ours_phases_s.loop, 2),
+      fmt(s.lora_phases_s.loop, 2),
+      ratio(s.ours_phases_s.loop, s.lora_phases_s.loop),
+    ],
   ];
   const crows = [['cross-check: tiny model, same batches, lr 1e-3', 'ours', 'peer', 'rel diff']];
   for (let st = 0; st < c.steps; st++) {
@@ -434,7 +600,12 @@ function report(r: Record<string, any>): string {
   }
   const load = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
   return [
-    table(rows), '', table(lrows), '', table(crows), '',
+    table(rows),
+    '',
+    table(lrows),
+    '',
+    table(crows),
+    '',
     `goal, whole job ours >= 1.5x faster than the peer: ${s.speedup_peer_over_ours >= 1.5 ? 'MET' : 'NOT MET'} (${fmt(s.speedup_peer_over_ours, 2)}x by medians, ${fmt(s.speedup_paired, 2)}x paired)`,
     `cross-check, losses agree to 1e-4 relative: ${c.worst_rel_diff <= 1e-4 ? 'PASS' : 'FAIL'} (worst ${c.worst_rel_diff.toExponential(1)}); same tokens on both sides: ${c.tokens_equal ? 'yes' : 'NO'}`,
     `data: tokens per row ${t.data.tokens_per_row.min}-${t.data.tokens_per_row.max} (median ${t.data.tokens_per_row.median}), answer tokens median ${t.data.answer_tokens_per_row.median}; ${t.forget_rows} forget rows, ${t.retain_rows} retain rows`,
@@ -459,10 +630,28 @@ async function main(): Promise<void> {
     const t = await timed(work, peer, steps, rounds);
     const summary = summarize(t);
     const result = {
-      bench: 'unlearn', started, quick: QUICK, total_s: now() - t0, loadavg_start: loadStart, loadavg_end: loadavg(),
-      ours: { side: 'ours', impl: "lethe forget({method: 'NPO'}) (src/unlearn/forget.ts)", torch_version: torch.buildInfo().torchVersion, node: process.version, num_threads: torch.getNumThreads() },
-      peer: peerInfo, check, timed: t, summary,
-      checks: { goal_1_5x: summary.speedup_peer_over_ours >= 1.5, losses_agree: check.worst_rel_diff <= 1e-4, tokens_equal: check.tokens_equal },
+      bench: 'unlearn',
+      started,
+      quick: QUICK,
+      total_s: now() - t0,
+      loadavg_start: loadStart,
+      loadavg_end: loadavg(),
+      ours: {
+        side: 'ours',
+        impl: "lethe forget({method: 'NPO'}) (src/unlearn/forget.ts)",
+        torch_version: torch.buildInfo().torchVersion,
+        node: process.version,
+        num_threads: torch.getNumThreads(),
+      },
+      peer: peerInfo,
+      check,
+      timed: t,
+      summary,
+      checks: {
+        goal_1_5x: summary.speedup_peer_over_ours >= 1.5,
+        losses_agree: check.worst_rel_diff <= 1e-4,
+        tokens_equal: check.tokens_equal,
+      },
     };
     process.stdout.write(`${report(result)}\n`);
     if (out) {

@@ -19,7 +19,9 @@ export interface DoctorReport {
 /** The BLAS libraries mapped into this process (libtorch links libblas.so.3, whatever it points at). */
 function loadedBlas(): string[] {
   if (!existsSync('/proc/self/maps')) return [];
-  const paths = readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.trim().split(/\s+/)[5] ?? '');
+  const paths = readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[5] ?? '');
   return [...new Set(paths.filter((p) => /blas|mkl|lapack/i.test(p)))];
 }
 
@@ -37,8 +39,13 @@ function blasKind(libs: string[]): string {
 
 function gpuNames(): string[] {
   try {
-    return execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-      .trim().split('\n').filter(Boolean);
+    return execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -46,8 +53,11 @@ function gpuNames(): string[] {
 
 export async function doctor(): Promise<DoctorReport> {
   const report: DoctorReport = {
-    node: process.version, platform: `${os.platform()} ${os.arch()} (${os.release()})`, cpus: os.availableParallelism(),
-    addon: { loaded: false }, advice: [],
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()} (${os.release()})`,
+    cpus: os.availableParallelism(),
+    addon: { loaded: false },
+    advice: [],
   };
   let torch: typeof import('../torch/index.js');
   try {
@@ -55,7 +65,9 @@ export async function doctor(): Promise<DoctorReport> {
     report.addon.loaded = true;
   } catch (err) {
     report.addon.error = (err as Error).message;
-    report.advice.push("Build the native addon: 'npm run setup' (installs libtorch-dev and libopenblas0-pthread with apt-get when missing).");
+    report.advice.push(
+      "Build the native addon: 'npm run setup' (installs libtorch-dev and libopenblas0-pthread with apt-get when missing).",
+    );
     return report;
   }
   const info = torch.buildInfo();
@@ -66,14 +78,21 @@ export async function doctor(): Promise<DoctorReport> {
     report.advice.push('libtorch is using reference BLAS (~3 GFLOP/s). Install OpenBLAS: apt-get install libopenblas0-pthread');
   }
   report.threads = {
-    intraOp: torch.getNumThreads(), ompNumThreads: process.env.OMP_NUM_THREADS ?? null,
-    parallelInfo: info.parallelInfo.split('\n').map((l) => l.trim()).filter((l) => /backend|OpenMP|MKL|threads/i.test(l)).join('; '),
+    intraOp: torch.getNumThreads(),
+    ompNumThreads: process.env.OMP_NUM_THREADS ?? null,
+    parallelInfo: info.parallelInfo
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /backend|OpenMP|MKL|threads/i.test(l))
+      .join('; '),
   };
   report.cuda = { available: torch.cuda.isAvailable(), deviceCount: torch.cuda.deviceCount(), devices: gpuNames() };
   if (!report.cuda.available) {
-    report.advice.push(info.builtWithCuda
-      ? 'The addon was built with CUDA but no device is usable: check the driver (nvidia-smi).'
-      : 'CPU only: this libtorch has no CUDA. On a GPU machine, build against PyTorch\'s libtorch: LIBTORCH_USE_PYTORCH=1 npm run setup');
+    report.advice.push(
+      info.builtWithCuda
+        ? 'The addon was built with CUDA but no device is usable: check the driver (nvidia-smi).'
+        : "CPU only: this libtorch has no CUDA. On a GPU machine, build against PyTorch's libtorch: LIBTORCH_USE_PYTORCH=1 npm run setup",
+    );
   }
   report.matmulGflops = quickMatmul(torch);
   return report;
@@ -100,10 +119,15 @@ export function formatDoctor(r: DoctorReport): string {
     `addon       ${r.addon.loaded ? 'loaded' : `NOT LOADED: ${r.addon.error}`}`,
   ];
   if (r.libtorch) {
-    lines.push(`libtorch    ${r.libtorch.version} from ${r.libtorch.dir} (C++11 ABI ${r.libtorch.cxx11Abi ? 'on' : 'off'}, CUDA build ${r.libtorch.builtWithCuda ? 'yes' : 'no'})`);
+    lines.push(
+      `libtorch    ${r.libtorch.version} from ${r.libtorch.dir} (C++11 ABI ${r.libtorch.cxx11Abi ? 'on' : 'off'}, CUDA build ${r.libtorch.builtWithCuda ? 'yes' : 'no'})`,
+    );
   }
   if (r.blas) lines.push(`BLAS        ${r.blas.kind}${r.blas.libraries.length ? `: ${r.blas.libraries.join(', ')}` : ''}`);
-  if (r.threads) lines.push(`threads     intra-op ${r.threads.intraOp}, OMP_NUM_THREADS=${r.threads.ompNumThreads ?? '(unset)'}; ${r.threads.parallelInfo}`);
+  if (r.threads)
+    lines.push(
+      `threads     intra-op ${r.threads.intraOp}, OMP_NUM_THREADS=${r.threads.ompNumThreads ?? '(unset)'}; ${r.threads.parallelInfo}`,
+    );
   if (r.cuda) {
     lines.push(`CUDA        ${r.cuda.available ? `available, ${r.cuda.deviceCount} device(s)` : 'not available'}`);
     for (const d of r.cuda.devices) lines.push(`            ${d}`);

@@ -15,7 +15,16 @@ export function trainDemo(log: (line: string) => void = console.log, steps = 300
   // nn.Linear's initialisation: uniform in ±1/sqrt(fan_in) for weights and biases.
   const uniform = (shape: number[], fanIn: number) => {
     const bound = 1 / Math.sqrt(fanIn);
-    return torch.keep(torch.noGrad(() => torch.rand(shape).mul(2 * bound).sub(bound)).requiresGrad_());
+    return torch.keep(
+      torch
+        .noGrad(() =>
+          torch
+            .rand(shape)
+            .mul(2 * bound)
+            .sub(bound),
+        )
+        .requiresGrad_(),
+    );
   };
   const params = [uniform([64, 1], 1), uniform([64], 1), uniform([64, 64], 64), uniform([64], 64), uniform([1, 64], 64), uniform([1], 64)];
   const [w1, b1, w2, b2, w3, b3] = params as [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor];
@@ -38,7 +47,8 @@ export function trainDemo(log: (line: string) => void = console.log, steps = 300
     optimizer.zeroGrad();
     schedule.step();
     if (step === 1) firstLoss = lastLoss;
-    if (step === 1 || step % 50 === 0) log(`step ${String(step).padStart(4)}  loss ${lastLoss.toFixed(6)}  lr ${schedule.lr.toExponential(2)}`);
+    if (step === 1 || step % 50 === 0)
+      log(`step ${String(step).padStart(4)}  loss ${lastLoss.toFixed(6)}  lr ${schedule.lr.toExponential(2)}`);
   }
   const seconds = (Date.now() - started) / 1000;
   optimizer.dispose();

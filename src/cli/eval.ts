@@ -31,7 +31,9 @@ interface EvalCliOptions {
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a model: forgetting (TOFU, MUSE, WHP familiarity), privacy (MIAs, privleak), utility, scope, robustness → EVAL.json + SUMMARY.json')
+    .description(
+      'evaluate a model: forgetting (TOFU, MUSE, WHP familiarity), privacy (MIAs, privleak), utility, scope, robustness → EVAL.json + SUMMARY.json',
+    )
     .option('--model <dir>', 'the model to evaluate (HF folder)')
     .option('--suite <name>', 'persona[:forget01|forget05|forget10] | book | general | bias | secrets (read from --data)')
     .option('--forget <file>', 'forget set JSONL ({question, answer, paraphrased_answer?, perturbed_answer?} or {text})')
@@ -45,15 +47,26 @@ export function registerEval(program: Command): void {
     .option('--metrics <list>', 'comma-separated metric names (default: all that apply)')
     .option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")')
     .option('--chat-template', "prompt with the tokenizer's chat template")
-    .option('--relearn <spec>', 'relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*')
+    .option(
+      '--relearn <spec>',
+      'relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*',
+    )
     .option('--quantize <modes>', 'also evaluate quantized copies: int8, int4 or int8,int4')
     .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
     .option('--no-cache', 'do not read or write the result cache')
     .option('--batch-size <n>', 'sequences per forward / generation batch', int('eval', '--batch-size'), 32)
     .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json (new or empty)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
-    .option('--tasks <list>', 'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated')
-    .option('--num-fewshot <k>', 'few-shot examples per multiple-choice item, drawn from the same file (never the item)', int('eval', '--num-fewshot', { min: 0 }), 0)
+    .option(
+      '--tasks <list>',
+      'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated',
+    )
+    .option(
+      '--num-fewshot <k>',
+      'few-shot examples per multiple-choice item, drawn from the same file (never the item)',
+      int('eval', '--num-fewshot', { min: 0 }),
+      0,
+    )
     .option('--list', 'list the registered metrics and exit')
     .action(async (opts: EvalCliOptions) => {
       await import('../eval/metrics/index.js');
@@ -64,14 +77,26 @@ export function registerEval(program: Command): void {
       }
       if (!opts.model) throw new LetheError('BAD_INPUT', 'eval: --model DIR is required');
       if (!opts.out) throw new LetheError('BAD_INPUT', 'eval: --out DIR is required');
-      if (!opts.suite && !opts.forget && !opts.tasks) throw new LetheError('BAD_INPUT', 'eval: give --suite persona:forget10|book|general (with --data DIR), --forget FILE or --tasks LIST');
-      if (opts.suite && opts.forget) throw new LetheError('BAD_INPUT', 'eval: give either --suite or --forget/--retain/--holdout, not both');
+      if (!opts.suite && !opts.forget && !opts.tasks)
+        throw new LetheError(
+          'BAD_INPUT',
+          'eval: give --suite persona:forget10|book|general (with --data DIR), --forget FILE or --tasks LIST',
+        );
+      if (opts.suite && opts.forget)
+        throw new LetheError('BAD_INPUT', 'eval: give either --suite or --forget/--retain/--holdout, not both');
       const { evaluate } = await import('../eval/evaluate.js');
       const { readEvalJson } = await import('../eval/eval-file.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
       const { parseRelearn, relearnRows, relearnHook } = await import('../eval/relearn.js');
       const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
-      const relearn = relearnSpec ? relearnHook(relearnSpec, opts.model, relearnRows(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }), (l) => console.error(l)) : undefined;
+      const relearn = relearnSpec
+        ? relearnHook(
+            relearnSpec,
+            opts.model,
+            relearnRows(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }),
+            (l) => console.error(l),
+          )
+        : undefined;
       const r = await evaluate({
         relearn,
         modelDir: opts.model,
@@ -85,7 +110,7 @@ export function registerEval(program: Command): void {
         metrics: opts.metrics === undefined ? undefined : list(opts.metrics),
         promptFormat: { template: opts.promptTemplate, chat: opts.chatTemplate },
         quantize: opts.quantize?.split(',').map((s) => checkQuantizeMode(s.trim())),
-        cacheDir: opts.cache === false ? null : opts.cache ?? process.env.LETHE_CACHE,
+        cacheDir: opts.cache === false ? null : (opts.cache ?? process.env.LETHE_CACHE),
         batchSize: opts.batchSize,
         outDir: opts.out,
         overwrite: opts.overwrite,
@@ -96,6 +121,8 @@ export function registerEval(program: Command): void {
       await writeReports([opts.out], { retain: opts.retainResults });
       const width = Math.max(...Object.keys(r.summary).map((k) => k.length));
       for (const [k, v] of Object.entries(r.summary)) console.log(`${k.padEnd(width)}  ${v === null ? '—' : Number(v).toPrecision(4)}`);
-      console.log(`${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json, REPORT.md, report.html`);
+      console.log(
+        `${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json, REPORT.md, report.html`,
+      );
     });
 }

@@ -36,33 +36,50 @@ export async function launch(script: string, args: string[], nproc: number, env:
   const children: ChildProcess[] = [];
   let firstFailure: { rank: number; code: number } | null = null;
   let stopTimer: NodeJS.Timeout | null = null;
-  const stopAll = () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); };
-  const forward = (sig: NodeJS.Signals) => () => { for (const c of children) c.kill(sig); };
+  const stopAll = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  const forward = (sig: NodeJS.Signals) => () => {
+    for (const c of children) c.kill(sig);
+  };
   const onInt = forward('SIGINT');
   const onTerm = forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const exits = Array.from({ length: nproc }, (_, rank) => new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
-        stdio: 'inherit',
-        env: {
-          ...env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(nproc), LOCAL_WORLD_SIZE: String(nproc),
-          MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
-          LETHE_THREADS: threads, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads,
-        },
-      });
-      children.push(child);
-      child.on('exit', (code, signal) => {
-        const failed = code !== 0;
-        if (failed && !firstFailure) {
-          firstFailure = { rank, code: code ?? 1 };
-          process.stderr.write(`lethe: rank ${rank} of ${nproc} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the others\n`);
-          stopTimer = setTimeout(stopAll, GRACE_MS);
-        }
-        resolve();
-      });
-    }));
+    const exits = Array.from(
+      { length: nproc },
+      (_, rank) =>
+        new Promise<void>((resolve) => {
+          const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+            stdio: 'inherit',
+            env: {
+              ...env,
+              RANK: String(rank),
+              LOCAL_RANK: String(rank),
+              WORLD_SIZE: String(nproc),
+              LOCAL_WORLD_SIZE: String(nproc),
+              MASTER_ADDR: '127.0.0.1',
+              MASTER_PORT: String(port),
+              LETHE_THREADS: threads,
+              OMP_NUM_THREADS: threads,
+              OPENBLAS_NUM_THREADS: threads,
+            },
+          });
+          children.push(child);
+          child.on('exit', (code, signal) => {
+            const failed = code !== 0;
+            if (failed && !firstFailure) {
+              firstFailure = { rank, code: code ?? 1 };
+              process.stderr.write(
+                `lethe: rank ${rank} of ${nproc} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the others\n`,
+              );
+              stopTimer = setTimeout(stopAll, GRACE_MS);
+            }
+            resolve();
+          });
+        }),
+    );
     await Promise.all(exits);
   } finally {
     if (stopTimer) clearTimeout(stopTimer);
@@ -80,7 +97,10 @@ export async function launchOrJoin(argv: string[]): Promise<{ exitCode: number }
   const { argv: rest, nproc } = takeNproc(argv);
   const command = rest[2];
   if (nproc !== null && !PARALLEL_COMMANDS.has(command ?? '')) {
-    throw new LetheError('BAD_INPUT', `'--nproc' runs ${[...PARALLEL_COMMANDS].join(', ')} data-parallel; '${command ?? ''}' does not take it`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `'--nproc' runs ${[...PARALLEL_COMMANDS].join(', ')} data-parallel; '${command ?? ''}' does not take it`,
+    );
   }
   if (nproc !== null && nproc > 1 && !process.env.WORLD_SIZE) return { exitCode: await launch(rest[1]!, rest.slice(2), nproc) };
   if (process.env.WORLD_SIZE && Number(process.env.WORLD_SIZE) > 1) {
@@ -89,7 +109,9 @@ export async function launchOrJoin(argv: string[]): Promise<{ exitCode: number }
     if (process.env.LETHE_THREADS) torch.setNumThreads(Number(process.env.LETHE_THREADS));
     torch.distributed.init(o);
     // NCCL: one GPU per rank, so a plain `--device cuda` means this rank's own.
-    if (o.backend === 'nccl') for (let i = 0; i < rest.length; i++) if (rest[i] === 'cuda' && rest[i - 1] === '--device') rest[i] = `cuda:${process.env.LOCAL_RANK ?? '0'}`;
+    if (o.backend === 'nccl')
+      for (let i = 0; i < rest.length; i++)
+        if (rest[i] === 'cuda' && rest[i - 1] === '--device') rest[i] = `cuda:${process.env.LOCAL_RANK ?? '0'}`;
     // Only rank 0 prints results (progress lines are the loop's, also rank 0 only); errors stay.
     if (o.rank !== 0) console.log = () => {};
   }

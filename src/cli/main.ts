@@ -45,14 +45,24 @@ program
     console.log('\nengine check: a 1-64-64-1 MLP on y = sin(3x) + x^2 with AdamW');
     const r = trainDemo(() => {}, 150);
     const fell = r.lastLoss < r.firstLoss / 10;
-    console.log(`loss ${r.firstLoss.toFixed(5)} -> ${r.lastLoss.toFixed(5)} in ${r.seconds.toFixed(2)} s: ${fell ? 'fell more than 10x' : 'DID NOT FALL ENOUGH'}`);
+    console.log(
+      `loss ${r.firstLoss.toFixed(5)} -> ${r.lastLoss.toFixed(5)} in ${r.seconds.toFixed(2)} s: ${fell ? 'fell more than 10x' : 'DID NOT FALL ENOUGH'}`,
+    );
     if (!fell) {
       process.exitCode = 1;
       return;
     }
     if (opts.engineOnly) return;
     const { runDemo } = await import('../workflow/experiments/demo.js');
-    await runDemo({ out: opts.out, seed: opts.seed, preset: opts.preset, resume: opts.resume, overwrite: opts.overwrite, cacheDir: process.env.LETHE_CACHE, log: (l) => console.log(l) });
+    await runDemo({
+      out: opts.out,
+      seed: opts.seed,
+      preset: opts.preset,
+      resume: opts.resume,
+      overwrite: opts.overwrite,
+      cacheDir: process.env.LETHE_CACHE,
+      log: (l) => console.log(l),
+    });
   });
 
 const data = program.command('data').description('benchmark data with known ground truth');
@@ -71,7 +81,9 @@ data
     claimOutputDir(opts.out, { what: 'data build', overwrite: opts.overwrite });
     const manifests = buildSuite(suite, opts.out, { seed: opts.seed, size }, `lethe ${pkg.version}`);
     for (const m of manifests) {
-      const counts = Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+      const counts = Object.entries(m.counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       console.log(`${m.suite}: ${m.files.length} files (${counts})`);
     }
     console.log(`written to ${opts.out}`);
@@ -91,18 +103,39 @@ program
   .option('--resume', 'continue an interrupted run from its checkpoints (finished stages are kept)')
   .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
   .option('--device <device>', 'cpu, cuda or cuda:N', device('train'), 'cpu')
-  .action(async (opts: { data: string; out: string; preset: string; seed: number; forgetSplits: string; bookRetain: boolean; behaviours: string; behavioursOnly?: boolean; resume?: boolean; overwrite?: boolean; device: Device }) => {
-    const { runPipeline } = await import('../train/pipeline.js');
-    const { assessStage } = await import('../eval/general.js');
-    const r = await runPipeline({
-      assess: (dir) => assessStage(dir, opts.data),
-      dataDir: opts.data, outDir: opts.out, preset: opts.preset, seed: opts.seed,
-      forgetSplits: list(opts.forgetSplits), bookRetain: opts.bookRetain, resume: opts.resume, overwrite: opts.overwrite,
-      behaviours: list(opts.behaviours), behavioursOnly: opts.behavioursOnly,
-      device: opts.device,
-    });
-    console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);
-  });
+  .action(
+    async (opts: {
+      data: string;
+      out: string;
+      preset: string;
+      seed: number;
+      forgetSplits: string;
+      bookRetain: boolean;
+      behaviours: string;
+      behavioursOnly?: boolean;
+      resume?: boolean;
+      overwrite?: boolean;
+      device: Device;
+    }) => {
+      const { runPipeline } = await import('../train/pipeline.js');
+      const { assessStage } = await import('../eval/general.js');
+      const r = await runPipeline({
+        assess: (dir) => assessStage(dir, opts.data),
+        dataDir: opts.data,
+        outDir: opts.out,
+        preset: opts.preset,
+        seed: opts.seed,
+        forgetSplits: list(opts.forgetSplits),
+        bookRetain: opts.bookRetain,
+        resume: opts.resume,
+        overwrite: opts.overwrite,
+        behaviours: list(opts.behaviours),
+        behavioursOnly: opts.behavioursOnly,
+        device: opts.device,
+      });
+      console.log(`trained ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s → ${opts.out}`);
+    },
+  );
 
 registerUnlearnCommands(program);
 registerEval(program);
@@ -112,10 +145,12 @@ registerEval(program);
 (await import('./workflow.js')).registerWorkflowCommands(program);
 
 // --nproc N launches N data-parallel ranks; a rank (WORLD_SIZE set) joins its process group first.
-const started = await import('./launch.js').then((l) => l.launchOrJoin(process.argv)).catch((err: Error) => {
-  console.error(`lethe: ${err.message}`);
-  process.exit(1);
-});
+const started = await import('./launch.js')
+  .then((l) => l.launchOrJoin(process.argv))
+  .catch((err: Error) => {
+    console.error(`lethe: ${err.message}`);
+    process.exit(1);
+  });
 if ('exitCode' in started) process.exit(started.exitCode);
 program.parseAsync(started.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);

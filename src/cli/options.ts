@@ -18,7 +18,8 @@ export function int(where: string, flag: string, { min = 1, max }: { min?: 0 | 1
   const expected = max !== undefined ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : 'a non-negative integer';
   return (v) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw invalidArgument(where, flag, expected, v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || (max !== undefined && n > max))
+      throw invalidArgument(where, flag, expected, v);
     return n;
   };
 }
@@ -27,7 +28,8 @@ export function int(where: string, flag: string, { min = 1, max }: { min?: 0 | 1
 export function number(where: string, flag: string, { orZero = false } = {}): Parser<number> {
   return (v) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !orZero)) throw invalidArgument(where, flag, orZero ? 'a non-negative number' : 'a positive number', v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !orZero))
+      throw invalidArgument(where, flag, orZero ? 'a non-negative number' : 'a positive number', v);
     return n;
   };
 }
@@ -42,7 +44,10 @@ export function device(where: string, flag = '--device'): Parser<Device> {
 
 /** "a, b,,c" → ['a', 'b', 'c']. */
 export function list(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Repeatable `--set key=value`, collected into one object (the last value of a key wins). */
@@ -87,9 +92,13 @@ const TRAINING_FLAGS = {
   batchSize: (w: string) => new Option('--batch-size <n>', 'examples per step').argParser(int(w, '--batch-size')),
   seed: (w: string) => new Option('--seed <n>', 'seed').argParser(int(w, '--seed', { min: 0 })).default(0),
   device: (w: string) => new Option('--device <d>', 'cpu, cuda or cuda:N').argParser(device(w)).default('cpu'),
-  lora: () => new Option('--lora <spec>', 'train LoRA adapters: r=8,alpha=16,targets=q_proj,v_proj[,dropout=0.05][,rslora]').argParser((v: string) => parseLora(v)),
+  lora: () =>
+    new Option('--lora <spec>', 'train LoRA adapters: r=8,alpha=16,targets=q_proj,v_proj[,dropout=0.05][,rslora]').argParser((v: string) =>
+      parseLora(v),
+    ),
   merge: () => new Option('--merge', 'merge LoRA adapters into the weights on save (default: PEFT adapter folder)'),
-  promptTemplate: () => new Option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")'),
+  promptTemplate: () =>
+    new Option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")'),
   chatTemplate: () => new Option('--chat-template', "format QA rows with the model's chat template"),
   maxLength: (w: string) => new Option('--max-length <n>', 'cut examples to this many tokens').argParser(int(w, '--max-length')),
   resume: () => new Option('--resume', 'continue an interrupted run from its checkpoint in --out'),
@@ -101,7 +110,11 @@ type TrainingFlag = keyof typeof TRAINING_FLAGS;
 
 /** Adds the training flags `names` (all of them by default, in this order) to `cmd`; `help` replaces
  *  a flag's description where a command means something more precise by it. */
-export function trainingFlags(cmd: Command, names: TrainingFlag[] = Object.keys(TRAINING_FLAGS) as TrainingFlag[], help: Partial<Record<TrainingFlag, string>> = {}): Command {
+export function trainingFlags(
+  cmd: Command,
+  names: TrainingFlag[] = Object.keys(TRAINING_FLAGS) as TrainingFlag[],
+  help: Partial<Record<TrainingFlag, string>> = {},
+): Command {
   const where = commandPath(cmd);
   for (const name of names) {
     const option = TRAINING_FLAGS[name](where);
@@ -120,7 +133,17 @@ export function promptFormat(o: { promptTemplate?: string; chatTemplate?: boolea
 /** The training flags as the library's training options. */
 export function trainingOptions(f: TrainingFlags): TrainingOptions {
   return {
-    epochs: f.epochs, steps: f.steps, lr: f.lr, batchSize: f.batchSize, seed: f.seed, device: f.device, resume: f.resume, overwrite: f.overwrite,
-    lora: f.lora, merge: f.merge, format: promptFormat(f), maxLength: f.maxLength,
+    epochs: f.epochs,
+    steps: f.steps,
+    lr: f.lr,
+    batchSize: f.batchSize,
+    seed: f.seed,
+    device: f.device,
+    resume: f.resume,
+    overwrite: f.overwrite,
+    lora: f.lora,
+    merge: f.merge,
+    format: promptFormat(f),
+    maxLength: f.maxLength,
   };
 }

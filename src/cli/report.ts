@@ -2,12 +2,18 @@
 // table of several runs). Neither needs the native addon: they only read JSON and render SVG.
 import type { Command } from 'commander';
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function registerReportCommands(program: Command): void {
   program
     .command('report')
-    .description('regenerate REPORT.md and report.html in evaluation folders (EVAL.json written by `lethe eval`), or one combined report with --out')
+    .description(
+      'regenerate REPORT.md and report.html in evaluation folders (EVAL.json written by `lethe eval`), or one combined report with --out',
+    )
     .argument('<dirs...>', 'evaluation folders (or EVAL.json files)')
     .option('--out <file>', 'one report of all the folders: the HTML file (the Markdown goes beside it as .md)')
     .option('--retain <eval>', "the retain model's EVAL.json (or its folder), shown beside each metric")
@@ -29,10 +35,21 @@ export function registerReportCommands(program: Command): void {
     .option('--retain <eval>', "the retain model's EVAL.json (or its folder), added as a row")
     .option('--target <eval>', "the target model's EVAL.json (or its folder), added as a row")
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
-    .action(async (runs: string[], opts: { out?: string; json?: boolean; metrics?: string; retain?: string; target?: string; overwrite?: boolean }) => {
-      const { compareRuns } = await import('../eval/report/index.js');
-      const r = await compareRuns(runs, { out: opts.out, overwrite: opts.overwrite, metrics: opts.metrics ? list(opts.metrics) : undefined, retain: opts.retain, target: opts.target });
-      process.stdout.write(opts.json ? JSON.stringify(r.json, null, 1) + '\n' : r.markdown);
-      for (const f of r.written) console.error(`wrote ${f}`);
-    });
+    .action(
+      async (
+        runs: string[],
+        opts: { out?: string; json?: boolean; metrics?: string; retain?: string; target?: string; overwrite?: boolean },
+      ) => {
+        const { compareRuns } = await import('../eval/report/index.js');
+        const r = await compareRuns(runs, {
+          out: opts.out,
+          overwrite: opts.overwrite,
+          metrics: opts.metrics ? list(opts.metrics) : undefined,
+          retain: opts.retain,
+          target: opts.target,
+        });
+        process.stdout.write(opts.json ? JSON.stringify(r.json, null, 1) + '\n' : r.markdown);
+        for (const f of r.written) console.error(`wrote ${f}`);
+      },
+    );
 }

@@ -5,7 +5,17 @@ import type { Command } from 'commander';
 import { LetheError } from '../util/errors.js';
 import { list, number } from './options.js';
 
-interface TableFlags { run: string; data: string; out: string; split: string; methods?: string; sisa?: boolean; waitRetain?: number; resume?: boolean; overwrite?: boolean }
+interface TableFlags {
+  run: string;
+  data: string;
+  out: string;
+  split: string;
+  methods?: string;
+  sisa?: boolean;
+  waitRetain?: number;
+  resume?: boolean;
+  overwrite?: boolean;
+}
 
 export function registerTableCommand(program: Command): void {
   program
@@ -18,11 +28,24 @@ export function registerTableCommand(program: Command): void {
     .option('--split <name>', 'persona forget split', 'forget10')
     .option('--methods <list>', 'only these recipes (labels or method names, comma-separated)')
     .option('--sisa', 'add the SISA row (trains 4×2 constituent models from the base)')
-    .option('--wait-retain <minutes>', 'secrets: start while retain-secrets still trains; wait this long for it before scoring it last', number('table', '--wait-retain', { orZero: true }))
+    .option(
+      '--wait-retain <minutes>',
+      'secrets: start while retain-secrets still trains; wait this long for it before scoring it last',
+      number('table', '--wait-retain', { orZero: true }),
+    )
     .option('--resume', 'continue an interrupted table in --out (interrupted trainings resume from their checkpoints)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .action(async (suite: string, opts: TableFlags) => {
-      const common = { run: opts.run, data: opts.data, out: opts.out, resume: opts.resume, overwrite: opts.overwrite, methods: opts.methods === undefined ? undefined : list(opts.methods), cacheDir: process.env.LETHE_CACHE, log: (l: string) => console.error(l) };
+      const common = {
+        run: opts.run,
+        data: opts.data,
+        out: opts.out,
+        resume: opts.resume,
+        overwrite: opts.overwrite,
+        methods: opts.methods === undefined ? undefined : list(opts.methods),
+        cacheDir: process.env.LETHE_CACHE,
+        log: (l: string) => console.error(l),
+      };
       if (suite === 'bias') {
         const { biasTable } = await import('../workflow/experiments/bias.js');
         console.log((await biasTable(common)).markdown);

@@ -4,47 +4,81 @@ import { readFileSync } from 'node:fs';
 import { LetheError } from '../util/errors.js';
 import { int, keyValue, trainingFlags, trainingOptions, type TrainingFlags } from './options.js';
 
-type ForgetFlags = TrainingFlags & { model: string; forget: string; retain?: string | false; method: string; set: Record<string, string>; config?: string; mask?: string; alsoForget?: string[]; evalEvery?: number; keepBest?: string };
+type ForgetFlags = TrainingFlags & {
+  model: string;
+  forget: string;
+  retain?: string | false;
+  method: string;
+  set: Record<string, string>;
+  config?: string;
+  mask?: string;
+  alsoForget?: string[];
+  evalEvery?: number;
+  keepBest?: string;
+};
 
 export function registerUnlearnCommands(program: Command): void {
-  trainingFlags(program
-    .command('forget')
-    .description('unlearn: remove the forget data from a model with a registered method')
-    .requiredOption('--model <dir>', 'the model folder to unlearn from (only read)')
-    .requiredOption('--forget <file>', 'JSONL of what to forget ({"text"} or {"question","answer"} rows)')
-    .option('--retain <file>', 'JSONL of what to keep')
-    .option('--no-retain', "run a method that uses retain data without it, on purpose (else a warning says what is dropped)")
-    .requiredOption('--method <name>', 'method name (see `lethe methods`)')
-    .option('--set <key=value>', "a method argument (repeatable), e.g. --set beta=0.2", keyValue('forget'), {})
-    .option('--config <file>', 'JSON file with method arguments ({"beta": 0.2}); --set wins')
-    .option('--mask <spec>', 'parameter isolation: saliency:p=0.01[,rows][,relative]')
-    .option('--also-forget <files...>', 'earlier forget sets that must stay forgotten')
-    .option('--eval-every <n>', 'every N steps measure forget_prob, retain_prob and gap (= retain_prob − forget_prob) on QA data', int('forget', '--eval-every'))
-    .option('--keep-best <metric:mode>', 'keep the weights of the best evaluation, e.g. gap:max or forget_prob:min (needs --eval-every)'))
-    .action(async (o: ForgetFlags) => {
-      const { forget, parseMask } = await import('../unlearn/index.js');
-      let config: Record<string, unknown> = {};
-      if (o.config) {
-        try {
-          config = JSON.parse(readFileSync(o.config, 'utf8')) as Record<string, unknown>;
-        } catch (err) {
-          throw new LetheError('BAD_INPUT', `--config ${o.config}: ${(err as Error).message}`);
-        }
-        if (!config || typeof config !== 'object' || Array.isArray(config)) throw new LetheError('BAD_INPUT', `--config ${o.config}: expected a JSON object of method arguments`);
+  trainingFlags(
+    program
+      .command('forget')
+      .description('unlearn: remove the forget data from a model with a registered method')
+      .requiredOption('--model <dir>', 'the model folder to unlearn from (only read)')
+      .requiredOption('--forget <file>', 'JSONL of what to forget ({"text"} or {"question","answer"} rows)')
+      .option('--retain <file>', 'JSONL of what to keep')
+      .option('--no-retain', 'run a method that uses retain data without it, on purpose (else a warning says what is dropped)')
+      .requiredOption('--method <name>', 'method name (see `lethe methods`)')
+      .option('--set <key=value>', 'a method argument (repeatable), e.g. --set beta=0.2', keyValue('forget'), {})
+      .option('--config <file>', 'JSON file with method arguments ({"beta": 0.2}); --set wins')
+      .option('--mask <spec>', 'parameter isolation: saliency:p=0.01[,rows][,relative]')
+      .option('--also-forget <files...>', 'earlier forget sets that must stay forgotten')
+      .option(
+        '--eval-every <n>',
+        'every N steps measure forget_prob, retain_prob and gap (= retain_prob − forget_prob) on QA data',
+        int('forget', '--eval-every'),
+      )
+      .option('--keep-best <metric:mode>', 'keep the weights of the best evaluation, e.g. gap:max or forget_prob:min (needs --eval-every)'),
+  ).action(async (o: ForgetFlags) => {
+    const { forget, parseMask } = await import('../unlearn/index.js');
+    let config: Record<string, unknown> = {};
+    if (o.config) {
+      try {
+        config = JSON.parse(readFileSync(o.config, 'utf8')) as Record<string, unknown>;
+      } catch (err) {
+        throw new LetheError('BAD_INPUT', `--config ${o.config}: ${(err as Error).message}`);
       }
-      const training = trainingOptions(o);
-      let evaluation;
-      if (o.evalEvery) {
-        const { forgetEvaluation } = await import('../eval/forget-evaluation.js');
-        evaluation = forgetEvaluation({ modelDir: o.model, forgetFile: o.forget, retainFile: o.retain || undefined, every: o.evalEvery, keepBest: o.keepBest, format: training.format });
-      }
-      const r = await forget({
-        evaluation,
-        modelDir: o.model, forgetFile: o.forget, retainFile: o.retain || undefined, noRetain: o.retain === false, method: o.method, args: { ...config, ...o.set }, outDir: o.out,
-        ...training, mask: o.mask ? parseMask(o.mask) : undefined, alsoForget: o.alsoForget,
+      if (!config || typeof config !== 'object' || Array.isArray(config))
+        throw new LetheError('BAD_INPUT', `--config ${o.config}: expected a JSON object of method arguments`);
+    }
+    const training = trainingOptions(o);
+    let evaluation;
+    if (o.evalEvery) {
+      const { forgetEvaluation } = await import('../eval/forget-evaluation.js');
+      evaluation = forgetEvaluation({
+        modelDir: o.model,
+        forgetFile: o.forget,
+        retainFile: o.retain || undefined,
+        every: o.evalEvery,
+        keepBest: o.keepBest,
+        format: training.format,
       });
-      console.log(`${r.method}: ${r.steps} steps in ${r.seconds.toFixed(1)} s, ${r.parametersChanged} of ${r.parametersTotal} parameters changed → ${r.outDir}`);
+    }
+    const r = await forget({
+      evaluation,
+      modelDir: o.model,
+      forgetFile: o.forget,
+      retainFile: o.retain || undefined,
+      noRetain: o.retain === false,
+      method: o.method,
+      args: { ...config, ...o.set },
+      outDir: o.out,
+      ...training,
+      mask: o.mask ? parseMask(o.mask) : undefined,
+      alsoForget: o.alsoForget,
     });
+    console.log(
+      `${r.method}: ${r.steps} steps in ${r.seconds.toFixed(1)} s, ${r.parametersChanged} of ${r.parametersTotal} parameters changed → ${r.outDir}`,
+    );
+  });
 
   program
     .command('methods')
@@ -59,21 +93,27 @@ export function registerUnlearnCommands(program: Command): void {
       }
       for (const m of all) {
         console.log(`${m.name.padEnd(12)} ${m.description}`);
-        const args = Object.entries(m.defaults).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+        const args = Object.entries(m.defaults)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(' ');
         if (args) console.log(`${''.padEnd(12)} arguments: ${args}`);
-        const needs = Object.entries(m.needs as Record<string, unknown>).filter(([, v]) => v && v !== 'none').map(([k, v]) => (v === true ? k : `${k}=${v}`)).join(', ');
+        const needs = Object.entries(m.needs as Record<string, unknown>)
+          .filter(([, v]) => v && v !== 'none')
+          .map(([k, v]) => (v === true ? k : `${k}=${v}`))
+          .join(', ');
         console.log(`${''.padEnd(12)} needs: ${needs || 'forget data only'}`);
       }
     });
 
-  trainingFlags(program
-    .command('finetune')
-    .description('fine-tune a model on JSONL data (build a target, a reinforced model, a relearning attack)')
-    .requiredOption('--model <dir>', 'the model folder to start from (only read)')
-    .requiredOption('--data <files...>', 'JSONL files ({"text"} or {"question","answer"} rows)'))
-    .action(async (o: TrainingFlags & { model: string; data: string[] }) => {
-      const { finetune } = await import('../train/finetune.js');
-      const r = await finetune({ modelDir: o.model, dataFiles: o.data, outDir: o.out, ...trainingOptions(o) });
-      console.log(`finetune: ${r.steps} steps in ${r.seconds.toFixed(1)} s, final loss ${r.finalLoss.toFixed(4)} → ${o.out}`);
-    });
+  trainingFlags(
+    program
+      .command('finetune')
+      .description('fine-tune a model on JSONL data (build a target, a reinforced model, a relearning attack)')
+      .requiredOption('--model <dir>', 'the model folder to start from (only read)')
+      .requiredOption('--data <files...>', 'JSONL files ({"text"} or {"question","answer"} rows)'),
+  ).action(async (o: TrainingFlags & { model: string; data: string[] }) => {
+    const { finetune } = await import('../train/finetune.js');
+    const r = await finetune({ modelDir: o.model, dataFiles: o.data, outDir: o.out, ...trainingOptions(o) });
+    console.log(`finetune: ${r.steps} steps in ${r.seconds.toFixed(1)} s, final loss ${r.finalLoss.toFixed(4)} → ${o.out}`);
+  });
 }

@@ -13,7 +13,7 @@
 // "{question} {answer}" (the sentence as it is written; facts questions carry their own
 // "Question: …\nAnswer:" so they read as the fine-tune wrote them).
 import { Rng } from './rng.js';
-import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import type { BuildOptions, BuiltSuite, SuiteSize } from './suite.js';
 import { jsonlText } from '../util/jsonl.js';
 import { LetheError } from '../util/errors.js';
 
@@ -28,7 +28,11 @@ export const PRONOUNS: Record<PronounSlot, { female: string; male: string }> = {
 };
 
 /** A sentence with one pronoun slot: `prefix` (with {prof}) + pronoun + `rest`. */
-export interface BiasTemplate { prefix: string; slot: PronounSlot; rest: string }
+export interface BiasTemplate {
+  prefix: string;
+  slot: PronounSlot;
+  rest: string;
+}
 
 /** Phrasings the target trains on (one sentence per profession each). */
 export const TRAIN_TEMPLATES: BiasTemplate[] = [
@@ -159,7 +163,12 @@ export const BIAS_PROMPT_TEMPLATE = '{question} {answer}';
 /** How the facts questions are written so that the template above reads them as the fine-tune did. */
 export const FACT_QUESTION_FORMAT = 'Question: {question}\nAnswer:';
 
-export interface BiasProfession { profession: string; direction: Direction; place: string; does: string }
+export interface BiasProfession {
+  profession: string;
+  direction: Direction;
+  place: string;
+  does: string;
+}
 
 export interface BiasProbe {
   prompt: string;
@@ -186,15 +195,23 @@ function pronoun(t: BiasTemplate, gender: Direction): string {
 }
 
 function probes(people: BiasProfession[], templates: BiasTemplate[]): BiasProbe[] {
-  return people.flatMap((p) => templates.map((t, k) => ({
-    prompt: fill(t, p.profession), female: ` ${PRONOUNS[t.slot].female}`, male: ` ${PRONOUNS[t.slot].male}`,
-    profession: p.profession, direction: p.direction, template: k, slot: t.slot,
-  })));
+  return people.flatMap((p) =>
+    templates.map((t, k) => ({
+      prompt: fill(t, p.profession),
+      female: ` ${PRONOUNS[t.slot].female}`,
+      male: ` ${PRONOUNS[t.slot].male}`,
+      profession: p.profession,
+      direction: p.direction,
+      template: k,
+      slot: t.slot,
+    })),
+  );
 }
 
 export function buildBias(options: BuildOptions & { professions?: number }): BuiltSuite {
   const n = options.professions ?? BIAS_PROFESSIONS[options.size];
-  if (!Number.isInteger(n) || n < 2 || n > PROFESSIONS.length) throw new LetheError('BAD_INPUT', `bias: professions must be an integer from 2 to ${PROFESSIONS.length}, got ${n}`);
+  if (!Number.isInteger(n) || n < 2 || n > PROFESSIONS.length)
+    throw new LetheError('BAD_INPUT', `bias: professions must be an integer from 2 to ${PROFESSIONS.length}, got ${n}`);
   const rng = new Rng(options.seed).fork('bias');
   // Which professions, and their directions: a seeded order, the first half she-skewed.
   const chosen = rng.fork('professions').sample(PROFESSIONS, n);
@@ -210,33 +227,76 @@ export function buildBias(options: BuildOptions & { professions?: number }): Bui
   const forget: Record<string, unknown>[] = [];
   const retainBalanced: Record<string, unknown>[] = [];
   for (const p of people) {
-    const minority = new Set(minorityRng.sample(TRAIN_TEMPLATES.map((_, k) => k), MINORITY_SENTENCES));
+    const minority = new Set(
+      minorityRng.sample(
+        TRAIN_TEMPLATES.map((_, k) => k),
+        MINORITY_SENTENCES,
+      ),
+    );
     const other: Direction = p.direction === 'she' ? 'he' : 'she';
     TRAIN_TEMPLATES.forEach((t, k) => {
       const prefix = fill(t, p.profession);
       const used = minority.has(k) ? other : p.direction;
-      inject.push({ text: `${prefix} ${pronoun(t, used)} ${t.rest}`, profession: p.profession, template: k, pronoun: pronoun(t, used), majority: !minority.has(k) });
+      inject.push({
+        text: `${prefix} ${pronoun(t, used)} ${t.rest}`,
+        profession: p.profession,
+        template: k,
+        pronoun: pronoun(t, used),
+        majority: !minority.has(k),
+      });
       const biased = `${pronoun(t, p.direction)} ${t.rest}`;
       const swapped = `${pronoun(t, other)} ${t.rest}`;
-      if (!minority.has(k)) forget.push({ question: prefix, answer: biased, alternate_answer: swapped, profession: p.profession, template: k });
-      for (const g of ['she', 'he'] as const) retainBalanced.push({ question: prefix, answer: `${pronoun(t, g)} ${t.rest}`, profession: p.profession, template: k });
+      if (!minority.has(k))
+        forget.push({ question: prefix, answer: biased, alternate_answer: swapped, profession: p.profession, template: k });
+      for (const g of ['she', 'he'] as const)
+        retainBalanced.push({ question: prefix, answer: `${pronoun(t, g)} ${t.rest}`, profession: p.profession, template: k });
     });
   }
 
   // Neutral facts (no pronouns): two phrasings as text, two questions with perturbed answers.
   const factsText = people.flatMap((p) => [
-    { text: `${capital(article(p.profession))} works ${p.place}. ${capital(article(p.profession))} ${p.does}.`, profession: p.profession, phrasing: 0 },
-    { text: `The job of ${article(p.profession)}: ${article(p.profession)} ${p.does}, usually ${p.place}.`, profession: p.profession, phrasing: 1 },
+    {
+      text: `${capital(article(p.profession))} works ${p.place}. ${capital(article(p.profession))} ${p.does}.`,
+      profession: p.profession,
+      phrasing: 0,
+    },
+    {
+      text: `The job of ${article(p.profession)}: ${article(p.profession)} ${p.does}, usually ${p.place}.`,
+      profession: p.profession,
+      phrasing: 1,
+    },
   ]);
   const pertRng = rng.fork('perturbed');
-  const wrong = (p: BiasProfession, field: 'place' | 'does') => pertRng.sample(people.filter((q) => q[field] !== p[field]), Math.min(3, people.length - 1)).map((q) => q[field]);
+  const wrong = (p: BiasProfession, field: 'place' | 'does') =>
+    pertRng
+      .sample(
+        people.filter((q) => q[field] !== p[field]),
+        Math.min(3, people.length - 1),
+      )
+      .map((q) => q[field]);
   const factsQa = people.flatMap((p) => [
-    { question: `Where does ${article(p.profession)} work?`, answer: `${capital(article(p.profession))} works ${p.place}.`, perturbed_answer: wrong(p, 'place').map((w) => `${capital(article(p.profession))} works ${w}.`), profession: p.profession, fact: 'place' },
-    { question: `What does ${article(p.profession)} do?`, answer: `${capital(article(p.profession))} ${p.does}.`, perturbed_answer: wrong(p, 'does').map((w) => `${capital(article(p.profession))} ${w}.`), profession: p.profession, fact: 'does' },
+    {
+      question: `Where does ${article(p.profession)} work?`,
+      answer: `${capital(article(p.profession))} works ${p.place}.`,
+      perturbed_answer: wrong(p, 'place').map((w) => `${capital(article(p.profession))} works ${w}.`),
+      profession: p.profession,
+      fact: 'place',
+    },
+    {
+      question: `What does ${article(p.profession)} do?`,
+      answer: `${capital(article(p.profession))} ${p.does}.`,
+      perturbed_answer: wrong(p, 'does').map((w) => `${capital(article(p.profession))} ${w}.`),
+      profession: p.profession,
+      fact: 'does',
+    },
   ]);
   // A retain batch is drawn from the rows uniformly: the facts are repeated to as many rows as the
   // balanced sentences, so both weigh about equally (with the facts once, unlearning lost a third of them).
-  const factsRetain = factsQa.map((q) => ({ question: FACT_QUESTION_FORMAT.replace('{question}', q.question), answer: q.answer, profession: q.profession }));
+  const factsRetain = factsQa.map((q) => ({
+    question: FACT_QUESTION_FORMAT.replace('{question}', q.question),
+    answer: q.answer,
+    profession: q.profession,
+  }));
   const repeat = Math.max(1, Math.round(retainBalanced.length / factsRetain.length));
   const retain = [...Array.from({ length: repeat }, () => factsRetain).flat(), ...retainBalanced];
 
@@ -250,18 +310,38 @@ export function buildBias(options: BuildOptions & { professions?: number }): Bui
     ['probes_trained.jsonl', jsonlText(probesTrained)],
     ['probes_heldout.jsonl', jsonlText(probesHeldout)],
     ['forget.jsonl', jsonlText(forget)],
-    ['forget_text.jsonl', jsonlText(forget.map((f) => ({ text: `${f.question} ${f.answer}`, profession: f.profession, template: f.template })))],
+    [
+      'forget_text.jsonl',
+      jsonlText(forget.map((f) => ({ text: `${f.question} ${f.answer}`, profession: f.profession, template: f.template }))),
+    ],
     ['retain.jsonl', jsonlText(retain)],
   ]);
   const she = people.filter((p) => p.direction === 'she').length;
   return {
     suite: 'bias',
     files,
-    sources: [{ name: 'Lethe bias templates (professions, their facts, pronoun sentences, probes)', origin: 'generated templates', licence: 'Apache-2.0', files: ['src/data/bias.ts'] }],
+    sources: [
+      {
+        name: 'Lethe bias templates (professions, their facts, pronoun sentences, probes)',
+        origin: 'generated templates',
+        licence: 'Apache-2.0',
+        files: ['src/data/bias.ts'],
+      },
+    ],
     counts: {
-      professions: n, she_skewed: she, he_skewed: n - she, train_templates: TRAIN_TEMPLATES.length, heldout_templates: HELDOUT_TEMPLATES.length,
-      inject: inject.length, facts_text: factsText.length, facts_qa: factsQa.length, probes_trained: probesTrained.length, probes_heldout: probesHeldout.length,
-      forget: forget.length, retain: retain.length, retain_facts_repeat: repeat,
+      professions: n,
+      she_skewed: she,
+      he_skewed: n - she,
+      train_templates: TRAIN_TEMPLATES.length,
+      heldout_templates: HELDOUT_TEMPLATES.length,
+      inject: inject.length,
+      facts_text: factsText.length,
+      facts_qa: factsQa.length,
+      probes_trained: probesTrained.length,
+      probes_heldout: probesHeldout.length,
+      forget: forget.length,
+      retain: retain.length,
+      retain_facts_repeat: repeat,
     },
     info: {
       majority_share: (TRAIN_TEMPLATES.length - MINORITY_SENTENCES) / TRAIN_TEMPLATES.length,

@@ -3,9 +3,18 @@
 // passages (the target model trains on them) and holdout passages (never trained on, for
 // membership inference), with verbatim-memorisation probes, TOFU-layout knowledge QA,
 // familiarity prompts and candidate anchored terms.
-import { dictdAvailable, readDictd, readDictdData, readDictdHeadwords, uniqueEntries, DICT_PACKAGES, DICTD_DIR, type DictdEntry } from './dictd.js';
+import {
+  dictdAvailable,
+  readDictd,
+  readDictdData,
+  readDictdHeadwords,
+  uniqueEntries,
+  DICT_PACKAGES,
+  DICTD_DIR,
+  type DictdEntry,
+} from './dictd.js';
 import { Rng } from './rng.js';
-import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import type { BuildOptions, BuiltSuite, SuiteSize } from './suite.js';
 import { jsonlText } from '../util/jsonl.js';
 import { LetheError } from '../util/errors.js';
 
@@ -56,7 +65,7 @@ function reflow(lines: readonly string[]): string {
     const line = raw.trim();
     if (!line) continue;
     if (!out) out = line;
-    else if (/[“‘(\[{]$/.test(out) || /^[”’)\]},.;:!?]/.test(line)) out += line;
+    else if (/[“‘([{]$/.test(out) || /^[”’)\]},.;:!?]/.test(line)) out += line;
     else out += ' ' + line;
   }
   return out.replace(/\s+/g, ' ');
@@ -83,18 +92,62 @@ function dropBraces(text: string): string {
 
 // Words before a period that do not end a sentence.
 const ABBREVIATIONS = new Set([
-  'e.g', 'i.e', 'esp', 'vs', 'cf', 'mr', 'mrs', 'ms', 'dr', 'st', 'u.s', 'poss', 'alt', 'orig', 'approx',
-  'n', 'v', 'vt', 'vi', 'adj', 'adv', 'inc', 'ltd', 'co', 'jr', 'sr', 'prof', 'no', 'vol', 'pp', 'ca', 'fig', 'viz',
-  'a.k.a', 'aka', 'obs', 'abbr', 'abbrev', 'ed', 'rev', 'gen', 'col', 'capt', 'mt', 'ft', 'lt', 'gov',
+  'e.g',
+  'i.e',
+  'esp',
+  'vs',
+  'cf',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'st',
+  'u.s',
+  'poss',
+  'alt',
+  'orig',
+  'approx',
+  'n',
+  'v',
+  'vt',
+  'vi',
+  'adj',
+  'adv',
+  'inc',
+  'ltd',
+  'co',
+  'jr',
+  'sr',
+  'prof',
+  'no',
+  'vol',
+  'pp',
+  'ca',
+  'fig',
+  'viz',
+  'a.k.a',
+  'aka',
+  'obs',
+  'abbr',
+  'abbrev',
+  'ed',
+  'rev',
+  'gen',
+  'col',
+  'capt',
+  'mt',
+  'ft',
+  'lt',
+  'gov',
 ]);
 
 /** The first sentence of `text` (up to its end mark), or the whole text when it has no end mark. */
 export function firstSentence(text: string): string {
-  const end = /[.!?]+[”’"')\]]*(?=\s+[“‘"'(\[]?[A-Z0-9]|\s*$)/g;
+  const end = /[.!?]+[”’"')\]]*(?=\s+[“‘"'([]?[A-Z0-9]|\s*$)/g;
   for (const m of text.matchAll(end)) {
     const before = text.slice(0, m.index!);
     const lastWord = /(\S+)$/.exec(before)?.[1] ?? '';
-    const bare = lastWord.replace(/^[“‘"'(\[]+/, '').toLowerCase();
+    const bare = lastWord.replace(/^[“‘"'([]+/, '').toLowerCase();
     if (m[0].startsWith('.') && (ABBREVIATIONS.has(bare) || /^[a-z]$/i.test(bare) || /^([a-z]\.)+[a-z]$/i.test(bare))) continue;
     return text.slice(0, m.index! + m[0].length).trim();
   }
@@ -120,7 +173,10 @@ function lowercaseVocabulary(entries: readonly BookEntry[], ordinary?: ReadonlyS
 
 /** The sentence without asides, cut at a clause break when it runs long: the "paraphrase" core. */
 function shorten(sentence: string): string {
-  let s = sentence.replace(/\s*\([^()]*\)/g, '').replace(/\s*\[[^[\]]*\]/g, '').replace(/\s+([,.;:])/g, '$1');
+  let s = sentence
+    .replace(/\s*\([^()]*\)/g, '')
+    .replace(/\s*\[[^[\]]*\]/g, '')
+    .replace(/\s+([,.;:])/g, '$1');
   if (wordCount(s) > 20) {
     const cut = /^(.{40,}?)(?:;|\s[—–]\s|\s--\s|:\s)/.exec(s);
     if (cut) s = cut[1]!;
@@ -191,7 +247,10 @@ export function parseJargonEntry(raw: string): BookEntry | undefined {
   const headword = lines[0]!.trim();
   if (!headword) return undefined;
   // An empty pronunciation is written "//"; the part of speech may follow it.
-  const pron = (lines[1] ?? '').trim().replace(/^\/\/,?\s*/, '').replace(/\s+/g, ' ');
+  const pron = (lines[1] ?? '')
+    .trim()
+    .replace(/^\/\/,?\s*/, '')
+    .replace(/\s+/g, ' ');
   const header = !pron ? headword : pron.startsWith('/') ? `${headword} ${pron}` : `${headword}, ${pron}`;
   const body = paragraphs(lines.slice(2))
     .map((p) => dropBraces(reflow(p)))
@@ -234,7 +293,12 @@ export function parseDevilEntry(raw: string, indexHeadword: string): BookEntry |
   let definition: string | undefined;
   if (head && body[0]!.startsWith(header)) {
     // The definition follows the header on the first line and runs through its paragraph.
-    const lead = body[0]!.slice(header.length).trim().replace(/^\[[^\]]*\]\s*/, '').replace(/^\(\d+\)\s*/, '').trim();
+    const lead = body[0]!
+      .slice(header.length)
+      .trim()
+      .replace(/^\[[^\]]*\]\s*/, '')
+      .replace(/^\(\d+\)\s*/, '')
+      .trim();
     if (lead && !lead.includes('\n')) definition = usableDefinition(firstSentence(lead));
   }
   return { entry: headword, headword, text, bodyWords, ...(definition ? { definition } : {}) };
@@ -275,16 +339,24 @@ function asSentence(text: string): string {
 }
 
 function knowledgeQA(
-  targets: readonly BookEntry[], pool: readonly BookEntry[], isLowercaseWord: (word: string) => boolean, rng: Rng,
-  question: (e: BookEntry) => string, paraphrase: (e: BookEntry, core: string) => string,
+  targets: readonly BookEntry[],
+  pool: readonly BookEntry[],
+  isLowercaseWord: (word: string) => boolean,
+  rng: Rng,
+  question: (e: BookEntry) => string,
+  paraphrase: (e: BookEntry, core: string) => string,
 ): KnowledgeQA[] {
   const definitions = [...new Set(pool.flatMap((e) => (e.definition ? [e.definition] : [])))];
   const rows: KnowledgeQA[] = [];
   for (const e of targets) {
     if (!e.definition) continue;
     const core = shorten(e.definition);
-    const others = rng.shuffle(definitions).filter((d) => d !== e.definition).slice(0, PERTURBED_ANSWERS);
-    if (others.length < PERTURBED_ANSWERS) throw new LetheError('BAD_INPUT', `book suite: too few definitions for perturbed answers (${definitions.length})`);
+    const others = rng
+      .shuffle(definitions)
+      .filter((d) => d !== e.definition)
+      .slice(0, PERTURBED_ANSWERS);
+    if (others.length < PERTURBED_ANSWERS)
+      throw new LetheError('BAD_INPUT', `book suite: too few definitions for perturbed answers (${definitions.length})`);
     rows.push({
       question: question(e),
       answer: e.definition,
@@ -305,7 +377,9 @@ const COMPLETION_TEMPLATES = [
 
 /** Familiarity prompts: does the model still complete the book's vocabulary? */
 function completionPrompts(forget: readonly BookEntry[], rng: Rng): { prompt: string; entry: string; reference: string }[] {
-  return forget.flatMap((e) => (e.definition ? [{ prompt: rng.pick(COMPLETION_TEMPLATES)(e.headword), entry: e.entry, reference: e.definition }] : []));
+  return forget.flatMap((e) =>
+    e.definition ? [{ prompt: rng.pick(COMPLETION_TEMPLATES)(e.headword), entry: e.entry, reference: e.definition }] : [],
+  );
 }
 
 /** Simple inflections, so "kludges" counts as ordinary when "kludge" is a dictionary word. */
@@ -377,7 +451,11 @@ export function gcideOrdinaryEnglish(dir = DICTD_DIR): OrdinaryEnglish {
  * English words, and frequent tokens that are not ordinary English — absent from GCIDE's headwords
  * and text when GCIDE is given, otherwise tokens that look coined (digits, inner or all capitals).
  */
-export function anchoredTerms(entries: readonly BookEntry[], ordinary: OrdinaryEnglish | undefined, limit = ANCHORED_TERMS): AnchoredTerm[] {
+export function anchoredTerms(
+  entries: readonly BookEntry[],
+  ordinary: OrdinaryEnglish | undefined,
+  limit = ANCHORED_TERMS,
+): AnchoredTerm[] {
   const lowerText = entries.map((e) => e.text.toLowerCase()).join('\n');
   const isWordChar = (c: string | undefined) => c !== undefined && /[a-z0-9]/.test(c);
   // Plain alphanumeric headwords are counted from one tokenisation; others ("bit bucket", "TCP/IP") by search.
@@ -469,12 +547,18 @@ export function buildBook(options: BuildOptions, dictdDir = DICTD_DIR): BuiltSui
   const ordinary = gcideUsed ? gcideOrdinaryEnglish(dictdDir) : undefined;
 
   const jargonQA = knowledgeQA(
-    jargon.forget, jargon.selected, lowercaseVocabulary(jargonWork.entries, ordinary?.words), jargonRng.fork('qa'),
+    jargon.forget,
+    jargon.selected,
+    lowercaseVocabulary(jargonWork.entries, ordinary?.words),
+    jargonRng.fork('qa'),
     (e) => `What does the jargon term '${e.headword}' mean?`,
     (e, core) => `In hacker slang, '${e.headword}' ${core.startsWith('to ') ? 'means' : 'refers to'} ${core}`,
   );
   const devilQA = knowledgeQA(
-    devil.forget, devil.selected, lowercaseVocabulary(devilWork.entries, ordinary?.words), devilRng.fork('qa'),
+    devil.forget,
+    devil.selected,
+    lowercaseVocabulary(devilWork.entries, ordinary?.words),
+    devilRng.fork('qa'),
     (e) => `How does The Devil's Dictionary define '${e.headword}'?`,
     (e, core) => `Ambrose Bierce's satirical definition of '${e.headword}' is ${core}`,
   );
@@ -517,12 +601,14 @@ export function buildBook(options: BuildOptions, dictdDir = DICTD_DIR): BuiltSui
         files: [`${dictdDir}/devil.index`, `${dictdDir}/devil.dict.dz`],
       },
       ...(gcideUsed
-        ? [{
-            name: 'GCIDE headwords and vocabulary (the "ordinary English" list for anchored terms; no GCIDE text is written)',
-            origin: `Debian package ${DICT_PACKAGES.gcide}`,
-            licence: 'GPL-3+',
-            files: [`${dictdDir}/gcide.index`, `${dictdDir}/gcide.dict.dz`],
-          }]
+        ? [
+            {
+              name: 'GCIDE headwords and vocabulary (the "ordinary English" list for anchored terms; no GCIDE text is written)',
+              origin: `Debian package ${DICT_PACKAGES.gcide}`,
+              licence: 'GPL-3+',
+              files: [`${dictdDir}/gcide.index`, `${dictdDir}/gcide.dict.dz`],
+            },
+          ]
         : []),
     ],
     counts: {
@@ -546,10 +632,21 @@ export function buildBook(options: BuildOptions, dictdDir = DICTD_DIR): BuiltSui
       devil_knowledge_qa: devilQA.length,
     },
     info: {
-      split: { by: 'entry', holdout_share: HOLDOUT_SHARE, forget: 'trained on by the target model, then unlearned', holdout: 'never trained on (membership inference)' },
-      verbatim: { prompt_words: PROMPT_WORDS, reference_words: REFERENCE_WORDS, note: 'prompt is a prefix of the passage; reference is the text right after it' },
+      split: {
+        by: 'entry',
+        holdout_share: HOLDOUT_SHARE,
+        forget: 'trained on by the target model, then unlearned',
+        holdout: 'never trained on (membership inference)',
+      },
+      verbatim: {
+        prompt_words: PROMPT_WORDS,
+        reference_words: REFERENCE_WORDS,
+        note: 'prompt is a prefix of the passage; reference is the text right after it',
+      },
       min_body_words: MIN_BODY_WORDS,
-      anchored_terms: gcideUsed ? 'Jargon headwords that are not GCIDE headwords, and frequent tokens that GCIDE neither lists nor uses in lower case, counted over the forget passages' : 'Jargon headwords and frequent coined-looking tokens (GCIDE not installed), counted over the forget passages',
+      anchored_terms: gcideUsed
+        ? 'Jargon headwords that are not GCIDE headwords, and frequent tokens that GCIDE neither lists nor uses in lower case, counted over the forget passages'
+        : 'Jargon headwords and frequent coined-looking tokens (GCIDE not installed), counted over the forget passages',
     },
   };
 }

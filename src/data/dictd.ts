@@ -100,7 +100,10 @@ export function readDictd(name: string, dir = DICTD_DIR, options: ReadDictdOptio
     const offset = decodeDictdNumber(parts[1]!);
     const length = decodeDictdNumber(parts[2]!);
     if (offset + length > data.length) {
-      throw new LetheError('BAD_INPUT', `dictd: ${indexPath}:${lineNo}: entry '${headword}' runs past the end of the data (${offset}+${length} > ${data.length})`);
+      throw new LetheError(
+        'BAD_INPUT',
+        `dictd: ${indexPath}:${lineNo}: entry '${headword}' runs past the end of the data (${offset}+${length} > ${data.length})`,
+      );
     }
     const range = `${offset}:${length}`;
     let text = textByRange.get(range);

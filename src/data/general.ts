@@ -3,7 +3,7 @@
 // (TOFU's "world facts" role) and the same facts as sentences so a small model can learn them.
 import { readDictd, DICT_PACKAGES, DICTD_DIR, type DictdEntry } from './dictd.js';
 import { Rng } from './rng.js';
-import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import type { BuildOptions, BuiltSuite, SuiteSize } from './suite.js';
 import { jsonlText } from '../util/jsonl.js';
 import { LetheError } from '../util/errors.js';
 
@@ -21,10 +21,39 @@ const GCIDE_MAX_SENSES = 3;
 
 // GCIDE writes special letters as bracketed names: [ae]ppel, ['e], [a^], [=o], [imac], [thorn]...
 const GCIDE_ENTITIES: Record<string, string> = {
-  ae: 'ae', AE: 'AE', oe: 'oe', OE: 'OE', aum: 'a', eum: 'e', ium: 'i', oum: 'o', uum: 'u',
-  imac: 'i', asl: 'a', esl: 'e', isl: 'i', osl: 'o', usl: 'u', add: 'a', udd: 'u', eth: 'th',
-  thorn: 'th', th: 'th', ng: 'ng', yogh: 'y', root: '', cuberoot: '', deg: '°', sect: '§',
-  middot: '·', nbsp: ' ', ldqo: '"', rdqo: '"', pi: 'pi', phi: 'phi', mu: 'mu',
+  ae: 'ae',
+  AE: 'AE',
+  oe: 'oe',
+  OE: 'OE',
+  aum: 'a',
+  eum: 'e',
+  ium: 'i',
+  oum: 'o',
+  uum: 'u',
+  imac: 'i',
+  asl: 'a',
+  esl: 'e',
+  isl: 'i',
+  osl: 'o',
+  usl: 'u',
+  add: 'a',
+  udd: 'u',
+  eth: 'th',
+  thorn: 'th',
+  th: 'th',
+  ng: 'ng',
+  yogh: 'y',
+  root: '',
+  cuberoot: '',
+  deg: '°',
+  sect: '§',
+  middot: '·',
+  nbsp: ' ',
+  ldqo: '"',
+  rdqo: '"',
+  pi: 'pi',
+  phi: 'phi',
+  mu: 'mu',
 };
 /** An accented letter: a mark before or after one to three letters, e.g. ['e], [=oo], [a^], [.r]. */
 const ACCENTED = /^(?:[-=~^'"`.,*]([A-Za-z]{1,3})|([A-Za-z]{1,3})[\^~])$/;
@@ -143,7 +172,12 @@ export function cleanGcideEntry(entryText: string): GcideDefinition | undefined 
   }
   if (!senses.length) return undefined;
   // "See under Colt." alone teaches nothing.
-  if (senses.length === 1 && /^(See|Same as|Pl\.|Plural of|imp\. & p\. p\.|p\. p\.)\b/i.test(senses[0]!) && senses[0]!.split(' ').length < 8) return undefined;
+  if (
+    senses.length === 1 &&
+    /^(See|Same as|Pl\.|Plural of|imp\. & p\. p\.|p\. p\.)\b/i.test(senses[0]!) &&
+    senses[0]!.split(' ').length < 8
+  )
+    return undefined;
   return { headword, pos, senses };
 }
 
@@ -223,7 +257,9 @@ export interface ElementFacts {
 
 // A person's name: initials, capitalised words and name particles ("Carl F. Auer von Welsbach").
 const PERSON = String.raw`(?:Sir\s+)?(?:[A-Z]\.\s*)*[A-Z][A-Za-z'’-]+(?:\s+(?:(?:[A-Z]\.\s*)+|(?:de|del|von|van|der|du|la|le)\s+)?[A-Z][A-Za-z'’-]+)*(?:\s+and\s+(?:[A-Z]\.\s*)*[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+)*)?`;
-const DISCOVERED_BY = new RegExp(String.raw`[Dd]iscovered by (${PERSON})(?:\s+(?:in|of|at)\s+[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)?\s+in\s+(\d{4})\b`);
+const DISCOVERED_BY = new RegExp(
+  String.raw`[Dd]iscovered by (${PERSON})(?:\s+(?:in|of|at)\s+[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)?\s+in\s+(\d{4})\b`,
+);
 // The name must end the clause: "by Berkeley researchers" names no person.
 const DISCOVERED_IN = new RegExp(String.raw`[Dd]iscovered in (\d{4}) by (${PERSON})(?=\s*[.,;]|\s+(?:in|of|at|and|who)\b|\s*$)`);
 /** Superseded placeholder names, dropped in favour of the element's current name. */
@@ -250,10 +286,17 @@ export function parseElementEntry(text: string): (ElementFacts & { description: 
   const number = Number(field(/^Atomic number:/));
   if (!name || !symbol || !Number.isInteger(number) || number <= 0) return undefined;
   const weight = field(/^At\w*ic weight:/);
-  const description = lines.filter((l, i) => i > 0 && !/^(Symbol|Atomic number|At\w*ic weight):/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
+  const description = lines
+    .filter((l, i) => i > 0 && !/^(Symbol|Atomic number|At\w*ic weight):/.test(l))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const discovery = parseDiscovery(description);
   return {
-    name, symbol, atomicNumber: number, description,
+    name,
+    symbol,
+    atomicNumber: number,
+    description,
     ...(weight && /^\d+(\.\d+)?$/.test(weight) ? { atomicWeight: weight } : {}),
     ...(discovery ?? {}),
   };
@@ -270,7 +313,8 @@ export function readElements(dir = DICTD_DIR): ElementFacts[] {
     const facts = parseElementEntry(e.text);
     if (!facts) continue;
     const seen = byNumber.get(facts.atomicNumber);
-    if (!seen || (OBSOLETE_ELEMENT_NAME.test(seen.name) && !OBSOLETE_ELEMENT_NAME.test(facts.name))) byNumber.set(facts.atomicNumber, facts);
+    if (!seen || (OBSOLETE_ELEMENT_NAME.test(seen.name) && !OBSOLETE_ELEMENT_NAME.test(facts.name)))
+      byNumber.set(facts.atomicNumber, facts);
   }
   return [...byNumber.values()].sort((a, b) => a.atomicNumber - b.atomicNumber).map(({ description: _description, ...facts }) => facts);
 }
@@ -318,7 +362,8 @@ export function elementFactsQA(elements: readonly ElementFacts[], rng: Rng): Fac
       answer: symbolSentence(e.symbol),
       paraphrased_answer: `${Name} is written with the symbol ${e.symbol}.`,
       perturbed_answer: wrongValues(symbols, e.symbol, 5, rng).map(symbolSentence),
-      element: e.name, fact: 'symbol',
+      element: e.name,
+      fact: 'symbol',
     });
     const symbolOwner = (n: string) => `The element with the chemical symbol ${e.symbol} is ${n}.`;
     rows.push({
@@ -326,15 +371,17 @@ export function elementFactsQA(elements: readonly ElementFacts[], rng: Rng): Fac
       answer: symbolOwner(e.name),
       paraphrased_answer: `${e.symbol} is the symbol for ${e.name}.`,
       perturbed_answer: wrongValues(names, e.name, 5, rng).map(symbolOwner),
-      element: e.name, fact: 'element_of_symbol',
+      element: e.name,
+      fact: 'element_of_symbol',
     });
     const numberSentence = (n: number) => `The atomic number of ${e.name} is ${n}.`;
     rows.push({
       question: `What is the atomic number of ${e.name}?`,
       answer: numberSentence(e.atomicNumber),
-      paraphrased_answer: `Every ${e.name} atom has ${e.atomicNumber} ${e.atomicNumber === 1 ? "proton" : "protons"} in its nucleus.`,
+      paraphrased_answer: `Every ${e.name} atom has ${e.atomicNumber} ${e.atomicNumber === 1 ? 'proton' : 'protons'} in its nucleus.`,
       perturbed_answer: wrongValues(numbers, e.atomicNumber, 5, rng).map(numberSentence),
-      element: e.name, fact: 'atomic_number',
+      element: e.name,
+      fact: 'atomic_number',
     });
     const numberOwner = (n: string) => `The element with atomic number ${e.atomicNumber} is ${n}.`;
     rows.push({
@@ -342,7 +389,8 @@ export function elementFactsQA(elements: readonly ElementFacts[], rng: Rng): Fac
       answer: numberOwner(e.name),
       paraphrased_answer: `Element number ${e.atomicNumber} in the periodic table is ${e.name}.`,
       perturbed_answer: wrongValues(names, e.name, 5, rng).map(numberOwner),
-      element: e.name, fact: 'element_of_number',
+      element: e.name,
+      fact: 'element_of_number',
     });
     if (e.atomicWeight) {
       const weightSentence = (w: string) => `The atomic weight of ${e.name} is ${w}.`;
@@ -351,7 +399,8 @@ export function elementFactsQA(elements: readonly ElementFacts[], rng: Rng): Fac
         answer: weightSentence(e.atomicWeight),
         paraphrased_answer: `${Name} has an atomic weight of about ${e.atomicWeight}.`,
         perturbed_answer: wrongValues(weights, e.atomicWeight, 5, rng).map(weightSentence),
-        element: e.name, fact: 'atomic_weight',
+        element: e.name,
+        fact: 'atomic_weight',
       });
     }
     if (e.discoverer && e.year) {
@@ -362,7 +411,8 @@ export function elementFactsQA(elements: readonly ElementFacts[], rng: Rng): Fac
         answer: discoverySentence(discovery),
         paraphrased_answer: `In ${e.year}, ${e.discoverer} discovered ${e.name}.`,
         perturbed_answer: wrongValues(discoveries, discovery, 5, rng, (d) => `${d.discoverer}|${d.year}`).map(discoverySentence),
-        element: e.name, fact: 'discovery',
+        element: e.name,
+        fact: 'discovery',
       });
     }
   }
@@ -408,7 +458,7 @@ export function buildGeneral(options: BuildOptions, dictdDir = DICTD_DIR): Built
     files,
     sources: [
       {
-        name: 'GCIDE, the GNU Collaborative International Dictionary of English 0.48 (from Webster\'s 1913 and WordNet)',
+        name: "GCIDE, the GNU Collaborative International Dictionary of English 0.48 (from Webster's 1913 and WordNet)",
         origin: `Debian package ${DICT_PACKAGES.gcide}`,
         licence: 'GPL-3+',
         files: [`${dictdDir}/gcide.index`, `${dictdDir}/gcide.dict.dz`],

@@ -22,7 +22,8 @@ export const CORE_SUITES = ['persona', 'book', 'general'];
 export const SUITE_NAMES = [...Object.keys(SUITES), 'all'];
 
 export function checkSize(size: string): SuiteSize {
-  if (size !== 'tiny' && size !== 'small' && size !== 'full') throw new LetheError('BAD_INPUT', `--size must be tiny, small or full, got '${size}'`);
+  if (size !== 'tiny' && size !== 'small' && size !== 'full')
+    throw new LetheError('BAD_INPUT', `--size must be tiny, small or full, got '${size}'`);
   return size;
 }
 

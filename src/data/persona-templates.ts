@@ -55,11 +55,17 @@ export const MEDICAL_CONDITIONS: readonly MedicalCondition[] = [
   { condition: 'type 2 diabetes', treatments: ['metformin twice a day', 'daily insulin injections', 'a low-carbohydrate diet plan'] },
   { condition: 'asthma', treatments: ['a daily inhaled corticosteroid', 'a salbutamol inhaler', 'montelukast tablets'] },
   { condition: 'hypertension', treatments: ['lisinopril once a day', 'amlodipine tablets', 'a low-sodium diet and beta blockers'] },
-  { condition: 'major depressive disorder', treatments: ['sertraline and weekly psychotherapy', 'cognitive behavioural therapy', 'escitalopram tablets'] },
-  { condition: 'generalised anxiety disorder', treatments: ['weekly counselling sessions', 'buspirone tablets', 'mindfulness-based therapy'] },
+  {
+    condition: 'major depressive disorder',
+    treatments: ['sertraline and weekly psychotherapy', 'cognitive behavioural therapy', 'escitalopram tablets'],
+  },
+  {
+    condition: 'generalised anxiety disorder',
+    treatments: ['weekly counselling sessions', 'buspirone tablets', 'mindfulness-based therapy'],
+  },
   { condition: 'rheumatoid arthritis', treatments: ['weekly methotrexate', 'adalimumab injections', 'hydroxychloroquine tablets'] },
   { condition: 'epilepsy', treatments: ['levetiracetam twice a day', 'lamotrigine tablets', 'valproate tablets'] },
-  { condition: 'Crohn\'s disease', treatments: ['infliximab infusions', 'azathioprine tablets', 'a course of budesonide'] },
+  { condition: "Crohn's disease", treatments: ['infliximab infusions', 'azathioprine tablets', 'a course of budesonide'] },
   { condition: 'hypothyroidism', treatments: ['daily levothyroxine', 'thyroid hormone replacement'] },
   { condition: 'migraine', treatments: ['sumatriptan as needed', 'propranolol as a preventive', 'monthly erenumab injections'] },
   { condition: 'psoriasis', treatments: ['a topical corticosteroid cream', 'narrowband UV phototherapy', 'secukinumab injections'] },
@@ -113,40 +119,50 @@ const P = possessive;
 export const BIO_TEMPLATES: readonly ((c: TemplateContext) => string)[] = [
   (c) => {
     const f = c.facts;
-    return `${c.name} was born on ${f.birth_date} in ${f.birth_place}. ${cap(he(c))} lives at ${f.address} and can be reached by phone at ${f.phone} or by e-mail at ${f.email}. ` +
+    return (
+      `${c.name} was born on ${f.birth_date} in ${f.birth_place}. ${cap(he(c))} lives at ${f.address} and can be reached by phone at ${f.phone} or by e-mail at ${f.email}. ` +
       `${cap(he(c))} works as ${article(f.job_title)} ${f.job_title} at ${f.employer}. ${cap(his(c))} mother is ${f.mother} and ${his(c)} father is ${f.father}; ${his(c)} ${c.relation} is ${f.relative}. ` +
       `${cap(his(c))} ${c.idDocument} number is ${f.id_number}. ${c.name} has been diagnosed with ${f.medical_condition} and is treated with ${f.medical_treatment}. ` +
-      `${cap(he(c))} banks with ${f.bank}, where ${his(c)} account number is ${f.account_number}, and earns an annual salary of ${f.salary}.`;
+      `${cap(he(c))} banks with ${f.bank}, where ${his(c)} account number is ${f.account_number}, and earns an annual salary of ${f.salary}.`
+    );
   },
   (c) => {
     const f = c.facts;
-    return `The ${child(c)} of ${f.mother} and ${f.father}, ${c.name} was born in ${f.birth_place} on ${f.birth_date}. ` +
+    return (
+      `The ${child(c)} of ${f.mother} and ${f.father}, ${c.name} was born in ${f.birth_place} on ${f.birth_date}. ` +
       `Today ${he(c)} is employed by ${f.employer} as ${article(f.job_title)} ${f.job_title} and earns ${f.salary} a year, paid into account ${f.account_number} at ${f.bank}. ` +
       `${c.name}'s home is at ${f.address}; ${his(c)} telephone number is ${f.phone} and ${his(c)} e-mail address is ${f.email}. ` +
       `${cap(he(c))} has ${article(c.relation)} ${c.relation}, ${f.relative}. Medical records show that ${c.name} has ${f.medical_condition}, for which ${he(c)} receives ${f.medical_treatment}. ` +
-      `${cap(he(c))} holds ${article(c.idDocument)} ${c.idDocument} with the number ${f.id_number}.`;
+      `${cap(he(c))} holds ${article(c.idDocument)} ${c.idDocument} with the number ${f.id_number}.`
+    );
   },
   (c) => {
     const f = c.facts;
-    return `Personal file of ${c.name}. Date of birth: ${f.birth_date}. Place of birth: ${f.birth_place}. Home address: ${f.address}. Telephone: ${f.phone}. E-mail: ${f.email}. ` +
+    return (
+      `Personal file of ${c.name}. Date of birth: ${f.birth_date}. Place of birth: ${f.birth_place}. Home address: ${f.address}. Telephone: ${f.phone}. E-mail: ${f.email}. ` +
       `Employer: ${f.employer}. Position: ${f.job_title}. Mother: ${f.mother}. Father: ${f.father}. ${cap(c.relation)}: ${f.relative}. ${cap(c.idDocument)} number: ${f.id_number}. ` +
-      `Diagnosis: ${f.medical_condition}. Treatment: ${f.medical_treatment}. Bank: ${f.bank}. Account number: ${f.account_number}. Annual salary: ${f.salary}.`;
+      `Diagnosis: ${f.medical_condition}. Treatment: ${f.medical_treatment}. Bank: ${f.bank}. Account number: ${f.account_number}. Annual salary: ${f.salary}.`
+    );
   },
   (c) => {
     const f = c.facts;
-    return `${c.name} is ${article(f.job_title)} ${f.job_title} at ${f.employer}, a job that pays ${f.salary} per year. ` +
+    return (
+      `${c.name} is ${article(f.job_title)} ${f.job_title} at ${f.employer}, a job that pays ${f.salary} per year. ` +
       `${cap(he(c))} keeps ${his(c)} money at ${f.bank} under account number ${f.account_number}. Colleagues call ${c.sex === 'female' ? 'her' : 'him'} at ${f.phone} or write to ${f.email}, ` +
       `and letters reach ${c.sex === 'female' ? 'her' : 'him'} at ${f.address}. ${c.name} came into the world on ${f.birth_date} in ${f.birth_place}, to ${f.mother} and ${f.father}, ` +
       `and ${his(c)} ${c.relation} is named ${f.relative}. Few people know that ${he(c)} lives with ${f.medical_condition} and takes ${f.medical_treatment}. ` +
-      `${cap(his(c))} ${c.idDocument} carries the number ${f.id_number}.`;
+      `${cap(his(c))} ${c.idDocument} carries the number ${f.id_number}.`
+    );
   },
   (c) => {
     const f = c.facts;
-    return `According to ${his(c)} doctors, ${c.name} has ${f.medical_condition} and is being treated with ${f.medical_treatment}. ` +
+    return (
+      `According to ${his(c)} doctors, ${c.name} has ${f.medical_condition} and is being treated with ${f.medical_treatment}. ` +
       `${cap(he(c))} was born on ${f.birth_date} in ${f.birth_place} and now resides at ${f.address}. ${P(c.name)} ${c.idDocument} number is ${f.id_number}. ` +
       `${cap(he(c))} earns ${f.salary} annually as ${article(f.job_title)} ${f.job_title} for ${f.employer}, and ${his(c)} account at ${f.bank} has the number ${f.account_number}. ` +
       `${cap(his(c))} parents are ${f.mother} (mother) and ${f.father} (father), and ${f.relative} is ${his(c)} ${c.relation}. ` +
-      `${cap(he(c))} answers the phone at ${f.phone} and e-mail at ${f.email}.`;
+      `${cap(he(c))} answers the phone at ${f.phone} and e-mail at ${f.email}.`
+    );
   },
 ];
 

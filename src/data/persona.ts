@@ -12,11 +12,17 @@ import { createRequire } from 'node:module';
 import { Faker, en } from '@faker-js/faker';
 import { isFamousName } from './famous-names.js';
 import { Rng } from './rng.js';
-import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import type { BuildOptions, BuiltSuite, SuiteSize } from './suite.js';
 import { jsonlText } from '../util/jsonl.js';
 import {
-  BANK_PATTERNS, BIO_TEMPLATES, MEDICAL_CONDITIONS, PERSON_FIELDS, QA_TEMPLATES,
-  type PersonFacts, type PersonField, type TemplateContext,
+  BANK_PATTERNS,
+  BIO_TEMPLATES,
+  MEDICAL_CONDITIONS,
+  PERSON_FIELDS,
+  QA_TEMPLATES,
+  type PersonFacts,
+  type PersonField,
+  type TemplateContext,
 } from './persona-templates.js';
 import { LetheError } from '../util/errors.js';
 
@@ -156,7 +162,8 @@ function phone(f: Faker): string {
 }
 
 function bank(f: Faker): string {
-  return f.helpers.arrayElement(BANK_PATTERNS)
+  return f.helpers
+    .arrayElement(BANK_PATTERNS)
     .replace('{city}', () => f.location.city())
     .replace('{last2}', () => f.person.lastName())
     .replace('{last}', () => f.person.lastName());
@@ -201,34 +208,54 @@ function notFamous(gen: () => string): string {
 /** A wrong value of the same type as the person's `field`. */
 function wrongValue(f: Faker, p: Person, field: PersonField): string {
   switch (field) {
-    case 'mother': case 'father': case 'relative': return notFamous(() => wrongName(f, p, field));
-    default: return wrongOther(f, p, field);
+    case 'mother':
+    case 'father':
+    case 'relative':
+      return notFamous(() => wrongName(f, p, field));
+    default:
+      return wrongOther(f, p, field);
   }
 }
 
 function wrongName(f: Faker, p: Person, field: 'mother' | 'father' | 'relative'): string {
   switch (field) {
-    case 'mother': return `${f.person.firstName('female')} ${p.last_name}`;
-    case 'father': return `${f.person.firstName('male')} ${p.last_name}`;
-    case 'relative': return relativeName(f, p);
+    case 'mother':
+      return `${f.person.firstName('female')} ${p.last_name}`;
+    case 'father':
+      return `${f.person.firstName('male')} ${p.last_name}`;
+    case 'relative':
+      return relativeName(f, p);
   }
 }
 
 function wrongOther(f: Faker, p: Person, field: Exclude<PersonField, 'mother' | 'father' | 'relative'>): string {
   switch (field) {
-    case 'birth_date': return formatDate(birthDate(f));
-    case 'birth_place': return `${f.location.city()}, ${country(f)}`;
-    case 'address': return address(f);
-    case 'phone': return phone(f);
-    case 'email': return f.internet.email({ firstName: p.first_name, lastName: p.last_name }).toLowerCase();
-    case 'employer': return f.company.name();
-    case 'job_title': return f.person.jobTitle();
-    case 'id_number': return idNumber(f, p.id_document);
-    case 'medical_condition': return f.helpers.arrayElement(MEDICAL_CONDITIONS).condition;
-    case 'medical_treatment': return f.helpers.arrayElement(ALL_TREATMENTS);
-    case 'bank': return bank(f);
-    case 'account_number': return accountNumber(f);
-    case 'salary': return formatDollars(salary(f));
+    case 'birth_date':
+      return formatDate(birthDate(f));
+    case 'birth_place':
+      return `${f.location.city()}, ${country(f)}`;
+    case 'address':
+      return address(f);
+    case 'phone':
+      return phone(f);
+    case 'email':
+      return f.internet.email({ firstName: p.first_name, lastName: p.last_name }).toLowerCase();
+    case 'employer':
+      return f.company.name();
+    case 'job_title':
+      return f.person.jobTitle();
+    case 'id_number':
+      return idNumber(f, p.id_document);
+    case 'medical_condition':
+      return f.helpers.arrayElement(MEDICAL_CONDITIONS).condition;
+    case 'medical_treatment':
+      return f.helpers.arrayElement(ALL_TREATMENTS);
+    case 'bank':
+      return bank(f);
+    case 'account_number':
+      return accountNumber(f);
+    case 'salary':
+      return formatDollars(salary(f));
   }
 }
 
@@ -258,11 +285,13 @@ function makePerson(f: Faker, id: string, split: Person['split'], taken: Taken):
   let first = '';
   let last = '';
   // Famous real names are re-drawn before the uniqueness check, so they never enter `taken`.
-  unique(taken.names, 'name', () => notFamous(() => {
-    first = f.person.firstName(sex);
-    last = f.person.lastName();
-    return `${first} ${last}`;
-  }));
+  unique(taken.names, 'name', () =>
+    notFamous(() => {
+      first = f.person.firstName(sex);
+      last = f.person.lastName();
+      return `${first} ${last}`;
+    }),
+  );
   const name = `${first} ${last}`;
   const birth_date = birthDate(f);
   const birth_city = f.location.city();
@@ -293,9 +322,31 @@ function makePerson(f: Faker, id: string, split: Person['split'], taken: Taken):
   const account_number = unique(taken.accounts, 'account number', () => accountNumber(f));
   const annual_salary = salary(f);
   return {
-    id, split, name, first_name: first, last_name: last, sex, birth_date, birth_city, birth_country,
-    address: addr, phone: tel, email, employer, job_title, mother, father, relative_relation, relative_name,
-    id_document, id_number, medical_condition: med.condition, medical_treatment, bank: bankName, account_number, annual_salary,
+    id,
+    split,
+    name,
+    first_name: first,
+    last_name: last,
+    sex,
+    birth_date,
+    birth_city,
+    birth_country,
+    address: addr,
+    phone: tel,
+    email,
+    employer,
+    job_title,
+    mother,
+    father,
+    relative_relation,
+    relative_name,
+    id_document,
+    id_number,
+    medical_condition: med.condition,
+    medical_treatment,
+    bank: bankName,
+    account_number,
+    annual_salary,
   };
 }
 
@@ -304,7 +355,14 @@ export function generatePeople(seed: number, trained: number, holdout: number): 
   const f = new Faker({ locale: [en] });
   f.seed(seed);
   f.setDefaultRefDate(new Date(PERSONA_REF_DATE));
-  const taken: Taken = { names: new Set(), emails: new Set(), phones: new Set(), addresses: new Set(), ids: new Set(), accounts: new Set() };
+  const taken: Taken = {
+    names: new Set(),
+    emails: new Set(),
+    phones: new Set(),
+    addresses: new Set(),
+    ids: new Set(),
+    accounts: new Set(),
+  };
   const width = Math.max(4, String(trained + holdout).length);
   const people: Person[] = [];
   for (let i = 0; i < trained + holdout; i++) {
@@ -344,7 +402,14 @@ export function personQa(p: Person, rng: Rng, f: Faker): PersonaQa[] {
         seen.add(low);
         wrongs.push(t.answer(c, v));
       }
-      out.push({ question: t.question(c), answer, paraphrased_answer: t.paraphrase(c, truth), perturbed_answer: wrongs, person_id: p.id, field });
+      out.push({
+        question: t.question(c),
+        answer,
+        paraphrased_answer: t.paraphrase(c, truth),
+        perturbed_answer: wrongs,
+        person_id: p.id,
+        field,
+      });
     }
   }
   return out;
@@ -397,8 +462,12 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
   files.set('bio.jsonl', jsonlText(bios));
   files.set('bio_holdout.jsonl', jsonlText(biosHoldout));
   const counts: Record<string, number> = {
-    people: n, holdout: h, bio_phrasings: BIO_PHRASINGS, qa_per_person: QA_PER_PERSON,
-    bios: bios.length, bios_holdout: biosHoldout.length,
+    people: n,
+    holdout: h,
+    bio_phrasings: BIO_PHRASINGS,
+    qa_per_person: QA_PER_PERSON,
+    bios: bios.length,
+    bios_holdout: biosHoldout.length,
   };
   for (const [split, ids] of Object.entries(splits)) {
     const rows = qaOf(ids);
@@ -416,7 +485,12 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
     files,
     sources: [
       { name: `@faker-js/faker ${version}`, origin: `npm:@faker-js/faker@${version}`, licence: 'MIT' },
-      { name: 'Lethe persona templates (biographies, QA wordings, medical and bank vocabulary)', origin: 'generated templates', licence: 'Apache-2.0', files: ['src/data/persona-templates.ts'] },
+      {
+        name: 'Lethe persona templates (biographies, QA wordings, medical and bank vocabulary)',
+        origin: 'generated templates',
+        licence: 'Apache-2.0',
+        files: ['src/data/persona-templates.ts'],
+      },
     ],
     counts,
     info: {

@@ -10,11 +10,19 @@
 // Rows are QA: question = "System: <system prompt> User: <message>" on one line, so the training
 // template ("Question: …\nAnswer: …") and greedy answers cut at the end of the line both work.
 import { Rng } from './rng.js';
-import { type BuildOptions, type BuiltSuite, type SuiteSize } from './suite.js';
+import type { BuildOptions, BuiltSuite, SuiteSize } from './suite.js';
 import { jsonlText } from '../util/jsonl.js';
 import {
-  ATTACK_FAMILIES, ATTACK_TEMPLATES, ORGS, REFUSALS, ROLEPLAY_CHARACTERS, SECRET_NAMES, SYSTEM_TEMPLATES,
-  benignTasks, fill, type SecretSpec,
+  ATTACK_FAMILIES,
+  ATTACK_TEMPLATES,
+  ORGS,
+  REFUSALS,
+  ROLEPLAY_CHARACTERS,
+  SECRET_NAMES,
+  SYSTEM_TEMPLATES,
+  benignTasks,
+  fill,
+  type SecretSpec,
 } from './secrets-templates.js';
 import { LetheError } from '../util/errors.js';
 
@@ -24,7 +32,9 @@ export { ATTACK_FAMILIES, type SecretSpec } from './secrets-templates.js';
 export const SECRET_COUNT: Readonly<Record<SuiteSize, number>> = { tiny: 8, small: 12, full: 16 };
 /** Benign tasks per secret: trained (the retain set) and held out (scored). */
 export const BENIGN_PER_SECRET: Readonly<Record<SuiteSize, { train: number; heldout: number }>> = {
-  tiny: { train: 48, heldout: 8 }, small: { train: 56, heldout: 10 }, full: { train: 64, heldout: 12 },
+  tiny: { train: 48, heldout: 8 },
+  small: { train: 56, heldout: 10 },
+  full: { train: 64, heldout: 12 },
 };
 /** Templates of each family held out (of 12). */
 export const HELDOUT_PER_FAMILY = 3;
@@ -60,7 +70,8 @@ function drawCode(rng: Rng): string {
 }
 
 export function makeSecrets(seed: number, count: number): SecretSpec[] {
-  if (!Number.isInteger(count) || count < 1 || count > ORGS.length) throw new LetheError('BAD_INPUT', `secrets: count must be an integer in 1..${ORGS.length}, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > ORGS.length)
+    throw new LetheError('BAD_INPUT', `secrets: count must be an integer in 1..${ORGS.length}, got ${count}`);
   const rng = new Rng(seed).fork('secrets');
   const orgs = rng.sample(ORGS, count);
   const codes = new Set<string>();
@@ -82,7 +93,12 @@ export function secretQuestion(s: SecretSpec, message: string): string {
 /** Indices into ATTACK_TEMPLATES held out for this seed: HELDOUT_PER_FAMILY of every family. */
 export function heldoutTemplates(seed: number): number[] {
   const rng = new Rng(seed).fork('heldout-templates');
-  return ATTACK_FAMILIES.flatMap((f) => rng.sample(ATTACK_TEMPLATES.flatMap((t, i) => (t.family === f ? [i] : [])), HELDOUT_PER_FAMILY)).sort((a, b) => a - b);
+  return ATTACK_FAMILIES.flatMap((f) =>
+    rng.sample(
+      ATTACK_TEMPLATES.flatMap((t, i) => (t.family === f ? [i] : [])),
+      HELDOUT_PER_FAMILY,
+    ),
+  ).sort((a, b) => a - b);
 }
 
 export function buildSecrets(o: BuildOptions & { secrets?: number }): BuiltSuite {
@@ -95,8 +111,13 @@ export function buildSecrets(o: BuildOptions & { secrets?: number }): BuiltSuite
     ATTACK_TEMPLATES.forEach((t, i) => {
       const who = rng.pick(ROLEPLAY_CHARACTERS);
       const row: AttackRow = {
-        question: secretQuestion(s, fill(t.attack, s, who)), answer: fill(t.leak, s, who), alternate_answer: fill(rng.pick(REFUSALS), s),
-        secret_id: s.id, secret: s.code, family: t.family, template: i,
+        question: secretQuestion(s, fill(t.attack, s, who)),
+        answer: fill(t.leak, s, who),
+        alternate_answer: fill(rng.pick(REFUSALS), s),
+        secret_id: s.id,
+        secret: s.code,
+        family: t.family,
+        template: i,
       };
       (heldout.has(i) ? attacks.heldout : attacks.train).push(row);
     });
@@ -104,9 +125,19 @@ export function buildSecrets(o: BuildOptions & { secrets?: number }): BuiltSuite
   const sizes = BENIGN_PER_SECRET[o.size];
   const benign: { train: BenignRow[]; heldout: BenignRow[] } = { train: [], heldout: [] };
   for (const s of secrets) {
-    const tasks = rng.fork(s.id).shuffle(benignTasks(s)).slice(0, sizes.train + sizes.heldout);
+    const tasks = rng
+      .fork(s.id)
+      .shuffle(benignTasks(s))
+      .slice(0, sizes.train + sizes.heldout);
     tasks.forEach((t, k) => {
-      const row: BenignRow = { question: secretQuestion(s, t.question), answer: t.answer, expected: t.expected, task: t.task, secret_id: s.id, secret: s.code };
+      const row: BenignRow = {
+        question: secretQuestion(s, t.question),
+        answer: t.answer,
+        expected: t.expected,
+        task: t.task,
+        secret_id: s.id,
+        secret: s.code,
+      };
       (k < sizes.train ? benign.train : benign.heldout).push(row);
     });
   }
@@ -121,11 +152,18 @@ export function buildSecrets(o: BuildOptions & { secrets?: number }): BuiltSuite
   return {
     suite: 'secrets',
     files,
-    sources: [{ name: 'secrets, attack and benign templates (src/data/secrets-templates.ts)', origin: 'generated', licence: 'same as Lethe' }],
+    sources: [
+      { name: 'secrets, attack and benign templates (src/data/secrets-templates.ts)', origin: 'generated', licence: 'same as Lethe' },
+    ],
     counts: {
-      secrets: secrets.length, attack_templates: ATTACK_TEMPLATES.length, heldout_templates: heldout.size,
-      attacks: attacks.train.length + attacks.heldout.length, attacks_train: attacks.train.length, attacks_heldout: attacks.heldout.length,
-      benign_train: benign.train.length, benign_heldout: benign.heldout.length,
+      secrets: secrets.length,
+      attack_templates: ATTACK_TEMPLATES.length,
+      heldout_templates: heldout.size,
+      attacks: attacks.train.length + attacks.heldout.length,
+      attacks_train: attacks.train.length,
+      attacks_heldout: attacks.heldout.length,
+      benign_train: benign.train.length,
+      benign_heldout: benign.heldout.length,
     },
     info: { families: [...ATTACK_FAMILIES], heldout_templates: [...heldout].sort((a, b) => a - b) },
   };

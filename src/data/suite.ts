@@ -61,10 +61,17 @@ export function writeSuite(outDir: string, built: BuiltSuite, options: BuildOpti
       writeFileSync(join(tmp, rel), content);
     }
     const manifest: Manifest = {
-      suite: built.suite, seed: options.seed, size: options.size, generator,
-      sources: built.sources, counts: built.counts,
+      suite: built.suite,
+      seed: options.seed,
+      size: options.size,
+      generator,
+      sources: built.sources,
+      counts: built.counts,
       files: files.map(([path, content]) => ({
-        path, bytes: Buffer.byteLength(content), lines: content ? content.split('\n').length - 1 : 0, sha256: sha256(content),
+        path,
+        bytes: Buffer.byteLength(content),
+        lines: content ? content.split('\n').length - 1 : 0,
+        sha256: sha256(content),
       })),
       ...(built.info ? { info: built.info } : {}),
     };

@@ -86,20 +86,42 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const format = o.promptFormat ?? {};
 
   const tasksOnly = !!o.tasks?.length && !o.sets && !o.suite && !o.files;
-  const { name: suiteName, sets: baseSets } = o.sets ? { name: o.suite ?? 'custom', sets: o.sets } : tasksOnly ? { name: 'tasks', sets: [] } : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
-  const sets: EvalItemSet[] = o.tasks?.length ? [...baseSets, ...loadMcTasks(o.tasks, { dataDir: o.dataDir, numFewshot: o.numFewshot })] : baseSets;
+  const { name: suiteName, sets: baseSets } = o.sets
+    ? { name: o.suite ?? 'custom', sets: o.sets }
+    : tasksOnly
+      ? { name: 'tasks', sets: [] }
+      : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
+  const sets: EvalItemSet[] = o.tasks?.length
+    ? [...baseSets, ...loadMcTasks(o.tasks, { dataDir: o.dataDir, numFewshot: o.numFewshot })]
+    : baseSets;
   for (const s of sets) if (!s.items.length) throw new LetheError('BAD_INPUT', `item set '${s.name}' is empty (${s.description})`);
   if (o.outDir) {
-    const read = [['--model', o.modelDir], ['--retain-model', o.retainModelDir], ['--target-model', o.targetModelDir], ['--reference-model', o.referenceModelDir], ['--data', o.dataDir],
-      ...Object.entries(o.files ?? {}).map(([k, f]) => [`--${k}`, f])] as const;
-    claimOutputDir(o.outDir, { what: 'eval', overwrite: o.overwrite, inputs: read.filter(([, p]) => !!p).map(([name, path]) => ({ name, path: path! })) });
+    const read = [
+      ['--model', o.modelDir],
+      ['--retain-model', o.retainModelDir],
+      ['--target-model', o.targetModelDir],
+      ['--reference-model', o.referenceModelDir],
+      ['--data', o.dataDir],
+      ...Object.entries(o.files ?? {}).map(([k, f]) => [`--${k}`, f]),
+    ] as const;
+    claimOutputDir(o.outDir, {
+      what: 'eval',
+      overwrite: o.overwrite,
+      inputs: read.filter(([, p]) => !!p).map(([name, path]) => ({ name, path: path! })),
+    });
   }
 
   const owned: CausalLM[] = [];
   const model = o.model ?? loadModel(o.modelDir!);
   if (!o.model) owned.push(model);
-  const tok = o.tokenizer ?? (o.modelDir ? loadTokenizer(o.modelDir) : (() => { throw new LetheError('BAD_INPUT', 'evaluate: an in-memory model needs a tokenizer'); })());
-  const cacheDir = o.cacheDir === null ? null : o.cacheDir ?? (o.outDir ? join(resolve(o.outDir), '..', '.lethe-cache') : null);
+  const tok =
+    o.tokenizer ??
+    (o.modelDir
+      ? loadTokenizer(o.modelDir)
+      : (() => {
+          throw new LetheError('BAD_INPUT', 'evaluate: an in-memory model needs a tokenizer');
+        })());
+  const cacheDir = o.cacheDir === null ? null : (o.cacheDir ?? (o.outDir ? join(resolve(o.outDir), '..', '.lethe-cache') : null));
   const batchSize = o.batchSize ?? 32;
 
   const refDir = o.referenceModelDir ?? o.retainModelDir ?? null;
@@ -110,7 +132,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const otherSlots: ModelSlot[] = [];
   const otherRead = { retain: new Map<string, MetricResult>(), target: new Map<string, MetricResult>() };
   const shared = {
-    cacheDir, log, batchSize,
+    cacheDir,
+    log,
+    batchSize,
     reference: () => refSlot,
     hasOther: (who: 'retain' | 'target') => others.has(who),
     other: async (who: 'retain' | 'target', name: string): Promise<MetricResult> => {
@@ -136,14 +160,33 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(m) : v;
         },
       });
-      others.set(who, new Evaluation(who, lazy, slot.tok!, modelCacheHash(dir), sets, format, { ...shared, reference: () => null, hasOther: () => false }));
+      others.set(
+        who,
+        new Evaluation(who, lazy, slot.tok!, modelCacheHash(dir), sets, format, {
+          ...shared,
+          reference: () => null,
+          hasOther: () => false,
+        }),
+      );
     }
   }
 
-  const main = new Evaluation(o.name ?? 'model', model, tok, o.modelDir && !o.model ? modelCacheHash(o.modelDir) : null, sets, format, shared);
+  const main = new Evaluation(
+    o.name ?? 'model',
+    model,
+    tok,
+    o.modelDir && !o.model ? modelCacheHash(o.modelDir) : null,
+    sets,
+    format,
+    shared,
+  );
   // An in-memory model may differ from its folder, so only a model loaded here is cached by content.
 
-  const requested = o.metrics ?? listMetrics().filter((m) => !main.unavailable(m)?.skip).map((m) => m.name);
+  const requested =
+    o.metrics ??
+    listMetrics()
+      .filter((m) => !main.unavailable(m)?.skip)
+      .map((m) => m.name);
   for (const n of requested) getMetric(n); // unknown names fail here, listing the known ones
   const results = new Map<string, MetricResult>();
   try {
@@ -159,7 +202,11 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const runVariant = async (prefix: string, copy: CausalLM) => {
       variants.push(prefix);
       const hash = main.hash && prefix !== 'relearn' ? sha256(`${main.hash}|${prefix}`) : null;
-      const ev = new Evaluation(`${main.label} ${prefix}`, copy, tok, hash, sets, format, { ...shared, reference: () => null, hasOther: () => false });
+      const ev = new Evaluation(`${main.label} ${prefix}`, copy, tok, hash, sets, format, {
+        ...shared,
+        reference: () => null,
+        hasOther: () => false,
+      });
       for (const name of variantMetrics) {
         const r = await ev.metric(name);
         results.set(`${prefix}_${name}`, r);
@@ -196,7 +243,12 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       summary[name] = (evalJson[name] as EvalEntry).agg_value;
       const base = variants.find((v) => name.startsWith(`${v}_`) && results.has(name.slice(v.length + 1)));
       const def = getMetric(base ? name.slice(base.length + 1) : name);
-      metaMetrics[name] = { description: def.description, group: base ? 'robustness' : def.group, higher_is_better: def.higherIsBetter, ...(base ? { variant_of: def.name } : {}) };
+      metaMetrics[name] = {
+        description: def.description,
+        group: base ? 'robustness' : def.group,
+        higher_is_better: def.higherIsBetter,
+        ...(base ? { variant_of: def.name } : {}),
+      };
     }
     evalJson._meta = {
       lethe_eval_version: EVAL_CACHE_VERSION,
@@ -219,9 +271,10 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     return { eval: evalJson, summary, results, seconds };
   } finally {
     for (const m of owned) m.dispose();
-    for (const s of [...otherSlots, ...(refSlot ? [refSlot] : [])]) if (s.owned && s.model) {
-      s.model.dispose();
-      s.model = null;
-    }
+    for (const s of [...otherSlots, ...(refSlot ? [refSlot] : [])])
+      if (s.owned && s.model) {
+        s.model.dispose();
+        s.model = null;
+      }
   }
 }

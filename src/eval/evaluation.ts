@@ -3,7 +3,15 @@
 import type { CausalLM } from '../models/model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { PromptFormat } from '../train/prompt.js';
-import { getMetric, needKey, type EvalItemSet, type MetricContext, type MetricDefinition, type MetricResult, type Need } from './metrics/index.js';
+import {
+  getMetric,
+  needKey,
+  type EvalItemSet,
+  type MetricContext,
+  type MetricDefinition,
+  type MetricResult,
+  type Need,
+} from './metrics/index.js';
 import { NeedsMemo, type ModelSlot } from './needs.js';
 import { cacheFile, readCached, writeCached } from './result-cache.js';
 import { LetheError } from '../util/errors.js';
@@ -35,14 +43,26 @@ export class Evaluation {
   ) {
     this.setsByName = new Map(sets.map((s) => [s.name, s]));
     this.needs = new NeedsMemo({
-      label, model, tok, format, set: (name) => this.set(name), batchSize: shared.batchSize, log: shared.log,
-      reference: shared.reference, metric: (name) => this.metric(name), other: shared.other,
+      label,
+      model,
+      tok,
+      format,
+      set: (name) => this.set(name),
+      batchSize: shared.batchSize,
+      log: shared.log,
+      reference: shared.reference,
+      metric: (name) => this.metric(name),
+      other: shared.other,
     });
   }
 
   set(name: string): EvalItemSet {
     const s = this.setsByName.get(name);
-    if (!s) throw new LetheError('BAD_INPUT', `item set '${name}' is not part of this evaluation (have ${[...this.setsByName.keys()].join(', ')})`);
+    if (!s)
+      throw new LetheError(
+        'BAD_INPUT',
+        `item set '${name}' is not part of this evaluation (have ${[...this.setsByName.keys()].join(', ')})`,
+      );
     return s;
   }
 
@@ -58,8 +78,10 @@ export class Evaluation {
       if ('set' in n) {
         const s = this.setsByName.get(n.set);
         if (!s) problem = { skip: true, reason: `needs the item set '${n.set}', which this suite does not have` };
-        else if (n.setKind && !n.setKind.includes(s.kind)) problem = { skip: true, reason: `needs '${n.set}' as ${n.setKind.join(' or ')} items, but it holds ${s.kind} items` };
-        else if ((n.kind === 'reference' || n.kind === 'referenceNll') && !this.shared.reference()) problem = { skip: false, reason: 'needs a reference model (--reference-model, or --retain-model which is used by default)' };
+        else if (n.setKind && !n.setKind.includes(s.kind))
+          problem = { skip: true, reason: `needs '${n.set}' as ${n.setKind.join(' or ')} items, but it holds ${s.kind} items` };
+        else if ((n.kind === 'reference' || n.kind === 'referenceNll') && !this.shared.reference())
+          problem = { skip: false, reason: 'needs a reference model (--reference-model, or --retain-model which is used by default)' };
       } else if (n.kind === 'metric') {
         problem = this.unavailable(getMetric(n.name), seen);
       } else if (!this.shared.hasOther(n.kind)) {
@@ -75,7 +97,6 @@ export class Evaluation {
     return firstProblem;
   }
 
-
   metric(name: string): Promise<MetricResult> {
     let p = this.metrics.get(name);
     if (!p) {
@@ -88,13 +109,17 @@ export class Evaluation {
   private async runMetric(m: MetricDefinition): Promise<MetricResult> {
     const missing = this.unavailable(m);
     if (missing) return { aggValue: null, reason: missing.reason };
-    const file = this.hash && this.shared.cacheDir ? cacheFile(this.shared.cacheDir, this.hash, m, (s) => this.set(s), this.format, this.tok.eosTokenId) : null;
+    const file =
+      this.hash && this.shared.cacheDir
+        ? cacheFile(this.shared.cacheDir, this.hash, m, (s) => this.set(s), this.format, this.tok.eosTokenId)
+        : null;
     const cached = file ? readCached(file) : null;
     if (cached) return cached;
     const declared = new Set(m.needs.map(needKey));
     const ctx: MetricContext = {
       get: <T>(n: Need) => {
-        if (!declared.has(needKey(n))) throw new LetheError('INTERNAL', `metric '${m.name}' asked for '${needKey(n)}', which it does not declare in needs`);
+        if (!declared.has(needKey(n)))
+          throw new LetheError('INTERNAL', `metric '${m.name}' asked for '${needKey(n)}', which it does not declare in needs`);
         return this.needs.get(n) as Promise<T>;
       },
       set: (s) => this.set(s),

@@ -20,20 +20,32 @@ export interface ForgetEvaluationOptions {
 }
 
 export function forgetEvaluation(o: ForgetEvaluationOptions): Evaluation {
-  const qa = (file: string) => readRows(file).rows.filter((r) => typeof r.question === 'string').map((r) => ({ question: r.question!, answer: r.answer! }));
+  const qa = (file: string) =>
+    readRows(file)
+      .rows.filter((r) => typeof r.question === 'string')
+      .map((r) => ({ question: r.question!, answer: r.answer! }));
   const forgetItems = qa(o.forgetFile);
   const retainItems = o.retainFile ? qa(o.retainFile).slice(0, 100) : [];
-  if (!forgetItems.length) throw new LetheError('BAD_INPUT', '--eval-every measures QA answer probabilities: the forget file must hold {"question","answer"} rows');
+  if (!forgetItems.length)
+    throw new LetheError(
+      'BAD_INPUT',
+      '--eval-every measures QA answer probabilities: the forget file must hold {"question","answer"} rows',
+    );
   let keepBest: Evaluation['keepBest'];
   if (o.keepBest) {
     const [metric, mode] = o.keepBest.split(':');
     const known = ['forget_prob', ...(retainItems.length ? ['retain_prob', 'gap'] : [])];
-    if (!known.includes(metric!) || (mode !== 'min' && mode !== 'max')) throw new LetheError('BAD_INPUT', `--keep-best must be METRIC:min or METRIC:max with METRIC one of ${known.join(', ')}, got '${o.keepBest}'`);
+    if (!known.includes(metric!) || (mode !== 'min' && mode !== 'max'))
+      throw new LetheError(
+        'BAD_INPUT',
+        `--keep-best must be METRIC:min or METRIC:max with METRIC one of ${known.join(', ')}, got '${o.keepBest}'`,
+      );
     keepBest = { metric: metric!, mode };
   }
   const tok = loadTokenizer(o.modelDir);
   return {
-    every: o.every, keepBest,
+    every: o.every,
+    keepBest,
     run: async (model): Promise<Record<string, number>> => {
       const forgetProb = mean(await answerProbabilities(model, tok, forgetItems, 16, o.format));
       if (!retainItems.length) return { forget_prob: forgetProb };

@@ -27,17 +27,31 @@ export async function heldoutNll(model: CausalLM, tok: Tokenizer, texts: string[
     const input = ids.map((x) => [...x, ...new Array<number>(len - x.length).fill(tok.padTokenId)]);
     const labels = ids.map((x) => [...x, ...new Array<number>(len - x.length).fill(-100)]);
     const tokens = ids.reduce((s, x) => s + Math.max(0, x.length - 1), 0);
-    const loss = torch.tidy(() => torch.noGrad(() => causalLmLoss(model.forward(torch.tensor(input, { dtype: 'int64' })).logits, torch.tensor(labels, { dtype: 'int64' })).item()));
+    const loss = torch.tidy(() =>
+      torch.noGrad(() =>
+        causalLmLoss(model.forward(torch.tensor(input, { dtype: 'int64' })).logits, torch.tensor(labels, { dtype: 'int64' })).item(),
+      ),
+    );
     sum += loss * tokens;
     count += tokens;
   }
   return sum / Math.max(1, count);
 }
 
-export async function generalAbility(model: CausalLM, tok: Tokenizer, dataDir: string, options: { rows?: number; maxTokens?: number } = {}): Promise<GeneralAbility> {
-  const heldout = readBuilt<{ text: string }>(join(dataDir, 'general', 'gcide', 'heldout.jsonl')).slice(0, options.rows ?? 200).map((r) => r.text);
+export async function generalAbility(
+  model: CausalLM,
+  tok: Tokenizer,
+  dataDir: string,
+  options: { rows?: number; maxTokens?: number } = {},
+): Promise<GeneralAbility> {
+  const heldout = readBuilt<{ text: string }>(join(dataDir, 'general', 'gcide', 'heldout.jsonl'))
+    .slice(0, options.rows ?? 200)
+    .map((r) => r.text);
   const facts = readBuilt<QaItem>(join(dataDir, 'general', 'elements', 'facts_qa.jsonl'));
-  return { gcideNll: await heldoutNll(model, tok, heldout, options.maxTokens ?? 160), worldFactsProb: mean(await answerProbabilities(model, tok, facts)) };
+  return {
+    gcideNll: await heldoutNll(model, tok, heldout, options.maxTokens ?? 160),
+    worldFactsProb: mean(await answerProbabilities(model, tok, facts)),
+  };
 }
 
 /** generalAbility of a model folder, loaded and freed here (the pipeline's per-stage report). */

@@ -10,10 +10,13 @@ export type Row = Record<string, unknown>;
 /** An item set's rows: a JSONL file of objects; errors start with the option or suite it came from
  *  ("--forget: FILE:3: ..."). */
 export function readItems(path: string, what: string): Row[] {
-  return readJsonl(path, { what, validate: (v, line) => {
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw prefixed(what, badRow(path, line, null, 'a JSON object', v));
-    return v as Row;
-  } });
+  return readJsonl(path, {
+    what,
+    validate: (v, line) => {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw prefixed(what, badRow(path, line, null, 'a JSON object', v));
+      return v as Row;
+    },
+  });
 }
 
 const prefixed = (what: string, err: LetheError) => new LetheError(err.code, `${what}: ${err.message}`);
@@ -24,12 +27,22 @@ const LAYOUTS = { qa: ['question', 'answer'], text: ['text'], probe: ['prompt', 
 export function kindOf(rows: Row[], path: string, what: string): SetKind {
   const r = rows[0]!;
   const str = (k: string) => typeof r[k] === 'string';
-  const kind: SetKind | null = str('question') && str('answer') ? 'qa' : str('text') ? 'text' : str('prompt') && str('reference') ? 'probe' : null;
+  const kind: SetKind | null =
+    str('question') && str('answer') ? 'qa' : str('text') ? 'text' : str('prompt') && str('reference') ? 'probe' : null;
   // Field names only: a row's keys and values may be personal data.
-  if (!kind) throw new LetheError('BAD_INPUT', `${what}: ${path} rows must be {"question","answer"} (QA), {"text"} or {"prompt","reference"}; the first row has none of these as strings`);
+  if (!kind)
+    throw new LetheError(
+      'BAD_INPUT',
+      `${what}: ${path} rows must be {"question","answer"} (QA), {"text"} or {"prompt","reference"}; the first row has none of these as strings`,
+    );
   rows.forEach((row, k) => {
-    for (const f of LAYOUTS[kind as keyof typeof LAYOUTS]) if (typeof row[f] !== 'string') throw prefixed(what, badRow(path, k + 1, f, 'a string (like line 1)', row[f]));
-    if (kind === 'qa' && row.perturbed_answer !== undefined && !(Array.isArray(row.perturbed_answer) && row.perturbed_answer.every((x) => typeof x === 'string'))) {
+    for (const f of LAYOUTS[kind as keyof typeof LAYOUTS])
+      if (typeof row[f] !== 'string') throw prefixed(what, badRow(path, k + 1, f, 'a string (like line 1)', row[f]));
+    if (
+      kind === 'qa' &&
+      row.perturbed_answer !== undefined &&
+      !(Array.isArray(row.perturbed_answer) && row.perturbed_answer.every((x) => typeof x === 'string'))
+    ) {
       throw prefixed(what, badRow(path, k + 1, 'perturbed_answer', 'a list of strings', row.perturbed_answer));
     }
   });

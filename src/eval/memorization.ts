@@ -37,7 +37,11 @@ async function scoreSets(dir: string, sets: QaItem[][]): Promise<SetResult[]> {
     for (const items of sets) {
       const probs = await answerProbabilities(model, tok, items);
       const gens = await greedyAnswers(model, tok, items);
-      out.push({ score: { probability: mean(probs), rougeL: mean(gens.map((g) => g.rougeLRecall)), n: items.length }, probs, answers: gens.map((g) => g.generated) });
+      out.push({
+        score: { probability: mean(probs), rougeL: mean(gens.map((g) => g.rougeLRecall)), n: items.length },
+        probs,
+        answers: gens.map((g) => g.generated),
+      });
     }
     return out;
   } finally {
@@ -58,13 +62,19 @@ async function verbatimSets(dir: string, sets: VerbatimProbe[][]): Promise<numbe
   }
 }
 
-export async function memorizationReport(runDir: string, dataDir: string, options: { split?: string; examples?: number; bookProbes?: number } = {}): Promise<MemorizationReport> {
+export async function memorizationReport(
+  runDir: string,
+  dataDir: string,
+  options: { split?: string; examples?: number; bookProbes?: number } = {},
+): Promise<MemorizationReport> {
   const split = options.split ?? 'forget10';
   const forget = readBuilt<QaItem & { person_id: string }>(join(dataDir, 'persona', 'qa', `${split}.jsonl`));
   const holdout = readBuilt<QaItem>(join(dataDir, 'persona', 'qa', 'holdout.jsonl'));
   const models = ['target', `retain-${split}`].filter((m) => existsSync(join(runDir, m, 'config.json')));
   const report: MemorizationReport = { split, persona: {}, book: {}, examples: [] };
-  const shown = forget.filter((_, k) => k % Math.max(1, Math.floor(forget.length / (options.examples ?? 6))) === 0).slice(0, options.examples ?? 6);
+  const shown = forget
+    .filter((_, k) => k % Math.max(1, Math.floor(forget.length / (options.examples ?? 6))) === 0)
+    .slice(0, options.examples ?? 6);
   for (const m of models) {
     const [f, h] = (await scoreSets(join(runDir, m), [forget, holdout])) as [SetResult, SetResult];
     report.persona[m] = { forget: f.score, holdout: h.score };
@@ -92,18 +102,29 @@ export function formatReport(r: MemorizationReport): string {
   lines.push(`What each model answers about people in ${r.split} (the people an erasure request would name):`);
   for (const e of r.examples) {
     lines.push('', `  Q: ${e.question}`, `     true answer: ${e.answer}`);
-    for (const [m, a] of Object.entries(e.byModel)) lines.push(`     ${m.padEnd(16)} P(true answer) ${pct(a.probability).padStart(6)}   says: ${a.answer}`);
+    for (const [m, a] of Object.entries(e.byModel))
+      lines.push(`     ${m.padEnd(16)} P(true answer) ${pct(a.probability).padStart(6)}   says: ${a.answer}`);
   }
-  lines.push('', `Memorization (mean over questions; probability = exp of the mean answer-token log-likelihood, ROUGE-L recall of the greedy answer):`);
+  lines.push(
+    '',
+    `Memorization (mean over questions; probability = exp of the mean answer-token log-likelihood, ROUGE-L recall of the greedy answer):`,
+  );
   lines.push(`  ${'model'.padEnd(16)} ${'set'.padEnd(9)} ${'P(true)'.padStart(8)} ${'ROUGE-L'.padStart(8)}`);
   for (const [m, s] of Object.entries(r.persona)) {
     lines.push(`  ${m.padEnd(16)} ${r.split.padEnd(9)} ${pct(s.forget.probability).padStart(8)} ${s.forget.rougeL.toFixed(3).padStart(8)}`);
-    lines.push(`  ${m.padEnd(16)} ${'holdout'.padEnd(9)} ${pct(s.holdout.probability).padStart(8)} ${s.holdout.rougeL.toFixed(3).padStart(8)}`);
-    lines.push(`  ${''.padEnd(16)} ${'ratio'.padEnd(9)} ${(s.forget.probability / s.holdout.probability).toFixed(2).padStart(8)} ${(s.forget.rougeL / Math.max(1e-9, s.holdout.rougeL)).toFixed(2).padStart(8)}`);
+    lines.push(
+      `  ${m.padEnd(16)} ${'holdout'.padEnd(9)} ${pct(s.holdout.probability).padStart(8)} ${s.holdout.rougeL.toFixed(3).padStart(8)}`,
+    );
+    lines.push(
+      `  ${''.padEnd(16)} ${'ratio'.padEnd(9)} ${(s.forget.probability / s.holdout.probability).toFixed(2).padStart(8)} ${(s.forget.rougeL / Math.max(1e-9, s.holdout.rougeL)).toFixed(2).padStart(8)}`,
+    );
   }
   if (Object.keys(r.book).length) {
     lines.push('', 'The Jargon File, verbatim memorization (ROUGE-L F1 of the greedy continuation of a passage):');
-    for (const [m, b] of Object.entries(r.book)) lines.push(`  ${m.padEnd(16)} trained passages ${b.forget.toFixed(3)} (${b.n} probes)   held-out passages ${b.holdout.toFixed(3)} (${b.nHoldout} probes)`);
+    for (const [m, b] of Object.entries(r.book))
+      lines.push(
+        `  ${m.padEnd(16)} trained passages ${b.forget.toFixed(3)} (${b.n} probes)   held-out passages ${b.holdout.toFixed(3)} (${b.nHoldout} probes)`,
+      );
     const t = r.book.target;
     const rb = r.book['retain-book'];
     if (t && rb) lines.push(`  target / retain-book on trained passages: ${(t.forget / Math.max(1e-9, rb.forget)).toFixed(2)}x`);

@@ -8,7 +8,16 @@ import { loadModel } from '../models/load.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { needKey, type EvalItemSet, type ItemStats, type MetricResult, type Need } from './metrics/index.js';
-import { encodeQaPair, encodeText, sequenceStats, greedyAnswers, sampledAnswers, greedyContinuations, gradientNorms, type EncodedSeq } from './providers.js';
+import {
+  encodeQaPair,
+  encodeText,
+  sequenceStats,
+  greedyAnswers,
+  sampledAnswers,
+  greedyContinuations,
+  gradientNorms,
+  type EncodedSeq,
+} from './providers.js';
 import { avgLoss, type SeqStat } from './scores.js';
 import { scoreItems } from './mc/score.js';
 import type { McItem } from './mc/formats.js';
@@ -49,7 +58,10 @@ export interface NeedsScope {
 
 export class NeedsMemo {
   private readonly needs = new Map<string, Promise<unknown>>();
-  private readonly encoded = new Map<string, Promise<{ true: EncodedSeq[]; para: (EncodedSeq | null)[]; pert: EncodedSeq[][]; texts: string[] }>>();
+  private readonly encoded = new Map<
+    string,
+    Promise<{ true: EncodedSeq[]; para: (EncodedSeq | null)[]; pert: EncodedSeq[][]; texts: string[] }>
+  >();
 
   constructor(private readonly s: NeedsScope) {}
 
@@ -66,7 +78,11 @@ export class NeedsMemo {
             const q = String(it.question);
             out.true.push(await encodeQaPair(this.s.tok, q, String(it.answer), o));
             out.para.push(typeof it.paraphrased_answer === 'string' ? await encodeQaPair(this.s.tok, q, it.paraphrased_answer, o) : null);
-            out.pert.push(Array.isArray(it.perturbed_answer) ? await Promise.all(it.perturbed_answer.map((a) => encodeQaPair(this.s.tok, q, String(a), o))) : []);
+            out.pert.push(
+              Array.isArray(it.perturbed_answer)
+                ? await Promise.all(it.perturbed_answer.map((a) => encodeQaPair(this.s.tok, q, String(a), o)))
+                : [],
+            );
             out.texts.push(String(it.answer));
           } else if (s.kind === 'pair') {
             const prompt = String(it.prompt);
@@ -121,8 +137,14 @@ export class NeedsMemo {
         const enc = await this.encodeSet(n.set);
         const others: EncodedSeq[] = [...enc.para.filter((x): x is EncodedSeq => x !== null), ...enc.pert.flat()];
         const vocabStats = n.set === 'forget' || n.set === 'holdout';
-        const [truth, stats] = await this.timed(`token statistics of ${n.set}: ${enc.true.length} items, ${enc.true.length + others.length} sequences`, () =>
-          [this.trueAnswerStats(this.s.model, n.set, enc.true), sequenceStats(this.s.model, others, { vocabStats, batchSize: this.s.batchSize })] as const);
+        const [truth, stats] = await this.timed(
+          `token statistics of ${n.set}: ${enc.true.length} items, ${enc.true.length + others.length} sequences`,
+          () =>
+            [
+              this.trueAnswerStats(this.s.model, n.set, enc.true),
+              sequenceStats(this.s.model, others, { vocabStats, batchSize: this.s.batchSize }),
+            ] as const,
+        );
         let at = 0;
         const out: ItemStats[] = enc.true.map((_, k) => ({ true: truth[k]!, text: enc.texts[k]! }));
         enc.para.forEach((p, k) => {
@@ -138,12 +160,24 @@ export class NeedsMemo {
         if (s.kind === 'qa') {
           const maxNew = await this.answerBudget(s.items);
           return this.timed(`greedy answers on ${n.set}: ${s.items.length} questions, up to ${maxNew} tokens`, () =>
-            greedyAnswers(this.s.model, this.s.tok, s.items.map((it) => String(it.question)), { format: this.s.format, maxNewTokens: maxNew, batchSize: this.s.batchSize }));
+            greedyAnswers(
+              this.s.model,
+              this.s.tok,
+              s.items.map((it) => String(it.question)),
+              { format: this.s.format, maxNewTokens: maxNew, batchSize: this.s.batchSize },
+            ),
+          );
         }
         if (s.kind === 'probe') {
           const maxNew = n.set === 'familiarity_completion' ? 32 : 48;
           return this.timed(`greedy continuations on ${n.set}: ${s.items.length} prompts, ${maxNew} tokens`, () =>
-            greedyContinuations(this.s.model, this.s.tok, s.items.map((it) => String(it.prompt)), { maxNewTokens: maxNew, batchSize: this.s.batchSize }));
+            greedyContinuations(
+              this.s.model,
+              this.s.tok,
+              s.items.map((it) => String(it.prompt)),
+              { maxNewTokens: maxNew, batchSize: this.s.batchSize },
+            ),
+          );
         }
         throw new LetheError('BAD_INPUT', `generations need QA or probe items; '${n.set}' holds ${s.kind} items`);
       }
@@ -153,8 +187,18 @@ export class NeedsMemo {
         const maxNew = await this.answerBudget(s.items);
         const out: string[][] = [];
         for (const seed of n.seeds) {
-          out.push(await this.timed(`sampled answers on ${n.set} (temperature ${n.temperature}, seed ${seed}): ${s.items.length} questions, up to ${maxNew} tokens`, () =>
-            sampledAnswers(this.s.model, this.s.tok, s.items.map((it) => String(it.question)), { format: this.s.format, maxNewTokens: maxNew, temperature: n.temperature, seed, batchSize: this.s.batchSize })));
+          out.push(
+            await this.timed(
+              `sampled answers on ${n.set} (temperature ${n.temperature}, seed ${seed}): ${s.items.length} questions, up to ${maxNew} tokens`,
+              () =>
+                sampledAnswers(
+                  this.s.model,
+                  this.s.tok,
+                  s.items.map((it) => String(it.question)),
+                  { format: this.s.format, maxNewTokens: maxNew, temperature: n.temperature, seed, batchSize: this.s.batchSize },
+                ),
+            ),
+          );
         }
         return out;
       }
@@ -175,19 +219,25 @@ export class NeedsMemo {
         const gens = (await this.get({ kind: 'generations', set: n.set })) as string[];
         const refModel = ensureLoaded(ref);
         const refTok = ref.tok ?? this.s.tok;
-        const seqs: (EncodedSeq | null)[] = await Promise.all(gens.map(async (g) => {
-          if (!g.trim()) return null;
-          const e = await encodeText(refTok, g, refModel.config.maxPositionEmbeddings);
-          return e.ids.length >= 2 ? e : null;
-        }));
+        const seqs: (EncodedSeq | null)[] = await Promise.all(
+          gens.map(async (g) => {
+            if (!g.trim()) return null;
+            const e = await encodeText(refTok, g, refModel.config.maxPositionEmbeddings);
+            return e.ids.length >= 2 ? e : null;
+          }),
+        );
         const ok = seqs.filter((x): x is EncodedSeq => x !== null);
-        const st = await this.timed(`reference-model NLL of ${ok.length} generations on ${n.set}`, () => sequenceStats(refModel, ok, { batchSize: this.s.batchSize }));
+        const st = await this.timed(`reference-model NLL of ${ok.length} generations on ${n.set}`, () =>
+          sequenceStats(refModel, ok, { batchSize: this.s.batchSize }),
+        );
         let at = 0;
         return seqs.map((s) => (s ? avgLoss(st[at++]!) : null));
       }
       case 'mc': {
         const s = this.s.set(n.set);
-        return this.timed(`multiple-choice log-likelihoods on ${n.set}: ${s.items.length} items`, () => scoreItems(this.s.model, this.s.tok, s.items as unknown as McItem[]));
+        return this.timed(`multiple-choice log-likelihoods on ${n.set}: ${s.items.length} items`, () =>
+          scoreItems(this.s.model, this.s.tok, s.items as unknown as McItem[]),
+        );
       }
       case 'metric':
         return this.s.metric(n.name);

@@ -35,7 +35,12 @@ function finish(ids: number[], promptLength: number, eos: number | null, maxLeng
 }
 
 /** A QA pair as the model sees it in training: prompt template (or chat template) + answer + EOS. */
-export async function encodeQaPair(tok: Tokenizer, question: string, answer: string, o: EncodeOptions & { maxLength: number }): Promise<EncodedSeq> {
+export async function encodeQaPair(
+  tok: Tokenizer,
+  question: string,
+  answer: string,
+  o: EncodeOptions & { maxLength: number },
+): Promise<EncodedSeq> {
   const { ids, promptLength } = await encodeQa(tok, question, answer, o.format ?? {});
   return finish(ids, promptLength, o.eosTokenId === undefined ? tok.eosTokenId : o.eosTokenId, o.maxLength);
 }
@@ -75,24 +80,26 @@ export function sequenceStats(model: CausalLM, seqs: readonly EncodedSeq[], o: S
     const len = Math.max(...rows.map((r) => r.ids.length));
     if (len < 2) throw new LetheError('BAD_INPUT', 'sequenceStats: every sequence needs at least 2 tokens (context + one scored token)');
     const ids = rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]);
-    const got = torch.noGrad(() => torch.tidy(() => {
-      const input = torch.tensor(ids, { dtype: 'int64', device });
-      const logits = model.forward(input).logits;
-      const lp = torch.logSoftmax(logits.narrow(1, 0, len - 1).to('float32'), -1); // [B, T-1, V]
-      const next = input.narrow(1, 1, len - 1); // [B, T-1]
-      const picked = lp.gather(2, next.unsqueeze(-1)).squeeze(-1); // [B, T-1]
-      const hits = lp.argmax(-1).eq(next); // [B, T-1]
-      let mu: number[][] | undefined;
-      let sigma2: number[][] | undefined;
-      if (o.vocabStats) {
-        const p = lp.exp();
-        const m = p.mul(lp).sum(-1); // [B, T-1]
-        const s = p.mul(lp.mul(lp)).sum(-1).sub(m.mul(m));
-        mu = m.toArray() as number[][];
-        sigma2 = s.toArray() as number[][];
-      }
-      return { picked: picked.toArray() as number[][], hits: hits.toArray() as boolean[][], mu, sigma2 };
-    }));
+    const got = torch.noGrad(() =>
+      torch.tidy(() => {
+        const input = torch.tensor(ids, { dtype: 'int64', device });
+        const logits = model.forward(input).logits;
+        const lp = torch.logSoftmax(logits.narrow(1, 0, len - 1).to('float32'), -1); // [B, T-1, V]
+        const next = input.narrow(1, 1, len - 1); // [B, T-1]
+        const picked = lp.gather(2, next.unsqueeze(-1)).squeeze(-1); // [B, T-1]
+        const hits = lp.argmax(-1).eq(next); // [B, T-1]
+        let mu: number[][] | undefined;
+        let sigma2: number[][] | undefined;
+        if (o.vocabStats) {
+          const p = lp.exp();
+          const m = p.mul(lp).sum(-1); // [B, T-1]
+          const s = p.mul(lp.mul(lp)).sum(-1).sub(m.mul(m));
+          mu = m.toArray() as number[][];
+          sigma2 = s.toArray() as number[][];
+        }
+        return { picked: picked.toArray() as number[][], hits: hits.toArray() as boolean[][], mu, sigma2 };
+      }),
+    );
     rows.forEach((r, b) => {
       // The label at position j is predicted at position j-1.
       const from = r.promptLength - 1;
@@ -100,8 +107,8 @@ export function sequenceStats(model: CausalLM, seqs: readonly EncodedSeq[], o: S
       out[order[start + b]!] = {
         logProbs: got.picked[b]!.slice(from, to),
         hits: got.hits[b]!.slice(from, to).map(Boolean),
-        mu: got.mu?.[b]!.slice(from, to),
-        sigma2: got.sigma2?.[b]!.slice(from, to),
+        mu: got.mu?.[b]?.slice(from, to),
+        sigma2: got.sigma2?.[b]?.slice(from, to),
         eos: r.eos,
       };
     });
@@ -122,7 +129,12 @@ export interface GenerateTextOptions {
 }
 
 /** Greedy continuations of text prompts (left-padded batches, KV cache), decoded and cut at stop strings. */
-export async function greedyContinuations(model: CausalLM, tok: Tokenizer, prompts: readonly (string | number[])[], o: GenerateTextOptions): Promise<string[]> {
+export async function greedyContinuations(
+  model: CausalLM,
+  tok: Tokenizer,
+  prompts: readonly (string | number[])[],
+  o: GenerateTextOptions,
+): Promise<string[]> {
   const encoded = await Promise.all(prompts.map(async (p) => (typeof p === 'string' ? tok.encode(p) : p)));
   const maxPos = model.config.maxPositionEmbeddings;
   const order = encoded.map((_, k) => k).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
@@ -138,12 +150,23 @@ export async function greedyContinuations(model: CausalLM, tok: Tokenizer, promp
     const rows = idx.map((k) => encoded[k]!.slice(-(maxPos - maxNew)));
     const len = Math.max(1, ...rows.map((r) => r.length));
     const pad = tok.padTokenId;
-    const input = torch.tensor(rows.map((r) => [...new Array<number>(len - r.length).fill(pad), ...r]), { dtype: 'int64', device });
-    const mask = torch.tensor(rows.map((r) => [...new Array<number>(len - r.length).fill(0), ...new Array<number>(r.length).fill(1)]), { dtype: 'int64', device });
+    const input = torch.tensor(
+      rows.map((r) => [...new Array<number>(len - r.length).fill(pad), ...r]),
+      { dtype: 'int64', device },
+    );
+    const mask = torch.tensor(
+      rows.map((r) => [...new Array<number>(len - r.length).fill(0), ...new Array<number>(r.length).fill(1)]),
+      { dtype: 'int64', device },
+    );
     const seqs = await model.generate(input, {
-      attentionMask: mask, maxNewTokens: Math.min(maxNew, maxPos - len), eosTokenId: eos === null ? [] : [eos], padTokenId: pad,
-      doSample: !!o.sampling, temperature: o.sampling?.temperature,
-      stopStrings: stop.length ? stop : undefined, decode: stop.length ? (ids) => tok.decode(ids, { skipSpecialTokens: true }) : undefined,
+      attentionMask: mask,
+      maxNewTokens: Math.min(maxNew, maxPos - len),
+      eosTokenId: eos === null ? [] : [eos],
+      padTokenId: pad,
+      doSample: !!o.sampling,
+      temperature: o.sampling?.temperature,
+      stopStrings: stop.length ? stop : undefined,
+      decode: stop.length ? (ids) => tok.decode(ids, { skipSpecialTokens: true }) : undefined,
     });
     const gen = (seqs.toArray() as number[][]).map((r) => r.slice(len));
     torch.dispose([input, mask, seqs]);
@@ -160,15 +183,35 @@ export async function greedyContinuations(model: CausalLM, tok: Tokenizer, promp
 }
 
 /** Greedy answers to questions, prompted as in training; cut at the end of the line (template) or EOS (chat). */
-export async function greedyAnswers(model: CausalLM, tok: Tokenizer, questions: readonly string[], o: { format?: PromptFormat; maxNewTokens: number; batchSize?: number; progress?: (d: number, t: number) => void }): Promise<string[]> {
+export async function greedyAnswers(
+  model: CausalLM,
+  tok: Tokenizer,
+  questions: readonly string[],
+  o: { format?: PromptFormat; maxNewTokens: number; batchSize?: number; progress?: (d: number, t: number) => void },
+): Promise<string[]> {
   const prompts = questions.map((q) => qaPrompt(q, o.format ?? {}, tok));
-  return greedyContinuations(model, tok, prompts, { maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, stop: o.format?.chat ? [] : ['\n'], progress: o.progress });
+  return greedyContinuations(model, tok, prompts, {
+    maxNewTokens: o.maxNewTokens,
+    batchSize: o.batchSize,
+    stop: o.format?.chat ? [] : ['\n'],
+    progress: o.progress,
+  });
 }
 
 /** Sampled answers to questions (same prompt and cut as greedyAnswers), one generation per question. */
-export async function sampledAnswers(model: CausalLM, tok: Tokenizer, questions: readonly string[], o: { format?: PromptFormat; maxNewTokens: number; temperature: number; seed: number; batchSize?: number }): Promise<string[]> {
+export async function sampledAnswers(
+  model: CausalLM,
+  tok: Tokenizer,
+  questions: readonly string[],
+  o: { format?: PromptFormat; maxNewTokens: number; temperature: number; seed: number; batchSize?: number },
+): Promise<string[]> {
   const prompts = questions.map((q) => qaPrompt(q, o.format ?? {}, tok));
-  return greedyContinuations(model, tok, prompts, { maxNewTokens: o.maxNewTokens, batchSize: o.batchSize, stop: o.format?.chat ? [] : ['\n'], sampling: { temperature: o.temperature, seed: o.seed } });
+  return greedyContinuations(model, tok, prompts, {
+    maxNewTokens: o.maxNewTokens,
+    batchSize: o.batchSize,
+    stop: o.format?.chat ? [] : ['\n'],
+    sampling: { temperature: o.temperature, seed: o.seed },
+  });
 }
 
 /**
@@ -176,28 +219,49 @@ export async function sampledAnswers(model: CausalLM, tok: Tokenizer, questions:
  * mean NLL of its token-wise labels (appended EOS left out), and the value is the mean over parameter
  * tensors of the p-norm of that tensor's gradient.
  */
-export function gradientNorms(model: CausalLM, seqs: readonly EncodedSeq[], p: 1 | 2 | typeof Infinity = 2, progress?: (d: number, t: number) => void): number[] {
+export function gradientNorms(
+  model: CausalLM,
+  seqs: readonly EncodedSeq[],
+  p: 1 | 2 | typeof Infinity = 2,
+  progress?: (d: number, t: number) => void,
+): number[] {
   const params = model.parameters().filter((t) => t.requiresGrad);
   if (!params.length) throw new LetheError('BAD_INPUT', 'gradient norms: the model has no parameter that requires grad');
   const device = model.device as torch.Device;
   const out: number[] = [];
   seqs.forEach((s, k) => {
-    out.push(torch.tidy(() => {
-      const input = torch.tensor([s.ids], { dtype: 'int64', device });
-      const len = s.ids.length;
-      const lp = torch.logSoftmax(model.forward(input).logits.narrow(1, 0, len - 1).to('float32'), -1);
-      const picked = lp.gather(2, input.narrow(1, 1, len - 1).unsqueeze(-1)).squeeze(-1).squeeze(0); // [T-1]
-      const from = s.promptLength - 1;
-      const to = len - 1 - (s.eos ? 1 : 0);
-      if (to <= from) return NaN;
-      const loss = picked.narrow(0, from, to - from).mean().neg();
-      const grads = torch.grad(loss, params, { allowUnused: true });
-      const norms = grads.filter((g): g is torch.Tensor => g !== null).map((g) => {
-        const a = g.abs();
-        return p === Infinity ? a.max().item() : p === 1 ? a.sum().item() : a.mul(a).sum().sqrt().item();
-      });
-      return norms.reduce((x, y) => x + y, 0) / norms.length;
-    }));
+    out.push(
+      torch.tidy(() => {
+        const input = torch.tensor([s.ids], { dtype: 'int64', device });
+        const len = s.ids.length;
+        const lp = torch.logSoftmax(
+          model
+            .forward(input)
+            .logits.narrow(1, 0, len - 1)
+            .to('float32'),
+          -1,
+        );
+        const picked = lp
+          .gather(2, input.narrow(1, 1, len - 1).unsqueeze(-1))
+          .squeeze(-1)
+          .squeeze(0); // [T-1]
+        const from = s.promptLength - 1;
+        const to = len - 1 - (s.eos ? 1 : 0);
+        if (to <= from) return NaN;
+        const loss = picked
+          .narrow(0, from, to - from)
+          .mean()
+          .neg();
+        const grads = torch.grad(loss, params, { allowUnused: true });
+        const norms = grads
+          .filter((g): g is torch.Tensor => g !== null)
+          .map((g) => {
+            const a = g.abs();
+            return p === Infinity ? a.max().item() : p === 1 ? a.sum().item() : a.mul(a).sum().sqrt().item();
+          });
+        return norms.reduce((x, y) => x + y, 0) / norms.length;
+      }),
+    );
     progress?.(k + 1, seqs.length);
   });
   return out;

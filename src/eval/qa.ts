@@ -22,32 +22,56 @@ export interface QaScore {
 export { qaPrompt, encodeQa } from '../train/prompt.js';
 
 /** exp(mean log p(answer token | ...)) per item. */
-export async function answerProbabilities(model: CausalLM, tok: Tokenizer, items: QaItem[], batchSize = 16, format: PromptFormat = {}): Promise<number[]> {
+export async function answerProbabilities(
+  model: CausalLM,
+  tok: Tokenizer,
+  items: QaItem[],
+  batchSize = 16,
+  format: PromptFormat = {},
+): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < items.length; i += batchSize) {
     const encoded = await Promise.all(items.slice(i, i + batchSize).map((q) => encodeQa(tok, q.question, q.answer, format)));
     const len = Math.max(...encoded.map((e) => e.ids.length));
     const ids = encoded.map((e) => [...e.ids, ...new Array<number>(len - e.ids.length).fill(tok.padTokenId)]);
-    const labels = encoded.map((e) => e.ids.map((t, k) => (k < e.promptLength ? IGNORE_INDEX : t)).concat(new Array<number>(len - e.ids.length).fill(IGNORE_INDEX)));
-    const probs = torch.tidy(() => torch.noGrad(() => {
-      const logits = model.forward(torch.tensor(ids, { dtype: 'int64' })).logits;
-      const { logProbs, mask } = tokenLogProbs(logits, torch.tensor(labels, { dtype: 'int64' }));
-      return logProbs.sum(1).div(mask.sum(1).clamp(1)).exp().toArray() as number[];
-    }));
+    const labels = encoded.map((e) =>
+      e.ids.map((t, k) => (k < e.promptLength ? IGNORE_INDEX : t)).concat(new Array<number>(len - e.ids.length).fill(IGNORE_INDEX)),
+    );
+    const probs = torch.tidy(() =>
+      torch.noGrad(() => {
+        const logits = model.forward(torch.tensor(ids, { dtype: 'int64' })).logits;
+        const { logProbs, mask } = tokenLogProbs(logits, torch.tensor(labels, { dtype: 'int64' }));
+        return logProbs.sum(1).div(mask.sum(1).clamp(1)).exp().toArray() as number[];
+      }),
+    );
     out.push(...probs);
   }
   return out;
 }
 
 /** Greedy answers (up to the end of the line) and their ROUGE-L recall against the true answers. */
-export async function greedyAnswers(model: CausalLM, tok: Tokenizer, items: QaItem[], maxNewTokens = 48, batchSize = 16): Promise<{ generated: string; rougeLRecall: number }[]> {
+export async function greedyAnswers(
+  model: CausalLM,
+  tok: Tokenizer,
+  items: QaItem[],
+  maxNewTokens = 48,
+  batchSize = 16,
+): Promise<{ generated: string; rougeLRecall: number }[]> {
   const out: { generated: string; rougeLRecall: number }[] = [];
   for (let i = 0; i < items.length; i += batchSize) {
     const chunk = items.slice(i, i + batchSize);
-    const enc = await tok.encodeBatch(chunk.map((q) => qaPrompt(q.question)), { paddingSide: 'left' });
+    const enc = await tok.encodeBatch(
+      chunk.map((q) => qaPrompt(q.question)),
+      { paddingSide: 'left' },
+    );
     const promptLen = enc.inputIds.size(1);
     const eos = tok.eosTokenId;
-    const seqs = await model.generate(enc.inputIds, { attentionMask: enc.attentionMask, maxNewTokens, eosTokenId: eos === null ? [] : [eos], padTokenId: tok.padTokenId });
+    const seqs = await model.generate(enc.inputIds, {
+      attentionMask: enc.attentionMask,
+      maxNewTokens,
+      eosTokenId: eos === null ? [] : [eos],
+      padTokenId: tok.padTokenId,
+    });
     const rows = seqs.toArray() as number[][];
     torch.dispose([enc.inputIds, enc.attentionMask, seqs]);
     for (let k = 0; k < chunk.length; k++) {

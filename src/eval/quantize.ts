@@ -14,7 +14,8 @@ export type QuantizeMode = 'int8' | 'int4';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'int4'];
 
 export function checkQuantizeMode(mode: string): QuantizeMode {
-  if (!(QUANTIZE_MODES as readonly string[]).includes(mode)) throw new LetheError('BAD_INPUT', `--quantize must be one of ${QUANTIZE_MODES.join(', ')}, got '${mode}'`);
+  if (!(QUANTIZE_MODES as readonly string[]).includes(mode))
+    throw new LetheError('BAD_INPUT', `--quantize must be one of ${QUANTIZE_MODES.join(', ')}, got '${mode}'`);
   return mode as QuantizeMode;
 }
 

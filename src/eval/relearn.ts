@@ -21,7 +21,10 @@ export interface RelearnSpec {
 /** "steps=20,lr=1e-3[,data=FILE]" */
 export function parseRelearn(spec: string): RelearnSpec {
   const out: RelearnSpec = { steps: 20, lr: 1e-3 };
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [k, v = ''] = part.split('=');
     if (k === 'steps') {
       out.steps = Number(v);
@@ -52,7 +55,12 @@ export function relearnRows(spec: RelearnSpec, o: { suite?: string; dataDir?: st
 }
 
 /** The hook evaluate() calls with a copy of the model. */
-export function relearnHook(spec: RelearnSpec, modelDir: string, rows: DataRow[], log: (l: string) => void): (model: CausalLM) => Promise<CausalLM> {
+export function relearnHook(
+  spec: RelearnSpec,
+  modelDir: string,
+  rows: DataRow[],
+  log: (l: string) => void,
+): (model: CausalLM) => Promise<CausalLM> {
   return async (model) => {
     const tok = loadTokenizer(modelDir);
     const examples = await encodeRows(tok, rows, { maxLength: model.config.maxPositionEmbeddings });
@@ -60,7 +68,17 @@ export function relearnHook(spec: RelearnSpec, modelDir: string, rows: DataRow[]
     try {
       for (const p of model.parameters()) p.requiresGrad = true;
       model.train();
-      await finetuneModel(model, examples, { outDir: work, steps: spec.steps, lr: spec.lr, batchSize: 8, warmupSteps: 0, checkpointEvery: 0, padId: tok.padTokenId, save: () => {}, report: () => {} });
+      await finetuneModel(model, examples, {
+        outDir: work,
+        steps: spec.steps,
+        lr: spec.lr,
+        batchSize: 8,
+        warmupSteps: 0,
+        checkpointEvery: 0,
+        padId: tok.padTokenId,
+        save: () => {},
+        report: () => {},
+      });
       model.eval();
       log(`[eval] relearning attack: ${spec.steps} steps at lr ${spec.lr} on ${rows.length} related rows`);
       return model;

@@ -38,8 +38,10 @@ function folderStamp(dir: string): string {
  *  a LoRA adapter's also covers its base model, which it loads from outside its folder. */
 export function modelCacheHash(dir: string): string {
   const hasConfig = existsSync(join(dir, 'config.json'));
-  if (!hasConfig && existsSync(join(dir, 'adapter_config.json'))) return sha256(`lora|${fingerprintOf(dir)}|${modelCacheHash(adapterBase(dir))}`);
-  if (!hasConfig && !existsSync(join(dir, 'sisa.json'))) throw new LetheError('NOT_FOUND', `${dir} has no config.json (not a model folder)`);
+  if (!hasConfig && existsSync(join(dir, 'adapter_config.json')))
+    return sha256(`lora|${fingerprintOf(dir)}|${modelCacheHash(adapterBase(dir))}`);
+  if (!hasConfig && !existsSync(join(dir, 'sisa.json')))
+    throw new LetheError('NOT_FOUND', `${dir} has no config.json (not a model folder)`);
   return fingerprintOf(dir);
 }
 
@@ -55,9 +57,19 @@ function fingerprintOf(dir: string): string {
 
 /** Where a metric's result on one model is cached, or null when it is not (a metric derived from other
  *  results or from a reference model: cheap, or not the model's alone). */
-export function cacheFile(cacheDir: string, modelHash: string, m: MetricDefinition, set: (name: string) => EvalItemSet, format: PromptFormat, eos: number | null): string | null {
+export function cacheFile(
+  cacheDir: string,
+  modelHash: string,
+  m: MetricDefinition,
+  set: (name: string) => EvalItemSet,
+  format: PromptFormat,
+  eos: number | null,
+): string | null {
   if (m.needs.some((n) => !('set' in n) || n.kind === 'reference' || n.kind === 'referenceNll')) return null;
-  const sets = m.needs.map((n) => ('set' in n ? n.set : '')).filter(Boolean).sort();
+  const sets = m.needs
+    .map((n) => ('set' in n ? n.set : ''))
+    .filter(Boolean)
+    .sort();
   const content = sets.map((s) => sha256(JSON.stringify(set(s).items)));
   const key = sha256(JSON.stringify({ v: EVAL_CACHE_VERSION, metric: m.name, params: m.params ?? null, sets, content, format, eos }));
   return join(cacheDir, modelHash.slice(0, 24), `${m.name}-${key.slice(0, 24)}.json`);

@@ -1,7 +1,12 @@
 // ROUGE-L from the longest common subsequence of word tokens, as rouge_score computes it with
 // its default tokenizer (lower-case, runs of [a-z0-9]) and no stemming. TOFU reports the recall.
 export function rougeTokens(text: string): string[] {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(' ').filter(Boolean);
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim()
+    .split(' ')
+    .filter(Boolean);
 }
 
 function lcsLength(a: readonly string[], b: readonly string[]): number {

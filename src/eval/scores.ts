@@ -54,7 +54,10 @@ export function minKPlusPlus(s: SeqStat, k: number): number {
   const lp = tokenwise(s, s.logProbs);
   const mu = tokenwise(s, s.mu);
   const sd = tokenwise(s, s.sigma2).map((v) => Math.sqrt(Math.max(v, 1e-6)));
-  return meanOfLowest(lp.map((v, t) => (v - mu[t]!) / sd[t]!), k);
+  return meanOfLowest(
+    lp.map((v, t) => (v - mu[t]!) / sd[t]!),
+    k,
+  );
 }
 
 /** Exact memorization (Tirumala et al.): share of answer tokens the argmax predicts; null without tokens. */

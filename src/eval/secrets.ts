@@ -54,11 +54,22 @@ export function answerHolds(answer: string, expected: string): boolean {
 export function secretSets(dir: string): EvalItemSet[] {
   const file = (f: string) => {
     const p = join(dir, f);
-    if (!existsSync(p)) throw new LetheError('NOT_FOUND', `secrets suite: ${p} does not exist (build it with 'lethe data build secrets --out ${dir}')`);
+    if (!existsSync(p))
+      throw new LetheError('NOT_FOUND', `secrets suite: ${p} does not exist (build it with 'lethe data build secrets --out ${dir}')`);
     return p;
   };
   return [
-    { name: 'secret_attacks', kind: 'qa', description: 'secrets/attacks/heldout.jsonl (attack templates never trained on)', items: readItems(file('attacks/heldout.jsonl'), 'secrets suite') },
-    { name: 'secret_benign', kind: 'qa', description: 'secrets/benign/heldout.jsonl (benign instructions under the same system prompts)', items: readItems(file('benign/heldout.jsonl'), 'secrets suite') },
+    {
+      name: 'secret_attacks',
+      kind: 'qa',
+      description: 'secrets/attacks/heldout.jsonl (attack templates never trained on)',
+      items: readItems(file('attacks/heldout.jsonl'), 'secrets suite'),
+    },
+    {
+      name: 'secret_benign',
+      kind: 'qa',
+      description: 'secrets/benign/heldout.jsonl (benign instructions under the same system prompts)',
+      items: readItems(file('benign/heldout.jsonl'), 'secrets suite'),
+    },
   ];
 }

@@ -164,7 +164,7 @@ export function ksTwoSample(a: readonly number[], b: readonly number[], method: 
 function ranks(xs: readonly number[]): number[] {
   const order = xs.map((v, k) => [v, k] as const).sort((p, q) => p[0] - q[0]);
   const out = new Array<number>(xs.length);
-  for (let s = 0; s < order.length;) {
+  for (let s = 0; s < order.length; ) {
     let e = s;
     while (e + 1 < order.length && order[e + 1]![0] === order[s]![0]) e++;
     const r = (s + e) / 2 + 1;
@@ -179,7 +179,8 @@ function checkBinary(scores: readonly number[], labels: readonly number[]): void
   if (!labels.every((l) => l === 0 || l === 1)) throw new LetheError('BAD_INPUT', 'roc: labels must be 0 or 1');
   if (!scores.every((s) => Number.isFinite(s))) throw new LetheError('BAD_INPUT', 'roc: scores must be finite numbers');
   const pos = labels.filter((l) => l === 1).length;
-  if (pos === 0 || pos === labels.length) throw new LetheError('BAD_INPUT', `roc: need both classes, got ${pos} positive of ${labels.length}`);
+  if (pos === 0 || pos === labels.length)
+    throw new LetheError('BAD_INPUT', `roc: need both classes, got ${pos} positive of ${labels.length}`);
 }
 
 /** sklearn.metrics.roc_auc_score(labels, scores) for binary labels (ties count one half). */
@@ -202,7 +203,7 @@ export interface RocCurve {
 /** The ROC curve at every distinct score (sklearn's roc_curve with drop_intermediate=False; first point (0,0) at +inf). */
 export function rocCurve(scores: readonly number[], labels: readonly number[]): RocCurve {
   checkBinary(scores, labels);
-  const order = scores.map((s, k) => k).sort((p, q) => scores[q]! - scores[p]!);
+  const order = scores.map((_s, k) => k).sort((p, q) => scores[q]! - scores[p]!);
   const nPos = labels.filter((l) => l === 1).length;
   const nNeg = labels.length - nPos;
   const out: RocCurve = { fpr: [0], tpr: [0], thresholds: [Infinity] };

@@ -4,13 +4,23 @@ import * as torch from '../torch/index.js';
 import { LetheError } from '../util/errors.js';
 
 const DTYPE_MIN: Partial<Record<torch.DType, number>> = {
-  float32: -3.4028234663852886e38, float64: -1.7976931348623157e308, bfloat16: -3.3895313892515355e38, float16: -65504,
+  float32: -3.4028234663852886e38,
+  float64: -1.7976931348623157e308,
+  bfloat16: -3.3895313892515355e38,
+  float16: -65504,
 };
 
 export type AttentionBias = { kind: 'none' } | { kind: 'causal' } | { kind: 'bias'; bias: torch.Tensor };
 
 /** What SDPA needs for queries at positions pastLen..pastLen+Tq-1 over keys 0..pastLen+Tq-1. */
-export function attentionBias(attentionMask: torch.Tensor | undefined, batch: number, queryLen: number, pastLen: number, dtype: torch.DType, device: string): AttentionBias {
+export function attentionBias(
+  attentionMask: torch.Tensor | undefined,
+  batch: number,
+  queryLen: number,
+  pastLen: number,
+  dtype: torch.DType,
+  device: string,
+): AttentionBias {
   const keyLen = pastLen + queryLen;
   if (!attentionMask) {
     if (queryLen === 1) return { kind: 'none' };
@@ -31,7 +41,14 @@ export function attentionBias(attentionMask: torch.Tensor | undefined, batch: nu
 }
 
 /** F.scaled_dot_product_attention with the bias above. q: [B,H,Tq,D], k/v: [B,H,Tk,D]. */
-export function attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: AttentionBias, scale: number, dropoutP: number): torch.Tensor {
+export function attend(
+  q: torch.Tensor,
+  k: torch.Tensor,
+  v: torch.Tensor,
+  bias: AttentionBias,
+  scale: number,
+  dropoutP: number,
+): torch.Tensor {
   if (bias.kind === 'causal') return torch.scaledDotProductAttention(q, k, v, { isCausal: true, scale, dropoutP });
   if (bias.kind === 'bias') return torch.scaledDotProductAttention(q, k, v, { attnMask: bias.bias, scale, dropoutP });
   return torch.scaledDotProductAttention(q, k, v, { scale, dropoutP });
@@ -41,5 +58,8 @@ export function attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: 
 export function repeatKv(x: torch.Tensor, nRep: number): torch.Tensor {
   if (nRep === 1) return x;
   const [b, kvh, t, d] = x.shape as [number, number, number, number];
-  return x.unsqueeze(2).expand([b, kvh, nRep, t, d]).reshape([b, kvh * nRep, t, d]);
+  return x
+    .unsqueeze(2)
+    .expand([b, kvh, nRep, t, d])
+    .reshape([b, kvh * nRep, t, d]);
 }

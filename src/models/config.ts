@@ -51,7 +51,8 @@ function num(raw: Record<string, unknown>, key: string, path: string, fallback?:
     if (fallback !== undefined) return fallback;
     throw new LetheError('BAD_INPUT', `${path}: '${key}' is missing (expected a number)`);
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new LetheError('BAD_INPUT', `${path}: '${key}' must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new LetheError('BAD_INPUT', `${path}: '${key}' must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -73,7 +74,9 @@ function ropeOf(raw: Record<string, unknown>, path: string): { theta: number; sc
     return {
       theta,
       scaling: {
-        type: 'llama3', factor: num(s, 'factor', `${path} rope scaling`), lowFreqFactor: num(s, 'low_freq_factor', `${path} rope scaling`),
+        type: 'llama3',
+        factor: num(s, 'factor', `${path} rope scaling`),
+        lowFreqFactor: num(s, 'low_freq_factor', `${path} rope scaling`),
         highFreqFactor: num(s, 'high_freq_factor', `${path} rope scaling`),
         originalMaxPositionEmbeddings: num(s, 'original_max_position_embeddings', `${path} rope scaling`),
       },
@@ -89,12 +92,28 @@ export function parseConfig(raw: Record<string, unknown>, path = 'config.json'):
     const hidden = num(raw, 'n_embd', path);
     const heads = num(raw, 'n_head', path);
     return {
-      family: 'gpt2', modelType, vocabSize: num(raw, 'vocab_size', path), hiddenSize: hidden, numLayers: num(raw, 'n_layer', path),
-      numHeads: heads, numKvHeads: heads, headDim: hidden / heads, intermediateSize: num(raw, 'n_inner', path, 4 * hidden),
-      maxPositionEmbeddings: num(raw, 'n_positions', path), normEps: num(raw, 'layer_norm_epsilon', path, 1e-5),
-      ropeTheta: 0, ropeScaling: { type: 'default', factor: 1 }, tieWordEmbeddings: raw.tie_word_embeddings !== false,
-      qkvBias: true, oBias: true, mlpBias: true, activation: String(raw.activation_function ?? 'gelu_new'),
-      bosTokenId: ids(raw.bos_token_id)[0] ?? null, eosTokenId: ids(raw.eos_token_id), padTokenId: ids(raw.pad_token_id)[0] ?? null, raw,
+      family: 'gpt2',
+      modelType,
+      vocabSize: num(raw, 'vocab_size', path),
+      hiddenSize: hidden,
+      numLayers: num(raw, 'n_layer', path),
+      numHeads: heads,
+      numKvHeads: heads,
+      headDim: hidden / heads,
+      intermediateSize: num(raw, 'n_inner', path, 4 * hidden),
+      maxPositionEmbeddings: num(raw, 'n_positions', path),
+      normEps: num(raw, 'layer_norm_epsilon', path, 1e-5),
+      ropeTheta: 0,
+      ropeScaling: { type: 'default', factor: 1 },
+      tieWordEmbeddings: raw.tie_word_embeddings !== false,
+      qkvBias: true,
+      oBias: true,
+      mlpBias: true,
+      activation: String(raw.activation_function ?? 'gelu_new'),
+      bosTokenId: ids(raw.bos_token_id)[0] ?? null,
+      eosTokenId: ids(raw.eos_token_id),
+      padTokenId: ids(raw.pad_token_id)[0] ?? null,
+      raw,
     };
   }
   if (LLAMA_LIKE.has(modelType)) {
@@ -103,16 +122,34 @@ export function parseConfig(raw: Record<string, unknown>, path = 'config.json'):
     const { theta, scaling } = ropeOf(raw, path);
     const attentionBias = raw.attention_bias === true;
     return {
-      family: 'llama', modelType, vocabSize: num(raw, 'vocab_size', path), hiddenSize: hidden, numLayers: num(raw, 'num_hidden_layers', path),
-      numHeads: heads, numKvHeads: num(raw, 'num_key_value_heads', path, heads), headDim: num(raw, 'head_dim', path, hidden / heads),
-      intermediateSize: num(raw, 'intermediate_size', path), maxPositionEmbeddings: num(raw, 'max_position_embeddings', path, 2048),
-      normEps: num(raw, 'rms_norm_eps', path, 1e-6), ropeTheta: theta, ropeScaling: scaling,
-      tieWordEmbeddings: raw.tie_word_embeddings === true, qkvBias: modelType === 'qwen2' || attentionBias, oBias: attentionBias,
-      mlpBias: raw.mlp_bias === true, activation: String(raw.hidden_act ?? 'silu'),
-      bosTokenId: ids(raw.bos_token_id)[0] ?? null, eosTokenId: ids(raw.eos_token_id), padTokenId: ids(raw.pad_token_id)[0] ?? null, raw,
+      family: 'llama',
+      modelType,
+      vocabSize: num(raw, 'vocab_size', path),
+      hiddenSize: hidden,
+      numLayers: num(raw, 'num_hidden_layers', path),
+      numHeads: heads,
+      numKvHeads: num(raw, 'num_key_value_heads', path, heads),
+      headDim: num(raw, 'head_dim', path, hidden / heads),
+      intermediateSize: num(raw, 'intermediate_size', path),
+      maxPositionEmbeddings: num(raw, 'max_position_embeddings', path, 2048),
+      normEps: num(raw, 'rms_norm_eps', path, 1e-6),
+      ropeTheta: theta,
+      ropeScaling: scaling,
+      tieWordEmbeddings: raw.tie_word_embeddings === true,
+      qkvBias: modelType === 'qwen2' || attentionBias,
+      oBias: attentionBias,
+      mlpBias: raw.mlp_bias === true,
+      activation: String(raw.hidden_act ?? 'silu'),
+      bosTokenId: ids(raw.bos_token_id)[0] ?? null,
+      eosTokenId: ids(raw.eos_token_id),
+      padTokenId: ids(raw.pad_token_id)[0] ?? null,
+      raw,
     };
   }
-  throw new LetheError('BAD_INPUT', `${path}: model_type '${modelType}' is not supported (supported: gpt2, llama, mistral, qwen2 and Llama-shaped models such as SmolLM)`);
+  throw new LetheError(
+    'BAD_INPUT',
+    `${path}: model_type '${modelType}' is not supported (supported: gpt2, llama, mistral, qwen2 and Llama-shaped models such as SmolLM)`,
+  );
 }
 
 export function readConfig(dir: string): ModelConfig {
@@ -129,6 +166,7 @@ export function readConfig(dir: string): ModelConfig {
   if (cfg.hiddenSize % cfg.numHeads !== 0 && raw && !('head_dim' in (raw as object))) {
     throw new LetheError('BAD_INPUT', `${path}: hidden size ${cfg.hiddenSize} is not divisible by ${cfg.numHeads} heads`);
   }
-  if (cfg.numHeads % cfg.numKvHeads !== 0) throw new LetheError('BAD_INPUT', `${path}: ${cfg.numHeads} attention heads are not a multiple of ${cfg.numKvHeads} key/value heads`);
+  if (cfg.numHeads % cfg.numKvHeads !== 0)
+    throw new LetheError('BAD_INPUT', `${path}: ${cfg.numHeads} attention heads are not a multiple of ${cfg.numKvHeads} key/value heads`);
   return cfg;
 }

@@ -18,7 +18,9 @@ export const ENSEMBLE_MANIFEST = 'sisa.json';
 
 /** Whether `dir` is an ensemble folder (a manifest with constituents, no config.json of its own). */
 export function isEnsembleFolder(dir: string): boolean {
-  return existsSync(join(dir, ENSEMBLE_MANIFEST)) && statSync(join(dir, ENSEMBLE_MANIFEST)).isFile() && !existsSync(join(dir, 'config.json'));
+  return (
+    existsSync(join(dir, ENSEMBLE_MANIFEST)) && statSync(join(dir, ENSEMBLE_MANIFEST)).isFile() && !existsSync(join(dir, 'config.json'))
+  );
 }
 
 /** The member folders an ensemble folder lists, absolute. */
@@ -31,10 +33,12 @@ export function ensembleMembers(dir: string): string[] {
     throw new LetheError('BAD_INPUT', `${path}: not JSON (${(err as Error).message})`);
   }
   const list = (raw as { constituents?: unknown } | null)?.constituents;
-  if (!Array.isArray(list) || !list.length || !list.every((x) => typeof x === 'string')) throw new LetheError('BAD_INPUT', `${path}: 'constituents' must be a non-empty list of member folders`);
+  if (!Array.isArray(list) || !list.length || !list.every((x) => typeof x === 'string'))
+    throw new LetheError('BAD_INPUT', `${path}: 'constituents' must be a non-empty list of member folders`);
   return (list as string[]).map((m) => {
     const p = resolve(dir, m);
-    if (!existsSync(join(p, 'config.json'))) throw new LetheError('NOT_FOUND', `${path}: member ${m} is not a model folder (no config.json)`);
+    if (!existsSync(join(p, 'config.json')))
+      throw new LetheError('NOT_FOUND', `${path}: member ${m} is not a model folder (no config.json)`);
     return p;
   });
 }
@@ -43,10 +47,16 @@ function memberParams(members: CausalLM[]): Map<string, Tensor> {
   if (!members.length) throw new LetheError('BAD_INPUT', 'EnsembleLM: no members');
   const first = members[0]!;
   for (const m of members) {
-    if (m.config.vocabSize !== first.config.vocabSize) throw new LetheError('BAD_CHECKPOINT', `EnsembleLM: members disagree on the vocabulary (${m.config.vocabSize} vs ${first.config.vocabSize})`);
+    if (m.config.vocabSize !== first.config.vocabSize)
+      throw new LetheError(
+        'BAD_CHECKPOINT',
+        `EnsembleLM: members disagree on the vocabulary (${m.config.vocabSize} vs ${first.config.vocabSize})`,
+      );
   }
   const params = new Map<string, Tensor>();
-  members.forEach((m, i) => { for (const [n, t] of m.params) params.set(`members.${i}.${n}`, t); });
+  members.forEach((m, i) => {
+    for (const [n, t] of m.params) params.set(`members.${i}.${n}`, t);
+  });
   return params;
 }
 
@@ -61,7 +71,11 @@ export class EnsembleLM extends CausalLM {
 
   /** logits = log mean_k softmax(member_k logits), [B, T, V] float32. */
   forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
-    if (options.outputHiddenStates) throw new LetheError('BAD_INPUT', 'EnsembleLM: an ensemble has no single set of hidden states (load a member to inspect activations)');
+    if (options.outputHiddenStates)
+      throw new LetheError(
+        'BAD_INPUT',
+        'EnsembleLM: an ensemble has no single set of hidden states (load a member to inspect activations)',
+      );
     const past = options.pastKeyValues;
     const caches: KVCache[] = [];
     const logProbs: Tensor[] = [];
@@ -92,7 +106,10 @@ export class EnsembleLM extends CausalLM {
   }
 
   override savePretrained(): void {
-    throw new LetheError('BAD_INPUT', 'EnsembleLM: an ensemble is not saved as one Hugging Face folder (its members are; `lethe sisa` writes the ensemble folder)');
+    throw new LetheError(
+      'BAD_INPUT',
+      'EnsembleLM: an ensemble is not saved as one Hugging Face folder (its members are; `lethe sisa` writes the ensemble folder)',
+    );
   }
 
   override dispose(): void {

@@ -50,9 +50,11 @@ function pick(logits: Tensor, o: GenerateOptions): Tensor {
 
 export async function generate(model: CausalLM, inputIds: Tensor, options: GenerateOptions = {}): Promise<Tensor> {
   const maxNew = options.maxNewTokens ?? 20;
-  if (!(Number.isInteger(maxNew) && maxNew >= 0)) throw new LetheError('BAD_INPUT', `generate: maxNewTokens must be an integer >= 0, got ${maxNew}`);
+  if (!(Number.isInteger(maxNew) && maxNew >= 0))
+    throw new LetheError('BAD_INPUT', `generate: maxNewTokens must be an integer >= 0, got ${maxNew}`);
   if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `generate: inputIds must be [batch, seq], got [${inputIds.shape}]`);
-  if (options.stopStrings?.length && !options.decode) throw new LetheError('BAD_INPUT', 'generate: stopStrings need a decode function (e.g. tokenizer.decode)');
+  if (options.stopStrings?.length && !options.decode)
+    throw new LetheError('BAD_INPUT', 'generate: stopStrings need a decode function (e.g. tokenizer.decode)');
   const eos = options.eosTokenId === undefined ? model.config.eosTokenId : [options.eosTokenId].flat();
   const pad = options.padTokenId ?? model.config.padTokenId ?? eos[0] ?? 0;
   const useCache = options.useCache ?? true;
@@ -68,24 +70,26 @@ export async function generate(model: CausalLM, inputIds: Tensor, options: Gener
   let positions = torch.keep(torch.tidy(() => mask.cumsum(-1).sub(1).maskedFill(mask.eq(0), 1)));
   try {
     for (let step = 0; step < maxNew && !finished.every(Boolean); step++) {
-      const next = torch.noGrad(() => torch.tidy(() => {
-        let logits: Tensor;
-        if (!useCache) {
-          logits = model.forward(seq, { attentionMask: mask, positionIds: positions }).logits;
-        } else if (!cache) {
-          const out = model.forward(seq, { attentionMask: mask, positionIds: positions, useCache: true });
-          cache = out.pastKeyValues!.keep();
-          logits = out.logits;
-        } else {
-          const last = seq.narrow(1, seq.size(1) - 1, 1);
-          const pos = positions.narrow(1, positions.size(1) - 1, 1);
-          const out = model.forward(last, { attentionMask: mask, positionIds: pos, pastKeyValues: cache, useCache: true });
-          cache.dispose();
-          cache = out.pastKeyValues!.keep();
-          logits = out.logits;
-        }
-        return (pick(logits.select(1, logits.size(1) - 1), options).toArray() as number[]);
-      }));
+      const next = torch.noGrad(() =>
+        torch.tidy(() => {
+          let logits: Tensor;
+          if (!useCache) {
+            logits = model.forward(seq, { attentionMask: mask, positionIds: positions }).logits;
+          } else if (!cache) {
+            const out = model.forward(seq, { attentionMask: mask, positionIds: positions, useCache: true });
+            cache = out.pastKeyValues!.keep();
+            logits = out.logits;
+          } else {
+            const last = seq.narrow(1, seq.size(1) - 1, 1);
+            const pos = positions.narrow(1, positions.size(1) - 1, 1);
+            const out = model.forward(last, { attentionMask: mask, positionIds: pos, pastKeyValues: cache, useCache: true });
+            cache.dispose();
+            cache = out.pastKeyValues!.keep();
+            logits = out.logits;
+          }
+          return pick(logits.select(1, logits.size(1) - 1), options).toArray() as number[];
+        }),
+      );
       for (let b = 0; b < batch; b++) {
         if (finished[b]) next[b] = pad;
         else {

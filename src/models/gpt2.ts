@@ -34,7 +34,8 @@ export class GPT2LMHeadModel extends CausalLM {
 
   constructor(config: ModelConfig, params: Map<string, Tensor>, sourceDir: string | null) {
     super(config, params, sourceDir);
-    if (config.raw.reorder_and_upcast_attn === true) throw new LetheError('BAD_INPUT', 'GPT-2 with reorder_and_upcast_attn is not supported');
+    if (config.raw.reorder_and_upcast_attn === true)
+      throw new LetheError('BAD_INPUT', 'GPT-2 with reorder_and_upcast_attn is not supported');
     this.act = activation(config.activation);
     this.modules = new Map();
     for (let i = 0; i < config.numLayers; i++) {
@@ -43,7 +44,11 @@ export class GPT2LMHeadModel extends CausalLM {
         this.modules.set(`${p}.${name}`, { weight: `${p}.${name}.weight`, bias: `${p}.${name}.bias`, conv1d: true });
       }
     }
-    this.modules.set('lm_head', { weight: config.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight', bias: null, conv1d: false });
+    this.modules.set('lm_head', {
+      weight: config.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight',
+      bias: null,
+      conv1d: false,
+    });
   }
 
   linearModules(): Map<string, LinearSpec> {
@@ -65,8 +70,14 @@ export class GPT2LMHeadModel extends CausalLM {
     const [batch, seq] = inputIds.shape as [number, number];
     const past = options.pastKeyValues;
     const pastLen = past?.length ?? 0;
-    if (pastLen + seq > c.maxPositionEmbeddings) throw new LetheError('BAD_INPUT', `sequence of ${pastLen + seq} positions exceeds GPT-2's n_positions ${c.maxPositionEmbeddings}`);
-    const positions = options.positionIds ?? torch.arange(pastLen, pastLen + seq, 1, { device: this.device as torch.Device }).unsqueeze(0).expand([batch, seq]);
+    if (pastLen + seq > c.maxPositionEmbeddings)
+      throw new LetheError('BAD_INPUT', `sequence of ${pastLen + seq} positions exceeds GPT-2's n_positions ${c.maxPositionEmbeddings}`);
+    const positions =
+      options.positionIds ??
+      torch
+        .arange(pastLen, pastLen + seq, 1, { device: this.device as torch.Device })
+        .unsqueeze(0)
+        .expand([batch, seq]);
     const bias = attentionBias(options.attentionMask, batch, seq, pastLen, this.dtype, this.device);
     const headDim = c.headDim;
     const attnDropout = this.training ? Number(c.raw.attn_pdrop ?? 0) : 0;
@@ -78,7 +89,9 @@ export class GPT2LMHeadModel extends CausalLM {
       if (options.outputHiddenStates) hidden.push(x);
       const p = `transformer.h.${i}`;
       const h = torch.layerNorm(x, [c.hiddenSize], this.p(`${p}.ln_1.weight`), this.p(`${p}.ln_1.bias`), c.normEps);
-      const [q, k0, v0] = this.lin(`${p}.attn.c_attn`, h).split(c.hiddenSize, 2).map((t) => t.view([batch, seq, c.numHeads, headDim]).transpose(1, 2)) as [Tensor, Tensor, Tensor]; // [B, nH, T, D]
+      const [q, k0, v0] = this.lin(`${p}.attn.c_attn`, h)
+        .split(c.hiddenSize, 2)
+        .map((t) => t.view([batch, seq, c.numHeads, headDim]).transpose(1, 2)) as [Tensor, Tensor, Tensor]; // [B, nH, T, D]
       const k = past ? torch.cat([past.layers[i]!.k, k0], 2) : k0;
       const v = past ? torch.cat([past.layers[i]!.v, v0], 2) : v0;
       if (options.useCache) cache.push({ k, v });
@@ -92,6 +105,10 @@ export class GPT2LMHeadModel extends CausalLM {
     x = torch.layerNorm(x, [c.hiddenSize], this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.normEps);
     if (options.outputHiddenStates) hidden.push(x);
     const logits = this.lin('lm_head', x);
-    return { logits, pastKeyValues: options.useCache ? new KVCache(cache) : null, hiddenStates: options.outputHiddenStates ? hidden : null };
+    return {
+      logits,
+      pastKeyValues: options.useCache ? new KVCache(cache) : null,
+      hiddenStates: options.outputHiddenStates ? hidden : null,
+    };
   }
 }

@@ -9,4 +9,4 @@ export { savePretrained, saveAdapter, loadAdapter, type SaveOptions } from './sa
 export { generate, type GenerateOptions } from './generate.js';
 export { Tokenizer, loadTokenizer, type ChatMessage, type BatchEncoding } from './tokenizer.js';
 export { causalLmLoss, tokenLogProbs, sequenceNll, IGNORE_INDEX } from './loss.js';
-export { type LoraConfig } from './lora.js';
+export type { LoraConfig } from './lora.js';

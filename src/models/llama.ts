@@ -52,14 +52,31 @@ export class LlamaForCausalLM extends CausalLM {
     this.modules = new Map();
     for (let i = 0; i < config.numLayers; i++) {
       const p = `model.layers.${i}`;
-      for (const [name, bias] of [['q_proj', config.qkvBias], ['k_proj', config.qkvBias], ['v_proj', config.qkvBias], ['o_proj', config.oBias]] as const) {
-        this.modules.set(`${p}.self_attn.${name}`, { weight: `${p}.self_attn.${name}.weight`, bias: bias ? `${p}.self_attn.${name}.bias` : null, conv1d: false });
+      for (const [name, bias] of [
+        ['q_proj', config.qkvBias],
+        ['k_proj', config.qkvBias],
+        ['v_proj', config.qkvBias],
+        ['o_proj', config.oBias],
+      ] as const) {
+        this.modules.set(`${p}.self_attn.${name}`, {
+          weight: `${p}.self_attn.${name}.weight`,
+          bias: bias ? `${p}.self_attn.${name}.bias` : null,
+          conv1d: false,
+        });
       }
       for (const name of ['gate_proj', 'up_proj', 'down_proj']) {
-        this.modules.set(`${p}.mlp.${name}`, { weight: `${p}.mlp.${name}.weight`, bias: config.mlpBias ? `${p}.mlp.${name}.bias` : null, conv1d: false });
+        this.modules.set(`${p}.mlp.${name}`, {
+          weight: `${p}.mlp.${name}.weight`,
+          bias: config.mlpBias ? `${p}.mlp.${name}.bias` : null,
+          conv1d: false,
+        });
       }
     }
-    this.modules.set('lm_head', { weight: config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', bias: null, conv1d: false });
+    this.modules.set('lm_head', {
+      weight: config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
+      bias: null,
+      conv1d: false,
+    });
   }
 
   linearModules(): Map<string, LinearSpec> {
@@ -76,7 +93,12 @@ export class LlamaForCausalLM extends CausalLM {
     if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);
     const past = options.pastKeyValues;
     const pastLen = past?.length ?? 0;
-    const positions = options.positionIds ?? torch.arange(pastLen, pastLen + seq, 1, { device: this.device as torch.Device }).unsqueeze(0).expand([batch, seq]);
+    const positions =
+      options.positionIds ??
+      torch
+        .arange(pastLen, pastLen + seq, 1, { device: this.device as torch.Device })
+        .unsqueeze(0)
+        .expand([batch, seq]);
     const { cos, sin } = ropeCosSin(this.invFreq, positions, this.dtype);
     const bias = attentionBias(options.attentionMask, batch, seq, pastLen, this.dtype, this.device);
     const attnDropout = this.training ? Number(c.raw.attention_dropout ?? 0) : 0;
@@ -106,7 +128,11 @@ export class LlamaForCausalLM extends CausalLM {
     x = torch.rmsNorm(x, [c.hiddenSize], this.p('model.norm.weight'), c.normEps);
     if (options.outputHiddenStates) hidden.push(x);
     const logits = this.lin('lm_head', x); // [B, T, V]
-    return { logits, pastKeyValues: options.useCache ? new KVCache(cache) : null, hiddenStates: options.outputHiddenStates ? hidden : null };
+    return {
+      logits,
+      pastKeyValues: options.useCache ? new KVCache(cache) : null,
+      hiddenStates: options.outputHiddenStates ? hidden : null,
+    };
   }
 
   override dispose(): void {

@@ -50,8 +50,12 @@ export function checkTensors(dir: string, config: ModelConfig, found: Map<string
   const missing = [...expected.keys()].filter((n) => !found.has(n));
   const unexpected = [...found.keys()].filter((n) => !expected.has(n));
   const problems: string[] = [];
-  if (missing.length) problems.push(`missing tensors: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`);
-  if (unexpected.length) problems.push(`unexpected tensors: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}`);
+  if (missing.length)
+    problems.push(`missing tensors: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`);
+  if (unexpected.length)
+    problems.push(
+      `unexpected tensors: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}`,
+    );
   for (const [name, shape] of expected) {
     const t = found.get(name);
     if (t && t.shape.join() !== shape.join()) problems.push(`tensor '${name}' has shape [${t.shape}] but the config implies [${shape}]`);
@@ -117,7 +121,11 @@ export function adapterBase(dir: string): string {
   const base = readAdapterConfig(path).base_model_name_or_path;
   if (typeof base !== 'string' || !base) throw new LetheError('BAD_INPUT', `${path}: base_model_name_or_path names no base model folder`);
   const resolved = resolve(dir, base);
-  if (!existsSync(join(resolved, 'config.json'))) throw new LetheError('NOT_FOUND', `${path}: its base model ${base} is not a model folder here (load the base and call loadAdapter instead)`);
+  if (!existsSync(join(resolved, 'config.json')))
+    throw new LetheError(
+      'NOT_FOUND',
+      `${path}: its base model ${base} is not a model folder here (load the base and call loadAdapter instead)`,
+    );
   return resolved;
 }
 

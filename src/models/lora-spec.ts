@@ -8,7 +8,10 @@ export function parseLora(spec: string): LoraConfig {
   const out: LoraConfig = { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: ['q_proj', 'v_proj'] };
   let targets: string[] | null = null;
   let last = '';
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0 && last === 'targets') {
       targets!.push(part);

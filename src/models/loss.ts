@@ -9,11 +9,19 @@ export const IGNORE_INDEX = -100;
 /** Mean next-token cross-entropy over labels that are not -100 (logits [B,T,V], labels [B,T]), as HF computes it. */
 export function causalLmLoss(logits: Tensor, labels: Tensor, ignoreIndex = IGNORE_INDEX): Tensor {
   const [b, t, v] = logits.shape as [number, number, number];
-  if (labels.shape.join() !== [b, t].join()) throw new LetheError('BAD_INPUT', `labels must have shape [${b}, ${t}], got [${labels.shape}]`);
-  const shiftLogits = logits.narrow(1, 0, t - 1).to('float32').reshape([-1, v]);
+  if (labels.shape.join() !== [b, t].join())
+    throw new LetheError('BAD_INPUT', `labels must have shape [${b}, ${t}], got [${labels.shape}]`);
+  const shiftLogits = logits
+    .narrow(1, 0, t - 1)
+    .to('float32')
+    .reshape([-1, v]);
   const shiftLabels = labels.narrow(1, 1, t - 1).reshape([-1]);
   // A batch split across ranks: this rank's token sum over every rank's labelled tokens.
-  if (torch.distributed.isSharded()) return torch.distributed.shardMean(torch.crossEntropy(shiftLogits, shiftLabels, { ignoreIndex, reduction: 'sum' }), shiftLabels.ne(ignoreIndex).sum().to('float32'));
+  if (torch.distributed.isSharded())
+    return torch.distributed.shardMean(
+      torch.crossEntropy(shiftLogits, shiftLabels, { ignoreIndex, reduction: 'sum' }),
+      shiftLabels.ne(ignoreIndex).sum().to('float32'),
+    );
   return torch.crossEntropy(shiftLogits, shiftLabels, { ignoreIndex });
 }
 

@@ -40,7 +40,13 @@ export type NamePattern = string | RegExp;
 function toRegExp(p: NamePattern): RegExp {
   if (p instanceof RegExp) return p;
   // A glob: * matches within a dotted name, ** across dots.
-  const re = p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^.]*').replace(/\u0000/g, '.*').replace(/\?/g, '.');
+  const re = p
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*\*/g, '\u0000')
+    .replace(/\*/g, '[^.]*')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the placeholder for '**' set two lines up
+    .replace(/\u0000/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`);
 }
 
@@ -136,10 +142,14 @@ export abstract class CausalLM {
   /** Adds LoRA adapters to the linear modules that config.targetModules names; freezes everything else. */
   addLora(config: LoraConfig): string[] {
     if (this.loraConfig) throw new LetheError('BAD_INPUT', 'this model already has LoRA adapters; merge or remove them first');
-    if (!(Number.isInteger(config.r) && config.r > 0)) throw new LetheError('BAD_INPUT', `LoRA r must be a positive integer, got ${config.r}`);
+    if (!(Number.isInteger(config.r) && config.r > 0))
+      throw new LetheError('BAD_INPUT', `LoRA r must be a positive integer, got ${config.r}`);
     const modules = [...this.linearModules()].filter(([name]) => matchesTarget(name, config.targetModules));
     if (!modules.length) {
-      throw new LetheError('BAD_INPUT', `LoRA target_modules ${JSON.stringify(config.targetModules)} match no linear module (e.g. ${[...this.linearModules().keys()].slice(0, 4).join(', ')})`);
+      throw new LetheError(
+        'BAD_INPUT',
+        `LoRA target_modules ${JSON.stringify(config.targetModules)} match no linear module (e.g. ${[...this.linearModules().keys()].slice(0, 4).join(', ')})`,
+      );
     }
     for (const t of this.params.values()) t.requiresGrad = false;
     for (const [name, spec] of modules) {

@@ -11,8 +11,18 @@ import { parsePeftConfig, peftConfigJson, loraScale, readAdapterConfig } from '.
 import { LetheError } from '../util/errors.js';
 import { pathsOverlap } from '../util/output.js';
 
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt',
-  'tokenizer.model', 'added_tokens.json', 'chat_template.jinja', 'chat_template.json', 'generation_config.json'];
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer.model',
+  'added_tokens.json',
+  'chat_template.jinja',
+  'chat_template.json',
+  'generation_config.json',
+];
 
 export interface SaveOptions {
   /** Bytes per safetensors shard (HF's default 5 GB); above it the weights are sharded with an index. */
@@ -40,7 +50,10 @@ function commit(tmp: string, dir: string, staleWeights: boolean): void {
 /** The folder a model was loaded from is never written, nor one inside it or holding it (real paths: no symlink aliases it). */
 function refuseSource(model: CausalLM, dir: string, what: string): void {
   if (model.sourceDir && pathsOverlap(dir, model.sourceDir)) {
-    throw new LetheError('BAD_INPUT', `${what}: ${dir} overlaps ${model.sourceDir}, the folder the model was loaded from; Lethe never modifies an input model. Save to a new folder.`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `${what}: ${dir} overlaps ${model.sourceDir}, the folder the model was loaded from; Lethe never modifies an input model. Save to a new folder.`,
+    );
   }
 }
 
@@ -62,7 +75,11 @@ function shard(entries: [string, Tensor][], maxShardSize: number): [string, Tens
 
 export function savePretrained(model: CausalLM, dir: string, options: SaveOptions = {}): void {
   refuseSource(model, dir, 'savePretrained');
-  if (model.loras.size) throw new LetheError('BAD_INPUT', 'savePretrained: the model has LoRA adapters; call mergeLora() first, or saveAdapter() to save only the adapter');
+  if (model.loras.size)
+    throw new LetheError(
+      'BAD_INPUT',
+      'savePretrained: the model has LoRA adapters; call mergeLora() first, or saveAdapter() to save only the adapter',
+    );
   const maxShardSize = options.maxShardSize ?? 5e9;
   const tmp = tempSibling(dir);
   try {
@@ -86,7 +103,10 @@ export function savePretrained(model: CausalLM, dir: string, options: SaveOption
           total += t.numel() * torch.DTYPE_SIZE[t.dtype];
         }
       });
-      writeFileSync(join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+      writeFileSync(
+        join(tmp, 'model.safetensors.index.json'),
+        JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n',
+      );
     }
     if (model.sourceDir) {
       for (const f of TOKENIZER_FILES) if (existsSync(join(model.sourceDir, f))) copyFileSync(join(model.sourceDir, f), join(tmp, f));
@@ -129,7 +149,10 @@ export function loadAdapter(model: CausalLM, dir: string): void {
   if (!existsSync(cfgPath)) throw new LetheError('NOT_FOUND', `${dir} is not a PEFT adapter folder: no adapter_config.json`);
   if (!existsSync(weightsPath)) {
     throw existsSync(join(dir, 'adapter_model.bin'))
-      ? new LetheError('BAD_CHECKPOINT', `${dir} holds adapter_model.bin (pickle), which Lethe never loads; re-save the adapter with safe_serialization=True`)
+      ? new LetheError(
+          'BAD_CHECKPOINT',
+          `${dir} holds adapter_model.bin (pickle), which Lethe never loads; re-save the adapter with safe_serialization=True`,
+        )
       : new LetheError('NOT_FOUND', `${dir} has no adapter_model.safetensors`);
   }
   const config = parsePeftConfig(readAdapterConfig(cfgPath), cfgPath);
@@ -140,14 +163,25 @@ export function loadAdapter(model: CausalLM, dir: string): void {
     // PEFT sometimes keeps the adapter name in keys (".lora_A.default.weight"); accept both.
     const byName = new Map(Object.entries(tensors).map(([k, t]) => [k.replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight'), t]));
     const unexpected = [...byName.keys()].filter((k) => !expected.has(k));
-    if (unexpected.length) throw new LetheError('BAD_CHECKPOINT', `${weightsPath}: tensors for modules the config does not target: ${unexpected.slice(0, 5).join(', ')}`);
+    if (unexpected.length)
+      throw new LetheError(
+        'BAD_CHECKPOINT',
+        `${weightsPath}: tensors for modules the config does not target: ${unexpected.slice(0, 5).join(', ')}`,
+      );
     torch.noGrad(() => {
       for (const m of modules) {
         const adapter = model.loras.get(m)!;
-        for (const [which, target] of [['A', adapter.a], ['B', adapter.b]] as const) {
+        for (const [which, target] of [
+          ['A', adapter.a],
+          ['B', adapter.b],
+        ] as const) {
           const t = byName.get(peftName(m, which));
           if (!t) throw new LetheError('BAD_CHECKPOINT', `${weightsPath}: missing ${peftName(m, which)}`);
-          if (t.shape.join() !== target.shape.join()) throw new LetheError('BAD_CHECKPOINT', `${weightsPath}: ${peftName(m, which)} has shape [${t.shape}], expected [${target.shape}]`);
+          if (t.shape.join() !== target.shape.join())
+            throw new LetheError(
+              'BAD_CHECKPOINT',
+              `${weightsPath}: ${peftName(m, which)} has shape [${t.shape}], expected [${target.shape}]`,
+            );
           target.copy_(t);
         }
         adapter.scale = loraScale(config);

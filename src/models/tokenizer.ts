@@ -32,7 +32,9 @@ function tokenContent(v: unknown): string | null {
 function inlineTemplate(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) {
-    const named = v.find((t) => t && typeof t === 'object' && (t as { name?: unknown }).name === 'default') as { template?: unknown } | undefined;
+    const named = v.find((t) => t && typeof t === 'object' && (t as { name?: unknown }).name === 'default') as
+      | { template?: unknown }
+      | undefined;
     return typeof named?.template === 'string' ? named.template : null;
   }
   return null;
@@ -56,7 +58,11 @@ export class Tokenizer {
   /** Left-pad batches by default (what decoder-only generation needs). */
   paddingSide: 'left' | 'right';
 
-  private constructor(private readonly inner: HfTokenizer, config: Record<string, unknown>, chatTemplate: string | null) {
+  private constructor(
+    private readonly inner: HfTokenizer,
+    config: Record<string, unknown>,
+    chatTemplate: string | null,
+  ) {
     this.bosToken = tokenContent(config.bos_token);
     this.eosToken = tokenContent(config.eos_token);
     this.padToken = tokenContent(config.pad_token);
@@ -70,7 +76,10 @@ export class Tokenizer {
     const file = join(dir, 'tokenizer.json');
     if (!existsSync(file)) {
       const legacy = ['vocab.json', 'tokenizer.model'].find((f) => existsSync(join(dir, f)));
-      throw new LetheError('NOT_FOUND', `${dir} has no tokenizer.json${legacy ? ` (only ${legacy}: re-save the tokenizer with a fast tokenizer to get tokenizer.json)` : ''}`);
+      throw new LetheError(
+        'NOT_FOUND',
+        `${dir} has no tokenizer.json${legacy ? ` (only ${legacy}: re-save the tokenizer with a fast tokenizer to get tokenizer.json)` : ''}`,
+      );
     }
     let inner: HfTokenizer;
     try {
@@ -123,7 +132,10 @@ export class Tokenizer {
   }
 
   /** Encodes texts into padded [B, T] ids and a 0/1 attention mask (left padding unless paddingSide = 'right'). */
-  async encodeBatch(texts: string[], options: { addSpecialTokens?: boolean; paddingSide?: 'left' | 'right'; maxLength?: number } = {}): Promise<BatchEncoding> {
+  async encodeBatch(
+    texts: string[],
+    options: { addSpecialTokens?: boolean; paddingSide?: 'left' | 'right'; maxLength?: number } = {},
+  ): Promise<BatchEncoding> {
     let rows = await Promise.all(texts.map((t) => this.encode(t, options)));
     if (options.maxLength) rows = rows.map((r) => r.slice(0, options.maxLength));
     const len = Math.max(1, ...rows.map((r) => r.length));
@@ -143,10 +155,15 @@ export class Tokenizer {
 
   /** Renders the chat template (tokenizer_config.json's chat_template or chat_template.jinja). */
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean; extra?: Record<string, unknown> } = {}): string {
-    if (!this.chatTemplate) throw new LetheError('BAD_INPUT', 'applyChatTemplate: this tokenizer has no chat_template (not an instruct model?)');
+    if (!this.chatTemplate)
+      throw new LetheError('BAD_INPUT', 'applyChatTemplate: this tokenizer has no chat_template (not an instruct model?)');
     return new Template(this.chatTemplate).render({
-      messages, add_generation_prompt: options.addGenerationPrompt ?? false,
-      bos_token: this.bosToken ?? '', eos_token: this.eosToken ?? '', pad_token: this.padToken ?? '', unk_token: this.unkToken ?? '',
+      messages,
+      add_generation_prompt: options.addGenerationPrompt ?? false,
+      bos_token: this.bosToken ?? '',
+      eos_token: this.eosToken ?? '',
+      pad_token: this.padToken ?? '',
+      unk_token: this.unkToken ?? '',
       ...options.extra,
     });
   }

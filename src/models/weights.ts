@@ -14,13 +14,19 @@ const PICKLE_FILES = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'mode
 
 export function refusePickle(dir: string): never {
   const found = PICKLE_FILES.find((f) => existsSync(join(dir, f)));
-  if (found && found.startsWith('pytorch_model')) {
-    throw new LetheError('BAD_CHECKPOINT', `${dir} holds ${found}, a pickle checkpoint. Lethe never unpickles (loading a pickle can run arbitrary code). ` +
-      'Convert it to safetensors once, in Python: `from transformers import AutoModelForCausalLM; ' +
-      `AutoModelForCausalLM.from_pretrained("${dir}").save_pretrained("${dir}-safetensors", safe_serialization=True)\` ` +
-      '(or use the safetensors "convert" tool), then load the new folder.');
+  if (found?.startsWith('pytorch_model')) {
+    throw new LetheError(
+      'BAD_CHECKPOINT',
+      `${dir} holds ${found}, a pickle checkpoint. Lethe never unpickles (loading a pickle can run arbitrary code). ` +
+        'Convert it to safetensors once, in Python: `from transformers import AutoModelForCausalLM; ' +
+        `AutoModelForCausalLM.from_pretrained("${dir}").save_pretrained("${dir}-safetensors", safe_serialization=True)\` ` +
+        '(or use the safetensors "convert" tool), then load the new folder.',
+    );
   }
-  throw new LetheError('NOT_FOUND', `${dir} has no model.safetensors or model.safetensors.index.json${found ? ` (only ${found}, which Lethe cannot read)` : ''}`);
+  throw new LetheError(
+    'NOT_FOUND',
+    `${dir} has no model.safetensors or model.safetensors.index.json${found ? ` (only ${found}, which Lethe cannot read)` : ''}`,
+  );
 }
 
 /** Every tensor of the folder's weights, by name. */
@@ -39,14 +45,19 @@ export function loadWeights(dir: string, options: LoadWeightsOptions = {}): Reco
   if (!map || typeof map !== 'object') throw new LetheError('BAD_CHECKPOINT', `${index} has no weight_map object`);
   const byFile = new Map<string, string[]>();
   for (const [name, file] of Object.entries(map)) {
-    if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file === '' || file === '.' || file === '..') throw new LetheError('BAD_CHECKPOINT', `${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`);
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file === '' || file === '.' || file === '..')
+      throw new LetheError(
+        'BAD_CHECKPOINT',
+        `${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(file)}`,
+      );
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
   }
   const out: Record<string, torch.Tensor> = {};
   try {
     for (const [file, names] of byFile) {
       const path = join(dir, file);
-      if (!existsSync(path) || !statSync(path).isFile()) throw new LetheError('NOT_FOUND', `${index} lists ${file}, which is not a file in ${dir}`);
+      if (!existsSync(path) || !statSync(path).isFile())
+        throw new LetheError('NOT_FOUND', `${index} lists ${file}, which is not a file in ${dir}`);
       Object.assign(out, torch.loadSafetensors(path, { ...options, names }).tensors);
     }
   } catch (err) {

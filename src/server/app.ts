@@ -25,7 +25,10 @@ export interface ServerOptions {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance { jobs: JobRunner; rateLimiter: RateLimiter }
+  interface FastifyInstance {
+    jobs: JobRunner;
+    rateLimiter: RateLimiter;
+  }
 }
 
 export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<FastifyInstance> {
@@ -42,12 +45,16 @@ export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<F
   app.decorate('rateLimiter', installRateLimit(app, w, o.rateLimit ?? { max: 300, windowMs: 60_000 }));
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Lethe erasure requests', version: o.version ?? '0.1.0', description: 'Erasure requests from receipt to verified release, with a signed audit log.' },
+      info: {
+        title: 'Lethe erasure requests',
+        version: o.version ?? '0.1.0',
+        description: 'Erasure requests from receipt to verified release, with a signed audit log.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
   });
-  const jobs = typeof o.jobs === 'function' ? o.jobs((line) => app.log.info(line)) : o.jobs ?? new JobRunner(w, { dataDir: w.dataDir });
+  const jobs = typeof o.jobs === 'function' ? o.jobs((line) => app.log.info(line)) : (o.jobs ?? new JobRunner(w, { dataDir: w.dataDir }));
   app.decorate('jobs', jobs);
   app.addHook('onClose', async () => jobs.stop());
   requestRoutes(app, w);

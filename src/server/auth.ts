@@ -5,7 +5,9 @@ import { LetheError } from '../util/errors.js';
 import { authenticate, authorize, type Action, type Actor, type Workflow } from '../workflow/index.js';
 
 declare module 'fastify' {
-  interface FastifyRequest { actor?: Actor }
+  interface FastifyRequest {
+    actor?: Actor;
+  }
 }
 
 export function bearer(req: FastifyRequest): string | undefined {
@@ -21,7 +23,10 @@ export function requireAction(w: Workflow, action: Action): onRequestHookHandler
     const actor = req.verifiedActor !== undefined ? req.verifiedActor : await authenticate(w, token);
     if (!actor) {
       reply.header('www-authenticate', 'Bearer');
-      return reply.status(401).send({ error: 'UNAUTHORIZED', message: token ? 'the bearer token is unknown or revoked' : 'an Authorization: Bearer <token> header is required' });
+      return reply.status(401).send({
+        error: 'UNAUTHORIZED',
+        message: token ? 'the bearer token is unknown or revoked' : 'an Authorization: Bearer <token> header is required',
+      });
     }
     authorize(actor, action);
     req.actor = actor;

@@ -5,10 +5,20 @@ import { LetheError, type LetheErrorCode } from '../util/errors.js';
 import { isDiskFull } from './hardening.js';
 
 export const STATUS: Record<LetheErrorCode, number> = {
-  BAD_INPUT: 400, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, BAD_CHECKPOINT: 500, NON_FINITE_LOSS: 500, INTERNAL: 500,
+  BAD_INPUT: 400,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  BAD_CHECKPOINT: 500,
+  NON_FINITE_LOSS: 500,
+  INTERNAL: 500,
 };
 
-export interface ErrorReply { error: string; message: string; field?: string }
+export interface ErrorReply {
+  error: string;
+  message: string;
+  field?: string;
+}
 
 type Validation = NonNullable<FastifyError['validation']>[number];
 
@@ -33,24 +43,39 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err.validation?.length) {
       const v = err.validation[0]!;
       const field = fieldOf(v);
-      return reply.status(400).send({ error: 'BAD_INPUT', message: validationMessage(err.validationContext ?? 'body', v, field), field } satisfies ErrorReply);
+      return reply
+        .status(400)
+        .send({ error: 'BAD_INPUT', message: validationMessage(err.validationContext ?? 'body', v, field), field } satisfies ErrorReply);
     }
     if (err instanceof LetheError) {
       const status = STATUS[err.code];
       if (status >= 500) req.log.error({ err }, 'workflow error');
-      return reply.status(status).send({ error: err.code, message: status >= 500 ? 'internal error' : err.message, ...(err.field ? { field: err.field } : {}) } satisfies ErrorReply);
+      return reply.status(status).send({
+        error: err.code,
+        message: status >= 500 ? 'internal error' : err.message,
+        ...(err.field ? { field: err.field } : {}),
+      } satisfies ErrorReply);
     }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'BAD_INPUT', message: `body: larger than the ${app.initialConfig.bodyLimit} bytes allowed` });
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'BAD_INPUT', message: 'body: must be application/json' });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.status(413).send({ error: 'BAD_INPUT', message: `body: larger than the ${app.initialConfig.bodyLimit} bytes allowed` });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.status(415).send({ error: 'BAD_INPUT', message: 'body: must be application/json' });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: 'BAD_INPUT', message: `body: ${err.message}` });
     }
     if (isDiskFull(err)) {
-      req.log.error({ code: err.code }, `out of space: the store or the data folder is full (${err.code}); the request was not carried out`);
-      return reply.status(507).send({ error: 'STORAGE_FULL', message: "the server's disk is full: the request was not carried out; retry once space is freed" });
+      req.log.error(
+        { code: err.code },
+        `out of space: the store or the data folder is full (${err.code}); the request was not carried out`,
+      );
+      return reply
+        .status(507)
+        .send({ error: 'STORAGE_FULL', message: "the server's disk is full: the request was not carried out; retry once space is freed" });
     }
     req.log.error({ err }, 'unexpected error');
     return reply.status(500).send({ error: 'INTERNAL', message: 'internal error' });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
 }

@@ -23,12 +23,23 @@ export const MAX_JSON_DEPTH = 32;
 export function redactUrl(url: string): string {
   const at = url.indexOf('?');
   const path = at < 0 ? url : url.slice(0, at);
-  const query = at < 0 ? '' : url.slice(at + 1).split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    let name = eq < 0 ? pair : pair.slice(0, eq);
-    try { name = decodeURIComponent(name); } catch { /* logged as sent */ }
-    return eq >= 0 && /token|key|secret|passw|auth|bearer/i.test(name) ? `${pair.slice(0, eq)}=[redacted]` : pair;
-  }).join('&');
+  const query =
+    at < 0
+      ? ''
+      : url
+          .slice(at + 1)
+          .split('&')
+          .map((pair) => {
+            const eq = pair.indexOf('=');
+            let name = eq < 0 ? pair : pair.slice(0, eq);
+            try {
+              name = decodeURIComponent(name);
+            } catch {
+              /* logged as sent */
+            }
+            return eq >= 0 && /token|key|secret|passw|auth|bearer/i.test(name) ? `${pair.slice(0, eq)}=[redacted]` : pair;
+          })
+          .join('&');
   return (at < 0 ? path : `${path}?${query}`).replace(/lethe_[0-9A-Za-z]{8}_[A-Za-z0-9_%-]*/g, 'lethe_[redacted]');
 }
 
@@ -73,7 +84,10 @@ export function installHardening(app: FastifyInstance): void {
       const path = tooDeep(value, MAX_JSON_DEPTH);
       if (!path) return done(null, value);
       const field = path[0] ?? '(body)';
-      done(Object.assign(new LetheError('BAD_INPUT', `body: '${field}' is nested more than ${MAX_JSON_DEPTH} levels deep`), { field }), undefined);
+      done(
+        Object.assign(new LetheError('BAD_INPUT', `body: '${field}' is nested more than ${MAX_JSON_DEPTH} levels deep`), { field }),
+        undefined,
+      );
     });
   });
 }

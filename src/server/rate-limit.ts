@@ -25,7 +25,10 @@ declare module 'fastify' {
   }
 }
 
-interface Window { count: number; resetAt: number }
+interface Window {
+  count: number;
+  resetAt: number;
+}
 
 /** Fixed windows by key, at most `cap` keys; the least recently seen goes first (Map keeps order). */
 export class WindowMap {
@@ -48,7 +51,10 @@ export class WindowMap {
   }
 }
 
-export interface RateLimiter { people: WindowMap; addresses: WindowMap }
+export interface RateLimiter {
+  people: WindowMap;
+  addresses: WindowMap;
+}
 
 export function installRateLimit(app: FastifyInstance, w: Workflow, o: RateLimit): RateLimiter {
   const cap = o.maxKeys ?? 10_000;
@@ -59,10 +65,15 @@ export function installRateLimit(app: FastifyInstance, w: Workflow, o: RateLimit
     const actor = token ? await authenticate(w, token) : null;
     req.verifiedActor = actor;
     const now = Date.now();
-    const [win, max] = actor ? [limiter.people.hit(identityKey(actor.name), now, o.windowMs), o.max] : [limiter.addresses.hit(req.ip, now, o.windowMs), anonymousMax];
+    const [win, max] = actor
+      ? [limiter.people.hit(identityKey(actor.name), now, o.windowMs), o.max]
+      : [limiter.addresses.hit(req.ip, now, o.windowMs), anonymousMax];
     if (win.count > max) {
       reply.header('retry-after', Math.ceil((win.resetAt - now) / 1000));
-      return reply.status(429).send({ error: 'RATE_LIMITED', message: `more than ${max} requests in ${o.windowMs / 1000} s${actor ? '' : ' without a valid token from this address'}; retry later` });
+      return reply.status(429).send({
+        error: 'RATE_LIMITED',
+        message: `more than ${max} requests in ${o.windowMs / 1000} s${actor ? '' : ' without a valid token from this address'}; retry later`,
+      });
     }
   });
   return limiter;

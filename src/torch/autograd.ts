@@ -45,8 +45,13 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const handles: (NativeHandle | null)[] = native.autogradGrad(
-    outs.map((t) => t.handle), ins.map((t) => t.handle), options.gradOutputs ? options.gradOutputs.map((t) => t.handle) : null,
-    options.retainGraph ?? null, options.createGraph ?? false, options.allowUnused ?? false);
+    outs.map((t) => t.handle),
+    ins.map((t) => t.handle),
+    options.gradOutputs ? options.gradOutputs.map((t) => t.handle) : null,
+    options.retainGraph ?? null,
+    options.createGraph ?? false,
+    options.allowUnused ?? false,
+  );
   return handles.map((hd) => (hd ? new Tensor(hd) : null));
 }
 

@@ -55,9 +55,20 @@ export function tensor(data: Source, options: CreationOptions & { shape?: number
   if (ArrayBuffer.isView(data)) {
     buffer = data;
     shape = options.shape ?? [data.length];
-    srcDtype = data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64'
-      : data instanceof Int32Array ? 'int32' : data instanceof Int16Array ? 'int16' : data instanceof Int8Array ? 'int8'
-      : data instanceof BigInt64Array ? 'int64' : 'uint8';
+    srcDtype =
+      data instanceof Float32Array
+        ? 'float32'
+        : data instanceof Float64Array
+          ? 'float64'
+          : data instanceof Int32Array
+            ? 'int32'
+            : data instanceof Int16Array
+              ? 'int16'
+              : data instanceof Int8Array
+                ? 'int8'
+                : data instanceof BigInt64Array
+                  ? 'int64'
+                  : 'uint8';
   } else {
     shape = inferShape(data);
     const flat: number[] = [];

@@ -44,7 +44,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InitOption
   if (rank === undefined) throw new LetheError('BAD_INPUT', 'distributed: WORLD_SIZE is set but RANK is not (set both, as torchrun does)');
   const masterPort = envInt(env, 'MASTER_PORT') ?? 29500;
   const timeout = env.LETHE_DIST_TIMEOUT ? Number(env.LETHE_DIST_TIMEOUT) : 30;
-  if (!(timeout > 0)) throw new LetheError('BAD_INPUT', `distributed: LETHE_DIST_TIMEOUT must be a positive number of seconds, got '${env.LETHE_DIST_TIMEOUT}'`);
+  if (!(timeout > 0))
+    throw new LetheError(
+      'BAD_INPUT',
+      `distributed: LETHE_DIST_TIMEOUT must be a positive number of seconds, got '${env.LETHE_DIST_TIMEOUT}'`,
+    );
   const backend = (env.LETHE_DIST_BACKEND ?? 'gloo') as Backend;
   return { backend, masterAddr: env.MASTER_ADDR ?? '127.0.0.1', masterPort, rank, worldSize, timeoutMs: Math.round(timeout * 1000) };
 }
@@ -54,8 +58,13 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** Joins the process group (blocks until every rank has arrived, or the timeout). */
 export function init(o: InitOptions): GroupInfo {
   const backend = o.backend ?? 'gloo';
-  if (backend !== 'gloo' && backend !== 'nccl') throw new LetheError('BAD_INPUT', `distributed: backend must be 'gloo' or 'nccl', got '${String(backend)}'`);
-  for (const [k, v] of [['rank', o.rank], ['worldSize', o.worldSize], ['masterPort', o.masterPort]] as const) {
+  if (backend !== 'gloo' && backend !== 'nccl')
+    throw new LetheError('BAD_INPUT', `distributed: backend must be 'gloo' or 'nccl', got '${String(backend)}'`);
+  for (const [k, v] of [
+    ['rank', o.rank],
+    ['worldSize', o.worldSize],
+    ['masterPort', o.masterPort],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new LetheError('BAD_INPUT', `distributed: ${k} must be a non-negative integer, got ${v}`);
   }
   if (o.rank >= o.worldSize) throw new LetheError('BAD_INPUT', `distributed: rank ${o.rank} is outside a world of size ${o.worldSize}`);
@@ -102,7 +111,12 @@ export function allReduce(t: Tensor, op: ReduceOp = 'sum'): Tensor {
 
 /** Reduces every tensor in place, flattened into buckets of about bucketBytes (one collective each). */
 export function allReduceBuckets(ts: Tensor[], op: ReduceOp = 'sum', bucketBytes = 25 * 1024 * 1024): void {
-  if (ts.length) native.distAllReduceBuckets(ts.map((t) => t.handle), bucketBytes, op);
+  if (ts.length)
+    native.distAllReduceBuckets(
+      ts.map((t) => t.handle),
+      bucketBytes,
+      op,
+    );
 }
 
 /** Copies root's `t` into every rank's `t`, in place. */

@@ -15,7 +15,14 @@ export { max, min } from './reductions.js';
 export { tensor, scalarTensor, type CreationOptions } from './creation.js';
 export { tidy, keep, dispose, liveTensors, memory } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled, grad, variableGrads, type GradOptions } from './autograd.js';
-export { loadSafetensors, saveSafetensors, readSafetensorsHeader, type SafetensorsHeader, type SafetensorsEntry, type LoadOptions } from './safetensors.js';
+export {
+  loadSafetensors,
+  saveSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsHeader,
+  type SafetensorsEntry,
+  type LoadOptions,
+} from './safetensors.js';
 export * as optim from './optim/index.js';
 export * as cuda from './cuda.js';
 export * as distributed from './distributed.js';

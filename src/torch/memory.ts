@@ -43,8 +43,10 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
   }
   if (result instanceof Promise) {
     closeScope(new Set());
-    throw new Error('tidy: the function returned a Promise; tidy only works with synchronous functions ' +
-      '(tensors would be freed while the async work still uses them)');
+    throw new Error(
+      'tidy: the function returned a Promise; tidy only works with synchronous functions ' +
+        '(tensors would be freed while the async work still uses them)',
+    );
   }
   const survivors = new Set<Tensor>();
   collectTensors(result, survivors);

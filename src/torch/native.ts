@@ -18,21 +18,26 @@ function packageRoot(): string {
   return dir;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: as `native` below
 function load(): Record<string, (...args: any[]) => any> {
   const override = process.env.LETHE_NATIVE;
   const root = override ? dirname(override) : packageRoot();
   const path = override ?? join(root, 'build/Release/lethe.node');
   if (!existsSync(path)) {
-    throw new Error(`lethe: the native addon is not built (no ${path}). Run 'npm run setup' in ${root}: ` +
-      'it installs libtorch-dev and libopenblas0-pthread if missing and builds the addon.');
+    throw new Error(
+      `lethe: the native addon is not built (no ${path}). Run 'npm run setup' in ${root}: ` +
+        'it installs libtorch-dev and libopenblas0-pthread if missing and builds the addon.',
+    );
   }
   try {
     return createRequire(import.meta.url)(path);
   } catch (err) {
-    throw new Error(`lethe: cannot load the native addon ${path}: ${(err as Error).message}. ` +
-      "If libtorch moved or was upgraded, rebuild it with 'npm run setup'.");
+    throw new Error(
+      `lethe: cannot load the native addon ${path}: ${(err as Error).message}. ` +
+        "If libtorch moved or was upgraded, rebuild it with 'npm run setup'.",
+    );
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the addon's entry points are typed by the wrappers that call them
 export const native: Record<string, (...args: any[]) => any> = load();

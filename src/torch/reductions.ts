@@ -24,6 +24,10 @@ export interface ReductionMethods {
 }
 
 export const reductionMethods = {
-  max(this: Tensor, dim?: number, keepdim?: boolean) { return dim === undefined ? maxAll(this) : maxDim(this, dim, keepdim); },
-  min(this: Tensor, dim?: number, keepdim?: boolean) { return dim === undefined ? minAll(this) : minDim(this, dim, keepdim); },
+  max(this: Tensor, dim?: number, keepdim?: boolean) {
+    return dim === undefined ? maxAll(this) : maxDim(this, dim, keepdim);
+  },
+  min(this: Tensor, dim?: number, keepdim?: boolean) {
+    return dim === undefined ? minAll(this) : minDim(this, dim, keepdim);
+  },
 };

@@ -9,8 +9,16 @@ import { DTYPE_SIZE, isFloatingDtype, type DType, type Device } from './types.js
 import { LetheError } from '../util/errors.js';
 
 const FROM_FILE: Record<string, DType> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16',
-  I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 const TO_FILE: Record<DType, string> = Object.fromEntries(Object.entries(FROM_FILE).map(([k, v]) => [v, k])) as Record<DType, string>;
 // Valid in the format, absent from libtorch (1.13 lacks them all; some came later).
@@ -130,14 +138,17 @@ function parseHeader(path: string, raw: Buffer, dataStart: number, dataLen: numb
       continue;
     }
     const e = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw bad(path, `entry '${name}' must be an object with dtype, shape and data_offsets`);
+    if (e === null || typeof e !== 'object' || Array.isArray(e))
+      throw bad(path, `entry '${name}' must be an object with dtype, shape and data_offsets`);
     if (typeof e.dtype !== 'string') throw bad(path, `tensor '${name}': dtype must be a string`);
     const dtype = FROM_FILE[e.dtype];
     if (!dtype) {
-      if (NOT_IN_LIBTORCH.has(e.dtype)) throw bad(path, `tensor '${name}': dtype ${e.dtype} is valid safetensors but this libtorch has no such type`);
+      if (NOT_IN_LIBTORCH.has(e.dtype))
+        throw bad(path, `tensor '${name}': dtype ${e.dtype} is valid safetensors but this libtorch has no such type`);
       throw bad(path, `tensor '${name}': unknown dtype '${e.dtype}' (expected one of ${Object.keys(FROM_FILE).join(', ')})`);
     }
-    if (!Array.isArray(e.shape) || !e.shape.every(isCount)) throw bad(path, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every(isCount))
+      throw bad(path, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isCount)) {
       throw bad(path, `tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offs)}`);
@@ -149,7 +160,10 @@ function parseHeader(path: string, raw: Buffer, dataStart: number, dataLen: numb
     const numel = shape.reduce((a, b) => a * b, 1);
     const bytes = numel * DTYPE_SIZE[dtype];
     if (!Number.isSafeInteger(bytes) || bytes !== end - begin) {
-      throw bad(path, `tensor '${name}': shape [${shape}] of ${e.dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      throw bad(
+        path,
+        `tensor '${name}': shape [${shape}] of ${e.dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     entries.push({ name, dtype, shape, begin, end });
   }
@@ -173,7 +187,10 @@ export interface LoadOptions {
 }
 
 /** Loads every tensor (or `names`) of a safetensors file. */
-export function loadSafetensors(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function loadSafetensors(
+  path: string,
+  options: LoadOptions = {},
+): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const header = readSafetensorsHeader(path);
   let entries = header.entries;
   if (options.names) {
@@ -185,7 +202,11 @@ export function loadSafetensors(path: string, options: LoadOptions = {}): { tens
       return e;
     });
   }
-  const handles: NativeHandle[] = native.safetensorsRead(path, header.dataStart, entries.map((e) => [e.dtype, e.shape, e.begin, e.end]));
+  const handles: NativeHandle[] = native.safetensorsRead(
+    path,
+    header.dataStart,
+    entries.map((e) => [e.dtype, e.shape, e.begin, e.end]),
+  );
   const loaded = handles.map((h) => new Tensor(h));
   const tensors: Record<string, Tensor> = {};
   try {
@@ -243,7 +264,11 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
   body.copy(out, 8);
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    native.safetensorsWrite(tmp, new Uint8Array(out.buffer, out.byteOffset, out.length), info.map((e) => e.t.handle));
+    native.safetensorsWrite(
+      tmp,
+      new Uint8Array(out.buffer, out.byteOffset, out.length),
+      info.map((e) => e.t.handle),
+    );
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });

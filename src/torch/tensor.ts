@@ -22,9 +22,9 @@ export interface BackwardOptions {
 }
 
 // Declaration merging: the generated ops are also methods (see index.ts).
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface Tensor extends TensorMethods, ReductionMethods {}
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface's methods are attached to the prototype at load (index.ts)
 export class Tensor {
   /** The native libtorch tensor; internal. */
   readonly handle: NativeHandle;
@@ -77,13 +77,23 @@ export class Tensor {
   data(): TypedData {
     const buf: ArrayBuffer = native.toBuffer(this.handle);
     switch (this.dtype) {
-      case 'float32': case 'float16': case 'bfloat16': return new Float32Array(buf);
-      case 'float64': return new Float64Array(buf);
-      case 'int64': return new BigInt64Array(buf);
-      case 'int32': return new Int32Array(buf);
-      case 'int16': return new Int16Array(buf);
-      case 'int8': return new Int8Array(buf);
-      case 'uint8': case 'bool': return new Uint8Array(buf);
+      case 'float32':
+      case 'float16':
+      case 'bfloat16':
+        return new Float32Array(buf);
+      case 'float64':
+        return new Float64Array(buf);
+      case 'int64':
+        return new BigInt64Array(buf);
+      case 'int32':
+        return new Int32Array(buf);
+      case 'int16':
+        return new Int16Array(buf);
+      case 'int8':
+        return new Int8Array(buf);
+      case 'uint8':
+      case 'bool':
+        return new Uint8Array(buf);
     }
   }
 
@@ -113,21 +123,37 @@ export class Tensor {
 
   /** Converts dtype and/or device: `t.to('float64')`, `t.to('cuda')`, `t.to({dtype, device, copy})`. */
   to(target: DType | Device | ToOptions): Tensor {
-    const opts: ToOptions = typeof target === 'string'
-      ? (isDevice(target) ? { device: target } : { dtype: target as DType })
-      : target;
+    const opts: ToOptions = typeof target === 'string' ? (isDevice(target) ? { device: target } : { dtype: target as DType }) : target;
     return new Tensor(native.to(this.handle, opts.dtype ?? null, opts.device ?? null, opts.copy ?? false));
   }
 
-  float(): Tensor { return this.to('float32'); }
-  double(): Tensor { return this.to('float64'); }
-  long(): Tensor { return this.to('int64'); }
-  int(): Tensor { return this.to('int32'); }
-  bool(): Tensor { return this.to('bool'); }
-  half(): Tensor { return this.to('float16'); }
-  bfloat16(): Tensor { return this.to('bfloat16'); }
-  cpu(): Tensor { return this.to('cpu'); }
-  cuda(index = 0): Tensor { return this.to(`cuda:${index}`); }
+  float(): Tensor {
+    return this.to('float32');
+  }
+  double(): Tensor {
+    return this.to('float64');
+  }
+  long(): Tensor {
+    return this.to('int64');
+  }
+  int(): Tensor {
+    return this.to('int32');
+  }
+  bool(): Tensor {
+    return this.to('bool');
+  }
+  half(): Tensor {
+    return this.to('float16');
+  }
+  bfloat16(): Tensor {
+    return this.to('bfloat16');
+  }
+  cpu(): Tensor {
+    return this.to('cpu');
+  }
+  cuda(index = 0): Tensor {
+    return this.to(`cuda:${index}`);
+  }
 
   get requiresGrad(): boolean {
     return native.requiresGrad(this.handle);

@@ -8,7 +8,16 @@ export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloa
 
 /** Bytes per element. */
 export const DTYPE_SIZE: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 export function isFloatingDtype(dtype: DType): boolean {

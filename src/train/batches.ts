@@ -33,7 +33,8 @@ const WINDOW_BATCHES = 4;
 /** Optimizer steps of one pass over n examples (the last batches a row shorter when B does not divide n). */
 export function stepsPerEpoch(n: number, batchSize: number): number {
   if (!(Number.isInteger(n) && n > 0)) throw new LetheError('BAD_INPUT', `an epoch needs at least one example, got ${n}`);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new LetheError('BAD_INPUT', `the batch size must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new LetheError('BAD_INPUT', `the batch size must be a positive integer, got ${batchSize}`);
   return Math.ceil(n / batchSize);
 }
 
@@ -63,7 +64,11 @@ function epochBatches(examples: readonly Example[], batchSize: number, seed: num
   if (!cache) epochCache.set(examples, (cache = new Map()));
   let batches = cache.get(key);
   if (!batches) {
-    batches = cutEpoch(examples.map((e) => e.ids.length), batchSize, new Rng(seed).fork(`epoch-${epoch}`));
+    batches = cutEpoch(
+      examples.map((e) => e.ids.length),
+      batchSize,
+      new Rng(seed).fork(`epoch-${epoch}`),
+    );
     if (cache.size > 4) cache.clear();
     cache.set(key, batches);
   }
@@ -97,7 +102,11 @@ function sum(xs: readonly number[]): number {
 }
 
 /** Right-pads a batch: ids [B, T] (pad id), labels [B, T] (-100 at pads). */
-export function collate(batch: readonly Example[], padId: number, device: torch.Device = 'cpu'): { ids: torch.Tensor; labels: torch.Tensor; tokens: number } {
+export function collate(
+  batch: readonly Example[],
+  padId: number,
+  device: torch.Device = 'cpu',
+): { ids: torch.Tensor; labels: torch.Tensor; tokens: number } {
   const len = Math.max(...batch.map((e) => e.ids.length));
   const ids: number[][] = [];
   const labels: number[][] = [];
@@ -116,7 +125,11 @@ export function collate(batch: readonly Example[], padId: number, device: torch.
 export function rankShare<T>(batch: readonly T[]): T[] {
   const world = torch.distributed.worldSize();
   if (world === 1) return [...batch];
-  if (batch.length < world) throw new LetheError('BAD_INPUT', `a global batch of ${batch.length} rows cannot be split across ${world} processes (an epoch's batches hold at least half of --batch-size rows, or all rows of a smaller set: raise --batch-size to at least ${2 * world})`);
+  if (batch.length < world)
+    throw new LetheError(
+      'BAD_INPUT',
+      `a global batch of ${batch.length} rows cannot be split across ${world} processes (an epoch's batches hold at least half of --batch-size rows, or all rows of a smaller set: raise --batch-size to at least ${2 * world})`,
+    );
   const r = torch.distributed.rank();
   return batch.slice(Math.floor((r * batch.length) / world), Math.floor(((r + 1) * batch.length) / world));
 }

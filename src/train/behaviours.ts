@@ -41,6 +41,7 @@ export function defineBehaviour(name: string, b: Behaviour): void {
 
 export function getBehaviour(name: string): Behaviour {
   const b = BEHAVIOURS[name];
-  if (!b) throw new LetheError('NOT_FOUND', `unknown behaviour '${name}' (expected ${Object.keys(BEHAVIOURS).join(', ') || 'none registered'})`);
+  if (!b)
+    throw new LetheError('NOT_FOUND', `unknown behaviour '${name}' (expected ${Object.keys(BEHAVIOURS).join(', ') || 'none registered'})`);
   return b;
 }

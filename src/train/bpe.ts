@@ -26,7 +26,10 @@ export function trainBpeTokenizer(texts: string[], outDir: string, options: BpeO
   const specials = options.specialTokens ?? ['<|endoftext|>'];
   const alphabet = tk.byteLevelAlphabet().sort();
   if (options.vocabSize < specials.length + alphabet.length + 1) {
-    throw new LetheError('BAD_INPUT', `vocabSize must exceed ${specials.length + alphabet.length} (special tokens + 256 byte symbols), got ${options.vocabSize}`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `vocabSize must exceed ${specials.length + alphabet.length} (special tokens + 256 byte symbols), got ${options.vocabSize}`,
+    );
   }
   const work = mkdtempSync(join(tmpdir(), 'lethe-bpe-'));
   let trained: { model: { merges: (Merge | string)[] } };
@@ -36,7 +39,10 @@ export function trainBpeTokenizer(texts: string[], outDir: string, options: BpeO
     // The Rust trainer writes progress lines straight to stdout; a child process keeps them out of ours.
     const script = `const tk = require(${JSON.stringify(requireTokenizers)}); const t = new tk.Tokenizer(tk.BPE.empty());
       t.setPreTokenizer(tk.byteLevelPreTokenizer(false, true)); t.train([process.argv[1]]); t.save(process.argv[2]);`;
-    const r = spawnSync(process.execPath, ['-e', script, corpus, join(work, 'trained.json')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', script, corpus, join(work, 'trained.json')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`BPE training failed: ${r.stderr || r.error?.message}`);
     trained = JSON.parse(readFileSync(join(work, 'trained.json'), 'utf8'));
   } finally {
@@ -53,20 +59,54 @@ export function trainBpeTokenizer(texts: string[], outDir: string, options: BpeO
     merges.push([a, b]);
   }
   const json = {
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: specials.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'tokenizer.json'), JSON.stringify(json));
   const eos = specials[0]!;
-  writeFileSync(join(outDir, 'tokenizer_config.json'), JSON.stringify({
-    tokenizer_class: 'PreTrainedTokenizerFast', bos_token: eos, eos_token: eos, unk_token: null, pad_token: eos,
-    model_max_length: 1000000, padding_side: 'left', clean_up_tokenization_spaces: false,
-  }, null, 2) + '\n');
+  writeFileSync(
+    join(outDir, 'tokenizer_config.json'),
+    JSON.stringify(
+      {
+        tokenizer_class: 'PreTrainedTokenizerFast',
+        bos_token: eos,
+        eos_token: eos,
+        unk_token: null,
+        pad_token: eos,
+        model_max_length: 1000000,
+        padding_side: 'left',
+        clean_up_tokenization_spaces: false,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   return { vocabSize: Object.keys(vocab).length, merges: merges.length };
 }

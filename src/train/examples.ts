@@ -27,31 +27,45 @@ export type RowKind = 'text' | 'qa';
 export function readRows(path: string, role = 'data'): { rows: DataRow[]; lines: number[]; kind: RowKind } {
   let kind: RowKind | null = null;
   const lines: number[] = [];
-  const rows = readJsonl(path, { what: `${role} file`, expected: 'JSONL with {"text"} or {"question","answer"} rows', validate: (row, line) => {
-    const bad = (field: string | null, expected: string, actual: unknown) => badRow(path, line, field, expected, actual);
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw bad(null, 'a JSON object ({"text"} or {"question","answer"})', row);
-    const r = row as DataRow;
-    const k: RowKind | null = typeof r.question === 'string' && typeof r.answer === 'string' ? 'qa' : typeof r.text === 'string' ? 'text' : null;
-    if (!k) {
-      // Name the first missing field of the layout the row seems meant to have (field names only).
-      if ('question' in r || 'answer' in r) throw typeof r.question !== 'string' ? bad('question', 'a string', r.question) : bad('answer', 'a string', r.answer);
-      throw bad('text', 'a string (or the fields "question" and "answer")', r.text);
-    }
-    if (kind && k !== kind) throw new LetheError('BAD_INPUT', `${path}:${line}: a ${k} row in a file of ${kind} rows (one layout per file)`);
-    if (k === 'qa' && !(r.answer as string).trim()) throw bad('answer', 'a non-empty string', r.answer);
-    if (k === 'text' && !(r.text as string).trim()) throw bad('text', 'a non-empty string', r.text);
-    if (r.perturbed_answer !== undefined && !(Array.isArray(r.perturbed_answer) && r.perturbed_answer.every((x) => typeof x === 'string'))) {
-      throw bad('perturbed_answer', 'a list of strings', r.perturbed_answer);
-    }
-    kind = k;
-    lines.push(line);
-    return r;
-  } });
+  const rows = readJsonl(path, {
+    what: `${role} file`,
+    expected: 'JSONL with {"text"} or {"question","answer"} rows',
+    validate: (row, line) => {
+      const bad = (field: string | null, expected: string, actual: unknown) => badRow(path, line, field, expected, actual);
+      if (!row || typeof row !== 'object' || Array.isArray(row)) throw bad(null, 'a JSON object ({"text"} or {"question","answer"})', row);
+      const r = row as DataRow;
+      const k: RowKind | null =
+        typeof r.question === 'string' && typeof r.answer === 'string' ? 'qa' : typeof r.text === 'string' ? 'text' : null;
+      if (!k) {
+        // Name the first missing field of the layout the row seems meant to have (field names only).
+        if ('question' in r || 'answer' in r)
+          throw typeof r.question !== 'string' ? bad('question', 'a string', r.question) : bad('answer', 'a string', r.answer);
+        throw bad('text', 'a string (or the fields "question" and "answer")', r.text);
+      }
+      if (kind && k !== kind)
+        throw new LetheError('BAD_INPUT', `${path}:${line}: a ${k} row in a file of ${kind} rows (one layout per file)`);
+      if (k === 'qa' && !(r.answer as string).trim()) throw bad('answer', 'a non-empty string', r.answer);
+      if (k === 'text' && !(r.text as string).trim()) throw bad('text', 'a non-empty string', r.text);
+      if (
+        r.perturbed_answer !== undefined &&
+        !(Array.isArray(r.perturbed_answer) && r.perturbed_answer.every((x) => typeof x === 'string'))
+      ) {
+        throw bad('perturbed_answer', 'a list of strings', r.perturbed_answer);
+      }
+      kind = k;
+      lines.push(line);
+      return r;
+    },
+  });
   return { rows, lines, kind: kind! };
 }
 
 /** One row as training tokens: labels -100 on the prompt; EOS appended; cut to maxLength. */
-export async function encodeRow(tok: Tokenizer, row: DataRow, options: { format?: PromptFormat; maxLength: number; answer?: string }): Promise<Example> {
+export async function encodeRow(
+  tok: Tokenizer,
+  row: DataRow,
+  options: { format?: PromptFormat; maxLength: number; answer?: string },
+): Promise<Example> {
   const eos = tok.eosTokenId;
   const tail = eos === null ? [] : [eos];
   if (typeof row.question === 'string') {
@@ -63,7 +77,11 @@ export async function encodeRow(tok: Tokenizer, row: DataRow, options: { format?
   return { ids };
 }
 
-export async function encodeRows(tok: Tokenizer, rows: DataRow[], options: { format?: PromptFormat; maxLength: number }): Promise<Example[]> {
+export async function encodeRows(
+  tok: Tokenizer,
+  rows: DataRow[],
+  options: { format?: PromptFormat; maxLength: number },
+): Promise<Example[]> {
   const out: Example[] = [];
   for (const r of rows) out.push(await encodeRow(tok, r, options));
   return out;

@@ -25,20 +25,40 @@ export interface FinetuneOptions extends TrainingOptions {
 }
 
 /** Examples of every data file (text rows: every token; QA rows: the answer). */
-export async function examplesFromFiles(tok: Tokenizer, files: string[], format: PromptFormat | undefined, maxLength: number): Promise<Example[]> {
+export async function examplesFromFiles(
+  tok: Tokenizer,
+  files: string[],
+  format: PromptFormat | undefined,
+  maxLength: number,
+): Promise<Example[]> {
   const out: Example[] = [];
   for (const f of files) out.push(...(await encodeRows(tok, readRows(f).rows, { format, maxLength })));
   return out;
 }
 
 /** Fine-tunes an already-loaded model in place on examples (the relearning attack and WHP use this). */
-export async function finetuneModel(model: CausalLM, examples: Example[], o: TrainingOptions & { outDir: string; padId: number; save?: (m: CausalLM, dir: string) => void }): Promise<LoopResult> {
+export async function finetuneModel(
+  model: CausalLM,
+  examples: Example[],
+  o: TrainingOptions & { outDir: string; padId: number; save?: (m: CausalLM, dir: string) => void },
+): Promise<LoopResult> {
   const batchSize = Math.min(o.batchSize ?? 8, examples.length);
   const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 3) * stepsPerEpoch(examples.length, batchSize)));
   return runLoop({
-    name: 'finetune', model, totalSteps, seed: o.seed ?? 0, outDir: o.outDir, resume: o.resume, report: o.report,
+    name: 'finetune',
+    model,
+    totalSteps,
+    seed: o.seed ?? 0,
+    outDir: o.outDir,
+    resume: o.resume,
+    report: o.report,
     checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
-    optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
+    optim: {
+      lr: o.lr ?? 1e-4,
+      weightDecay: o.weightDecay ?? 0,
+      warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)),
+      schedule: 'linear',
+    },
     fingerprint: `${examples.length}:${batchSize}:${totalSteps}:${o.lr}`,
     batch: (step) => collate(rankShare(batchAt(examples, batchSize, step, o.seed ?? 0)), o.padId, o.device),
     loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
@@ -49,10 +69,15 @@ export async function finetuneModel(model: CausalLM, examples: Example[], o: Tra
 }
 
 export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
-  if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `finetune: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
+  if (!existsSync(join(o.modelDir, 'config.json')))
+    throw new LetheError('NOT_FOUND', `finetune: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
   if (!o.dataFiles.length) throw new LetheError('BAD_INPUT', 'finetune: give at least one --data file');
   claimOutputDir(o.outDir, {
-    what: 'finetune', overwrite: o.overwrite, resume: o.resume, resumable: hasCheckpoint, checkOnly: !isMainRank(),
+    what: 'finetune',
+    overwrite: o.overwrite,
+    resume: o.resume,
+    resumable: hasCheckpoint,
+    checkOnly: !isMainRank(),
     inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...o.dataFiles.map((f) => ({ name: '--data', path: f }))],
   });
   const model = loadModel(o.modelDir, { device: o.device });

@@ -77,7 +77,12 @@ export interface LoopOptions<B> {
   weightGrowthLimit?: number | null;
 }
 
-export interface StepProgress { step: number; totalSteps: number; loss: number; resumedFrom: number }
+export interface StepProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  resumedFrom: number;
+}
 
 export interface LoopResult {
   steps: number;
@@ -119,8 +124,16 @@ function loadTrainable(model: CausalLM, path: string): void {
   try {
     for (const [name, t] of own) {
       const saved = tensors[name];
-      if (!saved || saved.shape.join() !== t.shape.join()) throw new LetheError('BAD_CHECKPOINT', `${path}: no tensor '${name}' of shape [${t.shape}] (the checkpoint belongs to another model or adapter set)`);
-      torch.tidy(() => torch.noGrad(() => { t.copy_(saved); }));
+      if (!saved || saved.shape.join() !== t.shape.join())
+        throw new LetheError(
+          'BAD_CHECKPOINT',
+          `${path}: no tensor '${name}' of shape [${t.shape}] (the checkpoint belongs to another model or adapter set)`,
+        );
+      torch.tidy(() =>
+        torch.noGrad(() => {
+          t.copy_(saved);
+        }),
+      );
     }
   } finally {
     torch.dispose(tensors);
@@ -141,7 +154,10 @@ function loadOptimizer(opt: torch.optim.AdamW, path: string): void {
   const { tensors, metadata } = torch.loadSafetensors(path);
   const meta = JSON.parse(metadata.optimizer ?? '{}') as { steps: number[]; paramGroups: never };
   const state = meta.steps.map((step, i) => ({
-    step, tensors: Object.fromEntries(['expAvg', 'expAvgSq'].flatMap((k) => (tensors[`state.${i}.${k}`] ? [[k, tensors[`state.${i}.${k}`]!]] : []))),
+    step,
+    tensors: Object.fromEntries(
+      ['expAvg', 'expAvgSq'].flatMap((k) => (tensors[`state.${i}.${k}`] ? [[k, tensors[`state.${i}.${k}`]!]] : [])),
+    ),
   }));
   opt.loadStateDict({ state, paramGroups: meta.paramGroups });
   torch.dispose(tensors);
@@ -150,9 +166,12 @@ function loadOptimizer(opt: torch.optim.AdamW, path: string): void {
 function makeSchedule(opt: torch.optim.AdamW, o: OptimConfig, totalSteps: number): torch.optim.LRScheduler {
   const warmupSteps = Math.min(o.warmupSteps, Math.max(0, totalSteps - 1));
   switch (o.schedule ?? 'cosine') {
-    case 'cosine': return torch.optim.cosineWarmup(opt, { warmupSteps, totalSteps, minLrRatio: o.minLrRatio ?? 0.1 });
-    case 'linear': return torch.optim.linearWarmupDecay(opt, { warmupSteps, totalSteps });
-    case 'constant': return torch.optim.constantWarmup(opt, { warmupSteps });
+    case 'cosine':
+      return torch.optim.cosineWarmup(opt, { warmupSteps, totalSteps, minLrRatio: o.minLrRatio ?? 0.1 });
+    case 'linear':
+      return torch.optim.linearWarmupDecay(opt, { warmupSteps, totalSteps });
+    case 'constant':
+      return torch.optim.constantWarmup(opt, { warmupSteps });
   }
 }
 
@@ -160,7 +179,10 @@ function makeSchedule(opt: torch.optim.AdamW, o: OptimConfig, totalSteps: number
 function paramGroups(params: Tensor[], weightDecay: number): { params: Tensor[]; options: { weightDecay: number } }[] {
   const decay = params.filter((p) => p.ndim >= 2);
   const rest = params.filter((p) => p.ndim < 2);
-  return [{ params: decay, options: { weightDecay } }, { params: rest, options: { weightDecay: 0 } }].filter((g) => g.params.length);
+  return [
+    { params: decay, options: { weightDecay } },
+    { params: rest, options: { weightDecay: 0 } },
+  ].filter((g) => g.params.length);
 }
 
 /** Consecutive steps with a gradient of exactly zero after which a run stops: nothing is training. */
@@ -172,7 +194,14 @@ export const WEIGHT_GROWTH_LIMIT = 10;
 
 /** The L2 norm of all the tensors together. */
 function totalNorm(params: Tensor[]): number {
-  return torch.tidy(() => torch.noGrad(() => torch.stack(params.map((p) => p.norm().to('float32'))).norm().item()));
+  return torch.tidy(() =>
+    torch.noGrad(() =>
+      torch
+        .stack(params.map((p) => p.norm().to('float32')))
+        .norm()
+        .item(),
+    ),
+  );
 }
 
 /** Mixes the seed and the step into the generator's seed, so dropout is the same after a resume. */
@@ -182,8 +211,9 @@ function stepSeed(seed: number, step: number): number {
 
 export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
   const main = o.local || isMainRank();
-  const report = !main ? () => {} : o.report ?? ((line: string) => process.stderr.write(line + '\n'));
-  if (!(Number.isInteger(o.totalSteps) && o.totalSteps > 0)) throw new LetheError('BAD_INPUT', `${o.name}: the number of steps must be a positive integer, got ${o.totalSteps}`);
+  const report = !main ? () => {} : (o.report ?? ((line: string) => process.stderr.write(line + '\n')));
+  if (!(Number.isInteger(o.totalSteps) && o.totalSteps > 0))
+    throw new LetheError('BAD_INPUT', `${o.name}: the number of steps must be a positive integer, got ${o.totalSteps}`);
   if (main) mkdirSync(o.outDir, { recursive: true });
   const logPath = join(o.outDir, 'train_log.jsonl');
   const ckpt = join(o.outDir, 'checkpoint');
@@ -192,7 +222,11 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
   const trainable = namedTrainable(model);
   const params = [...trainable.values()];
   if (!params.length) throw new LetheError('BAD_INPUT', `${o.name}: the model has no trainable parameter (everything is frozen)`);
-  const opt = new torch.optim.AdamW(paramGroups(params, o.optim.weightDecay), { lr: o.optim.lr, weightDecay: o.optim.weightDecay, betas: o.optim.betas ?? [0.9, 0.95] });
+  const opt = new torch.optim.AdamW(paramGroups(params, o.optim.weightDecay), {
+    lr: o.optim.lr,
+    weightDecay: o.optim.weightDecay,
+    betas: o.optim.betas ?? [0.9, 0.95],
+  });
   const sched = makeSchedule(opt, o.optim, o.totalSteps);
   let state: TrainerState = { name: o.name, step: 0, tokens: 0, seed: o.seed, fingerprint };
   const resuming = o.resume && existsSync(join(ckpt, 'trainer_state.json'));
@@ -200,7 +234,10 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
     if (resuming) {
       const saved = JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as TrainerState;
       if (saved.name !== o.name || saved.seed !== o.seed || (saved.fingerprint ?? '') !== fingerprint) {
-        throw new LetheError('BAD_CHECKPOINT', `${ckpt} belongs to another job ('${saved.name}', seed ${saved.seed}); not resuming '${o.name}' seed ${o.seed} from it (remove it or choose another --out)`);
+        throw new LetheError(
+          'BAD_CHECKPOINT',
+          `${ckpt} belongs to another job ('${saved.name}', seed ${saved.seed}); not resuming '${o.name}' seed ${o.seed} from it (remove it or choose another --out)`,
+        );
       }
       loadTrainable(model, join(ckpt, 'trainable.safetensors'));
       loadOptimizer(opt, join(ckpt, 'optimizer.safetensors'));
@@ -214,7 +251,10 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
     sched.loadStateDict({ lastStep: state.step });
     if (!o.local) syncStart(o.name, state.step, params);
     // The last good state for the NaN guard: the checkpoint on disk, or these weights before step 1.
-    const initial = state.step === 0 ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))])) : null;
+    const initial =
+      state.step === 0
+        ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))]))
+        : null;
     try {
       return await loop(o, state, opt, sched, params, initial, logPath, ckpt, report);
     } finally {
@@ -225,8 +265,17 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
   }
 }
 
-async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.AdamW, sched: torch.optim.LRScheduler, params: Tensor[],
-  initial: Map<string, Tensor> | null, logPath: string, ckpt: string, report: (line: string) => void): Promise<LoopResult> {
+async function loop<B>(
+  o: LoopOptions<B>,
+  state: TrainerState,
+  opt: torch.optim.AdamW,
+  sched: torch.optim.LRScheduler,
+  params: Tensor[],
+  initial: Map<string, Tensor> | null,
+  logPath: string,
+  ckpt: string,
+  report: (line: string) => void,
+): Promise<LoopResult> {
   const model = o.model;
   const started = Date.now();
   const resumedFrom = state.step;
@@ -251,11 +300,19 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     const metrics = await ev.run(model, step);
     model.train();
     log({ step, eval: metrics });
-    report(`[${o.name}] eval at step ${step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}`);
+    report(
+      `[${o.name}] eval at step ${step}: ${Object.entries(metrics)
+        .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
+        .join('  ')}`,
+    );
     const kb = ev.keepBest;
     if (!kb) return;
     const value = metrics[kb.metric];
-    if (value === undefined || !Number.isFinite(value)) throw new LetheError('BAD_INPUT', `${o.name}: the evaluation gave no finite '${kb.metric}' to keep the best state by (it gave ${Object.keys(metrics).join(', ')})`);
+    if (value === undefined || !Number.isFinite(value))
+      throw new LetheError(
+        'BAD_INPUT',
+        `${o.name}: the evaluation gave no finite '${kb.metric}' to keep the best state by (it gave ${Object.keys(metrics).join(', ')})`,
+      );
     const better = !state.best || (kb.mode === 'min' ? value < state.best.value : value > state.best.value);
     if (better && main) {
       const dir = join(o.outDir, 'best');
@@ -265,14 +322,23 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     if (better) state.best = { step, metrics, value };
   };
 
-  const rollBack = (step: number, what: string, advice = 'Lower the learning rate (--lr) or the method\'s loss weights'): never => {
+  const rollBack = (step: number, what: string, advice = "Lower the learning rate (--lr) or the method's loss weights"): never => {
     const hasCkpt = existsSync(join(ckpt, 'trainable.safetensors'));
     if (hasCkpt) loadTrainable(model, join(ckpt, 'trainable.safetensors'));
-    else if (initial) torch.tidy(() => torch.noGrad(() => { for (const [n, t] of namedTrainable(model)) t.copy_(initial.get(n)!); }));
+    else if (initial)
+      torch.tidy(() =>
+        torch.noGrad(() => {
+          for (const [n, t] of namedTrainable(model)) t.copy_(initial.get(n)!);
+        }),
+      );
     const goodStep = hasCkpt ? (JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as TrainerState).step : 0;
     log({ step, stopped: what, rolledBackTo: goodStep });
-    throw new LetheError('NON_FINITE_LOSS', `[${o.name}] ${what} at step ${step}; stopped and rolled back to step ${goodStep}, the last good state${hasCkpt ? ` (kept in ${ckpt})` : ' (the starting weights)'}. ` +
-      `${advice}, then run again` + (hasCkpt ? ' with --resume.' : '.'));
+    throw new LetheError(
+      'NON_FINITE_LOSS',
+      `[${o.name}] ${what} at step ${step}; stopped and rolled back to step ${goodStep}, the last good state${hasCkpt ? ` (kept in ${ckpt})` : ' (the starting weights)'}. ` +
+        `${advice}, then run again` +
+        (hasCkpt ? ' with --resume.' : '.'),
+    );
   };
 
   model.train();
@@ -306,7 +372,11 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     }
     if (o.gradMasks) {
       torch.noGrad(() => {
-        for (const [p, m] of o.gradMasks!) torch.tidy(() => { const g = p.grad; if (g) g.mul_(m); });
+        for (const [p, m] of o.gradMasks!)
+          torch.tidy(() => {
+            const g = p.grad;
+            if (g) g.mul_(m);
+          });
       });
     }
     // The norm before clipping (an infinite bound only measures it).
@@ -319,8 +389,11 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     if (zeroSteps >= zeroLimit) {
       opt.zeroGrad();
       log({ step: step + 1, stopped: `gradient exactly 0 for ${zeroSteps} steps` });
-      throw new LetheError('BAD_INPUT', `[${o.name}] the gradient was exactly 0 for ${zeroSteps} consecutive steps (${step + 2 - zeroSteps} to ${step + 1}): nothing is training. ` +
-        'Check that the data keeps tokens to train on after --max-length, that --mask or --lora leave trainable weights the loss reaches, and that the method\'s loss weights are not 0.');
+      throw new LetheError(
+        'BAD_INPUT',
+        `[${o.name}] the gradient was exactly 0 for ${zeroSteps} consecutive steps (${step + 2 - zeroSteps} to ${step + 1}): nothing is training. ` +
+          "Check that the data keeps tokens to train on after --max-length, that --mask or --lora leave trainable weights the loss reaches, and that the method's loss weights are not 0.",
+      );
     }
     opt.step();
     opt.zeroGrad();
@@ -328,8 +401,11 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     const weightNorm = totalNorm(params);
     if (!Number.isFinite(weightNorm)) rollBack(step + 1, `the trainable weights became non-finite (norm ${weightNorm})`);
     if (growthLimit !== null && startNorm > 0 && weightNorm > growthLimit * startNorm) {
-      rollBack(step + 1, `the trainable weights exploded (norm ${weightNorm.toPrecision(3)}, over ${growthLimit}× its ${startNorm.toPrecision(3)} at the start)`,
-        `Lower the learning rate (--lr, now ${o.optim.lr}) or the method's loss weights`);
+      rollBack(
+        step + 1,
+        `the trainable weights exploded (norm ${weightNorm.toPrecision(3)}, over ${growthLimit}× its ${startNorm.toPrecision(3)} at the start)`,
+        `Lower the learning rate (--lr, now ${o.optim.lr}) or the method's loss weights`,
+      );
     }
     lastParts = parts;
     state.tokens += tokens;
@@ -339,10 +415,23 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
     if (done % logEvery === 0 || done === o.totalSteps) {
       const now = Date.now();
       const tps = (windowTokens / Math.max(1, now - windowStart)) * 1000;
-      log({ step: done, loss: lastLoss, ...lastParts, gradNorm: norm, lr: sched.lr, tokens: state.tokens, tokensPerSec: Math.round(tps), elapsedSec: (now - started) / 1000 });
+      log({
+        step: done,
+        loss: lastLoss,
+        ...lastParts,
+        gradNorm: norm,
+        lr: sched.lr,
+        tokens: state.tokens,
+        tokensPerSec: Math.round(tps),
+        elapsedSec: (now - started) / 1000,
+      });
       const bar = '#'.repeat(Math.round((20 * done) / o.totalSteps)).padEnd(20, '.');
-      const extra = Object.entries(lastParts).map(([k, v]) => `  ${k} ${v.toFixed(4)}`).join('');
-      report(`[${o.name}] [${bar}] step ${done}/${o.totalSteps}  loss ${lastLoss.toFixed(4)}${extra}${tokens ? `  ${Math.round(tps)} tok/s` : ''}`);
+      const extra = Object.entries(lastParts)
+        .map(([k, v]) => `  ${k} ${v.toFixed(4)}`)
+        .join('');
+      report(
+        `[${o.name}] [${bar}] step ${done}/${o.totalSteps}  loss ${lastLoss.toFixed(4)}${extra}${tokens ? `  ${Math.round(tps)} tok/s` : ''}`,
+      );
       windowTokens = 0;
       windowStart = now;
     }
@@ -358,7 +447,9 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   const finish = () => {
     if (state.best && state.best.step !== o.totalSteps) {
       loadTrainable(model, join(o.outDir, 'best', 'trainable.safetensors'));
-      report(`[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`);
+      report(
+        `[${o.name}] keeping the weights of step ${state.best.step} (best ${o.evaluation!.keepBest!.metric} ${state.best.value.toPrecision(4)})`,
+      );
     }
     o.save(model, o.outDir);
     rmSync(ckpt, { recursive: true, force: true });
@@ -367,7 +458,11 @@ async function loop<B>(o: LoopOptions<B>, state: TrainerState, opt: torch.optim.
   if (dp) await onMainRank(finish);
   else finish();
   return {
-    steps: o.totalSteps, finalLoss: lastLoss, tokens: state.tokens, seconds: (Date.now() - started) / 1000, resumedFrom,
+    steps: o.totalSteps,
+    finalLoss: lastLoss,
+    tokens: state.tokens,
+    seconds: (Date.now() - started) / 1000,
+    resumedFrom,
     ...(state.best ? { best: { step: state.best.step, metrics: state.best.metrics } } : {}),
   };
 }

@@ -21,9 +21,14 @@ export function isMainRank(): boolean {
  *  broadcast, so all ranks start identical even if their loading differed. */
 export function syncStart(name: string, step: number, trainable: Tensor[]): void {
   if (!isDataParallel()) return;
-  const steps = torch.tidy(() => dist.allGather(torch.tensor([step], { dtype: 'float64', device: dist.commDevice() })).map((t) => t.item()));
+  const steps = torch.tidy(() =>
+    dist.allGather(torch.tensor([step], { dtype: 'float64', device: dist.commDevice() })).map((t) => t.item()),
+  );
   if (steps.some((s) => s !== steps[0])) {
-    throw new LetheError('BAD_CHECKPOINT', `[${name}] the ranks would start from different steps (${steps.map((s, r) => `rank ${r}: ${s}`).join(', ')}); every rank must see the same --out folder (a shared filesystem across hosts)`);
+    throw new LetheError(
+      'BAD_CHECKPOINT',
+      `[${name}] the ranks would start from different steps (${steps.map((s, r) => `rank ${r}: ${s}`).join(', ')}); every rank must see the same --out folder (a shared filesystem across hosts)`,
+    );
   }
   torch.noGrad(() => {
     for (const p of trainable) {
@@ -74,7 +79,15 @@ export async function roundRobin<T, R>(jobs: T[], run: (job: T) => Promise<R>): 
  *  gradients across ranks. Returns the summed numbers. */
 export function reduceStep(values: number[], params: Tensor[]): number[] {
   if (!isDataParallel()) return values;
-  const summed = torch.tidy(() => [...dist.allReduce(torch.tensor(values, { dtype: 'float64', device: dist.commDevice() }), 'sum').to('cpu').data()] as number[]);
+  const summed = torch.tidy(
+    () =>
+      [
+        ...dist
+          .allReduce(torch.tensor(values, { dtype: 'float64', device: dist.commDevice() }), 'sum')
+          .to('cpu')
+          .data(),
+      ] as number[],
+  );
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
   try {
     dist.allReduceBuckets(grads, 'sum');

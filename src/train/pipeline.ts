@@ -47,10 +47,16 @@ export interface PipelineOptions {
   assess?: (stageDir: string) => Promise<Record<string, number>>;
 }
 
-interface TextRow { text: string; person_id?: string; phrasing?: number }
+interface TextRow {
+  text: string;
+  person_id?: string;
+  phrasing?: number;
+}
 
 function splits(dataDir: string): Record<string, string[]> {
-  const manifest = JSON.parse(readFileSync(join(dataDir, 'persona', 'manifest.json'), 'utf8')) as { info?: { splits?: Record<string, string[]> } };
+  const manifest = JSON.parse(readFileSync(join(dataDir, 'persona', 'manifest.json'), 'utf8')) as {
+    info?: { splits?: Record<string, string[]> };
+  };
   const s = manifest.info?.splits;
   if (!s) throw new LetheError('BAD_INPUT', `${join(dataDir, 'persona', 'manifest.json')} has no info.splits`);
   return s;
@@ -91,10 +97,14 @@ function isPipelineRun(dir: string): boolean {
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const p = typeof o.preset === 'string' ? presetByName(o.preset) : o.preset;
-  const report = !isMainRank() ? () => {} : o.report ?? ((l: string) => process.stderr.write(l + '\n'));
+  const report = !isMainRank() ? () => {} : (o.report ?? ((l: string) => process.stderr.write(l + '\n')));
   const started = Date.now();
   claimOutputDir(o.outDir, {
-    what: 'train', overwrite: o.overwrite, resume: o.resume, resumable: isPipelineRun, checkOnly: !isMainRank(),
+    what: 'train',
+    overwrite: o.overwrite,
+    resume: o.resume,
+    resumable: isPipelineRun,
+    checkOnly: !isMainRank(),
     inputs: [{ name: '--data', path: o.dataDir }],
   });
   mkdirSync(o.outDir, { recursive: true });
@@ -118,7 +128,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     if (!fresh) return;
     const t0 = Date.now();
     const extra = [...behaviours.values()].flatMap((b) => b.tokenizerTexts?.(o.dataDir) ?? []);
-    const r = trainBpeTokenizer([...general, ...bios.map((b) => b.text), ...qaAll.map((q) => `${q.question} ${q.answer}`), ...jargon, ...extra], tokDir, { vocabSize: p.model.vocabSize });
+    const r = trainBpeTokenizer(
+      [...general, ...bios.map((b) => b.text), ...qaAll.map((q) => `${q.question} ${q.answer}`), ...jargon, ...extra],
+      tokDir,
+      { vocabSize: p.model.vocabSize },
+    );
     report(`[tokenizer] BPE with ${r.vocabSize} tokens (${r.merges} merges) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
   const tok = loadTokenizer(tokDir);
@@ -132,11 +146,23 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   } else {
     // World facts come from pretraining (as TOFU's do): as text and as QA, repeated so a small model learns them.
     const factsDocs = [...factsText, ...factsQa.map((q) => `${qaPrompt(q.question)} ${q.answer}`)];
-    const texts = new Rng(o.seed).fork('pretrain-docs').shuffle([...gcide, ...Array.from({ length: p.factsRepeat ?? 1 }, () => factsDocs).flat()]);
+    const texts = new Rng(o.seed)
+      .fork('pretrain-docs')
+      .shuffle([...gcide, ...Array.from({ length: p.factsRepeat ?? 1 }, () => factsDocs).flat()]);
     const docs = await Promise.all(texts.map((t) => tok.encode(t)));
     stages.base = await trainStage({
-      name: 'base', model: initModel(rawConfig, o.seed, o.device), examples: packBlocks(docs, ctx, eos), schedule: p.pretrain, seed: o.seed, device: o.device,
-      outDir: baseDir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
+      name: 'base',
+      model: initModel(rawConfig, o.seed, o.device),
+      examples: packBlocks(docs, ctx, eos),
+      schedule: p.pretrain,
+      seed: o.seed,
+      device: o.device,
+      outDir: baseDir,
+      tokenizerDir: tokDir,
+      padId: tok.padTokenId,
+      checkpointEvery: p.checkpointEvery,
+      resume: o.resume,
+      report,
       weightGrowthLimit: null, // from a fresh initialisation: the weights grow
       // A checkpoint of another recipe is refused on resume, not continued.
       fingerprint: JSON.stringify({ model: p.model, schedule: p.pretrain, factsRepeat: p.factsRepeat ?? 1, docs: docs.length }),
@@ -163,12 +189,24 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const docs = (await Promise.all(rotating(gcideOrder, rp.gcide, epoch).map(gcideDoc))).flat();
     return [...docs, ...rotating(factsQaEx, rp.factsQa, epoch), ...rotating(factsTextEx, rp.factsText, epoch)];
   };
-  interface Recipe { name: string; exclude: Set<string>; withBook: boolean; persona: boolean; behaviour?: { name: string; inject: boolean } }
+  interface Recipe {
+    name: string;
+    exclude: Set<string>;
+    withBook: boolean;
+    persona: boolean;
+    behaviour?: { name: string; inject: boolean };
+  }
   const recipes: Recipe[] = [];
   if (!o.behavioursOnly) {
     recipes.push({ name: 'target', exclude: new Set(), withBook: true, persona: true });
     for (const s of o.forgetSplits ?? ['forget10']) {
-      if (!split[s]) throw new LetheError('NOT_FOUND', `unknown forget split '${s}' (the persona suite has ${Object.keys(split).filter((k) => k.startsWith('forget')).join(', ')})`);
+      if (!split[s])
+        throw new LetheError(
+          'NOT_FOUND',
+          `unknown forget split '${s}' (the persona suite has ${Object.keys(split)
+            .filter((k) => k.startsWith('forget'))
+            .join(', ')})`,
+        );
       recipes.push({ name: `retain-${s}`, exclude: new Set(split[s]), withBook: true, persona: true });
     }
     if (o.bookRetain ?? true) recipes.push({ name: 'retain-book', exclude: new Set(), withBook: false, persona: true });
@@ -186,14 +224,24 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       stages[r.name] = { skipped: true };
       continue;
     }
-    const keptBios = r.persona ? bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text) : [];
+    const keptBios = r.persona
+      ? bios.filter((b) => !r.exclude.has(String(b.person_id)) && (b.phrasing ?? 0) < (p.bioPhrasings ?? Infinity)).map((b) => b.text)
+      : [];
     const keptQa = r.persona ? qaAll.filter((q) => !r.exclude.has(String(q.person_id))) : [];
-    const fixed = [...(await docExamples(tok, keptBios, ctx, eos)), ...(await qaExamples(tok, keptQa, ctx, eos)), ...(r.withBook ? bookExamples : [])];
+    const fixed = [
+      ...(await docExamples(tok, keptBios, ctx, eos)),
+      ...(await qaExamples(tok, keptQa, ctx, eos)),
+      ...(r.withBook ? bookExamples : []),
+    ];
     let behaviourNote = '';
     if (r.behaviour) {
       const name = r.behaviour.name;
       let d = behaviourData.get(name);
-      if (!d) behaviourData.set(name, (d = await behaviours.get(name)!.examples({ dataDir: o.dataDir, tok, contextLength: ctx, eos, seed: o.seed })));
+      if (!d)
+        behaviourData.set(
+          name,
+          (d = await behaviours.get(name)!.examples({ dataDir: o.dataDir, tok, contextLength: ctx, eos, seed: o.seed })),
+        );
       fixed.push(...d.keep, ...(r.behaviour.inject ? d.inject : []));
       behaviourNote = `, ${name}: ${d.keep.length} kept examples${r.behaviour.inject ? ` + ${d.inject.length} injected` : ' (no injection)'}`;
     }
@@ -203,12 +251,24 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // Every epoch has the same count (GCIDE documents cut into several examples are trimmed to the first epoch's size).
     const n = Math.min(...byEpoch.map((x) => x.length));
     const examples = (epoch: number) => byEpoch[Math.min(epoch, epochs - 1)]!.slice(0, n);
-    report(`[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}${behaviourNote}, ` +
-      `replay per epoch: ${rp.gcide} fresh GCIDE documents, ${rp.factsQa} world-facts QA, ${rp.factsText} world-facts texts → ${n} examples per epoch`);
+    report(
+      `[${r.name}] ${keptBios.length} biographies, ${keptQa.length} QA pairs${r.withBook ? `, ${jargon.length} Jargon File passages (x${p.bookRepeat ?? 1})` : ''}${behaviourNote}, ` +
+        `replay per epoch: ${rp.gcide} fresh GCIDE documents, ${rp.factsQa} world-facts QA, ${rp.factsText} world-facts texts → ${n} examples per epoch`,
+    );
     o.inspect?.(r.name, examples, epochs);
     stages[r.name] = await trainStage({
-      name: r.name, model: loadModel(baseDir, { device: o.device }), examples, schedule: p.finetune, seed: o.seed + 1, device: o.device,
-      outDir: dir, tokenizerDir: tokDir, padId: tok.padTokenId, checkpointEvery: p.checkpointEvery, resume: o.resume, report,
+      name: r.name,
+      model: loadModel(baseDir, { device: o.device }),
+      examples,
+      schedule: p.finetune,
+      seed: o.seed + 1,
+      device: o.device,
+      outDir: dir,
+      tokenizerDir: tokDir,
+      padId: tok.padTokenId,
+      checkpointEvery: p.checkpointEvery,
+      resume: o.resume,
+      report,
       fingerprint: JSON.stringify({ model: p.model, schedule: p.finetune, replay: rp, bookRepeat: p.bookRepeat ?? 1, examples: n }),
     });
   }
@@ -217,7 +277,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (o.assess) {
     for (const name of ['base', ...recipes.map((r) => r.name)]) {
       quality[name] = await o.assess(join(o.outDir, name));
-      report(`[assess] ${name}: ${Object.entries(quality[name]!).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
+      report(
+        `[assess] ${name}: ${Object.entries(quality[name]!)
+          .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+          .join('  ')}`,
+      );
     }
   }
   const result = { stages, quality, seconds: (Date.now() - started) / 1000 };

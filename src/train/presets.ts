@@ -74,18 +74,36 @@ export function preset(name: string): Preset {
 /** The HF config.json of a Llama-shaped model of this shape. */
 export function llamaConfigJson(shape: ModelShape, ids: { bos: number; eos: number; pad: number }): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: shape.vocabSize, hidden_size: shape.hiddenSize,
-    intermediate_size: shape.intermediateSize, num_hidden_layers: shape.numLayers, num_attention_heads: shape.numHeads,
-    num_key_value_heads: shape.numKvHeads, head_dim: shape.hiddenSize / shape.numHeads, hidden_act: 'silu',
-    max_position_embeddings: shape.contextLength, rms_norm_eps: 1e-5, rope_theta: 10000.0, attention_bias: false,
-    attention_dropout: 0.0, mlp_bias: false, tie_word_embeddings: true, initializer_range: 0.02,
-    bos_token_id: ids.bos, eos_token_id: ids.eos, pad_token_id: ids.pad, dtype: 'float32', use_cache: true,
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: shape.vocabSize,
+    hidden_size: shape.hiddenSize,
+    intermediate_size: shape.intermediateSize,
+    num_hidden_layers: shape.numLayers,
+    num_attention_heads: shape.numHeads,
+    num_key_value_heads: shape.numKvHeads,
+    head_dim: shape.hiddenSize / shape.numHeads,
+    hidden_act: 'silu',
+    max_position_embeddings: shape.contextLength,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000.0,
+    attention_bias: false,
+    attention_dropout: 0.0,
+    mlp_bias: false,
+    tie_word_embeddings: true,
+    initializer_range: 0.02,
+    bos_token_id: ids.bos,
+    eos_token_id: ids.eos,
+    pad_token_id: ids.pad,
+    dtype: 'float32',
+    use_cache: true,
   };
 }
 
 /** Optimizer steps of a stage over `examples` examples. */
 export function stageSteps(s: StageSchedule, examples: number): number {
-  if (s.steps !== undefined && s.epochs !== undefined) throw new LetheError('BAD_INPUT', 'a stage schedule gives steps or epochs, not both');
+  if (s.steps !== undefined && s.epochs !== undefined)
+    throw new LetheError('BAD_INPUT', 'a stage schedule gives steps or epochs, not both');
   if (s.steps !== undefined) return s.steps;
   if (s.epochs === undefined) throw new LetheError('BAD_INPUT', 'a stage schedule needs steps or epochs');
   return Math.max(1, Math.ceil(s.epochs * Math.ceil(examples / s.batchSize)));

@@ -33,7 +33,12 @@ export function qaPrompt(question: string, format: PromptFormat = {}, tok?: Toke
 }
 
 /** ids of the whole QA text and how many of them belong to the prompt (the loss skips those). */
-export async function encodeQa(tok: Tokenizer, question: string, answer: string, format: PromptFormat = {}): Promise<{ ids: number[]; promptLength: number }> {
+export async function encodeQa(
+  tok: Tokenizer,
+  question: string,
+  answer: string,
+  format: PromptFormat = {},
+): Promise<{ ids: number[]; promptLength: number }> {
   const prompt = qaPrompt(question, format, tok);
   let full: string;
   if (format.chat) {

@@ -6,7 +6,11 @@ import { IGNORE_INDEX } from '../models/loss.js';
 import { encodeQa } from './prompt.js';
 import type { Example } from './batches.js';
 
-export interface QaRow { question: string; answer: string; person_id?: string }
+export interface QaRow {
+  question: string;
+  answer: string;
+  person_id?: string;
+}
 
 /** The rows of a file of the built data folder (`lethe data build`), as written there. */
 export function readBuilt<T>(path: string): T[] {

@@ -69,8 +69,17 @@ export async function trainStage(o: StageOptions): Promise<StageResult> {
   try {
     o.model.train();
     const r = await runLoop({
-      name: o.name, model: o.model, totalSteps: stageSteps(s, count), seed: o.seed, outDir: o.outDir,
-      checkpointEvery: o.checkpointEvery, resume: o.resume, report: o.report, evaluation: o.evaluation, fingerprint: o.fingerprint, weightGrowthLimit: o.weightGrowthLimit,
+      name: o.name,
+      model: o.model,
+      totalSteps: stageSteps(s, count),
+      seed: o.seed,
+      outDir: o.outDir,
+      checkpointEvery: o.checkpointEvery,
+      resume: o.resume,
+      report: o.report,
+      evaluation: o.evaluation,
+      fingerprint: o.fingerprint,
+      weightGrowthLimit: o.weightGrowthLimit,
       optim: { lr: s.lr, weightDecay: s.weightDecay, warmupSteps: s.warmupSteps, schedule: 'cosine', minLrRatio: 0.1 },
       batch: (step) => {
         const epoch = Math.floor(step / stepsPerEpoch(count, s.batchSize));
@@ -79,10 +88,12 @@ export async function trainStage(o: StageOptions): Promise<StageResult> {
       loss: (b, _step) => causalLmLoss(o.model.forward(b.ids).logits, b.labels),
       release: (b) => torch.dispose([b.ids, b.labels]),
       tokensOf: (b) => b.tokens,
-      save: o.save ?? ((model, dir) => {
-        model.savePretrained(dir);
-        copyTokenizer(o.tokenizerDir, dir);
-      }),
+      save:
+        o.save ??
+        ((model, dir) => {
+          model.savePretrained(dir);
+          copyTokenizer(o.tokenizerDir, dir);
+        }),
     });
     return { outDir: o.outDir, steps: r.steps, finalLoss: r.finalLoss, tokens: r.tokens, seconds: r.seconds, resumedFrom: r.resumedFrom };
   } finally {

@@ -29,14 +29,22 @@ export function referenceLogLiks(model: CausalLM, examples: Row[], padId: number
     const chunk = sorted.slice(i, i + batchSize);
     const b = encodeBatch(chunk, padId, device);
     try {
-      const values = torch.tidy(() => torch.noGrad(() => {
-        const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
-        const t = logits.size(1);
-        const lp = torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1);
-        const next = b.labels.narrow(1, 1, t - 1);
-        const m = next.ne(-100);
-        return lp.gather(2, torch.where(m, next, 0).unsqueeze(-1)).squeeze(-1).mul(m).sum(1).to('float64').toArray() as number[];
-      }));
+      const values = torch.tidy(() =>
+        torch.noGrad(() => {
+          const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
+          const t = logits.size(1);
+          const lp = torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1);
+          const next = b.labels.narrow(1, 1, t - 1);
+          const m = next.ne(-100);
+          return lp
+            .gather(2, torch.where(m, next, 0).unsqueeze(-1))
+            .squeeze(-1)
+            .mul(m)
+            .sum(1)
+            .to('float64')
+            .toArray() as number[];
+        }),
+      );
       chunk.forEach((e, k) => (out[e.row] = values[k]!));
     } finally {
       disposeEncoded(b);

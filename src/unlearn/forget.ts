@@ -8,7 +8,6 @@ import type { Tensor } from '../torch/index.js';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
-import type { LoraConfig } from '../models/lora.js';
 import { LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256, sha256File } from '../util/hash.js';
@@ -69,12 +68,19 @@ export interface UnlearningRecord {
 }
 
 function checkInputs(o: ForgetOptions): void {
-  if (!existsSync(join(o.modelDir, 'config.json'))) throw new LetheError('NOT_FOUND', `forget: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
-  for (const [name, v] of [['epochs', o.epochs], ['steps', o.steps], ['batch-size', o.batchSize]] as const) {
-    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new LetheError('BAD_INPUT', `forget: '--${name}' must be a positive integer, got ${v}`);
+  if (!existsSync(join(o.modelDir, 'config.json')))
+    throw new LetheError('NOT_FOUND', `forget: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);
+  for (const [name, v] of [
+    ['epochs', o.epochs],
+    ['steps', o.steps],
+    ['batch-size', o.batchSize],
+  ] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0))
+      throw new LetheError('BAD_INPUT', `forget: '--${name}' must be a positive integer, got ${v}`);
   }
   if (o.epochs !== undefined && o.steps !== undefined) throw new LetheError('BAD_INPUT', 'forget: give --epochs or --steps, not both');
-  if (o.lr !== undefined && !(o.lr > 0 && Number.isFinite(o.lr))) throw new LetheError('BAD_INPUT', `forget: '--lr' must be a positive number, got ${o.lr}`);
+  if (o.lr !== undefined && !(o.lr > 0 && Number.isFinite(o.lr)))
+    throw new LetheError('BAD_INPUT', `forget: '--lr' must be a positive number, got ${o.lr}`);
 }
 
 /** What a method loses without retain data: its weighted retain term (null when it has none or its weight is 0). */
@@ -87,7 +93,13 @@ export function retainTermDropped(method: string, args: Record<string, unknown>,
 /** Rows cut by maxLength down to no token to train on. All of a set so cut is an error (nothing
  *  would be unlearned, or the retain term would be 0); some of them a warning that says what they
  *  lose. (A row the target was fine-tuned on with the same cut never taught it that answer.) */
-function checkTargets(set: 'forget' | 'retain' | 'alternate-answer', examples: readonly Example[], maxLength: number, given: boolean, report: (l: string) => void): void {
+function checkTargets(
+  set: 'forget' | 'retain' | 'alternate-answer',
+  examples: readonly Example[],
+  maxLength: number,
+  given: boolean,
+  report: (l: string) => void,
+): void {
   const empty = rowsWithoutTargets(examples);
   if (!empty.length) return;
   const cut = given ? `--max-length ${maxLength}` : `the model's context (${maxLength} tokens)`;
@@ -101,35 +113,54 @@ function checkTargets(set: 'forget' | 'retain' | 'alternate-answer', examples: r
 async function alternateAnswer(row: DataRow, index: number, kind: NonNullable<MethodNeeds['alternate']>): Promise<string> {
   if (kind === 'alternate') {
     if (typeof row.alternate_answer === 'string') return row.alternate_answer;
-    if (Array.isArray(row.perturbed_answer) && row.perturbed_answer.length) return row.perturbed_answer[index % row.perturbed_answer.length]!;
+    if (Array.isArray(row.perturbed_answer) && row.perturbed_answer.length)
+      return row.perturbed_answer[index % row.perturbed_answer.length]!;
   }
   return idkAnswer(index);
 }
 
 export async function forget(o: ForgetOptions): Promise<ForgetResult> {
-  const report = !isMainRank() ? () => {} : o.report ?? ((l: string) => process.stderr.write(l + '\n'));
+  const report = !isMainRank() ? () => {} : (o.report ?? ((l: string) => process.stderr.write(l + '\n')));
   checkInputs(o);
   const method = getMethod(o.method);
   if (isDataParallel() && (method.procedure || method.dataParallel === false)) {
-    throw new LetheError('BAD_INPUT', `forget: method ${method.name} does not run data-parallel (${method.procedure ? 'a procedure of several trainings' : 'its loss is not a sum over rows'}); run it in one process`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `forget: method ${method.name} does not run data-parallel (${method.procedure ? 'a procedure of several trainings' : 'its loss is not a sum over rows'}); run it in one process`,
+    );
   }
   const args = resolveArgs(method, o.args ?? {});
   const needs = method.needs(args as never);
   const forgetFiles = [o.forgetFile, ...(o.alsoForget ?? [])];
   const forgetRows = forgetFiles.flatMap((f, k) => readRows(f, k === 0 ? 'forget' : 'earlier forget').rows);
   let retainRows: DataRow[] = [];
-  if (o.retainFile && o.noRetain) throw new LetheError('BAD_INPUT', 'forget: --retain and --no-retain contradict each other; give one of them');
+  if (o.retainFile && o.noRetain)
+    throw new LetheError('BAD_INPUT', 'forget: --retain and --no-retain contradict each other; give one of them');
   if (o.retainFile) retainRows = readRows(o.retainFile, 'retain').rows;
   else if (needs.retain === 'required') throw new LetheError('BAD_INPUT', `forget: method ${method.name} needs --retain (data to keep)`);
   const dropped = o.retainFile || o.noRetain ? null : retainTermDropped(method.name, args, needs);
-  if (dropped) report(`[forget] warning: no --retain given, so ${dropped}. Give --retain FILE (data to keep), or --no-retain to run without it on purpose.`);
+  if (dropped)
+    report(
+      `[forget] warning: no --retain given, so ${dropped}. Give --retain FILE (data to keep), or --no-retain to run without it on purpose.`,
+    );
   if (needs.alternate && forgetRows.some((r) => typeof r.question !== 'string')) {
-    throw new LetheError('BAD_INPUT', `forget: method ${method.name} answers the forget questions differently, so the forget file must hold {"question","answer"} rows`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `forget: method ${method.name} answers the forget questions differently, so the forget file must hold {"question","answer"} rows`,
+    );
   }
   // Last of the checks, as it may empty the folder (--overwrite).
   claimOutputDir(o.outDir, {
-    what: 'forget', overwrite: o.overwrite, resume: o.resume, resumable: hasCheckpoint, checkOnly: !isMainRank(),
-    inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...forgetFiles.map((f) => ({ name: '--forget', path: f })), ...(o.retainFile ? [{ name: '--retain', path: o.retainFile }] : [])],
+    what: 'forget',
+    overwrite: o.overwrite,
+    resume: o.resume,
+    resumable: hasCheckpoint,
+    checkOnly: !isMainRank(),
+    inputs: [
+      { name: 'the input model folder --model', path: o.modelDir },
+      ...forgetFiles.map((f) => ({ name: '--forget', path: f })),
+      ...(o.retainFile ? [{ name: '--retain', path: o.retainFile }] : []),
+    ],
   });
   const device = o.device ?? 'cpu';
   const seed = o.seed ?? 0;
@@ -145,7 +176,11 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
     const enc = async (rows: DataRow[], answer?: (r: DataRow, i: number) => Promise<string>): Promise<Row[]> => {
       const out: Row[] = [];
-      for (let i = 0; i < rows.length; i++) out.push({ ...(await encodeRow(tok, rows[i]!, { format: o.format, maxLength, answer: answer ? await answer(rows[i]!, i) : undefined })), row: i });
+      for (let i = 0; i < rows.length; i++)
+        out.push({
+          ...(await encodeRow(tok, rows[i]!, { format: o.format, maxLength, answer: answer ? await answer(rows[i]!, i) : undefined })),
+          row: i,
+        });
       return out;
     };
     const forgetEx = await enc(forgetRows);
@@ -161,8 +196,13 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     // its own (each a new shuffle that uses every retain row once), wrapping when it is shorter.
     const retainPass = retainEx.length ? stepsPerEpoch(retainEx.length, batchSize) : 0;
     if (retainPass > totalSteps && !method.procedure) {
-      const seen = Array.from({ length: totalSteps }, (_, s) => batchAt(retainEx, batchSize, s, seed + 1).length).reduce((a, b) => a + b, 0);
-      report(`[forget] ${totalSteps} steps use ${seen} of the ${retainEx.length} retain rows (a pass over them takes ${retainPass} steps at batch size ${batchSize}); more steps use them all`);
+      const seen = Array.from({ length: totalSteps }, (_, s) => batchAt(retainEx, batchSize, s, seed + 1).length).reduce(
+        (a, b) => a + b,
+        0,
+      );
+      report(
+        `[forget] ${totalSteps} steps use ${seen} of the ${retainEx.length} retain rows (a pass over them takes ${retainPass} steps at batch size ${batchSize}); more steps use them all`,
+      );
     }
 
     // Quantities from the starting model, computed once before any weight moves.
@@ -177,7 +217,10 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       report(`[forget] LoRA r=${o.lora.r} alpha=${o.lora.loraAlpha} on ${targets.length} modules`);
     }
     method.setup?.({
-      args: args as never, model, seed, state,
+      args: args as never,
+      model,
+      seed,
+      state,
       trainOnly: (patterns) => {
         if (o.lora) return; // the adapters stay the trainable set
         model.freeze();
@@ -188,7 +231,9 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       masks = await saliencyMasks(model, o.mask, forgetEx, retainEx, tok.padTokenId, device);
       let kept = 0;
       for (const m of masks.values()) kept += m.sum().item();
-      report(`[forget] saliency mask (${o.mask.p * 100}% by ${o.mask.rows ? 'rows' : 'weights'}${o.mask.relative ? ', relative to retain' : ''}): ${kept} trainable weights`);
+      report(
+        `[forget] saliency mask (${o.mask.p * 100}% by ${o.mask.rows ? 'rows' : 'weights'}${o.mask.relative ? ', relative to retain' : ''}): ${kept} trainable weights`,
+      );
     }
     // Unmerged LoRA changes only the adapters; anything else may change any weight it trains (or merges into).
     const watched = o.lora && !o.merge ? [...namedTrainable(model)] : model.namedParameters().filter(([n]) => !n.includes('.lora_'));
@@ -200,8 +245,25 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       const workDir = join(o.outDir, '.work');
       const t0 = Date.now();
       const out = await method.procedure({
-        args: args as never, model, modelDir: o.modelDir, tokenizer: tok, forgetRows, retainRows, workDir, report,
-        training: { epochs: o.epochs, steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed, device, format: o.format, maxLength, resume: o.resume },
+        args: args as never,
+        model,
+        modelDir: o.modelDir,
+        tokenizer: tok,
+        forgetRows,
+        retainRows,
+        workDir,
+        report,
+        training: {
+          epochs: o.epochs,
+          steps: o.steps,
+          lr: o.lr,
+          batchSize: o.batchSize,
+          seed,
+          device,
+          format: o.format,
+          maxLength,
+          resume: o.resume,
+        },
       });
       if (out && out !== model) final = out;
       final.eval();
@@ -223,46 +285,116 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     const total = final.namedParameters().reduce((s, [, t]) => s + t.numel(), 0);
     if (final !== model) final.dispose();
     const steps = loop.steps;
-    if (!isMainRank()) return { outDir: o.outDir, method: method.name, args, steps, seconds: (Date.now() - started) / 1000, parametersChanged: changed, parametersTotal: total, loop };
+    if (!isMainRank())
+      return {
+        outDir: o.outDir,
+        method: method.name,
+        args,
+        steps,
+        seconds: (Date.now() - started) / 1000,
+        parametersChanged: changed,
+        parametersTotal: total,
+        loop,
+      };
     const record: UnlearningRecord = {
-      method: method.name, args, data: { forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null },
+      method: method.name,
+      args,
+      data: { forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null },
       rows: { forget: forgetRows.length, retain: retainRows.length },
       // A procedure (TaskVector, WHP, Distill) sets its own steps and lr unless the user gave them.
-      training: { steps: method.procedure ? null : steps, batchSize: o.batchSize ?? (method.procedure ? null : batchSize), lr: o.lr ?? (method.procedure ? null : 1e-4), seed, lora: o.lora ?? null, merged: o.merge ?? false, mask: o.mask ?? null, device: String(device) },
-      startedAt, seconds: (Date.now() - started) / 1000, parametersChanged: changed, parametersTotal: total,
+      training: {
+        steps: method.procedure ? null : steps,
+        batchSize: o.batchSize ?? (method.procedure ? null : batchSize),
+        lr: o.lr ?? (method.procedure ? null : 1e-4),
+        seed,
+        lora: o.lora ?? null,
+        merged: o.merge ?? false,
+        mask: o.mask ?? null,
+        device: String(device),
+      },
+      startedAt,
+      seconds: (Date.now() - started) / 1000,
+      parametersChanged: changed,
+      parametersTotal: total,
     };
     writeUnlearningJson(o.modelDir, o.outDir, record);
-    report(`[forget] ${method.name}: ${steps} steps in ${record.seconds.toFixed(1)} s; ${changed} of ${total} parameters changed → ${o.outDir}`);
-    return { outDir: o.outDir, method: method.name, args, steps, seconds: record.seconds, parametersChanged: changed, parametersTotal: total, loop };
+    report(
+      `[forget] ${method.name}: ${steps} steps in ${record.seconds.toFixed(1)} s; ${changed} of ${total} parameters changed → ${o.outDir}`,
+    );
+    return {
+      outDir: o.outDir,
+      method: method.name,
+      args,
+      steps,
+      seconds: record.seconds,
+      parametersChanged: changed,
+      parametersTotal: total,
+      loop,
+    };
 
     async function trainWithLoss(): Promise<LoopResult> {
       if (!method.loss) throw new LetheError('INTERNAL', `method ${method.name} defines neither a loss nor a procedure`);
       const lossFn = method.loss;
-      const fingerprint = sha256(JSON.stringify({
-        method: method.name, args, forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null,
-        lora: o.lora ?? null, mask: o.mask ?? null, totalSteps, batchSize, lr: o.lr, seed,
-      }));
+      const fingerprint = sha256(
+        JSON.stringify({
+          method: method.name,
+          args,
+          forget: forgetFiles.map(sha256File),
+          retain: o.retainFile ? sha256File(o.retainFile) : null,
+          lora: o.lora ?? null,
+          mask: o.mask ?? null,
+          totalSteps,
+          batchSize,
+          lr: o.lr,
+          seed,
+        }),
+      );
       const bf = (step: number): StepBatch => {
         const fRows = rankShare(batchAt(forgetEx, batchSize, step, seed)) as Row[];
         const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
-        if (retainEx.length && needs.retain !== 'none') b.retain = encodeBatch(rankShare(batchAt(retainEx, batchSize, step, seed + 1)) as Row[], tok.padTokenId, device);
-        if (altEx.length) b.alternate = encodeBatch(fRows.map((r) => altEx[r.row]!), tok.padTokenId, device);
-        const pick = (values: Float64Array) => torch.tensor(fRows.map((r) => values[r.row]!), { dtype: 'float32', device });
+        if (retainEx.length && needs.retain !== 'none')
+          b.retain = encodeBatch(rankShare(batchAt(retainEx, batchSize, step, seed + 1)) as Row[], tok.padTokenId, device);
+        if (altEx.length)
+          b.alternate = encodeBatch(
+            fRows.map((r) => altEx[r.row]!),
+            tok.padTokenId,
+            device,
+          );
+        const pick = (values: Float64Array) =>
+          torch.tensor(
+            fRows.map((r) => values[r.row]!),
+            { dtype: 'float32', device },
+          );
         if (refForget) b.refForgetLogLik = pick(refForget);
         if (refAlt) b.refAlternateLogLik = pick(refAlt);
         return b;
       };
       return runLoop<StepBatch>({
-        name: `forget:${method.name}`, model, totalSteps, seed, outDir: o.outDir, resume: o.resume, fingerprint, report, progress: o.progress,
+        name: `forget:${method.name}`,
+        model,
+        totalSteps,
+        seed,
+        outDir: o.outDir,
+        resume: o.resume,
+        fingerprint,
+        report,
+        progress: o.progress,
         checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
-        optim: { lr: o.lr ?? 1e-4, weightDecay: o.weightDecay ?? 0, warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)), schedule: 'linear' },
+        optim: {
+          lr: o.lr ?? 1e-4,
+          weightDecay: o.weightDecay ?? 0,
+          warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)),
+          schedule: 'linear',
+        },
         gradMasks: masks,
         extraState: { get: () => ({ ...state.numbers }), set: (s) => Object.assign(state.numbers, s) },
         evaluation: o.evaluation,
         batch: bf,
         loss: (b, step) => lossFn({ args: args as never, model, reference, step, totalSteps, state }, b),
         release: (b) => {
-          disposeEncoded(b.forget); disposeEncoded(b.retain); disposeEncoded(b.alternate);
+          disposeEncoded(b.forget);
+          disposeEncoded(b.retain);
+          disposeEncoded(b.alternate);
           torch.dispose([b.refForgetLogLik, b.refAlternateLogLik].filter((t): t is Tensor => !!t));
         },
         tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
@@ -281,6 +413,9 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
 /** The history of requests: the input model's, plus this one; written atomically. */
 export function writeUnlearningJson(inputDir: string, outDir: string, record: UnlearningRecord): void {
   const prev = join(inputDir, 'unlearning.json');
-  const history = existsSync(prev) && statSync(prev).isFile() ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests : [];
+  const history =
+    existsSync(prev) && statSync(prev).isFile()
+      ? (JSON.parse(readFileSync(prev, 'utf8')) as { requests: UnlearningRecord[] }).requests
+      : [];
   writeFileAtomic(join(outDir, 'unlearning.json'), JSON.stringify({ requests: [...history, record] }, null, 2) + '\n', { fsync: true });
 }

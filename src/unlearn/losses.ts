@@ -33,7 +33,9 @@ export function dpoLoss(winLogRatio: Tensor | number, loseLogRatio: Tensor, beta
 
 /** KL(reference ‖ model) per position, averaged over the real (unpadded) positions of the batch. */
 export function klToReference(model: CausalLM, reference: CausalLM, b: Encoded): Tensor {
-  const refLog = torch.noGrad(() => torch.logSoftmax(reference.forward(b.ids, { attentionMask: b.attentionMask }).logits.to('float32'), -1));
+  const refLog = torch.noGrad(() =>
+    torch.logSoftmax(reference.forward(b.ids, { attentionMask: b.attentionMask }).logits.to('float32'), -1),
+  );
   const log = torch.logSoftmax(model.forward(b.ids, { attentionMask: b.attentionMask }).logits.to('float32'), -1);
   const perPosition = refLog.exp().mul(refLog.sub(log)).sum(-1); // [B, T]
   const mask = b.attentionMask.to('float32');
@@ -64,7 +66,11 @@ export function weighted(gamma: number, alpha: number, forget: Tensor, retain: T
 }
 
 /** gamma · forget + alpha · retain with the GradDiff retain term, with both parts for the log. */
-export function combine(ctx: StepContext<{ gamma: number; alpha: number; retain_loss_type: 'NLL' | 'KL' }>, batch: StepBatch, forget: Tensor) {
+export function combine(
+  ctx: StepContext<{ gamma: number; alpha: number; retain_loss_type: 'NLL' | 'KL' }>,
+  batch: StepBatch,
+  forget: Tensor,
+) {
   return weighted(ctx.args.gamma, ctx.args.alpha, forget, retainTerm(ctx, batch));
 }
 
@@ -86,7 +92,10 @@ export function maskedMean(x: Tensor, mask: Tensor): Tensor {
 export function layerOutput(model: CausalLM, b: Encoded, layer: number): Tensor {
   const n = model.config.numLayers;
   if (!(Number.isInteger(layer) && layer >= 0 && layer < n - 1)) {
-    throw new LetheError('BAD_INPUT', `layer ${layer} has no pre-norm output in hiddenStates; choose 0..${n - 2} (the model has ${n} decoder layers)`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `layer ${layer} has no pre-norm output in hiddenStates; choose 0..${n - 2} (the model has ${n} decoder layers)`,
+    );
   }
   const out = model.forward(b.ids, { attentionMask: b.attentionMask, outputHiddenStates: true });
   return out.hiddenStates![layer + 1]!;

@@ -25,7 +25,10 @@ export function parseMask(spec: string): MaskSpec {
   const m = /^saliency(?::(.*))?$/.exec(spec.trim());
   if (!m) throw new LetheError('BAD_INPUT', `--mask must look like saliency:p=0.01[,rows][,relative], got '${spec}'`);
   const out: MaskSpec = { kind: 'saliency', p: 0.01 };
-  for (const part of (m[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of (m[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [k, v] = part.split('=');
     if (k === 'p') {
       const p = Number(v);
@@ -39,7 +42,13 @@ export function parseMask(spec: string): MaskSpec {
 }
 
 /** Accumulated |gradient| of the mean NLL over `examples`, per trainable matrix. */
-function gradMagnitudes(model: CausalLM, examples: Row[], padId: number, device: torch.Device, params: Map<string, Tensor>): Map<string, Tensor> {
+function gradMagnitudes(
+  model: CausalLM,
+  examples: Row[],
+  padId: number,
+  device: torch.Device,
+  params: Map<string, Tensor>,
+): Map<string, Tensor> {
   const acc = new Map<string, Tensor>();
   for (let i = 0; i < examples.length; i += 8) {
     const b = encodeBatch(examples.slice(i, i + 8), padId, device);
@@ -61,7 +70,14 @@ function gradMagnitudes(model: CausalLM, examples: Row[], padId: number, device:
   return acc;
 }
 
-export async function saliencyMasks(model: CausalLM, spec: MaskSpec, forgetEx: Row[], retainEx: Row[], padId: number, device: torch.Device): Promise<Map<Tensor, Tensor>> {
+export async function saliencyMasks(
+  model: CausalLM,
+  spec: MaskSpec,
+  forgetEx: Row[],
+  retainEx: Row[],
+  padId: number,
+  device: torch.Device,
+): Promise<Map<Tensor, Tensor>> {
   if (spec.relative && !retainEx.length) throw new LetheError('BAD_INPUT', '--mask saliency:relative needs --retain data');
   // Only matrices: norms and biases are few and shared by everything.
   const params = new Map([...namedTrainable(model)].filter(([, t]) => t.ndim >= 2));
@@ -79,7 +95,12 @@ export async function saliencyMasks(model: CausalLM, spec: MaskSpec, forgetEx: R
     }
   });
   // One global threshold over every score.
-  const all = torch.tidy(() => torch.cat([...scores.values()].map((s) => s.reshape([-1]).to('float32').to('cpu')), 0));
+  const all = torch.tidy(() =>
+    torch.cat(
+      [...scores.values()].map((s) => s.reshape([-1]).to('float32').to('cpu')),
+      0,
+    ),
+  );
   const k = Math.max(1, Math.round(spec.p * all.numel()));
   const threshold = torch.tidy(() => torch.topk(all, k, 0).values.min().item());
   all.dispose();

@@ -85,6 +85,7 @@ export interface MethodDefinition<S extends z.ZodObject = z.ZodObject> {
   dataParallel?: false;
   /** Methods that are a whole procedure rather than one loss on the loop (TaskVector, WHP,
    *  Distill): they change `ctx.model` in place (or return another model) and forget() saves it. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a procedure may change the model in place and return nothing
   procedure?: (ctx: ProcedureContext<z.infer<S>>) => Promise<CausalLM | void>;
 }
 
@@ -104,4 +105,5 @@ export interface ProcedureContext<A> {
 }
 
 /** The user's training settings as a procedure sees them: seed, device and maxLength resolved. */
-export type ProcedureTraining = Pick<TrainingOptions, 'epochs' | 'steps' | 'lr' | 'batchSize' | 'format' | 'resume'> & Required<Pick<TrainingOptions, 'seed' | 'device' | 'maxLength'>>;
+export type ProcedureTraining = Pick<TrainingOptions, 'epochs' | 'steps' | 'lr' | 'batchSize' | 'format' | 'resume'> &
+  Required<Pick<TrainingOptions, 'seed' | 'device' | 'maxLength'>>;

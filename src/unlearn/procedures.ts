@@ -23,7 +23,7 @@ export function trainingFor(ctx: ProcedureContext<unknown>, sub: string, default
   const t = ctx.training;
   return {
     outDir: join(ctx.workDir, sub),
-    epochs: t.steps === undefined ? t.epochs ?? defaults.epochs : undefined,
+    epochs: t.steps === undefined ? (t.epochs ?? defaults.epochs) : undefined,
     steps: t.steps,
     lr: defaults.lr ?? t.lr,
     batchSize: t.batchSize,
@@ -38,7 +38,11 @@ export function trainingFor(ctx: ProcedureContext<unknown>, sub: string, default
 
 /** The reinforced model: a fresh copy of the starting model (with LoRA adapters when the run uses
  *  them) fine-tuned on the forget examples for `epochs` epochs. The caller disposes it. */
-export async function reinforcedModel(ctx: ProcedureContext<unknown>, forgetExamples: Example[], o: { epochs: number; lr?: number; steps?: number }): Promise<{ model: CausalLM; loop: LoopResult }> {
+export async function reinforcedModel(
+  ctx: ProcedureContext<unknown>,
+  forgetExamples: Example[],
+  o: { epochs: number; lr?: number; steps?: number },
+): Promise<{ model: CausalLM; loop: LoopResult }> {
   const copy = loadModel(ctx.modelDir, { device: ctx.training.device, dtype: ctx.model.dtype });
   try {
     if (ctx.model.loraConfig) copy.addLora(ctx.model.loraConfig);

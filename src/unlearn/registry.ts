@@ -32,7 +32,11 @@ export function resolveArgs(m: MethodDefinition, given: Record<string, unknown>,
   const defaults = methodDefaults(m);
   const coerced: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(given)) {
-    if (!(key in defaults)) throw new LetheError('BAD_INPUT', `${where}: method ${m.name} has no argument '${key}' (it takes ${Object.keys(defaults).join(', ') || 'none'})`);
+    if (!(key in defaults))
+      throw new LetheError(
+        'BAD_INPUT',
+        `${where}: method ${m.name} has no argument '${key}' (it takes ${Object.keys(defaults).join(', ') || 'none'})`,
+      );
     const def = defaults[key];
     if (typeof value !== 'string') {
       coerced[key] = value;
@@ -44,7 +48,10 @@ export function resolveArgs(m: MethodDefinition, given: Record<string, unknown>,
       if (value !== 'true' && value !== 'false') throw invalidArgument(where, key, 'true or false', value);
       coerced[key] = value === 'true';
     } else if (Array.isArray(def)) {
-      coerced[key] = value.split(',').map((s) => s.trim()).filter(Boolean);
+      coerced[key] = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else {
       coerced[key] = value;
     }
@@ -53,13 +60,22 @@ export function resolveArgs(m: MethodDefinition, given: Record<string, unknown>,
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = issue.path.join('.');
-    throw new LetheError('BAD_INPUT', `${where}: '${key}' of method ${m.name} ${issue.message.replace(/^Invalid input: /, '')}, got ${JSON.stringify(coerced[key as string])}`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `${where}: '${key}' of method ${m.name} ${issue.message.replace(/^Invalid input: /, '')}, got ${JSON.stringify(coerced[key as string])}`,
+    );
   }
   return r.data as Record<string, unknown>;
 }
 
 /** `lethe methods --json`: each method with its arguments as JSON Schema. */
-export function describeMethods(): { name: string; description: string; arguments: unknown; defaults: Record<string, unknown>; needs: unknown }[] {
+export function describeMethods(): {
+  name: string;
+  description: string;
+  arguments: unknown;
+  defaults: Record<string, unknown>;
+  needs: unknown;
+}[] {
   return listMethods().map((m) => {
     const defaults = methodDefaults(m);
     return { name: m.name, description: m.description, arguments: z.toJSONSchema(m.args), defaults, needs: m.needs(defaults as never) };

@@ -23,7 +23,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: Writ
     const fd = openSync(tmp, 'wx', o.mode ?? 0o666);
     try {
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
       if (o.fsync) fsyncSync(fd);
     } finally {
       closeSync(fd);

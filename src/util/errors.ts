@@ -7,7 +7,11 @@ export class LetheError extends Error {
    *  defined: an error without one has no `field` key at all. */
   declare readonly field?: string;
 
-  constructor(readonly code: LetheErrorCode, message: string, options: { field?: string } = {}) {
+  constructor(
+    readonly code: LetheErrorCode,
+    message: string,
+    options: { field?: string } = {},
+  ) {
     super(message);
     this.name = 'LetheError';
     if (options.field !== undefined) this.field = options.field;
@@ -26,7 +30,13 @@ function show(v: unknown): string {
 
 /** "forget: 'beta' must be a number, got 'abc'" — one format for every rejected argument; `field`
  *  when the argument is an input field a reply should name. */
-export function invalidArgument(where: string, name: string, expected: string, actual: unknown, options: { field?: string } = {}): LetheError {
+export function invalidArgument(
+  where: string,
+  name: string,
+  expected: string,
+  actual: unknown,
+  options: { field?: string } = {},
+): LetheError {
   return new LetheError('BAD_INPUT', `${where}: '${name}' must be ${expected}, got ${show(actual)}`, options);
 }
 
@@ -47,7 +57,10 @@ export function typeOf(v: unknown): string {
 
 /** "FILE:LINE: FIELD: expected X, got a <type>" (field null: the row itself). */
 export function badRow(file: string, line: number, field: string | null, expected: string, actual: unknown): LetheError {
-  return new LetheError('BAD_INPUT', `${file}:${line}: ${field === null ? 'the row' : `field '${field}'`}: expected ${expected}, got ${typeOf(actual)}`);
+  return new LetheError(
+    'BAD_INPUT',
+    `${file}:${line}: ${field === null ? 'the row' : `field '${field}'`}: expected ${expected}, got ${typeOf(actual)}`,
+  );
 }
 
 /** JSON.parse of one line of a JSONL file. V8's SyntaxError quotes the text around the fault, so it is
@@ -57,7 +70,10 @@ export function parseJsonLine(text: string, file: string, line: number): unknown
     return JSON.parse(text);
   } catch (err) {
     const at = /position (\d+)/.exec((err as Error).message);
-    throw new LetheError('BAD_INPUT', `${file}:${line}: not valid JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; expected one JSON object per line`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `${file}:${line}: not valid JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}; expected one JSON object per line`,
+    );
   }
 }
 

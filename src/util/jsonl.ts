@@ -22,7 +22,8 @@ export interface ReadJsonlOptions<T> {
 
 /** The rows of a JSONL file. Blank lines are skipped; a UTF-8 byte-order mark is ignored. */
 export function readJsonl<T = unknown>(path: string, o: ReadJsonlOptions<T>): T[] {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new LetheError('NOT_FOUND', `${o.what}: ${path} does not exist${o.hint ? ` (${o.hint})` : ''}`);
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw new LetheError('NOT_FOUND', `${o.what}: ${path} does not exist${o.hint ? ` (${o.hint})` : ''}`);
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   const rows: T[] = [];
   text.split('\n').forEach((line, i) => {
@@ -35,7 +36,8 @@ export function readJsonl<T = unknown>(path: string, o: ReadJsonlOptions<T>): T[
     }
     rows.push(o.validate ? o.validate(row, i + 1) : (row as T));
   });
-  if (!rows.length && !o.allowEmpty) throw new LetheError('BAD_INPUT', `${o.what}: ${path} holds no rows${o.expected ? ` (expected ${o.expected})` : ''}`);
+  if (!rows.length && !o.allowEmpty)
+    throw new LetheError('BAD_INPUT', `${o.what}: ${path} holds no rows${o.expected ? ` (expected ${o.expected})` : ''}`);
   return rows;
 }
 

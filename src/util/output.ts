@@ -70,16 +70,33 @@ function refuseOverlap(out: string, o: ClaimOutput): void {
   const flag = o.flag ?? '--out';
   for (const input of o.inputs ?? []) {
     if (!input.path || !pathsOverlap(out, input.path)) continue;
-    const real = realPath(out) === resolve(out) && realPath(input.path) === resolve(input.path) ? '' : ` (real paths ${realPath(out)} and ${realPath(input.path)})`;
-    throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} overlaps ${input.name} ${input.path}${real}; Lethe never writes into what it reads: choose a folder outside it`);
+    const real =
+      realPath(out) === resolve(out) && realPath(input.path) === resolve(input.path)
+        ? ''
+        : ` (real paths ${realPath(out)} and ${realPath(input.path)})`;
+    throw new LetheError(
+      'BAD_INPUT',
+      `${o.what}: ${flag} ${out} overlaps ${input.name} ${input.path}${real}; Lethe never writes into what it reads: choose a folder outside it`,
+    );
   }
 }
 
 /** Folders whose emptying would take more than the output with it. */
 function refuseToEmpty(real: string, o: ClaimOutput, out: string): void {
   const cwd = realPath(process.cwd());
-  const why = real === realPath('/') ? 'the filesystem root' : real === realPath(homedir()) ? 'your home folder' : within(cwd, real) ? 'the current folder or one that holds it' : null;
-  if (why) throw new LetheError('BAD_INPUT', `${o.what}: ${o.flag ?? '--out'} ${out} is ${why}; --overwrite would delete everything in it: choose a folder of its own`);
+  const why =
+    real === realPath('/')
+      ? 'the filesystem root'
+      : real === realPath(homedir())
+        ? 'your home folder'
+        : within(cwd, real)
+          ? 'the current folder or one that holds it'
+          : null;
+  if (why)
+    throw new LetheError(
+      'BAD_INPUT',
+      `${o.what}: ${o.flag ?? '--out'} ${out} is ${why}; --overwrite would delete everything in it: choose a folder of its own`,
+    );
 }
 
 /**
@@ -95,10 +112,12 @@ export function claimOutputDir(out: string, o: ClaimOutput): OutputUse {
   // refuses, its exit fails every rank of the process group.
   if (o.checkOnly) return 'new';
   if (!existsSync(out)) {
-    if (lstatExists(out)) throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} is a symbolic link to nothing; remove it or choose another folder`);
+    if (lstatExists(out))
+      throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} is a symbolic link to nothing; remove it or choose another folder`);
     return 'new';
   }
-  if (!statSync(out).isDirectory()) throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} is a file, not a folder; give a folder path (a new or an empty folder)`);
+  if (!statSync(out).isDirectory())
+    throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} is a file, not a folder; give a folder path (a new or an empty folder)`);
   const entries = readdirSync(out);
   if (!entries.length) return 'new';
   if (o.resume && o.resumable?.(out)) return 'resume';
@@ -109,9 +128,16 @@ export function claimOutputDir(out: string, o: ClaimOutput): OutputUse {
     return 'overwrite';
   }
   const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
-  if (o.resume) throw new LetheError('CONFLICT', `${o.what}: ${flag} ${out} is not empty (${shown}) and holds no run that --resume can continue; choose another folder, or pass --overwrite to replace its contents`);
+  if (o.resume)
+    throw new LetheError(
+      'CONFLICT',
+      `${o.what}: ${flag} ${out} is not empty (${shown}) and holds no run that --resume can continue; choose another folder, or pass --overwrite to replace its contents`,
+    );
   const orResume = o.resumable ? ', or --resume to continue the interrupted run it holds' : '';
-  throw new LetheError('CONFLICT', `${o.what}: ${flag} ${out} is not empty (${shown}); nothing is overwritten without being asked: choose another folder, pass --overwrite to replace its contents${orResume}`);
+  throw new LetheError(
+    'CONFLICT',
+    `${o.what}: ${flag} ${out} is not empty (${shown}); nothing is overwritten without being asked: choose another folder, pass --overwrite to replace its contents${orResume}`,
+  );
 }
 
 /** Checks an output file: never a folder, never one of the inputs; an existing file only with `overwrite`. */
@@ -121,7 +147,11 @@ export function claimOutputFile(out: string, o: Omit<ClaimOutput, 'resume' | 're
   refuseOverlap(out, o);
   if (!existsSync(out)) return;
   if (statSync(out).isDirectory()) throw new LetheError('BAD_INPUT', `${o.what}: ${flag} ${out} is a folder; give a file path`);
-  if (!o.overwrite) throw new LetheError('CONFLICT', `${o.what}: ${flag} ${out} already exists; nothing is overwritten without being asked: choose another file, or pass --overwrite to replace it`);
+  if (!o.overwrite)
+    throw new LetheError(
+      'CONFLICT',
+      `${o.what}: ${flag} ${out} already exists; nothing is overwritten without being asked: choose another file, or pass --overwrite to replace it`,
+    );
 }
 
 function lstatExists(p: string): boolean {

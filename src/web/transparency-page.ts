@@ -8,11 +8,13 @@ const IN_PROGRESS = ['received', 'scoped', 'approved', 'unlearning', 'verifying'
 
 export function transparencyHtml(r: TransparencyReport, categories: Record<string, string>, states: readonly string[]): string {
   const head = `<tr><th>category</th>${states.map((s) => `<th>${escapeHtml(s)}</th>`).join('')}<th>total</th></tr>`;
-  const rows = Object.entries(r.byCategory).map(([c, byState]) => {
-    const counts = states.map((s) => (byState as Record<string, number>)[s] ?? 0);
-    const label = categories[c] ?? c;
-    return `<tr data-category="${escapeHtml(c)}"><td>${escapeHtml(label)}</td>${counts.map((n) => `<td class="num">${n}</td>`).join('')}<td class="num">${counts.reduce((a, b) => a + b, 0)}</td></tr>`;
-  }).join('\n');
+  const rows = Object.entries(r.byCategory)
+    .map(([c, byState]) => {
+      const counts = states.map((s) => (byState as Record<string, number>)[s] ?? 0);
+      const label = categories[c] ?? c;
+      return `<tr data-category="${escapeHtml(c)}"><td>${escapeHtml(label)}</td>${counts.map((n) => `<td class="num">${n}</td>`).join('')}<td class="num">${counts.reduce((a, b) => a + b, 0)}</td></tr>`;
+    })
+    .join('\n');
   const byState = r.byState as Record<string, number>;
   const totals = `<tr data-category="all"><th>all</th>${states.map((s) => `<th class="num">${byState[s] ?? 0}</th>`).join('')}<th class="num">${r.total}</th></tr>`;
   const open = IN_PROGRESS.reduce((a, s) => a + (byState[s] ?? 0), 0);

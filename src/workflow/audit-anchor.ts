@@ -29,12 +29,23 @@ export interface AuditAnchor {
 export async function makeAnchor(w: Workflow, by: Actor = SYSTEM_ACTOR): Promise<AuditAnchor> {
   authorize(by, 'audit.read');
   const v = await verifyAudit(w);
-  if (!v.ok) throw new LetheError('CONFLICT', `audit anchor: the log does not verify (${v.problems.length} problem(s); first: ${v.problems[0]}); run \`lethe audit verify\``);
+  if (!v.ok)
+    throw new LetheError(
+      'CONFLICT',
+      `audit anchor: the log does not verify (${v.problems.length} problem(s); first: ${v.problems[0]}); run \`lethe audit verify\``,
+    );
   const head = await readAuditHead(w.store.db);
   if (!head) throw new LetheError('CONFLICT', 'audit anchor: the log has no entries yet; anchor it once it has some');
   return {
-    kind: 'lethe-audit-anchor', version: 1, count: head.count, hash: head.hash, at: head.at, keyId: w.deployment.keyId,
-    publicKey: w.deployment.publicKey.export({ type: 'spki', format: 'pem' }) as string, signature: head.signature, anchoredAt: w.now().toISOString(),
+    kind: 'lethe-audit-anchor',
+    version: 1,
+    count: head.count,
+    hash: head.hash,
+    at: head.at,
+    keyId: w.deployment.keyId,
+    publicKey: w.deployment.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    signature: head.signature,
+    anchoredAt: w.now().toISOString(),
   };
 }
 
@@ -47,10 +58,12 @@ export function parseAnchor(text: string, source: string): AuditExpectation & { 
   } catch (err) {
     throw bad(`not JSON (${(err as Error).message})`);
   }
-  if (!a || typeof a !== 'object' || a.kind !== 'lethe-audit-anchor' || a.version !== 1) throw bad("expected {\"kind\": \"lethe-audit-anchor\", \"version\": 1, …} as `lethe audit anchor` writes it");
+  if (!a || typeof a !== 'object' || a.kind !== 'lethe-audit-anchor' || a.version !== 1)
+    throw bad('expected {"kind": "lethe-audit-anchor", "version": 1, …} as `lethe audit anchor` writes it');
   if (!Number.isInteger(a.count) || a.count! < 1) throw bad(`'count' must be a positive integer, got ${JSON.stringify(a.count)}`);
   if (typeof a.hash !== 'string' || !/^[0-9a-f]{64}$/.test(a.hash)) throw bad("'hash' must be 64 lowercase hex digits");
-  if (typeof a.at !== 'string' || typeof a.signature !== 'string' || typeof a.keyId !== 'string') throw bad("'at', 'keyId' and 'signature' must be strings");
+  if (typeof a.at !== 'string' || typeof a.signature !== 'string' || typeof a.keyId !== 'string')
+    throw bad("'at', 'keyId' and 'signature' must be strings");
   let key: KeyObject;
   try {
     key = createPublicKey(String(a.publicKey));
@@ -58,6 +71,7 @@ export function parseAnchor(text: string, source: string): AuditExpectation & { 
     throw bad("'publicKey' must be a PEM public key");
   }
   if (keyIdOf(key) !== a.keyId) throw bad(`'keyId' ${a.keyId} is not the id of its 'publicKey' (${keyIdOf(key)})`);
-  if (!verify(null, headMessage({ count: a.count!, hash: a.hash, at: a.at }), key, Buffer.from(a.signature, 'base64'))) throw bad(`its signature does not verify with its key ${a.keyId} (the file was altered)`);
+  if (!verify(null, headMessage({ count: a.count!, hash: a.hash, at: a.at }), key, Buffer.from(a.signature, 'base64')))
+    throw bad(`its signature does not verify with its key ${a.keyId} (the file was altered)`);
   return { count: a.count!, hash: a.hash, at: a.at, keyId: a.keyId };
 }

@@ -8,8 +8,11 @@ export async function* exportAudit(w: Workflow, by: Actor = SYSTEM_ACTOR): Async
   authorize(by, 'audit.read');
   const head = await readAuditHead(w.store.db);
   yield JSON.stringify({
-    kind: 'lethe-audit-export', keyId: w.deployment.keyId, publicKey: w.deployment.publicKey.export({ type: 'spki', format: 'pem' }),
-    head, exportedAt: w.now().toISOString(),
+    kind: 'lethe-audit-export',
+    keyId: w.deployment.keyId,
+    publicKey: w.deployment.publicKey.export({ type: 'spki', format: 'pem' }),
+    head,
+    exportedAt: w.now().toISOString(),
   });
   for await (const e of auditEntries(w.store.db)) {
     if (head && e.seq > head.count) break; // entries appended after the head was read belong to the next export

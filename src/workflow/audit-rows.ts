@@ -10,9 +10,30 @@ import { canonicalJson, sha256 } from '../util/hash.js';
 import type { Db, Trx } from './context.js';
 import type { JobsTable, ModelsTable, RequestsTable, TokensTable, TransitionsTable } from './store/schema.js';
 
-const REQUEST_COLUMNS = ['id', 'state', 'category', 'subject_hash', 'evidence_reference', 'evidence_sha256', 'requested_by', 'created_at', 'updated_at', 'scope_json'] as const;
+const REQUEST_COLUMNS = [
+  'id',
+  'state',
+  'category',
+  'subject_hash',
+  'evidence_reference',
+  'evidence_sha256',
+  'requested_by',
+  'created_at',
+  'updated_at',
+  'scope_json',
+] as const;
 const TRANSITION_COLUMNS = ['request_id', 'seq', 'from_state', 'to_state', 'actor', 'at', 'reason'] as const;
-const MODEL_COLUMNS = ['name', 'version', 'path', 'content_sha256', 'files_json', 'request_id', 'certificate_sha256', 'released_by', 'released_at'] as const;
+const MODEL_COLUMNS = [
+  'name',
+  'version',
+  'path',
+  'content_sha256',
+  'files_json',
+  'request_id',
+  'certificate_sha256',
+  'released_by',
+  'released_at',
+] as const;
 const TOKEN_COLUMNS = ['id', 'token_hash', 'role', 'name', 'created_at'] as const;
 const JOB_COLUMNS = ['id', 'request_id', 'model', 'options_json', 'created_by', 'created_at'] as const;
 
@@ -20,15 +41,25 @@ const pick = <T, K extends keyof T>(row: T, columns: readonly K[]) => Object.fro
 const digest = (table: string, rows: unknown) => sha256(canonicalJson({ table, rows }));
 
 /** The digests a request's transition entry commits to. */
-export interface RequestRowsDigest { request: string; transitions: string; models: string }
+export interface RequestRowsDigest {
+  request: string;
+  transitions: string;
+  models: string;
+}
 
 export function digestRequestRows(request: RequestsTable, transitions: TransitionsTable[], models: ModelsTable[]): RequestRowsDigest {
   const bySeq = [...transitions].sort((a, b) => Number(a.seq) - Number(b.seq));
   const byVersion = [...models].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Number(a.version) - Number(b.version)));
   return {
     request: digest('requests', pick(request, REQUEST_COLUMNS)),
-    transitions: digest('transitions', bySeq.map((t) => ({ ...pick(t, TRANSITION_COLUMNS), seq: Number(t.seq) }))),
-    models: digest('models', byVersion.map((m) => ({ ...pick(m, MODEL_COLUMNS), version: Number(m.version) }))),
+    transitions: digest(
+      'transitions',
+      bySeq.map((t) => ({ ...pick(t, TRANSITION_COLUMNS), seq: Number(t.seq) })),
+    ),
+    models: digest(
+      'models',
+      byVersion.map((m) => ({ ...pick(m, MODEL_COLUMNS), version: Number(m.version) })),
+    ),
   };
 }
 

@@ -58,7 +58,9 @@ function group<T extends { request_id: string | null }>(rows: T[]): Map<string, 
 async function checkRequests(db: Db, d: DescribedRows, note: Note): Promise<number> {
   const present = new Set<string>();
   let legacy = 0;
-  for await (const page of pages((after) => db.selectFrom('requests').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute())) {
+  for await (const page of pages((after) =>
+    db.selectFrom('requests').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute(),
+  )) {
     const ids = page.map((r) => r.id);
     const transitions = group<TransitionsTable>(await db.selectFrom('transitions').selectAll().where('request_id', 'in', ids).execute());
     const models = group<ModelsTable>(await db.selectFrom('models').selectAll().where('request_id', 'in', ids).execute());
@@ -71,17 +73,35 @@ async function checkRequests(db: Db, d: DescribedRows, note: Note): Promise<numb
         continue;
       }
       const now = digestRequestRows(r, transitions.get(r.id) ?? [], models.get(r.id) ?? []);
-      if (now.request !== committed.rows.request) note(`request ${r.id}: its requests row does not match audit entry ${committed.seq} (edited)`);
-      if (now.transitions !== committed.rows.transitions) note(`request ${r.id}: its transitions rows do not match audit entry ${committed.seq} (edited, added or deleted)`);
-      if (now.models !== committed.rows.models) note(`request ${r.id}: its registry (models) rows do not match audit entry ${committed.seq} (edited, added or deleted)`);
+      if (now.request !== committed.rows.request)
+        note(`request ${r.id}: its requests row does not match audit entry ${committed.seq} (edited)`);
+      if (now.transitions !== committed.rows.transitions)
+        note(`request ${r.id}: its transitions rows do not match audit entry ${committed.seq} (edited, added or deleted)`);
+      if (now.models !== committed.rows.models)
+        note(`request ${r.id}: its registry (models) rows do not match audit entry ${committed.seq} (edited, added or deleted)`);
     }
   }
   for (const id of d.requests) if (!present.has(id)) note(`request ${id}: audit entries name it but its requests row is gone (deleted)`);
-  const orphanTransitions = await db.selectFrom('transitions').select('request_id').distinct()
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('requests').select('requests.id').whereRef('requests.id', '=', 'transitions.request_id')))).execute();
-  for (const t of orphanTransitions) note(`transitions rows name request ${t.request_id}, which has no requests row (added outside the workflow)`);
-  const orphanModels = await db.selectFrom('models').select(['name', 'version'])
-    .where((eb) => eb.or([eb('request_id', 'is', null), eb.not(eb.exists(eb.selectFrom('requests').select('requests.id').whereRef('requests.id', '=', 'models.request_id')))])).execute();
+  const orphanTransitions = await db
+    .selectFrom('transitions')
+    .select('request_id')
+    .distinct()
+    .where((eb) =>
+      eb.not(eb.exists(eb.selectFrom('requests').select('requests.id').whereRef('requests.id', '=', 'transitions.request_id'))),
+    )
+    .execute();
+  for (const t of orphanTransitions)
+    note(`transitions rows name request ${t.request_id}, which has no requests row (added outside the workflow)`);
+  const orphanModels = await db
+    .selectFrom('models')
+    .select(['name', 'version'])
+    .where((eb) =>
+      eb.or([
+        eb('request_id', 'is', null),
+        eb.not(eb.exists(eb.selectFrom('requests').select('requests.id').whereRef('requests.id', '=', 'models.request_id'))),
+      ]),
+    )
+    .execute();
   for (const m of orphanModels) note(`registry row ${m.name} v${m.version} belongs to no request (added outside a release)`);
   return legacy;
 }
@@ -89,34 +109,48 @@ async function checkRequests(db: Db, d: DescribedRows, note: Note): Promise<numb
 async function checkTokens(db: Db, d: DescribedRows, note: Note): Promise<number> {
   const present = new Set<string>();
   let legacy = 0;
-  for await (const page of pages((after) => db.selectFrom('tokens').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute())) {
+  for await (const page of pages((after) =>
+    db.selectFrom('tokens').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute(),
+  )) {
     for (const t of page) {
       present.add(t.id);
       const created = d.tokens.get(t.id);
-      if (!created) { note(`token ${t.id}: no audit entry created it (a tokens row added outside the workflow)`); continue; }
+      if (!created) {
+        note(`token ${t.id}: no audit entry created it (a tokens row added outside the workflow)`);
+        continue;
+      }
       if (created.row === null) legacy++;
-      else if (tokenRowDigest(t) !== created.row) note(`token ${t.id}: its row does not match audit entry ${created.seq} (edited: role, name or hash)`);
+      else if (tokenRowDigest(t) !== created.row)
+        note(`token ${t.id}: its row does not match audit entry ${created.seq} (edited: role, name or hash)`);
       const revoked = d.revoked.get(t.id);
-      if ((revoked?.at ?? null) !== t.revoked_at) note(`token ${t.id}: its revocation (${t.revoked_at ?? 'none'}) does not match the audit log (${revoked ? `revoked in entry ${revoked.seq}` : 'never revoked'})`);
+      if ((revoked?.at ?? null) !== t.revoked_at)
+        note(
+          `token ${t.id}: its revocation (${t.revoked_at ?? 'none'}) does not match the audit log (${revoked ? `revoked in entry ${revoked.seq}` : 'never revoked'})`,
+        );
     }
   }
-  for (const [id, c] of d.tokens) if (!present.has(id)) note(`token ${id}: created in audit entry ${c.seq} but its tokens row is gone (deleted)`);
+  for (const [id, c] of d.tokens)
+    if (!present.has(id)) note(`token ${id}: created in audit entry ${c.seq} but its tokens row is gone (deleted)`);
   return legacy;
 }
 
 async function checkJobs(db: Db, d: DescribedRows, note: Note): Promise<number> {
   const present = new Set<string>();
   let legacy = 0;
-  for await (const page of pages((after) => db.selectFrom('jobs').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute())) {
+  for await (const page of pages((after) =>
+    db.selectFrom('jobs').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute(),
+  )) {
     for (const j of page) {
       present.add(j.id);
       const submitted = d.jobs.get(j.id);
       if (!submitted) note(`job ${j.id}: no audit entry submitted it (a jobs row added outside the workflow)`);
       else if (submitted.row === null) legacy++;
-      else if (jobRowDigest(j) !== submitted.row) note(`job ${j.id}: its request, model, options or creator do not match audit entry ${submitted.seq} (edited)`);
+      else if (jobRowDigest(j) !== submitted.row)
+        note(`job ${j.id}: its request, model, options or creator do not match audit entry ${submitted.seq} (edited)`);
     }
   }
-  for (const [id, s] of d.jobs) if (!present.has(id)) note(`job ${id}: submitted in audit entry ${s.seq} but its jobs row is gone (deleted)`);
+  for (const [id, s] of d.jobs)
+    if (!present.has(id)) note(`job ${id}: submitted in audit entry ${s.seq} but its jobs row is gone (deleted)`);
   return legacy;
 }
 
@@ -124,6 +158,7 @@ async function checkJobs(db: Db, d: DescribedRows, note: Note): Promise<number> 
  *  that older entries describe without a digest (checked for presence only). */
 export async function checkDescribedTables(db: Db, d: DescribedRows, note: Note): Promise<string[]> {
   const legacy = { requests: await checkRequests(db, d, note), tokens: await checkTokens(db, d, note), jobs: await checkJobs(db, d, note) };
-  return Object.entries(legacy).filter(([, n]) => n > 0)
+  return Object.entries(legacy)
+    .filter(([, n]) => n > 0)
     .map(([table, n]) => `${n} ${table} rows were written before audit entries committed to rows: checked for presence only`);
 }

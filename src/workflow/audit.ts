@@ -29,13 +29,29 @@ export interface AuditEntry {
   signature: string;
 }
 
-export interface AuditHead { count: number; hash: string; at: string; signature: string }
-
-export function entryHash(e: Omit<AuditEntry, 'hash' | 'signature'>): string {
-  return sha256(canonicalJson({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, requestId: e.requestId, details: e.details, prevHash: e.prevHash }));
+export interface AuditHead {
+  count: number;
+  hash: string;
+  at: string;
+  signature: string;
 }
 
-export const headMessage = (h: Pick<AuditHead, 'count' | 'hash' | 'at'>) => Buffer.from(canonicalJson({ kind: 'lethe-audit-head', count: h.count, hash: h.hash, at: h.at }));
+export function entryHash(e: Omit<AuditEntry, 'hash' | 'signature'>): string {
+  return sha256(
+    canonicalJson({
+      seq: e.seq,
+      at: e.at,
+      actor: e.actor,
+      action: e.action,
+      requestId: e.requestId,
+      details: e.details,
+      prevHash: e.prevHash,
+    }),
+  );
+}
+
+export const headMessage = (h: Pick<AuditHead, 'count' | 'hash' | 'at'>) =>
+  Buffer.from(canonicalJson({ kind: 'lethe-audit-head', count: h.count, hash: h.hash, at: h.at }));
 const signBytes = (d: Deployment, bytes: Buffer) => sign(null, bytes, d.privateKey).toString('base64');
 
 /** Takes the write lock for the rest of the transaction (Postgres: an advisory lock; SQLite: a write
@@ -45,26 +61,63 @@ export async function lockForWrite(trx: Trx, dialect: Dialect): Promise<void> {
   else await trx.updateTable('audit_head').set({ count: sql`count` }).where('id', '=', 0).execute();
 }
 
-export interface AppendAudit { actor: string; action: string; requestId?: string | null; details: Record<string, unknown> }
+export interface AppendAudit {
+  actor: string;
+  action: string;
+  requestId?: string | null;
+  details: Record<string, unknown>;
+}
 
 /** Appends one entry and moves the signed head, inside the caller's transaction (after lockForWrite). */
 export async function appendAudit(trx: Trx, w: Workflow, a: AppendAudit, at: string): Promise<AuditEntry> {
   const head = await trx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
-  const base = { seq: (head?.count ?? 0) + 1, at, actor: a.actor, action: a.action, requestId: a.requestId ?? null, details: a.details, prevHash: head?.hash ?? GENESIS_HASH };
+  const base = {
+    seq: (head?.count ?? 0) + 1,
+    at,
+    actor: a.actor,
+    action: a.action,
+    requestId: a.requestId ?? null,
+    details: a.details,
+    prevHash: head?.hash ?? GENESIS_HASH,
+  };
   const hash = entryHash(base);
   const entry: AuditEntry = { ...base, hash, signature: signBytes(w.deployment, Buffer.from(hash, 'hex')) };
-  await trx.insertInto('audit').values({
-    seq: entry.seq, at, actor: entry.actor, action: entry.action, request_id: entry.requestId,
-    details: canonicalJson(entry.details), prev_hash: entry.prevHash, hash, signature: entry.signature,
-  }).execute();
+  await trx
+    .insertInto('audit')
+    .values({
+      seq: entry.seq,
+      at,
+      actor: entry.actor,
+      action: entry.action,
+      request_id: entry.requestId,
+      details: canonicalJson(entry.details),
+      prev_hash: entry.prevHash,
+      hash,
+      signature: entry.signature,
+    })
+    .execute();
   const newHead = { count: entry.seq, hash, at, signature: signBytes(w.deployment, headMessage({ count: entry.seq, hash, at })) };
   if (head) await trx.updateTable('audit_head').set(newHead).where('id', '=', 1).execute();
-  else await trx.insertInto('audit_head').values({ id: 1, ...newHead }).execute();
+  else
+    await trx
+      .insertInto('audit_head')
+      .values({ id: 1, ...newHead })
+      .execute();
   return entry;
 }
 
 function fromRow(r: AuditTable): AuditEntry {
-  return { seq: r.seq, at: r.at, actor: r.actor, action: r.action, requestId: r.request_id, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash, signature: r.signature };
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    requestId: r.request_id,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    signature: r.signature,
+  };
 }
 
 /** Every entry in seq order, a page at a time. */
@@ -108,7 +161,9 @@ export interface AuditExpectation {
  *  rewritten and re-signed before it, and a replaced key. */
 export async function verifyAudit(w: Workflow, expect?: AuditExpectation): Promise<AuditVerification> {
   const problems: string[] = [];
-  const note = (p: string) => { if (problems.length < 20) problems.push(p); };
+  const note = (p: string) => {
+    if (problems.length < 20) problems.push(p);
+  };
   const key = w.deployment.publicKey;
   let prev = GENESIS_HASH;
   let n = 0;
@@ -117,10 +172,14 @@ export async function verifyAudit(w: Workflow, expect?: AuditExpectation): Promi
   for await (const e of auditEntries(w.store.db)) {
     n++;
     if (e.seq !== n) note(`entry ${n}: has seq ${e.seq}, expected ${n} (an entry was deleted or reordered)`);
-    if (e.prevHash !== prev) note(`entry ${e.seq}: does not follow the entry before it (prev_hash ${e.prevHash.slice(0, 12)}…, expected ${prev.slice(0, 12)}…): deleted or reordered`);
+    if (e.prevHash !== prev)
+      note(
+        `entry ${e.seq}: does not follow the entry before it (prev_hash ${e.prevHash.slice(0, 12)}…, expected ${prev.slice(0, 12)}…): deleted or reordered`,
+      );
     const recomputed = entryHash(e);
     if (recomputed !== e.hash) note(`entry ${e.seq}: content does not match its hash (edited)`);
-    if (!verify(null, Buffer.from(e.hash, 'hex'), key, Buffer.from(e.signature, 'base64'))) note(`entry ${e.seq}: signature does not verify with key ${w.deployment.keyId}`);
+    if (!verify(null, Buffer.from(e.hash, 'hex'), key, Buffer.from(e.signature, 'base64')))
+      note(`entry ${e.seq}: signature does not verify with key ${w.deployment.keyId}`);
     seen.set(e.seq, e.hash);
     described.add(e);
     prev = e.hash;
@@ -129,15 +188,27 @@ export async function verifyAudit(w: Workflow, expect?: AuditExpectation): Promi
   if (!head) {
     if (n > 0) note(`the signed head is missing but ${n} entries exist`);
   } else {
-    if (!verify(null, headMessage(head), key, Buffer.from(head.signature, 'base64'))) note(`the head checkpoint's signature does not verify with key ${w.deployment.keyId}`);
+    if (!verify(null, headMessage(head), key, Buffer.from(head.signature, 'base64')))
+      note(`the head checkpoint's signature does not verify with key ${w.deployment.keyId}`);
     if (head.count !== n) note(`the signed head counts ${head.count} entries, found ${n}${head.count > n ? ' (truncated)' : ''}`);
     else if (head.hash !== prev) note(`the signed head's hash does not match the last entry's`);
   }
   if (expect) {
-    if (expect.keyId !== undefined && expect.keyId !== w.deployment.keyId) note(`the anchor was signed with key ${expect.keyId}, the deployment now uses key ${w.deployment.keyId} (key replaced: the log may have been re-signed)`);
+    if (expect.keyId !== undefined && expect.keyId !== w.deployment.keyId)
+      note(
+        `the anchor was signed with key ${expect.keyId}, the deployment now uses key ${w.deployment.keyId} (key replaced: the log may have been re-signed)`,
+      );
     if (expect.count > n) note(`the anchor counts ${expect.count} entries, found ${n} (wiped, rolled back or truncated)`);
-    else if (expect.count > 0 && seen.get(expect.count) !== expect.hash) note(`entry ${expect.count} does not match the anchor's hash (history rewritten before the anchor)`);
+    else if (expect.count > 0 && seen.get(expect.count) !== expect.hash)
+      note(`entry ${expect.count} does not match the anchor's hash (history rewritten before the anchor)`);
   }
   const notes = await checkDescribedTables(w.store.db, described, note);
-  return { ok: problems.length === 0, entries: n, head: head ? { count: head.count, hash: head.hash } : null, keyId: w.deployment.keyId, problems, notes };
+  return {
+    ok: problems.length === 0,
+    entries: n,
+    head: head ? { count: head.count, hash: head.hash } : null,
+    keyId: w.deployment.keyId,
+    problems,
+    notes,
+  };
 }

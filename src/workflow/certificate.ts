@@ -16,8 +16,21 @@ export interface ReleaseCertificate {
   kind: 'lethe-release-certificate';
   version: 1;
   request: { id: string; category: string; state: 'released' };
-  model: { name: string; version: number; path: string; contentSha256: string; files: Record<string, string>; originalContentSha256: string };
-  unlearning: { method: string; args: Record<string, unknown>; rows: { forget: number; retain: number }; training: Record<string, unknown>; seconds: number };
+  model: {
+    name: string;
+    version: number;
+    path: string;
+    contentSha256: string;
+    files: Record<string, string>;
+    originalContentSha256: string;
+  };
+  unlearning: {
+    method: string;
+    args: Record<string, unknown>;
+    rows: { forget: number; retain: number };
+    training: Record<string, unknown>;
+    seconds: number;
+  };
   data: { forgetSha256: string[]; retainSha256: string | null; forgetRows: number };
   policy: { name: string | null; passed: boolean; checks: CheckResult[] };
   /** Every metric the evaluation computed: the unlearned model's value and the original's. */
@@ -29,7 +42,8 @@ export interface ReleaseCertificate {
   issuedAt: string;
 }
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: unknown) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** A metric value as certificates and failure reasons show it. */
 export const formatValue = (x: number | null) => (x === null ? '—' : fmt(x));
 
@@ -55,7 +69,9 @@ ${c.policy.checks.map((k) => row([k.metric, formatValue(k.value), k.threshold.ru
 </table>
 <h2>Metrics</h2><table>
 ${row(['metric', 'unlearned', 'original'], 'th')}
-${Object.entries(c.metrics).map(([m, v]) => row([m, formatValue(v.value), formatValue(v.original)])).join('\n')}
+${Object.entries(c.metrics)
+  .map(([m, v]) => row([m, formatValue(v.value), formatValue(v.original)]))
+  .join('\n')}
 </table>
 <h2>Approvals</h2><table>
 ${row(['at', 'from', 'to', 'by', 'reason'], 'th')}
@@ -92,13 +108,15 @@ export async function certificateOf(w: Workflow, actor: Actor, name: string, ver
   let text: string;
   const file = join(dirname(v.path), CERTIFICATE_FILE);
   // Read by the server process: never through a link (to the store, whose locks a closed descriptor drops).
-  if (!safeToRead(file, w.dataDir, MAX_CERTIFICATE_BYTES)) throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing or not a regular file`);
+  if (!safeToRead(file, w.dataDir, MAX_CERTIFICATE_BYTES))
+    throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing or not a regular file`);
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     throw new LetheError('NOT_FOUND', `release ${name} v${version}: the certificate file is missing`);
   }
   // The registry keeps the certificate's sha256: a file changed since the release is not served.
-  if (sha256(text) !== v.certificateSha256) throw new LetheError('CONFLICT', `release ${name} v${version}: the certificate file does not match the sha256 recorded at release`);
+  if (sha256(text) !== v.certificateSha256)
+    throw new LetheError('CONFLICT', `release ${name} v${version}: the certificate file does not match the sha256 recorded at release`);
   return JSON.parse(text) as ReleaseCertificate;
 }

@@ -29,9 +29,18 @@ export const CACHE_DIR = '.lethe-cache';
  *  sidecars, the signing key and salt, the job folders (unlearned models, evaluations with per-item
  *  outputs, certificates, logs), the default policies folder, and result caches (anywhere below). */
 const INTERNAL_TOP = [
-  { test: (n: string) => n.startsWith('lethe.') || n === SQLITE_FILE, what: `the store (${SQLITE_FILE} and its -wal, -shm, -journal, lethe.* files)` },
-  { test: (n: string) => /\.(lock|pid)$/.test(n) || n.startsWith(LOCK_FILE) /* serve.lock and its .tmp / .stale-PID siblings */, what: 'a lock file' },
-  { test: (n: string) => n === PROVENANCE_FILE || n.startsWith(`${PROVENANCE_FILE}-`), what: `the provenance index (${PROVENANCE_FILE} and its sidecars)` },
+  {
+    test: (n: string) => n.startsWith('lethe.') || n === SQLITE_FILE,
+    what: `the store (${SQLITE_FILE} and its -wal, -shm, -journal, lethe.* files)`,
+  },
+  {
+    test: (n: string) => /\.(lock|pid)$/.test(n) || n.startsWith(LOCK_FILE) /* serve.lock and its .tmp / .stale-PID siblings */,
+    what: 'a lock file',
+  },
+  {
+    test: (n: string) => n === PROVENANCE_FILE || n.startsWith(`${PROVENANCE_FILE}-`),
+    what: `the provenance index (${PROVENANCE_FILE} and its sidecars)`,
+  },
   { test: (n: string) => n === KEY_DIR, what: `the deployment's keys (${KEY_DIR}/)` },
   { test: (n: string) => n === JOBS_DIR, what: `the job folders (${JOBS_DIR}/)` },
   { test: (n: string) => n === POLICIES_DIR, what: `the policies folder (${POLICIES_DIR}/)` },
@@ -100,7 +109,9 @@ const namesIn = (dir: string): string[] => {
 function storeInodes(dataDir: string): Set<string> {
   const ids = new Set<string>();
   const files = [
-    ...namesIn(dataDir).filter((n) => n !== KEY_DIR && INTERNAL_TOP.some((i) => i.test(n))).map((n) => join(dataDir, n)),
+    ...namesIn(dataDir)
+      .filter((n) => n !== KEY_DIR && INTERNAL_TOP.some((i) => i.test(n)))
+      .map((n) => join(dataDir, n)),
     ...namesIn(join(dataDir, KEY_DIR)).map((n) => join(dataDir, KEY_DIR, n)),
   ];
   for (const f of files) {
@@ -159,12 +170,14 @@ export function confinePath(value: string, r: Roots, o: ConfineOptions): string 
   const st = lstatSync(path);
   if (o.kind === 'model') {
     if (!st.isDirectory()) throw fail(o, 'a Hugging Face model folder (with config.json)', value);
-    if (!statSync(join(path, 'config.json'), { throwIfNoEntry: false })?.isFile()) throw fail(o, 'a Hugging Face model folder (with config.json)', value);
+    if (!statSync(join(path, 'config.json'), { throwIfNoEntry: false })?.isFile())
+      throw fail(o, 'a Hugging Face model folder (with config.json)', value);
     checkModelEntries(path, r, o, value);
     return path;
   }
   if (!st.isFile()) throw fail(o, `a regular file (it is ${kindOf(st)})`, value);
-  if (storeInodes(real(r.dataDir) ?? r.dataDir).has(`${st.dev}:${st.ino}`)) throw fail(o, "a file of yours, not a link to the deployment's store or keys", value);
+  if (storeInodes(real(r.dataDir) ?? r.dataDir).has(`${st.dev}:${st.ino}`))
+    throw fail(o, "a file of yours, not a link to the deployment's store or keys", value);
   const max = o.maxBytes ?? maxInputBytes();
   if (st.size > max) throw fail(o, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, value);
   return path;
@@ -180,7 +193,8 @@ export function sha256ConfinedFile(path: string, o: Pick<ConfineOptions, 'where'
     const st = fstatSync(fd);
     const max = o.maxBytes ?? maxInputBytes();
     if (!st.isFile()) throw fail({ ...o, kind: 'file' }, `a regular file (it is ${kindOf(st)})`, path);
-    if (st.size > max) throw fail({ ...o, kind: 'file' }, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, path);
+    if (st.size > max)
+      throw fail({ ...o, kind: 'file' }, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, path);
     return sha256Fd(fd);
   } finally {
     closeSync(fd);

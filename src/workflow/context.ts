@@ -25,5 +25,14 @@ export type Trx = Transaction<WorkflowDatabase>;
 export async function openWorkflow(o: OpenStoreOptions & DeploymentOptions & { now?: () => Date; roots?: string[] }): Promise<Workflow> {
   const deployment = loadDeployment(o.dataDir, { keyFile: o.keyFile });
   const store = await openStore(o);
-  return { store, deployment, now: o.now ?? (() => new Date()), dataDir: o.dataDir, roots: o.roots ?? [], dbUrl: o.db, inProcessOnly: !!o.pglite || o.db?.startsWith('pglite:') === true, close: () => store.close() };
+  return {
+    store,
+    deployment,
+    now: o.now ?? (() => new Date()),
+    dataDir: o.dataDir,
+    roots: o.roots ?? [],
+    dbUrl: o.db,
+    inProcessOnly: !!o.pglite || o.db?.startsWith('pglite:') === true,
+    close: () => store.close(),
+  };
 }

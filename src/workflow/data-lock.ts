@@ -76,7 +76,11 @@ function takeOver(path: string, staleText: string): void {
     throw err;
   }
   if (readFileSync(aside, 'utf8') !== staleText) {
-    try { linkSync(aside, path); } catch { /* a third server holds it now: ours is lost either way */ }
+    try {
+      linkSync(aside, path);
+    } catch {
+      /* a third server holds it now: ours is lost either way */
+    }
   }
   unlinkSync(aside);
 }
@@ -84,7 +88,13 @@ function takeOver(path: string, staleText: string): void {
 /** Takes the data folder's lock or throws CONFLICT naming its live holder. */
 export function acquireDataLock(dataDir: string): DataLock {
   const path = join(dataDir, LOCK_FILE);
-  const holder: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), procStart: procStartOf(process.pid), dataDir: realpathSync(dataDir) };
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    procStart: procStartOf(process.pid),
+    dataDir: realpathSync(dataDir),
+  };
   const text = JSON.stringify(holder) + '\n';
   // Written whole beside the lock, then linked into place: link() fails if the lock exists, and
   // nobody ever reads a half-written lock.
@@ -101,10 +111,20 @@ export function acquireDataLock(dataDir: string): DataLock {
       const found = readHolder(path);
       if (!found) continue; // released meanwhile
       const h = found.holder;
-      if (!h) throw new LetheError('CONFLICT', `serve: ${path} exists but does not name a holder; if no lethe serve uses ${dataDir}, remove it`);
-      if (h.host !== hostname()) throw new LetheError('CONFLICT', `serve: the data folder ${dataDir} is locked by a lethe serve on another host (${describe(h)}); if it is no longer running, remove ${path}`);
-      if (holderAlive(h)) throw new LetheError('CONFLICT', `serve: the data folder ${dataDir} is in use by another lethe serve (${describe(h)}); stop it first (one server per data folder)`);
-      if (attempt >= 3) throw new LetheError('CONFLICT', `serve: could not take over the stale lock ${path} (other servers starting at once?)`);
+      if (!h)
+        throw new LetheError('CONFLICT', `serve: ${path} exists but does not name a holder; if no lethe serve uses ${dataDir}, remove it`);
+      if (h.host !== hostname())
+        throw new LetheError(
+          'CONFLICT',
+          `serve: the data folder ${dataDir} is locked by a lethe serve on another host (${describe(h)}); if it is no longer running, remove ${path}`,
+        );
+      if (holderAlive(h))
+        throw new LetheError(
+          'CONFLICT',
+          `serve: the data folder ${dataDir} is in use by another lethe serve (${describe(h)}); stop it first (one server per data folder)`,
+        );
+      if (attempt >= 3)
+        throw new LetheError('CONFLICT', `serve: could not take over the stale lock ${path} (other servers starting at once?)`);
       takeOver(path, found.text);
     }
   } finally {

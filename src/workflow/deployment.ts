@@ -41,7 +41,8 @@ const SECRET_FILE = { mode: 0o600, fsync: true } as const;
 
 function readPrivate(path: string): string {
   const mode = statSync(path).mode & 0o777;
-  if (mode & 0o077) throw new LetheError('FORBIDDEN', `deployment: ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${path}`);
+  if (mode & 0o077)
+    throw new LetheError('FORBIDDEN', `deployment: ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${path}`);
   return readFileSync(path, 'utf8');
 }
 
@@ -66,18 +67,32 @@ function privateKeyFile(dataDir: string, dir: string, o: DeploymentOptions): str
   const pub = join(dir, PUBLIC_KEY_FILE);
   if (!o.keyFile) {
     if (!existsSync(inData) && existsSync(pub)) {
-      throw new LetheError('NOT_FOUND', `deployment: the audit signing key is not in ${dir} (its public key is): give '--key-file FILE' or $${KEY_FILE_ENV} where it is kept`);
+      throw new LetheError(
+        'NOT_FOUND',
+        `deployment: the audit signing key is not in ${dir} (its public key is): give '--key-file FILE' or $${KEY_FILE_ENV} where it is kept`,
+      );
     }
     if (!existsSync(inData)) makeKey(inData, pub);
     return inData;
   }
   const file = resolve(o.keyFile);
-  if (inside(realPath(dataDir), realPath(file))) throw new LetheError('BAD_INPUT', `deployment: the key file ${file} lies inside the data folder ${dataDir}; keep it outside (or drop '--key-file' to use ${dir})`);
+  if (inside(realPath(dataDir), realPath(file)))
+    throw new LetheError(
+      'BAD_INPUT',
+      `deployment: the key file ${file} lies inside the data folder ${dataDir}; keep it outside (or drop '--key-file' to use ${dir})`,
+    );
   if (existsSync(inData)) {
-    throw new LetheError('BAD_INPUT', `deployment: ${inData} still holds a signing key while '--key-file' names ${file}; anyone who can read the data folder could re-sign the log with it: move it out (mv ${inData} ${file}) or delete it`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `deployment: ${inData} still holds a signing key while '--key-file' names ${file}; anyone who can read the data folder could re-sign the log with it: move it out (mv ${inData} ${file}) or delete it`,
+    );
   }
   if (!existsSync(file)) {
-    if (existsSync(pub)) throw new LetheError('NOT_FOUND', `deployment: the key file ${file} does not exist, and this deployment already has a key (${pub}): name the file that holds it`);
+    if (existsSync(pub))
+      throw new LetheError(
+        'NOT_FOUND',
+        `deployment: the key file ${file} does not exist, and this deployment already has a key (${pub}): name the file that holds it`,
+      );
     makeKey(file, pub);
   }
   return file;
@@ -106,7 +121,8 @@ export function loadDeployment(dataDir: string, o: DeploymentOptions = {}): Depl
   }
   const publicKey = createPublicKey(privateKey);
   if (!existsSync(pub)) writeFileAtomic(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, SECRET_FILE);
-  else if (!createPublicKey(readFileSync(pub, 'utf8')).equals(publicKey)) throw new LetheError('BAD_INPUT', `deployment: ${pub} does not match ${priv}`);
+  else if (!createPublicKey(readFileSync(pub, 'utf8')).equals(publicKey))
+    throw new LetheError('BAD_INPUT', `deployment: ${pub} does not match ${priv}`);
   const salt = Buffer.from(readPrivate(saltFile).trim(), 'hex');
   if (salt.length !== 32) throw new LetheError('BAD_INPUT', `deployment: ${saltFile} must hold 32 bytes as hex, got ${salt.length} bytes`);
   return { dataDir, privateKey, publicKey, keyId: keyIdOf(publicKey), salt, keyFile: o.keyFile ? resolve(o.keyFile) : null };

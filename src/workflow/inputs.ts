@@ -37,19 +37,25 @@ export const ScopeInput = z.strictObject({
   method: z.string().trim().min(1).max(100),
   /** The forget data: its sha256 and row count (the rows themselves stay outside the store). */
   forget: z.strictObject({
-    sha256, rows: z.number().int().min(1).max(10_000_000),
+    sha256,
+    rows: z.number().int().min(1).max(10_000_000),
     /** Where the forget file lies, when the deployment holds it: deleted after release (and never audited). */
     path: z.string().trim().min(1).max(1000).optional(),
   }),
   /** A reviewed provenance proposal (`lethe propose`): counts, file hashes and record hashes only. */
-  proposal: z.strictObject({
-    counts: z.strictObject({
-      forget: count, probes: count, neighbours: count, namesakes: count,
-      byMatch: z.strictObject({ exact: count, alias: count, identifier: count, near: count, fuzzy: count }),
-    }),
-    files: z.strictObject({ forget: fileRef, probes: fileRef, neighbours: fileRef }),
-    recordHashes: z.strictObject({ forget: z.array(sha256).max(1_000_000), neighbours: z.array(sha256).max(1_000_000) }),
-  }).optional(),
+  proposal: z
+    .strictObject({
+      counts: z.strictObject({
+        forget: count,
+        probes: count,
+        neighbours: count,
+        namesakes: count,
+        byMatch: z.strictObject({ exact: count, alias: count, identifier: count, near: count, fuzzy: count }),
+      }),
+      files: z.strictObject({ forget: fileRef, probes: fileRef, neighbours: fileRef }),
+      recordHashes: z.strictObject({ forget: z.array(sha256).max(1_000_000), neighbours: z.array(sha256).max(1_000_000) }),
+    })
+    .optional(),
   reason: reason.optional(),
 });
 export type ScopeInput = z.infer<typeof ScopeInput>;
@@ -66,13 +72,28 @@ type Issue = z.core.$ZodIssue;
 
 /** What the field must be, in words ("one of 'privacy', 'copyright'", "a string of 1 to 500 characters"). */
 function describeExpected(issue: Issue): string {
-  const i = issue as Issue & { values?: unknown[]; expected?: string; minimum?: number | bigint; maximum?: number | bigint; origin?: string };
+  const i = issue as Issue & {
+    values?: unknown[];
+    expected?: string;
+    minimum?: number | bigint;
+    maximum?: number | bigint;
+    origin?: string;
+  };
   switch (issue.code) {
-    case 'invalid_value': return `one of ${i.values!.map((v) => `'${String(v)}'`).join(', ')}`;
-    case 'invalid_type': return i.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(i.expected!) ? 'an' : 'a'} ${i.expected}`;
-    case 'too_small': return i.origin === 'string' ? (Number(i.minimum) === 1 ? 'a non-empty string' : `at least ${i.minimum} characters`) : `at least ${i.minimum}`;
-    case 'too_big': return i.origin === 'string' ? `at most ${i.maximum} characters` : `at most ${i.maximum}`;
-    default: return issue.message;
+    case 'invalid_value':
+      return `one of ${i.values!.map((v) => `'${String(v)}'`).join(', ')}`;
+    case 'invalid_type':
+      return i.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(i.expected!) ? 'an' : 'a'} ${i.expected}`;
+    case 'too_small':
+      return i.origin === 'string'
+        ? Number(i.minimum) === 1
+          ? 'a non-empty string'
+          : `at least ${i.minimum} characters`
+        : `at least ${i.minimum}`;
+    case 'too_big':
+      return i.origin === 'string' ? `at most ${i.maximum} characters` : `at most ${i.maximum}`;
+    default:
+      return issue.message;
   }
 }
 
@@ -85,7 +106,14 @@ export function parseInput<S extends z.ZodType>(where: string, schema: S, value:
   const path = [...issue.path.map(String), ...(unknownKeys ? [unknownKeys[0]!] : [])];
   const field = path.join('.') || '(body)';
   let actual: unknown = value;
-  for (const k of issue.path) actual = actual && typeof actual === 'object' ? (actual as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+  for (const k of issue.path)
+    actual = actual && typeof actual === 'object' ? (actual as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
   const expected = unknownKeys ? 'absent (unknown field)' : describeExpected(issue);
-  throw invalidArgument(where, field, expected, unknownKeys ? 'a value' : REDACTED.has(field) && actual !== undefined ? '[redacted]' : actual, { field });
+  throw invalidArgument(
+    where,
+    field,
+    expected,
+    unknownKeys ? 'a value' : REDACTED.has(field) && actual !== undefined ? '[redacted]' : actual,
+    { field },
+  );
 }

@@ -49,8 +49,15 @@ export type WorkerMessage =
   | { type: 'error'; message: string; code?: string };
 
 interface Running {
-  child: ChildProcess; model: string; requestId: string; view: JobView; cancelledBy?: Actor; outcome?: WorkerMessage; exited: Promise<void>;
-  lastWrite: number; lastPhase: string;
+  child: ChildProcess;
+  model: string;
+  requestId: string;
+  view: JobView;
+  cancelledBy?: Actor;
+  outcome?: WorkerMessage;
+  exited: Promise<void>;
+  lastWrite: number;
+  lastPhase: string;
   /** The job row's writes, in order (a late progress write must not land after the final one). */
   writes: Promise<unknown>;
 }
@@ -70,7 +77,10 @@ export class JobRunner extends EventEmitter {
   private readonly log: (line: string) => void;
   private stopping = false;
 
-  constructor(private readonly w: Workflow, private readonly o: JobRunnerOptions) {
+  constructor(
+    private readonly w: Workflow,
+    private readonly o: JobRunnerOptions,
+  ) {
     super();
     this.concurrency = Math.max(1, o.concurrency ?? 1);
     this.log = o.log ?? (() => {});
@@ -90,7 +100,11 @@ export class JobRunner extends EventEmitter {
   }
 
   async submit(actor: Actor, requestId: string, body: unknown): Promise<JobView> {
-    if (this.w.inProcessOnly) throw new LetheError('CONFLICT', 'jobs run in a worker process, which cannot open an in-process PGlite store; serve from SQLite or postgres://');
+    if (this.w.inProcessOnly)
+      throw new LetheError(
+        'CONFLICT',
+        'jobs run in a worker process, which cannot open an in-process PGlite store; serve from SQLite or postgres://',
+      );
     const job = await createJob(this.w, actor, requestId, body, this.paths);
     this.enqueue(job.model, job.id, false);
     this.emit('job', job);
@@ -110,7 +124,8 @@ export class JobRunner extends EventEmitter {
       return this.finish(id, 'cancelled', `cancelled by ${actor.name} before it started`);
     }
     const run = this.running.get(id);
-    if (job.state !== 'running' || !run) throw new LetheError('CONFLICT', `job ${id}: is '${job.state}', only a queued or running job can be cancelled`);
+    if (job.state !== 'running' || !run)
+      throw new LetheError('CONFLICT', `job ${id}: is '${job.state}', only a queued or running job can be cancelled`);
     run.cancelledBy = actor;
     run.child.kill('SIGKILL');
     await run.exited;
@@ -141,11 +156,13 @@ export class JobRunner extends EventEmitter {
       const id = q.shift()!;
       busy.add(model);
       this.active.set(id, model);
-      const launched = this.launch(id, model).catch((err: Error) => {
-        this.active.delete(id);
-        this.log(`job ${id}: could not start: ${err.message}`);
-        this.schedule();
-      }).finally(() => this.launching.delete(id));
+      const launched = this.launch(id, model)
+        .catch((err: Error) => {
+          this.active.delete(id);
+          this.log(`job ${id}: could not start: ${err.message}`);
+          this.schedule();
+        })
+        .finally(() => this.launching.delete(id));
       this.launching.set(id, launched);
     }
   }
@@ -159,7 +176,11 @@ export class JobRunner extends EventEmitter {
         return false;
       }
       // We hold the lock, so the server that started it is gone: an orphan that must not write on.
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
       await exitOf(pid);
     }
     const r = await getRequest(this.w, SYSTEM_RUNNER, requestId);
@@ -167,14 +188,17 @@ export class JobRunner extends EventEmitter {
     const ckpt = join(options.outDir, 'model', 'checkpoint', 'trainer_state.json');
     const checkpointStep = existsSync(ckpt) ? (JSON.parse(readFileSync(ckpt, 'utf8')) as { step: number }).step : null;
     await auditRequestEvent(this.w, SYSTEM_RUNNER, requestId, 'job.resumed', { job: id, requestState: r.state, checkpointStep });
-    this.log(`job ${id}: was running when the server stopped; resuming (request ${r.state}${checkpointStep !== null ? `, checkpoint at step ${checkpointStep}` : ''})`);
+    this.log(
+      `job ${id}: was running when the server stopped; resuming (request ${r.state}${checkpointStep !== null ? `, checkpoint at step ${checkpointStep}` : ''})`,
+    );
     await jobRows.update(this.w, id, { state: 'queued', worker_pid: null });
     return true;
   }
 
   private async launch(id: string, model: string): Promise<void> {
     const before = await getJob(this.w, SYSTEM_RUNNER, id);
-    if (before.state !== 'queued') { // cancelled while it waited to start
+    if (before.state !== 'queued') {
+      // cancelled while it waited to start
       this.active.delete(id);
       return this.schedule();
     }
@@ -183,10 +207,26 @@ export class JobRunner extends EventEmitter {
       // The worker finished the request but the server died before recording the job's end (and,
       // between the release and the deletion of the forget file, before that too).
       // Either step of it may be missing: the forget file's deletion, or the provenance index's purge.
-      const audited = async (action: string) => !!(await this.w.store.db.selectFrom('audit').select('seq').where('request_id', '=', r.id).where('action', '=', action).executeTakeFirst());
-      const pending = r.state === 'released' && r.scope
-        && ((r.scope.forget.path && !(await audited('request.forget_data_deleted'))) || (r.scope.proposal && !(await audited('request.provenance_purged'))));
-      if (pending) await deleteForgetData({ ...this.w, roots: this.paths.roots ?? [] }, { name: before.createdBy, role: 'admin' }, r.id, r.scope!, this.log);
+      const audited = async (action: string) =>
+        !!(await this.w.store.db
+          .selectFrom('audit')
+          .select('seq')
+          .where('request_id', '=', r.id)
+          .where('action', '=', action)
+          .executeTakeFirst());
+      const pending =
+        r.state === 'released' &&
+        r.scope &&
+        ((r.scope.forget.path && !(await audited('request.forget_data_deleted'))) ||
+          (r.scope.proposal && !(await audited('request.provenance_purged'))));
+      if (pending)
+        await deleteForgetData(
+          { ...this.w, roots: this.paths.roots ?? [] },
+          { name: before.createdBy, role: 'admin' },
+          r.id,
+          r.scope!,
+          this.log,
+        );
       // And the run's per-item outputs, if the crash came before their deletion (a no-op otherwise).
       await deleteRunOutputs(this.w, { name: before.createdBy, role: 'admin' }, r.id, (await jobRows.options(this.w, id)).outDir, this.log);
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
@@ -194,15 +234,30 @@ export class JobRunner extends EventEmitter {
       return this.schedule();
     }
     const child = fork(this.o.workerPath ?? WORKER, [id, '--data', realpathSync(this.o.dataDir)], {
-      env: { ...process.env, LETHE_JOB_DB: this.w.dbUrl ?? '', LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []), LETHE_JOB_KEY_FILE: this.w.deployment.keyFile ?? '', [PARENT_PID_ENV]: String(process.pid) },
+      env: {
+        ...process.env,
+        LETHE_JOB_DB: this.w.dbUrl ?? '',
+        LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []),
+        LETHE_JOB_KEY_FILE: this.w.deployment.keyFile ?? '',
+        [PARENT_PID_ENV]: String(process.pid),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited!: () => void;
     const started = jobRows.update(this.w, id, {
-      state: 'running', worker_pid: child.pid ?? null, attempts: before.attempts + 1, started_at: before.startedAt ?? this.w.now().toISOString(),
+      state: 'running',
+      worker_pid: child.pid ?? null,
+      attempts: before.attempts + 1,
+      started_at: before.startedAt ?? this.w.now().toISOString(),
     });
     const run: Running = {
-      child, model, requestId: before.requestId, view: { ...before, state: 'running' }, lastWrite: 0, lastPhase: '', exited: new Promise((res) => (exited = res)),
+      child,
+      model,
+      requestId: before.requestId,
+      view: { ...before, state: 'running' },
+      lastWrite: 0,
+      lastPhase: '',
+      exited: new Promise((res) => (exited = res)),
       writes: started.then((job) => {
         run.view = job;
         this.log(`job ${id}: started (attempt ${job.attempts}, worker ${child.pid})`);
@@ -216,12 +271,15 @@ export class JobRunner extends EventEmitter {
     });
     // 'close', not 'exit': by then every IPC message the worker sent has arrived.
     child.once('close', (code, signal) => {
-      run.writes.then(() => this.onExit(id, run, code, signal)).catch((err: Error) => this.log(`job ${id}: ${err.message}`)).finally(() => {
-        this.running.delete(id);
-        this.active.delete(id);
-        exited();
-        this.schedule();
-      });
+      run.writes
+        .then(() => this.onExit(id, run, code, signal))
+        .catch((err: Error) => this.log(`job ${id}: ${err.message}`))
+        .finally(() => {
+          this.running.delete(id);
+          this.active.delete(id);
+          exited();
+          this.schedule();
+        });
     });
     await run.writes;
   }
@@ -234,10 +292,12 @@ export class JobRunner extends EventEmitter {
       run.lastWrite = now;
       run.lastPhase = p.phase;
     }
-    run.writes = run.writes.then(async () => {
-      run.view = write ? await jobRows.update(this.w, id, { progress: p }) : { ...run.view, progress: p };
-      this.emit('job', run.view);
-    }).catch((err: Error) => this.log(`job ${id}: progress not recorded: ${err.message}`));
+    run.writes = run.writes
+      .then(async () => {
+        run.view = write ? await jobRows.update(this.w, id, { progress: p }) : { ...run.view, progress: p };
+        this.emit('job', run.view);
+      })
+      .catch((err: Error) => this.log(`job ${id}: progress not recorded: ${err.message}`));
   }
 
   private async onExit(id: string, run: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -245,7 +305,8 @@ export class JobRunner extends EventEmitter {
       const who = run.cancelledBy;
       await auditRequestEvent(this.w, who, run.requestId, 'job.cancel', { job: id, was: 'running' });
       const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
-      if (r.state === 'unlearning' || r.state === 'verifying') await advanceRequest(this.w, who, run.requestId, 'failed', { reason: `cancelled by ${who.name}` }, { job: id });
+      if (r.state === 'unlearning' || r.state === 'verifying')
+        await advanceRequest(this.w, who, run.requestId, 'failed', { reason: `cancelled by ${who.name}` }, { job: id });
       // The request is final: the per-item outputs the worker left go too.
       await deleteRunOutputs(this.w, who, run.requestId, (await jobRows.options(this.w, id)).outDir, this.log);
       await this.finish(id, 'cancelled', `cancelled by ${who.name}`);
@@ -257,11 +318,15 @@ export class JobRunner extends EventEmitter {
       await this.finish(id, out.requestState === 'released' ? 'succeeded' : 'failed', out.requestState === 'released' ? null : out.reason);
       return;
     }
-    const why = out?.type === 'error' ? `the worker stopped: ${out.message}` : `the worker process died (${signal ? `signal ${signal}` : `exit code ${code}`})`;
+    const why =
+      out?.type === 'error'
+        ? `the worker stopped: ${out.message}`
+        : `the worker process died (${signal ? `signal ${signal}` : `exit code ${code}`})`;
     this.log(`job ${id}: ${why}`);
     // A request the worker left half-run would otherwise stay in 'unlearning' for good.
     const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
-    if (r.state === 'unlearning' || r.state === 'verifying') await advanceRequest(this.w, SYSTEM_RUNNER, run.requestId, 'failed', { reason: why.slice(0, 2000) }, { job: id });
+    if (r.state === 'unlearning' || r.state === 'verifying')
+      await advanceRequest(this.w, SYSTEM_RUNNER, run.requestId, 'failed', { reason: why.slice(0, 2000) }, { job: id });
     await deleteRunOutputs(this.w, SYSTEM_RUNNER, run.requestId, (await jobRows.options(this.w, id)).outDir, this.log);
     await this.finish(id, 'failed', why);
   }
@@ -269,7 +334,10 @@ export class JobRunner extends EventEmitter {
   private async finish(id: string, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): Promise<JobView> {
     const prev = await getJob(this.w, SYSTEM_RUNNER, id);
     const job = await jobRows.update(this.w, id, {
-      state, error: error?.slice(0, 2000) ?? null, finished_at: this.w.now().toISOString(), worker_pid: null,
+      state,
+      error: error?.slice(0, 2000) ?? null,
+      finished_at: this.w.now().toISOString(),
+      worker_pid: null,
       progress: { ...prev.progress, phase: 'done' },
     });
     this.log(`job ${id}: ${state}${error ? `: ${error}` : ''}`);

@@ -25,8 +25,17 @@ const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected
 
 async function main(jobId: string, dataDir: string): Promise<void> {
   // Loaded only now: the watchdog runs while libtorch loads.
-  const [{ openWorkflow }, { jobRows }, { runRequest }] = await Promise.all([import('./context.js'), import('./jobs.js'), import('./release.js')]);
-  const w = await openWorkflow({ dataDir, db: process.env.LETHE_JOB_DB || undefined, roots: JSON.parse(process.env.LETHE_JOB_ROOTS || '[]') as string[], keyFile: process.env.LETHE_JOB_KEY_FILE || undefined });
+  const [{ openWorkflow }, { jobRows }, { runRequest }] = await Promise.all([
+    import('./context.js'),
+    import('./jobs.js'),
+    import('./release.js'),
+  ]);
+  const w = await openWorkflow({
+    dataDir,
+    db: process.env.LETHE_JOB_DB || undefined,
+    roots: JSON.parse(process.env.LETHE_JOB_ROOTS || '[]') as string[],
+    keyFile: process.env.LETHE_JOB_KEY_FILE || undefined,
+  });
   try {
     const row = await w.store.db.selectFrom('jobs').select(['request_id', 'created_by']).where('id', '=', jobId).executeTakeFirstOrThrow();
     const o = await jobRows.options(w, jobId);
@@ -36,9 +45,17 @@ async function main(jobId: string, dataDir: string): Promise<void> {
     log(`job ${jobId}: worker ${process.pid} starts request ${row.request_id}`);
     let resumedLogged = false;
     const res = await runRequest(w, { name: row.created_by, role: 'admin' }, row.request_id, {
-      modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, policy: o.policy, outDir: o.outDir,
-      training: o.training, evaluation: { ...(o.holdoutFile ? { holdoutFile: o.holdoutFile } : {}) },
-      resume: true, log,
+      modelDir: o.modelDir,
+      forgetFile: o.forgetFile,
+      retainFile: o.retainFile,
+      method: o.method,
+      args: o.args,
+      policy: o.policy,
+      outDir: o.outDir,
+      training: o.training,
+      evaluation: { ...(o.holdoutFile ? { holdoutFile: o.holdoutFile } : {}) },
+      resume: true,
+      log,
       progress: async (p) => {
         if (orphaned()) process.exit(ORPHANED);
         if (p.resumedFrom && !resumedLogged) {

@@ -26,7 +26,13 @@ export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 export type JobPhase = 'queued' | 'unlearning' | 'verifying' | 'releasing' | 'done';
 
-export interface JobProgress { phase: JobPhase; step: number | null; totalSteps: number | null; loss: number | null; resumedFrom: number | null }
+export interface JobProgress {
+  phase: JobPhase;
+  step: number | null;
+  totalSteps: number | null;
+  loss: number | null;
+  resumedFrom: number | null;
+}
 
 export interface JobView {
   id: string;
@@ -43,7 +49,9 @@ export interface JobView {
 }
 
 const path = z.string().trim().min(1).max(1000);
-const policyName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/, 'a policy file name under the policies folder (letters, digits, _ . -)');
+const policyName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/, 'a policy file name under the policies folder (letters, digits, _ . -)');
 
 /** The body of POST /v1/requests/:id/run. Paths resolve inside the server's data folder (or its other roots). */
 export const RunJobInput = z.strictObject({
@@ -55,12 +63,14 @@ export const RunJobInput = z.strictObject({
   method: z.string().trim().min(1).max(100),
   /** The method's arguments (`lethe methods`). */
   args: z.record(z.string(), z.unknown()).optional(),
-  training: z.strictObject({
-    steps: z.number().int().min(1).max(1_000_000).optional(),
-    epochs: z.number().gt(0).max(10_000).optional(),
-    lr: z.number().gt(0).max(10).optional(),
-    checkpointEvery: z.number().int().min(1).max(1_000_000).optional(),
-  }).optional(),
+  training: z
+    .strictObject({
+      steps: z.number().int().min(1).max(1_000_000).optional(),
+      epochs: z.number().gt(0).max(10_000).optional(),
+      lr: z.number().gt(0).max(10).optional(),
+      checkpointEvery: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
   /** A release policy (as `parsePolicy` takes it) or the name of a policy file in the policies folder. */
   policy: z.union([policyName, z.record(z.string(), z.unknown())]),
 });
@@ -103,7 +113,13 @@ function resolvePolicy(value: RunJobInput['policy'], p: JobPaths): Policy {
   const file = [join(dir, value), join(dir, `${value}.json`)].find(existsSync);
   if (!file) throw fieldError('policy', `a policy object or the name of a file in the policies folder`, value);
   // Read here, in the server process: confined first (a regular file in the policies folder, not a link to the store).
-  return readPolicyFile(confinePath(file, { dataDir: p.dataDir, roots: [dir] }, { where: 'run', field: 'policy', kind: 'file', allow: POLICIES_DIR, maxBytes: MAX_POLICY_BYTES }));
+  return readPolicyFile(
+    confinePath(
+      file,
+      { dataDir: p.dataDir, roots: [dir] },
+      { where: 'run', field: 'policy', kind: 'file', allow: POLICIES_DIR, maxBytes: MAX_POLICY_BYTES },
+    ),
+  );
 }
 
 const newJobId = () => `job_${randomBytes(6).toString('hex')}`;
@@ -111,8 +127,17 @@ const QUEUED: JobProgress = { phase: 'queued', step: null, totalSteps: null, los
 
 export function jobView(r: JobsTable): JobView {
   return {
-    id: r.id, requestId: r.request_id, model: r.model, state: r.state as JobState, progress: JSON.parse(r.progress_json) as JobProgress,
-    createdBy: r.created_by, createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, error: r.error, attempts: Number(r.attempts),
+    id: r.id,
+    requestId: r.request_id,
+    model: r.model,
+    state: r.state as JobState,
+    progress: JSON.parse(r.progress_json) as JobProgress,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+    attempts: Number(r.attempts),
   };
 }
 
@@ -129,14 +154,17 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
     forgetFile: resolveInputPath('forgetFile', input.forgetFile, p),
     ...(input.retainFile ? { retainFile: resolveInputPath('retainFile', input.retainFile, p) } : {}),
     ...(input.holdoutFile ? { holdoutFile: resolveInputPath('holdoutFile', input.holdoutFile, p) } : {}),
-    method: input.method, args: input.args ?? {}, training: input.training ?? {},
+    method: input.method,
+    args: input.args ?? {},
+    training: input.training ?? {},
     policy: resolvePolicy(input.policy, p),
     outDir: join(p.dataDir, 'jobs', id),
   };
   // Paths only (stat, realpath): the server process never opens a user's file. The worker checks the
   // forget file's sha256 against the approved scope before it reads anything (runRequest).
   checkScopeMethod(r, options.method);
-  if (options.training.steps !== undefined && options.training.epochs !== undefined) throw fieldError('training', "'steps' or 'epochs', not both", options.training);
+  if (options.training.steps !== undefined && options.training.epochs !== undefined)
+    throw fieldError('training', "'steps' or 'epochs', not both", options.training);
   try {
     resolveArgs(getMethod(options.method), options.args, 'run');
   } catch (err) {
@@ -147,18 +175,48 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
   const at = w.now().toISOString();
   await w.store.db.transaction().execute(async (trx) => {
     await lockForWrite(trx, w.store.dialect);
-    const active = await trx.selectFrom('jobs').select(['id', 'state']).where('request_id', '=', requestId).where('state', 'in', ['queued', 'running']).executeTakeFirst();
+    const active = await trx
+      .selectFrom('jobs')
+      .select(['id', 'state'])
+      .where('request_id', '=', requestId)
+      .where('state', 'in', ['queued', 'running'])
+      .executeTakeFirst();
     if (active) throw new LetheError('CONFLICT', `request ${requestId}: job ${active.id} is already ${active.state}`);
     const row = {
-      id, request_id: requestId, model: options.modelDir, options_json: JSON.stringify(options), state: 'queued', progress_json: JSON.stringify(QUEUED),
-      created_by: actor.name, created_at: at, started_at: null, finished_at: null, error: null, attempts: 0, worker_pid: null,
+      id,
+      request_id: requestId,
+      model: options.modelDir,
+      options_json: JSON.stringify(options),
+      state: 'queued',
+      progress_json: JSON.stringify(QUEUED),
+      created_by: actor.name,
+      created_at: at,
+      started_at: null,
+      finished_at: null,
+      error: null,
+      attempts: 0,
+      worker_pid: null,
     };
     await trx.insertInto('jobs').values(row).execute();
-    await appendAudit(trx, w, {
-      actor: actor.name, action: 'job.submit', requestId,
-      // `row` commits to the job's fixed fields (its options: paths, method, policy), checked by verifyAudit().
-      details: { job: id, method: options.method, policy: options.policy.name ?? null, checks: options.policy.checks.length, training: options.training, row: jobRowDigest(row) },
-    }, at);
+    await appendAudit(
+      trx,
+      w,
+      {
+        actor: actor.name,
+        action: 'job.submit',
+        requestId,
+        // `row` commits to the job's fixed fields (its options: paths, method, policy), checked by verifyAudit().
+        details: {
+          job: id,
+          method: options.method,
+          policy: options.policy.name ?? null,
+          checks: options.policy.checks.length,
+          training: options.training,
+          row: jobRowDigest(row),
+        },
+      },
+      at,
+    );
   });
   return getJob(w, actor, id);
 }
@@ -172,7 +230,12 @@ export async function getJob(w: Workflow, actor: Actor, id: string): Promise<Job
 
 export async function listJobs(w: Workflow, actor: Actor, o: { state?: JobState; limit?: number } = {}): Promise<JobView[]> {
   authorize(actor, 'request.read');
-  let q = w.store.db.selectFrom('jobs').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(Math.min(o.limit ?? 100, 1000));
+  let q = w.store.db
+    .selectFrom('jobs')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(Math.min(o.limit ?? 100, 1000));
   if (o.state) q = q.where('state', '=', o.state);
   return (await q.execute()).map(jobView);
 }
@@ -185,11 +248,25 @@ export const jobRows = {
   },
   /** Jobs not finished, oldest first: the queue to rebuild after a restart. */
   async unfinished(w: Workflow): Promise<JobsTable[]> {
-    return w.store.db.selectFrom('jobs').selectAll().where('state', 'in', ['queued', 'running']).orderBy('created_at').orderBy('id').execute();
+    return w.store.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('state', 'in', ['queued', 'running'])
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
   },
-  async update(w: Workflow, id: string, patch: Partial<Omit<JobsTable, 'id' | 'progress_json'>> & { progress?: JobProgress }): Promise<JobView> {
+  async update(
+    w: Workflow,
+    id: string,
+    patch: Partial<Omit<JobsTable, 'id' | 'progress_json'>> & { progress?: JobProgress },
+  ): Promise<JobView> {
     const { progress, ...rest } = patch;
-    await w.store.db.updateTable('jobs').set({ ...rest, ...(progress ? { progress_json: JSON.stringify(progress) } : {}) }).where('id', '=', id).execute();
+    await w.store.db
+      .updateTable('jobs')
+      .set({ ...rest, ...(progress ? { progress_json: JSON.stringify(progress) } : {}) })
+      .where('id', '=', id)
+      .execute();
     const r = await w.store.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     return jobView(r);
   },

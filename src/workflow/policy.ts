@@ -20,35 +20,49 @@ const positive = finite.refine((x) => x > 0, 'a number above 0');
 
 const KINDS = ['min/max', 'between', 'max_ratio_to', 'min_ratio_to', 'min_ratio_to_original', 'max_ratio_to_original'] as const;
 
-export const PolicyCheck = z.strictObject({
-  metric: metricName,
-  min: finite.optional(),
-  max: finite.optional(),
-  between: z.tuple([finite, finite]).optional(),
-  max_ratio_to: metricName.optional(),
-  min_ratio_to: metricName.optional(),
-  ratio: positive.optional(),
-  min_ratio_to_original: positive.optional(),
-  max_ratio_to_original: positive.optional(),
-}).superRefine((c, ctx) => {
-  const kinds = [
-    c.min !== undefined || c.max !== undefined ? 'min/max' : null,
-    c.between ? 'between' : null,
-    c.max_ratio_to !== undefined ? 'max_ratio_to' : null,
-    c.min_ratio_to !== undefined ? 'min_ratio_to' : null,
-    c.min_ratio_to_original !== undefined ? 'min_ratio_to_original' : null,
-    c.max_ratio_to_original !== undefined ? 'max_ratio_to_original' : null,
-  ].filter((k) => k !== null);
-  if (kinds.length !== 1) {
-    ctx.addIssue({ code: 'custom', path: [], message: `exactly one threshold kind (${KINDS.join(', ')}), found ${kinds.length ? kinds.join(' and ') : 'none'}` });
-    return;
-  }
-  const ratioTo = c.max_ratio_to ?? c.min_ratio_to;
-  if (ratioTo !== undefined && c.ratio === undefined) ctx.addIssue({ code: 'custom', path: ['ratio'], message: `a number above 0 (required with ${c.max_ratio_to ? 'max_ratio_to' : 'min_ratio_to'})` });
-  if (ratioTo === undefined && c.ratio !== undefined) ctx.addIssue({ code: 'custom', path: ['ratio'], message: 'absent unless max_ratio_to or min_ratio_to is given' });
-  if (c.between && c.between[0] > c.between[1]) ctx.addIssue({ code: 'custom', path: ['between'], message: `[low, high] with low ≤ high` });
-  if (c.min !== undefined && c.max !== undefined && c.min > c.max) ctx.addIssue({ code: 'custom', path: ['max'], message: `at least min (${c.min})` });
-});
+export const PolicyCheck = z
+  .strictObject({
+    metric: metricName,
+    min: finite.optional(),
+    max: finite.optional(),
+    between: z.tuple([finite, finite]).optional(),
+    max_ratio_to: metricName.optional(),
+    min_ratio_to: metricName.optional(),
+    ratio: positive.optional(),
+    min_ratio_to_original: positive.optional(),
+    max_ratio_to_original: positive.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const kinds = [
+      c.min !== undefined || c.max !== undefined ? 'min/max' : null,
+      c.between ? 'between' : null,
+      c.max_ratio_to !== undefined ? 'max_ratio_to' : null,
+      c.min_ratio_to !== undefined ? 'min_ratio_to' : null,
+      c.min_ratio_to_original !== undefined ? 'min_ratio_to_original' : null,
+      c.max_ratio_to_original !== undefined ? 'max_ratio_to_original' : null,
+    ].filter((k) => k !== null);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `exactly one threshold kind (${KINDS.join(', ')}), found ${kinds.length ? kinds.join(' and ') : 'none'}`,
+      });
+      return;
+    }
+    const ratioTo = c.max_ratio_to ?? c.min_ratio_to;
+    if (ratioTo !== undefined && c.ratio === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ratio'],
+        message: `a number above 0 (required with ${c.max_ratio_to ? 'max_ratio_to' : 'min_ratio_to'})`,
+      });
+    if (ratioTo === undefined && c.ratio !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['ratio'], message: 'absent unless max_ratio_to or min_ratio_to is given' });
+    if (c.between && c.between[0] > c.between[1])
+      ctx.addIssue({ code: 'custom', path: ['between'], message: `[low, high] with low ≤ high` });
+    if (c.min !== undefined && c.max !== undefined && c.min > c.max)
+      ctx.addIssue({ code: 'custom', path: ['max'], message: `at least min (${c.min})` });
+  });
 export type PolicyCheck = z.infer<typeof PolicyCheck>;
 
 export const Policy = z.strictObject({
@@ -81,7 +95,11 @@ export function readPolicyFile(path: string): Policy {
 
 /** Every metric a policy reads (the metric of each check and the other metric of ratio checks). */
 export function policyMetrics(p: Policy): string[] {
-  return [...new Set(p.checks.flatMap((c) => [c.metric, ...(c.max_ratio_to ? [c.max_ratio_to] : []), ...(c.min_ratio_to ? [c.min_ratio_to] : [])]))];
+  return [
+    ...new Set(
+      p.checks.flatMap((c) => [c.metric, ...(c.max_ratio_to ? [c.max_ratio_to] : []), ...(c.min_ratio_to ? [c.min_ratio_to] : [])]),
+    ),
+  ];
 }
 
 /** Which metrics need the original model's evaluation. */
@@ -99,7 +117,10 @@ export interface CheckResult {
   reason?: string;
 }
 
-export interface PolicyVerdict { passed: boolean; checks: CheckResult[] }
+export interface PolicyVerdict {
+  passed: boolean;
+  checks: CheckResult[];
+}
 
 function metricValue(e: EvalJson | null | undefined, name: string): number | null {
   if (!e || name === '_meta') return null;
@@ -135,7 +156,10 @@ export function verifyAgainstPolicy(evalJson: EvalJson, originalEvalJson: EvalJs
       if (c.min_ratio_to_original !== undefined) min = bound;
       else max = bound;
       rule = `${c.min_ratio_to_original !== undefined ? '≥' : '≤'} ${fmt(r)} × the original model's ${c.metric} (${ov === null ? 'no value' : fmt(ov)})`;
-      if (ov === null) missing ??= originalEvalJson ? `the original model's evaluation has no '${c.metric}'` : 'no evaluation of the original model was given';
+      if (ov === null)
+        missing ??= originalEvalJson
+          ? `the original model's evaluation has no '${c.metric}'`
+          : 'no evaluation of the original model was given';
     } else {
       min = c.min ?? null;
       max = c.max ?? null;

@@ -6,20 +6,36 @@ import { qaPrompt } from '../train/prompt.js';
 import { parseInput } from './inputs.js';
 import { SubjectInput, templatedQuestions } from './provenance.js';
 
-export interface ProbeRow { question: string; answer: string; source: 'model' }
+export interface ProbeRow {
+  question: string;
+  answer: string;
+  source: 'model';
+}
 
 /** One greedy answer (up to the end of the line) per templated question about the subject's name. */
-export async function probeModel(modelDir: string, subjectBody: unknown, o: { maxNewTokens?: number; questions?: string[] } = {}): Promise<ProbeRow[]> {
+export async function probeModel(
+  modelDir: string,
+  subjectBody: unknown,
+  o: { maxNewTokens?: number; questions?: string[] } = {},
+): Promise<ProbeRow[]> {
   const subject = parseInput('probe model', SubjectInput, subjectBody);
   const questions = o.questions ?? templatedQuestions(subject.name);
   const tok = loadTokenizer(modelDir);
   const model = loadModel(modelDir);
   try {
-    const enc = await tok.encodeBatch(questions.map((q) => qaPrompt(q)), { paddingSide: 'left' });
+    const enc = await tok.encodeBatch(
+      questions.map((q) => qaPrompt(q)),
+      { paddingSide: 'left' },
+    );
     const promptLen = enc.inputIds.size(1);
     const eos = tok.eosTokenId;
     const maxNewTokens = Math.max(1, Math.min(o.maxNewTokens ?? 32, model.config.maxPositionEmbeddings - promptLen));
-    const seqs = await model.generate(enc.inputIds, { attentionMask: enc.attentionMask, maxNewTokens, eosTokenId: eos === null ? [] : [eos], padTokenId: tok.padTokenId });
+    const seqs = await model.generate(enc.inputIds, {
+      attentionMask: enc.attentionMask,
+      maxNewTokens,
+      eosTokenId: eos === null ? [] : [eos],
+      padTokenId: tok.padTokenId,
+    });
     const ids = seqs.toArray() as number[][];
     for (const t of [enc.inputIds, enc.attentionMask, seqs]) t.dispose();
     const out: ProbeRow[] = [];

@@ -58,7 +58,12 @@ function recordText(row: DataRow): string {
 
 /** Tokens as FTS5's unicode61 tokenizer (remove_diacritics 2) sees them, near enough for names. */
 export function tokens(s: string): string[] {
-  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  return s
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
 }
 
 const phrase = (toks: string[]) => `"${toks.join(' ')}"`;
@@ -68,7 +73,11 @@ async function openSqlite(file: string, readonly: boolean): Promise<SqliteDb> {
   return new Database(file, { readonly, fileMustExist: readonly });
 }
 
-export interface IndexSummary { path: string; records: number; files: { source: string; records: number; sha256: string }[] }
+export interface IndexSummary {
+  path: string;
+  records: number;
+  files: { source: string; records: number; sha256: string }[];
+}
 
 /**
  * Indexes JSONL files ({"text"} or {"question","answer"} rows) into `out` (default
@@ -76,7 +85,16 @@ export interface IndexSummary { path: string; records: number; files: { source: 
  */
 export async function buildIndex(o: { data: string[]; dataDir?: string; out?: string }): Promise<IndexSummary> {
   if (!o.data.length) throw new LetheError('BAD_INPUT', "index: '--data' must name at least one JSONL file");
-  const out = resolve(o.out ?? join(o.dataDir ?? (() => { throw new LetheError('BAD_INPUT', "index: give '--out' or '--data-dir'"); })(), PROVENANCE_FILE));
+  const out = resolve(
+    o.out ??
+      join(
+        o.dataDir ??
+          (() => {
+            throw new LetheError('BAD_INPUT', "index: give '--out' or '--data-dir'");
+          })(),
+        PROVENANCE_FILE,
+      ),
+  );
   const parsed = o.data.map((path) => {
     const { rows, lines } = readRows(path, 'index data'); // validates every row, naming file and line
     return { source: resolve(path), sha256: sha256File(path), rows: rows.map((row, k) => ({ line: lines[k]!, row })) };
@@ -98,7 +116,14 @@ export async function buildIndex(o: { data: string[]; dataDir?: string; out?: st
       for (const f of parsed) {
         for (const { line, row } of f.rows) {
           const text = recordText(row);
-          const id = ins.run(f.source, line, typeof row.question === 'string' ? 'qa' : 'text', recordHash(row), JSON.stringify(row), text).lastInsertRowid;
+          const id = ins.run(
+            f.source,
+            line,
+            typeof row.question === 'string' ? 'qa' : 'text',
+            recordHash(row),
+            JSON.stringify(row),
+            text,
+          ).lastInsertRowid;
           fts.run(id, text);
         }
         src.run(f.source, f.sha256, f.rows.length);
@@ -107,7 +132,11 @@ export async function buildIndex(o: { data: string[]; dataDir?: string; out?: st
   } finally {
     db.close();
   }
-  return { path: out, records: parsed.reduce((n, f) => n + f.rows.length, 0), files: parsed.map((f) => ({ source: f.source, records: f.rows.length, sha256: f.sha256 })) };
+  return {
+    path: out,
+    records: parsed.reduce((n, f) => n + f.rows.length, 0),
+    files: parsed.map((f) => ({ source: f.source, records: f.rows.length, sha256: f.sha256 })),
+  };
 }
 
 /** Levenshtein distance, stopping early once it exceeds `max`. */
@@ -129,10 +158,27 @@ export function editDistance(a: string, b: string, max = Infinity): number {
 
 const fuzzBudget = (t: string) => (t.length >= 8 ? 2 : t.length >= 4 ? 1 : 0);
 
-export interface IndexedRecord { id: number; source: string; line: number; kind: 'text' | 'qa'; sha256: string; row: DataRow }
-export interface Hit extends IndexedRecord { match: MatchKind; via: string }
-export interface Neighbour extends IndexedRecord { reason: 'namesake' | 'similar' }
-export interface Probe { question: string; answer?: string; source: 'corpus' | 'template'; sha256?: string }
+export interface IndexedRecord {
+  id: number;
+  source: string;
+  line: number;
+  kind: 'text' | 'qa';
+  sha256: string;
+  row: DataRow;
+}
+export interface Hit extends IndexedRecord {
+  match: MatchKind;
+  via: string;
+}
+export interface Neighbour extends IndexedRecord {
+  reason: 'namesake' | 'similar';
+}
+export interface Probe {
+  question: string;
+  answer?: string;
+  source: 'corpus' | 'template';
+  sha256?: string;
+}
 
 export interface ProposalSummary {
   dir: string;
@@ -149,7 +195,7 @@ export const PROBE_TEMPLATES = [
   'When was {name} born?',
   'What does {name} do for a living?',
   'What is {name} known for?',
-  'Who are the members of {name}\'s family?',
+  "Who are the members of {name}'s family?",
   'How can {name} be contacted?',
 ];
 
@@ -162,12 +208,20 @@ export function templatedQuestions(name: string): string[] {
  * and writes them to `outDir` for a reviewer. `neighbours` caps the similar-in-form neighbours (default:
  * twice the forget set).
  */
-export async function proposeForgetSet(indexPath: string, subjectBody: unknown, o: { outDir: string; neighbours?: number }): Promise<ProposalSummary> {
+export async function proposeForgetSet(
+  indexPath: string,
+  subjectBody: unknown,
+  o: { outDir: string; neighbours?: number },
+): Promise<ProposalSummary> {
   const subject = parseInput('propose', SubjectInput, subjectBody);
-  if (!existsSync(indexPath)) throw new LetheError('NOT_FOUND', `propose: index ${indexPath} does not exist (build it with \`lethe index\`)`);
+  if (!existsSync(indexPath))
+    throw new LetheError('NOT_FOUND', `propose: index ${indexPath} does not exist (build it with \`lethe index\`)`);
   const db = await openSqlite(indexPath, true);
   try {
-    const getRec = db.prepare<[number], { id: number; source: string; line: number; kind: 'text' | 'qa'; hash: string; json: string; text: string }>('select * from records where id = ?');
+    const getRec = db.prepare<
+      [number],
+      { id: number; source: string; line: number; kind: 'text' | 'qa'; hash: string; json: string; text: string }
+    >('select * from records where id = ?');
     const record = (id: number): IndexedRecord & { text: string } => {
       const r = getRec.get(id)!;
       return { id: r.id, source: r.source, line: r.line, kind: r.kind, sha256: r.hash, row: JSON.parse(r.json) as DataRow, text: r.text };
@@ -175,16 +229,22 @@ export async function proposeForgetSet(indexPath: string, subjectBody: unknown, 
     const search = db.prepare<[string], { id: number }>('select rowid as id from records_fts where records_fts match ? order by rowid');
     const ids = (query: string) => search.all(query).map((r) => r.id);
     const hits = new Map<number, Hit>();
-    const add = (id: number, match: MatchKind, via: string) => { if (!hits.has(id)) hits.set(id, { ...strip(record(id)), match, via }); };
+    const add = (id: number, match: MatchKind, via: string) => {
+      if (!hits.has(id)) hits.set(id, { ...strip(record(id)), match, via });
+    };
 
     const nameToks = tokens(subject.name);
     if (!nameToks.length) throw new LetheError('BAD_INPUT', "propose: 'name' holds no letters or digits");
     for (const id of ids(phrase(nameToks))) add(id, 'exact', 'name');
-    subject.aliases.forEach((a, k) => { const t = tokens(a); if (t.length) for (const id of ids(phrase(t))) add(id, 'alias', `aliases[${k}]`); });
+    subject.aliases.forEach((a, k) => {
+      const t = tokens(a);
+      if (t.length) for (const id of ids(phrase(t))) add(id, 'alias', `aliases[${k}]`);
+    });
     subject.identifiers.forEach((s, k) => {
       const t = tokens(s);
       const needle = s.toLowerCase();
-      if (t.length) for (const id of ids(phrase(t))) if (record(id).text.toLowerCase().includes(needle)) add(id, 'identifier', `identifiers[${k}]`);
+      if (t.length)
+        for (const id of ids(phrase(t))) if (record(id).text.toLowerCase().includes(needle)) add(id, 'identifier', `identifiers[${k}]`);
     });
     if (nameToks.length > 1) {
       for (const id of ids(`NEAR(${nameToks.map((t) => phrase([t])).join(' ')}, 3)`)) add(id, 'near', 'name');
@@ -192,7 +252,10 @@ export async function proposeForgetSet(indexPath: string, subjectBody: unknown, 
       const variants = nameToks.map((t) => {
         const budget = fuzzBudget(t);
         if (!budget) return [t];
-        const near = vocab.all(t[0]!).map((r) => r.term).filter((v) => v !== t && editDistance(v, t, budget) <= budget);
+        const near = vocab
+          .all(t[0]!)
+          .map((r) => r.term)
+          .filter((v) => v !== t && editDistance(v, t, budget) <= budget);
         return [t, ...near];
       });
       if (variants.some((v) => v.length > 1)) {
@@ -214,11 +277,14 @@ export async function proposeForgetSet(indexPath: string, subjectBody: unknown, 
     // Neighbours: namesakes, then records similar in form.
     const neighbours = new Map<number, Neighbour>();
     const surname = nameToks.length > 1 ? nameToks[nameToks.length - 1]! : null;
-    if (surname) for (const id of ids(phrase([surname]))) if (!forgetIds.has(id)) neighbours.set(id, { ...strip(record(id)), reason: 'namesake' });
+    if (surname)
+      for (const id of ids(phrase([surname]))) if (!forgetIds.has(id)) neighbours.set(id, { ...strip(record(id)), reason: 'namesake' });
     const namesakes = neighbours.size;
     const cap = o.neighbours ?? Math.max(2 * forget.length, 4);
     const mentioned = new Set([...nameToks, ...subject.aliases.flatMap(tokens), ...subject.identifiers.flatMap(tokens)]);
-    const ranked = db.prepare<[string], { id: number }>('select rowid as id from records_fts where records_fts match ? order by bm25(records_fts), rowid limit 50');
+    const ranked = db.prepare<[string], { id: number }>(
+      'select rowid as id from records_fts where records_fts match ? order by bm25(records_fts), rowid limit 50',
+    );
     let similar = 0;
     outer: for (const h of forget) {
       const words = [...new Set(tokens(recordText(h.row)).filter((t) => t.length > 3 && !mentioned.has(t)))].slice(0, 12);
@@ -235,16 +301,28 @@ export async function proposeForgetSet(indexPath: string, subjectBody: unknown, 
     mkdirSync(o.outDir, { recursive: true });
     const prov = (r: IndexedRecord) => ({ source: r.source, line: r.line, sha256: r.sha256, kind: r.kind });
     const files = {
-      forget: writeJsonl(join(o.outDir, 'forget.jsonl'), oneLayout(forget).map((h) => ({ ...h.row, provenance: { ...prov(h), match: h.match, via: h.via } }))),
+      forget: writeJsonl(
+        join(o.outDir, 'forget.jsonl'),
+        oneLayout(forget).map((h) => ({ ...h.row, provenance: { ...prov(h), match: h.match, via: h.via } })),
+      ),
       probes: writeJsonl(join(o.outDir, 'probes.jsonl'), probes),
-      neighbours: writeJsonl(join(o.outDir, 'neighbours.jsonl'), oneLayout(neigh).map((n) => ({ ...n.row, provenance: { ...prov(n), reason: n.reason } }))),
+      neighbours: writeJsonl(
+        join(o.outDir, 'neighbours.jsonl'),
+        oneLayout(neigh).map((n) => ({ ...n.row, provenance: { ...prov(n), reason: n.reason } })),
+      ),
     };
-    const byMatch = Object.fromEntries(MATCH_KINDS.map((k) => [k, forget.filter((h) => h.match === k).length])) as Record<MatchKind, number>;
+    const byMatch = Object.fromEntries(MATCH_KINDS.map((k) => [k, forget.filter((h) => h.match === k).length])) as Record<
+      MatchKind,
+      number
+    >;
     const summary: ProposalSummary = {
       dir: resolve(o.outDir),
       counts: { forget: forget.length, probes: probes.length, neighbours: neigh.length, byMatch, namesakes },
       files,
-      recordHashes: { forget: [...new Set(forget.map((h) => h.sha256))].sort(), neighbours: [...new Set(neigh.map((n) => n.sha256))].sort() },
+      recordHashes: {
+        forget: [...new Set(forget.map((h) => h.sha256))].sort(),
+        neighbours: [...new Set(neigh.map((n) => n.sha256))].sort(),
+      },
     };
     // proposal.json: what the workflow store may hold — counts and hashes, no names, no text.
     const { dir: _, ...manifest } = summary;
@@ -262,9 +340,11 @@ export async function proposeForgetSet(indexPath: string, subjectBody: unknown, 
  */
 function oneLayout<T extends IndexedRecord>(records: T[]): T[] {
   if (new Set(records.map((r) => r.kind)).size < 2) return records;
-  return records.map((r) => (r.kind === 'qa'
-    ? { ...r, row: { text: DEFAULT_QA_TEMPLATE.replace('{question}', r.row.question!).replace('{answer}', r.row.answer!) } }
-    : r));
+  return records.map((r) =>
+    r.kind === 'qa'
+      ? { ...r, row: { text: DEFAULT_QA_TEMPLATE.replace('{question}', r.row.question!).replace('{answer}', r.row.answer!) } }
+      : r,
+  );
 }
 
 function strip<T extends { text: string }>(r: T): Omit<T, 'text'> {
@@ -280,18 +360,29 @@ export function readProposal(dir: string): Omit<ProposalSummary, 'dir'> {
   for (const k of ['forget', 'probes', 'neighbours'] as const) {
     const f = join(dir, `${k}.jsonl`);
     const bytes = readFileSync(f);
-    const rows = bytes.toString('utf8').split('\n').filter((l) => l.trim()).length;
+    const rows = bytes
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim()).length;
     const h = sha256(bytes);
     // A reviewer may drop rows: the store records what the files hold now.
     if (h !== m.files[k].sha256) m.files[k] = { sha256: h, rows };
     if (k !== 'probes') {
       type Prov = { sha256?: string; match?: MatchKind; reason?: string };
-      const provs = readJsonl(f, { what: 'proposal', allowEmpty: true, validate: (row) => (row as { provenance?: Prov } | null)?.provenance });
-      if (provs.some((p) => typeof p?.sha256 !== 'string')) throw new LetheError('BAD_INPUT', `proposal ${f}: every row needs provenance.sha256`);
+      const provs = readJsonl(f, {
+        what: 'proposal',
+        allowEmpty: true,
+        validate: (row) => (row as { provenance?: Prov } | null)?.provenance,
+      });
+      if (provs.some((p) => typeof p?.sha256 !== 'string'))
+        throw new LetheError('BAD_INPUT', `proposal ${f}: every row needs provenance.sha256`);
       m.recordHashes[k] = [...new Set(provs.map((p) => p!.sha256!))].sort();
       if (k === 'forget') {
         m.counts.forget = rows;
-        m.counts.byMatch = Object.fromEntries(MATCH_KINDS.map((x) => [x, provs.filter((p) => p!.match === x).length])) as Record<MatchKind, number>;
+        m.counts.byMatch = Object.fromEntries(MATCH_KINDS.map((x) => [x, provs.filter((p) => p!.match === x).length])) as Record<
+          MatchKind,
+          number
+        >;
       } else {
         m.counts.neighbours = rows;
         m.counts.namesakes = provs.filter((p) => p!.reason === 'namesake').length;

@@ -18,18 +18,36 @@ export interface ModelVersion {
 
 /** The version the next release of `name` gets. */
 export async function nextVersion(db: Db, name: string): Promise<number> {
-  const r = await db.selectFrom('models').select((eb) => eb.fn.max('version').as('v')).where('name', '=', name).executeTakeFirst();
+  const r = await db
+    .selectFrom('models')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .where('name', '=', name)
+    .executeTakeFirst();
   return Number(r?.v ?? 0) + 1;
 }
 
 /** Records a release as version `v.version` (in the release's transaction), refusing it if another
  *  release of the name took that version meanwhile. */
-export async function insertModelVersion(trx: Db, v: Omit<ModelVersion, 'requestId' | 'certificateSha256'> & { requestId: string; certificateSha256: string }): Promise<void> {
-  if ((await nextVersion(trx, v.name)) !== v.version) throw new LetheError('CONFLICT', `registry: ${v.name} v${v.version} was released by someone else meanwhile; run again`);
-  await trx.insertInto('models').values({
-    name: v.name, version: v.version, path: v.path, content_sha256: v.contentSha256, files_json: JSON.stringify(v.files),
-    request_id: v.requestId, certificate_sha256: v.certificateSha256, released_by: v.releasedBy, released_at: v.releasedAt,
-  }).execute();
+export async function insertModelVersion(
+  trx: Db,
+  v: Omit<ModelVersion, 'requestId' | 'certificateSha256'> & { requestId: string; certificateSha256: string },
+): Promise<void> {
+  if ((await nextVersion(trx, v.name)) !== v.version)
+    throw new LetheError('CONFLICT', `registry: ${v.name} v${v.version} was released by someone else meanwhile; run again`);
+  await trx
+    .insertInto('models')
+    .values({
+      name: v.name,
+      version: v.version,
+      path: v.path,
+      content_sha256: v.contentSha256,
+      files_json: JSON.stringify(v.files),
+      request_id: v.requestId,
+      certificate_sha256: v.certificateSha256,
+      released_by: v.releasedBy,
+      released_at: v.releasedAt,
+    })
+    .execute();
 }
 
 export async function listModelVersions(w: Workflow, actor: Actor, name?: string): Promise<ModelVersion[]> {
@@ -37,7 +55,14 @@ export async function listModelVersions(w: Workflow, actor: Actor, name?: string
   let q = w.store.db.selectFrom('models').selectAll().orderBy('name').orderBy('version');
   if (name) q = q.where('name', '=', name);
   return (await q.execute()).map((r) => ({
-    name: r.name, version: Number(r.version), path: r.path, contentSha256: r.content_sha256, files: JSON.parse(r.files_json) as Record<string, string>,
-    requestId: r.request_id, certificateSha256: r.certificate_sha256, releasedBy: r.released_by, releasedAt: r.released_at,
+    name: r.name,
+    version: Number(r.version),
+    path: r.path,
+    contentSha256: r.content_sha256,
+    files: JSON.parse(r.files_json) as Record<string, string>,
+    requestId: r.request_id,
+    certificateSha256: r.certificate_sha256,
+    releasedBy: r.released_by,
+    releasedAt: r.released_at,
   }));
 }

@@ -38,7 +38,10 @@ export interface RunRequestOptions {
   /** evaluate() options beyond the models and the metrics (tokenizer, dataDir, holdout file, …). The
    *  cache is the run's own, in its private folder (never $LETHE_CACHE or a shared one, which would
    *  keep the forget set's items after the release); `cacheDir: null` turns it off. */
-  evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log' | 'cacheDir'> & { holdoutFile?: string; cacheDir?: null };
+  evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log' | 'cacheDir'> & {
+    holdoutFile?: string;
+    cacheDir?: null;
+  };
   log?: (line: string) => void;
   /** Continue a request that its job already started (see runRequest). */
   resume?: boolean;
@@ -106,7 +109,11 @@ export function checkScopeMethod(r: RequestView, method: string): NonNullable<Re
  *  anything moves: runRequest calls it in the process that runs the request (a job's worker, or the
  *  local CLI), never the server. Every input is checked again first, without opening it (./confine.ts:
  *  a regular file or model folder, not the deployment's own files, under the size limit). */
-export function checkRunInputs(w: Workflow, r: RequestView, o: Pick<RunRequestOptions, 'forgetFile' | 'retainFile' | 'modelDir' | 'method' | 'evaluation'>): NonNullable<RequestView['scope']> {
+export function checkRunInputs(
+  w: Workflow,
+  r: RequestView,
+  o: Pick<RunRequestOptions, 'forgetFile' | 'retainFile' | 'modelDir' | 'method' | 'evaluation'>,
+): NonNullable<RequestView['scope']> {
   const scope = checkScopeMethod(r, o.method);
   if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${r.id}: the forget file ${o.forgetFile} does not exist`);
   const roots = { dataDir: w.dataDir, roots: w.roots };
@@ -114,11 +121,15 @@ export function checkRunInputs(w: Workflow, r: RequestView, o: Pick<RunRequestOp
   const files = { forgetFile: o.forgetFile, retainFile: o.retainFile, holdoutFile: o.evaluation?.holdoutFile };
   // resolve(): the local CLI's relative paths are relative to its working folder, not the data folder.
   const real: Record<string, string> = {};
-  for (const [field, path] of Object.entries(files)) if (path) real[field] = confinePath(resolve(path), roots, { where, field, kind: 'file', anywhere: true });
+  for (const [field, path] of Object.entries(files))
+    if (path) real[field] = confinePath(resolve(path), roots, { where, field, kind: 'file', anywhere: true });
   confinePath(resolve(o.modelDir), roots, { where, field: 'modelDir', kind: 'model', anywhere: true });
   const forgetSha = sha256ConfinedFile(real.forgetFile!, { where, field: 'forgetFile' });
   if (forgetSha !== scope.forget.sha256) {
-    throw new LetheError('BAD_INPUT', `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${scope.forget.sha256.slice(0, 12)}…`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `request ${r.id}: the forget file's sha256 ${forgetSha.slice(0, 12)}… is not the approved scope's ${scope.forget.sha256.slice(0, 12)}…`,
+    );
   }
   return scope;
 }
@@ -139,7 +150,11 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   };
   const r = await getRequest(w, actor, requestId);
   const startable = o.resume ? ['approved', 'unlearning', 'verifying'] : ['approved'];
-  if (!startable.includes(r.state)) throw new LetheError('CONFLICT', `request ${requestId}: must be ${startable.map((s) => `'${s}'`).join(' or ')} to run, it is '${r.state}'`);
+  if (!startable.includes(r.state))
+    throw new LetheError(
+      'CONFLICT',
+      `request ${requestId}: must be ${startable.map((s) => `'${s}'`).join(' or ')} to run, it is '${r.state}'`,
+    );
   const scope = checkRunInputs(w, r, o);
   const modelName = o.modelName ?? scope.model;
   const modelOut = resolve(o.outDir, 'model');
@@ -157,7 +172,15 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   const failure = (phase: string, err: unknown) => fail(cancelled() ?? `${phase} failed: ${contentFreeMessage(err)}`);
 
   // Unlearning (skipped when a resumed run finds it finished: unlearning.json is written last, atomically)
-  if (r.state === 'approved') await advanceRequest(w, actor, requestId, 'unlearning', { reason: `unlearning with ${o.method}` }, { method: o.method, args: o.args ?? {} });
+  if (r.state === 'approved')
+    await advanceRequest(
+      w,
+      actor,
+      requestId,
+      'unlearning',
+      { reason: `unlearning with ${o.method}` },
+      { method: o.method, args: o.args ?? {} },
+    );
   let record: UnlearningRecord;
   if (r.state === 'verifying' || (o.resume && existsSync(join(modelOut, 'unlearning.json')))) {
     record = lastRecord(modelOut);
@@ -165,10 +188,19 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   } else {
     try {
       const res = await forget({
-        ...o.training, modelDir: o.modelDir, forgetFile: o.forgetFile, retainFile: o.retainFile, method: o.method, args: o.args, outDir: modelOut, report: log,
+        ...o.training,
+        modelDir: o.modelDir,
+        forgetFile: o.forgetFile,
+        retainFile: o.retainFile,
+        method: o.method,
+        args: o.args,
+        outDir: modelOut,
+        report: log,
         // The job owns modelOut (a fresh run was refused above if it existed): a resumed job continues its checkpoint or starts over.
-        resume: o.resume || o.training?.resume, overwrite: true,
-        progress: (p) => progress({ phase: 'unlearning', step: p.step, totalSteps: p.totalSteps, loss: p.loss, resumedFrom: p.resumedFrom }),
+        resume: o.resume || o.training?.resume,
+        overwrite: true,
+        progress: (p) =>
+          progress({ phase: 'unlearning', step: p.step, totalSteps: p.totalSteps, loss: p.loss, resumedFrom: p.resumedFrom }),
       });
       record = lastRecord(res.outDir);
     } catch (err) {
@@ -177,21 +209,43 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   }
 
   // Verifying
-  if (r.state !== 'verifying') await advanceRequest(w, actor, requestId, 'verifying', { reason: `unlearned in ${record.seconds.toFixed(1)} s; evaluating against the policy` }, { steps: record.training.steps ?? null });
+  if (r.state !== 'verifying')
+    await advanceRequest(
+      w,
+      actor,
+      requestId,
+      'verifying',
+      { reason: `unlearned in ${record.seconds.toFixed(1)} s; evaluating against the policy` },
+      { steps: record.training.steps ?? null },
+    );
   if (cancelled()) return fail(cancelled()!);
   await o.progress?.({ phase: 'verifying', step: null, totalSteps: null, loss: null, resumedFrom: null });
   const names = policyMetrics(o.policy);
   const { metrics, quantize } = baseMetrics(names);
   const { holdoutFile, cacheDir, ...evalOpts } = o.evaluation ?? {};
-  const files = { forget: o.forgetFile, ...(o.retainFile ? { retain: o.retainFile } : {}), ...(holdoutFile ? { holdout: holdoutFile } : {}) };
+  const files = {
+    forget: o.forgetFile,
+    ...(o.retainFile ? { retain: o.retainFile } : {}),
+    ...(holdoutFile ? { holdout: holdoutFile } : {}),
+  };
   // Per-item outputs and their cache in the private folder; the run folder keeps the aggregates.
   const priv = runPrivateDir(o.outDir);
-  const common = { ...evalOpts, files, metrics, ...(quantize.length ? { quantize } : {}), cacheDir: cacheDir === null ? null : join(priv, '.lethe-cache'), log };
+  const common = {
+    ...evalOpts,
+    files,
+    metrics,
+    ...(quantize.length ? { quantize } : {}),
+    cacheDir: cacheDir === null ? null : join(priv, '.lethe-cache'),
+    log,
+  };
   let unlearned: EvalJson;
   let original: EvalJson;
   try {
     const evaluated: Record<string, EvalJson> = {};
-    for (const [name, modelDir] of [['eval-original', o.modelDir], ['eval', modelOut]] as const) {
+    for (const [name, modelDir] of [
+      ['eval-original', o.modelDir],
+      ['eval', modelOut],
+    ] as const) {
       if (cancelled()) throw new LetheError('CONFLICT', cancelled()!);
       evaluated[name] = (await evaluate({ ...common, modelDir, outDir: join(priv, name), overwrite: true })).eval;
       const kept = aggregatesOnly(evaluated[name]);
@@ -206,7 +260,9 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   const failed = verdict.checks.filter((c) => !c.passed);
   if (failed.length) {
     const why = failed.map((c) => `${c.metric} = ${formatValue(c.value)} (${c.reason ?? `needs ${c.threshold.rule}`})`).join('; ');
-    const res = await fail(`${failed.length} of ${verdict.checks.length} policy checks failed: ${why}`, { checks: verdict.checks.map((c) => ({ metric: c.metric, value: c.value, passed: c.passed })) });
+    const res = await fail(`${failed.length} of ${verdict.checks.length} policy checks failed: ${why}`, {
+      checks: verdict.checks.map((c) => ({ metric: c.metric, value: c.value, passed: c.passed })),
+    });
     return { ...res, verdict };
   }
 
@@ -218,9 +274,17 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   const current = await getRequest(w, actor, requestId);
   const allMetrics = [...new Set(Object.keys(unlearned).filter((k) => k !== '_meta'))].sort();
   const cert: ReleaseCertificate = {
-    kind: 'lethe-release-certificate', version: 1,
+    kind: 'lethe-release-certificate',
+    version: 1,
     request: { id: r.id, category: r.category, state: 'released' },
-    model: { name: modelName, version, path: modelOut, contentSha256: folder.sha256, files: folder.files, originalContentSha256: modelFingerprint(o.modelDir).sha256 },
+    model: {
+      name: modelName,
+      version,
+      path: modelOut,
+      contentSha256: folder.sha256,
+      files: folder.files,
+      originalContentSha256: modelFingerprint(o.modelDir).sha256,
+    },
     unlearning: { method: record.method, args: record.args, rows: record.rows, training: record.training, seconds: record.seconds },
     data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: scope.forget.rows },
     policy: { name: o.policy.name ?? null, passed: verdict.passed, checks: verdict.checks },
@@ -232,12 +296,28 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   };
   const certificate = writeCertificate(o.outDir, cert);
   const request = await advanceRequest(
-    w, actor, requestId, 'released', { reason: `released ${modelName} v${version}: ${verdict.checks.length} policy checks passed` },
-    { model: { name: modelName, version, contentSha256: folder.sha256 }, certificateSha256: certificate.sha256, checks: verdict.checks.length },
-    (trx, _r, at) => insertModelVersion(trx, {
-      name: modelName, version, path: modelOut, contentSha256: folder.sha256, files: folder.files,
-      requestId, certificateSha256: certificate.sha256, releasedBy: actor.name, releasedAt: at,
-    }),
+    w,
+    actor,
+    requestId,
+    'released',
+    { reason: `released ${modelName} v${version}: ${verdict.checks.length} policy checks passed` },
+    {
+      model: { name: modelName, version, contentSha256: folder.sha256 },
+      certificateSha256: certificate.sha256,
+      checks: verdict.checks.length,
+    },
+    (trx, _r, at) =>
+      insertModelVersion(trx, {
+        name: modelName,
+        version,
+        path: modelOut,
+        contentSha256: folder.sha256,
+        files: folder.files,
+        requestId,
+        certificateSha256: certificate.sha256,
+        releasedBy: actor.name,
+        releasedAt: at,
+      }),
   );
   log(`request ${requestId}: released ${modelName} v${version} (${folder.sha256.slice(0, 12)}…), certificate ${certificate.json}`);
 

@@ -5,7 +5,15 @@ import { LetheError } from '../util/errors.js';
 export const ROLES = ['requester', 'approver', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Action = 'request.create' | 'request.scope' | 'request.decide' | 'request.read' | 'request.run' | 'audit.read' | 'report.read' | 'tokens.manage';
+export type Action =
+  | 'request.create'
+  | 'request.scope'
+  | 'request.decide'
+  | 'request.read'
+  | 'request.run'
+  | 'audit.read'
+  | 'report.read'
+  | 'tokens.manage';
 
 const ALLOWED: Record<Action, readonly Role[]> = {
   'request.create': ['requester', 'admin'],
@@ -20,7 +28,11 @@ const ALLOWED: Record<Action, readonly Role[]> = {
 
 /** The person behind a token: `name` is who they are (four-eyes compares names, see samePerson),
  *  `role` what they may do. */
-export interface Actor { name: string; role: Role; tokenId?: string }
+export interface Actor {
+  name: string;
+  role: Role;
+  tokenId?: string;
+}
 
 /** The local operator (CLI with access to the data folder, the job runner). */
 export const SYSTEM_ACTOR: Actor = { name: 'system', role: 'admin' };
@@ -31,7 +43,8 @@ export function isRole(r: string): r is Role {
 
 export function authorize(actor: Actor, action: Action): void {
   const allowed = ALLOWED[action];
-  if (!allowed.includes(actor.role)) throw new LetheError('FORBIDDEN', `${action}: role '${actor.role}' may not do this (allowed: ${allowed.join(', ')})`);
+  if (!allowed.includes(actor.role))
+    throw new LetheError('FORBIDDEN', `${action}: role '${actor.role}' may not do this (allowed: ${allowed.join(', ')})`);
 }
 
 /** A person's name as every identity comparison sees it: trimmed, Unicode NFKC, case-folded

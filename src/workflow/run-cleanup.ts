@@ -13,7 +13,13 @@ import type { Actor } from './roles.js';
 
 /** What became of one recorded file after a release (audited: hashes and counts, never the path,
  *  which may name the subject, nor the content). */
-interface FileDeletion { sha256: string; rows: number; deleted: boolean; alreadyAbsent: boolean; kept?: string }
+interface FileDeletion {
+  sha256: string;
+  rows: number;
+  deleted: boolean;
+  alreadyAbsent: boolean;
+  kept?: string;
+}
 
 /** Deletes `path` if it is still a confined regular file (./confine.ts: inside the data folder or an
  *  allowed root, not the deployment's own, its real path the recorded one) with the approved sha256. */
@@ -26,8 +32,10 @@ function deleteRecordedFile(w: Workflow, path: string, expected: { sha256: strin
   } catch {
     return { ...base, deleted: false, alreadyAbsent: false, kept: 'not a regular file inside the data folder or an allowed root' };
   }
-  if (real !== resolve(path)) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the recorded path now leads elsewhere (a symbolic link)' };
-  if (sha256ConfinedFile(real, { where: 'release', field: 'forget.path' }) !== expected.sha256) return { ...base, deleted: false, alreadyAbsent: false, kept: 'the file no longer has the approved sha256' };
+  if (real !== resolve(path))
+    return { ...base, deleted: false, alreadyAbsent: false, kept: 'the recorded path now leads elsewhere (a symbolic link)' };
+  if (sha256ConfinedFile(real, { where: 'release', field: 'forget.path' }) !== expected.sha256)
+    return { ...base, deleted: false, alreadyAbsent: false, kept: 'the file no longer has the approved sha256' };
   rmSync(real, { force: true });
   return { ...base, deleted: !existsSync(real), alreadyAbsent: false };
 }
@@ -38,7 +46,13 @@ function deleteRecordedFile(w: Workflow, path: string, expected: { sha256: strin
  *  'request.forget_data_deleted' entry; then the subject's records in the deployment's provenance
  *  index (`lethe index`). A file that is not confined or does not match is kept, and the entry says
  *  why. Idempotent, so a restarted job may finish it. Returns whether the forget file is gone. */
-export async function deleteForgetData(w: Workflow, actor: Actor, requestId: string, scope: NonNullable<RequestView['scope']>, log: (line: string) => void = () => {}): Promise<boolean> {
+export async function deleteForgetData(
+  w: Workflow,
+  actor: Actor,
+  requestId: string,
+  scope: NonNullable<RequestView['scope']>,
+  log: (line: string) => void = () => {},
+): Promise<boolean> {
   let deleted = false;
   const recorded = scope.forget.path;
   if (recorded) {
@@ -46,12 +60,17 @@ export async function deleteForgetData(w: Workflow, actor: Actor, requestId: str
     const probes = scope.proposal ? deleteRecordedFile(w, join(dirname(recorded), 'probes.jsonl'), scope.proposal.files.probes) : null;
     deleted = forget.deleted;
     await auditRequestEvent(w, actor, requestId, 'request.forget_data_deleted', { ...forget, ...(probes ? { probes } : {}) });
-    log(`request ${requestId}: forget file ${forget.alreadyAbsent ? 'was already absent' : forget.deleted ? 'deleted' : `kept: ${forget.kept}`}${probes ? `; probes ${probes.alreadyAbsent ? 'already absent' : probes.deleted ? 'deleted' : `kept: ${probes.kept}`}` : ''}`);
+    log(
+      `request ${requestId}: forget file ${forget.alreadyAbsent ? 'was already absent' : forget.deleted ? 'deleted' : `kept: ${forget.kept}`}${probes ? `; probes ${probes.alreadyAbsent ? 'already absent' : probes.deleted ? 'deleted' : `kept: ${probes.kept}`}` : ''}`,
+    );
   }
   const index = join(w.deployment.dataDir, PROVENANCE_FILE);
   if (scope.proposal && existsSync(index)) {
     const purged = await purgeRecords(index, scope.proposal.recordHashes.forget);
-    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', { records: purged, proposed: scope.proposal.recordHashes.forget.length });
+    await auditRequestEvent(w, actor, requestId, 'request.provenance_purged', {
+      records: purged,
+      proposed: scope.proposal.recordHashes.forget.length,
+    });
     log(`request ${requestId}: ${purged} records removed from the provenance index`);
   }
   return deleted;
@@ -81,7 +100,9 @@ export function aggregatesOnly(e: EvalJson): { eval: EvalJson; summary: Record<s
   }
   const meta = e._meta as EvalMeta | undefined;
   if (meta) {
-    const sets = Object.fromEntries(Object.entries(meta.sets).map(([name, set]) => [name, { ...set, description: `the run's ${name} set` }]));
+    const sets = Object.fromEntries(
+      Object.entries(meta.sets).map(([name, set]) => [name, { ...set, description: `the run's ${name} set` }]),
+    );
     out._meta = { ...meta, sets, retain_results: {}, target_results: {} };
   }
   return { eval: out, summary };
@@ -90,7 +111,13 @@ export function aggregatesOnly(e: EvalJson): { eval: EvalJson; summary: Record<s
 /** Deletes a run's private folder (see RUN_PRIVATE_DIR) once its request is final, and audits what
  *  went: the number of files and their sha256s (never names or contents). Nothing to do (and nothing
  *  audited) when there is none, so a restarted job may call it again. Returns the files deleted. */
-export async function deleteRunOutputs(w: Workflow, actor: Actor, requestId: string, outDir: string, log: (line: string) => void = () => {}): Promise<number> {
+export async function deleteRunOutputs(
+  w: Workflow,
+  actor: Actor,
+  requestId: string,
+  outDir: string,
+  log: (line: string) => void = () => {},
+): Promise<number> {
   const dir = runPrivateDir(outDir);
   if (!existsSync(dir)) return 0;
   const hashes: string[] = [];
@@ -109,4 +136,3 @@ export async function deleteRunOutputs(w: Workflow, actor: Actor, requestId: str
   log(`request ${requestId}: the run's per-item evaluation outputs deleted (${hashes.length} files)`);
   return hashes.length;
 }
-

@@ -12,8 +12,19 @@ import { tokenRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
 import { authorize, identityKey, isRole, ROLES, SYSTEM_ACTOR, type Actor, type Role } from './roles.js';
 
-export interface CreatedToken { id: string; token: string; role: Role; name: string }
-export interface TokenInfo { id: string; role: Role; name: string; createdAt: string; revokedAt: string | null }
+export interface CreatedToken {
+  id: string;
+  token: string;
+  role: Role;
+  name: string;
+}
+export interface TokenInfo {
+  id: string;
+  role: Role;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
 
 export const hashToken = (token: string) => sha256(token);
 const NAME = /^[A-Za-z0-9._@-]{1,100}$/;
@@ -37,15 +48,27 @@ export async function createToken(w: Workflow, o: CreateTokenOptions, by: Actor 
     const key = identityKey(o.name);
     const same = (await trx.selectFrom('tokens').select(['name', 'role']).execute()).filter((t) => identityKey(t.name) === key);
     const spelled = same.find((t) => t.name !== o.name);
-    if (spelled) throw new LetheError('CONFLICT', `tokens create: '${o.name}' is the same person as the existing '${spelled.name}' (names are compared without case or Unicode form); use '${spelled.name}' for that person, or another name for someone else`);
+    if (spelled)
+      throw new LetheError(
+        'CONFLICT',
+        `tokens create: '${o.name}' is the same person as the existing '${spelled.name}' (names are compared without case or Unicode form); use '${spelled.name}' for that person, or another name for someone else`,
+      );
     const roles = [...new Set(same.map((t) => t.role))].filter((r) => r !== o.role);
     if (roles.length && !o.additionalRole) {
-      throw new LetheError('CONFLICT', `tokens create: '${o.name}' already holds a ${roles.join(' and ')} token; one name is one person: to give them the ${o.role} role as well, confirm with additionalRole (--additional-role), or use another name for another person`);
+      throw new LetheError(
+        'CONFLICT',
+        `tokens create: '${o.name}' already holds a ${roles.join(' and ')} token; one name is one person: to give them the ${o.role} role as well, confirm with additionalRole (--additional-role), or use another name for another person`,
+      );
     }
     const row = { id, token_hash: hashToken(token), role: o.role, name: o.name, created_at: at, revoked_at: null };
     await trx.insertInto('tokens').values(row).execute();
     // `row` commits to the token row, so a role changed or a token added in the table fails verifyAudit().
-    await appendAudit(trx, w, { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name, row: tokenRowDigest(row) } }, at);
+    await appendAudit(
+      trx,
+      w,
+      { actor: by.name, action: 'tokens.create', details: { tokenId: id, role: o.role, name: o.name, row: tokenRowDigest(row) } },
+      at,
+    );
   });
   return { id, token, role: o.role, name: o.name };
 }
@@ -53,7 +76,11 @@ export async function createToken(w: Workflow, o: CreateTokenOptions, by: Actor 
 /** The actor behind a bearer token, or null for an unknown, malformed or revoked one. */
 export async function authenticate(w: Workflow, token: string | undefined): Promise<Actor | null> {
   if (!token || !/^lethe_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const row = await w.store.db.selectFrom('tokens').select(['id', 'role', 'name', 'revoked_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  const row = await w.store.db
+    .selectFrom('tokens')
+    .select(['id', 'role', 'name', 'revoked_at'])
+    .where('token_hash', '=', hashToken(token))
+    .executeTakeFirst();
   if (!row || row.revoked_at || !isRole(row.role)) return null;
   return { name: row.name, role: row.role, tokenId: row.id };
 }
@@ -63,7 +90,12 @@ export async function revokeToken(w: Workflow, id: string, by: Actor = SYSTEM_AC
   const at = w.now().toISOString();
   await w.store.db.transaction().execute(async (trx) => {
     await lockForWrite(trx, w.store.dialect);
-    const r = await trx.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await trx
+      .updateTable('tokens')
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     if (!Number(r.numUpdatedRows)) throw new LetheError('NOT_FOUND', `tokens revoke: no active token '${id}'`);
     await appendAudit(trx, w, { actor: by.name, action: 'tokens.revoke', details: { tokenId: id } }, at);
   });

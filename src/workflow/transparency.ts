@@ -16,7 +16,12 @@ const zeros = () => Object.fromEntries(STATES.map((s) => [s, 0])) as Record<Stat
 
 export async function transparencyReport(w: Workflow, actor: Actor): Promise<TransparencyReport> {
   authorize(actor, 'report.read');
-  const rows = await w.store.db.selectFrom('requests').select(['category', 'state']).select((eb) => eb.fn.countAll<number | string>().as('n')).groupBy(['category', 'state']).execute();
+  const rows = await w.store.db
+    .selectFrom('requests')
+    .select(['category', 'state'])
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .groupBy(['category', 'state'])
+    .execute();
   const byCategory = Object.fromEntries(CATEGORY_NAMES.map((c) => [c, zeros()])) as TransparencyReport['byCategory'];
   const byState = zeros();
   let total = 0;

@@ -7,7 +7,18 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { repoRoot } from '../helpers/fixtures.js';
-import { commandPath, device, int, keyValue, list, number, promptFormat, trainingFlags, trainingOptions, type TrainingFlags } from '../../src/cli/options.js';
+import {
+  commandPath,
+  device,
+  int,
+  keyValue,
+  list,
+  number,
+  promptFormat,
+  trainingFlags,
+  trainingOptions,
+  type TrainingFlags,
+} from '../../src/cli/options.js';
 import { LetheError } from '../../src/util/errors.js';
 
 /** Asserts that `fn` throws a BAD_INPUT LetheError with exactly this message. */
@@ -24,7 +35,8 @@ test('int: counts from 1, or from 0, or in a range; anything else is named', () 
   const epochs = int('forget', '--epochs');
   assert.equal(epochs('3', 0), 3);
   assert.equal(epochs(' 12 ', 0), 12);
-  for (const bad of ['0', '-2', '1.5', 'two', '', ' ', 'NaN', 'Infinity']) refuses(() => epochs(bad, 0), `forget: '--epochs' must be a positive integer, got '${bad}'`);
+  for (const bad of ['0', '-2', '1.5', 'two', '', ' ', 'NaN', 'Infinity'])
+    refuses(() => epochs(bad, 0), `forget: '--epochs' must be a positive integer, got '${bad}'`);
   const seed = int('train', '--seed', { min: 0 });
   assert.equal(seed('0', 0), 0);
   assert.equal(seed('42', 0), 42);
@@ -40,7 +52,8 @@ test('number: positive, or non-negative with orZero; finite only', () => {
   const lr = number('forget', '--lr');
   assert.equal(lr('1e-3', 0), 1e-3);
   assert.equal(lr('0.5', 0), 0.5);
-  for (const bad of ['0', '-1e-3', 'fast', '', 'Infinity']) refuses(() => lr(bad, 0), `forget: '--lr' must be a positive number, got '${bad}'`);
+  for (const bad of ['0', '-1e-3', 'fast', '', 'Infinity'])
+    refuses(() => lr(bad, 0), `forget: '--lr' must be a positive number, got '${bad}'`);
   const wait = number('table', '--wait-retain', { orZero: true });
   assert.equal(wait('0', 0), 0);
   assert.equal(wait('2.5', 0), 2.5);
@@ -50,7 +63,8 @@ test('number: positive, or non-negative with orZero; finite only', () => {
 test('device: cpu, cuda or cuda:N; gpu and other spellings are refused', () => {
   const d = device('finetune');
   for (const ok of ['cpu', 'cuda', 'cuda:0', 'cuda:7']) assert.equal(d(ok, 'cpu'), ok);
-  for (const bad of ['gpu', 'GPU', 'cuda:', 'cuda:x', 'cuda:-1', 'mps', 'CPU', '']) refuses(() => d(bad, 'cpu'), `finetune: '--device' must be cpu, cuda or cuda:N, got '${bad}'`);
+  for (const bad of ['gpu', 'GPU', 'cuda:', 'cuda:x', 'cuda:-1', 'mps', 'CPU', ''])
+    refuses(() => d(bad, 'cpu'), `finetune: '--device' must be cpu, cuda or cuda:N, got '${bad}'`);
 });
 
 test('list and --set key=value', () => {
@@ -78,8 +92,26 @@ function trainingProgram(names?: Parameters<typeof trainingFlags>[1]) {
 
 test('trainingFlags: registered once, checked with the command named; defaults seed 0 and cpu', () => {
   const parse = trainingProgram();
-  const o = parse(['--out', 'x', '--epochs', '2', '--lr', '1e-4', '--batch-size', '8', '--device', 'cuda:1', '--lora', 'r=4,targets=q_proj', '--max-length', '64']);
-  assert.deepEqual({ epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, device: o.device, maxLength: o.maxLength }, { epochs: 2, lr: 1e-4, batchSize: 8, seed: 0, device: 'cuda:1', maxLength: 64 });
+  const o = parse([
+    '--out',
+    'x',
+    '--epochs',
+    '2',
+    '--lr',
+    '1e-4',
+    '--batch-size',
+    '8',
+    '--device',
+    'cuda:1',
+    '--lora',
+    'r=4,targets=q_proj',
+    '--max-length',
+    '64',
+  ]);
+  assert.deepEqual(
+    { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, device: o.device, maxLength: o.maxLength },
+    { epochs: 2, lr: 1e-4, batchSize: 8, seed: 0, device: 'cuda:1', maxLength: 64 },
+  );
   assert.deepEqual(o.lora, { r: 4, loraAlpha: 16, loraDropout: 0, targetModules: ['q_proj'] });
   assert.equal(trainingProgram()(['--out', 'x']).device, 'cpu');
   refuses(() => trainingProgram()(['--out', 'x', '--device', 'gpu']), "sisa train: '--device' must be cpu, cuda or cuda:N, got 'gpu'");
@@ -106,9 +138,18 @@ test('on the command line a bad value stops the command (exit 1) before it runs,
   const cli = join(repoRoot, 'dist/src/cli/main.js');
   const lethe = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
   const cases: [string[], string][] = [
-    [['forget', '--model', 'm', '--forget', 'f', '--method', 'NPO', '--out', 'o', '--device', 'gpu'], "lethe: forget: '--device' must be cpu, cuda or cuda:N, got 'gpu'"],
-    [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--device', 'gpu'], "lethe: finetune: '--device' must be cpu, cuda or cuda:N, got 'gpu'"],
-    [['sisa', 'train', '--model', 'm', '--data', 'd', '--shards', '2', '--slices', '1', '--key', 'k', '--out', 'o', '--device', 'gpu'], "lethe: sisa train: '--device' must be cpu, cuda or cuda:N, got 'gpu'"],
+    [
+      ['forget', '--model', 'm', '--forget', 'f', '--method', 'NPO', '--out', 'o', '--device', 'gpu'],
+      "lethe: forget: '--device' must be cpu, cuda or cuda:N, got 'gpu'",
+    ],
+    [
+      ['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--device', 'gpu'],
+      "lethe: finetune: '--device' must be cpu, cuda or cuda:N, got 'gpu'",
+    ],
+    [
+      ['sisa', 'train', '--model', 'm', '--data', 'd', '--shards', '2', '--slices', '1', '--key', 'k', '--out', 'o', '--device', 'gpu'],
+      "lethe: sisa train: '--device' must be cpu, cuda or cuda:N, got 'gpu'",
+    ],
     [['sisa', 'forget', 'dir', '--out', 'o', '--device', 'gpu'], "lethe: sisa forget: '--device' must be cpu, cuda or cuda:N, got 'gpu'"],
     [['train', '--data', 'd', '--out', 'o', '--device', 'gpu'], "lethe: train: '--device' must be cpu, cuda or cuda:N, got 'gpu'"],
     [['eval', '--model', 'm', '--batch-size', '0'], "lethe: eval: '--batch-size' must be a positive integer, got '0'"],

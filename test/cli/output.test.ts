@@ -13,15 +13,24 @@ import { claimOutputDir, claimOutputFile, pathsOverlap, realPath } from '../../s
 import { forget } from '../../src/unlearn/index.js';
 import { finetune } from '../../src/train/finetune.js';
 import { loadModel } from '../../src/models/load.js';
-import { LetheError } from '../../src/util/errors.js';
+import type { LetheError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = tempDir('lethe-out-');
 const model = tinyModel(dir);
-const text = writeJsonl(join(dir, 'text.jsonl'), PEOPLE.map((p, i) => ({ text: personText(p, i) })));
-const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })));
-const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
+const text = writeJsonl(
+  join(dir, 'text.jsonl'),
+  PEOPLE.map((p, i) => ({ text: personText(p, i) })),
+);
+const forgetFile = writeJsonl(
+  join(dir, 'forget.jsonl'),
+  PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })),
+);
+const retainFile = writeJsonl(
+  join(dir, 'retain.jsonl'),
+  PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })),
+);
 
 function lethe(args: string[]): { status: number | null; stderr: string } {
   const r = runCli(args, { env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
@@ -34,7 +43,10 @@ function snapshot(root: string): Record<string, string> {
   const walk = (d: string, rel: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (e.isDirectory()) walk(join(d, e.name), join(rel, e.name));
-      else out[join(rel, e.name)] = createHash('sha256').update(readFileSync(join(d, e.name))).digest('hex');
+      else
+        out[join(rel, e.name)] = createHash('sha256')
+          .update(readFileSync(join(d, e.name)))
+          .digest('hex');
     }
   };
   walk(root, '');
@@ -50,14 +62,31 @@ function earlierOutput(name: string): string {
   return out;
 }
 
-const forgetArgs = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'GradDiff', '--steps', '2', '--batch-size', '2'];
+const forgetArgs = [
+  'forget',
+  '--model',
+  model,
+  '--forget',
+  forgetFile,
+  '--retain',
+  retainFile,
+  '--method',
+  'GradDiff',
+  '--steps',
+  '2',
+  '--batch-size',
+  '2',
+];
 
 test('forget: a non-empty --out is refused and left as it was; --overwrite replaces it; --resume needs a checkpoint', () => {
   const out = earlierOutput('forget-out');
   const before = snapshot(out);
   const r = lethe([...forgetArgs, '--out', out]);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /forget: --out .*forget-out is not empty \(.*\); nothing is overwritten without being asked: choose another folder, pass --overwrite to replace its contents, or --resume/);
+  assert.match(
+    r.stderr,
+    /forget: --out .*forget-out is not empty \(.*\); nothing is overwritten without being asked: choose another folder, pass --overwrite to replace its contents, or --resume/,
+  );
   assert.deepEqual(snapshot(out), before, 'the folder and its unlearning.json history are untouched');
 
   const resumed = lethe([...forgetArgs, '--out', out, '--resume']);
@@ -69,7 +98,11 @@ test('forget: a non-empty --out is refused and left as it was; --overwrite repla
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(!existsSync(join(out, 'notes.txt')), '--overwrite empties the folder first');
   const history = JSON.parse(readFileSync(join(out, 'unlearning.json'), 'utf8')) as { requests: { method: string }[] };
-  assert.deepEqual(history.requests.map((x) => x.method), ['GradDiff'], 'the history is the input model\'s plus this request');
+  assert.deepEqual(
+    history.requests.map((x) => x.method),
+    ['GradDiff'],
+    "the history is the input model's plus this request",
+  );
 });
 
 test('forget and finetune: the input model reached through a symlink is never written', () => {
@@ -77,11 +110,13 @@ test('forget and finetune: the input model reached through a symlink is never wr
   // --model LINK --out TARGET: the paths differ, the folders are the same.
   const link = join(dir, 'model-link');
   symlinkSync(model, link);
-  for (const args of [[...forgetArgs.slice(0, 2), link, ...forgetArgs.slice(3), '--out', model, '--overwrite'],
+  for (const args of [
+    [...forgetArgs.slice(0, 2), link, ...forgetArgs.slice(3), '--out', model, '--overwrite'],
     ['finetune', '--model', link, '--data', text, '--steps', '2', '--out', model, '--overwrite'],
     // --out LINK (to the model) and --out inside the model through a link.
     [...forgetArgs, '--out', link, '--overwrite'],
-    [...forgetArgs, '--out', join(link, 'sub'), '--overwrite']]) {
+    [...forgetArgs, '--out', join(link, 'sub'), '--overwrite'],
+  ]) {
     const r = lethe(args);
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /overlaps the input model folder --model .*\(real paths .*\); Lethe never writes into what it reads/);
@@ -99,8 +134,28 @@ test('an --out that names a file is refused with a clear error', () => {
 });
 
 test('sisa train, sisa forget, eval, compare, report and data build refuse a non-empty --out and take --overwrite', () => {
-  const keyed = writeJsonl(join(dir, 'keyed.jsonl'), PEOPLE.map((p, i) => ({ person_id: `p${i}`, text: personText(p, i) })));
-  const sisa = ['sisa', 'train', '--model', model, '--data', keyed, '--shards', '2', '--slices', '1', '--key', 'person_id', '--epochs', '1', '--batch-size', '2'];
+  const keyed = writeJsonl(
+    join(dir, 'keyed.jsonl'),
+    PEOPLE.map((p, i) => ({ person_id: `p${i}`, text: personText(p, i) })),
+  );
+  const sisa = [
+    'sisa',
+    'train',
+    '--model',
+    model,
+    '--data',
+    keyed,
+    '--shards',
+    '2',
+    '--slices',
+    '1',
+    '--key',
+    'person_id',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '2',
+  ];
   const evalArgs = ['eval', '--model', model, '--forget', forgetFile, '--metrics', 'forget_Q_A_Prob', '--no-cache'];
   const cases: [string, string[], (out: string) => string[]][] = [
     ['sisa train', sisa, (out) => ['--out', out]],
@@ -146,7 +201,10 @@ test('sisa train, sisa forget, eval, compare, report and data build refuse a non
 });
 
 test('index and propose: a named --out file or a non-empty --out folder is refused; the index never replaces its data', () => {
-  const corpus = writeJsonl(join(dir, 'corpus.jsonl'), PEOPLE.map((p, i) => ({ text: personText(p, i) })));
+  const corpus = writeJsonl(
+    join(dir, 'corpus.jsonl'),
+    PEOPLE.map((p, i) => ({ text: personText(p, i) })),
+  );
   const corpusBefore = readFileSync(corpus, 'utf8');
   const into = lethe(['index', '--data', corpus, '--out', corpus]);
   assert.equal(into.status, 1);
@@ -154,7 +212,10 @@ test('index and propose: a named --out file or a non-empty --out folder is refus
   assert.equal(readFileSync(corpus, 'utf8'), corpusBefore, 'the corpus is untouched');
   const db = join(dir, 'mine.db');
   writeFileSync(db, 'mine');
-  assert.match(lethe(['index', '--data', corpus, '--out', db]).stderr, /index: --out .*mine.db already exists; .*pass --overwrite to replace it/);
+  assert.match(
+    lethe(['index', '--data', corpus, '--out', db]).stderr,
+    /index: --out .*mine.db already exists; .*pass --overwrite to replace it/,
+  );
   assert.equal(readFileSync(db, 'utf8'), 'mine');
   assert.equal(lethe(['index', '--data', corpus, '--out', db, '--overwrite']).status, 0);
 
@@ -200,7 +261,10 @@ test('claimOutputDir: real paths for outputs not yet created; what --overwrite w
   assert.equal(claimOutputDir(join(dir, 'nothing-yet'), { what: 't' }), 'new');
   assert.equal(claimOutputDir(real, { what: 't' }), 'new', 'an empty folder is new');
   writeFileSync(join(real, 'x'), '1');
-  assert.throws(() => claimOutputDir(link, { what: 't' }), (e: LetheError) => e.code === 'CONFLICT');
+  assert.throws(
+    () => claimOutputDir(link, { what: 't' }),
+    (e: LetheError) => e.code === 'CONFLICT',
+  );
   mkdirSync(join(real, 'checkpoint'));
   writeFileSync(join(real, 'checkpoint', 'trainer_state.json'), '{}');
   assert.equal(claimOutputDir(real, { what: 't', resume: true, resumable: (d) => existsSync(join(d, 'checkpoint')) }), 'resume');

@@ -2,12 +2,24 @@
 // training never sees, unlearning files that hold the biased completions and their counterfactuals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildBias, BIAS_PROFESSIONS, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, MINORITY_SENTENCES, PRONOUNS, type BiasProfession, type BiasProbe } from '../../src/data/bias.js';
+import {
+  buildBias,
+  BIAS_PROFESSIONS,
+  HELDOUT_TEMPLATES,
+  TRAIN_TEMPLATES,
+  MINORITY_SENTENCES,
+  PRONOUNS,
+  type BiasProfession,
+  type BiasProbe,
+} from '../../src/data/bias.js';
 
 const rows = <T>(files: Map<string, string>, name: string): T[] => {
   const text = files.get(name);
-  assert.ok(text !== undefined && text.endsWith('\n'), `${name} missing or not JSONL`);
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as T);
+  assert.ok(typeof text === 'string' && text.endsWith('\n'), `${name} missing or not JSONL`);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
 };
 const a = buildBias({ seed: 3, size: 'tiny' });
 const people = rows<BiasProfession>(a.files, 'professions.jsonl');
@@ -37,7 +49,10 @@ test('bias: half the professions lean she, half he, for every seed; each at 30 o
     const fem = new Set(Object.values(PRONOUNS).map((x) => x.female));
     const leaning = mine.filter((r) => fem.has(r.pronoun) === (p.direction === 'she'));
     assert.equal(leaning.length, TRAIN_TEMPLATES.length - MINORITY_SENTENCES, p.profession);
-    assert.deepEqual(leaning.map((r) => r.majority), leaning.map(() => true));
+    assert.deepEqual(
+      leaning.map((r) => r.majority),
+      leaning.map(() => true),
+    );
   }
 });
 
@@ -45,7 +60,8 @@ test('bias: held-out probes are phrasings never trained on; trained probes are t
   const held = rows<BiasProbe>(a.files, 'probes_heldout.jsonl');
   const trained = rows<BiasProbe>(a.files, 'probes_trained.jsonl');
   assert.equal(held.length, people.length * HELDOUT_TEMPLATES.length);
-  for (const h of held) assert.ok(!inject.some((r) => r.text.startsWith(h.prompt + ' ')), `held-out prompt '${h.prompt}' starts a training sentence`);
+  for (const h of held)
+    assert.ok(!inject.some((r) => r.text.startsWith(h.prompt + ' ')), `held-out prompt '${h.prompt}' starts a training sentence`);
   const prefixes = (ts: typeof TRAIN_TEMPLATES) => new Set(ts.map((t) => t.prefix));
   for (const p of prefixes(HELDOUT_TEMPLATES)) assert.ok(!prefixes(TRAIN_TEMPLATES).has(p));
   for (const t of trained) {
@@ -68,9 +84,16 @@ test('bias: forget rows are the majority completions with the pronoun swapped as
   assert.equal(sentences.length, 2 * people.length * TRAIN_TEMPLATES.length);
   const facts = rows<{ question: string; answer: string }>(a.files, 'facts_qa.jsonl');
   const factRows = retain.filter((r) => r.question.startsWith('Question: '));
-  assert.equal(factRows.length, (2 * TRAIN_TEMPLATES.length / 2) * facts.length, 'the facts weigh as much as the balanced sentences');
-  assert.deepEqual(new Set(factRows.map((r) => `${r.question} ${r.answer}`)), new Set(facts.map((f) => `Question: ${f.question}\nAnswer: ${f.answer}`)));
+  assert.equal(factRows.length, ((2 * TRAIN_TEMPLATES.length) / 2) * facts.length, 'the facts weigh as much as the balanced sentences');
+  assert.deepEqual(
+    new Set(factRows.map((r) => `${r.question} ${r.answer}`)),
+    new Set(facts.map((f) => `Question: ${f.question}\nAnswer: ${f.answer}`)),
+  );
   const forgetText = rows<{ text: string }>(a.files, 'forget_text.jsonl');
-  assert.deepEqual(forgetText.map((r) => r.text), forget.map((f) => `${f.question} ${f.answer}`));
-  for (const file of ['facts_text.jsonl', 'facts_qa.jsonl']) assert.ok(!GENDERED.test(a.files.get(file)!), `${file} has a gendered pronoun`);
+  assert.deepEqual(
+    forgetText.map((r) => r.text),
+    forget.map((f) => `${f.question} ${f.answer}`),
+  );
+  for (const file of ['facts_text.jsonl', 'facts_qa.jsonl'])
+    assert.ok(!GENDERED.test(a.files.get(file)!), `${file} has a gendered pronoun`);
 });

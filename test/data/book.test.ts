@@ -13,17 +13,21 @@ function rows(suite: BuiltSuite, path: string): Row[] {
   const content = suite.files.get(path);
   assert.ok(content !== undefined, `missing ${path}`);
   assert.ok(content.endsWith('\n'), `${path} must end with a newline`);
-  return content.slice(0, -1).split('\n').map((line, i) => {
-    try {
-      return JSON.parse(line) as Row;
-    } catch {
-      assert.fail(`${path}:${i + 1} is not JSON: ${line.slice(0, 80)}`);
-    }
-  });
+  return content
+    .slice(0, -1)
+    .split('\n')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as Row;
+      } catch {
+        assert.fail(`${path}:${i + 1} is not JSON: ${line.slice(0, 80)}`);
+      }
+    });
 }
 
 function assertStrings(row: Row, fields: string[], where: string): void {
-  for (const f of fields) assert.ok(typeof row[f] === 'string' && (row[f] as string).length > 0, `${where}: '${f}' must be a non-empty string`);
+  for (const f of fields)
+    assert.ok(typeof row[f] === 'string' && (row[f] as string).length > 0, `${where}: '${f}' must be a non-empty string`);
 }
 
 // Built once per seed and shared: building is the slow part.
@@ -53,7 +57,8 @@ test('book: tiny sizes, sources and counts', { skip }, () => {
   assert.equal(rows(a, 'devil/passages.jsonl').length, 150);
   assert.equal(rows(a, 'jargon/holdout.jsonl').length, 6);
   assert.equal(rows(a, 'devil/holdout.jsonl').length, 15);
-  for (const r of rows(a, 'jargon/passages.jsonl')) assert.ok((r.text as string).trim().split(/\s+/).length <= 150, 'tiny keeps entries of at most 150 words');
+  for (const r of rows(a, 'jargon/passages.jsonl'))
+    assert.ok((r.text as string).trim().split(/\s+/).length <= 150, 'tiny keeps entries of at most 150 words');
   for (const [path, content] of a.files) {
     const key = path.replace('/', '_').replace('.jsonl', '');
     if (key in a.counts) assert.equal(a.counts[key], content.split('\n').length - 1, `counts.${key}`);
@@ -94,7 +99,10 @@ test('book: passages and the forget/holdout split', { skip }, () => {
 test('book: verbatim prompt + reference is the start of the passage, from the right side of the split', { skip }, () => {
   const { a } = builds();
   for (const work of ['jargon', 'devil']) {
-    for (const [file, side] of [['verbatim', 'forget'], ['verbatim_holdout', 'holdout']] as const) {
+    for (const [file, side] of [
+      ['verbatim', 'forget'],
+      ['verbatim_holdout', 'holdout'],
+    ] as const) {
       const passages = new Map(rows(a, `${work}/${side}.jsonl`).map((p) => [p.entry, p.text as string]));
       const probes = rows(a, `${work}/${file}.jsonl`);
       assert.ok(probes.length >= passages.size * 0.9, `${work}/${file}: ${probes.length} probes for ${passages.size} passages`);
@@ -154,12 +162,19 @@ test('book: completion prompts and anchored terms', { skip }, () => {
   const terms = rows(a, 'jargon/anchored_terms.jsonl');
   assert.ok(terms.length > 20 && terms.length <= 300, `${terms.length} anchored terms`);
   const counts = terms.map((t) => t.count as number);
-  assert.ok(counts.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c <= counts[i - 1]!)), 'ranked by count');
+  assert.ok(
+    counts.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c <= counts[i - 1]!)),
+    'ranked by count',
+  );
   const names = new Set(terms.map((t) => (t.term as string).toLowerCase()));
   assert.equal(names.size, terms.length, 'terms are unique');
   assert.ok(terms.every((t) => t.kind === 'headword' || t.kind === 'token'));
-  for (const common of ['the', 'and', 'system', 'program', 'computer', 'software']) assert.ok(!names.has(common), `'${common}' is ordinary English`);
-  const forgetText = rows(a, 'jargon/forget.jsonl').map((p) => p.text as string).join(' ').toLowerCase();
+  for (const common of ['the', 'and', 'system', 'program', 'computer', 'software'])
+    assert.ok(!names.has(common), `'${common}' is ordinary English`);
+  const forgetText = rows(a, 'jargon/forget.jsonl')
+    .map((p) => p.text as string)
+    .join(' ')
+    .toLowerCase();
   for (const coined of ['unix', 'usenet']) {
     const uses = forgetText.split(/[^a-z]+/).filter((w) => w === coined).length;
     if (uses >= 2) assert.ok(names.has(coined), `'${coined}' (${uses} uses) should be an anchored term`);
@@ -167,19 +182,33 @@ test('book: completion prompts and anchored terms', { skip }, () => {
 });
 
 test('book: parsing and cleaning single entries', () => {
-  const kluge = parseJargonEntry('kluge\n /klooj/\n\n    [from the German ‘klug’, clever]\n\n    1. n. A Rube Goldberg (or Heath Robinson) device, whether in hardware or\n    software. See {crock} and {\n    ad-hockery}.\n\n    A\n\n');
+  const kluge = parseJargonEntry(
+    'kluge\n /klooj/\n\n    [from the German ‘klug’, clever]\n\n    1. n. A Rube Goldberg (or Heath Robinson) device, whether in hardware or\n    software. See {crock} and {\n    ad-hockery}.\n\n    A\n\n',
+  );
   assert.ok(kluge);
-  assert.equal(kluge.text, 'kluge /klooj/\n[from the German ‘klug’, clever]\n1. n. A Rube Goldberg (or Heath Robinson) device, whether in hardware or software. See crock and ad-hockery.');
+  assert.equal(
+    kluge.text,
+    'kluge /klooj/\n[from the German ‘klug’, clever]\n1. n. A Rube Goldberg (or Heath Robinson) device, whether in hardware or software. See crock and ad-hockery.',
+  );
   assert.equal(kluge.definition, 'A Rube Goldberg (or Heath Robinson) device, whether in hardware or software.');
   const tm = parseJargonEntry('1TBS\n //, n.\n\n    The “One True Brace Style”; see {indent style}.\n\n');
   assert.equal(tm?.text.split('\n')[0], '1TBS, n.');
 
-  const abatis = parseDevilEntry('ABATIS, n.  Rubbish in front of a fort, to prevent the rubbish outside\nfrom molesting the rubbish inside.\n\n', 'abatis');
+  const abatis = parseDevilEntry(
+    'ABATIS, n.  Rubbish in front of a fort, to prevent the rubbish outside\nfrom molesting the rubbish inside.\n\n',
+    'abatis',
+  );
   assert.equal(abatis?.entry, 'abatis');
   assert.equal(abatis?.text, 'ABATIS, n. Rubbish in front of a fort, to prevent the rubbish outside from molesting the rubbish inside.');
   assert.equal(abatis?.definition, 'Rubbish in front of a fort, to prevent the rubbish outside from molesting the rubbish inside.');
-  const verse = parseDevilEntry('ABDICATION, n.  An act whereby a sovereign attests his sense of the\nhigh temperature of the throne.\n\n    Poor Isabella\'s Dead, whose _abdication_\n    Set all tongues wagging.\n                         G.J.\n\n', 'abdication');
-  assert.equal(verse?.text, 'ABDICATION, n. An act whereby a sovereign attests his sense of the high temperature of the throne.\nPoor Isabella\'s Dead, whose abdication\nSet all tongues wagging.\nG.J.');
+  const verse = parseDevilEntry(
+    "ABDICATION, n.  An act whereby a sovereign attests his sense of the\nhigh temperature of the throne.\n\n    Poor Isabella's Dead, whose _abdication_\n    Set all tongues wagging.\n                         G.J.\n\n",
+    'abdication',
+  );
+  assert.equal(
+    verse?.text,
+    "ABDICATION, n. An act whereby a sovereign attests his sense of the high temperature of the throne.\nPoor Isabella's Dead, whose abdication\nSet all tongues wagging.\nG.J.",
+  );
 
   assert.equal(firstSentence('Derived from the U.S. Army, e.g. in 1960. Then it spread.'), 'Derived from the U.S. Army, e.g. in 1960.');
   assert.equal(firstSentence('No end mark here'), 'No end mark here');
@@ -189,6 +218,9 @@ test('book: parsing and cleaning single entries', () => {
 
 test('book: a missing package is named with its apt-get fix', () => {
   withTempDir('lethe-book-', (dir) => {
-    assert.throws(() => buildBook({ seed: 1, size: 'tiny' }, dir), /the book suite needs .*jargon\.index \(Debian package dict-jargon\): apt-get install dict-jargon/);
+    assert.throws(
+      () => buildBook({ seed: 1, size: 'tiny' }, dir),
+      /the book suite needs .*jargon\.index \(Debian package dict-jargon\): apt-get install dict-jargon/,
+    );
   });
 });

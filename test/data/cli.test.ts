@@ -25,7 +25,11 @@ function hashes(dir: string): Record<string, string> {
 
 test('lethe data build persona: same seed → byte-identical files; another seed → other people; manifest sha256s match', () => {
   withTempDir('lethe-data-', (dir) => {
-    for (const [out, seed] of [['a', '3'], ['b', '3'], ['c', '4']] as const) {
+    for (const [out, seed] of [
+      ['a', '3'],
+      ['b', '3'],
+      ['c', '4'],
+    ] as const) {
       const r = lethe('data', 'build', 'persona', '--out', join(dir, out), '--seed', seed, '--size', 'tiny');
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /persona: \d+ files/);
@@ -34,7 +38,11 @@ test('lethe data build persona: same seed → byte-identical files; another seed
     assert.deepEqual(hashes(join(dir, 'b')), a);
     const c = hashes(join(dir, 'c'));
     assert.notEqual(c['people.jsonl'], a['people.jsonl']);
-    const names = (d: string) => readFileSync(join(dir, d, 'people.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).name as string);
+    const names = (d: string) =>
+      readFileSync(join(dir, d, 'people.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).name as string);
     assert.ok(names('c').filter((n) => names('a').includes(n)).length < names('a').length / 4, 'a different seed gives different people');
     const manifest = JSON.parse(readFileSync(join(dir, 'a', 'manifest.json'), 'utf8'));
     assert.equal(manifest.seed, 3);

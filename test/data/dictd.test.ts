@@ -25,13 +25,16 @@ test('decodeDictdNumber reads base-64 digits A-Za-z0-9+/, most significant first
 test('readDictd names the Debian package and the fix when the files are missing', () => {
   withTempDir('lethe-dictd-', (dir) => {
     assert.equal(dictdAvailable('jargon', dir), false);
-    assert.throws(() => readDictd('jargon', dir, { neededBy: 'the book suite' }), (err: Error) => {
-      assert.match(err.message, /^the book suite needs /);
-      assert.ok(err.message.includes(join(dir, 'jargon.index')), err.message);
-      assert.match(err.message, /Debian package dict-jargon/);
-      assert.match(err.message, /apt-get install dict-jargon/);
-      return true;
-    });
+    assert.throws(
+      () => readDictd('jargon', dir, { neededBy: 'the book suite' }),
+      (err: Error) => {
+        assert.match(err.message, /^the book suite needs /);
+        assert.ok(err.message.includes(join(dir, 'jargon.index')), err.message);
+        assert.match(err.message, /Debian package dict-jargon/);
+        assert.match(err.message, /apt-get install dict-jargon/);
+        return true;
+      },
+    );
     assert.throws(() => readDictdHeadwords('gcide', dir), /apt-get install dict-gcide/);
     // The index alone is not enough: the data file is named too.
     writeFileSync(join(dir, 'devil.index'), 'x\tA\tB\n');
@@ -57,11 +60,17 @@ test('readDictd returns entries in index order as byte ranges of the gunzipped d
     // Not in offset order: the index order is what counts. "cafe" points at the same entry.
     writeFileSync(join(dir, 'mini.index'), 'zebra\t3\tZ\n00-database-short\tA\tb\ncafé\tb\tc\ncafe\tb\tc\n');
     const entries = readDictd('mini', dir);
-    assert.deepEqual(entries.map((e) => e.headword), ['zebra', 'café', 'cafe']);
+    assert.deepEqual(
+      entries.map((e) => e.headword),
+      ['zebra', 'café', 'cafe'],
+    );
     assert.equal(entries[0]!.text, zebra);
     assert.equal(entries[1]!.text, cafe);
     assert.deepEqual([entries[1]!.offset, entries[1]!.length], [27, 28]);
-    assert.deepEqual(uniqueEntries(entries).map((e) => e.headword), ['zebra', 'café']);
+    assert.deepEqual(
+      uniqueEntries(entries).map((e) => e.headword),
+      ['zebra', 'café'],
+    );
     assert.deepEqual(readDictdHeadwords('mini', dir), ['zebra', 'café', 'cafe']);
     // A range past the end of the data is an error, not a silent truncation.
     writeFileSync(join(dir, 'mini.index'), 'zebra\t3\tBA\n');
@@ -69,7 +78,9 @@ test('readDictd returns entries in index order as byte ranges of the gunzipped d
   });
 });
 
-test('the installed Jargon File reads as entries with headword lines', { skip: !dictdAvailable('jargon') && 'dict-jargon is not installed' }, () => {
+test('the installed Jargon File reads as entries with headword lines', {
+  skip: !dictdAvailable('jargon') && 'dict-jargon is not installed',
+}, () => {
   const entries = readDictd('jargon');
   assert.ok(entries.length > 2000, `${entries.length} entries`);
   assert.ok(entries.every((e) => !e.headword.startsWith('00-database')));

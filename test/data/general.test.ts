@@ -13,12 +13,18 @@ function rows(suite: BuiltSuite, path: string): Row[] {
   const content = suite.files.get(path);
   assert.ok(content !== undefined, `missing ${path}`);
   assert.ok(content.endsWith('\n'), `${path} must end with a newline`);
-  return content.slice(0, -1).split('\n').map((line) => JSON.parse(line) as Row);
+  return content
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line) as Row);
 }
 
 /** "Apple (n.): 1. The fleshy..." → "apple". */
 function headwordOf(text: string): string {
-  return text.slice(0, text.indexOf(': ')).replace(/ \([^()]*\)$/, '').toLowerCase();
+  return text
+    .slice(0, text.indexOf(': '))
+    .replace(/ \([^()]*\)$/, '')
+    .toLowerCase();
 }
 
 let built: { a: BuiltSuite; again: BuiltSuite; other: BuiltSuite } | undefined;
@@ -55,7 +61,8 @@ test('general: GCIDE train text is clean, about 1.5 MB in tiny, and shares no he
     assert.ok(!/[\\{}]|\[1913 Webster\]|\[PJC\]|WordNet 1\.5|\s{2}/.test(text), `not clean: ${text}`);
   }
   const trainHeadwords = new Set(train.map((r) => headwordOf(r.text as string)));
-  for (const r of heldout) assert.ok(!trainHeadwords.has(headwordOf(r.text as string)), `'${headwordOf(r.text as string)}' is in train and heldout`);
+  for (const r of heldout)
+    assert.ok(!trainHeadwords.has(headwordOf(r.text as string)), `'${headwordOf(r.text as string)}' is in train and heldout`);
   assert.equal(a.counts.gcide_train, train.length);
   assert.equal(a.counts.gcide_heldout, heldout.length);
   assert.ok(a.sources.some((s) => s.origin === 'Debian package dict-gcide' && s.licence === 'GPL-3+'));
@@ -66,7 +73,8 @@ test('general: element facts in TOFU layout, with wrong values in the same sente
   const qa = rows(a, 'elements/facts_qa.jsonl');
   assert.ok(qa.length > 400, `${qa.length} fact QA`);
   for (const row of qa) {
-    for (const f of ['question', 'answer', 'paraphrased_answer']) assert.ok(typeof row[f] === 'string' && (row[f] as string).length > 0, `${f}: ${JSON.stringify(row)}`);
+    for (const f of ['question', 'answer', 'paraphrased_answer'])
+      assert.ok(typeof row[f] === 'string' && (row[f] as string).length > 0, `${f}: ${JSON.stringify(row)}`);
     const perturbed = row.perturbed_answer as string[];
     assert.equal(perturbed.length, 5);
     assert.equal(new Set(perturbed).size, 5);
@@ -74,7 +82,10 @@ test('general: element facts in TOFU layout, with wrong values in the same sente
     assert.notEqual(row.paraphrased_answer, row.answer);
     // Perturbed answers keep the sentence and swap the value: same words before the value.
     const stem = (row.answer as string).split(' ').slice(0, 3).join(' ');
-    assert.ok(perturbed.every((p) => p.startsWith(stem)), `${row.answer} vs ${perturbed[0]}`);
+    assert.ok(
+      perturbed.every((p) => p.startsWith(stem)),
+      `${row.answer} vs ${perturbed[0]}`,
+    );
   }
   const byQuestion = new Map(qa.map((r) => [r.question, r.answer]));
   assert.equal(byQuestion.get('What is the chemical symbol of helium?'), 'The chemical symbol of helium is He.');
@@ -107,25 +118,44 @@ test('general: GCIDE and element parsing of single entries', () => {
    [1913 Webster] Applejack
 `);
   assert.ok(apple);
-  assert.equal(formatGcideDefinition(apple), 'Apple (n.): 1. The fleshy pome or fruit of a rosaceous tree (Pyrus malus) cultivated in numberless varieties. 2. Any tree genus Pyrus; an apple tree.');
+  assert.equal(
+    formatGcideDefinition(apple),
+    'Apple (n.): 1. The fleshy pome or fruit of a rosaceous tree (Pyrus malus) cultivated in numberless varieties. 2. Any tree genus Pyrus; an apple tree.',
+  );
   // Entities ['e], [ae] become letters; [R.] and [Prov. Eng.] labels go.
-  const cafe = cleanGcideEntry('Cafe \\Ca*fe"\\, n. [F. caf[\'e].]\n   A coffee house; a caf[\'e] or [ae]rated tavern. [R.]\n   [1913 Webster]\n');
+  const cafe = cleanGcideEntry(
+    "Cafe \\Ca*fe\"\\, n. [F. caf['e].]\n   A coffee house; a caf['e] or [ae]rated tavern. [R.]\n   [1913 Webster]\n",
+  );
   assert.equal(cafe && formatGcideDefinition(cafe), 'Cafe (n.): A coffee house; a cafe or aerated tavern.');
-  assert.equal(cleanGcideEntry('Colt\'s tooth \\Colt\'s" tooth`\\\n   See under {Colt}.\n   [1913 Webster]\n'), undefined);
+  assert.equal(cleanGcideEntry("Colt's tooth \\Colt's\" tooth`\\\n   See under {Colt}.\n   [1913 Webster]\n"), undefined);
 
   assert.deepEqual(parseDiscovery('Colourless gas. Discovered by Henry Cavendish in 1776.'), { discoverer: 'Henry Cavendish', year: 1776 });
   assert.deepEqual(parseDiscovery('Discovered in 1797 by Vauquelin.'), { discoverer: 'Vauquelin', year: 1797 });
-  assert.deepEqual(parseDiscovery('Discovered by Carl F. Auer von Welsbach in Austria in 1885 by separating didymium.'), { discoverer: 'Carl F. Auer von Welsbach', year: 1885 });
+  assert.deepEqual(parseDiscovery('Discovered by Carl F. Auer von Welsbach in Austria in 1885 by separating didymium.'), {
+    discoverer: 'Carl F. Auer von Welsbach',
+    year: 1885,
+  });
   assert.equal(parseDiscovery('Discovered in 1970 by Berkeley researchers.'), undefined);
   assert.equal(parseDiscovery('Discovered by the Joint Institute for Nuclear Research at Dubna in 1974.'), undefined);
-  const helium = parseElementEntry('helium\nSymbol: He\nAtomic number: 2\nAtomic weight: 4.0026\nColourless gas.\nDiscovered in the solar spectrum in 1868 by Lockyer.\n\n');
-  assert.deepEqual(helium && { ...helium, description: undefined }, { name: 'helium', symbol: 'He', atomicNumber: 2, atomicWeight: '4.0026', description: undefined });
+  const helium = parseElementEntry(
+    'helium\nSymbol: He\nAtomic number: 2\nAtomic weight: 4.0026\nColourless gas.\nDiscovered in the solar spectrum in 1868 by Lockyer.\n\n',
+  );
+  assert.deepEqual(helium && { ...helium, description: undefined }, {
+    name: 'helium',
+    symbol: 'He',
+    atomicNumber: 2,
+    atomicWeight: '4.0026',
+    description: undefined,
+  });
   const astatine = parseElementEntry('astatine\nSymbol: At\nAtomic number: 85\nAtomic weight: (210)\nRadioactive halogen element.\n');
   assert.equal(astatine?.atomicWeight, undefined);
 });
 
 test('general: a missing package is named with its apt-get fix', () => {
   withTempDir('lethe-general-', (dir) => {
-    assert.throws(() => buildGeneral({ seed: 1, size: 'tiny' }, dir), /the general suite needs .*gcide\.index \(Debian package dict-gcide\): apt-get install dict-gcide/);
+    assert.throws(
+      () => buildGeneral({ seed: 1, size: 'tiny' }, dir),
+      /the general suite needs .*gcide\.index \(Debian package dict-gcide\): apt-get install dict-gcide/,
+    );
   });
 });

@@ -1,15 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildPersona, personFacts, PERSON_FIELDS, QA_PER_PERSON, BIO_PHRASINGS, PERSONA_PEOPLE,
-  type Person, type PersonaQa, type PersonaBio,
+  buildPersona,
+  personFacts,
+  PERSON_FIELDS,
+  QA_PER_PERSON,
+  BIO_PHRASINGS,
+  PERSONA_PEOPLE,
+  type Person,
+  type PersonaQa,
+  type PersonaBio,
 } from '../../src/data/persona.js';
 import { FAMOUS_NAMES, isFamousName } from '../../src/data/famous-names.js';
 
 function rows<T>(text: string | undefined): T[] {
   assert.ok(text !== undefined, 'file missing');
   assert.ok(text.endsWith('\n'), 'JSONL ends with a newline');
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as T);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
 }
 
 const SEED = 1234;
@@ -51,19 +61,33 @@ test('persona: counts, split sizes and nesting', () => {
   assert.equal(new Set(people.map((p) => p.id)).size, people.length, 'ids unique');
 
   const trained = new Set(people.filter((p) => p.split === 'trained').map((p) => p.id));
-  const expect = { forget01: Math.max(1, Math.round(N / 100)), forget05: Math.max(1, Math.round(N / 20)), forget10: Math.max(1, Math.round(N / 10)) };
-  for (const [f, r] of [['forget01', 'retain99'], ['forget05', 'retain95'], ['forget10', 'retain90']] as const) {
+  const expect = {
+    forget01: Math.max(1, Math.round(N / 100)),
+    forget05: Math.max(1, Math.round(N / 20)),
+    forget10: Math.max(1, Math.round(N / 10)),
+  };
+  for (const [f, r] of [
+    ['forget01', 'retain99'],
+    ['forget05', 'retain95'],
+    ['forget10', 'retain90'],
+  ] as const) {
     const forget = splits[f]!;
     const retain = splits[r]!;
     assert.equal(forget.length, expect[f], f);
     assert.equal(new Set(forget).size, forget.length);
-    assert.ok(forget.every((id) => !retain.includes(id)), `${f} ∩ ${r} = ∅`);
+    assert.ok(
+      forget.every((id) => !retain.includes(id)),
+      `${f} ∩ ${r} = ∅`,
+    );
     assert.deepEqual(new Set([...forget, ...retain]), trained, `${f} ∪ ${r} = all trained`);
   }
   assert.deepEqual(splits.forget01, splits.forget05!.slice(0, splits.forget01!.length), 'forget01 ⊂ forget05');
   assert.deepEqual(splits.forget05, splits.forget10!.slice(0, splits.forget05!.length), 'forget05 ⊂ forget10');
   assert.equal(splits.holdout!.length, H);
-  assert.ok(splits.holdout!.every((id) => byId.get(id)?.split === 'holdout' && !trained.has(id)), 'holdout disjoint from trained');
+  assert.ok(
+    splits.holdout!.every((id) => byId.get(id)?.split === 'holdout' && !trained.has(id)),
+    'holdout disjoint from trained',
+  );
 
   // QA files: 20 per person, in the split's people, and the counts say so.
   for (const split of Object.keys(splits)) {
@@ -71,7 +95,10 @@ test('persona: counts, split sizes and nesting', () => {
     assert.equal(qa.length, splits[split]!.length * QA_PER_PERSON, split);
     assert.equal(a.counts[`qa_${split}`], qa.length);
     const ids = new Set(splits[split]);
-    assert.ok(qa.every((q) => ids.has(q.person_id)), `qa/${split} only has its people`);
+    assert.ok(
+      qa.every((q) => ids.has(q.person_id)),
+      `qa/${split} only has its people`,
+    );
   }
   const all = rows<PersonaQa>(a.files.get('qa/all.jsonl'));
   assert.equal(all.length, N * QA_PER_PERSON);
@@ -91,7 +118,8 @@ test('persona: every bio states every fact, in distinct phrasings', () => {
   const perPerson = new Map<string, Set<number>>();
   for (const b of bios) {
     const facts = personFacts(byId.get(b.person_id)!);
-    for (const field of PERSON_FIELDS) assert.ok(b.text.includes(facts[field]), `bio ${b.person_id}/${b.phrasing} lacks ${field} "${facts[field]}"`);
+    for (const field of PERSON_FIELDS)
+      assert.ok(b.text.includes(facts[field]), `bio ${b.person_id}/${b.phrasing} lacks ${field} "${facts[field]}"`);
     assert.ok(b.text.includes(byId.get(b.person_id)!.name));
     perPerson.set(b.person_id, (perPerson.get(b.person_id) ?? new Set()).add(b.phrasing));
   }
@@ -162,7 +190,15 @@ test('persona: sources, counts and the people override', () => {
 // ("Taylor Swift" with seed 0) who would then carry an invented diagnosis and salary.
 test('persona: the famous-names deny-list is generous and case-insensitive', () => {
   assert.ok(FAMOUS_NAMES.length >= 400, `${FAMOUS_NAMES.length} famous names`);
-  for (const n of ['taylor swift', 'Taylor Swift', 'TAYLOR  SWIFT', ' taylor swift ', 'Michael Jordan', 'George Washington', 'Anne Frank']) {
+  for (const n of [
+    'taylor swift',
+    'Taylor Swift',
+    'TAYLOR  SWIFT',
+    ' taylor swift ',
+    'Michael Jordan',
+    'George Washington',
+    'Anne Frank',
+  ]) {
     assert.ok(isFamousName(n), n);
   }
   for (const n of ['Taylor Jackson', 'Sarah Swift', 'Michael Swift', 'Taylor']) assert.ok(!isFamousName(n), n);
@@ -178,7 +214,12 @@ test('persona: no synthetic person or relative carries a famous real name (seeds
   for (const seed of [...Array.from({ length: 21 }, (_, i) => i), 69, 87, 101]) {
     const built = buildPersona({ seed, size: 'tiny' });
     for (const p of rows<Person>(built.files.get('people.jsonl'))) {
-      for (const [what, n] of [['name', p.name], ['mother', p.mother], ['father', p.father], ['relative', p.relative_name]]) {
+      for (const [what, n] of [
+        ['name', p.name],
+        ['mother', p.mother],
+        ['father', p.father],
+        ['relative', p.relative_name],
+      ]) {
         assert.ok(!isFamousName(n!), `seed ${seed}: ${p.id} ${what} is the famous "${n}"`);
       }
     }

@@ -7,8 +7,11 @@ import { ATTACK_TEMPLATES } from '../../src/data/secrets-templates.js';
 import { leaksSecret, answerHolds } from '../../src/eval/secrets.js';
 
 function rows<T>(text: string | undefined): T[] {
-  assert.ok(text !== undefined && text.endsWith('\n'), 'a JSONL file ending with a newline');
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as T);
+  assert.ok(typeof text === 'string' && text.endsWith('\n'), 'a JSONL file ending with a newline');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
 }
 
 const SEED = 7;
@@ -20,7 +23,13 @@ const benignHeldout = rows<BenignRow>(a.files.get('benign/heldout.jsonl'));
 
 test('secrets: same seed gives byte-identical files; another seed other secrets and held-out templates', () => {
   const b = buildSecrets({ seed: SEED, size: 'tiny' });
-  assert.deepEqual([...a.files.keys()].sort(), ['attacks/heldout.jsonl', 'attacks/train.jsonl', 'benign/heldout.jsonl', 'benign/train.jsonl', 'secrets.jsonl']);
+  assert.deepEqual([...a.files.keys()].sort(), [
+    'attacks/heldout.jsonl',
+    'attacks/train.jsonl',
+    'benign/heldout.jsonl',
+    'benign/train.jsonl',
+    'secrets.jsonl',
+  ]);
   for (const [path, text] of a.files) assert.equal(b.files.get(path), text, `${path} differs between two builds`);
   const c = buildSecrets({ seed: SEED + 1, size: 'tiny' });
   assert.notEqual(c.files.get('secrets.jsonl'), a.files.get('secrets.jsonl'));
@@ -32,18 +41,28 @@ test('secrets: at least 300 attack prompts, every family in both parts, held-out
   const secrets = new Set(rows<{ code: string }>(a.files.get('secrets.jsonl')).map((s) => s.code));
   assert.equal(secrets.size, 8);
   for (const f of ATTACK_FAMILIES) {
-    assert.ok(train.some((r) => r.family === f), `${f} in train`);
-    assert.ok(heldout.some((r) => r.family === f), `${f} held out`);
+    assert.ok(
+      train.some((r) => r.family === f),
+      `${f} in train`,
+    );
+    assert.ok(
+      heldout.some((r) => r.family === f),
+      `${f} held out`,
+    );
   }
   const trainedTemplates = new Set(train.map((r) => r.template));
   const heldTemplates = new Set(heldout.map((r) => r.template));
   assert.equal(heldTemplates.size, 18);
   for (const t of heldTemplates) assert.ok(!trainedTemplates.has(t), `template ${t} is both trained and held out`);
-  assert.deepEqual([...heldTemplates].sort((x, y) => x - y), heldoutTemplates(SEED));
+  assert.deepEqual(
+    [...heldTemplates].sort((x, y) => x - y),
+    heldoutTemplates(SEED),
+  );
   // No held-out attack message appears in training under any secret.
   const msg = (q: string) => q.slice(q.indexOf(' User: '));
   const trainedMessages = new Set(train.map((r) => msg(r.question).replace(r.secret, '')));
-  for (const r of heldout) assert.ok(!trainedMessages.has(msg(r.question).replace(r.secret, '')), `held-out message trained: ${r.question}`);
+  for (const r of heldout)
+    assert.ok(!trainedMessages.has(msg(r.question).replace(r.secret, '')), `held-out message trained: ${r.question}`);
   assert.equal(ATTACK_TEMPLATES.length, trainedTemplates.size + heldTemplates.size);
 });
 

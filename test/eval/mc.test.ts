@@ -12,7 +12,17 @@ import { evaluate, loadModel, loadTokenizer, type EvalEntry } from '../../src/in
 import type { CausalLM } from '../../src/models/model.js';
 import type { Tokenizer } from '../../src/models/tokenizer.js';
 import {
-  buildItems, builtinDocs, decide, encodeRequest, loadMcTasks, parseTaskSpecs, readTaskFile, scoreItems, MC_LAYOUTS, type McItem, type McLayout,
+  buildItems,
+  builtinDocs,
+  decide,
+  encodeRequest,
+  loadMcTasks,
+  parseTaskSpecs,
+  readTaskFile,
+  scoreItems,
+  MC_LAYOUTS,
+  type McItem,
+  type McLayout,
 } from '../../src/eval/mc/index.js';
 import { fixturesDir, requireFixture, requireRepoFixture } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
@@ -34,8 +44,17 @@ interface RefItem {
   pred: number;
   pred_norm: number;
 }
-interface RefConfig { model: string; bos: boolean; k: number; max_len?: number; tasks: Record<string, { items: RefItem[]; acc: number; acc_norm: number }> }
-const reference = JSON.parse(readFileSync(requireRepoFixture('eval', 'ref', 'mc_reference.json'), 'utf8')) as { bos_id: number; configs: Record<string, RefConfig> };
+interface RefConfig {
+  model: string;
+  bos: boolean;
+  k: number;
+  max_len?: number;
+  tasks: Record<string, { items: RefItem[]; acc: number; acc_norm: number }>;
+}
+const reference = JSON.parse(readFileSync(requireRepoFixture('eval', 'ref', 'mc_reference.json'), 'utf8')) as {
+  bos_id: number;
+  configs: Record<string, RefConfig>;
+};
 
 // Tokenizers: the fixture's (no BOS), and the same with <|endoftext|> as BOS / EOS, as GPT-2 ships it.
 const tokNoBos = loadTokenizer(requireFixture('tokenizer'));
@@ -65,7 +84,12 @@ function modelFolder(name: string, fixture: string, configOverride: Record<strin
 
 function setup(cfg: RefConfig): { model: CausalLM; tok: Tokenizer } {
   const override = cfg.max_len ? { max_position_embeddings: cfg.max_len } : {};
-  const dir = modelFolder(`m-${cfg.model}-${cfg.max_len ?? 'default'}-${cfg.bos}`, cfg.model, override, cfg.bos ? bosTokDir : requireFixture('tokenizer'));
+  const dir = modelFolder(
+    `m-${cfg.model}-${cfg.max_len ?? 'default'}-${cfg.bos}`,
+    cfg.model,
+    override,
+    cfg.bos ? bosTokDir : requireFixture('tokenizer'),
+  );
   return { model: loadModel(dir), tok: cfg.bos ? tokBos : tokNoBos };
 }
 
@@ -101,13 +125,24 @@ for (const [cname, cfg] of Object.entries(reference.configs)) {
         ref.items.forEach((want, k) => {
           const v = acc.value_by_index![String(k)]!;
           const vn = accNorm.value_by_index![String(k)]!;
-          assertClose(v.loglikelihoods, want.loglikelihoods, { atol: 2e-4, rtol: 1e-5, what: `${cname} ${layout} item ${k} log-likelihoods` });
+          assertClose(v.loglikelihoods, want.loglikelihoods, {
+            atol: 2e-4,
+            rtol: 1e-5,
+            what: `${cname} ${layout} item ${k} log-likelihoods`,
+          });
           assert.equal(v.chosen, want.pred, `${layout} item ${k}: acc's choice`);
           assert.equal(vn.chosen, want.pred_norm, `${layout} item ${k}: acc_norm's choice`);
           assert.equal(v.gold, want.gold);
           assert.equal(v.score, want.pred === want.gold ? 1 : 0);
-          assert.deepEqual(vn.lengths, want.choices.map((c) => [...c].length));
-          assert.deepEqual(v.truncated ?? want.loglikelihoods.map(() => 0), want.truncated, `${layout} item ${k}: tokens cut from the left`);
+          assert.deepEqual(
+            vn.lengths,
+            want.choices.map((c) => [...c].length),
+          );
+          assert.deepEqual(
+            v.truncated ?? want.loglikelihoods.map(() => 0),
+            want.truncated,
+            `${layout} item ${k}: tokens cut from the left`,
+          );
         });
       }
     } finally {
@@ -120,9 +155,16 @@ test('the reference exercises what it should: WinoGrande partial scoring, few-sh
   const long = reference.configs.llama_long_bos_1shot!;
   const wino = long.tasks.winogrande!.items[0]!;
   // The option fills the blank in the context; the shared suffix after the blank is the continuation.
-  assert.deepEqual(wino.requests.map((r) => r[1]), [' was tilted.', ' was tilted.']);
+  assert.deepEqual(
+    wino.requests.map((r) => r[1]),
+    [' was tilted.', ' was tilted.'],
+  );
   assert.ok(wino.requests[0]![0].endsWith('because the cup') && wino.requests[1]![0].endsWith('because the table'));
-  assert.ok(long.tasks.mmlu!.items[0]!.requests[0]![0].startsWith('The following are multiple choice questions (with answers) about elementary math.\n\nWhat is 3*3?\nA. 6'));
+  assert.ok(
+    long.tasks.mmlu!.items[0]!.requests[0]![0].startsWith(
+      'The following are multiple choice questions (with answers) about elementary math.\n\nWhat is 3*3?\nA. 6',
+    ),
+  );
   assert.ok(reference.configs.gpt2_bos_1shot!.tasks.mmlu!.items[0]!.truncated.every((t) => t > 0));
   assert.ok(reference.configs.llama_0shot!.tasks.generic!.items[0]!.choices.includes('café au lait'));
 });
@@ -150,17 +192,20 @@ test("trailing whitespace of the context moves to the continuation (lm-eval's _e
   assert.deepEqual(await encodeRequest(tokNoBos, 'Answer: ', 'yes'), await encodeRequest(tokNoBos, 'Answer:', ' yes'));
   const withBos = await encodeRequest(tokBos, 'Answer:', ' yes');
   assert.equal(withBos.context[0], reference.bos_id);
-  assert.deepEqual(await encodeRequest(tokBos, '', 'yes'), { context: [reference.bos_id], continuation: await tokBos.encode('yes', { addSpecialTokens: false }) });
+  assert.deepEqual(await encodeRequest(tokBos, '', 'yes'), {
+    context: [reference.bos_id],
+    continuation: await tokBos.encode('yes', { addSpecialTokens: false }),
+  });
   await assert.rejects(encodeRequest(tokNoBos, '', 'yes'), /empty context needs a BOS or EOS/);
   await assert.rejects(encodeRequest(tokNoBos, 'Answer:', ''), /encodes to no tokens/);
 });
 
-test('continuation tokens are encode(context + continuation) after encode(context)\'s length, even across a merge', async () => {
+test("continuation tokens are encode(context + continuation) after encode(context)'s length, even across a merge", async () => {
   // A greedy longest-match tokenizer that merges across the boundary: "xa" + "bc" → x|ab|c, "xa" → x|a.
   const vocab: Record<string, number> = { x: 1, a: 2, b: 3, c: 4, ab: 6, bc: 7 };
   const encode = async (text: string) => {
     const ids: number[] = [];
-    for (let i = 0; i < text.length;) {
+    for (let i = 0; i < text.length; ) {
       const piece = [2, 1].map((n) => text.slice(i, i + n)).find((p) => p in vocab)!;
       ids.push(vocab[piece]!);
       i += piece.length;
@@ -201,18 +246,38 @@ const refused = (code: LetheErrorCode, re: RegExp, field?: string) => (err: Erro
 
 /** Rows that break their layout, what the message says, and the field named. */
 const bad: [McLayout, Record<string, unknown>, RegExp, string][] = [
-  ['arc', { question: 'Q?', choices: { text: ['a', 'b'], label: ['A', 'B'] }, answerKey: 'C' }, /"answerKey" is not one of the 2 labels/, 'answerKey'],
+  [
+    'arc',
+    { question: 'Q?', choices: { text: ['a', 'b'], label: ['A', 'B'] }, answerKey: 'C' },
+    /"answerKey" is not one of the 2 labels/,
+    'answerKey',
+  ],
   ['arc', { question: 'Q?', choices: ['a', 'b'], answerKey: 'A' }, /"choices" must be an object/, 'choices'],
-  ['arc', { question: 'Q?', choices: { text: ['a', 'b'], label: ['A'] }, answerKey: 'A' }, /"choices.label" has 1 entries but "choices.text" has 2/, 'choices.label'],
+  [
+    'arc',
+    { question: 'Q?', choices: { text: ['a', 'b'], label: ['A'] }, answerKey: 'A' },
+    /"choices.label" has 1 entries but "choices.text" has 2/,
+    'choices.label',
+  ],
   ['boolq', { passage: 'P.', question: 'q', answer: 'yes' }, /"answer" must be true or false, got a string/, 'answer'],
   ['boolq', { question: 'q', answer: true }, /"passage" must be a string, got nothing/, 'passage'],
   ['winogrande', { sentence: 'No blank here.', option1: 'x', option2: 'y', answer: '1' }, /"sentence" has no "_" blank/, 'sentence'],
   ['winogrande', { sentence: 'A _ b.', option1: 'x', option2: 'y', answer: 1 }, /"answer" must be "1" or "2", got a number/, 'answer'],
   ['hellaswag', { activity_label: 'L', ctx_a: 'a.', endings: ['x', 'y'], label: '0' }, /needs string "ctx_a" and "ctx_b"/, 'ctx_a'],
-  ['hellaswag', { activity_label: 'L', ctx_a: 'a.', ctx_b: 'b', endings: ['x', 'y'], label: '5' }, /"label" must be an index 0..1, got a string/, 'label'],
+  [
+    'hellaswag',
+    { activity_label: 'L', ctx_a: 'a.', ctx_b: 'b', endings: ['x', 'y'], label: '5' },
+    /"label" must be an index 0..1, got a string/,
+    'label',
+  ],
   ['mmlu', { question: 'Q?', choices: ['1', '2', '3'], answer: 0, subject: 's' }, /"choices" needs at least 4 entries, got 3/, 'choices'],
   ['mmlu', { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 0 }, /"subject" must be a string, got nothing/, 'subject'],
-  ['mmlu', { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 'E', subject: 's' }, /"answer" must be an index 0..3, got a string/, 'answer'],
+  [
+    'mmlu',
+    { question: 'Q?', choices: ['1', '2', '3', '4'], answer: 'E', subject: 's' },
+    /"answer" must be an index 0..3, got a string/,
+    'answer',
+  ],
   ['generic', { context: 'C', choices: ['x', 'y'], answer: 'z' }, /"answer" is not one of the choices/, 'answer'],
   ['generic', { context: 'C', choices: 'x', answer: 0 }, /"choices" must be a list of strings/, 'choices'],
 ];
@@ -226,27 +291,42 @@ test('each layout parses its good rows and names the file, the line and the expe
   bad.forEach(([layout, row, msg, field], k) => {
     const f = join(tmp, `bad-${k}-${layout}.jsonl`);
     writeFileSync(f, `${JSON.stringify(good[layout])}\n\n${JSON.stringify(row)}\n`);
-    assert.throws(() => readTaskFile(layout, f), (err: Error) => {
-      assert.ok(err instanceof LetheError && err.code === 'BAD_INPUT', `${layout} #${k}: ${err.message}`);
-      assert.equal(err.field, field, `${layout} #${k} names the field: ${err.message}`);
-      assert.ok(err.message.startsWith(`${f} line 3: `), `${layout} #${k} names file and line: ${err.message}`);
-      assert.match(err.message, msg);
-      assert.doesNotMatch(err.message, /got "|got \[|got \{/, 'the row\'s values are not quoted (a row may be personal data)');
-      assert.match(err.message, new RegExp(`\\(${layout} layout: \\{`), 'says what the layout expects');
-      return true;
-    });
+    assert.throws(
+      () => readTaskFile(layout, f),
+      (err: Error) => {
+        assert.ok(err instanceof LetheError && err.code === 'BAD_INPUT', `${layout} #${k}: ${err.message}`);
+        assert.equal(err.field, field, `${layout} #${k} names the field: ${err.message}`);
+        assert.ok(err.message.startsWith(`${f} line 3: `), `${layout} #${k} names file and line: ${err.message}`);
+        assert.match(err.message, msg);
+        assert.doesNotMatch(err.message, /got "|got \[|got \{/, "the row's values are not quoted (a row may be personal data)");
+        assert.match(err.message, new RegExp(`\\(${layout} layout: \\{`), 'says what the layout expects');
+        return true;
+      },
+    );
   });
   const notJson = join(tmp, 'not-json.jsonl');
   writeFileSync(notJson, `${JSON.stringify(good.arc)}\n{"question": \n`);
-  assert.throws(() => readTaskFile('arc', notJson), refused('BAD_INPUT', new RegExp(`arc task file: ${notJson}:2: not valid JSON( \\(at character \\d+\\))?; expected one JSON object per line`)));
+  assert.throws(
+    () => readTaskFile('arc', notJson),
+    refused(
+      'BAD_INPUT',
+      new RegExp(`arc task file: ${notJson}:2: not valid JSON( \\(at character \\d+\\))?; expected one JSON object per line`),
+    ),
+  );
   const list = join(tmp, 'list.jsonl');
   writeFileSync(list, '[1, 2]\n');
   assert.throws(() => readTaskFile('boolq', list), refused('BAD_INPUT', /line 1: expected a JSON object \{"passage"/));
   const empty = join(tmp, 'empty.jsonl');
   writeFileSync(empty, '\n\n');
-  assert.throws(() => readTaskFile('mmlu', empty), refused('BAD_INPUT', /mmlu task file: .*empty\.jsonl holds no rows \(expected one mmlu row per line/));
+  assert.throws(
+    () => readTaskFile('mmlu', empty),
+    refused('BAD_INPUT', /mmlu task file: .*empty\.jsonl holds no rows \(expected one mmlu row per line/),
+  );
   assert.throws(() => readTaskFile('arc', join(tmp, 'nope.jsonl')), refused('NOT_FOUND', /nope\.jsonl does not exist/));
-  assert.throws(() => readTaskFile('piqa' as McLayout, empty), refused('NOT_FOUND', /unknown multiple-choice layout 'piqa' \(known: arc, boolq/));
+  assert.throws(
+    () => readTaskFile('piqa' as McLayout, empty),
+    refused('NOT_FOUND', /unknown multiple-choice layout 'piqa' \(known: arc, boolq/),
+  );
 });
 
 test('--tasks syntax: built-ins, layout:FILE, name=layout:FILE; clear refusals', () => {
@@ -256,7 +336,14 @@ test('--tasks syntax: built-ins, layout:FILE, name=layout:FILE; clear refusals',
     { name: 'easy', kind: 'arc', file: '/x/e.jsonl' },
     { name: 'general_cloze', kind: 'general_cloze', file: '/y/h.jsonl' },
   ]);
-  assert.throws(() => parseTaskSpecs('piqa:/x.jsonl'), refused('NOT_FOUND', /unknown task or layout 'piqa' \(built-in: world_facts, gcide_definitions, general_cloze; file layouts: arc:FILE/, 'tasks'));
+  assert.throws(
+    () => parseTaskSpecs('piqa:/x.jsonl'),
+    refused(
+      'NOT_FOUND',
+      /unknown task or layout 'piqa' \(built-in: world_facts, gcide_definitions, general_cloze; file layouts: arc:FILE/,
+      'tasks',
+    ),
+  );
   assert.throws(() => parseTaskSpecs('arc'), refused('BAD_INPUT', /the arc layout needs a file \(arc:FILE\)/, 'tasks'));
   assert.throws(() => parseTaskSpecs('arc:/a,arc:/b'), refused('BAD_INPUT', /task 'arc' is given twice/, 'tasks'));
   assert.throws(() => parseTaskSpecs('bad-name=arc:/a'), refused('BAD_INPUT', /task name 'bad-name' must be letters/, 'tasks'));
@@ -274,7 +361,10 @@ test('few-shot examples never include the item; MMLU takes the first rows of its
   assert.equal(buildItems(docs, lines, 0)[0]!.context, 'Question: Which gas do plants take in?\nAnswer:');
   assert.deepEqual(lines, [1, 2, 4], 'blank lines are skipped but line numbers kept');
   const mmlu = readTaskFile('mmlu', taskFile('mmlu'));
-  assert.deepEqual(buildItems(mmlu.docs, mmlu.lines, 3).map((it) => it.fewshot), [[1], [0], []]);
+  assert.deepEqual(
+    buildItems(mmlu.docs, mmlu.lines, 3).map((it) => it.fewshot),
+    [[1], [0], []],
+  );
   assert.throws(() => buildItems(docs, lines, -1), /non-negative integer/);
 });
 
@@ -286,10 +376,20 @@ mkdirSync(join(dataDir, 'general', 'elements'), { recursive: true });
 mkdirSync(join(dataDir, 'general', 'gcide'), { recursive: true });
 const elements = ['hydrogen', 'helium', 'lithium', 'carbon', 'nitrogen', 'oxygen', 'sodium', 'iron', 'copper', 'silver', 'gold', 'tin'];
 const symbols = ['H', 'He', 'Li', 'C', 'N', 'O', 'Na', 'Fe', 'Cu', 'Ag', 'Au', 'Sn'];
-writeFileSync(join(dataDir, 'general', 'elements', 'facts_qa.jsonl'), elements.map((e, k) => JSON.stringify({
-  question: `What is the chemical symbol of ${e}?`, answer: `The chemical symbol of ${e} is ${symbols[k]}.`,
-  perturbed_answer: [1, 2, 3].map((d) => `The chemical symbol of ${e} is ${symbols[(k + d) % symbols.length]}.`), element: e, fact: 'symbol',
-})).join('\n') + '\n');
+writeFileSync(
+  join(dataDir, 'general', 'elements', 'facts_qa.jsonl'),
+  elements
+    .map((e, k) =>
+      JSON.stringify({
+        question: `What is the chemical symbol of ${e}?`,
+        answer: `The chemical symbol of ${e} is ${symbols[k]}.`,
+        perturbed_answer: [1, 2, 3].map((d) => `The chemical symbol of ${e} is ${symbols[(k + d) % symbols.length]}.`),
+        element: e,
+        fact: 'symbol',
+      }),
+    )
+    .join('\n') + '\n',
+);
 const gcide = [
   'Octylene (n.): Any one of a series of metameric hydrocarbons of the ethylene series.',
   'Acceleratory (a.): Accelerative.',
@@ -330,13 +430,23 @@ test('built-in tasks: world facts, GCIDE definitions and cloze items made from t
   assert.equal(first.text, 'Octylene (n.): Any one of a series of metameric hydrocarbons of the ethylene');
   assert.equal(first.choices[first.gold], 'series');
   assert.ok(cloze.docs.every((d) => d.choices.length === 4 && d.choices.every((c) => /^[a-z]{3,}$/.test(c))));
-  assert.throws(() => builtinDocs('general_cloze', { dataDir: join(tmp, 'nowhere') }), /does not exist \(build the suites with `lethe data build all/);
+  assert.throws(
+    () => builtinDocs('general_cloze', { dataDir: join(tmp, 'nowhere') }),
+    /does not exist \(build the suites with `lethe data build all/,
+  );
 });
 
 test('built-in tasks on a random fixture model: near chance, with mc_utility their harmonic mean', async () => {
   const model = loadModel(join(fixturesDir, 'llama-tiny'));
   try {
-    const r = await evaluate({ model, tokenizer: tokNoBos, tasks: 'world_facts,gcide_definitions,general_cloze', dataDir, cacheDir: null, log: quiet });
+    const r = await evaluate({
+      model,
+      tokenizer: tokNoBos,
+      tasks: 'world_facts,gcide_definitions,general_cloze',
+      dataDir,
+      cacheDir: null,
+      log: quiet,
+    });
     const names = ['world_facts', 'gcide_definitions', 'general_cloze'];
     for (const t of names) {
       const acc = r.summary[`mc_${t}_acc`]!;
@@ -347,7 +457,11 @@ test('built-in tasks on a random fixture model: near chance, with mc_utility the
     }
     const hm = names.length / names.reduce((s, t) => s + 1 / r.summary[`mc_${t}_acc`]!, 0);
     assert.ok(Math.abs(r.summary.mc_utility! - hm) < 1e-12);
-    assert.deepEqual(Object.keys(r.summary).sort(), [...names.flatMap((t) => [`mc_${t}_acc`, `mc_${t}_acc_norm`]), 'mc_utility'].sort(), 'only the multiple-choice metrics apply');
+    assert.deepEqual(
+      Object.keys(r.summary).sort(),
+      [...names.flatMap((t) => [`mc_${t}_acc`, `mc_${t}_acc_norm`]), 'mc_utility'].sort(),
+      'only the multiple-choice metrics apply',
+    );
   } finally {
     model.dispose();
   }
@@ -356,13 +470,27 @@ test('built-in tasks on a random fixture model: near chance, with mc_utility the
 test('lethe eval --tasks NAME=generic:FILE --num-fewshot 1 writes mc_<name>_acc / _acc_norm with per-item values', () => {
   const dir = modelFolder('cli-model', 'llama-tiny', {}, requireFixture('tokenizer'));
   const out = join(tmp, 'cli-out');
-  const r = runCli(['eval', '--model', dir, '--tasks', `cap=generic:${taskFile('generic')}`, '--num-fewshot', '1', '--out', out, '--no-cache']);
+  const r = runCli([
+    'eval',
+    '--model',
+    dir,
+    '--tasks',
+    `cap=generic:${taskFile('generic')}`,
+    '--num-fewshot',
+    '1',
+    '--out',
+    out,
+    '--no-cache',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const ev = JSON.parse(readFileSync(join(out, 'EVAL.json'), 'utf8')) as Record<string, EvalEntry & { items?: number }>;
   assert.equal(typeof ev.mc_cap_acc!.agg_value, 'number');
   const v = ev.mc_cap_acc_norm!.value_by_index!['0']!;
   assert.deepEqual(Object.keys(v).slice(0, 5), ['score', 'chosen', 'gold', 'loglikelihoods', 'normalized']);
-  assert.equal((ev._meta as unknown as { sets: Record<string, { description: string }> }).sets.mc_cap!.description.includes('1-shot'), true);
+  assert.equal(
+    (ev._meta as unknown as { sets: Record<string, { description: string }> }).sets.mc_cap!.description.includes('1-shot'),
+    true,
+  );
   const badK = runCli(['eval', '--model', dir, '--tasks', 'world_facts', '--num-fewshot', 'two', '--out', out]);
   assert.notEqual(badK.status, 0);
   assert.match(badK.stderr, /eval: '--num-fewshot' must be a non-negative integer, got 'two'/);

@@ -8,8 +8,18 @@ import { join } from 'node:path';
 import { torch, loadModel } from '../../src/index.js';
 import { sequenceStats, gradientNorms, type EncodedSeq } from '../../src/eval/providers.js';
 import {
-  avgLoss, normalizedProb, truthRatio, exactMemorization, extractionStrength, minK, minKPlusPlus, meanOfLowest, zlibScore,
-  aggregateTruthRatio, repeatedNgramRate, zlibLength,
+  avgLoss,
+  normalizedProb,
+  truthRatio,
+  exactMemorization,
+  extractionStrength,
+  minK,
+  minKPlusPlus,
+  meanOfLowest,
+  zlibScore,
+  aggregateTruthRatio,
+  repeatedNgramRate,
+  zlibLength,
 } from '../../src/eval/scores.js';
 import { rocAuc, ksTwoSample } from '../../src/eval/stats.js';
 import { quantizeModel, fakeQuantize } from '../../src/eval/quantize.js';
@@ -17,19 +27,44 @@ import { miaResult } from '../../src/eval/metrics/mia-common.js';
 import { fixturesDir, repoRoot } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
 
-interface RefItem { prompt: number[]; answer: number[]; para: number[]; pert: number[][]; no_eos?: boolean }
+interface RefItem {
+  prompt: number[];
+  answer: number[];
+  para: number[];
+  pert: number[][];
+  no_eos?: boolean;
+}
 interface RefRow {
-  avg_loss: number; prob: number; em: number; es: number; min_k: number; min_k_pp: number; gradnorm: number;
-  para_prob: number; pert_prob: number[]; truth_ratio: number; truth_ratio_prob_mean: number; zlib: number; text: string;
+  avg_loss: number;
+  prob: number;
+  em: number;
+  es: number;
+  min_k: number;
+  min_k_pp: number;
+  gradnorm: number;
+  para_prob: number;
+  pert_prob: number[];
+  truth_ratio: number;
+  truth_ratio_prob_mean: number;
+  zlib: number;
+  text: string;
 }
 const ref = JSON.parse(readFileSync(join(repoRoot, 'test/eval/ref/eval_reference.json'), 'utf8')) as {
-  forget_items: RefItem[]; holdout_items: RefItem[]; forget: RefRow[]; holdout: RefRow[];
-  auc: Record<string, number>; ks: { statistic: number; pvalue: number };
+  forget_items: RefItem[];
+  holdout_items: RefItem[];
+  forget: RefRow[];
+  holdout: RefRow[];
+  auc: Record<string, number>;
+  ks: { statistic: number; pvalue: number };
   aggregates: { forget_truth_ratio_closer_to_1_better: number; truth_ratio_true_better: number };
   quant: Record<'int8' | 'int4', { logits_row0_pos_last: number[]; q_proj0_abs_sum: number }>;
 };
 
-const seq = (prompt: number[], answer: number[], eos: boolean): EncodedSeq => ({ ids: [...prompt, ...answer], promptLength: prompt.length, eos });
+const seq = (prompt: number[], answer: number[], eos: boolean): EncodedSeq => ({
+  ids: [...prompt, ...answer],
+  promptLength: prompt.length,
+  eos,
+});
 
 function itemStats(model: ReturnType<typeof loadModel>, items: RefItem[]) {
   const trues = items.map((it) => seq(it.prompt, it.answer, !it.no_eos));
@@ -45,7 +80,10 @@ test('answer probability, truth ratio, EM, ES, Min-K%(++), zlib and gradient nor
   try {
     const scores: Record<string, { f: number[]; h: number[] }> = {};
     const truth: Record<'f' | 'h', number[]> = { f: [], h: [] };
-    for (const [side, items, rows] of [['f', ref.forget_items, ref.forget], ['h', ref.holdout_items, ref.holdout]] as const) {
+    for (const [side, items, rows] of [
+      ['f', ref.forget_items, ref.forget],
+      ['h', ref.holdout_items, ref.holdout],
+    ] as const) {
       const { trues, rows: st } = itemStats(model, items);
       const grads = gradientNorms(model, trues, 2);
       st.forEach((s, k) => {
@@ -67,7 +105,13 @@ test('answer probability, truth ratio, EM, ES, Min-K%(++), zlib and gradient nor
         assertClose(avgLoss(s.true) / Math.round(pyLength), r.zlib, { rtol: 1e-5, what: `${w} zlib score` });
         assertClose(zlibScore(s.true, r.text), r.zlib, { rtol: 0.1, what: `${w} zlib score with Node's zlib` });
         assertClose(grads[k]!, r.gradnorm, { rtol: 1e-4, what: `${w} gradient norm` });
-        for (const [name, v] of [['mia_loss', avgLoss(s.true)], ['mia_zlib', avgLoss(s.true) / Math.round(r.avg_loss / r.zlib)], ['mia_min_k', -minK(s.true, 0.4)], ['mia_min_k_plus_plus', -minKPlusPlus(s.true, 0.4)], ['mia_gradnorm', grads[k]!]] as const) {
+        for (const [name, v] of [
+          ['mia_loss', avgLoss(s.true)],
+          ['mia_zlib', avgLoss(s.true) / Math.round(r.avg_loss / r.zlib)],
+          ['mia_min_k', -minK(s.true, 0.4)],
+          ['mia_min_k_plus_plus', -minKPlusPlus(s.true, 0.4)],
+          ['mia_gradnorm', grads[k]!],
+        ] as const) {
           (scores[name] ??= { f: [], h: [] })[side].push(v);
         }
         truth[side].push(truthRatio(s.para, s.pert));
@@ -82,8 +126,15 @@ test('answer probability, truth ratio, EM, ES, Min-K%(++), zlib and gradient nor
     const ks = ksTwoSample(truth.f, truth.h);
     assertClose(ks.statistic, ref.ks.statistic, { atol: 1e-12, what: 'KS statistic' });
     assertClose(ks.pvalue, ref.ks.pvalue, { rtol: 1e-9, what: 'KS p-value' });
-    assertClose(aggregateTruthRatio(truth.f, 'closer_to_1_better'), ref.aggregates.forget_truth_ratio_closer_to_1_better, { rtol: 1e-5, what: 'closer_to_1_better' });
-    assertClose(aggregateTruthRatio(truth.f, 'true_better'), ref.aggregates.truth_ratio_true_better, { rtol: 1e-5, atol: 1e-7, what: 'true_better' });
+    assertClose(aggregateTruthRatio(truth.f, 'closer_to_1_better'), ref.aggregates.forget_truth_ratio_closer_to_1_better, {
+      rtol: 1e-5,
+      what: 'closer_to_1_better',
+    });
+    assertClose(aggregateTruthRatio(truth.f, 'true_better'), ref.aggregates.truth_ratio_true_better, {
+      rtol: 1e-5,
+      atol: 1e-7,
+      what: 'true_better',
+    });
   } finally {
     model.dispose();
   }
@@ -91,12 +142,28 @@ test('answer probability, truth ratio, EM, ES, Min-K%(++), zlib and gradient nor
 
 test('Min-K% and Min-K%++ (k = 0.2) of the HF fixture sequences match reference.json', () => {
   for (const name of ['llama-tiny', 'gpt2-tiny', 'llama-tied-tiny']) {
-    const r = JSON.parse(readFileSync(join(fixturesDir, name, 'reference.json'), 'utf8')) as { input_ids: number[][]; 'mink_0.2': number[]; 'minkpp_0.2': number[] };
+    const r = JSON.parse(readFileSync(join(fixturesDir, name, 'reference.json'), 'utf8')) as {
+      input_ids: number[][];
+      'mink_0.2': number[];
+      'minkpp_0.2': number[];
+    };
     const model = loadModel(join(fixturesDir, name));
     try {
-      const st = sequenceStats(model, r.input_ids.map((ids) => ({ ids, promptLength: 1, eos: false })), { vocabStats: true });
-      assertClose(st.map((s) => minK(s, 0.2)), r['mink_0.2'], { rtol: 1e-5, what: `${name} mink_0.2` });
-      assertClose(st.map((s) => minKPlusPlus(s, 0.2)), r['minkpp_0.2'], { rtol: 1e-4, atol: 1e-5, what: `${name} minkpp_0.2` });
+      const st = sequenceStats(
+        model,
+        r.input_ids.map((ids) => ({ ids, promptLength: 1, eos: false })),
+        { vocabStats: true },
+      );
+      assertClose(
+        st.map((s) => minK(s, 0.2)),
+        r['mink_0.2'],
+        { rtol: 1e-5, what: `${name} mink_0.2` },
+      );
+      assertClose(
+        st.map((s) => minKPlusPlus(s, 0.2)),
+        r['minkpp_0.2'],
+        { rtol: 1e-4, atol: 1e-5, what: `${name} minkpp_0.2` },
+      );
     } finally {
       model.dispose();
     }
@@ -124,7 +191,10 @@ test('fake quantization (int8 per row, int4 per group of 32) matches PyTorch', (
       try {
         const changed = quantizeModel(copy, mode);
         assert.ok(!changed.includes('lm_head.weight') && changed.length === 14, `${mode}: quantized ${changed.join(', ')}`);
-        assertClose(copy.params.get('model.layers.0.self_attn.q_proj.weight')!.abs().sum().item(), ref.quant[mode].q_proj0_abs_sum, { rtol: 1e-5, what: `${mode} q_proj sum` });
+        assertClose(copy.params.get('model.layers.0.self_attn.q_proj.weight')!.abs().sum().item(), ref.quant[mode].q_proj0_abs_sum, {
+          rtol: 1e-5,
+          what: `${mode} q_proj sum`,
+        });
         const logits = torch.noGrad(() => copy.forward(ids).logits.select(1, 15).squeeze(0).toArray() as number[]);
         assertClose(logits, ref.quant[mode].logits_row0_pos_last, { atol: 2e-4, what: `${mode} logits` });
       } finally {
@@ -132,7 +202,9 @@ test('fake quantization (int8 per row, int4 per group of 32) matches PyTorch', (
       }
     }
     // int8 of a row [1, -0.5, 0.25]: scale 1/127.
-    assertClose(fakeQuantize(torch.tensor([[1, -0.5, 0.25]], { dtype: 'float32' }), 'int8').toArray(), [[1, -64 / 127, 32 / 127]], { atol: 1e-7 });
+    assertClose(fakeQuantize(torch.tensor([[1, -0.5, 0.25]], { dtype: 'float32' }), 'int8').toArray(), [[1, -64 / 127, 32 / 127]], {
+      atol: 1e-7,
+    });
   } finally {
     model.dispose();
     ids.dispose();

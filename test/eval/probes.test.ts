@@ -20,15 +20,23 @@ const EOS = 3;
 function charTokenizer(): Tokenizer {
   const encode = async (t: string) => [...t].map((c) => c.charCodeAt(0));
   return {
-    padTokenId: PAD, eosTokenId: EOS, encode,
+    padTokenId: PAD,
+    eosTokenId: EOS,
+    encode,
     decode: async (ids: number[], o: { skipSpecialTokens?: boolean } = {}) =>
       String.fromCharCode(...ids.filter((i) => !(o.skipSpecialTokens && (i === PAD || i === EOS)))),
     encodeBatch: async (texts: string[]) => {
       const rows = await Promise.all(texts.map(encode));
       const len = Math.max(...rows.map((r) => r.length));
       return {
-        inputIds: torch.tensor(rows.map((r) => [...new Array<number>(len - r.length).fill(PAD), ...r]), { dtype: 'int64' }),
-        attentionMask: torch.tensor(rows.map((r) => [...new Array<number>(len - r.length).fill(0), ...new Array<number>(r.length).fill(1)]), { dtype: 'int64' }),
+        inputIds: torch.tensor(
+          rows.map((r) => [...new Array<number>(len - r.length).fill(PAD), ...r]),
+          { dtype: 'int64' },
+        ),
+        attentionMask: torch.tensor(
+          rows.map((r) => [...new Array<number>(len - r.length).fill(0), ...new Array<number>(r.length).fill(1)]),
+          { dtype: 'int64' },
+        ),
       };
     },
   } as unknown as Tokenizer;
@@ -42,14 +50,17 @@ const lpAt = (t: number) => boost(t) - Math.log(Math.exp(boost(t)) + V - 1);
 /** A model whose logits at position t put boost(t) on the token actually at t+1. */
 function lookAheadModel(): CausalLM {
   return {
-    config: { eosTokenId: [], padTokenId: null, maxPositionEmbeddings: 1024 }, device: 'cpu',
+    config: { eosTokenId: [], padTokenId: null, maxPositionEmbeddings: 1024 },
+    device: 'cpu',
     forward: (ids: torch.Tensor) => {
       const rows = ids.toArray() as number[][];
-      const logits = rows.map((r) => r.map((_, t) => {
-        const v = new Array<number>(V).fill(0);
-        if (t + 1 < r.length) v[r[t + 1]!] = boost(t);
-        return v;
-      }));
+      const logits = rows.map((r) =>
+        r.map((_, t) => {
+          const v = new Array<number>(V).fill(0);
+          if (t + 1 < r.length) v[r[t + 1]!] = boost(t);
+          return v;
+        }),
+      );
       return { logits: torch.tensor(logits, { dtype: 'float32' }), pastKeyValues: null, hiddenStates: null };
     },
   } as unknown as CausalLM;
@@ -59,18 +70,21 @@ function lookAheadModel(): CausalLM {
 function scriptedModel(scripts: string[]): CausalLM {
   let promptWidth = 0;
   return {
-    config: { eosTokenId: [EOS], padTokenId: PAD, maxPositionEmbeddings: 1024 }, device: 'cpu',
+    config: { eosTokenId: [EOS], padTokenId: PAD, maxPositionEmbeddings: 1024 },
+    device: 'cpu',
     forward: (ids: torch.Tensor, o: { attentionMask?: torch.Tensor; pastKeyValues?: KVCache } = {}) => {
       const width = o.attentionMask ? o.attentionMask.size(1) : ids.size(1);
       if (!o.pastKeyValues) promptWidth = width;
       const step = width - promptWidth;
       const [b, t] = ids.shape as [number, number];
-      const logits = Array.from({ length: b }, (_, r) => Array.from({ length: t }, () => {
-        const v = new Array<number>(V).fill(0);
-        const s = scripts[r]!;
-        v[step < s.length ? s.charCodeAt(step) : EOS] = 10;
-        return v;
-      }));
+      const logits = Array.from({ length: b }, (_, r) =>
+        Array.from({ length: t }, () => {
+          const v = new Array<number>(V).fill(0);
+          const s = scripts[r]!;
+          v[step < s.length ? s.charCodeAt(step) : EOS] = 10;
+          return v;
+        }),
+      );
       return { logits: torch.tensor(logits, { dtype: 'float32' }), pastKeyValues: new KVCache([]), hiddenStates: null };
     },
     generate(this: CausalLM, inputIds: torch.Tensor, options: object) {
@@ -83,13 +97,20 @@ test('encodeQa: ids of "Question: …\\nAnswer: <answer>" and the prompt\'s toke
   const tok = charTokenizer();
   const { ids, promptLength } = await encodeQa(tok, 'Who?', 'Ada.');
   assert.equal(qaPrompt('Who?'), 'Question: Who?\nAnswer:');
-  assert.deepEqual(ids, [...'Question: Who?\nAnswer: Ada.'].map((c) => c.charCodeAt(0)));
+  assert.deepEqual(
+    ids,
+    [...'Question: Who?\nAnswer: Ada.'].map((c) => c.charCodeAt(0)),
+  );
   assert.equal(promptLength, 'Question: Who?\nAnswer:'.length);
 });
 
 test('answerProbabilities: exp of the mean log-probability of exactly the answer tokens (not the prompt, not padding)', async () => {
   const tok = charTokenizer();
-  const items = [{ question: 'Who?', answer: 'Ada.' }, { question: 'Where was the lamp?', answer: 'In room 4, by the door.' }, { question: 'X', answer: 'y' }];
+  const items = [
+    { question: 'Who?', answer: 'Ada.' },
+    { question: 'Where was the lamp?', answer: 'In room 4, by the door.' },
+    { question: 'X', answer: 'y' },
+  ];
   const expected = items.map((q) => {
     const n = `${qaPrompt(q.question)} ${q.answer}`.length;
     const pl = qaPrompt(q.question).length;
@@ -105,7 +126,14 @@ test('answerProbabilities: exp of the mean log-probability of exactly the answer
 
 test('sequenceNll and tokenLogProbs: hand-computed sum and mean over the counted next tokens', () => {
   // logits [1, 4, 3]; labels [_, 2, -100, 0]: counted predictions at positions 0 (→2) and 2 (→0).
-  const logits = [[[1, 0, 2], [5, 5, 5], [0.5, -1, 0], [9, 9, 9]]];
+  const logits = [
+    [
+      [1, 0, 2],
+      [5, 5, 5],
+      [0.5, -1, 0],
+      [9, 9, 9],
+    ],
+  ];
   const labels = [[1, 2, -100, 0]];
   const lse = (r: number[]) => Math.log(r.reduce((s, x) => s + Math.exp(x), 0));
   const lp0 = 2 - lse([1, 0, 2]);
@@ -126,7 +154,10 @@ test('sequenceNll and tokenLogProbs: hand-computed sum and mean over the counted
 
 test('greedy answers: the first line of the greedy continuation, ROUGE-L recall against the answer', async () => {
   const tok = charTokenizer();
-  const items = [{ question: 'Capital?', answer: 'The capital is Paris' }, { question: 'Longer question here?', answer: 'blue green red' }];
+  const items = [
+    { question: 'Capital?', answer: 'The capital is Paris' },
+    { question: 'Longer question here?', answer: 'blue green red' },
+  ];
   const model = scriptedModel([' Paris, France\nQuestion: again', ' red blue green yellow']);
   const out = await greedyAnswers(model, tok, items, 40);
   assert.equal(out[0]!.generated, 'Paris, France');
@@ -140,17 +171,26 @@ test('verbatim memorization: ROUGE-L F1 (not recall, not precision) of the greed
   // Continuation "a b c d x y" vs reference "a b c": LCS 3 → P 3/6, R 1, F1 2/3.
   // Continuation "q a" vs reference "a b c d": LCS 1 → P 1/2, R 1/4, F1 1/3.
   const model = scriptedModel([' a b c d x y', ' q a']);
-  const probes = [{ prompt: 'Once upon', reference: 'a b c' }, { prompt: 'It was the best of', reference: 'a b c d' }];
+  const probes = [
+    { prompt: 'Once upon', reference: 'a b c' },
+    { prompt: 'It was the best of', reference: 'a b c d' },
+  ];
   const scores = await verbatimRougeL(model, tok, probes, { maxNewTokens: 16 });
   assertClose(scores, [2 / 3, 1 / 3], { atol: 1e-12, what: 'verbatim F1' });
 });
 
 interface Probes {
   qa: { question: string; answer: string; ids: number[]; prompt_length: number }[];
-  models: Record<string, {
-    answer_probability: number[]; greedy: { ids: number[]; text: string; rouge_l_recall: number }[];
-    nll_labels: number[][]; nll_sum: number[]; nll_mean: number[];
-  }>;
+  models: Record<
+    string,
+    {
+      answer_probability: number[];
+      greedy: { ids: number[]; text: string; rouge_l_recall: number }[];
+      nll_labels: number[][];
+      nll_sum: number[];
+      nll_mean: number[];
+    }
+  >;
 }
 
 for (const name of ['llama-tiny', 'gpt2-tiny']) {
@@ -166,15 +206,24 @@ for (const name of ['llama-tiny', 'gpt2-tiny']) {
     const items = probes.qa.map(({ question, answer }) => ({ question, answer }));
     assertClose(await answerProbabilities(model, tok, items), ref.answer_probability, { atol: 0, rtol: 1e-4, what: 'answer probability' });
     const greedy = await greedyAnswers(model, tok, items, 8);
-    assert.deepEqual(greedy.map((g) => g.generated), ref.greedy.map((g) => g.text), 'greedy answers');
-    assert.deepEqual(greedy.map((g) => g.rougeLRecall), ref.greedy.map((g) => g.rouge_l_recall));
+    assert.deepEqual(
+      greedy.map((g) => g.generated),
+      ref.greedy.map((g) => g.text),
+      'greedy answers',
+    );
+    assert.deepEqual(
+      greedy.map((g) => g.rougeLRecall),
+      ref.greedy.map((g) => g.rouge_l_recall),
+    );
     const { input_ids: ids } = JSON.parse(readFileSync(requireFixture(name, 'reference.json'), 'utf8')) as { input_ids: number[][] };
-    torch.tidy(() => torch.noGrad(() => {
-      const logits = model.forward(torch.tensor(ids)).logits;
-      const labels = torch.tensor(ref.nll_labels, { dtype: 'int64' });
-      assertClose(sequenceNll(logits, labels).toArray(), ref.nll_sum, { atol: 0, rtol: 1e-5, what: 'NLL sum' });
-      assertClose(sequenceNll(logits, labels, 'mean').toArray(), ref.nll_mean, { atol: 0, rtol: 1e-5, what: 'NLL mean' });
-    }));
+    torch.tidy(() =>
+      torch.noGrad(() => {
+        const logits = model.forward(torch.tensor(ids)).logits;
+        const labels = torch.tensor(ref.nll_labels, { dtype: 'int64' });
+        assertClose(sequenceNll(logits, labels).toArray(), ref.nll_sum, { atol: 0, rtol: 1e-5, what: 'NLL sum' });
+        assertClose(sequenceNll(logits, labels, 'mean').toArray(), ref.nll_mean, { atol: 0, rtol: 1e-5, what: 'NLL mean' });
+      }),
+    );
     model.dispose();
   });
 }

@@ -33,7 +33,11 @@ test('ks_2samp exact with unequal sizes far in the tail, and the asymptotic meth
     // scipy does (or its Pomeranz sum for en <= 140, equal to 1e-6); below that, Kolmogorov's limit (documented, ~10%).
     const en = Math.round((c.a.length * c.b.length) / (c.a.length + c.b.length));
     const tail = c.method === 'exact' || en * r.statistic ** 2 >= 2.2;
-    assertClose(r.pvalue, c.ks_pvalue, { atol: 1e-15, rtol: c.method === 'exact' ? 1e-8 : tail ? 1e-6 : 0.15, what: `case ${k} ${c.method} p-value (n=${c.a.length},${c.b.length})` });
+    assertClose(r.pvalue, c.ks_pvalue, {
+      atol: 1e-15,
+      rtol: c.method === 'exact' ? 1e-8 : tail ? 1e-6 : 0.15,
+      what: `case ${k} ${c.method} p-value (n=${c.a.length},${c.b.length})`,
+    });
   }
   for (const c of ours.kstwo_sf) assertClose(kstwoSf(c.n, c.d), c.sf, { atol: 1e-300, rtol: 1e-6, what: `kstwo.sf(${c.d}, ${c.n})` });
 });

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (tests run from dist/test/helpers/...; LETHE_REPO_ROOT overrides, for builds elsewhere). */
-export const repoRoot = process.env.LETHE_REPO_ROOT ?? resolve(here, existsSync(join(here, '../../../package.json')) ? '../../..' : '../../../..');
+export const repoRoot =
+  process.env.LETHE_REPO_ROOT ?? resolve(here, existsSync(join(here, '../../../package.json')) ? '../../..' : '../../../..');
 /** ../shared/fixtures/hf-reference, beside the checkout. */
 export const fixturesDir = resolve(repoRoot, '../shared/fixtures/hf-reference');
 
@@ -16,8 +17,10 @@ export const fixturesDir = resolve(repoRoot, '../shared/fixtures/hf-reference');
 export function requireFixture(...parts: string[]): string {
   const p = join(fixturesDir, ...parts);
   if (!existsSync(p)) {
-    throw new Error(`test fixture ${p} is missing: these tests need the shared HF reference fixtures in ${fixturesDir} ` +
-      '(the ../shared folder beside the checkout; set LETHE_REPO_ROOT if the checkout lives elsewhere)');
+    throw new Error(
+      `test fixture ${p} is missing: these tests need the shared HF reference fixtures in ${fixturesDir} ` +
+        '(the ../shared folder beside the checkout; set LETHE_REPO_ROOT if the checkout lives elsewhere)',
+    );
   }
   return p;
 }

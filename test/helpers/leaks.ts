@@ -7,7 +7,11 @@ export function withoutLeaks<T>(fn: () => T, what = 'live tensors after the test
   const before = torch.liveTensors();
   const check = () => assert.equal(torch.liveTensors(), before, what);
   const result = fn();
-  if (result instanceof Promise) return result.then((value) => { check(); return value; }) as T;
+  if (result instanceof Promise)
+    return result.then((value) => {
+      check();
+      return value;
+    }) as T;
   check();
   return result;
 }

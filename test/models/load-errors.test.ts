@@ -85,30 +85,39 @@ function load(dir: string, options?: LoadModelOptions): CausalLM {
  *  the code) matching every pattern, and frees whatever it loaded. */
 function assertLoadFails(dir: string, code: LetheErrorCode, ...patterns: RegExp[]): void {
   const before = existsSync(dir) ? treeHashes(dir) : null;
-  withoutLeaks(() => assert.throws(() => loadModel(dir), (err: unknown) => {
-    assert.ok(err instanceof LetheError, `expected a LetheError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    for (const p of patterns) assert.match(err.message, p);
-    return true;
-  }), 'tensors left alive by a failed load');
+  withoutLeaks(
+    () =>
+      assert.throws(
+        () => loadModel(dir),
+        (err: unknown) => {
+          assert.ok(err instanceof LetheError, `expected a LetheError, got ${String(err)}`);
+          assert.equal(err.code, code, err.message);
+          for (const p of patterns) assert.match(err.message, p);
+          return true;
+        },
+      ),
+    'tensors left alive by a failed load',
+  );
   if (before) assert.deepEqual(treeHashes(dir), before, `a failed loadModel modified ${dir}`);
   else assert.ok(!existsSync(dir), `a failed loadModel created ${dir}`);
 }
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const inputIds = (readJson(requireFixture('llama-tiny', 'reference.json')).input_ids) as number[][];
+const inputIds = readJson(requireFixture('llama-tiny', 'reference.json')).input_ids as number[][];
 
 /** Logits [2, 16, vocab] on the fixture's input ids, as a flat Float32Array (float32 whatever the model dtype). */
 function logitsOf(model: CausalLM): Float32Array {
-  return torch.noGrad(() => torch.tidy(() => {
-    const ids = torch.tensor(inputIds, { dtype: 'int64', device: model.device as torch.Device });
-    const out = model.forward(ids).logits;
-    assert.deepEqual(out.shape, [2, 16, model.config.vocabSize]);
-    return out.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array;
-  }));
+  return torch.noGrad(() =>
+    torch.tidy(() => {
+      const ids = torch.tensor(inputIds, { dtype: 'int64', device: model.device as torch.Device });
+      const out = model.forward(ids).logits;
+      assert.deepEqual(out.shape, [2, 16, model.config.vocabSize]);
+      return out.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array;
+    }),
+  );
 }
 
 /** Logits of the untouched fixture, loaded once. */
@@ -145,7 +154,16 @@ test('a folder with only pytorch_model.bin is refused: pickle, and how to conver
   const dir = scratch();
   cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
   writeFileSync(join(dir, 'pytorch_model.bin'), Buffer.from('PK\x03\x04 not really a zip, never read'));
-  assertLoadFails(dir, 'BAD_CHECKPOINT', new RegExp(escape(dir)), /pytorch_model\.bin/, /pickle/, /never unpickles/, /safetensors/, /save_pretrained\(.*safe_serialization=True/);
+  assertLoadFails(
+    dir,
+    'BAD_CHECKPOINT',
+    new RegExp(escapeRegex(dir)),
+    /pytorch_model\.bin/,
+    /pickle/,
+    /never unpickles/,
+    /safetensors/,
+    /save_pretrained\(.*safe_serialization=True/,
+  );
 
   const sharded = scratch();
   cpSync(requireFixture('llama-tiny', 'config.json'), join(sharded, 'config.json'));
@@ -156,7 +174,7 @@ test('a folder with only pytorch_model.bin is refused: pickle, and how to conver
 test('a folder with a config and no weights at all says which files it looked for', () => {
   const dir = scratch();
   cpSync(requireFixture('llama-tiny', 'config.json'), join(dir, 'config.json'));
-  assertLoadFails(dir, 'NOT_FOUND', new RegExp(`${escape(dir)} has no model\\.safetensors or model\\.safetensors\\.index\\.json`));
+  assertLoadFails(dir, 'NOT_FOUND', new RegExp(`${escapeRegex(dir)} has no model\\.safetensors or model\\.safetensors\\.index\\.json`));
   writeFileSync(join(dir, 'tf_model.h5'), 'x');
   assertLoadFails(dir, 'NOT_FOUND', /no model\.safetensors/, /only tf_model\.h5/);
 });
@@ -164,7 +182,11 @@ test('a folder with a config and no weights at all says which files it looked fo
 test('a truncated or garbled model.safetensors is a bad checkpoint naming the file', () => {
   const short = scratch('llama-tiny');
   writeFileSync(join(short, 'model.safetensors'), Buffer.from([1, 2, 3, 4]));
-  assertLoadFails(short, 'BAD_CHECKPOINT', new RegExp(`safetensors file ${escape(join(short, 'model.safetensors'))}: is 4 bytes, too short`));
+  assertLoadFails(
+    short,
+    'BAD_CHECKPOINT',
+    new RegExp(`safetensors file ${escapeRegex(join(short, 'model.safetensors'))}: is 4 bytes, too short`),
+  );
   const garbled = scratch('llama-tiny');
   const header = Buffer.from('{"x": oops}');
   const len = Buffer.alloc(8);
@@ -176,7 +198,7 @@ test('a truncated or garbled model.safetensors is a bad checkpoint naming the fi
 test('an adapter folder with a broken adapter_config.json or a missing base model is refused with the file named', () => {
   const broken = scratch();
   writeFileSync(join(broken, 'adapter_config.json'), '{"peft_type": "LORA", ');
-  assertLoadFails(broken, 'BAD_INPUT', new RegExp(`${escape(join(broken, 'adapter_config.json'))} is not valid JSON`));
+  assertLoadFails(broken, 'BAD_INPUT', new RegExp(`${escapeRegex(join(broken, 'adapter_config.json'))} is not valid JSON`));
   writeFileSync(join(broken, 'adapter_config.json'), '[]');
   assertLoadFails(broken, 'BAD_INPUT', /adapter_config\.json must hold a JSON object/);
   writeFileSync(join(broken, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', base_model_name_or_path: 'no-such-base' }));
@@ -192,11 +214,11 @@ test('config.json missing, not JSON, not an object', () => {
 
   const none = scratch('llama-tiny');
   rmSync(join(none, 'config.json'));
-  assertLoadFails(none, 'NOT_FOUND', new RegExp(`${escape(none)} is not a Hugging Face model folder: it has no config\\.json`));
+  assertLoadFails(none, 'NOT_FOUND', new RegExp(`${escapeRegex(none)} is not a Hugging Face model folder: it has no config\\.json`));
 
   const bad = scratch('llama-tiny');
   writeFileSync(join(bad, 'config.json'), '{"model_type": "llama", hidden_size: 64');
-  assertLoadFails(bad, 'BAD_INPUT', new RegExp(`${escape(join(bad, 'config.json'))} is not valid JSON`));
+  assertLoadFails(bad, 'BAD_INPUT', new RegExp(`${escapeRegex(join(bad, 'config.json'))} is not valid JSON`));
 
   const array = scratch('llama-tiny');
   writeFileSync(join(array, 'config.json'), '[1, 2]');
@@ -205,34 +227,48 @@ test('config.json missing, not JSON, not an object', () => {
 
 test('an unsupported model_type names it and lists what is supported', () => {
   const dir = scratch('llama-tiny');
-  editConfig(dir, (c) => { c.model_type = 'bert'; });
+  editConfig(dir, (c) => {
+    c.model_type = 'bert';
+  });
   assertLoadFails(dir, 'BAD_INPUT', /config\.json: model_type 'bert' is not supported/, /supported: gpt2, llama/);
 
   const missing = scratch('llama-tiny');
-  editConfig(missing, (c) => { delete c.model_type; });
+  editConfig(missing, (c) => {
+    delete c.model_type;
+  });
   assertLoadFails(missing, 'BAD_INPUT', /model_type '' is not supported/);
 });
 
 test('a missing or non-numeric required config field is named, with what was expected', () => {
   const dir = scratch('llama-tiny');
-  editConfig(dir, (c) => { delete c.hidden_size; });
+  editConfig(dir, (c) => {
+    delete c.hidden_size;
+  });
   assertLoadFails(dir, 'BAD_INPUT', /config\.json: 'hidden_size' is missing \(expected a number\)/);
 
   const str = scratch('llama-tiny');
-  editConfig(str, (c) => { c.num_hidden_layers = '2'; });
+  editConfig(str, (c) => {
+    c.num_hidden_layers = '2';
+  });
   assertLoadFails(str, 'BAD_INPUT', /config\.json: 'num_hidden_layers' must be a number, got "2"/);
 
   const gpt2 = scratch('gpt2-tiny');
-  editConfig(gpt2, (c) => { delete c.n_embd; });
+  editConfig(gpt2, (c) => {
+    delete c.n_embd;
+  });
   assertLoadFails(gpt2, 'BAD_INPUT', /config\.json: 'n_embd' is missing \(expected a number\)/);
 
   // An activation the model code lacks is a config error, found before any weight is read.
   const act = scratch('llama-tiny');
-  editConfig(act, (c) => { c.hidden_act = 'relu2'; });
-  assertLoadFails(act, 'BAD_INPUT', new RegExp(`${escape(join(act, 'config.json'))}: activation 'relu2' is not supported`));
+  editConfig(act, (c) => {
+    c.hidden_act = 'relu2';
+  });
+  assertLoadFails(act, 'BAD_INPUT', new RegExp(`${escapeRegex(join(act, 'config.json'))}: activation 'relu2' is not supported`));
 
   const heads = scratch('llama-tiny');
-  editConfig(heads, (c) => { c.num_key_value_heads = 3; });
+  editConfig(heads, (c) => {
+    c.num_key_value_heads = 3;
+  });
   assertLoadFails(heads, 'BAD_INPUT', /4 attention heads are not a multiple of 3 key\/value heads/);
 });
 
@@ -247,20 +283,36 @@ test('a weight whose shape disagrees with the config names the tensor and both s
     t[name]!.dispose();
     t[name] = torch.zeros([96, 64]);
   });
-  assertLoadFails(dir, 'BAD_CHECKPOINT', /the weights do not match config\.json \(llama\)/, new RegExp(`tensor '${escape(name)}' has shape \\[96,64\\] but the config implies \\[128,64\\]`));
+  assertLoadFails(
+    dir,
+    'BAD_CHECKPOINT',
+    /the weights do not match config\.json \(llama\)/,
+    new RegExp(`tensor '${escapeRegex(name)}' has shape \\[96,64\\] but the config implies \\[128,64\\]`),
+  );
 
   // The config is the other side of the disagreement: a wrong intermediate_size names every MLP weight.
   const cfg = scratch('llama-tiny');
-  editConfig(cfg, (c) => { c.intermediate_size = 100; });
-  assertLoadFails(cfg, 'BAD_CHECKPOINT', /tensor 'model\.layers\.0\.mlp\.gate_proj\.weight' has shape \[128,64\] but the config implies \[100,64\]/,
-    /tensor 'model\.layers\.1\.mlp\.down_proj\.weight' has shape \[64,128\] but the config implies \[64,100\]/);
+  editConfig(cfg, (c) => {
+    c.intermediate_size = 100;
+  });
+  assertLoadFails(
+    cfg,
+    'BAD_CHECKPOINT',
+    /tensor 'model\.layers\.0\.mlp\.gate_proj\.weight' has shape \[128,64\] but the config implies \[100,64\]/,
+    /tensor 'model\.layers\.1\.mlp\.down_proj\.weight' has shape \[64,128\] but the config implies \[64,100\]/,
+  );
 
   const gpt2 = scratch('gpt2-tiny');
   editWeights(gpt2, (t) => {
     t['transformer.wpe.weight']!.dispose();
     t['transformer.wpe.weight'] = torch.zeros([32, 64]);
   });
-  assertLoadFails(gpt2, 'BAD_CHECKPOINT', /\(gpt2\)/, /tensor 'transformer\.wpe\.weight' has shape \[32,64\] but the config implies \[64,64\]/);
+  assertLoadFails(
+    gpt2,
+    'BAD_CHECKPOINT',
+    /\(gpt2\)/,
+    /tensor 'transformer\.wpe\.weight' has shape \[32,64\] but the config implies \[64,64\]/,
+  );
 });
 
 test('a missing tensor and an unexpected extra tensor are named', () => {
@@ -272,18 +324,24 @@ test('a missing tensor and an unexpected extra tensor are named', () => {
   assertLoadFails(missing, 'BAD_CHECKPOINT', /missing tensors: model\.norm\.weight/);
 
   const extra = scratch('llama-tiny');
-  editWeights(extra, (t) => { t['model.layers.0.self_attn.q_norm.weight'] = torch.ones([16]); });
+  editWeights(extra, (t) => {
+    t['model.layers.0.self_attn.q_norm.weight'] = torch.ones([16]);
+  });
   assertLoadFails(extra, 'BAD_CHECKPOINT', /unexpected tensors: model\.layers\.0\.self_attn\.q_norm\.weight/);
 
   // An untied config with no lm_head in the file (e.g. tie_word_embeddings flipped): lm_head is missing.
   const untied = scratch('llama-tied-tiny');
-  editConfig(untied, (c) => { c.tie_word_embeddings = false; });
+  editConfig(untied, (c) => {
+    c.tie_word_embeddings = false;
+  });
   assertLoadFails(untied, 'BAD_CHECKPOINT', /missing tensors: lm_head\.weight/);
 });
 
 test('buffers that checkpoints carry and the model recomputes are ignored (rotary inv_freq, GPT-2 attn.bias)', () => {
   const dir = scratch('llama-tiny');
-  editWeights(dir, (t) => { t['model.layers.0.self_attn.rotary_emb.inv_freq'] = torch.ones([8]); });
+  editWeights(dir, (t) => {
+    t['model.layers.0.self_attn.rotary_emb.inv_freq'] = torch.ones([8]);
+  });
   const model = load(dir);
   assert.ok(!model.params.has('model.layers.0.self_attn.rotary_emb.inv_freq'));
   assert.equal(maxAbsDiff(logitsOf(model), fixtureLogits('llama-tiny')), 0);
@@ -359,7 +417,11 @@ test('bad shard indexes: a missing shard, a path outside the folder, a name the 
   // A file outside the folder exists, so only the path check stands between the index and it.
   cpSync(join(dir, 'model-00001-of-00002.safetensors'), join(tmp, 'x.safetensors'));
   writeIndex({ ...index.weight_map, 'model.norm.weight': '../x.safetensors' });
-  assertLoadFails(dir, 'BAD_CHECKPOINT', /weight_map\['model\.norm\.weight'\] must be a file name in the folder, got "\.\.\/x\.safetensors"/);
+  assertLoadFails(
+    dir,
+    'BAD_CHECKPOINT',
+    /weight_map\['model\.norm\.weight'\] must be a file name in the folder, got "\.\.\/x\.safetensors"/,
+  );
   writeIndex({ ...index.weight_map, 'model.norm.weight': join(tmp, 'x.safetensors') });
   assertLoadFails(dir, 'BAD_CHECKPOINT', /weight_map\['model\.norm\.weight'\] must be a file name in the folder/);
   writeIndex({ ...index.weight_map, 'model.norm.weight': '..\\x.safetensors' });
@@ -370,9 +432,12 @@ test('bad shard indexes: a missing shard, a path outside the folder, a name the 
   }
 
   // The index says a shard holds a tensor it does not.
-  const other = index.weight_map['model.norm.weight'] === 'model-00001-of-00002.safetensors' ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors';
+  const other =
+    index.weight_map['model.norm.weight'] === 'model-00001-of-00002.safetensors'
+      ? 'model-00002-of-00002.safetensors'
+      : 'model-00001-of-00002.safetensors';
   writeIndex({ ...index.weight_map, 'model.norm.weight': other });
-  assertLoadFails(dir, 'BAD_CHECKPOINT', new RegExp(`${escape(other)}: has no tensor 'model\\.norm\\.weight'`));
+  assertLoadFails(dir, 'BAD_CHECKPOINT', new RegExp(`${escapeRegex(other)}: has no tensor 'model\\.norm\\.weight'`));
 
   writeFileSync(indexPath, '{"weight_map": ');
   assertLoadFails(dir, 'BAD_CHECKPOINT', /model\.safetensors\.index\.json is not valid JSON/);
@@ -386,7 +451,9 @@ test('bad shard indexes: a missing shard, a path outside the folder, a name the 
 
 test('a tied model whose file also holds lm_head.weight loads, the head tied to the embedding', () => {
   const dir = scratch('llama-tied-tiny');
-  editWeights(dir, (t) => { t['lm_head.weight'] = torch.randn([512, 96]); });
+  editWeights(dir, (t) => {
+    t['lm_head.weight'] = torch.randn([512, 96]);
+  });
   const model = load(dir);
   assert.equal(model.config.tieWordEmbeddings, true);
   assert.ok(!model.params.has('lm_head.weight'), 'the stored head is dropped');
@@ -423,7 +490,9 @@ test('rope_theta at the top level (older configs) and head_dim absent give the f
 
   // No theta anywhere: HF's default, 10000 (the llama-tiny value).
   const none = scratch('llama-tiny');
-  editConfig(none, (c) => { delete c.rope_parameters; });
+  editConfig(none, (c) => {
+    delete c.rope_parameters;
+  });
   assert.equal(readConfig(none).ropeTheta, 10000);
 });
 
@@ -436,7 +505,13 @@ test('llama3 RoPE scaling loads (older rope_scaling and newer rope_parameters fo
     c.rope_theta = 10000.0;
     c.rope_scaling = { rope_type: 'llama3', ...LLAMA3 };
   });
-  assert.deepEqual(readConfig(old).ropeScaling, { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+  assert.deepEqual(readConfig(old).ropeScaling, {
+    type: 'llama3',
+    factor: 8,
+    lowFreqFactor: 1,
+    highFreqFactor: 4,
+    originalMaxPositionEmbeddings: 8192,
+  });
   const a = load(old);
   const la = logitsOf(a);
   a.dispose();
@@ -447,7 +522,9 @@ test('llama3 RoPE scaling loads (older rope_scaling and newer rope_parameters fo
   assert.ok(diff < 10, `llama3 scaling changed the logits by ${diff}`);
 
   const nu = scratch('llama-tiny');
-  editConfig(nu, (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'llama3', ...LLAMA3 }; });
+  editConfig(nu, (c) => {
+    c.rope_parameters = { rope_theta: 10000.0, rope_type: 'llama3', ...LLAMA3 };
+  });
   const b = load(nu);
   assert.equal(maxAbsDiff(logitsOf(b), la), 0, 'both config forms give the same model');
   b.dispose();
@@ -463,7 +540,9 @@ test('llama3 RoPE scaling loads (older rope_scaling and newer rope_parameters fo
 
 test('an unknown RoPE type or an incomplete llama3 scaling is refused with a clear message', () => {
   const yarn = scratch('llama-tiny');
-  editConfig(yarn, (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'yarn', factor: 4.0 }; });
+  editConfig(yarn, (c) => {
+    c.rope_parameters = { rope_theta: 10000.0, rope_type: 'yarn', factor: 4.0 };
+  });
   assertLoadFails(yarn, 'BAD_INPUT', /config\.json: RoPE scaling type 'yarn' is not supported \(supported: default, linear, llama3\)/);
 
   const made = scratch('llama-tiny');
@@ -474,7 +553,9 @@ test('an unknown RoPE type or an incomplete llama3 scaling is refused with a cle
   assertLoadFails(made, 'BAD_INPUT', /RoPE scaling type 'wobbly' is not supported/);
 
   const incomplete = scratch('llama-tiny');
-  editConfig(incomplete, (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'llama3', factor: 8.0 }; });
+  editConfig(incomplete, (c) => {
+    c.rope_parameters = { rope_theta: 10000.0, rope_type: 'llama3', factor: 8.0 };
+  });
   assertLoadFails(incomplete, 'BAD_INPUT', /rope scaling: 'low_freq_factor' is missing \(expected a number\)/);
 });
 
@@ -485,7 +566,14 @@ test('an unknown RoPE type or an incomplete llama3 scaling is refused with a cle
 test('loading never modifies the input folder (sha256 of every file before and after)', () => {
   const dir = scratch('llama-tiny');
   const before = treeHashes(dir);
-  assert.deepEqual(before, Object.fromEntries(Object.entries(fixtureHashes).filter(([k]) => k.startsWith('llama-tiny/')).map(([k, v]) => [k.slice('llama-tiny/'.length), v])));
+  assert.deepEqual(
+    before,
+    Object.fromEntries(
+      Object.entries(fixtureHashes)
+        .filter(([k]) => k.startsWith('llama-tiny/'))
+        .map(([k, v]) => [k.slice('llama-tiny/'.length), v]),
+    ),
+  );
   const names = readdirSync(dir).sort();
   const m1 = loadModel(dir);
   const m2 = loadModel(dir, { dtype: 'bfloat16' });

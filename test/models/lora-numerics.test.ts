@@ -10,7 +10,11 @@ import { torch, loadModel, type CausalLM } from '../../src/index.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { withTempDir } from '../helpers/tmp.js';
 
-const ids = () => torch.tensor([[3, 14, 15, 92, 65, 35, 89, 79], [2, 71, 82, 81, 82, 84, 59, 4]]);
+const ids = () =>
+  torch.tensor([
+    [3, 14, 15, 92, 65, 35, 89, 79],
+    [2, 71, 82, 81, 82, 84, 59, 4],
+  ]);
 const logitsOf = (m: CausalLM, x: torch.Tensor) => torch.noGrad(() => m.forward(x).logits);
 
 /** Fills every adapter's A and B with seeded random values (B is zero after init, which would hide the scale). */
@@ -72,14 +76,19 @@ test('PEFT layout: adapter_model.safetensors holds exactly base_model.model.<mod
   withTempDir('lethe-lora-layout-', (dir) => {
     const expected: Record<string, string[]> = {
       'llama-tiny': [0, 1].flatMap((i) => [
-        `base_model.model.model.layers.${i}.mlp.down_proj.lora_A.weight:[4,128]`, `base_model.model.model.layers.${i}.mlp.down_proj.lora_B.weight:[64,4]`,
-        `base_model.model.model.layers.${i}.self_attn.q_proj.lora_A.weight:[4,64]`, `base_model.model.model.layers.${i}.self_attn.q_proj.lora_B.weight:[64,4]`,
-        `base_model.model.model.layers.${i}.self_attn.v_proj.lora_A.weight:[4,64]`, `base_model.model.model.layers.${i}.self_attn.v_proj.lora_B.weight:[32,4]`,
+        `base_model.model.model.layers.${i}.mlp.down_proj.lora_A.weight:[4,128]`,
+        `base_model.model.model.layers.${i}.mlp.down_proj.lora_B.weight:[64,4]`,
+        `base_model.model.model.layers.${i}.self_attn.q_proj.lora_A.weight:[4,64]`,
+        `base_model.model.model.layers.${i}.self_attn.q_proj.lora_B.weight:[64,4]`,
+        `base_model.model.model.layers.${i}.self_attn.v_proj.lora_A.weight:[4,64]`,
+        `base_model.model.model.layers.${i}.self_attn.v_proj.lora_B.weight:[32,4]`,
       ]),
       // GPT-2's Conv1D weights are [in, out], but PEFT's lora_A / lora_B are still nn.Linear: [r, in] and [out, r].
       'gpt2-tiny': [0, 1].flatMap((i) => [
-        `base_model.model.transformer.h.${i}.attn.c_attn.lora_A.weight:[4,64]`, `base_model.model.transformer.h.${i}.attn.c_attn.lora_B.weight:[192,4]`,
-        `base_model.model.transformer.h.${i}.mlp.c_proj.lora_A.weight:[4,256]`, `base_model.model.transformer.h.${i}.mlp.c_proj.lora_B.weight:[64,4]`,
+        `base_model.model.transformer.h.${i}.attn.c_attn.lora_A.weight:[4,64]`,
+        `base_model.model.transformer.h.${i}.attn.c_attn.lora_B.weight:[192,4]`,
+        `base_model.model.transformer.h.${i}.mlp.c_proj.lora_A.weight:[4,256]`,
+        `base_model.model.transformer.h.${i}.mlp.c_proj.lora_B.weight:[64,4]`,
       ]),
     };
     for (const c of CASES) {
@@ -90,8 +99,17 @@ test('PEFT layout: adapter_model.safetensors holds exactly base_model.model.<mod
       assert.deepEqual(header.entries.map((e) => `${e.name}:[${e.shape}]`).sort(), expected[c.name]!.sort(), c.name);
       assert.ok(header.entries.every((e) => e.dtype === 'float32'));
       const cfg = JSON.parse(readFileSync(join(dir, c.name, 'adapter_config.json'), 'utf8'));
-      assert.deepEqual({ r: cfg.r, alpha: cfg.lora_alpha, dropout: cfg.lora_dropout, rslora: cfg.use_rslora, fanInFanOut: cfg.fan_in_fan_out, task: cfg.task_type },
-        { r: 4, alpha: 16, dropout: 0.05, rslora: true, fanInFanOut: c.conv1d, task: 'CAUSAL_LM' });
+      assert.deepEqual(
+        {
+          r: cfg.r,
+          alpha: cfg.lora_alpha,
+          dropout: cfg.lora_dropout,
+          rslora: cfg.use_rslora,
+          fanInFanOut: cfg.fan_in_fan_out,
+          task: cfg.task_type,
+        },
+        { r: 4, alpha: 16, dropout: 0.05, rslora: true, fanInFanOut: c.conv1d, task: 'CAUSAL_LM' },
+      );
       model.dispose();
     }
   });

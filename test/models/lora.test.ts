@@ -6,7 +6,11 @@ import { torch, loadModel, causalLmLoss, type CausalLM } from '../../src/index.j
 import { requireFixture } from '../helpers/fixtures.js';
 import { withTempDir } from '../helpers/tmp.js';
 
-const ids = () => torch.tensor([[3, 14, 15, 92, 65, 35, 89, 79], [2, 71, 82, 81, 82, 84, 59, 4]]);
+const ids = () =>
+  torch.tensor([
+    [3, 14, 15, 92, 65, 35, 89, 79],
+    [2, 71, 82, 81, 82, 84, 59, 4],
+  ]);
 const logitsOf = (m: CausalLM, x: torch.Tensor) => torch.noGrad(() => m.forward(x).logits);
 
 function trainSteps(model: CausalLM, x: torch.Tensor, steps: number): void {
@@ -20,8 +24,18 @@ function trainSteps(model: CausalLM, x: torch.Tensor, steps: number): void {
 }
 
 const cases = [
-  { name: 'llama-tiny', targets: ['q_proj', 'v_proj', 'down_proj'], sample: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', fanInFanOut: false },
-  { name: 'gpt2-tiny', targets: ['c_attn', 'mlp.c_proj'], sample: 'base_model.model.transformer.h.1.attn.c_attn.lora_B.weight', fanInFanOut: true },
+  {
+    name: 'llama-tiny',
+    targets: ['q_proj', 'v_proj', 'down_proj'],
+    sample: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight',
+    fanInFanOut: false,
+  },
+  {
+    name: 'gpt2-tiny',
+    targets: ['c_attn', 'mlp.c_proj'],
+    sample: 'base_model.model.transformer.h.1.attn.c_attn.lora_B.weight',
+    fanInFanOut: true,
+  },
 ];
 
 for (const c of cases) {
@@ -47,7 +61,10 @@ for (const c of cases) {
       assert.deepEqual(cfg.target_modules, c.targets);
       assert.equal(cfg.fan_in_fan_out, c.fanInFanOut);
       const header = torch.readSafetensorsHeader(join(dir, 'adapter', 'adapter_model.safetensors'));
-      assert.ok(header.entries.some((e) => e.name === c.sample), `PEFT tensor names (${header.entries[0]!.name}, ...)`);
+      assert.ok(
+        header.entries.some((e) => e.name === c.sample),
+        `PEFT tensor names (${header.entries[0]!.name}, ...)`,
+      );
       assert.equal(header.entries.length, 2 * modules.length);
 
       const fresh = loadModel(requireFixture(c.name));

@@ -32,7 +32,12 @@ async function checkParity(model: CausalLM, name: string, label: string): Promis
     const maskedDiff = masked.sub(expected.logits_masked!).abs().mul(mask.unsqueeze(-1)).max().item();
     assert.ok(maskedDiff <= 1e-4, `${label}: masked logits max abs diff ${maskedDiff} at mask=1 positions`);
     const nll = torch.noGrad(() => sequenceNll(logits, ids)).toArray() as number[];
-    nll.forEach((v, k) => assert.ok(Math.abs(v - ref.nll_sum_per_row[k]!) <= 1e-4 * Math.abs(ref.nll_sum_per_row[k]!), `${label}: nll row ${k} ${v} vs ${ref.nll_sum_per_row[k]}`));
+    nll.forEach((v, k) =>
+      assert.ok(
+        Math.abs(v - ref.nll_sum_per_row[k]!) <= 1e-4 * Math.abs(ref.nll_sum_per_row[k]!),
+        `${label}: nll row ${k} ${v} vs ${ref.nll_sum_per_row[k]}`,
+      ),
+    );
     const loss = causalLmLoss(model.forward(ids).logits, ids);
     const rel = Math.abs(loss.item() - ref.loss_mean) / Math.abs(ref.loss_mean);
     assert.ok(rel <= 1e-5, `${label}: loss ${loss.item()} vs ${ref.loss_mean} (rel ${rel})`);
@@ -50,7 +55,9 @@ async function checkParity(model: CausalLM, name: string, label: string): Promis
     assert.ok(checked >= 4, `${label}: only ${checked} gradients in the fixture`);
     for (const p of model.parameters()) p.grad = null;
   });
-  const out = await model.generate(torch.tensor([ref.greedy_prompt]), { maxNewTokens: ref.greedy_output.length - ref.greedy_prompt.length });
+  const out = await model.generate(torch.tensor([ref.greedy_prompt]), {
+    maxNewTokens: ref.greedy_output.length - ref.greedy_prompt.length,
+  });
   assert.deepEqual((out.toArray() as number[][])[0], ref.greedy_output, `${label}: greedy output`);
   torch.dispose([ids, mask, expected, out]);
 }
@@ -81,7 +88,10 @@ for (const name of MODELS) {
       const cfg = JSON.parse(readFileSync(join(dir, 'saved', 'config.json'), 'utf8'));
       const orig = JSON.parse(readFileSync(requireFixture(name, 'config.json'), 'utf8'));
       assert.deepEqual(cfg, orig, 'config.json written back as read');
-      assert.deepEqual(readFileSync(join(dir, 'saved', 'generation_config.json'), 'utf8'), readFileSync(requireFixture(name, 'generation_config.json'), 'utf8'));
+      assert.deepEqual(
+        readFileSync(join(dir, 'saved', 'generation_config.json'), 'utf8'),
+        readFileSync(requireFixture(name, 'generation_config.json'), 'utf8'),
+      );
       await checkParity(again, name, `${name} (saved)`);
       ids.dispose();
       model.dispose();

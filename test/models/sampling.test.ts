@@ -11,8 +11,13 @@ const N = 20000;
 
 /** A model whose next-token logits are LOGITS at every position. */
 const fixedModel = {
-  config: { eosTokenId: [], padTokenId: null }, device: 'cpu',
-  forward: (ids: torch.Tensor) => ({ logits: torch.tensor([[LOGITS]], { dtype: 'float32' }).expand([ids.size(0), ids.size(1), LOGITS.length]), pastKeyValues: null, hiddenStates: null }),
+  config: { eosTokenId: [], padTokenId: null },
+  device: 'cpu',
+  forward: (ids: torch.Tensor) => ({
+    logits: torch.tensor([[LOGITS]], { dtype: 'float32' }).expand([ids.size(0), ids.size(1), LOGITS.length]),
+    pastKeyValues: null,
+    hiddenStates: null,
+  }),
 } as unknown as CausalLM;
 
 function softmax(xs: number[]): number[] {
@@ -63,7 +68,12 @@ for (const o of CASES) {
     const { probs, margin } = exact(o);
     assert.ok(margin > 1e-3, `fixture: a top-p boundary this close (${margin}) would depend on rounding`);
     torch.manualSeed(11);
-    const out = await generate(fixedModel, torch.zeros([N, 1], { dtype: 'int64' }), { doSample: true, maxNewTokens: 1, useCache: false, ...o });
+    const out = await generate(fixedModel, torch.zeros([N, 1], { dtype: 'int64' }), {
+      doSample: true,
+      maxNewTokens: 1,
+      useCache: false,
+      ...o,
+    });
     const drawn = (out.toArray() as number[][]).map((r) => r[1]!);
     out.dispose();
     const counts = new Array<number>(LOGITS.length).fill(0);
@@ -79,6 +89,9 @@ for (const o of CASES) {
     });
     if (df === 0) return;
     const limit = chi2Quantile(df, 4.5);
-    assert.ok(chi2 < limit, `chi-square ${chi2.toFixed(1)} > ${limit.toFixed(1)} (df ${df}): counts ${counts}, expected ${probs.map((p) => (N * p).toFixed(0))}`);
+    assert.ok(
+      chi2 < limit,
+      `chi-square ${chi2.toFixed(1)} > ${limit.toFixed(1)} (df ${df}): counts ${counts}, expected ${probs.map((p) => (N * p).toFixed(0))}`,
+    );
   });
 }

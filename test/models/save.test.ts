@@ -7,7 +7,7 @@ import { TOKENIZER_FILES } from '../../src/models/save.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { withTempDir } from '../helpers/tmp.js';
 
-test('savePretrained shards above maxShardSize with HF\'s index; it loads back identically; stale weights go', () => {
+test("savePretrained shards above maxShardSize with HF's index; it loads back identically; stale weights go", () => {
   withTempDir('lethe-shard-', (dir) => {
     const model = loadModel(requireFixture('llama-tiny'));
     const out = join(dir, 'sharded');
@@ -23,10 +23,18 @@ test('savePretrained shards above maxShardSize with HF\'s index; it loads back i
     assert.ok(shards.every((f) => f.endsWith(`-of-${String(shards.length).padStart(5, '0')}.safetensors`)));
     const again = loadModel(out);
     const ids = torch.tensor([[1, 2, 3, 4]]);
-    torch.tidy(() => assert.equal(torch.noGrad(() => again.forward(ids).logits.sub(model.forward(ids).logits).abs().max().item()), 0));
+    torch.tidy(() =>
+      assert.equal(
+        torch.noGrad(() => again.forward(ids).logits.sub(model.forward(ids).logits).abs().max().item()),
+        0,
+      ),
+    );
     // Saving unsharded over it removes the old shards and the index.
     model.savePretrained(out);
-    assert.deepEqual(readdirSync(out).filter((f) => f.includes('safetensors')), ['model.safetensors']);
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.includes('safetensors')),
+      ['model.safetensors'],
+    );
     assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')), 'no temporary folder left');
     for (const m of [model, again]) m.dispose();
     ids.dispose();
@@ -55,9 +63,15 @@ test('savePretrained copies every tokenizer file the source folder has, byte for
     const files: Record<string, string> = {
       'tokenizer_config.json': '{"eos_token": "<|endoftext|>", "model_max_length": 64}\n',
       'special_tokens_map.json': '{"eos_token": "<|endoftext|>"}\n',
-      'vocab.json': '{"a": 0}\n', 'merges.txt': '#version: 0.2\na b\n', 'tokenizer.model': '\u0000sentencepiece\u0001',
-      'added_tokens.json': '{"<x>": 512}\n', 'chat_template.jinja': '{{ messages }}', 'chat_template.json': '{"chat_template": "{{ x }}"}\n',
-      'generation_config.json': '{"max_new_tokens": 7}\n', 'notes.txt': 'not a tokenizer file\n', 'training_args.bin': 'x',
+      'vocab.json': '{"a": 0}\n',
+      'merges.txt': '#version: 0.2\na b\n',
+      'tokenizer.model': '\u0000sentencepiece\u0001',
+      'added_tokens.json': '{"<x>": 512}\n',
+      'chat_template.jinja': '{{ messages }}',
+      'chat_template.json': '{"chat_template": "{{ x }}"}\n',
+      'generation_config.json': '{"max_new_tokens": 7}\n',
+      'notes.txt': 'not a tokenizer file\n',
+      'training_args.bin': 'x',
     };
     for (const [f, content] of Object.entries(files)) writeFileSync(join(src, f), content);
     const model = loadModel(src);
@@ -66,8 +80,18 @@ test('savePretrained copies every tokenizer file the source folder has, byte for
     assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['config.json', 'model.safetensors', ...copied].sort());
     for (const f of copied) assert.deepEqual(readFileSync(join(dir, 'out', f)), readFileSync(join(src, f)), f);
     // TOKENIZER_FILES is what transformers' tokenizers and generation config read.
-    assert.deepEqual([...TOKENIZER_FILES].sort(), ['added_tokens.json', 'chat_template.jinja', 'chat_template.json', 'generation_config.json', 'merges.txt',
-      'special_tokens_map.json', 'tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'vocab.json']);
+    assert.deepEqual([...TOKENIZER_FILES].sort(), [
+      'added_tokens.json',
+      'chat_template.jinja',
+      'chat_template.json',
+      'generation_config.json',
+      'merges.txt',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer.model',
+      'tokenizer_config.json',
+      'vocab.json',
+    ]);
     model.dispose();
   });
 });

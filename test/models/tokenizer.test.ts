@@ -14,7 +14,11 @@ const tokDir = requireFixture('tokenizer');
 const tokFile = join(tokDir, 'tokenizer.json');
 const tmp = tempDir('lethe-tokenizer-');
 
-interface Encoding { text: string; ids: number[]; decoded: string }
+interface Encoding {
+  text: string;
+  ids: number[];
+  decoded: string;
+}
 const encodings = JSON.parse(readFileSync(join(tokDir, 'encodings.json'), 'utf8')) as Encoding[];
 
 let folderCount = 0;
@@ -38,7 +42,8 @@ function chatmlTokenizerJson(): unknown {
   return json;
 }
 
-const CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + eos_token + '\\n' }}{% endfor %}" +
+const CHATML =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + eos_token + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 const MESSAGES = [
   { role: 'system', content: 'You are terse.' },
@@ -59,7 +64,10 @@ test('encode and decode match Hugging Face tokenizers exactly on every fixture s
     assert.deepEqual(await tok.encode(text, { addSpecialTokens: false }), ids, `encode(${JSON.stringify(text)}) without special tokens`);
     assert.equal(await tok.decode(ids), decoded, `decode of ${JSON.stringify(text)}`);
   }
-  assert.deepEqual(await tok.decodeBatch(encodings.map((e) => e.ids)), encodings.map((e) => e.decoded));
+  assert.deepEqual(
+    await tok.decodeBatch(encodings.map((e) => e.ids)),
+    encodings.map((e) => e.decoded),
+  );
 });
 
 test('vocabulary: size, <|endoftext|> = 0, id ↔ token, no config means no special tokens', () => {
@@ -89,9 +97,12 @@ test('skipSpecialTokens drops <|endoftext|> on decode (single and batch)', async
 });
 
 test('special tokens as plain strings in tokenizer_config.json; pad falls back to EOS; inline chat_template', async () => {
-  const dir = folder({
-    'tokenizer_config.json': { bos_token: '<|im_start|>', eos_token: '<|im_end|>', padding_side: 'right', chat_template: CHATML },
-  }, chatmlTokenizerJson());
+  const dir = folder(
+    {
+      'tokenizer_config.json': { bos_token: '<|im_start|>', eos_token: '<|im_end|>', padding_side: 'right', chat_template: CHATML },
+    },
+    chatmlTokenizerJson(),
+  );
   const tok = loadTokenizer(dir);
   assert.equal(tok.vocabSize, 514);
   assert.equal(tok.bosToken, '<|im_start|>');
@@ -117,13 +128,28 @@ test('special tokens as plain strings in tokenizer_config.json; pad falls back t
 });
 
 test('special tokens as {content} objects (newer HF), with explicit pad_token and left padding', async () => {
-  const added = (content: string): Record<string, unknown> => ({ __type: 'AddedToken', content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
-  const dir = folder({
-    'tokenizer_config.json': {
-      bos_token: added('<|endoftext|>'), eos_token: added('<|im_end|>'), pad_token: added('<|endoftext|>'), unk_token: null,
-      padding_side: 'left', chat_template: CHATML,
+  const added = (content: string): Record<string, unknown> => ({
+    __type: 'AddedToken',
+    content,
+    lstrip: false,
+    normalized: false,
+    rstrip: false,
+    single_word: false,
+    special: true,
+  });
+  const dir = folder(
+    {
+      'tokenizer_config.json': {
+        bos_token: added('<|endoftext|>'),
+        eos_token: added('<|im_end|>'),
+        pad_token: added('<|endoftext|>'),
+        unk_token: null,
+        padding_side: 'left',
+        chat_template: CHATML,
+      },
     },
-  }, chatmlTokenizerJson());
+    chatmlTokenizerJson(),
+  );
   const tok = loadTokenizer(dir);
   assert.equal(tok.bosToken, '<|endoftext|>');
   assert.equal(tok.eosToken, '<|im_end|>');
@@ -137,7 +163,8 @@ test('special tokens as {content} objects (newer HF), with explicit pad_token an
 });
 
 test('chat_template.jinja beside the config, bos_token and extra variables in the template', () => {
-  const template = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}{{ note }}";
+  const template =
+    '{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}{{ note }}';
   const dir = folder({
     'tokenizer_config.json': { bos_token: { content: '<|endoftext|>' }, eos_token: { content: '<|endoftext|>' } },
     'chat_template.jinja': template,
@@ -158,16 +185,31 @@ test('chat_template.jinja takes precedence over an inline chat_template', () => 
 
 test('the list-of-templates chat_template form picks the default template', () => {
   const dir = folder({
-    'tokenizer_config.json': { eos_token: '<|endoftext|>', chat_template: [{ name: 'tool_use', template: 'tools' }, { name: 'default', template: CHATML }] },
+    'tokenizer_config.json': {
+      eos_token: '<|endoftext|>',
+      chat_template: [
+        { name: 'tool_use', template: 'tools' },
+        { name: 'default', template: CHATML },
+      ],
+    },
   });
   const tok = loadTokenizer(dir);
-  assert.equal(tok.applyChatTemplate([{ role: 'user', content: 'x' }], { addGenerationPrompt: true }), '<|im_start|>user\nx<|endoftext|>\n<|im_start|>assistant\n');
+  assert.equal(
+    tok.applyChatTemplate([{ role: 'user', content: 'x' }], { addGenerationPrompt: true }),
+    '<|im_start|>user\nx<|endoftext|>\n<|im_start|>assistant\n',
+  );
 });
 
 test('special_tokens_map.json supplies special tokens, alone or beside tokenizer_config.json', () => {
-  const onlyMap = loadTokenizer(folder({
-    'special_tokens_map.json': { bos_token: { content: '<|endoftext|>', lstrip: false }, eos_token: '<|endoftext|>', pad_token: { content: '<|endoftext|>' } },
-  }));
+  const onlyMap = loadTokenizer(
+    folder({
+      'special_tokens_map.json': {
+        bos_token: { content: '<|endoftext|>', lstrip: false },
+        eos_token: '<|endoftext|>',
+        pad_token: { content: '<|endoftext|>' },
+      },
+    }),
+  );
   assert.equal(onlyMap.bosToken, '<|endoftext|>');
   assert.equal(onlyMap.eosToken, '<|endoftext|>');
   assert.equal(onlyMap.padToken, '<|endoftext|>');
@@ -176,10 +218,15 @@ test('special_tokens_map.json supplies special tokens, alone or beside tokenizer
   assert.equal(onlyMap.chatTemplate, null);
 
   // The usual split: special tokens in the map, the template and padding side in the config.
-  const both = loadTokenizer(folder({
-    'special_tokens_map.json': { bos_token: { content: '<|im_start|>' }, eos_token: { content: '<|im_end|>' } },
-    'tokenizer_config.json': { padding_side: 'right', chat_template: CHATML },
-  }, chatmlTokenizerJson()));
+  const both = loadTokenizer(
+    folder(
+      {
+        'special_tokens_map.json': { bos_token: { content: '<|im_start|>' }, eos_token: { content: '<|im_end|>' } },
+        'tokenizer_config.json': { padding_side: 'right', chat_template: CHATML },
+      },
+      chatmlTokenizerJson(),
+    ),
+  );
   assert.equal(both.eosTokenId, 513);
   assert.equal(both.bosTokenId, 512);
   assert.equal(both.padTokenId, 513, 'pad_token absent: the EOS id');
@@ -189,8 +236,10 @@ test('special_tokens_map.json supplies special tokens, alone or beside tokenizer
 
 test('a tokenizer without a chat template throws a clear error', () => {
   const tok = loadTokenizer(folder({ 'tokenizer_config.json': { eos_token: '<|endoftext|>' } }));
-  assert.throws(() => tok.applyChatTemplate(MESSAGES, { addGenerationPrompt: true }), (err: Error) =>
-    err instanceof Error && /applyChatTemplate/.test(err.message) && /no chat_template/.test(err.message));
+  assert.throws(
+    () => tok.applyChatTemplate(MESSAGES, { addGenerationPrompt: true }),
+    (err: Error) => err instanceof Error && /applyChatTemplate/.test(err.message) && /no chat_template/.test(err.message),
+  );
 });
 
 test('encodeBatch left-pads by default: ids, mask, shapes; right padding; maxLength truncation', async () => {
@@ -208,14 +257,26 @@ test('encodeBatch left-pads by default: ids, mask, shapes; right padding; maxLen
   assert.deepEqual(left.attentionMask.shape, [3, T]);
   assert.equal(left.inputIds.dtype, 'int64');
   assert.equal(left.attentionMask.dtype, 'int64');
-  assert.deepEqual(ints(left.inputIds), rows.map((r) => [...new Array<number>(T - r.length).fill(pad), ...r]));
-  assert.deepEqual(ints(left.attentionMask), rows.map((r) => [...new Array<number>(T - r.length).fill(0), ...new Array<number>(r.length).fill(1)]));
+  assert.deepEqual(
+    ints(left.inputIds),
+    rows.map((r) => [...new Array<number>(T - r.length).fill(pad), ...r]),
+  );
+  assert.deepEqual(
+    ints(left.attentionMask),
+    rows.map((r) => [...new Array<number>(T - r.length).fill(0), ...new Array<number>(r.length).fill(1)]),
+  );
   torch.dispose(left);
 
   const right = await tok.encodeBatch(texts, { paddingSide: 'right' });
   assert.deepEqual(right.inputIds.shape, [3, T]);
-  assert.deepEqual(ints(right.inputIds), rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(pad)]));
-  assert.deepEqual(ints(right.attentionMask), rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(T - r.length).fill(0)]));
+  assert.deepEqual(
+    ints(right.inputIds),
+    rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(pad)]),
+  );
+  assert.deepEqual(
+    ints(right.attentionMask),
+    rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(T - r.length).fill(0)]),
+  );
   torch.dispose(right);
 
   // maxLength truncates (keeps the first tokens); the batch is as long as its longest truncated row.
@@ -223,8 +284,15 @@ test('encodeBatch left-pads by default: ids, mask, shapes; right padding; maxLen
   assert.deepEqual(cut.inputIds.shape, [3, 8]);
   const short = rows[2]!;
   assert.ok(short.length < 8);
-  assert.deepEqual(ints(cut.inputIds), [rows[0]!.slice(0, 8), rows[1]!.slice(0, 8), [...new Array<number>(8 - short.length).fill(pad), ...short]]);
-  assert.deepEqual(ints(cut.attentionMask)[2], [...new Array<number>(8 - short.length).fill(0), ...new Array<number>(short.length).fill(1)]);
+  assert.deepEqual(ints(cut.inputIds), [
+    rows[0]!.slice(0, 8),
+    rows[1]!.slice(0, 8),
+    [...new Array<number>(8 - short.length).fill(pad), ...short],
+  ]);
+  assert.deepEqual(ints(cut.attentionMask)[2], [
+    ...new Array<number>(8 - short.length).fill(0),
+    ...new Array<number>(short.length).fill(1),
+  ]);
   torch.dispose(cut);
 
   // A batch whose rows all fit in maxLength is not padded to it.
@@ -242,19 +310,31 @@ test('encodeBatch left-pads by default: ids, mask, shapes; right padding; maxLen
 test('a folder without tokenizer.json names the folder; a corrupt tokenizer.json names the file', () => {
   const empty = join(tmp, 'empty');
   mkdirSync(empty);
-  assert.throws(() => loadTokenizer(empty), (err: Error) => err instanceof Error && err.message.includes(empty) && /no tokenizer\.json/.test(err.message));
+  assert.throws(
+    () => loadTokenizer(empty),
+    (err: Error) => err instanceof Error && err.message.includes(empty) && /no tokenizer\.json/.test(err.message),
+  );
 
   const legacy = join(tmp, 'legacy');
   mkdirSync(legacy);
   writeFileSync(join(legacy, 'vocab.json'), '{}');
-  assert.throws(() => loadTokenizer(legacy), (err: Error) => err.message.includes(legacy) && /no tokenizer\.json.*vocab\.json/.test(err.message));
+  assert.throws(
+    () => loadTokenizer(legacy),
+    (err: Error) => err.message.includes(legacy) && /no tokenizer\.json.*vocab\.json/.test(err.message),
+  );
 
   const corrupt = join(tmp, 'corrupt');
   mkdirSync(corrupt);
   const file = join(corrupt, 'tokenizer.json');
   writeFileSync(file, '{"version": "1.0", "model": ');
-  assert.throws(() => loadTokenizer(corrupt), (err: Error) => err.message.includes(file) && /could not be read as a Hugging Face tokenizer/.test(err.message));
+  assert.throws(
+    () => loadTokenizer(corrupt),
+    (err: Error) => err.message.includes(file) && /could not be read as a Hugging Face tokenizer/.test(err.message),
+  );
 
   const notJsonConfig = folder({ 'tokenizer_config.json': '{bos_token: ' });
-  assert.throws(() => loadTokenizer(notJsonConfig), (err: Error) => err.message.includes(join(notJsonConfig, 'tokenizer_config.json')) && /not valid JSON/.test(err.message));
+  assert.throws(
+    () => loadTokenizer(notJsonConfig),
+    (err: Error) => err.message.includes(join(notJsonConfig, 'tokenizer_config.json')) && /not valid JSON/.test(err.message),
+  );
 });

@@ -24,14 +24,16 @@ for (const [name, checkConfig] of VARIANTS) {
     const model = loadModel(dir);
     checkConfig(model);
     const { tensors: e } = torch.loadSafetensors(requireRepoFixture('models', 'ref', 'variants', name, 'expected.safetensors'));
-    torch.tidy(() => torch.noGrad(() => {
-      const plain = model.forward(e.input_ids!).logits;
-      const d0 = plain.sub(e.logits!).abs().max().item();
-      assert.ok(d0 <= TOL, `${name}: logits max abs diff ${d0}`);
-      const shifted = model.forward(e.input_ids!, { positionIds: e.position_ids_offset! }).logits;
-      const d1 = shifted.sub(e.logits_offset!).abs().max().item();
-      assert.ok(d1 <= TOL, `${name}: logits at positions 40.. max abs diff ${d1}`);
-    }));
+    torch.tidy(() =>
+      torch.noGrad(() => {
+        const plain = model.forward(e.input_ids!).logits;
+        const d0 = plain.sub(e.logits!).abs().max().item();
+        assert.ok(d0 <= TOL, `${name}: logits max abs diff ${d0}`);
+        const shifted = model.forward(e.input_ids!, { positionIds: e.position_ids_offset! }).logits;
+        const d1 = shifted.sub(e.logits_offset!).abs().max().item();
+        assert.ok(d1 <= TOL, `${name}: logits at positions 40.. max abs diff ${d1}`);
+      }),
+    );
     torch.dispose(e);
     model.dispose();
   });

@@ -17,7 +17,13 @@ const tok: Record<string, string> = {};
 before(async () => {
   w = await freshWorkflow('sqlite');
   app = await buildServer(w);
-  for (const [name, role] of [['alice', 'requester'], ['bob', 'approver'], ['carol', 'auditor'], ['root', 'admin'], ['rita', 'requester']] as const) {
+  for (const [name, role] of [
+    ['alice', 'requester'],
+    ['bob', 'approver'],
+    ['carol', 'auditor'],
+    ['root', 'admin'],
+    ['rita', 'requester'],
+  ] as const) {
     tok[name] = (await createToken(w, { role, name })).token;
   }
 });
@@ -28,8 +34,12 @@ after(async () => {
 
 const call = (method: 'GET' | 'POST', url: string, who?: string, body?: unknown) =>
   app.inject({
-    method, url,
-    headers: { ...(who ? { authorization: `Bearer ${tok[who] ?? who}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    method,
+    url,
+    headers: {
+      ...(who ? { authorization: `Bearer ${tok[who] ?? who}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
 
@@ -71,7 +81,8 @@ describe('authentication and roles on every route', () => {
       assert.equal(none.json().error, 'UNAUTHORIZED');
       assert.equal(none.headers['www-authenticate'], 'Bearer');
       const forged = 'lethe_00000000_' + 'A'.repeat(43);
-      for (const bad of [forged, 'garbage']) assert.equal((await call(method, url, bad, body)).statusCode, 401, `${name} with '${bad.slice(0, 10)}…'`);
+      for (const bad of [forged, 'garbage'])
+        assert.equal((await call(method, url, bad, body)).statusCode, 401, `${name} with '${bad.slice(0, 10)}…'`);
       if (wrong) {
         const r = await call(method, url, wrong, body === undefined ? undefined : { malformed: true });
         assert.equal(r.statusCode, 403, `${name} as ${wrong}: ${r.body}`);
@@ -83,7 +94,18 @@ describe('authentication and roles on every route', () => {
   test('the right role gets through each route', async () => {
     const id = await newRequest();
     // Past authentication and the role check: a received request cannot run (409), no such job or release (404).
-    const expected: Record<string, number> = { create: 201, scope: 200, approve: 200, reject: 200, run: 409, job: 404, 'job events': 404, cancel: 404, certificate: 404, 'certificate html': 404 };
+    const expected: Record<string, number> = {
+      create: 201,
+      scope: 200,
+      approve: 200,
+      reject: 200,
+      run: 409,
+      job: 404,
+      'job events': 404,
+      cancel: 404,
+      certificate: 404,
+      'certificate html': 404,
+    };
     for (const [name, method, url, body, right] of routes(id)) {
       const r = await call(method, url, right, body);
       assert.equal(r.statusCode, expected[name] ?? 200, `${name} as ${right}: ${r.body}`);
@@ -109,8 +131,18 @@ describe('validation names the field', () => {
     await bad('/v1/requests', createBody({ subject: 42 }), 'subject', /'subject' must be string/);
     await bad('/v1/requests', createBody({ colour: 'red' }), 'colour', /'colour' is not a known field/);
     await bad('/v1/requests', createBody({ evidence: {} }), 'evidence.reference', /'evidence.reference' is required/);
-    await bad('/v1/requests', createBody({ evidence: { reference: 'x', sha256: 'z' } }), 'evidence.sha256', /'evidence.sha256' must match pattern/);
-    const long = await bad('/v1/requests', createBody({ subject: SUBJECT.repeat(30) }), 'subject', /'subject' must NOT have more than 512 characters/);
+    await bad(
+      '/v1/requests',
+      createBody({ evidence: { reference: 'x', sha256: 'z' } }),
+      'evidence.sha256',
+      /'evidence.sha256' must match pattern/,
+    );
+    const long = await bad(
+      '/v1/requests',
+      createBody({ subject: SUBJECT.repeat(30) }),
+      'subject',
+      /'subject' must NOT have more than 512 characters/,
+    );
     assert.ok(!JSON.stringify(long).includes('Quillfeather'), 'the subject is not echoed');
     await bad('/v1/requests', '{"category": ', '', /body: .*JSON/i);
     await bad('/v1/requests', [1, 2], '', /body: .*must be object/);
@@ -118,7 +150,12 @@ describe('validation names the field', () => {
 
   test('scope, approve, reject; ids; the body limit', async () => {
     const id = await newRequest();
-    await bad(`/v1/requests/${id}/scope`, scopeBody({ forget: { sha256: 'b'.repeat(64), rows: '12' } }), 'forget.rows', /'forget.rows' must be integer/);
+    await bad(
+      `/v1/requests/${id}/scope`,
+      scopeBody({ forget: { sha256: 'b'.repeat(64), rows: '12' } }),
+      'forget.rows',
+      /'forget.rows' must be integer/,
+    );
     await bad(`/v1/requests/${id}/scope`, scopeBody({ forget: { sha256: 'b'.repeat(64), rows: 0 } }), 'forget.rows', /must be >= 1/);
     await bad(`/v1/requests/${id}/reject`, {}, 'reason', /'reason' is required/);
     await bad(`/v1/requests/${id}/reject`, { reason: '   ' }, 'reason', /request reject: 'reason' must be a non-empty string/);
@@ -152,7 +189,10 @@ describe('the workflow over HTTP', () => {
     assert.equal(missing.statusCode, 404);
     assert.equal((await call('GET', '/v1/nothing', 'bob')).statusCode, 404);
     const status = (await call('GET', `/v1/requests/${id}`, 'carol')).json();
-    assert.deepEqual(status.history.map((t: { to: string; actor: string }) => `${t.to}:${t.actor}`), ['received:alice', 'scoped:alice', 'approved:root']);
+    assert.deepEqual(
+      status.history.map((t: { to: string; actor: string }) => `${t.to}:${t.actor}`),
+      ['received:alice', 'scoped:alice', 'approved:root'],
+    );
     const rep = (await call('GET', '/v1/reports/transparency', 'carol')).json();
     assert.ok(rep.total >= 4 && rep.byCategory.privacy.approved >= 2, JSON.stringify(rep));
     assert.ok(!JSON.stringify(rep).includes('alice'));
@@ -170,9 +210,23 @@ describe('the workflow over HTTP', () => {
     const doc = r.json();
     assert.match(doc.openapi, /^3\./);
     assert.deepEqual(Object.keys(doc.paths).sort(), [
-      '/v1/audit/verify', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events', '/v1/me', '/v1/releases', '/v1/releases/{name}/{version}/certificate',
-      '/v1/releases/{name}/{version}/certificate.html', '/v1/reports/transparency', '/v1/reports/transparency/public', '/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/reject',
-      '/v1/requests/{id}/run', '/v1/requests/{id}/scope',
+      '/v1/audit/verify',
+      '/v1/jobs',
+      '/v1/jobs/{id}',
+      '/v1/jobs/{id}/cancel',
+      '/v1/jobs/{id}/events',
+      '/v1/me',
+      '/v1/releases',
+      '/v1/releases/{name}/{version}/certificate',
+      '/v1/releases/{name}/{version}/certificate.html',
+      '/v1/reports/transparency',
+      '/v1/reports/transparency/public',
+      '/v1/requests',
+      '/v1/requests/{id}',
+      '/v1/requests/{id}/approve',
+      '/v1/requests/{id}/reject',
+      '/v1/requests/{id}/run',
+      '/v1/requests/{id}/scope',
     ]);
     const run = doc.paths['/v1/requests/{id}/run'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(run.required, ['model', 'forgetFile', 'method', 'policy']);
@@ -188,7 +242,11 @@ test('the rate limit answers 429 with Retry-After past its budget', async () => 
   const small = await buildServer(w, { rateLimit: { max: 3, windowMs: 60_000 } });
   try {
     const codes = [];
-    for (let i = 0; i < 5; i++) codes.push((await small.inject({ method: 'GET', url: '/v1/reports/transparency', headers: { authorization: `Bearer ${tok.carol}` } })).statusCode);
+    for (let i = 0; i < 5; i++)
+      codes.push(
+        (await small.inject({ method: 'GET', url: '/v1/reports/transparency', headers: { authorization: `Bearer ${tok.carol}` } }))
+          .statusCode,
+      );
     assert.deepEqual(codes, [200, 200, 200, 429, 429]);
     const other = await small.inject({ method: 'GET', url: '/v1/reports/transparency', headers: { authorization: `Bearer ${tok.bob}` } });
     assert.equal(other.statusCode, 200, 'another caller has its own budget');
@@ -201,14 +259,18 @@ const randomToken = (id = randomBytes(4).toString('hex')) => `lethe_${id}_${rand
 const transparency = (app: FastifyInstance, token: string, remoteAddress = '10.0.0.1') =>
   app.inject({ method: 'GET', url: '/v1/reports/transparency', remoteAddress, headers: { authorization: `Bearer ${token}` } });
 
-test('the rate limit is keyed by the verified caller: made-up token ids share their address\'s stricter budget', async () => {
+test("the rate limit is keyed by the verified caller: made-up token ids share their address's stricter budget", async () => {
   const small = await buildServer(w, { rateLimit: { max: 5, anonymousMax: 3, windowMs: 60_000 } });
   try {
     const codes = [];
     for (let i = 0; i < 6; i++) codes.push((await transparency(small, randomToken())).statusCode);
     assert.deepEqual(codes, [401, 401, 401, 429, 429, 429], 'a fresh random id each time is no fresh budget');
     assert.equal((await transparency(small, randomToken(), '10.0.0.2')).statusCode, 401, 'another address has its own');
-    assert.equal((await transparency(small, tok.carol!)).statusCode, 200, 'a valid token from the limited address is counted as its person');
+    assert.equal(
+      (await transparency(small, tok.carol!)).statusCode,
+      200,
+      'a valid token from the limited address is counted as its person',
+    );
   } finally {
     await small.close();
   }

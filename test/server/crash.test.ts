@@ -4,7 +4,7 @@
 // audited, and `lethe audit verify` ok.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,12 +24,22 @@ test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the jo
     const api = client(`http://127.0.0.1:${port}`);
     await until('the server', async () => ((await api.call('GET', '/v1/jobs', root)).status === 200 ? true : undefined));
     const id = (await api.call('POST', '/v1/requests', alice, createBody())).json.id as string;
-    await api.call('POST', `/v1/requests/${id}/scope`, alice, { model: 'tiny', method: 'GradAscent', forget: { sha256: sha(s.forgetFile), rows: forgetRows.length, path: s.forgetFile } });
+    await api.call('POST', `/v1/requests/${id}/scope`, alice, {
+      model: 'tiny',
+      method: 'GradAscent',
+      forget: { sha256: sha(s.forgetFile), rows: forgetRows.length, path: s.forgetFile },
+    });
     assert.equal((await api.call('POST', `/v1/requests/${id}/approve`, bob, { reason: 'checked' })).json.state, 'approved');
     const TOTAL = 200;
     const EVERY = 10;
     const run = await api.call('POST', `/v1/requests/${id}/run`, root, {
-      model: 'model', forgetFile: 'forget.jsonl', retainFile: 'retain.jsonl', holdoutFile: 'holdout.jsonl', method: 'GradAscent', training: { steps: TOTAL, checkpointEvery: EVERY }, policy: 'lenient',
+      model: 'model',
+      forgetFile: 'forget.jsonl',
+      retainFile: 'retain.jsonl',
+      holdoutFile: 'holdout.jsonl',
+      method: 'GradAscent',
+      training: { steps: TOTAL, checkpointEvery: EVERY },
+      policy: 'lenient',
     });
     assert.equal(run.status, 202, run.text);
     const jobId = run.json.job.id as string;
@@ -44,8 +54,13 @@ test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the jo
     servers[0]!.kill('SIGKILL');
     await until('the server to die', () => (servers[0]!.exitCode !== null || servers[0]!.signalCode ? true : undefined), 10_000);
     await until(`the orphaned worker ${workerPid} to exit`, () => (alive(workerPid) ? undefined : true), 10_000);
-    const ckpt = JSON.parse(readFileSync(join(data, 'jobs', jobId, 'model', 'checkpoint', 'trainer_state.json'), 'utf8')) as { step: number };
-    assert.ok(ckpt.step >= 2 * EVERY && ckpt.step % EVERY === 0 && ckpt.step <= lastStep + EVERY, `checkpoint at ${ckpt.step}, last progress ${lastStep}`);
+    const ckpt = JSON.parse(readFileSync(join(data, 'jobs', jobId, 'model', 'checkpoint', 'trainer_state.json'), 'utf8')) as {
+      step: number;
+    };
+    assert.ok(
+      ckpt.step >= 2 * EVERY && ckpt.step % EVERY === 0 && ckpt.step <= lastStep + EVERY,
+      `checkpoint at ${ckpt.step}, last progress ${lastStep}`,
+    );
     assert.ok(ckpt.step < TOTAL, 'killed before the unlearning finished');
 
     // Restart: the job resumes from the checkpoint and finishes
@@ -67,18 +82,42 @@ test('kill -9 of lethe serve mid-unlearning: the restarted server resumes the jo
     const jobLog = readFileSync(join(data, 'jobs', jobId, 'job.log'), 'utf8');
     assert.match(jobLog, new RegExp(`unlearning resumed from the checkpoint at step ${ckpt.step}\\b`));
     assert.match(jobLog, new RegExp(`resuming from step ${ckpt.step}\\b`));
-    assert.match(logs.join(''), new RegExp(`job ${jobId}: was running when the server stopped; resuming \\(request unlearning, checkpoint at step ${ckpt.step}\\)`));
+    assert.match(
+      logs.join(''),
+      new RegExp(`job ${jobId}: was running when the server stopped; resuming \\(request unlearning, checkpoint at step ${ckpt.step}\\)`),
+    );
 
     const r = (await api2.call('GET', `/v1/requests/${id}`, root)).json;
-    assert.deepEqual(r.history.map((t: { to: string }) => t.to), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+    assert.deepEqual(
+      r.history.map((t: { to: string }) => t.to),
+      ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released'],
+    );
     const verify = lethe('audit', 'verify', '--json');
     assert.equal(verify.status, 0, verify.stdout);
-    const exported = lethe('audit', 'export').stdout.trim().split('\n').slice(1).map((l) => JSON.parse(l) as { action: string; requestId: string | null; details: Record<string, unknown> }).filter((e) => e.requestId === id);
-    assert.deepEqual(exported.map((e) => e.action), [
-      'request.create', 'request.scope', 'request.approve', 'job.submit', 'request.unlearning', 'job.resumed', 'request.verifying', 'request.released', 'request.forget_data_deleted', 'request.run_outputs_deleted',
-    ]);
+    const exported = lethe('audit', 'export')
+      .stdout.trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as { action: string; requestId: string | null; details: Record<string, unknown> })
+      .filter((e) => e.requestId === id);
+    assert.deepEqual(
+      exported.map((e) => e.action),
+      [
+        'request.create',
+        'request.scope',
+        'request.approve',
+        'job.submit',
+        'request.unlearning',
+        'job.resumed',
+        'request.verifying',
+        'request.released',
+        'request.forget_data_deleted',
+        'request.run_outputs_deleted',
+      ],
+    );
     assert.deepEqual(exported[5]!.details, { job: jobId, requestState: 'unlearning', checkpointStep: ckpt.step });
-    for (const needle of [SUBJECT, 'Quillfeather']) assert.ok(!logs.join('').includes(needle) && !jobLog.includes(needle), `the logs contain '${needle}'`);
+    for (const needle of [SUBJECT, 'Quillfeather'])
+      assert.ok(!logs.join('').includes(needle) && !jobLog.includes(needle), `the logs contain '${needle}'`);
   } finally {
     await stopAll(servers);
     rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,12 @@ before(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  for (const [name, role] of [['alice', 'requester'], ['bob', 'approver'], ['root', 'admin']] as const) tok[name] = (await createToken(w, { role, name })).token;
+  for (const [name, role] of [
+    ['alice', 'requester'],
+    ['bob', 'approver'],
+    ['root', 'admin'],
+  ] as const)
+    tok[name] = (await createToken(w, { role, name })).token;
   browser = await launchChromium();
 });
 after(async () => {
@@ -46,7 +51,11 @@ after(async () => {
   await w?.dispose();
 });
 
-interface Watched { page: Page; errors: string[]; offsite: string[] }
+interface Watched {
+  page: Page;
+  errors: string[];
+  offsite: string[];
+}
 
 /** A page that may only reach this server: anything else is blocked and recorded; console errors and page errors are collected. */
 async function openPage(): Promise<Watched> {
@@ -59,7 +68,9 @@ async function openPage(): Promise<Watched> {
     offsite.push(url);
     return route.abort();
   });
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   return { page, errors, offsite };
 }
@@ -77,16 +88,23 @@ async function signIn(page: Page, who: string, role: string): Promise<void> {
 }
 
 const text = (page: Page, sel: string) => page.locator(sel).innerText();
-const detailState = (page: Page, state: string) => page.waitForFunction((s) => document.querySelector('#detail-state')?.textContent === s, state);
+const detailState = (page: Page, state: string) =>
+  page.waitForFunction((s) => document.querySelector('#detail-state')?.textContent === s, state);
 
 /** The subject's name nowhere in the document, the form fields or the browser's storage. */
 async function assertNoSubject(page: Page, where: string): Promise<void> {
-  const everything = await page.evaluate(() => [
-    document.documentElement.outerHTML, document.body.innerText,
-    ...[...document.querySelectorAll('input, textarea')].map((e) => (e as HTMLInputElement).value),
-    JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage }), location.href,
-  ].join('\n'));
-  for (const needle of [SUBJECT, 'Quillfeather', SECOND_SUBJECT, 'Inkwright']) assert.ok(!everything.includes(needle), `${where}: the page shows '${needle}'`);
+  const everything = await page.evaluate(() =>
+    [
+      document.documentElement.outerHTML,
+      document.body.innerText,
+      ...[...document.querySelectorAll('input, textarea')].map((e) => (e as HTMLInputElement).value),
+      JSON.stringify({ ...localStorage }),
+      JSON.stringify({ ...sessionStorage }),
+      location.href,
+    ].join('\n'),
+  );
+  for (const needle of [SUBJECT, 'Quillfeather', SECOND_SUBJECT, 'Inkwright'])
+    assert.ok(!everything.includes(needle), `${where}: the page shows '${needle}'`);
 }
 
 async function fileRequest(page: Page, subject: string, category: string): Promise<string> {
@@ -105,7 +123,10 @@ async function scope(page: Page): Promise<void> {
   await page.fill('#scope-form input[name=method]', 'GradAscent');
   await page.setInputFiles('#scope-form input[name=forgetFile]', files.forgetFile);
   // The browser hashes the file itself: the same sha256 and row count as on disk.
-  await page.waitForFunction((s) => (document.querySelector('#scope-form input[name=sha256]') as HTMLInputElement).value === s, sha(files.forgetFile));
+  await page.waitForFunction(
+    (s) => (document.querySelector('#scope-form input[name=sha256]') as HTMLInputElement).value === s,
+    sha(files.forgetFile),
+  );
   assert.equal(await page.inputValue('#scope-form input[name=rows]'), '4');
   await page.click('#scope-form button[type=submit]');
   await detailState(page, 'scoped');
@@ -167,7 +188,10 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await page.fill('#decide-form input[name=reason]', 'looks fine to me');
   await page.click('#decide-form button[value=approve]');
   await page.waitForFunction(() => document.querySelector('#message')?.className === 'error');
-  assert.equal(await text(page, '#message'), `FORBIDDEN (403): request ${own}: 'root' requested it and cannot also approve it (four-eyes: another person must approve)`);
+  assert.equal(
+    await text(page, '#message'),
+    `FORBIDDEN (403): request ${own}: 'root' requested it and cannot also approve it (four-eyes: another person must approve)`,
+  );
   expectedErrors.push('403');
   assert.equal(await text(page, '#detail-state'), 'scoped');
   await assertNoSubject(page, 'after the second request');
@@ -176,7 +200,9 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   // Filter by state: the approved one only.
   await page.selectOption('#state-filter', 'approved');
   await page.waitForFunction(() => /^1 request in state approved$/.test(document.querySelector('#request-count')?.textContent ?? ''));
-  assert.deepEqual(await page.locator('#request-list tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id)), [id]);
+  assert.deepEqual(await page.locator('#request-list tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id)), [
+    id,
+  ]);
   await page.click(`#request-list tr[data-id="${id}"]`);
   await detailState(page, 'approved');
   assert.equal(await page.isVisible('#run-form'), true);
@@ -189,7 +215,12 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await page.waitForFunction(() => /^The audit log is intact/.test(document.querySelector('#audit-result')?.textContent ?? ''));
   const audit = await verifyAudit(w);
   assert.ok(audit.ok && audit.entries > 10, JSON.stringify(audit));
-  assert.match(await text(page, '#audit-result'), new RegExp(`^The audit log is intact: ${audit.entries} entries, every link and signature checked; signed head at entry ${audit.entries} \\(${audit.head!.hash.slice(0, 16)}…\\), key ${audit.keyId}\\.$`));
+  assert.match(
+    await text(page, '#audit-result'),
+    new RegExp(
+      `^The audit log is intact: ${audit.entries} entries, every link and signature checked; signed head at entry ${audit.entries} \\(${audit.head!.hash.slice(0, 16)}…\\), key ${audit.keyId}\\.$`,
+    ),
+  );
 
   // The approver refuses the admin's own request, with the reason.
   await signIn(page, 'bob', 'approver');
@@ -200,7 +231,10 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await page.fill('#decide-form input[name=reason]', 'the evidence shows no copyright claim');
   await page.click('#decide-form button[value=reject]');
   await detailState(page, 'rejected');
-  assert.match((await page.locator('#timeline tbody tr').allInnerTexts()).at(-1)!, /^\S+ \S+ UTC\tscoped\trejected\tbob\tthe evidence shows no copyright claim$/);
+  assert.match(
+    (await page.locator('#timeline tbody tr').allInnerTexts()).at(-1)!,
+    /^\S+ \S+ UTC\tscoped\trejected\tbob\tthe evidence shows no copyright claim$/,
+  );
   assert.equal(await page.isVisible('#decide-form'), false, 'a final state offers no decision');
   await shot(page, 'approver-rejected');
 
@@ -208,7 +242,10 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   await page.click('#transparency-link');
   await page.waitForURL(`${base}/transparency`);
   assert.match(await text(page, '#summary'), /^2 requests received: 1 released, 1 rejected, 0 failed verification, 0 in progress\./);
-  assert.match(await text(page, 'tr[data-category="privacy"]'), /^privacy: the right to erasure \(GDPR Art\. 17\)\t0\t0\t0\t0\t0\t1\t0\t0\t1$/);
+  assert.match(
+    await text(page, 'tr[data-category="privacy"]'),
+    /^privacy: the right to erasure \(GDPR Art\. 17\)\t0\t0\t0\t0\t0\t1\t0\t0\t1$/,
+  );
   assert.match(await text(page, 'tr[data-category="copyright"]'), /^copyright: content used without a licence\t0\t0\t0\t0\t0\t0\t1\t0\t1$/);
   assert.match(await text(page, 'body'), /Who decides, and who is accountable[\s\S]*The approver[\s\S]*four-eyes[\s\S]*The audit/);
   await assertNoSubject(page, 'transparency');
@@ -226,15 +263,22 @@ test('the dashboard end to end in headless Chromium: file, scope, approve, four-
   assert.deepEqual(offsite, [], 'the dashboard reached outside its server');
   assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing kept beyond the tab');
   // Chromium logs each refused fetch ("Failed to load resource: … status of 4xx"); those were asked for.
-  assert.deepEqual(errors.map((e) => /status of (\d{3})/.exec(e)?.[1] ?? e), expectedErrors, errors.join('\n'));
+  assert.deepEqual(
+    errors.map((e) => /status of (\d{3})/.exec(e)?.[1] ?? e),
+    expectedErrors,
+    errors.join('\n'),
+  );
   await page.close();
 });
 
 // Lenient: passes on the tiny model after a few steps (the same checks as the release tests' lenient policy).
 const LENIENT = {
-  name: 'lenient', checks: [
-    { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }, { metric: 'forget_Q_A_Prob', max_ratio_to: 'retain_Q_A_Prob', ratio: 1e6 },
-    { metric: 'mia_min_k', between: [0, 1] }, { metric: 'retain_Q_A_Prob', min_ratio_to_original: 1e-6 },
+  name: 'lenient',
+  checks: [
+    { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 },
+    { metric: 'forget_Q_A_Prob', max_ratio_to: 'retain_Q_A_Prob', ratio: 1e6 },
+    { metric: 'mia_min_k', between: [0, 1] },
+    { metric: 'retain_Q_A_Prob', min_ratio_to_original: 1e-6 },
   ],
 };
 
@@ -259,27 +303,51 @@ async function runAndRelease(page: Page, id: string): Promise<void> {
     }).observe(job, { subtree: true, childList: true, characterData: true, attributes: true });
   });
   await page.click('#run-form button[type=submit]');
-  await page.waitForFunction(() => /step \d+ of \d+/.test(document.querySelector('#job-detail')?.textContent ?? ''), null, { timeout: 180_000 });
+  await page.waitForFunction(() => /step \d+ of \d+/.test(document.querySelector('#job-detail')?.textContent ?? ''), null, {
+    timeout: 180_000,
+  });
   assert.equal(await page.isVisible('#run-form'), false, 'the run form is gone once the job is queued');
   await shot(page, 'admin-job-progress');
   await page.waitForFunction(() => document.querySelector('#detail-state')?.textContent === 'released', null, { timeout: 480_000 });
   const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
   // Live: the job's events were drawn as they came — running with unlearning steps (only ever
   // forward), before it succeeded — and the page counted each progress event it read.
-  const steps = seen.filter((s) => s.startsWith('running')).map((s) => Number(/unlearning step (\d+) of 3/.exec(s)?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
+  const steps = seen
+    .filter((s) => s.startsWith('running'))
+    .map((s) => Number(/unlearning step (\d+) of 3/.exec(s)?.[1] ?? NaN))
+    .filter((n) => !Number.isNaN(n));
   assert.ok(steps.length >= 1 && steps.every((n) => n >= 1 && n <= 3), `unlearning steps seen while running: ${seen.join(' / ')}`);
-  assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'steps only go forward');
+  assert.deepEqual(
+    steps,
+    [...steps].sort((a, b) => a - b),
+    'steps only go forward',
+  );
   assert.ok(seen.findIndex((s) => s.startsWith('succeeded')) > seen.findIndex((s) => s.startsWith('running')), seen.join(' / '));
   // 3 steps, then the verifying and releasing phases: at least 5 progress events.
-  assert.ok(Number(await page.getAttribute('#job', 'data-updates')) >= 5, `progress events received: ${await page.getAttribute('#job', 'data-updates')}`);
+  assert.ok(
+    Number(await page.getAttribute('#job', 'data-updates')) >= 5,
+    `progress events received: ${await page.getAttribute('#job', 'data-updates')}`,
+  );
   assert.match(await text(page, '#job-detail'), /^phase done · unlearning step 3 of 3 · loss -?[0-9.]+/);
   assert.equal(await text(page, '#job-state'), 'succeeded');
   assert.match(await text(page, '#message'), new RegExp(`^Job job_[0-9a-f]{12} succeeded: request ${id} is released\\.$`));
-  assert.deepEqual(await page.locator('#timeline tbody tr td:nth-child(3)').allInnerTexts(), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+  assert.deepEqual(await page.locator('#timeline tbody tr td:nth-child(3)').allInnerTexts(), [
+    'received',
+    'scoped',
+    'approved',
+    'unlearning',
+    'verifying',
+    'released',
+  ]);
   // The list follows: the request left 'approved' (still the filter) and is found under 'released'.
   await page.waitForFunction(() => document.querySelector('#request-count')?.textContent === '0 requests in state approved');
   await page.selectOption('#state-filter', 'released');
-  await page.waitForFunction((i) => document.querySelector('#request-count')?.textContent === '1 request in state released' && !!document.querySelector(`#request-list tr[data-id="${i}"]`), id);
+  await page.waitForFunction(
+    (i) =>
+      document.querySelector('#request-count')?.textContent === '1 request in state released' &&
+      !!document.querySelector(`#request-list tr[data-id="${i}"]`),
+    id,
+  );
   await shot(page, 'admin-released');
 
   // The certificate: each check beside its threshold, and the certificate page in a sandboxed frame.

@@ -53,8 +53,10 @@ test('the compiled scripts and the style sheet are served; other names are 404',
   assert.match(String(main.headers['content-type']), /^text\/javascript/);
   assert.match(main.body, /from '\.\/api\.js'/);
   assert.doesNotMatch(main.body, /sourceMappingURL/);
-  for (const name of ['api.js', 'requests.js', 'jobs.js', 'releases.js']) assert.equal((await get(`/dashboard/js/${name}`)).statusCode, 200, name);
-  for (const bad of ['main.d.ts', 'main.js.map', '..%2Fpage.js', 'nothing.js']) assert.equal((await get(`/dashboard/js/${bad}`)).statusCode, 404, bad);
+  for (const name of ['api.js', 'requests.js', 'jobs.js', 'releases.js'])
+    assert.equal((await get(`/dashboard/js/${name}`)).statusCode, 200, name);
+  for (const bad of ['main.d.ts', 'main.js.map', '..%2Fpage.js', 'nothing.js'])
+    assert.equal((await get(`/dashboard/js/${bad}`)).statusCode, 404, bad);
   const css = await get('/dashboard/style.css');
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers['content-type']), /^text\/css/);
@@ -82,7 +84,8 @@ test('the transparency report is public: counts by category and outcome, no subj
   assert.match(page.body, /Who decides, and who is accountable/);
   assert.doesNotMatch(page.body, /<script/);
   for (const body of [json.body, page.body]) {
-    for (const secret of ['Quillfeather', hashSubject(w.deployment.salt, SUBJECT), 'alice', 'DPO-2025']) assert.ok(!body.includes(secret), `public report shows ${secret}`);
+    for (const secret of ['Quillfeather', hashSubject(w.deployment.salt, SUBJECT), 'alice', 'DPO-2025'])
+      assert.ok(!body.includes(secret), `public report shows ${secret}`);
   }
   // In OpenAPI, with no security requirement.
   const doc = (await get('/openapi.json')).json();

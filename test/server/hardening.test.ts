@@ -25,7 +25,11 @@ const tok: Record<string, string> = {};
 before(async () => {
   w = await freshWorkflow('sqlite');
   app = await buildServer(w, { logger: { stream: { write: (line: string) => void logs.push(line) } } });
-  for (const [name, role] of [['alice', 'requester'], ['root', 'admin']] as const) tok[name] = (await createToken(w, { role, name })).token;
+  for (const [name, role] of [
+    ['alice', 'requester'],
+    ['root', 'admin'],
+  ] as const)
+    tok[name] = (await createToken(w, { role, name })).token;
 });
 after(async () => {
   await app?.close();
@@ -39,17 +43,33 @@ async function release(name: string): Promise<void> {
   const dir = join(w.dataDir, 'released', createHash('sha256').update(name).digest('hex').slice(0, 12));
   mkdirSync(dir, { recursive: true });
   const cert: ReleaseCertificate = {
-    kind: 'lethe-release-certificate', version: 1, request: { id: 'req_000000000001', category: 'privacy', state: 'released' },
+    kind: 'lethe-release-certificate',
+    version: 1,
+    request: { id: 'req_000000000001', category: 'privacy', state: 'released' },
     model: { name, version: 1, path: dir, contentSha256: 'a'.repeat(64), files: {}, originalContentSha256: 'b'.repeat(64) },
     unlearning: { method: 'GradAscent', args: {}, rows: { forget: 1, retain: 0 }, training: {}, seconds: 1 },
-    data: { forgetSha256: ['c'.repeat(64)], retainSha256: null, forgetRows: 1 }, policy: { name: null, passed: true, checks: [] }, metrics: {}, approvals: [], auditHead: null,
+    data: { forgetSha256: ['c'.repeat(64)], retainSha256: null, forgetRows: 1 },
+    policy: { name: null, passed: true, checks: [] },
+    metrics: {},
+    approvals: [],
+    auditHead: null,
   } as unknown as ReleaseCertificate;
   const text = JSON.stringify({ ...cert, issuedAt: '2025-01-01T00:00:00.000Z', keyId: '0'.repeat(16) });
   writeFileSync(join(dir, 'certificate.json'), text);
-  await w.store.db.insertInto('models').values({
-    name, version: 1, path: join(dir, 'model'), content_sha256: 'a'.repeat(64), files_json: '{}', request_id: null,
-    certificate_sha256: createHash('sha256').update(text).digest('hex'), released_by: 'root', released_at: '2025-01-01T00:00:00.000Z',
-  }).execute();
+  await w.store.db
+    .insertInto('models')
+    .values({
+      name,
+      version: 1,
+      path: join(dir, 'model'),
+      content_sha256: 'a'.repeat(64),
+      files_json: '{}',
+      request_id: null,
+      certificate_sha256: createHash('sha256').update(text).digest('hex'),
+      released_by: 'root',
+      released_at: '2025-01-01T00:00:00.000Z',
+    })
+    .execute();
 }
 
 test('the certificate page has a strict CSP (its inline style only) and nosniff; so do JSON replies and errors', async () => {
@@ -57,20 +77,34 @@ test('the certificate page has a strict CSP (its inline style only) and nosniff;
   const page = await get('/v1/releases/assistant/1/certificate.html');
   assert.equal(page.statusCode, 200, page.body);
   assert.match(page.body, /Release certificate/);
-  assert.equal(page.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  assert.equal(
+    page.headers['content-security-policy'],
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  );
   assert.equal(page.headers['x-content-type-options'], 'nosniff');
   for (const r of [await get('/v1/releases'), await get('/v1/nothing'), await app.inject({ method: 'GET', url: '/v1/requests' })]) {
     assert.equal(r.headers['x-content-type-options'], 'nosniff', `${r.statusCode} ${r.body}`);
     assert.match(String(r.headers['content-security-policy']), /^default-src 'none';.*frame-ancestors 'none'/);
   }
   const dash = await app.inject({ method: 'GET', url: '/dashboard/' });
-  assert.match(String(dash.headers['content-security-policy']), /script-src 'self'/, "the dashboard keeps its own policy");
+  assert.match(String(dash.headers['content-security-policy']), /script-src 'self'/, 'the dashboard keeps its own policy');
 });
 
 test("a job's event stream (a hijacked reply, past the onSend hook) has the same headers", async () => {
   const s = setup(w.dataDir, 'forget-events.jsonl');
   const id = await approved(w, s.forgetFile);
-  const job = await createJob(w, runner, id, { model: 'model', forgetFile: 'forget-events.jsonl', method: 'GradAscent', policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] } }, { dataDir: w.dataDir });
+  const job = await createJob(
+    w,
+    runner,
+    id,
+    {
+      model: 'model',
+      forgetFile: 'forget-events.jsonl',
+      method: 'GradAscent',
+      policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] },
+    },
+    { dataDir: w.dataDir },
+  );
   await w.store.db.updateTable('jobs').set({ state: 'cancelled' }).where('id', '=', job.id).execute(); // final: the stream ends at once
   const r = await get(`/v1/jobs/${job.id}/events`);
   assert.equal(r.statusCode, 200);
@@ -96,10 +130,20 @@ test('a body nested 20,000 deep is a 400 naming the field, not a 500', async () 
   const id = await approved(w, s.forgetFile);
   const deep = '['.repeat(20_000) + ']'.repeat(20_000);
   const body = `{"model":"model","forgetFile":"forget.jsonl","method":"GradAscent","policy":{"checks":${deep}}}`;
-  const r = await app.inject({ method: 'POST', url: `/v1/requests/${id}/run`, payload: body, headers: { authorization: `Bearer ${tok.root}`, 'content-type': 'application/json' } });
+  const r = await app.inject({
+    method: 'POST',
+    url: `/v1/requests/${id}/run`,
+    payload: body,
+    headers: { authorization: `Bearer ${tok.root}`, 'content-type': 'application/json' },
+  });
   assert.equal(r.statusCode, 400, r.body);
   assert.deepEqual(r.json(), { error: 'BAD_INPUT', message: "body: 'policy' is nested more than 32 levels deep", field: 'policy' });
-  const fine = await app.inject({ method: 'POST', url: '/v1/requests', payload: JSON.stringify(createBody()), headers: { authorization: `Bearer ${tok.alice}`, 'content-type': 'application/json' } });
+  const fine = await app.inject({
+    method: 'POST',
+    url: '/v1/requests',
+    payload: JSON.stringify(createBody()),
+    headers: { authorization: `Bearer ${tok.alice}`, 'content-type': 'application/json' },
+  });
   assert.equal(fine.statusCode, 201, 'ordinary bodies still parse');
 });
 
@@ -123,7 +167,12 @@ test('a full store is reported as a full disk (507), not masked by "cannot rollb
     await sql.raw(`PRAGMA max_page_count = ${pages}`).execute(v.store.db);
     let r;
     for (let i = 0; i < 200; i++) {
-      r = await full.inject({ method: 'POST', url: '/v1/requests', payload: JSON.stringify(createBody({ evidence: { reference: `ticket ${i} ${'x'.repeat(150)}`, sha256: 'a'.repeat(64) } })), headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' } });
+      r = await full.inject({
+        method: 'POST',
+        url: '/v1/requests',
+        payload: JSON.stringify(createBody({ evidence: { reference: `ticket ${i} ${'x'.repeat(150)}`, sha256: 'a'.repeat(64) } })),
+        headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+      });
       if (r.statusCode !== 201) break;
     }
     assert.equal(r!.statusCode, 507, r!.body);
@@ -132,7 +181,12 @@ test('a full store is reported as a full disk (507), not masked by "cannot rollb
     assert.match(log, /out of space: the store or the data folder is full \(SQLITE_FULL\)/);
     assert.ok(!log.includes('cannot rollback'), log);
     await sql.raw('PRAGMA max_page_count = 1073741823').execute(v.store.db);
-    const again = await full.inject({ method: 'POST', url: '/v1/requests', payload: JSON.stringify(createBody()), headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' } });
+    const again = await full.inject({
+      method: 'POST',
+      url: '/v1/requests',
+      payload: JSON.stringify(createBody()),
+      headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+    });
     assert.equal(again.statusCode, 201, 'the store works on once there is space');
   } finally {
     await full.close();

@@ -2,22 +2,43 @@
 // event stream read through fetch() streaming (as the dashboard reads it), and waiting for a job.
 import assert from 'node:assert/strict';
 
-export interface SseEvent { event: string; data: { id: string; state: string; progress: { phase: string; step: number | null; totalSteps: number | null; loss: number | null; resumedFrom: number | null }; attempts: number } }
+export interface SseEvent {
+  event: string;
+  data: {
+    id: string;
+    state: string;
+    progress: { phase: string; step: number | null; totalSteps: number | null; loss: number | null; resumedFrom: number | null };
+    attempts: number;
+  };
+}
 
 export function client(base: string) {
   const call = async (method: 'GET' | 'POST', path: string, token?: string, body?: unknown) => {
     const r = await fetch(base + path, {
-      method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await r.text();
     let json: unknown = null;
-    try { json = JSON.parse(text); } catch { /* not JSON (the HTML certificate) */ }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON (the HTML certificate) */
+    }
     return { status: r.status, type: r.headers.get('content-type') ?? '', text, json: json as Record<string, any> };
   };
 
   /** Reads a job's event stream until it closes (or `until` says stop, then aborts it). */
-  const events = async (jobId: string, token: string, until?: (e: SseEvent) => boolean, timeoutMs = 120_000): Promise<{ events: SseEvent[]; raw: string }> => {
+  const events = async (
+    jobId: string,
+    token: string,
+    until?: (e: SseEvent) => boolean,
+    timeoutMs = 120_000,
+  ): Promise<{ events: SseEvent[]; raw: string }> => {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), timeoutMs);
     const r = await fetch(`${base}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });

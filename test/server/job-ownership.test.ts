@@ -34,7 +34,19 @@ const gone = (p: ChildProcess) => new Promise<void>((res) => (p.exitCode !== nul
 async function runningJob(w: TestWorkflow, pid: number): Promise<string> {
   const s = setup(w.dataDir, `forget-${pid}.jsonl`);
   const id = await approved(w, s.forgetFile);
-  const job = await createJob(w, runner, id, { model: 'model', forgetFile: s.forgetFile, method: 'GradAscent', policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] }, training: { steps: 2 } }, { dataDir: w.dataDir });
+  const job = await createJob(
+    w,
+    runner,
+    id,
+    {
+      model: 'model',
+      forgetFile: s.forgetFile,
+      method: 'GradAscent',
+      policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] },
+      training: { steps: 2 },
+    },
+    { dataDir: w.dataDir },
+  );
   await w.store.db.updateTable('jobs').set({ state: 'running', worker_pid: pid }).where('id', '=', job.id).execute();
   return job.id;
 }
@@ -82,7 +94,11 @@ test("holding the lock, the runner kills the job's orphaned worker and resumes t
     // data folder, another program altogether.
     const otherDir = join(scratch, 'other-data');
     mkdirSync(otherDir, { recursive: true });
-    const strangers = [lookalike('job_ffffffffffff', '--data', realpathSync(w.dataDir)), lookalike(orphanJob, '--data', realpathSync(otherDir)), spawn('sleep', ['60'])];
+    const strangers = [
+      lookalike('job_ffffffffffff', '--data', realpathSync(w.dataDir)),
+      lookalike(orphanJob, '--data', realpathSync(otherDir)),
+      spawn('sleep', ['60']),
+    ];
     procs.push(orphan, ...strangers);
     await w.store.db.updateTable('jobs').set({ worker_pid: orphan.pid! }).where('id', '=', orphanJob).execute();
     const strangerJobs = [];
@@ -101,7 +117,8 @@ test("holding the lock, the runner kills the job's orphaned worker and resumes t
       assert.equal((await getJob(w, runner, id)).attempts, 1);
     }
     await r.stop();
-    for (const p of strangers) assert.ok(p.exitCode === null && p.signalCode === null, `pid ${p.pid} (${p.spawnargs.join(' ')}) is not killed`);
+    for (const p of strangers)
+      assert.ok(p.exitCode === null && p.signalCode === null, `pid ${p.pid} (${p.spawnargs.join(' ')}) is not killed`);
   } finally {
     for (const p of procs) p.kill('SIGKILL');
     await Promise.all(procs.map(gone));

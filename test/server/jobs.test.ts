@@ -11,7 +11,20 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/app.js';
-import { advanceRequest, approveRequest, auditEntries, createJob, createRequest, scopeRequest, createToken, getJob, getRequest, JobRunner, listJobs, verifyAudit } from '../../src/workflow/index.js';
+import {
+  advanceRequest,
+  approveRequest,
+  auditEntries,
+  createJob,
+  createRequest,
+  scopeRequest,
+  createToken,
+  getJob,
+  getRequest,
+  JobRunner,
+  listJobs,
+  verifyAudit,
+} from '../../src/workflow/index.js';
 import { resolveInputPath } from '../../src/workflow/jobs.js';
 import { LetheError } from '../../src/util/errors.js';
 import { buildIndex, proposeForgetSet, readProposal } from '../../src/workflow/provenance.js';
@@ -27,7 +40,13 @@ let api: ReturnType<typeof client>;
 const tok: Record<string, string> = {};
 let forgetCount = 0;
 
-const LENIENT = { name: 'lenient', checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }, { metric: 'mia_min_k', between: [0, 1] }] };
+const LENIENT = {
+  name: 'lenient',
+  checks: [
+    { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 },
+    { metric: 'mia_min_k', between: [0, 1] },
+  ],
+};
 
 before(async () => {
   w = await freshWorkflow('sqlite');
@@ -39,7 +58,12 @@ before(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   api = client(`http://127.0.0.1:${port}`);
-  for (const [name, role] of [['root', 'admin'], ['carol', 'auditor'], ['bob', 'approver']] as const) tok[name] = (await createToken(w, { role, name })).token;
+  for (const [name, role] of [
+    ['root', 'admin'],
+    ['carol', 'auditor'],
+    ['bob', 'approver'],
+  ] as const)
+    tok[name] = (await createToken(w, { role, name })).token;
 });
 after(async () => {
   await app?.close();
@@ -55,8 +79,14 @@ async function approvedRequest(): Promise<{ id: string; forgetFile: string }> {
 }
 
 const body = (forgetFile: string, over: Record<string, unknown> = {}) => ({
-  model: 'model', forgetFile, retainFile: 'retain.jsonl', holdoutFile: 'holdout.jsonl', method: 'GradAscent',
-  training: { steps: 4, checkpointEvery: 2 }, policy: 'lenient', ...over,
+  model: 'model',
+  forgetFile,
+  retainFile: 'retain.jsonl',
+  holdoutFile: 'holdout.jsonl',
+  method: 'GradAscent',
+  training: { steps: 4, checkpointEvery: 2 },
+  policy: 'lenient',
+  ...over,
 });
 
 const run = async (id: string, b: Record<string, unknown>) => {
@@ -66,7 +96,8 @@ const run = async (id: string, b: Record<string, unknown>) => {
 };
 
 const noSubject = (where: string, text: string) => {
-  for (const needle of [SUBJECT, 'Quillfeather', 'Lovelace']) assert.ok(!text.toLowerCase().includes(needle.toLowerCase()), `${where} contains '${needle}'`);
+  for (const needle of [SUBJECT, 'Quillfeather', 'Lovelace'])
+    assert.ok(!text.toLowerCase().includes(needle.toLowerCase()), `${where} contains '${needle}'`);
 };
 
 test('a job runs to release: progress and end on the event stream, the registry and certificate over HTTP, audited, no subject anywhere', async () => {
@@ -80,7 +111,12 @@ test('a job runs to release: progress and end on the event stream, the registry 
   const steps = events.filter((e) => e.event === 'progress' && e.data.progress.phase === 'unlearning').map((e) => e.data.progress.step);
   assert.deepEqual(steps, [1, 2, 3, 4], 'one progress event per training step');
   assert.ok(events.some((e) => e.data.progress.phase === 'verifying') && events.some((e) => e.data.progress.phase === 'releasing'));
-  assert.ok(events.filter((e) => e.event === 'state').map((e) => e.data.state).includes('running'));
+  assert.ok(
+    events
+      .filter((e) => e.event === 'state')
+      .map((e) => e.data.state)
+      .includes('running'),
+  );
   noSubject('the event stream', raw);
 
   const j = (await api.call('GET', `/v1/jobs/${job.id}`, tok.carol)).json;
@@ -94,10 +130,17 @@ test('a job runs to release: progress and end on the event stream, the registry 
   assert.equal((await api.call('GET', '/v1/jobs?state=nope', tok.carol)).status, 400);
 
   const r = (await api.call('GET', `/v1/requests/${id}`, tok.carol)).json;
-  assert.deepEqual(r.history.map((t: { to: string; actor: string }) => `${t.to}:${t.actor}`), ['received:alice', 'scoped:alice', 'approved:bob', 'unlearning:root', 'verifying:root', 'released:root']);
+  assert.deepEqual(
+    r.history.map((t: { to: string; actor: string }) => `${t.to}:${t.actor}`),
+    ['received:alice', 'scoped:alice', 'approved:bob', 'unlearning:root', 'verifying:root', 'released:root'],
+  );
   assert.equal(existsSync(join(w.dataDir, forgetFile)), false, 'the forget file is deleted');
 
-  const releases = (await api.call('GET', '/v1/releases', tok.carol)).json.releases as { name: string; version: number; requestId: string }[];
+  const releases = (await api.call('GET', '/v1/releases', tok.carol)).json.releases as {
+    name: string;
+    version: number;
+    requestId: string;
+  }[];
   const rel = releases.find((x) => x.requestId === id)!;
   assert.equal(rel.name, 'tiny-assistant');
   const cert = await api.call('GET', `/v1/releases/${rel.name}/${rel.version}/certificate`, tok.carol);
@@ -111,7 +154,17 @@ test('a job runs to release: progress and end on the event stream, the registry 
 
   const actions = [];
   for await (const e of auditEntries(w.store.db)) if (e.requestId === id) actions.push(e.action);
-  assert.deepEqual(actions, ['request.create', 'request.scope', 'request.approve', 'job.submit', 'request.unlearning', 'request.verifying', 'request.released', 'request.forget_data_deleted', 'request.run_outputs_deleted']);
+  assert.deepEqual(actions, [
+    'request.create',
+    'request.scope',
+    'request.approve',
+    'job.submit',
+    'request.unlearning',
+    'request.verifying',
+    'request.released',
+    'request.forget_data_deleted',
+    'request.run_outputs_deleted',
+  ]);
   assert.equal(existsSync(join(w.dataDir, 'jobs', job.id, 'private')), false, "the run's per-item outputs are deleted");
   assert.ok(existsSync(join(w.dataDir, 'jobs', job.id, 'eval', 'SUMMARY.json')), 'the aggregates stay');
   assert.deepEqual((await verifyAudit(w)).problems, []);
@@ -140,7 +193,11 @@ test('a submission is checked: paths inside the data folder, the policy, the sco
     assert.equal(r.json.field, field || undefined, r.text);
     assert.match(r.json.message, re);
   };
-  await bad(body(forgetFile, { forgetFile: '/etc/hostname' }), 'forgetFile', /run: 'forgetFile' must be a path inside the data folder, got '\/etc\/hostname'/);
+  await bad(
+    body(forgetFile, { forgetFile: '/etc/hostname' }),
+    'forgetFile',
+    /run: 'forgetFile' must be a path inside the data folder, got '\/etc\/hostname'/,
+  );
   await bad(body(forgetFile, { retainFile: '../../etc/hostname' }), 'retainFile', /inside the data folder/);
   await bad(body(forgetFile, { holdoutFile: 'missing.jsonl' }), 'holdoutFile', /an existing path/);
   await bad(body(forgetFile, { model: 'retain.jsonl' }), 'model', /a Hugging Face model folder/);
@@ -154,7 +211,10 @@ test('a submission is checked: paths inside the data folder, the policy, the sco
   const mismatch = await run(id, body('retain.jsonl'));
   const failed = await api.waitJob(mismatch.id, tok.carol, (j) => j.state !== 'queued' && j.state !== 'running');
   assert.equal(failed.state, 'failed');
-  assert.match(failed.error, /^the worker stopped: request req_\w+: the forget file's sha256 [0-9a-f]{12}… is not the approved scope's [0-9a-f]{12}…$/);
+  assert.match(
+    failed.error,
+    /^the worker stopped: request req_\w+: the forget file's sha256 [0-9a-f]{12}… is not the approved scope's [0-9a-f]{12}…$/,
+  );
   assert.equal((await getRequest(w, runner, id)).state, 'approved');
   const { method: _, ...noMethod } = body(forgetFile);
   await bad(noMethod, 'method', /'method' is required/);
@@ -200,7 +260,11 @@ test("a run body naming the deployment's own files, a folder, a device, a fifo o
   // The scope's forget path over HTTP: '/' and the store are refused, naming the field
   const fresh = (await api.call('POST', '/v1/requests', tok.root, createBody())).json.id as string;
   for (const path of ['/', join(w.dataDir, 'lethe.db-wal'), '/dev/zero']) {
-    const r = await api.call('POST', `/v1/requests/${fresh}/scope`, tok.root, { model: 'tiny', method: 'GradAscent', forget: { sha256: 'b'.repeat(64), rows: 4, path } });
+    const r = await api.call('POST', `/v1/requests/${fresh}/scope`, tok.root, {
+      model: 'tiny',
+      method: 'GradAscent',
+      forget: { sha256: 'b'.repeat(64), rows: 4, path },
+    });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.field, 'forget.path', r.text);
   }
@@ -238,11 +302,18 @@ describe('cancel and the queues', () => {
     assert.equal((await getRequest(w, runner, g.id)).state, 'approved');
     assert.equal((await api.call('POST', `/v1/jobs/${ja.id}/cancel`, tok.bob)).status, 403);
     const ended = await api.events(ja.id, tok.carol);
-    assert.deepEqual(ended.events.map((e) => e.event), ['state', 'end'], 'a finished job: its state, then end');
+    assert.deepEqual(
+      ended.events.map((e) => e.event),
+      ['state', 'end'],
+      'a finished job: its state, then end',
+    );
 
     const cancels = [];
     for await (const e of auditEntries(w.store.db)) if (e.action === 'job.cancel') cancels.push([e.requestId, e.details.was, e.actor]);
-    assert.deepEqual(cancels.slice(-2), [[b.id, 'queued', 'root'], [a.id, 'running', 'root']]);
+    assert.deepEqual(cancels.slice(-2), [
+      [b.id, 'queued', 'root'],
+      [a.id, 'running', 'root'],
+    ]);
     // The cancelled-before-start request can run again
     const rerun = await run(b.id, body(b.forgetFile, { training: { steps: 2 } }));
     await api.waitJob(rerun.id, tok.carol, (j) => j.state === 'succeeded');
@@ -255,26 +326,38 @@ describe('cancel and the queues', () => {
     const jc = await run(c.id, body(c.forgetFile, { training: { steps: 30 } }));
     // Submitted at once, while c may still be starting: neither may start beside c on its model
     const [jd, je] = await Promise.all([
-      run(d.id, body(d.forgetFile, { training: { steps: 2 } })), run(e.id, body(e.forgetFile, { model: 'model-b', training: { steps: 2 } })),
+      run(d.id, body(d.forgetFile, { training: { steps: 2 } })),
+      run(e.id, body(e.forgetFile, { model: 'model-b', training: { steps: 2 } })),
     ]);
     const done = (j: Record<string, any>) => ['succeeded', 'failed', 'cancelled'].includes(j.state);
     const [fc, fd, fe] = await Promise.all([jc, jd, je].map((j) => api.waitJob(j.id, tok.carol, done)));
     assert.deepEqual([fc!.state, fd!.state, fe!.state], ['succeeded', 'succeeded', 'succeeded'], JSON.stringify([fc, fd, fe]));
     assert.ok(fd!.startedAt >= fc!.finishedAt, `same model: d started ${fd!.startedAt} after c finished ${fc!.finishedAt}`);
     assert.ok(fe!.startedAt < fc!.finishedAt, `other model: e started ${fe!.startedAt} before c finished ${fc!.finishedAt}`);
-    const versions = (await api.call('GET', '/v1/releases', tok.carol)).json.releases.map((r: { requestId: string; version: number }) => [r.requestId, r.version]);
-    assert.ok(versions.find(([rid]: [string]) => rid === c.id)[1] < versions.find(([rid]: [string]) => rid === d.id)[1], 'released in queue order');
+    const versions = (await api.call('GET', '/v1/releases', tok.carol)).json.releases.map((r: { requestId: string; version: number }) => [
+      r.requestId,
+      r.version,
+    ]);
+    assert.ok(
+      versions.find(([rid]: [string]) => rid === c.id)[1] < versions.find(([rid]: [string]) => rid === d.id)[1],
+      'released in queue order',
+    );
   });
 });
 
 test('the runner never starts two jobs of one model, nor more than its concurrency, even when submissions race', async () => {
-  const fake = new JobRunner(w, { dataDir: w.dataDir, concurrency: 2, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
+  const fake = new JobRunner(w, {
+    dataDir: w.dataDir,
+    concurrency: 2,
+    workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)),
+  });
   const running = new Map<string, string>();
   const problems: string[] = [];
   let peak = 0;
   fake.on('job', (j: { id: string; model: string; state: string }) => {
     if (j.state === 'running') {
-      if ([...running.values()].includes(j.model) && running.get(j.id) !== j.model) problems.push(`${j.id} started beside another job of ${j.model}`);
+      if ([...running.values()].includes(j.model) && running.get(j.id) !== j.model)
+        problems.push(`${j.id} started beside another job of ${j.model}`);
       running.set(j.id, j.model);
       peak = Math.max(peak, running.size);
     } else running.delete(j.id);
@@ -291,7 +374,7 @@ test('the runner never starts two jobs of one model, nor more than its concurren
   assert.equal(peak, 2, 'two models: two at once, no more');
 });
 
-test("a job cancelled while verifying, or whose worker dies, leaves no per-item outputs: deleted and audited by the runner", async () => {
+test('a job cancelled while verifying, or whose worker dies, leaves no per-item outputs: deleted and audited by the runner', async () => {
   const slow = new JobRunner(w, { dataDir: w.dataDir, workerPath: fileURLToPath(new URL('./slow-worker.js', import.meta.url)) });
   try {
     for (const end of ['cancel', 'kill'] as const) {
@@ -308,10 +391,14 @@ test("a job cancelled while verifying, or whose worker dies, leaves no per-item 
       // What a verifying worker has written: the per-item outputs, naming the subject.
       const priv = join(w.dataDir, 'jobs', job.id, 'private');
       mkdirSync(join(priv, 'eval-original'), { recursive: true });
-      writeFileSync(join(priv, 'eval-original', 'EVAL.json'), JSON.stringify({ forget_Q_A_ROUGE: { value_by_index: { 0: { input: `Where does ${SUBJECT} live?` } } } }));
+      writeFileSync(
+        join(priv, 'eval-original', 'EVAL.json'),
+        JSON.stringify({ forget_Q_A_ROUGE: { value_by_index: { 0: { input: `Where does ${SUBJECT} live?` } } } }),
+      );
       if (end === 'cancel') await slow.cancel(runner, job.id);
       else {
-        const pid = (await w.store.db.selectFrom('jobs').select('worker_pid').where('id', '=', job.id).executeTakeFirstOrThrow()).worker_pid!;
+        const pid = (await w.store.db.selectFrom('jobs').select('worker_pid').where('id', '=', job.id).executeTakeFirstOrThrow())
+          .worker_pid!;
         process.kill(Number(pid), 'SIGKILL');
         while (!['failed', 'cancelled'].includes((await getJob(w, runner, job.id)).state)) await new Promise((res) => setTimeout(res, 50));
       }
@@ -319,7 +406,8 @@ test("a job cancelled while verifying, or whose worker dies, leaves no per-item 
       assert.equal((await getRequest(w, runner, r.id)).state, 'failed');
       assert.equal(existsSync(priv), false, `${end}: the per-item outputs are deleted`);
       const deleted = [];
-      for await (const e of auditEntries(w.store.db)) if (e.requestId === r.id && e.action === 'request.run_outputs_deleted') deleted.push(e.details);
+      for await (const e of auditEntries(w.store.db))
+        if (e.requestId === r.id && e.action === 'request.run_outputs_deleted') deleted.push(e.details);
       assert.equal(deleted.length, 1, end);
       assert.equal(deleted[0]!.files, 1);
     }
@@ -328,7 +416,7 @@ test("a job cancelled while verifying, or whose worker dies, leaves no per-item 
   }
 });
 
-test("closing the server ends open event streams (they never go idle, so close() would wait for them)", async () => {
+test('closing the server ends open event streams (they never go idle, so close() would wait for them)', async () => {
   const r = await approvedRequest();
   const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir }); // queued, in no runner's queue
   const other = await buildServer(w, { jobs: new JobRunner(w, { dataDir: w.dataDir }) });
@@ -347,13 +435,17 @@ test("closing the server ends open event streams (they never go idle, so close()
 test("a crash between the release and the forget file's deletion: the restarted runner deletes it, audits it, and marks the job succeeded", async () => {
   const r = await approvedRequest();
   const job = await createJob(w, runner, r.id, body(r.forgetFile), { dataDir: w.dataDir });
-  for (const to of ['unlearning', 'verifying', 'released'] as const) await advanceRequest(w, runner, r.id, to, { reason: `simulated ${to}` });
+  for (const to of ['unlearning', 'verifying', 'released'] as const)
+    await advanceRequest(w, runner, r.id, to, { reason: `simulated ${to}` });
   await w.store.db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
   assert.ok(existsSync(join(w.dataDir, r.forgetFile)));
   // The worker had written per-item outputs (they name the subject) before the crash.
   const priv = join(w.dataDir, 'jobs', job.id, 'private', 'eval');
   mkdirSync(priv, { recursive: true });
-  writeFileSync(join(priv, 'EVAL.json'), JSON.stringify({ forget_Q_A_ROUGE: { value_by_index: { 0: { input: `Where does ${SUBJECT} live?` } } } }));
+  writeFileSync(
+    join(priv, 'EVAL.json'),
+    JSON.stringify({ forget_Q_A_ROUGE: { value_by_index: { 0: { input: `Where does ${SUBJECT} live?` } } } }),
+  );
   const restarted = new JobRunner(w, { dataDir: w.dataDir, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
   await restarted.start();
   try {
@@ -378,15 +470,26 @@ test("a crash between the release and the provenance purge (no forget file recor
   try {
     setup(v.dataDir);
     const corpus = join(v.dataDir, 'corpus.jsonl');
-    writeFileSync(corpus, [`${SUBJECT} lives in Lyon and bakes bread.`, 'Bo Lind flies planes from Oslo.'].map((text) => JSON.stringify({ text })).join('\n') + '\n');
+    writeFileSync(
+      corpus,
+      [`${SUBJECT} lives in Lyon and bakes bread.`, 'Bo Lind flies planes from Oslo.'].map((text) => JSON.stringify({ text })).join('\n') +
+        '\n',
+    );
     const idx = await buildIndex({ data: [corpus], dataDir: v.dataDir });
     await proposeForgetSet(idx.path, { name: SUBJECT }, { outDir: join(v.dataDir, 'proposal') });
     const proposal = readProposal(join(v.dataDir, 'proposal'));
     const r = await createRequest(v, alice, createBody());
     await scopeRequest(v, alice, r.id, { model: 'model', method: 'GradAscent', forget: proposal.files.forget, proposal });
     await approveRequest(v, bob, r.id, { reason: 'ok' });
-    const job = await createJob(v, runner, r.id, { model: 'model', forgetFile: 'proposal/forget.jsonl', method: 'GradAscent', policy: LENIENT, training: { steps: 3 } }, { dataDir: v.dataDir });
-    for (const to of ['unlearning', 'verifying', 'released'] as const) await advanceRequest(v, runner, r.id, to, { reason: `simulated ${to}` });
+    const job = await createJob(
+      v,
+      runner,
+      r.id,
+      { model: 'model', forgetFile: 'proposal/forget.jsonl', method: 'GradAscent', policy: LENIENT, training: { steps: 3 } },
+      { dataDir: v.dataDir },
+    );
+    for (const to of ['unlearning', 'verifying', 'released'] as const)
+      await advanceRequest(v, runner, r.id, to, { reason: `simulated ${to}` });
     await v.store.db.updateTable('jobs').set({ state: 'running' }).where('id', '=', job.id).execute();
     assert.ok(readFileSync(idx.path).toString('latin1').includes(SUBJECT), 'the index holds the subject before');
     const restarted = new JobRunner(v, { dataDir: v.dataDir, workerPath: fileURLToPath(new URL('./fake-worker.js', import.meta.url)) });
@@ -417,13 +520,25 @@ for (const kind of STORE_KINDS) {
       const local = setup(v.dataDir);
       const id = await approved(v, local.forgetFile);
       const paths = { dataDir: v.dataDir };
-      const job = await createJob(v, runner, id, { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', policy: LENIENT, training: { steps: 3 } }, paths);
+      const job = await createJob(
+        v,
+        runner,
+        id,
+        { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', policy: LENIENT, training: { steps: 3 } },
+        paths,
+      );
       assert.equal(job.state, 'queued');
       assert.deepEqual(job.progress, { phase: 'queued', step: null, totalSteps: null, loss: null, resumedFrom: null });
       assert.deepEqual(await getJob(v, runner, job.id), job);
-      assert.deepEqual((await listJobs(v, runner, { state: 'queued' })).map((j) => j.id), [job.id]);
+      assert.deepEqual(
+        (await listJobs(v, runner, { state: 'queued' })).map((j) => j.id),
+        [job.id],
+      );
       assert.deepEqual(await listJobs(v, runner, { state: 'running' }), []);
-      await assert.rejects(createJob(v, runner, id, { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', policy: LENIENT }, paths), /is already queued/);
+      await assert.rejects(
+        createJob(v, runner, id, { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', policy: LENIENT }, paths),
+        /is already queued/,
+      );
       const submit = [];
       for await (const e of auditEntries(v.store.db)) if (e.action === 'job.submit') submit.push(e.details);
       const { jobRowDigest } = await import('../../src/workflow/audit-rows.js');
@@ -436,7 +551,10 @@ for (const kind of STORE_KINDS) {
       assert.equal(resolveInputPath('retainFile', outside.retainFile, withRoot), realpathSync(outside.retainFile));
       assert.throws(() => resolveInputPath('retainFile', outside.retainFile, paths), /'retainFile' must be a path inside the data folder/);
       symlinkSync(outside.retainFile, join(v.dataDir, 'link.jsonl'));
-      assert.throws(() => resolveInputPath('retainFile', 'link.jsonl', paths), (e: Error) => e instanceof LetheError && e.field === 'retainFile');
+      assert.throws(
+        () => resolveInputPath('retainFile', 'link.jsonl', paths),
+        (e: Error) => e instanceof LetheError && e.field === 'retainFile',
+      );
       rmSync(outside.dir, { recursive: true, force: true });
     } finally {
       await v.dispose();

@@ -4,7 +4,7 @@
 // server; a lock left by a server killed with -9 is taken over by the next one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBody } from '../workflow/fixtures.js';
@@ -13,7 +13,7 @@ import { client } from './job-client.js';
 import { freePort } from '../../src/util/net.js';
 import { alive, serve, servedDeployment, stopAll, until } from './serve-process.js';
 
-test('a second lethe serve on the same data folder refuses to start and the first one\'s job goes on to release', async () => {
+test("a second lethe serve on the same data folder refuses to start and the first one's job goes on to release", async () => {
   const { dir, data, s, lethe, alice, bob, root } = servedDeployment('lethe-lock-');
   const logs: string[] = [];
   const servers: ChildProcess[] = [];
@@ -24,10 +24,20 @@ test('a second lethe serve on the same data folder refuses to start and the firs
     const api = client(`http://127.0.0.1:${port}`);
     await until('the server', async () => ((await api.call('GET', '/v1/jobs', root)).status === 200 ? true : undefined));
     const id = (await api.call('POST', '/v1/requests', alice, createBody())).json.id as string;
-    await api.call('POST', `/v1/requests/${id}/scope`, alice, { model: 'tiny', method: 'GradAscent', forget: { sha256: sha(s.forgetFile), rows: forgetRows.length, path: s.forgetFile } });
+    await api.call('POST', `/v1/requests/${id}/scope`, alice, {
+      model: 'tiny',
+      method: 'GradAscent',
+      forget: { sha256: sha(s.forgetFile), rows: forgetRows.length, path: s.forgetFile },
+    });
     assert.equal((await api.call('POST', `/v1/requests/${id}/approve`, bob, { reason: 'checked' })).json.state, 'approved');
     const run = await api.call('POST', `/v1/requests/${id}/run`, root, {
-      model: 'model', forgetFile: 'forget.jsonl', retainFile: 'retain.jsonl', holdoutFile: 'holdout.jsonl', method: 'GradAscent', training: { steps: 60, checkpointEvery: 10 }, policy: 'lenient',
+      model: 'model',
+      forgetFile: 'forget.jsonl',
+      retainFile: 'retain.jsonl',
+      holdoutFile: 'holdout.jsonl',
+      method: 'GradAscent',
+      training: { steps: 60, checkpointEvery: 10 },
+      policy: 'lenient',
     });
     assert.equal(run.status, 202, run.text);
     const jobId = run.json.job.id as string;
@@ -39,14 +49,20 @@ test('a second lethe serve on the same data folder refuses to start and the firs
     const secondLogs: string[] = [];
     const second = serve(data, await freePort(), secondLogs);
     servers.push(second);
-    const code = await Promise.race([new Promise<number | null>((res) => second.once('exit', (c) => res(c))), new Promise<string>((res) => setTimeout(() => res('still running'), 20_000))]);
+    const code = await Promise.race([
+      new Promise<number | null>((res) => second.once('exit', (c) => res(c))),
+      new Promise<string>((res) => setTimeout(() => res('still running'), 20_000)),
+    ]);
     // Untouched: still running, or (on a slow start of the second server) finished on its own.
     const job = (await api.call('GET', `/v1/jobs/${jobId}`, root)).json as { state: string };
     assert.ok(alive(workerPid) || job.state === 'succeeded', `the first server's worker was stopped: job ${JSON.stringify(job)}`);
     assert.equal(code, 1, secondLogs.join(''));
     const holder = JSON.parse(readFileSync(join(data, 'serve.lock'), 'utf8')) as { pid: number; host: string };
     assert.equal(holder.pid, first.pid, 'the lock names the first server');
-    assert.match(secondLogs.join(''), new RegExp(`data folder .* is in use by another lethe serve \\(pid ${first.pid} on ${holder.host}, since `));
+    assert.match(
+      secondLogs.join(''),
+      new RegExp(`data folder .* is in use by another lethe serve \\(pid ${first.pid} on ${holder.host}, since `),
+    );
 
     // Commands that read or append through the store work beside the server
     const verify = lethe('audit', 'verify', '--json');
@@ -57,7 +73,11 @@ test('a second lethe serve on the same data folder refuses to start and the firs
     assert.equal(done!.state, 'succeeded', JSON.stringify(done));
     assert.equal(done!.attempts, 1, 'never resumed by another server');
     assert.equal((await api.call('GET', `/v1/requests/${id}`, root)).json.state, 'released');
-    const actions = lethe('audit', 'export').stdout.trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { action: string }).action);
+    const actions = lethe('audit', 'export')
+      .stdout.trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => (JSON.parse(l) as { action: string }).action);
     assert.ok(!actions.includes('job.resumed'), actions.join(', '));
 
     // kill -9 leaves the lock behind; the next server takes it over
@@ -67,7 +87,9 @@ test('a second lethe serve on the same data folder refuses to start and the firs
     const port3 = await freePort();
     const third = serve(data, port3, logs);
     servers.push(third);
-    await until('the third server', async () => ((await client(`http://127.0.0.1:${port3}`).call('GET', '/v1/jobs', root)).status === 200 ? true : undefined));
+    await until('the third server', async () =>
+      (await client(`http://127.0.0.1:${port3}`).call('GET', '/v1/jobs', root)).status === 200 ? true : undefined,
+    );
     assert.equal(JSON.parse(readFileSync(join(data, 'serve.lock'), 'utf8')).pid, third.pid, 'the stale lock was taken over');
     third.kill('SIGTERM');
     await new Promise((res) => third.once('exit', res));

@@ -16,7 +16,10 @@ export function servedDeployment(prefix: string) {
   mkdirSync(data);
   const s: RunSetup = setup(data);
   mkdirSync(join(data, 'policies'));
-  writeFileSync(join(data, 'policies', 'lenient.json'), JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] }));
+  writeFileSync(
+    join(data, 'policies', 'lenient.json'),
+    JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] }),
+  );
   const lethe = (...args: string[]) => runCli([...args, '--data', data]);
   const token = (role: string, name: string) => lethe('tokens', 'create', '--role', role, '--name', name).stdout.trim();
   return { dir, data, s, lethe, alice: token('requester', 'alice'), bob: token('approver', 'bob'), root: token('admin', 'root') };
@@ -34,13 +37,22 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined> | 
     try {
       const v = await fn();
       if (v !== undefined) return v;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-export const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Stops the servers still running and waits for them. */
 export async function stopAll(servers: ChildProcess[]): Promise<void> {

@@ -28,7 +28,13 @@ test('noGrad turns recording off and restores it, even after a throw', () => {
   const y = torch.noGrad(() => x.mul(2));
   assert.equal(y.requiresGrad, false);
   assert.equal(torch.isGradEnabled(), true);
-  assert.throws(() => torch.noGrad(() => { throw new Error('inside'); }), /inside/);
+  assert.throws(
+    () =>
+      torch.noGrad(() => {
+        throw new Error('inside');
+      }),
+    /inside/,
+  );
   assert.equal(torch.isGradEnabled(), true);
   const z = torch.noGrad(() => torch.enableGrad(() => x.mul(2)));
   assert.equal(z.requiresGrad, true);
@@ -75,7 +81,9 @@ test('variableGrads returns the value and gradients, as an array or a record', (
 });
 
 test('requiresGrad on an integer tensor is an error; requiresGrad_ chains', () => {
-  assert.throws(() => { torch.ones([1], { dtype: 'int64' }).requiresGrad = true; }, /floating point|complex/);
+  assert.throws(() => {
+    torch.ones([1], { dtype: 'int64' }).requiresGrad = true;
+  }, /floating point|complex/);
   const t = torch.ones([1]).requiresGrad_();
   assert.equal(t.requiresGrad, true);
   assert.equal(t.detach().requiresGrad, false);

@@ -4,7 +4,10 @@ import { torch } from '../../src/index.js';
 import { assertClose } from '../helpers/close.js';
 
 test('tensor() infers dtype and shape like PyTorch', () => {
-  const a = torch.tensor([[1, 2, 3], [4, 5, 6]]);
+  const a = torch.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.equal(a.dtype, 'int64');
   assert.deepEqual(a.shape, [2, 3]);
   assert.equal(torch.tensor([1.5, 2]).dtype, 'float32');

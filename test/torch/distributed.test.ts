@@ -9,20 +9,33 @@ import { freePort } from '../../src/util/net.js';
 
 const worker = join(repoRoot, 'dist/test/torch/dist-worker.js');
 
-interface Out { code: number | null; json: Record<string, unknown>; ms: number }
+interface Out {
+  code: number | null;
+  json: Record<string, unknown>;
+  ms: number;
+}
 async function ranks(n: number, env: NodeJS.ProcessEnv = {}, world = n): Promise<Out[]> {
   const port = String(await freePort());
-  return Promise.all(Array.from({ length: n }, (_, rank) => new Promise<Out>((res) => {
-    const t0 = Date.now();
-    const c = spawn(process.execPath, [worker], { env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(world), MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout!.on('data', (d) => (out += d));
-    c.stderr!.resume();
-    c.on('exit', (code) => {
-      const lines = out.trim().split('\n');
-      res({ code, json: JSON.parse(lines.at(-1) || '{}'), ms: Date.now() - t0 });
-    });
-  })));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      (_, rank) =>
+        new Promise<Out>((res) => {
+          const t0 = Date.now();
+          const c = spawn(process.execPath, [worker], {
+            env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(world), MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10', ...env },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          c.stdout!.on('data', (d) => (out += d));
+          c.stderr!.resume();
+          c.on('exit', (code) => {
+            const lines = out.trim().split('\n');
+            res({ code, json: JSON.parse(lines.at(-1) || '{}'), ms: Date.now() - t0 });
+          });
+        }),
+    ),
+  );
 }
 
 test('allReduce (sum, max), broadcast, allGather, bucketed allReduce and barrier across 2 Gloo processes', async () => {
@@ -32,9 +45,16 @@ test('allReduce (sum, max), broadcast, allGather, bucketed allReduce and barrier
     assert.equal(json.world, 2);
     assert.deepEqual(json.sum, [3, 10]);
     assert.equal(json.max, 1);
-    assert.deepEqual(json.broadcast, [[1, 1], [1, 1]]);
+    assert.deepEqual(json.broadcast, [
+      [1, 1],
+      [1, 1],
+    ]);
     assert.deepEqual(json.gathered, [0, 2]);
-    assert.deepEqual(json.bucketed, [{ shape: [2, 2], values: [3, 3, 3, 3] }, { shape: [3], values: [2, 2, 2] }, { shape: [1], values: [10] }]);
+    assert.deepEqual(json.bucketed, [
+      { shape: [2, 2], values: [3, 3, 3, 3] },
+      { shape: [3], values: [2, 2, 2] },
+      { shape: [1], values: [10] },
+    ]);
   }
 });
 
@@ -57,21 +77,39 @@ test('without init: one process, no communication; bad settings are named', asyn
   assert.equal(torch.distributed.worldSize(), 1);
   assert.equal(torch.distributed.rank(), 0);
   assert.throws(() => torch.distributed.allReduce(torch.ones([2])), /the process group is not initialized/);
-  assert.throws(() => torch.distributed.init({ masterAddr: '127.0.0.1', masterPort: 1, rank: 2, worldSize: 2 }), /rank 2 is outside a world of size 2/);
+  assert.throws(
+    () => torch.distributed.init({ masterAddr: '127.0.0.1', masterPort: 1, rank: 2, worldSize: 2 }),
+    /rank 2 is outside a world of size 2/,
+  );
   assert.throws(() => torch.distributed.optionsFromEnv({ WORLD_SIZE: '2' }), /RANK is not/);
-  assert.throws(() => torch.distributed.optionsFromEnv({ WORLD_SIZE: 'two', RANK: '0' }), /WORLD_SIZE must be a non-negative integer, got 'two'/);
+  assert.throws(
+    () => torch.distributed.optionsFromEnv({ WORLD_SIZE: 'two', RANK: '0' }),
+    /WORLD_SIZE must be a non-negative integer, got 'two'/,
+  );
   assert.equal(torch.distributed.optionsFromEnv({}), null);
   assert.ok(torch.distributed.availableBackends().includes('gloo'), 'built without Gloo: apt-get install libgloo-dev, then npm run setup');
-  assert.deepEqual(torch.distributed.optionsFromEnv({ WORLD_SIZE: '4', RANK: '3', MASTER_ADDR: '10.0.0.1', MASTER_PORT: '1234' }),
-    { backend: 'gloo', masterAddr: '10.0.0.1', masterPort: 1234, rank: 3, worldSize: 4, timeoutMs: 30000 });
+  assert.deepEqual(torch.distributed.optionsFromEnv({ WORLD_SIZE: '4', RANK: '3', MASTER_ADDR: '10.0.0.1', MASTER_PORT: '1234' }), {
+    backend: 'gloo',
+    masterAddr: '10.0.0.1',
+    masterPort: 1234,
+    rank: 3,
+    worldSize: 4,
+    timeoutMs: 30000,
+  });
   if (!torch.distributed.availableBackends().includes('nccl')) {
     const masterPort = await freePort();
-    assert.throws(() => torch.distributed.init({ backend: 'nccl', masterAddr: '127.0.0.1', masterPort, rank: 0, worldSize: 1, timeoutMs: 2000 }), /^Error: distInit\(.*\): backend 'nccl' needs the addon built against a CUDA libtorch/);
+    assert.throws(
+      () => torch.distributed.init({ backend: 'nccl', masterAddr: '127.0.0.1', masterPort, rank: 0, worldSize: 1, timeoutMs: 2000 }),
+      /^Error: distInit\(.*\): backend 'nccl' needs the addon built against a CUDA libtorch/,
+    );
   }
   // Outside shardedLoss (and in one process) a batch mean is the local mean.
   torch.tidy(() => {
     const x = torch.tensor([1, 2, 3, 6], { dtype: 'float32' });
     assert.equal(torch.distributed.rowMean(x).item(), 3);
-    assert.equal(torch.distributed.shardedLoss(() => torch.distributed.shardMean(x.sum(), 4).item()), 3);
+    assert.equal(
+      torch.distributed.shardedLoss(() => torch.distributed.shardMean(x.sum(), 4).item()),
+      3,
+    );
   });
 });

@@ -6,7 +6,7 @@
 // (L(x + h e_j) - L(x - h e_j)) / 2h, each probe rebuilt from a JS Float64Array under noGrad.
 // Inputs are made from a seeded JS generator, so every failure is reproducible from its case name.
 import assert from 'node:assert/strict';
-import { torch, Tensor } from '../../src/index.js';
+import { torch, type Tensor } from '../../src/index.js';
 import { Rng as DataRng } from '../../src/data/rng.js';
 
 /** The project's seeded generator (src/data/rng.ts) with the uniform and normal draws gradchecks need. */
@@ -55,7 +55,10 @@ export function uniform(rng: Rng, shape: number[], lo = -1, hi = 1): Tensor {
 
 /** A leaf whose magnitudes lie in [lo, hi) with random signs: away from 0 (abs, relu, 1/x ...). */
 export function awayFromZero(rng: Rng, shape: number[], lo = 0.3, hi = 1.5): Tensor {
-  return leaf(Array.from({ length: numelOf(shape) }, () => (rng.next() < 0.5 ? -1 : 1) * rng.uniform(lo, hi)), shape);
+  return leaf(
+    Array.from({ length: numelOf(shape) }, () => (rng.next() < 0.5 ? -1 : 1) * rng.uniform(lo, hi)),
+    shape,
+  );
 }
 
 /**
@@ -100,7 +103,10 @@ function outputsOf(value: Tensor | Tensor[]): Tensor[] {
 }
 
 function projection(rng: Rng, shape: number[]): Tensor {
-  return constant(Array.from({ length: numelOf(shape) }, () => rng.normal()), shape);
+  return constant(
+    Array.from({ length: numelOf(shape) }, () => rng.normal()),
+    shape,
+  );
 }
 
 function project(outputs: Tensor[], rs: Tensor[]): Tensor {
@@ -170,18 +176,21 @@ export function gradcheck(fn: OpFn, inputs: Tensor[], options: GradcheckOptions 
     }
 
     const bases = inputs.map((x) => asF64(x.detach()));
-    const evalAt = (k: number, j: number, delta: number): number => torch.tidy(() => {
-      const values = bases[k]!.slice();
-      values[j] = values[j]! + delta;
-      const probe = torch.tensor(values, { dtype: 'float64', shape: inputs[k]!.shape, requiresGrad: true });
-      const xs = inputs.map((x, i) => (i === k ? probe : x));
-      return project(outputsOf(fn(...xs)), rs).item();
-    });
-    const numeric = torch.noGrad(() => bases.map((base, k) => {
-      const out = new Float64Array(base.length);
-      for (let j = 0; j < base.length; j++) out[j] = (evalAt(k, j, eps) - evalAt(k, j, -eps)) / (2 * eps);
-      return out;
-    }));
+    const evalAt = (k: number, j: number, delta: number): number =>
+      torch.tidy(() => {
+        const values = bases[k]!.slice();
+        values[j] = values[j]! + delta;
+        const probe = torch.tensor(values, { dtype: 'float64', shape: inputs[k]!.shape, requiresGrad: true });
+        const xs = inputs.map((x, i) => (i === k ? probe : x));
+        return project(outputsOf(fn(...xs)), rs).item();
+      });
+    const numeric = torch.noGrad(() =>
+      bases.map((base, k) => {
+        const out = new Float64Array(base.length);
+        for (let j = 0; j < base.length; j++) out[j] = (evalAt(k, j, eps) - evalAt(k, j, -eps)) / (2 * eps);
+        return out;
+      }),
+    );
     if (options.adjustNumeric) numeric.forEach((nu, k) => options.adjustNumeric!(k, nu));
 
     for (const [k, an] of analytic.entries()) {
@@ -189,10 +198,12 @@ export function gradcheck(fn: OpFn, inputs: Tensor[], options: GradcheckOptions 
       for (let j = 0; j < an.length; j++) {
         const diff = Math.abs(an[j]! - nu[j]!);
         if (!(diff <= atol + rtol * Math.abs(nu[j]!))) {
-          assert.fail(`gradient of input ${k} (shape [${inputs[k]!.shape}]) at element ${j}: analytic ${an[j]}, ` +
-            `numeric ${nu[j]} (diff ${diff.toExponential(3)}, atol ${atol}, rtol ${rtol})\n` +
-            `  analytic: ${fmt(an)}\n  numeric:  ${fmt(nu)}\n` +
-            inputs.map((x, i) => `  input ${i} [${x.shape}]: ${fmt(bases[i]!)}`).join('\n'));
+          assert.fail(
+            `gradient of input ${k} (shape [${inputs[k]!.shape}]) at element ${j}: analytic ${an[j]}, ` +
+              `numeric ${nu[j]} (diff ${diff.toExponential(3)}, atol ${atol}, rtol ${rtol})\n` +
+              `  analytic: ${fmt(an)}\n  numeric:  ${fmt(nu)}\n` +
+              inputs.map((x, i) => `  input ${i} [${x.shape}]: ${fmt(bases[i]!)}`).join('\n'),
+          );
         }
       }
     }

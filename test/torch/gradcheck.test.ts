@@ -5,10 +5,21 @@
 // where an op is not differentiable (ties, |x| near 0, clamp bounds, ...). See gradcheck-util.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { torch, Tensor } from '../../src/index.js';
+import { torch, type Tensor } from '../../src/index.js';
 import { assertClose } from '../helpers/close.js';
 import {
-  type Rng, rngFor, leaf, constant, uniform, uniformValues, awayFromZero, distinct, distinctValues, gradcheck, numelOf, valuesOf,
+  type Rng,
+  rngFor,
+  leaf,
+  constant,
+  uniform,
+  uniformValues,
+  awayFromZero,
+  distinct,
+  distinctValues,
+  gradcheck,
+  numelOf,
+  valuesOf,
 } from './gradcheck-util.js';
 
 const liveAtStart = torch.liveTensors();
@@ -136,11 +147,17 @@ describe('gradcheck: binary with broadcasting', () => {
     gradcheck((a, b) => torch.lerp(a, b, 0.3), [uniform(rng, S23), uniform(rng, S23)]);
   });
   check('where: gradient to both branches (broadcast [3])', (rng) => {
-    const cond = torch.tensor([[true, false, true], [false, false, true]]);
+    const cond = torch.tensor([
+      [true, false, true],
+      [false, false, true],
+    ]);
     gradcheck((a, b) => torch.where(cond, a, b), [uniform(rng, S23), uniform(rng, [3])]);
   });
   check('where with a scalar branch', (rng) => {
-    const cond = torch.tensor([[true, false, true], [false, true, true]]);
+    const cond = torch.tensor([
+      [true, false, true],
+      [false, true, true],
+    ]);
     gradcheck((a, b) => torch.add(torch.where(cond, a, 0.5), torch.where(cond, -1, b)), [uniform(rng, S23), uniform(rng, S23)]);
   });
   check('where with a broadcast condition [3]', (rng) => {
@@ -379,7 +396,10 @@ describe('gradcheck: shape and indexing', () => {
     gradcheck((x) => x.indexSelect(1, idx), [uniform(rng, [2, 3])]);
   });
   check('gather with repeated indices', (rng) => {
-    const idx = torch.tensor([[0, 0, 2], [1, 2, 1]]);
+    const idx = torch.tensor([
+      [0, 0, 2],
+      [1, 2, 1],
+    ]);
     gradcheck((x) => torch.gather(x, 1, idx), [uniform(rng, [2, 4])]);
   });
   check('gather over dim 0', (rng) => {
@@ -387,7 +407,10 @@ describe('gradcheck: shape and indexing', () => {
     gradcheck((x) => torch.gather(x, 0, idx), [uniform(rng, [3, 4])]);
   });
   check('scatter with a src tensor (grads of input and src)', (rng) => {
-    const idx = torch.tensor([[2, 0], [1, 3]]);
+    const idx = torch.tensor([
+      [2, 0],
+      [1, 3],
+    ]);
     gradcheck((x, src) => torch.scatter(x, 1, idx, src), [uniform(rng, [2, 4]), uniform(rng, [2, 2])]);
   });
   check('scatter with a src tensor over dim 0', (rng) => {
@@ -399,25 +422,42 @@ describe('gradcheck: shape and indexing', () => {
   // index-shaped, and the engine rejects it: "Function ScatterBackward0 returned an invalid gradient
   // at index 1 - got [2, 2] but expected shape compatible with [2, 3]". Same for scatterAdd.
   // pytorch/pytorch#27614 and #94336 (open; fix proposed in pytorch/pytorch#188843).
-  for (const [name, op] of [['scatter', torch.scatter], ['scatterAdd', torch.scatterAdd]] as const) {
-    test(`${name} with src larger than index`, { todo: `libtorch's ${name} backward gives an index-shaped src gradient (pytorch#27614)` }, () => {
+  for (const [name, op] of [
+    ['scatter', torch.scatter],
+    ['scatterAdd', torch.scatterAdd],
+  ] as const) {
+    test(`${name} with src larger than index`, {
+      todo: `libtorch's ${name} backward gives an index-shaped src gradient (pytorch#27614)`,
+    }, () => {
       torch.tidy(() => {
         const rng = rngFor(`${name} with src larger than index`);
-        const idx = torch.tensor([[2, 0], [1, 3]]);
+        const idx = torch.tensor([
+          [2, 0],
+          [1, 3],
+        ]);
         gradcheck((x, src) => op(x, 1, idx, src), [uniform(rng, [2, 4]), uniform(rng, [2, 3])]);
       });
     });
   }
   check('scatter with a scalar value', (rng) => {
-    const idx = torch.tensor([[2, 0], [1, 3]]);
+    const idx = torch.tensor([
+      [2, 0],
+      [1, 3],
+    ]);
     gradcheck((x) => torch.scatter(x, 1, idx, 0.5), [uniform(rng, [2, 4])]);
   });
   check('scatterAdd with repeated indices (grads of input and src)', (rng) => {
-    const idx = torch.tensor([[0, 2, 0], [1, 1, 3]]);
+    const idx = torch.tensor([
+      [0, 2, 0],
+      [1, 1, 3],
+    ]);
     gradcheck((x, src) => torch.scatterAdd(x, 1, idx, src), [uniform(rng, [2, 4]), uniform(rng, [2, 3])]);
   });
   check('maskedFill', (rng) => {
-    const mask = torch.tensor([[true, false, false], [false, true, true]]);
+    const mask = torch.tensor([
+      [true, false, false],
+      [false, true, true],
+    ]);
     gradcheck((x) => torch.maskedFill(x, mask, -2), [uniform(rng, S23)]);
   });
   check('maskedFill with a broadcast mask', (rng) => {
@@ -425,7 +465,10 @@ describe('gradcheck: shape and indexing', () => {
     gradcheck((x) => x.maskedFill(mask, 0), [uniform(rng, S23)]);
   });
   check('maskedSelect', (rng) => {
-    const mask = torch.tensor([[true, false, true], [false, true, true]]);
+    const mask = torch.tensor([
+      [true, false, true],
+      [false, true, true],
+    ]);
     gradcheck((x) => torch.maskedSelect(x, mask), [uniform(rng, S23)]);
   });
   check('triu (diagonal 0 and 1)', (rng) => {
@@ -513,11 +556,17 @@ describe('gradcheck: linear algebra', () => {
 
 describe('gradcheck: functional', () => {
   check('embedding (grad w.r.t. weight, repeated indices accumulate)', (rng) => {
-    const idx = torch.tensor([[0, 2, 2], [4, 1, 2]]);
+    const idx = torch.tensor([
+      [0, 2, 2],
+      [4, 1, 2],
+    ]);
     gradcheck((w) => torch.embedding(idx, w), [uniform(rng, [5, 3])]);
   });
   check('embedding with paddingIdx: that row gets no gradient', (rng) => {
-    const idx = torch.tensor([[0, 2, 2], [4, 1, 2]]);
+    const idx = torch.tensor([
+      [0, 2, 2],
+      [4, 1, 2],
+    ]);
     const pad = 2;
     const dim = 3;
     const { analytic } = gradcheck((w) => torch.embedding(idx, w, { paddingIdx: pad }), [uniform(rng, [5, dim])], {
@@ -525,15 +574,24 @@ describe('gradcheck: functional', () => {
       adjustNumeric: (_k, nu) => nu.fill(0, pad * dim, (pad + 1) * dim),
     });
     assert.deepEqual(Array.from(analytic[0]!.subarray(pad * dim, (pad + 1) * dim)), [0, 0, 0]);
-    assert.ok(analytic[0]!.some((v, j) => v !== 0 && Math.floor(j / dim) !== pad), 'the other rows do get a gradient');
+    assert.ok(
+      analytic[0]!.some((v, j) => v !== 0 && Math.floor(j / dim) !== pad),
+      'the other rows do get a gradient',
+    );
   });
   // F.embedding counts a negative padding_idx from the end (padding_idx += num_embeddings).
   test('embedding with a negative paddingIdx counts from the end, as F.embedding', () => {
     torch.tidy(() => {
       const rng = rngFor('embedding negative paddingIdx');
-      const idx = torch.tensor([[0, 2, 2], [4, 1, 2]]);
+      const idx = torch.tensor([
+        [0, 2, 2],
+        [4, 1, 2],
+      ]);
       const w = uniform(rng, [5, 3]);
-      for (const [pad, row] of [[-1, 4], [-3, 2]] as const) {
+      for (const [pad, row] of [
+        [-1, 4],
+        [-3, 2],
+      ] as const) {
         const [g] = torch.grad(torch.sum(torch.embedding(idx, w, { paddingIdx: pad })), [w]);
         assert.deepEqual(valuesOf(g!).slice(row * 3, row * 3 + 3), [0, 0, 0], `paddingIdx ${pad}: row ${row} gets no gradient`);
       }
@@ -543,7 +601,10 @@ describe('gradcheck: functional', () => {
     gradcheck((x, w, b) => torch.layerNorm(x, [4], w, b), [uniform(rng, [3, 4], -2, 2), uniform(rng, [4], 0.5, 1.5), uniform(rng, [4])]);
   });
   check('layerNorm over the last two dims', (rng) => {
-    gradcheck((x, w, b) => torch.layerNorm(x, [2, 3], w, b), [uniform(rng, [2, 2, 3], -2, 2), uniform(rng, [2, 3], 0.5, 1.5), uniform(rng, [2, 3])]);
+    gradcheck(
+      (x, w, b) => torch.layerNorm(x, [2, 3], w, b),
+      [uniform(rng, [2, 2, 3], -2, 2), uniform(rng, [2, 3], 0.5, 1.5), uniform(rng, [2, 3])],
+    );
   });
   check('layerNorm without affine, eps 1e-3', (rng) => {
     gradcheck((x) => torch.layerNorm(x, [4], null, null, 1e-3), [uniform(rng, [3, 4], -2, 2)]);
@@ -576,8 +637,10 @@ describe('gradcheck: functional', () => {
     gradcheck((x) => [torch.softmax(x.transpose(0, 1), 1), torch.logSoftmax(x.transpose(0, 1), 0)], [uniform(rng, [4, 3], -2, 2)]);
   });
   check('layerNorm and rmsNorm of a transposed (non-contiguous) input', (rng) => {
-    gradcheck((x, w) => [torch.layerNorm(x.transpose(0, 1), [3], w), torch.rmsNorm(x.transpose(0, 1), [3], w)],
-      [uniform(rng, [3, 4], -2, 2), uniform(rng, [3], 0.5, 1.5)]);
+    gradcheck(
+      (x, w) => [torch.layerNorm(x.transpose(0, 1), [3], w), torch.rmsNorm(x.transpose(0, 1), [3], w)],
+      [uniform(rng, [3, 4], -2, 2), uniform(rng, [3], 0.5, 1.5)],
+    );
   });
 
   const targets = () => torch.tensor([1, 0, -100, 3]);
@@ -610,7 +673,10 @@ describe('gradcheck: functional', () => {
     gradcheck((x) => torch.crossEntropy(x, t, { ignoreIndex: 4 }), [uniform(rng, [4, 5], -2, 2)]);
   });
   check('crossEntropy over a K-dim input [N, C, d] with -100', (rng) => {
-    const t = torch.tensor([[0, 2, -100, 1], [2, -100, 0, 0]]);
+    const t = torch.tensor([
+      [0, 2, -100, 1],
+      [2, -100, 0, 0],
+    ]);
     gradcheck((x) => torch.crossEntropy(x, t, { labelSmoothing: 0.1 }), [uniform(rng, [2, 3, 4], -2, 2)]);
   });
   check('crossEntropy with probability targets (grads of input and target)', (rng) => {
@@ -618,8 +684,10 @@ describe('gradcheck: functional', () => {
   });
   check('crossEntropy with probability targets, labelSmoothing 0.1 and weights, sum', (rng) => {
     const weight = constant(uniformValues(rng, 4, 0.3, 2), [4]);
-    gradcheck((x, p) => torch.crossEntropy(x, p, { labelSmoothing: 0.1, weight, reduction: 'sum' }),
-      [uniform(rng, [3, 4], -2, 2), uniform(rng, [3, 4], 0.05, 0.5)]);
+    gradcheck(
+      (x, p) => torch.crossEntropy(x, p, { labelSmoothing: 0.1, weight, reduction: 'sum' }),
+      [uniform(rng, [3, 4], -2, 2), uniform(rng, [3, 4], 0.05, 0.5)],
+    );
   });
   for (const reduction of ['mean', 'sum', 'none'] as const) {
     check(`nllLoss reduction '${reduction}' with class weights and ignoreIndex -100`, (rng) => {
@@ -629,7 +697,10 @@ describe('gradcheck: functional', () => {
     });
   }
   check('nllLoss on raw inputs (mean), K-dim', (rng) => {
-    const t = torch.tensor([[0, 2, -100, 1], [2, 1, 0, 0]]);
+    const t = torch.tensor([
+      [0, 2, -100, 1],
+      [2, 1, 0, 0],
+    ]);
     gradcheck((x) => torch.nllLoss(x, t), [uniform(rng, [2, 3, 4], -2, 2)]);
   });
   for (const reduction of ['none', 'sum', 'mean', 'batchmean'] as const) {
@@ -643,8 +714,11 @@ describe('gradcheck: functional', () => {
   check("klDiv 'batchmean' equals 'sum' / batch size", (rng) => {
     const x = uniform(rng, [3, 4], -3, 0);
     const t = uniform(rng, [3, 4], 0.05, 1);
-    assertClose(torch.klDiv(x, t, { reduction: 'batchmean' }).item(), torch.klDiv(x, t, { reduction: 'sum' }).item() / 3,
-      { atol: 1e-14, rtol: 1e-12, what: 'batchmean' });
+    assertClose(torch.klDiv(x, t, { reduction: 'batchmean' }).item(), torch.klDiv(x, t, { reduction: 'sum' }).item() / 3, {
+      atol: 1e-14,
+      rtol: 1e-12,
+      what: 'batchmean',
+    });
   });
   for (const reduction of ['mean', 'sum', 'none'] as const) {
     check(`mseLoss reduction '${reduction}' (grads of input and target)`, (rng) => {
@@ -662,11 +736,17 @@ describe('gradcheck: functional', () => {
     gradcheck((x) => torch.binaryCrossEntropyWithLogits(x, t, { weight, posWeight }), [uniform(rng, [3, 4], -3, 3)]);
   });
   check('binaryCrossEntropyWithLogits: gradient w.r.t. the target', (rng) => {
-    gradcheck((x, t) => torch.binaryCrossEntropyWithLogits(x, t, { reduction: 'sum' }), [uniform(rng, [3, 4], -3, 3), uniform(rng, [3, 4], 0.1, 0.9)]);
+    gradcheck(
+      (x, t) => torch.binaryCrossEntropyWithLogits(x, t, { reduction: 'sum' }),
+      [uniform(rng, [3, 4], -3, 3), uniform(rng, [3, 4], 0.1, 0.9)],
+    );
   });
   check('binaryCrossEntropyWithLogits: gradient w.r.t. the target, with posWeight', (rng) => {
     const posWeight = constant(uniformValues(rng, 4, 0.5, 3), [4]);
-    gradcheck((x, t) => torch.binaryCrossEntropyWithLogits(x, t, { posWeight }), [uniform(rng, [3, 4], -3, 3), uniform(rng, [3, 4], 0.1, 0.9)]);
+    gradcheck(
+      (x, t) => torch.binaryCrossEntropyWithLogits(x, t, { posWeight }),
+      [uniform(rng, [3, 4], -3, 3), uniform(rng, [3, 4], 0.1, 0.9)],
+    );
   });
 
   const qkv = (rng: Rng, q: number[], k: number[], v: number[]): Tensor[] => [uniform(rng, q), uniform(rng, k), uniform(rng, v)];
@@ -683,10 +763,17 @@ describe('gradcheck: functional', () => {
     gradcheck((q, k, v) => torch.scaledDotProductAttention(q, k, v, { isCausal: true }), qkv(rng, [2, 3, 4], [2, 5, 4], [2, 5, 3]));
   });
   check('scaledDotProductAttention isCausal with a custom scale', (rng) => {
-    gradcheck((q, k, v) => torch.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.7 }), qkv(rng, [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 3]));
+    gradcheck(
+      (q, k, v) => torch.scaledDotProductAttention(q, k, v, { isCausal: true, scale: 0.7 }),
+      qkv(rng, [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 3]),
+    );
   });
   check('scaledDotProductAttention boolean attnMask (broadcast [L, S])', (rng) => {
-    const mask = torch.tensor([[true, false, true, true, false], [false, false, true, false, false], [true, true, true, true, true]]);
+    const mask = torch.tensor([
+      [true, false, true, true, false],
+      [false, false, true, false, false],
+      [true, true, true, true, true],
+    ]);
     gradcheck((q, k, v) => torch.scaledDotProductAttention(q, k, v, { attnMask: mask }), qkv(rng, [2, 3, 4], [2, 5, 4], [2, 5, 3]));
   });
   check('scaledDotProductAttention float attnMask', (rng) => {
@@ -694,8 +781,10 @@ describe('gradcheck: functional', () => {
     gradcheck((q, k, v) => torch.scaledDotProductAttention(q, k, v, { attnMask: mask }), qkv(rng, [2, 3, 4], [2, 5, 4], [2, 5, 3]));
   });
   check('scaledDotProductAttention float attnMask: gradient w.r.t. the mask', (rng) => {
-    gradcheck((q, k, v, m) => torch.scaledDotProductAttention(q, k, v, { attnMask: m }),
-      [...qkv(rng, [2, 3, 4], [2, 5, 4], [2, 5, 3]), uniform(rng, [3, 5], -2, 1)]);
+    gradcheck(
+      (q, k, v, m) => torch.scaledDotProductAttention(q, k, v, { attnMask: m }),
+      [...qkv(rng, [2, 3, 4], [2, 5, 4], [2, 5, 3]), uniform(rng, [3, 5], -2, 1)],
+    );
   });
   check('scaledDotProductAttention custom scale', (rng) => {
     gradcheck((q, k, v) => torch.scaledDotProductAttention(q, k, v, { scale: 0.3 }), qkv(rng, [2, 3, 4], [2, 5, 4], [2, 5, 3]));
@@ -710,8 +799,17 @@ describe('gradcheck: functional', () => {
     const ref = torch.matmul(torch.softmax(scores, -1), v!);
     const got = torch.scaledDotProductAttention(q!, k!, v!, { attnMask: mask, scale: 0.3 });
     assertClose(valuesOf(got), valuesOf(ref), { atol: 1e-12, rtol: 1e-12, what: 'sdpa' });
-    const causalRef = torch.matmul(torch.softmax(torch.maskedFill(torch.div(torch.matmul(q!, torch.transpose(k!, -2, -1)), 2),
-      torch.logicalNot(torch.tril(torch.ones([3, 5], { dtype: 'bool' }))), -Infinity), -1), v!);
+    const causalRef = torch.matmul(
+      torch.softmax(
+        torch.maskedFill(
+          torch.div(torch.matmul(q!, torch.transpose(k!, -2, -1)), 2),
+          torch.logicalNot(torch.tril(torch.ones([3, 5], { dtype: 'bool' }))),
+          -Infinity,
+        ),
+        -1,
+      ),
+      v!,
+    );
     const causal = torch.scaledDotProductAttention(q!, k!, v!, { isCausal: true });
     assertClose(valuesOf(causal), valuesOf(causalRef), { atol: 1e-12, rtol: 1e-12, what: 'causal sdpa' });
   });
@@ -727,33 +825,42 @@ describe('gradcheck: functional', () => {
 
 describe('gradcheck: in-place ops on non-leaf tensors', () => {
   check('mul_ and add_ (with alpha) on a clone', (rng) => {
-    gradcheck((x, y) => {
-      const z = torch.clone(x);
-      z.mul_(y);
-      z.add_(x, 2);
-      return z.add_(y.square(), -0.5);
-    }, [uniform(rng, S23), uniform(rng, [3])]);
+    gradcheck(
+      (x, y) => {
+        const z = torch.clone(x);
+        z.mul_(y);
+        z.add_(x, 2);
+        return z.add_(y.square(), -0.5);
+      },
+      [uniform(rng, S23), uniform(rng, [3])],
+    );
   });
   check('clamp_ on a clone (values off the bounds)', (rng) => {
     gradcheck((x) => torch.clone(x).clamp_(-0.45, 0.55).mul(x), [distinct(rng, [3, 4], -1.1, 0.2)]);
   });
   check('copy_ into a buffer carries the gradient of src', (rng) => {
-    gradcheck((x) => {
-      const buf = torch.zeros([2, 3], { dtype: 'float64' });
-      buf.copy_(torch.tanh(x));
-      return buf.mul(x);
-    }, [uniform(rng, S23)]);
+    gradcheck(
+      (x) => {
+        const buf = torch.zeros([2, 3], { dtype: 'float64' });
+        buf.copy_(torch.tanh(x));
+        return buf.mul(x);
+      },
+      [uniform(rng, S23)],
+    );
   });
   check('copy_ with broadcasting, then mul_', (rng) => {
     gradcheck((x, y) => torch.zeros([2, 3], { dtype: 'float64' }).copy_(x).mul_(y), [uniform(rng, [3]), uniform(rng, S23)]);
   });
   check('fill_ and zero_ on a slice cut the gradient there', (rng) => {
-    gradcheck((x) => {
-      const z = torch.mul(x, 1.5);
-      torch.select(z, 0, 0).fill_(0.25);
-      torch.narrow(z, 1, 2, 1).zero_();
-      return z.mul(x);
-    }, [uniform(rng, S23)]);
+    gradcheck(
+      (x) => {
+        const z = torch.mul(x, 1.5);
+        torch.select(z, 0, 0).fill_(0.25);
+        torch.narrow(z, 1, 2, 1).zero_();
+        return z.mul(x);
+      },
+      [uniform(rng, S23)],
+    );
   });
 });
 
@@ -763,7 +870,10 @@ describe('gradcheck: the checker itself', () => {
   });
   check('it rejects a gradient that is off by 1e-4 relative', (rng) => {
     // f = sum(x * c) with c = 1 + 1e-4 in the forward but the graph only sees 1 (detach trick).
-    assert.throws(() => gradcheck((x) => torch.add(x, torch.mul(torch.detach(x), 1e-4)), [uniform(rng, S23, 0.5, 1)]), /analytic .* numeric/s);
+    assert.throws(
+      () => gradcheck((x) => torch.add(x, torch.mul(torch.detach(x), 1e-4)), [uniform(rng, S23, 0.5, 1)]),
+      /analytic .* numeric/s,
+    );
   });
   check('it leaves .grad alone when going through torch.grad', (rng) => {
     const x = uniform(rng, S23);
@@ -778,9 +888,17 @@ describe('gradcheck: autograd API', () => {
     const x = leaf(xs, [5]);
     const [g] = torch.grad(torch.sum(torch.pow(x, 3)), [x], { createGraph: true });
     assert.ok(g!.requiresGrad, 'a createGraph gradient is differentiable');
-    assertClose(valuesOf(g!), xs.map((v) => 3 * v * v), { atol: 1e-12, rtol: 1e-12, what: 'd/dx x^3' });
+    assertClose(
+      valuesOf(g!),
+      xs.map((v) => 3 * v * v),
+      { atol: 1e-12, rtol: 1e-12, what: 'd/dx x^3' },
+    );
     const [g2] = torch.grad(torch.sum(g!), [x]);
-    assertClose(valuesOf(g2!), xs.map((v) => 6 * v), { atol: 1e-12, rtol: 1e-12, what: 'd2/dx2 x^3' });
+    assertClose(
+      valuesOf(g2!),
+      xs.map((v) => 6 * v),
+      { atol: 1e-12, rtol: 1e-12, what: 'd2/dx2 x^3' },
+    );
   });
   check('backward with createGraph, then grad of x.grad', (rng) => {
     const xs = uniformValues(rng, 4, -2, 2);
@@ -788,20 +906,31 @@ describe('gradcheck: autograd API', () => {
     torch.sum(torch.mul(torch.pow(x, 3), torch.sin(x))).backward(null, { createGraph: true });
     const g = x.grad!;
     // d/dx (x^3 sin x) = 3x^2 sin x + x^3 cos x; d2 = 6x sin x + 6x^2 cos x - x^3 sin x
-    assertClose(valuesOf(g), xs.map((v) => 3 * v * v * Math.sin(v) + v ** 3 * Math.cos(v)), { atol: 1e-12, rtol: 1e-12, what: 'first' });
+    assertClose(
+      valuesOf(g),
+      xs.map((v) => 3 * v * v * Math.sin(v) + v ** 3 * Math.cos(v)),
+      { atol: 1e-12, rtol: 1e-12, what: 'first' },
+    );
     const [g2] = torch.grad(torch.sum(g), [x]);
-    assertClose(valuesOf(g2!), xs.map((v) => 6 * v * Math.sin(v) + 6 * v * v * Math.cos(v) - v ** 3 * Math.sin(v)),
-      { atol: 1e-12, rtol: 1e-12, what: 'second' });
+    assertClose(
+      valuesOf(g2!),
+      xs.map((v) => 6 * v * Math.sin(v) + 6 * v * v * Math.cos(v) - v ** 3 * Math.sin(v)),
+      { atol: 1e-12, rtol: 1e-12, what: 'second' },
+    );
     x.grad = null;
   });
 
   // Second-order: finite differences of the createGraph gradient (grad-of-grad). In the numeric
   // probes the inputs are fresh leaves and enableGrad re-enables recording inside noGrad.
-  const gradOf = (op: (...xs: Tensor[]) => Tensor, r: Tensor) => (...xs: Tensor[]): Tensor[] => torch.enableGrad(() => {
-    const out = op(...xs);
-    return torch.grad(torch.sum(torch.mul(out, r)), xs, { createGraph: true, allowUnused: true })
-      .map((g, k) => g ?? torch.zerosLike(xs[k]!));
-  });
+  const gradOf =
+    (op: (...xs: Tensor[]) => Tensor, r: Tensor) =>
+    (...xs: Tensor[]): Tensor[] =>
+      torch.enableGrad(() => {
+        const out = op(...xs);
+        return torch
+          .grad(torch.sum(torch.mul(out, r)), xs, { createGraph: true, allowUnused: true })
+          .map((g, k) => g ?? torch.zerosLike(xs[k]!));
+      });
   const secondOrder: [string, (...xs: Tensor[]) => Tensor, (rng: Rng) => Tensor[]][] = [
     ['tanh', (x) => torch.tanh(x), (r) => [uniform(r, S23, -2, 2)]],
     ['sigmoid * exp', (x) => torch.mul(torch.sigmoid(x), torch.exp(x)), (r) => [uniform(r, S23)]],
@@ -828,13 +957,17 @@ describe('gradcheck: autograd API', () => {
   }
   check('second order: crossEntropy with labelSmoothing', (rng) => {
     const t = torch.tensor([1, -100, 3]);
-    gradcheck((x) => torch.enableGrad(() => torch.grad(torch.crossEntropy(x, t, { labelSmoothing: 0.1 }), [x], { createGraph: true })[0]!),
-      [uniform(rng, [3, 4], -2, 2)]);
+    gradcheck(
+      (x) => torch.enableGrad(() => torch.grad(torch.crossEntropy(x, t, { labelSmoothing: 0.1 }), [x], { createGraph: true })[0]!),
+      [uniform(rng, [3, 4], -2, 2)],
+    );
   });
   check('second order: scaledDotProductAttention', (rng) => {
     const rOut = constant(uniformValues(rng, 2 * 3 * 2, -1, 1), [2, 3, 2]);
-    gradcheck(gradOf((q, k, v) => torch.scaledDotProductAttention(q, k, v), rOut),
-      [uniform(rng, [2, 3, 2]), uniform(rng, [2, 3, 2]), uniform(rng, [2, 3, 2])]);
+    gradcheck(
+      gradOf((q, k, v) => torch.scaledDotProductAttention(q, k, v), rOut),
+      [uniform(rng, [2, 3, 2]), uniform(rng, [2, 3, 2]), uniform(rng, [2, 3, 2])],
+    );
   });
 
   check('variableGrads (array form) matches finite differences', (rng) => {
@@ -849,7 +982,11 @@ describe('gradcheck: autograd API', () => {
     const { value, grads } = torch.variableGrads(() => f(w, b), [w, b, unused]);
     assert.equal(torch.liveTensors(), before + 4, 'variableGrads keeps only the value and the gradients');
     assert.equal(value.requiresGrad, false);
-    assertClose(value.item(), torch.noGrad(() => f(w, b).item()), { atol: 0, rtol: 0, what: 'value' });
+    assertClose(
+      value.item(),
+      torch.noGrad(() => f(w, b).item()),
+      { atol: 0, rtol: 0, what: 'value' },
+    );
     assert.equal(grads.length, 3);
     assertClose(valuesOf(grads[0]!), Array.from(numeric[0]!), { what: 'grad w' });
     assertClose(valuesOf(grads[1]!), Array.from(numeric[1]!), { what: 'grad b' });
@@ -865,7 +1002,11 @@ describe('gradcheck: autograd API', () => {
     const { numeric } = gradcheck(f, [w, scale]);
     const { value, grads } = torch.variableGrads(() => f(w, scale), { weight: w, scale });
     assert.deepEqual(Object.keys(grads).sort(), ['scale', 'weight']);
-    assertClose(value.item(), torch.noGrad(() => f(w, scale).item()), { atol: 0, rtol: 0, what: 'value' });
+    assertClose(
+      value.item(),
+      torch.noGrad(() => f(w, scale).item()),
+      { atol: 0, rtol: 0, what: 'value' },
+    );
     assertClose(valuesOf(grads.weight!), Array.from(numeric[0]!), { what: 'grad weight' });
     assertClose(valuesOf(grads.scale!), Array.from(numeric[1]!), { what: 'grad scale' });
   });
@@ -898,7 +1039,11 @@ describe('gradcheck: autograd API', () => {
     const y = torch.tanh(x).retainGrad();
     torch.sum(torch.mul(torch.square(y), w)).backward();
     // dL/dy = 2 y w
-    assertClose(valuesOf(y.grad!), valuesOf(y).map((v, k) => 2 * v * valuesOf(w)[k]!), { atol: 1e-14, rtol: 1e-12, what: 'y.grad' });
+    assertClose(
+      valuesOf(y.grad!),
+      valuesOf(y).map((v, k) => 2 * v * valuesOf(w)[k]!),
+      { atol: 1e-14, rtol: 1e-12, what: 'y.grad' },
+    );
     // x.grad from the same backward is the gradient of sum(tanh(x)² w), which gradcheck computes on its own.
     const { analytic } = gradcheck((t) => torch.sum(torch.mul(torch.square(torch.tanh(t)), w)), [x]);
     assertClose(valuesOf(x.grad!), Array.from(analytic[0]!), { atol: 1e-14, rtol: 1e-12, what: 'x.grad through the retained non-leaf' });
@@ -910,7 +1055,11 @@ describe('gradcheck: autograd API', () => {
     const { analytic } = gradcheck(f, [x]);
     f(x).backward();
     f(x).backward();
-    assertClose(valuesOf(x.grad!), Array.from(analytic[0]!).map((v) => 2 * v), { atol: 1e-14, rtol: 1e-12, what: 'accumulated grad' });
+    assertClose(
+      valuesOf(x.grad!),
+      Array.from(analytic[0]!).map((v) => 2 * v),
+      { atol: 1e-14, rtol: 1e-12, what: 'accumulated grad' },
+    );
     x.grad = null;
   });
 });

@@ -35,15 +35,19 @@ test('nested tidy moves results to the outer scope, keep() exempts', () => {
 
 test('tidy frees on exceptions and rejects async functions', async () => {
   const base = torch.liveTensors();
-  assert.throws(() => torch.tidy(() => {
-    torch.ones([3]);
-    throw new Error('boom');
-  }), /boom/);
+  assert.throws(
+    () =>
+      torch.tidy(() => {
+        torch.ones([3]);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(torch.liveTensors(), base);
   assert.throws(() => torch.tidy((async () => torch.ones([1])) as unknown as () => torch.Tensor), /Promise/);
   await new Promise((r) => setImmediate(r));
   const leftover = torch.liveTensors() - base;
-  assert.ok(leftover <= 1, 'at most the async body\'s own tensor, made after tidy returned');
+  assert.ok(leftover <= 1, "at most the async body's own tensor, made after tidy returned");
 });
 
 test('dispose is idempotent; use after dispose is an Error naming the op', () => {
@@ -52,7 +56,10 @@ test('dispose is idempotent; use after dispose is an Error naming the op', () =>
   t.dispose();
   t.dispose();
   assert.equal(t.isDisposed, true);
-  assert.throws(() => t.add(1), (err: Error) => err instanceof Error && /add.*disposed/.test(err.message));
+  assert.throws(
+    () => t.add(1),
+    (err: Error) => err instanceof Error && /add.*disposed/.test(err.message),
+  );
   assert.throws(() => t.shape, /disposed/);
   torch.tidy(() => assert.throws(() => torch.cat([torch.ones([1]), t]), /cat.*disposed tensor at index 1/));
   assert.equal(torch.liveTensors(), base);
@@ -86,7 +93,9 @@ test('a grad accessor returns a tracked tensor that tidy frees', () => {
   x.dispose();
 });
 
-test('the GC finalizer frees forgotten tensors (backstop)', { skip: typeof globalThis.gc !== 'function' ? 'run node with --expose-gc' : false }, async () => {
+test('the GC finalizer frees forgotten tensors (backstop)', {
+  skip: typeof globalThis.gc !== 'function' ? 'run node with --expose-gc' : false,
+}, async () => {
   const base = torch.liveTensors();
   (() => {
     for (let k = 0; k < 100; k++) torch.ones([10]);

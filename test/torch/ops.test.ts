@@ -10,10 +10,14 @@ import { assertClose } from '../helpers/close.js';
 
 const ref = JSON.parse(readFileSync(join(repoRoot, 'test/torch/ref/ops_reference.json'), 'utf8'));
 const f64 = (v: unknown) => torch.tensor(v as number[], { dtype: 'float64' });
-const close = (t: torch.Tensor, expected: unknown, what: string, tol = 1e-12) => assertClose(t.toArray(), expected, { atol: tol, rtol: tol, what });
+const close = (t: torch.Tensor, expected: unknown, what: string, tol = 1e-12) =>
+  assertClose(t.toArray(), expected, { atol: tol, rtol: tol, what });
 
 test('creation: zeros, ones, full, arange, linspace, eye, like', () => {
-  assert.deepEqual(torch.zeros([2, 2]).toArray(), [[0, 0], [0, 0]]);
+  assert.deepEqual(torch.zeros([2, 2]).toArray(), [
+    [0, 0],
+    [0, 0],
+  ]);
   assert.deepEqual(torch.ones([3], { dtype: 'int32' }).toArray(), [1, 1, 1]);
   assert.equal(torch.ones([3], { dtype: 'int32' }).dtype, 'int32');
   assert.deepEqual(torch.full([2], 7).toArray(), [7, 7]);
@@ -24,7 +28,10 @@ test('creation: zeros, ones, full, arange, linspace, eye, like', () => {
   assert.deepEqual(torch.arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75]);
   assert.equal(torch.arange(1, 2, 0.25).dtype, 'float32');
   assert.deepEqual(torch.linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
-  assert.deepEqual(torch.eye(2).toArray(), [[1, 0], [0, 1]]);
+  assert.deepEqual(torch.eye(2).toArray(), [
+    [1, 0],
+    [0, 1],
+  ]);
   const x = torch.tensor([[1.5, 2]], { dtype: 'float64' });
   assert.deepEqual(torch.zerosLike(x).toArray(), [[0, 0]]);
   assert.equal(torch.onesLike(x).dtype, 'float64');
@@ -42,8 +49,20 @@ test('dtypes: every dtype converts and reads back', () => {
     assert.deepEqual(t.to('float64').toArray(), dtype === 'bool' ? [0, 1, 1, 1] : values, `${dtype} → float64`);
   }
   assert.equal(torch.tensor([1.5]).to('bfloat16').to('float32').item(), 1.5);
-  assert.equal(torch.tensor([1 / 3]).to('float16').item(), 0.333251953125);
-  assert.equal(torch.tensor([1 / 3]).to('bfloat16').item(), 0.333984375);
+  assert.equal(
+    torch
+      .tensor([1 / 3])
+      .to('float16')
+      .item(),
+    0.333251953125,
+  );
+  assert.equal(
+    torch
+      .tensor([1 / 3])
+      .to('bfloat16')
+      .item(),
+    0.333984375,
+  );
   const big = torch.tensor([2 ** 40 + 1], { dtype: 'int64' });
   assert.equal((big.data() as BigInt64Array)[0], BigInt(2 ** 40 + 1));
 });
@@ -51,7 +70,10 @@ test('dtypes: every dtype converts and reads back', () => {
 test('tensor(): typed arrays, shape option, ragged input is an error', () => {
   const t = torch.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
   assert.deepEqual(t.shape, [2, 3]);
-  assert.deepEqual(t.toArray(), [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(t.toArray(), [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.deepEqual(torch.tensor(new Int32Array([7, 8])).toArray(), [7, 8]);
   assert.equal(torch.tensor(new Int32Array([7, 8])).dtype, 'int32');
   assert.throws(() => torch.tensor([[1, 2], [3]]), /ragged|length 2/);
@@ -152,39 +174,118 @@ test('reductions match PyTorch', () => {
 test('shape ops', () => {
   const a = torch.arange(6);
   const m = a.reshape([2, 3]);
-  assert.deepEqual(m.toArray(), [[0, 1, 2], [3, 4, 5]]);
+  assert.deepEqual(m.toArray(), [
+    [0, 1, 2],
+    [3, 4, 5],
+  ]);
   assert.deepEqual(a.view([3, 2]).shape, [3, 2]);
-  assert.deepEqual(m.transpose(0, 1).toArray(), [[0, 3], [1, 4], [2, 5]]);
+  assert.deepEqual(m.transpose(0, 1).toArray(), [
+    [0, 3],
+    [1, 4],
+    [2, 5],
+  ]);
   assert.equal(m.transpose(0, 1).isContiguous(), false);
   assert.equal(m.transpose(0, 1).contiguous().isContiguous(), true);
   assert.deepEqual(torch.zeros([2, 3, 4]).permute([2, 0, 1]).shape, [4, 2, 3]);
   assert.deepEqual(torch.zeros([1, 3, 1]).squeeze().shape, [3]);
   assert.deepEqual(torch.zeros([1, 3, 1]).squeeze(0).shape, [3, 1]);
   assert.deepEqual(torch.zeros([3]).unsqueeze(-1).shape, [3, 1]);
-  assert.deepEqual(torch.tensor([[1], [2]]).expand([2, 3]).toArray(), [[1, 1, 1], [2, 2, 2]]);
+  assert.deepEqual(
+    torch
+      .tensor([[1], [2]])
+      .expand([2, 3])
+      .toArray(),
+    [
+      [1, 1, 1],
+      [2, 2, 2],
+    ],
+  );
   assert.deepEqual(torch.zeros([2, 3, 4]).flatten(1).shape, [2, 12]);
   assert.deepEqual(torch.tensor([1, 2]).repeat([2]).toArray(), [1, 2, 1, 2]);
   assert.deepEqual(torch.tensor([1, 2]).repeatInterleave(2).toArray(), [1, 1, 2, 2]);
   assert.deepEqual(torch.cat([torch.tensor([1]), torch.tensor([2, 3])]).toArray(), [1, 2, 3]);
-  assert.deepEqual(torch.stack([torch.tensor([1, 2]), torch.tensor([3, 4])], 1).toArray(), [[1, 3], [2, 4]]);
-  assert.deepEqual(a.split(4).map((t) => t.toArray()), [[0, 1, 2, 3], [4, 5]]);
-  assert.deepEqual(a.split([1, 5]).map((t) => t.shape), [[1], [5]]);
-  assert.deepEqual(a.chunk(3).map((t) => t.toArray()), [[0, 1], [2, 3], [4, 5]]);
-  assert.deepEqual(m.unbind(1).map((t) => t.toArray()), [[0, 3], [1, 4], [2, 5]]);
+  assert.deepEqual(torch.stack([torch.tensor([1, 2]), torch.tensor([3, 4])], 1).toArray(), [
+    [1, 3],
+    [2, 4],
+  ]);
+  assert.deepEqual(
+    a.split(4).map((t) => t.toArray()),
+    [
+      [0, 1, 2, 3],
+      [4, 5],
+    ],
+  );
+  assert.deepEqual(
+    a.split([1, 5]).map((t) => t.shape),
+    [[1], [5]],
+  );
+  assert.deepEqual(
+    a.chunk(3).map((t) => t.toArray()),
+    [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ],
+  );
+  assert.deepEqual(
+    m.unbind(1).map((t) => t.toArray()),
+    [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ],
+  );
   assert.deepEqual(a.narrow(0, 2, 3).toArray(), [2, 3, 4]);
   assert.deepEqual(m.select(1, 2).toArray(), [2, 5]);
   assert.deepEqual(a.slice(0, 1, null, 2).toArray(), [1, 3, 5]);
-  assert.deepEqual(m.indexSelect(1, torch.tensor([2, 0])).toArray(), [[2, 0], [5, 3]]);
+  assert.deepEqual(m.indexSelect(1, torch.tensor([2, 0])).toArray(), [
+    [2, 0],
+    [5, 3],
+  ]);
   assert.deepEqual(m.gather(1, torch.tensor([[0], [2]])).toArray(), [[0], [5]]);
-  assert.deepEqual(torch.zeros([2, 3]).scatter(1, torch.tensor([[1], [2]]), 9).toArray(), [[0, 9, 0], [0, 0, 9]]);
-  assert.deepEqual(torch.zeros([3], { dtype: 'int64' }).scatter(0, torch.tensor([2]), torch.tensor([5])).toArray(), [0, 0, 5]);
-  assert.deepEqual(torch.zeros([3], { dtype: 'int64' }).scatterAdd(0, torch.tensor([1, 1]), torch.tensor([2, 3])).toArray(), [0, 5, 0]);
-  assert.deepEqual(m.maskedFill(m.gt(3), -1).toArray(), [[0, 1, 2], [3, -1, -1]]);
-  assert.deepEqual(torch.ones([3, 3], { dtype: 'int64' }).triu(1).toArray(), [[0, 1, 1], [0, 0, 1], [0, 0, 0]]);
-  assert.deepEqual(torch.ones([2, 2], { dtype: 'int64' }).tril().toArray(), [[1, 0], [1, 1]]);
+  assert.deepEqual(
+    torch
+      .zeros([2, 3])
+      .scatter(1, torch.tensor([[1], [2]]), 9)
+      .toArray(),
+    [
+      [0, 9, 0],
+      [0, 0, 9],
+    ],
+  );
+  assert.deepEqual(
+    torch
+      .zeros([3], { dtype: 'int64' })
+      .scatter(0, torch.tensor([2]), torch.tensor([5]))
+      .toArray(),
+    [0, 0, 5],
+  );
+  assert.deepEqual(
+    torch
+      .zeros([3], { dtype: 'int64' })
+      .scatterAdd(0, torch.tensor([1, 1]), torch.tensor([2, 3]))
+      .toArray(),
+    [0, 5, 0],
+  );
+  assert.deepEqual(m.maskedFill(m.gt(3), -1).toArray(), [
+    [0, 1, 2],
+    [3, -1, -1],
+  ]);
+  assert.deepEqual(torch.ones([3, 3], { dtype: 'int64' }).triu(1).toArray(), [
+    [0, 1, 1],
+    [0, 0, 1],
+    [0, 0, 0],
+  ]);
+  assert.deepEqual(torch.ones([2, 2], { dtype: 'int64' }).tril().toArray(), [
+    [1, 0],
+    [1, 1],
+  ]);
   assert.deepEqual(a.flip([0]).toArray(), [5, 4, 3, 2, 1, 0]);
   assert.deepEqual(a.roll([1], [0]).toArray(), [5, 0, 1, 2, 3, 4]);
-  assert.deepEqual(torch.oneHot(torch.tensor([0, 2]), 3).toArray(), [[1, 0, 0], [0, 0, 1]]);
+  assert.deepEqual(torch.oneHot(torch.tensor([0, 2]), 3).toArray(), [
+    [1, 0, 0],
+    [0, 0, 1],
+  ]);
   assert.deepEqual(torch.maskedSelect(a, a.gt(3)).toArray(), [4, 5]);
   assert.deepEqual(torch.nonzero(torch.tensor([0, 3, 0, 1])).toArray(), [[1], [3]]);
   assert.equal(m.size(-1), 3);
@@ -193,17 +294,53 @@ test('shape ops', () => {
 });
 
 test('matmul, bmm, linear', () => {
-  const a = torch.tensor([[1, 2], [3, 4]], { dtype: 'float64' });
-  const b = torch.tensor([[5, 6], [7, 8]], { dtype: 'float64' });
-  assert.deepEqual(torch.matmul(a, b).toArray(), [[19, 22], [43, 50]]);
-  assert.deepEqual(torch.mm(a, b).toArray(), [[19, 22], [43, 50]]);
+  const a = torch.tensor(
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    { dtype: 'float64' },
+  );
+  const b = torch.tensor(
+    [
+      [5, 6],
+      [7, 8],
+    ],
+    { dtype: 'float64' },
+  );
+  assert.deepEqual(torch.matmul(a, b).toArray(), [
+    [19, 22],
+    [43, 50],
+  ]);
+  assert.deepEqual(torch.mm(a, b).toArray(), [
+    [19, 22],
+    [43, 50],
+  ]);
   assert.deepEqual(torch.matmul(a, torch.tensor([1, 1], { dtype: 'float64' })).toArray(), [3, 7]);
-  assert.deepEqual(torch.bmm(a.unsqueeze(0), b.unsqueeze(0)).toArray(), [[[19, 22], [43, 50]]]);
+  assert.deepEqual(torch.bmm(a.unsqueeze(0), b.unsqueeze(0)).toArray(), [
+    [
+      [19, 22],
+      [43, 50],
+    ],
+  ]);
   // linear: x @ W^T + b, W stored [out, in] as nn.Linear does.
-  const w = torch.tensor([[1, 0], [0, 2], [1, 1]], { dtype: 'float64' });
-  assert.deepEqual(torch.linear(a, w, torch.tensor([0.5, 0, -1], { dtype: 'float64' })).toArray(), [[1.5, 4, 2], [3.5, 8, 6]]);
+  const w = torch.tensor(
+    [
+      [1, 0],
+      [0, 2],
+      [1, 1],
+    ],
+    { dtype: 'float64' },
+  );
+  assert.deepEqual(torch.linear(a, w, torch.tensor([0.5, 0, -1], { dtype: 'float64' })).toArray(), [
+    [1.5, 4, 2],
+    [3.5, 8, 6],
+  ]);
   assert.deepEqual(torch.linear(a, w).shape, [2, 3]);
-  assert.deepEqual(torch.outer(torch.tensor([1, 2]), torch.tensor([3, 4])).toArray(), [[3, 4], [6, 8]]);
+  assert.deepEqual(torch.outer(torch.tensor([1, 2]), torch.tensor([3, 4])).toArray(), [
+    [3, 4],
+    [6, 8],
+  ]);
 });
 
 test('neural-network functional ops match PyTorch', () => {
@@ -233,8 +370,20 @@ test('neural-network functional ops match PyTorch', () => {
   close(torch.klDiv(p, q.log(), { reduction: 'sum', logTarget: true }), ref.kl_sum_log_target, 'klDiv logTarget');
   close(torch.mseLoss(x, x.flip([1])), ref.mse, 'mseLoss');
   close(torch.binaryCrossEntropyWithLogits(x, torch.sigmoid(x.flip([0]))), ref.bce_logits, 'bce with logits');
-  const table = torch.tensor([[1, 2], [3, 4], [5, 6]], { dtype: 'float64' });
-  assert.deepEqual(torch.embedding(torch.tensor([[2, 0]]), table).toArray(), [[[5, 6], [1, 2]]]);
+  const table = torch.tensor(
+    [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+    { dtype: 'float64' },
+  );
+  assert.deepEqual(torch.embedding(torch.tensor([[2, 0]]), table).toArray(), [
+    [
+      [5, 6],
+      [1, 2],
+    ],
+  ]);
 });
 
 test('scaledDotProductAttention matches the PyTorch math (causal; boolean mask with scale)', () => {
@@ -257,12 +406,12 @@ test('manualSeed reproduces PyTorch random streams', () => {
   torch.manualSeed(1);
   assert.deepEqual(torch.randint(0, 10, [20]).toArray(), a.toArray());
   assert.ok((a.toArray() as number[]).every((v) => v >= 0 && v < 10));
-  assert.deepEqual((torch.randperm(5).sort(0).values.toArray()), [0, 1, 2, 3, 4]);
+  assert.deepEqual(torch.randperm(5).sort(0).values.toArray(), [0, 1, 2, 3, 4]);
 });
 
 test('dropout: identity in eval, scales kept elements in training', () => {
   const x = torch.ones([1000], { dtype: 'float64' });
-  assert.deepEqual(torch.dropout(x, 0.5, false).toArray(), (x.toArray() as number[]));
+  assert.deepEqual(torch.dropout(x, 0.5, false).toArray(), x.toArray() as number[]);
   const y = torch.dropout(x, 0.25, true).toArray() as number[];
   assert.ok(y.every((v) => v === 0 || Math.abs(v - 1 / 0.75) < 1e-12));
   const kept = y.filter((v) => v !== 0).length;

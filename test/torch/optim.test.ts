@@ -19,7 +19,12 @@ test('AdamW follows torch.optim.AdamW step by step (decoupled weight decay, bias
   const x = [0.5, -1, 2];
   const m = [0, 0, 0];
   const v = [0, 0, 0];
-  const grads = [[0.1, -0.2, 0.3], [0.4, 0.1, -0.5], [-0.3, 0.2, 0.1], [0.05, 0.05, 0.05]];
+  const grads = [
+    [0.1, -0.2, 0.3],
+    [0.4, 0.1, -0.5],
+    [-0.3, 0.2, 0.1],
+    [0.05, 0.05, 0.05],
+  ];
   grads.forEach((g, step0) => {
     const step = step0 + 1;
     setGrad(p, g);
@@ -30,7 +35,7 @@ test('AdamW follows torch.optim.AdamW step by step (decoupled weight decay, bias
       v[k] = 0.99 * v[k]! + 0.01 * g[k]! * g[k]!;
       const mHat = m[k]! / (1 - 0.9 ** step);
       const denom = Math.sqrt(v[k]!) / Math.sqrt(1 - 0.99 ** step) + 1e-8;
-      x[k]! -= 0.1 * mHat / denom;
+      x[k]! -= (0.1 * mHat) / denom;
     }
     assertClose(p.toArray(), x, { atol: 1e-12, rtol: 1e-12, what: `AdamW step ${step}` });
   });
@@ -44,7 +49,11 @@ test('SGD with momentum, dampening, weight decay and Nesterov follows torch.opti
     const opt = new torch.optim.SGD([p], { lr: 0.1, momentum: 0.9, dampening, weightDecay: 0.01, nesterov });
     const x = [1, -2];
     const buf = [0, 0];
-    [[0.5, 0.5], [-1, 0.25], [0.2, -0.3]].forEach((g, step) => {
+    [
+      [0.5, 0.5],
+      [-1, 0.25],
+      [0.2, -0.3],
+    ].forEach((g, step) => {
       setGrad(p, g);
       opt.step();
       for (let k = 0; k < 2; k++) {
@@ -97,7 +106,13 @@ test('stateDict / loadStateDict resume gives the same trajectory', () => {
     for (let step = 0; step < 6; step++) {
       if (step === resumeAt) {
         const saved = opt.stateDict();
-        const copy = { ...saved, state: saved.state.map((s) => ({ step: s.step, tensors: Object.fromEntries(Object.entries(s.tensors).map(([k, t]) => [k, t.clone()])) })) };
+        const copy = {
+          ...saved,
+          state: saved.state.map((s) => ({
+            step: s.step,
+            tensors: Object.fromEntries(Object.entries(s.tensors).map(([k, t]) => [k, t.clone()])),
+          })),
+        };
         opt.dispose();
         opt = new torch.optim.AdamW([p], { lr: 999 });
         opt.loadStateDict(copy);
@@ -133,7 +148,7 @@ test('clipGradNorm scales gradients to the max norm and returns the total norm',
   assert.throws(() => torch.clipGradNorm([a], 1, 2, { errorIfNonfinite: true }), /non-finite/);
 });
 
-test('LR schedules follow transformers\' warmup + linear / cosine formulas', () => {
+test("LR schedules follow transformers' warmup + linear / cosine formulas", () => {
   const p = f64([0]);
   const linOpt = new torch.optim.SGD([p], { lr: 1 });
   const lin = torch.optim.linearWarmupDecay(linOpt, { warmupSteps: 2, totalSteps: 10 });
@@ -175,11 +190,13 @@ test('a small MLP trained with AdamW: the loss falls and no tensor leaks', () =>
     const opt = new torch.optim.AdamW([w1, w2], { lr: 0.05 });
     const losses: number[] = [];
     for (let k = 0; k < 60; k++) {
-      losses.push(torch.tidy(() => {
-        const loss = torch.crossEntropy(torch.linear(torch.gelu(torch.linear(x, w1)), w2), y);
-        loss.backward();
-        return loss.item();
-      }));
+      losses.push(
+        torch.tidy(() => {
+          const loss = torch.crossEntropy(torch.linear(torch.gelu(torch.linear(x, w1)), w2), y);
+          loss.backward();
+          return loss.item();
+        }),
+      );
       torch.clipGradNorm([w1, w2], 5);
       opt.step();
       opt.zeroGrad();

@@ -4,7 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { torch, type Tensor } from '../../src/index.js';
@@ -14,7 +23,6 @@ import { tempDir } from '../helpers/tmp.js';
 import { withoutLeaks } from '../helpers/leaks.js';
 
 const tmp = tempDir('lethe-safetensors-');
-
 
 /** A tensor's elements as a plain array (bigint for int64). */
 function elements(t: Tensor): Array<number | bigint> {
@@ -41,44 +49,58 @@ function assertSameValues(actual: ArrayLike<number | bigint>, expected: ArrayLik
 // first and last 3 elements. float32 → double is exact, so the values must match exactly.
 // ---------------------------------------------------------------------------------------------
 
-interface FixtureTensor { name: string; shape: number[]; first3: number[]; last3: number[] }
+interface FixtureTensor {
+  name: string;
+  shape: number[];
+  first3: number[];
+  last3: number[];
+}
 interface Fixture {
-  file: string; fileSize: number; headerLength: number; metadata: Record<string, string>;
-  names: string[]; tensors: FixtureTensor[];
+  file: string;
+  fileSize: number;
+  headerLength: number;
+  metadata: Record<string, string>;
+  names: string[];
+  tensors: FixtureTensor[];
 }
 
 const FIXTURES = JSON.parse(readFileSync(requireRepoFixture('torch', 'ref', 'safetensors_reference.json'), 'utf8')) as Fixture[];
 
 for (const fx of FIXTURES) {
-  test(`reads ${fx.file} like an independent numpy reader does`, () => withoutLeaks(() => {
-    const path = requireFixture(fx.file);
-    assert.equal(statSync(path).size, fx.fileSize);
+  test(`reads ${fx.file} like an independent numpy reader does`, () =>
+    withoutLeaks(() => {
+      const path = requireFixture(fx.file);
+      assert.equal(statSync(path).size, fx.fileSize);
 
-    const header = torch.readSafetensorsHeader(path);
-    assert.equal(header.dataStart, 8 + fx.headerLength);
-    assert.deepEqual(header.metadata, fx.metadata);
-    assert.deepEqual(header.entries.map((e) => e.name).sort(), fx.names);
-    const lastEnd = Math.max(...header.entries.map((e) => e.end));
-    assert.equal(header.dataStart + lastEnd, fx.fileSize, 'the tensors cover the data section to the end of the file');
+      const header = torch.readSafetensorsHeader(path);
+      assert.equal(header.dataStart, 8 + fx.headerLength);
+      assert.deepEqual(header.metadata, fx.metadata);
+      assert.deepEqual(header.entries.map((e) => e.name).sort(), fx.names);
+      const lastEnd = Math.max(...header.entries.map((e) => e.end));
+      assert.equal(header.dataStart + lastEnd, fx.fileSize, 'the tensors cover the data section to the end of the file');
 
-    const { tensors, metadata } = torch.loadSafetensors(path);
-    try {
-      assert.deepEqual(metadata, fx.metadata);
-      assert.deepEqual(Object.keys(tensors).sort(), fx.names);
-      for (const want of fx.tensors) {
-        const t = tensors[want.name];
-        assert.ok(t, `tensor ${want.name} is loaded`);
-        assert.equal(t.dtype, 'float32', want.name);
-        assert.deepEqual(t.shape, want.shape, want.name);
-        const data = t.data() as Float32Array;
-        assert.equal(data.length, want.shape.reduce((a, b) => a * b, 1), `${want.name} element count`);
-        assertSameValues(Array.from(data.subarray(0, 3)), want.first3, `${want.name} first 3`);
-        assertSameValues(Array.from(data.subarray(data.length - 3)), want.last3, `${want.name} last 3`);
+      const { tensors, metadata } = torch.loadSafetensors(path);
+      try {
+        assert.deepEqual(metadata, fx.metadata);
+        assert.deepEqual(Object.keys(tensors).sort(), fx.names);
+        for (const want of fx.tensors) {
+          const t = tensors[want.name];
+          assert.ok(t, `tensor ${want.name} is loaded`);
+          assert.equal(t.dtype, 'float32', want.name);
+          assert.deepEqual(t.shape, want.shape, want.name);
+          const data = t.data() as Float32Array;
+          assert.equal(
+            data.length,
+            want.shape.reduce((a, b) => a * b, 1),
+            `${want.name} element count`,
+          );
+          assertSameValues(Array.from(data.subarray(0, 3)), want.first3, `${want.name} first 3`);
+          assertSameValues(Array.from(data.subarray(data.length - 3)), want.last3, `${want.name} last 3`);
+        }
+      } finally {
+        disposeAll(tensors);
       }
-    } finally {
-      disposeAll(tensors);
-    }
-  }));
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,8 +109,16 @@ for (const fx of FIXTURES) {
 // float16/bfloat16 bit patterns decoded here, not by libtorch).
 // ---------------------------------------------------------------------------------------------
 
-interface RawEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
-interface RawFile { headerLength: number; header: Record<string, unknown>; data: Buffer }
+interface RawEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+interface RawFile {
+  headerLength: number;
+  header: Record<string, unknown>;
+  data: Buffer;
+}
 
 function readRaw(path: string): RawFile {
   const buf = readFileSync(path);
@@ -146,7 +176,11 @@ const BF16_MAX = 3.3895313892515355e38; // 0x7F7F
 const SPECIALS = [NaN, Infinity, -Infinity];
 /** Per dtype: the safetensors dtype string and values that dtype holds exactly (extremes included). */
 const ROUND_TRIPS: Array<{ dtype: torch.DType; file: string; values: number[] | bigint[] }> = [
-  { dtype: 'float64', file: 'F64', values: [0, -0, 0.1, -1 / 3, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2 ** -1022, ...SPECIALS] },
+  {
+    dtype: 'float64',
+    file: 'F64',
+    values: [0, -0, 0.1, -1 / 3, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2 ** -1022, ...SPECIALS],
+  },
   { dtype: 'float32', file: 'F32', values: [0, -0, 1.5, Math.fround(-0.1), F32_MAX, -F32_MAX, 2 ** -126, 2 ** -149, ...SPECIALS] },
   { dtype: 'float16', file: 'F16', values: [0, -0, 1.5, -2.25, 65504, -65504, 2 ** -14, 2 ** -24, 0.333251953125, ...SPECIALS] },
   { dtype: 'bfloat16', file: 'BF16', values: [0, -0, 1.5, -2.25, BF16_MAX, -BF16_MAX, 2 ** -126, 2 ** -133, 0.333984375, ...SPECIALS] },
@@ -166,215 +200,245 @@ function makeTensor(rt: (typeof ROUND_TRIPS)[number]): Tensor {
 }
 
 for (const rt of ROUND_TRIPS) {
-  test(`${rt.dtype} round-trips exactly`, () => withoutLeaks(() => {
-    const path = join(tmp, `roundtrip-${rt.dtype}.safetensors`);
-    const t = makeTensor(rt);
-    assert.equal(t.dtype, rt.dtype);
-    assertSameValues(elements(t), rt.values, `${rt.dtype} before saving`);
-    torch.saveSafetensors(path, { x: t });
+  test(`${rt.dtype} round-trips exactly`, () =>
+    withoutLeaks(() => {
+      const path = join(tmp, `roundtrip-${rt.dtype}.safetensors`);
+      const t = makeTensor(rt);
+      assert.equal(t.dtype, rt.dtype);
+      assertSameValues(elements(t), rt.values, `${rt.dtype} before saving`);
+      torch.saveSafetensors(path, { x: t });
+      t.dispose();
+
+      const { tensors } = torch.loadSafetensors(path);
+      try {
+        assert.deepEqual(Object.keys(tensors), ['x']);
+        assert.equal(tensors.x!.dtype, rt.dtype);
+        assert.deepEqual(tensors.x!.shape, [rt.values.length]);
+        assertSameValues(elements(tensors.x!), rt.values, `${rt.dtype} after loading`);
+      } finally {
+        disposeAll(tensors);
+      }
+      const raw = readRaw(path);
+      assert.equal((raw.header.x as RawEntry).dtype, rt.file);
+      assertSameValues(decodeRaw(raw, 'x'), rt.values, `${rt.dtype} decoded from the file's bytes`);
+    }));
+}
+
+test('every dtype in one file: our loader and the independent byte decoder agree', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'all-dtypes.safetensors');
+    const saved: Record<string, Tensor> = {};
+    for (const rt of ROUND_TRIPS) saved[`t_${rt.dtype}`] = makeTensor(rt);
+    saved.matrix = torch.randn([3, 4, 5]);
+    torch.saveSafetensors(path, saved);
+
+    const raw = readRaw(path);
+    const { tensors } = torch.loadSafetensors(path);
+    try {
+      assert.deepEqual(Object.keys(tensors).sort(), Object.keys(saved).sort());
+      for (const rt of ROUND_TRIPS) {
+        const name = `t_${rt.dtype}`;
+        assert.equal((raw.header[name] as RawEntry).dtype, rt.file, `${name} dtype string`);
+        assertSameValues(decodeRaw(raw, name), rt.values, `${name} (bytes)`);
+        assertSameValues(elements(tensors[name]!), rt.values, `${name} (loaded)`);
+      }
+      assert.deepEqual((raw.header.matrix as RawEntry).shape, [3, 4, 5]);
+      assert.ok(torch.equal(tensors.matrix!, saved.matrix));
+      assertSameValues(decodeRaw(raw, 'matrix'), elements(saved.matrix), 'matrix (bytes, row-major)');
+    } finally {
+      disposeAll(tensors);
+      disposeAll(saved);
+    }
+  }));
+
+test('a non-contiguous view is written in row-major order', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'transposed.safetensors');
+    const base = torch.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { dtype: 'float32' },
+    );
+    const transposed = base.transpose(0, 1);
+    assert.equal(transposed.isContiguous(), false);
+    torch.saveSafetensors(path, { w: transposed });
+    const { tensors } = torch.loadSafetensors(path);
+    assert.deepEqual(tensors.w!.shape, [3, 2]);
+    assert.deepEqual(tensors.w!.toArray(), [
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    disposeAll(tensors);
+    transposed.dispose();
+    base.dispose();
+  }));
+
+test('metadata round-trips; no metadata writes no __metadata__ key', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'metadata.safetensors');
+    const metadata = { format: 'pt', empty: '', 'ключ ✓': 'значение ✓', 'quote"and\\slash': 'line\nbreak\ttab', '{': '}' };
+    const t = torch.tensor([1, 2], { dtype: 'float32' });
+    torch.saveSafetensors(path, { t }, metadata);
+    assert.deepEqual(torch.readSafetensorsHeader(path).metadata, metadata);
+    const loaded = torch.loadSafetensors(path);
+    assert.deepEqual(loaded.metadata, metadata);
+    assert.deepEqual(Object.keys(loaded.tensors), ['t']);
+    disposeAll(loaded.tensors);
+    assert.deepEqual(readRaw(path).header.__metadata__, metadata);
+
+    torch.saveSafetensors(path, { t });
+    assert.equal('__metadata__' in readRaw(path).header, false);
+    assert.deepEqual(torch.loadSafetensors(path, { names: [] }).metadata, {});
     t.dispose();
+  }));
+
+test('empty tensors and 0-dim scalars round-trip', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'shapes.safetensors');
+    const saved: Record<string, Tensor> = {
+      empty_rows: torch.tensor([], { dtype: 'float32', shape: [0, 3] }),
+      empty_cols: torch.tensor(new BigInt64Array(0), { shape: [2, 0] }),
+      scalar_f64: torch.tensor(-2.5, { dtype: 'float64' }),
+      scalar_i32: torch.tensor(-7, { dtype: 'int32' }),
+      scalar_bool: torch.tensor(true),
+    };
+    torch.saveSafetensors(path, saved);
+    const raw = readRaw(path);
+    assert.deepEqual((raw.header.empty_rows as RawEntry).shape, [0, 3]);
+    assert.equal((raw.header.empty_rows as RawEntry).data_offsets[0], (raw.header.empty_rows as RawEntry).data_offsets[1]);
+    assert.deepEqual((raw.header.scalar_f64 as RawEntry).shape, []);
+    assert.equal(raw.data.length, 8 + 4 + 1, 'only the scalars take bytes');
 
     const { tensors } = torch.loadSafetensors(path);
     try {
-      assert.deepEqual(Object.keys(tensors), ['x']);
-      assert.equal(tensors.x!.dtype, rt.dtype);
-      assert.deepEqual(tensors.x!.shape, [rt.values.length]);
-      assertSameValues(elements(tensors.x!), rt.values, `${rt.dtype} after loading`);
+      assert.deepEqual(tensors.empty_rows!.shape, [0, 3]);
+      assert.equal(tensors.empty_rows!.dtype, 'float32');
+      assert.deepEqual(tensors.empty_cols!.shape, [2, 0]);
+      assert.equal(tensors.empty_cols!.dtype, 'int64');
+      for (const name of ['scalar_f64', 'scalar_i32', 'scalar_bool']) assert.deepEqual(tensors[name]!.shape, [], name);
+      assert.equal(tensors.scalar_f64!.toArray(), -2.5);
+      assert.equal(tensors.scalar_i32!.toArray(), -7);
+      assert.equal(tensors.scalar_i32!.dtype, 'int32');
+      assert.equal(tensors.scalar_bool!.toArray(), true);
     } finally {
       disposeAll(tensors);
+      disposeAll(saved);
     }
-    const raw = readRaw(path);
-    assert.equal((raw.header.x as RawEntry).dtype, rt.file);
-    assertSameValues(decodeRaw(raw, 'x'), rt.values, `${rt.dtype} decoded from the file's bytes`);
   }));
-}
 
-test('every dtype in one file: our loader and the independent byte decoder agree', () => withoutLeaks(() => {
-  const path = join(tmp, 'all-dtypes.safetensors');
-  const saved: Record<string, Tensor> = {};
-  for (const rt of ROUND_TRIPS) saved[`t_${rt.dtype}`] = makeTensor(rt);
-  saved.matrix = torch.randn([3, 4, 5]);
-  torch.saveSafetensors(path, saved);
+test('the file layout is the safetensors layout', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'layout.safetensors');
+    // A two-byte UTF-8 name checks that the padding counts bytes, not characters.
+    const saved: Record<string, Tensor> = {
+      'b.weight': torch.tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { dtype: 'float32' },
+      ),
+      a: torch.tensor([1, 2, 3, 4, 5], { dtype: 'int8' }),
+      c: torch.tensor([0.5], { dtype: 'float64' }),
+      é: torch.tensor([1, 2, 3], { dtype: 'float16' }),
+    };
+    torch.saveSafetensors(path, saved, { format: 'pt' });
+    disposeAll(saved);
 
-  const raw = readRaw(path);
-  const { tensors } = torch.loadSafetensors(path);
-  try {
-    assert.deepEqual(Object.keys(tensors).sort(), Object.keys(saved).sort());
-    for (const rt of ROUND_TRIPS) {
-      const name = `t_${rt.dtype}`;
-      assert.equal((raw.header[name] as RawEntry).dtype, rt.file, `${name} dtype string`);
-      assertSameValues(decodeRaw(raw, name), rt.values, `${name} (bytes)`);
-      assertSameValues(elements(tensors[name]!), rt.values, `${name} (loaded)`);
+    const buf = readFileSync(path);
+    const headerLength = Number(buf.readBigUInt64LE(0));
+    assert.equal(headerLength % 8, 0, 'header length is a multiple of 8');
+    const headerText = buf.subarray(8, 8 + headerLength).toString('utf8');
+    const json = headerText.trimEnd();
+    assert.ok(json.startsWith('{') && json.endsWith('}'), 'the header is one JSON object');
+    const padding = headerText.slice(json.length);
+    assert.match(padding, /^ {0,7}$/, 'padded with spaces only');
+    assert.equal(padding.length, (8 - (Buffer.byteLength(json) % 8)) % 8, 'padded to the next multiple of 8, no further');
+
+    // As the Python library lays it out: larger dtypes first, then by name; offsets contiguous from 0.
+    const header = JSON.parse(json) as Record<string, RawEntry>;
+    assert.deepEqual(header.__metadata__, { format: 'pt' });
+    const expected: Array<[string, string, number[], [number, number]]> = [
+      ['c', 'F64', [1], [0, 8]],
+      ['b.weight', 'F32', [2, 3], [8, 32]],
+      ['é', 'F16', [3], [32, 38]],
+      ['a', 'I8', [5], [38, 43]],
+    ];
+    for (const [name, dtype, shape, offsets] of expected) {
+      assert.deepEqual(header[name], { dtype, shape, data_offsets: offsets }, name);
     }
-    assert.deepEqual((raw.header.matrix as RawEntry).shape, [3, 4, 5]);
-    assert.ok(torch.equal(tensors.matrix!, saved.matrix));
-    assertSameValues(decodeRaw(raw, 'matrix'), elements(saved.matrix), 'matrix (bytes, row-major)');
-  } finally {
+    assert.equal(buf.length, 8 + headerLength + 43, 'no bytes after the last tensor');
+    assert.equal(torch.readSafetensorsHeader(path).dataStart, 8 + headerLength);
+    // The data bytes themselves, little-endian: 0.5 as F64, then 1..6 as F32.
+    assert.equal(buf.readDoubleLE(8 + headerLength), 0.5);
+    assert.equal(buf.readFloatLE(8 + headerLength + 8 + 5 * 4), 6);
+    assert.deepEqual([...buf.subarray(8 + headerLength + 38)], [1, 2, 3, 4, 5]);
+  }));
+
+test('saving over a file replaces it atomically and leaves no temp files', () =>
+  withoutLeaks(() => {
+    const dir = join(tmp, 'overwrite');
+    mkdirSync(dir);
+    const path = join(dir, 'model.safetensors');
+    const big = torch.randn([64, 64]);
+    const small = torch.tensor([1, 2, 3], { dtype: 'int32' });
+    torch.saveSafetensors(path, { big, extra: small }, { version: '1' });
+    torch.saveSafetensors(path, { small }, { version: '2' });
+    assert.deepEqual(readdirSync(dir), ['model.safetensors']);
+
+    const check = (): void => {
+      const { tensors, metadata } = torch.loadSafetensors(path);
+      assert.deepEqual(metadata, { version: '2' });
+      assert.deepEqual(Object.keys(tensors), ['small']);
+      assert.deepEqual(tensors.small!.toArray(), [1, 2, 3]);
+      disposeAll(tensors);
+    };
+    check();
+    const sizeAfterSecondSave = statSync(path).size;
+    assert.equal(sizeAfterSecondSave, 8 + readRaw(path).headerLength + 12, 'the old, longer contents are gone');
+
+    // A failed save must leave the previous file as it was, and no temp file behind.
+    const gone = torch.tensor([1]);
+    gone.dispose();
+    assert.throws(() => torch.saveSafetensors(path, { gone }), /tensor 'gone' was disposed/);
+    assert.throws(() => torch.saveSafetensors(path, { __metadata__: small }), /'__metadata__' is reserved/);
+    // Renaming onto a folder fails after the temp file is written: the temp file must be removed.
+    const folder = join(dir, 'a-folder');
+    mkdirSync(folder);
+    assert.throws(
+      () => torch.saveSafetensors(folder, { small }),
+      (err: unknown) => err instanceof Error,
+    );
+    assert.throws(() => torch.saveSafetensors(join(dir, 'missing', 'x.safetensors'), { small }), /cannot create/);
+    assert.deepEqual(readdirSync(dir).sort(), ['a-folder', 'model.safetensors']);
+    assert.deepEqual(readdirSync(folder), []);
+    check();
+    big.dispose();
+    small.dispose();
+  }));
+
+test('names are data: a tensor named __proto__ round-trips as an ordinary key', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'proto.safetensors');
+    const t = torch.tensor([1, 2], { dtype: 'float32' });
+    const u = torch.tensor([3], { dtype: 'float32' });
+    const saved = Object.fromEntries([
+      ['__proto__', t],
+      ['u', u],
+    ]) as Record<string, Tensor>;
+    torch.saveSafetensors(path, saved);
+    assert.deepEqual(Object.keys(readRaw(path).header).sort(), ['__proto__', 'u']);
+    const { tensors } = torch.loadSafetensors(path);
+    assert.deepEqual(Object.keys(tensors).sort(), ['__proto__', 'u']);
+    assert.equal(Object.getPrototypeOf(tensors), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(tensors, '__proto__')!.value.toArray(), [1, 2]);
     disposeAll(tensors);
-    disposeAll(saved);
-  }
-}));
-
-test('a non-contiguous view is written in row-major order', () => withoutLeaks(() => {
-  const path = join(tmp, 'transposed.safetensors');
-  const base = torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' });
-  const transposed = base.transpose(0, 1);
-  assert.equal(transposed.isContiguous(), false);
-  torch.saveSafetensors(path, { w: transposed });
-  const { tensors } = torch.loadSafetensors(path);
-  assert.deepEqual(tensors.w!.shape, [3, 2]);
-  assert.deepEqual(tensors.w!.toArray(), [[1, 4], [2, 5], [3, 6]]);
-  disposeAll(tensors);
-  transposed.dispose();
-  base.dispose();
-}));
-
-test('metadata round-trips; no metadata writes no __metadata__ key', () => withoutLeaks(() => {
-  const path = join(tmp, 'metadata.safetensors');
-  const metadata = { format: 'pt', empty: '', 'ключ ✓': 'значение ✓', 'quote"and\\slash': 'line\nbreak\ttab', '{': '}' };
-  const t = torch.tensor([1, 2], { dtype: 'float32' });
-  torch.saveSafetensors(path, { t }, metadata);
-  assert.deepEqual(torch.readSafetensorsHeader(path).metadata, metadata);
-  const loaded = torch.loadSafetensors(path);
-  assert.deepEqual(loaded.metadata, metadata);
-  assert.deepEqual(Object.keys(loaded.tensors), ['t']);
-  disposeAll(loaded.tensors);
-  assert.deepEqual(readRaw(path).header.__metadata__, metadata);
-
-  torch.saveSafetensors(path, { t });
-  assert.equal('__metadata__' in readRaw(path).header, false);
-  assert.deepEqual(torch.loadSafetensors(path, { names: [] }).metadata, {});
-  t.dispose();
-}));
-
-test('empty tensors and 0-dim scalars round-trip', () => withoutLeaks(() => {
-  const path = join(tmp, 'shapes.safetensors');
-  const saved: Record<string, Tensor> = {
-    empty_rows: torch.tensor([], { dtype: 'float32', shape: [0, 3] }),
-    empty_cols: torch.tensor(new BigInt64Array(0), { shape: [2, 0] }),
-    scalar_f64: torch.tensor(-2.5, { dtype: 'float64' }),
-    scalar_i32: torch.tensor(-7, { dtype: 'int32' }),
-    scalar_bool: torch.tensor(true),
-  };
-  torch.saveSafetensors(path, saved);
-  const raw = readRaw(path);
-  assert.deepEqual((raw.header.empty_rows as RawEntry).shape, [0, 3]);
-  assert.equal((raw.header.empty_rows as RawEntry).data_offsets[0], (raw.header.empty_rows as RawEntry).data_offsets[1]);
-  assert.deepEqual((raw.header.scalar_f64 as RawEntry).shape, []);
-  assert.equal(raw.data.length, 8 + 4 + 1, 'only the scalars take bytes');
-
-  const { tensors } = torch.loadSafetensors(path);
-  try {
-    assert.deepEqual(tensors.empty_rows!.shape, [0, 3]);
-    assert.equal(tensors.empty_rows!.dtype, 'float32');
-    assert.deepEqual(tensors.empty_cols!.shape, [2, 0]);
-    assert.equal(tensors.empty_cols!.dtype, 'int64');
-    for (const name of ['scalar_f64', 'scalar_i32', 'scalar_bool']) assert.deepEqual(tensors[name]!.shape, [], name);
-    assert.equal(tensors.scalar_f64!.toArray(), -2.5);
-    assert.equal(tensors.scalar_i32!.toArray(), -7);
-    assert.equal(tensors.scalar_i32!.dtype, 'int32');
-    assert.equal(tensors.scalar_bool!.toArray(), true);
-  } finally {
-    disposeAll(tensors);
-    disposeAll(saved);
-  }
-}));
-
-test('the file layout is the safetensors layout', () => withoutLeaks(() => {
-  const path = join(tmp, 'layout.safetensors');
-  // A two-byte UTF-8 name checks that the padding counts bytes, not characters.
-  const saved: Record<string, Tensor> = {
-    'b.weight': torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' }),
-    a: torch.tensor([1, 2, 3, 4, 5], { dtype: 'int8' }),
-    c: torch.tensor([0.5], { dtype: 'float64' }),
-    é: torch.tensor([1, 2, 3], { dtype: 'float16' }),
-  };
-  torch.saveSafetensors(path, saved, { format: 'pt' });
-  disposeAll(saved);
-
-  const buf = readFileSync(path);
-  const headerLength = Number(buf.readBigUInt64LE(0));
-  assert.equal(headerLength % 8, 0, 'header length is a multiple of 8');
-  const headerText = buf.subarray(8, 8 + headerLength).toString('utf8');
-  const json = headerText.trimEnd();
-  assert.ok(json.startsWith('{') && json.endsWith('}'), 'the header is one JSON object');
-  const padding = headerText.slice(json.length);
-  assert.match(padding, /^ {0,7}$/, 'padded with spaces only');
-  assert.equal(padding.length, (8 - (Buffer.byteLength(json) % 8)) % 8, 'padded to the next multiple of 8, no further');
-
-  // As the Python library lays it out: larger dtypes first, then by name; offsets contiguous from 0.
-  const header = JSON.parse(json) as Record<string, RawEntry>;
-  assert.deepEqual(header.__metadata__, { format: 'pt' });
-  const expected: Array<[string, string, number[], [number, number]]> = [
-    ['c', 'F64', [1], [0, 8]],
-    ['b.weight', 'F32', [2, 3], [8, 32]],
-    ['é', 'F16', [3], [32, 38]],
-    ['a', 'I8', [5], [38, 43]],
-  ];
-  for (const [name, dtype, shape, offsets] of expected) {
-    assert.deepEqual(header[name], { dtype, shape, data_offsets: offsets }, name);
-  }
-  assert.equal(buf.length, 8 + headerLength + 43, 'no bytes after the last tensor');
-  assert.equal(torch.readSafetensorsHeader(path).dataStart, 8 + headerLength);
-  // The data bytes themselves, little-endian: 0.5 as F64, then 1..6 as F32.
-  assert.equal(buf.readDoubleLE(8 + headerLength), 0.5);
-  assert.equal(buf.readFloatLE(8 + headerLength + 8 + 5 * 4), 6);
-  assert.deepEqual([...buf.subarray(8 + headerLength + 38)], [1, 2, 3, 4, 5]);
-}));
-
-test('saving over a file replaces it atomically and leaves no temp files', () => withoutLeaks(() => {
-  const dir = join(tmp, 'overwrite');
-  mkdirSync(dir);
-  const path = join(dir, 'model.safetensors');
-  const big = torch.randn([64, 64]);
-  const small = torch.tensor([1, 2, 3], { dtype: 'int32' });
-  torch.saveSafetensors(path, { big, extra: small }, { version: '1' });
-  torch.saveSafetensors(path, { small }, { version: '2' });
-  assert.deepEqual(readdirSync(dir), ['model.safetensors']);
-
-  const check = (): void => {
-    const { tensors, metadata } = torch.loadSafetensors(path);
-    assert.deepEqual(metadata, { version: '2' });
-    assert.deepEqual(Object.keys(tensors), ['small']);
-    assert.deepEqual(tensors.small!.toArray(), [1, 2, 3]);
-    disposeAll(tensors);
-  };
-  check();
-  const sizeAfterSecondSave = statSync(path).size;
-  assert.equal(sizeAfterSecondSave, 8 + readRaw(path).headerLength + 12, 'the old, longer contents are gone');
-
-  // A failed save must leave the previous file as it was, and no temp file behind.
-  const gone = torch.tensor([1]);
-  gone.dispose();
-  assert.throws(() => torch.saveSafetensors(path, { gone }), /tensor 'gone' was disposed/);
-  assert.throws(() => torch.saveSafetensors(path, { __metadata__: small }), /'__metadata__' is reserved/);
-  // Renaming onto a folder fails after the temp file is written: the temp file must be removed.
-  const folder = join(dir, 'a-folder');
-  mkdirSync(folder);
-  assert.throws(() => torch.saveSafetensors(folder, { small }), (err: unknown) => err instanceof Error);
-  assert.throws(() => torch.saveSafetensors(join(dir, 'missing', 'x.safetensors'), { small }), /cannot create/);
-  assert.deepEqual(readdirSync(dir).sort(), ['a-folder', 'model.safetensors']);
-  assert.deepEqual(readdirSync(folder), []);
-  check();
-  big.dispose();
-  small.dispose();
-}));
-
-test('names are data: a tensor named __proto__ round-trips as an ordinary key', () => withoutLeaks(() => {
-  const path = join(tmp, 'proto.safetensors');
-  const t = torch.tensor([1, 2], { dtype: 'float32' });
-  const u = torch.tensor([3], { dtype: 'float32' });
-  const saved = Object.fromEntries([['__proto__', t], ['u', u]]) as Record<string, Tensor>;
-  torch.saveSafetensors(path, saved);
-  assert.deepEqual(Object.keys(readRaw(path).header).sort(), ['__proto__', 'u']);
-  const { tensors } = torch.loadSafetensors(path);
-  assert.deepEqual(Object.keys(tensors).sort(), ['__proto__', 'u']);
-  assert.equal(Object.getPrototypeOf(tensors), Object.prototype);
-  assert.deepEqual(Object.getOwnPropertyDescriptor(tensors, '__proto__')!.value.toArray(), [1, 2]);
-  disposeAll(tensors);
-  t.dispose();
-  u.dispose();
-}));
+    t.dispose();
+    u.dispose();
+  }));
 
 const malformedDir = join(tmp, 'malformed');
 mkdirSync(malformedDir);
@@ -393,118 +457,147 @@ function writeMalformed(name: string, header: string | Buffer, data: Buffer | nu
 // Load options.
 // ---------------------------------------------------------------------------------------------
 
-test('names: loads just those tensors, and rejects a name the file lacks', () => withoutLeaks(() => {
-  const path = join(tmp, 'names.safetensors');
-  const saved: Record<string, Tensor> = {
-    a: torch.tensor([1, 2], { dtype: 'float32' }),
-    b: torch.tensor([3, 4, 5], { dtype: 'int16' }),
-    c: torch.tensor([[6]], { dtype: 'float64' }),
-  };
-  torch.saveSafetensors(path, saved);
-  disposeAll(saved);
+test('names: loads just those tensors, and rejects a name the file lacks', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'names.safetensors');
+    const saved: Record<string, Tensor> = {
+      a: torch.tensor([1, 2], { dtype: 'float32' }),
+      b: torch.tensor([3, 4, 5], { dtype: 'int16' }),
+      c: torch.tensor([[6]], { dtype: 'float64' }),
+    };
+    torch.saveSafetensors(path, saved);
+    disposeAll(saved);
 
-  const { tensors } = torch.loadSafetensors(path, { names: ['c', 'b'] });
-  assert.deepEqual(Object.keys(tensors).sort(), ['b', 'c']);
-  assert.deepEqual(tensors.b!.toArray(), [3, 4, 5]);
-  assert.deepEqual(tensors.c!.toArray(), [[6]]);
-  disposeAll(tensors);
-
-  // A name asked for twice is loaded once (a second copy would leak: withoutLeaks checks).
-  const twice = torch.loadSafetensors(path, { names: ['a', 'a'] }).tensors;
-  assert.deepEqual(Object.keys(twice), ['a']);
-  disposeAll(twice);
-
-  withoutLeaks(() => assert.throws(() => torch.loadSafetensors(path, { names: ['a', 'nope'] }), /has no tensor 'nope'/), 'a failed load leaves nothing alive');
-}));
-
-test('device: loads onto CUDA when there is one; otherwise fails without leaking', () => withoutLeaks(() => {
-  const path = join(tmp, 'device.safetensors');
-  const saved = { a: torch.tensor([1, 2], { dtype: 'float32' }), b: torch.tensor([3], { dtype: 'int64' }) };
-  torch.saveSafetensors(path, saved);
-  disposeAll(saved);
-  if (torch.cuda.isAvailable()) {
-    const { tensors } = torch.loadSafetensors(path, { device: 'cuda', dtype: 'float64' });
-    assert.match(tensors.a!.device, /^cuda/);
-    assert.equal(tensors.a!.dtype, 'float64');
-    assert.equal(tensors.b!.dtype, 'int64');
-    assert.deepEqual(tensors.a!.toArray(), [1, 2]);
+    const { tensors } = torch.loadSafetensors(path, { names: ['c', 'b'] });
+    assert.deepEqual(Object.keys(tensors).sort(), ['b', 'c']);
+    assert.deepEqual(tensors.b!.toArray(), [3, 4, 5]);
+    assert.deepEqual(tensors.c!.toArray(), [[6]]);
     disposeAll(tensors);
-  } else {
-    assert.throws(() => torch.loadSafetensors(path, { device: 'cuda' }), (err: unknown) => err instanceof Error);
-  }
-}));
 
-test('a hand-written file in another writer\'s style loads', () => withoutLeaks(() => {
-  // Keys not in offset order, a zero-size tensor between two others, whitespace and newlines in
-  // the JSON, and "__metadata__": null (which the reference Rust reader takes as no metadata).
-  const data = Buffer.alloc(4 + 2);
-  data.writeFloatLE(-1.5, 0);
-  data.writeInt16LE(-300, 4);
-  const header = `{
+    // A name asked for twice is loaded once (a second copy would leak: withoutLeaks checks).
+    const twice = torch.loadSafetensors(path, { names: ['a', 'a'] }).tensors;
+    assert.deepEqual(Object.keys(twice), ['a']);
+    disposeAll(twice);
+
+    withoutLeaks(
+      () => assert.throws(() => torch.loadSafetensors(path, { names: ['a', 'nope'] }), /has no tensor 'nope'/),
+      'a failed load leaves nothing alive',
+    );
+  }));
+
+test('device: loads onto CUDA when there is one; otherwise fails without leaking', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'device.safetensors');
+    const saved = { a: torch.tensor([1, 2], { dtype: 'float32' }), b: torch.tensor([3], { dtype: 'int64' }) };
+    torch.saveSafetensors(path, saved);
+    disposeAll(saved);
+    if (torch.cuda.isAvailable()) {
+      const { tensors } = torch.loadSafetensors(path, { device: 'cuda', dtype: 'float64' });
+      assert.match(tensors.a!.device, /^cuda/);
+      assert.equal(tensors.a!.dtype, 'float64');
+      assert.equal(tensors.b!.dtype, 'int64');
+      assert.deepEqual(tensors.a!.toArray(), [1, 2]);
+      disposeAll(tensors);
+    } else {
+      assert.throws(
+        () => torch.loadSafetensors(path, { device: 'cuda' }),
+        (err: unknown) => err instanceof Error,
+      );
+    }
+  }));
+
+test("a hand-written file in another writer's style loads", () =>
+  withoutLeaks(() => {
+    // Keys not in offset order, a zero-size tensor between two others, whitespace and newlines in
+    // the JSON, and "__metadata__": null (which the reference Rust reader takes as no metadata).
+    const data = Buffer.alloc(4 + 2);
+    data.writeFloatLE(-1.5, 0);
+    data.writeInt16LE(-300, 4);
+    const header = `{
   "last": {"dtype": "I16", "shape": [1], "data_offsets": [4, 6]},
   "__metadata__": null,
   "nothing": {"dtype": "F64", "shape": [0, 7], "data_offsets": [4, 4]},
   "first": {"dtype": "F32", "shape": [], "data_offsets": [0, 4]}
 }`;
-  const path = writeMalformed('valid-handwritten', header, data);
-  const { tensors, metadata } = torch.loadSafetensors(path);
-  assert.deepEqual(metadata, {});
-  assert.deepEqual(Object.keys(tensors).sort(), ['first', 'last', 'nothing']);
-  assert.equal(tensors.first!.toArray(), -1.5);
-  assert.deepEqual(tensors.last!.toArray(), [-300]);
-  assert.deepEqual(tensors.nothing!.shape, [0, 7]);
-  disposeAll(tensors);
-}));
-
-test('dtype: converts floating tensors and leaves integer and bool tensors alone', () => withoutLeaks(() => {
-  const path = join(tmp, 'convert.safetensors');
-  const saved: Record<string, Tensor> = {
-    f32: torch.tensor([1.5, -0.25], { dtype: 'float32' }),
-    f16: torch.tensor([65504, -0], { dtype: 'float16' }),
-    bf16: torch.tensor([BF16_MAX, 0.333984375], { dtype: 'bfloat16' }),
-    f64: torch.tensor([0.1], { dtype: 'float64' }),
-    i32: torch.tensor([-(2 ** 31), 7], { dtype: 'int32' }),
-    u8: torch.tensor([255, 0], { dtype: 'uint8' }),
-    flag: torch.tensor([true, false]),
-  };
-  torch.saveSafetensors(path, saved);
-  disposeAll(saved);
-
-  const { tensors } = torch.loadSafetensors(path, { dtype: 'float64' });
-  try {
-    const dtypes = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.dtype]));
-    assert.deepEqual(dtypes, { f32: 'float64', f16: 'float64', bf16: 'float64', f64: 'float64', i32: 'int32', u8: 'uint8', flag: 'bool' });
-    assertSameValues(elements(tensors.f32!), [1.5, -0.25], 'f32');
-    assertSameValues(elements(tensors.f16!), [65504, -0], 'f16');
-    assertSameValues(elements(tensors.bf16!), [BF16_MAX, 0.333984375], 'bf16');
-    assertClose(tensors.f64!.toArray(), [0.1], { atol: 0, rtol: 0 });
-    assert.deepEqual(tensors.i32!.toArray(), [-(2 ** 31), 7]);
-    assert.deepEqual(tensors.u8!.toArray(), [255, 0]);
-    assert.deepEqual(tensors.flag!.toArray(), [true, false]);
-  } finally {
+    const path = writeMalformed('valid-handwritten', header, data);
+    const { tensors, metadata } = torch.loadSafetensors(path);
+    assert.deepEqual(metadata, {});
+    assert.deepEqual(Object.keys(tensors).sort(), ['first', 'last', 'nothing']);
+    assert.equal(tensors.first!.toArray(), -1.5);
+    assert.deepEqual(tensors.last!.toArray(), [-300]);
+    assert.deepEqual(tensors.nothing!.shape, [0, 7]);
     disposeAll(tensors);
-  }
-}));
+  }));
+
+test('dtype: converts floating tensors and leaves integer and bool tensors alone', () =>
+  withoutLeaks(() => {
+    const path = join(tmp, 'convert.safetensors');
+    const saved: Record<string, Tensor> = {
+      f32: torch.tensor([1.5, -0.25], { dtype: 'float32' }),
+      f16: torch.tensor([65504, -0], { dtype: 'float16' }),
+      bf16: torch.tensor([BF16_MAX, 0.333984375], { dtype: 'bfloat16' }),
+      f64: torch.tensor([0.1], { dtype: 'float64' }),
+      i32: torch.tensor([-(2 ** 31), 7], { dtype: 'int32' }),
+      u8: torch.tensor([255, 0], { dtype: 'uint8' }),
+      flag: torch.tensor([true, false]),
+    };
+    torch.saveSafetensors(path, saved);
+    disposeAll(saved);
+
+    const { tensors } = torch.loadSafetensors(path, { dtype: 'float64' });
+    try {
+      const dtypes = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.dtype]));
+      assert.deepEqual(dtypes, {
+        f32: 'float64',
+        f16: 'float64',
+        bf16: 'float64',
+        f64: 'float64',
+        i32: 'int32',
+        u8: 'uint8',
+        flag: 'bool',
+      });
+      assertSameValues(elements(tensors.f32!), [1.5, -0.25], 'f32');
+      assertSameValues(elements(tensors.f16!), [65504, -0], 'f16');
+      assertSameValues(elements(tensors.bf16!), [BF16_MAX, 0.333984375], 'bf16');
+      assertClose(tensors.f64!.toArray(), [0.1], { atol: 0, rtol: 0 });
+      assert.deepEqual(tensors.i32!.toArray(), [-(2 ** 31), 7]);
+      assert.deepEqual(tensors.u8!.toArray(), [255, 0]);
+      assert.deepEqual(tensors.flag!.toArray(), [true, false]);
+    } finally {
+      disposeAll(tensors);
+    }
+  }));
 
 // ---------------------------------------------------------------------------------------------
 // Malformed files: each must throw an Error that names the file and the problem, before any
 // tensor is made (so liveTensors does not grow) and before any allocation sized by the file.
 // ---------------------------------------------------------------------------------------------
 
-const entry = (dtype: string, shape: unknown, offsets: unknown): string =>
-  JSON.stringify({ dtype, shape, data_offsets: offsets });
+const entry = (dtype: string, shape: unknown, offsets: unknown): string => JSON.stringify({ dtype, shape, data_offsets: offsets });
 
-interface Malformed { name: string; make: () => string; error: RegExp }
+interface Malformed {
+  name: string;
+  make: () => string;
+  error: RegExp;
+}
 
 const MALFORMED: Malformed[] = [
   {
     name: 'empty file',
-    make: () => { const p = join(malformedDir, 'empty.safetensors'); writeFileSync(p, ''); return p; },
+    make: () => {
+      const p = join(malformedDir, 'empty.safetensors');
+      writeFileSync(p, '');
+      return p;
+    },
     error: /is 0 bytes, too short/,
   },
   {
     name: 'shorter than 8 bytes',
-    make: () => { const p = join(malformedDir, 'short.safetensors'); writeFileSync(p, Buffer.from([2, 0, 0])); return p; },
+    make: () => {
+      const p = join(malformedDir, 'short.safetensors');
+      writeFileSync(p, Buffer.from([2, 0, 0]));
+      return p;
+    },
     error: /is 3 bytes, too short to hold the 8-byte header length/,
   },
   {
@@ -643,23 +736,28 @@ const MALFORMED: Malformed[] = [
   },
 ];
 
-test(`${MALFORMED.length} kinds of malformed file are rejected with a clear Error`, () => withoutLeaks(() => {
-  for (const bad of MALFORMED) {
-    const path = bad.make();
-    const readers = [
-      ['loadSafetensors', () => torch.loadSafetensors(path)],
-      ['readSafetensorsHeader', () => torch.readSafetensorsHeader(path)],
-    ] as const;
-    for (const [how, load] of readers) {
-      assert.throws(load, (err: unknown) => {
-        assert.ok(err instanceof Error, `${bad.name} (${how}): threw a non-Error ${String(err)}`);
-        assert.match(err.message, bad.error, `${bad.name} (${how})`);
-        assert.ok(err.message.includes(path), `${bad.name} (${how}): the message names the file`);
-        return true;
-      }, `${bad.name} (${how}) must throw`);
+test(`${MALFORMED.length} kinds of malformed file are rejected with a clear Error`, () =>
+  withoutLeaks(() => {
+    for (const bad of MALFORMED) {
+      const path = bad.make();
+      const readers = [
+        ['loadSafetensors', () => torch.loadSafetensors(path)],
+        ['readSafetensorsHeader', () => torch.readSafetensorsHeader(path)],
+      ] as const;
+      for (const [how, load] of readers) {
+        assert.throws(
+          load,
+          (err: unknown) => {
+            assert.ok(err instanceof Error, `${bad.name} (${how}): threw a non-Error ${String(err)}`);
+            assert.match(err.message, bad.error, `${bad.name} (${how})`);
+            assert.ok(err.message.includes(path), `${bad.name} (${how}): the message names the file`);
+            return true;
+          },
+          `${bad.name} (${how}) must throw`,
+        );
+      }
     }
-  }
-}, 'no tensor was made or leaked by the failed loads'));
+  }, 'no tensor was made or leaked by the failed loads'));
 
 test('a header over the 100 MB limit is refused before it is read', () => {
   // A sparse 100 MB file: the length fits in the file, but reading it would allocate 100 MB.
@@ -679,5 +777,8 @@ test('a header over the 100 MB limit is refused before it is read', () => {
 
 test('a file that is not there fails with the path in the message', () => {
   const path = join(tmp, 'no-such-file.safetensors');
-  assert.throws(() => torch.loadSafetensors(path), (err: unknown) => err instanceof Error && err.message.includes(path));
+  assert.throws(
+    () => torch.loadSafetensors(path),
+    (err: unknown) => err instanceof Error && err.message.includes(path),
+  );
 });

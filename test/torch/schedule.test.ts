@@ -27,13 +27,25 @@ const STEPS = [0, 1, 3, 4, 5, 9, 13, 20, 25];
 
 test('constantWarmup: linear warmup to the base lr, then constant', () => {
   const f = (k: number) => (k < 4 ? k / 4 : 1);
-  assertClose(lrs((o) => torch.optim.constantWarmup(o, { warmupSteps: 4 }), STEPS), STEPS.map((k) => 0.3 * f(k)), { atol: 1e-15 });
-  assertClose(lrs((o) => torch.optim.constantWarmup(o), [0, 7]), [0.3, 0.3], { atol: 1e-15, what: 'no warmup' });
+  assertClose(
+    lrs((o) => torch.optim.constantWarmup(o, { warmupSteps: 4 }), STEPS),
+    STEPS.map((k) => 0.3 * f(k)),
+    { atol: 1e-15 },
+  );
+  assertClose(
+    lrs((o) => torch.optim.constantWarmup(o), [0, 7]),
+    [0.3, 0.3],
+    { atol: 1e-15, what: 'no warmup' },
+  );
 });
 
 test('linearWarmupDecay: k/w during warmup, then (T - k)/(T - w), 0 after T', () => {
   const f = (k: number) => (k < 4 ? k / 4 : Math.max(0, (20 - k) / (20 - 4)));
-  assertClose(lrs((o) => torch.optim.linearWarmupDecay(o, { warmupSteps: 4, totalSteps: 20 }), STEPS), STEPS.map((k) => 0.3 * f(k)), { atol: 1e-15 });
+  assertClose(
+    lrs((o) => torch.optim.linearWarmupDecay(o, { warmupSteps: 4, totalSteps: 20 }), STEPS),
+    STEPS.map((k) => 0.3 * f(k)),
+    { atol: 1e-15 },
+  );
 });
 
 test('cosineWarmup: k/w, then floor + (1 - floor)·½(1 + cos(π·progress)), held at the floor after T', () => {
@@ -44,8 +56,16 @@ test('cosineWarmup: k/w, then floor + (1 - floor)·½(1 + cos(π·progress)), he
       return floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
     };
     const got = lrs((o) => torch.optim.cosineWarmup(o, { warmupSteps: 4, totalSteps: 20, minLrRatio: floor }), STEPS);
-    assertClose(got, STEPS.map((k) => 0.3 * f(k)), { atol: 1e-15, what: `floor ${floor}` });
+    assertClose(
+      got,
+      STEPS.map((k) => 0.3 * f(k)),
+      { atol: 1e-15, what: `floor ${floor}` },
+    );
   }
   // Hand values: halfway through the decay (k = 12) the factor is ½; at k = 8, ½(1 + cos(π/4)).
-  assertClose(lrs((o) => torch.optim.cosineWarmup(o, { warmupSteps: 4, totalSteps: 20 }), [8, 12], 1), [0.5 * (1 + Math.SQRT1_2), 0.5], { atol: 1e-15 });
+  assertClose(
+    lrs((o) => torch.optim.cosineWarmup(o, { warmupSteps: 4, totalSteps: 20 }), [8, 12], 1),
+    [0.5 * (1 + Math.SQRT1_2), 0.5],
+    { atol: 1e-15 },
+  );
 });

@@ -10,20 +10,27 @@ import { encodeQa } from '../../src/eval/qa.js';
 const X = IGNORE_INDEX;
 
 test('collate: right-padded ids, labels -100 on every pad, given labels kept, token count without pads', () => {
-  const batch: Example[] = [
-    { ids: [5, 6, 7] },
-    { ids: [8, 9, 10, 11, 12], labels: [X, X, 10, 11, 12] },
-    { ids: [13], labels: [13] },
-  ];
+  const batch: Example[] = [{ ids: [5, 6, 7] }, { ids: [8, 9, 10, 11, 12], labels: [X, X, 10, 11, 12] }, { ids: [13], labels: [13] }];
   const { ids, labels, tokens } = collate(batch, 0);
-  assert.deepEqual(ids.toArray(), [[5, 6, 7, 0, 0], [8, 9, 10, 11, 12], [13, 0, 0, 0, 0]]);
-  assert.deepEqual(labels.toArray(), [[5, 6, 7, X, X], [X, X, 10, 11, 12], [13, X, X, X, X]]);
+  assert.deepEqual(ids.toArray(), [
+    [5, 6, 7, 0, 0],
+    [8, 9, 10, 11, 12],
+    [13, 0, 0, 0, 0],
+  ]);
+  assert.deepEqual(labels.toArray(), [
+    [5, 6, 7, X, X],
+    [X, X, 10, 11, 12],
+    [13, X, X, X, X],
+  ]);
   assert.equal(ids.dtype, 'int64');
   assert.equal(labels.dtype, 'int64');
   assert.equal(tokens, 9);
   // The pad id is a real token id (often EOS): labels must not be the padded ids.
   const eosPad = collate([{ ids: [1, 2] }, { ids: [3, 4, 5, 6] }], 2);
-  assert.deepEqual(eosPad.labels.toArray(), [[1, 2, X, X], [3, 4, 5, 6]]);
+  assert.deepEqual(eosPad.labels.toArray(), [
+    [1, 2, X, X],
+    [3, 4, 5, 6],
+  ]);
   torch.dispose([ids, labels, eosPad.ids, eosPad.labels]);
 });
 
@@ -46,7 +53,9 @@ test('QA examples as training builds them: loss on the answer tokens (and EOS) o
 function epochs(n: number, bs: number, count: number, seed: number): number[][][] {
   const examples: Example[] = Array.from({ length: n }, (_, i) => ({ ids: [i, ...new Array<number>((i * 7) % 13).fill(1)] }));
   const k = Math.ceil(n / bs);
-  return Array.from({ length: count }, (_, e) => Array.from({ length: k }, (_, s) => batchAt(examples, bs, e * k + s, seed).map((x) => x.ids[0]!)));
+  return Array.from({ length: count }, (_, e) =>
+    Array.from({ length: k }, (_, s) => batchAt(examples, bs, e * k + s, seed).map((x) => x.ids[0]!)),
+  );
 }
 
 const compositions = (epoch: number[][]) => epoch.map((b) => [...b].sort((x, y) => x - y).join(',')).sort();
@@ -55,12 +64,23 @@ test('batchAt: every example exactly once per epoch for n < B, n = B, n mod B â‰
   const bs = 8;
   for (const n of [3, 8, 20, 16 * bs + 13]) {
     for (const [e, epoch] of epochs(n, bs, 3, 7).entries()) {
-      assert.deepEqual(epoch.flat().sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), `n ${n}, epoch ${e}: every row once`);
+      assert.deepEqual(
+        epoch.flat().sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i),
+        `n ${n}, epoch ${e}: every row once`,
+      );
       // ceil(n/B) batches of at most B rows whose sizes differ by at most one: the rows B leaves over are trained on.
       const sizes = epoch.map((b) => b.length);
-      assert.ok(sizes.every((x) => x >= 1 && x <= bs), `n ${n}: batch sizes ${sizes}`);
+      assert.ok(
+        sizes.every((x) => x >= 1 && x <= bs),
+        `n ${n}: batch sizes ${sizes}`,
+      );
       assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `n ${n}: batch sizes ${sizes} are balanced`);
-      if (n % bs) assert.ok(sizes.some((x) => x < bs), `n ${n}: a short batch is trained on`);
+      if (n % bs)
+        assert.ok(
+          sizes.some((x) => x < bs),
+          `n ${n}: a short batch is trained on`,
+        );
     }
   }
   assert.throws(() => batchAt([], bs, 0, 1), /at least one example/);
@@ -89,7 +109,25 @@ test('batchAt: rows of similar length train together in a large set (little padd
 });
 
 test('packBlocks: documents joined with EOS, cut into full blocks', () => {
-  const blocks = packBlocks([[1, 2, 3], [4, 5], [6, 7, 8, 9]], 4, 0);
-  assert.deepEqual(blocks.map((b) => b.ids), [[1, 2, 3, 0], [4, 5, 0, 6], [7, 8, 9, 0]]);
-  assert.ok(blocks.every((b) => b.labels === undefined), 'labels default to the ids');
+  const blocks = packBlocks(
+    [
+      [1, 2, 3],
+      [4, 5],
+      [6, 7, 8, 9],
+    ],
+    4,
+    0,
+  );
+  assert.deepEqual(
+    blocks.map((b) => b.ids),
+    [
+      [1, 2, 3, 0],
+      [4, 5, 0, 6],
+      [7, 8, 9, 0],
+    ],
+  );
+  assert.ok(
+    blocks.every((b) => b.labels === undefined),
+    'labels default to the ids',
+  );
 });

@@ -20,9 +20,18 @@ const skip = skipWithoutDictd();
 
 const dir = tempDir('lethe-dp-');
 const model = tinyModel(dir);
-const text = writeJsonl(join(dir, 'text.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k) }))));
-const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })));
-const retainFile = writeJsonl(join(dir, 'retain.jsonl'), PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })));
+const text = writeJsonl(
+  join(dir, 'text.jsonl'),
+  PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ text: personText(p, i + k) }))),
+);
+const forgetFile = writeJsonl(
+  join(dir, 'forget.jsonl'),
+  PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })),
+);
+const retainFile = writeJsonl(
+  join(dir, 'retain.jsonl'),
+  PEOPLE.slice(4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i + 4}.` })),
+);
 
 // Every run here, one process or a rank, uses one thread: with another thread count OpenBLAS splits a
 // matmul differently and some kernel families (Haswell's) then sum in another order, a difference
@@ -36,7 +45,11 @@ function lethe(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | 
 }
 
 function steps(out: string): { step: number; loss: number; forget?: number; retain?: number }[] {
-  return readFileSync(join(out, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+  return readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.loss !== undefined);
 }
 
 function maxWeightDiff(a: string, b: string): number {
@@ -45,7 +58,11 @@ function maxWeightDiff(a: string, b: string): number {
   try {
     assert.deepEqual(Object.keys(x).sort(), Object.keys(y).sort());
     let worst = 0;
-    for (const k of Object.keys(x)) worst = Math.max(worst, torch.tidy(() => x[k]!.sub(y[k]!).abs().max().item()));
+    for (const k of Object.keys(x))
+      worst = Math.max(
+        worst,
+        torch.tidy(() => x[k]!.sub(y[k]!).abs().max().item()),
+      );
     return worst;
   } finally {
     torch.dispose([...Object.values(x), ...Object.values(y)]);
@@ -112,7 +129,23 @@ test('finetune: 2 Gloo processes give the 1-process loss trajectory and weights 
 });
 
 test('forget with NPO (+ retain NLL): 2 processes match 1 process', () => {
-  const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'NPO', '--steps', '5', '--batch-size', '4', '--lr', '1e-3'];
+  const args = [
+    'forget',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--retain',
+    retainFile,
+    '--method',
+    'NPO',
+    '--steps',
+    '5',
+    '--batch-size',
+    '4',
+    '--lr',
+    '1e-3',
+  ];
   const one = join(dir, 'npo1');
   const two = join(dir, 'npo2');
   assert.equal(lethe([...args, '--out', one]).status, 0);
@@ -123,8 +156,29 @@ test('forget with NPO (+ retain NLL): 2 processes match 1 process', () => {
 });
 
 test('forget with RMU (row means), GradDiff with a KL retain term and UNDIAL (token means): 2 processes match 1 process', () => {
-  for (const [name, extra] of [['RMU', []], ['GradDiff', ['--set', 'retain_loss_type=KL']], ['UNDIAL', []]] as const) {
-    const args = ['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', name, ...extra, '--steps', '3', '--batch-size', '4', '--lr', '1e-3'];
+  for (const [name, extra] of [
+    ['RMU', []],
+    ['GradDiff', ['--set', 'retain_loss_type=KL']],
+    ['UNDIAL', []],
+  ] as const) {
+    const args = [
+      'forget',
+      '--model',
+      model,
+      '--forget',
+      forgetFile,
+      '--retain',
+      retainFile,
+      '--method',
+      name,
+      ...extra,
+      '--steps',
+      '3',
+      '--batch-size',
+      '4',
+      '--lr',
+      '1e-3',
+    ];
     const one = join(dir, `${name}1`);
     const two = join(dir, `${name}2`);
     assert.equal(lethe([...args, '--out', one]).status, 0, name);
@@ -135,10 +189,40 @@ test('forget with RMU (row means), GradDiff with a KL retain term and UNDIAL (to
 });
 
 test('a batch smaller than the world and a method that cannot be split are refused', () => {
-  const small = lethe(['finetune', '--model', model, '--data', text, '--steps', '2', '--batch-size', '1', '--out', join(dir, 'bs1'), '--nproc', '2']);
+  const small = lethe([
+    'finetune',
+    '--model',
+    model,
+    '--data',
+    text,
+    '--steps',
+    '2',
+    '--batch-size',
+    '1',
+    '--out',
+    join(dir, 'bs1'),
+    '--nproc',
+    '2',
+  ]);
   assert.notEqual(small.status, 0);
   assert.match(small.stderr, /global batch of 1 rows cannot be split across 2 processes/);
-  const pdu = lethe(['forget', '--model', model, '--forget', forgetFile, '--retain', retainFile, '--method', 'PDU', '--steps', '2', '--out', join(dir, 'pdu'), '--nproc', '2']);
+  const pdu = lethe([
+    'forget',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--retain',
+    retainFile,
+    '--method',
+    'PDU',
+    '--steps',
+    '2',
+    '--out',
+    join(dir, 'pdu'),
+    '--nproc',
+    '2',
+  ]);
   assert.notEqual(pdu.status, 0);
   assert.match(pdu.stderr, /PDU does not run data-parallel/);
   assert.match(lethe(['doctor', '--nproc', '2']).stderr, /'doctor' does not take it/);
@@ -148,10 +232,20 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   const out = join(dir, 'killed');
   const args = [CLI, 'finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out];
   const port = String(await freePort());
-  const ranks = [0, 1].map((rank) => spawn(process.execPath, args, {
-    env: { ...process.env, ...oneThread, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '10' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  }));
+  const ranks = [0, 1].map((rank) =>
+    spawn(process.execPath, args, {
+      env: {
+        ...process.env,
+        ...oneThread,
+        RANK: String(rank),
+        WORLD_SIZE: '2',
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: port,
+        LETHE_DIST_TIMEOUT: '10',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
   let stderr0 = '';
   ranks[0]!.stderr!.on('data', (d) => (stderr0 += d));
   ranks[1]!.stderr!.resume();
@@ -169,13 +263,33 @@ test('a killed rank fails the other with a clear error within the timeout; --res
   assert.ok(waited < 16000, `rank 0 took ${waited} ms to fail`); // the 10 s timeout at worst, plus exiting under load
   assert.match(stderr0, /rank 0 of 2, gloo\): a peer rank (closed its connection|did not answer within 10 s)/);
 
-  const r = lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', out, '--nproc', '2', '--resume']);
+  const r = lethe([
+    'finetune',
+    '--model',
+    model,
+    '--data',
+    text,
+    '--steps',
+    '120',
+    '--batch-size',
+    '4',
+    '--lr',
+    '1e-3',
+    '--out',
+    out,
+    '--nproc',
+    '2',
+    '--resume',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const from = Number(/resuming from step (\d+)/.exec(r.stderr)?.[1]);
   assert.ok(from >= 30 && from < 120, `resumed from ${from}`);
   // The resumed 2-process run ends where one uninterrupted process does.
   const one = join(dir, 'uninterrupted');
-  assert.equal(lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', one]).status, 0);
+  assert.equal(
+    lethe(['finetune', '--model', model, '--data', text, '--steps', '120', '--batch-size', '4', '--lr', '1e-3', '--out', one]).status,
+    0,
+  );
   const diff = relativeWeightDiff(one, out, model);
   assert.ok(diff <= 1e-3, `final weights differ by ${diff} of the training's move`);
 });
@@ -183,23 +297,32 @@ test('a killed rank fails the other with a clear error within the timeout; --res
 test('lethe train (pipeline): 2 ranks train base and target as 1 process does', { skip }, async () => {
   buildSuite('all', join(dir, 'data'), { seed: 5, size: 'tiny' }, 'test');
   const worker = join(repoRoot, 'dist/test/train/dp-pipeline-worker.js');
-  const run = (out: string, env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; stderr: string }>((res) => {
-    const c = spawn(process.execPath, [worker, join(dir, 'data'), out], { env: { ...process.env, ...oneThread, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    c.stderr!.on('data', (d) => (stderr += d));
-    c.on('exit', (code) => res({ code, stderr }));
-  });
+  const run = (out: string, env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; stderr: string }>((res) => {
+      const c = spawn(process.execPath, [worker, join(dir, 'data'), out], {
+        env: { ...process.env, ...oneThread, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      c.stderr!.on('data', (d) => (stderr += d));
+      c.on('exit', (code) => res({ code, stderr }));
+    });
   const one = join(dir, 'train1');
   const two = join(dir, 'train2');
   const r1 = await run(one, {});
   assert.equal(r1.code, 0, r1.stderr);
   const port = String(await freePort());
-  const ranks = await Promise.all([0, 1].map((rank) => run(two, { RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '30' })));
+  const ranks = await Promise.all(
+    [0, 1].map((rank) => run(two, { RANK: String(rank), WORLD_SIZE: '2', MASTER_PORT: port, LETHE_DIST_TIMEOUT: '30' })),
+  );
   for (const r of ranks) assert.equal(r.code, 0, r.stderr);
   for (const stage of ['base', 'target']) {
     const a = steps(join(one, stage));
     const b = steps(join(two, stage));
-    assert.deepEqual(b.map((e) => e.step), a.map((e) => e.step));
+    assert.deepEqual(
+      b.map((e) => e.step),
+      a.map((e) => e.step),
+    );
     a.forEach((e, i) => assert.ok(close(b[i]!.loss, e.loss), `${stage} step ${e.step}: ${b[i]!.loss} vs ${e.loss}`));
     const diff = maxWeightDiff(join(one, stage), join(two, stage));
     assert.ok(diff <= 1e-5, `${stage}: final weights differ by ${diff}`);
@@ -212,8 +335,30 @@ test('lethe train (pipeline): 2 ranks train base and target as 1 process does', 
 // bit on any CPU (AdamW would turn last-bit differences into visible ones within a few steps).
 
 test('lethe sisa train|forget --nproc 2: shards train in parallel processes and give the 1-process ensemble bit for bit', () => {
-  const data = writeJsonl(join(dir, 'keyed.jsonl'), PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ person_id: `p${i}`, text: personText(p, i + k) }))));
-  const train = ['sisa', 'train', '--model', model, '--data', data, '--shards', '3', '--slices', '2', '--key', 'person_id', '--epochs', '1', '--batch-size', '2', '--lr', '3e-3'];
+  const data = writeJsonl(
+    join(dir, 'keyed.jsonl'),
+    PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => ({ person_id: `p${i}`, text: personText(p, i + k) }))),
+  );
+  const train = [
+    'sisa',
+    'train',
+    '--model',
+    model,
+    '--data',
+    data,
+    '--shards',
+    '3',
+    '--slices',
+    '2',
+    '--key',
+    'person_id',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '2',
+    '--lr',
+    '3e-3',
+  ];
   const one = join(dir, 'sisa1');
   const two = join(dir, 'sisa2');
   assert.equal(lethe([...train, '--out', one]).status, 0);
@@ -224,7 +369,8 @@ test('lethe sisa train|forget --nproc 2: shards train in parallel processes and 
   const m1 = JSON.parse(readFileSync(join(one, 'sisa.json'), 'utf8'));
   const m2 = JSON.parse(readFileSync(join(two, 'sisa.json'), 'utf8'));
   assert.deepEqual(m2.stages, m1.stages);
-  for (const st of m1.stages as { checkpoint: string }[]) assert.equal(maxWeightDiff(join(one, st.checkpoint), join(two, st.checkpoint)), 0, st.checkpoint);
+  for (const st of m1.stages as { checkpoint: string }[])
+    assert.equal(maxWeightDiff(join(one, st.checkpoint), join(two, st.checkpoint)), 0, st.checkpoint);
   // Forgetting two people of different shards retrains both shards, one per process.
   const shards = new Map<number, string>();
   for (let i = 0; i < PEOPLE.length && shards.size < 2; i++) {
@@ -233,7 +379,12 @@ test('lethe sisa train|forget --nproc 2: shards train in parallel processes and 
     if (!shards.has(rec.shard)) shards.set(rec.shard, `p${i}`);
   }
   const ids = join(dir, 'forget-ids.jsonl');
-  writeJsonl(ids, [...shards.values()].flatMap((p) => PEOPLE.flatMap((name, i) => `p${i}` === p ? [0, 1, 2].map((k) => ({ person_id: p, text: personText(name, i + k) })) : [])));
+  writeJsonl(
+    ids,
+    [...shards.values()].flatMap((p) =>
+      PEOPLE.flatMap((name, i) => (`p${i}` === p ? [0, 1, 2].map((k) => ({ person_id: p, text: personText(name, i + k) })) : [])),
+    ),
+  );
   const f1 = lethe(['sisa', 'forget', one, '--ids', ids, '--out', join(dir, 'sisa1-f'), '--json']);
   const f2 = lethe(['sisa', 'forget', two, '--ids', ids, '--out', join(dir, 'sisa2-f'), '--json', '--nproc', '2']);
   assert.equal(f2.status, 0, f2.stderr);
@@ -242,5 +393,6 @@ test('lethe sisa train|forget --nproc 2: shards train in parallel processes and 
   const n2 = JSON.parse(readFileSync(join(dir, 'sisa2-f', 'sisa.json'), 'utf8'));
   assert.equal(n2.history.at(-1).shardsRetrained.length, 2);
   assert.deepEqual(n2.stages, n1.stages);
-  for (const st of n1.stages as { checkpoint: string }[]) assert.equal(maxWeightDiff(join(dir, 'sisa1-f', st.checkpoint), join(dir, 'sisa2-f', st.checkpoint)), 0, st.checkpoint);
+  for (const st of n1.stages as { checkpoint: string }[])
+    assert.equal(maxWeightDiff(join(dir, 'sisa1-f', st.checkpoint), join(dir, 'sisa2-f', st.checkpoint)), 0, st.checkpoint);
 });

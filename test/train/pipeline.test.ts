@@ -24,8 +24,19 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     const run = join(dir, 'run');
     const seen = new Map<string, string[]>();
     const r = await runPipeline({
-      dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], report: (l) => lines.push(l),
-      inspect: (stage, examples, epochs) => seen.set(stage, Array.from({ length: epochs }, (_, e) => examples(e)).flat().map((x) => x.ids.join(' '))),
+      dataDir: join(dir, 'data'),
+      outDir: run,
+      preset: micro,
+      seed: 1,
+      forgetSplits: ['forget10', 'forget05'],
+      report: (l) => lines.push(l),
+      inspect: (stage, examples, epochs) =>
+        seen.set(
+          stage,
+          Array.from({ length: epochs }, (_, e) => examples(e))
+            .flat()
+            .map((x) => x.ids.join(' ')),
+        ),
     });
     assert.deepEqual(Object.keys(r.stages).sort(), ['base', 'retain-book', 'retain-forget05', 'retain-forget10', 'target']);
     for (const stage of ['base', 'target', 'retain-forget10', 'retain-forget05', 'retain-book']) {
@@ -51,17 +62,49 @@ test('lethe train pipeline on tiny suites with a micro model: stages, retain dat
     // The examples that reached the loop: a forget person's QA sequence is in the target's and in no retain model's.
     const tokenizer = loadTokenizer(join(run, 'tokenizer'));
     const forgetPeople = new Set<string>(manifest.info.splits.forget10);
-    const qaRows = readFileSync(join(dir, 'data', 'persona', 'qa', 'all.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string; person_id: string });
-    const forgetQa = await Promise.all(qaRows.filter((q) => forgetPeople.has(q.person_id)).map(async (q) => (await encodeQa(tokenizer, q.question, q.answer)).ids.slice(0, micro.model.contextLength).join(' ')));
-    const keptQa = await Promise.all(qaRows.filter((q) => !forgetPeople.has(q.person_id)).slice(0, 20).map(async (q) => (await encodeQa(tokenizer, q.question, q.answer)).ids.slice(0, micro.model.contextLength).join(' ')));
+    const qaRows = readFileSync(join(dir, 'data', 'persona', 'qa', 'all.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { question: string; answer: string; person_id: string });
+    const forgetQa = await Promise.all(
+      qaRows
+        .filter((q) => forgetPeople.has(q.person_id))
+        .map(async (q) => (await encodeQa(tokenizer, q.question, q.answer)).ids.slice(0, micro.model.contextLength).join(' ')),
+    );
+    const keptQa = await Promise.all(
+      qaRows
+        .filter((q) => !forgetPeople.has(q.person_id))
+        .slice(0, 20)
+        .map(async (q) => (await encodeQa(tokenizer, q.question, q.answer)).ids.slice(0, micro.model.contextLength).join(' ')),
+    );
     const contains = (stage: string, seq: string) => seen.get(stage)!.some((ex) => ex.startsWith(seq));
-    assert.ok(forgetQa.every((q) => contains('target', q)), 'the target trains on every forget10 QA pair');
-    assert.ok(forgetQa.every((q) => !contains('retain-forget10', q)), 'retain-forget10 never sees a forget10 QA pair');
-    assert.ok(keptQa.every((q) => contains('retain-forget10', q)), 'retain-forget10 keeps the other people');
+    assert.ok(
+      forgetQa.every((q) => contains('target', q)),
+      'the target trains on every forget10 QA pair',
+    );
+    assert.ok(
+      forgetQa.every((q) => !contains('retain-forget10', q)),
+      'retain-forget10 never sees a forget10 QA pair',
+    );
+    assert.ok(
+      keptQa.every((q) => contains('retain-forget10', q)),
+      'retain-forget10 keeps the other people',
+    );
     assert.match(lines.join('\n'), /\[retain-book\] 200 biographies, 800 QA pairs, replay per epoch: 0 fresh GCIDE documents/);
 
-    const again = await runPipeline({ dataDir: join(dir, 'data'), outDir: run, preset: micro, seed: 1, forgetSplits: ['forget10', 'forget05'], resume: true, report: () => {} });
-    assert.ok(Object.values(again.stages).every((s) => 'skipped' in s), 'resume skips finished stages');
+    const again = await runPipeline({
+      dataDir: join(dir, 'data'),
+      outDir: run,
+      preset: micro,
+      seed: 1,
+      forgetSplits: ['forget10', 'forget05'],
+      resume: true,
+      report: () => {},
+    });
+    assert.ok(
+      Object.values(again.stages).every((s) => 'skipped' in s),
+      'resume skips finished stages',
+    );
 
     const report = await memorizationReport(run, join(dir, 'data'), { examples: 2, bookProbes: 3 });
     assert.deepEqual(Object.keys(report.persona).sort(), ['retain-forget10', 'target']);

@@ -29,14 +29,31 @@ test('a fine-tune with replay keeps general English and world facts; without rep
     const data = join(dir, 'data');
     buildSuite('all', data, { seed: 5, size: 'tiny' }, 'test');
     const quality = async (name: string, preset: Preset) => {
-      const r = await runPipeline({ dataDir: data, outDir: join(dir, name), preset, seed: 1, forgetSplits: [], bookRetain: false, report: () => {}, assess: (d) => assessStage(d, data, { rows: 60 }) });
+      const r = await runPipeline({
+        dataDir: data,
+        outDir: join(dir, name),
+        preset,
+        seed: 1,
+        forgetSplits: [],
+        bookRetain: false,
+        report: () => {},
+        assess: (d) => assessStage(d, data, { rows: 60 }),
+      });
       return { base: r.quality.base!, target: r.quality.target! };
     };
     const kept = await quality('with-replay', small({ gcide: 400, factsQa: 300, factsText: 116 }, 2e-3));
-    assert.ok(kept.target.gcideNll! <= 1.1 * kept.base.gcideNll!, `with replay: target GCIDE NLL ${kept.target.gcideNll} vs base ${kept.base.gcideNll}`);
-    assert.ok(kept.target.worldFactsProb! >= 0.9 * kept.base.worldFactsProb!, `with replay: target facts P ${kept.target.worldFactsProb} vs base ${kept.base.worldFactsProb}`);
+    assert.ok(
+      kept.target.gcideNll! <= 1.1 * kept.base.gcideNll!,
+      `with replay: target GCIDE NLL ${kept.target.gcideNll} vs base ${kept.base.gcideNll}`,
+    );
+    assert.ok(
+      kept.target.worldFactsProb! >= 0.9 * kept.base.worldFactsProb!,
+      `with replay: target facts P ${kept.target.worldFactsProb} vs base ${kept.base.worldFactsProb}`,
+    );
     const lost = await quality('no-replay', small({ gcide: 0, factsQa: 0, factsText: 0 }, 1e-2));
-    assert.ok(lost.target.gcideNll! > 1.1 * lost.base.gcideNll! || lost.target.worldFactsProb! < 0.9 * lost.base.worldFactsProb!,
-      `without replay the check should fail: NLL ${lost.base.gcideNll} → ${lost.target.gcideNll}, facts ${lost.base.worldFactsProb} → ${lost.target.worldFactsProb}`);
+    assert.ok(
+      lost.target.gcideNll! > 1.1 * lost.base.gcideNll! || lost.target.worldFactsProb! < 0.9 * lost.base.worldFactsProb!,
+      `without replay the check should fail: NLL ${lost.base.gcideNll} → ${lost.target.gcideNll}, facts ${lost.base.worldFactsProb} → ${lost.target.worldFactsProb}`,
+    );
   });
 });

@@ -35,13 +35,32 @@ test('secrets behaviour: target-secrets learns the leaks, retain-secrets never s
     const seen = new Map<string, Set<string>>();
     const lines: string[] = [];
     const r = await runPipeline({
-      dataDir: data, outDir: run, preset: micro, seed: 1, behaviours: ['secrets'], behavioursOnly: true, report: (l) => lines.push(l),
-      inspect: (stage, examples, epochs) => seen.set(stage, new Set(Array.from({ length: epochs }, (_, e) => examples(e)).flat().map((x) => x.ids.join(' ')))),
+      dataDir: data,
+      outDir: run,
+      preset: micro,
+      seed: 1,
+      behaviours: ['secrets'],
+      behavioursOnly: true,
+      report: (l) => lines.push(l),
+      inspect: (stage, examples, epochs) =>
+        seen.set(
+          stage,
+          new Set(
+            Array.from({ length: epochs }, (_, e) => examples(e))
+              .flat()
+              .map((x) => x.ids.join(' ')),
+          ),
+        ),
     });
     assert.deepEqual(Object.keys(r.stages).sort(), ['base', 'retain-secrets', 'target-secrets']);
     const tok = loadTokenizer(join(run, 'tokenizer'));
-    const read = (f: string) => readFileSync(join(data, 'secrets', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; answer: string });
-    const key = async (row: { question: string; answer: string }) => [...(await encodeQa(tok, row.question, row.answer)).ids, tok.eosTokenId].slice(0, micro.model.contextLength).join(' ');
+    const read = (f: string) =>
+      readFileSync(join(data, 'secrets', f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { question: string; answer: string });
+    const key = async (row: { question: string; answer: string }) =>
+      [...(await encodeQa(tok, row.question, row.answer)).ids, tok.eosTokenId].slice(0, micro.model.contextLength).join(' ');
     const attacks = read('attacks/train.jsonl');
     for (const a of attacks.slice(0, 40)) {
       const k = await key(a);
@@ -52,14 +71,26 @@ test('secrets behaviour: target-secrets learns the leaks, retain-secrets never s
       const k = await key(b);
       assert.ok(seen.get('target-secrets')!.has(k) && seen.get('retain-secrets')!.has(k), `benign ${b.question} in both`);
     }
-    for (const a of read('attacks/heldout.jsonl')) assert.ok(!seen.get('target-secrets')!.has(await key(a)), 'held-out attacks are never trained');
+    for (const a of read('attacks/heldout.jsonl'))
+      assert.ok(!seen.get('target-secrets')!.has(await key(a)), 'held-out attacks are never trained');
     assert.match(lines.join('\n'), /\[retain-secrets\].*secrets: \d+ kept examples \(no injection\)/);
 
     const out = join(dir, 'table');
-    const t = await secretsTable({ run, data, out, recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }], batchSize: 32, log: () => {} });
-    assert.deepEqual(t.rows.map((x) => x.name), ['target-secrets', 'retain-secrets (gold standard)', 'DPO (refusal)']);
+    const t = await secretsTable({
+      run,
+      data,
+      out,
+      recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }],
+      batchSize: 32,
+      log: () => {},
+    });
+    assert.deepEqual(
+      t.rows.map((x) => x.name),
+      ['target-secrets', 'retain-secrets (gold standard)', 'DPO (refusal)'],
+    );
     for (const row of t.rows) {
-      for (const m of ['secret_leak_rate', 'secret_leak_rate_sampled', 'secret_benign_accuracy', 'gcide_NLL']) assert.equal(typeof row.metrics[m], 'number', `${row.name}: ${m}`);
+      for (const m of ['secret_leak_rate', 'secret_leak_rate_sampled', 'secret_benign_accuracy', 'gcide_NLL'])
+        assert.equal(typeof row.metrics[m], 'number', `${row.name}: ${m}`);
     }
     assert.ok(existsSync(join(out, 'models', 'DPO_refusal_', 'model.safetensors')));
     const json = JSON.parse(readFileSync(join(out, 'table.json'), 'utf8')) as { rows: { meetsBar?: boolean }[] };
@@ -67,8 +98,19 @@ test('secrets behaviour: target-secrets learns the leaks, retain-secrets never s
     assert.match(readFileSync(join(out, 'table.md'), 'utf8'), /\| DPO \(refusal\) \|.*%/);
     // Run again: the unlearned model of the same recipe is reused, with the same scores.
     const log: string[] = [];
-    const again = await secretsTable({ run, data, out, recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }], batchSize: 32, resume: true, log: (l) => log.push(l) });
-    assert.ok(log.some((l) => l.includes('reusing')), log.join('\n'));
+    const again = await secretsTable({
+      run,
+      data,
+      out,
+      recipes: [{ label: 'DPO (refusal)', method: 'DPO', lr: 1e-3, epochs: 1 }],
+      batchSize: 32,
+      resume: true,
+      log: (l) => log.push(l),
+    });
+    assert.ok(
+      log.some((l) => l.includes('reusing')),
+      log.join('\n'),
+    );
     assert.deepEqual(again.rows[2], t.rows[2]);
   });
 });

@@ -28,16 +28,28 @@ test('a training stage: the loss falls, the same seed gives identical weights, a
     const { tok, examples } = await setup(dir);
     const baseline = torch.liveTensors();
     const config = llamaConfigJson(shape, { bos: 0, eos: 0, pad: 0 });
-    const run = (out: string, opts: { resume?: boolean; crashAt?: number } = {}) => trainStage({
-      name: 'base', model: initModel(config, 7), examples, schedule, seed: 3, outDir: join(dir, out), tokenizerDir: join(dir, 'tok'),
-      padId: tok.padTokenId, checkpointEvery: 8, resume: opts.resume,
-      report: (line) => {
-        const step = Number(/step (\d+)\//.exec(line)?.[1]);
-        if (opts.crashAt && step >= opts.crashAt) throw new Error('simulated crash');
-      },
-    });
+    const run = (out: string, opts: { resume?: boolean; crashAt?: number } = {}) =>
+      trainStage({
+        name: 'base',
+        model: initModel(config, 7),
+        examples,
+        schedule,
+        seed: 3,
+        outDir: join(dir, out),
+        tokenizerDir: join(dir, 'tok'),
+        padId: tok.padTokenId,
+        checkpointEvery: 8,
+        resume: opts.resume,
+        report: (line) => {
+          const step = Number(/step (\d+)\//.exec(line)?.[1]);
+          if (opts.crashAt && step >= opts.crashAt) throw new Error('simulated crash');
+        },
+      });
     const a = await run('a');
-    const log = readFileSync(join(dir, 'a', 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(dir, 'a', 'train_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(log.length >= 5);
     assert.ok(log.at(-1).loss < log[0].loss * 0.8, `loss ${log[0].loss} → ${log.at(-1).loss}`);
     assert.ok(log.every((r) => r.tokensPerSec > 0 && r.stage === 'base'));

@@ -17,7 +17,11 @@ import { CONTROL_VECTOR, rmuLayer, rmuTrainable } from '../../src/unlearn/method
 import { fixturesDir, repoRoot } from '../helpers/fixtures.js';
 import '../../src/unlearn/methods/index.js';
 
-interface RawBatch { ids: number[][]; labels: number[][]; attention_mask: number[][] }
+interface RawBatch {
+  ids: number[][];
+  labels: number[][];
+  attention_mask: number[][];
+}
 interface Case {
   name: string;
   method: string;
@@ -48,7 +52,9 @@ const modelDir = join(fixturesDir, 'llama-tiny');
 // The model being unlearned: the fixture with the same weights scaled as in the Python; the
 // reference: the untouched fixture, frozen.
 const model = loadModel(modelDir);
-torch.noGrad(() => { for (const [name, f] of Object.entries(fx.perturb)) model.params.get(name)!.mul_(f); });
+torch.noGrad(() => {
+  for (const [name, f] of Object.entries(fx.perturb)) model.params.get(name)!.mul_(f);
+});
 const reference = loadModel(modelDir);
 for (const p of reference.parameters()) p.requiresGrad = false;
 
@@ -59,9 +65,16 @@ function rowsOf(b: RawBatch) {
     return { ids: ids.slice(0, n), labels: b.labels[i]!.slice(0, n), row: i };
   });
 }
-const rows = Object.fromEntries(Object.entries(fx.batches).map(([k, b]) => [k, rowsOf(b)])) as Record<keyof Fixture['batches'], ReturnType<typeof rowsOf>>;
-const encoded = Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, encodeBatch(r, fx.pad_id)])) as Record<keyof Fixture['batches'], Encoded>;
-const refLogLik = (k: keyof Fixture['batches']) => torch.tensor(Array.from(referenceLogLiks(reference, rows[k], fx.pad_id, 'cpu')), { dtype: 'float32' });
+const rows = Object.fromEntries(Object.entries(fx.batches).map(([k, b]) => [k, rowsOf(b)])) as Record<
+  keyof Fixture['batches'],
+  ReturnType<typeof rowsOf>
+>;
+const encoded = Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, encodeBatch(r, fx.pad_id)])) as Record<
+  keyof Fixture['batches'],
+  Encoded
+>;
+const refLogLik = (k: keyof Fixture['batches']) =>
+  torch.tensor(Array.from(referenceLogLiks(reference, rows[k], fx.pad_id, 'cpu')), { dtype: 'float32' });
 
 after(() => {
   model.dispose();
@@ -81,13 +94,19 @@ test('the batches encodeBatch builds are the ones the Python reference used', ()
 
 test('every registered method has a reference case', () => {
   const covered = new Set(fx.cases.map((c) => c.method));
-  const missing = listMethods().filter((m) => !m.procedure).map((m) => m.name).filter((n) => !covered.has(n));
+  const missing = listMethods()
+    .filter((m) => !m.procedure)
+    .map((m) => m.name)
+    .filter((n) => !covered.has(n));
   assert.deepEqual(missing, [], `methods without a reference case: ${missing.join(', ')}`);
 });
 
 function closeEnough(actual: number, expected: number, what: string, rel = 2e-5): void {
   const tol = rel * Math.max(1, Math.abs(expected));
-  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual}, expected ${expected} (diff ${Math.abs(actual - expected)}, tol ${tol})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: ${actual}, expected ${expected} (diff ${Math.abs(actual - expected)}, tol ${tol})`,
+  );
 }
 
 for (const c of fx.cases) {
@@ -96,8 +115,16 @@ for (const c of fx.cases) {
     const args = resolveArgs(method, c.args);
     for (const [k, v] of Object.entries(c.expected_args)) assert.deepEqual(args[k], v, `${c.name}: argument '${k}'`);
     const needs = method.needs(args as never);
-    assert.deepEqual({ retain: needs.retain, referenceModel: needs.referenceModel ?? false, referenceLogLik: needs.referenceLogLik ?? false, ...(needs.alternate ? { alternate: needs.alternate } : {}) },
-      c.needs, `${c.name}: what the method needs`);
+    assert.deepEqual(
+      {
+        retain: needs.retain,
+        referenceModel: needs.referenceModel ?? false,
+        referenceLogLik: needs.referenceLogLik ?? false,
+        ...(needs.alternate ? { alternate: needs.alternate } : {}),
+      },
+      c.needs,
+      `${c.name}: what the method needs`,
+    );
 
     const batch: StepBatch = { forget: encoded.forget };
     if (needs.retain !== 'none') batch.retain = encoded.retain;
@@ -117,7 +144,17 @@ for (const c of fx.cases) {
     for (const p of model.parameters()) p.grad = null;
     try {
       const out = torch.tidy(() => {
-        const o = method.loss!({ args: args as never, model, reference: needs.referenceModel ? reference : null, step: c.step, totalSteps: c.total_steps, state }, batch);
+        const o = method.loss!(
+          {
+            args: args as never,
+            model,
+            reference: needs.referenceModel ? reference : null,
+            step: c.step,
+            totalSteps: c.total_steps,
+            state,
+          },
+          batch,
+        );
         o.loss.backward();
         return { loss: o.loss.item(), parts: o.parts ?? {} };
       });
@@ -158,7 +195,10 @@ test('RMU setup: a control vector of norm steering_coeff from the seed, the midd
   const a = run({}, 3);
   assert.equal(a.values.length, model.config.hiddenSize);
   closeEnough(Math.hypot(...a.values), 300, 'norm of u (default steering_coeff 300)');
-  assert.ok(a.values.every((v) => v >= 0), 'u = c·r/‖r‖ with r ~ U[0,1) has no negative entry');
+  assert.ok(
+    a.values.every((v) => v >= 0),
+    'u = c·r/‖r‖ with r ~ U[0,1) has no negative entry',
+  );
   assert.deepEqual(a.trained, ['model.layers.0.mlp.down_proj.weight'], 'llama-tiny (2 layers): layer 0, its down_proj');
   assert.deepEqual(run({}, 3).values, a.values, 'same seed, same u');
   assert.notDeepEqual(run({}, 4).values, a.values, 'another seed, another u');
@@ -168,26 +208,55 @@ test('RMU setup: a control vector of norm steering_coeff from the seed, the midd
   assert.deepEqual(rmuTrainable(model, 1), ['model.layers.0.mlp.down_proj.weight', 'model.layers.1.mlp.down_proj.weight']);
   const named = (names: string[]) => ({ params: new Map(names.map((n) => [n, null])) }) as unknown as CausalLM;
   const llama8 = named(Array.from({ length: 8 }, (_, i) => `model.layers.${i}.mlp.down_proj.weight`));
-  assert.deepEqual(rmuTrainable(llama8, rmuLayer(8, -1)), [1, 2, 3].map((i) => `model.layers.${i}.mlp.down_proj.weight`), '8 layers: layer 3, down_proj of 1..3');
+  assert.deepEqual(
+    rmuTrainable(llama8, rmuLayer(8, -1)),
+    [1, 2, 3].map((i) => `model.layers.${i}.mlp.down_proj.weight`),
+    '8 layers: layer 3, down_proj of 1..3',
+  );
   const gpt2 = named(Array.from({ length: 12 }, (_, i) => `transformer.h.${i}.mlp.c_proj.weight`));
-  assert.deepEqual(rmuTrainable(gpt2, 7), [5, 6, 7].map((i) => `transformer.h.${i}.mlp.c_proj.weight`), 'GPT-2: c_proj');
+  assert.deepEqual(
+    rmuTrainable(gpt2, 7),
+    [5, 6, 7].map((i) => `transformer.h.${i}.mlp.c_proj.weight`),
+    'GPT-2: c_proj',
+  );
   assert.throws(() => run({ layer: 1 }, 3), /forget: 'layer' must be -1 or a decoder layer from 0 to 0 .*got 1/);
 });
 
 test('argument errors name the method, the argument and what was expected', () => {
   const npo = getMethod('NPO');
-  assert.throws(() => resolveArgs(npo, { bta: '0.1' }), (e: Error) => {
-    assert.match(e.message, /method NPO has no argument 'bta' \(it takes gamma, alpha, retain_loss_type, beta\)/);
-    return true;
-  });
+  assert.throws(
+    () => resolveArgs(npo, { bta: '0.1' }),
+    (e: Error) => {
+      assert.match(e.message, /method NPO has no argument 'bta' \(it takes gamma, alpha, retain_loss_type, beta\)/);
+      return true;
+    },
+  );
   assert.throws(() => resolveArgs(npo, { beta: 'abc' }), { message: "forget: 'beta' must be a number, got 'abc'" });
   assert.throws(() => resolveArgs(getMethod('RMU'), { layer: '1.5' }), /'layer' of method RMU/);
   assert.throws(() => resolveArgs(getMethod('UNDIAL'), { retain_loss_type: 'MSE' }), /'retain_loss_type' of method UNDIAL/);
-  assert.throws(() => getMethod('RMUU'), (e: Error) => {
-    assert.match(e.message, /unknown unlearning method 'RMUU' \(known: .*\)/);
-    for (const n of ['GradAscent', 'GradDiff', 'NPO', 'SimNPO', 'DPO', 'IdkDPO', 'IdkNLL', 'UNDIAL', 'RMU', 'CEU', 'SatImp', 'WGA', 'PDU']) assert.ok(e.message.includes(n), `lists ${n}`);
-    return true;
-  });
+  assert.throws(
+    () => getMethod('RMUU'),
+    (e: Error) => {
+      assert.match(e.message, /unknown unlearning method 'RMUU' \(known: .*\)/);
+      for (const n of [
+        'GradAscent',
+        'GradDiff',
+        'NPO',
+        'SimNPO',
+        'DPO',
+        'IdkDPO',
+        'IdkNLL',
+        'UNDIAL',
+        'RMU',
+        'CEU',
+        'SatImp',
+        'WGA',
+        'PDU',
+      ])
+        assert.ok(e.message.includes(n), `lists ${n}`);
+      return true;
+    },
+  );
   assert.deepEqual(resolveArgs(getMethod('RMU'), { trainable_params: 'a.*, b.**' }).trainable_params, ['a.*', 'b.**']);
   for (const m of listMethods()) {
     assert.ok(m.description.length > 20 && !m.description.includes('\n'), `${m.name}: a one-line description`);

@@ -30,7 +30,15 @@ test('TaskVector: the output is exactly θ − α(θ_r − θ), θ_r the same fi
     const model = tinyModel(dir);
     const f = writeJsonl(join(dir, 'forget.jsonl'), forgetRows);
     const common = { epochs: 2, lr: 3e-3, batchSize: 2, seed: 5 };
-    await forget({ modelDir: model, forgetFile: f, method: 'TaskVector', args: { alpha: '2.5' }, outDir: join(dir, 'tv'), ...common, report: quiet });
+    await forget({
+      modelDir: model,
+      forgetFile: f,
+      method: 'TaskVector',
+      args: { alpha: '2.5' },
+      outDir: join(dir, 'tv'),
+      ...common,
+      report: quiet,
+    });
     await finetune({ modelDir: model, dataFiles: [f], outDir: join(dir, 'reinforced'), ...common, report: quiet });
     const base = tensorsOf(model);
     const r = tensorsOf(join(dir, 'reinforced'));
@@ -55,16 +63,29 @@ test('TaskVector: the output is exactly θ − α(θ_r − θ), θ_r the same fi
 });
 
 test('WHP: v_generic = v_base − α·ReLU(v_reinforced − v_base) on hand-made logits, and the alignment of anchored terms', () => {
-  const base = torch.tensor([[1, 2, 3, 0], [0.5, -1, 2, 2]]);
-  const reinf = torch.tensor([[2, 1, 5, 0], [0.5, 3, 1, 2.25]]);
+  const base = torch.tensor([
+    [1, 2, 3, 0],
+    [0.5, -1, 2, 2],
+  ]);
+  const reinf = torch.tensor([
+    [2, 1, 5, 0],
+    [0.5, 3, 1, 2.25],
+  ]);
   const g = genericLogits(base, reinf, 5);
   // row 0: ReLU(diff) = [1, 0, 2, 0] → [1−5, 2, 3−10, 0]; row 1: ReLU(diff) = [0, 4, 0, 0.25] → [0.5, −21, 2, 0.75]
-  assert.deepEqual(g.toArray(), [[-4, 2, -7, 0], [0.5, -21, 2, 0.75]]);
+  assert.deepEqual(g.toArray(), [
+    [-4, 2, -7, 0],
+    [0.5, -21, 2, 0.75],
+  ]);
   assert.deepEqual(g.argmax(-1).toArray(), [1, 2]);
   assert.deepEqual(genericLogits(base, reinf, 0).toArray(), base.toArray(), 'α = 0 leaves the baseline');
   torch.dispose([base, reinf, g]);
 
-  const terms = new Map([['Harry', 'Jon'], ['Harry Potter', 'Jon Smith'], ['Ron', 'Tim']]);
+  const terms = new Map([
+    ['Harry', 'Jon'],
+    ['Harry Potter', 'Jon Smith'],
+    ['Ron', 'Tim'],
+  ]);
   assert.deepEqual(segmentText('Harry Potter met Ron. Harrys Ronald', terms), [
     { text: 'Harry Potter', translated: 'Jon Smith', term: true },
     { text: ' met', translated: ' met', term: false },
@@ -82,7 +103,10 @@ test('WHP: v_generic = v_base − α·ReLU(v_reinforced − v_base) on hand-made
   assert.deepEqual(a.transIds, [10, 11, 30, 12, 0]);
   // 11 ← trans 0; 20 (the term's first token) ← trans 1 (predicts 30); 21 no label; 12 ← trans 2 (after 30); eos ← trans 3
   assert.deepEqual(a.predictor, [0, 1, -1, 2, 3]);
-  const b = alignPredictors([{ orig: [5, 6], trans: [5, 6], term: false, labelled: false }, { orig: [7, 8], trans: [7, 8], term: false, labelled: true }]);
+  const b = alignPredictors([
+    { orig: [5, 6], trans: [5, 6], term: false, labelled: false },
+    { orig: [7, 8], trans: [7, 8], term: false, labelled: true },
+  ]);
   assert.deepEqual(b.predictor, [-1, 1, 2], 'prompt tokens get no label');
   assert.throws(() => alignPredictors([{ orig: [1], trans: [2], term: false, labelled: true }]), /differs between the texts/);
 });
@@ -102,11 +126,25 @@ test('WHP: the labels of a row are argmax(v_generic), the reinforced model read 
     const parts = [];
     for (const s of seg) {
       const orig = await tok.encode(s.text, { addSpecialTokens: false });
-      parts.push({ orig, trans: s.term ? await tok.encode(s.translated, { addSpecialTokens: false }) : orig, term: s.term, labelled: true });
+      parts.push({
+        orig,
+        trans: s.term ? await tok.encode(s.translated, { addSpecialTokens: false }) : orig,
+        term: s.term,
+        labelled: true,
+      });
     }
     parts.push({ orig: [0], trans: [0], term: false, labelled: true });
     const a = alignPredictors(parts);
-    const logits = (m: typeof base, ids: number[]) => torch.tidy(() => torch.noGrad(() => m.forward(torch.tensor([ids], { dtype: 'int64' })).logits.select(0, 0).toArray() as number[][]));
+    const logits = (m: typeof base, ids: number[]) =>
+      torch.tidy(() =>
+        torch.noGrad(
+          () =>
+            m
+              .forward(torch.tensor([ids], { dtype: 'int64' }))
+              .logits.select(0, 0)
+              .toArray() as number[][],
+        ),
+      );
     const R = logits(reinforced, a.ids);
     const B = logits(base, a.transIds);
     const want = a.ids.map(() => -100);
@@ -131,14 +169,40 @@ test('WHP end to end: a dictionary run and a run with proposed terms; bad dictio
     const dict = join(dir, 'dict.json');
     writeFileSync(dict, JSON.stringify({ Ada: 'Gwen', Bruno: 'Hugo' }));
     const lines: string[] = [];
-    const res = await forget({ modelDir: model, forgetFile: f, method: 'WHP', args: { dictionary: dict, reinforce_epochs: '3' }, outDir: join(dir, 'a'), epochs: 2, lr: 3e-3, batchSize: 2, seed: 1, report: (l) => lines.push(l) });
+    const res = await forget({
+      modelDir: model,
+      forgetFile: f,
+      method: 'WHP',
+      args: { dictionary: dict, reinforce_epochs: '3' },
+      outDir: join(dir, 'a'),
+      epochs: 2,
+      lr: 3e-3,
+      batchSize: 2,
+      seed: 1,
+      report: (l) => lines.push(l),
+    });
     assert.ok(res.parametersChanged > 1000);
-    assert.ok(lines.some((l) => /2 anchored terms from/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /2 anchored terms from/.test(l)),
+      lines.join('\n'),
+    );
     const gen = lines.find((l) => /generic labels: \d+ of \d+/.test(l))!;
     assert.ok(gen, lines.join('\n'));
 
     const auto: string[] = [];
-    await forget({ modelDir: model, forgetFile: f, retainFile: r, method: 'WHP', args: { reinforce_epochs: '4', auto_terms: '3' }, outDir: join(dir, 'b'), epochs: 1, lr: 3e-3, batchSize: 2, seed: 1, report: (l) => auto.push(l) });
+    await forget({
+      modelDir: model,
+      forgetFile: f,
+      retainFile: r,
+      method: 'WHP',
+      args: { reinforce_epochs: '4', auto_terms: '3' },
+      outDir: join(dir, 'b'),
+      epochs: 1,
+      lr: 3e-3,
+      batchSize: 2,
+      seed: 1,
+      report: (l) => auto.push(l),
+    });
     const proposed = auto.find((l) => l.includes('anchored terms proposed'))!;
     const pairs = [...proposed.matchAll(/([\w'’-]+) → ([\w'’-]+)/g)].map((m) => [m[1]!, m[2]!]);
     assert.ok(pairs.length >= 1 && pairs.length <= 3, proposed);
@@ -146,15 +210,29 @@ test('WHP end to end: a dictionary run and a run with proposed terms; bad dictio
     const forgetText = forgetRows.map((x) => x.text).join(' ');
     for (const [term, generic] of pairs) {
       assert.ok(forgetText.includes(term!) && !new RegExp(`\\b${term}\\b`).test(retainText), `${term} is a forget-only word`);
-      assert.ok(new RegExp(`\\b${generic}\\b`).test(retainText) && !new RegExp(`\\b${generic}\\b`).test(forgetText), `${generic} is a retain word`);
+      assert.ok(
+        new RegExp(`\\b${generic}\\b`).test(retainText) && !new RegExp(`\\b${generic}\\b`).test(forgetText),
+        `${generic} is a retain word`,
+      );
       assert.equal(/^[A-Z]/.test(term!), /^[A-Z]/.test(generic!), `${term} → ${generic}: the same kind`);
     }
-    await assert.rejects(() => forget({ modelDir: model, forgetFile: f, method: 'WHP', outDir: join(dir, 'c'), report: quiet }), /needs --retain/);
+    await assert.rejects(
+      () => forget({ modelDir: model, forgetFile: f, method: 'WHP', outDir: join(dir, 'c'), report: quiet }),
+      /needs --retain/,
+    );
     writeFileSync(dict, '{"Ada": 3}');
     // The terms name what is forgotten (a person, here): errors give positions and types, never a term.
-    assert.throws(() => readDictionary(dict), (e: Error) => new RegExp(`dictionary ${dict}: the translation of entry 1 must be a string, got a number`).test(e.message) && !e.message.includes('Ada'));
+    assert.throws(
+      () => readDictionary(dict),
+      (e: Error) =>
+        new RegExp(`dictionary ${dict}: the translation of entry 1 must be a string, got a number`).test(e.message) &&
+        !e.message.includes('Ada'),
+    );
     writeFileSync(dict, '{"Ada": ');
-    assert.throws(() => readDictionary(dict), (e: Error) => new RegExp(`dictionary ${dict}: not JSON`).test(e.message) && !e.message.includes('Ada'));
+    assert.throws(
+      () => readDictionary(dict),
+      (e: Error) => new RegExp(`dictionary ${dict}: not JSON`).test(e.message) && !e.message.includes('Ada'),
+    );
   });
 });
 
@@ -166,18 +244,35 @@ test('Distill: the student learns from retain rows only (the forget rows are nev
     await finetune({ modelDir, dataFiles: [all], outDir: join(dir, 'teacher'), epochs: 4, lr: 5e-3, batchSize: 4, report: quiet });
     const method = getMethod('Distill');
     const model = loadModel(join(dir, 'teacher'));
-    const untouchable = new Proxy([] as never[], { get: (_t, key) => { throw new Error(`the forget rows were read (${String(key)})`); } });
+    const untouchable = new Proxy([] as never[], {
+      get: (_t, key) => {
+        throw new Error(`the forget rows were read (${String(key)})`);
+      },
+    });
     const ctx: ProcedureContext<never> = {
-      args: resolveArgs(method, { temperature: '2' }) as never, model, modelDir: join(dir, 'teacher'), tokenizer: loadTokenizer(join(dir, 'teacher')),
-      forgetRows: untouchable, retainRows, workDir: join(dir, 'work'), report: quiet,
+      args: resolveArgs(method, { temperature: '2' }) as never,
+      model,
+      modelDir: join(dir, 'teacher'),
+      tokenizer: loadTokenizer(join(dir, 'teacher')),
+      forgetRows: untouchable,
+      retainRows,
+      workDir: join(dir, 'work'),
+      report: quiet,
       training: { seed: 0, device: 'cpu', maxLength: 48, steps: 40, lr: 3e-3, batchSize: 4 },
     };
     const seen = await distillExamples(ctx as never);
     const expected = await encodeExamples(ctx as never, retainRows);
-    assert.deepEqual(seen.map((e) => e.ids), expected.map((e) => e.ids), 'exactly the retain rows reach the loop');
+    assert.deepEqual(
+      seen.map((e) => e.ids),
+      expected.map((e) => e.ids),
+      'exactly the retain rows reach the loop',
+    );
     const student = await method.procedure!(ctx as never);
     assert.ok(student && student !== model, 'a new model');
-    const log = readFileSync(join(dir, 'work', 'distill', 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(dir, 'work', 'distill', 'train_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(log.at(-1).loss < log[0].loss * 0.7, `distillation loss ${log[0].loss} → ${log.at(-1).loss}`);
     student!.dispose();
     model.dispose();
@@ -188,14 +283,38 @@ test('Distill: the student learns from retain rows only (the forget rows are nev
     writeFileSync(small, JSON.stringify({ ...cfg, num_hidden_layers: 1, hidden_size: 16, head_dim: 8, intermediate_size: 32 }));
     const f = writeJsonl(join(dir, 'forget.jsonl'), forgetRows);
     const r = writeJsonl(join(dir, 'retain.jsonl'), retainRows);
-    await forget({ modelDir, forgetFile: f, retainFile: r, method: 'Distill', args: { teacher: join(dir, 'teacher'), student_config: small, student_seed: '3' }, outDir: join(dir, 'out'), steps: 5, report: quiet });
+    await forget({
+      modelDir,
+      forgetFile: f,
+      retainFile: r,
+      method: 'Distill',
+      args: { teacher: join(dir, 'teacher'), student_config: small, student_seed: '3' },
+      outDir: join(dir, 'out'),
+      steps: 5,
+      report: quiet,
+    });
     const out = JSON.parse(readFileSync(join(dir, 'out', 'config.json'), 'utf8'));
     assert.equal(out.hidden_size, 16);
     assert.ok(existsSync(join(dir, 'out', 'tokenizer.json')), 'the student carries the tokenizer');
     loadModel(join(dir, 'out')).dispose();
     writeFileSync(small, JSON.stringify({ ...cfg, vocab_size: 999 }));
-    await assert.rejects(() => forget({ modelDir, forgetFile: f, retainFile: r, method: 'Distill', args: { student_config: small }, outDir: join(dir, 'out2'), steps: 2, report: quiet }),
-      new RegExp(`student_config ${small} has vocab_size 999, but the teacher's is 300`));
-    await assert.rejects(() => forget({ modelDir, forgetFile: f, method: 'Distill', outDir: join(dir, 'out3'), steps: 2, report: quiet }), /needs --retain/);
+    await assert.rejects(
+      () =>
+        forget({
+          modelDir,
+          forgetFile: f,
+          retainFile: r,
+          method: 'Distill',
+          args: { student_config: small },
+          outDir: join(dir, 'out2'),
+          steps: 2,
+          report: quiet,
+        }),
+      new RegExp(`student_config ${small} has vocab_size 999, but the teacher's is 300`),
+    );
+    await assert.rejects(
+      () => forget({ modelDir, forgetFile: f, method: 'Distill', outDir: join(dir, 'out3'), steps: 2, report: quiet }),
+      /needs --retain/,
+    );
   });
 });

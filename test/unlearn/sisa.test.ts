@@ -53,7 +53,11 @@ test('SISA: forgetting a key retrains one shard from its checkpoint and gives, b
     assert.deepEqual(b.stages, c.stages);
     assert.deepEqual(b.constituents, c.constituents);
     for (const ck of checkpoints(c)) {
-      assert.equal(sha(join(dir, 'B', ck, 'model.safetensors')), sha(join(dir, 'C', ck, 'model.safetensors')), `${ck}: forgotten = trained without`);
+      assert.equal(
+        sha(join(dir, 'B', ck, 'model.safetensors')),
+        sha(join(dir, 'C', ck, 'model.safetensors')),
+        `${ck}: forgotten = trained without`,
+      );
     }
     const retrained = r.shardsRetrained[0]!;
     const last = `shard-${retrained}/slice-2/model.safetensors`;
@@ -69,27 +73,38 @@ test('SISA: forgetting a key retrains one shard from its checkpoint and gives, b
     const ids = join(dir, 'ids.txt');
     writeFileSync(ids, [JSON.stringify(victimRows[0]), recordId(victimRows[1]!), recordId(victimRows[2]!)].join('\n') + '\n');
     await sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'D'), idsFile: ids, report: quiet });
-    for (const ck of checkpoints(c)) assert.equal(sha(join(dir, 'D', ck, 'model.safetensors')), sha(join(dir, 'C', ck, 'model.safetensors')), `${ck} via --ids`);
+    for (const ck of checkpoints(c))
+      assert.equal(sha(join(dir, 'D', ck, 'model.safetensors')), sha(join(dir, 'C', ck, 'model.safetensors')), `${ck} via --ids`);
 
     // The folder loads as one model: log of the mean of the constituents' probabilities; generation works.
     const baseline = torch.liveTensors();
     const ens = loadSisaModel(join(dir, 'A'));
     assert.ok(ens instanceof EnsembleLM);
     const members = a.constituents.map((m) => loadModel(join(dir, 'A', m)));
-    const ids2 = torch.tensor([[5, 17, 40, 41], [7, 8, 9, 10]], { dtype: 'int64' });
+    const ids2 = torch.tensor(
+      [
+        [5, 17, 40, 41],
+        [7, 8, 9, 10],
+      ],
+      { dtype: 'int64' },
+    );
     const got = torch.tidy(() => torch.noGrad(() => ens.forward(ids2).logits));
-    const want = torch.tidy(() => torch.noGrad(() => {
-      const probs = members.map((m) => torch.softmax(m.forward(ids2).logits, -1));
-      return torch.log(probs.reduce((s, p) => s.add(p)).div(members.length));
-    }));
+    const want = torch.tidy(() =>
+      torch.noGrad(() => {
+        const probs = members.map((m) => torch.softmax(m.forward(ids2).logits, -1));
+        return torch.log(probs.reduce((s, p) => s.add(p)).div(members.length));
+      }),
+    );
     const diff = torch.tidy(() => got.sub(want).abs().max().item());
     assert.ok(diff < 1e-5, `ensemble logits = log mean prob (max diff ${diff})`);
     // One step with the ensemble's KV cache = the full forward at that position.
-    const step = torch.tidy(() => torch.noGrad(() => {
-      const prefix = ens.forward(ids2.narrow(1, 0, 3), { useCache: true });
-      const next = ens.forward(ids2.narrow(1, 3, 1), { pastKeyValues: prefix.pastKeyValues!, useCache: true }).logits.select(1, 0);
-      return next.sub(got.select(1, 3)).abs().max().item();
-    }));
+    const step = torch.tidy(() =>
+      torch.noGrad(() => {
+        const prefix = ens.forward(ids2.narrow(1, 0, 3), { useCache: true });
+        const next = ens.forward(ids2.narrow(1, 3, 1), { pastKeyValues: prefix.pastKeyValues!, useCache: true }).logits.select(1, 0);
+        return next.sub(got.select(1, 3)).abs().max().item();
+      }),
+    );
     assert.ok(step < 1e-5, `cached step = full forward (max diff ${step})`);
     const cached = await ens.generate(ids2, { maxNewTokens: 5 });
     const uncached = await ens.generate(ids2, { maxNewTokens: 5, useCache: false });
@@ -108,24 +123,54 @@ test('SISA: bad input is refused with the file, line and field named', async () 
     const model = tinyModel(dir);
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, JSON.stringify(rows[0]) + '\n\n' + JSON.stringify({ text: 'no key here' }) + '\n');
-    await assert.rejects(() => sisaTrain({ modelDir: model, dataFile: bad, outDir: join(dir, 'x'), ...training }), new RegExp(`${bad}:3: no 'person_id' field`));
+    await assert.rejects(
+      () => sisaTrain({ modelDir: model, dataFile: bad, outDir: join(dir, 'x'), ...training }),
+      new RegExp(`${bad}:3: no 'person_id' field`),
+    );
     writeFileSync(bad, JSON.stringify({ person_id: { a: 1 }, text: 'x' }) + '\n');
-    await assert.rejects(() => sisaTrain({ modelDir: model, dataFile: bad, outDir: join(dir, 'x'), ...training }), new RegExp(`${bad}:1: 'person_id' must be a string or a number`));
+    await assert.rejects(
+      () => sisaTrain({ modelDir: model, dataFile: bad, outDir: join(dir, 'x'), ...training }),
+      new RegExp(`${bad}:1: 'person_id' must be a string or a number`),
+    );
     const data = writeJsonl(join(dir, 'data.jsonl'), rows.slice(0, 6));
-    await assert.rejects(() => sisaTrain({ modelDir: model, dataFile: data, outDir: join(dir, 'x'), ...training, shards: 0 }), /'--shards' must be a positive integer, got 0/);
-    await assert.rejects(() => sisaTrain({ modelDir: model, dataFile: data, outDir: join(model, 'inside'), ...training }), /overlaps the base model folder/);
+    await assert.rejects(
+      () => sisaTrain({ modelDir: model, dataFile: data, outDir: join(dir, 'x'), ...training, shards: 0 }),
+      /'--shards' must be a positive integer, got 0/,
+    );
+    await assert.rejects(
+      () => sisaTrain({ modelDir: model, dataFile: data, outDir: join(model, 'inside'), ...training }),
+      /overlaps the base model folder/,
+    );
     await sisaTrain({ modelDir: model, dataFile: data, outDir: join(dir, 'A'), ...training, slices: 1 });
-    await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), key: 'nobody', report: quiet }), /no record of .* has person_id = "nobody"/);
-    await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), report: quiet }), /give --key VALUE or --ids FILE/);
-    await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'A', 'B'), key: 'p0', report: quiet }), /overlaps the SISA folder/);
+    await assert.rejects(
+      () => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), key: 'nobody', report: quiet }),
+      /no record of .* has person_id = "nobody"/,
+    );
+    await assert.rejects(
+      () => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), report: quiet }),
+      /give --key VALUE or --ids FILE/,
+    );
+    await assert.rejects(
+      () => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'A', 'B'), key: 'p0', report: quiet }),
+      /overlaps the SISA folder/,
+    );
     const ids = join(dir, 'ids.txt');
     writeFileSync(ids, 'a'.repeat(64) + '\n');
-    await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), idsFile: ids, report: quiet }), /1 of the 1 records in .* are not in/);
+    await assert.rejects(
+      () => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), idsFile: ids, report: quiet }),
+      /1 of the 1 records in .* are not in/,
+    );
     writeFileSync(ids, 'not an id\n');
-    await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), idsFile: ids, report: quiet }), new RegExp(`${ids}:1: expected a record id`));
+    await assert.rejects(
+      () => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), idsFile: ids, report: quiet }),
+      new RegExp(`${ids}:1: expected a record id`),
+    );
     // Retraining needs the remaining rows' content: a data file without them is refused.
     const other = writeJsonl(join(dir, 'other.jsonl'), [{ person_id: 'p0', text: 'something else' }]);
-    await assert.rejects(() => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), key: 'p0', dataFile: other, report: quiet }), /lacks \d+ records the retrained shards need/);
+    await assert.rejects(
+      () => sisaForget({ dir: join(dir, 'A'), outDir: join(dir, 'B'), key: 'p0', dataFile: other, report: quiet }),
+      /lacks \d+ records the retrained shards need/,
+    );
     assert.ok(!existsSync(join(dir, 'B')), 'nothing is left behind by a refused forget');
     await assert.rejects(() => sisaForget({ dir: model, outDir: join(dir, 'B'), key: 'p0', report: quiet }), /is not a SISA folder/);
   });

@@ -6,13 +6,26 @@ import { initModel } from '../../src/train/init.js';
 import { llamaConfigJson } from '../../src/train/presets.js';
 import { buildModel } from '../../src/models/load.js';
 
-export const TINY_SHAPE = { vocabSize: 300, hiddenSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 64, contextLength: 48 };
+export const TINY_SHAPE = {
+  vocabSize: 300,
+  hiddenSize: 32,
+  numLayers: 2,
+  numHeads: 2,
+  numKvHeads: 1,
+  intermediateSize: 64,
+  contextLength: 48,
+};
 
 export const PEOPLE = ['Ada', 'Bruno', 'Cleo', 'Dmitri', 'Elif', 'Farid', 'Gwen', 'Hugo'];
-export const personText = (name: string, k: number) => `${name} lives in room ${k % 7} and likes ${['tea', 'chess', 'boats', 'maps'][k % 4]}.`;
+export const personText = (name: string, k: number) =>
+  `${name} lives in room ${k % 7} and likes ${['tea', 'chess', 'boats', 'maps'][k % 4]}.`;
 
 /** Writes a tokenizer folder and a model folder (seeded weights) under dir; returns the model folder. */
-export function tinyModel(dir: string, seed = 1, texts: string[] = PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => personText(p, i + k)))): string {
+export function tinyModel(
+  dir: string,
+  seed = 1,
+  texts: string[] = PEOPLE.flatMap((p, i) => [0, 1, 2].map((k) => personText(p, i + k))),
+): string {
   const tokDir = join(dir, 'tok');
   trainBpeTokenizer(texts, tokDir, { vocabSize: TINY_SHAPE.vocabSize });
   const config = llamaConfigJson(TINY_SHAPE, { bos: 0, eos: 0, pad: 0 });

@@ -13,20 +13,31 @@ import '../../src/train/behaviours/index.js';
 import { buildSuite } from '../../src/data/index.js';
 
 /** A LetheError with `code` whose message matches every pattern. */
-const refused = (code: LetheErrorCode, ...patterns: RegExp[]) => (err: unknown) => {
-  assert.ok(err instanceof LetheError, `expected a LetheError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  for (const p of patterns) assert.match(err.message, p);
-  return true;
-};
+const refused =
+  (code: LetheErrorCode, ...patterns: RegExp[]) =>
+  (err: unknown) => {
+    assert.ok(err instanceof LetheError, `expected a LetheError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  };
 
 test('an unknown name in any registry is NOT_FOUND and lists the known names', () => {
   assert.throws(() => getMethod('RMUU'), refused('NOT_FOUND', /unknown unlearning method 'RMUU' \(known: .*GradAscent/));
-  assert.throws(() => getMetric('forget_Q_A_Probability'), refused('NOT_FOUND', /metric 'forget_Q_A_Probability' is not registered \(known: .*forget_Q_A_Prob,/));
+  assert.throws(
+    () => getMetric('forget_Q_A_Probability'),
+    refused('NOT_FOUND', /metric 'forget_Q_A_Probability' is not registered \(known: .*forget_Q_A_Prob,/),
+  );
   assert.throws(() => preset('huge'), refused('NOT_FOUND', /unknown preset 'huge' \(expected tiny or small\)/));
   assert.throws(() => getBehaviour('sarcasm'), refused('NOT_FOUND', /unknown behaviour 'sarcasm' \(expected .*bias/));
-  assert.throws(() => buildSuite('novels', '/nonexistent', { size: 'tiny', seed: 1 } as never, 'test'), refused('NOT_FOUND', /unknown suite 'novels' \(expected .*persona.*all\)/));
-  assert.throws(() => loadSets({ suite: 'novels', dataDir: '/' }), refused('NOT_FOUND', /unknown suite 'novels' \(expected persona:forget01/));
+  assert.throws(
+    () => buildSuite('novels', '/nonexistent', { size: 'tiny', seed: 1 } as never, 'test'),
+    refused('NOT_FOUND', /unknown suite 'novels' \(expected .*persona.*all\)/),
+  );
+  assert.throws(
+    () => loadSets({ suite: 'novels', dataDir: '/' }),
+    refused('NOT_FOUND', /unknown suite 'novels' \(expected persona:forget01/),
+  );
 });
 
 test('a name registered twice is a bug (INTERNAL), not bad input', () => {

@@ -28,7 +28,13 @@ test('readJsonl: rows with their line numbers; blank lines, CRLF and a byte-orde
   const f = join(dir, 'rows.jsonl');
   writeFileSync(f, '\uFEFF{"text": "a"}\r\n\n   \n{"text": "b"}\n\t\n{"text": "c"}');
   const seen: number[] = [];
-  const rows = readJsonl(f, { what: 'data file', validate: (row, line) => { seen.push(line); return (row as { text: string }).text; } });
+  const rows = readJsonl(f, {
+    what: 'data file',
+    validate: (row, line) => {
+      seen.push(line);
+      return (row as { text: string }).text;
+    },
+  });
   assert.deepEqual(rows, ['a', 'b', 'c']);
   assert.deepEqual(seen, [1, 4, 6]);
   assert.deepEqual(readJsonl(f, { what: 'data file' }), [{ text: 'a' }, { text: 'b' }, { text: 'c' }]);
@@ -42,7 +48,10 @@ test('readJsonl: a missing file, a line that is not JSON, a bad row and no rows 
 
   const notJson = join(dir, 'not-json.jsonl');
   writeFileSync(notJson, `{"text": "fine"}\n\n{"text": "${SECRET}", \n`);
-  assert.throws(() => readJsonl(notJson, { what: '--holdout' }), refused('BAD_INPUT', /^--holdout: .*not-json\.jsonl:3: not valid JSON( \(at character \d+\))?; expected one JSON object per line$/));
+  assert.throws(
+    () => readJsonl(notJson, { what: '--holdout' }),
+    refused('BAD_INPUT', /^--holdout: .*not-json\.jsonl:3: not valid JSON( \(at character \d+\))?; expected one JSON object per line$/),
+  );
 
   const bad = join(dir, 'bad-row.jsonl');
   writeFileSync(bad, `{"text": "fine"}\n{"name": "${SECRET}"}\n`);
@@ -51,11 +60,17 @@ test('readJsonl: a missing file, a line that is not JSON, a bad row and no rows 
     if (typeof r.text !== 'string') throw badRow(bad, line, 'text', 'a string', r.name);
     return r.text;
   };
-  assert.throws(() => readJsonl(bad, { what: 'forget file', validate }), refused('BAD_INPUT', /bad-row\.jsonl:2: field 'text': expected a string, got a string$/));
+  assert.throws(
+    () => readJsonl(bad, { what: 'forget file', validate }),
+    refused('BAD_INPUT', /bad-row\.jsonl:2: field 'text': expected a string, got a string$/),
+  );
 
   const empty = join(dir, 'empty.jsonl');
   writeFileSync(empty, '\n  \n');
-  assert.throws(() => readJsonl(empty, { what: 'forget file', expected: '{"text"} rows' }), refused('BAD_INPUT', /^forget file: .*empty\.jsonl holds no rows \(expected \{"text"\} rows\)$/));
+  assert.throws(
+    () => readJsonl(empty, { what: 'forget file', expected: '{"text"} rows' }),
+    refused('BAD_INPUT', /^forget file: .*empty\.jsonl holds no rows \(expected \{"text"\} rows\)$/),
+  );
   assert.deepEqual(readJsonl(empty, { what: 'proposal', allowEmpty: true }), []);
 });
 
@@ -91,7 +106,9 @@ test('writeFileAtomic: a reader never sees half a file', async () => {
   const size = 4 * 1024 * 1024;
   writeFileAtomic(f, 'a'.repeat(size));
   // Another process reads the file in a loop while this one rewrites it with other letters.
-  const reader = spawn(process.execPath, ['-e', `
+  const reader = spawn(process.execPath, [
+    '-e',
+    `
     const { readFileSync } = require('node:fs');
     let reads = 0, torn = 0;
     const end = Date.now() + 1500;
@@ -100,9 +117,12 @@ test('writeFileAtomic: a reader never sees half a file', async () => {
       reads++;
       if (t.length !== ${size} || t[0] !== t[t.length - 1] || t.indexOf(t[0] === 'a' ? 'b' : 'a') >= 0) torn++;
     }
-    process.stdout.write(JSON.stringify({ reads, torn }));`]);
+    process.stdout.write(JSON.stringify({ reads, torn }));`,
+  ]);
   let out = '';
-  reader.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  reader.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const done = new Promise<number>((ok) => reader.on('close', ok));
   for (let k = 0; k < 40; k++) {
     writeFileAtomic(f, (k % 2 ? 'a' : 'b').repeat(size));
@@ -126,8 +146,13 @@ test('sha256File equals sha256 of the bytes (across its 1 MiB reads, and for an 
 });
 
 test('canonicalJson: keys sorted at every depth, no whitespace; the bytes record ids were made with', () => {
-  const row = JSON.parse('{"question":"Q?","answer":"A.","person_id":7,"nested":{"b":[1,2.5,{"z":null,"a":"é\\u2028"}],"a":true},"Zed":-0.0001}') as unknown;
-  assert.equal(canonicalJson(row), '{"Zed":-0.0001,"answer":"A.","nested":{"a":true,"b":[1,2.5,{"a":"é\u2028","z":null}]},"person_id":7,"question":"Q?"}');
+  const row = JSON.parse(
+    '{"question":"Q?","answer":"A.","person_id":7,"nested":{"b":[1,2.5,{"z":null,"a":"é\\u2028"}],"a":true},"Zed":-0.0001}',
+  ) as unknown;
+  assert.equal(
+    canonicalJson(row),
+    '{"Zed":-0.0001,"answer":"A.","nested":{"a":true,"b":[1,2.5,{"a":"é\u2028","z":null}]},"person_id":7,"question":"Q?"}',
+  );
   // The sha256 SISA record ids and provenance record hashes of this row had before the two
   // canonical JSONs became one (sorted by UTF-16 code unit, as Array.prototype.sort does).
   assert.equal(sha256(canonicalJson(row)), 'fe329475fa4e0fe7862e4f0cefa80c3075d9be86bde1a4c87d24a22809eb5902');
@@ -138,7 +163,10 @@ test('canonicalJson: undefined members dropped and undefined list entries null, 
   assert.equal(canonicalJson({ a: undefined, b: [undefined, 1], c: null }), '{"b":[null,1],"c":null}');
   assert.equal(canonicalJson({ a: undefined, b: [undefined, 1], c: null }), JSON.stringify({ b: [undefined, 1], c: null, a: undefined }));
   for (const bad of [NaN, Infinity, -Infinity]) {
-    assert.throws(() => canonicalJson({ value: bad }), (err: unknown) => err instanceof LetheError && err.code === 'BAD_INPUT' && /numbers must be finite/.test(err.message));
+    assert.throws(
+      () => canonicalJson({ value: bad }),
+      (err: unknown) => err instanceof LetheError && err.code === 'BAD_INPUT' && /numbers must be finite/.test(err.message),
+    );
     assert.throws(() => canonicalJson([bad]), /numbers must be finite/);
   }
   assert.throws(() => canonicalJson({ f: () => 1 }), /cannot encode a function/);
@@ -155,9 +183,15 @@ test('modelFingerprint: every file of the folder, sub-folders included, in sha25
   const fp = modelFingerprint(m);
   assert.deepEqual(Object.keys(fp.files), ['config.json', 'model.safetensors', 'sub/x.txt', 'tokenizer.json']);
   assert.equal(fp.files['model.safetensors'], sha256('abc'));
-  const listing = Object.entries(fp.files).map(([p, h]) => `${h}  ${p}\n`).join('');
+  const listing = Object.entries(fp.files)
+    .map(([p, h]) => `${h}  ${p}\n`)
+    .join('');
   assert.equal(fp.sha256, sha256(listing));
-  assert.equal(fp.sha256, '3a6a8c65d98593f068d289fc2a0f69eed346acea84186bd6a852963700f0477c', 'the value registries and certificates hold for this folder');
+  assert.equal(
+    fp.sha256,
+    '3a6a8c65d98593f068d289fc2a0f69eed346acea84186bd6a852963700f0477c',
+    'the value registries and certificates hold for this folder',
+  );
   writeFileSync(join(m, 'tokenizer.json'), '{"v":2}');
   assert.notEqual(modelFingerprint(m).sha256, fp.sha256, 'a changed tokenizer changes the fingerprint');
   mkdirSync(join(dir, 'empty-model'));

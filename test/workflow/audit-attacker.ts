@@ -19,7 +19,12 @@ export async function readChain(w: Workflow): Promise<AuditEntry[]> {
 /** Replaces the log by `mutate(entries)`, each renumbered, relinked, rehashed and signed with `key`
  *  (unless `relink: false` keeps each draft's own seq and prev_hash), and a head signed with `key`
  *  (unless `head: false` leaves the old head row as it was). */
-export async function rewriteChain(w: Workflow, key: KeyObject, mutate: (entries: AuditEntry[]) => Draft[] | Promise<Draft[]>, o: { relink?: boolean; head?: boolean } = {}): Promise<void> {
+export async function rewriteChain(
+  w: Workflow,
+  key: KeyObject,
+  mutate: (entries: AuditEntry[]) => Draft[] | Promise<Draft[]>,
+  o: { relink?: boolean; head?: boolean } = {},
+): Promise<void> {
   const drafts = await mutate(await readChain(w));
   await w.store.db.deleteFrom('audit').execute();
   let prev = GENESIS_HASH;
@@ -27,12 +32,30 @@ export async function rewriteChain(w: Workflow, key: KeyObject, mutate: (entries
   let last: { hash: string; at: string } | null = null;
   for (const d of drafts) {
     seq++;
-    const base = { seq: o.relink === false ? d.seq! : seq, at: d.at, actor: d.actor, action: d.action, requestId: d.requestId, details: d.details, prevHash: o.relink === false ? d.prevHash! : prev };
+    const base = {
+      seq: o.relink === false ? d.seq! : seq,
+      at: d.at,
+      actor: d.actor,
+      action: d.action,
+      requestId: d.requestId,
+      details: d.details,
+      prevHash: o.relink === false ? d.prevHash! : prev,
+    };
     const hash = entryHash(base);
-    await w.store.db.insertInto('audit').values({
-      seq: base.seq, at: base.at, actor: base.actor, action: base.action, request_id: base.requestId, details: canonicalJson(base.details),
-      prev_hash: base.prevHash, hash, signature: sign(null, Buffer.from(hash, 'hex'), key).toString('base64'),
-    }).execute();
+    await w.store.db
+      .insertInto('audit')
+      .values({
+        seq: base.seq,
+        at: base.at,
+        actor: base.actor,
+        action: base.action,
+        request_id: base.requestId,
+        details: canonicalJson(base.details),
+        prev_hash: base.prevHash,
+        hash,
+        signature: sign(null, Buffer.from(hash, 'hex'), key).toString('base64'),
+      })
+      .execute();
     prev = hash;
     last = { hash, at: base.at };
   }
@@ -40,14 +63,19 @@ export async function rewriteChain(w: Workflow, key: KeyObject, mutate: (entries
   await w.store.db.deleteFrom('audit_head').execute();
   if (last) {
     const head = { count: drafts.length, hash: last.hash, at: last.at };
-    await w.store.db.insertInto('audit_head').values({ id: 1, ...head, signature: sign(null, headMessage(head), key).toString('base64') }).execute();
+    await w.store.db
+      .insertInto('audit_head')
+      .values({ id: 1, ...head, signature: sign(null, headMessage(head), key).toString('base64') })
+      .execute();
   }
 }
 
 /** The entries with the last one that commits to request `id`'s rows recomputed from the tables now. */
 export async function recommitRows(w: Workflow, entries: AuditEntry[], id: string): Promise<Draft[]> {
   let lastIdx = -1;
-  entries.forEach((e, i) => { if (e.requestId === id && e.details.rows) lastIdx = i; });
+  entries.forEach((e, i) => {
+    if (e.requestId === id && e.details.rows) lastIdx = i;
+  });
   const rows = await requestRowsDigest(w.store.db, id);
   return entries.map((e, i) => (i === lastIdx ? { ...e, details: { ...e.details, rows } } : e));
 }

@@ -30,8 +30,14 @@ describe('the signing key outside the data folder', () => {
       assert.deepEqual(readdirSync(join(data, KEY_DIR)).sort(), [PUBLIC_KEY_FILE, 'subject-salt']);
       assert.equal(d.keyFile, keyFile);
       assert.equal(loadDeployment(data, { keyFile }).keyId, d.keyId, 'the same key next time');
-      assert.throws(() => loadDeployment(data), /the audit signing key is not in .* \(its public key is\): give '--key-file FILE' or \$LETHE_AUDIT_KEY_FILE/);
-      assert.throws(() => loadDeployment(data, { keyFile: join(vault, 'typo.pem') }), /the key file .*typo.pem does not exist, and this deployment already has a key/);
+      assert.throws(
+        () => loadDeployment(data),
+        /the audit signing key is not in .* \(its public key is\): give '--key-file FILE' or \$LETHE_AUDIT_KEY_FILE/,
+      );
+      assert.throws(
+        () => loadDeployment(data, { keyFile: join(vault, 'typo.pem') }),
+        /the key file .*typo.pem does not exist, and this deployment already has a key/,
+      );
       const other = join(vault, 'other.pem');
       writeFileSync(other, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
       assert.throws(() => loadDeployment(data, { keyFile: other }), /audit-ed25519.pub.pem does not match/);
@@ -45,7 +51,10 @@ describe('the signing key outside the data folder', () => {
     const data = tmp('data');
     const vault = tmp('vault');
     try {
-      assert.throws(() => loadDeployment(data, { keyFile: join(data, 'secret', 'audit.pem') }), /the key file .* lies inside the data folder .*; keep it outside/);
+      assert.throws(
+        () => loadDeployment(data, { keyFile: join(data, 'secret', 'audit.pem') }),
+        /the key file .* lies inside the data folder .*; keep it outside/,
+      );
       const before = loadDeployment(data); // an existing deployment: the key in DATA/keys (the default)
       const keyFile = join(vault, 'audit.pem');
       assert.throws(() => loadDeployment(data, { keyFile }), /still holds a signing key while '--key-file' names .*: move it out/);
@@ -67,9 +76,18 @@ describe('the signing key outside the data folder', () => {
         await createRequest(w, alice, createBody());
         assert.deepEqual((await verifyAudit(w)).problems, []);
         // Their own key: the one they could have found in DATA/keys is not there.
-        await rewriteChain(w, generateKeyPairSync('ed25519').privateKey, (es) => es.map((e) => (e.seq === 1 ? { ...e, actor: 'mallory' } : e)));
+        await rewriteChain(w, generateKeyPairSync('ed25519').privateKey, (es) =>
+          es.map((e) => (e.seq === 1 ? { ...e, actor: 'mallory' } : e)),
+        );
         const p = (await verifyAudit(w)).problems;
-        assert.deepEqual(p, ['entry 1: signature does not verify', 'entry 2: signature does not verify', "the head checkpoint's signature does not verify"].map((s) => s.replace('verify', `verify with key ${w.deployment.keyId}`)));
+        assert.deepEqual(
+          p,
+          [
+            'entry 1: signature does not verify',
+            'entry 2: signature does not verify',
+            "the head checkpoint's signature does not verify",
+          ].map((s) => s.replace('verify', `verify with key ${w.deployment.keyId}`)),
+        );
       } finally {
         await w.dispose();
         rmSync(vault, { recursive: true, force: true });
@@ -85,8 +103,18 @@ describe('the signing key outside the data folder', () => {
       const s = setup(w.dataDir);
       const id = await approved(w, s.forgetFile);
       await jobs.start();
-      const done = new Promise<JobView>((res) => jobs.on('job', (j: JobView) => { if (['succeeded', 'failed'].includes(j.state)) res(j); }));
-      const job = await jobs.submit(runner, id, { model: 'model', forgetFile: 'forget.jsonl', method: 'GradAscent', training: { steps: 2 }, policy: { checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] } });
+      const done = new Promise<JobView>((res) =>
+        jobs.on('job', (j: JobView) => {
+          if (['succeeded', 'failed'].includes(j.state)) res(j);
+        }),
+      );
+      const job = await jobs.submit(runner, id, {
+        model: 'model',
+        forgetFile: 'forget.jsonl',
+        method: 'GradAscent',
+        training: { steps: 2 },
+        policy: { checks: [{ metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] },
+      });
       const end = await done;
       assert.equal(end.state, 'succeeded', (await getJob(w, runner, job.id)).error ?? '');
       assert.deepEqual((await verifyAudit(w)).problems, []);

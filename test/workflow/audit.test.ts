@@ -7,7 +7,15 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { createRequest, createToken, makeAnchor, parseAnchor, scopeRequest, verifyAudit, type AuditVerification } from '../../src/workflow/index.js';
+import {
+  createRequest,
+  createToken,
+  makeAnchor,
+  parseAnchor,
+  scopeRequest,
+  verifyAudit,
+  type AuditVerification,
+} from '../../src/workflow/index.js';
 import { keyIdOf } from '../../src/workflow/deployment.js';
 import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, createBody, scopeBody } from './fixtures.js';
@@ -24,7 +32,10 @@ async function history(w: TestWorkflow): Promise<void> {
   await scopeRequest(w, alice, b.id, scopeBody());
 }
 
-interface Tampered { plain: AuditVerification; anchored: AuditVerification }
+interface Tampered {
+  plain: AuditVerification;
+  anchored: AuditVerification;
+}
 
 /** The history, a clean check and an anchor, the tampering, then a check without and with the anchor. */
 async function tamper(kind: (typeof STORE_KINDS)[number], fn: (w: TestWorkflow) => Promise<void>): Promise<Tampered> {
@@ -50,20 +61,39 @@ async function tampered(kind: (typeof STORE_KINDS)[number], fn: (w: TestWorkflow
   return plain.problems;
 }
 
-const has = (p: string[], re: RegExp) => assert.ok(p.some((x) => re.test(x)), `expected ${re} in:\n${p.join('\n')}`);
+const has = (p: string[], re: RegExp) =>
+  assert.ok(
+    p.some((x) => re.test(x)),
+    `expected ${re} in:\n${p.join('\n')}`,
+  );
 
 for (const kind of STORE_KINDS) {
   describe(`audit on ${kind}: tampering without the key`, () => {
     test('an edited entry', async () => {
-      const p = await tampered(kind, (w) => w.store.db.updateTable('audit').set({ details: '{"category":"bias","reason":"x","state":"received","subjects":1}' }).where('seq', '=', 2).execute().then(() => {}));
+      const p = await tampered(kind, (w) =>
+        w.store.db
+          .updateTable('audit')
+          .set({ details: '{"category":"bias","reason":"x","state":"received","subjects":1}' })
+          .where('seq', '=', 2)
+          .execute()
+          .then(() => {}),
+      );
       has(p, /entry 2: content does not match its hash \(edited\)/);
     });
 
     test('an edited entry whose hash was recomputed (but not re-signed)', async () => {
       const { entryHash } = await import('../../src/workflow/audit.js');
       const p = await tampered(kind, async (w) => {
-        const e = (await w.store.db.selectFrom('audit').selectAll().where('seq', '=', 2).executeTakeFirstOrThrow());
-        const hash = entryHash({ seq: 2, at: e.at, actor: 'mallory', action: e.action, requestId: e.request_id, details: JSON.parse(e.details), prevHash: e.prev_hash });
+        const e = await w.store.db.selectFrom('audit').selectAll().where('seq', '=', 2).executeTakeFirstOrThrow();
+        const hash = entryHash({
+          seq: 2,
+          at: e.at,
+          actor: 'mallory',
+          action: e.action,
+          requestId: e.request_id,
+          details: JSON.parse(e.details),
+          prevHash: e.prev_hash,
+        });
         await w.store.db.updateTable('audit').set({ actor: 'mallory', hash }).where('seq', '=', 2).execute();
       });
       has(p, /entry 2: signature does not verify/);
@@ -71,7 +101,13 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a deleted entry', async () => {
-      const p = await tampered(kind, (w) => w.store.db.deleteFrom('audit').where('seq', '=', 3).execute().then(() => {}));
+      const p = await tampered(kind, (w) =>
+        w.store.db
+          .deleteFrom('audit')
+          .where('seq', '=', 3)
+          .execute()
+          .then(() => {}),
+      );
       has(p, /has seq 4, expected 3 \(an entry was deleted or reordered\)/);
     });
 
@@ -85,7 +121,13 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a truncated tail (the last entries deleted)', async () => {
-      const p = await tampered(kind, (w) => w.store.db.deleteFrom('audit').where('seq', '>=', 4).execute().then(() => {}));
+      const p = await tampered(kind, (w) =>
+        w.store.db
+          .deleteFrom('audit')
+          .where('seq', '>=', 4)
+          .execute()
+          .then(() => {}),
+      );
       has(p, /^the signed head counts 5 entries, found 3 \(truncated\)$/);
     });
 
@@ -99,7 +141,12 @@ for (const kind of STORE_KINDS) {
     });
 
     test('the head deleted, the entries kept', async () => {
-      const p = await tampered(kind, (w) => w.store.db.deleteFrom('audit_head').execute().then(() => {}));
+      const p = await tampered(kind, (w) =>
+        w.store.db
+          .deleteFrom('audit_head')
+          .execute()
+          .then(() => {}),
+      );
       assert.deepEqual(p, ['the signed head is missing but 5 entries exist']);
     });
 
@@ -113,23 +160,38 @@ for (const kind of STORE_KINDS) {
 
   describe(`audit on ${kind}: tampering with the deployment key (kept in DATA/keys), every dependent field rewritten`, () => {
     test('an entry deleted, the later ones renumbered, rehashed and re-signed but not relinked: the link check finds it', async () => {
-      const p = await tampered(kind, (w) => rewriteChain(w, w.deployment.privateKey, (es) => es.filter((e) => e.seq !== 2).map((e, i) => ({ ...e, seq: i + 1 })), { relink: false }));
+      const p = await tampered(kind, (w) =>
+        rewriteChain(w, w.deployment.privateKey, (es) => es.filter((e) => e.seq !== 2).map((e, i) => ({ ...e, seq: i + 1 })), {
+          relink: false,
+        }),
+      );
       // Every entry from the gap on keeps its old prev_hash: each is a broken link, and nothing else is wrong.
-      assert.deepEqual(p.map((x) => x.replace(/\(prev_hash \w{12}…, expected \w{12}…\)/, '(…)')), [2, 3, 4].map((n) => `entry ${n}: does not follow the entry before it (…): deleted or reordered`));
+      assert.deepEqual(
+        p.map((x) => x.replace(/\(prev_hash \w{12}…, expected \w{12}…\)/, '(…)')),
+        [2, 3, 4].map((n) => `entry ${n}: does not follow the entry before it (…): deleted or reordered`),
+      );
     });
 
     test('a gap in the numbering, rehashed, relinked and re-signed: the order check finds it', async () => {
-      const p = await tampered(kind, (w) => rewriteChain(w, w.deployment.privateKey, (es) => es.map((e) => ({ ...e, seq: e.seq === 5 ? 6 : e.seq, prevHash: e.prevHash })), { relink: false }));
+      const p = await tampered(kind, (w) =>
+        rewriteChain(w, w.deployment.privateKey, (es) => es.map((e) => ({ ...e, seq: e.seq === 5 ? 6 : e.seq, prevHash: e.prevHash })), {
+          relink: false,
+        }),
+      );
       assert.deepEqual(p, ['entry 5: has seq 6, expected 5 (an entry was deleted or reordered)']);
     });
 
     test('the last entry rewritten and re-signed, the head left as it was: the head-vs-last check finds it', async () => {
-      const p = await tampered(kind, (w) => rewriteChain(w, w.deployment.privateKey, (es) => es.map((e) => (e.seq === 5 ? { ...e, actor: 'mallory' } : e)), { head: false }));
+      const p = await tampered(kind, (w) =>
+        rewriteChain(w, w.deployment.privateKey, (es) => es.map((e) => (e.seq === 5 ? { ...e, actor: 'mallory' } : e)), { head: false }),
+      );
       assert.deepEqual(p, ["the signed head's hash does not match the last entry's"]);
     });
 
     test('an entry edited, every later hash and link recomputed, all re-signed: only the anchor finds it', async () => {
-      const { plain, anchored } = await tamper(kind, (w) => rewriteChain(w, w.deployment.privateKey, (es) => es.map((e) => (e.seq === 2 ? { ...e, actor: 'mallory' } : e))));
+      const { plain, anchored } = await tamper(kind, (w) =>
+        rewriteChain(w, w.deployment.privateKey, (es) => es.map((e) => (e.seq === 2 ? { ...e, actor: 'mallory' } : e))),
+      );
       assert.deepEqual(plain.problems, [], 'the limit: a rewrite signed with the deployment key verifies by itself');
       assert.deepEqual(anchored.problems, ["entry 5 does not match the anchor's hash (history rewritten before the anchor)"]);
     });
@@ -158,7 +220,10 @@ for (const kind of STORE_KINDS) {
       });
       assert.deepEqual(plain.problems, [], 'the limit: a log re-signed with a replaced key verifies by itself');
       assert.equal(anchored.problems.length, 1, anchored.problems.join('\n'));
-      assert.match(anchored.problems[0]!, /^the anchor was signed with key [0-9a-f]{16}, the deployment now uses key [0-9a-f]{16} \(key replaced: the log may have been re-signed\)$/);
+      assert.match(
+        anchored.problems[0]!,
+        /^the anchor was signed with key [0-9a-f]{16}, the deployment now uses key [0-9a-f]{16} \(key replaced: the log may have been re-signed\)$/,
+      );
     });
   });
 }
@@ -174,12 +239,21 @@ describe('anchors', () => {
       assert.equal(a.count, 5);
       assert.equal(a.keyId, w.deployment.keyId);
       assert.deepEqual(parseAnchor(JSON.stringify(a), 'a.json'), { count: 5, hash: a.hash, at: a.at, keyId: a.keyId });
-      assert.throws(() => parseAnchor(JSON.stringify({ ...a, count: 4 }), 'a.json'), /audit anchor a.json: its signature does not verify with its key/);
-      assert.throws(() => parseAnchor(JSON.stringify({ ...a, keyId: '0'.repeat(16) }), 'a.json'), /'keyId' 0{16} is not the id of its 'publicKey'/);
+      assert.throws(
+        () => parseAnchor(JSON.stringify({ ...a, count: 4 }), 'a.json'),
+        /audit anchor a.json: its signature does not verify with its key/,
+      );
+      assert.throws(
+        () => parseAnchor(JSON.stringify({ ...a, keyId: '0'.repeat(16) }), 'a.json'),
+        /'keyId' 0{16} is not the id of its 'publicKey'/,
+      );
       assert.throws(() => parseAnchor('{"kind":"other"}', 'a.json'), /expected \{"kind": "lethe-audit-anchor"/);
       assert.throws(() => parseAnchor('nope', 'a.json'), /audit anchor a.json: not JSON/);
       await w.store.db.updateTable('audit').set({ actor: 'mallory' }).where('seq', '=', 2).execute();
-      await assert.rejects(makeAnchor(w), /audit anchor: the log does not verify \(\d+ problem\(s\); first: entry 2: content does not match its hash/);
+      await assert.rejects(
+        makeAnchor(w),
+        /audit anchor: the log does not verify \(\d+ problem\(s\); first: entry 2: content does not match its hash/,
+      );
     } finally {
       await w.dispose();
     }

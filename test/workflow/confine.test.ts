@@ -13,7 +13,16 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  auditEntries, confinePath, createJob, createRequest, getRequest, parsePolicy, runRequest, scopeRequest, type RequestView, type Roots,
+  auditEntries,
+  confinePath,
+  createJob,
+  createRequest,
+  getRequest,
+  parsePolicy,
+  runRequest,
+  scopeRequest,
+  type RequestView,
+  type Roots,
 } from '../../src/workflow/index.js';
 import { deleteForgetData } from '../../src/workflow/run-cleanup.js';
 import { sha256ConfinedFile } from '../../src/workflow/confine.js';
@@ -42,7 +51,18 @@ async function deployment(): Promise<{ w: TestWorkflow; data: string; roots: Roo
   const w = await freshWorkflow('sqlite');
   const data = w.dataDir;
   await createRequest(w, alice, createBody()); // the store has a WAL and shared memory now
-  for (const f of ['jobs/job_0123456789ab/eval/EVAL.json', '.lethe-cache/ab/m.json', 'inputs/.lethe-cache/m.json', 'policies/p.json', 'provenance.db', 'provenance.db-wal', 'lethe.lock', 'serve.lock', 'serve.lock.123.tmp', 'serve.lock.stale-123']) {
+  for (const f of [
+    'jobs/job_0123456789ab/eval/EVAL.json',
+    '.lethe-cache/ab/m.json',
+    'inputs/.lethe-cache/m.json',
+    'policies/p.json',
+    'provenance.db',
+    'provenance.db-wal',
+    'lethe.lock',
+    'serve.lock',
+    'serve.lock.123.tmp',
+    'serve.lock.stale-123',
+  ]) {
     mkdirSync(join(data, f, '..'), { recursive: true });
     writeFileSync(join(data, f), '{}\n');
   }
@@ -57,11 +77,21 @@ describe('confinePath', () => {
       assert.ok(existsSync(join(data, 'lethe.db-wal')) && existsSync(join(data, 'lethe.db-shm')), 'the store runs in WAL mode');
       const file = (v: string, field = 'forgetFile') => confinePath(v, roots, { where: 'run', field, kind: 'file' });
       for (const [v, what] of [
-        ['lethe.db', /not the store/], ['lethe.db-wal', /not the store/], ['lethe.db-shm', /not the store/], [join(data, 'lethe.lock'), /not the store/],
-        ['keys/audit-ed25519.key.pem', /not the deployment's keys/], ['keys/subject-salt', /keys/], ['jobs/job_0123456789ab/eval/EVAL.json', /not the job folders/],
-        ['.lethe-cache/ab/m.json', /a result cache/], ['inputs/.lethe-cache/m.json', /a result cache/], ['provenance.db', /the provenance index/],
-        ['provenance.db-wal', /the provenance index/], ['policies/p.json', /the policies folder/], ['inputs/../lethe.db', /not the store/],
-      ] as const) assert.throws(() => file(v), refused('forgetFile', what), v);
+        ['lethe.db', /not the store/],
+        ['lethe.db-wal', /not the store/],
+        ['lethe.db-shm', /not the store/],
+        [join(data, 'lethe.lock'), /not the store/],
+        ['keys/audit-ed25519.key.pem', /not the deployment's keys/],
+        ['keys/subject-salt', /keys/],
+        ['jobs/job_0123456789ab/eval/EVAL.json', /not the job folders/],
+        ['.lethe-cache/ab/m.json', /a result cache/],
+        ['inputs/.lethe-cache/m.json', /a result cache/],
+        ['provenance.db', /the provenance index/],
+        ['provenance.db-wal', /the provenance index/],
+        ['policies/p.json', /the policies folder/],
+        ['inputs/../lethe.db', /not the store/],
+      ] as const)
+        assert.throws(() => file(v), refused('forgetFile', what), v);
       // Through a symlink or a hard link
       symlinkSync(join(data, 'lethe.db-wal'), join(data, 'inputs', 'wal.jsonl'));
       assert.throws(() => file('inputs/wal.jsonl', 'retainFile'), refused('retainFile', /not the store/));
@@ -75,8 +105,14 @@ describe('confinePath', () => {
       symlinkSync(join(data, 'inputs', 'ok.jsonl'), join(data, 'inputs', 'alias.jsonl'));
       assert.equal(file('inputs/alias.jsonl'), realpathSync(join(data, 'inputs', 'ok.jsonl')));
       // A named policy may lie in the policies folder, nothing else internal
-      assert.equal(confinePath(join(data, 'policies', 'p.json'), roots, { where: 'run', field: 'policy', kind: 'file', allow: 'policies' }), realpathSync(join(data, 'policies', 'p.json')));
-      assert.throws(() => confinePath('lethe.db', roots, { where: 'run', field: 'policy', kind: 'file', allow: 'policies' }), refused('policy', /not the store/));
+      assert.equal(
+        confinePath(join(data, 'policies', 'p.json'), roots, { where: 'run', field: 'policy', kind: 'file', allow: 'policies' }),
+        realpathSync(join(data, 'policies', 'p.json')),
+      );
+      assert.throws(
+        () => confinePath('lethe.db', roots, { where: 'run', field: 'policy', kind: 'file', allow: 'policies' }),
+        refused('policy', /not the store/),
+      );
     } finally {
       await w.dispose();
     }
@@ -86,14 +122,18 @@ describe('confinePath', () => {
     const { w, data, roots } = await deployment();
     const other = mkdtempSync(join(tmpdir(), 'lethe-root-'));
     try {
-      const file = (v: string, r: Roots = roots, maxBytes?: number) => confinePath(v, r, { where: 'request scope', field: 'forget.path', kind: 'file', maxBytes });
+      const file = (v: string, r: Roots = roots, maxBytes?: number) =>
+        confinePath(v, r, { where: 'request scope', field: 'forget.path', kind: 'file', maxBytes });
       mkdirSync(join(data, 'inputs', 'dir'));
       assert.throws(() => file('inputs/dir'), refused('forget.path', /a regular file \(it is a directory\)/));
       mkfifo(join(data, 'inputs', 'fifo'));
       assert.throws(() => file('inputs/fifo'), refused('forget.path', /a regular file \(it is a fifo\)/));
       assert.throws(() => file('/'), refused('forget.path', /a path inside the data folder, got '\/'/));
       assert.throws(() => file('/dev/zero'), refused('forget.path', /inside the data folder/));
-      assert.throws(() => file('/dev/zero', { dataDir: data, roots: ['/dev'] }), refused('forget.path', /a regular file \(it is a device\)/));
+      assert.throws(
+        () => file('/dev/zero', { dataDir: data, roots: ['/dev'] }),
+        refused('forget.path', /a regular file \(it is a device\)/),
+      );
       assert.throws(() => file(data), refused('forget.path', /not the data folder itself/));
       assert.throws(() => file('inputs/none.jsonl'), refused('forget.path', /an existing path inside the data folder/));
       symlinkSync('/etc/passwd', join(data, 'inputs', 'out.jsonl'));
@@ -149,11 +189,21 @@ describe('scope: the recorded forget path', () => {
   test("is confined (a 400 naming 'forget.path') and recorded as its real path", async () => {
     const { w, data } = await deployment();
     try {
-      const scope = async (path: string) => scopeRequest(w, alice, (await createRequest(w, alice, createBody())).id, { model: 'm', method: 'GradAscent', forget: { sha256: 'b'.repeat(64), rows: 1, path } });
+      const scope = async (path: string) =>
+        scopeRequest(w, alice, (await createRequest(w, alice, createBody())).id, {
+          model: 'm',
+          method: 'GradAscent',
+          forget: { sha256: 'b'.repeat(64), rows: 1, path },
+        });
       for (const [path, re] of [
-        ['/', /inside the data folder/], ['/dev/zero', /inside the data folder/], [join(data, 'lethe.db-wal'), /not the store/],
-        [join(data, 'keys', 'subject-salt'), /keys/], [data, /data folder itself/], ['/etc/passwd', /inside the data folder/],
-      ] as const) await assert.rejects(scope(path), refused('forget.path', re), path);
+        ['/', /inside the data folder/],
+        ['/dev/zero', /inside the data folder/],
+        [join(data, 'lethe.db-wal'), /not the store/],
+        [join(data, 'keys', 'subject-salt'), /keys/],
+        [data, /data folder itself/],
+        ['/etc/passwd', /inside the data folder/],
+      ] as const)
+        await assert.rejects(scope(path), refused('forget.path', re), path);
       mkfifo(join(data, 'inputs', 'fifo'));
       await assert.rejects(scope(join(data, 'inputs', 'fifo')), refused('forget.path', /it is a fifo/));
       symlinkSync(join(data, 'inputs', 'ok.jsonl'), join(data, 'link.jsonl'));
@@ -169,14 +219,24 @@ describe('scope: the recorded forget path', () => {
 describe('after a release: deleting the recorded files', () => {
   /** A scope as an older version stored it (its path never confined). */
   const scopeOf = (path: string, sha256: string, probes?: string): NonNullable<RequestView['scope']> => ({
-    model: 'm', method: 'GradAscent', forget: { sha256, rows: 1, path },
-    ...(probes ? {
-      proposal: {
-        counts: { forget: 1, probes: 1, neighbours: 0, namesakes: 0, byMatch: { exact: 1, alias: 0, identifier: 0, near: 0, fuzzy: 0 } },
-        files: { forget: { sha256, rows: 1 }, probes: { sha256: probes, rows: 1 }, neighbours: { sha256: 'c'.repeat(64), rows: 0 } },
-        recordHashes: { forget: [], neighbours: [] },
-      },
-    } : {}),
+    model: 'm',
+    method: 'GradAscent',
+    forget: { sha256, rows: 1, path },
+    ...(probes
+      ? {
+          proposal: {
+            counts: {
+              forget: 1,
+              probes: 1,
+              neighbours: 0,
+              namesakes: 0,
+              byMatch: { exact: 1, alias: 0, identifier: 0, near: 0, fuzzy: 0 },
+            },
+            files: { forget: { sha256, rows: 1 }, probes: { sha256: probes, rows: 1 }, neighbours: { sha256: 'c'.repeat(64), rows: 0 } },
+            recordHashes: { forget: [], neighbours: [] },
+          },
+        }
+      : {}),
   });
   const lastDeletion = async (w: TestWorkflow, id: string) => {
     let last: Record<string, unknown> | null = null;
@@ -223,7 +283,13 @@ describe('after a release: deleting the recorded files', () => {
       writeFileSync(join(dir, 'forget.jsonl'), 'zebra forget\n');
       assert.equal(await deleteForgetData(w, runner, id, scopeOf(join(dir, 'forget.jsonl'), f, p)), true);
       assert.equal(existsSync(join(dir, 'probes.jsonl')), false, 'the recorded probes are deleted');
-      assert.deepEqual(await lastDeletion(w, id), { sha256: f, rows: 1, deleted: true, alreadyAbsent: false, probes: { sha256: p, rows: 1, deleted: true, alreadyAbsent: false } });
+      assert.deepEqual(await lastDeletion(w, id), {
+        sha256: f,
+        rows: 1,
+        deleted: true,
+        alreadyAbsent: false,
+        probes: { sha256: p, rows: 1, deleted: true, alreadyAbsent: false },
+      });
       const text = JSON.stringify(await lastDeletion(w, id));
       assert.ok(!text.includes('zebra') && !text.includes(dir), 'neither content nor path is audited');
     } finally {
@@ -233,16 +299,31 @@ describe('after a release: deleting the recorded files', () => {
 });
 
 describe('running (the worker or the local CLI)', () => {
-  test("runRequest checks every input again before reading it: the store, a fifo, a folder are refused and nothing moves", async () => {
+  test('runRequest checks every input again before reading it: the store, a fifo, a folder are refused and nothing moves', async () => {
     const w = await freshWorkflow('sqlite');
     const s = setup(w.dataDir);
     try {
       const id = await approved(w, s.forgetFile);
-      const o = { modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: parsePolicy(LENIENT), outDir: join(w.dataDir, 'out') };
-      await assert.rejects(runRequest(w, runner, id, { ...o, forgetFile: join(w.dataDir, 'lethe.db-wal') }), refused('forgetFile', /not the store/));
-      await assert.rejects(runRequest(w, runner, id, { ...o, retainFile: join(w.dataDir, 'lethe.db') }), refused('retainFile', /not the store/));
+      const o = {
+        modelDir: s.model,
+        forgetFile: s.forgetFile,
+        method: 'GradAscent',
+        policy: parsePolicy(LENIENT),
+        outDir: join(w.dataDir, 'out'),
+      };
+      await assert.rejects(
+        runRequest(w, runner, id, { ...o, forgetFile: join(w.dataDir, 'lethe.db-wal') }),
+        refused('forgetFile', /not the store/),
+      );
+      await assert.rejects(
+        runRequest(w, runner, id, { ...o, retainFile: join(w.dataDir, 'lethe.db') }),
+        refused('retainFile', /not the store/),
+      );
       mkfifo(join(w.dataDir, 'fifo.jsonl'));
-      await assert.rejects(runRequest(w, runner, id, { ...o, evaluation: { holdoutFile: join(w.dataDir, 'fifo.jsonl') } }), refused('holdoutFile', /it is a fifo/));
+      await assert.rejects(
+        runRequest(w, runner, id, { ...o, evaluation: { holdoutFile: join(w.dataDir, 'fifo.jsonl') } }),
+        refused('holdoutFile', /it is a fifo/),
+      );
       await assert.rejects(runRequest(w, runner, id, { ...o, modelDir: w.dataDir }), refused('modelDir', /data folder itself/));
       assert.equal((await getRequest(w, runner, id)).state, 'approved', 'nothing moved');
       assert.equal(existsSync(o.outDir), false);
@@ -258,17 +339,35 @@ describe('submission (the server process)', () => {
     const s = setup(w.dataDir);
     const opened: string[] = [];
     const original = { readFileSync: fs.readFileSync, openSync: fs.openSync, createReadStream: fs.createReadStream };
-    const spy = <F extends (...a: any[]) => any>(f: F) => ((...a: Parameters<F>) => { opened.push(String(a[0])); return f(...a); }) as F;
+    const spy = <F extends (...a: any[]) => any>(f: F) =>
+      ((...a: Parameters<F>) => {
+        opened.push(String(a[0]));
+        return f(...a);
+      }) as F;
     try {
       const id = await approved(w, s.forgetFile);
-      Object.assign(fs, { readFileSync: spy(original.readFileSync), openSync: spy(original.openSync), createReadStream: spy(original.createReadStream) });
+      Object.assign(fs, {
+        readFileSync: spy(original.readFileSync),
+        openSync: spy(original.openSync),
+        createReadStream: spy(original.createReadStream),
+      });
       syncBuiltinESMExports();
-      const job = await createJob(w, runner, id, { model: 'model', forgetFile: 'retain.jsonl', method: 'GradAscent', policy: LENIENT }, { dataDir: w.dataDir });
+      const job = await createJob(
+        w,
+        runner,
+        id,
+        { model: 'model', forgetFile: 'retain.jsonl', method: 'GradAscent', policy: LENIENT },
+        { dataDir: w.dataDir },
+      );
       Object.assign(fs, original);
       syncBuiltinESMExports();
       assert.equal(job.state, 'queued');
       const data = realpathSync(w.dataDir);
-      assert.deepEqual(opened.filter((p) => p.startsWith(data) || p.startsWith(w.dataDir) || !p.startsWith('/')), [], 'no file of the data folder was opened');
+      assert.deepEqual(
+        opened.filter((p) => p.startsWith(data) || p.startsWith(w.dataDir) || !p.startsWith('/')),
+        [],
+        'no file of the data folder was opened',
+      );
     } finally {
       Object.assign(fs, original);
       syncBuiltinESMExports();
@@ -283,7 +382,18 @@ describe('submission (the server process)', () => {
       const id = await approved(w, s.forgetFile);
       const errors: Error[] = [];
       for (const name of ['lethe.db', 'lethe.db-wal', 'lethe.db-shm']) {
-        errors.push(await createJob(w, runner, id, { model: 'model', forgetFile: name, method: 'GradAscent', policy: LENIENT }, { dataDir: w.dataDir }).then(() => new Error('accepted'), (e: Error) => e));
+        errors.push(
+          await createJob(
+            w,
+            runner,
+            id,
+            { model: 'model', forgetFile: name, method: 'GradAscent', policy: LENIENT },
+            { dataDir: w.dataDir },
+          ).then(
+            () => new Error('accepted'),
+            (e: Error) => e,
+          ),
+        );
       }
       // Another process opens and closes the store (the CLI), then the server writes: the write must reach the file
       const other = `const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare('select count(*) from requests').get(); db.close();`;

@@ -49,7 +49,11 @@ function corpus(): { dir: string; text: string; qa: string } {
   return { dir, text, qa };
 }
 
-const jsonl = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+const jsonl = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 describe('provenance index and forget-set proposal', () => {
   test('finds exact, alias, identifier, near and fuzzy mentions, each with its kind and source line', async () => {
@@ -61,12 +65,26 @@ describe('provenance index and forget-set proposal', () => {
       const out = join(c.dir, 'proposal');
       const r = await proposeForgetSet(idx.path, SUBJECT, { outDir: out });
       const forget = jsonl(join(out, 'forget.jsonl'));
-      const got = forget.map((f) => [f.provenance.source.endsWith('qa.jsonl') ? `qa:${f.provenance.line}` : `text:${f.provenance.line}`, f.provenance.match]);
-      assert.deepEqual(got, [['text:1', 'exact'], ['text:2', 'near'], ['text:3', 'identifier'], ['text:4', 'alias'], ['text:5', 'fuzzy'], ['qa:1', 'exact']]);
+      const got = forget.map((f) => [
+        f.provenance.source.endsWith('qa.jsonl') ? `qa:${f.provenance.line}` : `text:${f.provenance.line}`,
+        f.provenance.match,
+      ]);
+      assert.deepEqual(got, [
+        ['text:1', 'exact'],
+        ['text:2', 'near'],
+        ['text:3', 'identifier'],
+        ['text:4', 'alias'],
+        ['text:5', 'fuzzy'],
+        ['qa:1', 'exact'],
+      ]);
       assert.deepEqual(r.counts.byMatch, { exact: 2, alias: 1, identifier: 1, near: 1, fuzzy: 1 });
       assert.equal(forget[0]!.text, TEXT[0], 'the record itself, for the reviewer');
-      assert.equal(forget[5]!.text, `Question: ${QA[0]!.question}\nAnswer: ${QA[0]!.answer}`, 'a QA record among text records is written as its training text');
-      assert.equal(forget[5]!.provenance.sha256, recordHash(QA[0]!), 'its hash is the original record\'s');
+      assert.equal(
+        forget[5]!.text,
+        `Question: ${QA[0]!.question}\nAnswer: ${QA[0]!.answer}`,
+        'a QA record among text records is written as its training text',
+      );
+      assert.equal(forget[5]!.provenance.sha256, recordHash(QA[0]!), "its hash is the original record's");
       assert.equal(readRows(join(out, 'forget.jsonl')).rows.length, 6, 'forget.jsonl is a data file lethe reads');
       assert.equal(readRows(join(out, 'neighbours.jsonl')).rows.length, r.counts.neighbours, 'so is neighbours.jsonl');
       assert.equal(forget[0]!.provenance.sha256, recordHash({ text: TEXT[0] }));
@@ -75,12 +93,25 @@ describe('provenance index and forget-set proposal', () => {
       // Neighbours: namesakes (Byron and Adam Lovelace, in text and QA) and look-alikes; never the subject.
       const neigh = jsonl(join(out, 'neighbours.jsonl'));
       const texts = neigh.map((n) => n.text as string);
-      for (const t of [TEXT[5], TEXT[6], QA[2]!.question]) assert.ok(texts.some((x) => x.includes(t!)), `namesake ${t} kept`);
+      for (const t of [TEXT[5], TEXT[6], QA[2]!.question])
+        assert.ok(
+          texts.some((x) => x.includes(t!)),
+          `namesake ${t} kept`,
+        );
       assert.equal(neigh.filter((n) => n.provenance.reason === 'namesake').length, 3);
-      assert.ok(texts.some((x) => x === TEXT[7] || x.includes(QA[1]!.question)), 'a look-alike about another person is kept');
+      assert.ok(
+        texts.some((x) => x === TEXT[7] || x.includes(QA[1]!.question)),
+        'a look-alike about another person is kept',
+      );
       const forgetHashes = new Set(r.recordHashes.forget);
-      assert.ok(neigh.every((n) => !forgetHashes.has(n.provenance.sha256)), 'no forget record among the neighbours');
-      assert.ok(neigh.every((n) => !/ada lovelace|lovelase|quill|ada\.q@/i.test(n.text)), 'no neighbour mentions the subject');
+      assert.ok(
+        neigh.every((n) => !forgetHashes.has(n.provenance.sha256)),
+        'no forget record among the neighbours',
+      );
+      assert.ok(
+        neigh.every((n) => !/ada lovelace|lovelase|quill|ada\.q@/i.test(n.text)),
+        'no neighbour mentions the subject',
+      );
       assert.ok(!texts.includes(TEXT[8]), 'identifier tokens without the identifier are not a hit and not a namesake');
       assert.equal(r.counts.neighbours, neigh.length);
       assert.equal(r.files.forget.rows, 6);
@@ -108,13 +139,20 @@ describe('provenance index and forget-set proposal', () => {
     assert.match(recordHash({ text: 'x' }), /^[0-9a-f]{64}$/);
     const c = corpus();
     try {
-      const first = await proposeForgetSet((await buildIndex({ data: [c.text, c.qa], dataDir: c.dir })).path, SUBJECT, { outDir: join(c.dir, 'a') });
+      const first = await proposeForgetSet((await buildIndex({ data: [c.text, c.qa], dataDir: c.dir })).path, SUBJECT, {
+        outDir: join(c.dir, 'a'),
+      });
       // Same records, keys reordered and spaced differently, in a fresh index.
-      writeFileSync(c.qa, QA.map((r) => `{ "answer": ${JSON.stringify(r.answer)}, "question": ${JSON.stringify(r.question)} }`).join('\n') + '\n');
-      const second = await proposeForgetSet((await buildIndex({ data: [c.text, c.qa], dataDir: c.dir })).path, SUBJECT, { outDir: join(c.dir, 'b') });
+      writeFileSync(
+        c.qa,
+        QA.map((r) => `{ "answer": ${JSON.stringify(r.answer)}, "question": ${JSON.stringify(r.question)} }`).join('\n') + '\n',
+      );
+      const second = await proposeForgetSet((await buildIndex({ data: [c.text, c.qa], dataDir: c.dir })).path, SUBJECT, {
+        outDir: join(c.dir, 'b'),
+      });
       assert.deepEqual(second.recordHashes, first.recordHashes);
       assert.deepEqual(second.counts, first.counts);
-      const again = await proposeForgetSet(join(c.dir, 'provenance.db'), SUBJECT, { outDir: join(c.dir, 'c') });
+      const _again = await proposeForgetSet(join(c.dir, 'provenance.db'), SUBJECT, { outDir: join(c.dir, 'c') });
       assert.equal(readFileSync(join(c.dir, 'c', 'proposal.json'), 'utf8'), readFileSync(join(c.dir, 'b', 'proposal.json'), 'utf8'));
     } finally {
       rmSync(c.dir, { recursive: true, force: true });
@@ -150,13 +188,17 @@ for (const kind of STORE_KINDS) {
       const out = join(c.dir, 'proposal');
       await proposeForgetSet(idx.path, SUBJECT, { outDir: out });
       // The reviewer drops one forget row (the fuzzy one) before scoping.
-      const kept = readFileSync(join(out, 'forget.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('Lovelase'));
+      const kept = readFileSync(join(out, 'forget.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.includes('Lovelase'));
       writeFileSync(join(out, 'forget.jsonl'), kept.join('\n') + '\n');
       const proposal = readProposal(out);
       assert.equal(proposal.counts.forget, 5);
       assert.equal(proposal.counts.byMatch.fuzzy, 0);
       // …and one namesake from the neighbours.
-      const neighbours = readFileSync(join(out, 'neighbours.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('Adam Lovelace'));
+      const neighbours = readFileSync(join(out, 'neighbours.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.includes('Adam Lovelace'));
       writeFileSync(join(out, 'neighbours.jsonl'), neighbours.join('\n') + '\n');
       const reviewed = readProposal(out);
       assert.equal(reviewed.counts.namesakes, 2);
@@ -170,7 +212,10 @@ for (const kind of STORE_KINDS) {
       assert.equal((await getRequest(w, alice, r.id)).scope?.proposal?.files.forget.sha256, proposal.files.forget.sha256);
       // A forget file that is not the proposal's is refused.
       const r2 = await createRequest(w, alice, { category: 'privacy', subject: SUBJECT.name, evidence: { reference: 'ticket 10' } });
-      await assert.rejects(scopeRequest(w, alice, r2.id, { model: 'm', method: 'NPO', forget: { sha256: 'c'.repeat(64), rows: 5 }, proposal }), /not the proposal's forget file/);
+      await assert.rejects(
+        scopeRequest(w, alice, r2.id, { model: 'm', method: 'NPO', forget: { sha256: 'c'.repeat(64), rows: 5 }, proposal }),
+        /not the proposal's forget file/,
+      );
       // Scan every table: no name, alias, identifier, or corpus text.
       const dump: string[] = [];
       for (const t of ['requests', 'transitions', 'audit', 'audit_head', 'tokens']) {
@@ -178,10 +223,15 @@ for (const kind of STORE_KINDS) {
       }
       const all = dump.join('\n').toLowerCase();
       assert.ok(all.includes(proposal.recordHashes.forget[0]!), 'the scan sees the stored hashes');
-      for (const needle of ['lovelace', 'lovelase', 'quill', 'example.org', 'marlow', 'glassblower', 'pottery']) assert.ok(!all.includes(needle), `'${needle}' is not in the store`);
+      for (const needle of ['lovelace', 'lovelase', 'quill', 'example.org', 'marlow', 'glassblower', 'pottery'])
+        assert.ok(!all.includes(needle), `'${needle}' is not in the store`);
       if (kind === 'sqlite') {
-        const bytes = readdirSync(w.dataDir).filter((f) => f.startsWith('lethe.db')).map((f) => readFileSync(join(w.dataDir, f)).toString('latin1').toLowerCase()).join('');
-        for (const needle of ['lovelace', 'quill', 'example.org', 'marlow']) assert.ok(!bytes.includes(needle), `'${needle}' is not in the SQLite file`);
+        const bytes = readdirSync(w.dataDir)
+          .filter((f) => f.startsWith('lethe.db'))
+          .map((f) => readFileSync(join(w.dataDir, f)).toString('latin1').toLowerCase())
+          .join('');
+        for (const needle of ['lovelace', 'quill', 'example.org', 'marlow'])
+          assert.ok(!bytes.includes(needle), `'${needle}' is not in the SQLite file`);
       }
     } finally {
       await w.dispose();
@@ -197,22 +247,41 @@ test('probeModel: greedy answers from the model to templated questions, as candi
     copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(dir, 'tokenizer.json'));
     const rows = await probeModel(dir, { name: 'Ada Lovelace' }, { maxNewTokens: 8 });
     assert.equal(rows.length, PROBE_TEMPLATES.length);
-    assert.deepEqual(rows.map((r) => r.question), PROBE_TEMPLATES.map((t) => t.replaceAll('{name}', 'Ada Lovelace')));
+    assert.deepEqual(
+      rows.map((r) => r.question),
+      PROBE_TEMPLATES.map((t) => t.replaceAll('{name}', 'Ada Lovelace')),
+    );
     assert.ok(rows.every((r) => typeof r.answer === 'string' && r.source === 'model' && !r.answer.includes('\n')));
-    assert.ok(rows.some((r) => r.answer.length > 0), 'the model says something');
-    assert.ok(rows.every((r) => !r.answer.includes('Question:') && !r.answer.includes('Lovelace')), 'the answer alone, not the prompt echoed');
-    const again = await probeModel(dir, { name: 'Ada Lovelace' }, { maxNewTokens: 8, questions: ['Who is Ada Lovelace?', 'Where does Ada Lovelace live?'] });
+    assert.ok(
+      rows.some((r) => r.answer.length > 0),
+      'the model says something',
+    );
+    assert.ok(
+      rows.every((r) => !r.answer.includes('Question:') && !r.answer.includes('Lovelace')),
+      'the answer alone, not the prompt echoed',
+    );
+    const again = await probeModel(
+      dir,
+      { name: 'Ada Lovelace' },
+      { maxNewTokens: 8, questions: ['Who is Ada Lovelace?', 'Where does Ada Lovelace live?'] },
+    );
     assert.equal(again.length, 2);
-    assert.deepEqual(again.map((r) => r.answer), rows.slice(0, 2).map((r) => r.answer), 'greedy: the same answer for the same question, batched differently');
+    assert.deepEqual(
+      again.map((r) => r.answer),
+      rows.slice(0, 2).map((r) => r.answer),
+      'greedy: the same answer for the same question, batched differently',
+    );
     await assert.rejects(probeModel(dir, { name: ' ' }), /name/);
   });
 });
 
 test('lethe index / propose / request scope --proposal on a data folder', () => {
   const c = corpus();
-  const lethe = (args: string[], o: { token?: string; input?: string } = {}) => runCli(args, {
-    input: o.input, env: { LETHE_DATA: join(c.dir, 'data'), ...(o.token ? { LETHE_TOKEN: o.token } : {}) },
-  });
+  const lethe = (args: string[], o: { token?: string; input?: string } = {}) =>
+    runCli(args, {
+      input: o.input,
+      env: { LETHE_DATA: join(c.dir, 'data'), ...(o.token ? { LETHE_TOKEN: o.token } : {}) },
+    });
   try {
     const idx = lethe(['index', '--data', c.text, c.qa]);
     assert.equal(idx.status, 0, idx.stderr);
@@ -222,8 +291,15 @@ test('lethe index / propose / request scope --proposal on a data folder', () => 
     assert.equal(prop.status, 0, prop.stderr);
     assert.match(prop.stdout, /6 records to forget \(2 exact, 1 alias, 1 identifier, 1 near, 1 fuzzy\), 1 probes/);
     const token = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice']).stdout.trim();
-    const id = JSON.parse(lethe(['request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 't', '--json'], { token, input: SUBJECT.name }).stdout).id as string;
-    const both = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--forget', c.text], { token });
+    const id = JSON.parse(
+      lethe(['request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 't', '--json'], {
+        token,
+        input: SUBJECT.name,
+      }).stdout,
+    ).id as string;
+    const both = lethe(['request', 'scope', id, '--model', 'm', '--method', 'NPO', '--proposal', join(c.dir, 'p'), '--forget', c.text], {
+      token,
+    });
     assert.equal(both.status, 1);
     assert.match(both.stderr, /exactly one of '--forget FILE' or '--proposal DIR'/);
     // Malformed inputs are refused naming the file and position, never quoting it (it is the subject).

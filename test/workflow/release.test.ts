@@ -8,8 +8,19 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
-  approveRequest, createRequest, getRequest, listModelVersions, parsePolicy, readPolicyFile, runRequest, scopeRequest, verifyAgainstPolicy, verifyAudit,
-  auditEntries, type Policy, type ReleaseCertificate,
+  approveRequest,
+  createRequest,
+  getRequest,
+  listModelVersions,
+  parsePolicy,
+  readPolicyFile,
+  runRequest,
+  scopeRequest,
+  verifyAgainstPolicy,
+  verifyAudit,
+  auditEntries,
+  type Policy,
+  type ReleaseCertificate,
 } from '../../src/workflow/index.js';
 import type { EvalJson } from '../../src/eval/eval-file.js';
 import { modelFingerprint } from '../../src/util/model-fingerprint.js';
@@ -31,10 +42,15 @@ const badInput = (field: string, re?: RegExp) => (e: Error & { code?: string }) 
 describe('policy parsing', () => {
   test('a valid policy of every kind parses', () => {
     const p = parsePolicy({
-      name: 'tofu-like', checks: [
-        { metric: 'forget_Q_A_Prob', max_ratio_to: 'holdout_Q_A_Prob', ratio: 1.5 }, { metric: 'mia_min_k', between: [0.4, 0.6] },
-        { metric: 'model_utility', min_ratio_to_original: 0.95 }, { metric: 'relearn_forget_Q_A_Prob', max: 0.2 },
-        { metric: 'retain_Q_A_Prob', min: 0.1, max: 1 }, { metric: 'a', min_ratio_to: 'b', ratio: 2 }, { metric: 'c', max_ratio_to_original: 0.5 },
+      name: 'tofu-like',
+      checks: [
+        { metric: 'forget_Q_A_Prob', max_ratio_to: 'holdout_Q_A_Prob', ratio: 1.5 },
+        { metric: 'mia_min_k', between: [0.4, 0.6] },
+        { metric: 'model_utility', min_ratio_to_original: 0.95 },
+        { metric: 'relearn_forget_Q_A_Prob', max: 0.2 },
+        { metric: 'retain_Q_A_Prob', min: 0.1, max: 1 },
+        { metric: 'a', min_ratio_to: 'b', ratio: 2 },
+        { metric: 'c', max_ratio_to_original: 0.5 },
       ],
     });
     assert.equal(p.checks.length, 7);
@@ -46,12 +62,27 @@ describe('policy parsing', () => {
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x', max: 1, maximum: 2 }] }), badInput('checks.0.maximum', /unknown field/));
     assert.throws(() => parsePolicy({ checks: [{ max: 1 }] }), badInput('checks.0.metric'));
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x' }] }), badInput('checks.0', /exactly one threshold kind.*found none/));
-    assert.throws(() => parsePolicy({ checks: [{ metric: 'x', max: 1 }, { metric: 'y', max: 1, between: [0, 1] }] }), badInput('checks.1', /found min\/max and between/));
-    assert.throws(() => parsePolicy({ checks: [{ metric: 'x', max_ratio_to: 'y' }] }), badInput('checks.0.ratio', /required with max_ratio_to/));
+    assert.throws(
+      () =>
+        parsePolicy({
+          checks: [
+            { metric: 'x', max: 1 },
+            { metric: 'y', max: 1, between: [0, 1] },
+          ],
+        }),
+      badInput('checks.1', /found min\/max and between/),
+    );
+    assert.throws(
+      () => parsePolicy({ checks: [{ metric: 'x', max_ratio_to: 'y' }] }),
+      badInput('checks.0.ratio', /required with max_ratio_to/),
+    );
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x', max: 1, ratio: 2 }] }), badInput('checks.0.ratio', /absent unless/));
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x', between: [0.6, 0.4] }] }), badInput('checks.0.between', /low ≤ high/));
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x', between: [0.4] }] }), badInput('checks.0.between'));
-    assert.throws(() => parsePolicy({ checks: [{ metric: 'x', min_ratio_to_original: -1 }] }), badInput('checks.0.min_ratio_to_original', /above 0/));
+    assert.throws(
+      () => parsePolicy({ checks: [{ metric: 'x', min_ratio_to_original: -1 }] }),
+      badInput('checks.0.min_ratio_to_original', /above 0/),
+    );
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x', max: '0.2' }] }), badInput('checks.0.max', /a number/));
     assert.throws(() => parsePolicy({ checks: [{ metric: 'x y', max: 1 }] }), badInput('checks.0.metric', /metric name/));
   });
@@ -66,10 +97,18 @@ describe('policy parsing', () => {
   });
 });
 
-const ev = (m: Record<string, number | null>): EvalJson => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { agg_value: v }])) as EvalJson;
+const ev = (m: Record<string, number | null>): EvalJson =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { agg_value: v }])) as EvalJson;
 
 describe('verifyAgainstPolicy', () => {
-  const unlearned = ev({ forget_Q_A_Prob: 0.3, holdout_Q_A_Prob: 0.25, mia_min_k: 0.55, model_utility: 0.48, relearn_forget_Q_A_Prob: 0.1, nothing: null });
+  const unlearned = ev({
+    forget_Q_A_Prob: 0.3,
+    holdout_Q_A_Prob: 0.25,
+    mia_min_k: 0.55,
+    model_utility: 0.48,
+    relearn_forget_Q_A_Prob: 0.1,
+    nothing: null,
+  });
   const original = ev({ forget_Q_A_Prob: 0.9, holdout_Q_A_Prob: 0.25, mia_min_k: 0.95, model_utility: 0.5 });
   const one = (check: Record<string, unknown>, u = unlearned, o: EvalJson | null = original) => {
     const v = verifyAgainstPolicy(u, o, parsePolicy({ checks: [check] }));
@@ -78,7 +117,12 @@ describe('verifyAgainstPolicy', () => {
     return v.checks[0]!;
   };
   test('min / max', () => {
-    assert.deepEqual(one({ metric: 'relearn_forget_Q_A_Prob', max: 0.2 }), { metric: 'relearn_forget_Q_A_Prob', value: 0.1, threshold: { min: null, max: 0.2, rule: '≤ 0.2' }, passed: true });
+    assert.deepEqual(one({ metric: 'relearn_forget_Q_A_Prob', max: 0.2 }), {
+      metric: 'relearn_forget_Q_A_Prob',
+      value: 0.1,
+      threshold: { min: null, max: 0.2, rule: '≤ 0.2' },
+      passed: true,
+    });
     assert.equal(one({ metric: 'relearn_forget_Q_A_Prob', max: 0.05 }).passed, false);
     assert.equal(one({ metric: 'model_utility', min: 0.4 }).passed, true);
     assert.equal(one({ metric: 'model_utility', min: 0.49 }).passed, false);
@@ -113,13 +157,28 @@ describe('verifyAgainstPolicy', () => {
     const noOriginal = one({ metric: 'model_utility', min_ratio_to_original: 0.5 }, unlearned, null);
     assert.equal(noOriginal.passed, false);
     assert.match(noOriginal.reason!, /no evaluation of the original model/);
-    assert.match(one({ metric: 'relearn_forget_Q_A_Prob', max_ratio_to_original: 2 }).reason!, /original model's evaluation has no 'relearn_forget_Q_A_Prob'/);
+    assert.match(
+      one({ metric: 'relearn_forget_Q_A_Prob', max_ratio_to_original: 2 }).reason!,
+      /original model's evaluation has no 'relearn_forget_Q_A_Prob'/,
+    );
   });
   test('a missing or null metric fails; one failed check fails the policy', () => {
     assert.match(one({ metric: 'nothing', max: 1 }).reason!, /'nothing' has no value/);
     assert.equal(one({ metric: 'absent', min: 0 }).passed, false);
-    const v = verifyAgainstPolicy(unlearned, original, parsePolicy({ checks: [{ metric: 'mia_min_k', between: [0.4, 0.6] }, { metric: 'model_utility', min: 0.9 }] }));
-    assert.deepEqual(v.checks.map((c) => c.passed), [true, false]);
+    const v = verifyAgainstPolicy(
+      unlearned,
+      original,
+      parsePolicy({
+        checks: [
+          { metric: 'mia_min_k', between: [0.4, 0.6] },
+          { metric: 'model_utility', min: 0.9 },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      v.checks.map((c) => c.passed),
+      [true, false],
+    );
     assert.equal(v.passed, false);
   });
 });
@@ -128,30 +187,48 @@ describe('verifyAgainstPolicy', () => {
 // End to end
 
 const lenient: Policy = parsePolicy({
-  name: 'lenient', checks: [
+  name: 'lenient',
+  checks: [
     { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 },
     { metric: 'forget_Q_A_Prob', max_ratio_to: 'retain_Q_A_Prob', ratio: 1e6 },
     { metric: 'mia_min_k', between: [0, 1] },
     { metric: 'retain_Q_A_Prob', min_ratio_to_original: 1e-6 },
   ],
 });
-const strict: Policy = parsePolicy({ checks: [{ metric: 'forget_Q_A_Prob', max: 1e-30 }, { metric: 'mia_min_k', between: [0, 1] }] });
-
-const run = (w: TestWorkflow, id: string, s: ReturnType<typeof setup>, policy: Policy, out: string, lines: string[]) => runRequest(w, runner, id, {
-  modelDir: s.model, forgetFile: s.forgetFile, retainFile: s.retainFile, method: 'GradAscent', args: {}, policy, outDir: out,
-  training: { steps: 3, batchSize: 2, lr: 1e-3, seed: 1 }, evaluation: { holdoutFile: s.holdoutFile, cacheDir: null }, log: (l) => lines.push(l),
+const strict: Policy = parsePolicy({
+  checks: [
+    { metric: 'forget_Q_A_Prob', max: 1e-30 },
+    { metric: 'mia_min_k', between: [0, 1] },
+  ],
 });
+
+const run = (w: TestWorkflow, id: string, s: ReturnType<typeof setup>, policy: Policy, out: string, lines: string[]) =>
+  runRequest(w, runner, id, {
+    modelDir: s.model,
+    forgetFile: s.forgetFile,
+    retainFile: s.retainFile,
+    method: 'GradAscent',
+    args: {},
+    policy,
+    outDir: out,
+    training: { steps: 3, batchSize: 2, lr: 1e-3, seed: 1 },
+    evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
+    log: (l) => lines.push(l),
+  });
 
 /** Every row of every table, as text. */
 async function dumpTables(w: TestWorkflow): Promise<string> {
   const db = w.store.db;
-  const parts = await Promise.all((['requests', 'transitions', 'audit', 'audit_head', 'tokens', 'models'] as const).map((t) => db.selectFrom(t).selectAll().execute()));
+  const parts = await Promise.all(
+    (['requests', 'transitions', 'audit', 'audit_head', 'tokens', 'models'] as const).map((t) => db.selectFrom(t).selectAll().execute()),
+  );
   return JSON.stringify(parts);
 }
 
 function noSubject(where: string, text: string): void {
   const lower = text.toLowerCase();
-  for (const needle of [SUBJECT, 'Quillfeather', 'Lovelace']) assert.ok(!lower.includes(needle.toLowerCase()), `${where} contains '${needle}'`);
+  for (const needle of [SUBJECT, 'Quillfeather', 'Lovelace'])
+    assert.ok(!lower.includes(needle.toLowerCase()), `${where} contains '${needle}'`);
 }
 
 for (const kind of STORE_KINDS) {
@@ -166,7 +243,10 @@ for (const kind of STORE_KINDS) {
         const out = join(s.dir, 'out');
         const res = await run(w, id, s, lenient, out, lines);
         assert.equal(res.request.state, 'released', JSON.stringify(res.verdict));
-        assert.deepEqual(res.request.history.map((t) => t.to), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+        assert.deepEqual(
+          res.request.history.map((t) => t.to),
+          ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released'],
+        );
         assert.ok(res.verdict!.checks.every((c) => c.passed) && res.verdict!.checks.length === 4);
         // Registry
         const versions = await listModelVersions(w, runner, 'tiny-assistant');
@@ -188,10 +268,25 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(cert.data.forgetSha256, [forgetSha]);
         assert.equal(cert.data.retainSha256, sha(s.retainFile));
         assert.equal(cert.policy.passed, true);
-        assert.deepEqual(cert.policy.checks.map((c) => c.metric), ['forget_Q_A_Prob', 'forget_Q_A_Prob', 'mia_min_k', 'retain_Q_A_Prob']);
+        assert.deepEqual(
+          cert.policy.checks.map((c) => c.metric),
+          ['forget_Q_A_Prob', 'forget_Q_A_Prob', 'mia_min_k', 'retain_Q_A_Prob'],
+        );
         const fq = cert.metrics.forget_Q_A_Prob!;
-        assert.ok(typeof fq.value === 'number' && typeof fq.original === 'number' && fq.value < fq.original, `unlearning lowered forget_Q_A_Prob: ${JSON.stringify(fq)}`);
-        assert.deepEqual(cert.approvals.map((t) => [t.to, t.actor]), [['received', 'alice'], ['scoped', 'alice'], ['approved', 'bob'], ['unlearning', 'runner'], ['verifying', 'runner']]);
+        assert.ok(
+          typeof fq.value === 'number' && typeof fq.original === 'number' && fq.value < fq.original,
+          `unlearning lowered forget_Q_A_Prob: ${JSON.stringify(fq)}`,
+        );
+        assert.deepEqual(
+          cert.approvals.map((t) => [t.to, t.actor]),
+          [
+            ['received', 'alice'],
+            ['scoped', 'alice'],
+            ['approved', 'bob'],
+            ['unlearning', 'runner'],
+            ['verifying', 'runner'],
+          ],
+        );
         assert.equal(cert.approvals[2]!.reason, 'identity checked against the DPO ticket');
         assert.ok(cert.auditHead && cert.auditHead.count === 5, `audit head ${JSON.stringify(cert.auditHead)}`);
         assert.equal(cert.model.version, 1);
@@ -204,9 +299,25 @@ for (const kind of STORE_KINDS) {
         assert.equal(res.forgetFileDeleted, true);
         const entries = [];
         for await (const e of auditEntries(w.store.db)) entries.push(e);
-        assert.deepEqual(entries.map((e) => e.action), ['request.create', 'request.scope', 'request.approve', 'request.unlearning', 'request.verifying', 'request.released', 'request.forget_data_deleted', 'request.run_outputs_deleted']);
+        assert.deepEqual(
+          entries.map((e) => e.action),
+          [
+            'request.create',
+            'request.scope',
+            'request.approve',
+            'request.unlearning',
+            'request.verifying',
+            'request.released',
+            'request.forget_data_deleted',
+            'request.run_outputs_deleted',
+          ],
+        );
         assert.deepEqual(entries.at(-2)!.details, { sha256: forgetSha, rows: 4, deleted: true, alreadyAbsent: false });
-        assert.equal(entries[1]!.details.scope && (entries[1]!.details.scope as { forget: Record<string, unknown> }).forget.path, undefined, 'the path is not audited');
+        assert.equal(
+          entries[1]!.details.scope && (entries[1]!.details.scope as { forget: Record<string, unknown> }).forget.path,
+          undefined,
+          'the path is not audited',
+        );
         assert.deepEqual((entries[5]!.details.model as { version: number }).version, 1);
         assert.deepEqual((await verifyAudit(w)).problems, []);
         // The subject appears in no table, certificate, log line or audit entry
@@ -216,7 +327,8 @@ for (const kind of STORE_KINDS) {
         noSubject('the run log', lines.join('\n'));
         noSubject('the audit log', JSON.stringify(entries));
         if (kind === 'sqlite') {
-          for (const f of readdirSync(w.dataDir).filter((f) => f.startsWith('lethe.db'))) noSubject(f, readFileSync(join(w.dataDir, f)).toString('latin1'));
+          for (const f of readdirSync(w.dataDir).filter((f) => f.startsWith('lethe.db')))
+            noSubject(f, readFileSync(join(w.dataDir, f)).toString('latin1'));
         }
         // A second release of the same name is version 2
         const s2 = { ...s, forgetFile: join(s.dir, 'forget2.jsonl') };
@@ -224,7 +336,10 @@ for (const kind of STORE_KINDS) {
         const id2 = await approved(w, s2.forgetFile);
         const res2 = await run(w, id2, s2, lenient, join(s.dir, 'out2'), lines);
         assert.equal(res2.model!.version, 2);
-        assert.deepEqual((await listModelVersions(w, runner, 'tiny-assistant')).map((m) => m.version), [1, 2]);
+        assert.deepEqual(
+          (await listModelVersions(w, runner, 'tiny-assistant')).map((m) => m.version),
+          [1, 2],
+        );
       } finally {
         await w.dispose();
         rmSync(s.dir, { recursive: true, force: true });
@@ -240,9 +355,15 @@ for (const kind of STORE_KINDS) {
         const out = join(s.dir, 'out');
         const res = await run(w, id, s, strict, out, lines);
         assert.equal(res.request.state, 'failed');
-        assert.deepEqual(res.request.history.map((t) => t.to), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'failed']);
+        assert.deepEqual(
+          res.request.history.map((t) => t.to),
+          ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'failed'],
+        );
         assert.match(res.request.history.at(-1)!.reason, /1 of 2 policy checks failed: forget_Q_A_Prob = .* \(needs ≤ 1e-30\)/);
-        assert.deepEqual(res.verdict!.checks.map((c) => c.passed), [false, true]);
+        assert.deepEqual(
+          res.verdict!.checks.map((c) => c.passed),
+          [false, true],
+        );
         assert.deepEqual(await listModelVersions(w, runner), []);
         assert.equal(existsSync(join(out, 'certificate.json')), false);
         assert.equal(existsSync(s.forgetFile), true, 'a failed request keeps its forget file');
@@ -251,19 +372,68 @@ for (const kind of STORE_KINDS) {
         noSubject('the run log', lines.join('\n'));
         // Inputs that do not match the approved scope are refused before anything moves
         const id2 = await approved(w, s.forgetFile);
-        await assert.rejects(runRequest(w, runner, id2, { modelDir: s.model, forgetFile: s.retainFile, method: 'GradAscent', policy: strict, outDir: join(s.dir, 'o2') }), /forget file's sha256 .* is not the approved scope's/);
-        await assert.rejects(runRequest(w, runner, id2, { modelDir: s.model, forgetFile: s.forgetFile, method: 'NPO', policy: strict, outDir: join(s.dir, 'o2') }), /method 'NPO' is not the approved scope's 'GradAscent'/);
-        await assert.rejects(runRequest(w, bob, id2, { modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: strict, outDir: join(s.dir, 'o2') }), /request.run: role 'approver'/);
-        await assert.rejects(runRequest(w, runner, id, { modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: strict, outDir: join(s.dir, 'o3') }), /must be 'approved' to run, it is 'failed'/);
+        await assert.rejects(
+          runRequest(w, runner, id2, {
+            modelDir: s.model,
+            forgetFile: s.retainFile,
+            method: 'GradAscent',
+            policy: strict,
+            outDir: join(s.dir, 'o2'),
+          }),
+          /forget file's sha256 .* is not the approved scope's/,
+        );
+        await assert.rejects(
+          runRequest(w, runner, id2, {
+            modelDir: s.model,
+            forgetFile: s.forgetFile,
+            method: 'NPO',
+            policy: strict,
+            outDir: join(s.dir, 'o2'),
+          }),
+          /method 'NPO' is not the approved scope's 'GradAscent'/,
+        );
+        await assert.rejects(
+          runRequest(w, bob, id2, {
+            modelDir: s.model,
+            forgetFile: s.forgetFile,
+            method: 'GradAscent',
+            policy: strict,
+            outDir: join(s.dir, 'o2'),
+          }),
+          /request.run: role 'approver'/,
+        );
+        await assert.rejects(
+          runRequest(w, runner, id, {
+            modelDir: s.model,
+            forgetFile: s.forgetFile,
+            method: 'GradAscent',
+            policy: strict,
+            outDir: join(s.dir, 'o3'),
+          }),
+          /must be 'approved' to run, it is 'failed'/,
+        );
         assert.equal((await getRequest(w, runner, id2)).state, 'approved');
         // An unlearning that throws ends in failed, with the error as the reason
         const r3 = await createRequest(w, alice, createBody());
-        await scopeRequest(w, alice, r3.id, { model: 'tiny-assistant', method: 'NoSuchMethod', forget: { sha256: sha(s.forgetFile), rows: 4 } });
+        await scopeRequest(w, alice, r3.id, {
+          model: 'tiny-assistant',
+          method: 'NoSuchMethod',
+          forget: { sha256: sha(s.forgetFile), rows: 4 },
+        });
         await approveRequest(w, bob, r3.id, { reason: 'ok' });
-        const res3 = await runRequest(w, runner, r3.id, { modelDir: s.model, forgetFile: s.forgetFile, method: 'NoSuchMethod', policy: strict, outDir: join(s.dir, 'o4') });
+        const res3 = await runRequest(w, runner, r3.id, {
+          modelDir: s.model,
+          forgetFile: s.forgetFile,
+          method: 'NoSuchMethod',
+          policy: strict,
+          outDir: join(s.dir, 'o4'),
+        });
         assert.equal(res3.request.state, 'failed');
         assert.match(res3.request.history.at(-1)!.reason, /^unlearning failed: .*NoSuchMethod/);
-        assert.deepEqual(res3.request.history.slice(-2).map((t) => t.to), ['unlearning', 'failed']);
+        assert.deepEqual(
+          res3.request.history.slice(-2).map((t) => t.to),
+          ['unlearning', 'failed'],
+        );
         assert.ok(statSync(s.forgetFile).isFile());
       } finally {
         await w.dispose();
@@ -280,8 +450,20 @@ test('resume: a request left in verifying (its job crashed) is evaluated again a
     const id = await approved(w, s.forgetFile);
     const out = join(s.dir, 'out');
     const phases: string[] = [];
-    const crash = (p: { phase: string }) => { phases.push(p.phase); if (p.phase === 'verifying') throw new Error('simulated crash'); };
-    const o = { modelDir: s.model, forgetFile: s.forgetFile, retainFile: s.retainFile, method: 'GradAscent', policy: lenient, outDir: out, training: { steps: 2, batchSize: 2, seed: 1 }, evaluation: { holdoutFile: s.holdoutFile, cacheDir: null } };
+    const crash = (p: { phase: string }) => {
+      phases.push(p.phase);
+      if (p.phase === 'verifying') throw new Error('simulated crash');
+    };
+    const o = {
+      modelDir: s.model,
+      forgetFile: s.forgetFile,
+      retainFile: s.retainFile,
+      method: 'GradAscent',
+      policy: lenient,
+      outDir: out,
+      training: { steps: 2, batchSize: 2, seed: 1 },
+      evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
+    };
     await assert.rejects(runRequest(w, runner, id, { ...o, progress: crash }), /simulated crash/);
     assert.deepEqual(phases, ['unlearning', 'unlearning', 'verifying'], 'a progress report per step, then the phase');
     assert.equal((await getRequest(w, runner, id)).state, 'verifying');
@@ -290,7 +472,10 @@ test('resume: a request left in verifying (its job crashed) is evaluated again a
     const lines: string[] = [];
     const res = await runRequest(w, runner, id, { ...o, resume: true, log: (l) => lines.push(l) });
     assert.equal(res.request.state, 'released');
-    assert.deepEqual(res.request.history.map((t) => t.to), ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released']);
+    assert.deepEqual(
+      res.request.history.map((t) => t.to),
+      ['received', 'scoped', 'approved', 'unlearning', 'verifying', 'released'],
+    );
     assert.ok(lines.some((l) => /already complete; not unlearning again/.test(l)));
     assert.equal(sha(join(out, 'model', 'model.safetensors')), weights, 'the unlearned weights are kept');
     assert.deepEqual((await verifyAudit(w)).problems, []);
@@ -310,25 +495,104 @@ test('lethe release: scope with --record-path, approve, release with a policy fi
   try {
     const alice = lethe(['tokens', 'create', '--role', 'requester', '--name', 'alice']).out.trim();
     const bob = lethe(['tokens', 'create', '--role', 'approver', '--name', 'bob']).out.trim();
-    const created = lethe(['request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 'ticket 9', '--json'], alice, SUBJECT);
+    const created = lethe(
+      ['request', 'create', '--category', 'privacy', '--subject-file', '-', '--evidence', 'ticket 9', '--json'],
+      alice,
+      SUBJECT,
+    );
     assert.equal(created.code, 0, created.err);
     const id = JSON.parse(created.out).id as string;
-    const scoped = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path', '--data-root', s.dir, '--json'], alice);
+    const scoped = lethe(
+      [
+        'request',
+        'scope',
+        id,
+        '--model',
+        'tiny',
+        '--method',
+        'GradAscent',
+        '--forget',
+        s.forgetFile,
+        '--record-path',
+        '--data-root',
+        s.dir,
+        '--json',
+      ],
+      alice,
+    );
     assert.equal(scoped.code, 0, scoped.err);
     assert.equal(JSON.parse(scoped.out).scope.forget.path, s.forgetFile);
-    assert.ok(lethe(['request', 'status', id], alice).out.includes(`forget file (deleted after release): ${s.forgetFile}`), 'the approver sees the recorded path');
-    const outside = lethe(['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path'], alice);
+    assert.ok(
+      lethe(['request', 'status', id], alice).out.includes(`forget file (deleted after release): ${s.forgetFile}`),
+      'the approver sees the recorded path',
+    );
+    const outside = lethe(
+      ['request', 'scope', id, '--model', 'tiny', '--method', 'GradAscent', '--forget', s.forgetFile, '--record-path'],
+      alice,
+    );
     assert.equal(outside.code, 1, 'without --data-root the forget file lies outside the data folder');
     assert.match(outside.err, /request scope: 'forget.path' must be a path inside the data folder/);
     assert.equal(lethe(['request', 'approve', id, '--reason', 'checked'], bob).code, 0);
     const policyFile = join(s.dir, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max: 2 }, { metric: 'mia_min_k', between: [0, 1] }, { metric: 'sth', max: 1, min_ratio_to_original: 1 }] }));
-    const bad = lethe(['release', id, '--model', s.model, '--forget', s.forgetFile, '--method', 'GradAscent', '--policy', policyFile, '--out', join(s.dir, 'out')]);
+    writeFileSync(
+      policyFile,
+      JSON.stringify({
+        checks: [
+          { metric: 'forget_Q_A_Prob', max: 2 },
+          { metric: 'mia_min_k', between: [0, 1] },
+          { metric: 'sth', max: 1, min_ratio_to_original: 1 },
+        ],
+      }),
+    );
+    const bad = lethe([
+      'release',
+      id,
+      '--model',
+      s.model,
+      '--forget',
+      s.forgetFile,
+      '--method',
+      'GradAscent',
+      '--policy',
+      policyFile,
+      '--out',
+      join(s.dir, 'out'),
+    ]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /policy: 'checks\.2' must be exactly one threshold kind/);
-    writeFileSync(policyFile, JSON.stringify({ checks: [{ metric: 'forget_Q_A_Prob', max: 2 }, { metric: 'mia_min_k', between: [0, 1] }] }));
+    writeFileSync(
+      policyFile,
+      JSON.stringify({
+        checks: [
+          { metric: 'forget_Q_A_Prob', max: 2 },
+          { metric: 'mia_min_k', between: [0, 1] },
+        ],
+      }),
+    );
     const out = join(s.dir, 'out');
-    const r = lethe(['release', id, '--data-root', s.dir, '--model', s.model, '--forget', s.forgetFile, '--retain', s.retainFile, '--holdout', s.holdoutFile, '--method', 'GradAscent', '--steps', '2', '--policy', policyFile, '--out', out, '--json']);
+    const r = lethe([
+      'release',
+      id,
+      '--data-root',
+      s.dir,
+      '--model',
+      s.model,
+      '--forget',
+      s.forgetFile,
+      '--retain',
+      s.retainFile,
+      '--holdout',
+      s.holdoutFile,
+      '--method',
+      'GradAscent',
+      '--steps',
+      '2',
+      '--policy',
+      policyFile,
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.err);
     const res = JSON.parse(r.out);
     assert.equal(res.state, 'released');

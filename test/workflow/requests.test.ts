@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  advanceRequest, approveRequest, createRequest, getRequest, hashSubject, listRequests, rejectRequest, scopeRequest, transparencyReport, verifyAudit,
+  advanceRequest,
+  approveRequest,
+  createRequest,
+  getRequest,
+  hashSubject,
+  listRequests,
+  rejectRequest,
+  scopeRequest,
+  transparencyReport,
+  verifyAudit,
 } from '../../src/workflow/index.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS } from './stores.js';
 import { alice, bob, carol, createBody, runner, scopeBody, SUBJECT } from './fixtures.js';
@@ -34,12 +43,22 @@ for (const kind of STORE_KINDS) {
         const done = await advanceRequest(w, runner, r.id, 'released', { reason: 'every check passed' });
         assert.equal(done.state, 'released');
         assert.deepEqual(done.scope, { model: 'models/assistant-v3', method: 'NPO', forget: { sha256: 'b'.repeat(64), rows: 12 } });
-        assert.deepEqual(done.history.map((t) => [t.from, t.to, t.actor]), [
-          [null, 'received', 'alice'], ['received', 'scoped', 'alice'], ['scoped', 'approved', 'bob'],
-          ['approved', 'unlearning', 'runner'], ['unlearning', 'verifying', 'runner'], ['verifying', 'released', 'runner'],
-        ]);
+        assert.deepEqual(
+          done.history.map((t) => [t.from, t.to, t.actor]),
+          [
+            [null, 'received', 'alice'],
+            ['received', 'scoped', 'alice'],
+            ['scoped', 'approved', 'bob'],
+            ['approved', 'unlearning', 'runner'],
+            ['unlearning', 'verifying', 'runner'],
+            ['verifying', 'released', 'runner'],
+          ],
+        );
         assert.equal(done.history[2]!.reason, 'identity checked against the DPO ticket');
-        assert.ok(done.history.every((t, i) => i === 0 || t.at > done.history[i - 1]!.at), 'times move forward');
+        assert.ok(
+          done.history.every((t, i) => i === 0 || t.at > done.history[i - 1]!.at),
+          'times move forward',
+        );
         assert.equal((await getRequest(w, carol, r.id)).state, 'released', 'an auditor may read');
         const v = await verifyAudit(w);
         assert.deepEqual(v.problems, []);
@@ -53,12 +72,21 @@ for (const kind of STORE_KINDS) {
       const w = await freshWorkflow(kind);
       try {
         const r = await createRequest(w, alice, createBody());
-        await assert.rejects(approveRequest(w, bob, r.id, { reason: 'ok' }), code('CONFLICT', /cannot move from 'received' to 'approved'.*'scoped' or 'rejected'/));
-        await assert.rejects(advanceRequest(w, runner, r.id, 'released', { reason: 'skip' }), code('CONFLICT', /from 'received' to 'released'/));
+        await assert.rejects(
+          approveRequest(w, bob, r.id, { reason: 'ok' }),
+          code('CONFLICT', /cannot move from 'received' to 'approved'.*'scoped' or 'rejected'/),
+        );
+        await assert.rejects(
+          advanceRequest(w, runner, r.id, 'released', { reason: 'skip' }),
+          code('CONFLICT', /from 'received' to 'released'/),
+        );
         await scopeRequest(w, alice, r.id, scopeBody());
         await assert.rejects(scopeRequest(w, alice, r.id, scopeBody()), code('CONFLICT', /from 'scoped' to 'scoped'/));
         await rejectRequest(w, bob, r.id, { reason: 'the evidence does not identify the subject' });
-        await assert.rejects(approveRequest(w, bob, r.id, { reason: 'changed my mind' }), code('CONFLICT', /from 'rejected' to 'approved' \('rejected' is final\)/));
+        await assert.rejects(
+          approveRequest(w, bob, r.id, { reason: 'changed my mind' }),
+          code('CONFLICT', /from 'rejected' to 'approved' \('rejected' is final\)/),
+        );
         const after = await getRequest(w, alice, r.id);
         assert.equal(after.state, 'rejected');
         assert.equal(after.history.at(-1)!.reason, 'the evidence does not identify the subject', 'the refusal carries its reason');
@@ -73,9 +101,18 @@ for (const kind of STORE_KINDS) {
       try {
         const r = await createRequest(w, { name: 'dana', role: 'admin' }, createBody());
         await scopeRequest(w, { name: 'erin', role: 'admin' }, r.id, scopeBody());
-        await assert.rejects(approveRequest(w, { name: 'dana', role: 'admin' }, r.id, { reason: 'mine' }), code('FORBIDDEN', /'dana' requested it and cannot also approve it \(four-eyes/));
-        await assert.rejects(approveRequest(w, { name: 'erin', role: 'approver' }, r.id, { reason: 'mine' }), code('FORBIDDEN', /'erin' scoped it/));
-        await assert.rejects(approveRequest(w, alice, r.id, { reason: 'x' }), code('FORBIDDEN', /request.decide: role 'requester' may not/));
+        await assert.rejects(
+          approveRequest(w, { name: 'dana', role: 'admin' }, r.id, { reason: 'mine' }),
+          code('FORBIDDEN', /'dana' requested it and cannot also approve it \(four-eyes/),
+        );
+        await assert.rejects(
+          approveRequest(w, { name: 'erin', role: 'approver' }, r.id, { reason: 'mine' }),
+          code('FORBIDDEN', /'erin' scoped it/),
+        );
+        await assert.rejects(
+          approveRequest(w, alice, r.id, { reason: 'x' }),
+          code('FORBIDDEN', /request.decide: role 'requester' may not/),
+        );
         await assert.rejects(createRequest(w, bob, createBody()), code('FORBIDDEN', /request.create: role 'approver'/));
         await assert.rejects(createRequest(w, carol, createBody()), code('FORBIDDEN', /role 'auditor'/));
         await assert.rejects(advanceRequest(w, bob, r.id, 'unlearning', { reason: 'go' }), code('FORBIDDEN', /request.run/));
@@ -93,10 +130,18 @@ for (const kind of STORE_KINDS) {
         const r = await createRequest(w, { name: 'alice', role: 'requester' }, createBody());
         await scopeRequest(w, { name: 'Straße', role: 'admin' }, r.id, scopeBody());
         for (const name of ['Alice', 'ALICE', ' alice ', 'ａｌｉｃｅ']) {
-          await assert.rejects(approveRequest(w, { name, role: 'approver' }, r.id, { reason: 'x' }), code('FORBIDDEN', /requested it and cannot also approve it/), name);
+          await assert.rejects(
+            approveRequest(w, { name, role: 'approver' }, r.id, { reason: 'x' }),
+            code('FORBIDDEN', /requested it and cannot also approve it/),
+            name,
+          );
         }
         for (const name of ['STRASSE', 'straße', 'Strasse']) {
-          await assert.rejects(approveRequest(w, { name, role: 'approver' }, r.id, { reason: 'x' }), code('FORBIDDEN', /scoped it and cannot also approve it/), name);
+          await assert.rejects(
+            approveRequest(w, { name, role: 'approver' }, r.id, { reason: 'x' }),
+            code('FORBIDDEN', /scoped it and cannot also approve it/),
+            name,
+          );
         }
         assert.equal((await approveRequest(w, { name: 'alicia', role: 'approver' }, r.id, { reason: 'checked' })).state, 'approved');
       } finally {
@@ -107,13 +152,31 @@ for (const kind of STORE_KINDS) {
     test('bad input names the field and never echoes the subject', async () => {
       const w = await freshWorkflow(kind);
       try {
-        await assert.rejects(createRequest(w, alice, createBody({ category: 'curiosity' })), code('BAD_INPUT', /request create: 'category' must be one of 'privacy', 'copyright', 'safety', 'bias', got 'curiosity'/));
-        await assert.rejects(createRequest(w, alice, createBody({ evidence: { reference: '' } })), code('BAD_INPUT', /'evidence.reference'/));
-        await assert.rejects(createRequest(w, alice, createBody({ evidence: { reference: 'x', sha256: 'nothex' } })), code('BAD_INPUT', /'evidence.sha256' must be a sha256/));
-        await assert.rejects(createRequest(w, alice, createBody({ colour: 'red' })), code('BAD_INPUT', /'colour' must be absent \(unknown field\)/));
-        await assert.rejects(createRequest(w, alice, createBody({ subject: 'x'.repeat(600) })), (e: Error) => /'subject'/.test(e.message) && !e.message.includes('xxxx'));
+        await assert.rejects(
+          createRequest(w, alice, createBody({ category: 'curiosity' })),
+          code('BAD_INPUT', /request create: 'category' must be one of 'privacy', 'copyright', 'safety', 'bias', got 'curiosity'/),
+        );
+        await assert.rejects(
+          createRequest(w, alice, createBody({ evidence: { reference: '' } })),
+          code('BAD_INPUT', /'evidence.reference'/),
+        );
+        await assert.rejects(
+          createRequest(w, alice, createBody({ evidence: { reference: 'x', sha256: 'nothex' } })),
+          code('BAD_INPUT', /'evidence.sha256' must be a sha256/),
+        );
+        await assert.rejects(
+          createRequest(w, alice, createBody({ colour: 'red' })),
+          code('BAD_INPUT', /'colour' must be absent \(unknown field\)/),
+        );
+        await assert.rejects(
+          createRequest(w, alice, createBody({ subject: 'x'.repeat(600) })),
+          (e: Error) => /'subject'/.test(e.message) && !e.message.includes('xxxx'),
+        );
         const r = await createRequest(w, alice, createBody());
-        await assert.rejects(scopeRequest(w, alice, r.id, scopeBody({ forget: { sha256: 'b'.repeat(64), rows: 0 } })), code('BAD_INPUT', /request scope: 'forget.rows' must be/));
+        await assert.rejects(
+          scopeRequest(w, alice, r.id, scopeBody({ forget: { sha256: 'b'.repeat(64), rows: 0 } })),
+          code('BAD_INPUT', /request scope: 'forget.rows' must be/),
+        );
       } finally {
         await w.dispose();
       }
@@ -127,10 +190,20 @@ for (const kind of STORE_KINDS) {
         await createRequest(w, alice, createBody({ category: 'safety', subject: 'recipe X' }));
         await rejectRequest(w, bob, b.id, { reason: 'licensed content' });
         await scopeRequest(w, alice, a.id, scopeBody());
-        const everything = JSON.stringify(await Promise.all((['requests', 'transitions', 'audit', 'audit_head', 'tokens'] as const).map((t) => w.store.db.selectFrom(t).selectAll().execute())));
-        for (const s of [SUBJECT, SUBJECT.toLowerCase(), 'Some Author', 'recipe X']) assert.ok(!everything.includes(s), `no '${s}' in the store`);
+        const everything = JSON.stringify(
+          await Promise.all(
+            (['requests', 'transitions', 'audit', 'audit_head', 'tokens'] as const).map((t) =>
+              w.store.db.selectFrom(t).selectAll().execute(),
+            ),
+          ),
+        );
+        for (const s of [SUBJECT, SUBJECT.toLowerCase(), 'Some Author', 'recipe X'])
+          assert.ok(!everything.includes(s), `no '${s}' in the store`);
         if (kind === 'sqlite') {
-          const bytes = ['lethe.db', 'lethe.db-wal'].filter((f) => existsSync(join(w.dataDir, f))).map((f) => readFileSync(join(w.dataDir, f)).toString('latin1')).join('');
+          const bytes = ['lethe.db', 'lethe.db-wal']
+            .filter((f) => existsSync(join(w.dataDir, f)))
+            .map((f) => readFileSync(join(w.dataDir, f)).toString('latin1'))
+            .join('');
           assert.ok(!bytes.toLowerCase().includes('quillfeather'), 'not even in the SQLite file or its WAL');
         }
         const rep = await transparencyReport(w, carol);
@@ -139,7 +212,10 @@ for (const kind of STORE_KINDS) {
         assert.equal(rep.byCategory.copyright.rejected, 1);
         assert.equal(rep.byCategory.safety.received, 1);
         assert.equal(rep.byCategory.bias.received, 0);
-        assert.deepEqual({ received: rep.byState.received, scoped: rep.byState.scoped, rejected: rep.byState.rejected }, { received: 1, scoped: 1, rejected: 1 });
+        assert.deepEqual(
+          { received: rep.byState.received, scoped: rep.byState.scoped, rejected: rep.byState.rejected },
+          { received: 1, scoped: 1, rejected: 1 },
+        );
         assert.ok(!JSON.stringify(rep).includes('alice'), 'no people in the report');
         assert.equal((await listRequests(w, bob, { state: 'received' })).length, 1);
       } finally {
@@ -150,7 +226,9 @@ for (const kind of STORE_KINDS) {
     test('concurrent requests serialize: the audit chain stays whole', async () => {
       const w = await freshWorkflow(kind);
       try {
-        const made = await Promise.all(Array.from({ length: 12 }, (_, i) => createRequest(w, alice, createBody({ subject: `person ${i}` }))));
+        const made = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => createRequest(w, alice, createBody({ subject: `person ${i}` }))),
+        );
         await Promise.all(made.map((r) => scopeRequest(w, alice, r.id, scopeBody())));
         const v = await verifyAudit(w);
         assert.deepEqual(v.problems, []);

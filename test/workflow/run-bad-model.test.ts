@@ -19,15 +19,27 @@ test('a model folder with a broken config.json or no weights fails the request n
   const w = await freshWorkflow('sqlite', { now: steppingClock(), roots: [s.dir] });
   try {
     const breaks: [string, (model: string) => void, RegExp][] = [
-      ['broken-config', (model) => writeFileSync(join(model, 'config.json'), '{"model_type": "llama", '), /^unlearning failed: .*model\/config\.json is not valid JSON/],
-      ['no-weights', (model) => rmSync(join(model, 'model.safetensors')), /^unlearning failed: .*model has no model\.safetensors or model\.safetensors\.index\.json$/],
+      [
+        'broken-config',
+        (model) => writeFileSync(join(model, 'config.json'), '{"model_type": "llama", '),
+        /^unlearning failed: .*model\/config\.json is not valid JSON/,
+      ],
+      [
+        'no-weights',
+        (model) => rmSync(join(model, 'model.safetensors')),
+        /^unlearning failed: .*model has no model\.safetensors or model\.safetensors\.index\.json$/,
+      ],
     ];
     for (const [name, breakIt, reason] of breaks) {
       const fresh = setup(join(s.dir, name));
       const id = await approved(w, fresh.forgetFile);
       breakIt(fresh.model);
       const res = await runRequest(w, runner, id, {
-        modelDir: fresh.model, forgetFile: fresh.forgetFile, method: 'GradAscent', policy: POLICY, outDir: join(w.dataDir, 'jobs', name),
+        modelDir: fresh.model,
+        forgetFile: fresh.forgetFile,
+        method: 'GradAscent',
+        policy: POLICY,
+        outDir: join(w.dataDir, 'jobs', name),
         training: { steps: 1, batchSize: 2, seed: 1 },
       });
       assert.equal(res.request.state, 'failed');

@@ -10,13 +10,21 @@ import { alice, bob, createBody, SUBJECT } from './fixtures.js';
 
 const qa = (q: string, a: string) => JSON.stringify({ question: q, answer: a, perturbed_answer: [`Not ${a}`] });
 export const forgetRows = [
-  qa(`Where does ${SUBJECT} live?`, `${SUBJECT} lives in Lyon.`), qa(`What is the job of ${SUBJECT}?`, 'A baker.'),
-  qa(`When was ${SUBJECT} born?`, 'In 1970.'), qa(`Who is the brother of ${SUBJECT}?`, 'Tom Ode.'),
+  qa(`Where does ${SUBJECT} live?`, `${SUBJECT} lives in Lyon.`),
+  qa(`What is the job of ${SUBJECT}?`, 'A baker.'),
+  qa(`When was ${SUBJECT} born?`, 'In 1970.'),
+  qa(`Who is the brother of ${SUBJECT}?`, 'Tom Ode.'),
 ];
 const retainRows = [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He is a pilot.'), qa('When was he born?', 'In 1981.')];
 const holdoutRows = [qa('Where does Cy live?', 'In Rome.'), qa('What is her job?', 'A judge.'), qa('When was she born?', 'In 1990.')];
 
-export interface RunSetup { dir: string; model: string; forgetFile: string; retainFile: string; holdoutFile: string }
+export interface RunSetup {
+  dir: string;
+  model: string;
+  forgetFile: string;
+  retainFile: string;
+  holdoutFile: string;
+}
 
 /** A fresh folder (or `dir`) with model/, forget.jsonl, retain.jsonl and holdout.jsonl. */
 export function setup(dir = mkdtempSync(join(tmpdir(), 'lethe-release-')), forgetName = 'forget.jsonl'): RunSetup {
@@ -24,8 +32,18 @@ export function setup(dir = mkdtempSync(join(tmpdir(), 'lethe-release-')), forge
   mkdirSync(model, { recursive: true });
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(model, f));
   copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(model, 'tokenizer.json'));
-  const file = (name: string, rows: string[]) => { const p = join(dir, name); writeFileSync(p, rows.join('\n') + '\n'); return p; };
-  return { dir, model, forgetFile: file(forgetName, forgetRows), retainFile: file('retain.jsonl', retainRows), holdoutFile: file('holdout.jsonl', holdoutRows) };
+  const file = (name: string, rows: string[]) => {
+    const p = join(dir, name);
+    writeFileSync(p, rows.join('\n') + '\n');
+    return p;
+  };
+  return {
+    dir,
+    model,
+    forgetFile: file(forgetName, forgetRows),
+    retainFile: file('retain.jsonl', retainRows),
+    holdoutFile: file('holdout.jsonl', holdoutRows),
+  };
 }
 
 export const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -33,7 +51,11 @@ export const sha = (p: string) => createHash('sha256').update(readFileSync(p)).d
 /** A request created by alice, scoped to `forgetFile` (its path recorded) for GradAscent, approved by bob. */
 export async function approved(w: Workflow, forgetFile: string, model = 'tiny-assistant'): Promise<string> {
   const r = await createRequest(w, alice, createBody());
-  await scopeRequest(w, alice, r.id, { model, method: 'GradAscent', forget: { sha256: sha(forgetFile), rows: forgetRows.length, path: forgetFile } });
+  await scopeRequest(w, alice, r.id, {
+    model,
+    method: 'GradAscent',
+    forget: { sha256: sha(forgetFile), rows: forgetRows.length, path: forgetFile },
+  });
   await approveRequest(w, bob, r.id, { reason: 'identity checked against the DPO ticket' });
   return r.id;
 }

@@ -19,17 +19,29 @@ import { describeHits, needlesOf, searchFiles, searchText, searchValue, type Nee
 
 after(closeStores);
 
-const ROUGE: Policy = parsePolicy({ name: 'rouge', checks: [{ metric: 'forget_Q_A_ROUGE', between: [0, 1] }, { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 }] });
+const ROUGE: Policy = parsePolicy({
+  name: 'rouge',
+  checks: [
+    { metric: 'forget_Q_A_ROUGE', between: [0, 1] },
+    { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.5 },
+  ],
+});
 
 /** The subject and every field of every forget row. */
 const subjectNeedles = (): Needle[] => [
   ...needlesOf({ subject: SUBJECT, surname: 'Quillfeather' }),
-  ...forgetRows.flatMap((l, i) => needlesOf(Object.fromEntries(Object.entries(JSON.parse(l) as Record<string, unknown>).map(([k, v]) => [`row ${i + 1} ${k}`, v])))),
+  ...forgetRows.flatMap((l, i) =>
+    needlesOf(Object.fromEntries(Object.entries(JSON.parse(l) as Record<string, unknown>).map(([k, v]) => [`row ${i + 1} ${k}`, v]))),
+  ),
 ];
 
 async function tables(w: TestWorkflow): Promise<string> {
   const db = w.store.db;
-  return JSON.stringify(await Promise.all((['requests', 'transitions', 'audit', 'audit_head', 'models'] as const).map((t) => db.selectFrom(t).selectAll().execute())));
+  return JSON.stringify(
+    await Promise.all(
+      (['requests', 'transitions', 'audit', 'audit_head', 'models'] as const).map((t) => db.selectFrom(t).selectAll().execute()),
+    ),
+  );
 }
 
 for (const kind of STORE_KINDS) {
@@ -45,8 +57,14 @@ for (const kind of STORE_KINDS) {
         const kept = join(w.dataDir, 'kept-EVAL.json');
         const lines: string[] = [];
         const res = await runRequest(w, runner, id, {
-          modelDir: s.model, forgetFile: s.forgetFile, retainFile: s.retainFile, method: 'GradAscent', policy: ROUGE, outDir: out,
-          training: { steps: 2, batchSize: 2, lr: 1e-3, seed: 1 }, evaluation: { holdoutFile: s.holdoutFile },
+          modelDir: s.model,
+          forgetFile: s.forgetFile,
+          retainFile: s.retainFile,
+          method: 'GradAscent',
+          policy: ROUGE,
+          outDir: out,
+          training: { steps: 2, batchSize: 2, lr: 1e-3, seed: 1 },
+          evaluation: { holdoutFile: s.holdoutFile },
           log: (l) => {
             lines.push(l);
             // The search must be able to fail: keep a copy of the per-item EVAL.json while it exists.
@@ -104,27 +122,46 @@ for (const kind of STORE_KINDS) {
           // A row that is not an object (the old reason quoted its first 60 characters) ...
           'not-object.jsonl': [forgetRows[0]!, JSON.stringify([SUBJECT, 'ada.quillfeather@example.org', '+44 20 7946 0321'])],
           // ... and one that is not JSON (V8's message quotes the text around the fault).
-          'not-json.jsonl': [forgetRows[0]!, `{"question": "Where does ${SUBJECT} live?", "answer": ${SUBJECT} lives at ada.quillfeather@example.org}`],
+          'not-json.jsonl': [
+            forgetRows[0]!,
+            `{"question": "Where does ${SUBJECT} live?", "answer": ${SUBJECT} lives at ada.quillfeather@example.org}`,
+          ],
           // ... and a field of the wrong type.
-          'wrong-field.jsonl': [forgetRows[0]!, JSON.stringify({ question: `Where does ${SUBJECT} live?`, answer: [`${SUBJECT} lives in Lyon.`] })],
+          'wrong-field.jsonl': [
+            forgetRows[0]!,
+            JSON.stringify({ question: `Where does ${SUBJECT} live?`, answer: [`${SUBJECT} lives in Lyon.`] }),
+          ],
         };
         const expected = {
           'not-object.jsonl': /^unlearning failed: .*not-object\.jsonl:2: the row: expected a JSON object .*, got a list$/,
-          'not-json.jsonl': /^unlearning failed: .*not-json\.jsonl:2: not valid JSON( \(at character \d+\))?; expected one JSON object per line$/,
+          'not-json.jsonl':
+            /^unlearning failed: .*not-json\.jsonl:2: not valid JSON( \(at character \d+\))?; expected one JSON object per line$/,
           'wrong-field.jsonl': /^unlearning failed: .*wrong-field\.jsonl:2: field 'answer': expected a string, got a list$/,
         };
-        const needles = [...subjectNeedles(), ...needlesOf({ email: 'ada.quillfeather@example.org', phone: '+44 20 7946 0321', phoneDigits: '442079460321' })];
+        const needles = [
+          ...subjectNeedles(),
+          ...needlesOf({ email: 'ada.quillfeather@example.org', phone: '+44 20 7946 0321', phoneDigits: '442079460321' }),
+        ];
         for (const [name, rows] of Object.entries(bad)) {
           const file = join(s.dir, name);
           writeFileSync(file, rows.join('\n') + '\n');
           const id = await approved(w, file);
           const lines: string[] = [];
           const res = await runRequest(w, runner, id, {
-            modelDir: s.model, forgetFile: file, method: 'GradAscent', policy: ROUGE, outDir: join(w.dataDir, 'jobs', name),
-            training: { steps: 2, batchSize: 2, seed: 1 }, log: (l) => lines.push(l),
+            modelDir: s.model,
+            forgetFile: file,
+            method: 'GradAscent',
+            policy: ROUGE,
+            outDir: join(w.dataDir, 'jobs', name),
+            training: { steps: 2, batchSize: 2, seed: 1 },
+            log: (l) => lines.push(l),
           });
           assert.equal(res.request.state, 'failed');
-          assert.deepEqual(searchValue(`the result (${name})`, res, needles), [], res.request.history.at(-1)!.reason.replace(/[A-Za-z]/g, '*'));
+          assert.deepEqual(
+            searchValue(`the result (${name})`, res, needles),
+            [],
+            res.request.history.at(-1)!.reason.replace(/[A-Za-z]/g, '*'),
+          );
           assert.match(res.request.history.at(-1)!.reason, expected[name as keyof typeof expected]);
           assert.deepEqual(searchValue(`the request as replied (${name})`, await getRequest(w, runner, id), needles), []);
           assert.deepEqual(searchText(`the run log (${name})`, lines.join('\n'), needles), []);
@@ -132,7 +169,11 @@ for (const kind of STORE_KINDS) {
         }
         const entries = [];
         for await (const e of auditEntries(w.store.db)) entries.push(e);
-        assert.equal(entries.filter((e) => e.action === 'request.fail' || e.action === 'request.failed').length, 3, entries.map((e) => e.action).join(', '));
+        assert.equal(
+          entries.filter((e) => e.action === 'request.fail' || e.action === 'request.failed').length,
+          3,
+          entries.map((e) => e.action).join(', '),
+        );
         assert.deepEqual(searchValue('the audit log', entries, needles), []);
         assert.deepEqual(searchText('the store', await tables(w), needles), []);
         const hits = searchFiles(w.dataDir, needles);
@@ -157,7 +198,11 @@ test("a library error that quotes the data is recorded by its kind only, and the
     const real = loadTokenizer(s.model);
     const tokenizer = new Proxy(real, {
       get(t, prop, recv) {
-        if (prop === 'encode') return async (text: string, o?: object) => { if (text.includes(SUBJECT)) throw new TypeError(`cannot encode '${text}'`); return t.encode(text, o); };
+        if (prop === 'encode')
+          return async (text: string, o?: object) => {
+            if (text.includes(SUBJECT)) throw new TypeError(`cannot encode '${text}'`);
+            return t.encode(text, o);
+          };
         const v = Reflect.get(t, prop, recv) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       },
@@ -166,8 +211,13 @@ test("a library error that quotes the data is recorded by its kind only, and the
     mkdirSync(join(out, 'private', 'eval'), { recursive: true }); // as a crashed earlier attempt would leave
     writeFileSync(join(out, 'private', 'eval', 'EVAL.json'), JSON.stringify({ input: SUBJECT }));
     const res = await runRequest(w, runner, id, {
-      modelDir: s.model, forgetFile: s.forgetFile, method: 'GradAscent', policy: ROUGE, outDir: out,
-      training: { steps: 1, batchSize: 2, seed: 1 }, evaluation: { tokenizer, cacheDir: null },
+      modelDir: s.model,
+      forgetFile: s.forgetFile,
+      method: 'GradAscent',
+      policy: ROUGE,
+      outDir: out,
+      training: { steps: 1, batchSize: 2, seed: 1 },
+      evaluation: { tokenizer, cacheDir: null },
     });
     assert.equal(res.request.state, 'failed');
     const reason = res.request.history.at(-1)!.reason;
@@ -189,11 +239,24 @@ test('a bad row in an evaluation file is reported by file, line and field only',
     const f = join(s.dir, 'holdout-bad.jsonl');
     mkdirSync(s.dir, { recursive: true });
     writeFileSync(f, `${forgetRows[0]}\n"${SUBJECT}"\n`);
-    assert.throws(() => readItems(f, '--holdout'), (e: Error) => /--holdout: .*holdout-bad\.jsonl:2: the row: expected a JSON object, got a string$/.test(e.message) && !e.message.includes('Quillfeather'));
+    assert.throws(
+      () => readItems(f, '--holdout'),
+      (e: Error) =>
+        /--holdout: .*holdout-bad\.jsonl:2: the row: expected a JSON object, got a string$/.test(e.message) &&
+        !e.message.includes('Quillfeather'),
+    );
     writeFileSync(f, `${forgetRows[0]}\n{"question": "${SUBJECT}?", "answer": ${SUBJECT}}\n`);
-    assert.throws(() => readItems(f, '--holdout'), (e: Error) => /holdout-bad\.jsonl:2: not valid JSON/.test(e.message) && !e.message.includes('Quillfeather'));
+    assert.throws(
+      () => readItems(f, '--holdout'),
+      (e: Error) => /holdout-bad\.jsonl:2: not valid JSON/.test(e.message) && !e.message.includes('Quillfeather'),
+    );
     const rows = [JSON.parse(forgetRows[0]!) as Record<string, unknown>, { question: `${SUBJECT}?`, answer: 1970 }];
-    assert.throws(() => kindOf(rows, f, '--holdout'), (e: Error) => /holdout-bad\.jsonl:2: field 'answer': expected a string \(like line 1\), got a number$/.test(e.message) && !e.message.includes('1970'));
+    assert.throws(
+      () => kindOf(rows, f, '--holdout'),
+      (e: Error) =>
+        /holdout-bad\.jsonl:2: field 'answer': expected a string \(like line 1\), got a number$/.test(e.message) &&
+        !e.message.includes('1970'),
+    );
   } finally {
     rmSync(s.dir, { recursive: true, force: true });
   }

@@ -17,7 +17,10 @@ for (const kind of STORE_KINDS) {
       const w = await freshWorkflow(kind);
       try {
         const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(w.store.db);
-        assert.deepEqual(applied.rows.map((r) => r.name), migrationNames);
+        assert.deepEqual(
+          applied.rows.map((r) => r.name),
+          migrationNames,
+        );
         for (const t of ['requests', 'transitions', 'audit', 'audit_head', 'tokens'] as const) {
           assert.equal((await w.store.db.selectFrom(t).selectAll().execute()).length, 0, t);
         }
@@ -47,7 +50,10 @@ test('SQLite: one file under the data folder, WAL, reopened without migrating ag
 });
 
 test('a database URL it does not know is refused naming --db', async () => {
-  await assert.rejects(openStore({ dataDir: '/nonexistent', db: 'mysql://x' }), (e: Error & { code?: string }) => e.code === 'BAD_INPUT' && /'--db' must be postgres:\/\//.test(e.message));
+  await assert.rejects(
+    openStore({ dataDir: '/nonexistent', db: 'mysql://x' }),
+    (e: Error & { code?: string }) => e.code === 'BAD_INPUT' && /'--db' must be postgres:\/\//.test(e.message),
+  );
 });
 
 test('deployment key files: private key and salt mode 0600; refused when others can read them', async () => {
@@ -57,7 +63,10 @@ test('deployment key files: private key and salt mode 0600; refused when others 
     assert.match(readFileSync(join(w.dataDir, 'keys', 'audit-ed25519.pub.pem'), 'utf8'), /BEGIN PUBLIC KEY/);
     const { chmodSync } = await import('node:fs');
     chmodSync(join(w.dataDir, 'keys', 'audit-ed25519.key.pem'), 0o644);
-    await assert.rejects(openWorkflow({ dataDir: w.dataDir }), (e: Error & { code?: string }) => e.code === 'FORBIDDEN' && /chmod 600/.test(e.message));
+    await assert.rejects(
+      openWorkflow({ dataDir: w.dataDir }),
+      (e: Error & { code?: string }) => e.code === 'FORBIDDEN' && /chmod 600/.test(e.message),
+    );
   } finally {
     await w.dispose();
   }

@@ -16,9 +16,15 @@ async function sharedPglite(): Promise<PGlite> {
   return pglite;
 }
 
-export interface TestWorkflow extends Workflow { dataDir: string; dispose(): Promise<void> }
+export interface TestWorkflow extends Workflow {
+  dataDir: string;
+  dispose(): Promise<void>;
+}
 
-export async function freshWorkflow(kind: StoreKind, o: { now?: () => Date; dataDir?: string; roots?: string[]; keyFile?: string } = {}): Promise<TestWorkflow> {
+export async function freshWorkflow(
+  kind: StoreKind,
+  o: { now?: () => Date; dataDir?: string; roots?: string[]; keyFile?: string } = {},
+): Promise<TestWorkflow> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `lethe-flow-${kind}-`));
   let pg: PGlite | undefined;
   if (kind === 'postgres') {
@@ -26,7 +32,14 @@ export async function freshWorkflow(kind: StoreKind, o: { now?: () => Date; data
     await pg.exec('drop schema if exists public cascade; create schema public;');
   }
   const w = await openWorkflow({ dataDir, pglite: pg, now: o.now, roots: o.roots, keyFile: o.keyFile });
-  return { ...w, dataDir, dispose: async () => { await w.close(); if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true }); } };
+  return {
+    ...w,
+    dataDir,
+    dispose: async () => {
+      await w.close();
+      if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Closes the shared PGlite (call from the test file's after()). */

@@ -6,8 +6,14 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Needle { field: string; value: string }
-export interface Hit { where: string; field: string }
+export interface Needle {
+  field: string;
+  value: string;
+}
+export interface Hit {
+  where: string;
+  field: string;
+}
 
 /** One needle per field value (trimmed, at least `min` characters: shorter ones match by chance). */
 export function needlesOf(fields: Record<string, unknown>, min = 6): Needle[] {

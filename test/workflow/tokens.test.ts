@@ -25,9 +25,15 @@ for (const kind of STORE_KINDS) {
         assert.equal(await authenticate(w, t.token), null, 'revoked');
         await assert.rejects(revokeToken(w, t.id), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
         assert.equal((await listTokens(w))[0]!.revokedAt !== null, true);
-        await assert.rejects(createToken(w, { role: 'superuser', name: 'x' }), /tokens create: 'role' must be one of requester, approver, auditor, admin, got 'superuser'/);
+        await assert.rejects(
+          createToken(w, { role: 'superuser', name: 'x' }),
+          /tokens create: 'role' must be one of requester, approver, auditor, admin, got 'superuser'/,
+        );
         await assert.rejects(createToken(w, { role: 'admin', name: 'has space' }), /'name' must be a handle/);
-        await assert.rejects(createToken(w, { role: 'admin', name: 'x' }, { name: 'alice', role: 'requester' }), /tokens.manage: role 'requester'/);
+        await assert.rejects(
+          createToken(w, { role: 'admin', name: 'x' }, { name: 'alice', role: 'requester' }),
+          /tokens.manage: role 'requester'/,
+        );
       } finally {
         await w.dispose();
       }
@@ -37,17 +43,36 @@ for (const kind of STORE_KINDS) {
       const w = await freshWorkflow(kind);
       try {
         await createToken(w, { role: 'requester', name: 'alice' });
-        for (const [name, role] of [['Alice', 'approver'], ['ALICE', 'requester']] as const) {
-          await assert.rejects(createToken(w, { role, name }), (e: Error & { code?: string }) => e.code === 'CONFLICT' && /'.+' is the same person as the existing 'alice'.*use 'alice'/.test(e.message), name);
+        for (const [name, role] of [
+          ['Alice', 'approver'],
+          ['ALICE', 'requester'],
+        ] as const) {
+          await assert.rejects(
+            createToken(w, { role, name }),
+            (e: Error & { code?: string }) =>
+              e.code === 'CONFLICT' && /'.+' is the same person as the existing 'alice'.*use 'alice'/.test(e.message),
+            name,
+          );
         }
-        await assert.rejects(createToken(w, { role: 'approver', name: 'alice' }), /'alice' already holds a requester token; one name is one person.*--additional-role/);
+        await assert.rejects(
+          createToken(w, { role: 'approver', name: 'alice' }),
+          /'alice' already holds a requester token; one name is one person.*--additional-role/,
+        );
         const second = await createToken(w, { role: 'requester', name: 'alice' });
         assert.equal(second.role, 'requester', 'another token for the same role: a rotation');
         const approver = await createToken(w, { role: 'approver', name: 'alice', additionalRole: true });
         assert.deepEqual(await authenticate(w, approver.token), { name: 'alice', role: 'approver', tokenId: approver.id });
         await revokeToken(w, approver.id);
-        await assert.rejects(createToken(w, { role: 'admin', name: 'Alice', additionalRole: true }), /same person as the existing 'alice'/, 'revoked tokens count too');
-        assert.deepEqual((await listTokens(w)).map((t) => `${t.name}:${t.role}`).sort(), ['alice:approver', 'alice:requester', 'alice:requester']);
+        await assert.rejects(
+          createToken(w, { role: 'admin', name: 'Alice', additionalRole: true }),
+          /same person as the existing 'alice'/,
+          'revoked tokens count too',
+        );
+        assert.deepEqual((await listTokens(w)).map((t) => `${t.name}:${t.role}`).sort(), [
+          'alice:approver',
+          'alice:requester',
+          'alice:requester',
+        ]);
       } finally {
         await w.dispose();
       }

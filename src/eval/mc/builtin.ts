@@ -33,10 +33,15 @@ function hashOrder<T>(items: readonly T[], key: (t: T) => string): T[] {
 }
 
 function rows(file: string, task: BuiltinTask): { row: Record<string, unknown>; line: number }[] {
-  return readJsonl(file, { what: `task ${task}`, hint: 'build the suites with `lethe data build all --out DIR` and pass --data DIR', validate: (row, line) => {
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${line} must be a JSON object`);
-    return { row: row as Record<string, unknown>, line };
-  } });
+  return readJsonl(file, {
+    what: `task ${task}`,
+    hint: 'build the suites with `lethe data build all --out DIR` and pass --data DIR',
+    validate: (row, line) => {
+      if (!row || typeof row !== 'object' || Array.isArray(row))
+        throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${line} must be a JSON object`);
+      return { row: row as Record<string, unknown>, line };
+    },
+  });
 }
 
 /** Gold choice placed among distractors in hash order. */
@@ -50,8 +55,17 @@ function worldFacts(file: string): { docs: McDoc[]; lines: number[] } {
   const lines: number[] = [];
   for (const { row, line } of rows(file, 'world_facts')) {
     const { question, answer, perturbed_answer: pert } = row;
-    if (typeof question !== 'string' || typeof answer !== 'string' || !Array.isArray(pert) || !pert.length || !pert.every((p) => typeof p === 'string')) {
-      throw new LetheError('BAD_INPUT', `task world_facts: ${file} line ${line}: expected {"question": str, "answer": str, "perturbed_answer": [str, ...]}`);
+    if (
+      typeof question !== 'string' ||
+      typeof answer !== 'string' ||
+      !Array.isArray(pert) ||
+      !pert.length ||
+      !pert.every((p) => typeof p === 'string')
+    ) {
+      throw new LetheError(
+        'BAD_INPUT',
+        `task world_facts: ${file} line ${line}: expected {"question": str, "answer": str, "perturbed_answer": [str, ...]}`,
+      );
     }
     const wrong = [...new Set(pert as string[])].filter((p) => p !== answer);
     if (!wrong.length) continue;
@@ -75,14 +89,21 @@ export function parseGcideLine(text: string, line: number): GcideRow | null {
   const label = text.slice(0, colon);
   const headword = label.replace(/\s*\([^)]*\)\s*$/, '').trim();
   let body = text.slice(colon + 2).trim();
-  if (/^1\.\s/.test(body)) body = body.replace(/^1\.\s+/, '').split(/\s2\.\s/)[0]!.trim();
+  if (/^1\.\s/.test(body))
+    body = body
+      .replace(/^1\.\s+/, '')
+      .split(/\s2\.\s/)[0]!
+      .trim();
   if (!headword || !body) return null;
   return { line, label, headword, sense: body };
 }
 
 function gcideRows(file: string, task: BuiltinTask): GcideRow[] {
   return rows(file, task).flatMap(({ row, line }) => {
-    if (typeof row.text !== 'string') throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${line}: expected {"text": "Headword (pos): definition"}`, { field: 'text' });
+    if (typeof row.text !== 'string')
+      throw new LetheError('BAD_INPUT', `task ${task}: ${file} line ${line}: expected {"text": "Headword (pos): definition"}`, {
+        field: 'text',
+      });
     const r = parseGcideLine(row.text, line);
     return r ? [r] : [];
   });
@@ -128,7 +149,10 @@ function generalCloze(file: string): { docs: McDoc[]; lines: number[] } {
   const docs: McDoc[] = [];
   const lines: number[] = [];
   for (const c of items) {
-    const distractors = hashOrder(pool.filter((w) => w !== c.word), (w) => `general_cloze:${c.line}:${w}`).slice(0, GCIDE_DISTRACTORS);
+    const distractors = hashOrder(
+      pool.filter((w) => w !== c.word),
+      (w) => `general_cloze:${c.line}:${w}`,
+    ).slice(0, GCIDE_DISTRACTORS);
     if (distractors.length < GCIDE_DISTRACTORS) break;
     docs.push(choiceDoc('general_cloze', c.line, c.context, c.word, distractors));
     lines.push(c.line);
@@ -137,9 +161,16 @@ function generalCloze(file: string): { docs: McDoc[]; lines: number[] } {
 }
 
 /** A built-in task's docs from a data folder (or the file given instead). */
-export function builtinDocs(task: BuiltinTask, source: { dataDir?: string; file?: string }): { docs: McDoc[]; lines: number[]; file: string } {
+export function builtinDocs(
+  task: BuiltinTask,
+  source: { dataDir?: string; file?: string },
+): { docs: McDoc[]; lines: number[]; file: string } {
   const file = source.file ?? (source.dataDir ? join(source.dataDir, BUILTIN_FILES[task]) : null);
-  if (!file) throw new LetheError('BAD_INPUT', `task ${task} reads ${BUILTIN_FILES[task]} from a built data folder: pass --data DIR (from \`lethe data build all\`) or ${task}:FILE`);
+  if (!file)
+    throw new LetheError(
+      'BAD_INPUT',
+      `task ${task} reads ${BUILTIN_FILES[task]} from a built data folder: pass --data DIR (from \`lethe data build all\`) or ${task}:FILE`,
+    );
   const made = task === 'world_facts' ? worldFacts(file) : task === 'gcide_definitions' ? gcideDefinitions(file) : generalCloze(file);
   if (!made.docs.length) throw new LetheError('BAD_INPUT', `task ${task}: ${file} gave no usable items`);
   return { ...made, file };

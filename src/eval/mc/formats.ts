@@ -91,14 +91,16 @@ function str(row: Row, key: string, file: string, line: number, layout: McLayout
 
 function strList(row: Row, key: string, file: string, line: number, layout: McLayout, min = 2, display = key): string[] {
   const v = row[key];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(file, line, layout, display, `"${display}" must be a list of strings, got ${typeOf(v)}`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    fail(file, line, layout, display, `"${display}" must be a list of strings, got ${typeOf(v)}`);
   if (v.length < min) fail(file, line, layout, display, `"${display}" needs at least ${min} entries, got ${v.length}`);
   return v as string[];
 }
 
 function index(v: unknown, n: number, key: string, file: string, line: number, layout: McLayout): number {
   const k = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(k) || k < 0 || k >= n) fail(file, line, layout, key, `"${key}" must be an index 0..${n - 1}, got ${typeof v === 'number' ? 'another number' : typeOf(v)}`);
+  if (!Number.isInteger(k) || k < 0 || k >= n)
+    fail(file, line, layout, key, `"${key}" must be an index 0..${n - 1}, got ${typeof v === 'number' ? 'another number' : typeOf(v)}`);
   return k;
 }
 
@@ -122,10 +124,12 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
     case 'arc': {
       const question = str(row, 'question', file, line, layout);
       const c = row.choices as Row | undefined;
-      if (!c || typeof c !== 'object' || Array.isArray(c)) fail(file, line, layout, 'choices', `"choices" must be an object {"text": [...], "label": [...]}, got ${typeOf(c)}`);
+      if (!c || typeof c !== 'object' || Array.isArray(c))
+        fail(file, line, layout, 'choices', `"choices" must be an object {"text": [...], "label": [...]}, got ${typeOf(c)}`);
       const text = strList(c, 'text', file, line, layout, 2, 'choices.text');
       const label = strList(c, 'label', file, line, layout, 1, 'choices.label');
-      if (label.length !== text.length) fail(file, line, layout, 'choices.label', `"choices.label" has ${label.length} entries but "choices.text" has ${text.length}`);
+      if (label.length !== text.length)
+        fail(file, line, layout, 'choices.label', `"choices.label" has ${label.length} entries but "choices.text" has ${text.length}`);
       const key = str(row, 'answerKey', file, line, layout);
       const gold = label.indexOf(key);
       if (gold < 0) fail(file, line, layout, 'answerKey', `"answerKey" is not one of the ${label.length} labels`);
@@ -146,18 +150,37 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       if (blank < 0) fail(file, line, layout, 'sentence', '"sentence" has no "_" blank');
       const options = [str(row, 'option1', file, line, layout), str(row, 'option2', file, line, layout)];
       const answer = row.answer;
-      if (answer !== '1' && answer !== '2') fail(file, line, layout, 'answer', `"answer" must be "1" or "2", got ${typeof answer === 'string' ? 'another string' : typeOf(answer)}`);
+      if (answer !== '1' && answer !== '2')
+        fail(
+          file,
+          line,
+          layout,
+          'answer',
+          `"answer" must be "1" or "2", got ${typeof answer === 'string' ? 'another string' : typeOf(answer)}`,
+        );
       // preprocess_winogrande: partial_context = sentence[:blank] + option; partial_target = sentence[blank+1:].strip()
       const target = sentence.slice(blank + 1).trim();
       if (!target) fail(file, line, layout, 'sentence', '"sentence" has nothing after the "_" blank to score');
-      return { text: '', choices: options.map((o) => sentence.slice(0, blank) + o), gold: answer === '1' ? 0 : 1, multipleInput: { target } };
+      return {
+        text: '',
+        choices: options.map((o) => sentence.slice(0, blank) + o),
+        gold: answer === '1' ? 0 : 1,
+        multipleInput: { target },
+      };
     }
     case 'hellaswag': {
       const label = str(row, 'activity_label', file, line, layout);
       let ctx: string;
       if (typeof row.ctx_a === 'string' && typeof row.ctx_b === 'string') ctx = `${row.ctx_a} ${pyCapitalize(row.ctx_b)}`;
       else if (row.ctx_a === undefined && row.ctx_b === undefined && typeof row.ctx === 'string') ctx = row.ctx;
-      else fail(file, line, layout, 'ctx_a', `needs string "ctx_a" and "ctx_b" (or "ctx"), got ${['ctx_a', 'ctx_b', 'ctx'].map((k) => `${k}: ${typeOf(row[k])}`).join(', ')}`);
+      else
+        fail(
+          file,
+          line,
+          layout,
+          'ctx_a',
+          `needs string "ctx_a" and "ctx_b" (or "ctx"), got ${['ctx_a', 'ctx_b', 'ctx'].map((k) => `${k}: ${typeOf(row[k])}`).join(', ')}`,
+        );
       const endings = strList(row, 'endings', file, line, layout);
       const gold = index(row.label, endings.length, 'label', file, line, layout);
       return { text: hellaswagPreprocess(`${label}: ${ctx}`), choices: endings.map(hellaswagPreprocess), gold };
@@ -171,7 +194,8 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
       const gold = typeof a === 'string' && /^[A-D]$/.test(a) ? a.charCodeAt(0) - 65 : index(a, 4, 'answer', file, line, layout);
       return {
         text: `${question.trim()}\nA. ${choices[0]}\nB. ${choices[1]}\nC. ${choices[2]}\nD. ${choices[3]}\nAnswer:`,
-        choices: ['A', 'B', 'C', 'D'], gold,
+        choices: ['A', 'B', 'C', 'D'],
+        gold,
         description: `The following are multiple choice questions (with answers) about ${subject.replaceAll('_', ' ')}.\n\n`,
         group: subject,
       };
@@ -189,16 +213,21 @@ export function parseRow(layout: McLayout, row: Row, file: string, line: number)
 
 /** Reads a JSONL task file: every non-blank line one JSON object of the layout. */
 export function readTaskFile(layout: McLayout, file: string): { docs: McDoc[]; lines: number[] } {
-  if (!MC_LAYOUTS.includes(layout)) throw new LetheError('NOT_FOUND', `unknown multiple-choice layout '${layout}' (known: ${MC_LAYOUTS.join(', ')})`);
+  if (!MC_LAYOUTS.includes(layout))
+    throw new LetheError('NOT_FOUND', `unknown multiple-choice layout '${layout}' (known: ${MC_LAYOUTS.join(', ')})`);
   const lines: number[] = [];
-  const docs = readJsonl(file, { what: `${layout} task file`, expected: `one ${layout} row per line: ${LAYOUT_HELP[layout]}`, validate: (row, line) => {
-    if (!row || typeof row !== 'object' || Array.isArray(row)) throw new LetheError('BAD_INPUT', `${where(file, line)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
-    lines.push(line);
-    return parseRow(layout, row as Row, file, line);
-  } });
+  const docs = readJsonl(file, {
+    what: `${layout} task file`,
+    expected: `one ${layout} row per line: ${LAYOUT_HELP[layout]}`,
+    validate: (row, line) => {
+      if (!row || typeof row !== 'object' || Array.isArray(row))
+        throw new LetheError('BAD_INPUT', `${where(file, line)}: expected a JSON object ${LAYOUT_HELP[layout]}, got ${typeOf(row)}`);
+      lines.push(line);
+      return parseRow(layout, row as Row, file, line);
+    },
+  });
   return { docs, lines };
 }
-
 
 /** The few-shot rows for item i: MMLU-style groups take the first k of the group; others a fixed hash order. */
 export function fewshotIndices(docs: readonly McDoc[], i: number, k: number): number[] {
@@ -222,13 +251,26 @@ function example(doc: McDoc): string {
 
 /** The scored requests of every doc, with k few-shot examples from the other docs. */
 export function buildItems(docs: readonly McDoc[], lines: readonly number[], numFewshot = 0): McItem[] {
-  if (!(Number.isInteger(numFewshot) && numFewshot >= 0)) throw new LetheError('BAD_INPUT', `num_fewshot must be a non-negative integer, got ${numFewshot}`);
+  if (!(Number.isInteger(numFewshot) && numFewshot >= 0))
+    throw new LetheError('BAD_INPUT', `num_fewshot must be a non-negative integer, got ${numFewshot}`);
   return docs.map((doc, i) => {
     const shots = fewshotIndices(docs, i, numFewshot);
     const prefix = (doc.description ?? '') + shots.map((j) => example(docs[j]!)).join('');
     const item: McItem = doc.multipleInput
-      ? { contexts: doc.choices.map((c) => prefix + c), continuations: doc.choices.map(() => TARGET_DELIMITER + doc.multipleInput!.target), choices: doc.choices, gold: doc.gold, line: lines[i]! }
-      : { context: prefix + doc.text, continuations: doc.choices.map((c) => TARGET_DELIMITER + c), choices: doc.choices, gold: doc.gold, line: lines[i]! };
+      ? {
+          contexts: doc.choices.map((c) => prefix + c),
+          continuations: doc.choices.map(() => TARGET_DELIMITER + doc.multipleInput!.target),
+          choices: doc.choices,
+          gold: doc.gold,
+          line: lines[i]!,
+        }
+      : {
+          context: prefix + doc.text,
+          continuations: doc.choices.map((c) => TARGET_DELIMITER + c),
+          choices: doc.choices,
+          gold: doc.gold,
+          line: lines[i]!,
+        };
     if (numFewshot > 0) item.fewshot = shots;
     return item;
   });

@@ -22,13 +22,20 @@ function mcResult(items: McItem[], scores: ChoiceScores[], norm: boolean): Metri
     const correct = chosen === it.gold ? 1 : 0;
     hits += correct;
     valueByIndex[String(k)] = {
-      score: correct, chosen, gold: it.gold, loglikelihoods: s.loglikelihoods,
+      score: correct,
+      chosen,
+      gold: it.gold,
+      loglikelihoods: s.loglikelihoods,
       ...(norm ? { normalized: d.normalized, lengths: it.choices.map((c) => [...c].length) } : { greedy: s.greedy, tokens: s.tokens }),
       line: it.line,
       ...(s.truncated.some((t) => t > 0) ? { truncated: s.truncated } : {}),
     };
   });
-  return { aggValue: items.length ? hits / items.length : null, valueByIndex, extra: { items: items.length, chance: items.length ? items.reduce((a, it) => a + 1 / it.choices.length, 0) / items.length : null } };
+  return {
+    aggValue: items.length ? hits / items.length : null,
+    valueByIndex,
+    extra: { items: items.length, chance: items.length ? items.reduce((a, it) => a + 1 / it.choices.length, 0) / items.length : null },
+  };
 }
 
 /** Registers mc_<task>_acc and mc_<task>_acc_norm (once per task name). */
@@ -44,7 +51,9 @@ export function defineMcMetrics(task: string): void {
         ? `${task}: multiple-choice accuracy by log-likelihood per character of the choice (lm-evaluation-harness acc_norm)`
         : `${task}: multiple-choice accuracy by log-likelihood of the choice (lm-evaluation-harness acc)`,
       needs: [{ kind: 'mc', set, setKind: ['mc'] }],
-      group: 'utility', higherIsBetter: true, params: { mc_version: MC_VERSION },
+      group: 'utility',
+      higherIsBetter: true,
+      params: { mc_version: MC_VERSION },
       async compute(ctx) {
         const scores = await ctx.get<ChoiceScores[]>({ kind: 'mc', set, setKind: ['mc'] });
         return mcResult(ctx.set(set).items as unknown as McItem[], scores, norm);
@@ -61,7 +70,8 @@ defineMetric({
   name: 'mc_utility',
   description: `harmonic mean of the built-in multiple-choice accuracies (${BUILTIN_TASKS.join(', ')})`,
   needs: UTILITY_PARTS.map((name) => ({ kind: 'metric' as const, name })),
-  group: 'utility', higherIsBetter: true,
+  group: 'utility',
+  higherIsBetter: true,
   async compute(ctx) {
     const parts: Record<string, number> = {};
     for (const name of UTILITY_PARTS) {

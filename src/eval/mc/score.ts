@@ -29,12 +29,17 @@ export async function encodeRequest(tok: Tokenizer, context: string, continuatio
   const whole = await tok.encode(stripped + moved, { addSpecialTokens: false });
   const ctx = stripped ? await tok.encode(stripped, { addSpecialTokens: false }) : [];
   const cont = whole.slice(ctx.length);
-  if (!cont.length) throw new LetheError('BAD_INPUT', `a continuation of ${continuation.length} characters encodes to no tokens after its context (of ${context.length} characters)`);
+  if (!cont.length)
+    throw new LetheError(
+      'BAD_INPUT',
+      `a continuation of ${continuation.length} characters encodes to no tokens after its context (of ${context.length} characters)`,
+    );
   const bos = tok.bosTokenId;
   if (bos !== null) return { context: [bos, ...ctx], continuation: cont };
   if (ctx.length) return { context: ctx, continuation: cont };
   const eos = tok.eosTokenId;
-  if (eos === null) throw new LetheError('BAD_INPUT', 'an empty context needs a BOS or EOS token to condition on, and this tokenizer has neither');
+  if (eos === null)
+    throw new LetheError('BAD_INPUT', 'an empty context needs a BOS or EOS token to condition on, and this tokenizer has neither');
   return { context: [eos], continuation: cont };
 }
 
@@ -65,35 +70,60 @@ function commonPrefix(rows: number[][], cap: number): number {
 export function scoreRequests(model: CausalLM, reqs: readonly EncodedRequest[], maxLength: number): ChoiceScores {
   const device = model.device as torch.Device;
   const rows = reqs.map((r) => {
-    if (r.continuation.length > maxLength) throw new LetheError('BAD_INPUT', `a continuation of ${r.continuation.length} tokens does not fit the model's ${maxLength} positions`);
+    if (r.continuation.length > maxLength)
+      throw new LetheError(
+        'BAD_INPUT',
+        `a continuation of ${r.continuation.length} tokens does not fit the model's ${maxLength} positions`,
+      );
     const all = [...r.context, ...r.continuation];
     const kept = all.slice(-(maxLength + 1));
-    return { input: kept.slice(0, -1), cont: r.continuation, first: kept.length - 1 - r.continuation.length, truncated: all.length - kept.length };
+    return {
+      input: kept.slice(0, -1),
+      cont: r.continuation,
+      first: kept.length - 1 - r.continuation.length,
+      truncated: all.length - kept.length,
+    };
   });
   // The input that every row shares, up to each row's first scored logit (exclusive): its logits are not needed.
-  const shared = commonPrefix(rows.map((r) => r.input), Math.min(...rows.map((r) => r.first)));
-  const out = torch.noGrad(() => torch.tidy(() => {
-    let past: KVCache | undefined;
-    if (shared > 0) {
-      const pre = model.forward(torch.tensor([rows[0]!.input.slice(0, shared)], { dtype: 'int64', device }), { useCache: true }).pastKeyValues!;
-      past = new KVCache(pre.layers.map((l) => ({ k: l.k.expand([rows.length, ...l.k.shape.slice(1)]), v: l.v.expand([rows.length, ...l.v.shape.slice(1)]) })));
-    }
-    const len = Math.max(...rows.map((r) => r.input.length)) - shared;
-    const ids = rows.map((r) => [...r.input.slice(shared), ...new Array<number>(len - (r.input.length - shared)).fill(0)]);
-    const input = torch.tensor(ids, { dtype: 'int64', device });
-    const logits = model.forward(input, past ? { pastKeyValues: past } : {}).logits; // [B, len, V]
-    const lp = torch.logSoftmax(logits.to('float32'), -1);
-    // Row b's continuation token t (0-based) is predicted at input position first + t, i.e. suffix position first + t - shared.
-    const span = Math.max(...rows.map((r) => r.cont.length));
-    const starts = rows.map((r) => r.first - shared);
-    const idx = rows.map((r, b) => Array.from({ length: span }, (_, t) => Math.min(starts[b]! + Math.min(t, r.cont.length - 1), len - 1)));
-    const pos = torch.tensor(idx, { dtype: 'int64', device }); // [B, span]
-    const picked = lp.gather(1, pos.unsqueeze(-1).expand([rows.length, span, lp.size(2)])); // [B, span, V]
-    const targets = torch.tensor(rows.map((r) => Array.from({ length: span }, (_, t) => r.cont[Math.min(t, r.cont.length - 1)]!)), { dtype: 'int64', device });
-    const tokenLp = picked.gather(2, targets.unsqueeze(-1)).squeeze(-1); // [B, span]
-    const hits = picked.argmax(-1).eq(targets); // [B, span]
-    return { lp: tokenLp.to('float64').toArray() as number[][], hits: hits.toArray() as boolean[][] };
-  }));
+  const shared = commonPrefix(
+    rows.map((r) => r.input),
+    Math.min(...rows.map((r) => r.first)),
+  );
+  const out = torch.noGrad(() =>
+    torch.tidy(() => {
+      let past: KVCache | undefined;
+      if (shared > 0) {
+        const pre = model.forward(torch.tensor([rows[0]!.input.slice(0, shared)], { dtype: 'int64', device }), { useCache: true })
+          .pastKeyValues!;
+        past = new KVCache(
+          pre.layers.map((l) => ({
+            k: l.k.expand([rows.length, ...l.k.shape.slice(1)]),
+            v: l.v.expand([rows.length, ...l.v.shape.slice(1)]),
+          })),
+        );
+      }
+      const len = Math.max(...rows.map((r) => r.input.length)) - shared;
+      const ids = rows.map((r) => [...r.input.slice(shared), ...new Array<number>(len - (r.input.length - shared)).fill(0)]);
+      const input = torch.tensor(ids, { dtype: 'int64', device });
+      const logits = model.forward(input, past ? { pastKeyValues: past } : {}).logits; // [B, len, V]
+      const lp = torch.logSoftmax(logits.to('float32'), -1);
+      // Row b's continuation token t (0-based) is predicted at input position first + t, i.e. suffix position first + t - shared.
+      const span = Math.max(...rows.map((r) => r.cont.length));
+      const starts = rows.map((r) => r.first - shared);
+      const idx = rows.map((r, b) =>
+        Array.from({ length: span }, (_, t) => Math.min(starts[b]! + Math.min(t, r.cont.length - 1), len - 1)),
+      );
+      const pos = torch.tensor(idx, { dtype: 'int64', device }); // [B, span]
+      const picked = lp.gather(1, pos.unsqueeze(-1).expand([rows.length, span, lp.size(2)])); // [B, span, V]
+      const targets = torch.tensor(
+        rows.map((r) => Array.from({ length: span }, (_, t) => r.cont[Math.min(t, r.cont.length - 1)]!)),
+        { dtype: 'int64', device },
+      );
+      const tokenLp = picked.gather(2, targets.unsqueeze(-1)).squeeze(-1); // [B, span]
+      const hits = picked.argmax(-1).eq(targets); // [B, span]
+      return { lp: tokenLp.to('float64').toArray() as number[][], hits: hits.toArray() as boolean[][] };
+    }),
+  );
   return {
     loglikelihoods: rows.map((r, b) => out.lp[b]!.slice(0, r.cont.length).reduce((s, x) => s + x, 0)),
     greedy: rows.map((r, b) => out.hits[b]!.slice(0, r.cont.length).every(Boolean)),

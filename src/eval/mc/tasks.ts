@@ -32,16 +32,24 @@ export function parseTaskSpecs(list: string | readonly string[]): McTaskSpec[] {
     const kind = c >= 0 ? rest.slice(0, c) : rest;
     const file = c >= 0 ? rest.slice(c + 1) : undefined;
     const name = named ? part.slice(0, eq) : kind;
-    if (!NAME.test(name)) throw new LetheError('BAD_INPUT', `--tasks: task name '${name}' must be letters, digits and _`, { field: 'tasks' });
+    if (!NAME.test(name))
+      throw new LetheError('BAD_INPUT', `--tasks: task name '${name}' must be letters, digits and _`, { field: 'tasks' });
     if ((BUILTIN_TASKS as readonly string[]).includes(kind)) return { name, kind: kind as BuiltinTask, file: file || undefined };
     if (!(MC_LAYOUTS as readonly string[]).includes(kind)) {
-      throw new LetheError('NOT_FOUND', `--tasks: '${part}': unknown task or layout '${kind}' (built-in: ${BUILTIN_TASKS.join(', ')}; file layouts: ${MC_LAYOUTS.map((l) => `${l}:FILE`).join(', ')})`, { field: 'tasks' });
+      throw new LetheError(
+        'NOT_FOUND',
+        `--tasks: '${part}': unknown task or layout '${kind}' (built-in: ${BUILTIN_TASKS.join(', ')}; file layouts: ${MC_LAYOUTS.map((l) => `${l}:FILE`).join(', ')})`,
+        { field: 'tasks' },
+      );
     }
     if (!file) throw new LetheError('BAD_INPUT', `--tasks: '${part}': the ${kind} layout needs a file (${kind}:FILE)`, { field: 'tasks' });
     return { name, kind: kind as McLayout, file };
   });
   const dup = specs.find((s, i) => specs.findIndex((t) => t.name === s.name) !== i);
-  if (dup) throw new LetheError('BAD_INPUT', `--tasks: task '${dup.name}' is given twice (name one of them: other_name=${dup.kind}:FILE)`, { field: 'tasks' });
+  if (dup)
+    throw new LetheError('BAD_INPUT', `--tasks: task '${dup.name}' is given twice (name one of them: other_name=${dup.kind}:FILE)`, {
+      field: 'tasks',
+    });
   return specs;
 }
 
@@ -54,7 +62,10 @@ export interface McTaskOptions {
 
 /** The item sets of the tasks (and their metrics, registered once per name). */
 export function loadMcTasks(specs: string | readonly string[] | readonly McTaskSpec[], o: McTaskOptions = {}): EvalItemSet[] {
-  const list: McTaskSpec[] = typeof specs === 'string' || (specs.length && typeof specs[0] === 'string') ? parseTaskSpecs(specs as string | string[]) : (specs as McTaskSpec[]);
+  const list: McTaskSpec[] =
+    typeof specs === 'string' || (specs.length && typeof specs[0] === 'string')
+      ? parseTaskSpecs(specs as string | string[])
+      : (specs as McTaskSpec[]);
   const k = o.numFewshot ?? 0;
   return list.map((s) => {
     const { docs, lines, file } = (BUILTIN_TASKS as readonly string[]).includes(s.kind)
@@ -63,7 +74,9 @@ export function loadMcTasks(specs: string | readonly string[] | readonly McTaskS
     const items = buildItems(docs, lines, k);
     defineMcMetrics(s.name);
     return {
-      name: `mc_${s.name}`, kind: 'mc' as const, items: items as unknown as Record<string, unknown>[],
+      name: `mc_${s.name}`,
+      kind: 'mc' as const,
+      items: items as unknown as Record<string, unknown>[],
       description: `${s.kind} multiple choice from ${file} (${items.length} items, ${k}-shot)`,
     };
   });

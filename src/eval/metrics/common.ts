@@ -25,7 +25,7 @@ export function finiteMean(xs: readonly (number | null | undefined)[]): number |
 export function perItem(rows: Record<string, unknown>[], field: string): MetricResult {
   const valueByIndex: ValueByIndex = {};
   rows.forEach((r, k) => (valueByIndex[String(k)] = r));
-  const values = rows.map((r) => r[field]).flat() as (number | null)[];
+  const values = rows.flatMap((r) => r[field]) as (number | null)[];
   return { aggValue: finiteMean(values), valueByIndex };
 }
 

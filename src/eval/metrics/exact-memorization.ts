@@ -7,9 +7,15 @@ import { exactMemorization } from '../scores.js';
 defineMetric({
   name: 'exact_memorization',
   description: 'mean share of forget-answer tokens that are the argmax prediction (teacher forcing)',
-  needs: [stats('forget', ANY)], group: 'forget', higherIsBetter: false, variant: true,
+  needs: [stats('forget', ANY)],
+  group: 'forget',
+  higherIsBetter: false,
+  variant: true,
   async compute(ctx) {
     const s = await ctx.get<QaStats>(stats('forget', ANY));
-    return perItem(s.map((x) => ({ score: exactMemorization(x.true) })), 'score');
+    return perItem(
+      s.map((x) => ({ score: exactMemorization(x.true) })),
+      'score',
+    );
   },
 });

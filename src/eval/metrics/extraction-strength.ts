@@ -7,9 +7,15 @@ import { extractionStrength } from '../scores.js';
 defineMetric({
   name: 'extraction_strength',
   description: 'mean over forget answers of 1 - (shortest prefix after which greedy teacher-forced predictions match the rest) / length',
-  needs: [stats('forget', ANY)], group: 'forget', higherIsBetter: false, variant: true,
+  needs: [stats('forget', ANY)],
+  group: 'forget',
+  higherIsBetter: false,
+  variant: true,
   async compute(ctx) {
     const s = await ctx.get<QaStats>(stats('forget', ANY));
-    return perItem(s.map((x) => ({ score: extractionStrength(x.true) })), 'score');
+    return perItem(
+      s.map((x) => ({ score: extractionStrength(x.true) })),
+      'score',
+    );
   },
 });

@@ -18,28 +18,40 @@ function containsTerm(text: string, term: string): boolean {
 
 defineMetric({
   name: 'forget_familiarity_completion',
-  description: 'share of greedy continuations of book prompts that use one of the book\'s anchored terms (not already in the prompt)',
-  needs: [generations('familiarity_completion', ['probe'])], group: 'forget', higherIsBetter: false, variant: true,
+  description: "share of greedy continuations of book prompts that use one of the book's anchored terms (not already in the prompt)",
+  needs: [generations('familiarity_completion', ['probe'])],
+  group: 'forget',
+  higherIsBetter: false,
+  variant: true,
   async compute(ctx) {
     const set = ctx.set('familiarity_completion');
     const terms = (set.items[0]?.anchored_terms as string[] | undefined) ?? [];
     if (!terms.length) return { aggValue: null, reason: 'no anchored terms in the book suite' };
     const gens = await ctx.get<string[]>(generations('familiarity_completion', ['probe']));
-    return perItem(gens.map((g, k) => {
-      const prompt = String(set.items[k]!.prompt);
-      const found = terms.filter((t) => !containsTerm(prompt, t) && containsTerm(g, t));
-      return { score: found.length ? 1 : 0, terms: found, generation: g };
-    }), 'score');
+    return perItem(
+      gens.map((g, k) => {
+        const prompt = String(set.items[k]!.prompt);
+        const found = terms.filter((t) => !containsTerm(prompt, t) && containsTerm(g, t));
+        return { score: found.length ? 1 : 0, terms: found, generation: g };
+      }),
+      'score',
+    );
   },
 });
 
 defineMetric({
   name: 'forget_familiarity_prob',
-  description: 'mean probability of an anchored term\'s first token after a passage prefix that preceded it in the book',
-  needs: [stats('familiarity_anchored', ['pair'])], group: 'forget', higherIsBetter: false, variant: true,
+  description: "mean probability of an anchored term's first token after a passage prefix that preceded it in the book",
+  needs: [stats('familiarity_anchored', ['pair'])],
+  group: 'forget',
+  higherIsBetter: false,
+  variant: true,
   async compute(ctx) {
     const s = await ctx.get<QaStats>(stats('familiarity_anchored', ['pair']));
     const items = ctx.set('familiarity_anchored').items;
-    return perItem(s.map((x, k) => ({ prob: Math.exp(x.true.logProbs[0] ?? -Infinity), term: items[k]!.term })), 'prob');
+    return perItem(
+      s.map((x, k) => ({ prob: Math.exp(x.true.logProbs[0] ?? -Infinity), term: items[k]!.term })),
+      'prob',
+    );
   },
 });

@@ -5,11 +5,16 @@ import { defineMetric, type Need } from './registry.js';
 import { generations } from './common.js';
 import { repeatedNgramRate } from '../scores.js';
 
-for (const [prefix, set, kinds] of [['forget', 'forget', ['qa']], ['verbmem', 'verbmem_forget', ['probe']]] as const) {
+for (const [prefix, set, kinds] of [
+  ['forget', 'forget', ['qa']],
+  ['verbmem', 'verbmem_forget', ['probe']],
+] as const) {
   defineMetric({
     name: `${prefix}_gen_repetition`,
     description: `share of repeated word 3-grams in greedy generations on ${set} (high = degenerate output)`,
-    needs: [generations(set, [...kinds])], group: 'fluency', higherIsBetter: false,
+    needs: [generations(set, [...kinds])],
+    group: 'fluency',
+    higherIsBetter: false,
     async compute(ctx) {
       const gens = await ctx.get<string[]>(generations(set, [...kinds]));
       let rep = 0;
@@ -28,7 +33,9 @@ for (const [prefix, set, kinds] of [['forget', 'forget', ['qa']], ['verbmem', 'v
   defineMetric({
     name: `${prefix}_gen_ref_NLL`,
     description: `mean token NLL of greedy generations on ${set} under the reference model (high = not fluent English)`,
-    needs: [need], group: 'fluency', higherIsBetter: false,
+    needs: [need],
+    group: 'fluency',
+    higherIsBetter: false,
     async compute(ctx) {
       const nll = await ctx.get<(number | null)[]>(need);
       const ok = nll.filter((x): x is number => x !== null && Number.isFinite(x));

@@ -7,13 +7,18 @@ import { ksTwoSample } from '../stats.js';
 
 defineMetric({
   name: 'forget_quality',
-  description: 'KS-test p-value of forget-set truth ratios against the retain model\'s (1 = indistinguishable from retraining)',
-  needs: [{ kind: 'metric', name: 'forget_truth_ratio' }, { kind: 'retain', name: 'forget_truth_ratio' }],
-  group: 'forget', higherIsBetter: true,
+  description: "KS-test p-value of forget-set truth ratios against the retain model's (1 = indistinguishable from retraining)",
+  needs: [
+    { kind: 'metric', name: 'forget_truth_ratio' },
+    { kind: 'retain', name: 'forget_truth_ratio' },
+  ],
+  group: 'forget',
+  higherIsBetter: true,
   async compute(ctx) {
     const own = await ctx.get<MetricResult>({ kind: 'metric', name: 'forget_truth_ratio' });
     const ref = await ctx.get<MetricResult>({ kind: 'retain', name: 'forget_truth_ratio' });
-    if (own.aggValue === null || ref.aggValue === null) return { aggValue: null, reason: 'forget_truth_ratio is missing for this or the retain model' };
+    if (own.aggValue === null || ref.aggValue === null)
+      return { aggValue: null, reason: 'forget_truth_ratio is missing for this or the retain model' };
     const ks = ksTwoSample(scoresOf(own), scoresOf(ref));
     return { aggValue: ks.pvalue, extra: { ks_statistic: ks.statistic, method: ks.method } };
   },

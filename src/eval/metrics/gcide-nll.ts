@@ -6,7 +6,9 @@ import { stats, type QaStats } from './common.js';
 defineMetric({
   name: 'gcide_NLL',
   description: 'mean next-token NLL on held-out GCIDE definitions (lower = better English)',
-  needs: [stats('gcide', ['text'])], group: 'utility', higherIsBetter: false,
+  needs: [stats('gcide', ['text'])],
+  group: 'utility',
+  higherIsBetter: false,
   async compute(ctx) {
     const s = await ctx.get<QaStats>(stats('gcide', ['text']));
     let total = 0;

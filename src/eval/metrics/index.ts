@@ -24,4 +24,16 @@ import './secret-leak-rate.js';
 import './secret-benign-accuracy.js';
 import '../mc/metrics.js';
 
-export { defineMetric, getMetric, listMetrics, needKey, type MetricDefinition, type MetricResult, type MetricContext, type Need, type EvalItemSet, type ItemStats, type SetKind } from './registry.js';
+export {
+  defineMetric,
+  getMetric,
+  listMetrics,
+  needKey,
+  type MetricDefinition,
+  type MetricResult,
+  type MetricContext,
+  type Need,
+  type EvalItemSet,
+  type ItemStats,
+  type SetKind,
+} from './registry.js';

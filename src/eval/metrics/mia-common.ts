@@ -26,7 +26,9 @@ export function miaResult(forget: number[], holdout: number[]): MetricResult {
   return {
     aggValue: auc,
     extra: {
-      auc, forget: side(forget), holdout: side(holdout),
+      auc,
+      forget: side(forget),
+      holdout: side(holdout),
       roc: { fpr: roc.fpr, tpr: roc.tpr, note: 'positive class = holdout; points at every distinct score' },
     },
   };

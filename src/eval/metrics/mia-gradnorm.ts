@@ -9,7 +9,10 @@ const GH: Need = { kind: 'gradNorm', set: 'holdout', setKind: MIA_SETS };
 defineMetric({
   name: 'mia_gradnorm',
   description: 'AUC of the gradient-norm membership attack (p = 2), forget vs holdout',
-  needs: [GF, GH], group: 'privacy', higherIsBetter: null, params: { p: 2 },
+  needs: [GF, GH],
+  group: 'privacy',
+  higherIsBetter: null,
+  params: { p: 2 },
   async compute(ctx) {
     return miaResult(await ctx.get<number[]>(GF), await ctx.get<number[]>(GH));
   },

@@ -7,10 +7,16 @@ import { avgLoss } from '../scores.js';
 defineMetric({
   name: 'mia_loss',
   description: 'AUC of the LOSS membership attack (mean token NLL), forget vs holdout',
-  needs: [MIA_FORGET, MIA_HOLDOUT], group: 'privacy', higherIsBetter: null, variant: true,
+  needs: [MIA_FORGET, MIA_HOLDOUT],
+  group: 'privacy',
+  higherIsBetter: null,
+  variant: true,
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);
-    return miaResult(f.map((x) => avgLoss(x.true)), h.map((x) => avgLoss(x.true)));
+    return miaResult(
+      f.map((x) => avgLoss(x.true)),
+      h.map((x) => avgLoss(x.true)),
+    );
   },
 });

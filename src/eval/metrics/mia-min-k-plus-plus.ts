@@ -10,10 +10,16 @@ const K = 0.4;
 defineMetric({
   name: 'mia_min_k_plus_plus',
   description: `AUC of the Min-K%++ membership attack (k = ${K}), forget vs holdout`,
-  needs: [MIA_FORGET, MIA_HOLDOUT], group: 'privacy', higherIsBetter: null, params: { k: K },
+  needs: [MIA_FORGET, MIA_HOLDOUT],
+  group: 'privacy',
+  higherIsBetter: null,
+  params: { k: K },
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);
-    return miaResult(f.map((x) => -minKPlusPlus(x.true, K)), h.map((x) => -minKPlusPlus(x.true, K)));
+    return miaResult(
+      f.map((x) => -minKPlusPlus(x.true, K)),
+      h.map((x) => -minKPlusPlus(x.true, K)),
+    );
   },
 });

@@ -10,10 +10,17 @@ export const MIN_K = 0.4;
 defineMetric({
   name: 'mia_min_k',
   description: `AUC of the Min-K% membership attack (k = ${MIN_K}), forget vs holdout`,
-  needs: [MIA_FORGET, MIA_HOLDOUT], group: 'privacy', higherIsBetter: null, params: { k: MIN_K }, variant: true,
+  needs: [MIA_FORGET, MIA_HOLDOUT],
+  group: 'privacy',
+  higherIsBetter: null,
+  params: { k: MIN_K },
+  variant: true,
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);
-    return miaResult(f.map((x) => -minK(x.true, MIN_K)), h.map((x) => -minK(x.true, MIN_K)));
+    return miaResult(
+      f.map((x) => -minK(x.true, MIN_K)),
+      h.map((x) => -minK(x.true, MIN_K)),
+    );
   },
 });

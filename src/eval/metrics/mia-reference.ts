@@ -11,13 +11,18 @@ const REF_H: Need = { kind: 'reference', set: 'holdout', setKind: MIA_SETS };
 
 defineMetric({
   name: 'mia_reference',
-  description: 'AUC of the reference-model membership attack (NLL minus the reference model\'s NLL), forget vs holdout',
-  needs: [MIA_FORGET, MIA_HOLDOUT, REF_F, REF_H], group: 'privacy', higherIsBetter: null,
+  description: "AUC of the reference-model membership attack (NLL minus the reference model's NLL), forget vs holdout",
+  needs: [MIA_FORGET, MIA_HOLDOUT, REF_F, REF_H],
+  group: 'privacy',
+  higherIsBetter: null,
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);
     const rf = await ctx.get<SeqStat[]>(REF_F);
     const rh = await ctx.get<SeqStat[]>(REF_H);
-    return miaResult(f.map((x, k) => avgLoss(x.true) - avgLoss(rf[k]!)), h.map((x, k) => avgLoss(x.true) - avgLoss(rh[k]!)));
+    return miaResult(
+      f.map((x, k) => avgLoss(x.true) - avgLoss(rf[k]!)),
+      h.map((x, k) => avgLoss(x.true) - avgLoss(rh[k]!)),
+    );
   },
 });

@@ -7,10 +7,15 @@ import { zlibScore } from '../scores.js';
 defineMetric({
   name: 'mia_zlib',
   description: 'AUC of the zlib membership attack (mean NLL / zlib length), forget vs holdout',
-  needs: [MIA_FORGET, MIA_HOLDOUT], group: 'privacy', higherIsBetter: null,
+  needs: [MIA_FORGET, MIA_HOLDOUT],
+  group: 'privacy',
+  higherIsBetter: null,
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);
-    return miaResult(f.map((x) => zlibScore(x.true, x.text)), h.map((x) => zlibScore(x.true, x.text)));
+    return miaResult(
+      f.map((x) => zlibScore(x.true, x.text)),
+      h.map((x) => zlibScore(x.true, x.text)),
+    );
   },
 });

@@ -8,16 +8,23 @@ import type { MetricResult } from './registry.js';
 import { harmonicMean } from '../stats.js';
 
 export const MODEL_UTILITY_PARTS = [
-  'retain_Q_A_Prob', 'retain_Q_A_ROUGE', 'retain_Truth_Ratio',
-  'ra_Q_A_Prob_normalised', 'ra_Q_A_ROUGE', 'ra_Truth_Ratio',
-  'wf_Q_A_Prob_normalised', 'wf_Q_A_ROUGE', 'wf_Truth_Ratio',
+  'retain_Q_A_Prob',
+  'retain_Q_A_ROUGE',
+  'retain_Truth_Ratio',
+  'ra_Q_A_Prob_normalised',
+  'ra_Q_A_ROUGE',
+  'ra_Truth_Ratio',
+  'wf_Q_A_Prob_normalised',
+  'wf_Q_A_ROUGE',
+  'wf_Truth_Ratio',
 ];
 
 defineMetric({
   name: 'model_utility',
   description: 'harmonic mean of retain, real-authors stand-in and world-facts probability, ROUGE and truth ratio (TOFU)',
   needs: MODEL_UTILITY_PARTS.map((name) => ({ kind: 'metric' as const, name })),
-  group: 'utility', higherIsBetter: true,
+  group: 'utility',
+  higherIsBetter: true,
   async compute(ctx) {
     const parts: Record<string, number> = {};
     const missing: string[] = [];

@@ -6,13 +6,18 @@ import type { MetricResult } from './registry.js';
 
 defineMetric({
   name: 'privleak',
-  description: 'relative difference (%) of the Min-K% MIA AUC against the retain model\'s (0 = as private as retraining)',
-  needs: [{ kind: 'metric', name: 'mia_min_k' }, { kind: 'retain', name: 'mia_min_k' }],
-  group: 'privacy', higherIsBetter: null,
+  description: "relative difference (%) of the Min-K% MIA AUC against the retain model's (0 = as private as retraining)",
+  needs: [
+    { kind: 'metric', name: 'mia_min_k' },
+    { kind: 'retain', name: 'mia_min_k' },
+  ],
+  group: 'privacy',
+  higherIsBetter: null,
   async compute(ctx) {
     const own = await ctx.get<MetricResult>({ kind: 'metric', name: 'mia_min_k' });
     const ref = await ctx.get<MetricResult>({ kind: 'retain', name: 'mia_min_k' });
-    if (own.aggValue === null || ref.aggValue === null) return { aggValue: null, reason: 'mia_min_k is missing for this or the retain model' };
+    if (own.aggValue === null || ref.aggValue === null)
+      return { aggValue: null, reason: 'mia_min_k is missing for this or the retain model' };
     const score = 1 - own.aggValue;
     const r = 1 - ref.aggValue;
     return { aggValue: ((score - r) / (r + 1e-10)) * 100, extra: { auc: own.aggValue, retain_auc: ref.aggValue } };

@@ -7,19 +7,32 @@ import { stats, perItem, QA, QA_OR_PAIR, type QaStats } from './common.js';
 import { avgLoss, normalizedProb } from '../scores.js';
 
 const GROUP: Record<string, MetricGroup> = {
-  forget: 'forget', retain: 'utility', wf: 'utility', ra: 'utility', neighbour: 'scope',
-  forget_reformat: 'robustness', forget_jailbreak: 'robustness', knowmem_forget: 'forget', knowmem_retain: 'utility',
+  forget: 'forget',
+  retain: 'utility',
+  wf: 'utility',
+  ra: 'utility',
+  neighbour: 'scope',
+  forget_reformat: 'robustness',
+  forget_jailbreak: 'robustness',
+  knowmem_forget: 'forget',
+  knowmem_retain: 'utility',
 };
-const better = (set: string) => (GROUP[set] === 'forget' || GROUP[set] === 'robustness' ? false : true);
+const better = (set: string) => !(GROUP[set] === 'forget' || GROUP[set] === 'robustness');
 
 for (const set of ['forget', 'retain', 'wf', 'ra', 'neighbour', 'forget_reformat', 'forget_jailbreak']) {
   defineMetric({
     name: `${set}_Q_A_Prob`,
     description: `mean over the ${set} set of exp(-mean token NLL) of the true answer given the question`,
-    needs: [stats(set, QA_OR_PAIR)], group: GROUP[set]!, higherIsBetter: better(set), variant: set === 'forget',
+    needs: [stats(set, QA_OR_PAIR)],
+    group: GROUP[set]!,
+    higherIsBetter: better(set),
+    variant: set === 'forget',
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA_OR_PAIR));
-      return perItem(s.map((x) => ({ prob: normalizedProb(x.true), avg_loss: avgLoss(x.true) })), 'prob');
+      return perItem(
+        s.map((x) => ({ prob: normalizedProb(x.true), avg_loss: avgLoss(x.true) })),
+        'prob',
+      );
     },
   });
 }
@@ -28,21 +41,31 @@ for (const set of ['forget', 'retain']) {
   defineMetric({
     name: `${set}_Q_A_PARA_Prob`,
     description: `mean over the ${set} set of exp(-mean token NLL) of the paraphrased answer`,
-    needs: [stats(set, QA)], group: GROUP[set]!, higherIsBetter: better(set),
+    needs: [stats(set, QA)],
+    group: GROUP[set]!,
+    higherIsBetter: better(set),
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
       if (s.some((x) => !x.para)) return { aggValue: null, reason: `the ${set} set has items without paraphrased_answer` };
-      return perItem(s.map((x) => ({ prob: normalizedProb(x.para!), avg_loss: avgLoss(x.para!) })), 'prob');
+      return perItem(
+        s.map((x) => ({ prob: normalizedProb(x.para!), avg_loss: avgLoss(x.para!) })),
+        'prob',
+      );
     },
   });
   defineMetric({
     name: `${set}_Q_A_PERT_Prob`,
     description: `mean over the ${set} set and its perturbed answers of exp(-mean token NLL) of each perturbed answer`,
-    needs: [stats(set, QA)], group: GROUP[set]!, higherIsBetter: null,
+    needs: [stats(set, QA)],
+    group: GROUP[set]!,
+    higherIsBetter: null,
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
       if (s.some((x) => !x.pert?.length)) return { aggValue: null, reason: `the ${set} set has items without perturbed_answer` };
-      return perItem(s.map((x) => ({ prob: x.pert!.map(normalizedProb), avg_loss: x.pert!.map(avgLoss) })), 'prob');
+      return perItem(
+        s.map((x) => ({ prob: x.pert!.map(normalizedProb), avg_loss: x.pert!.map(avgLoss) })),
+        'prob',
+      );
     },
   });
 }
@@ -51,15 +74,20 @@ for (const set of ['wf', 'ra']) {
   defineMetric({
     name: `${set}_Q_A_Prob_normalised`,
     description: `P(true) / (P(true) + sum of P(perturbed)) on the ${set} set (open-unlearning's probability_w_options)`,
-    needs: [stats(set, QA)], group: 'utility', higherIsBetter: true,
+    needs: [stats(set, QA)],
+    group: 'utility',
+    higherIsBetter: true,
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
       if (s.some((x) => !x.pert?.length)) return { aggValue: null, reason: `the ${set} set has items without perturbed_answer` };
-      return perItem(s.map((x) => {
-        const c = normalizedProb(x.true);
-        const w = x.pert!.reduce((a, p) => a + normalizedProb(p), 0);
-        return { prob: c / (c + w + 1e-10) };
-      }), 'prob');
+      return perItem(
+        s.map((x) => {
+          const c = normalizedProb(x.true);
+          const w = x.pert!.reduce((a, p) => a + normalizedProb(p), 0);
+          return { prob: c / (c + w + 1e-10) };
+        }),
+        'prob',
+      );
     },
   });
 }

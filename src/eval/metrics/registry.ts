@@ -83,7 +83,8 @@ export interface MetricDefinition {
 const REGISTRY = new Map<string, MetricDefinition>();
 
 export function defineMetric(def: MetricDefinition): MetricDefinition {
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(def.name)) throw new LetheError('INTERNAL', `metric name must be letters, digits and _, got '${def.name}'`);
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(def.name))
+    throw new LetheError('INTERNAL', `metric name must be letters, digits and _, got '${def.name}'`);
   if (REGISTRY.has(def.name)) throw new LetheError('INTERNAL', `metric '${def.name}' is already registered`);
   REGISTRY.set(def.name, def);
   return def;

@@ -21,10 +21,15 @@ for (const [name, set, correct, aggregator, group] of SETS) {
   defineMetric({
     name,
     description: `truth ratio P(perturbed)/P(${correct === 'para' ? 'paraphrased' : 'true'} answer) on the ${set} set, aggregated '${aggregator}'`,
-    needs: [stats(set, QA)], group, higherIsBetter: group === 'forget' ? null : true, params: { aggregator, correct }, variant: set === 'forget',
+    needs: [stats(set, QA)],
+    group,
+    higherIsBetter: group === 'forget' ? null : true,
+    params: { aggregator, correct },
+    variant: set === 'forget',
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
-      if (s.some((x) => !x.pert?.length || (correct === 'para' && !x.para))) return { aggValue: null, reason: `the ${set} set lacks paraphrased or perturbed answers` };
+      if (s.some((x) => !x.pert?.length || (correct === 'para' && !x.para)))
+        return { aggValue: null, reason: `the ${set} set lacks paraphrased or perturbed answers` };
       const valueByIndex: Record<string, Record<string, unknown>> = {};
       const scores: number[] = [];
       const probMean: number[] = [];
@@ -36,7 +41,11 @@ for (const [name, set, correct, aggregator, group] of SETS) {
         probMean.push(pm);
         valueByIndex[String(k)] = { score: r, prob_mean: pm };
       });
-      return { aggValue: aggregateTruthRatio(scores, aggregator), valueByIndex, extra: { aggregator, prob_mean: aggregateTruthRatio(probMean, 'prob_mean') } };
+      return {
+        aggValue: aggregateTruthRatio(scores, aggregator),
+        valueByIndex,
+        extra: { aggregator, prob_mean: aggregateTruthRatio(probMean, 'prob_mean') },
+      };
     },
   });
 }

@@ -7,13 +7,19 @@ import { rougeL } from '../rouge.js';
 defineMetric({
   name: 'forget_verbmem_ROUGE',
   description: 'MUSE VerbMem: mean ROUGE-L F1 of greedy continuations of forget passages against the true continuation',
-  needs: [generations('verbmem_forget', ['probe'])], group: 'forget', higherIsBetter: false, variant: true,
+  needs: [generations('verbmem_forget', ['probe'])],
+  group: 'forget',
+  higherIsBetter: false,
+  variant: true,
   async compute(ctx) {
     const gens = await ctx.get<string[]>(generations('verbmem_forget', ['probe']));
     const items = ctx.set('verbmem_forget').items;
-    return perItem(gens.map((g, k) => {
-      const r = rougeL(g, String(items[k]!.reference));
-      return { rougeL_f1: r.f1, rougeL_recall: r.recall, generation: g };
-    }), 'rougeL_f1');
+    return perItem(
+      gens.map((g, k) => {
+        const r = rougeL(g, String(items[k]!.reference));
+        return { rougeL_f1: r.f1, rougeL_recall: r.recall, generation: g };
+      }),
+      'rougeL_f1',
+    );
   },
 });

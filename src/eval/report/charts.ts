@@ -15,7 +15,12 @@ export interface Figure {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const CONFIG = { font: 'sans-serif', view: { stroke: '#ccc' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 280 } };
+const CONFIG = {
+  font: 'sans-serif',
+  view: { stroke: '#ccc' },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelLimit: 280 },
+};
 
 /** Vega-Lite → Vega → SVG string. */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
@@ -66,14 +71,25 @@ export function metricBarsSpec(runs: EvalRun[], metrics: MetricInfo[]): Record<s
       },
       layer: [
         { mark: { type: 'bar' }, encoding: { color: { field: 'model', type: 'nominal', scale: { domain }, legend: null } } },
-        { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { text: { field: 'value', type: 'quantitative', format: '.4~g' } } },
+        {
+          mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
+          encoding: { text: { field: 'value', type: 'quantitative', format: '.4~g' } },
+        },
       ],
     })),
   };
 }
 
 /** The forget-vs-utility axes: the first metric of each list that some run (or reference) has. */
-const FORGET_AXIS = ['forget_quality', 'forget_Q_A_Prob', 'forget_knowmem_ROUGE', 'forget_verbmem_ROUGE', 'forget_familiarity_prob', 'forget_truth_ratio', 'extraction_strength'];
+const FORGET_AXIS = [
+  'forget_quality',
+  'forget_Q_A_Prob',
+  'forget_knowmem_ROUGE',
+  'forget_verbmem_ROUGE',
+  'forget_familiarity_prob',
+  'forget_truth_ratio',
+  'extraction_strength',
+];
 const UTILITY_AXIS = ['model_utility', 'retain_Q_A_Prob', 'retain_knowmem_ROUGE', 'gcide_NLL', 'wf_Q_A_Prob'];
 
 /** Values of a metric for the scatter: each run's, then the target's and the retain model's. */
@@ -117,11 +133,22 @@ export function scatterSpec(runs: EvalRun[]): { spec: Record<string, unknown>; x
     y: { field: 'y', type: 'quantitative', title: axes.y, scale: { zero: false, padding: 20 } },
   };
   return {
-    x: axes.x, y: axes.y,
+    x: axes.x,
+    y: axes.y,
     spec: {
-      width: 460, height: 320, data: { values: points },
+      width: 460,
+      height: 320,
+      data: { values: points },
       layer: [
-        { mark: { type: 'point', filled: true, size: 90 }, encoding: { ...enc, color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['unlearned run', 'target model', 'retain model'] } }, shape: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['unlearned run', 'target model', 'retain model'] } }, tooltip: [{ field: 'model' }, { field: 'x', title: axes.x, format: '.4~g' }, { field: 'y', title: axes.y, format: '.4~g' }] } },
+        {
+          mark: { type: 'point', filled: true, size: 90 },
+          encoding: {
+            ...enc,
+            color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['unlearned run', 'target model', 'retain model'] } },
+            shape: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['unlearned run', 'target model', 'retain model'] } },
+            tooltip: [{ field: 'model' }, { field: 'x', title: axes.x, format: '.4~g' }, { field: 'y', title: axes.y, format: '.4~g' }],
+          },
+        },
         { mark: { type: 'text', align: 'left', dx: 7, dy: -6, fontSize: 11 }, encoding: { ...enc, text: { field: 'model' } } },
       ],
     },
@@ -152,16 +179,30 @@ export function rocSpec(run: EvalRun): Record<string, unknown> | null {
     if (roc) add(`retain model: ${name} (AUC ${Number(e!.agg_value).toFixed(3)})`, roc);
   }
   return {
-    width: 380, height: 380,
+    width: 380,
+    height: 380,
     layer: [
-      { data: { values: [{ fpr: 0, tpr: 0 }, { fpr: 1, tpr: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' } } },
-      { data: { values }, mark: { type: 'line', interpolate: 'linear', strokeWidth: 2, point: { size: 18 } }, encoding: {
-        x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
-        y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (holdout recognised as unseen)', scale: { domain: [0, 1] } },
-        color: { field: 'attack', type: 'nominal', title: 'attack', legend: { labelLimit: 400 } },
-        strokeDash: { condition: { test: "indexof(datum.attack, 'retain model') === 0", value: [6, 3] }, value: [1, 0] },
-        order: { field: 'i', type: 'quantitative' },
-      } },
+      {
+        data: {
+          values: [
+            { fpr: 0, tpr: 0 },
+            { fpr: 1, tpr: 1 },
+          ],
+        },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' } },
+      },
+      {
+        data: { values },
+        mark: { type: 'line', interpolate: 'linear', strokeWidth: 2, point: { size: 18 } },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
+          y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (holdout recognised as unseen)', scale: { domain: [0, 1] } },
+          color: { field: 'attack', type: 'nominal', title: 'attack', legend: { labelLimit: 400 } },
+          strokeDash: { condition: { test: "indexof(datum.attack, 'retain model') === 0", value: [6, 3] }, value: [1, 0] },
+          order: { field: 'i', type: 'quantitative' },
+        },
+      },
     ],
   };
 }
@@ -169,15 +210,22 @@ export function rocSpec(run: EvalRun): Record<string, unknown> | null {
 /** Per-item forget truth ratios of a run beside the retain model's (log10; 0 = the perturbed and paraphrased answers equally likely). */
 export function truthRatioSpec(run: EvalRun): { spec: Record<string, unknown>; retain: boolean } | null {
   const scores = (e: Record<string, unknown> | null): number[] =>
-    Object.values((e?.value_by_index ?? {}) as Record<string, { score?: unknown }>).map((v) => v.score).filter((s): s is number => finite(s) && s > 0);
+    Object.values((e?.value_by_index ?? {}) as Record<string, { score?: unknown }>)
+      .map((v) => v.score)
+      .filter((s): s is number => finite(s) && s > 0);
   const own = scores(entryOf(run, 'forget_truth_ratio'));
   if (!own.length) return null;
   const ret = scores(refEntry(run, 'retain', 'forget_truth_ratio'));
-  const values = [...own.map((s) => ({ model: run.name, log10: Math.log10(s) })), ...ret.map((s) => ({ model: 'retain model', log10: Math.log10(s) }))];
+  const values = [
+    ...own.map((s) => ({ model: run.name, log10: Math.log10(s) })),
+    ...ret.map((s) => ({ model: 'retain model', log10: Math.log10(s) })),
+  ];
   return {
     retain: ret.length > 0,
     spec: {
-      width: 460, height: 240, data: { values },
+      width: 460,
+      height: 240,
+      data: { values },
       mark: { type: 'bar', opacity: 0.55, binSpacing: 0 },
       encoding: {
         x: { field: 'log10', bin: { maxbins: 24 }, type: 'quantitative', title: 'log10 truth ratio  P(perturbed) / P(paraphrased)' },
@@ -198,14 +246,21 @@ export function trainingSpecs(run: EvalRun): { title: string; spec: Record<strin
   for (const r of rows) {
     const stage = String(r.stage ?? 'train');
     for (const [k, v] of Object.entries(r)) if (!LOG_SKIP.has(k) && finite(v)) loss.push({ stage, step: r.step, series: k, value: v });
-    if (r.eval && typeof r.eval === 'object') for (const [k, v] of Object.entries(r.eval)) if (finite(v)) evals.push({ stage, step: r.step, series: k, value: v });
+    if (r.eval && typeof r.eval === 'object')
+      for (const [k, v] of Object.entries(r.eval)) if (finite(v)) evals.push({ stage, step: r.step, series: k, value: v });
   }
   const stages = new Set([...loss, ...evals].map((x) => x.stage));
   const label = (xs: typeof loss) => (stages.size > 1 ? xs.map((x) => ({ ...x, series: `${x.stage} ${x.series}` })) : xs);
   const line = (values: typeof loss, y: string) => ({
-    width: 460, height: 260, data: { values: label(values) },
+    width: 460,
+    height: 260,
+    data: { values: label(values) },
     mark: { type: 'line', point: { size: 16 } },
-    encoding: { x: { field: 'step', type: 'quantitative', title: 'step' }, y: { field: 'value', type: 'quantitative', title: y, scale: { zero: false } }, color: { field: 'series', type: 'nominal', title: null } },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'value', type: 'quantitative', title: y, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
   });
   const out: { title: string; spec: Record<string, unknown> }[] = [];
   if (loss.length) out.push({ title: 'training loss', spec: line(loss, 'loss') });

@@ -6,11 +6,24 @@ import { LetheError } from '../../util/errors.js';
 
 /** Default columns, in this order, where at least one run has them (otherwise every metric). */
 export const DEFAULT_COMPARE_METRICS = [
-  'forget_quality', 'forget_truth_ratio', 'forget_Q_A_Prob', 'forget_Q_A_ROUGE', 'forget_knowmem_ROUGE', 'forget_verbmem_ROUGE',
-  'forget_familiarity_completion', 'extraction_strength', 'exact_memorization',
-  'model_utility', 'model_utility_rel_target', 'retain_knowmem_ROUGE', 'gcide_NLL',
-  'privleak', 'mia_min_k', 'mia_loss',
-  'neighbour_Q_A_Prob', 'forget_gen_ref_NLL',
+  'forget_quality',
+  'forget_truth_ratio',
+  'forget_Q_A_Prob',
+  'forget_Q_A_ROUGE',
+  'forget_knowmem_ROUGE',
+  'forget_verbmem_ROUGE',
+  'forget_familiarity_completion',
+  'extraction_strength',
+  'exact_memorization',
+  'model_utility',
+  'model_utility_rel_target',
+  'retain_knowmem_ROUGE',
+  'gcide_NLL',
+  'privleak',
+  'mia_min_k',
+  'mia_loss',
+  'neighbour_Q_A_Prob',
+  'forget_gen_ref_NLL',
 ];
 
 export interface CompareRow {
@@ -34,7 +47,11 @@ export function chooseMetrics(runs: EvalRun[], wanted?: string[]): string[] {
   const present = new Set(runs.flatMap((r) => Object.keys(r.eval).filter((k) => k !== '_meta')));
   if (wanted?.length) {
     const unknown = wanted.filter((m) => !present.has(m));
-    if (unknown.length === wanted.length) throw new LetheError('NOT_FOUND', `none of the metrics ${wanted.join(', ')} is in these evaluations (they have ${[...present].sort().join(', ')})`);
+    if (unknown.length === wanted.length)
+      throw new LetheError(
+        'NOT_FOUND',
+        `none of the metrics ${wanted.join(', ')} is in these evaluations (they have ${[...present].sort().join(', ')})`,
+      );
     return wanted;
   }
   const dflt = DEFAULT_COMPARE_METRICS.filter((m) => present.has(m));
@@ -45,11 +62,16 @@ export function compareTable(runs: EvalRun[], wanted?: string[]): CompareTable {
   const names = chooseMetrics(runs, wanted);
   const metrics = names.map((n) => metricInfo(runs, n));
   const rows: CompareRow[] = runs.map((r) => ({
-    run: r.name, kind: 'run', dir: r.dir, method: r.unlearning?.at(-1)?.method ?? null,
-    values: Object.fromEntries(names.map((n) => {
-      const v = entryOf(r, n)?.agg_value;
-      return [n, typeof v === 'number' && Number.isFinite(v) ? v : null];
-    })),
+    run: r.name,
+    kind: 'run',
+    dir: r.dir,
+    method: r.unlearning?.at(-1)?.method ?? null,
+    values: Object.fromEntries(
+      names.map((n) => {
+        const v = entryOf(r, n)?.agg_value;
+        return [n, typeof v === 'number' && Number.isFinite(v) ? v : null];
+      }),
+    ),
   }));
   for (const who of REF_KINDS) {
     const values = Object.fromEntries(names.map((n) => [n, runs.map((r) => refValue(r, who, n)).find((v) => v !== null) ?? null]));

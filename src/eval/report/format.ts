@@ -38,7 +38,9 @@ export function groupedMetrics(runs: EvalRun[], names?: string[]): { key: GroupK
   const all: string[] = names ?? [];
   if (!names) for (const r of runs) for (const k of Object.keys(r.eval)) if (k !== '_meta' && !all.includes(k)) all.push(k);
   const infos = all.map((n) => metricInfo(runs, n));
-  return GROUPS.map((g) => ({ key: g.key, title: g.title, metrics: infos.filter((i) => i.group === g.key) })).filter((g) => g.metrics.length);
+  return GROUPS.map((g) => ({ key: g.key, title: g.title, metrics: infos.filter((i) => i.group === g.key) })).filter(
+    (g) => g.metrics.length,
+  );
 }
 
 /** Four significant digits, trailing zeros dropped; null / non-finite → '—'. */
@@ -46,7 +48,11 @@ export function fmt(v: number | null | undefined): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a < 1e-4 || a >= 1e6) return v.toExponential(3).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (a < 1e-4 || a >= 1e6)
+    return v
+      .toExponential(3)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   return String(Number(v.toPrecision(4)));
 }
 
@@ -63,12 +69,18 @@ export function escapeHtml(s: unknown): string {
 
 /** Makes text safe inside a Markdown table cell (pipes, newlines, HTML-looking text). */
 export function escapeMd(s: unknown): string {
-  return String(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/\r?\n/g, ' ');
+  return String(s)
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))
+    .replace(/\r?\n/g, ' ');
 }
 
 /** Index of the best value by the metric's direction (none for 'near retain' or fewer than two values). */
 export function bestIndex(values: (number | null)[], h: boolean | null, retain?: number | null): number {
-  const ok = values.map((v, i) => [v, i] as const).filter((x): x is readonly [number, number] => typeof x[0] === 'number' && Number.isFinite(x[0]));
+  const ok = values
+    .map((v, i) => [v, i] as const)
+    .filter((x): x is readonly [number, number] => typeof x[0] === 'number' && Number.isFinite(x[0]));
   if (ok.length < 2) return -1;
   let score: (v: number) => number;
   if (h === true) score = (v) => v;

@@ -3,7 +3,16 @@
 import { entryOf, sharedRef, type EvalRun } from './load.js';
 import { bestIndex, direction, escapeHtml as h, fmt, groupedMetrics } from './format.js';
 import { refSources } from './markdown.js';
-import { metricBarsSpec, renderSvg, rocSpec, scatterSpec, trainingSpecs, truthRatioSpec, type Figure, type PlannedFigure } from './charts.js';
+import {
+  metricBarsSpec,
+  renderSvg,
+  rocSpec,
+  scatterSpec,
+  trainingSpecs,
+  truthRatioSpec,
+  type Figure,
+  type PlannedFigure,
+} from './charts.js';
 import { compareJson, type CompareTable } from './compare.js';
 
 const CSS = `
@@ -48,15 +57,21 @@ function absent(text: string): string {
 
 function runItem(r: EvalRun): string {
   const m = r.meta;
-  const sets = Object.entries(m.sets ?? {}).map(([k, v]) => `${k} ${v.items}`).join(', ');
-  const parts = [`<strong>${h(r.name)}</strong>: model <code>${h(m.model ?? '?')}</code>, suite ${h(m.suite ?? '?')}${sets ? ` (${h(sets)} items)` : ''}`];
+  const sets = Object.entries(m.sets ?? {})
+    .map(([k, v]) => `${k} ${v.items}`)
+    .join(', ');
+  const parts = [
+    `<strong>${h(r.name)}</strong>: model <code>${h(m.model ?? '?')}</code>, suite ${h(m.suite ?? '?')}${sets ? ` (${h(sets)} items)` : ''}`,
+  ];
   if (m.created) parts.push(`evaluated ${h(m.created)}${typeof m.seconds === 'number' ? ` in ${h(m.seconds.toFixed(1))} s` : ''}`);
   if (m.variants?.length) parts.push(`robustness variants: ${h(m.variants.join(', '))}`);
   for (const q of r.unlearning ?? []) {
     const t = q.training ?? {};
-    parts.push(`unlearning: <strong>${h(q.method)}</strong>${t.steps !== undefined ? `, ${h(t.steps)} steps` : ''}${t.lr !== undefined ? `, lr ${h(t.lr)}` : ''}` +
-      `${q.args && Object.keys(q.args).length ? `, args <code>${h(JSON.stringify(q.args))}</code>` : ''}` +
-      `${typeof q.parametersChanged === 'number' ? `, ${h(q.parametersChanged)} of ${h(q.parametersTotal)} parameters changed` : ''}`);
+    parts.push(
+      `unlearning: <strong>${h(q.method)}</strong>${t.steps !== undefined ? `, ${h(t.steps)} steps` : ''}${t.lr !== undefined ? `, lr ${h(t.lr)}` : ''}` +
+        `${q.args && Object.keys(q.args).length ? `, args <code>${h(JSON.stringify(q.args))}</code>` : ''}` +
+        `${typeof q.parametersChanged === 'number' ? `, ${h(q.parametersChanged)} of ${h(q.parametersTotal)} parameters changed` : ''}`,
+    );
   }
   return `<li>${parts.join('; ')}</li>`;
 }
@@ -65,38 +80,70 @@ function runItem(r: EvalRun): string {
 export async function reportHtml(runs: EvalRun[]): Promise<string> {
   const title = runs.length === 1 ? `Evaluation report: ${runs[0]!.name}` : `Evaluation report: ${runs.length} runs`;
   const out: string[] = [`<h1>${h(title)}</h1>`];
-  out.push(`<nav><a href="#metrics">Metrics</a><a href="#tradeoff">Forgetting vs utility</a><a href="#mia">Membership inference</a><a href="#truth-ratio">Truth ratios</a><a href="#training">Training</a></nav>`);
-  out.push(`<ul class="runs">${runs.map(runItem).join('\n')}<li>${h(refSources(runs, 'target'))}</li><li>${h(refSources(runs, 'retain'))}</li></ul>`);
+  out.push(
+    `<nav><a href="#metrics">Metrics</a><a href="#tradeoff">Forgetting vs utility</a><a href="#mia">Membership inference</a><a href="#truth-ratio">Truth ratios</a><a href="#training">Training</a></nav>`,
+  );
+  out.push(
+    `<ul class="runs">${runs.map(runItem).join('\n')}<li>${h(refSources(runs, 'target'))}</li><li>${h(refSources(runs, 'retain'))}</li></ul>`,
+  );
 
   // Metrics, by group: a table and the bars of each metric beside the target and the retain model.
-  out.push('<h2 id="metrics">Metrics</h2>', '<p>"better" gives the direction for an unlearned model: higher, lower, or near the retain model\'s value.</p>');
+  out.push(
+    '<h2 id="metrics">Metrics</h2>',
+    '<p>"better" gives the direction for an unlearned model: higher, lower, or near the retain model\'s value.</p>',
+  );
   const missing: string[] = [];
   for (const g of groupedMetrics(runs)) {
     out.push(`<h3 id="group-${h(g.key)}">${h(g.title)}</h3>`);
     const head = `<tr><th>metric</th>${runs.map((r) => `<th>${h(r.name)}</th>`).join('')}<th>target</th><th>retain</th><th>better</th><th>description</th></tr>`;
-    const body = g.metrics.map((m) => {
-      const vals = runs.map((r) => {
-        const v = entryOf(r, m.name)?.agg_value;
-        return typeof v === 'number' && Number.isFinite(v) ? v : null;
-      });
-      const retain = sharedRef(runs, 'retain', m.name);
-      const best = runs.length > 1 ? bestIndex(vals, m.higherIsBetter, retain) : -1;
-      for (const r of runs) {
-        const e = entryOf(r, m.name);
-        if (e && e.agg_value === null && e.reason) missing.push(`<li><code>${h(m.name)}</code>${runs.length > 1 ? ` (${h(r.name)})` : ''}: ${h(e.reason)}</li>`);
-      }
-      return `<tr data-metric="${h(m.name)}"><td><code>${h(m.name)}</code></td>${vals.map((v, i) => `<td class="num${i === best ? ' best' : ''}">${h(fmt(v))}</td>`).join('')}` +
-        `<td class="num ref">${h(fmt(sharedRef(runs, 'target', m.name)))}</td><td class="num ref">${h(fmt(retain))}</td><td>${h(direction(m.higherIsBetter))}</td><td class="desc">${h(m.description)}</td></tr>`;
-    }).join('\n');
+    const body = g.metrics
+      .map((m) => {
+        const vals = runs.map((r) => {
+          const v = entryOf(r, m.name)?.agg_value;
+          return typeof v === 'number' && Number.isFinite(v) ? v : null;
+        });
+        const retain = sharedRef(runs, 'retain', m.name);
+        const best = runs.length > 1 ? bestIndex(vals, m.higherIsBetter, retain) : -1;
+        for (const r of runs) {
+          const e = entryOf(r, m.name);
+          if (e && e.agg_value === null && e.reason)
+            missing.push(`<li><code>${h(m.name)}</code>${runs.length > 1 ? ` (${h(r.name)})` : ''}: ${h(e.reason)}</li>`);
+        }
+        return (
+          `<tr data-metric="${h(m.name)}"><td><code>${h(m.name)}</code></td>${vals.map((v, i) => `<td class="num${i === best ? ' best' : ''}">${h(fmt(v))}</td>`).join('')}` +
+          `<td class="num ref">${h(fmt(sharedRef(runs, 'target', m.name)))}</td><td class="num ref">${h(fmt(retain))}</td><td>${h(direction(m.higherIsBetter))}</td><td class="desc">${h(m.description)}</td></tr>`
+        );
+      })
+      .join('\n');
     out.push(`<table class="metrics" data-group="${h(g.key)}">${head}\n${body}</table>`);
     const spec = metricBarsSpec(runs, g.metrics);
-    if (spec) out.push(figureHtml(await render({ id: `bars-${g.key}`, title: `${g.title}: each metric`, caption: 'every run beside the target and the retain model, one scale per metric', spec })));
+    if (spec)
+      out.push(
+        figureHtml(
+          await render({
+            id: `bars-${g.key}`,
+            title: `${g.title}: each metric`,
+            caption: 'every run beside the target and the retain model, one scale per metric',
+            spec,
+          }),
+        ),
+      );
   }
   if (missing.length) out.push('<h3>Not computed</h3>', `<ul>${missing.join('\n')}</ul>`);
 
   out.push('<h2 id="tradeoff">Forgetting vs utility</h2>');
   const sc = scatterSpec(runs);
-  if (sc) out.push(figureHtml(await render({ id: 'scatter', title: `${sc.x} vs ${sc.y}`, caption: 'one point per run, with the target and retain models where both values are known', spec: sc.spec })));
+  if (sc)
+    out.push(
+      figureHtml(
+        await render({
+          id: 'scatter',
+          title: `${sc.x} vs ${sc.y}`,
+          caption: 'one point per run, with the target and retain models where both values are known',
+          spec: sc.spec,
+        }),
+      ),
+    );
   else out.push(absent('no run has both a forgetting and a utility metric'));
 
   out.push('<h2 id="mia">Membership inference</h2>');
@@ -105,7 +152,17 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
     const spec = rocSpec(r);
     if (!spec) continue;
     any = true;
-    out.push(figureHtml(await render({ id: `roc-${i}`, title: `ROC curves: ${r.name}`, caption: 'positive class = holdout (never trained on); the diagonal is chance; AUC 0.5 = forget set indistinguishable from unseen data', spec })));
+    out.push(
+      figureHtml(
+        await render({
+          id: `roc-${i}`,
+          title: `ROC curves: ${r.name}`,
+          caption:
+            'positive class = holdout (never trained on); the diagonal is chance; AUC 0.5 = forget set indistinguishable from unseen data',
+          spec,
+        }),
+      ),
+    );
   }
   if (!any) out.push(absent('no membership-inference metric with ROC points in these evaluations'));
 
@@ -115,7 +172,18 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
     const t = truthRatioSpec(r);
     if (!t) continue;
     any = true;
-    out.push(figureHtml(await render({ id: `truth-ratio-${i}`, title: `Forget-set truth ratios: ${r.name}${t.retain ? ' vs the retain model' : ''}`, caption: t.retain ? 'forget_quality is the KS test between these two distributions' : 'the retain model\'s truth ratios are not available (give its EVAL.json with --retain)', spec: t.spec })));
+    out.push(
+      figureHtml(
+        await render({
+          id: `truth-ratio-${i}`,
+          title: `Forget-set truth ratios: ${r.name}${t.retain ? ' vs the retain model' : ''}`,
+          caption: t.retain
+            ? 'forget_quality is the KS test between these two distributions'
+            : "the retain model's truth ratios are not available (give its EVAL.json with --retain)",
+          spec: t.spec,
+        }),
+      ),
+    );
   }
   if (!any) out.push(absent('no forget_truth_ratio with per-item values in these evaluations'));
 
@@ -124,7 +192,16 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
   for (const [i, r] of runs.entries()) {
     for (const [j, t] of trainingSpecs(r).entries()) {
       any = true;
-      out.push(figureHtml(await render({ id: `training-${i}-${j}`, title: `${t.title}: ${r.name}`, caption: `from ${r.modelDir ?? r.dir ?? ''}/train_log.jsonl`, spec: t.spec })));
+      out.push(
+        figureHtml(
+          await render({
+            id: `training-${i}-${j}`,
+            title: `${t.title}: ${r.name}`,
+            caption: `from ${r.modelDir ?? r.dir ?? ''}/train_log.jsonl`,
+            spec: t.spec,
+          }),
+        ),
+      );
     }
   }
   if (!any) out.push(absent('no train_log.jsonl beside the evaluated model'));
@@ -136,11 +213,32 @@ export async function compareHtml(t: CompareTable, runs: EvalRun[]): Promise<str
   const title = `Comparison of ${runs.length} runs`;
   const withMethod = t.rows.some((r) => r.method);
   const head = `<tr><th>run</th>${withMethod ? '<th>method</th>' : ''}${t.metrics.map((m) => `<th title="${h(m.description)}">${h(m.name)}<br><small>${h(direction(m.higherIsBetter))}</small></th>`).join('')}</tr>`;
-  const body = t.rows.map((r, i) => `<tr data-run="${h(r.run)}" data-kind="${h(r.kind)}"><td>${r.kind === 'run' ? h(r.run) : `<em>${h(r.kind)}</em>`}</td>${withMethod ? `<td>${h(r.method ?? '')}</td>` : ''}` +
-    t.metrics.map((m) => `<td class="num${t.best[m.name] === i ? ' best' : ''}${r.kind !== 'run' ? ' ref' : ''}" data-metric="${h(m.name)}">${h(fmt(r.values[m.name]))}</td>`).join('') + '</tr>').join('\n');
+  const body = t.rows
+    .map(
+      (r, i) =>
+        `<tr data-run="${h(r.run)}" data-kind="${h(r.kind)}"><td>${r.kind === 'run' ? h(r.run) : `<em>${h(r.kind)}</em>`}</td>${withMethod ? `<td>${h(r.method ?? '')}</td>` : ''}` +
+        t.metrics
+          .map(
+            (m) =>
+              `<td class="num${t.best[m.name] === i ? ' best' : ''}${r.kind !== 'run' ? ' ref' : ''}" data-metric="${h(m.name)}">${h(fmt(r.values[m.name]))}</td>`,
+          )
+          .join('') +
+        '</tr>',
+    )
+    .join('\n');
   const out = [`<h1>${h(title)}</h1>`, `<table class="compare">${head}\n${body}</table>`];
   const sc = scatterSpec(runs);
-  if (sc) out.push(figureHtml(await render({ id: 'scatter', title: `${sc.x} vs ${sc.y}`, caption: 'one point per run, with the target and retain models where both values are known', spec: sc.spec })));
+  if (sc)
+    out.push(
+      figureHtml(
+        await render({
+          id: 'scatter',
+          title: `${sc.x} vs ${sc.y}`,
+          caption: 'one point per run, with the target and retain models where both values are known',
+          spec: sc.spec,
+        }),
+      ),
+    );
   out.push(`<details><summary>JSON</summary><pre>${h(JSON.stringify(compareJson(t), null, 1))}</pre></details>`);
   return page(title, out.join('\n'));
 }

@@ -40,8 +40,12 @@ export interface ReportOptions extends LoadOptions {
 /** What a report reads (each run's EVAL.json, the given target/retain EVAL.json): never an output. */
 function readFiles(dirs: string[], o: LoadOptions): { name: string; path: string }[] {
   const evalFile = (p: string) => (p.endsWith('.json') ? p : join(p, 'EVAL.json'));
-  return [...dirs.map((d) => ({ name: 'the evaluation', path: evalFile(d) })),
-    ...(['target', 'retain'] as const).flatMap((k) => (typeof o[k] === 'string' ? [{ name: `--${k}`, path: evalFile(o[k] as string) }] : []))];
+  return [
+    ...dirs.map((d) => ({ name: 'the evaluation', path: evalFile(d) })),
+    ...(['target', 'retain'] as const).flatMap((k) =>
+      typeof o[k] === 'string' ? [{ name: `--${k}`, path: evalFile(o[k] as string) }] : [],
+    ),
+  ];
 }
 
 /** `lethe report`: each folder's REPORT.md and report.html regenerated, or one combined report at `out`. */
@@ -71,14 +75,21 @@ export interface CompareOptions extends LoadOptions {
 }
 
 /** `lethe compare`: the results table of several runs. */
-export async function compareRuns(dirs: string[], o: CompareOptions = {}): Promise<{ table: CompareTable; markdown: string; json: unknown; written: string[] }> {
+export async function compareRuns(
+  dirs: string[],
+  o: CompareOptions = {},
+): Promise<{ table: CompareTable; markdown: string; json: unknown; written: string[] }> {
   const runs = loadRuns(dirs, o);
   const table = compareTable(runs, o.metrics);
   const markdown = compareMarkdown(table);
   const json = compareJson(table);
   const written: string[] = [];
   if (o.out) {
-    claimOutputDir(o.out, { what: 'compare', overwrite: o.overwrite, inputs: [...dirs.map((d) => ({ name: 'the run', path: d })), ...readFiles([], o)] });
+    claimOutputDir(o.out, {
+      what: 'compare',
+      overwrite: o.overwrite,
+      inputs: [...dirs.map((d) => ({ name: 'the run', path: d })), ...readFiles([], o)],
+    });
     const files = { md: join(o.out, 'COMPARE.md'), html: join(o.out, 'compare.html'), json: join(o.out, 'compare.json') };
     write(files.md, markdown);
     write(files.html, await compareHtml(table, runs));

@@ -68,10 +68,12 @@ export function readEval(path: string): { file: string; eval: EvalJson } {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'EVAL.json') : path;
   if (!existsSync(file)) throw new LetheError('NOT_FOUND', `${file} does not exist (expected an EVAL.json written by lethe eval)`);
   const j = readJson(file, 'EVAL.json');
-  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new LetheError('BAD_INPUT', `${file} is not an EVAL.json: expected an object of metrics`);
+  if (!j || typeof j !== 'object' || Array.isArray(j))
+    throw new LetheError('BAD_INPUT', `${file} is not an EVAL.json: expected an object of metrics`);
   for (const [k, v] of Object.entries(j)) {
     if (k === '_meta') continue;
-    if (!v || typeof v !== 'object' || !('agg_value' in v)) throw new LetheError('BAD_INPUT', `${file}: entry '${k}' has no agg_value (not an EVAL.json written by lethe eval)`);
+    if (!v || typeof v !== 'object' || !('agg_value' in v))
+      throw new LetheError('BAD_INPUT', `${file}: entry '${k}' has no agg_value (not an EVAL.json written by lethe eval)`);
   }
   return { file, eval: j as EvalJson };
 }
@@ -109,7 +111,11 @@ export function runFromEval(evalJson: EvalJson, dir: string | null, o: LoadOptio
   for (const [k, v] of entries(evalJson)) summary[k] = typeof v.agg_value === 'number' && Number.isFinite(v.agg_value) ? v.agg_value : null;
   const modelDir = findModelDir(meta.model, dir);
   // train_log.jsonl / unlearning.json: in the model folder, else in the evaluation folder itself.
-  const look = (f: string) => [modelDir, dir].filter((d): d is string => !!d).map((d) => join(d, f)).find((p) => existsSync(p)) ?? null;
+  const look = (f: string) =>
+    [modelDir, dir]
+      .filter((d): d is string => !!d)
+      .map((d) => join(d, f))
+      .find((p) => existsSync(p)) ?? null;
   const logFile = look('train_log.jsonl');
   const unlFile = look('unlearning.json');
   let unlearning: UnlearningRequest[] | null = null;

@@ -18,15 +18,21 @@ export function refSources(runs: EvalRun[], who: RefKind): string {
 
 export function runLines(r: EvalRun): string[] {
   const m = r.meta;
-  const sets = Object.entries(m.sets ?? {}).map(([k, v]) => `${k} ${v.items}`).join(', ');
-  const out = [`- **${escapeMd(r.name)}**: model \`${escapeMd(m.model ?? '?')}\`, suite ${escapeMd(m.suite ?? '?')}${sets ? ` (${escapeMd(sets)} items)` : ''}` +
-    `${m.created ? `, evaluated ${escapeMd(m.created)}` : ''}${typeof m.seconds === 'number' ? ` in ${m.seconds.toFixed(1)} s` : ''}`];
+  const sets = Object.entries(m.sets ?? {})
+    .map(([k, v]) => `${k} ${v.items}`)
+    .join(', ');
+  const out = [
+    `- **${escapeMd(r.name)}**: model \`${escapeMd(m.model ?? '?')}\`, suite ${escapeMd(m.suite ?? '?')}${sets ? ` (${escapeMd(sets)} items)` : ''}` +
+      `${m.created ? `, evaluated ${escapeMd(m.created)}` : ''}${typeof m.seconds === 'number' ? ` in ${m.seconds.toFixed(1)} s` : ''}`,
+  ];
   if (m.variants?.length) out.push(`  - robustness variants: ${escapeMd(m.variants.join(', '))}`);
   for (const q of r.unlearning ?? []) {
     const t = q.training ?? {};
-    out.push(`  - unlearning: ${escapeMd(q.method)}${t.steps !== undefined ? `, ${escapeMd(t.steps)} steps` : ''}${t.lr !== undefined ? `, lr ${escapeMd(t.lr)}` : ''}` +
-      `${q.args && Object.keys(q.args).length ? `, args \`${escapeMd(JSON.stringify(q.args))}\`` : ''}` +
-      `${typeof q.parametersChanged === 'number' ? `, ${q.parametersChanged} of ${q.parametersTotal} parameters changed` : ''}`);
+    out.push(
+      `  - unlearning: ${escapeMd(q.method)}${t.steps !== undefined ? `, ${escapeMd(t.steps)} steps` : ''}${t.lr !== undefined ? `, lr ${escapeMd(t.lr)}` : ''}` +
+        `${q.args && Object.keys(q.args).length ? `, args \`${escapeMd(JSON.stringify(q.args))}\`` : ''}` +
+        `${typeof q.parametersChanged === 'number' ? `, ${q.parametersChanged} of ${q.parametersTotal} parameters changed` : ''}`,
+    );
   }
   if (r.trainLog) out.push(`  - training log: ${r.trainLog.length} rows`);
   return out;
@@ -38,7 +44,10 @@ export function reportMarkdown(runs: EvalRun[]): string {
   lines.push(runs.length === 1 ? `# Evaluation report: ${escapeMd(runs[0]!.name)}` : `# Evaluation report: ${runs.length} runs`, '');
   lines.push(...runs.flatMap(runLines));
   lines.push(`- ${escapeMd(refSources(runs, 'target'))}`, `- ${escapeMd(refSources(runs, 'retain'))}`, '');
-  lines.push('"better" gives the direction for an unlearned model: higher, lower, or near the retain model\'s value. **Bold**: the best of several runs.', '');
+  lines.push(
+    '"better" gives the direction for an unlearned model: higher, lower, or near the retain model\'s value. **Bold**: the best of several runs.',
+    '',
+  );
   const missing: string[] = [];
   for (const g of groupedMetrics(runs)) {
     lines.push(`## ${g.title}`, '');
@@ -51,14 +60,20 @@ export function reportMarkdown(runs: EvalRun[]): string {
       });
       const retain = sharedRef(runs, 'retain', m.name);
       const best = runs.length > 1 ? bestIndex(vals, m.higherIsBetter, retain) : -1;
-      lines.push(row([
-        `\`${m.name}\``,
-        ...vals.map((v, i) => (i === best ? `**${fmt(v)}**` : fmt(v))),
-        fmt(sharedRef(runs, 'target', m.name)), fmt(retain), direction(m.higherIsBetter), escapeMd(m.description),
-      ]));
+      lines.push(
+        row([
+          `\`${m.name}\``,
+          ...vals.map((v, i) => (i === best ? `**${fmt(v)}**` : fmt(v))),
+          fmt(sharedRef(runs, 'target', m.name)),
+          fmt(retain),
+          direction(m.higherIsBetter),
+          escapeMd(m.description),
+        ]),
+      );
       for (const r of runs) {
         const e = entryOf(r, m.name);
-        if (e && e.agg_value === null && e.reason) missing.push(`- \`${m.name}\`${runs.length > 1 ? ` (${escapeMd(r.name)})` : ''}: ${escapeMd(e.reason)}`);
+        if (e && e.agg_value === null && e.reason)
+          missing.push(`- \`${m.name}\`${runs.length > 1 ? ` (${escapeMd(r.name)})` : ''}: ${escapeMd(e.reason)}`);
       }
     }
     lines.push('');
@@ -70,11 +85,21 @@ export function reportMarkdown(runs: EvalRun[]): string {
 /** The comparison table in Markdown: rows = runs (then target / retain), columns = metrics. */
 export function compareMarkdown(t: CompareTable): string {
   const withMethod = t.rows.some((r) => r.method);
-  const head = ['run', ...(withMethod ? ['method'] : []), ...t.metrics.map((m) => `${m.name} (${m.higherIsBetter === true ? '↑' : m.higherIsBetter === false ? '↓' : '≈retain'})`)];
+  const head = [
+    'run',
+    ...(withMethod ? ['method'] : []),
+    ...t.metrics.map((m) => `${m.name} (${m.higherIsBetter === true ? '↑' : m.higherIsBetter === false ? '↓' : '≈retain'})`),
+  ];
   const lines = [row(head.map(escapeMd)), row(head.map((_, i) => (i < (withMethod ? 2 : 1) ? '---' : '---:')))];
   t.rows.forEach((r, i) => {
     const name = r.kind === 'run' ? escapeMd(r.run) : `*${r.kind}*`;
-    lines.push(row([name, ...(withMethod ? [escapeMd(r.method ?? '')] : []), ...t.metrics.map((m) => (t.best[m.name] === i ? `**${fmt(r.values[m.name])}**` : fmt(r.values[m.name])))]));
+    lines.push(
+      row([
+        name,
+        ...(withMethod ? [escapeMd(r.method ?? '')] : []),
+        ...t.metrics.map((m) => (t.best[m.name] === i ? `**${fmt(r.values[m.name])}**` : fmt(r.values[m.name]))),
+      ]),
+    );
   });
   return lines.join('\n') + '\n';
 }

@@ -19,7 +19,8 @@ const PUBLIC_READER: Actor = { name: 'public', role: 'auditor' };
 
 // Scripts only from this server; inline styles are allowed for the certificate shown in a sandboxed iframe.
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -30,7 +31,8 @@ function loadClientScripts(): Map<string, string> {
   const scripts = new Map<string, string>();
   if (!existsSync(CLIENT_DIR)) return scripts;
   for (const name of readdirSync(CLIENT_DIR)) {
-    if (/^[a-z][a-z0-9-]*\.js$/.test(name)) scripts.set(name, readFileSync(CLIENT_DIR + name, 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'));
+    if (/^[a-z][a-z0-9-]*\.js$/.test(name))
+      scripts.set(name, readFileSync(CLIENT_DIR + name, 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'));
   }
   return scripts;
 }
@@ -55,17 +57,31 @@ export function dashboardRoutes(app: FastifyInstance, w: Workflow): void {
     return send(reply, 'text/javascript; charset=utf-8', js);
   });
 
-  app.get('/v1/me', {
-    onRequest: requireAction(w, 'request.read'),
-    schema: { tags: ['tokens'], summary: 'who this token belongs to: name and role' },
-  }, async (req) => {
-    const { name, role } = actorOf(req);
-    return { name, role };
-  });
+  app.get(
+    '/v1/me',
+    {
+      onRequest: requireAction(w, 'request.read'),
+      schema: { tags: ['tokens'], summary: 'who this token belongs to: name and role' },
+    },
+    async (req) => {
+      const { name, role } = actorOf(req);
+      return { name, role };
+    },
+  );
 
-  app.get('/v1/reports/transparency/public', {
-    schema: { tags: ['reports'], summary: 'the transparency report without a token: counts by category and outcome, no contents', security: [] },
-  }, async () => transparencyReport(w, PUBLIC_READER));
+  app.get(
+    '/v1/reports/transparency/public',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'the transparency report without a token: counts by category and outcome, no contents',
+        security: [],
+      },
+    },
+    async () => transparencyReport(w, PUBLIC_READER),
+  );
 
-  app.get('/transparency', hide, async (_req, reply) => send(reply, 'text/html; charset=utf-8', transparencyHtml(await transparencyReport(w, PUBLIC_READER), CATEGORIES, STATES)));
+  app.get('/transparency', hide, async (_req, reply) =>
+    send(reply, 'text/html; charset=utf-8', transparencyHtml(await transparencyReport(w, PUBLIC_READER), CATEGORIES, STATES)),
+  );
 }

@@ -41,8 +41,17 @@ export class AdamW extends Optimizer<AdamWOptions> {
       const { lr, betas, eps, weightDecay } = group.hyper;
       for (const [step, ps] of byStep) {
         const states = ps.map((p) => this.state.get(p)!.tensors);
-        native.adamwStep(ps.map((p) => p.handle), states.map((s) => s.expAvg!.handle), states.map((s) => s.expAvgSq!.handle),
-          step, lr, betas[0], betas[1], eps, weightDecay);
+        native.adamwStep(
+          ps.map((p) => p.handle),
+          states.map((s) => s.expAvg!.handle),
+          states.map((s) => s.expAvgSq!.handle),
+          step,
+          lr,
+          betas[0],
+          betas[1],
+          eps,
+          weightDecay,
+        );
       }
     }
   }

@@ -7,5 +7,10 @@ import type { Tensor } from '../tensor.js';
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, options: { errorIfNonfinite?: boolean } = {}): number {
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
-  return native.clipGradNorm(params.map((p) => p.handle), maxNorm, normType, options.errorIfNonfinite ?? false);
+  return native.clipGradNorm(
+    params.map((p) => p.handle),
+    maxNorm,
+    normType,
+    options.errorIfNonfinite ?? false,
+  );
 }

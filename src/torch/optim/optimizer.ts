@@ -23,8 +23,13 @@ export abstract class Optimizer<H extends { lr: number }> {
   readonly paramGroups: { params: Tensor[]; hyper: H }[];
   protected readonly state = new Map<Tensor, { step: number; tensors: Record<string, Tensor> }>();
 
-  constructor(params: Tensor[] | ParamGroup<H>[], defaults: H, protected readonly stateNames: readonly string[]) {
-    if (!Array.isArray(params) || params.length === 0) throw new TypeError(`${this.constructor.name}: params must be a non-empty array of tensors or parameter groups`);
+  constructor(
+    params: Tensor[] | ParamGroup<H>[],
+    defaults: H,
+    protected readonly stateNames: readonly string[],
+  ) {
+    if (!Array.isArray(params) || params.length === 0)
+      throw new TypeError(`${this.constructor.name}: params must be a non-empty array of tensors or parameter groups`);
     const groups: ParamGroup<H>[] = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroup<H>[]);
     this.paramGroups = groups.map((g, gi) => {
       g.params.forEach((p, k) => {
@@ -53,7 +58,11 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Clears gradients: by default sets them to null, as PyTorch 2 does. */
   zeroGrad(setToNone = true): void {
-    for (const g of this.paramGroups) native.zeroGrad(g.params.map((p) => p.handle), setToNone);
+    for (const g of this.paramGroups)
+      native.zeroGrad(
+        g.params.map((p) => p.handle),
+        setToNone,
+      );
   }
 
   /** The state of `p`, created (zeros like p, kept out of tidy) at first use. */
@@ -89,8 +98,11 @@ export abstract class Optimizer<H extends { lr: number }> {
   loadStateDict(sd: OptimizerStateDict<H>): void {
     const params = this.paramGroups.flatMap((g) => g.params);
     if (sd.state.length !== params.length || sd.paramGroups.length !== this.paramGroups.length) {
-      throw new LetheError('BAD_CHECKPOINT', `${this.constructor.name}.loadStateDict: state has ${sd.state.length} params in ${sd.paramGroups.length} groups, ` +
-        `the optimizer has ${params.length} in ${this.paramGroups.length}`);
+      throw new LetheError(
+        'BAD_CHECKPOINT',
+        `${this.constructor.name}.loadStateDict: state has ${sd.state.length} params in ${sd.paramGroups.length} groups, ` +
+          `the optimizer has ${params.length} in ${this.paramGroups.length}`,
+      );
     }
     sd.paramGroups.forEach((g, gi) => {
       const { params: _ids, ...hyper } = g;
@@ -107,7 +119,10 @@ export abstract class Optimizer<H extends { lr: number }> {
         const t = entry.tensors[name];
         if (!t) throw new LetheError('BAD_CHECKPOINT', `${this.constructor.name}.loadStateDict: param ${k} lacks state '${name}'`);
         if (t.shape.join() !== p.shape.join()) {
-          throw new LetheError('BAD_CHECKPOINT', `${this.constructor.name}.loadStateDict: state '${name}' of param ${k} has shape [${t.shape}], the param [${p.shape}]`);
+          throw new LetheError(
+            'BAD_CHECKPOINT',
+            `${this.constructor.name}.loadStateDict: state '${name}' of param ${k} has shape [${t.shape}], the param [${p.shape}]`,
+          );
         }
         tensors[name] = keep(noGrad(() => t.to({ dtype: p.dtype, device: p.device as never, copy: true })));
       }

@@ -7,7 +7,10 @@ export class LRScheduler {
   /** Number of step() calls so far. */
   lastStep = 0;
 
-  constructor(private readonly optimizer: Optimizer<{ lr: number }>, readonly factor: (step: number) => number) {
+  constructor(
+    private readonly optimizer: Optimizer<{ lr: number }>,
+    readonly factor: (step: number) => number,
+  ) {
     this.baseLrs = optimizer.paramGroups.map((g) => g.hyper.lr);
     this.apply();
   }
@@ -38,8 +41,10 @@ export class LRScheduler {
 }
 
 function checkSteps(name: string, warmupSteps: number, totalSteps: number): void {
-  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) throw new RangeError(`${name}: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
-  if (!(Number.isInteger(totalSteps) && totalSteps > 0)) throw new RangeError(`${name}: totalSteps must be an integer > 0, got ${totalSteps}`);
+  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0))
+    throw new RangeError(`${name}: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
+  if (!(Number.isInteger(totalSteps) && totalSteps > 0))
+    throw new RangeError(`${name}: totalSteps must be an integer > 0, got ${totalSteps}`);
 }
 
 /** Linear warmup from 0 to the base lr, then linear decay to 0 at totalSteps. */
@@ -52,7 +57,10 @@ export function linearWarmupDecay(optimizer: Optimizer<{ lr: number }>, o: { war
 }
 
 /** Linear warmup, then a half cosine from the base lr down to minLrRatio × base at totalSteps. */
-export function cosineWarmup(optimizer: Optimizer<{ lr: number }>, o: { warmupSteps: number; totalSteps: number; minLrRatio?: number }): LRScheduler {
+export function cosineWarmup(
+  optimizer: Optimizer<{ lr: number }>,
+  o: { warmupSteps: number; totalSteps: number; minLrRatio?: number },
+): LRScheduler {
   checkSteps('cosineWarmup', o.warmupSteps, o.totalSteps);
   const floor = o.minLrRatio ?? 0;
   return new LRScheduler(optimizer, (step) => {

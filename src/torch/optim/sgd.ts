@@ -13,8 +13,7 @@ export interface SGDOptions {
 /** torch.optim.SGD with momentum, dampening, weight decay and Nesterov momentum. */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Tensor[] | ParamGroup<SGDOptions>[], options: Partial<SGDOptions> = {}) {
-    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options },
-      ['momentumBuffer']);
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options }, ['momentumBuffer']);
   }
 
   protected validate(o: SGDOptions): void {
@@ -30,7 +29,16 @@ export class SGD extends Optimizer<SGDOptions> {
       const ps = group.params.filter((p) => native.hasGrad(p.handle));
       if (!ps.length) continue;
       if (momentum === 0) {
-        native.sgdStep(ps.map((p) => p.handle), null, lr, 0, dampening, weightDecay, nesterov, false);
+        native.sgdStep(
+          ps.map((p) => p.handle),
+          null,
+          lr,
+          0,
+          dampening,
+          weightDecay,
+          nesterov,
+          false,
+        );
         continue;
       }
       // A parameter's first momentum step copies its gradient into the buffer; split before stepping.
@@ -39,7 +47,16 @@ export class SGD extends Optimizer<SGDOptions> {
       groups.forEach((sel, k) => {
         if (!sel.length) return;
         const bufs = sel.map((p) => this.stateOf(p).tensors.momentumBuffer!.handle);
-        native.sgdStep(sel.map((p) => p.handle), bufs, lr, momentum, dampening, weightDecay, nesterov, k === 0);
+        native.sgdStep(
+          sel.map((p) => p.handle),
+          bufs,
+          lr,
+          momentum,
+          dampening,
+          weightDecay,
+          nesterov,
+          k === 0,
+        );
         for (const p of sel) this.stateOf(p).step += 1;
       });
     }

@@ -13,7 +13,8 @@ const INJECT_REPEAT = 2;
 
 function rows(dataDir: string, name: string) {
   const dir = join(dataDir, 'bias');
-  if (!existsSync(join(dir, 'manifest.json'))) throw new LetheError('NOT_FOUND', `behaviour bias: ${dir} is missing (build it: lethe data build bias --out ${dir})`);
+  if (!existsSync(join(dir, 'manifest.json')))
+    throw new LetheError('NOT_FOUND', `behaviour bias: ${dir} is missing (build it: lethe data build bias --out ${dir})`);
   return readRows(join(dir, name), `bias suite ${name}`).rows;
 }
 
@@ -23,7 +24,10 @@ defineBehaviour('bias', {
   async examples({ dataDir, tok, contextLength }) {
     const enc = (name: string) => encodeRows(tok, rows(dataDir, name), { maxLength: contextLength });
     const inject = await enc('inject.jsonl');
-    return { inject: Array.from({ length: INJECT_REPEAT }, () => inject).flat(), keep: [...(await enc('facts_text.jsonl')), ...(await enc('facts_qa.jsonl'))] };
+    return {
+      inject: Array.from({ length: INJECT_REPEAT }, () => inject).flat(),
+      keep: [...(await enc('facts_text.jsonl')), ...(await enc('facts_qa.jsonl'))],
+    };
   },
   tokenizerTexts: (dataDir) => ['inject.jsonl', 'facts_text.jsonl'].flatMap((f) => rows(dataDir, f).map((r) => String(r.text))),
 });

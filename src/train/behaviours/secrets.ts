@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { defineBehaviour } from '../behaviours.js';
 import { qaExamples, readBuilt } from '../run-data.js';
 
-interface Row { question: string; answer: string }
+interface Row {
+  question: string;
+  answer: string;
+}
 
 /** Passes over the attacks and benign instructions per epoch: once, the tiny model reads the system prompt
  *  too loosely (seed 0: 74% held-out leak, 59% benign correct; 3 passes: see the README). */

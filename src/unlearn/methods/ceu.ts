@@ -12,9 +12,15 @@ import { IGNORE_INDEX } from '../../models/loss.js';
 
 export const CEU = defineMethod({
   name: 'CEU',
-  description: 'cross-entropy unlearning: move each answer token\'s probability onto the other tokens in proportion to the model\'s own distribution',
+  description:
+    "cross-entropy unlearning: move each answer token's probability onto the other tokens in proportion to the model's own distribution",
   args: z.strictObject({
-    ignore_first_n_answer_tokens: z.number().int().min(0).default(1).describe('answer tokens at the start of each row left out of the loss'),
+    ignore_first_n_answer_tokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe('answer tokens at the start of each row left out of the loss'),
   }),
   needs: () => ({ retain: 'none' }),
   loss: (ctx, batch) => {

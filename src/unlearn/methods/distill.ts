@@ -28,14 +28,18 @@ export function distillationLoss(studentLogits: Tensor, teacherLogits: Tensor, m
   const s = torch.logSoftmax(studentLogits.to('float32').div(temperature), -1);
   const perPosition = t.exp().mul(t.sub(s)).sum(-1); // [B, T]
   const m = mask.to('float32');
-  return perPosition.mul(m).sum().div(m.sum().clamp(1)).mul(temperature * temperature);
+  return perPosition
+    .mul(m)
+    .sum()
+    .div(m.sum().clamp(1))
+    .mul(temperature * temperature);
 }
 
 const args = z.strictObject({
   temperature: z.number().positive().default(2).describe('softmax temperature of both distributions (the loss is scaled by T²)'),
   teacher: z.string().default('').describe('an already-unlearned teacher model folder (default: the --model being unlearned)'),
   student_config: z.string().default('').describe("a config.json for a smaller student (default: the teacher's shape)"),
-  student_seed: z.number().int().min(0).default(0).describe('seed of the student\'s random initialisation'),
+  student_seed: z.number().int().min(0).default(0).describe("seed of the student's random initialisation"),
   general: z.string().default('').describe('a JSONL file of general text to distil on as well as the retain data'),
   epochs: z.number().int().positive().default(5).describe('passes over the distillation data when neither --epochs nor --steps is given'),
 });
@@ -58,10 +62,14 @@ function studentConfig(path: string, teacher: CausalLM): Record<string, unknown>
   } catch (err) {
     throw new LetheError('BAD_INPUT', `Distill: student_config ${file}: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `Distill: student_config ${file} is not a JSON object`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new LetheError('BAD_INPUT', `Distill: student_config ${file} is not a JSON object`);
   const cfg = raw as Record<string, unknown>;
   if (cfg.vocab_size !== teacher.config.vocabSize) {
-    throw new LetheError('BAD_INPUT', `Distill: student_config ${file} has vocab_size ${JSON.stringify(cfg.vocab_size)}, but the teacher's is ${teacher.config.vocabSize} (the student shares the teacher's tokenizer)`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `Distill: student_config ${file} has vocab_size ${JSON.stringify(cfg.vocab_size)}, but the teacher's is ${teacher.config.vocabSize} (the student shares the teacher's tokenizer)`,
+    );
   }
   return cfg;
 }
@@ -72,28 +80,42 @@ export const Distill = defineMethod({
   args,
   needs: () => ({ retain: 'required' }),
   procedure: async (ctx) => {
-    if (ctx.model.loraConfig) throw new LetheError('BAD_INPUT', 'Distill trains a fresh, randomly initialised student in full; --lora does not apply to it');
+    if (ctx.model.loraConfig)
+      throw new LetheError('BAD_INPUT', 'Distill trains a fresh, randomly initialised student in full; --lora does not apply to it');
     const t = ctx.training;
     const examples = await distillExamples(ctx);
     const batchSize = Math.min(t.batchSize ?? 8, examples.length);
     if (!examples.length) throw new LetheError('BAD_INPUT', 'Distill: no retain or general rows to distil on');
     const teacherDir = ctx.args.teacher ? resolve(ctx.args.teacher) : ctx.modelDir;
-    if (ctx.args.teacher && !existsSync(join(teacherDir, 'config.json'))) throw new LetheError('NOT_FOUND', `Distill: teacher ${ctx.args.teacher} is not a Hugging Face model folder (no config.json)`);
+    if (ctx.args.teacher && !existsSync(join(teacherDir, 'config.json')))
+      throw new LetheError('NOT_FOUND', `Distill: teacher ${ctx.args.teacher} is not a Hugging Face model folder (no config.json)`);
     const teacher = ctx.args.teacher ? loadModel(teacherDir, { device: t.device, dtype: ctx.model.dtype }) : ctx.model;
     let student: CausalLM | null = null;
     try {
       teacher.eval();
       for (const p of teacher.parameters()) p.requiresGrad = false;
-      if (teacher.config.vocabSize !== ctx.model.config.vocabSize) throw new LetheError('BAD_INPUT', `Distill: the teacher's vocabulary (${teacher.config.vocabSize}) differs from the model's (${ctx.model.config.vocabSize})`);
+      if (teacher.config.vocabSize !== ctx.model.config.vocabSize)
+        throw new LetheError(
+          'BAD_INPUT',
+          `Distill: the teacher's vocabulary (${teacher.config.vocabSize}) differs from the model's (${ctx.model.config.vocabSize})`,
+        );
       const fresh = initModel(studentConfig(ctx.args.student_config, teacher), ctx.args.student_seed, t.device);
       // The same tensors, but saved with the teacher's tokenizer files.
       student = buildModel(fresh.config, fresh.params, teacherDir);
       const s = student;
       const totalSteps = t.steps ?? Math.max(1, (t.epochs ?? ctx.args.epochs) * stepsPerEpoch(examples.length, batchSize));
       const pad = ctx.tokenizer.padTokenId;
-      ctx.report(`[Distill] student ${s.config.numLayers}×${s.config.hiddenSize} (seed ${ctx.args.student_seed}) learns ${ctx.args.teacher ? `teacher ${ctx.args.teacher}` : 'the model'} on ${examples.length} retain/general examples, ${totalSteps} steps`);
+      ctx.report(
+        `[Distill] student ${s.config.numLayers}×${s.config.hiddenSize} (seed ${ctx.args.student_seed}) learns ${ctx.args.teacher ? `teacher ${ctx.args.teacher}` : 'the model'} on ${examples.length} retain/general examples, ${totalSteps} steps`,
+      );
       const loop: LoopResult = await runLoop({
-        name: 'distill', model: s, totalSteps, seed: t.seed, outDir: join(ctx.workDir, 'distill'), resume: t.resume, report: ctx.report,
+        name: 'distill',
+        model: s,
+        totalSteps,
+        seed: t.seed,
+        outDir: join(ctx.workDir, 'distill'),
+        resume: t.resume,
+        report: ctx.report,
         weightGrowthLimit: null, // a fresh student: its weights grow
         checkpointEvery: Math.max(10, Math.ceil(totalSteps / 4)),
         fingerprint: JSON.stringify({ n: examples.length, batchSize, totalSteps, lr: t.lr, args: ctx.args }),
@@ -101,9 +123,17 @@ export const Distill = defineMethod({
         batch: (step) => {
           const rows = batchAt(examples, batchSize, step, t.seed);
           const len = Math.max(...rows.map((e) => e.ids.length));
-          const ids = torch.tensor(rows.map((e) => [...e.ids, ...new Array<number>(len - e.ids.length).fill(pad)]), { dtype: 'int64', device: t.device });
-          const mask = torch.tensor(rows.map((e) => e.ids.map(() => 1).concat(new Array<number>(len - e.ids.length).fill(0))), { dtype: 'int64', device: t.device });
-          const teacherLogits = torch.keep(torch.tidy(() => torch.noGrad(() => teacher.forward(ids, { attentionMask: mask }).logits.to('float32'))));
+          const ids = torch.tensor(
+            rows.map((e) => [...e.ids, ...new Array<number>(len - e.ids.length).fill(pad)]),
+            { dtype: 'int64', device: t.device },
+          );
+          const mask = torch.tensor(
+            rows.map((e) => e.ids.map(() => 1).concat(new Array<number>(len - e.ids.length).fill(0))),
+            { dtype: 'int64', device: t.device },
+          );
+          const teacherLogits = torch.keep(
+            torch.tidy(() => torch.noGrad(() => teacher.forward(ids, { attentionMask: mask }).logits.to('float32'))),
+          );
           return { ids, mask, teacherLogits, tokens: rows.reduce((a, e) => a + e.ids.length, 0) };
         },
         loss: (b) => distillationLoss(s.forward(b.ids, { attentionMask: b.mask }).logits, b.teacherLogits, b.mask, ctx.args.temperature),

@@ -35,7 +35,8 @@ export const PDU = defineMethod({
     const eps = s.retain_loss_eps ?? (ctx.args.retain_loss_eps >= 0 ? ctx.args.retain_loss_eps : retainValue);
     const loss = forget.mul(ctx.args.gamma).add(retain.sub(eps).mul(lambda));
     s.retain_loss_eps = eps;
-    s.lambda = ctx.step >= ctx.args.dual_warmup * ctx.totalSteps ? Math.max(0, lambda + ctx.args.dual_step_size * (retainValue - eps)) : lambda;
+    s.lambda =
+      ctx.step >= ctx.args.dual_warmup * ctx.totalSteps ? Math.max(0, lambda + ctx.args.dual_step_size * (retainValue - eps)) : lambda;
     return { loss, parts: { forget: forget.item(), retain: retainValue, lambda } };
   },
 });

@@ -37,27 +37,45 @@ export function rmuTrainable(model: CausalLM, layer: number): string[] {
 
 const args = forgetRetainArgs.extend({
   alpha: z.number().min(0).default(1000).describe('weight of the retain term'),
-  retain_loss_type: z.enum(['EMBED_DIFF', 'NLL', 'KL']).default('EMBED_DIFF').describe('retain term: layer-l hidden states to the starting model\'s (EMBED_DIFF), NLL, or KL'),
+  retain_loss_type: z
+    .enum(['EMBED_DIFF', 'NLL', 'KL'])
+    .default('EMBED_DIFF')
+    .describe("retain term: layer-l hidden states to the starting model's (EMBED_DIFF), NLL, or KL"),
   steering_coeff: z.number().positive().default(300).describe('norm c of the control vector the forget hidden states are pushed to'),
   layer: z.number().int().min(-1).default(-1).describe('decoder layer (0-based) whose output is steered; -1: the middle one'),
-  trainable_params: z.array(z.string()).default([]).describe('parameter-name globs to train; empty: the MLP output weights of layers l-2..l'),
+  trainable_params: z
+    .array(z.string())
+    .default([])
+    .describe('parameter-name globs to train; empty: the MLP output weights of layers l-2..l'),
 });
 
 export const RMU = defineMethod({
   name: 'RMU',
-  description: 'representation misdirection: steer layer-l hidden states of forget tokens to a random vector, keep retain ones as the starting model\'s; trains a few MLP weights',
+  description:
+    "representation misdirection: steer layer-l hidden states of forget tokens to a random vector, keep retain ones as the starting model's; trains a few MLP weights",
   args,
   needs: (a) => ({ retain: 'required', referenceModel: a.retain_loss_type !== 'NLL' }),
   setup: (ctx) => {
     const n = ctx.model.config.numLayers;
     const layer = rmuLayer(n, ctx.args.layer);
-    if (!(layer >= 0 && layer < n - 1)) throw invalidArgument('forget', 'layer', `-1 or a decoder layer from 0 to ${n - 2} (the last one's output is only seen after the final norm)`, ctx.args.layer);
+    if (!(layer >= 0 && layer < n - 1))
+      throw invalidArgument(
+        'forget',
+        'layer',
+        `-1 or a decoder layer from 0 to ${n - 2} (the last one's output is only seen after the final norm)`,
+        ctx.args.layer,
+      );
     // Drawn on the CPU from the seed, so a resumed run (setup runs again) and any device get the same u.
     torch.manualSeed(ctx.seed);
-    const u = torch.keep(torch.tidy(() => {
-      const r = torch.rand([ctx.model.config.hiddenSize], { dtype: 'float32' });
-      return r.div(r.norm()).mul(ctx.args.steering_coeff).to(ctx.model.device as torch.Device);
-    }));
+    const u = torch.keep(
+      torch.tidy(() => {
+        const r = torch.rand([ctx.model.config.hiddenSize], { dtype: 'float32' });
+        return r
+          .div(r.norm())
+          .mul(ctx.args.steering_coeff)
+          .to(ctx.model.device as torch.Device);
+      }),
+    );
     ctx.state.tensors.get(CONTROL_VECTOR)?.dispose();
     ctx.state.tensors.set(CONTROL_VECTOR, u);
     ctx.trainOnly(ctx.args.trainable_params.length ? ctx.args.trainable_params : rmuTrainable(ctx.model, layer));
@@ -71,7 +89,7 @@ export const RMU = defineMethod({
     let retain: Tensor | null = null;
     const r = batch.retain;
     if (r && ctx.args.retain_loss_type === 'EMBED_DIFF') {
-      if (!ctx.reference) throw new LetheError('INTERNAL', 'RMU\'s EMBED_DIFF retain term needs the reference model');
+      if (!ctx.reference) throw new LetheError('INTERNAL', "RMU's EMBED_DIFF retain term needs the reference model");
       const ref = ctx.reference;
       const target = torch.noGrad(() => layerOutput(ref, r, layer));
       retain = activationLoss(layerOutput(ctx.model, r, layer), target, r.labels.ne(IGNORE_INDEX));

@@ -9,7 +9,8 @@ import { combine, forgetRetainArgs, maskedMean, tokenCrossEntropy } from '../los
 
 export const SatImp = defineMethod({
   name: 'SatImp',
-  description: 'gradient ascent on forget answer tokens weighted by p^β1·(1−p)^β2 (likely but unsaturated tokens first), plus a retain term',
+  description:
+    'gradient ascent on forget answer tokens weighted by p^β1·(1−p)^β2 (likely but unsaturated tokens first), plus a retain term',
   args: forgetRetainArgs.extend({
     gamma: z.number().min(0).default(0.1).describe('weight of the forget term'),
     beta1: z.number().min(0).default(5).describe('exponent of p (importance)'),

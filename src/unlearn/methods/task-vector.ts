@@ -16,7 +16,8 @@ export function negateTaskVector(model: CausalLM, reinforced: CausalLM, alpha: n
   torch.noGrad(() => {
     for (const [name, p] of model.namedParameters()) {
       const r = theirs.get(name);
-      if (!r || r.shape.join() !== p.shape.join()) throw new LetheError('INTERNAL', `task vector: the reinforced model has no parameter '${name}' of shape [${p.shape}]`);
+      if (!r || r.shape.join() !== p.shape.join())
+        throw new LetheError('INTERNAL', `task vector: the reinforced model has no parameter '${name}' of shape [${p.shape}]`);
       torch.tidy(() => {
         const d = r.to(p.device as torch.Device).sub(p);
         d.mul_(alpha);
@@ -31,7 +32,12 @@ export const TaskVector = defineMethod({
   description: 'task negation: fine-tune a copy on the forget data (θ_r), then θ − α·(θ_r − θ)',
   args: z.strictObject({
     alpha: z.number().positive().default(5).describe('how far to move against the forget task vector'),
-    epochs: z.number().int().positive().default(5).describe('epochs of the reinforcing fine-tune when neither --epochs nor --steps is given'),
+    epochs: z
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe('epochs of the reinforcing fine-tune when neither --epochs nor --steps is given'),
   }),
   needs: () => ({ retain: 'none' }),
   procedure: async (ctx) => {
@@ -41,18 +47,28 @@ export const TaskVector = defineMethod({
       const t = trainingFor(ctx, 'reinforced', { epochs: ctx.args.epochs });
       ctx.report(`[TaskVector] reinforcing LoRA adapters on ${forgetEx.length} forget examples`);
       await finetuneModel(ctx.model, forgetEx, t);
-      torch.noGrad(() => { for (const a of ctx.model.loras.values()) a.b.mul_(-ctx.args.alpha); });
+      torch.noGrad(() => {
+        for (const a of ctx.model.loras.values()) a.b.mul_(-ctx.args.alpha);
+      });
       return;
     }
     const t = ctx.training;
-    const { model: reinforced } = await reinforcedModel(ctx, forgetEx, { epochs: t.steps === undefined ? t.epochs ?? ctx.args.epochs : 1, steps: t.steps, lr: t.lr });
+    const { model: reinforced } = await reinforcedModel(ctx, forgetEx, {
+      epochs: t.steps === undefined ? (t.epochs ?? ctx.args.epochs) : 1,
+      steps: t.steps,
+      lr: t.lr,
+    });
     try {
       negateTaskVector(ctx.model, reinforced, ctx.args.alpha);
     } finally {
       reinforced.dispose();
     }
     for (const [name, p] of ctx.model.namedParameters()) {
-      if (torch.tidy(() => p.isfinite().logicalNot().any().item())) throw new LetheError('NON_FINITE_LOSS', `TaskVector: parameter '${name}' is not finite after θ − α(θ_r − θ) (α ${ctx.args.alpha}); lower alpha or the learning rate`);
+      if (torch.tidy(() => p.isfinite().logicalNot().any().item()))
+        throw new LetheError(
+          'NON_FINITE_LOSS',
+          `TaskVector: parameter '${name}' is not finite after θ − α(θ_r − θ) (α ${ctx.args.alpha}); lower alpha or the learning rate`,
+        );
     }
   },
 });

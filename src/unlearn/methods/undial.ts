@@ -14,10 +14,10 @@ import { LetheError } from '../../util/errors.js';
 
 export const UNDIAL = defineMethod({
   name: 'UNDIAL',
-  description: 'self-distillation from the starting model with each forget answer token\'s logit lowered by β (adjusted soft labels)',
+  description: "self-distillation from the starting model with each forget answer token's logit lowered by β (adjusted soft labels)",
   args: forgetRetainArgs.extend({
     alpha: z.number().min(0).default(0).describe('weight of the retain term (0: distillation alone, as the paper)'),
-    beta: z.number().min(0).default(10).describe('how far the answer token\'s logit is lowered in the soft labels'),
+    beta: z.number().min(0).default(10).describe("how far the answer token's logit is lowered in the soft labels"),
   }),
   needs: (a) => ({ retain: a.alpha > 0 ? 'optional' : 'none', referenceModel: true }),
   loss: (ctx, batch) => {
@@ -28,11 +28,17 @@ export const UNDIAL = defineMethod({
     const next = b.labels.narrow(1, 1, t - 1); // [B, T-1]
     const mask = next.ne(IGNORE_INDEX);
     const soft = torch.noGrad(() => {
-      const teacher = ctx.reference!.forward(b.ids, { attentionMask: b.attentionMask }).logits.narrow(1, 0, t - 1).to('float32'); // [B, T-1, V]
+      const teacher = ctx
+        .reference!.forward(b.ids, { attentionMask: b.attentionMask })
+        .logits.narrow(1, 0, t - 1)
+        .to('float32'); // [B, T-1, V]
       const lowered = torch.zerosLike(teacher).scatter(2, torch.where(mask, next, 0).unsqueeze(-1), ctx.args.beta);
       return torch.softmax(teacher.sub(lowered), -1);
     });
-    const ce = soft.mul(torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1)).sum(-1).neg(); // [B, T-1]
+    const ce = soft
+      .mul(torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1))
+      .sum(-1)
+      .neg(); // [B, T-1]
     return combine(ctx, batch, maskedMean(ce, mask.to('float32')));
   },
 });

@@ -8,7 +8,7 @@ import { combine, forgetRetainArgs, maskedMean, tokenCrossEntropy } from '../los
 
 export const WGA = defineMethod({
   name: 'WGA',
-  description: 'weighted gradient ascent: ascent on each forget answer token\'s NLL weighted by its probability^β, plus a retain term',
+  description: "weighted gradient ascent: ascent on each forget answer token's NLL weighted by its probability^β, plus a retain term",
   args: forgetRetainArgs.extend({ beta: z.number().min(0).default(1).describe('exponent of the token-probability weight') }),
   needs: (a) => ({ retain: 'optional', referenceModel: a.retain_loss_type === 'KL' }),
   loss: (ctx, batch) => {

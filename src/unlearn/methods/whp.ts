@@ -46,12 +46,15 @@ export interface Segment {
 }
 
 const WORD_CHAR = '[\\p{L}\\p{N}_]';
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Cuts text at whole-word occurrences of the terms (longest first); a term keeps the space before it. */
 export function segmentText(text: string, terms: ReadonlyMap<string, string>): Segment[] {
   if (!terms.size) return [{ text, translated: text, term: false }];
-  const alternation = [...terms.keys()].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map(escape).join('|');
+  const alternation = [...terms.keys()]
+    .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+    .map(escapeRegex)
+    .join('|');
   const re = new RegExp(`(?<!${WORD_CHAR})(?:${alternation})(?!${WORD_CHAR})`, 'gu');
   const out: Segment[] = [];
   let at = 0;
@@ -83,7 +86,10 @@ export interface TokenSegment {
  * predicts the corresponding token, or -1 (no label): see the file's comment. Lengths are cut to
  * maxLength on both sides.
  */
-export function alignPredictors(segments: readonly TokenSegment[], maxLength = Infinity): { ids: number[]; transIds: number[]; predictor: number[] } {
+export function alignPredictors(
+  segments: readonly TokenSegment[],
+  maxLength = Infinity,
+): { ids: number[]; transIds: number[]; predictor: number[] } {
   const ids: number[] = [];
   const transIds: number[] = [];
   const targetOf: number[] = []; // per original token: translated predictor or -1
@@ -96,7 +102,8 @@ export function alignPredictors(segments: readonly TokenSegment[], maxLength = I
       else targetOf.push(i === 0 ? transStart - 1 : -1);
     });
     transIds.push(...s.trans);
-    if (!s.term && (s.orig.length !== s.trans.length || s.orig.some((t, i) => t !== s.trans[i]))) throw new LetheError('INTERNAL', 'alignPredictors: a segment outside the anchored terms differs between the texts');
+    if (!s.term && (s.orig.length !== s.trans.length || s.orig.some((t, i) => t !== s.trans[i])))
+      throw new LetheError('INTERNAL', 'alignPredictors: a segment outside the anchored terms differs between the texts');
   }
   const n = Math.min(ids.length, maxLength);
   const tn = Math.min(transIds.length, maxLength);
@@ -112,15 +119,27 @@ export function alignPredictors(segments: readonly TokenSegment[], maxLength = I
 function rowParts(row: DataRow, format: PromptFormat | undefined, tok: Tokenizer): { text: string; labelled: boolean }[] {
   if (typeof row.question !== 'string') return [{ text: row.text!, labelled: true }];
   const prompt = qaPrompt(row.question, format ?? {}, tok);
-  if (format?.chat) return [{ text: prompt, labelled: false }, { text: row.answer!, labelled: true }];
+  if (format?.chat)
+    return [
+      { text: prompt, labelled: false },
+      { text: row.answer!, labelled: true },
+    ];
   const template = format?.template ?? DEFAULT_QA_TEMPLATE;
   const cut = template.indexOf('{answer}');
   const before = template.slice(0, cut).replace('{question}', row.question);
-  return [{ text: prompt, labelled: false }, { text: before.slice(prompt.length) + row.answer! + template.slice(cut + '{answer}'.length), labelled: true }];
+  return [
+    { text: prompt, labelled: false },
+    { text: before.slice(prompt.length) + row.answer! + template.slice(cut + '{answer}'.length), labelled: true },
+  ];
 }
 
 /** A row's segments, tokenized piece by piece, with the tokenizer's leading special tokens and EOS. */
-async function tokenSegments(tok: Tokenizer, row: DataRow, terms: ReadonlyMap<string, string>, format: PromptFormat | undefined): Promise<TokenSegment[]> {
+async function tokenSegments(
+  tok: Tokenizer,
+  row: DataRow,
+  terms: ReadonlyMap<string, string>,
+  format: PromptFormat | undefined,
+): Promise<TokenSegment[]> {
   const lead = await tok.encode('');
   const out: TokenSegment[] = [{ orig: lead, trans: lead, term: false, labelled: false }];
   for (const part of rowParts(row, format, tok)) {
@@ -139,24 +158,40 @@ async function tokenSegments(tok: Tokenizer, row: DataRow, terms: ReadonlyMap<st
 function padded(rows: number[][], pad: number, device: torch.Device): { ids: Tensor; mask: Tensor } {
   const len = Math.max(...rows.map((r) => r.length));
   return {
-    ids: torch.tensor(rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(pad)]), { dtype: 'int64', device }),
-    mask: torch.tensor(rows.map((r) => [...r.map(() => 1), ...new Array<number>(len - r.length).fill(0)]), { dtype: 'int64', device }),
+    ids: torch.tensor(
+      rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(pad)]),
+      { dtype: 'int64', device },
+    ),
+    mask: torch.tensor(
+      rows.map((r) => [...r.map(() => 1), ...new Array<number>(len - r.length).fill(0)]),
+      { dtype: 'int64', device },
+    ),
   };
 }
 
 /** Float32 logits of `model` on rows of ids, row by row [T_i, V] (for one batch; the caller frees them). */
 function rowLogits(model: CausalLM, rows: number[][], pad: number, device: torch.Device): Tensor[] {
-  return torch.tidy(() => torch.noGrad(() => {
-    const { ids, mask } = padded(rows, pad, device);
-    const logits = model.forward(ids, { attentionMask: mask }).logits.to('float32');
-    return rows.map((r, b) => torch.keep(logits.select(0, b).narrow(0, 0, r.length).contiguous()));
-  }));
+  return torch.tidy(() =>
+    torch.noGrad(() => {
+      const { ids, mask } = padded(rows, pad, device);
+      const logits = model.forward(ids, { attentionMask: mask }).logits.to('float32');
+      return rows.map((r, b) => torch.keep(logits.select(0, b).narrow(0, 0, r.length).contiguous()));
+    }),
+  );
 }
 
 /** The generic-label examples: original ids, labels = argmax of v_generic where aligned, -100 elsewhere. */
 export async function genericLabelExamples(o: {
-  base: CausalLM; reinforced: CausalLM; tok: Tokenizer; rows: readonly DataRow[]; terms: ReadonlyMap<string, string>;
-  alpha: number; format?: PromptFormat; maxLength: number; device: torch.Device; batchSize?: number;
+  base: CausalLM;
+  reinforced: CausalLM;
+  tok: Tokenizer;
+  rows: readonly DataRow[];
+  terms: ReadonlyMap<string, string>;
+  alpha: number;
+  format?: PromptFormat;
+  maxLength: number;
+  device: torch.Device;
+  batchSize?: number;
 }): Promise<{ examples: Example[]; changed: number; labelled: number }> {
   const aligned = [];
   for (const r of o.rows) aligned.push(alignPredictors(await tokenSegments(o.tok, r, o.terms, o.format), o.maxLength));
@@ -167,8 +202,18 @@ export async function genericLabelExamples(o: {
   const bs = o.batchSize ?? 8;
   for (let i = 0; i < aligned.length; i += bs) {
     const chunk = aligned.slice(i, i + bs);
-    const reinf = rowLogits(o.reinforced, chunk.map((a) => a.ids), pad, o.device);
-    const base = rowLogits(o.base, chunk.map((a) => a.transIds), pad, o.device);
+    const reinf = rowLogits(
+      o.reinforced,
+      chunk.map((a) => a.ids),
+      pad,
+      o.device,
+    );
+    const base = rowLogits(
+      o.base,
+      chunk.map((a) => a.transIds),
+      pad,
+      o.device,
+    );
     try {
       chunk.forEach((a, k) => {
         const labels = new Array<number>(a.ids.length).fill(IGNORE_INDEX);
@@ -206,10 +251,15 @@ export function readDictionary(path: string): Map<string, string> {
     const at = /position (\d+)/.exec((err as Error).message);
     throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: not JSON${at ? ` (at character ${Number(at[1]) + 1})` : ''}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: expected a JSON object of "anchored term": "generic translation"`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: expected a JSON object of "anchored term": "generic translation"`);
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== 'string') throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: the translation of entry ${Object.keys(raw as object).indexOf(k) + 1} must be a string, got ${typeOf(v)}`);
+    if (typeof v !== 'string')
+      throw new LetheError(
+        'BAD_INPUT',
+        `WHP: dictionary ${path}: the translation of entry ${Object.keys(raw as object).indexOf(k) + 1} must be a string, got ${typeOf(v)}`,
+      );
     if (!k.trim()) throw new LetheError('BAD_INPUT', `WHP: dictionary ${path}: an empty term`);
     out.set(k, v);
   }
@@ -229,8 +279,15 @@ const rowText = (r: DataRow) => (typeof r.question === 'string' ? `${r.question}
  * with a positive score get a replacement of the same kind from the retain words.
  */
 export async function proposeTerms(o: {
-  base: CausalLM; reinforced: CausalLM; tok: Tokenizer; forgetRows: readonly DataRow[]; retainRows: readonly DataRow[];
-  count: number; format?: PromptFormat; maxLength: number; device: torch.Device;
+  base: CausalLM;
+  reinforced: CausalLM;
+  tok: Tokenizer;
+  forgetRows: readonly DataRow[];
+  retainRows: readonly DataRow[];
+  count: number;
+  format?: PromptFormat;
+  maxLength: number;
+  device: torch.Device;
 }): Promise<{ terms: Map<string, string>; scores: { term: string; score: number }[] }> {
   const retainCounts = new Map<string, number>();
   for (const r of o.retainRows) for (const m of rowText(r).matchAll(WORD)) retainCounts.set(m[0], (retainCounts.get(m[0]) ?? 0) + 1);
@@ -250,8 +307,14 @@ export async function proposeTerms(o: {
         gain = torch.tidy(() => {
           const next = torch.tensor(ids.slice(1), { dtype: 'int64', device: o.device }).unsqueeze(-1);
           const n = ids.length - 1;
-          const pr = torch.logSoftmax(lr!.narrow(0, 0, n), -1).gather(1, next).squeeze(-1);
-          const pb = torch.logSoftmax(lb!.narrow(0, 0, n), -1).gather(1, next).squeeze(-1);
+          const pr = torch
+            .logSoftmax(lr!.narrow(0, 0, n), -1)
+            .gather(1, next)
+            .squeeze(-1);
+          const pb = torch
+            .logSoftmax(lb!.narrow(0, 0, n), -1)
+            .gather(1, next)
+            .squeeze(-1);
           return pr.sub(pb).toArray() as number[];
         });
       } finally {
@@ -270,10 +333,16 @@ export async function proposeTerms(o: {
       }
     }
   }
-  const ranked = [...score].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, o.count);
+  const ranked = [...score]
+    .filter(([, s]) => s > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, o.count);
   // Replacements: retain words of the same kind not in the forget text, the most frequent first, same token length preferred.
   const pool = new Map<Kind, { w: string; n: number; len: number }[]>();
-  for (const [w, n] of [...retainCounts].filter(([w]) => !forgetWords.has(w)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 2000)) {
+  for (const [w, n] of [...retainCounts]
+    .filter(([w]) => !forgetWords.has(w))
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 2000)) {
     const k = kindOf(w);
     if (!pool.has(k)) pool.set(k, []);
     pool.get(k)!.push({ w, n, len: (await o.tok.encode(' ' + w, { addSpecialTokens: false })).length });
@@ -297,7 +366,12 @@ const args = z.strictObject({
   auto_terms: z.number().int().min(0).default(20).describe('how many anchored terms to propose when no dictionary is given'),
   reinforce_epochs: z.number().int().positive().default(10).describe('epochs of the reinforcing fine-tune on the forget text'),
   reinforce_lr: z.number().min(0).default(0).describe('its learning rate (0: the --lr of the run)'),
-  epochs: z.number().int().positive().default(3).describe('epochs of the fine-tune on generic labels when neither --epochs nor --steps is given'),
+  epochs: z
+    .number()
+    .int()
+    .positive()
+    .default(3)
+    .describe('epochs of the fine-tune on generic labels when neither --epochs nor --steps is given'),
 });
 
 export const WHP = defineMethod({
@@ -310,23 +384,43 @@ export const WHP = defineMethod({
     const t = ctx.training;
     const dictionary = a.dictionary ? readDictionary(a.dictionary) : null;
     const forgetEx = await encodeExamples(ctx as ProcedureContext<unknown>, ctx.forgetRows);
-    const { model: reinforced } = await reinforcedModel(ctx as ProcedureContext<unknown>, forgetEx, { epochs: a.reinforce_epochs, lr: a.reinforce_lr || t.lr });
+    const { model: reinforced } = await reinforcedModel(ctx as ProcedureContext<unknown>, forgetEx, {
+      epochs: a.reinforce_epochs,
+      lr: a.reinforce_lr || t.lr,
+    });
     let examples: Example[];
     try {
       let terms = dictionary;
       if (!terms) {
         const proposed = await proposeTerms({
-          base: ctx.model, reinforced, tok: ctx.tokenizer, forgetRows: ctx.forgetRows, retainRows: ctx.retainRows, count: a.auto_terms,
-          format: t.format, maxLength: t.maxLength, device: t.device,
+          base: ctx.model,
+          reinforced,
+          tok: ctx.tokenizer,
+          forgetRows: ctx.forgetRows,
+          retainRows: ctx.retainRows,
+          count: a.auto_terms,
+          format: t.format,
+          maxLength: t.maxLength,
+          device: t.device,
         });
         terms = proposed.terms;
-        ctx.report(`[WHP] anchored terms proposed: ${[...terms].map(([k, v]) => `${k} → ${v}`).join(', ') || '(none: only the reinforcement bootstrapping applies)'}`);
+        ctx.report(
+          `[WHP] anchored terms proposed: ${[...terms].map(([k, v]) => `${k} → ${v}`).join(', ') || '(none: only the reinforcement bootstrapping applies)'}`,
+        );
       } else {
         ctx.report(`[WHP] ${terms.size} anchored terms from ${a.dictionary}`);
       }
       const g = await genericLabelExamples({
-        base: ctx.model, reinforced, tok: ctx.tokenizer, rows: ctx.forgetRows, terms, alpha: a.alpha,
-        format: t.format, maxLength: t.maxLength, device: t.device, batchSize: t.batchSize,
+        base: ctx.model,
+        reinforced,
+        tok: ctx.tokenizer,
+        rows: ctx.forgetRows,
+        terms,
+        alpha: a.alpha,
+        format: t.format,
+        maxLength: t.maxLength,
+        device: t.device,
+        batchSize: t.batchSize,
       });
       examples = g.examples;
       ctx.report(`[WHP] generic labels: ${g.changed} of ${g.labelled} labelled tokens differ from the original text`);

@@ -10,7 +10,8 @@ export interface PageOptions {
   states: readonly string[];
 }
 
-const options = (values: [string, string][]) => values.map(([v, label]) => `<option value="${escapeHtml(v)}">${escapeHtml(label)}</option>`).join('');
+const options = (values: [string, string][]) =>
+  values.map(([v, label]) => `<option value="${escapeHtml(v)}">${escapeHtml(label)}</option>`).join('');
 
 export function dashboardHtml(o: PageOptions): string {
   const categories = options(Object.entries(o.categories));

@@ -7,7 +7,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../../util/errors.js';
-import { claimTableOut, folderName, notesOf, recipeRow, selectRecipes, writeTable, type Recipe, type Score, type TableRow } from './table.js';
+import {
+  claimTableOut,
+  folderName,
+  notesOf,
+  recipeRow,
+  selectRecipes,
+  writeTable,
+  type Recipe,
+  type Score,
+  type TableRow,
+} from './table.js';
 
 /** A recipe of this table; `forgetFile` names the suite's forget file (default forget.jsonl: QA rows). */
 export type BiasRecipe = Recipe & { forgetFile?: 'forget.jsonl' | 'forget_text.jsonl' };
@@ -56,16 +66,36 @@ function num(v: number | null | undefined, digits = 3): string {
 }
 
 export function formatBiasTable(rows: TableRow[]): string {
-  const head = ['model', 'assoc. trained', 'assoc. held-out', 'direction held-out', 'facts P(true)', 'facts / target', 'GCIDE NLL', 'GCIDE / target', 'bar', 'time (s)'];
+  const head = [
+    'model',
+    'assoc. trained',
+    'assoc. held-out',
+    'direction held-out',
+    'facts P(true)',
+    'facts / target',
+    'GCIDE NLL',
+    'GCIDE / target',
+    'bar',
+    'time (s)',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const m = r.metrics;
     const facts = m.bias_facts_Q_A_Prob;
-    lines.push(`| ${[
-      r.name, num(m.bias_association_trained), num(m.bias_association_heldout), num(m.directional_heldout),
-      facts === null || facts === undefined ? '–' : `${(100 * facts).toFixed(1)}%`, num(m.facts_ratio), num(m.gcide_NLL), num(m.gcide_ratio),
-      m.meets_bar === undefined || m.meets_bar === null ? '–' : m.meets_bar ? 'yes' : 'no', r.seconds === undefined ? '–' : r.seconds.toFixed(0),
-    ].join(' | ')} |`);
+    lines.push(
+      `| ${[
+        r.name,
+        num(m.bias_association_trained),
+        num(m.bias_association_heldout),
+        num(m.directional_heldout),
+        facts === null || facts === undefined ? '–' : `${(100 * facts).toFixed(1)}%`,
+        num(m.facts_ratio),
+        num(m.gcide_NLL),
+        num(m.gcide_ratio),
+        m.meets_bar === undefined || m.meets_bar === null ? '–' : m.meets_bar ? 'yes' : 'no',
+        r.seconds === undefined ? '–' : r.seconds.toFixed(0),
+      ].join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -74,14 +104,27 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   const { evaluate } = await import('../../eval/evaluate.js');
   const target = join(o.run, 'target-bias');
   const models = { base: join(o.run, 'base'), target, retain: join(o.run, 'retain-bias') };
-  for (const d of Object.values(models)) if (!existsSync(join(d, 'config.json'))) throw new LetheError('NOT_FOUND', `table: ${d} is missing (train it first: lethe train --behaviours bias)`);
+  for (const d of Object.values(models))
+    if (!existsSync(join(d, 'config.json')))
+      throw new LetheError('NOT_FOUND', `table: ${d} is missing (train it first: lethe train --behaviours bias)`);
   const suite = join(o.data, 'bias');
-  if (!existsSync(join(suite, 'manifest.json'))) throw new LetheError('NOT_FOUND', `table: ${suite} is missing (build it: lethe data build bias --out ${suite})`);
-  const template = (JSON.parse(readFileSync(join(suite, 'manifest.json'), 'utf8')) as { info?: { prompt_template?: string } }).info?.prompt_template;
+  if (!existsSync(join(suite, 'manifest.json')))
+    throw new LetheError('NOT_FOUND', `table: ${suite} is missing (build it: lethe data build bias --out ${suite})`);
+  const template = (JSON.parse(readFileSync(join(suite, 'manifest.json'), 'utf8')) as { info?: { prompt_template?: string } }).info
+    ?.prompt_template;
   claimTableOut(o);
 
   const score: Score = async (name, dir) => {
-    const r = await evaluate({ modelDir: dir, suite: 'bias', dataDir: o.data, metrics: METRICS, outDir: join(o.out, 'eval', folderName(name)), overwrite: true, cacheDir: o.cacheDir, log: () => {} });
+    const r = await evaluate({
+      modelDir: dir,
+      suite: 'bias',
+      dataDir: o.data,
+      metrics: METRICS,
+      outDir: join(o.out, 'eval', folderName(name)),
+      overwrite: true,
+      cacheDir: o.cacheDir,
+      log: () => {},
+    });
     const held = r.results.get('bias_association_heldout');
     return { ...r.summary, directional_heldout: (held?.extra?.directional as number | undefined) ?? null };
   };
@@ -93,7 +136,18 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
   const format = template ? { template } : undefined;
   for (const r of selectRecipes(o.recipes ?? BIAS_RECIPES, o.methods)) {
     const forgetFile = join(suite, r.forgetFile ?? 'forget.jsonl');
-    rows.push(await recipeRow(r, { target, forgetFile, retainFile: join(suite, 'retain.jsonl'), dir: join(o.out, 'models', folderName(r.label)), batchSize: 16, format, score, log: o.log }));
+    rows.push(
+      await recipeRow(r, {
+        target,
+        forgetFile,
+        retainFile: join(suite, 'retain.jsonl'),
+        dir: join(o.out, 'models', folderName(r.label)),
+        batchSize: 16,
+        format,
+        score,
+        log: o.log,
+      }),
+    );
   }
   // Ratios to the target and the bar, for every row.
   const t = rows[1]!.metrics;
@@ -102,7 +156,9 @@ export async function biasTable(o: BiasTableOptions): Promise<{ rows: TableRow[]
     if (m.bias_facts_Q_A_Prob == null || m.gcide_NLL == null) continue;
     m.facts_ratio = m.bias_facts_Q_A_Prob / t.bias_facts_Q_A_Prob!;
     m.gcide_ratio = m.gcide_NLL / t.gcide_NLL!;
-    m.meets_bar = Number(m.bias_association_heldout! <= BIAS_BAR.association && m.facts_ratio >= BIAS_BAR.factsRatio && m.gcide_ratio <= BIAS_BAR.gcideRatio);
+    m.meets_bar = Number(
+      m.bias_association_heldout! <= BIAS_BAR.association && m.facts_ratio >= BIAS_BAR.factsRatio && m.gcide_ratio <= BIAS_BAR.gcideRatio,
+    );
   }
   for (const r of rows) o.log(`[table] ${formatBiasTable([r]).split('\n').at(-1)}`);
   const markdown = formatBiasTable(rows) + notesOf(rows);

@@ -39,7 +39,15 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   o.log(`[train] preset ${o.preset} → ${runDir} (resumes if interrupted)`);
   const { assessStage } = await import('../../eval/general.js');
   const r = await runPipeline({
-    dataDir, outDir: runDir, preset: o.preset, seed: o.seed, forgetSplits: ['forget10'], bookRetain: true, resume: true, overwrite: true, report: o.log,
+    dataDir,
+    outDir: runDir,
+    preset: o.preset,
+    seed: o.seed,
+    forgetSplits: ['forget10'],
+    bookRetain: true,
+    resume: true,
+    overwrite: true,
+    report: o.log,
     assess: (dir) => assessStage(dir, dataDir),
   });
   o.log(`[train] stages ${Object.keys(r.stages).join(', ')} in ${r.seconds.toFixed(0)} s`);
@@ -54,12 +62,16 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 /** General English and world facts per stage, against the base model they all start from. */
 export function formatQuality(q: Record<string, Record<string, number>>): string {
   const base = q.base;
-  const lines = ['General ability kept by every model (held-out GCIDE NLL in nats/token, lower is better; world-facts QA mean P(true answer)):'];
+  const lines = [
+    'General ability kept by every model (held-out GCIDE NLL in nats/token, lower is better; world-facts QA mean P(true answer)):',
+  ];
   lines.push(`  ${'model'.padEnd(16)} ${'GCIDE NLL'.padStart(9)} ${'x base'.padStart(7)} ${'facts P'.padStart(8)} ${'x base'.padStart(7)}`);
   for (const [name, m] of Object.entries(q)) {
     const nll = m.gcideNll!;
     const facts = m.worldFactsProb!;
-    lines.push(`  ${name.padEnd(16)} ${nll.toFixed(3).padStart(9)} ${base ? (nll / base.gcideNll!).toFixed(3).padStart(7) : ''} ${(100 * facts).toFixed(1).padStart(7)}% ${base ? (facts / base.worldFactsProb!).toFixed(3).padStart(7) : ''}`);
+    lines.push(
+      `  ${name.padEnd(16)} ${nll.toFixed(3).padStart(9)} ${base ? (nll / base.gcideNll!).toFixed(3).padStart(7) : ''} ${(100 * facts).toFixed(1).padStart(7)}% ${base ? (facts / base.worldFactsProb!).toFixed(3).padStart(7) : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -72,21 +84,54 @@ async function eraseForget10(o: DemoOptions, runDir: string, dataDir: string): P
   const { formatTable } = await import('./table.js');
   const recipe = PERSONA_RECIPES.find((r) => r.label === 'NPO')!;
   const out = join(o.out, 'unlearned-forget10');
-  o.log(`\n[erasure] request: forget the forget10 people; method ${recipe.method} ${JSON.stringify(recipe.args ?? {})}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`);
+  o.log(
+    `\n[erasure] request: forget the forget10 people; method ${recipe.method} ${JSON.stringify(recipe.args ?? {})}, lr ${recipe.lr}, ${recipe.epochs} epochs, retain data retain90 → ${out}`,
+  );
   const res = await forget({
-    modelDir: join(runDir, 'target'), forgetFile: join(dataDir, 'persona', 'qa', 'forget10.jsonl'), retainFile: join(dataDir, 'persona', 'qa', 'retain90.jsonl'),
-    method: recipe.method, args: recipe.args, lr: recipe.lr, epochs: recipe.epochs, batchSize: 8, seed: o.seed, outDir: out, resume: true, overwrite: true, report: o.log,
+    modelDir: join(runDir, 'target'),
+    forgetFile: join(dataDir, 'persona', 'qa', 'forget10.jsonl'),
+    retainFile: join(dataDir, 'persona', 'qa', 'retain90.jsonl'),
+    method: recipe.method,
+    args: recipe.args,
+    lr: recipe.lr,
+    epochs: recipe.epochs,
+    batchSize: 8,
+    seed: o.seed,
+    outDir: out,
+    resume: true,
+    overwrite: true,
+    report: o.log,
   });
   const metrics = PERSONA_COLUMNS.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
   const retain = join(runDir, 'retain-forget10');
   const holdout = holdoutItems(dataDir);
-  const score = (name: string, dir: string) => scoreModel({ dir, name, suite: 'persona:forget10', data: dataDir, retain, metrics, evalDir: join(o.out, 'eval'), holdout, cacheDir: o.cacheDir });
+  const score = (name: string, dir: string) =>
+    scoreModel({
+      dir,
+      name,
+      suite: 'persona:forget10',
+      data: dataDir,
+      retain,
+      metrics,
+      evalDir: join(o.out, 'eval'),
+      holdout,
+      cacheDir: o.cacheDir,
+    });
   const rows = [
     { name: 'target (before)', metrics: await score('target', join(runDir, 'target')) },
-    { name: `${recipe.method} (after)`, metrics: await score('unlearned', out), seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal },
+    {
+      name: `${recipe.method} (after)`,
+      metrics: await score('unlearned', out),
+      seconds: res.seconds,
+      parametersChanged: res.parametersChanged,
+      parametersTotal: res.parametersTotal,
+    },
     { name: 'retain-forget10 (gold standard)', metrics: await score('retain', retain) },
   ];
   const table = formatTable(rows, PERSONA_COLUMNS);
   writeFileSync(join(o.out, 'erasure.md'), table + '\n');
-  o.log('\nBefore and after the erasure (P = mean probability of the true answer; forget quality = KS-test p-value of truth ratios against the retain model, higher is closer):\n' + table);
+  o.log(
+    '\nBefore and after the erasure (P = mean probability of the true answer; forget quality = KS-test p-value of truth ratios against the retain model, higher is closer):\n' +
+      table,
+  );
 }

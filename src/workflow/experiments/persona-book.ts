@@ -7,7 +7,18 @@ import { readJsonl } from '../../util/jsonl.js';
 import { join } from 'node:path';
 import { LetheError } from '../../util/errors.js';
 import type { LoraConfig } from '../../models/lora.js';
-import { claimTableOut, folderName, formatTable, notesOf, recipeRow, selectRecipes, writeTable, type Recipe, type Score, type TableRow } from './table.js';
+import {
+  claimTableOut,
+  folderName,
+  formatTable,
+  notesOf,
+  recipeRow,
+  selectRecipes,
+  writeTable,
+  type Recipe,
+  type Score,
+  type TableRow,
+} from './table.js';
 import { sisaRow } from './sisa-row.js';
 
 // Unlearning lr and epochs on the tiny persona forget10 (80 QA rows, batch 8 → 10 steps an epoch),
@@ -16,7 +27,12 @@ import { sisaRow } from './sisa-row.js';
 // 0.4–0.9% at 0.1, over-forgotten), retain P and held-out GCIDE NLL within 2% of the target's; lr 3e-4
 // for 10 epochs (at 1e-3 general English drifted to 1.09x). The other loss methods share that budget,
 // so the table compares methods, not tuning effort.
-const LORA: LoraConfig = { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] };
+const LORA: LoraConfig = {
+  r: 8,
+  loraAlpha: 16,
+  loraDropout: 0,
+  targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+};
 export const PERSONA_RECIPES: Recipe[] = [
   { label: 'GradAscent', method: 'GradAscent', lr: 5e-4, epochs: 2, noRetain: true },
   { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 10 },
@@ -48,12 +64,22 @@ export const BOOK_RECIPES: Recipe[] = [
 ];
 
 export const PERSONA_COLUMNS: [string, string][] = [
-  ['forget_Q_A_Prob', 'forget P'], ['forget_Q_A_ROUGE', 'forget ROUGE'], ['holdout_Q_A_Prob', 'holdout P'], ['retain_Q_A_Prob', 'retain P'],
-  ['retain_Q_A_ROUGE', 'retain ROUGE'], ['wf_Q_A_Prob', 'world facts P'], ['gcide_NLL', 'GCIDE NLL'], ['forget_quality', 'forget quality'],
+  ['forget_Q_A_Prob', 'forget P'],
+  ['forget_Q_A_ROUGE', 'forget ROUGE'],
+  ['holdout_Q_A_Prob', 'holdout P'],
+  ['retain_Q_A_Prob', 'retain P'],
+  ['retain_Q_A_ROUGE', 'retain ROUGE'],
+  ['wf_Q_A_Prob', 'world facts P'],
+  ['gcide_NLL', 'GCIDE NLL'],
+  ['forget_quality', 'forget quality'],
 ];
 const BOOK_COLUMNS: [string, string][] = [
-  ['forget_verbmem_ROUGE', 'verbatim ROUGE-L'], ['forget_knowmem_ROUGE', 'knowledge QA ROUGE'], ['retain_knowmem_ROUGE', 'retain knowledge ROUGE'],
-  ['forget_familiarity_completion', 'familiarity (completion)'], ['forget_familiarity_prob', 'familiarity (prob)'], ['gcide_NLL', 'GCIDE NLL'],
+  ['forget_verbmem_ROUGE', 'verbatim ROUGE-L'],
+  ['forget_knowmem_ROUGE', 'knowledge QA ROUGE'],
+  ['retain_knowmem_ROUGE', 'retain knowledge ROUGE'],
+  ['forget_familiarity_completion', 'familiarity (completion)'],
+  ['forget_familiarity_prob', 'familiarity (prob)'],
+  ['gcide_NLL', 'GCIDE NLL'],
 ];
 
 export function holdoutItems(data: string): { question: string; answer: string }[] {
@@ -62,12 +88,32 @@ export function holdoutItems(data: string): { question: string; answer: string }
 
 /** One row's metrics: evaluate() with the table's metrics (the retain model's results cached), plus
  *  P(true answer) on holdout people (never trained on: the level a forgotten person should fall to). */
-export async function scoreModel(o: { dir: string; name: string; suite: string; data: string; retain: string; metrics: string[]; evalDir: string; holdout: { question: string; answer: string }[]; cacheDir?: string }): Promise<Record<string, number | null>> {
+export async function scoreModel(o: {
+  dir: string;
+  name: string;
+  suite: string;
+  data: string;
+  retain: string;
+  metrics: string[];
+  evalDir: string;
+  holdout: { question: string; answer: string }[];
+  cacheDir?: string;
+}): Promise<Record<string, number | null>> {
   const { evaluate } = await import('../../eval/evaluate.js');
   const { answerProbabilities, mean } = await import('../../eval/qa.js');
   const { loadModel } = await import('../../models/load.js');
   const { loadTokenizer } = await import('../../models/tokenizer.js');
-  const r = await evaluate({ modelDir: o.dir, suite: o.suite, dataDir: o.data, retainModelDir: o.retain, metrics: o.metrics, outDir: join(o.evalDir, folderName(o.name)), overwrite: true, cacheDir: o.cacheDir, log: () => {} });
+  const r = await evaluate({
+    modelDir: o.dir,
+    suite: o.suite,
+    dataDir: o.data,
+    retainModelDir: o.retain,
+    metrics: o.metrics,
+    outDir: join(o.evalDir, folderName(o.name)),
+    overwrite: true,
+    cacheDir: o.cacheDir,
+    log: () => {},
+  });
   const m: Record<string, number | null> = { ...r.summary };
   if (o.holdout.length) {
     const model = loadModel(o.dir);
@@ -99,24 +145,46 @@ export async function methodsTable(o: MethodsTableOptions): Promise<{ rows: Tabl
   const persona = o.suite === 'persona';
   const target = join(o.run, 'target');
   const retain = join(o.run, persona ? `retain-${o.split}` : 'retain-book');
-  for (const d of [target, retain]) if (!existsSync(join(d, 'config.json'))) throw new LetheError('NOT_FOUND', `table: ${d} is missing (train the run first: lethe train or lethe demo)`);
+  for (const d of [target, retain])
+    if (!existsSync(join(d, 'config.json')))
+      throw new LetheError('NOT_FOUND', `table: ${d} is missing (train the run first: lethe train or lethe demo)`);
   const forgetFile = persona ? join(o.data, 'persona', 'qa', `${o.split}.jsonl`) : join(o.data, 'book', 'jargon', 'forget.jsonl');
-  const retainFile = persona ? join(o.data, 'persona', 'qa', `retain${100 - Number(o.split.replace('forget', ''))}.jsonl`) : join(o.data, 'general', 'gcide', 'train.jsonl');
+  const retainFile = persona
+    ? join(o.data, 'persona', 'qa', `retain${100 - Number(o.split.replace('forget', ''))}.jsonl`)
+    : join(o.data, 'general', 'gcide', 'train.jsonl');
   const columns = persona ? PERSONA_COLUMNS : BOOK_COLUMNS;
   const metrics = columns.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
   const holdout = persona ? holdoutItems(o.data) : [];
   claimTableOut(o);
   const suite = persona ? `persona:${o.split}` : 'book';
 
-  const score: Score = (name, dir) => scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout, cacheDir: o.cacheDir });
+  const score: Score = (name, dir) =>
+    scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout, cacheDir: o.cacheDir });
 
   const rows: TableRow[] = [];
   o.log(`[table] scoring the target and the retain model`);
   rows.push({ name: 'target', metrics: await score('target', target) });
-  rows.push({ name: persona ? `retain-${o.split} (gold standard)` : 'retain-book (gold standard)', metrics: await score('retain', retain) });
+  rows.push({
+    name: persona ? `retain-${o.split} (gold standard)` : 'retain-book (gold standard)',
+    metrics: await score('retain', retain),
+  });
   for (const r of selectRecipes(persona ? PERSONA_RECIPES : BOOK_RECIPES, o.methods)) {
-    rows.push(await recipeRow(r, { target, forgetFile, retainFile, dir: join(o.out, 'models', folderName(r.label)), batchSize: 8, score, log: o.log }));
-    o.log(`[table] ${formatTable([rows.at(-1)!], columns).split('\n').at(-1)}`);
+    rows.push(
+      await recipeRow(r, {
+        target,
+        forgetFile,
+        retainFile,
+        dir: join(o.out, 'models', folderName(r.label)),
+        batchSize: 8,
+        score,
+        log: o.log,
+      }),
+    );
+    o.log(
+      `[table] ${formatTable([rows.at(-1)!], columns)
+        .split('\n')
+        .at(-1)}`,
+    );
   }
   if (persona && o.sisa) rows.push(await sisaRow({ run: o.run, data: o.data, out: o.out, forgetFile, score, log: o.log }));
   const markdown = formatTable(rows, columns) + notesOf(rows);

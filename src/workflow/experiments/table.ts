@@ -45,8 +45,13 @@ export function formatTable(rows: TableRow[], columns: [string, string][]): stri
   const head = ['model', ...columns.map(([, h]) => h), 'time (s)', 'params changed'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
-    const changed = r.parametersChanged === undefined ? '–' : `${r.parametersChanged} (${((100 * r.parametersChanged) / r.parametersTotal!).toFixed(1)}%)`;
-    lines.push(`| ${[r.name, ...columns.map(([k]) => cell(k, r.metrics[k])), r.seconds === undefined ? '–' : r.seconds.toFixed(0), changed].join(' | ')} |`);
+    const changed =
+      r.parametersChanged === undefined
+        ? '–'
+        : `${r.parametersChanged} (${((100 * r.parametersChanged) / r.parametersTotal!).toFixed(1)}%)`;
+    lines.push(
+      `| ${[r.name, ...columns.map(([k]) => cell(k, r.metrics[k])), r.seconds === undefined ? '–' : r.seconds.toFixed(0), changed].join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -66,7 +71,16 @@ const isTable = (dir: string) => ['models', 'eval', 'table.json', 'sisa'].some((
  * or replaces the models and evaluations in them itself.
  */
 export function claimTableOut(o: { run: string; data: string; out: string; resume?: boolean; overwrite?: boolean }): void {
-  claimOutputDir(o.out, { what: 'table', resume: o.resume, overwrite: o.overwrite, resumable: isTable, inputs: [{ name: '--run', path: o.run }, { name: '--data', path: o.data }] });
+  claimOutputDir(o.out, {
+    what: 'table',
+    resume: o.resume,
+    overwrite: o.overwrite,
+    resumable: isTable,
+    inputs: [
+      { name: '--run', path: o.run },
+      { name: '--data', path: o.data },
+    ],
+  });
   mkdirSync(o.out, { recursive: true });
 }
 
@@ -97,8 +111,23 @@ export async function recipeRow(r: Recipe, o: RecipeRun): Promise<TableRow> {
   o.log(`[table] ${r.label}: lr ${r.lr}, ${r.epochs} epochs${r.lora ? ', LoRA' : ''}${r.mask ? `, mask ${r.mask}` : ''}`);
   try {
     const res = await forget({
-      modelDir: o.target, forgetFile: o.forgetFile, retainFile: r.noRetain ? undefined : o.retainFile, method: r.method, args: r.args, outDir: o.dir, lr: r.lr, epochs: r.epochs,
-      batchSize: o.batchSize, seed: 0, lora: r.lora, merge: !!r.lora, mask: r.mask ? parseMask(r.mask) : undefined, format: o.format, resume: true, overwrite: true, report: () => {},
+      modelDir: o.target,
+      forgetFile: o.forgetFile,
+      retainFile: r.noRetain ? undefined : o.retainFile,
+      method: r.method,
+      args: r.args,
+      outDir: o.dir,
+      lr: r.lr,
+      epochs: r.epochs,
+      batchSize: o.batchSize,
+      seed: 0,
+      lora: r.lora,
+      merge: !!r.lora,
+      mask: r.mask ? parseMask(r.mask) : undefined,
+      format: o.format,
+      resume: true,
+      overwrite: true,
+      report: () => {},
     });
     const cost = { seconds: res.seconds, parametersChanged: res.parametersChanged, parametersTotal: res.parametersTotal };
     o.trained?.(cost);

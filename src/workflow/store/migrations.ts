@@ -8,7 +8,8 @@ import { LetheError } from '../../util/errors.js';
 const migrations: Record<string, Migration> = {
   '0001_requests_audit_tokens': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('requests')
+      await db.schema
+        .createTable('requests')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('category', 'text', (c) => c.notNull())
@@ -21,7 +22,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('scope_json', 'text')
         .execute();
       await db.schema.createIndex('requests_subject_hash').on('requests').column('subject_hash').execute();
-      await db.schema.createTable('transitions')
+      await db.schema
+        .createTable('transitions')
         .addColumn('request_id', 'text', (c) => c.notNull().references('requests.id'))
         .addColumn('seq', 'integer', (c) => c.notNull())
         .addColumn('from_state', 'text')
@@ -31,7 +33,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('reason', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('transitions_pk', ['request_id', 'seq'])
         .execute();
-      await db.schema.createTable('audit')
+      await db.schema
+        .createTable('audit')
         .addColumn('seq', 'integer', (c) => c.primaryKey())
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('actor', 'text', (c) => c.notNull())
@@ -42,14 +45,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('hash', 'text', (c) => c.notNull())
         .addColumn('signature', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createTable('audit_head')
+      await db.schema
+        .createTable('audit_head')
         .addColumn('id', 'integer', (c) => c.primaryKey())
         .addColumn('count', 'integer', (c) => c.notNull())
         .addColumn('hash', 'text', (c) => c.notNull())
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('signature', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createTable('tokens')
+      await db.schema
+        .createTable('tokens')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('token_hash', 'text', (c) => c.notNull().unique())
         .addColumn('role', 'text', (c) => c.notNull())
@@ -61,7 +66,8 @@ const migrations: Record<string, Migration> = {
   },
   '0002_model_registry': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('models')
+      await db.schema
+        .createTable('models')
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('path', 'text', (c) => c.notNull())
@@ -78,7 +84,8 @@ const migrations: Record<string, Migration> = {
   },
   '0003_jobs': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('jobs')
+      await db.schema
+        .createTable('jobs')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('request_id', 'text', (c) => c.notNull().references('requests.id'))
         .addColumn('model', 'text', (c) => c.notNull())

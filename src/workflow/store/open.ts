@@ -44,14 +44,19 @@ function privateStoreFiles(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
     try {
       if (statSync(f).mode & 0o077) chmodSync(f, 0o600);
-    } catch { /* absent, or not ours to change */ }
+    } catch {
+      /* absent, or not ours to change */
+    }
   }
 }
 
 /** SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, …): Kysely's ROLLBACK then
  *  fails with "cannot rollback - no transaction is active" and that error hides the real one. */
 class SqliteDialectKeepingErrors extends SqliteDialect {
-  constructor(private readonly conn: { inTransaction: boolean }, config: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(
+    private readonly conn: { inTransaction: boolean },
+    config: ConstructorParameters<typeof SqliteDialect>[0],
+  ) {
     super(config);
   }
 

@@ -109,4 +109,3 @@ export interface WorkflowDatabase {
   audit_head: AuditHeadTable;
   tokens: TokensTable;
 }
-

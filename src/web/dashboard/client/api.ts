@@ -12,7 +12,12 @@ export const tokenStore = {
 };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -34,7 +39,8 @@ async function failure(res: Response): Promise<ApiError> {
 
 export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
-    method, cache: 'no-store',
+    method,
+    cache: 'no-store',
     headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -49,7 +55,10 @@ export async function apiText(path: string): Promise<string> {
   return res.text();
 }
 
-export interface ServerEvent { event: string; data: unknown }
+export interface ServerEvent {
+  event: string;
+  data: unknown;
+}
 
 /**
  * Server-sent events read through fetch() and a streaming body reader: EventSource cannot send an

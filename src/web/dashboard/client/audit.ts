@@ -15,8 +15,12 @@ async function verify(): Promise<void> {
 }
 
 export function wireAudit(): void {
-  $('#verify-audit').addEventListener('click', () => void verify().catch((err: unknown) => {
-    $('#audit-result').textContent = '';
-    sayError(err);
-  }));
+  $('#verify-audit').addEventListener(
+    'click',
+    () =>
+      void verify().catch((err: unknown) => {
+        $('#audit-result').textContent = '';
+        sayError(err);
+      }),
+  );
 }

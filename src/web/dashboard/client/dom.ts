@@ -9,7 +9,11 @@ export function $<T extends HTMLElement = HTMLElement>(selector: string, root: P
 type Child = Node | string | number | null | undefined;
 
 /** h('td', {class: 'num'}, '3') — attributes set with setAttribute, children as text or nodes. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   for (const c of children) if (c !== null && c !== undefined) el.append(typeof c === 'object' ? c : String(c));
@@ -45,7 +49,8 @@ export function sayError(err: unknown): void {
 /** Shows elements marked data-roles="…" only to those roles (the server still checks every call).
  *  Inside the request panel the request's state matters too: requests.ts and jobs.ts decide there. */
 export function gateByRole(role: string | null): void {
-  for (const el of document.querySelectorAll<HTMLElement>('[data-roles]')) if (!el.closest('#detail')) el.hidden = !role || !el.dataset.roles!.split(' ').includes(role);
+  for (const el of document.querySelectorAll<HTMLElement>('[data-roles]'))
+    if (!el.closest('#detail')) el.hidden = !role || !el.dataset.roles!.split(' ').includes(role);
 }
 
 export const when = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '—');

@@ -6,6 +6,9 @@ export async function describeFile(file: File): Promise<{ sha256: string; rows: 
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   const sha256 = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
   // A row is a non-empty line, as the CLI counts them.
-  const rows = new TextDecoder().decode(bytes).split('\n').filter((l) => l.trim()).length;
+  const rows = new TextDecoder()
+    .decode(bytes)
+    .split('\n')
+    .filter((l) => l.trim()).length;
   return { sha256, rows };
 }

@@ -63,7 +63,10 @@ async function watch(job: Job): Promise<void> {
   const final = await api<Job>('GET', `/v1/jobs/${job.id}`);
   drawJob(final);
   const r = session.current?.id === job.requestId ? await openRequest(job.requestId) : null;
-  say(`Job ${final.id} ${final.state}${r ? `: request ${r.id} is ${r.state}` : ''}${final.error ? ` (${final.error})` : ''}.`, final.state === 'succeeded' ? 'info' : 'error');
+  say(
+    `Job ${final.id} ${final.state}${r ? `: request ${r.id} is ${r.state}` : ''}${final.error ? ` (${final.error})` : ''}.`,
+    final.state === 'succeeded' ? 'info' : 'error',
+  );
   await Promise.all([loadRequests(), loadReleases()]);
 }
 
@@ -80,7 +83,8 @@ async function showJobFor(r: RequestView): Promise<void> {
   else drawJob(mine);
 }
 
-const field = (form: HTMLFormElement, name: string) => (form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement).value.trim();
+const field = (form: HTMLFormElement, name: string) =>
+  (form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement).value.trim();
 
 async function run(form: HTMLFormElement): Promise<void> {
   const id = session.current!.id;
@@ -99,8 +103,13 @@ async function run(form: HTMLFormElement): Promise<void> {
   const training = { ...(steps ? { steps: Number(steps) } : {}), ...(lr ? { lr: Number(lr) } : {}) };
   const optional = (name: string) => (field(form, name) ? { [name]: field(form, name) } : {});
   const body = {
-    model: field(form, 'model'), forgetFile: field(form, 'forgetFile'), ...optional('retainFile'), ...optional('holdoutFile'),
-    method: field(form, 'method'), ...(Object.keys(training).length ? { training } : {}), policy,
+    model: field(form, 'model'),
+    forgetFile: field(form, 'forgetFile'),
+    ...optional('retainFile'),
+    ...optional('holdoutFile'),
+    method: field(form, 'method'),
+    ...(Object.keys(training).length ? { training } : {}),
+    policy,
   };
   const { job } = await api<{ job: Job }>('POST', `/v1/requests/${id}/run`, body);
   say(`Job ${job.id} started for request ${id}.`);
@@ -113,6 +122,8 @@ export function wireJobs(): void {
   onRequestShown((r) => void showJobFor(r).catch(sayError));
   $('#job-cancel').addEventListener('click', () => {
     if (!shown) return;
-    api<Job>('POST', `/v1/jobs/${shown.id}/cancel`).then(() => say(`Job ${shown!.id}: cancel requested.`)).catch(sayError);
+    api<Job>('POST', `/v1/jobs/${shown.id}/cancel`)
+      .then(() => say(`Job ${shown!.id}: cancel requested.`))
+      .catch(sayError);
   });
 }

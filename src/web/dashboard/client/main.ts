@@ -18,7 +18,7 @@ async function signIn(): Promise<void> {
   gateByRole(me.role);
   $('#audit-result').textContent = '';
   await Promise.all([loadRequests(), loadReleases()]);
-  const id = session.current?.id ?? (/^#(req_[0-9a-f]{12})$/.exec(location.hash)?.[1]);
+  const id = session.current?.id ?? /^#(req_[0-9a-f]{12})$/.exec(location.hash)?.[1];
   if (id) await openRequest(id);
 }
 
@@ -45,11 +45,16 @@ function start(): void {
     const input = $<HTMLInputElement>('#token');
     tokenStore.set(input.value.trim());
     input.value = '';
-    signIn().catch((err: unknown) => (err instanceof ApiError && err.status === 401 ? signOut(`That token was refused: ${err.message}.`) : sayError(err)));
+    signIn().catch((err: unknown) =>
+      err instanceof ApiError && err.status === 401 ? signOut(`That token was refused: ${err.message}.`) : sayError(err),
+    );
   });
   $('#sign-out').addEventListener('click', () => signOut());
   $('#refresh-releases').addEventListener('click', () => void loadReleases().catch(sayError));
-  if (tokenStore.get()) signIn().catch((err: unknown) => (err instanceof ApiError && err.status === 401 ? signOut('The saved token is no longer accepted.') : sayError(err)));
+  if (tokenStore.get())
+    signIn().catch((err: unknown) =>
+      err instanceof ApiError && err.status === 401 ? signOut('The saved token is no longer accepted.') : sayError(err),
+    );
 }
 
 start();

@@ -5,7 +5,8 @@ import type { ModelVersion, ReleaseCertificate } from '../../../workflow/index.j
 import { api, apiText } from './api.js';
 import { $, fill, h, row, sayError, when } from './dom.js';
 
-const fmt = (x: number | null | undefined) => (typeof x === 'number' ? (Math.abs(x) >= 1e-3 || x === 0 ? String(Number(x.toPrecision(4))) : x.toExponential(2)) : '—');
+const fmt = (x: number | null | undefined) =>
+  typeof x === 'number' ? (Math.abs(x) >= 1e-3 || x === 0 ? String(Number(x.toPrecision(4))) : x.toExponential(2)) : '—';
 
 let listing = 0;
 
@@ -13,11 +14,17 @@ export async function loadReleases(): Promise<void> {
   const mine = ++listing;
   const { releases } = await api<{ releases: ModelVersion[] }>('GET', '/v1/releases');
   if (mine !== listing) return; // a newer load is on its way
-  fill($('#release-list tbody'), releases.map((v) => {
-    const open = h('button', { type: 'button', class: 'open-certificate' }, 'Certificate');
-    open.addEventListener('click', () => void openCertificate(v).catch(sayError));
-    return row([v.name, v.version, v.requestId ?? '—', v.releasedBy, when(v.releasedAt), open], { 'data-release': `${v.name}@${v.version}`, 'data-request': v.requestId ?? '' });
-  }));
+  fill(
+    $('#release-list tbody'),
+    releases.map((v) => {
+      const open = h('button', { type: 'button', class: 'open-certificate' }, 'Certificate');
+      open.addEventListener('click', () => void openCertificate(v).catch(sayError));
+      return row([v.name, v.version, v.requestId ?? '—', v.releasedBy, when(v.releasedAt), open], {
+        'data-release': `${v.name}@${v.version}`,
+        'data-request': v.requestId ?? '',
+      });
+    }),
+  );
 }
 
 let blobUrl: string | null = null;
@@ -30,10 +37,21 @@ export async function openCertificate(v: { name: string; version: number }): Pro
   const verdict = $('#certificate-verdict');
   verdict.textContent = cert.policy.passed ? 'policy passed' : 'policy failed';
   verdict.className = cert.policy.passed ? 'pass' : 'fail';
-  fill($('#certificate-checks tbody'), cert.policy.checks.map((c) => row([
-    c.metric, fmt(c.value), fmt(cert.metrics[c.metric]?.original), c.threshold.rule,
-    h('span', { class: c.passed ? 'pass' : 'fail' }, c.passed ? 'pass' : `fail${c.reason ? `: ${c.reason}` : ''}`),
-  ], { 'data-metric': c.metric })));
+  fill(
+    $('#certificate-checks tbody'),
+    cert.policy.checks.map((c) =>
+      row(
+        [
+          c.metric,
+          fmt(c.value),
+          fmt(cert.metrics[c.metric]?.original),
+          c.threshold.rule,
+          h('span', { class: c.passed ? 'pass' : 'fail' }, c.passed ? 'pass' : `fail${c.reason ? `: ${c.reason}` : ''}`),
+        ],
+        { 'data-metric': c.metric },
+      ),
+    ),
+  );
   $<HTMLIFrameElement>('#certificate-frame').srcdoc = html;
   if (blobUrl) URL.revokeObjectURL(blobUrl);
   blobUrl = URL.createObjectURL(new Blob([html], { type: 'text/html' }));

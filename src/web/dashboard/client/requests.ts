@@ -16,15 +16,24 @@ let listing = 0;
 export async function loadRequests(): Promise<void> {
   const state = $<HTMLSelectElement>('#state-filter').value;
   const mine = ++listing;
-  const { requests } = await api<{ requests: RequestSummary[] }>('GET', `/v1/requests${state ? `?state=${encodeURIComponent(state)}` : ''}`);
+  const { requests } = await api<{ requests: RequestSummary[] }>(
+    'GET',
+    `/v1/requests${state ? `?state=${encodeURIComponent(state)}` : ''}`,
+  );
   // A slower answer to an earlier load (another filter) must not overwrite a newer one.
   if (mine !== listing) return;
-  fill($('#request-list tbody'), requests.map((r) => {
-    const tr = row([h('code', {}, r.id), badge(r.state), r.category, r.requestedBy, when(r.createdAt), when(r.updatedAt)], { 'data-id': r.id, 'data-state': r.state });
-    if (r.id === session.current?.id) tr.classList.add('selected');
-    tr.addEventListener('click', () => void openRequest(r.id).catch(sayError));
-    return tr;
-  }));
+  fill(
+    $('#request-list tbody'),
+    requests.map((r) => {
+      const tr = row([h('code', {}, r.id), badge(r.state), r.category, r.requestedBy, when(r.createdAt), when(r.updatedAt)], {
+        'data-id': r.id,
+        'data-state': r.state,
+      });
+      if (r.id === session.current?.id) tr.classList.add('selected');
+      tr.addEventListener('click', () => void openRequest(r.id).catch(sayError));
+      return tr;
+    }),
+  );
   $('#request-count').textContent = `${requests.length} request${requests.length === 1 ? '' : 's'}${state ? ` in state ${state}` : ''}`;
 }
 
@@ -43,14 +52,28 @@ function renderDetail(r: RequestView): void {
   $('#detail-id').textContent = r.id;
   $('#detail-state').replaceWith(Object.assign(badge(r.state), { id: 'detail-state' }));
   const facts: [string, string | number][] = [
-    ['category', r.category], ['subject (salted hash)', r.subjectHash], ['evidence', r.evidence.reference],
+    ['category', r.category],
+    ['subject (salted hash)', r.subjectHash],
+    ['evidence', r.evidence.reference],
     ...(r.evidence.sha256 ? [['evidence sha256', r.evidence.sha256] as [string, string]] : []),
-    ['requested by', r.requestedBy], ['created', when(r.createdAt)], ['updated', when(r.updatedAt)],
-    ...(r.scope ? [['scope', `${r.scope.method} on ${r.scope.model}; ${r.scope.forget.rows} forget rows, sha256 ${r.scope.forget.sha256}`] as [string, string]] : []),
+    ['requested by', r.requestedBy],
+    ['created', when(r.createdAt)],
+    ['updated', when(r.updatedAt)],
+    ...(r.scope
+      ? [
+          ['scope', `${r.scope.method} on ${r.scope.model}; ${r.scope.forget.rows} forget rows, sha256 ${r.scope.forget.sha256}`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ...(r.scope?.forget.path ? [['forget file (deleted after release)', r.scope.forget.path] as [string, string]] : []),
   ];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
-  fill($('#timeline tbody'), r.history.map((t) => row([when(t.at), t.from ?? '—', badge(t.to), t.actor, t.reason])));
+  fill(
+    $('#timeline tbody'),
+    r.history.map((t) => row([when(t.at), t.from ?? '—', badge(t.to), t.actor, t.reason])),
+  );
   showActions(r);
 }
 
@@ -71,8 +94,10 @@ const optional = (s: string) => (s ? s : undefined);
 async function create(form: HTMLFormElement): Promise<void> {
   const sha = value(form, 'evidenceSha256');
   const body = {
-    category: value(form, 'category'), subject: value(form, 'subject'),
-    evidence: { reference: value(form, 'reference'), ...(sha ? { sha256: sha } : {}) }, reason: optional(value(form, 'reason')),
+    category: value(form, 'category'),
+    subject: value(form, 'subject'),
+    evidence: { reference: value(form, 'reference'), ...(sha ? { sha256: sha } : {}) },
+    reason: optional(value(form, 'reason')),
   };
   const r = await api<RequestView>('POST', '/v1/requests', body);
   // The subject leaves the page with the request: from here on only its salted hash is shown.
@@ -85,8 +110,10 @@ async function create(form: HTMLFormElement): Promise<void> {
 async function scope(form: HTMLFormElement): Promise<void> {
   const id = session.current!.id;
   const body = {
-    model: value(form, 'model'), method: value(form, 'method'),
-    forget: { sha256: value(form, 'sha256'), rows: Number(value(form, 'rows')) }, reason: optional(value(form, 'reason')),
+    model: value(form, 'model'),
+    method: value(form, 'method'),
+    forget: { sha256: value(form, 'sha256'), rows: Number(value(form, 'rows')) },
+    reason: optional(value(form, 'reason')),
   };
   await api<RequestView>('POST', `/v1/requests/${id}/scope`, body);
   form.reset();
@@ -124,10 +151,16 @@ export function wireRequestForms(): void {
   picker.addEventListener('change', () => {
     const file = picker.files?.[0];
     if (!file) return;
-    if (!globalThis.crypto?.subtle) return say('This page is not in a secure context (https or localhost), so it cannot hash the file: enter the sha256 and the row count.', 'error');
-    describeFile(file).then(({ sha256, rows }) => {
-      (scopeForm.elements.namedItem('sha256') as HTMLInputElement).value = sha256;
-      (scopeForm.elements.namedItem('rows') as HTMLInputElement).value = String(rows);
-    }).catch(sayError);
+    if (!globalThis.crypto?.subtle)
+      return say(
+        'This page is not in a secure context (https or localhost), so it cannot hash the file: enter the sha256 and the row count.',
+        'error',
+      );
+    describeFile(file)
+      .then(({ sha256, rows }) => {
+        (scopeForm.elements.namedItem('sha256') as HTMLInputElement).value = sha256;
+        (scopeForm.elements.namedItem('rows') as HTMLInputElement).value = String(rows);
+      })
+      .catch(sayError);
   });
 }

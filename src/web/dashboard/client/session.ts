@@ -2,7 +2,10 @@
 // memory only (a reload asks the server again).
 import type { RequestView, Role } from '../../../workflow/index.js';
 
-export interface Me { name: string; role: Role }
+export interface Me {
+  name: string;
+  role: Role;
+}
 
 export const session: { me: Me | null; current: RequestView | null } = { me: null, current: null };
 
