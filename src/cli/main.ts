@@ -41,7 +41,7 @@ program
       process.exitCode = 1;
       return;
     }
-    const { trainDemo } = await import('./engine-demo.js');
+    const { trainDemo } = await import('../workflow/experiments/engine-demo.js');
     console.log('\nengine check: a 1-64-64-1 MLP on y = sin(3x) + x^2 with AdamW');
     const r = trainDemo(() => {}, 150);
     const fell = r.lastLoss < r.firstLoss / 10;

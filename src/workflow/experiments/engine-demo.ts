@@ -1,6 +1,6 @@
 // The engine check `lethe demo` starts with: a small MLP fitted with
 // AdamW and a cosine schedule, printing a loss that must fall.
-import * as torch from '../torch/index.js';
+import * as torch from '../../torch/index.js';
 
 export interface DemoResult {
   firstLoss: number;
