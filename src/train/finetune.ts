@@ -9,7 +9,7 @@ import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
 import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js';
 import type { PromptFormat } from './prompt.js';
-import type { TrainingOptions } from './options.js';
+import { loopSettings, type TrainingOptions } from './options.js';
 import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
 import { runLoop, hasCheckpoint, type LoopResult } from './loop.js';
 import { isMainRank } from './parallel.js';
@@ -52,13 +52,7 @@ export async function finetuneModel(
     outDir: o.outDir,
     resume: o.resume,
     report: o.report,
-    checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
-    optim: {
-      lr: o.lr ?? 1e-4,
-      weightDecay: o.weightDecay ?? 0,
-      warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)),
-      schedule: 'linear',
-    },
+    ...loopSettings(o, totalSteps),
     fingerprint: `${examples.length}:${batchSize}:${totalSteps}:${o.lr}`,
     batch: (step) => collate(rankShare(batchAt(examples, batchSize, step, o.seed ?? 0)), o.padId, o.device),
     loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),

@@ -3,6 +3,7 @@
 import type { Device } from '../torch/types.js';
 import type { LoraConfig } from '../models/lora.js';
 import type { PromptFormat } from './prompt.js';
+import type { OptimConfig } from './loop.js';
 
 export interface TrainingOptions {
   /** Passes over the data (each run has its own default). */
@@ -31,4 +32,18 @@ export interface TrainingOptions {
   overwrite?: boolean;
   checkpointEvery?: number;
   report?: (line: string) => void;
+}
+
+/** The loop settings of a run of `totalSteps` (finetune and forget share these defaults): a checkpoint
+ *  every quarter (at least every 10 steps) and AdamW at lr 1e-4 with up to 10 linear warm-up steps. */
+export function loopSettings(o: TrainingOptions, totalSteps: number): { checkpointEvery: number; optim: OptimConfig } {
+  return {
+    checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
+    optim: {
+      lr: o.lr ?? 1e-4,
+      weightDecay: o.weightDecay ?? 0,
+      warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)),
+      schedule: 'linear',
+    },
+  };
 }

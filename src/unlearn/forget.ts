@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { sha256, sha256File } from '../util/hash.js';
 import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
-import type { TrainingOptions } from '../train/options.js';
+import { loopSettings, type TrainingOptions } from '../train/options.js';
 import { batchAt, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, hasCheckpoint, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
 import { isDataParallel, isMainRank } from '../train/parallel.js';
@@ -379,13 +379,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
         fingerprint,
         report,
         progress: o.progress,
-        checkpointEvery: o.checkpointEvery ?? Math.max(10, Math.ceil(totalSteps / 4)),
-        optim: {
-          lr: o.lr ?? 1e-4,
-          weightDecay: o.weightDecay ?? 0,
-          warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)),
-          schedule: 'linear',
-        },
+        ...loopSettings(o, totalSteps),
         gradMasks: masks,
         extraState: { get: () => ({ ...state.numbers }), set: (s) => Object.assign(state.numbers, s) },
         evaluation: o.evaluation,
