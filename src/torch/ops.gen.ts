@@ -11,11 +11,7 @@ export function ones(size: number[], options: { dtype?: DType | null; device?: D
   return wrap(native.ones(size, options.dtype ?? null, options.device ?? null, options.requiresGrad ?? false));
 }
 
-export function full(
-  size: number[],
-  fillValue: number | boolean,
-  options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {},
-): Tensor {
+export function full(size: number[], fillValue: number | boolean, options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {}): Tensor {
   return wrap(native.full(size, fillValue, options.dtype ?? null, options.device ?? null, options.requiresGrad ?? false));
 }
 
@@ -23,29 +19,15 @@ export function empty(size: number[], options: { dtype?: DType | null; device?: 
   return wrap(native.empty(size, options.dtype ?? null, options.device ?? null, options.requiresGrad ?? false));
 }
 
-export function arange(
-  start: number | boolean,
-  end: number | boolean | null = null,
-  step: number | boolean = 1,
-  options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {},
-): Tensor {
+export function arange(start: number | boolean, end: number | boolean | null = null, step: number | boolean = 1, options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {}): Tensor {
   return wrap(native.arange(start, end, step, options.dtype ?? null, options.device ?? null, options.requiresGrad ?? false));
 }
 
-export function linspace(
-  start: number,
-  end: number,
-  steps: number,
-  options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {},
-): Tensor {
+export function linspace(start: number, end: number, steps: number, options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {}): Tensor {
   return wrap(native.linspace(start, end, steps, options.dtype ?? null, options.device ?? null, options.requiresGrad ?? false));
 }
 
-export function eye(
-  n: number,
-  m: number | null = null,
-  options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {},
-): Tensor {
+export function eye(n: number, m: number | null = null, options: { dtype?: DType | null; device?: Device | null; requiresGrad?: boolean } = {}): Tensor {
   return wrap(native.eye(n, m, options.dtype ?? null, options.device ?? null, options.requiresGrad ?? false));
 }
 
@@ -102,39 +84,39 @@ export function contiguous(input: Tensor): Tensor {
 }
 
 export function add(input: Tensor, other: Tensor | number | boolean, alpha: number | boolean = 1): Tensor {
-  return wrap(native.add(h(input), hs(other), alpha, other instanceof Tensor ? 1 : 0));
+  return wrap(native.add(h(input), hs(other), alpha, (other instanceof Tensor ? 1 : 0)));
 }
 
 export function sub(input: Tensor, other: Tensor | number | boolean, alpha: number | boolean = 1): Tensor {
-  return wrap(native.sub(h(input), hs(other), alpha, other instanceof Tensor ? 1 : 0));
+  return wrap(native.sub(h(input), hs(other), alpha, (other instanceof Tensor ? 1 : 0)));
 }
 
 export function mul(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.mul(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.mul(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function div(input: Tensor, other: Tensor | number | boolean, roundingMode: 'trunc' | 'floor' | null = null): Tensor {
-  return wrap(native.div(h(input), hs(other), roundingMode, other instanceof Tensor ? 1 : 0));
+  return wrap(native.div(h(input), hs(other), roundingMode, (other instanceof Tensor ? 1 : 0)));
 }
 
 export function pow(input: Tensor, exponent: Tensor | number | boolean): Tensor {
-  return wrap(native.pow(h(input), hs(exponent), exponent instanceof Tensor ? 1 : 0));
+  return wrap(native.pow(h(input), hs(exponent), (exponent instanceof Tensor ? 1 : 0)));
 }
 
 export function remainder(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.remainder(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.remainder(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function maximum(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.maximum(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.maximum(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function minimum(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.minimum(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.minimum(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function atan2(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.atan2(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.atan2(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function neg(input: Tensor): Tensor {
@@ -246,7 +228,7 @@ export function logsigmoid(input: Tensor): Tensor {
 }
 
 export function lerp(input: Tensor, end: Tensor, weight: Tensor | number | boolean): Tensor {
-  return wrap(native.lerp(h(input), h(end), hs(weight), weight instanceof Tensor ? 1 : 0));
+  return wrap(native.lerp(h(input), h(end), hs(weight), (weight instanceof Tensor ? 1 : 0)));
 }
 
 export function clamp(input: Tensor, min: number | boolean | null = null, max: number | boolean | null = null): Tensor {
@@ -254,39 +236,39 @@ export function clamp(input: Tensor, min: number | boolean | null = null, max: n
 }
 
 export function eq(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.eq(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.eq(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function ne(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.ne(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.ne(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function lt(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.lt(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.lt(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function le(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.le(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.le(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function gt(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.gt(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.gt(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function ge(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.ge(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.ge(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function logicalAnd(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.logicalAnd(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.logicalAnd(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function logicalOr(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.logicalOr(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.logicalOr(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function logicalXor(input: Tensor, other: Tensor | number | boolean): Tensor {
-  return wrap(native.logicalXor(h(input), hs(other), other instanceof Tensor ? 1 : 0));
+  return wrap(native.logicalXor(h(input), hs(other), (other instanceof Tensor ? 1 : 0)));
 }
 
 export function where(condition: Tensor, input: Tensor | number | boolean, other: Tensor | number | boolean): Tensor {
@@ -301,21 +283,11 @@ export function equal(input: Tensor, other: Tensor): boolean {
   return native.equal(h(input), h(other));
 }
 
-export function sum(
-  input: Tensor,
-  dim: number | number[] | null = null,
-  keepdim: boolean = false,
-  options: { dtype?: DType | null } = {},
-): Tensor {
+export function sum(input: Tensor, dim: number | number[] | null = null, keepdim: boolean = false, options: { dtype?: DType | null } = {}): Tensor {
   return wrap(native.sum(h(input), dim, keepdim, options.dtype ?? null));
 }
 
-export function mean(
-  input: Tensor,
-  dim: number | number[] | null = null,
-  keepdim: boolean = false,
-  options: { dtype?: DType | null } = {},
-): Tensor {
+export function mean(input: Tensor, dim: number | number[] | null = null, keepdim: boolean = false, options: { dtype?: DType | null } = {}): Tensor {
   return wrap(native.mean(h(input), dim, keepdim, options.dtype ?? null));
 }
 
@@ -382,13 +354,7 @@ export function cumsum(input: Tensor, dim: number, options: { dtype?: DType | nu
   return wrap(native.cumsum(h(input), dim, options.dtype ?? null));
 }
 
-export function topk(
-  input: Tensor,
-  k: number,
-  dim: number = -1,
-  largest: boolean = true,
-  sorted: boolean = true,
-): { values: Tensor; indices: Tensor } {
+export function topk(input: Tensor, k: number, dim: number = -1, largest: boolean = true, sorted: boolean = true): { values: Tensor; indices: Tensor } {
   const r = native.topk(h(input), k, dim, largest, sorted);
   return { values: wrap(r[0]), indices: wrap(r[1]) };
 }
@@ -495,7 +461,7 @@ export function gather(input: Tensor, dim: number, index: Tensor): Tensor {
 }
 
 export function scatter(input: Tensor, dim: number, index: Tensor, src: Tensor | number | boolean): Tensor {
-  return wrap(native.scatter(h(input), dim, h(index), hs(src), src instanceof Tensor ? 1 : 0));
+  return wrap(native.scatter(h(input), dim, h(index), hs(src), (src instanceof Tensor ? 1 : 0)));
 }
 
 export function scatterAdd(input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
@@ -558,13 +524,7 @@ export function embedding(input: Tensor, weight: Tensor, options: { paddingIdx?:
   return wrap(native.embedding(h(input), h(weight), options.paddingIdx ?? null));
 }
 
-export function layerNorm(
-  input: Tensor,
-  normalizedShape: number[],
-  weight: Tensor | null = null,
-  bias: Tensor | null = null,
-  eps: number = 1e-5,
-): Tensor {
+export function layerNorm(input: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Tensor {
   return wrap(native.layerNorm(h(input), normalizedShape, h(weight), h(bias), eps));
 }
 
@@ -580,36 +540,15 @@ export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType 
   return wrap(native.logSoftmax(h(input), dim, options.dtype ?? null));
 }
 
-export function crossEntropy(
-  input: Tensor,
-  target: Tensor,
-  options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: 'none' | 'mean' | 'sum'; labelSmoothing?: number } = {},
-): Tensor {
-  return wrap(
-    native.crossEntropy(
-      h(input),
-      h(target),
-      h(options.weight ?? null),
-      options.ignoreIndex ?? -100,
-      options.reduction ?? 'mean',
-      options.labelSmoothing ?? 0,
-    ),
-  );
+export function crossEntropy(input: Tensor, target: Tensor, options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: 'none' | 'mean' | 'sum'; labelSmoothing?: number } = {}): Tensor {
+  return wrap(native.crossEntropy(h(input), h(target), h(options.weight ?? null), options.ignoreIndex ?? -100, options.reduction ?? 'mean', options.labelSmoothing ?? 0));
 }
 
-export function nllLoss(
-  input: Tensor,
-  target: Tensor,
-  options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: 'none' | 'mean' | 'sum' } = {},
-): Tensor {
+export function nllLoss(input: Tensor, target: Tensor, options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: 'none' | 'mean' | 'sum' } = {}): Tensor {
   return wrap(native.nllLoss(h(input), h(target), h(options.weight ?? null), options.ignoreIndex ?? -100, options.reduction ?? 'mean'));
 }
 
-export function klDiv(
-  input: Tensor,
-  target: Tensor,
-  options: { reduction?: 'none' | 'mean' | 'sum' | 'batchmean'; logTarget?: boolean } = {},
-): Tensor {
+export function klDiv(input: Tensor, target: Tensor, options: { reduction?: 'none' | 'mean' | 'sum' | 'batchmean'; logTarget?: boolean } = {}): Tensor {
   return wrap(native.klDiv(h(input), h(target), options.reduction ?? 'mean', options.logTarget ?? false));
 }
 
@@ -617,20 +556,8 @@ export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: 'n
   return wrap(native.mseLoss(h(input), h(target), options.reduction ?? 'mean'));
 }
 
-export function binaryCrossEntropyWithLogits(
-  input: Tensor,
-  target: Tensor,
-  options: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: 'none' | 'mean' | 'sum' } = {},
-): Tensor {
-  return wrap(
-    native.binaryCrossEntropyWithLogits(
-      h(input),
-      h(target),
-      h(options.weight ?? null),
-      h(options.posWeight ?? null),
-      options.reduction ?? 'mean',
-    ),
-  );
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: 'none' | 'mean' | 'sum' } = {}): Tensor {
+  return wrap(native.binaryCrossEntropyWithLogits(h(input), h(target), h(options.weight ?? null), h(options.posWeight ?? null), options.reduction ?? 'mean'));
 }
 
 export function dropout(input: Tensor, p: number = 0.5, training: boolean = true): Tensor {
@@ -649,23 +576,8 @@ export function softplus(input: Tensor, beta: number = 1, threshold: number = 20
   return wrap(native.softplus(h(input), beta, threshold));
 }
 
-export function scaledDotProductAttention(
-  query: Tensor,
-  key: Tensor,
-  value: Tensor,
-  options: { attnMask?: Tensor | null; dropoutP?: number; isCausal?: boolean; scale?: number | null } = {},
-): Tensor {
-  return wrap(
-    native.scaledDotProductAttention(
-      h(query),
-      h(key),
-      h(value),
-      h(options.attnMask ?? null),
-      options.dropoutP ?? 0,
-      options.isCausal ?? false,
-      options.scale ?? null,
-    ),
-  );
+export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, options: { attnMask?: Tensor | null; dropoutP?: number; isCausal?: boolean; scale?: number | null } = {}): Tensor {
+  return wrap(native.scaledDotProductAttention(h(query), h(key), h(value), h(options.attnMask ?? null), options.dropoutP ?? 0, options.isCausal ?? false, options.scale ?? null));
 }
 
 export function copy_(input: Tensor, src: Tensor): Tensor {
@@ -684,12 +596,12 @@ export function fill_(input: Tensor, value: number | boolean): Tensor {
 }
 
 export function add_(input: Tensor, other: Tensor | number | boolean, alpha: number | boolean = 1): Tensor {
-  native.add_(h(input), hs(other), alpha, other instanceof Tensor ? 1 : 0);
+  native.add_(h(input), hs(other), alpha, (other instanceof Tensor ? 1 : 0));
   return input;
 }
 
 export function mul_(input: Tensor, other: Tensor | number | boolean): Tensor {
-  native.mul_(h(input), hs(other), other instanceof Tensor ? 1 : 0);
+  native.mul_(h(input), hs(other), (other instanceof Tensor ? 1 : 0));
   return input;
 }
 
@@ -817,346 +729,118 @@ export interface TensorMethods {
 }
 
 export const tensorMethods = {
-  multinomial(this: Tensor, ...args: unknown[]) {
-    return (multinomial as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  clone(this: Tensor, ...args: unknown[]) {
-    return (clone as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  detach(this: Tensor, ...args: unknown[]) {
-    return (detach as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  contiguous(this: Tensor, ...args: unknown[]) {
-    return (contiguous as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  add(this: Tensor, ...args: unknown[]) {
-    return (add as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sub(this: Tensor, ...args: unknown[]) {
-    return (sub as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  mul(this: Tensor, ...args: unknown[]) {
-    return (mul as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  div(this: Tensor, ...args: unknown[]) {
-    return (div as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  pow(this: Tensor, ...args: unknown[]) {
-    return (pow as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  remainder(this: Tensor, ...args: unknown[]) {
-    return (remainder as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  maximum(this: Tensor, ...args: unknown[]) {
-    return (maximum as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  minimum(this: Tensor, ...args: unknown[]) {
-    return (minimum as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  atan2(this: Tensor, ...args: unknown[]) {
-    return (atan2 as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  neg(this: Tensor, ...args: unknown[]) {
-    return (neg as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  abs(this: Tensor, ...args: unknown[]) {
-    return (abs as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  exp(this: Tensor, ...args: unknown[]) {
-    return (exp as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  log(this: Tensor, ...args: unknown[]) {
-    return (log as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  log2(this: Tensor, ...args: unknown[]) {
-    return (log2 as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  log1p(this: Tensor, ...args: unknown[]) {
-    return (log1p as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  expm1(this: Tensor, ...args: unknown[]) {
-    return (expm1 as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sqrt(this: Tensor, ...args: unknown[]) {
-    return (sqrt as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  rsqrt(this: Tensor, ...args: unknown[]) {
-    return (rsqrt as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sin(this: Tensor, ...args: unknown[]) {
-    return (sin as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  cos(this: Tensor, ...args: unknown[]) {
-    return (cos as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  tanh(this: Tensor, ...args: unknown[]) {
-    return (tanh as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sigmoid(this: Tensor, ...args: unknown[]) {
-    return (sigmoid as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  relu(this: Tensor, ...args: unknown[]) {
-    return (relu as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  floor(this: Tensor, ...args: unknown[]) {
-    return (floor as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  ceil(this: Tensor, ...args: unknown[]) {
-    return (ceil as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  round(this: Tensor, ...args: unknown[]) {
-    return (round as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  trunc(this: Tensor, ...args: unknown[]) {
-    return (trunc as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sign(this: Tensor, ...args: unknown[]) {
-    return (sign as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  reciprocal(this: Tensor, ...args: unknown[]) {
-    return (reciprocal as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  erf(this: Tensor, ...args: unknown[]) {
-    return (erf as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  square(this: Tensor, ...args: unknown[]) {
-    return (square as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logicalNot(this: Tensor, ...args: unknown[]) {
-    return (logicalNot as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  isnan(this: Tensor, ...args: unknown[]) {
-    return (isnan as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  isinf(this: Tensor, ...args: unknown[]) {
-    return (isinf as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  isfinite(this: Tensor, ...args: unknown[]) {
-    return (isfinite as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logsigmoid(this: Tensor, ...args: unknown[]) {
-    return (logsigmoid as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  lerp(this: Tensor, ...args: unknown[]) {
-    return (lerp as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  clamp(this: Tensor, ...args: unknown[]) {
-    return (clamp as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  eq(this: Tensor, ...args: unknown[]) {
-    return (eq as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  ne(this: Tensor, ...args: unknown[]) {
-    return (ne as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  lt(this: Tensor, ...args: unknown[]) {
-    return (lt as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  le(this: Tensor, ...args: unknown[]) {
-    return (le as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  gt(this: Tensor, ...args: unknown[]) {
-    return (gt as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  ge(this: Tensor, ...args: unknown[]) {
-    return (ge as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logicalAnd(this: Tensor, ...args: unknown[]) {
-    return (logicalAnd as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logicalOr(this: Tensor, ...args: unknown[]) {
-    return (logicalOr as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logicalXor(this: Tensor, ...args: unknown[]) {
-    return (logicalXor as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  allclose(this: Tensor, ...args: unknown[]) {
-    return (allclose as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  equal(this: Tensor, ...args: unknown[]) {
-    return (equal as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sum(this: Tensor, ...args: unknown[]) {
-    return (sum as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  mean(this: Tensor, ...args: unknown[]) {
-    return (mean as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  prod(this: Tensor, ...args: unknown[]) {
-    return (prod as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  amax(this: Tensor, ...args: unknown[]) {
-    return (amax as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  amin(this: Tensor, ...args: unknown[]) {
-    return (amin as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  argmax(this: Tensor, ...args: unknown[]) {
-    return (argmax as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  argmin(this: Tensor, ...args: unknown[]) {
-    return (argmin as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logsumexp(this: Tensor, ...args: unknown[]) {
-    return (logsumexp as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  var(this: Tensor, ...args: unknown[]) {
-    return (var_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  std(this: Tensor, ...args: unknown[]) {
-    return (std as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  norm(this: Tensor, ...args: unknown[]) {
-    return (norm as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  cumsum(this: Tensor, ...args: unknown[]) {
-    return (cumsum as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  topk(this: Tensor, ...args: unknown[]) {
-    return (topk as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  sort(this: Tensor, ...args: unknown[]) {
-    return (sort as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  all(this: Tensor, ...args: unknown[]) {
-    return (all as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  any(this: Tensor, ...args: unknown[]) {
-    return (any as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  reshape(this: Tensor, ...args: unknown[]) {
-    return (reshape as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  view(this: Tensor, ...args: unknown[]) {
-    return (view as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  t(this: Tensor, ...args: unknown[]) {
-    return (t as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  transpose(this: Tensor, ...args: unknown[]) {
-    return (transpose as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  permute(this: Tensor, ...args: unknown[]) {
-    return (permute as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  squeeze(this: Tensor, ...args: unknown[]) {
-    return (squeeze as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  unsqueeze(this: Tensor, ...args: unknown[]) {
-    return (unsqueeze as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  expand(this: Tensor, ...args: unknown[]) {
-    return (expand as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  expandAs(this: Tensor, ...args: unknown[]) {
-    return (expandAs as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  flatten(this: Tensor, ...args: unknown[]) {
-    return (flatten as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  repeat(this: Tensor, ...args: unknown[]) {
-    return (repeat as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  repeatInterleave(this: Tensor, ...args: unknown[]) {
-    return (repeatInterleave as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  split(this: Tensor, ...args: unknown[]) {
-    return (split as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  chunk(this: Tensor, ...args: unknown[]) {
-    return (chunk as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  unbind(this: Tensor, ...args: unknown[]) {
-    return (unbind as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  narrow(this: Tensor, ...args: unknown[]) {
-    return (narrow as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  select(this: Tensor, ...args: unknown[]) {
-    return (select as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  slice(this: Tensor, ...args: unknown[]) {
-    return (slice as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  indexSelect(this: Tensor, ...args: unknown[]) {
-    return (indexSelect as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  gather(this: Tensor, ...args: unknown[]) {
-    return (gather as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  scatter(this: Tensor, ...args: unknown[]) {
-    return (scatter as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  scatterAdd(this: Tensor, ...args: unknown[]) {
-    return (scatterAdd as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  maskedFill(this: Tensor, ...args: unknown[]) {
-    return (maskedFill as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  maskedSelect(this: Tensor, ...args: unknown[]) {
-    return (maskedSelect as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  nonzero(this: Tensor, ...args: unknown[]) {
-    return (nonzero as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  triu(this: Tensor, ...args: unknown[]) {
-    return (triu as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  tril(this: Tensor, ...args: unknown[]) {
-    return (tril as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  flip(this: Tensor, ...args: unknown[]) {
-    return (flip as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  roll(this: Tensor, ...args: unknown[]) {
-    return (roll as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  oneHot(this: Tensor, ...args: unknown[]) {
-    return (oneHot as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  matmul(this: Tensor, ...args: unknown[]) {
-    return (matmul as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  mm(this: Tensor, ...args: unknown[]) {
-    return (mm as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  bmm(this: Tensor, ...args: unknown[]) {
-    return (bmm as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  outer(this: Tensor, ...args: unknown[]) {
-    return (outer as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  softmax(this: Tensor, ...args: unknown[]) {
-    return (softmax as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  logSoftmax(this: Tensor, ...args: unknown[]) {
-    return (logSoftmax as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  gelu(this: Tensor, ...args: unknown[]) {
-    return (gelu as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  silu(this: Tensor, ...args: unknown[]) {
-    return (silu as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  softplus(this: Tensor, ...args: unknown[]) {
-    return (softplus as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  copy_(this: Tensor, ...args: unknown[]) {
-    return (copy_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  zero_(this: Tensor, ...args: unknown[]) {
-    return (zero_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  fill_(this: Tensor, ...args: unknown[]) {
-    return (fill_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  add_(this: Tensor, ...args: unknown[]) {
-    return (add_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  mul_(this: Tensor, ...args: unknown[]) {
-    return (mul_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
-  clamp_(this: Tensor, ...args: unknown[]) {
-    return (clamp_ as (...a: unknown[]) => unknown)(this, ...args);
-  },
+  multinomial(this: Tensor, ...args: unknown[]) { return (multinomial as (...a: unknown[]) => unknown)(this, ...args); },
+  clone(this: Tensor, ...args: unknown[]) { return (clone as (...a: unknown[]) => unknown)(this, ...args); },
+  detach(this: Tensor, ...args: unknown[]) { return (detach as (...a: unknown[]) => unknown)(this, ...args); },
+  contiguous(this: Tensor, ...args: unknown[]) { return (contiguous as (...a: unknown[]) => unknown)(this, ...args); },
+  add(this: Tensor, ...args: unknown[]) { return (add as (...a: unknown[]) => unknown)(this, ...args); },
+  sub(this: Tensor, ...args: unknown[]) { return (sub as (...a: unknown[]) => unknown)(this, ...args); },
+  mul(this: Tensor, ...args: unknown[]) { return (mul as (...a: unknown[]) => unknown)(this, ...args); },
+  div(this: Tensor, ...args: unknown[]) { return (div as (...a: unknown[]) => unknown)(this, ...args); },
+  pow(this: Tensor, ...args: unknown[]) { return (pow as (...a: unknown[]) => unknown)(this, ...args); },
+  remainder(this: Tensor, ...args: unknown[]) { return (remainder as (...a: unknown[]) => unknown)(this, ...args); },
+  maximum(this: Tensor, ...args: unknown[]) { return (maximum as (...a: unknown[]) => unknown)(this, ...args); },
+  minimum(this: Tensor, ...args: unknown[]) { return (minimum as (...a: unknown[]) => unknown)(this, ...args); },
+  atan2(this: Tensor, ...args: unknown[]) { return (atan2 as (...a: unknown[]) => unknown)(this, ...args); },
+  neg(this: Tensor, ...args: unknown[]) { return (neg as (...a: unknown[]) => unknown)(this, ...args); },
+  abs(this: Tensor, ...args: unknown[]) { return (abs as (...a: unknown[]) => unknown)(this, ...args); },
+  exp(this: Tensor, ...args: unknown[]) { return (exp as (...a: unknown[]) => unknown)(this, ...args); },
+  log(this: Tensor, ...args: unknown[]) { return (log as (...a: unknown[]) => unknown)(this, ...args); },
+  log2(this: Tensor, ...args: unknown[]) { return (log2 as (...a: unknown[]) => unknown)(this, ...args); },
+  log1p(this: Tensor, ...args: unknown[]) { return (log1p as (...a: unknown[]) => unknown)(this, ...args); },
+  expm1(this: Tensor, ...args: unknown[]) { return (expm1 as (...a: unknown[]) => unknown)(this, ...args); },
+  sqrt(this: Tensor, ...args: unknown[]) { return (sqrt as (...a: unknown[]) => unknown)(this, ...args); },
+  rsqrt(this: Tensor, ...args: unknown[]) { return (rsqrt as (...a: unknown[]) => unknown)(this, ...args); },
+  sin(this: Tensor, ...args: unknown[]) { return (sin as (...a: unknown[]) => unknown)(this, ...args); },
+  cos(this: Tensor, ...args: unknown[]) { return (cos as (...a: unknown[]) => unknown)(this, ...args); },
+  tanh(this: Tensor, ...args: unknown[]) { return (tanh as (...a: unknown[]) => unknown)(this, ...args); },
+  sigmoid(this: Tensor, ...args: unknown[]) { return (sigmoid as (...a: unknown[]) => unknown)(this, ...args); },
+  relu(this: Tensor, ...args: unknown[]) { return (relu as (...a: unknown[]) => unknown)(this, ...args); },
+  floor(this: Tensor, ...args: unknown[]) { return (floor as (...a: unknown[]) => unknown)(this, ...args); },
+  ceil(this: Tensor, ...args: unknown[]) { return (ceil as (...a: unknown[]) => unknown)(this, ...args); },
+  round(this: Tensor, ...args: unknown[]) { return (round as (...a: unknown[]) => unknown)(this, ...args); },
+  trunc(this: Tensor, ...args: unknown[]) { return (trunc as (...a: unknown[]) => unknown)(this, ...args); },
+  sign(this: Tensor, ...args: unknown[]) { return (sign as (...a: unknown[]) => unknown)(this, ...args); },
+  reciprocal(this: Tensor, ...args: unknown[]) { return (reciprocal as (...a: unknown[]) => unknown)(this, ...args); },
+  erf(this: Tensor, ...args: unknown[]) { return (erf as (...a: unknown[]) => unknown)(this, ...args); },
+  square(this: Tensor, ...args: unknown[]) { return (square as (...a: unknown[]) => unknown)(this, ...args); },
+  logicalNot(this: Tensor, ...args: unknown[]) { return (logicalNot as (...a: unknown[]) => unknown)(this, ...args); },
+  isnan(this: Tensor, ...args: unknown[]) { return (isnan as (...a: unknown[]) => unknown)(this, ...args); },
+  isinf(this: Tensor, ...args: unknown[]) { return (isinf as (...a: unknown[]) => unknown)(this, ...args); },
+  isfinite(this: Tensor, ...args: unknown[]) { return (isfinite as (...a: unknown[]) => unknown)(this, ...args); },
+  logsigmoid(this: Tensor, ...args: unknown[]) { return (logsigmoid as (...a: unknown[]) => unknown)(this, ...args); },
+  lerp(this: Tensor, ...args: unknown[]) { return (lerp as (...a: unknown[]) => unknown)(this, ...args); },
+  clamp(this: Tensor, ...args: unknown[]) { return (clamp as (...a: unknown[]) => unknown)(this, ...args); },
+  eq(this: Tensor, ...args: unknown[]) { return (eq as (...a: unknown[]) => unknown)(this, ...args); },
+  ne(this: Tensor, ...args: unknown[]) { return (ne as (...a: unknown[]) => unknown)(this, ...args); },
+  lt(this: Tensor, ...args: unknown[]) { return (lt as (...a: unknown[]) => unknown)(this, ...args); },
+  le(this: Tensor, ...args: unknown[]) { return (le as (...a: unknown[]) => unknown)(this, ...args); },
+  gt(this: Tensor, ...args: unknown[]) { return (gt as (...a: unknown[]) => unknown)(this, ...args); },
+  ge(this: Tensor, ...args: unknown[]) { return (ge as (...a: unknown[]) => unknown)(this, ...args); },
+  logicalAnd(this: Tensor, ...args: unknown[]) { return (logicalAnd as (...a: unknown[]) => unknown)(this, ...args); },
+  logicalOr(this: Tensor, ...args: unknown[]) { return (logicalOr as (...a: unknown[]) => unknown)(this, ...args); },
+  logicalXor(this: Tensor, ...args: unknown[]) { return (logicalXor as (...a: unknown[]) => unknown)(this, ...args); },
+  allclose(this: Tensor, ...args: unknown[]) { return (allclose as (...a: unknown[]) => unknown)(this, ...args); },
+  equal(this: Tensor, ...args: unknown[]) { return (equal as (...a: unknown[]) => unknown)(this, ...args); },
+  sum(this: Tensor, ...args: unknown[]) { return (sum as (...a: unknown[]) => unknown)(this, ...args); },
+  mean(this: Tensor, ...args: unknown[]) { return (mean as (...a: unknown[]) => unknown)(this, ...args); },
+  prod(this: Tensor, ...args: unknown[]) { return (prod as (...a: unknown[]) => unknown)(this, ...args); },
+  amax(this: Tensor, ...args: unknown[]) { return (amax as (...a: unknown[]) => unknown)(this, ...args); },
+  amin(this: Tensor, ...args: unknown[]) { return (amin as (...a: unknown[]) => unknown)(this, ...args); },
+  argmax(this: Tensor, ...args: unknown[]) { return (argmax as (...a: unknown[]) => unknown)(this, ...args); },
+  argmin(this: Tensor, ...args: unknown[]) { return (argmin as (...a: unknown[]) => unknown)(this, ...args); },
+  logsumexp(this: Tensor, ...args: unknown[]) { return (logsumexp as (...a: unknown[]) => unknown)(this, ...args); },
+  var(this: Tensor, ...args: unknown[]) { return (var_ as (...a: unknown[]) => unknown)(this, ...args); },
+  std(this: Tensor, ...args: unknown[]) { return (std as (...a: unknown[]) => unknown)(this, ...args); },
+  norm(this: Tensor, ...args: unknown[]) { return (norm as (...a: unknown[]) => unknown)(this, ...args); },
+  cumsum(this: Tensor, ...args: unknown[]) { return (cumsum as (...a: unknown[]) => unknown)(this, ...args); },
+  topk(this: Tensor, ...args: unknown[]) { return (topk as (...a: unknown[]) => unknown)(this, ...args); },
+  sort(this: Tensor, ...args: unknown[]) { return (sort as (...a: unknown[]) => unknown)(this, ...args); },
+  all(this: Tensor, ...args: unknown[]) { return (all as (...a: unknown[]) => unknown)(this, ...args); },
+  any(this: Tensor, ...args: unknown[]) { return (any as (...a: unknown[]) => unknown)(this, ...args); },
+  reshape(this: Tensor, ...args: unknown[]) { return (reshape as (...a: unknown[]) => unknown)(this, ...args); },
+  view(this: Tensor, ...args: unknown[]) { return (view as (...a: unknown[]) => unknown)(this, ...args); },
+  t(this: Tensor, ...args: unknown[]) { return (t as (...a: unknown[]) => unknown)(this, ...args); },
+  transpose(this: Tensor, ...args: unknown[]) { return (transpose as (...a: unknown[]) => unknown)(this, ...args); },
+  permute(this: Tensor, ...args: unknown[]) { return (permute as (...a: unknown[]) => unknown)(this, ...args); },
+  squeeze(this: Tensor, ...args: unknown[]) { return (squeeze as (...a: unknown[]) => unknown)(this, ...args); },
+  unsqueeze(this: Tensor, ...args: unknown[]) { return (unsqueeze as (...a: unknown[]) => unknown)(this, ...args); },
+  expand(this: Tensor, ...args: unknown[]) { return (expand as (...a: unknown[]) => unknown)(this, ...args); },
+  expandAs(this: Tensor, ...args: unknown[]) { return (expandAs as (...a: unknown[]) => unknown)(this, ...args); },
+  flatten(this: Tensor, ...args: unknown[]) { return (flatten as (...a: unknown[]) => unknown)(this, ...args); },
+  repeat(this: Tensor, ...args: unknown[]) { return (repeat as (...a: unknown[]) => unknown)(this, ...args); },
+  repeatInterleave(this: Tensor, ...args: unknown[]) { return (repeatInterleave as (...a: unknown[]) => unknown)(this, ...args); },
+  split(this: Tensor, ...args: unknown[]) { return (split as (...a: unknown[]) => unknown)(this, ...args); },
+  chunk(this: Tensor, ...args: unknown[]) { return (chunk as (...a: unknown[]) => unknown)(this, ...args); },
+  unbind(this: Tensor, ...args: unknown[]) { return (unbind as (...a: unknown[]) => unknown)(this, ...args); },
+  narrow(this: Tensor, ...args: unknown[]) { return (narrow as (...a: unknown[]) => unknown)(this, ...args); },
+  select(this: Tensor, ...args: unknown[]) { return (select as (...a: unknown[]) => unknown)(this, ...args); },
+  slice(this: Tensor, ...args: unknown[]) { return (slice as (...a: unknown[]) => unknown)(this, ...args); },
+  indexSelect(this: Tensor, ...args: unknown[]) { return (indexSelect as (...a: unknown[]) => unknown)(this, ...args); },
+  gather(this: Tensor, ...args: unknown[]) { return (gather as (...a: unknown[]) => unknown)(this, ...args); },
+  scatter(this: Tensor, ...args: unknown[]) { return (scatter as (...a: unknown[]) => unknown)(this, ...args); },
+  scatterAdd(this: Tensor, ...args: unknown[]) { return (scatterAdd as (...a: unknown[]) => unknown)(this, ...args); },
+  maskedFill(this: Tensor, ...args: unknown[]) { return (maskedFill as (...a: unknown[]) => unknown)(this, ...args); },
+  maskedSelect(this: Tensor, ...args: unknown[]) { return (maskedSelect as (...a: unknown[]) => unknown)(this, ...args); },
+  nonzero(this: Tensor, ...args: unknown[]) { return (nonzero as (...a: unknown[]) => unknown)(this, ...args); },
+  triu(this: Tensor, ...args: unknown[]) { return (triu as (...a: unknown[]) => unknown)(this, ...args); },
+  tril(this: Tensor, ...args: unknown[]) { return (tril as (...a: unknown[]) => unknown)(this, ...args); },
+  flip(this: Tensor, ...args: unknown[]) { return (flip as (...a: unknown[]) => unknown)(this, ...args); },
+  roll(this: Tensor, ...args: unknown[]) { return (roll as (...a: unknown[]) => unknown)(this, ...args); },
+  oneHot(this: Tensor, ...args: unknown[]) { return (oneHot as (...a: unknown[]) => unknown)(this, ...args); },
+  matmul(this: Tensor, ...args: unknown[]) { return (matmul as (...a: unknown[]) => unknown)(this, ...args); },
+  mm(this: Tensor, ...args: unknown[]) { return (mm as (...a: unknown[]) => unknown)(this, ...args); },
+  bmm(this: Tensor, ...args: unknown[]) { return (bmm as (...a: unknown[]) => unknown)(this, ...args); },
+  outer(this: Tensor, ...args: unknown[]) { return (outer as (...a: unknown[]) => unknown)(this, ...args); },
+  softmax(this: Tensor, ...args: unknown[]) { return (softmax as (...a: unknown[]) => unknown)(this, ...args); },
+  logSoftmax(this: Tensor, ...args: unknown[]) { return (logSoftmax as (...a: unknown[]) => unknown)(this, ...args); },
+  gelu(this: Tensor, ...args: unknown[]) { return (gelu as (...a: unknown[]) => unknown)(this, ...args); },
+  silu(this: Tensor, ...args: unknown[]) { return (silu as (...a: unknown[]) => unknown)(this, ...args); },
+  softplus(this: Tensor, ...args: unknown[]) { return (softplus as (...a: unknown[]) => unknown)(this, ...args); },
+  copy_(this: Tensor, ...args: unknown[]) { return (copy_ as (...a: unknown[]) => unknown)(this, ...args); },
+  zero_(this: Tensor, ...args: unknown[]) { return (zero_ as (...a: unknown[]) => unknown)(this, ...args); },
+  fill_(this: Tensor, ...args: unknown[]) { return (fill_ as (...a: unknown[]) => unknown)(this, ...args); },
+  add_(this: Tensor, ...args: unknown[]) { return (add_ as (...a: unknown[]) => unknown)(this, ...args); },
+  mul_(this: Tensor, ...args: unknown[]) { return (mul_ as (...a: unknown[]) => unknown)(this, ...args); },
+  clamp_(this: Tensor, ...args: unknown[]) { return (clamp_ as (...a: unknown[]) => unknown)(this, ...args); },
 };
