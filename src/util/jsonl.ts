@@ -1,6 +1,6 @@
 // JSON Lines, read and written one way everywhere: a missing file, a line that is not JSON and a
 // file without rows are errors that name the file (and the line), never a value from it, since a
-// row may be the personal data of someone who asked for erasure (see badRow in ../errors.ts).
+// row may be the personal data of someone who asked for erasure (see badRow in errors.ts).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { LetheError, parseJsonLine } from './errors.js';
 import { writeFileAtomic, type WriteFileAtomicOptions } from './atomic.js';
