@@ -9,7 +9,8 @@ export const STATUS: Record<LetheErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
-  BAD_CHECKPOINT: 500,
+  // A model or checkpoint the caller named that cannot be used: their input, not a server fault.
+  BAD_CHECKPOINT: 422,
   NON_FINITE_LOSS: 500,
   INTERNAL: 500,
 };
