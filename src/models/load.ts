@@ -75,6 +75,7 @@ export function buildModel(config: ModelConfig, params: Map<string, Tensor>, sou
 /** Loads a Hugging Face causal LM folder (config.json + safetensors). Parameters require grad, as in PyTorch. */
 export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LetheError('NOT_FOUND', `loadModel: ${dir} is not a folder`);
+  torch.cuda.checkDevice(options.device);
   if (isEnsembleFolder(dir)) return loadEnsemble(dir, options);
   if (isAdapterFolder(dir)) return loadWithAdapter(dir, options);
   const config = readConfig(dir);

@@ -172,3 +172,14 @@ export class Tokenizer {
 export function loadTokenizer(dir: string): Tokenizer {
   return Tokenizer.fromDir(dir);
 }
+
+/** Why a tokenizer without an EOS token matters, and how to fix it (null when it has one). Training
+ *  then appends no end marker, so the model never learns where an answer stops. */
+export function missingEosWarning(tok: Tokenizer, dir: string): string | null {
+  if (tok.eosTokenId !== null) return null;
+  return (
+    `the tokenizer in ${dir} has no EOS token (no 'eos_token' in tokenizer_config.json or special_tokens_map.json): ` +
+    'rows are trained without an end marker, so the model does not learn where an answer stops, and generations run to their token limit. ' +
+    `Add "eos_token": "<its end token>" to ${join(dir, 'tokenizer_config.json')} (Llama-family models: usually "</s>"; GPT-2: "<|endoftext|>")`
+  );
+}

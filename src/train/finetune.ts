@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../models/load.js';
-import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
+import { loadTokenizer, missingEosWarning, type Tokenizer } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
 import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js';
@@ -77,6 +77,8 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   const model = loadModel(o.modelDir, { device: o.device });
   try {
     const tok = loadTokenizer(o.modelDir);
+    const noEos = missingEosWarning(tok, o.modelDir);
+    if (noEos) (o.report ?? ((l: string) => process.stderr.write(l + '\n')))(`[finetune] warning: ${noEos}`);
     const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
     const examples = await examplesFromFiles(tok, o.dataFiles, o.format, maxLength);
     const empty = rowsWithoutTargets(examples);

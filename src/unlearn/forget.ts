@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadModel } from '../models/load.js';
-import { loadTokenizer } from '../models/tokenizer.js';
+import { loadTokenizer, missingEosWarning } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -173,6 +173,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
   let trainableBefore: (readonly [string, Tensor])[] = [];
   try {
     const tok = loadTokenizer(o.modelDir);
+    const noEos = missingEosWarning(tok, o.modelDir);
+    if (noEos) report(`[forget] warning: ${noEos}`);
     const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
     const enc = async (rows: DataRow[], answer?: (r: DataRow, i: number) => Promise<string>): Promise<Row[]> => {
       const out: Row[] = [];

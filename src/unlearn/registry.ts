@@ -12,8 +12,9 @@ export function defineMethod<S extends z.ZodObject>(m: MethodDefinition<S>): Met
   return m;
 }
 
+/** A method by name; case does not matter ('npo' is NPO), and the definition carries the canonical name. */
 export function getMethod(name: string): MethodDefinition {
-  const m = METHODS.get(name);
+  const m = METHODS.get(name) ?? [...METHODS.values()].find((d) => d.name.toLowerCase() === name.toLowerCase());
   if (!m) throw new LetheError('NOT_FOUND', `unknown unlearning method '${name}' (known: ${[...METHODS.keys()].join(', ')})`);
   return m;
 }
@@ -27,26 +28,34 @@ export function methodDefaults(m: MethodDefinition): Record<string, unknown> {
   return m.args.parse({}) as Record<string, unknown>;
 }
 
-/** Coerces `key=value` strings to the type of each argument's default, then checks them all. */
+/** Coerces `key=value` strings to the type of each argument's default, then checks them all. Every
+ *  problem is reported, one line each (a config file with many mistakes is fixed in one round). */
 export function resolveArgs(m: MethodDefinition, given: Record<string, unknown>, where = 'forget'): Record<string, unknown> {
   const defaults = methodDefaults(m);
   const coerced: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const unknown = Object.keys(given).filter((key) => !(key in defaults));
+  if (unknown.length)
+    problems.push(
+      `method ${m.name} has no argument ${unknown
+        .slice(0, 5)
+        .map((k) => `'${short(k)}'`)
+        .join(
+          ', ',
+        )}${unknown.length > 5 ? ` (and ${unknown.length - 5} more)` : ''} (it takes ${Object.keys(defaults).join(', ') || 'none'})`,
+    );
   for (const [key, value] of Object.entries(given)) {
-    if (!(key in defaults))
-      throw new LetheError(
-        'BAD_INPUT',
-        `${where}: method ${m.name} has no argument '${key}' (it takes ${Object.keys(defaults).join(', ') || 'none'})`,
-      );
+    if (!(key in defaults)) continue;
     const def = defaults[key];
     if (typeof value !== 'string') {
       coerced[key] = value;
     } else if (typeof def === 'number') {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw invalidArgument(where, key, 'a number', value);
-      coerced[key] = n;
+      if (value.trim() === '' || !Number.isFinite(n)) problems.push(invalidArgument(where, key, 'a number', short(value)).message);
+      else coerced[key] = n;
     } else if (typeof def === 'boolean') {
-      if (value !== 'true' && value !== 'false') throw invalidArgument(where, key, 'true or false', value);
-      coerced[key] = value === 'true';
+      if (value !== 'true' && value !== 'false') problems.push(invalidArgument(where, key, 'true or false', short(value)).message);
+      else coerced[key] = value === 'true';
     } else if (Array.isArray(def)) {
       coerced[key] = value
         .split(',')
@@ -58,15 +67,22 @@ export function resolveArgs(m: MethodDefinition, given: Record<string, unknown>,
   }
   const r = m.args.safeParse(coerced);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const key = issue.path.join('.');
-    throw new LetheError(
-      'BAD_INPUT',
-      `${where}: '${key}' of method ${m.name} ${issue.message.replace(/^Invalid input: /, '')}, got ${JSON.stringify(coerced[key as string])}`,
-    );
+    for (const issue of r.error.issues) {
+      const key = issue.path.join('.');
+      problems.push(
+        `'${key}' of method ${m.name} ${issue.message.replace(/^Invalid input: /, '')}, got ${short(JSON.stringify(coerced[key as string]) ?? 'nothing')}`,
+      );
+    }
   }
+  const lines = problems.map((p) => (p.startsWith(`${where}: `) ? p.slice(where.length + 2) : p));
+  if (lines.length === 1) throw new LetheError('BAD_INPUT', `${where}: ${lines[0]}`);
+  if (lines.length)
+    throw new LetheError('BAD_INPUT', `${where}: ${lines.length} problems with the arguments of ${m.name}:\n  ${lines.join('\n  ')}`);
   return r.data as Record<string, unknown>;
 }
+
+/** A value as shown in a message: at most 60 characters. */
+const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
 
 /** `lethe methods --json`: each method with its arguments as JSON Schema. */
 export function describeMethods(): {

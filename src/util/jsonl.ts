@@ -22,9 +22,15 @@ export interface ReadJsonlOptions<T> {
 
 /** The rows of a JSONL file. Blank lines are skipped; a UTF-8 byte-order mark is ignored. */
 export function readJsonl<T = unknown>(path: string, o: ReadJsonlOptions<T>): T[] {
-  if (!existsSync(path) || !statSync(path).isFile())
-    throw new LetheError('NOT_FOUND', `${o.what}: ${path} does not exist${o.hint ? ` (${o.hint})` : ''}`);
+  if (!existsSync(path)) throw new LetheError('NOT_FOUND', `${o.what}: ${path} does not exist${o.hint ? ` (${o.hint})` : ''}`);
+  if (!statSync(path).isFile())
+    throw new LetheError('BAD_INPUT', `${o.what}: ${path} is a folder, not a file; give a JSONL file (one JSON object per line)`);
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  if (isJsonArray(text))
+    throw new LetheError(
+      'BAD_INPUT',
+      `${o.what}: ${path} is one JSON array; expected JSONL, one JSON object per line (convert it with: jq -c '.[]' FILE > FILE.jsonl)`,
+    );
   const rows: T[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
@@ -39,6 +45,16 @@ export function readJsonl<T = unknown>(path: string, o: ReadJsonlOptions<T>): T[
   if (!rows.length && !o.allowEmpty)
     throw new LetheError('BAD_INPUT', `${o.what}: ${path} holds no rows${o.expected ? ` (expected ${o.expected})` : ''}`);
   return rows;
+}
+
+/** A whole file that is one JSON array (a common export) rather than one object per line. */
+function isJsonArray(text: string): boolean {
+  if (!text.trimStart().startsWith('[')) return false;
+  try {
+    return Array.isArray(JSON.parse(text));
+  } catch {
+    return false;
+  }
 }
 
 /** The text of rows as JSONL: one JSON value per line, each line ended by a newline. */

@@ -44,7 +44,10 @@ test('readJsonl: a missing file, a line that is not JSON, a bad row and no rows 
   const missing = join(dir, 'none.jsonl');
   assert.throws(() => readJsonl(missing, { what: 'forget file' }), refused('NOT_FOUND', /^forget file: .*none\.jsonl does not exist$/));
   assert.throws(() => readJsonl(missing, { what: 'task x', hint: 'build it first' }), /does not exist \(build it first\)$/);
-  assert.throws(() => readJsonl(dir, { what: 'forget file' }), refused('NOT_FOUND', /does not exist/), 'a folder is not a file');
+  assert.throws(() => readJsonl(dir, { what: 'forget file' }), refused('BAD_INPUT', /is a folder, not a file; give a JSONL file/));
+  const array = join(dir, 'array.json');
+  writeFileSync(array, JSON.stringify([{ text: SECRET }, { text: 'b' }], null, 2));
+  assert.throws(() => readJsonl(array, { what: 'forget file' }), refused('BAD_INPUT', /array\.json is one JSON array; expected JSONL/));
 
   const notJson = join(dir, 'not-json.jsonl');
   writeFileSync(notJson, `{"text": "fine"}\n\n{"text": "${SECRET}", \n`);
