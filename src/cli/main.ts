@@ -139,6 +139,7 @@ program
 
 registerUnlearnCommands(program);
 registerEval(program);
+(await import('./ask.js')).registerAskCommand(program);
 (await import('./sisa.js')).registerSisaCommands(program);
 (await import('./table.js')).registerTableCommand(program);
 (await import('./report.js')).registerReportCommands(program);

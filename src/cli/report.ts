@@ -1,12 +1,7 @@
 // `lethe report` (REPORT.md + report.html from evaluation folders) and `lethe compare` (the results
 // table of several runs). Neither needs the native addon: they only read JSON and render SVG.
 import type { Command } from 'commander';
-
-const list = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+import { list } from './options.js';
 
 export function registerReportCommands(program: Command): void {
   program

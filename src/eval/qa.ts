@@ -21,17 +21,23 @@ export interface QaScore {
 
 export { qaPrompt, encodeQa } from '../train/prompt.js';
 
-/** exp(mean log p(answer token | ...)) per item. */
+/** exp(mean log p(answer token | ...)) per item; with `includeEos` the EOS after the answer counts
+ *  as an answer token, as in the evaluator's `*_Q_A_Prob` (TOFU's definition). */
 export async function answerProbabilities(
   model: CausalLM,
   tok: Tokenizer,
   items: QaItem[],
   batchSize = 16,
   format: PromptFormat = {},
+  includeEos = false,
 ): Promise<number[]> {
   const out: number[] = [];
+  const eos = includeEos && tok.eosTokenId !== null ? [tok.eosTokenId] : [];
   for (let i = 0; i < items.length; i += batchSize) {
-    const encoded = await Promise.all(items.slice(i, i + batchSize).map((q) => encodeQa(tok, q.question, q.answer, format)));
+    const encoded = (await Promise.all(items.slice(i, i + batchSize).map((q) => encodeQa(tok, q.question, q.answer, format)))).map((e) => ({
+      ...e,
+      ids: [...e.ids, ...eos],
+    }));
     const len = Math.max(...encoded.map((e) => e.ids.length));
     const ids = encoded.map((e) => [...e.ids, ...new Array<number>(len - e.ids.length).fill(tok.padTokenId)]);
     const labels = encoded.map((e) =>
@@ -56,12 +62,13 @@ export async function greedyAnswers(
   items: QaItem[],
   maxNewTokens = 48,
   batchSize = 16,
+  format: PromptFormat = {},
 ): Promise<{ generated: string; rougeLRecall: number }[]> {
   const out: { generated: string; rougeLRecall: number }[] = [];
   for (let i = 0; i < items.length; i += batchSize) {
     const chunk = items.slice(i, i + batchSize);
     const enc = await tok.encodeBatch(
-      chunk.map((q) => qaPrompt(q.question)),
+      chunk.map((q) => qaPrompt(q.question, format, tok)),
       { paddingSide: 'left' },
     );
     const promptLen = enc.inputIds.size(1);
