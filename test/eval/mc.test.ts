@@ -314,8 +314,10 @@ test('each layout parses its good rows and names the file, the line and the expe
     ),
   );
   const list = join(tmp, 'list.jsonl');
-  writeFileSync(list, '[1, 2]\n');
+  writeFileSync(list, '[1, 2]\n[3]\n');
   assert.throws(() => readTaskFile('boolq', list), refused('BAD_INPUT', /line 1: expected a JSON object \{"passage"/));
+  writeFileSync(list, '[1, 2]\n');
+  assert.throws(() => readTaskFile('boolq', list), refused('BAD_INPUT', /list\.jsonl is one JSON array; expected JSONL/));
   const empty = join(tmp, 'empty.jsonl');
   writeFileSync(empty, '\n\n');
   assert.throws(
