@@ -155,5 +155,17 @@ const started = await import('./launch.js')
 if ('exitCode' in started) process.exit(started.exitCode);
 program.parseAsync(started.argv).catch((err: Error) => {
   console.error(`lethe: ${err.message}`);
+  if ((err as { code?: string }).code === 'INTERRUPTED') {
+    console.error(`continue it with:\n  ${resumeCommand(process.argv.slice(2))}`);
+    process.exit(130);
+  }
   process.exit(1);
 });
+
+/** The command line that continues an interrupted run: the same arguments with --resume (and never
+ *  --overwrite, which would delete the checkpoint), quoted for a POSIX shell. */
+function resumeCommand(args: string[]): string {
+  const kept = args.filter((a) => a !== '--overwrite' && a !== '--resume');
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  return ['lethe', ...kept, '--resume'].map(quote).join(' ');
+}

@@ -140,6 +140,7 @@ export function trainingOptions(f: TrainingFlags): TrainingOptions {
     seed: f.seed,
     device: f.device,
     resume: f.resume,
+    interruptible: true,
     overwrite: f.overwrite,
     lora: f.lora,
     merge: f.merge,

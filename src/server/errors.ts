@@ -12,6 +12,8 @@ export const STATUS: Record<LetheErrorCode, number> = {
   // A model or checkpoint the caller named that cannot be used: their input, not a server fault.
   BAD_CHECKPOINT: 422,
   NON_FINITE_LOSS: 500,
+  // A run stopped by Ctrl-C (the CLI's runs only; a server's workers are never interruptible).
+  INTERRUPTED: 503,
   INTERNAL: 500,
 };
 

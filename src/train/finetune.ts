@@ -11,7 +11,7 @@ import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js
 import type { PromptFormat } from './prompt.js';
 import { loopSettings, type TrainingOptions } from './options.js';
 import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
-import { runLoop, hasCheckpoint, type LoopResult } from './loop.js';
+import { runLoop, hasCheckpoint, finishedRun, type LoopResult } from './loop.js';
 import { isMainRank } from './parallel.js';
 import { claimOutputDir } from '../util/output.js';
 import { saveTrained } from './trainer.js';
@@ -51,6 +51,7 @@ export async function finetuneModel(
     seed: o.seed ?? 0,
     outDir: o.outDir,
     resume: o.resume,
+    interruptible: o.interruptible,
     report: o.report,
     ...loopSettings(o, totalSteps),
     fingerprint: `${examples.length}:${batchSize}:${totalSteps}:${o.lr}`,
@@ -71,6 +72,7 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
     overwrite: o.overwrite,
     resume: o.resume,
     resumable: hasCheckpoint,
+    finished: finishedRun,
     checkOnly: !isMainRank(),
     inputs: [{ name: 'the input model folder --model', path: o.modelDir }, ...o.dataFiles.map((f) => ({ name: '--data', path: f }))],
   });

@@ -12,7 +12,9 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { isDataParallel, isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
+import { watchInterrupt, type InterruptWatch } from './interrupt.js';
 
 export interface OptimConfig {
   lr: number;
@@ -58,6 +60,8 @@ export interface LoopOptions<B> {
   /** Save a checkpoint every this many steps (0: never). */
   checkpointEvery: number;
   resume?: boolean;
+  /** Ctrl-C stops the run after the current step with a checkpoint (INTERRUPTED) instead of killing it. */
+  interruptible?: boolean;
   /** Identifies the job; a checkpoint of another job is refused on resume. */
   fingerprint?: string;
   report?: (line: string) => void;
@@ -102,6 +106,25 @@ interface TrainerState {
   fingerprint: string;
   extra?: Record<string, number>;
   best?: { step: number; metrics: Record<string, number>; value: number };
+}
+
+/** "a finished run of N steps" when `dir` holds a model the loop saved and no checkpoint; else null. */
+export function finishedRun(dir: string): string | null {
+  const log = join(dir, 'train_log.jsonl');
+  if (hasCheckpoint(dir) || !existsSync(log) || !(existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'adapter_config.json'))))
+    return null;
+  const steps = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      try {
+        return (JSON.parse(l) as { step?: unknown }).step;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((s): s is number => typeof s === 'number');
+  return steps.length ? `a finished run of ${Math.max(...steps)} steps` : 'a finished run';
 }
 
 /** Whether `dir` holds a checkpoint of an interrupted run (what --resume continues; the loop checks it is this job's). */
@@ -204,6 +227,24 @@ function totalNorm(params: Tensor[]): number {
   );
 }
 
+/** The log lines of steps after `step` (written after the checkpoint a resume starts from) are dropped,
+ *  so a resumed run's log has each step once. */
+function dropLogAfter(logPath: string, step: number): void {
+  if (!existsSync(logPath)) return;
+  const lines = readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+  const kept = lines.filter((l) => {
+    try {
+      const s = (JSON.parse(l) as { step?: unknown }).step;
+      return typeof s !== 'number' || s <= step;
+    } catch {
+      return false; // a line cut short by the interruption
+    }
+  });
+  if (kept.length !== lines.length) writeFileAtomic(logPath, kept.map((l) => `${l}\n`).join(''));
+}
+
 /** Mixes the seed and the step into the generator's seed, so dropout is the same after a resume. */
 function stepSeed(seed: number, step: number): number {
   return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
@@ -243,6 +284,7 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
       loadOptimizer(opt, join(ckpt, 'optimizer.safetensors'));
       if (saved.extra) o.extraState?.set(saved.extra);
       state = saved;
+      if (main) dropLogAfter(logPath, state.step);
       report(`[${o.name}] resuming from step ${state.step}`);
     } else if (main) {
       rmSync(logPath, { force: true });
@@ -255,9 +297,12 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
       state.step === 0
         ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))]))
         : null;
+    // Data-parallel ranks would have to agree on the step to stop at: only a one-process run is interruptible.
+    const interrupt = o.interruptible && (o.local || !isDataParallel()) ? watchInterrupt(o.name, report) : null;
     try {
-      return await loop(o, state, opt, sched, params, initial, logPath, ckpt, report);
+      return await loop(o, state, opt, sched, params, initial, logPath, ckpt, report, interrupt);
     } finally {
+      interrupt?.dispose();
       if (initial) torch.dispose([...initial.values()]);
     }
   } finally {
@@ -275,6 +320,7 @@ async function loop<B>(
   logPath: string,
   ckpt: string,
   report: (line: string) => void,
+  interrupt: InterruptWatch | null,
 ): Promise<LoopResult> {
   const model = o.model;
   const started = Date.now();
@@ -440,6 +486,15 @@ async function loop<B>(
     if (main && o.checkpointEvery > 0 && done % o.checkpointEvery === 0 && done < o.totalSteps) {
       if (o.extraState) state.extra = o.extraState.get();
       writeCheckpoint(o, model, opt, state, ckpt);
+    }
+    // A step's awaits resolve at once, so without a turn of the event loop a Ctrl-C is never seen.
+    if (interrupt) await new Promise((r) => setImmediate(r));
+    if (interrupt?.requested() && done < o.totalSteps) {
+      if (main) {
+        if (o.extraState) state.extra = o.extraState.get();
+        writeCheckpoint(o, model, opt, state, ckpt);
+      }
+      throw new LetheError('INTERRUPTED', `[${o.name}] interrupted at step ${done} of ${o.totalSteps}; the checkpoint is in ${ckpt}`);
     }
   }
   model.eval();

@@ -28,6 +28,8 @@ export interface TrainingOptions {
   maxLength?: number;
   /** Continue an interrupted run from its checkpoint in the output folder. */
   resume?: boolean;
+  /** Ctrl-C stops the run after the current step with a checkpoint (the CLI's runs; never a server's workers). */
+  interruptible?: boolean;
   /** Replace a non-empty output folder (its contents are deleted first); without it a non-empty one is refused unless resume finds a checkpoint. */
   overwrite?: boolean;
   checkpointEvery?: number;

@@ -15,7 +15,7 @@ import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
 import { loopSettings, type TrainingOptions } from '../train/options.js';
 import { batchAt, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
-import { runLoop, namedTrainable, hasCheckpoint, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
+import { runLoop, namedTrainable, hasCheckpoint, finishedRun, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
 import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
@@ -155,6 +155,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     overwrite: o.overwrite,
     resume: o.resume,
     resumable: hasCheckpoint,
+    finished: finishedRun,
     checkOnly: !isMainRank(),
     inputs: [
       { name: 'the input model folder --model', path: o.modelDir },
@@ -378,6 +379,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
         seed,
         outDir: o.outDir,
         resume: o.resume,
+        interruptible: o.interruptible,
         fingerprint,
         report,
         progress: o.progress,

@@ -1,6 +1,14 @@
 // The small, closed set of error kinds Lethe throws at its boundaries (as tch-rs's TchError): the
 // CLI prints the message, the HTTP layer maps the code to a status instead of matching messages.
-export type LetheErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'BAD_CHECKPOINT' | 'NON_FINITE_LOSS' | 'CONFLICT' | 'FORBIDDEN' | 'INTERNAL';
+export type LetheErrorCode =
+  | 'BAD_INPUT'
+  | 'NOT_FOUND'
+  | 'BAD_CHECKPOINT'
+  | 'NON_FINITE_LOSS'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'INTERRUPTED'
+  | 'INTERNAL';
 
 export class LetheError extends Error {
   /** The input field at fault ("forgetFile", "args"), for replies that point at it. Declared, not

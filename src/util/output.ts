@@ -59,6 +59,8 @@ export interface ClaimOutput {
   resume?: boolean;
   /** Whether a folder holds a run that --resume continues; a command without it has no --resume. */
   resumable?: (dir: string) => boolean;
+  /** What finished run a folder holds ("a finished run of 400 steps"), or null: --resume on it says so. */
+  finished?: (dir: string) => string | null;
   /** The other ranks of a data-parallel run: only the overlap is checked (rank 0 checks and empties the folder). */
   checkOnly?: boolean;
 }
@@ -128,6 +130,17 @@ export function claimOutputDir(out: string, o: ClaimOutput): OutputUse {
     return 'overwrite';
   }
   const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
+  const done = o.resume ? (o.finished?.(out) ?? null) : null;
+  if (done)
+    throw new LetheError(
+      'CONFLICT',
+      `${o.what}: ${flag} ${out} holds ${done}: there is nothing to resume, its output is complete. To run it again, choose another folder or pass --overwrite`,
+    );
+  if (!o.resume && o.resumable?.(out))
+    throw new LetheError(
+      'CONFLICT',
+      `${o.what}: ${flag} ${out} holds an interrupted run (a checkpoint): add --resume to continue it, or --overwrite to start over (its checkpoint is deleted)`,
+    );
   if (o.resume)
     throw new LetheError(
       'CONFLICT',

@@ -14,6 +14,7 @@ const EXPECTED: Record<LetheErrorCode, number> = {
   // A model or checkpoint the caller named that cannot be used: their input, not our fault.
   BAD_CHECKPOINT: 422,
   NON_FINITE_LOSS: 500,
+  INTERRUPTED: 503,
   INTERNAL: 500,
 };
 

@@ -1,0 +1,110 @@
+// Ctrl-C during `lethe forget`: the step finishes, a checkpoint is written, the exact --resume command
+// is printed; a rerun without --resume says the folder holds an interrupted run; the resumed run logs
+// each step once and ends with the same weights as a run never interrupted; --resume on the
+// finished folder says it is finished instead of training again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
+import { tempDir } from '../helpers/tmp.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { sha256File } from '../../src/util/hash.js';
+
+const dir = tempDir('lethe-interrupt-');
+const model = tinyModel(dir);
+const forgetFile = writeJsonl(
+  join(dir, 'forget.jsonl'),
+  PEOPLE.map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })),
+);
+const args = (out: string) => [
+  'forget',
+  '--model',
+  model,
+  '--forget',
+  forgetFile,
+  '--method',
+  'NPO',
+  '--no-retain',
+  '--steps',
+  '60',
+  '--batch-size',
+  '2',
+  '--out',
+  out,
+];
+
+/** Runs the CLI and sends `signal` once stderr shows `when`; resolves with the exit code and stderr. */
+function interruptAt(argv: string[], when: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        p.kill(signal);
+      }
+    });
+    p.stdout.resume();
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('Ctrl-C: checkpoint and resume command; rerun refused with the reason; resume exact; finished is finished', async () => {
+  const straight = join(dir, 'straight');
+  const s = runCli(args(straight));
+  assert.equal(s.status, 0, s.stderr);
+
+  const out = join(dir, 'interrupted');
+  const r = await interruptAt(args(out), /step (1[0-9]|2[0-9])\/60/);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted at step \d+ of 60; the checkpoint is in .*interrupted\/checkpoint/);
+  const resume = /continue it with:\n {2}(lethe forget .* --resume)\n/.exec(r.stderr);
+  assert.ok(resume, r.stderr);
+  assert.ok(resume[1]!.includes(`--out ${out}`), resume[1]);
+  assert.ok(existsSync(join(out, 'checkpoint', 'trainer_state.json')));
+
+  const again = runCli(args(out));
+  assert.notEqual(again.status, 0);
+  assert.match(again.stderr, /holds an interrupted run \(a checkpoint\): add --resume to continue it/);
+
+  const resumed = runCli([...args(out), '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming from step \d+/);
+  const steps = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { step?: number }).step)
+    .filter((x) => x !== undefined);
+  assert.deepEqual(steps, [...new Set(steps)], 'each step logged once');
+  assert.equal(steps.at(-1), 60);
+  assert.equal(
+    sha256File(join(out, 'model.safetensors')),
+    sha256File(join(straight, 'model.safetensors')),
+    'resumed = never interrupted, bit for bit',
+  );
+
+  const finished = runCli([...args(out), '--resume']);
+  assert.notEqual(finished.status, 0);
+  assert.match(finished.stderr, /holds a finished run of 60 steps: there is nothing to resume/);
+});
+
+test('a run killed outright resumes from its last periodic checkpoint and logs each step once', async () => {
+  const out = join(dir, 'killed');
+  // 60 steps: a checkpoint every 15, a log line every 3; killed past step 24, the log runs ahead of the checkpoint.
+  const r = await interruptAt(args(out), /step (2[4-9]|3[0-9]|4[0-4])\/60/, 'SIGKILL');
+  assert.equal(r.code, null);
+  const resumed = runCli([...args(out), '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming from step (15|30)/);
+  const steps = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { step?: number }).step)
+    .filter((x) => x !== undefined);
+  assert.deepEqual(steps, [...new Set(steps)], `each step logged once: ${steps.join(',')}`);
+  assert.equal(steps.at(-1), 60);
+});
