@@ -26,6 +26,7 @@ interface EvalCliOptions {
   list?: boolean;
   tasks?: string;
   numFewshot: number;
+  json?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -57,6 +58,7 @@ export function registerEval(program: Command): void {
     .option('--batch-size <n>', 'sequences per forward / generation batch', int('eval', '--batch-size'), 32)
     .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json (new or empty)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+    .option('--json', 'print {out, seconds, summary} as one JSON object instead of the table')
     .option(
       '--tasks <list>',
       'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated',
@@ -119,6 +121,10 @@ export function registerEval(program: Command): void {
       });
       const { writeReports } = await import('../eval/report/index.js');
       await writeReports([opts.out], { retain: opts.retainResults });
+      if (opts.json) {
+        console.log(JSON.stringify({ out: opts.out, seconds: r.seconds, summary: r.summary }, null, 2));
+        return;
+      }
       const width = Math.max(...Object.keys(r.summary).map((k) => k.length));
       for (const [k, v] of Object.entries(r.summary)) console.log(`${k.padEnd(width)}  ${v === null ? '—' : Number(v).toPrecision(4)}`);
       console.log(

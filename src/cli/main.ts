@@ -145,6 +145,14 @@ registerEval(program);
 (await import('./report.js')).registerReportCommands(program);
 (await import('./workflow.js')).registerWorkflowCommands(program);
 
+markRequired(program);
+
+/** "(required)" after the description of every mandatory option, in every command's --help. */
+function markRequired(cmd: Command): void {
+  for (const o of cmd.options) if (o.mandatory && !o.description.endsWith('(required)')) o.description += ' (required)';
+  for (const c of cmd.commands) markRequired(c);
+}
+
 // --nproc N launches N data-parallel ranks; a rank (WORLD_SIZE set) joins its process group first.
 const started = await import('./launch.js')
   .then((l) => l.launchOrJoin(process.argv))

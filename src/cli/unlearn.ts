@@ -15,6 +15,7 @@ type ForgetFlags = TrainingFlags & {
   alsoForget?: string[];
   evalEvery?: number;
   keepBest?: string;
+  json?: boolean;
 };
 
 export function registerUnlearnCommands(program: Command): void {
@@ -36,7 +37,15 @@ export function registerUnlearnCommands(program: Command): void {
         'every N steps measure forget_prob, retain_prob and gap (= retain_prob − forget_prob) on QA data',
         int('forget', '--eval-every'),
       )
-      .option('--keep-best <metric:mode>', 'keep the weights of the best evaluation, e.g. gap:max or forget_prob:min (needs --eval-every)'),
+      .option('--keep-best <metric:mode>', 'keep the weights of the best evaluation, e.g. gap:max or forget_prob:min (needs --eval-every)')
+      .option('--json', 'print the result as one JSON object on stdout (the log stays on stderr)'),
+    undefined,
+    {
+      epochs: 'passes over the forget data (default: 5; TaskVector, WHP and Distill set their own)',
+      lr: 'peak learning rate, AdamW with linear warm-up and decay (default: 1e-4)',
+      batchSize: 'forget rows per step, each with as many retain rows (default: 8)',
+      maxLength: "cut examples to this many tokens (default: the model's context)",
+    },
   ).action(async (o: ForgetFlags) => {
     const { forget, parseMask } = await import('../unlearn/index.js');
     let config: Record<string, unknown> = {};
@@ -75,9 +84,11 @@ export function registerUnlearnCommands(program: Command): void {
       mask: o.mask ? parseMask(o.mask) : undefined,
       alsoForget: o.alsoForget,
     });
-    console.log(
-      `${r.method}: ${r.steps} steps in ${r.seconds.toFixed(1)} s, ${r.parametersChanged} of ${r.parametersTotal} parameters changed → ${r.outDir}`,
-    );
+    // The run's last line (steps, time, parameters changed) is already in the log; --json is the result for scripts.
+    if (o.json) {
+      const { loop, ...result } = r;
+      console.log(JSON.stringify({ ...result, finalLoss: loop.finalLoss, tokens: loop.tokens, resumedFrom: loop.resumedFrom }, null, 2));
+    }
   });
 
   program
@@ -111,6 +122,13 @@ export function registerUnlearnCommands(program: Command): void {
       .description('fine-tune a model on JSONL data (build a target, a reinforced model, a relearning attack)')
       .requiredOption('--model <dir>', 'the model folder to start from (only read)')
       .requiredOption('--data <files...>', 'JSONL files ({"text"} or {"question","answer"} rows)'),
+    undefined,
+    {
+      epochs: 'passes over the data (default: 3)',
+      lr: 'peak learning rate, AdamW with linear warm-up and decay (default: 1e-4)',
+      batchSize: 'examples per step (default: 8)',
+      maxLength: "cut examples to this many tokens (default: the model's context)",
+    },
   ).action(async (o: TrainingFlags & { model: string; data: string[] }) => {
     const { finetune } = await import('../train/finetune.js');
     const r = await finetune({ modelDir: o.model, dataFiles: o.data, outDir: o.out, ...trainingOptions(o) });

@@ -1,0 +1,80 @@
+// Machine-readable results: `forget --json` and `eval --json` print one JSON object on stdout (the log
+// stays on stderr), and --help marks the required options and shows the training defaults.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
+import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
+
+const dir = tempDir('lethe-json-');
+const model = tinyModel(dir);
+const forgetFile = writeJsonl(
+  join(dir, 'forget.jsonl'),
+  PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })),
+);
+
+test('forget --json: the result object, the same as unlearning.json records', () => {
+  const out = join(dir, 'forgot');
+  const r = runCli([
+    'forget',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--method',
+    'NPO',
+    '--no-retain',
+    '--steps',
+    '3',
+    '--out',
+    out,
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(j.method, 'NPO');
+  assert.equal(j.steps, 3);
+  assert.equal(j.outDir, out);
+  const record = (JSON.parse(readFileSync(join(out, 'unlearning.json'), 'utf8')) as { requests: Record<string, unknown>[] }).requests.at(
+    -1,
+  )!;
+  assert.deepEqual(j.args, record.args);
+  assert.equal(j.parametersChanged, record.parametersChanged);
+  assert.ok(Number.isFinite(j.finalLoss as number));
+  assert.match(r.stderr, /\[forget\] NPO: 3 steps in/, 'the log is on stderr');
+});
+
+test('eval --json: {out, seconds, summary} with the numbers of SUMMARY.json', () => {
+  const out = join(dir, 'eval');
+  const r = runCli([
+    'eval',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--metrics',
+    'forget_Q_A_Prob',
+    '--out',
+    out,
+    '--json',
+    '--no-cache',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { out: string; summary: Record<string, number> };
+  assert.equal(j.out, out);
+  const summary = JSON.parse(readFileSync(join(out, 'SUMMARY.json'), 'utf8')) as Record<string, number>;
+  assert.equal(j.summary.forget_Q_A_Prob, summary.forget_Q_A_Prob);
+});
+
+test('--help marks required options and shows the training defaults', () => {
+  const help = runCli(['forget', '--help']).stdout.replace(/\s+/g, ' ');
+  for (const flag of ['--model <dir>', '--forget <file>', '--method <name>', '--out <dir>'])
+    assert.match(help, new RegExp(`${flag.replace(/[<>]/g, '.')} [^-]*\\(required\\)`), flag);
+  assert.match(help, /--epochs <n> passes over the forget data \(default: 5/);
+  assert.match(help, /--lr <x> peak learning rate.*\(default: 1e-4\)/);
+  assert.match(help, /--batch-size <n> .*\(default: 8\)/);
+  assert.match(help, /--max-length <n> .*\(default: the model's context\)/);
+  assert.doesNotMatch(help, /--retain <file> [^-]*\(required\)/);
+});
