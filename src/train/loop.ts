@@ -245,6 +245,14 @@ function dropLogAfter(logPath: string, step: number): void {
   if (kept.length !== lines.length) writeFileAtomic(logPath, kept.map((l) => `${l}\n`).join(''));
 }
 
+/** Seconds as m:ss, or h:mm:ss from an hour. */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const [h, m, r] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
+}
+
 /** Mixes the seed and the step into the generator's seed, so dropout is the same after a resume. */
 function stepSeed(seed: number, step: number): number {
   return (Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
@@ -475,8 +483,11 @@ async function loop<B>(
       const extra = Object.entries(lastParts)
         .map(([k, v]) => `  ${k} ${v.toFixed(4)}`)
         .join('');
+      // The ETA extrapolates this run's own pace (steps since it started or resumed).
+      const elapsed = (now - started) / 1000;
+      const eta = done < o.totalSteps ? `  ETA ${clock((elapsed / (done - resumedFrom)) * (o.totalSteps - done))}` : '';
       report(
-        `[${o.name}] [${bar}] step ${done}/${o.totalSteps}  loss ${lastLoss.toFixed(4)}${extra}${tokens ? `  ${Math.round(tps)} tok/s` : ''}`,
+        `[${o.name}] [${bar}] step ${done}/${o.totalSteps}  loss ${lastLoss.toFixed(4)}${extra}${tokens ? `  ${Math.round(tps)} tok/s` : ''}  ${clock(elapsed)} elapsed${eta}`,
       );
       windowTokens = 0;
       windowStart = now;

@@ -10,6 +10,7 @@ import { loadTokenizer, missingEosWarning } from '../models/tokenizer.js';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { modelFingerprint } from '../util/model-fingerprint.js';
 import { sha256, sha256File } from '../util/hash.js';
 import { claimOutputDir } from '../util/output.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
@@ -55,6 +56,8 @@ export interface ForgetResult {
 }
 
 export interface UnlearningRecord {
+  /** sha256 of the input model folder as the registry and certificates compute it (modelFingerprint). */
+  inputModelSha256: string;
   method: string;
   args: Record<string, unknown>;
   data: { forget: string[]; retain: string | null };
@@ -163,6 +166,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       ...(o.retainFile ? [{ name: '--retain', path: o.retainFile }] : []),
     ],
   });
+  // What was unlearned from, identified before anything is loaded (only the main rank writes the record).
+  const inputModelSha256 = isMainRank() ? modelFingerprint(o.modelDir).sha256 : '';
   const device = o.device ?? 'cpu';
   const seed = o.seed ?? 0;
   const started = Date.now();
@@ -300,6 +305,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
         loop,
       };
     const record: UnlearningRecord = {
+      inputModelSha256,
       method: method.name,
       args,
       data: { forget: forgetFiles.map(sha256File), retain: o.retainFile ? sha256File(o.retainFile) : null },

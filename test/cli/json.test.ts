@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
+import { clock } from '../../src/train/loop.js';
+import { modelFingerprint } from '../../src/util/model-fingerprint.js';
 
 const dir = tempDir('lethe-json-');
 const model = tinyModel(dir);
@@ -43,7 +45,17 @@ test('forget --json: the result object, the same as unlearning.json records', ()
   assert.deepEqual(j.args, record.args);
   assert.equal(j.parametersChanged, record.parametersChanged);
   assert.ok(Number.isFinite(j.finalLoss as number));
+  assert.equal(record.inputModelSha256, modelFingerprint(model).sha256, 'unlearning.json names the input model by its fingerprint');
   assert.match(r.stderr, /\[forget\] NPO: 3 steps in/, 'the log is on stderr');
+  assert.match(r.stderr, /step 1\/3 .* \d+:\d\d elapsed {2}ETA \d+:\d\d\n/, 'progress lines show the elapsed time and an ETA');
+  assert.match(r.stderr, /step 3\/3 .* \d+:\d\d elapsed\n/, 'the last one no ETA');
+});
+
+test('clock: m:ss, and h:mm:ss from an hour', () => {
+  assert.deepEqual(
+    [clock(0), clock(59.6), clock(61), clock(3599), clock(3600), clock(7322)],
+    ['0:00', '1:00', '1:01', '59:59', '1:00:00', '2:02:02'],
+  );
 });
 
 test('eval --json: {out, seconds, summary} with the numbers of SUMMARY.json', () => {
