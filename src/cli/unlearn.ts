@@ -16,6 +16,7 @@ type ForgetFlags = TrainingFlags & {
   evalEvery?: number;
   keepBest?: string;
   json?: boolean;
+  dryRun?: boolean;
 };
 
 export function registerUnlearnCommands(program: Command): void {
@@ -38,7 +39,8 @@ export function registerUnlearnCommands(program: Command): void {
         int('forget', '--eval-every'),
       )
       .option('--keep-best <metric:mode>', 'keep the weights of the best evaluation, e.g. gap:max or forget_prob:min (needs --eval-every)')
-      .option('--json', 'print the result as one JSON object on stdout (the log stays on stderr)'),
+      .option('--dry-run', 'check every input and print the plan (rows, tokens, steps, lr, what would be written); train nothing')
+      .option('--json', 'print the result (or with --dry-run the plan) as one JSON object on stdout (the log stays on stderr)'),
     undefined,
     {
       epochs: 'passes over the forget data (default: 5; TaskVector, WHP and Distill set their own)',
@@ -71,7 +73,7 @@ export function registerUnlearnCommands(program: Command): void {
         format: training.format,
       });
     }
-    const r = await forget({
+    const options = {
       evaluation,
       modelDir: o.model,
       forgetFile: o.forget,
@@ -83,7 +85,13 @@ export function registerUnlearnCommands(program: Command): void {
       ...training,
       mask: o.mask ? parseMask(o.mask) : undefined,
       alsoForget: o.alsoForget,
-    });
+    };
+    if (o.dryRun) {
+      const plan = await forget({ ...options, dryRun: true, report: o.json ? () => {} : undefined });
+      if (o.json) console.log(JSON.stringify(plan, null, 2));
+      return;
+    }
+    const r = await forget(options);
     // The run's last line (steps, time, parameters changed) is already in the log; --json is the result for scripts.
     if (o.json) {
       const { loop, ...result } = r;

@@ -12,7 +12,8 @@ import { LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { modelFingerprint } from '../util/model-fingerprint.js';
 import { sha256, sha256File } from '../util/hash.js';
-import { claimOutputDir } from '../util/output.js';
+import { checkOutputDir, claimOutputDir } from '../util/output.js';
+import { IGNORE_INDEX } from '../models/loss.js';
 import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
 import { loopSettings, type TrainingOptions } from '../train/options.js';
 import { batchAt, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
@@ -42,6 +43,26 @@ export interface ForgetOptions extends TrainingOptions {
   evaluation?: Evaluation;
   /** After every training step (see LoopOptions.progress). */
   progress?: LoopOptions<StepBatch>['progress'];
+  /** Check every input and return the plan (rows, tokens, steps, what would be written) without training or writing. */
+  dryRun?: boolean;
+}
+
+/** What a run would do (`lethe forget --dry-run`). */
+export interface ForgetPlan {
+  dryRun: true;
+  method: string;
+  args: Record<string, unknown>;
+  model: { dir: string; type: string; parameters: number; eos: boolean };
+  rows: { forget: number; retain: number; alternate: number };
+  /** Tokens the loss is computed on (answers of QA rows, all tokens of text rows), after --max-length. */
+  targetTokens: { forget: number; retain: number };
+  maxLength: number;
+  batchSize: number;
+  steps: number;
+  lr: number | null;
+  device: string;
+  lora: boolean;
+  out: { dir: string; use: string; writes: string[] };
 }
 
 export interface ForgetResult {
@@ -122,7 +143,22 @@ async function alternateAnswer(row: DataRow, index: number, kind: NonNullable<Me
   return idkAnswer(index);
 }
 
-export async function forget(o: ForgetOptions): Promise<ForgetResult> {
+/** The plan of a dry run as the lines `lethe forget --dry-run` prints. */
+export function formatPlan(p: ForgetPlan): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return [
+    `[forget] dry run: nothing trained, nothing written`,
+    `  model      ${p.model.dir} (${p.model.type}, ${n(p.model.parameters)} parameters${p.model.eos ? '' : ', NO EOS token'})${p.lora ? ', LoRA adapters' : ''}`,
+    `  method     ${p.method} ${JSON.stringify(p.args)}`,
+    `  data       ${n(p.rows.forget)} forget rows (${n(p.targetTokens.forget)} target tokens), ${n(p.rows.retain)} retain rows (${n(p.targetTokens.retain)} target tokens)${p.rows.alternate ? `, ${n(p.rows.alternate)} alternate answers` : ''}; cut to ${n(p.maxLength)} tokens`,
+    `  training   ${n(p.steps)} steps at batch size ${p.batchSize}, lr ${p.lr ?? "the method's own"}, on ${p.device}`,
+    `  output     ${p.out.dir}: ${p.out.use}; writes ${p.out.writes.join(', ')}`,
+  ].join('\n');
+}
+
+export async function forget(o: ForgetOptions & { dryRun: true }): Promise<ForgetPlan>;
+export async function forget(o: ForgetOptions): Promise<ForgetResult>;
+export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPlan> {
   const report = !isMainRank() ? () => {} : (o.report ?? ((l: string) => process.stderr.write(l + '\n')));
   checkInputs(o);
   const method = getMethod(o.method);
@@ -152,8 +188,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       `forget: method ${method.name} answers the forget questions differently, so the forget file must hold {"question","answer"} rows`,
     );
   }
-  // Last of the checks, as it may empty the folder (--overwrite).
-  claimOutputDir(o.outDir, {
+  // Last of the checks, as it may empty the folder (--overwrite); a dry run only says what would happen.
+  const outputUse = (o.dryRun ? checkOutputDir : claimOutputDir)(o.outDir, {
     what: 'forget',
     overwrite: o.overwrite,
     resume: o.resume,
@@ -167,7 +203,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
     ],
   });
   // What was unlearned from, identified before anything is loaded (only the main rank writes the record).
-  const inputModelSha256 = isMainRank() ? modelFingerprint(o.modelDir).sha256 : '';
+  const inputModelSha256 = isMainRank() && !o.dryRun ? modelFingerprint(o.modelDir).sha256 : '';
   const device = o.device ?? 'cpu';
   const seed = o.seed ?? 0;
   const started = Date.now();
@@ -213,6 +249,39 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult> {
       );
     }
 
+    if (o.dryRun) {
+      const targets = (ex: Row[]) =>
+        ex.reduce((s, e) => s + (e.labels ? e.labels.filter((t) => t !== IGNORE_INDEX).length : e.ids.length), 0);
+      const plan: ForgetPlan = {
+        dryRun: true,
+        method: method.name,
+        args,
+        model: {
+          dir: o.modelDir,
+          type: model.config.modelType,
+          parameters: model.parameters().reduce((s, t) => s + t.numel(), 0),
+          eos: tok.eosTokenId !== null,
+        },
+        rows: { forget: forgetEx.length, retain: retainEx.length, alternate: altEx.length },
+        targetTokens: { forget: targets(forgetEx), retain: targets(retainEx) },
+        maxLength,
+        batchSize,
+        steps: totalSteps,
+        lr: method.procedure && o.lr === undefined ? null : (o.lr ?? 1e-4),
+        device: String(device),
+        lora: !!o.lora,
+        out: {
+          dir: o.outDir,
+          use: String(outputUse),
+          writes:
+            o.lora && !o.merge
+              ? ['adapter_model.safetensors', 'adapter_config.json', 'unlearning.json', 'train_log.jsonl']
+              : ['config.json', 'model.safetensors', 'tokenizer files', 'unlearning.json', 'train_log.jsonl'],
+        },
+      };
+      report(formatPlan(plan));
+      return plan;
+    }
     // Quantities from the starting model, computed once before any weight moves.
     const refForget = needs.referenceLogLik ? referenceLogLiks(model, forgetEx, tok.padTokenId, device) : null;
     const refAlt = needs.referenceLogLik && altEx.length ? referenceLogLiks(model, altEx, tok.padTokenId, device) : null;

@@ -153,6 +153,18 @@ export function claimOutputDir(out: string, o: ClaimOutput): OutputUse {
   );
 }
 
+/** What claimOutputDir would do with `out`, without touching it (a dry run): "a new folder", "resumed
+ *  from its checkpoint", or with `overwrite` "replaced (N entries deleted first)"; its errors otherwise. */
+export function checkOutputDir(out: string, o: ClaimOutput): string {
+  try {
+    return claimOutputDir(out, { ...o, overwrite: false }) === 'resume' ? 'resumed from its checkpoint' : 'a new folder';
+  } catch (err) {
+    if (!(o.overwrite && err instanceof LetheError && err.code === 'CONFLICT')) throw err;
+    refuseToEmpty(realPath(out), o, out);
+    return `replaced (its ${readdirSync(out).length} entries deleted first)`;
+  }
+}
+
 /** Checks an output file: never a folder, never one of the inputs; an existing file only with `overwrite`. */
 export function claimOutputFile(out: string, o: Omit<ClaimOutput, 'resume' | 'resumable'>): void {
   const flag = o.flag ?? '--out';

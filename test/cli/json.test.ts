@@ -2,7 +2,7 @@
 // stays on stderr), and --help marks the required options and shows the training defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -89,4 +89,72 @@ test('--help marks required options and shows the training defaults', () => {
   assert.match(help, /--batch-size <n> .*\(default: 8\)/);
   assert.match(help, /--max-length <n> .*\(default: the model's context\)/);
   assert.doesNotMatch(help, /--retain <file> [^-]*\(required\)/);
+});
+
+test('forget --dry-run: checks the inputs, prints the plan, trains and writes nothing', () => {
+  const fresh = join(dir, 'dry-new');
+  const r = runCli([
+    'forget',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--method',
+    'NPO',
+    '--no-retain',
+    '--out',
+    fresh,
+    '--dry-run',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as {
+    steps: number;
+    batchSize: number;
+    rows: { forget: number };
+    targetTokens: { forget: number };
+    out: { use: string };
+  };
+  // 4 rows at the default batch size 8 (capped at the rows): 1 step an epoch, 5 epochs.
+  assert.deepEqual([plan.rows.forget, plan.batchSize, plan.steps, plan.out.use], [4, 4, 5, 'a new folder']);
+  assert.ok(plan.targetTokens.forget > 4);
+  assert.ok(!existsSync(fresh), 'nothing written');
+
+  const full = join(dir, 'dry-full');
+  mkdirSync(full);
+  writeFileSync(join(full, 'keep.txt'), 'mine');
+  const o = runCli([
+    'forget',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--method',
+    'NPO',
+    '--no-retain',
+    '--out',
+    full,
+    '--dry-run',
+    '--overwrite',
+  ]);
+  assert.equal(o.status, 0, o.stderr);
+  assert.match(o.stderr, /output {5}.*dry-full: replaced \(its 1 entries deleted first\)/);
+  assert.equal(readFileSync(join(full, 'keep.txt'), 'utf8'), 'mine', 'a dry run with --overwrite deletes nothing');
+
+  const bad = runCli([
+    'forget',
+    '--model',
+    model,
+    '--forget',
+    forgetFile,
+    '--method',
+    'NPO',
+    '--set',
+    'beta=abc',
+    '--out',
+    fresh,
+    '--dry-run',
+  ]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /'beta' must be a number, got 'abc'/);
 });
