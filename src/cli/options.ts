@@ -9,6 +9,7 @@ import { parseLora } from '../models/lora-spec.js';
 import type { Device } from '../torch/types.js';
 import type { TrainingOptions } from '../train/options.js';
 import { checkTemplate, type PromptFormat } from '../train/prompt.js';
+import { parseFieldMap, type FieldMap } from '../train/fields.js';
 
 /** What commander calls with a flag's text (and the value so far, for repeatable flags). */
 type Parser<T> = (value: string, previous: T) => T;
@@ -79,6 +80,7 @@ export interface TrainingFlags {
   merge?: boolean;
   promptTemplate?: string;
   chatTemplate?: boolean;
+  fields?: FieldMap;
   maxLength?: number;
   resume?: boolean;
   overwrite?: boolean;
@@ -100,6 +102,11 @@ const TRAINING_FLAGS = {
   promptTemplate: () =>
     new Option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")'),
   chatTemplate: () => new Option('--chat-template', "format QA rows with the model's chat template"),
+  fields: (w: string) =>
+    new Option(
+      '--fields <map>',
+      'where the data files keep the fields: question=prompt,answer=completion (or instruction/output), text=FIELD, or messages (chat turns)',
+    ).argParser((v: string) => parseFieldMap(v, w)),
   maxLength: (w: string) => new Option('--max-length <n>', 'cut examples to this many tokens').argParser(int(w, '--max-length')),
   resume: () => new Option('--resume', 'continue an interrupted run from its checkpoint in --out'),
   overwrite: () => new Option('--overwrite', 'replace a non-empty --out: its contents are deleted first'),
@@ -145,6 +152,7 @@ export function trainingOptions(f: TrainingFlags): TrainingOptions {
     lora: f.lora,
     merge: f.merge,
     format: promptFormat(f),
+    fields: f.fields,
     maxLength: f.maxLength,
   };
 }

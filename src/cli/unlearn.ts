@@ -71,6 +71,7 @@ export function registerUnlearnCommands(program: Command): void {
         every: o.evalEvery,
         keepBest: o.keepBest,
         format: training.format,
+        fields: training.fields,
       });
     }
     const options = {

@@ -4,6 +4,7 @@
 import { LetheError } from '../util/errors.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { readRows } from '../train/examples.js';
+import type { FieldMap } from '../train/fields.js';
 import type { Evaluation } from '../train/loop.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { answerProbabilities, mean } from './qa.js';
@@ -17,11 +18,13 @@ export interface ForgetEvaluationOptions {
   /** "METRIC:min" or "METRIC:max" (METRIC: forget_prob, retain_prob or gap). */
   keepBest?: string;
   format?: PromptFormat;
+  /** The data files' field names (--fields). */
+  fields?: FieldMap;
 }
 
 export function forgetEvaluation(o: ForgetEvaluationOptions): Evaluation {
   const qa = (file: string) =>
-    readRows(file)
+    readRows(file, 'data', o.fields)
       .rows.filter((r) => typeof r.question === 'string')
       .map((r) => ({ question: r.question!, answer: r.answer! }));
   const forgetItems = qa(o.forgetFile);

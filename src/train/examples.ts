@@ -8,6 +8,7 @@ import { IGNORE_INDEX } from '../models/loss.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import { encodeQa, type PromptFormat } from './prompt.js';
 import type { Example } from './batches.js';
+import { mapFields, type FieldMap } from './fields.js';
 
 export interface DataRow {
   text?: string;
@@ -24,7 +25,7 @@ export type RowKind = 'text' | 'qa';
 
 /** Reads and checks a JSONL data file: every row one kind, the fields of that kind strings. `lines`:
  *  each row's line in the file. */
-export function readRows(path: string, role = 'data'): { rows: DataRow[]; lines: number[]; kind: RowKind } {
+export function readRows(path: string, role = 'data', fields?: FieldMap): { rows: DataRow[]; lines: number[]; kind: RowKind } {
   let kind: RowKind | null = null;
   const lines: number[] = [];
   const rows = readJsonl(path, {
@@ -33,19 +34,23 @@ export function readRows(path: string, role = 'data'): { rows: DataRow[]; lines:
     validate: (row, line) => {
       const bad = (field: string | null, expected: string, actual: unknown) => badRow(path, line, field, expected, actual);
       if (!row || typeof row !== 'object' || Array.isArray(row)) throw bad(null, 'a JSON object ({"text"} or {"question","answer"})', row);
-      const r = row as DataRow;
+      // Errors name the file's own field (--fields question=prompt: 'prompt'), since that is what the user sees.
+      const named = (f: string) => (fields?.[f as keyof FieldMap] && !fields.messages ? fields[f as keyof FieldMap]! : f);
+      const r = (fields ? mapFields(row as Record<string, unknown>, fields, path, line) : row) as DataRow;
       const k: RowKind | null =
         typeof r.question === 'string' && typeof r.answer === 'string' ? 'qa' : typeof r.text === 'string' ? 'text' : null;
       if (!k) {
         // Name the first missing field of the layout the row seems meant to have (field names only).
         if ('question' in r || 'answer' in r)
-          throw typeof r.question !== 'string' ? bad('question', 'a string', r.question) : bad('answer', 'a string', r.answer);
-        throw bad('text', 'a string (or the fields "question" and "answer")', r.text);
+          throw typeof r.question !== 'string'
+            ? bad(named('question'), 'a string', r.question)
+            : bad(named('answer'), 'a string', r.answer);
+        throw bad(named('text'), 'a string (or the fields "question" and "answer"; --fields maps other names)', r.text);
       }
       if (kind && k !== kind)
         throw new LetheError('BAD_INPUT', `${path}:${line}: a ${k} row in a file of ${kind} rows (one layout per file)`);
-      if (k === 'qa' && !(r.answer as string).trim()) throw bad('answer', 'a non-empty string', r.answer);
-      if (k === 'text' && !(r.text as string).trim()) throw bad('text', 'a non-empty string', r.text);
+      if (k === 'qa' && !(r.answer as string).trim()) throw bad(named('answer'), 'a non-empty string', r.answer);
+      if (k === 'text' && !(r.text as string).trim()) throw bad(named('text'), 'a non-empty string', r.text);
       if (
         r.perturbed_answer !== undefined &&
         !(Array.isArray(r.perturbed_answer) && r.perturbed_answer.every((x) => typeof x === 'string'))

@@ -10,6 +10,7 @@ import { LetheError } from '../util/errors.js';
 import { readRows, encodeRows, rowList, rowsWithoutTargets } from './examples.js';
 import type { PromptFormat } from './prompt.js';
 import { loopSettings, type TrainingOptions } from './options.js';
+import type { FieldMap } from './fields.js';
 import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
 import { runLoop, hasCheckpoint, finishedRun, type LoopResult } from './loop.js';
 import { isMainRank } from './parallel.js';
@@ -30,9 +31,10 @@ export async function examplesFromFiles(
   files: string[],
   format: PromptFormat | undefined,
   maxLength: number,
+  fields?: FieldMap,
 ): Promise<Example[]> {
   const out: Example[] = [];
-  for (const f of files) out.push(...(await encodeRows(tok, readRows(f).rows, { format, maxLength })));
+  for (const f of files) out.push(...(await encodeRows(tok, readRows(f, 'data', fields).rows, { format, maxLength })));
   return out;
 }
 
@@ -82,7 +84,7 @@ export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
     const noEos = missingEosWarning(tok, o.modelDir);
     if (noEos) (o.report ?? ((l: string) => process.stderr.write(l + '\n')))(`[finetune] warning: ${noEos}`);
     const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
-    const examples = await examplesFromFiles(tok, o.dataFiles, o.format, maxLength);
+    const examples = await examplesFromFiles(tok, o.dataFiles, o.format, maxLength, o.fields);
     const empty = rowsWithoutTargets(examples);
     if (empty.length) {
       const what = `${empty.length} of ${examples.length} rows (${rowList(empty)}, counted across --data files) keep no answer or text token after cutting to ${o.maxLength !== undefined ? `--max-length ${maxLength}` : `the model's context (${maxLength} tokens)`}`;

@@ -3,6 +3,7 @@
 import type { Device } from '../torch/types.js';
 import type { LoraConfig } from '../models/lora.js';
 import type { PromptFormat } from './prompt.js';
+import type { FieldMap } from './fields.js';
 import type { OptimConfig } from './loop.js';
 
 export interface TrainingOptions {
@@ -24,6 +25,8 @@ export interface TrainingOptions {
   merge?: boolean;
   /** How QA rows become text (default "Question: …\nAnswer: …"). */
   format?: PromptFormat;
+  /** Where the data files keep the question, answer or text, when not under those names (--fields). */
+  fields?: FieldMap;
   /** Cut examples to this many tokens (default: the model's context). */
   maxLength?: number;
   /** Continue an interrupted run from its checkpoint in the output folder. */

@@ -171,11 +171,11 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
   const args = resolveArgs(method, o.args ?? {});
   const needs = method.needs(args as never);
   const forgetFiles = [o.forgetFile, ...(o.alsoForget ?? [])];
-  const forgetRows = forgetFiles.flatMap((f, k) => readRows(f, k === 0 ? 'forget' : 'earlier forget').rows);
+  const forgetRows = forgetFiles.flatMap((f, k) => readRows(f, k === 0 ? 'forget' : 'earlier forget', o.fields).rows);
   let retainRows: DataRow[] = [];
   if (o.retainFile && o.noRetain)
     throw new LetheError('BAD_INPUT', 'forget: --retain and --no-retain contradict each other; give one of them');
-  if (o.retainFile) retainRows = readRows(o.retainFile, 'retain').rows;
+  if (o.retainFile) retainRows = readRows(o.retainFile, 'retain', o.fields).rows;
   else if (needs.retain === 'required') throw new LetheError('BAD_INPUT', `forget: method ${method.name} needs --retain (data to keep)`);
   const dropped = o.retainFile || o.noRetain ? null : retainTermDropped(method.name, args, needs);
   if (dropped)
