@@ -200,7 +200,7 @@ test('forget refuses bad input with a message naming it', async () => {
     writeFileSync(bad, '{"question": "q", "answer": "a"}\n{"prompt": "x"}\n');
     await assert.rejects(
       forget({ ...base, forgetFile: bad }),
-      /bad\.jsonl:2: field 'text': expected a string \(or the fields "question" and "answer"\), got nothing/,
+      /bad\.jsonl:2: field 'text': expected a string \(or the fields "question" and "answer"; --fields maps other names\), got nothing/,
     );
     await assert.rejects(forget({ ...base, outDir: join(s.model, 'out') }), /overlaps the input model folder/);
     await assert.rejects(forget({ ...base, modelDir: join(s.dir, 'nothing') }), /is not a Hugging Face model folder/);
