@@ -17,23 +17,13 @@ const forgetFile = writeJsonl(
   PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })),
 );
 
+/** `lethe forget` with NPO on the forget file, without retain data, plus `extra`. */
+const forgetNpo = (...extra: string[]) =>
+  runCli(['forget', '--model', model, '--forget', forgetFile, '--method', 'NPO', '--no-retain', ...extra]);
+
 test('forget --json: the result object, the same as unlearning.json records', () => {
   const out = join(dir, 'forgot');
-  const r = runCli([
-    'forget',
-    '--model',
-    model,
-    '--forget',
-    forgetFile,
-    '--method',
-    'NPO',
-    '--no-retain',
-    '--steps',
-    '3',
-    '--out',
-    out,
-    '--json',
-  ]);
+  const r = forgetNpo('--steps', '3', '--out', out, '--json');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.equal(j.method, 'NPO');
@@ -93,20 +83,7 @@ test('--help marks required options and shows the training defaults', () => {
 
 test('forget --dry-run: checks the inputs, prints the plan, trains and writes nothing', () => {
   const fresh = join(dir, 'dry-new');
-  const r = runCli([
-    'forget',
-    '--model',
-    model,
-    '--forget',
-    forgetFile,
-    '--method',
-    'NPO',
-    '--no-retain',
-    '--out',
-    fresh,
-    '--dry-run',
-    '--json',
-  ]);
+  const r = forgetNpo('--out', fresh, '--dry-run', '--json');
   assert.equal(r.status, 0, r.stderr);
   const plan = JSON.parse(r.stdout) as {
     steps: number;
@@ -123,20 +100,7 @@ test('forget --dry-run: checks the inputs, prints the plan, trains and writes no
   const full = join(dir, 'dry-full');
   mkdirSync(full);
   writeFileSync(join(full, 'keep.txt'), 'mine');
-  const o = runCli([
-    'forget',
-    '--model',
-    model,
-    '--forget',
-    forgetFile,
-    '--method',
-    'NPO',
-    '--no-retain',
-    '--out',
-    full,
-    '--dry-run',
-    '--overwrite',
-  ]);
+  const o = forgetNpo('--out', full, '--dry-run', '--overwrite');
   assert.equal(o.status, 0, o.stderr);
   assert.match(o.stderr, /output {5}.*dry-full: replaced \(its 1 entries deleted first\)/);
   assert.equal(readFileSync(join(full, 'keep.txt'), 'utf8'), 'mine', 'a dry run with --overwrite deletes nothing');
