@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Device } from '../torch/types.js';
 import { LetheError } from '../util/errors.js';
 import { device, int, promptFormat } from './options.js';
+import { parseFieldMap, type FieldMap } from '../train/fields.js';
 
 interface AskFlags {
   model: string;
@@ -15,6 +16,7 @@ interface AskFlags {
   chatTemplate?: boolean;
   device: Device;
   json?: boolean;
+  fields?: FieldMap;
 }
 
 export function registerAskCommand(program: Command): void {
@@ -25,6 +27,9 @@ export function registerAskCommand(program: Command): void {
     .requiredOption('--model <dir>', 'the model (HF folder, LoRA adapter folder or SISA ensemble)')
     .option('--answer <text>', 'an expected answer: its probability is printed (with one question)')
     .option('--file <jsonl>', 'questions from a JSONL file of {"question", "answer"?} rows')
+    .option('--fields <map>', 'where --file keeps the fields: question=prompt,answer=completion or messages', (v: string) =>
+      parseFieldMap(v, 'ask'),
+    )
     .option('--max-new-tokens <n>', 'longest answer generated', int('ask', '--max-new-tokens'), 48)
     .option('--batch-size <n>', 'questions per forward / generation batch', int('ask', '--batch-size'), 16)
     .option('--prompt-template <t>', 'QA template with {question} and {answer} (default "Question: {question}\\nAnswer: {answer}")')
@@ -38,7 +43,7 @@ export function registerAskCommand(program: Command): void {
         throw new LetheError('BAD_INPUT', 'ask: --answer goes with exactly one question; for many, give a --file with an "answer" per row');
       const items = [
         ...questions.map((q) => ({ question: q, ...(o.answer !== undefined ? { answer: o.answer } : {}) })),
-        ...(o.file ? readQuestions(o.file) : []),
+        ...(o.file ? readQuestions(o.file, o.fields) : []),
       ];
       const { loadModel } = await import('../models/load.js');
       const { loadTokenizer } = await import('../models/tokenizer.js');

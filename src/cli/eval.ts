@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { LetheError } from '../util/errors.js';
 import { int, list } from './options.js';
+import { parseFieldMap, type FieldMap } from '../train/fields.js';
 
 interface EvalCliOptions {
   model: string;
@@ -27,6 +28,7 @@ interface EvalCliOptions {
   tasks?: string;
   numFewshot: number;
   json?: boolean;
+  fields?: FieldMap;
 }
 
 export function registerEval(program: Command): void {
@@ -40,6 +42,9 @@ export function registerEval(program: Command): void {
     .option('--forget <file>', 'forget set JSONL ({question, answer, paraphrased_answer?, perturbed_answer?} or {text})')
     .option('--retain <file>', 'retain set JSONL (same layouts)')
     .option('--holdout <file>', 'holdout set JSONL, never trained on (membership inference)')
+    .option('--fields <map>', 'where the files keep the fields: question=prompt,answer=completion, text=FIELD, or messages', (v: string) =>
+      parseFieldMap(v, 'eval'),
+    )
     .option('--data <dir>', 'built suites folder (`lethe data build all --out DIR`)')
     .option('--retain-model <dir>', 'model trained without the forget set (forget_quality, privleak; default reference model)')
     .option('--retain-results <file>', 'EVAL.json of the retain model instead of --retain-model')
@@ -105,6 +110,7 @@ export function registerEval(program: Command): void {
         suite: opts.suite,
         dataDir: opts.data,
         files: opts.forget ? { forget: opts.forget, retain: opts.retain, holdout: opts.holdout } : undefined,
+        fields: opts.fields,
         retainModelDir: opts.retainModel,
         retainResults: opts.retainResults ? readEvalJson(opts.retainResults) : undefined,
         targetModelDir: opts.targetModel,

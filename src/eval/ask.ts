@@ -5,6 +5,7 @@ import type { Tokenizer } from '../models/tokenizer.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { badRow } from '../util/errors.js';
 import { readJsonl } from '../util/jsonl.js';
+import { mapFields, type FieldMap } from '../train/fields.js';
 import { answerProbabilities, greedyAnswers } from './qa.js';
 
 export interface Question {
@@ -21,13 +22,13 @@ export interface Answered extends Question {
 }
 
 /** Questions from a JSONL file of {question, answer?} rows. */
-export function readQuestions(path: string): Question[] {
+export function readQuestions(path: string, fields?: FieldMap): Question[] {
   return readJsonl(path, {
     what: '--file',
     expected: '{"question", "answer"?} rows',
     validate: (row, line) => {
-      const r = row as Record<string, unknown>;
-      if (!r || typeof r !== 'object' || Array.isArray(r)) throw badRow(path, line, null, 'a JSON object', r);
+      if (!row || typeof row !== 'object' || Array.isArray(row)) throw badRow(path, line, null, 'a JSON object', row);
+      const r = fields ? mapFields(row as Record<string, unknown>, fields, path, line) : (row as Record<string, unknown>);
       if (typeof r.question !== 'string' || !r.question.trim()) throw badRow(path, line, 'question', 'a non-empty string', r.question);
       if (r.answer !== undefined && typeof r.answer !== 'string') throw badRow(path, line, 'answer', 'a string', r.answer);
       return { question: r.question, ...(r.answer !== undefined ? { answer: r.answer as string } : {}) };

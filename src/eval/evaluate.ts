@@ -20,6 +20,7 @@ import { Evaluation } from './evaluation.js';
 import { ensureLoaded, type ModelSlot } from './needs.js';
 import { EVAL_CACHE_VERSION, modelCacheHash } from './result-cache.js';
 import { LetheError } from '../util/errors.js';
+import type { FieldMap } from '../train/fields.js';
 
 export interface EvaluateOptions {
   /** An in-memory model (not disposed) or a folder to load. */
@@ -30,6 +31,8 @@ export interface EvaluateOptions {
   suite?: string;
   dataDir?: string;
   files?: { forget: string; retain?: string; holdout?: string };
+  /** Where `files` keep question/answer/text, when not under those names (--fields). */
+  fields?: FieldMap;
   sets?: EvalItemSet[];
   suiteOptions?: SuiteOptions;
   /** The retain (gold-standard) model, or its EVAL.json results. */
@@ -90,7 +93,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     ? { name: o.suite ?? 'custom', sets: o.sets }
     : tasksOnly
       ? { name: 'tasks', sets: [] }
-      : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files }, o.suiteOptions);
+      : loadSets({ suite: o.suite, dataDir: o.dataDir, files: o.files, fields: o.fields }, o.suiteOptions);
   const sets: EvalItemSet[] = o.tasks?.length
     ? [...baseSets, ...loadMcTasks(o.tasks, { dataDir: o.dataDir, numFewshot: o.numFewshot })]
     : baseSets;

@@ -3,18 +3,19 @@
 // the file, line and field, never a value (see badRow).
 import { badRow, LetheError } from '../util/errors.js';
 import { readJsonl } from '../util/jsonl.js';
+import { mapFields, type FieldMap } from '../train/fields.js';
 import type { SetKind } from './metrics/registry.js';
 
 export type Row = Record<string, unknown>;
 
 /** An item set's rows: a JSONL file of objects; errors start with the option or suite it came from
  *  ("--forget: FILE:3: ..."). */
-export function readItems(path: string, what: string): Row[] {
+export function readItems(path: string, what: string, fields?: FieldMap): Row[] {
   return readJsonl(path, {
     what,
     validate: (v, line) => {
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw prefixed(what, badRow(path, line, null, 'a JSON object', v));
-      return v as Row;
+      return fields ? mapFields(v as Row, fields, path, line) : (v as Row);
     },
   });
 }

@@ -8,10 +8,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalItemSet } from './metrics/registry.js';
 import { kindOf, readItems, type Row } from './item-files.js';
+import type { FieldMap } from '../train/fields.js';
 import { secretSets } from './secrets.js';
 
-function fileSet(name: string, path: string, what: string): EvalItemSet {
-  const items = readItems(path, what);
+function fileSet(name: string, path: string, what: string, fields?: FieldMap): EvalItemSet {
+  const items = readItems(path, what, fields);
   return { name, kind: kindOf(items, path, what), description: path, items };
 }
 
@@ -231,15 +232,17 @@ export interface SuiteSpec {
   suite?: string;
   dataDir?: string;
   files?: { forget: string; retain?: string; holdout?: string };
+  /** Where the files keep question/answer/text, when not under those names (--fields). */
+  fields?: FieldMap;
 }
 
 /** The item sets of a suite (persona[:forgetNN], book, general) or of explicit files; general sets join persona and book. */
 export function loadSets(spec: SuiteSpec, o: SuiteOptions = {}): { name: string; sets: EvalItemSet[] } {
   if (spec.files) {
     if (spec.suite) throw new LetheError('BAD_INPUT', 'give either a suite or files (--forget/--retain/--holdout), not both');
-    const sets = [fileSet('forget', spec.files.forget, '--forget')];
-    if (spec.files.retain) sets.push(fileSet('retain', spec.files.retain, '--retain'));
-    if (spec.files.holdout) sets.push(fileSet('holdout', spec.files.holdout, '--holdout'));
+    const sets = [fileSet('forget', spec.files.forget, '--forget', spec.fields)];
+    if (spec.files.retain) sets.push(fileSet('retain', spec.files.retain, '--retain', spec.fields));
+    if (spec.files.holdout) sets.push(fileSet('holdout', spec.files.holdout, '--holdout', spec.fields));
     if (spec.dataDir && existsSync(join(spec.dataDir, 'general'))) sets.push(...generalSets(join(spec.dataDir, 'general'), o));
     return { name: 'files', sets };
   }

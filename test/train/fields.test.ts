@@ -64,9 +64,10 @@ test('each layout reads as the same question/answer rows', () => {
   );
 });
 
+const model = tinyModel(dir);
+const own = writeJsonl(join(dir, 'own.jsonl'), qa);
+
 test('lethe forget --fields trains exactly as the same rows under their own names', () => {
-  const model = tinyModel(dir);
-  const own = writeJsonl(join(dir, 'own.jsonl'), qa);
   const mapped = writeJsonl(
     join(dir, 'mapped.jsonl'),
     qa.map((r) => ({ prompt: r.question, completion: r.answer })),
@@ -91,4 +92,41 @@ test('lethe forget --fields trains exactly as the same rows under their own name
     return sha256File(join(out, 'model.safetensors'));
   };
   assert.equal(run(mapped, join(dir, 'b'), '--fields', 'question=prompt,answer=completion'), run(own, join(dir, 'a')));
+});
+
+test('lethe eval --fields and ask --fields read a mapped file as the same rows', () => {
+  const mapped = writeJsonl(
+    join(dir, 'mapped-chat.jsonl'),
+    qa.map((r) => ({
+      messages: [
+        { role: 'user', content: r.question },
+        { role: 'assistant', content: r.answer },
+      ],
+    })),
+  );
+  const evaluate = (file: string, out: string, ...extra: string[]) => {
+    const r = runCli([
+      'eval',
+      '--model',
+      model,
+      '--forget',
+      file,
+      '--metrics',
+      'forget_Q_A_Prob,forget_Q_A_ROUGE',
+      '--out',
+      out,
+      '--no-cache',
+      '--json',
+      ...extra,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { summary: Record<string, number> }).summary;
+  };
+  assert.deepEqual(evaluate(mapped, join(dir, 'eval-mapped'), '--fields', 'messages'), evaluate(own, join(dir, 'eval-own')));
+  const ask = (...extra: string[]) => {
+    const r = runCli(['ask', '--model', model, '--json', ...extra]);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as unknown[];
+  };
+  assert.deepEqual(ask('--file', mapped, '--fields', 'messages'), ask('--file', own));
 });
