@@ -64,6 +64,9 @@ export interface LoopOptions<B> {
   interruptible?: boolean;
   /** Identifies the job; a checkpoint of another job is refused on resume. */
   fingerprint?: string;
+  /** What the fingerprint was made of (method, arguments, data hashes, steps...): kept with each
+   *  checkpoint, so a resume that does not match says what differs. */
+  job?: Record<string, unknown>;
   report?: (line: string) => void;
   /** Called after every step (awaited: a worker process uses it to let its event loop breathe). */
   progress?: (p: StepProgress) => void | Promise<void>;
@@ -104,6 +107,7 @@ interface TrainerState {
   tokens: number;
   seed: number;
   fingerprint: string;
+  job?: Record<string, unknown>;
   extra?: Record<string, number>;
   best?: { step: number; metrics: Record<string, number>; value: number };
 }
@@ -245,6 +249,22 @@ function dropLogAfter(logPath: string, step: number): void {
   if (kept.length !== lines.length) writeFileAtomic(logPath, kept.map((l) => `${l}\n`).join(''));
 }
 
+/** "totalSteps 200 → 300, args.beta 0.1 → 0.2, forget differs": each field where two jobs differ, into
+ *  nested objects (short values shown; data hashes and lists only named). */
+export function jobDifferences(saved: Record<string, unknown>, now: Record<string, unknown>, prefix = ''): string {
+  const show = (v: unknown) =>
+    v === null || typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 24) ? String(v) : null;
+  const plain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  return [...new Set([...Object.keys(saved), ...Object.keys(now)])]
+    .filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]))
+    .map((k) => {
+      if (plain(saved[k]) && plain(now[k])) return jobDifferences(saved[k], now[k], `${prefix}${k}.`);
+      const [a, b] = [show(saved[k]), show(now[k])];
+      return a !== null && b !== null ? `${prefix}${k} ${a} → ${b}` : `${prefix}${k} differs`;
+    })
+    .join(', ');
+}
+
 /** Seconds as m:ss, or h:mm:ss from an hour. */
 export function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -277,15 +297,18 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
     betas: o.optim.betas ?? [0.9, 0.95],
   });
   const sched = makeSchedule(opt, o.optim, o.totalSteps);
-  let state: TrainerState = { name: o.name, step: 0, tokens: 0, seed: o.seed, fingerprint };
+  let state: TrainerState = { name: o.name, step: 0, tokens: 0, seed: o.seed, fingerprint, ...(o.job ? { job: o.job } : {}) };
   const resuming = o.resume && existsSync(join(ckpt, 'trainer_state.json'));
   try {
     if (resuming) {
       const saved = JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')) as TrainerState;
       if (saved.name !== o.name || saved.seed !== o.seed || (saved.fingerprint ?? '') !== fingerprint) {
+        const diff = saved.job && o.job ? jobDifferences(saved.job, o.job) : '';
         throw new LetheError(
           'BAD_CHECKPOINT',
-          `${ckpt} belongs to another job ('${saved.name}', seed ${saved.seed}); not resuming '${o.name}' seed ${o.seed} from it (remove it or choose another --out)`,
+          `${ckpt} belongs to another job ('${saved.name}', seed ${saved.seed}); not resuming '${o.name}' seed ${o.seed} from it` +
+            (diff ? ` (the checkpoint's job differs in: ${diff})` : '') +
+            '. Run it as it was started, remove the checkpoint, or choose another --out',
         );
       }
       loadTrainable(model, join(ckpt, 'trainable.safetensors'));

@@ -413,20 +413,19 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
     async function trainWithLoss(): Promise<LoopResult> {
       if (!method.loss) throw new LetheError('INTERNAL', `method ${method.name} defines neither a loss nor a procedure`);
       const lossFn = method.loss;
-      const fingerprint = sha256(
-        JSON.stringify({
-          method: method.name,
-          args,
-          forget: forgetFiles.map(sha256File),
-          retain: o.retainFile ? sha256File(o.retainFile) : null,
-          lora: o.lora ?? null,
-          mask: o.mask ?? null,
-          totalSteps,
-          batchSize,
-          lr: o.lr,
-          seed,
-        }),
-      );
+      const job = {
+        method: method.name,
+        args,
+        forget: forgetFiles.map(sha256File),
+        retain: o.retainFile ? sha256File(o.retainFile) : null,
+        lora: o.lora ?? null,
+        mask: o.mask ?? null,
+        totalSteps,
+        batchSize,
+        lr: o.lr,
+        seed,
+      };
+      const fingerprint = sha256(JSON.stringify(job));
       const bf = (step: number): StepBatch => {
         const fRows = rankShare(batchAt(forgetEx, batchSize, step, seed)) as Row[];
         const b: StepBatch = { forget: encodeBatch(fRows, tok.padTokenId, device) };
@@ -456,6 +455,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         resume: o.resume,
         interruptible: o.interruptible,
         fingerprint,
+        job,
         report,
         progress: o.progress,
         ...loopSettings(o, totalSteps),
