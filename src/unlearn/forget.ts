@@ -13,8 +13,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { modelFingerprint } from '../util/model-fingerprint.js';
 import { sha256, sha256File } from '../util/hash.js';
 import { checkOutputDir, claimOutputDir } from '../util/output.js';
-import { IGNORE_INDEX } from '../models/loss.js';
-import { readRows, encodeRow, rowList, rowsWithoutTargets, type DataRow } from '../train/examples.js';
+import { readRows, encodeRow, rowList, rowsWithoutTargets, targetTokens, type DataRow } from '../train/examples.js';
 import { loopSettings, type TrainingOptions } from '../train/options.js';
 import { batchAt, rankShare, stepsPerEpoch, type Example } from '../train/batches.js';
 import { runLoop, namedTrainable, hasCheckpoint, finishedRun, type Evaluation, type LoopOptions, type LoopResult } from '../train/loop.js';
@@ -250,8 +249,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
     }
 
     if (o.dryRun) {
-      const targets = (ex: Row[]) =>
-        ex.reduce((s, e) => s + (e.labels ? e.labels.filter((t) => t !== IGNORE_INDEX).length : e.ids.length), 0);
+      const targets = (ex: Row[]) => ex.reduce((s, e) => s + targetTokens(e), 0);
       const plan: ForgetPlan = {
         dryRun: true,
         method: method.name,
