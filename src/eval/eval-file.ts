@@ -1,11 +1,12 @@
 // EVAL.json and SUMMARY.json: their shape, reading and writing, and the conversion between an
 // entry and a metric's result.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PromptFormat } from '../train/prompt.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { MetricResult } from './metrics/index.js';
 import { LetheError } from '../util/errors.js';
+import { readJsonFile } from '../util/json-file.js';
 
 /** EVAL.json: one entry per metric, as open-unlearning writes it, plus `_meta` (see writeResults). */
 export interface EvalEntry {
@@ -78,9 +79,5 @@ export function writeResults(outDir: string, evalJson: EvalJson, summary: Record
 export function readEvalJson(path: string): EvalJson {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'EVAL.json') : path;
   if (!existsSync(file)) throw new LetheError('NOT_FOUND', `${file} does not exist (expected an EVAL.json written by lethe eval)`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as EvalJson;
-  } catch (err) {
-    throw new LetheError('BAD_INPUT', `${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  return readJsonFile(file) as EvalJson;
 }

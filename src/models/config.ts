@@ -1,8 +1,9 @@
 // config.json → the one normalized shape the model code reads. The raw JSON is kept so that
 // savePretrained writes back what the user brought (Python loads it unchanged).
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../util/errors.js';
+import { readJsonObject } from '../util/json-file.js';
 
 export type Family = 'gpt2' | 'llama';
 
@@ -155,15 +156,9 @@ export function parseConfig(raw: Record<string, unknown>, path = 'config.json'):
 export function readConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new LetheError('NOT_FOUND', `${dir} is not a Hugging Face model folder: it has no config.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new LetheError('BAD_INPUT', `${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `${path} must hold a JSON object`);
-  const cfg = parseConfig(raw as Record<string, unknown>, path);
-  if (cfg.hiddenSize % cfg.numHeads !== 0 && raw && !('head_dim' in (raw as object))) {
+  const raw = readJsonObject(path);
+  const cfg = parseConfig(raw, path);
+  if (cfg.hiddenSize % cfg.numHeads !== 0 && !('head_dim' in raw)) {
     throw new LetheError('BAD_INPUT', `${path}: hidden size ${cfg.hiddenSize} is not divisible by ${cfg.numHeads} heads`);
   }
   if (cfg.numHeads % cfg.numKvHeads !== 0)

@@ -1,8 +1,6 @@
-// LoRA adapters (PEFT's layout): W x + (B A x) · alpha/r on modules chosen by name, only the
-// adapters trainable; saved as adapter_config.json + adapter_model.safetensors with PEFT's names.
-import { readFileSync } from 'node:fs';
 import * as torch from '../torch/index.js';
 import { LetheError } from '../util/errors.js';
+import { readJsonObject } from '../util/json-file.js';
 
 export interface LoraConfig {
   r: number;
@@ -75,14 +73,7 @@ export function peftConfigJson(c: LoraConfig, baseModel: string, fanInFanOut: bo
 
 /** An adapter_config.json as read: a JSON object. */
 export function readAdapterConfig(path: string): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new LetheError('BAD_INPUT', `${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LetheError('BAD_INPUT', `${path} must hold a JSON object`);
-  return raw as Record<string, unknown>;
+  return readJsonObject(path);
 }
 
 export function parsePeftConfig(raw: Record<string, unknown>, path: string): LoraConfig {

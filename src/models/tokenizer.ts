@@ -8,6 +8,7 @@ import { Template } from '@huggingface/jinja';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { LetheError } from '../util/errors.js';
+import { readJsonFile } from '../util/json-file.js';
 
 type HfTokenizer = import('tokenizers').Tokenizer;
 const { Tokenizer: RustTokenizer } = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
@@ -41,12 +42,7 @@ function inlineTemplate(v: unknown): string | null {
 }
 
 function readJson(path: string): Record<string, unknown> {
-  if (!existsSync(path)) return {};
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new LetheError('BAD_INPUT', `${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  return existsSync(path) ? (readJsonFile(path) as Record<string, unknown>) : {};
 }
 
 export class Tokenizer {

@@ -1,9 +1,10 @@
 // Reading a model folder's weights: model.safetensors, or shards listed by
 // model.safetensors.index.json. Pickle checkpoints are refused (unpickling can run code).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { LetheError } from '../util/errors.js';
+import { readJsonFile } from '../util/json-file.js';
 
 export interface LoadWeightsOptions {
   device?: torch.Device;
@@ -35,12 +36,7 @@ export function loadWeights(dir: string, options: LoadWeightsOptions = {}): Reco
   const index = join(dir, 'model.safetensors.index.json');
   if (existsSync(single)) return torch.loadSafetensors(single, options).tensors;
   if (!existsSync(index)) refusePickle(dir);
-  let parsed: { weight_map?: Record<string, string> };
-  try {
-    parsed = JSON.parse(readFileSync(index, 'utf8'));
-  } catch (err) {
-    throw new LetheError('BAD_CHECKPOINT', `${index} is not valid JSON: ${(err as Error).message}`);
-  }
+  const parsed = readJsonFile(index, 'BAD_CHECKPOINT') as { weight_map?: Record<string, string> };
   const map = parsed.weight_map;
   if (!map || typeof map !== 'object') throw new LetheError('BAD_CHECKPOINT', `${index} has no weight_map object`);
   const byFile = new Map<string, string[]>();
