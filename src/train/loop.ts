@@ -117,18 +117,26 @@ export function finishedRun(dir: string): string | null {
   const log = join(dir, 'train_log.jsonl');
   if (hasCheckpoint(dir) || !existsSync(log) || !(existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'adapter_config.json'))))
     return null;
-  const steps = readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => {
-      try {
-        return (JSON.parse(l) as { step?: unknown }).step;
-      } catch {
-        return undefined;
-      }
-    })
+  const steps = logLines(log)
+    .map(stepOf)
     .filter((s): s is number => typeof s === 'number');
   return steps.length ? `a finished run of ${Math.max(...steps)} steps` : 'a finished run';
+}
+
+/** The non-blank lines of train_log.jsonl. */
+const logLines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+
+/** A log line's step: a number, null for a line without one, undefined for a line cut short (not JSON). */
+function stepOf(line: string): number | null | undefined {
+  try {
+    const s = (JSON.parse(line) as { step?: unknown }).step;
+    return typeof s === 'number' ? s : null;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `dir` holds a checkpoint of an interrupted run (what --resume continues; the loop checks it is this job's). */
@@ -235,16 +243,10 @@ function totalNorm(params: Tensor[]): number {
  *  so a resumed run's log has each step once. */
 function dropLogAfter(logPath: string, step: number): void {
   if (!existsSync(logPath)) return;
-  const lines = readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim());
+  const lines = logLines(logPath);
   const kept = lines.filter((l) => {
-    try {
-      const s = (JSON.parse(l) as { step?: unknown }).step;
-      return typeof s !== 'number' || s <= step;
-    } catch {
-      return false; // a line cut short by the interruption
-    }
+    const s = stepOf(l);
+    return s === null || (s !== undefined && s <= step); // undefined: a line cut short by the interruption
   });
   if (kept.length !== lines.length) writeFileAtomic(logPath, kept.map((l) => `${l}\n`).join(''));
 }
