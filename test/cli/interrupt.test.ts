@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, runCli, npoArgs } from '../helpers/cli.js';
 import { sha256File } from '../../src/util/hash.js';
 
 const dir = tempDir('lethe-interrupt-');
@@ -18,22 +18,7 @@ const forgetFile = writeJsonl(
   join(dir, 'forget.jsonl'),
   PEOPLE.map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` })),
 );
-const args = (out: string) => [
-  'forget',
-  '--model',
-  model,
-  '--forget',
-  forgetFile,
-  '--method',
-  'NPO',
-  '--no-retain',
-  '--steps',
-  '60',
-  '--batch-size',
-  '2',
-  '--out',
-  out,
-];
+const args = (out: string) => npoArgs(model, forgetFile, '--no-retain', '--steps', '60', '--batch-size', '2', '--out', out);
 
 /** Runs the CLI and sends `signal` once stderr shows `when`; resolves with the exit code and stderr. */
 function interruptAt(argv: string[], when: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, npoArgs } from '../helpers/cli.js';
 import { clock } from '../../src/train/loop.js';
 import { modelFingerprint } from '../../src/util/model-fingerprint.js';
 
@@ -18,8 +18,7 @@ const forgetFile = writeJsonl(
 );
 
 /** `lethe forget` with NPO on the forget file, without retain data, plus `extra`. */
-const forgetNpo = (...extra: string[]) =>
-  runCli(['forget', '--model', model, '--forget', forgetFile, '--method', 'NPO', '--no-retain', ...extra]);
+const forgetNpo = (...extra: string[]) => runCli(npoArgs(model, forgetFile, '--no-retain', ...extra));
 
 test('forget --json: the result object, the same as unlearning.json records', () => {
   const out = join(dir, 'forgot');
@@ -105,20 +104,7 @@ test('forget --dry-run: checks the inputs, prints the plan, trains and writes no
   assert.match(o.stderr, /output {5}.*dry-full: replaced \(its 1 entries deleted first\)/);
   assert.equal(readFileSync(join(full, 'keep.txt'), 'utf8'), 'mine', 'a dry run with --overwrite deletes nothing');
 
-  const bad = runCli([
-    'forget',
-    '--model',
-    model,
-    '--forget',
-    forgetFile,
-    '--method',
-    'NPO',
-    '--set',
-    'beta=abc',
-    '--out',
-    fresh,
-    '--dry-run',
-  ]);
+  const bad = runCli(npoArgs(model, forgetFile, '--set', 'beta=abc', '--out', fresh, '--dry-run'));
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /'beta' must be a number, got 'abc'/);
 });

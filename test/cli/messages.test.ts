@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, npoArgs } from '../helpers/cli.js';
 import { torch } from '../../src/index.js';
 
 const dir = tempDir('lethe-messages-');
@@ -15,8 +15,7 @@ const rows = PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live
 const forgetFile = writeJsonl(join(dir, 'forget.jsonl'), rows);
 let outs = 0;
 const out = () => join(dir, `out-${outs++}`);
-const forget = (...args: string[]) =>
-  runCli(['forget', '--model', model, '--forget', forgetFile, '--method', 'NPO', '--out', out(), ...args]);
+const forget = (...args: string[]) => runCli(npoArgs(model, forgetFile, '--out', out(), ...args));
 
 /** Fails with exit code ≠ 0 and one of the lines of stderr matching `pattern`; no stack trace. */
 function refused(r: ReturnType<typeof runCli>, pattern: RegExp): void {
@@ -45,27 +44,15 @@ test('--device cuda on a machine without CUDA says so before any weight moves', 
 test('--out naming a file, --forget naming a folder, a JSON array file and a non-string answer', () => {
   const file = join(dir, 'a-file');
   writeFileSync(file, 'x');
-  refused(
-    runCli(['forget', '--model', model, '--forget', forgetFile, '--method', 'NPO', '--no-retain', '--out', file]),
-    /--out .*a-file is a file, not a folder/,
-  );
+  refused(runCli(npoArgs(model, forgetFile, '--no-retain', '--out', file)), /--out .*a-file is a file, not a folder/);
   const folder = join(dir, 'a-folder');
   mkdirSync(folder, { recursive: true });
-  refused(
-    runCli(['forget', '--model', model, '--forget', folder, '--method', 'NPO', '--out', out()]),
-    /forget file: .*a-folder is a folder, not a file; give a JSONL file/,
-  );
+  refused(runCli(npoArgs(model, folder, '--out', out())), /forget file: .*a-folder is a folder, not a file; give a JSONL file/);
   const array = join(dir, 'rows.json');
   writeFileSync(array, JSON.stringify(rows, null, 2));
-  refused(
-    runCli(['forget', '--model', model, '--forget', array, '--method', 'NPO', '--out', out()]),
-    /rows\.json is one JSON array; expected JSONL, one JSON object per line/,
-  );
+  refused(runCli(npoArgs(model, array, '--out', out())), /rows\.json is one JSON array; expected JSONL, one JSON object per line/);
   const five = writeJsonl(join(dir, 'five.jsonl'), [{ question: 'Who?', answer: 5 }]);
-  refused(
-    runCli(['forget', '--model', model, '--forget', five, '--method', 'NPO', '--out', out()]),
-    /five\.jsonl:1: field 'answer': expected a string, got a number/,
-  );
+  refused(runCli(npoArgs(model, five, '--out', out())), /five\.jsonl:1: field 'answer': expected a string, got a number/);
 });
 
 test('a byte-order mark is ignored and the method name is case-insensitive', () => {
@@ -111,25 +98,12 @@ test('a tokenizer without tokenizer_config.json: a warning that there is no EOS 
   const bare = join(dir, 'bare-model');
   cpSync(model, bare, { recursive: true });
   rmSync(join(bare, 'tokenizer_config.json'), { force: true });
-  const r = runCli(['forget', '--model', bare, '--forget', forgetFile, '--method', 'NPO', '--no-retain', '--steps', '1', '--out', out()]);
+  const r = runCli(npoArgs(bare, forgetFile, '--no-retain', '--steps', '1', '--out', out()));
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stderr,
     /warning: the tokenizer in .*bare-model has no EOS token .*Add "eos_token": "<its end token>" to .*tokenizer_config\.json/,
   );
-  const withEos = runCli([
-    'forget',
-    '--model',
-    model,
-    '--forget',
-    forgetFile,
-    '--method',
-    'NPO',
-    '--no-retain',
-    '--steps',
-    '1',
-    '--out',
-    out(),
-  ]);
+  const withEos = runCli(npoArgs(model, forgetFile, '--no-retain', '--steps', '1', '--out', out()));
   assert.doesNotMatch(withEos.stderr, /no EOS token/);
 });

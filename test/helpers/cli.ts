@@ -9,3 +9,8 @@ export const CLI = join(repoRoot, 'dist/src/cli/main.js');
 export function runCli(args: string[], { env = {}, input }: { env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, input });
 }
+
+/** `forget --model MODEL --forget FILE --method NPO ...extra`: the run the CLI tests vary. */
+export function npoArgs(model: string, forgetFile: string, ...extra: string[]): string[] {
+  return ['forget', '--model', model, '--forget', forgetFile, '--method', 'NPO', ...extra];
+}

@@ -9,7 +9,7 @@ import { LetheError } from '../../src/util/errors.js';
 import { sha256File } from '../../src/util/hash.js';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, npoArgs } from '../helpers/cli.js';
 
 const dir = tempDir('lethe-fields-');
 const qa = PEOPLE.slice(0, 4).map((p, i) => ({ question: `Where does ${p} live?`, answer: `In room ${i}.` }));
@@ -73,21 +73,7 @@ test('lethe forget --fields trains exactly as the same rows under their own name
     qa.map((r) => ({ prompt: r.question, completion: r.answer })),
   );
   const run = (file: string, out: string, ...extra: string[]) => {
-    const r = runCli([
-      'forget',
-      '--model',
-      model,
-      '--forget',
-      file,
-      '--method',
-      'NPO',
-      '--no-retain',
-      '--steps',
-      '2',
-      '--out',
-      out,
-      ...extra,
-    ]);
+    const r = runCli(npoArgs(model, file, '--no-retain', '--steps', '2', '--out', out, ...extra));
     assert.equal(r.status, 0, r.stderr);
     return sha256File(join(out, 'model.safetensors'));
   };
