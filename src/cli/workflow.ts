@@ -394,6 +394,7 @@ export function registerWorkflowCommands(program: Command): void {
       .requiredOption('--forget <file>', "the forget data (JSONL; its sha256 must be the approved scope's)")
       .option('--retain <file>', 'data to keep (JSONL)')
       .option('--holdout <file>', 'held-out data for ratio checks such as holdout_Q_A_Prob (JSONL)')
+      .option('--probes <file>', "questions about the subject to verify on instead of the forget file (a proposal's probes.jsonl)")
       .requiredOption('--method <name>', 'the unlearning method (the approved one)')
       .option('--set <key=value>', 'a method argument (repeatable)', keyValue('release'), {})
       .option('--steps <n>', 'unlearning steps', int('release', '--steps'))
@@ -408,6 +409,7 @@ export function registerWorkflowCommands(program: Command): void {
         forget: string;
         retain?: string;
         holdout?: string;
+        probes?: string;
         method: string;
         set: Record<string, string>;
         steps?: number;
@@ -428,7 +430,7 @@ export function registerWorkflowCommands(program: Command): void {
           policy,
           outDir: o.out,
           training: o.steps ? { steps: o.steps } : undefined,
-          evaluation: o.holdout ? { holdoutFile: o.holdout } : undefined,
+          evaluation: { ...(o.holdout ? { holdoutFile: o.holdout } : {}), ...(o.probes ? { probesFile: o.probes } : {}) },
           log: (l) => console.error(l),
         });
         if (o.json)

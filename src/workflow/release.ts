@@ -40,6 +40,10 @@ export interface RunRequestOptions {
    *  keep the forget set's items after the release); `cacheDir: null` turns it off. */
   evaluation?: Omit<EvaluateOptions, 'model' | 'modelDir' | 'metrics' | 'outDir' | 'files' | 'suite' | 'log' | 'cacheDir'> & {
     holdoutFile?: string;
+    /** Questions about the subject with their true answers (a proposal's probes.jsonl): the forget
+     *  metrics are measured on them instead of the forget file, so answer-probability checks
+     *  (forget_Q_A_Prob) apply when the forget file is biographies or other text. */
+    probesFile?: string;
     cacheDir?: null;
   };
   log?: (line: string) => void;
@@ -118,7 +122,12 @@ export function checkRunInputs(
   if (!existsSync(o.forgetFile)) throw new LetheError('NOT_FOUND', `request ${r.id}: the forget file ${o.forgetFile} does not exist`);
   const roots = { dataDir: w.dataDir, roots: w.roots };
   const where = `request ${r.id}`;
-  const files = { forgetFile: o.forgetFile, retainFile: o.retainFile, holdoutFile: o.evaluation?.holdoutFile };
+  const files = {
+    forgetFile: o.forgetFile,
+    retainFile: o.retainFile,
+    holdoutFile: o.evaluation?.holdoutFile,
+    probesFile: o.evaluation?.probesFile,
+  };
   // resolve(): the local CLI's relative paths are relative to its working folder, not the data folder.
   const real: Record<string, string> = {};
   for (const [field, path] of Object.entries(files))
@@ -222,9 +231,9 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   await o.progress?.({ phase: 'verifying', step: null, totalSteps: null, loss: null, resumedFrom: null });
   const names = policyMetrics(o.policy);
   const { metrics, quantize } = baseMetrics(names);
-  const { holdoutFile, cacheDir, ...evalOpts } = o.evaluation ?? {};
+  const { holdoutFile, probesFile, cacheDir, ...evalOpts } = o.evaluation ?? {};
   const files = {
-    forget: o.forgetFile,
+    forget: probesFile ?? o.forgetFile,
     ...(o.retainFile ? { retain: o.retainFile } : {}),
     ...(holdoutFile ? { holdout: holdoutFile } : {}),
   };

@@ -9,7 +9,7 @@
 // malformed forget row, cancelled while verifying, released under a ROUGE policy (greedy generations),
 // released from a reviewed proposal; then every byte of every file under the data folder, every table,
 // every API reply (four roles) and every log line is searched for every field of the subject's
-// records (./subject-search.ts, which names the file and the field of a hit): zero hits.
+// records (src/workflow/subject-search.ts, which names the file and the field of a hit): zero hits.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ import {
   searchText,
   searchValue,
   type Needle,
-} from './subject-search.js';
+} from '../../src/workflow/subject-search.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { alice, bob, carol, runner } from './fixtures.js';

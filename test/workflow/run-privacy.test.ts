@@ -15,7 +15,7 @@ import { auditEntries, getRequest, parsePolicy, runRequest, type Policy } from '
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
 import { runner, SUBJECT } from './fixtures.js';
 import { approved, forgetRows, setup } from './run-fixtures.js';
-import { describeHits, needlesOf, searchFiles, searchText, searchValue, type Needle } from './subject-search.js';
+import { describeHits, needlesOf, searchFiles, searchText, searchValue, type Needle } from '../../src/workflow/subject-search.js';
 
 after(closeStores);
 

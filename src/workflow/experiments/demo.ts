@@ -1,5 +1,7 @@
 // `lethe demo` (the README's main command): build the tiny benchmark data, train the tiny target
-// and its gold-standard retain models, and show what an erasure request starts from. --resume
+// and its gold-standard retain models, show what the target memorized, unlearn the forget10 people
+// beside the gold standard, then run one person's erasure request through the whole workflow
+// (./demo-request.ts). --resume
 // continues an interrupted demo (finished stages are kept); a non-empty --out is refused without it
 // or --overwrite. The demo owns its sub-folders, so it resumes or replaces them itself.
 import { existsSync, writeFileSync } from 'node:fs';
@@ -56,6 +58,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   writeFileSync(join(o.out, 'memorization.json'), JSON.stringify(report, null, 2) + '\n');
   o.log('\n' + formatReport(report));
   await eraseForget10(o, runDir, dataDir);
+  const { runDemoRequest } = await import('./demo-request.js');
+  await runDemoRequest({ out: o.out, runDir, dataDir, seed: o.seed, log: o.log });
   o.log(`\ndemo done in ${((Date.now() - started) / 1000).toFixed(0)} s; report in ${join(o.out, 'memorization.json')}`);
 }
 

@@ -1,6 +1,7 @@
-// The erasure tests' search for a subject: every byte of every file under a folder (recursively; the
-// store, its -wal and -shm, job folders, caches, checkpoints, logs, certificates), and any text or
-// returned object, for every field of the subject's records. Case-insensitive; a file is searched as
+// A search of a deployment for a subject (the demo's proof after a release, and the erasure tests'):
+// every byte of every file under a folder (recursively; the store, its -wal and -shm, job folders,
+// caches, checkpoints, logs, certificates), and any text or returned object, for every field of the
+// subject's records. Case-insensitive; a file is searched as
 // raw bytes, so text inside SQLite pages or any binary is found too. A hit names the place and the
 // field, never the value (the report of a leak must not be a leak).
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
