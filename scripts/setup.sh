@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # 1. Debian packages: the dictd corpora the benchmark data is built from, libtorch, and Chromium (the report and dashboard tests drive it headless). Without OpenBLAS, Debian's libtorch uses reference BLAS (~3 GFLOP/s, not ~130).
-pkgs=(libopenblas0-pthread dict-jargon dict-devil dict-gcide dict-elements chromium)
+# postgresql: the workflow and server tests also run on a real server (a throw-away cluster each), where worker processes share the store.
+pkgs=(libopenblas0-pthread dict-jargon dict-devil dict-gcide dict-elements chromium postgresql)
 # libgloo-dev: the Gloo headers that libtorch's c10d ProcessGroupGloo.hpp includes (torch.distributed).
 [ -z "${LIBTORCH:-}" ] && [ "${LIBTORCH_USE_PYTORCH:-}" != 1 ] && pkgs+=(libtorch-dev libgloo-dev)
 pkgs+=(${LETHE_EXTRA_APT:-})

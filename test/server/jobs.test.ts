@@ -2,7 +2,7 @@
 // an in-process PGlite cannot share): a run goes to release with progress and an end event on the
 // server-sent stream; submissions are checked (paths inside the data folder, the policy, the state);
 // cancel (queued and running) is audited; jobs of one model run in order, other models beside them.
-// The job records on both stores are tested at the end (no worker).
+// The job records on every store are tested at the end (no worker).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ import {
 import { resolveInputPath } from '../../src/workflow/jobs.js';
 import { LetheError } from '../../src/util/errors.js';
 import { buildIndex, proposeForgetSet, readProposal } from '../../src/workflow/provenance.js';
-import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from '../workflow/stores.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions, type TestWorkflow } from '../workflow/stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from '../workflow/fixtures.js';
 import { approved, setup, type RunSetup } from '../workflow/run-fixtures.js';
 import { client } from './job-client.js';
@@ -514,7 +514,8 @@ test("a crash between the release and the provenance purge (no forget file recor
 });
 
 for (const kind of STORE_KINDS) {
-  test(`job records on ${kind}: created queued with an audited submission, listed, one active per request`, async () => {
+  const opts = storeOptions(kind);
+  test(`job records on ${kind}: created queued with an audited submission, listed, one active per request`, opts, async () => {
     const v = await freshWorkflow(kind);
     try {
       const local = setup(v.dataDir);

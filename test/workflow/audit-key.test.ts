@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequest, getJob, JobRunner, loadDeployment, verifyAudit, type JobView } from '../../src/workflow/index.js';
 import { KEY_DIR, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../src/workflow/deployment.js';
-import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 import { alice, createBody, runner } from './fixtures.js';
 import { approved, setup } from './run-fixtures.js';
 import { rewriteChain } from './audit-attacker.js';
@@ -68,7 +68,7 @@ describe('the signing key outside the data folder', () => {
   });
 
   for (const kind of STORE_KINDS) {
-    test(`on ${kind}: a log rewritten by someone without the key fails on every signature they made`, async () => {
+    test(`on ${kind}: a log rewritten by someone without the key fails on every signature they made`, storeOptions(kind), async () => {
       const vault = tmp('vault');
       const w = await freshWorkflow(kind, { keyFile: join(vault, 'audit.pem') });
       try {

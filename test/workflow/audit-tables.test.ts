@@ -1,4 +1,4 @@
-// The tables the audit describes, on both stores: a requests, transitions, registry (models), tokens
+// The tables the audit describes, on every store: a requests, transitions, registry (models), tokens
 // or jobs row added, edited or deleted outside the workflow fails verifyAudit(), each with its own
 // problem. Older entries without row digests still verify (rows checked for presence only).
 import { after, describe, test } from 'node:test';
@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { advanceRequest, createJob, createToken, makeAnchor, parseAnchor, revokeToken, verifyAudit } from '../../src/workflow/index.js';
 import { jobRows } from '../../src/workflow/jobs.js';
-import { closeStores, freshWorkflow, STORE_KINDS, type StoreKind, type TestWorkflow } from './stores.js';
+import type { Db } from '../../src/workflow/context.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions, type StoreKind, type TestWorkflow } from './stores.js';
 import { runner } from './fixtures.js';
 import { approved, setup } from './run-fixtures.js';
 import { recommitRows, rewriteChain } from './audit-attacker.js';
@@ -83,15 +84,18 @@ const has = (p: string[], re: RegExp) =>
     `expected ${re} in:\n${p.join('\n')}`,
   );
 
-/** Foreign keys off, as in an sqlite3 shell (off by default) or a Postgres superuser's session. */
-async function withoutForeignKeys(w: TestWorkflow, fn: () => Promise<unknown>): Promise<void> {
-  if (w.store.dialect === 'sqlite') await sql`pragma foreign_keys = off`.execute(w.store.db);
-  else await sql`set session_replication_role = replica`.execute(w.store.db);
-  await fn();
+/** Foreign keys off, as in an sqlite3 shell (off by default) or a Postgres superuser's session; on
+ *  one connection, since a server's pool may run the next statement on another. */
+async function withoutForeignKeys(w: TestWorkflow, fn: (db: Db) => Promise<unknown>): Promise<void> {
+  await w.store.db.connection().execute(async (db) => {
+    if (w.store.dialect === 'sqlite') await sql`pragma foreign_keys = off`.execute(db);
+    else await sql`set session_replication_role = replica`.execute(db);
+    await fn(db);
+  });
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`audited tables on ${kind}`, () => {
+  describe(`audited tables on ${kind}`, storeOptions(kind), () => {
     test('requests: a row added, edited, deleted', async () => {
       has(
         await problems(kind, ({ w }) =>
@@ -170,8 +174,8 @@ for (const kind of STORE_KINDS) {
       );
       has(
         await problems(kind, ({ w }) =>
-          withoutForeignKeys(w, () =>
-            w.store.db
+          withoutForeignKeys(w, (db) =>
+            db
               .insertInto('transitions')
               .values({ request_id: 'req_ghost', seq: 1, from_state: null, to_state: 'received', actor: 'x', at: 'x', reason: 'x' })
               .execute(),

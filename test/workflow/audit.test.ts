@@ -1,4 +1,4 @@
-// The audit chain on both stores. Each tampering is done as an attacker would: without the key (an
+// The audit chain on every store. Each tampering is done as an attacker would: without the key (an
 // edit, a deletion, a reordering, a truncation, a forged head), and with it, rewriting every dependent
 // field consistently (hashes, links, signatures, the head). Each test asserts the one problem that
 // finds it, so that removing any check of verifyAudit() makes a test fail. What verifyAudit() cannot
@@ -17,7 +17,7 @@ import {
   type AuditVerification,
 } from '../../src/workflow/index.js';
 import { keyIdOf } from '../../src/workflow/deployment.js';
-import { closeStores, freshWorkflow, STORE_KINDS, type TestWorkflow } from './stores.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions, type TestWorkflow } from './stores.js';
 import { alice, createBody, scopeBody } from './fixtures.js';
 import { rewriteChain } from './audit-attacker.js';
 
@@ -68,7 +68,8 @@ const has = (p: string[], re: RegExp) =>
   );
 
 for (const kind of STORE_KINDS) {
-  describe(`audit on ${kind}: tampering without the key`, () => {
+  const opts = storeOptions(kind);
+  describe(`audit on ${kind}: tampering without the key`, opts, () => {
     test('an edited entry', async () => {
       const p = await tampered(kind, (w) =>
         w.store.db
@@ -158,7 +159,7 @@ for (const kind of STORE_KINDS) {
     });
   });
 
-  describe(`audit on ${kind}: tampering with the deployment key (kept in DATA/keys), every dependent field rewritten`, () => {
+  describe(`audit on ${kind}: tampering with the deployment key (kept in DATA/keys), every dependent field rewritten`, opts, () => {
     test('an entry deleted, the later ones renumbered, rehashed and re-signed but not relinked: the link check finds it', async () => {
       const p = await tampered(kind, (w) =>
         rewriteChain(w, w.deployment.privateKey, (es) => es.filter((e) => e.seq !== 2).map((e, i) => ({ ...e, seq: i + 1 })), {

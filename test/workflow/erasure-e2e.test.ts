@@ -1,11 +1,12 @@
-// The erasure process end to end, on both stores, for one person of a real persona forget10 split:
+// The erasure process end to end, on every store, for one person of a real persona forget10 split:
 // provenance proposes every record that mentions them → a second user approves → unlearned → verified
 // against a policy → released with its certificate; the same request under a policy it cannot meet is
 // not released. After the release, the person's name, e-mail, phone and address are in no table and no
 // file of the deployment (store, provenance index, proposal, run folder, certificate, evaluations),
 // no log line, no audit entry, no export and no report. And every way a request can end, in one
-// deployment (SQLite through `lethe serve`'s job runner where a worker process can share the store;
-// PGlite, which cannot be shared, through runRequest with an AbortSignal for the cancel): failed on a
+// deployment (SQLite and the PostgreSQL server through `lethe serve`'s job runner, whose worker
+// processes open the same store; PGlite, which cannot be shared, through runRequest with an
+// AbortSignal for the cancel): failed on a
 // malformed forget row, cancelled while verifying, released under a ROUGE policy (greedy generations),
 // released from a reviewed proposal; then every byte of every file under the data folder, every table,
 // every API reply (four roles) and every log line is searched for every field of the subject's
@@ -48,7 +49,7 @@ import {
   type Needle,
 } from '../../src/workflow/subject-search.js';
 import { requireFixture } from '../helpers/fixtures.js';
-import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
+import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions, type TestWorkflow } from './stores.js';
 import { alice, bob, carol, runner } from './fixtures.js';
 
 after(closeStores);
@@ -248,7 +249,8 @@ const ROUGE_RAW = {
 const ROUGE_POLICY: Policy = parsePolicy(ROUGE_RAW);
 
 for (const kind of STORE_KINDS) {
-  test(`every way a request ends, on ${kind}: failed on a malformed row, cancelled, released (ROUGE), released (proposal); nothing of the subject in any byte or reply`, async () => {
+  const title = `every way a request ends, on ${kind}: failed on a malformed row, cancelled, released (ROUGE), released (proposal); nothing of the subject in any byte or reply`;
+  test(title, storeOptions(kind), async () => {
     const root = mkdtempSync(join(tmpdir(), 'lethe-e2e-all-'));
     const data = join(root, 'deployment');
     const inputs = join(root, 'inputs'); // the user's files: an allowed root outside the data folder
@@ -309,7 +311,7 @@ for (const kind of STORE_KINDS) {
         evaluation: { holdoutFile: holdout },
         log,
       });
-      const runner$ = kind === 'sqlite' ? new JobRunner(w, { dataDir: data, roots: [inputs], log }) : null;
+      const runner$ = !w.inProcessOnly ? new JobRunner(w, { dataDir: data, roots: [inputs], log }) : null;
       const jobDone = (id: string) =>
         new Promise<void>((res) => {
           const on = (j: { id: string; state: string }) => {
@@ -526,7 +528,7 @@ for (const kind of STORE_KINDS) {
         [],
         describeHits(hits),
       );
-      assert.ok(regularFiles(data).some((f) => f.endsWith('lethe.db')) || kind === 'postgres', 'the search covers the store file');
+      assert.ok(regularFiles(data).some((f) => f.endsWith('lethe.db')) || kind !== 'sqlite', 'the search covers the store file');
       // The search can fail: the user's own files (outside the deployment) name the subject.
       assert.ok(
         searchFiles(inputs, needles).some((h) => h.where === malformed && h.field === 'email'),
@@ -540,7 +542,7 @@ for (const kind of STORE_KINDS) {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`erasure end to end on ${kind}`, () => {
+  describe(`erasure end to end on ${kind}`, storeOptions(kind), () => {
     test('one forget10 person: proposed, approved by a second user, unlearned, verified, released; nothing of them left', async () => {
       const e = await erasure(kind, 'passing');
       try {

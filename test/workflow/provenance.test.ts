@@ -13,7 +13,7 @@ import { buildIndex, editDistance, PROBE_TEMPLATES, proposeForgetSet, readPropos
 import { probeModel } from '../../src/workflow/probe-model.js';
 import { readRows } from '../../src/train/examples.js';
 import { requireFixture } from '../helpers/fixtures.js';
-import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 import { alice } from './fixtures.js';
 import { withTempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
@@ -180,7 +180,8 @@ describe('provenance index and forget-set proposal', () => {
 });
 
 for (const kind of STORE_KINDS) {
-  test(`a proposal scopes a request on ${kind}: counts and sha256 hashes only, nothing of the subject in the store`, async () => {
+  const opts = storeOptions(kind);
+  test(`a proposal scopes a request on ${kind}: counts and sha256 hashes only, nothing of the subject in the store`, opts, async () => {
     const c = corpus();
     const w = await freshWorkflow(kind);
     try {

@@ -24,7 +24,7 @@ import {
 } from '../../src/workflow/index.js';
 import type { EvalJson } from '../../src/eval/eval-file.js';
 import { modelFingerprint } from '../../src/util/model-fingerprint.js';
-import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
+import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
 import { approved, forgetRows, setup, sha } from './run-fixtures.js';
 import { withTempDir } from '../helpers/tmp.js';
@@ -232,7 +232,7 @@ function noSubject(where: string, text: string): void {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`runRequest on ${kind}`, () => {
+  describe(`runRequest on ${kind}`, storeOptions(kind), () => {
     test('a lenient policy releases: registry row, certificate, forget file deleted and audited; the subject appears nowhere', async () => {
       const s = setup();
       const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });

@@ -1,4 +1,4 @@
-// Erasure requests on both stores: the forward-only life, who/when/why on every transition,
+// Erasure requests on every store: the forward-only life, who/when/why on every transition,
 // four-eyes, roles, refusals with reasons, field-naming input errors, and no raw subject anywhere.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import {
   transparencyReport,
   verifyAudit,
 } from '../../src/workflow/index.js';
-import { closeStores, freshWorkflow, steppingClock, STORE_KINDS } from './stores.js';
+import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions } from './stores.js';
 import { alice, bob, carol, createBody, runner, scopeBody, SUBJECT } from './fixtures.js';
 
 after(closeStores);
@@ -28,7 +28,7 @@ const code = (c: string, re: RegExp) => (e: Error & { code?: string }) => {
 };
 
 for (const kind of STORE_KINDS) {
-  describe(`requests on ${kind}`, () => {
+  describe(`requests on ${kind}`, storeOptions(kind), () => {
     test('received → scoped → approved → unlearning → verifying → released, each step with who, when and why', async () => {
       const w = await freshWorkflow(kind, { now: steppingClock() });
       try {

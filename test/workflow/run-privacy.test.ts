@@ -1,4 +1,4 @@
-// What a run keeps of the subject (issue 18, faults 2 and 3), on both stores:
+// What a run keeps of the subject (issue 18, faults 2 and 3), on every store:
 // - a policy with a generation metric (forget_Q_A_ROUGE, whose per-item outputs hold each question,
 //   true answer and generation): after the release no file under the data folder holds any forget row
 //   (the job folder keeps aggregates; the per-item EVAL.json and the evaluation cache lived in the run's
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditEntries, getRequest, parsePolicy, runRequest, type Policy } from '../../src/workflow/index.js';
-import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, type TestWorkflow } from './stores.js';
+import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions, type TestWorkflow } from './stores.js';
 import { runner, SUBJECT } from './fixtures.js';
 import { approved, forgetRows, setup } from './run-fixtures.js';
 import { describeHits, needlesOf, searchFiles, searchText, searchValue, type Needle } from '../../src/workflow/subject-search.js';
@@ -45,7 +45,7 @@ async function tables(w: TestWorkflow): Promise<string> {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`a run keeps nothing of the subject, on ${kind}`, () => {
+  describe(`a run keeps nothing of the subject, on ${kind}`, storeOptions(kind), () => {
     test('fault 2: a ROUGE policy releases; EVAL.json, eval-original and the cache keep no forget row; the deletion is audited', async () => {
       const s = setup(); // the user's inputs, outside the data folder
       const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });

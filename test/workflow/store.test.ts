@@ -1,4 +1,4 @@
-// The store on SQLite and PostgreSQL (PGlite): migrations, one schema, the same answers.
+// The store on SQLite, PGlite and a real PostgreSQL server: migrations, one schema, the same answers.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
@@ -7,12 +7,12 @@ import { sql } from 'kysely';
 import { openWorkflow } from '../../src/workflow/index.js';
 import { migrationNames } from '../../src/workflow/store/migrations.js';
 import { openStore } from '../../src/workflow/store/open.js';
-import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 
 after(closeStores);
 
 for (const kind of STORE_KINDS) {
-  describe(`store on ${kind}`, () => {
+  describe(`store on ${kind}`, storeOptions(kind), () => {
     test('migrations are recorded and every table starts empty', async () => {
       const w = await freshWorkflow(kind);
       try {
@@ -24,13 +24,34 @@ for (const kind of STORE_KINDS) {
         for (const t of ['requests', 'transitions', 'audit', 'audit_head', 'tokens'] as const) {
           assert.equal((await w.store.db.selectFrom(t).selectAll().execute()).length, 0, t);
         }
-        assert.equal(w.store.dialect, kind);
+        assert.equal(w.store.dialect, kind === 'sqlite' ? 'sqlite' : 'postgres');
       } finally {
         await w.dispose();
       }
     });
   });
 }
+
+test(
+  'the real-server kind is a PostgreSQL server on 127.0.0.1, not PGlite: its URL, version, address and port',
+  storeOptions('postgres'),
+  async () => {
+    const w = await freshWorkflow('postgres');
+    try {
+      const port = /^postgres:\/\/127\.0\.0\.1:(\d+)\/lethe_\d+$/.exec(w.store.location)?.[1];
+      assert.ok(port, `a server's URL: ${w.store.location}`);
+      assert.equal(w.inProcessOnly, false, 'a worker process can open it');
+      const { rows } = await sql<{ version: string; addr: string | null; port: number | null }>`
+      select version(), host(inet_server_addr()) as addr, inet_server_port() as port`.execute(w.store.db);
+      assert.match(rows[0]!.version, /^PostgreSQL \d+/);
+      assert.doesNotMatch(rows[0]!.version, /PGlite|emscripten|wasm/i);
+      assert.equal(rows[0]!.addr, '127.0.0.1', 'connected over TCP (PGlite has no address)');
+      assert.equal(rows[0]!.port, Number(port));
+    } finally {
+      await w.dispose();
+    }
+  },
+);
 
 test('SQLite: one file under the data folder, WAL, reopened without migrating again', async () => {
   const w = await freshWorkflow('sqlite');

@@ -1,14 +1,14 @@
-// Bearer tokens on both stores: shown once, stored as sha256 only, revocable, malformed ones refused.
+// Bearer tokens on every store: shown once, stored as sha256 only, revocable, malformed ones refused.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticate, createToken, listTokens, revokeToken } from '../../src/workflow/index.js';
 import { hashToken } from '../../src/workflow/tokens.js';
-import { closeStores, freshWorkflow, STORE_KINDS } from './stores.js';
+import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 
 after(closeStores);
 
 for (const kind of STORE_KINDS) {
-  describe(`tokens on ${kind}`, () => {
+  describe(`tokens on ${kind}`, storeOptions(kind), () => {
     test('a token authenticates its person and role; only its hash is stored; revoked or malformed ones do not', async () => {
       const w = await freshWorkflow(kind);
       try {
