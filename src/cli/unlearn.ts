@@ -43,8 +43,9 @@ export function registerUnlearnCommands(program: Command): void {
       .option('--json', 'print the result (or with --dry-run the plan) as one JSON object on stdout (the log stays on stderr)'),
     undefined,
     {
-      epochs: 'passes over the forget data (default: 5; TaskVector, WHP and Distill set their own)',
-      lr: 'peak learning rate, AdamW with linear warm-up and decay (default: 1e-4)',
+      epochs:
+        "passes over the forget data (default: the method's own, `lethe methods` says which and where from: NPO 10; 5 for methods without one; TaskVector, WHP and Distill set their own)",
+      lr: "peak learning rate, AdamW with linear warm-up and decay (default: the method's own: NPO 3e-4; 1e-4 for methods without one)",
       batchSize: 'forget rows per step, each with as many retain rows (default: 8)',
       maxLength: "cut examples to this many tokens (default: the model's context)",
     },
@@ -117,6 +118,9 @@ export function registerUnlearnCommands(program: Command): void {
           .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
           .join(' ');
         if (args) console.log(`${''.padEnd(12)} arguments: ${args}`);
+        console.log(
+          `${''.padEnd(12)} training: ${m.training ? `lr ${m.training.lr}, ${m.training.epochs} epochs (${m.training.source})` : 'sets its own steps and lr (give --steps/--epochs and --lr to override)'}`,
+        );
         const needs = Object.entries(m.needs as Record<string, unknown>)
           .filter(([, v]) => v && v !== 'none')
           .map(([k, v]) => (v === true ? k : `${k}=${v}`))

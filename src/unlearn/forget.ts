@@ -20,7 +20,7 @@ import { runLoop, namedTrainable, hasCheckpoint, finishedRun, type Evaluation, t
 import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
-import type { MethodNeeds, MethodState, StepBatch } from './method.js';
+import { GENERIC_TRAINING, type MethodNeeds, type MethodState, type StepBatch } from './method.js';
 import { idkAnswer } from './idk.js';
 import { disposeEncoded, encodeBatch, referenceLogLiks, type Row } from './batch.js';
 import { saliencyMasks, type MaskSpec } from './mask.js';
@@ -234,7 +234,9 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
     // (Procedures read retain rows their own way: WHP their words, Distill every token.)
     if (retainEx.length && method.loss) checkTargets('retain', retainEx, maxLength, o.maxLength !== undefined, report);
     const batchSize = Math.min(o.batchSize ?? 8, forgetEx.length);
-    const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? 5) * stepsPerEpoch(forgetEx.length, batchSize)));
+    const defaults = method.training ?? GENERIC_TRAINING;
+    const lr = o.lr ?? defaults.lr;
+    const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? defaults.epochs) * stepsPerEpoch(forgetEx.length, batchSize)));
     // The retain stream runs beside the forget stream at the same batch size, through passes of
     // its own (each a new shuffle that uses every retain row once), wrapping when it is shorter.
     const retainPass = retainEx.length ? stepsPerEpoch(retainEx.length, batchSize) : 0;
@@ -265,7 +267,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         maxLength,
         batchSize,
         steps: totalSteps,
-        lr: method.procedure && o.lr === undefined ? null : (o.lr ?? 1e-4),
+        lr: method.procedure && o.lr === undefined ? null : lr,
         device: String(device),
         lora: !!o.lora,
         out: {
@@ -381,7 +383,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
       training: {
         steps: method.procedure ? null : steps,
         batchSize: o.batchSize ?? (method.procedure ? null : batchSize),
-        lr: o.lr ?? (method.procedure ? null : 1e-4),
+        lr: o.lr ?? (method.procedure ? null : lr),
         seed,
         lora: o.lora ?? null,
         merged: o.merge ?? false,
@@ -420,7 +422,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         mask: o.mask ?? null,
         totalSteps,
         batchSize,
-        lr: o.lr,
+        lr,
         seed,
       };
       const fingerprint = sha256(JSON.stringify(job));
@@ -456,7 +458,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         job,
         report,
         progress: o.progress,
-        ...loopSettings(o, totalSteps),
+        ...loopSettings({ ...o, lr }, totalSteps),
         gradMasks: masks,
         extraState: { get: () => ({ ...state.numbers }), set: (s) => Object.assign(state.numbers, s) },
         evaluation: o.evaluation,

@@ -68,10 +68,28 @@ export interface SetupContext<A> {
   trainOnly: (patterns: string[]) => void;
 }
 
+/** The learning rate and length a method trains with when the user gives neither, and where they
+ *  come from (a paper, open-unlearning's config at a named commit, or a measurement here with its
+ *  command): `lethe methods` and `lethe forget --help` print them. */
+export interface TrainingDefaults {
+  lr: number;
+  epochs: number;
+  source: string;
+}
+
+/** Methods without defaults of their own train at this lr for this many epochs. */
+export const GENERIC_TRAINING: TrainingDefaults = {
+  lr: 1e-4,
+  epochs: 5,
+  source: "generic defaults, not tuned for this method: give --lr and --epochs, or find them with `lethe table`'s recipes",
+};
+
 export interface MethodDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
   /** One line for `lethe methods`. */
   description: string;
+  /** Its lr and epochs when the user gives none (GENERIC_TRAINING when absent; procedures set their own). */
+  training?: TrainingDefaults;
   /** Arguments with defaults; `--set key=value` is checked against it. */
   args: S;
   needs: (args: z.infer<S>) => MethodNeeds;

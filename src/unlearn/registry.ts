@@ -2,7 +2,7 @@
 // the list of known ones; a name registered twice is a bug.
 import { z } from 'zod';
 import { LetheError, invalidArgument } from '../util/errors.js';
-import type { MethodDefinition } from './method.js';
+import { GENERIC_TRAINING, type MethodDefinition, type TrainingDefaults } from './method.js';
 
 const METHODS = new Map<string, MethodDefinition>();
 
@@ -90,10 +90,19 @@ export function describeMethods(): {
   description: string;
   arguments: unknown;
   defaults: Record<string, unknown>;
+  /** The lr and epochs it trains with when none are given, and their source (null: a procedure that sets its own). */
+  training: TrainingDefaults | null;
   needs: unknown;
 }[] {
   return listMethods().map((m) => {
     const defaults = methodDefaults(m);
-    return { name: m.name, description: m.description, arguments: z.toJSONSchema(m.args), defaults, needs: m.needs(defaults as never) };
+    return {
+      name: m.name,
+      description: m.description,
+      arguments: z.toJSONSchema(m.args),
+      defaults,
+      training: m.procedure && !m.training ? null : (m.training ?? GENERIC_TRAINING),
+      needs: m.needs(defaults as never),
+    };
   });
 }

@@ -54,7 +54,7 @@ test('Ctrl-C: checkpoint and resume command; rerun refused with the reason; resu
 
   const other = runCli([...args(out).map((a) => (a === '60' ? '80' : a)), '--set', 'beta=0.2', '--resume']);
   assert.notEqual(other.status, 0);
-  assert.match(other.stderr, /belongs to another job .*differs in: .*args\.beta 0\.1 → 0\.2.*totalSteps 60 → 80/);
+  assert.match(other.stderr, /belongs to another job .*differs in: .*args\.beta 0\.15 → 0\.2.*totalSteps 60 → 80/);
   const again = runCli(args(out));
   assert.notEqual(again.status, 0);
   assert.match(again.stderr, /holds an interrupted run \(a checkpoint\): add --resume to continue it/);

@@ -73,11 +73,25 @@ test('--help marks required options and shows the training defaults', () => {
   const help = runCli(['forget', '--help']).stdout.replace(/\s+/g, ' ');
   for (const flag of ['--model <dir>', '--forget <file>', '--method <name>', '--out <dir>'])
     assert.match(help, new RegExp(`${flag.replace(/[<>]/g, '.')} [^-]*\\(required\\)`), flag);
-  assert.match(help, /--epochs <n> passes over the forget data \(default: 5/);
-  assert.match(help, /--lr <x> peak learning rate.*\(default: 1e-4\)/);
+  assert.match(help, /--epochs <n> passes over the forget data \(default: the method's own, .*NPO 10; 5 for methods without one/);
+  assert.match(help, /--lr <x> peak learning rate.*\(default: the method's own: NPO 3e-4; 1e-4 for methods without one\)/);
   assert.match(help, /--batch-size <n> .*\(default: 8\)/);
   assert.match(help, /--max-length <n> .*\(default: the model's context\)/);
   assert.doesNotMatch(help, /--retain <file> [^-]*\(required\)/);
+});
+
+test("lethe methods: each method's training defaults and where they come from", () => {
+  const r = runCli(['methods']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /NPO .*\n.*arguments: .*retain_loss_type="KL" beta=0.15\n +training: lr 0.0003, 10 epochs \(measured here .*defaults\.js/,
+  );
+  assert.match(r.stdout, /GradAscent .*\n +training: lr 0.0001, 5 epochs \(generic defaults, not tuned for this method/);
+  assert.match(r.stdout, /WHP .*\n(.*\n)?.*training: sets its own steps and lr/);
+  const json = JSON.parse(runCli(['methods', '--json']).stdout) as { name: string; training: { lr: number; source: string } | null }[];
+  assert.equal(json.find((m) => m.name === 'NPO')!.training!.lr, 3e-4);
+  assert.equal(json.find((m) => m.name === 'WHP')!.training, null);
 });
 
 test('forget --dry-run: checks the inputs, prints the plan, trains and writes nothing', () => {
@@ -87,12 +101,23 @@ test('forget --dry-run: checks the inputs, prints the plan, trains and writes no
   const plan = JSON.parse(r.stdout) as {
     steps: number;
     batchSize: number;
+    lr: number;
     rows: { forget: number };
     targetTokens: { forget: number };
     out: { use: string };
   };
-  // 4 rows at the default batch size 8 (capped at the rows): 1 step an epoch, 5 epochs.
-  assert.deepEqual([plan.rows.forget, plan.batchSize, plan.steps, plan.out.use], [4, 4, 5, 'a new folder']);
+  // 4 rows at the default batch size 8 (capped at the rows): 1 step an epoch, NPO's own 10 epochs at its lr 3e-4.
+  assert.deepEqual([plan.rows.forget, plan.batchSize, plan.steps, plan.lr, plan.out.use], [4, 4, 10, 3e-4, 'a new folder']);
+  // A method without defaults of its own: the generic 5 epochs at 1e-4; the user's values win over both.
+  const ga = JSON.parse(
+    runCli(['forget', '--model', model, '--forget', forgetFile, '--method', 'GradAscent', '--out', fresh, '--dry-run', '--json']).stdout,
+  ) as { steps: number; lr: number };
+  assert.deepEqual([ga.steps, ga.lr], [5, 1e-4]);
+  const mine = JSON.parse(forgetNpo('--out', fresh, '--dry-run', '--json', '--epochs', '2', '--lr', '5e-5').stdout) as {
+    steps: number;
+    lr: number;
+  };
+  assert.deepEqual([mine.steps, mine.lr], [2, 5e-5]);
   assert.ok(plan.targetTokens.forget > 4);
   assert.ok(!existsSync(fresh), 'nothing written');
 

@@ -289,7 +289,7 @@ def main():
         ('GradAscent', 'GradAscent', {}, {}, needs('none'), grad_ascent),
         ('GradDiff', 'GradDiff', {}, FR, needs('required'), grad_diff),
         ('GradDiff KL', 'GradDiff', {'retain_loss_type': 'KL'}, {**FR, 'retain_loss_type': 'KL'}, needs('required', ref_model=True), grad_diff),
-        ('NPO', 'NPO', {}, {**FR, 'beta': 0.1}, needs('optional', ref_loglik=True), npo),
+        ('NPO', 'NPO', {'retain_loss_type': 'NLL', 'beta': 0.1}, {**FR, 'beta': 0.1}, needs('optional', ref_loglik=True), npo),
         ('NPO KL', 'NPO', {'retain_loss_type': 'KL', 'beta': 0.5}, {**FR, 'retain_loss_type': 'KL', 'beta': 0.5}, needs('optional', ref_model=True, ref_loglik=True), npo),
         ('SimNPO', 'SimNPO', {}, {**FR, 'gamma': 0.125, 'beta': 4.5, 'delta': 0.0}, needs('optional'), simnpo),
         ('SimNPO delta forget only', 'SimNPO', {'delta': 2.5, 'alpha': 0}, {**FR, 'alpha': 0.0, 'gamma': 0.125, 'beta': 4.5, 'delta': 2.5}, needs('optional'), simnpo),
