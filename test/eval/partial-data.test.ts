@@ -1,0 +1,140 @@
+// Metrics on partial data: a metric whose inputs are missing is null with a reason that says what is
+// missing, never 0 or a number computed from part of its inputs. Each metric runs on hand-made item
+// sets and precomputed needs (no model), so the expected values are known exactly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  getMetric,
+  needKey,
+  type EvalItemSet,
+  type ItemStats,
+  type MetricContext,
+  type MetricResult,
+  type Need,
+  type SetKind,
+} from '../../src/eval/metrics/index.js';
+import type { SeqStat } from '../../src/eval/scores.js';
+
+/** A metric context over these item sets and these need values (keyed by needKey); an undeclared or
+ *  unknown need throws, so a metric that bails out early never needs one. */
+function ctxOf(sets: Record<string, { kind: SetKind; items: Record<string, unknown>[] }>, values: Record<string, unknown>): MetricContext {
+  return {
+    async get<T>(n: Need): Promise<T> {
+      const k = needKey(n);
+      if (!(k in values)) throw new Error(`test context has no '${k}'`);
+      return values[k] as T;
+    },
+    set(name: string): EvalItemSet {
+      const s = sets[name];
+      if (!s) throw new Error(`test context has no set '${name}'`);
+      return { name, kind: s.kind, description: name, items: s.items };
+    },
+  };
+}
+
+const run = (name: string, ctx: MetricContext): Promise<MetricResult> => getMetric(name).compute(ctx);
+
+/** A sequence whose every token has log-probability lp (hits: argmax right), EOS last. */
+const seq = (n: number, lp = -1, hit = true): SeqStat => ({ logProbs: Array(n).fill(lp), hits: Array(n).fill(hit), eos: true });
+
+const qaRow = (k: number, para: boolean, pert: boolean) => ({
+  question: `Where does person ${k} live?`,
+  answer: `Person ${k} lives in town ${k}.`,
+  ...(para ? { paraphrased_answer: `Town ${k} is where person ${k} lives.` } : {}),
+  ...(pert ? { perturbed_answer: [`Person ${k} lives in city ${k + 1}.`, `Person ${k} lives abroad.`] } : {}),
+});
+const statsOf = (rows: ReturnType<typeof qaRow>[]): ItemStats[] =>
+  rows.map((r) => ({
+    true: seq(4, -0.5),
+    ...(r.paraphrased_answer ? { para: seq(5, -1) } : {}),
+    ...(r.perturbed_answer ? { pert: r.perturbed_answer.map(() => seq(4, -2)) } : {}),
+    text: r.answer,
+  }));
+const gensOf = (rows: ReturnType<typeof qaRow>[]) => rows.map((r) => r.paraphrased_answer ?? r.answer);
+
+function qaCtx(rows: ReturnType<typeof qaRow>[], set = 'forget') {
+  return ctxOf({ [set]: { kind: 'qa', items: rows } }, { [`stats:${set}`]: statsOf(rows), [`generations:${set}`]: gensOf(rows) });
+}
+
+test('forget_Q_A_PARA_ROUGE: null with the count of rows without a paraphrase, not 0 against an empty reference', async () => {
+  const none = await run('forget_Q_A_PARA_ROUGE', qaCtx([0, 1, 2].map((k) => qaRow(k, false, true))));
+  assert.equal(none.aggValue, null);
+  assert.equal(none.reason, "no row of the forget set has 'paraphrased_answer'");
+
+  const some = await run('forget_Q_A_PARA_ROUGE', qaCtx([0, 1, 2, 3].map((k) => qaRow(k, k % 2 === 0, true))));
+  assert.equal(some.aggValue, null, 'not a mean over the two rows that have one');
+  assert.match(some.reason!, /^'paraphrased_answer' is missing in 2 of 4 rows of the forget set \(items 1, 3\)/);
+
+  // A paraphrase without words is no reference either (ROUGE's recall against it would be 0).
+  const blank = [0, 1].map((k) => ({ ...qaRow(k, true, true), paraphrased_answer: k === 1 ? ' ... ' : `Town ${k}.` }));
+  const b = await run('forget_Q_A_PARA_ROUGE', qaCtx(blank));
+  assert.equal(b.aggValue, null);
+  assert.match(b.reason!, /^'paraphrased_answer' is missing in 1 of 2 rows/);
+
+  // Every row has one: the generations are the paraphrases themselves, so the recall is 1.
+  const all = await run('forget_Q_A_PARA_ROUGE', qaCtx([0, 1, 2].map((k) => qaRow(k, true, true))));
+  assert.equal(all.aggValue, 1);
+  assert.equal(all.reason, undefined);
+});
+
+test('forget_Q_A_ROUGE: an empty true answer is no reference (null with the count), not a recall of 0', async () => {
+  const rows = [0, 1, 2].map((k) => ({ ...qaRow(k, true, true), answer: k === 2 ? '' : `Person ${k}.` }));
+  const r = await run('forget_Q_A_ROUGE', qaCtx(rows));
+  assert.equal(r.aggValue, null);
+  assert.match(r.reason!, /^'answer' is missing in 1 of 3 rows of the forget set \(items 2\)/);
+});
+
+test('paraphrase and perturbation probabilities: null naming the field and the rows without it', async () => {
+  const ctx = qaCtx([0, 1, 2, 3, 4].map((k) => qaRow(k, k !== 4, k < 2)));
+  const para = await run('forget_Q_A_PARA_Prob', ctx);
+  assert.equal(para.aggValue, null);
+  assert.match(para.reason!, /^'paraphrased_answer' is missing in 1 of 5 rows of the forget set \(items 4\)/);
+  const pert = await run('forget_Q_A_PERT_Prob', ctx);
+  assert.equal(pert.aggValue, null);
+  assert.match(pert.reason!, /^'perturbed_answer' is missing in 3 of 5 rows of the forget set \(items 2, 3, 4\)/);
+  const norm = await run(
+    'wf_Q_A_Prob_normalised',
+    qaCtx(
+      [0, 1].map((k) => qaRow(k, true, false)),
+      'wf',
+    ),
+  );
+  assert.equal(norm.aggValue, null);
+  assert.equal(norm.reason, "no row of the wf set has 'perturbed_answer'");
+});
+
+test('truth ratios: null naming each missing field and the rows without it', async () => {
+  const tr = await run('forget_truth_ratio', qaCtx([0, 1, 2, 3, 4].map((k) => qaRow(k, k !== 4, k < 2))));
+  assert.equal(tr.aggValue, null);
+  assert.equal(
+    tr.reason,
+    "'perturbed_answer' is missing in 3 of 5 rows of the forget set (items 2, 3, 4); not computed on the rest alone; " +
+      "'paraphrased_answer' is missing in 1 of 5 rows of the forget set (items 4); not computed on the rest alone",
+  );
+  const wfTr = await run(
+    'wf_Truth_Ratio',
+    qaCtx(
+      [0, 1].map((k) => qaRow(k, true, false)),
+      'wf',
+    ),
+  );
+  assert.equal(wfTr.aggValue, null, 'wf scores the true answer, but the perturbed ones are still needed');
+  assert.equal(wfTr.reason, "no row of the wf set has 'perturbed_answer'");
+
+  // Complete rows: a value (truth ratio per item exp(-2)/exp(-1), aggregated closer_to_1_better).
+  const full = await run('forget_truth_ratio', qaCtx([0, 1].map((k) => qaRow(k, true, true))));
+  assert.ok(Math.abs(full.aggValue! - Math.exp(-1)) < 1e-9, String(full.aggValue));
+});
+
+test('forget_verbmem_ROUGE: a passage without a continuation is no reference (null with the count)', async () => {
+  const items = [
+    { prompt: 'Once upon', reference: 'a time there was' },
+    { prompt: 'It was', reference: '' },
+  ];
+  const v = await run(
+    'forget_verbmem_ROUGE',
+    ctxOf({ verbmem_forget: { kind: 'probe', items } }, { 'generations:verbmem_forget': ['a time', 'the best'] }),
+  );
+  assert.equal(v.aggValue, null, 'was the mean of 2/4 and 0 against the empty continuation');
+  assert.match(v.reason!, /^'reference' is missing in 1 of 2 rows of the verbmem_forget set \(items 1\)/);
+});
