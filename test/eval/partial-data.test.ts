@@ -13,6 +13,8 @@ import {
   type Need,
   type SetKind,
 } from '../../src/eval/metrics/index.js';
+import { MODEL_UTILITY_PARTS } from '../../src/eval/metrics/model-utility.js';
+import { BUILTIN_TASKS } from '../../src/eval/mc/builtin.js';
 import type { SeqStat } from '../../src/eval/scores.js';
 
 /** A metric context over these item sets and these need values (keyed by needKey); an undeclared or
@@ -137,4 +139,59 @@ test('forget_verbmem_ROUGE: a passage without a continuation is no reference (nu
   );
   assert.equal(v.aggValue, null, 'was the mean of 2/4 and 0 against the empty continuation');
   assert.match(v.reason!, /^'reference' is missing in 1 of 2 rows of the verbmem_forget set \(items 1\)/);
+});
+
+/** A context whose metric needs ('metric:NAME', 'retain:NAME', 'target:NAME') give these aggregates
+ *  (null: not computed, with the reason why(NAME), by default "reason of NAME"). */
+function resultsCtx(values: Record<string, number | null>, why = (name: string) => `reason of ${name}`) {
+  const v: Record<string, unknown> = {};
+  for (const [key, x] of Object.entries(values))
+    v[key] = { aggValue: x, ...(x === null ? { reason: why(key.split(':')[1]!) } : {}) } satisfies MetricResult;
+  return ctxOf({}, v);
+}
+/** The same keys under 'metric:' (this model's own metrics). */
+const own = (o: Record<string, number | null>) => Object.fromEntries(Object.entries(o).map(([k, x]) => [`metric:${k}`, x]));
+
+test('model_utility: null listing the missing parts and their reasons, not the harmonic mean of the parts there are', async () => {
+  // Two of the nine parts (as the issue saw), the other seven never computed.
+  const noSet = "needs the item set 'wf', which this suite does not have";
+  const two = await run(
+    'model_utility',
+    resultsCtx(own(Object.fromEntries(MODEL_UTILITY_PARTS.map((p, k) => [p, [0.5, 0.25][k] ?? null]))), () => noSet),
+  );
+  assert.equal(two.aggValue, null, 'hmean(0.5, 0.25) = 1/3 would pose as the nine-part number');
+  assert.equal(two.reason, `missing 7 of its 9 parts (${MODEL_UTILITY_PARTS.slice(2).join(', ')}: ${noSet})`);
+  assert.deepEqual(two.extra!.missing, MODEL_UTILITY_PARTS.slice(2));
+  assert.deepEqual(two.extra!.parts, { retain_Q_A_Prob: 0.5, retain_Q_A_ROUGE: 0.25 });
+
+  // A part that fails is missing with its error, not left out of the mean.
+  const failed = await run('model_utility', resultsCtx(own(Object.fromEntries(MODEL_UTILITY_PARTS.slice(1).map((p) => [p, 0.5])))));
+  assert.equal(failed.aggValue, null);
+  assert.equal(failed.reason, "missing 1 of its 9 parts (retain_Q_A_Prob: failed: test context has no 'metric:retain_Q_A_Prob')");
+
+  const values: Record<string, number | null> = Object.fromEntries(MODEL_UTILITY_PARTS.map((p) => [p, 0.5]));
+  values.ra_Truth_Ratio = null;
+  values.wf_Q_A_ROUGE = null;
+  const seven = await run('model_utility', resultsCtx(own(values)));
+  assert.equal(seven.aggValue, null);
+  assert.equal(seven.reason, 'missing 2 of its 9 parts (ra_Truth_Ratio: reason of ra_Truth_Ratio; wf_Q_A_ROUGE: reason of wf_Q_A_ROUGE)');
+
+  // All nine: their harmonic mean (one part at 0 makes it 0, as scipy's hmean: a measured 0).
+  const nine = Object.fromEntries(MODEL_UTILITY_PARTS.map((p, k) => [p, k < 3 ? 0.25 : 0.5]));
+  assert.equal((await run('model_utility', resultsCtx(own(nine)))).aggValue, 9 / (3 * 4 + 6 * 2));
+  assert.equal((await run('model_utility', resultsCtx(own({ ...nine, wf_Truth_Ratio: 0 })))).aggValue, 0);
+});
+
+test('mc_utility: null listing every missing task, not only the first', async () => {
+  const [a, b, c] = BUILTIN_TASKS.map((t) => `mc_${t}_acc`);
+  const r = await run('mc_utility', resultsCtx(own({ [a!]: 0.5, [b!]: null, [c!]: null })));
+  assert.equal(r.aggValue, null);
+  assert.equal(r.reason, `missing 2 of its 3 parts (${b}: reason of ${b}; ${c}: reason of ${c})`);
+});
+
+test('multiple-choice accuracy on an empty task: null with a reason', async () => {
+  const set = `mc_${BUILTIN_TASKS[0]}`;
+  const r = await run(`${set}_acc`, ctxOf({ [set]: { kind: 'mc', items: [] } }, { [`mc:${set}`]: [] }));
+  assert.equal(r.aggValue, null);
+  assert.equal(r.reason, 'the task has no items');
 });
