@@ -195,3 +195,27 @@ test('multiple-choice accuracy on an empty task: null with a reason', async () =
   assert.equal(r.aggValue, null);
   assert.equal(r.reason, 'the task has no items');
 });
+
+test("model_utility_rel_target: null when the target's utility is 0 or absent, or this model's is absent", async () => {
+  const rel = (mine: number | null, target: number | null) =>
+    run('model_utility_rel_target', resultsCtx({ 'metric:model_utility': mine, 'target:model_utility': target }));
+  const zero = await rel(0.4, 0);
+  assert.equal(zero.aggValue, null, 'not (0.4 - 0) / 1e-10');
+  assert.equal(zero.reason, "the target model's model_utility is 0, so a change relative to it is undefined");
+  assert.equal(zero.extra!.target, 0, 'the target value is kept for the reports');
+  const noTarget = await rel(0.4, null);
+  assert.equal(noTarget.aggValue, null);
+  assert.equal(noTarget.reason, 'model_utility of the target model has no value (reason of model_utility)');
+  const noOwn = await rel(null, 0.5);
+  assert.equal(noOwn.aggValue, null);
+  assert.equal(noOwn.reason, 'model_utility of this model has no value (reason of model_utility)');
+  assert.ok(Math.abs((await rel(0.4, 0.5)).aggValue! - -20) < 1e-9);
+});
+
+test("privleak: null when the retain model's Min-K% AUC is 1 (1 - AUC = 0), not billions of percent", async () => {
+  const leak = (mine: number, retain: number) => run('privleak', resultsCtx({ 'metric:mia_min_k': mine, 'retain:mia_min_k': retain }));
+  const r = await leak(0.7, 1);
+  assert.equal(r.aggValue, null);
+  assert.match(r.reason!, /retain model's mia_min_k AUC is 1/);
+  assert.ok(Math.abs((await leak(0.6, 0.5)).aggValue! - -20) < 1e-6);
+});
