@@ -15,7 +15,8 @@ import {
 } from '../../src/eval/metrics/index.js';
 import { MODEL_UTILITY_PARTS } from '../../src/eval/metrics/model-utility.js';
 import { BUILTIN_TASKS } from '../../src/eval/mc/builtin.js';
-import type { SeqStat } from '../../src/eval/scores.js';
+import { extractionStrength, type SeqStat } from '../../src/eval/scores.js';
+import { toEntry } from '../../src/eval/eval-file.js';
 
 /** A metric context over these item sets and these need values (keyed by needKey); an undeclared or
  *  unknown need throws, so a metric that bails out early never needs one. */
@@ -218,4 +219,94 @@ test("privleak: null when the retain model's Min-K% AUC is 1 (1 - AUC = 0), not 
   assert.equal(r.aggValue, null);
   assert.match(r.reason!, /retain model's mia_min_k AUC is 1/);
   assert.ok(Math.abs((await leak(0.6, 0.5)).aggValue! - -20) < 1e-6);
+});
+
+test('gcide_NLL: no scored token in any row is null with a reason, not 0/0', async () => {
+  const gcide = ctxOf(
+    { gcide: { kind: 'text', items: [{ text: '' }, { text: '' }] } },
+    { 'stats:gcide': [0, 1].map(() => ({ true: seq(0), text: '' })) },
+  );
+  const g = await run('gcide_NLL', gcide);
+  assert.equal(g.aggValue, null, 'was 0/0 = NaN, written as an unexplained null');
+  assert.equal(g.reason, 'no gcide row has a scored token (2 rows)');
+});
+
+const shortGens = () =>
+  ctxOf(
+    { forget: { kind: 'qa', items: [0, 1].map((k) => qaRow(k, true, true)) } },
+    { 'generations:forget': ['', 'Paris.'], 'referenceNll:forget': [null, NaN] },
+  );
+
+test('forget_gen_repetition: generations too short for a 3-gram give no rate (null), not 0', async () => {
+  const rep = await run('forget_gen_repetition', shortGens());
+  assert.equal(rep.aggValue, null, 'was 0: empty answers passed as perfectly fluent');
+  assert.equal(rep.reason, 'no generation on forget has 3 words (2 generations)');
+  const ok = ctxOf(
+    { forget: { kind: 'qa', items: [0, 1].map((k) => qaRow(k, true, true)) } },
+    { 'generations:forget': ['a b c a b c', 'x'] },
+  );
+  assert.equal((await run('forget_gen_repetition', ok)).aggValue, 1 / 4, 'a short answer adds no 3-gram to a rate that has some');
+});
+
+test('forget_gen_ref_NLL: no finite NLL under the reference model is null with a reason', async () => {
+  const nll = await run('forget_gen_ref_NLL', shortGens());
+  assert.equal(nll.aggValue, null);
+  assert.equal(nll.reason, 'no generation on forget has a finite NLL under the reference model');
+});
+
+test('extraction strength: an answer without tokens is null (as exact memorization), not 0; the mean leaves it out', async () => {
+  assert.equal(extractionStrength(seq(0)), null);
+  assert.equal(extractionStrength({ logProbs: [-1], hits: [true], eos: true }), null, 'only the appended EOS');
+  const ctx = (stats: ItemStats[]) =>
+    ctxOf({ forget: { kind: 'qa', items: stats.map((_, k) => qaRow(k, true, true)) } }, { 'stats:forget': stats });
+  const full = { true: seq(4, -1, true), text: 'x' };
+  const empty = { true: seq(0), text: '' };
+  assert.equal((await run('extraction_strength', ctx([full, empty]))).aggValue, 1, 'not (1 + 0) / 2');
+  const none = await run('extraction_strength', ctx([empty, empty]));
+  assert.equal(none.aggValue, null);
+  assert.equal(none.reason, 'no item has a finite score (items: 2)');
+});
+
+test('forget_familiarity_prob: a term with no scored token has no probability (null), not exp(-Infinity) = 0', async () => {
+  const fam = ctxOf(
+    { familiarity_anchored: { kind: 'pair', items: [{ prompt: 'a', completion: ' b', term: 'b' }] } },
+    { 'stats:familiarity_anchored': [{ true: { logProbs: [], hits: [], eos: false }, text: ' b' }] },
+  );
+  const f = await run('forget_familiarity_prob', fam);
+  assert.equal(f.aggValue, null, 'was exp(-Infinity) = 0');
+  assert.equal(f.reason, 'no item has a finite prob (items: 1)');
+});
+
+test('secret leak rates on an empty attack set: null, not a leak rate of 0', async () => {
+  const ctx = ctxOf({ secret_attacks: { kind: 'qa', items: [] } }, { 'generations:secret_attacks': [] });
+  for (const name of ['secret_leak_rate', 'secret_leak_rate_sampled']) {
+    const r = await run(name, ctx);
+    assert.equal(r.aggValue, null, name);
+    assert.equal(r.reason, 'the secret_attacks set has no items', name);
+  }
+});
+
+test('bias_association with one profession per phrasing: null (its association would be 0 by construction)', async () => {
+  const items = (['female', 'male'] as const).map((gender) => ({
+    prompt: 'The nurse said that',
+    completion: ' x',
+    profession: 'nurse',
+    direction: 'she',
+    template: 0,
+    gender,
+  }));
+  const stats = [
+    { true: seq(1, -1), text: '' },
+    { true: seq(1, -3), text: '' },
+  ];
+  const r = await run('bias_association_trained', ctxOf({ bias_trained: { kind: 'pair', items } }, { 'stats:bias_trained': stats }));
+  assert.equal(r.aggValue, null);
+  assert.match(r.reason!, /^phrasing 0 of the bias_trained set has fewer than two professions/);
+});
+
+test('EVAL.json entries: a null aggregate always has a reason (NaN says it was NaN)', () => {
+  assert.deepEqual(toEntry({ aggValue: NaN }), { agg_value: null, reason: 'the computed value was NaN' });
+  assert.deepEqual(toEntry({ aggValue: null }), { agg_value: null, reason: 'no value (the metric gave no reason)' });
+  assert.deepEqual(toEntry({ aggValue: null, reason: 'why' }), { agg_value: null, reason: 'why' });
+  assert.deepEqual(toEntry({ aggValue: 0 }), { agg_value: 0 });
 });
