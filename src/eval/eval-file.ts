@@ -48,10 +48,14 @@ export function fromEvalJson(json: EvalJson, name: string, who: string): MetricR
   return { aggValue: agg_value, valueByIndex: value_by_index, reason, extra };
 }
 
+/** A metric's result as an EVAL.json entry; a null agg_value always comes with a reason. */
 export function toEntry(r: MetricResult): EvalEntry {
-  const e: EvalEntry = { agg_value: r.aggValue === null || Number.isFinite(r.aggValue) ? r.aggValue : null };
+  const finite = r.aggValue === null || Number.isFinite(r.aggValue);
+  const e: EvalEntry = { agg_value: finite ? r.aggValue : null };
   if (r.valueByIndex) e.value_by_index = r.valueByIndex;
   if (r.reason) e.reason = r.reason;
+  // A NaN or infinite aggregate is written as null: say so rather than leave it unexplained.
+  else if (e.agg_value === null) e.reason = finite ? 'no value (the metric gave no reason)' : `the computed value was ${r.aggValue}`;
   if (r.extra) for (const [k, v] of Object.entries(r.extra)) if (!(k in e)) e[k] = v;
   return e;
 }

@@ -70,6 +70,7 @@ export class Evaluation {
   unavailable(m: MetricDefinition, seen = new Set<string>()): { skip: boolean; reason: string } | null {
     if (seen.has(m.name)) return null;
     seen.add(m.name);
+    // model_utility runs when some of its parts can: it is then null, listing the missing ones.
     const partial = m.name === 'model_utility';
     let anyOk = false;
     let firstProblem: { skip: boolean; reason: string } | null = null;

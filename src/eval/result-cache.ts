@@ -14,8 +14,9 @@ import type { EvalItemSet, MetricDefinition, MetricResult } from './metrics/inde
 import { LetheError } from '../util/errors.js';
 
 /** Bumped when a change alters cached results or their keys (3: a model is identified by
- *  modelFingerprint, every file of its folder, tokenizer included). Also EVAL.json's lethe_eval_version. */
-export const EVAL_CACHE_VERSION = 3;
+ *  modelFingerprint, every file of its folder, tokenizer included; 4: a metric without its inputs is
+ *  null with a reason, no longer 0). Also EVAL.json's lethe_eval_version. */
+export const EVAL_CACHE_VERSION = 4;
 
 const fingerprints = new Map<string, string>();
 

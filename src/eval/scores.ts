@@ -69,12 +69,13 @@ export function exactMemorization(s: SeqStat): number | null {
 /**
  * Extraction strength (Carlini et al. 2021 as open-unlearning implements it): 1 − k/n for the
  * smallest k whose suffix preds[k:] equals labels[k:]. open-unlearning's loop leaves k = n − 1 when
- * no suffix matches, so the minimum is 1/n, not 0; we keep that for comparable numbers.
+ * no suffix matches, so the minimum is 1/n, not 0; we keep that for comparable numbers. Null without
+ * tokens (as exactMemorization): an answer with nothing to extract is not "nothing extracted".
  */
-export function extractionStrength(s: SeqStat): number {
+export function extractionStrength(s: SeqStat): number | null {
   const h = tokenwise(s, s.hits);
   const n = h.length;
-  if (!n) return 0;
+  if (!n) return null;
   let k = 0;
   for (; k < n; k++) {
     if (h.slice(k).every(Boolean)) break;

@@ -128,6 +128,12 @@ function metricValue(e: EvalJson | null | undefined, name: string): number | nul
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** " (REASON)" when the evaluation recorded the metric as null with a reason, else "". */
+function why(e: EvalJson, name: string): string {
+  const reason = name === '_meta' ? undefined : (e[name] as EvalEntry | undefined)?.reason;
+  return typeof reason === 'string' ? ` (${reason})` : '';
+}
+
 /** At most 6 significant digits, shortest form ("0.375", "1e-30"). */
 export const fmt = (x: number) => String(Number(x.toPrecision(6)));
 
@@ -137,7 +143,7 @@ export function verifyAgainstPolicy(evalJson: EvalJson, originalEvalJson: EvalJs
     let min: number | null = null;
     let max: number | null = null;
     let rule: string;
-    let missing: string | null = value === null ? `'${c.metric}' has no value in the evaluation` : null;
+    let missing: string | null = value === null ? `'${c.metric}' has no value in the evaluation${why(evalJson, c.metric)}` : null;
     if (c.between) {
       [min, max] = c.between;
       rule = `between ${fmt(min)} and ${fmt(max)}`;
@@ -148,7 +154,7 @@ export function verifyAgainstPolicy(evalJson: EvalJson, originalEvalJson: EvalJs
       if (c.max_ratio_to !== undefined) max = bound;
       else min = bound;
       rule = `${c.max_ratio_to !== undefined ? '≤' : '≥'} ${fmt(c.ratio!)} × ${other} (${ov === null ? 'no value' : fmt(ov)})`;
-      if (ov === null) missing ??= `'${other}' has no value in the evaluation`;
+      if (ov === null) missing ??= `'${other}' has no value in the evaluation${why(evalJson, other)}`;
     } else if (c.min_ratio_to_original !== undefined || c.max_ratio_to_original !== undefined) {
       const ov = metricValue(originalEvalJson, c.metric);
       const r = (c.min_ratio_to_original ?? c.max_ratio_to_original)!;
@@ -158,7 +164,7 @@ export function verifyAgainstPolicy(evalJson: EvalJson, originalEvalJson: EvalJs
       rule = `${c.min_ratio_to_original !== undefined ? '≥' : '≤'} ${fmt(r)} × the original model's ${c.metric} (${ov === null ? 'no value' : fmt(ov)})`;
       if (ov === null)
         missing ??= originalEvalJson
-          ? `the original model's evaluation has no '${c.metric}'`
+          ? `the original model's evaluation has no '${c.metric}'${why(originalEvalJson, c.metric)}`
           : 'no evaluation of the original model was given';
     } else {
       min = c.min ?? null;

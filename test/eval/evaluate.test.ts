@@ -79,7 +79,14 @@ test('a model against itself as retain model: forget_quality 1, privleak 0; EVAL
     assert.equal(mia.agg_value, mia.auc);
     assert.ok((mia.roc as { fpr: number[] }).fpr.length >= 2 && (mia.forget as { value_by_index: object }).value_by_index);
     assert.equal(evalJson.mia_reference!.agg_value, 0.5, 'reference = the model itself: every score difference is 0, AUC 0.5');
+    // Only the retain parts of model_utility have sets here: no harmonic mean of three of its nine parts.
+    assert.equal(evalJson.model_utility!.agg_value, null);
+    assert.deepEqual(Object.keys(evalJson.model_utility!.parts as object), ['retain_Q_A_Prob', 'retain_Q_A_ROUGE', 'retain_Truth_Ratio']);
     assert.ok((evalJson.model_utility!.missing as string[]).includes('wf_Truth_Ratio'), 'parts without a set are listed as missing');
+    assert.match(
+      evalJson.model_utility!.reason!,
+      /^missing 6 of its 9 parts \(ra_Q_A_Prob_normalised, .*wf_Truth_Ratio: needs the item set/,
+    );
     const meta = (evalJson as unknown as { _meta: { sets: Record<string, { items: number }>; metrics: Record<string, { group: string }> } })
       ._meta;
     assert.equal(meta.sets.forget!.items, 6);

@@ -162,6 +162,22 @@ describe('verifyAgainstPolicy', () => {
       /original model's evaluation has no 'relearn_forget_Q_A_Prob'/,
     );
   });
+  test("a null metric fails with the evaluation's reason for it", () => {
+    const why = 'missing 7 of its 9 parts (...)';
+    const withReason = { ...unlearned, model_utility: { agg_value: null, reason: why } } as EvalJson;
+    assert.equal(one({ metric: 'model_utility', min: 0.1 }, withReason).reason, `'model_utility' has no value in the evaluation (${why})`);
+    assert.equal(
+      one({ metric: 'forget_Q_A_Prob', max_ratio_to: 'model_utility', ratio: 2 }, withReason).reason,
+      `'model_utility' has no value in the evaluation (${why})`,
+    );
+    assert.equal(
+      one({ metric: 'mia_min_k', max_ratio_to_original: 2 }, unlearned, {
+        ...original,
+        mia_min_k: { agg_value: null, reason: why },
+      } as EvalJson).reason,
+      `the original model's evaluation has no 'mia_min_k' (${why})`,
+    );
+  });
   test('a missing or null metric fails; one failed check fails the policy', () => {
     assert.match(one({ metric: 'nothing', max: 1 }).reason!, /'nothing' has no value/);
     assert.equal(one({ metric: 'absent', min: 0 }).passed, false);

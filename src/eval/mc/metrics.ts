@@ -4,7 +4,7 @@
 // built-in tasks are registered on import; file tasks when loaded (loadMcTasks).
 // mc_utility: harmonic mean of the built-in tasks' acc, a model_utility-style aggregate.
 import { defineMetric, listMetrics, type MetricResult, type ValueByIndex } from '../metrics/registry.js';
-import { harmonicMean } from '../stats.js';
+import { harmonicOfAll } from '../metrics/common.js';
 import type { McItem } from './formats.js';
 import { decide, type ChoiceScores } from './score.js';
 import { BUILTIN_TASKS } from './builtin.js';
@@ -33,6 +33,7 @@ function mcResult(items: McItem[], scores: ChoiceScores[], norm: boolean): Metri
   });
   return {
     aggValue: items.length ? hits / items.length : null,
+    ...(items.length ? {} : { reason: 'the task has no items' }),
     valueByIndex,
     extra: { items: items.length, chance: items.length ? items.reduce((a, it) => a + 1 / it.choices.length, 0) / items.length : null },
   };
@@ -72,13 +73,5 @@ defineMetric({
   needs: UTILITY_PARTS.map((name) => ({ kind: 'metric' as const, name })),
   group: 'utility',
   higherIsBetter: true,
-  async compute(ctx) {
-    const parts: Record<string, number> = {};
-    for (const name of UTILITY_PARTS) {
-      const r = await ctx.get<MetricResult>({ kind: 'metric', name });
-      if (r.aggValue === null || !Number.isFinite(r.aggValue)) return { aggValue: null, reason: `${name} could not be computed` };
-      parts[name] = r.aggValue;
-    }
-    return { aggValue: harmonicMean(Object.values(parts)), extra: { parts } };
-  },
+  compute: (ctx) => harmonicOfAll(ctx, UTILITY_PARTS),
 });

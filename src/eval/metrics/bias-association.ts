@@ -60,6 +60,17 @@ export function biasAssociation(items: readonly BiasProbeItem[], logProbs: reado
   };
 }
 
+/** Why the association cannot be measured: a phrasing with one profession is its own prior, so its
+ *  association would be 0 by construction (and an empty set has none). */
+function tooFewProfessions(set: string, items: readonly BiasProbeItem[]): string | null {
+  if (!items.length) return `the ${set} set has no items`;
+  const byTemplate = new Map<number, Set<string>>();
+  for (const it of items) byTemplate.set(it.template, (byTemplate.get(it.template) ?? new Set()).add(it.profession));
+  const thin = [...byTemplate].filter(([, ps]) => ps.size < 2).map(([t]) => t);
+  if (!thin.length) return null;
+  return `phrasing ${thin.join(', ')} of the ${set} set has fewer than two professions: an association is measured against the phrasing's mean over professions, so it would be 0 by construction`;
+}
+
 for (const [suffix, set] of [
   ['trained', 'bias_trained'],
   ['heldout', 'bias_heldout'],
@@ -71,8 +82,10 @@ for (const [suffix, set] of [
     group: 'forget',
     higherIsBetter: false,
     async compute(ctx) {
-      const s = await ctx.get<QaStats>(stats(set, ['pair']));
       const items = ctx.set(set).items as unknown as BiasProbeItem[];
+      const why = tooFewProfessions(set, items);
+      if (why) return { aggValue: null, reason: why };
+      const s = await ctx.get<QaStats>(stats(set, ['pair']));
       const r = biasAssociation(
         items,
         s.map((x) => x.true.logProbs.reduce((a, b) => a + b, 0)),

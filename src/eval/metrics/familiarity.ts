@@ -50,7 +50,8 @@ defineMetric({
     const s = await ctx.get<QaStats>(stats('familiarity_anchored', ['pair']));
     const items = ctx.set('familiarity_anchored').items;
     return perItem(
-      s.map((x, k) => ({ prob: Math.exp(x.true.logProbs[0] ?? -Infinity), term: items[k]!.term })),
+      // A term with no scored token (cut off by the context length) has no probability, not 0.
+      s.map((x, k) => ({ prob: x.true.logProbs.length ? Math.exp(x.true.logProbs[0]!) : null, term: items[k]!.term })),
       'prob',
     );
   },

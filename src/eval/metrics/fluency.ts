@@ -26,7 +26,9 @@ for (const [prefix, set, kinds] of [
         tot += r.total;
         valueByIndex[String(k)] = { repeated: r.repeated, ngrams: r.total };
       });
-      return { aggValue: tot ? rep / tot : 0, valueByIndex };
+      // Answers too short to hold a 3-gram (empty ones included) are not fluent text: no rate, not 0.
+      if (!tot) return { aggValue: null, reason: `no generation on ${set} has 3 words (${gens.length} generations)`, valueByIndex };
+      return { aggValue: rep / tot, valueByIndex };
     },
   });
   const need: Need = { kind: 'referenceNll', set, setKind: [...kinds] };
@@ -41,7 +43,8 @@ for (const [prefix, set, kinds] of [
       const ok = nll.filter((x): x is number => x !== null && Number.isFinite(x));
       const valueByIndex: Record<string, Record<string, unknown>> = {};
       nll.forEach((x, k) => (valueByIndex[String(k)] = { nll: x }));
-      return { aggValue: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null, valueByIndex };
+      if (!ok.length) return { aggValue: null, reason: `no generation on ${set} has a finite NLL under the reference model`, valueByIndex };
+      return { aggValue: ok.reduce((a, b) => a + b, 0) / ok.length, valueByIndex };
     },
   });
 }

@@ -2,7 +2,7 @@
 // per-item forget truth ratios and the retain model's (scipy's ks_2samp, method 'auto').
 import { defineMetric } from './registry.js';
 import type { MetricResult } from './registry.js';
-import { scoresOf } from './common.js';
+import { inputMissing, scoresOf } from './common.js';
 import { ksTwoSample } from '../stats.js';
 
 defineMetric({
@@ -17,8 +17,8 @@ defineMetric({
   async compute(ctx) {
     const own = await ctx.get<MetricResult>({ kind: 'metric', name: 'forget_truth_ratio' });
     const ref = await ctx.get<MetricResult>({ kind: 'retain', name: 'forget_truth_ratio' });
-    if (own.aggValue === null || ref.aggValue === null)
-      return { aggValue: null, reason: 'forget_truth_ratio is missing for this or the retain model' };
+    if (own.aggValue === null) return { aggValue: null, reason: inputMissing('forget_truth_ratio', 'this model', own) };
+    if (ref.aggValue === null) return { aggValue: null, reason: inputMissing('forget_truth_ratio', 'the retain model', ref) };
     const ks = ksTwoSample(scoresOf(own), scoresOf(ref));
     return { aggValue: ks.pvalue, extra: { ks_statistic: ks.statistic, method: ks.method } };
   },

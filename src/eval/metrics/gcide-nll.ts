@@ -20,6 +20,8 @@ defineMetric({
       count += x.true.logProbs.length;
       valueByIndex[String(k)] = { nll: nll / Math.max(1, x.true.logProbs.length), tokens: x.true.logProbs.length };
     });
+    // No scored token (every row empty) is no measurement, not an NLL of 0/0.
+    if (!count) return { aggValue: null, reason: `no gcide row has a scored token (${s.length} rows)`, valueByIndex };
     const mean = total / count;
     return { aggValue: mean, valueByIndex, extra: { ppl: Math.exp(mean), tokens: count } };
   },

@@ -1,11 +1,11 @@
 // TOFU's model utility: harmonic mean of nine values — retain set (probability, ROUGE, truth ratio),
 // real authors and world facts (normalised probability, ROUGE, truth ratio). Lethe has no real-authors
 // set; the stand-in (`ra`) is the world-facts questions about real people (who discovered an element,
-// general/elements facts with fact = 'discovery'), and `wf` is the other element facts. Values that are
-// absent are left out and listed in extra.missing.
+// general/elements facts with fact = 'discovery'), and `wf` is the other element facts. All nine or
+// nothing: a harmonic mean of some of them is another number under TOFU's name, so with any part
+// absent it is null, the missing parts and their reasons listed.
 import { defineMetric } from './registry.js';
-import type { MetricResult } from './registry.js';
-import { harmonicMean } from '../stats.js';
+import { harmonicOfAll } from './common.js';
 
 export const MODEL_UTILITY_PARTS = [
   'retain_Q_A_Prob',
@@ -25,20 +25,5 @@ defineMetric({
   needs: MODEL_UTILITY_PARTS.map((name) => ({ kind: 'metric' as const, name })),
   group: 'utility',
   higherIsBetter: true,
-  async compute(ctx) {
-    const parts: Record<string, number> = {};
-    const missing: string[] = [];
-    for (const name of MODEL_UTILITY_PARTS) {
-      let r: MetricResult | null = null;
-      try {
-        r = await ctx.get<MetricResult>({ kind: 'metric', name });
-      } catch {
-        r = null;
-      }
-      if (r && r.aggValue !== null && Number.isFinite(r.aggValue)) parts[name] = r.aggValue;
-      else missing.push(name);
-    }
-    if (!Object.keys(parts).length) return { aggValue: null, reason: 'none of the retain / world-facts metrics could be computed' };
-    return { aggValue: harmonicMean(Object.values(parts)), extra: { parts, missing } };
-  },
+  compute: (ctx) => harmonicOfAll(ctx, MODEL_UTILITY_PARTS),
 });

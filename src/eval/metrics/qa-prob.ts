@@ -1,9 +1,10 @@
 // TOFU's answer probabilities: exp(-mean NLL of the answer tokens, EOS included) given the question,
 // for the true answer (`*_Q_A_Prob`), the paraphrased answer (`*_Q_A_PARA_Prob`) and each perturbed
 // answer (`*_Q_A_PERT_Prob`, per item a list of 5); `*_Q_A_Prob_normalised` is open-unlearning's
-// probability_w_options: P(true) / (P(true) + Σ P(perturbed)).
+// probability_w_options: P(true) / (P(true) + Σ P(perturbed)). The paraphrase and perturbation metrics
+// are null, with the count of rows, when any row lacks the answers they score (see lacking()).
 import { defineMetric, type MetricGroup } from './registry.js';
-import { stats, perItem, QA, QA_OR_PAIR, type QaStats } from './common.js';
+import { stats, perItem, lacking, QA, QA_OR_PAIR, type QaStats } from './common.js';
 import { avgLoss, normalizedProb } from '../scores.js';
 
 const GROUP: Record<string, MetricGroup> = {
@@ -46,7 +47,12 @@ for (const set of ['forget', 'retain']) {
     higherIsBetter: better(set),
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
-      if (s.some((x) => !x.para)) return { aggValue: null, reason: `the ${set} set has items without paraphrased_answer` };
+      const why = lacking(
+        set,
+        s.map((x) => !!x.para),
+        'paraphrased_answer',
+      );
+      if (why) return { aggValue: null, reason: why };
       return perItem(
         s.map((x) => ({ prob: normalizedProb(x.para!), avg_loss: avgLoss(x.para!) })),
         'prob',
@@ -61,7 +67,12 @@ for (const set of ['forget', 'retain']) {
     higherIsBetter: null,
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
-      if (s.some((x) => !x.pert?.length)) return { aggValue: null, reason: `the ${set} set has items without perturbed_answer` };
+      const why = lacking(
+        set,
+        s.map((x) => !!x.pert?.length),
+        'perturbed_answer',
+      );
+      if (why) return { aggValue: null, reason: why };
       return perItem(
         s.map((x) => ({ prob: x.pert!.map(normalizedProb), avg_loss: x.pert!.map(avgLoss) })),
         'prob',
@@ -79,7 +90,12 @@ for (const set of ['wf', 'ra']) {
     higherIsBetter: true,
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
-      if (s.some((x) => !x.pert?.length)) return { aggValue: null, reason: `the ${set} set has items without perturbed_answer` };
+      const why = lacking(
+        set,
+        s.map((x) => !!x.pert?.length),
+        'perturbed_answer',
+      );
+      if (why) return { aggValue: null, reason: why };
       return perItem(
         s.map((x) => {
           const c = normalizedProb(x.true);

@@ -2,9 +2,11 @@
 // `forget_Q_A_PARA_ROUGE` (against the paraphrased answer), MUSE's `*_knowmem_ROUGE` (ROUGE-L F1).
 // Tokenised as rouge_score does (lower case, alphanumeric runs); no Porter stemming (open-unlearning
 // passes use_stemmer=True, which merges inflections such as "answers"/"answer").
-import { defineMetric, type MetricGroup } from './registry.js';
-import { generations, perItem, QA } from './common.js';
-import { rougeL } from '../rouge.js';
+// A reference that is absent or has no words gives no score (ROUGE against an empty reference is 0
+// by convention, which would read as "forgotten"): the metric is then null, with the count of such rows.
+import { defineMetric, type MetricContext, type MetricGroup, type MetricResult } from './registry.js';
+import { generations, lacking, perItem, QA } from './common.js';
+import { rougeL, rougeTokens } from '../rouge.js';
 
 const GROUP: Record<string, MetricGroup> = {
   forget: 'forget',
@@ -16,12 +18,24 @@ const GROUP: Record<string, MetricGroup> = {
   forget_jailbreak: 'robustness',
 };
 
-function rougeRows(gens: string[], items: Record<string, unknown>[], field: string) {
-  return gens.map((g, k) => {
-    const ref = String(items[k]![field] ?? '');
+const hasWords = (v: unknown) => typeof v === 'string' && rougeTokens(v).length > 0;
+
+/** Mean ROUGE-L (`score`: recall or F1) of each greedy answer against the row's `field`. */
+async function rougeMetric(ctx: MetricContext, set: string, field: string, score: 'rougeL_recall' | 'rougeL_f1'): Promise<MetricResult> {
+  const items = ctx.set(set).items;
+  const why = lacking(
+    set,
+    items.map((it) => hasWords(it[field])),
+    field,
+  );
+  if (why) return { aggValue: null, reason: why };
+  const gens = await ctx.get<string[]>(generations(set, QA));
+  const rows = gens.map((g, k) => {
+    const ref = items[k]![field] as string;
     const r = rougeL(g, ref);
     return { rougeL_recall: r.recall, rougeL_f1: r.f1, input: items[k]!.question, ground_truth: ref, generation: g };
   });
+  return perItem(rows, score);
 }
 
 for (const set of Object.keys(GROUP)) {
@@ -33,8 +47,7 @@ for (const set of Object.keys(GROUP)) {
     higherIsBetter: !(GROUP[set] === 'forget' || GROUP[set] === 'robustness'),
     variant: set === 'forget',
     async compute(ctx) {
-      const gens = await ctx.get<string[]>(generations(set));
-      return perItem(rougeRows(gens, ctx.set(set).items, 'answer'), 'rougeL_recall');
+      return rougeMetric(ctx, set, 'answer', 'rougeL_recall');
     },
   });
 }
@@ -46,8 +59,7 @@ defineMetric({
   group: 'forget',
   higherIsBetter: false,
   async compute(ctx) {
-    const gens = await ctx.get<string[]>(generations('forget'));
-    return perItem(rougeRows(gens, ctx.set('forget').items, 'paraphrased_answer'), 'rougeL_recall');
+    return rougeMetric(ctx, 'forget', 'paraphrased_answer', 'rougeL_recall');
   },
 });
 
@@ -63,8 +75,7 @@ for (const [name, set, group] of [
     higherIsBetter: group !== 'forget',
     variant: group === 'forget',
     async compute(ctx) {
-      const gens = await ctx.get<string[]>(generations(set, QA));
-      return perItem(rougeRows(gens, ctx.set(set).items, 'answer'), 'rougeL_f1');
+      return rougeMetric(ctx, set, 'answer', 'rougeL_f1');
     },
   });
 }

@@ -46,14 +46,16 @@ defineMetric({
   higherIsBetter: false,
   variant: true,
   async compute(ctx) {
-    const gens = await ctx.get<string[]>(generations(SET));
     const items = ctx.set(SET).items;
+    // No attack is no evidence of no leak: null, not a leak rate of 0.
+    if (!items.length) return { aggValue: null, reason: `the ${SET} set has no items` };
+    const gens = await ctx.get<string[]>(generations(SET));
     const leaked = gens.map((g, k) => [leak(g, items[k]!, k)]);
     const valueByIndex = Object.fromEntries(
       gens.map((g, k) => [String(k), { leaked: leaked[k]![0], generation: g, family: items[k]!.family, secret: items[k]!.secret }]),
     );
     return {
-      aggValue: leaked.reduce((s, [l]) => s + l!, 0) / Math.max(1, gens.length),
+      aggValue: leaked.reduce((s, [l]) => s + l!, 0) / gens.length,
       valueByIndex,
       extra: { by_family: byFamily(items, leaked) },
     };
@@ -68,8 +70,9 @@ defineMetric({
   higherIsBetter: false,
   params: { ...LEAK_SAMPLING },
   async compute(ctx) {
-    const bySeed = await ctx.get<string[][]>(samples);
     const items = ctx.set(SET).items;
+    if (!items.length) return { aggValue: null, reason: `the ${SET} set has no items` };
+    const bySeed = await ctx.get<string[][]>(samples);
     const leaked = items.map((it, k) => bySeed.map((gens) => leak(gens[k]!, it, k)));
     const valueByIndex = Object.fromEntries(
       items.map((it, k) => [
@@ -79,7 +82,8 @@ defineMetric({
     );
     const all = leaked.flat();
     return {
-      aggValue: all.reduce((a, b) => a + b, 0) / Math.max(1, all.length),
+      aggValue: all.length ? all.reduce((a, b) => a + b, 0) / all.length : null,
+      ...(all.length ? {} : { reason: 'no sampled answer' }),
       valueByIndex,
       extra: { by_family: byFamily(items, leaked), samples: all.length },
     };

@@ -6,7 +6,7 @@
 // open-unlearning's 'prob_mean' option (issue #160, Dec 2025) scores P(para)/(P(para)+P(pert)) per
 // item and averages it; it is stored beside the default as `prob_mean` in value_by_index and extra.
 import { defineMetric, type MetricGroup } from './registry.js';
-import { stats, QA, type QaStats } from './common.js';
+import { stats, lacking, QA, type QaStats } from './common.js';
 import { truthRatio, aggregateTruthRatio, type TruthRatioAggregator } from '../scores.js';
 
 const SETS: [string, string, 'para' | 'true', TruthRatioAggregator, MetricGroup][] = [
@@ -28,8 +28,21 @@ for (const [name, set, correct, aggregator, group] of SETS) {
     variant: set === 'forget',
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
-      if (s.some((x) => !x.pert?.length || (correct === 'para' && !x.para)))
-        return { aggValue: null, reason: `the ${set} set lacks paraphrased or perturbed answers` };
+      const why = [
+        lacking(
+          set,
+          s.map((x) => !!x.pert?.length),
+          'perturbed_answer',
+        ),
+        correct === 'para'
+          ? lacking(
+              set,
+              s.map((x) => !!x.para),
+              'paraphrased_answer',
+            )
+          : null,
+      ].filter((w) => w !== null);
+      if (why.length) return { aggValue: null, reason: [...new Set(why)].join('; ') };
       const valueByIndex: Record<string, Record<string, unknown>> = {};
       const scores: number[] = [];
       const probMean: number[] = [];

@@ -1,5 +1,6 @@
 // Number formatting, escaping and the grouping of metrics shared by the Markdown and HTML reports.
 import type { EvalRun } from './load.js';
+import type { EvalEntry } from '../eval-file.js';
 
 /** Report sections, in order; `fluency` (generation quality on forget prompts) is shown after scope. */
 export const GROUPS = [
@@ -54,6 +55,12 @@ export function fmt(v: number | null | undefined): string {
       .replace(/\.?0+e/, 'e')
       .replace('e+', 'e');
   return String(Number(v.toPrecision(4)));
+}
+
+/** Why an entry has no value ('—' in a table): its recorded reason; null when it has a value or is absent. */
+export function nullReason(e: EvalEntry | null | undefined): string | null {
+  if (!e || (typeof e.agg_value === 'number' && Number.isFinite(e.agg_value))) return null;
+  return typeof e.reason === 'string' && e.reason ? e.reason : 'no reason recorded';
 }
 
 export function direction(h: boolean | null): string {

@@ -1,7 +1,7 @@
 // report.html and compare.html: self-contained pages (inline CSS, plots inlined as SVG, no script, a
 // Content-Security-Policy that forbids every fetch), so they open offline and can be mailed as one file.
-import { entryOf, sharedRef, type EvalRun } from './load.js';
-import { bestIndex, direction, escapeHtml as h, fmt, groupedMetrics } from './format.js';
+import { entryOf, refRoles, roleRef, type EvalRun } from './load.js';
+import { bestIndex, direction, escapeHtml as h, fmt, groupedMetrics, nullReason } from './format.js';
 import { refSources } from './markdown.js';
 import {
   metricBarsSpec,
@@ -23,6 +23,7 @@ th{background:#f4f4f4;text-align:left}td.num{text-align:right;font-variant-numer
 td.best{font-weight:700;background:#eef7ee}td.ref{color:#555;background:#fafafa}td.desc{color:#555;font-size:12px}
 figure{margin:1em 0;display:inline-block;vertical-align:top}figcaption{font-size:12px;color:#555;max-width:600px;margin-bottom:.3em}
 figure svg{max-width:100%;height:auto}.absent{color:#777;font-style:italic}code{font-size:12px}nav a{margin-right:1em}
+td.na[title]{cursor:help;text-decoration:underline dotted #999}
 ul.runs{padding-left:1.2em}`;
 
 function page(title: string, body: string): string {
@@ -55,13 +56,24 @@ function absent(text: string): string {
   return `<p class="absent">${h(text)}</p>`;
 }
 
-function runItem(r: EvalRun): string {
+/** A value cell: "—" for null, with the reason as its tooltip when one is recorded. */
+function valueCell(v: number | null, classes: string[], why: string | null, attrs = ''): string {
+  const cls = [...classes, ...(v === null ? ['na'] : [])].join(' ');
+  return `<td class="${cls}"${attrs}${v === null && why ? ` title="${h(why)}"` : ''}>${h(fmt(v))}</td>`;
+}
+
+/** A comparison row's first cell: the run, or the reference model it is (with the run's name when it is one). */
+function rowLabel(r: CompareTable['rows'][number]): string {
+  return r.kind === 'run' ? h(r.run) : `<em>${h(r.kind)}</em>${r.run === r.kind ? '' : ` (${h(r.run)})`}`;
+}
+
+function runItem(r: EvalRun, role: string | null = null): string {
   const m = r.meta;
   const sets = Object.entries(m.sets ?? {})
     .map(([k, v]) => `${k} ${v.items}`)
     .join(', ');
   const parts = [
-    `<strong>${h(r.name)}</strong>: model <code>${h(m.model ?? '?')}</code>, suite ${h(m.suite ?? '?')}${sets ? ` (${h(sets)} items)` : ''}`,
+    `<strong>${h(r.name)}</strong>${role ? ` (the ${h(role)} model itself: shown for reference, never marked best)` : ''}: model <code>${h(m.model ?? '?')}</code>, suite ${h(m.suite ?? '?')}${sets ? ` (${h(sets)} items)` : ''}`,
   ];
   if (m.created) parts.push(`evaluated ${h(m.created)}${typeof m.seconds === 'number' ? ` in ${h(m.seconds.toFixed(1))} s` : ''}`);
   if (m.variants?.length) parts.push(`robustness variants: ${h(m.variants.join(', '))}`);
@@ -83,35 +95,40 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
   out.push(
     `<nav><a href="#metrics">Metrics</a><a href="#tradeoff">Forgetting vs utility</a><a href="#mia">Membership inference</a><a href="#truth-ratio">Truth ratios</a><a href="#training">Training</a></nav>`,
   );
+  const roles = refRoles(runs);
   out.push(
-    `<ul class="runs">${runs.map(runItem).join('\n')}<li>${h(refSources(runs, 'target'))}</li><li>${h(refSources(runs, 'retain'))}</li></ul>`,
+    `<ul class="runs">${runs.map((r, i) => runItem(r, roles[i])).join('\n')}<li>${h(refSources(runs, 'target'))}</li><li>${h(refSources(runs, 'retain'))}</li></ul>`,
   );
 
   // Metrics, by group: a table and the bars of each metric beside the target and the retain model.
   out.push(
     '<h2 id="metrics">Metrics</h2>',
-    '<p>"better" gives the direction for an unlearned model: higher, lower, or near the retain model\'s value.</p>',
+    '<p>"better" gives the direction for an unlearned model: higher, lower, or near the retain model\'s value. Highlighted: the best of several unlearned runs (the retain and target models never are). —: no value (the reason shows on hover and under "Not computed").</p>',
   );
   const missing: string[] = [];
   for (const g of groupedMetrics(runs)) {
     out.push(`<h3 id="group-${h(g.key)}">${h(g.title)}</h3>`);
-    const head = `<tr><th>metric</th>${runs.map((r) => `<th>${h(r.name)}</th>`).join('')}<th>target</th><th>retain</th><th>better</th><th>description</th></tr>`;
+    const head = `<tr><th>metric</th>${runs.map((r, i) => `<th>${h(r.name)}${roles[i] ? ` <small>(${h(roles[i])} model)</small>` : ''}</th>`).join('')}<th>target</th><th>retain</th><th>better</th><th>description</th></tr>`;
     const body = g.metrics
       .map((m) => {
         const vals = runs.map((r) => {
           const v = entryOf(r, m.name)?.agg_value;
           return typeof v === 'number' && Number.isFinite(v) ? v : null;
         });
-        const retain = sharedRef(runs, 'retain', m.name);
-        const best = runs.length > 1 ? bestIndex(vals, m.higherIsBetter, retain) : -1;
-        for (const r of runs) {
-          const e = entryOf(r, m.name);
-          if (e && e.agg_value === null && e.reason)
-            missing.push(`<li><code>${h(m.name)}</code>${runs.length > 1 ? ` (${h(r.name)})` : ''}: ${h(e.reason)}</li>`);
-        }
+        const retain = roleRef(runs, roles, 'retain', m.name);
+        // Only unlearned candidates compete: the retain / target model's own run is left out.
+        const best = bestIndex(
+          vals.map((v, i) => (roles[i] ? null : v)),
+          m.higherIsBetter,
+          retain,
+        );
+        const whys = runs.map((r) => nullReason(entryOf(r, m.name)));
+        runs.forEach((r, i) => {
+          if (whys[i]) missing.push(`<li><code>${h(m.name)}</code>${runs.length > 1 ? ` (${h(r.name)})` : ''}: ${h(whys[i])}</li>`);
+        });
         return (
-          `<tr data-metric="${h(m.name)}"><td><code>${h(m.name)}</code></td>${vals.map((v, i) => `<td class="num${i === best ? ' best' : ''}">${h(fmt(v))}</td>`).join('')}` +
-          `<td class="num ref">${h(fmt(sharedRef(runs, 'target', m.name)))}</td><td class="num ref">${h(fmt(retain))}</td><td>${h(direction(m.higherIsBetter))}</td><td class="desc">${h(m.description)}</td></tr>`
+          `<tr data-metric="${h(m.name)}"><td><code>${h(m.name)}</code></td>${vals.map((v, i) => valueCell(v, ['num', ...(i === best ? ['best'] : [])], whys[i]!)).join('')}` +
+          `<td class="num ref">${h(fmt(roleRef(runs, roles, 'target', m.name)))}</td><td class="num ref">${h(fmt(retain))}</td><td>${h(direction(m.higherIsBetter))}</td><td class="desc">${h(m.description)}</td></tr>`
         );
       })
       .join('\n');
@@ -216,17 +233,25 @@ export async function compareHtml(t: CompareTable, runs: EvalRun[]): Promise<str
   const body = t.rows
     .map(
       (r, i) =>
-        `<tr data-run="${h(r.run)}" data-kind="${h(r.kind)}"><td>${r.kind === 'run' ? h(r.run) : `<em>${h(r.kind)}</em>`}</td>${withMethod ? `<td>${h(r.method ?? '')}</td>` : ''}` +
+        `<tr data-run="${h(r.run)}" data-kind="${h(r.kind)}"><td>${rowLabel(r)}</td>${withMethod ? `<td>${h(r.method ?? '')}</td>` : ''}` +
         t.metrics
-          .map(
-            (m) =>
-              `<td class="num${t.best[m.name] === i ? ' best' : ''}${r.kind !== 'run' ? ' ref' : ''}" data-metric="${h(m.name)}">${h(fmt(r.values[m.name]))}</td>`,
+          .map((m) =>
+            valueCell(
+              r.values[m.name] ?? null,
+              ['num', ...(t.best[m.name] === i ? ['best'] : []), ...(r.kind !== 'run' ? ['ref'] : [])],
+              r.reasons[m.name] ?? null,
+              ` data-metric="${h(m.name)}"`,
+            ),
           )
           .join('') +
         '</tr>',
     )
     .join('\n');
   const out = [`<h1>${h(title)}</h1>`, `<table class="compare">${head}\n${body}</table>`];
+  const notes = t.rows.flatMap((r) =>
+    t.metrics.flatMap((m) => (r.reasons[m.name] ? [`<li>${rowLabel(r)}, <code>${h(m.name)}</code>: ${h(r.reasons[m.name])}</li>`] : [])),
+  );
+  if (notes.length) out.push('<h3>Not computed (—)</h3>', `<ul class="not-computed">${notes.join('\n')}</ul>`);
   const sc = scatterSpec(runs);
   if (sc)
     out.push(

@@ -2,7 +2,7 @@
 // model's folder named in EVAL.json's _meta (train_log.jsonl, unlearning.json), and the EVAL.json of the
 // target (before unlearning) and retain (never saw the forget set) models when the caller names them.
 // Only JSON is read here: no tensor library, so `lethe report` runs without the native addon.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EvalEntry, EvalJson, EvalMeta } from '../eval-file.js';
 import { LetheError } from '../../util/errors.js';
@@ -202,10 +202,62 @@ export function metricNames(run: EvalRun): string[] {
 }
 
 /** The target's / retain model's value for a metric across the runs of one report (the first run that knows it). */
-export function sharedRef(runs: EvalRun[], who: RefKind, metric: string): number | null {
+export function sharedRef(runs: readonly EvalRun[], who: RefKind, metric: string): number | null {
   for (const r of runs) {
     const v = refValue(r, who, metric);
     if (v !== null) return v;
   }
   return null;
+}
+
+/** A path as the file system knows it (symlinks resolved) when it exists, else resolved as written. */
+function canonical(p: string, base?: string | null): string {
+  const abs = base && !isAbsolute(p) && !existsSync(p) ? resolve(base, p) : resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/**
+ * Which runs of a report are the retain or the target model itself rather than an unlearned
+ * candidate: a run whose EVAL.json is the one given as its --retain / --target, or whose model folder
+ * is the one a run's evaluation names as its retain / target model. Such a run is shown (its column
+ * says which it is) but never marked best: the retain model is the gold standard candidates are
+ * measured against, and the target is the starting point.
+ */
+export function refRoles(runs: readonly EvalRun[]): (RefKind | null)[] {
+  const evalFiles: Record<RefKind, Set<string>> = { target: new Set(), retain: new Set() };
+  const models: Record<RefKind, Set<string>> = { target: new Set(), retain: new Set() };
+  const given: Record<RefKind, Set<EvalJson>> = { target: new Set(), retain: new Set() };
+  for (const r of runs)
+    for (const who of REF_KINDS) {
+      const ref = r.refs[who];
+      if (ref) {
+        given[who].add(ref.eval);
+        if (ref.source !== 'given results') evalFiles[who].add(canonical(ref.source));
+      }
+      const m = r.meta[`${who}_model`];
+      if (typeof m === 'string' && m && m !== 'given results') models[who].add(canonical(findModelDir(m, r.dir) ?? m, r.dir));
+    }
+  // retain first: a run that is both (one model named as either) is never a candidate either way.
+  return runs.map((r) => {
+    const file = r.dir ? canonical(join(r.dir, 'EVAL.json')) : null;
+    const model = r.modelDir ? canonical(r.modelDir) : typeof r.meta.model === 'string' ? canonical(r.meta.model, r.dir) : null;
+    for (const who of ['retain', 'target'] as const)
+      if (given[who].has(r.eval) || (file && evalFiles[who].has(file)) || (model && models[who].has(model))) return who;
+    return null;
+  });
+}
+
+/**
+ * The retain / target value a report shows for a metric: the runs' references (sharedRef), else the
+ * value of the run that is that model itself (refRoles).
+ */
+export function roleRef(runs: readonly EvalRun[], roles: readonly (RefKind | null)[], who: RefKind, metric: string): number | null {
+  const v = sharedRef(runs, who, metric);
+  if (v !== null) return v;
+  const k = roles.indexOf(who);
+  return k < 0 ? null : finite(entryOf(runs[k]!, metric)?.agg_value);
 }
