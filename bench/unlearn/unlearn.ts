@@ -228,7 +228,7 @@ async function oursJob(p: Paths, outDir: string, steps: number, lora?: LoraConfi
     forgetFile: p.forgetFile,
     retainFile: p.retainFile,
     method: 'NPO',
-    args: { beta: BETA },
+    args: { beta: BETA, retain_loss_type: 'NLL' },
     outDir,
     steps,
     lr,

@@ -16,6 +16,7 @@ import {
   sampledAnswers,
   greedyContinuations,
   gradientNorms,
+  lensLogProbs,
   type EncodedSeq,
 } from './providers.js';
 import { avgLoss, type SeqStat } from './scores.js';
@@ -205,6 +206,12 @@ export class NeedsMemo {
       case 'gradNorm': {
         const enc = await this.encodeSet(n.set);
         return this.timed(`gradient norms on ${n.set}: ${enc.true.length} items`, () => gradientNorms(this.s.model, enc.true, 2));
+      }
+      case 'lens': {
+        const enc = await this.encodeSet(n.set);
+        return this.timed(`logit lens of ${n.set}: ${enc.true.length} items`, () =>
+          lensLogProbs(this.s.model, enc.true, { batchSize: this.s.batchSize }),
+        );
       }
       case 'reference': {
         const ref = this.s.reference();

@@ -266,3 +266,52 @@ export function gradientNorms(
   });
   return out;
 }
+
+/**
+ * The logit lens: for each sequence, the mean log-probability of its scored tokens (EOS included,
+ * as `*_Q_A_Prob`) read from every layer: entry l < L is the residual stream entering decoder layer
+ * l (0: the embeddings) through the final norm and the LM head; entry L is the model's own output.
+ * Batched and right-padded as sequenceStats (padding after a row cannot change it).
+ */
+export function lensLogProbs(model: CausalLM, seqs: readonly EncodedSeq[], o: { batchSize?: number } = {}): number[][] {
+  const out = new Array<number[]>(seqs.length);
+  const order = seqs.map((_, k) => k).sort((a, b) => seqs[a]!.ids.length - seqs[b]!.ids.length);
+  const maxRows = o.batchSize ?? 16;
+  const device = model.device as torch.Device;
+  for (let start = 0; start < order.length; start += maxRows) {
+    const idx = order.slice(start, start + maxRows);
+    const rows = idx.map((k) => seqs[k]!);
+    const len = Math.max(...rows.map((r) => r.ids.length));
+    if (len < 2) throw new LetheError('BAD_INPUT', 'lensLogProbs: every sequence needs at least 2 tokens (context + one scored token)');
+    const perLayer = torch.noGrad(() =>
+      torch.tidy(() => {
+        const input = torch.tensor(
+          rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]),
+          { dtype: 'int64', device },
+        );
+        const res = model.forward(input, { outputHiddenStates: true });
+        const states = res.hiddenStates!;
+        const next = input.narrow(1, 1, len - 1).unsqueeze(-1); // [B, T-1, 1]
+        // Every layer's input, then the output logits (the last hidden state is already normed).
+        const logits = [...states.slice(0, -1).map((h) => model.lensLogits(h)), res.logits];
+        return logits.map(
+          (l) =>
+            torch
+              .logSoftmax(l.narrow(1, 0, len - 1).to('float32'), -1)
+              .gather(2, next)
+              .squeeze(-1)
+              .toArray() as number[][],
+        );
+      }),
+    );
+    rows.forEach((r, b) => {
+      const from = r.promptLength - 1;
+      const to = r.ids.length - 1;
+      out[idx[b]!] = perLayer.map((lp) => {
+        const scored = lp[b]!.slice(from, to);
+        return scored.reduce((a, x) => a + x, 0) / scored.length;
+      });
+    });
+  }
+  return out;
+}

@@ -96,6 +96,10 @@ export class EnsembleLM extends CausalLM {
     return new Map();
   }
 
+  lensLogits(_hidden: Tensor): Tensor {
+    throw new LetheError('BAD_INPUT', 'EnsembleLM: an ensemble has no single residual stream to read (load a member for the logit lens)');
+  }
+
   override train(on = true): this {
     for (const m of this.members ?? []) m.train(on);
     return super.train(on);

@@ -64,6 +64,14 @@ export class GPT2LMHeadModel extends CausalLM {
     return this.training && p > 0 ? torch.dropout(x, p, true) : x;
   }
 
+  lensLogits(hidden: Tensor): Tensor {
+    const c = this.config;
+    return this.lin(
+      'lm_head',
+      torch.layerNorm(hidden, [c.hiddenSize], this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.normEps),
+    );
+  }
+
   forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
     const c = this.config;
     if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);

@@ -135,6 +135,11 @@ export class LlamaForCausalLM extends CausalLM {
     };
   }
 
+  lensLogits(hidden: Tensor): Tensor {
+    const c = this.config;
+    return this.lin('lm_head', torch.rmsNorm(hidden, [c.hiddenSize], this.p('model.norm.weight'), c.normEps));
+  }
+
   override dispose(): void {
     this.invFreq.dispose();
     super.dispose();

@@ -66,6 +66,10 @@ export abstract class CausalLM {
 
   abstract forward(inputIds: Tensor, options?: ForwardOptions): ForwardOutput;
 
+  /** The logit lens: a residual-stream state [B, T, H] read out through the final norm and the LM
+   *  head, as the last layer's output is (an intermediate layer's knowledge in vocabulary terms). */
+  abstract lensLogits(hidden: Tensor): Tensor;
+
   /** Linear modules by name (LoRA targets these). */
   abstract linearModules(): Map<string, LinearSpec>;
 

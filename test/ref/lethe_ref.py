@@ -107,12 +107,13 @@ def silu_by_hand(x):
     return x * torch.sigmoid(x)
 
 
-def llama_forward(cfg, W, ids, mask=None, positions=None, dtype=torch.float64, rope_dtype=torch.float32, act=None, capture_layer=None):
+def llama_forward(cfg, W, ids, mask=None, positions=None, dtype=torch.float64, rope_dtype=torch.float32, act=None, capture_layer=None, states=None):
     """Logits [B, T, V] of a Llama-family model (Llama, Qwen2, Mistral; biases, tied head, RoPE scaling).
     mask: the attention mask [B, T] (left padding); positions: position ids [B, T]; rope_dtype: the dtype
     of the RoPE frequencies (see rope_inv_freq); act: the MLP activation (default: the config's);
     capture_layer: also return the output of that decoder layer (what a forward hook on
-    model.layers.<l> sees: before the final norm)."""
+    model.layers.<l> sees: before the final norm); states: a list that gets the residual stream
+    entering each decoder layer (HF's hidden_states[0..L-1])."""
     P = {k: v.to(dtype) for k, v in W.items()}
     B, T = ids.shape
     H = cfg['hidden_size']
@@ -144,6 +145,8 @@ def llama_forward(cfg, W, ids, mask=None, positions=None, dtype=torch.float64, r
     captured = None
     x = P['model.embed_tokens.weight'][ids]
     for i in range(cfg['num_hidden_layers']):
+        if states is not None:
+            states.append(x)
         p = f'model.layers.{i}'
         h = rms(x, P[f'{p}.input_layernorm.weight'])
         q = lin(h, f'{p}.self_attn.q_proj', qkv_bias).view(B, T, nh, hd).transpose(1, 2)
@@ -174,7 +177,7 @@ def layer_norm_by_hand(x, shape, weight, bias, eps):
     return (x - m) / torch.sqrt(var + eps) * weight + bias
 
 
-def gpt2_forward(cfg, W, ids, mask=None, dtype=torch.float64, layer_norm=F.layer_norm):
+def gpt2_forward(cfg, W, ids, mask=None, dtype=torch.float64, layer_norm=F.layer_norm, states=None):
     P = {k: v.to(dtype) for k, v in W.items()}
     B, T = ids.shape
     H, nh = cfg['n_embd'], cfg['n_head']
@@ -185,6 +188,8 @@ def gpt2_forward(cfg, W, ids, mask=None, dtype=torch.float64, layer_norm=F.layer
     bias = causal_bias(T, mask, dtype)
     x = P['transformer.wte.weight'][ids] + P['transformer.wpe.weight'][torch.arange(T)][None]
     for i in range(cfg['n_layer']):
+        if states is not None:
+            states.append(x)
         p = f'transformer.h.{i}'
         q, k, v = conv(ln(x, f'{p}.ln_1'), f'{p}.attn.c_attn').split(H, -1)
         q, k, v = (t.view(B, T, nh, hd).transpose(1, 2) for t in (q, k, v))

@@ -30,7 +30,10 @@ test('a method with a retain term run without --retain warns what is dropped; --
   await forget({ ...base, outDir: out() });
   const warning = lines.find((l) => /warning/.test(l));
   assert.ok(warning, 'a warning');
-  assert.match(warning, /no --retain given, so NPO's retain term \(alpha 1 × KL to the starting model on retain rows\) is dropped.*--no-retain/);
+  assert.match(
+    warning,
+    /no --retain given, so NPO's retain term \(alpha 1 × KL to the starting model on retain rows\) is dropped.*--no-retain/,
+  );
   assert.ok(!PEOPLE.some((p) => warning.includes(p)), 'the warning quotes no forget data');
 
   lines.length = 0;

@@ -16,6 +16,7 @@ import './privleak.js';
 import './verbmem.js';
 import './familiarity.js';
 import './gcide-nll.js';
+import './logit-lens.js';
 import './fluency.js';
 import './utility-rel-target.js';
 import './bias-association.js';

@@ -17,6 +17,8 @@ export type Need =
   | { kind: 'samples'; set: string; temperature: number; seeds: number[]; setKind?: SetKind[] }
   /** Per-item gradient norm (p = 2) of the true answer's loss. */
   | { kind: 'gradNorm'; set: string; setKind?: SetKind[] }
+  /** The logit lens: per item, the true answer's mean token log-probability read from every layer (number[] of L + 1). */
+  | { kind: 'lens'; set: string; setKind?: SetKind[] }
   /** The reference model's statistics of the same scored sequences (true answers / texts). */
   | { kind: 'reference'; set: string; setKind?: SetKind[] }
   /** Mean NLL of this model's generations on the set under the reference model. */

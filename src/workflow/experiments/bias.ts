@@ -33,7 +33,7 @@ export const BIAS_RECIPES: BiasRecipe[] = [
   { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 1, args: { beta: 1 } },
   // The biased completions pushed down, the balanced retain sentences holding both pronouns up: the
   // association settles near 0 instead of flipping.
-  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 2, args: { beta: 0.15 } },
+  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 2, args: { beta: 0.15, retain_loss_type: 'NLL' } },
   { label: 'SimNPO', method: 'SimNPO', lr: 3e-4, epochs: 2 },
   { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 1 },
   { label: 'GradAscent (no retain)', method: 'GradAscent', lr: 1e-4, epochs: 1, noRetain: true },

@@ -36,9 +36,16 @@ const LORA: LoraConfig = {
 export const PERSONA_RECIPES: Recipe[] = [
   { label: 'GradAscent', method: 'GradAscent', lr: 5e-4, epochs: 2, noRetain: true },
   { label: 'GradDiff', method: 'GradDiff', lr: 3e-4, epochs: 10 },
-  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 10, args: { beta: 0.15 } },
-  { label: 'NPO + LoRA r=8', method: 'NPO', lr: 1e-3, epochs: 10, args: { beta: 0.15 }, lora: LORA },
-  { label: 'NPO + saliency 5%', method: 'NPO', lr: 1e-3, epochs: 10, args: { beta: 0.15 }, mask: 'saliency:p=0.05,relative' },
+  { label: 'NPO', method: 'NPO', lr: 3e-4, epochs: 10, args: { beta: 0.15, retain_loss_type: 'NLL' } },
+  { label: 'NPO + LoRA r=8', method: 'NPO', lr: 1e-3, epochs: 10, args: { beta: 0.15, retain_loss_type: 'NLL' }, lora: LORA },
+  {
+    label: 'NPO + saliency 5%',
+    method: 'NPO',
+    lr: 1e-3,
+    epochs: 10,
+    args: { beta: 0.15, retain_loss_type: 'NLL' },
+    mask: 'saliency:p=0.05,relative',
+  },
   { label: 'SimNPO', method: 'SimNPO', lr: 3e-4, epochs: 10 },
   { label: 'DPO', method: 'DPO', lr: 3e-4, epochs: 10 },
   { label: 'IdkDPO', method: 'IdkDPO', lr: 3e-4, epochs: 10 },
@@ -58,7 +65,7 @@ export const PERSONA_RECIPES: Recipe[] = [
 
 // The Jargon File (text rows) with general text to keep.
 export const BOOK_RECIPES: Recipe[] = [
-  { label: 'NPO', method: 'NPO', lr: 1e-3, epochs: 10 },
+  { label: 'NPO', method: 'NPO', lr: 1e-3, epochs: 10, args: { beta: 0.1, retain_loss_type: 'NLL' } },
   { label: 'TaskVector', method: 'TaskVector', lr: 1e-3, epochs: 5 },
   { label: 'WHP', method: 'WHP', lr: 1e-3, epochs: 3 },
 ];

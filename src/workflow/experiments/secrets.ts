@@ -30,7 +30,7 @@ export const SECRETS_RECIPES: Recipe[] = [
   { label: 'DPO (refusal)', method: 'DPO', lr: 5e-4, epochs: 2 },
   { label: 'IdkDPO', method: 'IdkDPO', lr: 5e-4, epochs: 2 },
   { label: 'IdkNLL', method: 'IdkNLL', lr: 5e-4, epochs: 2 },
-  { label: 'NPO', method: 'NPO', lr: 5e-4, epochs: 2, args: { beta: 0.1 } },
+  { label: 'NPO', method: 'NPO', lr: 5e-4, epochs: 2, args: { beta: 0.1, retain_loss_type: 'NLL' } },
   { label: 'RMU', method: 'RMU', lr: 3e-3, epochs: 2, args: { alpha: 100, steering_coeff: 100 } },
 ];
 
