@@ -17,6 +17,7 @@ import {
   greedyContinuations,
   gradientNorms,
   lensLogProbs,
+  answerFeatures,
   type EncodedSeq,
 } from './providers.js';
 import { avgLoss, type SeqStat } from './scores.js';
@@ -211,6 +212,12 @@ export class NeedsMemo {
         const enc = await this.encodeSet(n.set);
         return this.timed(`logit lens of ${n.set}: ${enc.true.length} items`, () =>
           lensLogProbs(this.s.model, enc.true, { batchSize: this.s.batchSize }),
+        );
+      }
+      case 'features': {
+        const enc = await this.encodeSet(n.set);
+        return this.timed(`hidden-state features of ${n.set}: ${enc.true.length} items`, () =>
+          answerFeatures(this.s.model, enc.true, { batchSize: this.s.batchSize }),
         );
       }
       case 'reference': {

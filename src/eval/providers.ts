@@ -315,3 +315,38 @@ export function lensLogProbs(model: CausalLM, seqs: readonly EncodedSeq[], o: { 
   }
   return out;
 }
+
+/**
+ * Hidden-state features for the linear probe: per sequence and per layer (the residual stream entering
+ * each decoder layer, then the final normed output: L + 1 entries), the mean hidden state over the
+ * positions that predict the scored tokens. Float32 vectors of the hidden size, as plain arrays.
+ */
+export function answerFeatures(model: CausalLM, seqs: readonly EncodedSeq[], o: { batchSize?: number } = {}): number[][][] {
+  const out = new Array<number[][]>(seqs.length);
+  const order = seqs.map((_, k) => k).sort((a, b) => seqs[a]!.ids.length - seqs[b]!.ids.length);
+  const maxRows = o.batchSize ?? 16;
+  const device = model.device as torch.Device;
+  for (let start = 0; start < order.length; start += maxRows) {
+    const idx = order.slice(start, start + maxRows);
+    const rows = idx.map((k) => seqs[k]!);
+    const len = Math.max(...rows.map((r) => r.ids.length));
+    // 1 at the positions whose next token is scored: promptLength - 1 … length - 2.
+    const weights = rows.map((r) => Array.from({ length: len }, (_, j) => (j >= r.promptLength - 1 && j <= r.ids.length - 2 ? 1 : 0)));
+    const feats = torch.noGrad(() =>
+      torch.tidy(() => {
+        const input = torch.tensor(
+          rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]),
+          { dtype: 'int64', device },
+        );
+        const w = torch.tensor(weights, { dtype: 'float32', device }).unsqueeze(-1); // [B, T, 1]
+        const count = w.sum(1); // [B, 1]
+        const states = model.forward(input, { outputHiddenStates: true }).hiddenStates!;
+        return states.map((h) => h.to('float32').mul(w).sum(1).div(count).toArray() as number[][]); // [B, H] per layer
+      }),
+    );
+    rows.forEach((_, b) => {
+      out[idx[b]!] = feats.map((layer) => layer[b]!);
+    });
+  }
+  return out;
+}

@@ -17,6 +17,7 @@ import './verbmem.js';
 import './familiarity.js';
 import './gcide-nll.js';
 import './logit-lens.js';
+import './linear-probe.js';
 import './fluency.js';
 import './utility-rel-target.js';
 import './bias-association.js';

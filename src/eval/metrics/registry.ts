@@ -19,6 +19,8 @@ export type Need =
   | { kind: 'gradNorm'; set: string; setKind?: SetKind[] }
   /** The logit lens: per item, the true answer's mean token log-probability read from every layer (number[] of L + 1). */
   | { kind: 'lens'; set: string; setKind?: SetKind[] }
+  /** Per item and layer, the mean hidden state over the positions that predict its answer (number[][] of L + 1 × hidden size). */
+  | { kind: 'features'; set: string; setKind?: SetKind[] }
   /** The reference model's statistics of the same scored sequences (true answers / texts). */
   | { kind: 'reference'; set: string; setKind?: SetKind[] }
   /** Mean NLL of this model's generations on the set under the reference model. */
