@@ -256,7 +256,11 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
       ['eval', modelOut],
     ] as const) {
       if (cancelled()) throw new LetheError('CONFLICT', cancelled()!);
-      evaluated[name] = (await evaluate({ ...common, modelDir, outDir: join(priv, name), overwrite: true })).eval;
+      // The original is the target model of both evaluations: metrics that compare with it
+      // (forget_probe_Prob reads the original's probe) are available to policies.
+      evaluated[name] = (
+        await evaluate({ ...common, modelDir, targetModelDir: o.modelDir, outDir: join(priv, name), overwrite: true })
+      ).eval;
       const kept = aggregatesOnly(evaluated[name]);
       writeResults(join(o.outDir, name), kept.eval, kept.summary);
     }

@@ -32,6 +32,9 @@ test('the demo runs one person’s request end to end and leaves none of their d
     policyChecks: [
       { metric: 'forget_Q_A_Prob', max_ratio_to_original: 1.0 },
       { metric: 'exact_memorization', max_ratio_to_original: 1.0 },
+      // Hidden-knowledge checks: the logit lens, and the original's linear probe read on the unlearned model.
+      { metric: 'forget_logit_lens_Prob', max_ratio_to_original: 1.0 },
+      { metric: 'forget_probe_Prob', between: [0, 1] },
     ],
     training: { steps: 3, lr: 1e-3, batchSize: 4 },
   };
@@ -43,6 +46,8 @@ test('the demo runs one person’s request end to end and leaves none of their d
     [
       ['forget_Q_A_Prob', true],
       ['exact_memorization', true],
+      ['forget_logit_lens_Prob', true],
+      ['forget_probe_Prob', true],
     ],
   );
   // The checks measured the person's probe questions (QA form), not text rows: a probability, not null.
