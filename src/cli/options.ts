@@ -73,6 +73,7 @@ export interface TrainingFlags {
   epochs?: number;
   steps?: number;
   lr?: number;
+  sam?: number;
   batchSize?: number;
   seed: number;
   device: Device;
@@ -91,6 +92,11 @@ const TRAINING_FLAGS = {
   epochs: (w: string) => new Option('--epochs <n>', 'passes over the data').argParser(int(w, '--epochs')),
   steps: (w: string) => new Option('--steps <n>', 'optimizer steps (instead of --epochs)').argParser(int(w, '--steps')),
   lr: (w: string) => new Option('--lr <x>', 'peak learning rate').argParser(number(w, '--lr')),
+  sam: (w: string) =>
+    new Option(
+      '--sam <rho>',
+      "sharpness-aware minimisation: each step's gradient is taken at the worst point within this L2 radius of the weights (e.g. 0.05; a second forward and backward per step); flatter minima resist relearning",
+    ).argParser(number(w, '--sam')),
   batchSize: (w: string) => new Option('--batch-size <n>', 'examples per step').argParser(int(w, '--batch-size')),
   seed: (w: string) => new Option('--seed <n>', 'seed').argParser(int(w, '--seed', { min: 0 })).default(0),
   device: (w: string) => new Option('--device <d>', 'cpu, cuda or cuda:N').argParser(device(w)).default('cpu'),
@@ -143,6 +149,7 @@ export function trainingOptions(f: TrainingFlags): TrainingOptions {
     epochs: f.epochs,
     steps: f.steps,
     lr: f.lr,
+    sam: f.sam,
     batchSize: f.batchSize,
     seed: f.seed,
     device: f.device,

@@ -15,12 +15,15 @@ import { LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { isDataParallel, isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
 import { watchInterrupt, type InterruptWatch } from './interrupt.js';
+import { samAscend } from './sam.js';
 
 export interface OptimConfig {
   lr: number;
   weightDecay: number;
   betas?: [number, number];
   warmupSteps: number;
+  /** Sharpness-aware minimisation radius ρ (./sam.ts); 0 or absent: plain steps. */
+  samRho?: number;
   /** cosine (to minLrRatio × lr, default 0.1), linear (to 0) or constant after warmup. Default cosine. */
   schedule?: 'cosine' | 'linear' | 'constant';
   minLrRatio?: number;
@@ -420,12 +423,24 @@ async function loop<B>(
     );
   };
 
+  const samRho = o.optim.samRho ?? 0;
+  const maskGrads = () => {
+    if (!o.gradMasks) return;
+    torch.noGrad(() => {
+      for (const [p, m] of o.gradMasks!)
+        torch.tidy(() => {
+          const g = p.grad;
+          if (g) g.mul_(m);
+        });
+    });
+  };
   model.train();
   for (let step = state.step; step < o.totalSteps; step++) {
     torch.manualSeed(stepSeed(o.seed, step));
     const batch = await o.batch(step);
     let parts: Record<string, number> = {};
     let tokens = 0;
+    let summed: number[];
     try {
       // Data-parallel: this rank's share of the loss (global counts), summed with the others below.
       const compute = () => {
@@ -435,29 +450,38 @@ async function loop<B>(
         loss.backward();
         return loss.item();
       };
-      lastLoss = torch.tidy(() => (dp ? torch.distributed.shardedLoss(compute) : compute()));
+      const pass = () => torch.tidy(() => (dp ? torch.distributed.shardedLoss(compute) : compute()));
+      lastLoss = pass();
       tokens = o.tokensOf?.(batch) ?? 0;
+      const names = Object.keys(parts);
+      const values = [lastLoss, tokens, ...names.map((k) => parts[k]!)];
+      summed = dp ? reduceStep(values, params) : values;
+      parts = Object.fromEntries(names.map((k, i) => [k, summed[2 + i]!]));
+      if (samRho > 0 && Number.isFinite(lastLoss)) {
+        // SAM (./sam.ts): the gradient that trains is taken at the worst nearby point; the step's
+        // loss and parts stay those at the weights themselves. The same seed, so dropout agrees.
+        maskGrads();
+        const back = samAscend(params, samRho);
+        try {
+          opt.zeroGrad();
+          torch.manualSeed(stepSeed(o.seed, step));
+          const kept = parts;
+          pass();
+          parts = kept;
+          if (dp) reduceStep([0], params);
+        } finally {
+          back();
+        }
+      }
     } finally {
       o.release?.(batch);
     }
-    const names = Object.keys(parts);
-    const values = [lastLoss, tokens, ...names.map((k) => parts[k]!)];
-    const summed = dp ? reduceStep(values, params) : values;
     [lastLoss, tokens] = summed as [number, number];
-    parts = Object.fromEntries(names.map((k, i) => [k, summed[2 + i]!]));
     if (!Number.isFinite(lastLoss)) {
       opt.zeroGrad();
       rollBack(step + 1, `the loss became ${lastLoss}`);
     }
-    if (o.gradMasks) {
-      torch.noGrad(() => {
-        for (const [p, m] of o.gradMasks!)
-          torch.tidy(() => {
-            const g = p.grad;
-            if (g) g.mul_(m);
-          });
-      });
-    }
+    maskGrads();
     // The norm before clipping (an infinite bound only measures it).
     const norm = torch.clipGradNorm(params, clip > 0 ? clip : Infinity);
     if (!Number.isFinite(norm)) {

@@ -17,6 +17,8 @@ export interface TrainingOptions {
   batchSize?: number;
   warmupSteps?: number;
   weightDecay?: number;
+  /** Sharpness-aware minimisation: take each step's gradient at the worst point within this L2 radius (0: off). */
+  sam?: number;
   seed?: number;
   device?: Device;
   /** Train LoRA adapters instead of the weights. */
@@ -49,6 +51,7 @@ export function loopSettings(o: TrainingOptions, totalSteps: number): { checkpoi
       weightDecay: o.weightDecay ?? 0,
       warmupSteps: o.warmupSteps ?? Math.min(10, Math.floor(totalSteps / 10)),
       schedule: 'linear',
+      ...(o.sam ? { samRho: o.sam } : {}),
     },
   };
 }

@@ -389,6 +389,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         merged: o.merge ?? false,
         mask: o.mask ?? null,
         device: String(device),
+        ...(o.sam ? { sam: o.sam } : {}),
       },
       startedAt,
       seconds: (Date.now() - started) / 1000,
@@ -424,6 +425,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         batchSize,
         lr,
         seed,
+        ...(o.sam ? { sam: o.sam } : {}),
       };
       const fingerprint = sha256(JSON.stringify(job));
       const bf = (step: number): StepBatch => {
