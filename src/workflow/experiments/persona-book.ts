@@ -79,7 +79,16 @@ export const PERSONA_COLUMNS: [string, string][] = [
   ['wf_Q_A_Prob', 'world facts P'],
   ['gcide_NLL', 'GCIDE NLL'],
   ['forget_quality', 'forget quality'],
+  ['relearn_forget_Q_A_Prob', 'forget P relearned'],
 ];
+
+/** The relearning attack every persona row is measured under: 10 steps at lr 1e-3 on the forgotten
+ *  people's biographies (the same facts in other words; never the QA that is measured). */
+export const PERSONA_RELEARN = { steps: 10, lr: 1e-3 };
+
+/** The metrics to request for table columns: columns computed beside them (holdout P, relearn_*) are not metrics. */
+export const columnMetrics = (columns: [string, string][]) =>
+  columns.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob' && !k.startsWith('relearn_'));
 const BOOK_COLUMNS: [string, string][] = [
   ['forget_verbmem_ROUGE', 'verbatim ROUGE-L'],
   ['forget_knowmem_ROUGE', 'knowledge QA ROUGE'],
@@ -105,12 +114,16 @@ export async function scoreModel(o: {
   evalDir: string;
   holdout: { question: string; answer: string }[];
   cacheDir?: string;
+  /** Also measure the forget metrics after this relearning attack (relearn_*; persona suites). */
+  relearn?: { steps: number; lr: number };
 }): Promise<Record<string, number | null>> {
   const { evaluate } = await import('../../eval/evaluate.js');
+  const { relearnHook, relearnRows } = await import('../../eval/relearn.js');
   const { answerProbabilities, mean } = await import('../../eval/qa.js');
   const { loadModel } = await import('../../models/load.js');
   const { loadTokenizer } = await import('../../models/tokenizer.js');
   const r = await evaluate({
+    relearn: o.relearn ? relearnHook(o.relearn, o.dir, relearnRows(o.relearn, { suite: o.suite, dataDir: o.data }), () => {}) : undefined,
     modelDir: o.dir,
     suite: o.suite,
     dataDir: o.data,
@@ -160,13 +173,24 @@ export async function methodsTable(o: MethodsTableOptions): Promise<{ rows: Tabl
     ? join(o.data, 'persona', 'qa', `retain${100 - Number(o.split.replace('forget', ''))}.jsonl`)
     : join(o.data, 'general', 'gcide', 'train.jsonl');
   const columns = persona ? PERSONA_COLUMNS : BOOK_COLUMNS;
-  const metrics = columns.map(([k]) => k).filter((k) => k !== 'holdout_Q_A_Prob');
+  const metrics = columnMetrics(columns);
   const holdout = persona ? holdoutItems(o.data) : [];
   claimTableOut(o);
   const suite = persona ? `persona:${o.split}` : 'book';
 
   const score: Score = (name, dir) =>
-    scoreModel({ dir, name, suite, data: o.data, retain, metrics, evalDir: join(o.out, 'eval'), holdout, cacheDir: o.cacheDir });
+    scoreModel({
+      dir,
+      name,
+      suite,
+      data: o.data,
+      retain,
+      metrics,
+      evalDir: join(o.out, 'eval'),
+      holdout,
+      cacheDir: o.cacheDir,
+      ...(persona ? { relearn: PERSONA_RELEARN } : {}),
+    });
 
   const rows: TableRow[] = [];
   o.log(`[table] scoring the target and the retain model`);
