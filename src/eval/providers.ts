@@ -267,6 +267,25 @@ export function gradientNorms(
   return out;
 }
 
+/** Sequences in batches of at most maxRows, shortest first, right-padded with 0: each batch's
+ *  indices into seqs, its rows, its length and its padded ids. */
+function paddedBatches(
+  seqs: readonly EncodedSeq[],
+  maxRows: number,
+  what: string,
+): { idx: number[]; rows: EncodedSeq[]; len: number; ids: number[][] }[] {
+  const order = seqs.map((_, k) => k).sort((a, b) => seqs[a]!.ids.length - seqs[b]!.ids.length);
+  const out: { idx: number[]; rows: EncodedSeq[]; len: number; ids: number[][] }[] = [];
+  for (let start = 0; start < order.length; start += maxRows) {
+    const idx = order.slice(start, start + maxRows);
+    const rows = idx.map((k) => seqs[k]!);
+    const len = Math.max(...rows.map((r) => r.ids.length));
+    if (len < 2) throw new LetheError('BAD_INPUT', `${what}: every sequence needs at least 2 tokens (context + one scored token)`);
+    out.push({ idx, rows, len, ids: rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]) });
+  }
+  return out;
+}
+
 /**
  * The logit lens: for each sequence, the mean log-probability of its scored tokens (EOS included,
  * as `*_Q_A_Prob`) read from every layer: entry l < L is the residual stream entering decoder layer
@@ -275,20 +294,11 @@ export function gradientNorms(
  */
 export function lensLogProbs(model: CausalLM, seqs: readonly EncodedSeq[], o: { batchSize?: number } = {}): number[][] {
   const out = new Array<number[]>(seqs.length);
-  const order = seqs.map((_, k) => k).sort((a, b) => seqs[a]!.ids.length - seqs[b]!.ids.length);
-  const maxRows = o.batchSize ?? 16;
   const device = model.device as torch.Device;
-  for (let start = 0; start < order.length; start += maxRows) {
-    const idx = order.slice(start, start + maxRows);
-    const rows = idx.map((k) => seqs[k]!);
-    const len = Math.max(...rows.map((r) => r.ids.length));
-    if (len < 2) throw new LetheError('BAD_INPUT', 'lensLogProbs: every sequence needs at least 2 tokens (context + one scored token)');
+  for (const { idx, rows, len, ids } of paddedBatches(seqs, o.batchSize ?? 16, 'lensLogProbs')) {
     const perLayer = torch.noGrad(() =>
       torch.tidy(() => {
-        const input = torch.tensor(
-          rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]),
-          { dtype: 'int64', device },
-        );
+        const input = torch.tensor(ids, { dtype: 'int64', device });
         const res = model.forward(input, { outputHiddenStates: true });
         const states = res.hiddenStates!;
         const next = input.narrow(1, 1, len - 1).unsqueeze(-1); // [B, T-1, 1]
@@ -323,21 +333,13 @@ export function lensLogProbs(model: CausalLM, seqs: readonly EncodedSeq[], o: { 
  */
 export function answerFeatures(model: CausalLM, seqs: readonly EncodedSeq[], o: { batchSize?: number } = {}): number[][][] {
   const out = new Array<number[][]>(seqs.length);
-  const order = seqs.map((_, k) => k).sort((a, b) => seqs[a]!.ids.length - seqs[b]!.ids.length);
-  const maxRows = o.batchSize ?? 16;
   const device = model.device as torch.Device;
-  for (let start = 0; start < order.length; start += maxRows) {
-    const idx = order.slice(start, start + maxRows);
-    const rows = idx.map((k) => seqs[k]!);
-    const len = Math.max(...rows.map((r) => r.ids.length));
+  for (const { idx, rows, len, ids } of paddedBatches(seqs, o.batchSize ?? 16, 'answerFeatures')) {
     // 1 at the positions whose next token is scored: promptLength - 1 … length - 2.
     const weights = rows.map((r) => Array.from({ length: len }, (_, j) => (j >= r.promptLength - 1 && j <= r.ids.length - 2 ? 1 : 0)));
     const feats = torch.noGrad(() =>
       torch.tidy(() => {
-        const input = torch.tensor(
-          rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]),
-          { dtype: 'int64', device },
-        );
+        const input = torch.tensor(ids, { dtype: 'int64', device });
         const w = torch.tensor(weights, { dtype: 'float32', device }).unsqueeze(-1); // [B, T, 1]
         const count = w.sum(1); // [B, 1]
         const states = model.forward(input, { outputHiddenStates: true }).hiddenStates!;

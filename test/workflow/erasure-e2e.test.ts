@@ -54,13 +54,7 @@ import { alice, bob, carol, runner } from './fixtures.js';
 
 after(closeStores);
 
-interface Person {
-  id: string;
-  name: string;
-  email: string;
-  phone: string;
-  address: string;
-}
+type Person = Pick<import('../../src/data/persona.js').Person, 'id' | 'name' | 'email' | 'phone' | 'address'>;
 
 /** A tiny persona suite, and the first person of its forget10 split. */
 function persona(root: string): { dir: string; person: Person } {

@@ -12,6 +12,7 @@ import { LetheError } from '../../util/errors.js';
 import type { Actor } from '../roles.js';
 import type { Policy } from '../policy.js';
 import type { Workflow } from '../context.js';
+import type { Person } from '../../data/persona.js';
 
 /** What the release must show, measured without a retain model (production has none): the person's
  *  records are much less likely and no longer reproduced verbatim, and general English is kept. */
@@ -24,14 +25,6 @@ export const DEMO_POLICY_CHECKS = [
 const requester: Actor = { name: 'rita (privacy desk)', role: 'requester' };
 const approver: Actor = { name: 'arjun (data protection officer)', role: 'approver' };
 const operator: Actor = { name: 'lethe demo', role: 'admin' };
-
-interface Person {
-  id: string;
-  name: string;
-  email: string;
-  phone: string;
-  address: string;
-}
 
 /** The summary the demo keeps (and reprints on --resume): ids, paths, numbers; no personal data. */
 export interface DemoRequestSummary {
