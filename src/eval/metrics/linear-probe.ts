@@ -97,7 +97,8 @@ defineMetric({
   name: 'forget_probe_Prob',
   description:
     'the target model’s linear probe (forget_probe_fit) at its best layer applied to this model: mean P(trained) of the forget answers (lower = less detectable knowledge)',
-  needs: [{ kind: 'target', name: 'forget_probe_fit' }, forgetFeatures, holdoutFeatures],
+  // The item sets first: a suite without them skips the metric; with them and no target it is null with the reason.
+  needs: [forgetFeatures, holdoutFeatures, { kind: 'target', name: 'forget_probe_fit' }],
   group: 'forget',
   higherIsBetter: false,
   async compute(ctx): Promise<MetricResult> {
