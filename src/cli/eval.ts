@@ -28,6 +28,7 @@ interface EvalCliOptions {
   tasks?: string;
   numFewshot: number;
   json?: boolean;
+  profile?: boolean;
   fields?: FieldMap;
 }
 
@@ -64,6 +65,7 @@ export function registerEval(program: Command): void {
     .option('--out <dir>', 'output folder for EVAL.json and SUMMARY.json (new or empty)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
     .option('--json', 'print {out, seconds, summary} as one JSON object instead of the table')
+    .option('--profile', 'print where the time went: each need of each model (token statistics, generations, …), quantizing, relearning')
     .option(
       '--tasks <list>',
       'multiple-choice tasks scored as lm-evaluation-harness does → mc_<task>_acc, mc_<task>_acc_norm: built-in world_facts, gcide_definitions, general_cloze (from --data) and [name=]arc|boolq|winogrande|hellaswag|mmlu|generic:FILE.jsonl, comma-separated',
@@ -127,8 +129,18 @@ export function registerEval(program: Command): void {
       });
       const { writeReports } = await import('../eval/report/index.js');
       await writeReports([opts.out], { retain: opts.retainResults });
+      if (opts.profile) {
+        const { formatProfile } = await import('../train/profile.js');
+        console.error(formatProfile('[eval] profile', r.profile, r.seconds));
+      }
       if (opts.json) {
-        console.log(JSON.stringify({ out: opts.out, seconds: r.seconds, summary: r.summary }, null, 2));
+        console.log(
+          JSON.stringify(
+            { out: opts.out, seconds: r.seconds, summary: r.summary, ...(opts.profile ? { profile: r.profile } : {}) },
+            null,
+            2,
+          ),
+        );
         return;
       }
       const width = Math.max(...Object.keys(r.summary).map((k) => k.length));

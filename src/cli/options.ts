@@ -85,6 +85,7 @@ export interface TrainingFlags {
   maxLength?: number;
   resume?: boolean;
   overwrite?: boolean;
+  profile?: boolean;
 }
 
 const TRAINING_FLAGS = {
@@ -116,6 +117,11 @@ const TRAINING_FLAGS = {
   maxLength: (w: string) => new Option('--max-length <n>', 'cut examples to this many tokens').argParser(int(w, '--max-length')),
   resume: () => new Option('--resume', 'continue an interrupted run from its checkpoint in --out'),
   overwrite: () => new Option('--overwrite', 'replace a non-empty --out: its contents are deleted first'),
+  profile: () =>
+    new Option(
+      '--profile',
+      'print where the time went, by phase (loading, data, forward + loss, backward, optimizer, evaluation, checkpoints, saving)',
+    ),
   // Taken out of argv before commander runs (launch.ts); registered for --help.
   nproc: () => new Option('--nproc <n>', 'data-parallel: N local processes share each global batch (Gloo; see README)'),
 };

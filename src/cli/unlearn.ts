@@ -94,6 +94,10 @@ export function registerUnlearnCommands(program: Command): void {
       return;
     }
     const r = await forget(options);
+    if (o.profile) {
+      const { formatProfile } = await import('../train/profile.js');
+      console.error(formatProfile('[forget] profile', r.profile, r.seconds));
+    }
     // The run's last line (steps, time, parameters changed) is already in the log; --json is the result for scripts.
     if (o.json) {
       const { loop, ...result } = r;
@@ -145,6 +149,10 @@ export function registerUnlearnCommands(program: Command): void {
   ).action(async (o: TrainingFlags & { model: string; data: string[] }) => {
     const { finetune } = await import('../train/finetune.js');
     const r = await finetune({ modelDir: o.model, dataFiles: o.data, outDir: o.out, ...trainingOptions(o) });
+    if (o.profile) {
+      const { formatProfile } = await import('../train/profile.js');
+      console.error(formatProfile('[finetune] profile of the steps', r.profile));
+    }
     console.log(`finetune: ${r.steps} steps in ${r.seconds.toFixed(1)} s, final loss ${r.finalLoss.toFixed(4)} → ${o.out}`);
   });
 }

@@ -74,6 +74,8 @@ export interface EvaluateResult {
   summary: Record<string, number | null>;
   results: Map<string, MetricResult>;
   seconds: number;
+  /** Seconds per piece of work (each need of each model, quantizing, the relearning attack), and the rest. */
+  profile: Record<string, number>;
 }
 
 function tokenizerFor(dir: string, fallback: Tokenizer): Tokenizer {
@@ -131,12 +133,15 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const refSlot: ModelSlot | null = refDir ? { dir: refDir, model: null, tok: null, owned: false } : null;
   if (refSlot) refSlot.tok = tokenizerFor(refDir!, tok);
 
+  const profile = new Map<string, number>();
+  const charge = (what: string, seconds: number) => profile.set(what, (profile.get(what) ?? 0) + seconds);
   const others = new Map<'retain' | 'target', Evaluation | EvalJson>();
   const otherSlots: ModelSlot[] = [];
   const otherRead = { retain: new Map<string, MetricResult>(), target: new Map<string, MetricResult>() };
   const shared = {
     cacheDir,
     log,
+    charge,
     batchSize,
     reference: () => refSlot,
     hasOther: (who: 'retain' | 'target') => others.has(who),
@@ -219,7 +224,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     for (const q of o.quantize ?? []) {
       const copy = cloneModel(model);
       try {
+        const tq = Date.now();
         quantizeModel(copy, q);
+        charge(`quantizing (${q})`, (Date.now() - tq) / 1000);
         await runVariant(q, copy);
       } finally {
         copy.dispose();
@@ -229,7 +236,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       const copy = cloneModel(model);
       let relearned: CausalLM | null = null;
       try {
+        const tr = Date.now();
         relearned = await o.relearn(copy);
+        charge('relearning attack (fine-tune)', (Date.now() - tr) / 1000);
         await runVariant('relearn', relearned);
       } finally {
         if (relearned && relearned !== copy) relearned.dispose();
@@ -271,7 +280,14 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     };
     if (o.outDir) writeResults(o.outDir, evalJson, summary);
     log(`[eval] ${results.size} metrics in ${seconds.toFixed(1)} s${o.outDir ? ` → ${o.outDir}` : ''}`);
-    return { eval: evalJson, summary, results, seconds };
+    const charged = [...profile.values()].reduce((a, b) => a + b, 0);
+    return {
+      eval: evalJson,
+      summary,
+      results,
+      seconds,
+      profile: { ...Object.fromEntries(profile), 'other (loading, metric arithmetic, cache)': Math.max(0, seconds - charged) },
+    };
   } finally {
     for (const m of owned) m.dispose();
     for (const s of [...otherSlots, ...(refSlot ? [refSlot] : [])])

@@ -24,6 +24,8 @@ export interface EvaluationShared {
   reference: () => ModelSlot | null;
   other: (who: 'retain' | 'target', name: string) => Promise<MetricResult>;
   hasOther: (who: 'retain' | 'target') => boolean;
+  /** Adds a timed piece of work (a need computed) to the evaluation's profile. */
+  charge?: (what: string, seconds: number) => void;
 }
 
 export class Evaluation {
@@ -50,6 +52,7 @@ export class Evaluation {
       set: (name) => this.set(name),
       batchSize: shared.batchSize,
       log: shared.log,
+      charge: shared.charge ? (what, seconds) => shared.charge!(`${label}: ${what}`, seconds) : undefined,
       reference: shared.reference,
       metric: (name) => this.metric(name),
       other: shared.other,

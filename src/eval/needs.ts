@@ -51,6 +51,8 @@ export interface NeedsScope {
   set: (name: string) => EvalItemSet;
   batchSize: number;
   log: (line: string) => void;
+  /** Records the seconds a need took, by what it is (the profile of `lethe eval --profile`). */
+  charge?: (what: string, seconds: number) => void;
   reference: () => ModelSlot | null;
   /** A metric's result on this model ('metric' needs). */
   metric: (name: string) => Promise<MetricResult>;
@@ -119,7 +121,9 @@ export class NeedsMemo {
   private timed<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
     const t0 = Date.now();
     return Promise.resolve(fn()).then((v) => {
-      this.s.log(`[eval ${this.s.label}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      const seconds = (Date.now() - t0) / 1000;
+      this.s.log(`[eval ${this.s.label}] ${what} (${seconds.toFixed(1)} s)`);
+      this.s.charge?.(what.split(':')[0]!, seconds);
       return v;
     });
   }

@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { isDataParallel, isMainRank, onMainRank, reduceStep, syncStart } from './parallel.js';
 import { watchInterrupt, type InterruptWatch } from './interrupt.js';
 import { samAscend } from './sam.js';
+import { PhaseClock } from './profile.js';
 
 export interface OptimConfig {
   lr: number;
@@ -102,6 +103,8 @@ export interface LoopResult {
   resumedFrom: number;
   /** The evaluation whose weights were kept, when keepBest was asked for. */
   best?: { step: number; metrics: Record<string, number> };
+  /** Seconds per phase of the steps (data, forward + loss, backward, sam, exchange, optimizer, evaluation, checkpoints, save, other). */
+  profile: Record<string, number>;
 }
 
 interface TrainerState {
@@ -434,21 +437,28 @@ async function loop<B>(
         });
     });
   };
+  const phases = new PhaseClock();
   model.train();
   for (let step = state.step; step < o.totalSteps; step++) {
+    phases.mark('other');
     torch.manualSeed(stepSeed(o.seed, step));
     const batch = await o.batch(step);
+    phases.mark('data');
     let parts: Record<string, number> = {};
     let tokens = 0;
     let summed: number[];
     try {
       // Data-parallel: this rank's share of the loss (global counts), summed with the others below.
+      let backwardPhase = 'backward';
       const compute = () => {
         const out = o.loss(batch, step);
         const loss = out instanceof torch.Tensor ? out : out.loss;
         if (!(out instanceof torch.Tensor)) parts = out.parts ?? {};
+        phases.mark(backwardPhase === 'backward' ? 'forward + loss' : backwardPhase);
         loss.backward();
-        return loss.item();
+        const value = loss.item();
+        phases.mark(backwardPhase);
+        return value;
       };
       const pass = () => torch.tidy(() => (dp ? torch.distributed.shardedLoss(compute) : compute()));
       lastLoss = pass();
@@ -456,6 +466,7 @@ async function loop<B>(
       const names = Object.keys(parts);
       const values = [lastLoss, tokens, ...names.map((k) => parts[k]!)];
       summed = dp ? reduceStep(values, params) : values;
+      if (dp) phases.mark('gradient exchange');
       parts = Object.fromEntries(names.map((k, i) => [k, summed[2 + i]!]));
       if (samRho > 0 && Number.isFinite(lastLoss)) {
         // SAM (./sam.ts): the gradient that trains is taken at the worst nearby point; the step's
@@ -466,6 +477,7 @@ async function loop<B>(
           opt.zeroGrad();
           torch.manualSeed(stepSeed(o.seed, step));
           const kept = parts;
+          backwardPhase = 'sam (second pass)';
           pass();
           parts = kept;
           if (dp) reduceStep([0], params);
@@ -502,6 +514,7 @@ async function loop<B>(
     opt.zeroGrad();
     sched.step();
     const weightNorm = totalNorm(params);
+    phases.mark('optimizer');
     if (!Number.isFinite(weightNorm)) rollBack(step + 1, `the trainable weights became non-finite (norm ${weightNorm})`);
     if (growthLimit !== null && startNorm > 0 && weightNorm > growthLimit * startNorm) {
       rollBack(
@@ -542,10 +555,15 @@ async function loop<B>(
       windowStart = now;
     }
     await o.progress?.({ step: done, totalSteps: o.totalSteps, loss: lastLoss, resumedFrom });
-    if (o.evaluation && (done % o.evaluation.every === 0 || done === o.totalSteps)) await evaluate(done);
+    phases.mark('other');
+    if (o.evaluation && (done % o.evaluation.every === 0 || done === o.totalSteps)) {
+      await evaluate(done);
+      phases.mark('evaluation');
+    }
     if (main && o.checkpointEvery > 0 && done % o.checkpointEvery === 0 && done < o.totalSteps) {
       if (o.extraState) state.extra = o.extraState.get();
       writeCheckpoint(o, model, opt, state, ckpt);
+      phases.mark('checkpoints');
     }
     // A step's awaits resolve at once, so without a turn of the event loop a Ctrl-C is never seen.
     if (interrupt) await new Promise((r) => setImmediate(r));
@@ -570,9 +588,12 @@ async function loop<B>(
     rmSync(ckpt, { recursive: true, force: true });
     rmSync(join(o.outDir, 'best'), { recursive: true, force: true });
   };
+  phases.mark('other');
   if (dp) await onMainRank(finish);
   else finish();
+  phases.mark('save');
   return {
+    profile: phases.seconds(),
     steps: o.totalSteps,
     finalLoss: lastLoss,
     tokens: state.tokens,

@@ -20,6 +20,7 @@ import { runLoop, namedTrainable, hasCheckpoint, finishedRun, type Evaluation, t
 import { isDataParallel, isMainRank } from '../train/parallel.js';
 import { saveTrained } from '../train/trainer.js';
 import { getMethod, resolveArgs } from './registry.js';
+import { PhaseClock } from '../train/profile.js';
 import { GENERIC_TRAINING, type MethodNeeds, type MethodState, type StepBatch } from './method.js';
 import { idkAnswer } from './idk.js';
 import { disposeEncoded, encodeBatch, referenceLogLiks, type Row } from './batch.js';
@@ -73,6 +74,8 @@ export interface ForgetResult {
   parametersChanged: number;
   parametersTotal: number;
   loop: LoopResult;
+  /** Seconds per phase: loading, encoding, reference log-likelihoods, the loop's phases, the record. */
+  profile: Record<string, number>;
 }
 
 export interface UnlearningRecord {
@@ -207,7 +210,9 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
   const seed = o.seed ?? 0;
   const started = Date.now();
   const startedAt = new Date().toISOString();
+  const phases = new PhaseClock();
   const model = loadModel(o.modelDir, { device });
+  phases.mark('load model');
   let reference: CausalLM | null = null;
   const state: MethodState = { tensors: new Map(), numbers: {} };
   let masks: Map<Tensor, Tensor> | undefined;
@@ -226,6 +231,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         });
       return out;
     };
+    phases.mark('read data and tokenizer');
     const forgetEx = await enc(forgetRows);
     const retainEx = needs.retain !== 'none' ? await enc(retainRows) : [];
     const altEx = needs.alternate ? await enc(forgetRows, (r, i) => alternateAnswer(r, i, needs.alternate!)) : [];
@@ -283,10 +289,12 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
       return plan;
     }
     // Quantities from the starting model, computed once before any weight moves.
+    phases.mark('encode data');
     const refForget = needs.referenceLogLik ? referenceLogLiks(model, forgetEx, tok.padTokenId, device) : null;
     const refAlt = needs.referenceLogLik && altEx.length ? referenceLogLiks(model, altEx, tok.padTokenId, device) : null;
     if (needs.referenceModel) reference = loadModel(o.modelDir, { device });
     if (reference) for (const t of reference.parameters()) t.requiresGrad = false;
+    phases.mark('reference log-likelihoods and model');
 
     torch.manualSeed(seed); // LoRA's A is drawn from torch's generator: the same seed, the same adapters
     if (o.lora) {
@@ -318,6 +326,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
 
     let final: CausalLM = model;
     let loop: LoopResult;
+    phases.mark('setup (LoRA, masks, method)');
     if (method.procedure) {
       const workDir = join(o.outDir, '.work');
       const t0 = Date.now();
@@ -346,9 +355,11 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
       final.eval();
       saveTrained(final, o.outDir, o.merge);
       rmSync(workDir, { recursive: true, force: true });
-      loop = { steps: 0, finalLoss: NaN, tokens: 0, seconds: (Date.now() - t0) / 1000, resumedFrom: 0 };
+      loop = { steps: 0, finalLoss: NaN, tokens: 0, seconds: (Date.now() - t0) / 1000, resumedFrom: 0, profile: {} };
+      phases.mark(`procedure (${method.name})`);
     } else {
       loop = await trainWithLoss();
+      phases.reset();
     }
 
     // What moved: compare every watched tensor with its starting value.
@@ -372,6 +383,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         parametersChanged: changed,
         parametersTotal: total,
         loop,
+        profile: profileOf(),
       };
     const record: UnlearningRecord = {
       inputModelSha256,
@@ -409,7 +421,14 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
       parametersChanged: changed,
       parametersTotal: total,
       loop,
+      profile: profileOf(),
     };
+
+    /** forget()'s own phases around the loop's (the loop's charged to its phases). */
+    function profileOf(): Record<string, number> {
+      phases.mark('compare weights, write the record');
+      return { ...phases.seconds(), ...loop.profile };
+    }
 
     async function trainWithLoss(): Promise<LoopResult> {
       if (!method.loss) throw new LetheError('INTERNAL', `method ${method.name} defines neither a loss nor a procedure`);

@@ -22,9 +22,16 @@ const forgetNpo = (...extra: string[]) => runCli(npoArgs(model, forgetFile, '--n
 
 test('forget --json: the result object, the same as unlearning.json records', () => {
   const out = join(dir, 'forgot');
-  const r = forgetNpo('--steps', '3', '--out', out, '--json');
+  const r = forgetNpo('--steps', '3', '--out', out, '--json', '--profile');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  // Where the time went: every phase of the run, summing to its wall time (a clock read at each boundary).
+  const profile = j.profile as Record<string, number>;
+  for (const phase of ['load model', 'encode data', 'data', 'forward + loss', 'backward', 'optimizer', 'save'])
+    assert.ok(typeof profile[phase] === 'number' && profile[phase] >= 0, `profile has '${phase}': ${JSON.stringify(profile)}`);
+  const sum = Object.values(profile).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - (j.seconds as number)) < 0.05 + 0.05 * (j.seconds as number), `phases ${sum} s ≈ run ${j.seconds} s`);
+  assert.match(r.stderr, /\[forget\] profile: [\d.]+ s\n( {2}.+ +[\d.]+ s +[\d.]+%\n?)+/);
   assert.equal(j.method, 'NPO');
   assert.equal(j.steps, 3);
   assert.equal(j.outDir, out);
@@ -61,9 +68,15 @@ test('eval --json: {out, seconds, summary} with the numbers of SUMMARY.json', ()
     out,
     '--json',
     '--no-cache',
+    '--profile',
   ]);
   assert.equal(r.status, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { out: string; summary: Record<string, number> };
+  const j = JSON.parse(r.stdout) as { out: string; seconds: number; summary: Record<string, number>; profile: Record<string, number> };
+  // The profile charges each need to its model and set; the rest is named, so the parts add up to the run.
+  assert.ok(j.profile['model: token statistics of forget']! >= 0, JSON.stringify(j.profile));
+  const sum = Object.values(j.profile).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - j.seconds) < 1e-6 + 1e-9 * j.seconds, `profile ${sum} s = run ${j.seconds} s`);
+  assert.match(r.stderr, /\[eval\] profile: [\d.]+ s\n( {2}.+\n)* {2}model: token statistics of forget +[\d.]+ s/);
   assert.equal(j.out, out);
   const summary = JSON.parse(readFileSync(join(out, 'SUMMARY.json'), 'utf8')) as Record<string, number>;
   assert.equal(j.summary.forget_Q_A_Prob, summary.forget_Q_A_Prob);
