@@ -56,7 +56,7 @@ export function registerEval(program: Command): void {
     .option('--chat-template', "prompt with the tokenizer's chat template")
     .option(
       '--relearn <spec>',
-      'relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*',
+      "relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*; split=person_id relearns half of each person's forget rows and measures the other half",
     )
     .option('--quantize <modes>', 'also evaluate quantized copies: int8, int4 or int8,int4')
     .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
@@ -96,18 +96,13 @@ export function registerEval(program: Command): void {
       const { evaluate } = await import('../eval/evaluate.js');
       const { readEvalJson } = await import('../eval/eval-file.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
-      const { parseRelearn, relearnRows, relearnHook } = await import('../eval/relearn.js');
+      const { parseRelearn, relearnPlan, relearnHook } = await import('../eval/relearn.js');
       const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
-      const relearn = relearnSpec
-        ? relearnHook(
-            relearnSpec,
-            opts.model,
-            relearnRows(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }),
-            (l) => console.error(l),
-          )
-        : undefined;
+      const plan = relearnSpec ? relearnPlan(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }) : null;
+      const relearn = relearnSpec && plan ? relearnHook(relearnSpec, opts.model, plan.rows, (l) => console.error(l)) : undefined;
       const r = await evaluate({
         relearn,
+        relearnForgetItems: plan?.measured,
         modelDir: opts.model,
         suite: opts.suite,
         dataDir: opts.data,

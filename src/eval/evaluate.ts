@@ -53,6 +53,9 @@ export interface EvaluateOptions {
    * data (the training loop lives elsewhere); its forget metrics are reported with the prefix `relearn_`.
    */
   relearn?: (model: CausalLM) => Promise<CausalLM>;
+  /** With `relearn`: measure the relearn_* metrics on these forget items only (the held-out facts the
+   *  attack did not train on; the wrapped forget sets follow their source items). */
+  relearnForgetItems?: number[];
   /** Where EVAL.json and SUMMARY.json go (nothing written without it). */
   outDir?: string;
   /** Replace a non-empty outDir (its contents are deleted first); without it a non-empty outDir is refused. */
@@ -207,10 +210,10 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     // Robustness variants: quantized copies and the relearning hook, on the forget-side metrics.
     const variants: string[] = [];
     const variantMetrics = requested.filter((n) => getMetric(n).variant);
-    const runVariant = async (prefix: string, copy: CausalLM) => {
+    const runVariant = async (prefix: string, copy: CausalLM, only?: number[]) => {
       variants.push(prefix);
       const hash = main.hash && prefix !== 'relearn' ? sha256(`${main.hash}|${prefix}`) : null;
-      const ev = new Evaluation(`${main.label} ${prefix}`, copy, tok, hash, sets, format, {
+      const ev = new Evaluation(`${main.label} ${prefix}`, copy, tok, hash, only ? forgetSubset(sets, only) : sets, format, {
         ...shared,
         reference: () => null,
         hasOther: () => false,
@@ -239,7 +242,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
         const tr = Date.now();
         relearned = await o.relearn(copy);
         charge('relearning attack (fine-tune)', (Date.now() - tr) / 1000);
-        await runVariant('relearn', relearned);
+        await runVariant('relearn', relearned, o.relearnForgetItems);
       } finally {
         if (relearned && relearned !== copy) relearned.dispose();
         copy.dispose();
@@ -296,4 +299,16 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
         s.model = null;
       }
   }
+}
+
+/** The item sets with 'forget' cut to the given items (and the wrapped forget sets to those sources). */
+function forgetSubset(sets: EvalItemSet[], items: number[]): EvalItemSet[] {
+  const keep = new Set(items);
+  return sets.map((s) => {
+    if (s.name === 'forget')
+      return { ...s, items: s.items.filter((_, k) => keep.has(k)), description: `${s.description} (${keep.size} held-out items)` };
+    if (s.name === 'forget_reformat' || s.name === 'forget_jailbreak')
+      return { ...s, items: s.items.filter((it) => keep.has(Number(it.source_index))) };
+    return s;
+  });
 }

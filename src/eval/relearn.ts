@@ -16,9 +16,13 @@ export interface RelearnSpec {
   lr: number;
   /** A JSONL file to relearn from (default: see above). */
   data?: string;
+  /** Held-out facts: group the forget rows by this field (a person), relearn on the first half of
+   *  each group's rows and measure the relearn_* forget metrics on the other half only (knowledge
+   *  that comes back on facts the attack never showed; arXiv 2410.08827). */
+  split?: string;
 }
 
-/** "steps=20,lr=1e-3[,data=FILE]" */
+/** "steps=20,lr=1e-3[,data=FILE][,split=FIELD]" */
 export function parseRelearn(spec: string): RelearnSpec {
   const out: RelearnSpec = { steps: 20, lr: 1e-3 };
   for (const part of spec
@@ -33,9 +37,56 @@ export function parseRelearn(spec: string): RelearnSpec {
       out.lr = Number(v);
       if (!(out.lr > 0)) throw invalidArgument('--relearn', 'lr', 'a positive number', v);
     } else if (k === 'data') out.data = v;
-    else throw new LetheError('BAD_INPUT', `--relearn: unknown key '${k}' (expected steps, lr, data)`);
+    else if (k === 'split') {
+      if (!v) throw invalidArgument('--relearn', 'split', 'a field that groups the forget rows (e.g. person_id)', v);
+      out.split = v;
+    } else throw new LetheError('BAD_INPUT', `--relearn: unknown key '${k}' (expected steps, lr, data, split)`);
   }
   return out;
+}
+
+/** The forget rows of a suite or file (what evaluate() scores as the 'forget' set, in its order). */
+function forgetRowsOf(o: { suite?: string; dataDir?: string; forgetFile?: string }): DataRow[] | null {
+  const persona = /^persona(?::(forget\d+))?$/.exec(o.suite ?? '');
+  if (persona && o.dataDir) return readRows(join(o.dataDir, 'persona', 'qa', `${persona[1] ?? 'forget10'}.jsonl`), 'forget').rows;
+  return o.forgetFile ? readRows(o.forgetFile, 'forget').rows : null;
+}
+
+/**
+ * The held-out-facts split: per group of forget rows (same value of `field`), the first half (rounded
+ * down) is relearned and the rest measured. Returns the rows to relearn and the indices (in the forget
+ * set's order) to measure.
+ */
+export function heldOutSplit(rows: readonly DataRow[], field: string): { relearn: DataRow[]; measured: number[] } {
+  const groups = new Map<string, number[]>();
+  rows.forEach((r, k) => {
+    const key = (r as Record<string, unknown>)[field];
+    if (key === undefined || key === null)
+      throw invalidArgument('--relearn', 'split', `a field every forget row has (row ${k + 1} has no '${field}')`, field);
+    groups.set(String(key), [...(groups.get(String(key)) ?? []), k]);
+  });
+  const relearn: DataRow[] = [];
+  const measured: number[] = [];
+  for (const ks of groups.values()) {
+    const half = Math.floor(ks.length / 2);
+    relearn.push(...ks.slice(0, half).map((k) => rows[k]!));
+    measured.push(...ks.slice(half));
+  }
+  return { relearn, measured: measured.sort((a, b) => a - b) };
+}
+
+/** The rows the attack fine-tunes on, and with `split` the forget items the relearn_* metrics measure. */
+export function relearnPlan(
+  spec: RelearnSpec,
+  o: { suite?: string; dataDir?: string; forgetFile?: string },
+): { rows: DataRow[]; measured?: number[] } {
+  if (!spec.split) return { rows: relearnRows(spec, o) };
+  const forget = forgetRowsOf(o);
+  if (!forget) throw new LetheError('BAD_INPUT', '--relearn split=…: needs a forget set (--forget FILE or a persona suite)');
+  const { relearn, measured } = heldOutSplit(forget, spec.split);
+  if (!relearn.length)
+    throw new LetheError('BAD_INPUT', `--relearn split=${spec.split}: every group has one row, so there is no half to relearn on`);
+  return { rows: relearn, measured };
 }
 
 /** The rows the attack fine-tunes on. */
