@@ -1,5 +1,5 @@
 // `lethe forget`, `lethe methods`, `lethe finetune`: thin — parse, validate, call the library.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { LetheError } from '../util/errors.js';
 import { int, keyValue, trainingFlags, trainingOptions, type TrainingFlags } from './options.js';
@@ -29,7 +29,11 @@ export function registerUnlearnCommands(program: Command): void {
       .option('--retain <file>', 'JSONL of what to keep')
       .option('--no-retain', 'run a method that uses retain data without it, on purpose (else a warning says what is dropped)')
       .requiredOption('--method <name>', 'method name (see `lethe methods`)')
-      .option('--set <key=value>', 'a method argument (repeatable), e.g. --set beta=0.2', keyValue('forget'), {})
+      .addOption(
+        new Option('--set <key=value>', 'a method argument (repeatable), e.g. --set beta=0.2')
+          .argParser(keyValue('forget'))
+          .default({}, 'none'),
+      )
       .option('--config <file>', 'JSON file with method arguments ({"beta": 0.2}); --set wins')
       .option('--mask <spec>', 'parameter isolation: saliency:p=0.01[,rows][,relative]')
       .option('--also-forget <files...>', 'earlier forget sets that must stay forgotten')

@@ -396,7 +396,7 @@ export function registerWorkflowCommands(program: Command): void {
       .option('--holdout <file>', 'held-out data for ratio checks such as holdout_Q_A_Prob (JSONL)')
       .option('--probes <file>', "questions about the subject to verify on instead of the forget file (a proposal's probes.jsonl)")
       .requiredOption('--method <name>', 'the unlearning method (the approved one)')
-      .option('--set <key=value>', 'a method argument (repeatable)', keyValue('release'), {})
+      .addOption(new Option('--set <key=value>', 'a method argument (repeatable)').argParser(keyValue('release')).default({}, 'none'))
       .option('--steps <n>', 'unlearning steps', int('release', '--steps'))
       .requiredOption('--policy <file>', 'the release policy (JSON)')
       .requiredOption('--out <dir>', 'where the unlearned model, evaluations and certificate go')

@@ -15,10 +15,17 @@ export function readItems(path: string, what: string, fields?: FieldMap): Row[] 
     what,
     validate: (v, line) => {
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw prefixed(what, badRow(path, line, null, 'a JSON object', v));
-      return fields ? mapFields(v as Row, fields, path, line) : (v as Row);
+      const row = fields ? mapFields(v as Row, fields, path, line) : (v as Row);
+      LINES.set(row, line);
+      return row;
     },
   });
 }
+
+/** Each row's line in its file (blank lines are skipped, so the index is not the line), kept beside
+ *  the rows rather than in them: rows are handed to metrics as they are. */
+const LINES = new WeakMap<Row, number>();
+const lineOf = (row: Row, index: number) => LINES.get(row) ?? index + 1;
 
 const prefixed = (what: string, err: LetheError) => new LetheError(err.code, `${what}: ${err.message}`);
 
@@ -38,13 +45,14 @@ export function kindOf(rows: Row[], path: string, what: string): SetKind {
     );
   rows.forEach((row, k) => {
     for (const f of LAYOUTS[kind as keyof typeof LAYOUTS])
-      if (typeof row[f] !== 'string') throw prefixed(what, badRow(path, k + 1, f, 'a string (like line 1)', row[f]));
+      if (typeof row[f] !== 'string')
+        throw prefixed(what, badRow(path, lineOf(row, k), f, `a string (like line ${lineOf(rows[0]!, 0)})`, row[f]));
     if (
       kind === 'qa' &&
       row.perturbed_answer !== undefined &&
       !(Array.isArray(row.perturbed_answer) && row.perturbed_answer.every((x) => typeof x === 'string'))
     ) {
-      throw prefixed(what, badRow(path, k + 1, 'perturbed_answer', 'a list of strings', row.perturbed_answer));
+      throw prefixed(what, badRow(path, lineOf(row, k), 'perturbed_answer', 'a list of strings', row.perturbed_answer));
     }
   });
   return kind;

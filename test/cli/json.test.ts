@@ -91,6 +91,8 @@ test('--help marks required options and shows the training defaults', () => {
   assert.match(help, /--batch-size <n> .*\(default: 8\)/);
   assert.match(help, /--max-length <n> .*\(default: the model's context\)/);
   assert.doesNotMatch(help, /--retain <file> [^-]*\(required\)/);
+  assert.match(help, /--set <key=value> a method argument .*\(default: none\)/);
+  assert.doesNotMatch(help, /\(default: \{\}\)/, 'no option shows an empty object as its default');
 });
 
 test("lethe methods: each method's training defaults and where they come from", () => {

@@ -170,6 +170,13 @@ test('default metric list: all that apply to the sets; wrapped-prompt and quanti
     evaluate({ modelDir, tokenizer, files: { forget: bad }, cacheDir: null, log: quiet }),
     /--forget: .*bad\.jsonl rows must be \{"question","answer"\}/,
   );
+  // A bad row after blank lines is named by its line in the file, not its index among the rows.
+  const gappy = join(tmp, 'gappy.jsonl');
+  writeFileSync(gappy, '\n{"question": "q?", "answer": "a."}\n\n\n{"question": "q2?", "answer": 5}\n');
+  await assert.rejects(
+    evaluate({ modelDir, tokenizer, files: { forget: gappy }, cacheDir: null, log: quiet }),
+    /gappy\.jsonl:5: field 'answer': expected a string \(like line 2\), got a number$/,
+  );
   await assert.rejects(
     evaluate({ modelDir, tokenizer, files: { forget: join(tmp, 'none.jsonl') }, cacheDir: null, log: quiet }),
     /--forget: .*none\.jsonl does not exist/,
