@@ -45,11 +45,16 @@ export function parseRelearn(spec: string): RelearnSpec {
   return out;
 }
 
+/** A persona suite's forget split file (`persona[:forgetNN]` with a data folder), else null. */
+function personaForgetFile(o: { suite?: string; dataDir?: string }): string | null {
+  const persona = /^persona(?::(forget\d+))?$/.exec(o.suite ?? '');
+  return persona && o.dataDir ? join(o.dataDir, 'persona', 'qa', `${persona[1] ?? 'forget10'}.jsonl`) : null;
+}
+
 /** The forget rows of a suite or file (what evaluate() scores as the 'forget' set, in its order). */
 function forgetRowsOf(o: { suite?: string; dataDir?: string; forgetFile?: string }): DataRow[] | null {
-  const persona = /^persona(?::(forget\d+))?$/.exec(o.suite ?? '');
-  if (persona && o.dataDir) return readRows(join(o.dataDir, 'persona', 'qa', `${persona[1] ?? 'forget10'}.jsonl`), 'forget').rows;
-  return o.forgetFile ? readRows(o.forgetFile, 'forget').rows : null;
+  const file = personaForgetFile(o) ?? o.forgetFile;
+  return file ? readRows(file, 'forget').rows : null;
 }
 
 /**
@@ -92,11 +97,10 @@ export function relearnPlan(
 /** The rows the attack fine-tunes on. */
 export function relearnRows(spec: RelearnSpec, o: { suite?: string; dataDir?: string; forgetFile?: string }): DataRow[] {
   if (spec.data) return readRows(spec.data, 'relearn data').rows;
-  const persona = /^persona(?::(forget\d+))?$/.exec(o.suite ?? '');
-  if (persona && o.dataDir) {
-    const split = persona[1] ?? 'forget10';
-    const people = new Set(readRows(join(o.dataDir, 'persona', 'qa', `${split}.jsonl`), 'forget').rows.map((r) => String(r.person_id)));
-    return readRows(join(o.dataDir, 'persona', 'bio.jsonl'), 'biographies').rows.filter((r) => people.has(String(r.person_id)));
+  const personaFile = personaForgetFile(o);
+  if (personaFile) {
+    const people = new Set(readRows(personaFile, 'forget').rows.map((r) => String(r.person_id)));
+    return readRows(join(o.dataDir!, 'persona', 'bio.jsonl'), 'biographies').rows.filter((r) => people.has(String(r.person_id)));
   }
   if (o.forgetFile) {
     const rows = readRows(o.forgetFile, 'forget').rows;

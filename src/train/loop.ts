@@ -449,15 +449,16 @@ async function loop<B>(
     let summed: number[];
     try {
       // Data-parallel: this rank's share of the loss (global counts), summed with the others below.
-      let backwardPhase = 'backward';
+      // Where a pass's time is charged: SAM's second pass goes to one phase of its own.
+      let phaseNames = { forward: 'forward + loss', backward: 'backward' };
       const compute = () => {
         const out = o.loss(batch, step);
         const loss = out instanceof torch.Tensor ? out : out.loss;
         if (!(out instanceof torch.Tensor)) parts = out.parts ?? {};
-        phases.mark(backwardPhase === 'backward' ? 'forward + loss' : backwardPhase);
+        phases.mark(phaseNames.forward);
         loss.backward();
         const value = loss.item();
-        phases.mark(backwardPhase);
+        phases.mark(phaseNames.backward);
         return value;
       };
       const pass = () => torch.tidy(() => (dp ? torch.distributed.shardedLoss(compute) : compute()));
@@ -477,7 +478,7 @@ async function loop<B>(
           opt.zeroGrad();
           torch.manualSeed(stepSeed(o.seed, step));
           const kept = parts;
-          backwardPhase = 'sam (second pass)';
+          phaseNames = { forward: 'sam (second pass)', backward: 'sam (second pass)' };
           pass();
           parts = kept;
           if (dp) reduceStep([0], params);

@@ -13,11 +13,8 @@ import type { Tensor } from '../torch/index.js';
  */
 export function samAscend(params: readonly Tensor[], rho: number): () => void {
   const withGrad = params.filter((p) => p.grad !== null);
-  const norm = torch.tidy(() => {
-    let sq = 0;
-    for (const p of withGrad) sq += p.grad!.to('float64').pow(2).sum().item();
-    return Math.sqrt(sq);
-  });
+  // The loop's own measure of ‖g‖ (an infinite bound scales nothing).
+  const norm = torch.clipGradNorm(withGrad, Infinity);
   const saved = torch.noGrad(() => withGrad.map((p) => p.detach().clone()));
   if (norm > 0)
     torch.noGrad(() => {

@@ -242,6 +242,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
     const batchSize = Math.min(o.batchSize ?? 8, forgetEx.length);
     const defaults = method.training ?? GENERIC_TRAINING;
     const lr = o.lr ?? defaults.lr;
+    // What the plan and the record say: a procedure (TaskVector, WHP, Distill) sets its own lr unless the user gave one.
+    const statedLr = method.procedure && o.lr === undefined ? null : lr;
     const totalSteps = o.steps ?? Math.max(1, Math.round((o.epochs ?? defaults.epochs) * stepsPerEpoch(forgetEx.length, batchSize)));
     // The retain stream runs beside the forget stream at the same batch size, through passes of
     // its own (each a new shuffle that uses every retain row once), wrapping when it is shorter.
@@ -273,7 +275,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         maxLength,
         batchSize,
         steps: totalSteps,
-        lr: method.procedure && o.lr === undefined ? null : lr,
+        lr: statedLr,
         device: String(device),
         lora: !!o.lora,
         out: {
@@ -395,7 +397,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
       training: {
         steps: method.procedure ? null : steps,
         batchSize: o.batchSize ?? (method.procedure ? null : batchSize),
-        lr: o.lr ?? (method.procedure ? null : lr),
+        lr: statedLr,
         seed,
         lora: o.lora ?? null,
         merged: o.merge ?? false,

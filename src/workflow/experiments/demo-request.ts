@@ -4,9 +4,11 @@
 // an approver (a second person) approves it; the request is unlearned, verified against a release
 // policy and released with its certificate; then every byte of the deployment is searched for the
 // person's details. The person is named in the demo's output only by their synthetic id.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonl } from '../../util/jsonl.js';
+import { readJsonFile } from '../../util/json-file.js';
+import { formatValue } from '../certificate.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { LetheError } from '../../util/errors.js';
 import type { Actor } from '../roles.js';
@@ -54,7 +56,7 @@ export interface DemoRequestOptions {
 export async function runDemoRequest(o: DemoRequestOptions): Promise<DemoRequestSummary> {
   const summaryFile = join(o.out, 'request.json');
   if (existsSync(summaryFile)) {
-    const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as DemoRequestSummary;
+    const s = readJsonFile(summaryFile) as DemoRequestSummary;
     o.log(`\n[request] done before (${summaryFile}):`);
     o.log(formatDemoRequest(s));
     return s;
@@ -162,7 +164,7 @@ async function requestAndRelease(
 
 /** The person whose request the demo runs: the first of the forget10 split. */
 function firstForgetPerson(persona: string): Person {
-  const manifest = JSON.parse(readFileSync(join(persona, 'manifest.json'), 'utf8')) as { info: { splits: Record<string, string[]> } };
+  const manifest = readJsonFile(join(persona, 'manifest.json')) as { info: { splits: Record<string, string[]> } };
   const id = manifest.info.splits.forget10?.[0];
   const person = readJsonl<Person>(join(persona, 'people.jsonl'), { what: 'demo' }).find((p) => p.id === id);
   if (!person) throw new LetheError('INTERNAL', `demo: ${persona} has no forget10 person`);
@@ -173,15 +175,10 @@ export function formatDemoRequest(s: DemoRequestSummary): string {
   const lines = [
     `[request] ${s.requestId} (person ${s.personId}): ${s.state} in ${s.seconds.toFixed(0)} s`,
     '[policy] checks against their thresholds (the unlearned model; ratios are to the original model):',
-    ...s.checks.map(
-      (c) =>
-        `  ${c.passed ? 'pass' : 'FAIL'}  ${c.metric.padEnd(20)} ${c.value === null ? '—' : fmtValue(c.value).padStart(9)}  needs ${c.rule}`,
-    ),
+    ...s.checks.map((c) => `  ${c.passed ? 'pass' : 'FAIL'}  ${c.metric.padEnd(20)} ${formatValue(c.value).padStart(9)}  needs ${c.rule}`),
     `[certificate] ${s.certificate ?? '(none: not released)'}`,
     `[search] ${s.searched.files} files of the deployment searched for the person's ${s.searched.fields.join(', ')}: ${s.searched.hits} hits`,
     `[audit] ${s.auditEntries} entries, signatures and hash chain ${s.auditOk ? 'verified' : 'BROKEN'}`,
   ];
   return lines.join('\n');
 }
-
-const fmtValue = (x: number) => String(Number(x.toPrecision(4)));
