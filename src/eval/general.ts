@@ -6,7 +6,7 @@ import * as torch from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import { loadTokenizer, type Tokenizer } from '../models/tokenizer.js';
 import { loadModel } from '../models/load.js';
-import { causalLmLoss } from '../models/loss.js';
+import { modelLoss } from '../models/loss.js';
 import { readBuilt } from '../train/run-data.js';
 import { answerProbabilities, mean, type QaItem } from './qa.js';
 
@@ -28,9 +28,7 @@ export async function heldoutNll(model: CausalLM, tok: Tokenizer, texts: string[
     const labels = ids.map((x) => [...x, ...new Array<number>(len - x.length).fill(-100)]);
     const tokens = ids.reduce((s, x) => s + Math.max(0, x.length - 1), 0);
     const loss = torch.tidy(() =>
-      torch.noGrad(() =>
-        causalLmLoss(model.forward(torch.tensor(input, { dtype: 'int64' })).logits, torch.tensor(labels, { dtype: 'int64' })).item(),
-      ),
+      torch.noGrad(() => modelLoss(model, torch.tensor(input, { dtype: 'int64' }), torch.tensor(labels, { dtype: 'int64' })).item()),
     );
     sum += loss * tokens;
     count += tokens;

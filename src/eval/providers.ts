@@ -80,37 +80,41 @@ export function sequenceStats(model: CausalLM, seqs: readonly EncodedSeq[], o: S
     const len = Math.max(...rows.map((r) => r.ids.length));
     if (len < 2) throw new LetheError('BAD_INPUT', 'sequenceStats: every sequence needs at least 2 tokens (context + one scored token)');
     const ids = rows.map((r) => [...r.ids, ...new Array<number>(len - r.ids.length).fill(0)]);
+    // The scored positions only (the label at position j is predicted at position j-1): the prompt
+    // and the padding never go through the LM head.
+    const spans = rows.map((r, b) => ({ at: b * len + r.promptLength - 1, n: r.ids.length - r.promptLength }));
+    const positions = spans.flatMap((s) => Array.from({ length: s.n }, (_, k) => s.at + k));
     const got = torch.noGrad(() =>
       torch.tidy(() => {
         const input = torch.tensor(ids, { dtype: 'int64', device });
-        const logits = model.forward(input).logits;
-        const lp = torch.logSoftmax(logits.narrow(1, 0, len - 1).to('float32'), -1); // [B, T-1, V]
-        const next = input.narrow(1, 1, len - 1); // [B, T-1]
-        const picked = lp.gather(2, next.unsqueeze(-1)).squeeze(-1); // [B, T-1]
-        const hits = lp.argmax(-1).eq(next); // [B, T-1]
-        let mu: number[][] | undefined;
-        let sigma2: number[][] | undefined;
+        const at = torch.tensor(positions, { dtype: 'int64', device });
+        const lp = torch.logSoftmax(model.logitsAt(input, at).to('float32'), -1); // [N, V]
+        const next = input.reshape([-1]).indexSelect(0, at.add(1)); // [N]
+        const picked = lp.gather(1, next.unsqueeze(-1)).squeeze(-1); // [N]
+        const hits = lp.argmax(-1).eq(next); // [N]
+        let mu: number[] | undefined;
+        let sigma2: number[] | undefined;
         if (o.vocabStats) {
           const p = lp.exp();
-          const m = p.mul(lp).sum(-1); // [B, T-1]
+          const m = p.mul(lp).sum(-1); // [N]
           const s = p.mul(lp.mul(lp)).sum(-1).sub(m.mul(m));
-          mu = m.toArray() as number[][];
-          sigma2 = s.toArray() as number[][];
+          mu = m.toArray() as number[];
+          sigma2 = s.toArray() as number[];
         }
-        return { picked: picked.toArray() as number[][], hits: hits.toArray() as boolean[][], mu, sigma2 };
+        return { picked: picked.toArray() as number[], hits: hits.toArray() as boolean[], mu, sigma2 };
       }),
     );
+    let from = 0;
     rows.forEach((r, b) => {
-      // The label at position j is predicted at position j-1.
-      const from = r.promptLength - 1;
-      const to = r.ids.length - 1;
+      const to = from + spans[b]!.n;
       out[order[start + b]!] = {
-        logProbs: got.picked[b]!.slice(from, to),
-        hits: got.hits[b]!.slice(from, to).map(Boolean),
-        mu: got.mu?.[b]?.slice(from, to),
-        sigma2: got.sigma2?.[b]?.slice(from, to),
+        logProbs: got.picked.slice(from, to),
+        hits: got.hits.slice(from, to).map(Boolean),
+        mu: got.mu?.slice(from, to),
+        sigma2: got.sigma2?.slice(from, to),
         eos: r.eos,
       };
+      from = to;
     });
     start = end;
     o.progress?.(start, order.length);

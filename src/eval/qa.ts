@@ -4,7 +4,7 @@
 import * as torch from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import type { Tokenizer } from '../models/tokenizer.js';
-import { tokenLogProbs, IGNORE_INDEX } from '../models/loss.js';
+import { labelLogProbs, IGNORE_INDEX } from '../models/loss.js';
 import { rougeL } from './rouge.js';
 import { qaPrompt, encodeQa, type PromptFormat } from '../train/prompt.js';
 
@@ -45,8 +45,7 @@ export async function answerProbabilities(
     );
     const probs = torch.tidy(() =>
       torch.noGrad(() => {
-        const logits = model.forward(torch.tensor(ids, { dtype: 'int64' })).logits;
-        const { logProbs, mask } = tokenLogProbs(logits, torch.tensor(labels, { dtype: 'int64' }));
+        const { logProbs, mask } = labelLogProbs(model, torch.tensor(ids, { dtype: 'int64' }), torch.tensor(labels, { dtype: 'int64' }));
         return logProbs.sum(1).div(mask.sum(1).clamp(1)).exp().toArray() as number[];
       }),
     );

@@ -92,6 +92,12 @@ export class EnsembleLM extends CausalLM {
     return { logits, pastKeyValues: options.useCache ? new KVCache(caches.flatMap((c) => c.layers)) : null, hiddenStates: null };
   }
 
+  /** The members' logits at the positions only, mixed as forward mixes them. */
+  override logitsAt(inputIds: Tensor, positions: Tensor, options: ForwardOptions = {}): Tensor {
+    const logProbs = this.members.map((m) => torch.logSoftmax(m.logitsAt(inputIds, positions, options).to('float32'), -1));
+    return torch.logsumexp(torch.stack(logProbs, 0), 0).sub(Math.log(this.members.length));
+  }
+
   linearModules(): Map<string, LinearSpec> {
     return new Map();
   }

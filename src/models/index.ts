@@ -8,5 +8,5 @@ export { EnsembleLM, isEnsembleFolder, ensembleMembers, ENSEMBLE_MANIFEST } from
 export { savePretrained, saveAdapter, loadAdapter, type SaveOptions } from './save.js';
 export { generate, type GenerateOptions } from './generate.js';
 export { Tokenizer, loadTokenizer, type ChatMessage, type BatchEncoding } from './tokenizer.js';
-export { causalLmLoss, tokenLogProbs, sequenceNll, IGNORE_INDEX } from './loss.js';
+export { causalLmLoss, tokenLogProbs, sequenceNll, labelLogProbs, modelLoss, IGNORE_INDEX } from './loss.js';
 export type { LoraConfig } from './lora.js';

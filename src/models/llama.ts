@@ -87,7 +87,8 @@ export class LlamaForCausalLM extends CausalLM {
     return this.linear(module, x, this.modules.get(module)!);
   }
 
-  forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
+  /** The decoder up to the final norm: its output [B, T, H], the cache and the hidden states. */
+  private trunk(inputIds: Tensor, options: ForwardOptions): { last: Tensor; pastKeyValues: KVCache | null; hiddenStates: Tensor[] | null } {
     const c = this.config;
     const [batch, seq] = inputIds.shape as [number, number];
     if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);
@@ -127,12 +128,21 @@ export class LlamaForCausalLM extends CausalLM {
     }
     x = torch.rmsNorm(x, [c.hiddenSize], this.p('model.norm.weight'), c.normEps);
     if (options.outputHiddenStates) hidden.push(x);
-    const logits = this.lin('lm_head', x); // [B, T, V]
     return {
-      logits,
+      last: x,
       pastKeyValues: options.useCache ? new KVCache(cache) : null,
       hiddenStates: options.outputHiddenStates ? hidden : null,
     };
+  }
+
+  forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
+    const { last, ...rest } = this.trunk(inputIds, options);
+    return { logits: this.lin('lm_head', last), ...rest }; // [B, T, V]
+  }
+
+  override logitsAt(inputIds: Tensor, positions: Tensor, options: ForwardOptions = {}): Tensor {
+    const { last } = this.trunk(inputIds, options);
+    return this.lin('lm_head', last.reshape([-1, this.config.hiddenSize]).indexSelect(0, positions)); // [N, V]
   }
 
   lensLogits(hidden: Tensor): Tensor {

@@ -66,6 +66,14 @@ export abstract class CausalLM {
 
   abstract forward(inputIds: Tensor, options?: ForwardOptions): ForwardOutput;
 
+  /** Logits [N, V] at `positions` (int64 indices into inputIds' B·T positions, row-major): only those
+   *  rows go through the LM head, where a loss or a metric reads them (a QA prompt and the padding
+   *  are never projected onto the vocabulary). This default slices the full logits. */
+  logitsAt(inputIds: Tensor, positions: Tensor, options: ForwardOptions = {}): Tensor {
+    const logits = this.forward(inputIds, options).logits;
+    return logits.reshape([-1, logits.size(-1)]).indexSelect(0, positions);
+  }
+
   /** The logit lens: a residual-stream state [B, T, H] read out through the final norm and the LM
    *  head, as the last layer's output is (an intermediate layer's knowledge in vocabulary terms). */
   abstract lensLogits(hidden: Tensor): Tensor;

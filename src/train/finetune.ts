@@ -16,7 +16,7 @@ import { runLoop, hasCheckpoint, finishedRun, type LoopResult } from './loop.js'
 import { isMainRank } from './parallel.js';
 import { claimOutputDir } from '../util/output.js';
 import { saveTrained } from './trainer.js';
-import { causalLmLoss } from '../models/loss.js';
+import { modelLoss } from '../models/loss.js';
 import * as t from '../torch/index.js';
 
 export interface FinetuneOptions extends TrainingOptions {
@@ -58,7 +58,7 @@ export async function finetuneModel(
     ...loopSettings(o, totalSteps),
     fingerprint: `${examples.length}:${batchSize}:${totalSteps}:${o.lr}`,
     batch: (step) => collate(rankShare(batchAt(examples, batchSize, step, o.seed ?? 0)), o.padId, o.device),
-    loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
+    loss: (b) => modelLoss(model, b.ids, b.labels),
     release: (b) => t.dispose([b.ids, b.labels]),
     tokensOf: (b) => b.tokens,
     save: o.save ?? ((m, dir) => saveTrained(m, dir, o.merge)),

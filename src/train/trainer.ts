@@ -3,7 +3,7 @@
 import { existsSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
-import { causalLmLoss } from '../models/loss.js';
+import { modelLoss } from '../models/loss.js';
 import type { CausalLM } from '../models/model.js';
 import { TOKENIZER_FILES } from '../models/save.js';
 import { batchAt, collate, rankShare, stepsPerEpoch, type Example } from './batches.js';
@@ -85,7 +85,7 @@ export async function trainStage(o: StageOptions): Promise<StageResult> {
         const epoch = Math.floor(step / stepsPerEpoch(count, s.batchSize));
         return collate(rankShare(batchAt(perEpoch(epoch), s.batchSize, step, o.seed)), o.padId, o.device);
       },
-      loss: (b, _step) => causalLmLoss(o.model.forward(b.ids).logits, b.labels),
+      loss: (b, _step) => modelLoss(o.model, b.ids, b.labels),
       release: (b) => torch.dispose([b.ids, b.labels]),
       tokensOf: (b) => b.tokens,
       save:

@@ -4,6 +4,7 @@ import * as torch from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
 import { collate, type Example } from '../train/batches.js';
 import type { Encoded } from './method.js';
+import { labelLogProbs } from '../models/loss.js';
 
 /** An example with its row number in the set it came from. */
 export type Row = Example & { row: number };
@@ -31,16 +32,8 @@ export function referenceLogLiks(model: CausalLM, examples: Row[], padId: number
     try {
       const values = torch.tidy(() =>
         torch.noGrad(() => {
-          const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
-          const t = logits.size(1);
-          const lp = torch.logSoftmax(logits.narrow(1, 0, t - 1).to('float32'), -1);
-          const next = b.labels.narrow(1, 1, t - 1);
-          const m = next.ne(-100);
-          return lp
-            .gather(2, torch.where(m, next, 0).unsqueeze(-1))
-            .squeeze(-1)
-            .mul(m)
-            .sum(1)
+          return labelLogProbs(model, b.ids, b.labels, { attentionMask: b.attentionMask })
+            .logProbs.sum(1)
             .to('float64')
             .toArray() as number[];
         }),

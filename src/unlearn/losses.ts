@@ -3,19 +3,19 @@
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
-import { causalLmLoss, sequenceNll, tokenLogProbs, IGNORE_INDEX } from '../models/loss.js';
+import { labelLogProbs, modelLoss, IGNORE_INDEX } from '../models/loss.js';
 import { z } from 'zod';
 import type { Encoded, StepBatch, StepContext } from './method.js';
 import { LetheError } from '../util/errors.js';
 
 /** Mean next-token NLL over the labelled tokens of a batch (HF's model(...).loss). */
 export function meanNll(model: CausalLM, b: Encoded): Tensor {
-  return causalLmLoss(model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels);
+  return modelLoss(model, b.ids, b.labels, { attentionMask: b.attentionMask });
 }
 
 /** Per-row log-likelihood of the labelled tokens, summed, [B]. */
 export function sequenceLogLik(model: CausalLM, b: Encoded): Tensor {
-  return sequenceNll(model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels, 'sum').neg();
+  return labelLogProbs(model, b.ids, b.labels, { attentionMask: b.attentionMask }).logProbs.sum(1);
 }
 
 /** Labelled tokens per row (labels != -100 on the unshifted labels, as open-unlearning counts them), [B]. */
@@ -76,8 +76,8 @@ export function combine(
 
 /** Per-token next-token cross-entropy of a batch, [B, T-1] (0 where the label is -100), and the 0/1
  *  mask of the counted labels (open-unlearning's CrossEntropyLoss(reduction='none') on shifted labels). */
-export function tokenCrossEntropy(logits: Tensor, labels: Tensor): { ce: Tensor; mask: Tensor } {
-  const { logProbs, mask } = tokenLogProbs(logits, labels);
+export function tokenCrossEntropy(model: CausalLM, b: Encoded): { ce: Tensor; mask: Tensor } {
+  const { logProbs, mask } = labelLogProbs(model, b.ids, b.labels, { attentionMask: b.attentionMask });
   return { ce: logProbs.neg(), mask };
 }
 

@@ -5,7 +5,7 @@
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import type { CausalLM } from '../models/model.js';
-import { causalLmLoss } from '../models/loss.js';
+import { modelLoss } from '../models/loss.js';
 import { LetheError } from '../util/errors.js';
 import { namedTrainable } from '../train/loop.js';
 import { encodeBatch, type Row } from './batch.js';
@@ -52,7 +52,7 @@ function gradMagnitudes(
   const acc = new Map<string, Tensor>();
   for (let i = 0; i < examples.length; i += 8) {
     const b = encodeBatch(examples.slice(i, i + 8), padId, device);
-    torch.tidy(() => causalLmLoss(model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels).backward());
+    torch.tidy(() => modelLoss(model, b.ids, b.labels, { attentionMask: b.attentionMask }).backward());
     torch.dispose([b.ids, b.labels, b.attentionMask]);
     torch.noGrad(() => {
       for (const [name, p] of params) {

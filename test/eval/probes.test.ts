@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { torch, loadModel, loadTokenizer, sequenceNll, tokenLogProbs, KVCache, type CausalLM, type Tokenizer } from '../../src/index.js';
+import { torch, loadModel, loadTokenizer, sequenceNll, tokenLogProbs, KVCache, CausalLM, type Tokenizer } from '../../src/index.js';
 import { answerProbabilities, encodeQa, greedyAnswers, qaPrompt } from '../../src/eval/qa.js';
 import { verbatimRougeL } from '../../src/eval/verbatim.js';
 import { requireFixture, requireRepoFixture } from '../helpers/fixtures.js';
@@ -63,6 +63,8 @@ function lookAheadModel(): CausalLM {
       );
       return { logits: torch.tensor(logits, { dtype: 'float32' }), pastKeyValues: null, hiddenStates: null };
     },
+    // The base class's: the rows of forward's logits at the positions.
+    logitsAt: CausalLM.prototype.logitsAt,
   } as unknown as CausalLM;
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { torch, loadModel, causalLmLoss, sequenceNll, type CausalLM } from '../../src/index.js';
+import { labelLogProbs, modelLoss } from '../../src/models/loss.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { withTempDir } from '../helpers/tmp.js';
 
@@ -38,22 +39,36 @@ async function checkParity(model: CausalLM, name: string, label: string): Promis
         `${label}: nll row ${k} ${v} vs ${ref.nll_sum_per_row[k]}`,
       ),
     );
-    const loss = causalLmLoss(model.forward(ids).logits, ids);
-    const rel = Math.abs(loss.item() - ref.loss_mean) / Math.abs(ref.loss_mean);
-    assert.ok(rel <= 1e-5, `${label}: loss ${loss.item()} vs ${ref.loss_mean} (rel ${rel})`);
-    for (const p of model.parameters()) p.grad = null;
-    loss.backward();
-    let checked = 0;
-    for (const [key, g] of Object.entries(expected)) {
-      if (!key.startsWith('grad.')) continue;
-      const param = model.params.get(key.slice(5));
-      assert.ok(param, `${label}: no parameter ${key.slice(5)}`);
-      const relGrad = param.grad!.sub(g).norm().item() / g.norm().item();
-      assert.ok(relGrad <= 1e-4, `${label}: ${key} relative error ${relGrad}`);
-      checked++;
+    // The same NLL with the LM head applied only at labelled positions (what training uses).
+    const headNll = torch.noGrad(() => labelLogProbs(model, ids, ids).logProbs.sum(1).neg()).toArray() as number[];
+    headNll.forEach((v, k) =>
+      assert.ok(
+        Math.abs(v - ref.nll_sum_per_row[k]!) <= 1e-4 * Math.abs(ref.nll_sum_per_row[k]!),
+        `${label}: labelled-head nll row ${k} ${v}`,
+      ),
+    );
+    const losses: [string, () => torch.Tensor][] = [
+      ['full logits', () => causalLmLoss(model.forward(ids).logits, ids)],
+      ['labelled head', () => modelLoss(model, ids, ids)],
+    ];
+    for (const [how, lossOf] of losses) {
+      const loss = lossOf();
+      const rel = Math.abs(loss.item() - ref.loss_mean) / Math.abs(ref.loss_mean);
+      assert.ok(rel <= 1e-5, `${label} (${how}): loss ${loss.item()} vs ${ref.loss_mean} (rel ${rel})`);
+      for (const p of model.parameters()) p.grad = null;
+      loss.backward();
+      let checked = 0;
+      for (const [key, g] of Object.entries(expected)) {
+        if (!key.startsWith('grad.')) continue;
+        const param = model.params.get(key.slice(5));
+        assert.ok(param, `${label}: no parameter ${key.slice(5)}`);
+        const relGrad = param.grad!.sub(g).norm().item() / g.norm().item();
+        assert.ok(relGrad <= 1e-4, `${label} (${how}): ${key} relative error ${relGrad}`);
+        checked++;
+      }
+      assert.ok(checked >= 4, `${label}: only ${checked} gradients in the fixture`);
+      for (const p of model.parameters()) p.grad = null;
     }
-    assert.ok(checked >= 4, `${label}: only ${checked} gradients in the fixture`);
-    for (const p of model.parameters()) p.grad = null;
   });
   const out = await model.generate(torch.tensor([ref.greedy_prompt]), {
     maxNewTokens: ref.greedy_output.length - ref.greedy_prompt.length,

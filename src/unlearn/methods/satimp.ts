@@ -19,7 +19,7 @@ export const SatImp = defineMethod({
   needs: (a) => ({ retain: 'optional', referenceModel: a.retain_loss_type === 'KL' }),
   loss: (ctx, batch) => {
     const b = batch.forget;
-    const { ce, mask } = tokenCrossEntropy(ctx.model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels);
+    const { ce, mask } = tokenCrossEntropy(ctx.model, b);
     const p = ce.detach().neg().exp();
     const weight = p.pow(ctx.args.beta1).mul(p.neg().add(1).pow(ctx.args.beta2));
     return combine(ctx, batch, maskedMean(weight.mul(ce), mask).neg());

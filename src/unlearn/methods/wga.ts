@@ -13,7 +13,7 @@ export const WGA = defineMethod({
   needs: (a) => ({ retain: 'optional', referenceModel: a.retain_loss_type === 'KL' }),
   loss: (ctx, batch) => {
     const b = batch.forget;
-    const { ce, mask } = tokenCrossEntropy(ctx.model.forward(b.ids, { attentionMask: b.attentionMask }).logits, b.labels);
+    const { ce, mask } = tokenCrossEntropy(ctx.model, b);
     const weight = ce.detach().neg().exp().pow(ctx.args.beta);
     return combine(ctx, batch, maskedMean(weight.mul(ce), mask).neg());
   },

@@ -18,7 +18,7 @@ import * as torch from '../../torch/index.js';
 import { loadModel, type LoadModelOptions } from '../../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../../models/tokenizer.js';
 import type { CausalLM } from '../../models/model.js';
-import { causalLmLoss } from '../../models/loss.js';
+import { modelLoss } from '../../models/loss.js';
 import { ENSEMBLE_MANIFEST, isEnsembleFolder } from '../../models/ensemble.js';
 import { LetheError, typeOf } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -186,7 +186,7 @@ async function trainShard(model: CausalLM, job: ShardJob): Promise<SisaStage[]> 
           local: true,
           optim: { lr: t.lr, weightDecay: 0, warmupSteps: Math.min(10, Math.floor(steps / 10)), schedule: 'linear' },
           batch: (step) => collate(batchAt(examples, bs, step, seed), job.tok.padTokenId, job.device),
-          loss: (b) => causalLmLoss(model.forward(b.ids).logits, b.labels),
+          loss: (b) => modelLoss(model, b.ids, b.labels),
           release: (b) => torch.dispose([b.ids, b.labels]),
           tokensOf: (b) => b.tokens,
           save: (m, dir) => m.savePretrained(dir),
