@@ -8,13 +8,17 @@ import { availableParallelism } from 'node:os';
 import { LetheError } from '../util/errors.js';
 import { freePort } from '../util/net.js';
 import { int } from './options.js';
+import { chooseNproc, nprocFacts } from './auto-nproc.js';
 
 const PARALLEL_COMMANDS = new Set(['train', 'finetune', 'forget', 'sisa']);
+/** Commands whose default is `--nproc auto` (LETHE_NPROC sets another default, e.g. 1). */
+const AUTO_COMMANDS = new Set(['finetune', 'forget']);
 /** How long the other ranks may take to fail by themselves after one died. */
 const GRACE_MS = 5000;
+const INTERRUPTED_EXIT = 130;
 
-/** argv without `--nproc N` / `--nproc=N`, and N (null when absent). */
-export function takeNproc(argv: string[]): { argv: string[]; nproc: number | null } {
+/** argv without `--nproc N|auto` / `--nproc=N|auto`, and N or 'auto' (null when absent). */
+export function takeNproc(argv: string[]): { argv: string[]; nproc: number | 'auto' | null } {
   const out: string[] = [];
   const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -25,8 +29,39 @@ export function takeNproc(argv: string[]): { argv: string[]; nproc: number | nul
   }
   // Checked once the command is known, to name it (argv[2] of `node lethe COMMAND …`).
   const parse = int(out[2] ?? 'lethe', '--nproc');
-  const values = given.map((v) => parse(v, 0));
+  const values = given.map((v) => (v === 'auto' ? ('auto' as const) : parse(v, 0)));
   return { argv: out, nproc: values.at(-1) ?? null };
+}
+
+/** Why a command line runs in one process whatever the machine (null when it may run data-parallel). */
+async function singleProcessReason(command: string, argv: string[]): Promise<string | null> {
+  if (argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return 'a dry run or help';
+  if (command !== 'forget') return null;
+  const i = argv.lastIndexOf('--method');
+  const name = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--method='))?.slice('--method='.length);
+  if (!name) return null;
+  await import('../unlearn/methods/index.js');
+  const { getMethod } = await import('../unlearn/registry.js');
+  let m: Awaited<ReturnType<typeof getMethod>>;
+  try {
+    m = getMethod(name);
+  } catch {
+    return 'an unknown method (the command names it)';
+  }
+  if (m.procedure) return `${m.name} is a procedure of several trainings`;
+  if (m.dataParallel === false) return `${m.name}'s loss is not a sum over rows`;
+  return null;
+}
+
+/** The process count of a command line: the given N, or auto's choice (printed on stderr). */
+async function resolveNproc(command: string, argv: string[], given: number | 'auto' | null): Promise<number | null> {
+  const wanted = given ?? (AUTO_COMMANDS.has(command) ? (process.env.LETHE_NPROC ?? 'auto') : null);
+  if (wanted === null || typeof wanted === 'number') return wanted;
+  if (wanted !== 'auto') return int(command, 'LETHE_NPROC')(wanted, 0);
+  const choice = chooseNproc(nprocFacts(argv, await singleProcessReason(command, argv)));
+  if (choice.n > 1 || given === 'auto')
+    process.stderr.write(`lethe: ${choice.n} process${choice.n > 1 ? 'es' : ''} (${choice.why}; --nproc N to choose)\n`);
+  return choice.n;
 }
 
 /** Starts N ranks of `node script args` and resolves with the exit code the parent should have. */
@@ -35,6 +70,7 @@ export async function launch(script: string, args: string[], nproc: number, env:
   const threads = env.LETHE_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
   const children: ChildProcess[] = [];
   let firstFailure: { rank: number; code: number } | null = null;
+  let interrupted = false;
   let stopTimer: NodeJS.Timeout | null = null;
   const stopAll = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -68,6 +104,11 @@ export async function launch(script: string, args: string[], nproc: number, env:
           });
           children.push(child);
           child.on('exit', (code, signal) => {
+            // Ctrl-C: every rank stops after the same step with a checkpoint and exits 130 by itself.
+            if (code === INTERRUPTED_EXIT) {
+              interrupted = true;
+              return resolve();
+            }
             const failed = code !== 0;
             if (failed && !firstFailure) {
               firstFailure = { rank, code: code ?? 1 };
@@ -86,7 +127,7 @@ export async function launch(script: string, args: string[], nproc: number, env:
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
-  return firstFailure ? (firstFailure as { code: number }).code || 1 : 0;
+  return firstFailure ? (firstFailure as { code: number }).code || 1 : interrupted ? INTERRUPTED_EXIT : 0;
 }
 
 /**
@@ -102,7 +143,10 @@ export async function launchOrJoin(argv: string[]): Promise<{ exitCode: number }
       `'--nproc' runs ${[...PARALLEL_COMMANDS].join(', ')} data-parallel; '${command ?? ''}' does not take it`,
     );
   }
-  if (nproc !== null && nproc > 1 && !process.env.WORLD_SIZE) return { exitCode: await launch(rest[1]!, rest.slice(2), nproc) };
+  if (!process.env.WORLD_SIZE && command) {
+    const n = await resolveNproc(command, rest, nproc);
+    if (n !== null && n > 1) return { exitCode: await launch(rest[1]!, rest.slice(2), n) };
+  }
   if (process.env.WORLD_SIZE && Number(process.env.WORLD_SIZE) > 1) {
     const torch = await import('../torch/index.js');
     const o = torch.distributed.optionsFromEnv()!;

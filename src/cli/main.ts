@@ -162,8 +162,11 @@ const started = await import('./launch.js')
   });
 if ('exitCode' in started) process.exit(started.exitCode);
 program.parseAsync(started.argv).catch((err: Error) => {
+  const interrupted = (err as { code?: string }).code === 'INTERRUPTED';
+  // Every data-parallel rank stops at the same step; rank 0 says so.
+  if (interrupted && Number(process.env.RANK ?? 0) > 0) process.exit(130);
   console.error(`lethe: ${err.message}`);
-  if ((err as { code?: string }).code === 'INTERRUPTED') {
+  if (interrupted) {
     console.error(`continue it with:\n  ${resumeCommand(process.argv.slice(2))}`);
     process.exit(130);
   }

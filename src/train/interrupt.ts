@@ -1,17 +1,24 @@
 // Ctrl-C during a training run: the first press lets the current step finish, writes a checkpoint and
 // stops the run with an INTERRUPTED error that says where the checkpoint is (the CLI adds the exact
-// --resume command); a second press exits at once, as Ctrl-C usually does.
+// --resume command); a second press exits at once, as Ctrl-C usually does. A data-parallel rank gets
+// one press twice (from the terminal to its process group, and forwarded by the launcher), so a
+// repeat within DOUBLE_DELIVERY_MS is the same press.
 export interface InterruptWatch {
   /** Whether Ctrl-C was pressed since the watch began. */
   requested(): boolean;
   dispose(): void;
 }
 
+const DOUBLE_DELIVERY_MS = 500;
+
 export function watchInterrupt(name: string, report: (line: string) => void): InterruptWatch {
   let pressed = false;
+  let at = 0;
   const onSignal = () => {
-    if (pressed) process.exit(130);
+    if (pressed && Date.now() - at > DOUBLE_DELIVERY_MS) process.exit(130);
+    if (pressed) return;
     pressed = true;
+    at = Date.now();
     report(
       `[${name}] interrupted: finishing this step and saving a checkpoint (Ctrl-C again stops at once, losing the steps since the last checkpoint)`,
     );

@@ -287,6 +287,8 @@ function stepSeed(seed: number, step: number): number {
 }
 
 export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
+  // The whole call is charged to phases: setup (data-parallel: waiting for the other ranks) included.
+  const phases = new PhaseClock();
   const main = o.local || isMainRank();
   const report = !main ? () => {} : (o.report ?? ((line: string) => process.stderr.write(line + '\n')));
   if (!(Number.isInteger(o.totalSteps) && o.totalSteps > 0))
@@ -336,10 +338,11 @@ export async function runLoop<B>(o: LoopOptions<B>): Promise<LoopResult> {
       state.step === 0
         ? new Map([...trainable].map(([n, t]) => [n, torch.keep(torch.tidy(() => torch.noGrad(() => t.to('cpu').clone())))]))
         : null;
-    // Data-parallel ranks would have to agree on the step to stop at: only a one-process run is interruptible.
-    const interrupt = o.interruptible && (o.local || !isDataParallel()) ? watchInterrupt(o.name, report) : null;
+    // Data-parallel ranks agree on the step to stop at through the step's sum (see loop).
+    const interrupt = o.interruptible ? watchInterrupt(o.name, report) : null;
+    phases.mark('setup (optimizer, checkpoint, ranks in sync)');
     try {
-      return await loop(o, state, opt, sched, params, initial, logPath, ckpt, report, interrupt);
+      return await loop(o, state, opt, sched, params, initial, logPath, ckpt, report, interrupt, phases);
     } finally {
       interrupt?.dispose();
       if (initial) torch.dispose([...initial.values()]);
@@ -360,6 +363,7 @@ async function loop<B>(
   ckpt: string,
   report: (line: string) => void,
   interrupt: InterruptWatch | null,
+  phases: PhaseClock,
 ): Promise<LoopResult> {
   const model = o.model;
   const started = Date.now();
@@ -437,7 +441,7 @@ async function loop<B>(
         });
     });
   };
-  const phases = new PhaseClock();
+  let stopRequested = false;
   model.train();
   for (let step = state.step; step < o.totalSteps; step++) {
     phases.mark('other');
@@ -465,8 +469,10 @@ async function loop<B>(
       lastLoss = pass();
       tokens = o.tokensOf?.(batch) ?? 0;
       const names = Object.keys(parts);
-      const values = [lastLoss, tokens, ...names.map((k) => parts[k]!)];
+      // Last: how many ranks saw Ctrl-C; every rank stops after the same step when any did.
+      const values = [lastLoss, tokens, ...names.map((k) => parts[k]!), interrupt?.requested() ? 1 : 0];
       summed = dp ? reduceStep(values, params) : values;
+      stopRequested = summed.pop()! > 0;
       if (dp) phases.mark('gradient exchange');
       parts = Object.fromEntries(names.map((k, i) => [k, summed[2 + i]!]));
       if (samRho > 0 && Number.isFinite(lastLoss)) {
@@ -568,7 +574,7 @@ async function loop<B>(
     }
     // A step's awaits resolve at once, so without a turn of the event loop a Ctrl-C is never seen.
     if (interrupt) await new Promise((r) => setImmediate(r));
-    if (interrupt?.requested() && done < o.totalSteps) {
+    if (interrupt && (dp ? stopRequested : interrupt.requested()) && done < o.totalSteps) {
       if (main) {
         if (o.extraState) state.extra = o.extraState.get();
         writeCheckpoint(o, model, opt, state, ckpt);

@@ -403,6 +403,8 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         merged: o.merge ?? false,
         mask: o.mask ?? null,
         device: String(device),
+        // Data-parallel processes: results agree across counts to rounding, not bit for bit.
+        processes: torch.distributed.worldSize(),
         ...(o.sam ? { sam: o.sam } : {}),
       },
       startedAt,

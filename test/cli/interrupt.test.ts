@@ -96,3 +96,30 @@ test('a run killed outright resumes from its last periodic checkpoint and logs e
   assert.deepEqual(steps, [...new Set(steps)], `each step logged once: ${steps.join(',')}`);
   assert.equal(steps.at(-1), 60);
 });
+
+test('Ctrl-C on a data-parallel run: every rank stops after the same step, one message, exit 130; the resume equals a run never interrupted', async () => {
+  const dp = (out: string) => npoArgs(model, forgetFile, '--no-retain', '--steps', '60', '--batch-size', '4', '--nproc', '2', '--out', out);
+  const straight = join(dir, 'dp-straight');
+  const s = runCli(dp(straight));
+  assert.equal(s.status, 0, s.stderr);
+  const out = join(dir, 'dp-interrupted');
+  const r = await interruptAt(dp(out), /step (1[0-9]|2[0-9])\/60/);
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(r.stderr.match(/interrupted at step \d+ of 60/g)?.length, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /stopping the others|was killed/);
+  assert.ok(existsSync(join(out, 'checkpoint', 'trainer_state.json')));
+  const resumed = runCli([...dp(out), '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const steps = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { step?: number }).step)
+    .filter((x) => x !== undefined);
+  assert.deepEqual(steps, [...new Set(steps)], 'each step logged once');
+  assert.equal(steps.at(-1), 60);
+  assert.equal(
+    sha256File(join(out, 'model.safetensors')),
+    sha256File(join(straight, 'model.safetensors')),
+    '2 processes: resumed = never interrupted, bit for bit',
+  );
+});
