@@ -31,7 +31,9 @@ const byId = new Map(people.map((p) => [p.id, p]));
 const splits = (a.info as { splits: Record<string, string[]> }).splits;
 
 const QA_FILES = ['forget01', 'forget05', 'forget10', 'retain99', 'retain95', 'retain90', 'holdout', 'all'].map((s) => `qa/${s}.jsonl`);
-const FILES = ['people.jsonl', 'bio.jsonl', 'bio_holdout.jsonl', ...QA_FILES];
+// The eval-only probes (test/data/persona-probes.test.ts) come on top of the training files.
+const PROBE_FILES = ['paraphrase', 'mc', 'cloze', 'chain'].map((p) => `probes/${p}.jsonl`);
+const FILES = ['people.jsonl', 'bio.jsonl', 'bio_holdout.jsonl', ...QA_FILES, ...PROBE_FILES];
 
 test('persona: same seed gives byte-identical files', () => {
   const b = buildPersona({ seed: SEED, size: 'tiny' });
