@@ -28,14 +28,7 @@ import {
 } from '../../src/data/persona-probes.js';
 import { Rng } from '../../src/data/rng.js';
 import { sha256 } from '../../src/util/hash.js';
-
-function rows<T>(text: string | undefined): T[] {
-  assert.ok(text !== undefined, 'file missing');
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as T);
-}
+import { jsonlRows as rows } from '../helpers/jsonl.js';
 
 const SEED = 1234;
 const a = buildPersona({ seed: SEED, size: 'tiny' });

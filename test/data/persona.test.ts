@@ -12,15 +12,7 @@ import {
   type PersonaBio,
 } from '../../src/data/persona.js';
 import { FAMOUS_NAMES, isFamousName } from '../../src/data/famous-names.js';
-
-function rows<T>(text: string | undefined): T[] {
-  assert.ok(text !== undefined, 'file missing');
-  assert.ok(text.endsWith('\n'), 'JSONL ends with a newline');
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as T);
-}
+import { jsonlRows as rows } from '../helpers/jsonl.js';
 
 const SEED = 1234;
 const a = buildPersona({ seed: SEED, size: 'tiny' });

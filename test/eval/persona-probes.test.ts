@@ -205,6 +205,25 @@ test('the probe metrics match hand-computed values on the llama-tiny fixture (fo
   }
 });
 
+/** The probe metrics of the llama-tiny fixture on a built suite. */
+async function probeMetricsOn(dataDir: string, suite: string) {
+  const model = loadModel(requireFixture('llama-tiny'));
+  try {
+    const r = await evaluate({
+      model,
+      tokenizer: loadTokenizer(requireFixture('tokenizer')),
+      suite,
+      dataDir,
+      metrics: PROBE_METRICS,
+      cacheDir: null,
+      log: () => {},
+    });
+    return PROBE_METRICS.map((name) => [name, r.results.get(name)!] as const);
+  } finally {
+    model.dispose();
+  }
+}
+
 test('a built persona suite gives the probe sets of the forget and the never-trained people', async () => {
   const dir = tempDir('lethe-persona-probes-');
   writeSuite(join(dir, 'persona'), buildPersona({ seed: 11, size: 'tiny' }), { seed: 11, size: 'tiny' }, 'test');
@@ -223,49 +242,17 @@ test('a built persona suite gives the probe sets of the forget and the never-tra
       assert.equal(s.items.length, ids(who).size * PERSON_FIELDS.length * perFact, s.name);
     }
   // And they evaluate (the fixture's 64 positions cut the longer rows; the numbers are the evaluator's).
-  const model = loadModel(requireFixture('llama-tiny'));
-  try {
-    const r = await evaluate({
-      model,
-      tokenizer: loadTokenizer(requireFixture('tokenizer')),
-      suite: 'persona:forget05',
-      dataDir: dir,
-      metrics: PROBE_METRICS,
-      cacheDir: null,
-      log: () => {},
-    });
-    for (const name of PROBE_METRICS) {
-      const v = r.results.get(name)!.aggValue;
-      assert.ok(v !== null && v >= 0 && v <= 1, `${name} = ${v}`);
-    }
-  } finally {
-    model.dispose();
-  }
+  for (const [name, r] of await probeMetricsOn(dir, 'persona:forget05'))
+    assert.ok(r.aggValue !== null && r.aggValue >= 0 && r.aggValue <= 1, `${name} = ${r.aggValue}`);
 });
 
 test('without the probe files (a suite built before them) the probe metrics are null naming the missing set', async () => {
   const old = tempDir('lethe-persona-noprobes-');
   writeSuite(join(old, 'persona'), buildPersona({ seed: 11, size: 'tiny' }), { seed: 11, size: 'tiny' }, 'test');
   rmSync(join(old, 'persona', 'probes'), { recursive: true });
-  const model = loadModel(requireFixture('llama-tiny'));
-  try {
-    const r = await evaluate({
-      model,
-      tokenizer: loadTokenizer(requireFixture('tokenizer')),
-      suite: 'persona:forget01',
-      dataDir: old,
-      metrics: PROBE_METRICS,
-      cacheDir: null,
-      log: () => {},
-    });
-    for (const name of PROBE_METRICS) {
-      const got = r.results.get(name)!;
-      assert.equal(got.aggValue, null, name);
-      const set = name.replace(/_(Prob|Acc)$/, '');
-      assert.equal(got.reason, `needs the item set '${set}', which this suite does not have`, name);
-    }
-  } finally {
-    model.dispose();
+  for (const [name, r] of await probeMetricsOn(old, 'persona:forget01')) {
+    assert.equal(r.aggValue, null, name);
+    assert.equal(r.reason, `needs the item set '${name.replace(/_(Prob|Acc)$/, '')}', which this suite does not have`, name);
   }
 });
 
