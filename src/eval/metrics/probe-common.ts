@@ -7,12 +7,13 @@ import { perItem, stats, type QaStats } from './common.js';
 import { avgLoss, normalizedProb } from '../scores.js';
 import { mean } from '../stats.js';
 
-export const PROBE_SUBJECTS = ['forget', 'holdout'] as const;
-export type ProbeSubject = (typeof PROBE_SUBJECTS)[number];
+export const PROBE_PEOPLE = ['forget', 'holdout'] as const;
+export type ProbePeople = (typeof PROBE_PEOPLE)[number];
 
-/** The forget people's probes say what unlearning left (lower is better); the holdout's are a baseline, not a goal. */
-export function probeRole(who: ProbeSubject): { group: MetricGroup; higherIsBetter: boolean | null } {
-  return who === 'forget' ? { group: 'robustness', higherIsBetter: false } : { group: 'privacy', higherIsBetter: null };
+/** Both in the report's Robustness section, side by side: the forget people's probes say what unlearning left (lower
+ *  is better); the holdout people's are a baseline, not a goal. */
+export function probeRole(who: ProbePeople): { group: MetricGroup; higherIsBetter: boolean | null } {
+  return { group: 'robustness', higherIsBetter: who === 'forget' ? false : null };
 }
 
 /** Means of `values` per distinct `keys` value (keys sorted). */
@@ -28,7 +29,7 @@ export function meanBy(keys: readonly unknown[], values: readonly number[]): Rec
  * completion given the prompt), with the mean per `groupBy` value of the rows in extra.
  */
 export function defineProbeProb(o: { probe: string; setKind: SetKind; what: string; groupBy: string }): MetricDefinition[] {
-  return PROBE_SUBJECTS.map((who) => {
+  return PROBE_PEOPLE.map((who) => {
     const set = `${who}_${o.probe}`;
     const need = stats(set, [o.setKind]);
     return defineMetric({

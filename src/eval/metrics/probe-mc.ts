@@ -7,7 +7,7 @@
 // log-likelihoods.
 import { lacking, stats, type QaStats } from './common.js';
 import { defineMetric, type ValueByIndex } from './registry.js';
-import { PROBE_SUBJECTS, probeRole } from './probe-common.js';
+import { PROBE_PEOPLE, probeRole } from './probe-common.js';
 import { decide } from '../mc/score.js';
 import type { SeqStat } from '../scores.js';
 
@@ -26,7 +26,7 @@ function scoreOptions(s: QaStats, items: Record<string, unknown>[]) {
   });
 }
 
-for (const who of PROBE_SUBJECTS) {
+for (const who of PROBE_PEOPLE) {
   const set = `${who}_mc`;
   const need = stats(set);
   for (const [suffix, field, what] of [
