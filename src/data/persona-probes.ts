@@ -4,10 +4,12 @@
 // baseline):
 //   paraphrase  3 questions from templates never trained on, scored with the person's trained answer;
 //   mc          the trained question with 4 options (the true value and 3 other people's values of
-//               the field) and one answer sentence per option, the true one at a seeded position;
+//               the field) and one answer sentence per option, the true one at a seeded position
+//               (none when the population has fewer than 3 fitting values);
 //   cloze       a statement cut before the value ("X's birthday falls on ___."): prompt and completion;
 //   chain       a question naming the person only through other attributes ("The person born on
-//               22 March 2000 in Eastbury works where?"), with a clue no other person shares.
+//               22 March 2000 in Eastbury works where?"), with a clue no other person shares (none for a
+//               fact no such clue leaves open).
 // Nothing here draws from the faker streams or the rngs of the training files, which stay byte-identical.
 import type { Rng } from './rng.js';
 import type { Person, PersonaQa } from './persona.js';
@@ -85,29 +87,43 @@ function clueCounts(subjects: readonly ProbeSubject[]): Map<string, number> {
   return n;
 }
 
-/** Name fields get other people's first names with the person's own surname (a different surname gives the answer away). */
-function distractorValue(field: PersonField, other: ProbeSubject, s: ProbeSubject): string {
+/**
+ * Another person's value of the field, made as plausible for this person as the truth, so that no
+ * option is ruled out by its form: name fields keep this person's surname, e-mail addresses get this
+ * person's names in place of the other's (null when the other's has none), and an ID number is only
+ * taken from someone with the same kind of document (passport and ID card numbers look different).
+ */
+function distractorValue(field: PersonField, other: ProbeSubject, s: ProbeSubject): string | null {
   const v = other.context.facts[field];
   if (field === 'mother' || field === 'father' || field === 'relative') return `${v.split(' ')[0]} ${s.person.last_name}`;
+  if (field === 'email') {
+    const [local, domain] = v.split('@') as [string, string];
+    const first = other.person.first_name.toLowerCase();
+    const last = other.person.last_name.toLowerCase();
+    if (!local.includes(first) && !local.includes(last)) return null;
+    const mine = local.replace(first, s.person.first_name.toLowerCase()).replace(last, s.person.last_name.toLowerCase());
+    return `${mine}@${domain}`;
+  }
+  if (field === 'id_number' && other.person.id_document !== s.person.id_document) return null;
   return v;
 }
 
-function distractors(field: PersonField, s: ProbeSubject, subjects: readonly ProbeSubject[], rng: Rng): string[] {
+function distractors(field: PersonField, s: ProbeSubject, subjects: readonly ProbeSubject[], rng: Rng): string[] | null {
   const truth = s.context.facts[field].toLowerCase();
   const seen = new Set<string>([truth]);
   const pool: string[] = [];
   for (const o of subjects) {
     if (o.person.id === s.person.id) continue;
     const v = distractorValue(field, o, s);
+    if (v === null) continue;
     const low = v.toLowerCase();
     // Distinct, and neither a part of the true value nor containing it (as the perturbed answers).
     if (seen.has(low) || low.includes(truth) || truth.includes(low)) continue;
     seen.add(low);
     pool.push(v);
   }
-  if (pool.length < MC_DISTRACTORS)
-    throw new LetheError('BAD_INPUT', `persona probes: only ${pool.length} other values of ${field}; need ${MC_DISTRACTORS} (more people)`);
-  return rng.sample(pool, MC_DISTRACTORS);
+  // Too few people (a population of a handful): no multiple-choice form of this fact rather than an easier one.
+  return pool.length < MC_DISTRACTORS ? null : rng.sample(pool, MC_DISTRACTORS);
 }
 
 /** Every probe of every person (the first QA pair of a field gives the answer wording). */
@@ -129,16 +145,18 @@ export function personaProbes(subjects: readonly ProbeSubject[], rng: Rng): Pers
       );
 
       const wrong = distractors(field, s, subjects, r);
-      const gold = r.int(0, MC_DISTRACTORS + 1);
-      const options = [...wrong.slice(0, gold), truth, ...wrong.slice(gold)];
-      out.mc.push({
-        question: `${first.row.question} Options: ${options.join('; ')}.`,
-        answer: first.row.answer,
-        perturbed_answer: wrong.map((v) => first.template.answer(c, v)),
-        options,
-        gold,
-        ...base,
-      });
+      if (wrong) {
+        const gold = r.int(0, MC_DISTRACTORS + 1);
+        const options = [...wrong.slice(0, gold), truth, ...wrong.slice(gold)];
+        out.mc.push({
+          question: `${first.row.question} Options: ${options.join('; ')}.`,
+          answer: first.row.answer,
+          perturbed_answer: wrong.map((v) => first.template.answer(c, v)),
+          options,
+          gold,
+          ...base,
+        });
+      }
 
       const prefix = CLOZE_PREFIXES[field](c);
       out.cloze.push({ statement: `${prefix} ___.`, prompt: prefix, completion: ` ${truth}`, ...base });

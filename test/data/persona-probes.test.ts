@@ -142,6 +142,22 @@ test('persona probes: paraphrase and cloze wordings are disjoint from every trai
   for (const r of chain) assert.ok(!corpus.includes(r.question), `chain question in the training text: ${r.question}`);
 });
 
+/**
+ * Another person's value as a distractor for `p` (written out here independently of persona-probes.ts):
+ * names with p's surname, e-mail addresses with p's names in place of theirs, ID numbers only from
+ * the same kind of document.
+ */
+function sameShapeValue(field: (typeof PERSON_FIELDS)[number], o: Person, p: Person): string | null {
+  const v = personFacts(o)[field];
+  if (field === 'mother' || field === 'father' || field === 'relative') return `${v.split(' ')[0]} ${p.last_name}`;
+  if (field === 'email') {
+    const [local, domain] = v.split('@');
+    return `${local!.replace(o.first_name.toLowerCase(), p.first_name.toLowerCase()).replace(o.last_name.toLowerCase(), p.last_name.toLowerCase())}@${domain}`;
+  }
+  if (field === 'id_number') return o.id_document === p.id_document ? v : null;
+  return v;
+}
+
 test('persona probes: multiple choice lists the truth among other people’s values, answers to match', () => {
   for (const r of mc) {
     const p = byId.get(r.person_id)!;
@@ -159,15 +175,11 @@ test('persona probes: multiple choice lists the truth among other people’s val
     assert.equal(r.answer, trained.answer);
     assert.ok(r.question.startsWith(`${trained.question} Options: `));
     r.perturbed_answer.forEach((ans, i) => assert.equal(ans, t.answer(c, wrong[i]!), 'the same sentence with the wrong value'));
-    for (const w of wrong) {
-      // Another person's value (name fields: another person's first name with this person's surname).
-      const named = r.field === 'mother' || r.field === 'father' || r.field === 'relative';
-      const from = people.filter(
-        (o) => o.id !== p.id && (named ? personFacts(o)[r.field].split(' ')[0] : personFacts(o)[r.field]) === (named ? w.split(' ')[0] : w),
+    for (const w of wrong)
+      assert.ok(
+        people.some((o) => o.id !== p.id && sameShapeValue(r.field, o, p) === w),
+        `${r.person_id} ${r.field}: "${w}" is no other person's value`,
       );
-      assert.ok(from.length > 0, `${r.person_id} ${r.field}: "${w}" is no other person's value`);
-      if (named) assert.ok(w.endsWith(` ${p.last_name}`));
-    }
   }
   const golds = new Set(mc.map((r) => r.gold));
   assert.equal(golds.size, MC_DISTRACTORS + 1, 'the true option is not always in one place');
