@@ -511,10 +511,10 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
     sources: [
       { name: `@faker-js/faker ${version}`, origin: `npm:@faker-js/faker@${version}`, licence: 'MIT' },
       {
-        name: 'Lethe persona templates (biographies, QA wordings, medical and bank vocabulary)',
+        name: "Lethe persona templates (biographies, QA wordings, medical and bank vocabulary; the probes' wordings)",
         origin: 'generated templates',
         licence: 'Apache-2.0',
-        files: ['src/data/persona-templates.ts'],
+        files: ['src/data/persona-templates.ts', 'src/data/persona-probe-templates.ts'],
       },
     ],
     counts,
