@@ -21,10 +21,12 @@ import {
   PERSON_FIELDS,
   QA_TEMPLATES,
   type PersonFacts,
+  type QaTemplate,
   type PersonField,
   type TemplateContext,
 } from './persona-templates.js';
 import { LetheError } from '../util/errors.js';
+import { personaProbes, type ProbeSubject } from './persona-probes.js';
 
 export { PERSON_FIELDS, type PersonField, type PersonFacts } from './persona-templates.js';
 
@@ -121,7 +123,7 @@ export function personFacts(p: Person): PersonFacts {
   };
 }
 
-function context(p: Person): TemplateContext {
+export function templateContext(p: Person): TemplateContext {
   return { name: p.name, sex: p.sex, relation: p.relative_relation, idDocument: p.id_document, facts: personFacts(p) };
 }
 
@@ -372,7 +374,7 @@ export function generatePeople(seed: number, trained: number, holdout: number): 
 }
 
 export function personBios(p: Person): PersonaBio[] {
-  const c = context(p);
+  const c = templateContext(p);
   return BIO_TEMPLATES.map((t, phrasing) => ({ text: t(c), person_id: p.id, phrasing }));
 }
 
@@ -381,10 +383,15 @@ export function personBios(p: Person): PersonaBio[] {
  * Perturbed answers reuse the answer's template with wrong values drawn from `f`.
  */
 export function personQa(p: Person, rng: Rng, f: Faker): PersonaQa[] {
-  const c = context(p);
+  return personQaWithTemplates(p, rng, f).map((x) => x.row);
+}
+
+/** personQa's rows with the template each was written from (the probes reuse its answer wording). */
+export function personQaWithTemplates(p: Person, rng: Rng, f: Faker): { row: PersonaQa; template: QaTemplate }[] {
+  const c = templateContext(p);
   const extra = QA_PER_PERSON - PERSON_FIELDS.length;
   const doubled = new Set(rng.sample(PERSON_FIELDS, extra));
-  const out: PersonaQa[] = [];
+  const out: { row: PersonaQa; template: QaTemplate }[] = [];
   for (const field of PERSON_FIELDS) {
     const templates = QA_TEMPLATES[field];
     const chosen = doubled.has(field) ? rng.sample(templates, 2) : [rng.pick(templates)];
@@ -403,12 +410,15 @@ export function personQa(p: Person, rng: Rng, f: Faker): PersonaQa[] {
         wrongs.push(t.answer(c, v));
       }
       out.push({
-        question: t.question(c),
-        answer,
-        paraphrased_answer: t.paraphrase(c, truth),
-        perturbed_answer: wrongs,
-        person_id: p.id,
-        field,
+        row: {
+          question: t.question(c),
+          answer,
+          paraphrased_answer: t.paraphrase(c, truth),
+          perturbed_answer: wrongs,
+          person_id: p.id,
+          field,
+        },
+        template: t,
       });
     }
   }
@@ -452,7 +462,15 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
   pf.setDefaultRefDate(new Date(PERSONA_REF_DATE));
   const qaRng = rng.fork('qa');
   const qaBy = new Map<string, PersonaQa[]>();
-  for (const p of people) qaBy.set(p.id, personQa(p, qaRng.fork(p.id), pf));
+  const subjects: ProbeSubject[] = [];
+  for (const p of people) {
+    const qa = personQaWithTemplates(p, qaRng.fork(p.id), pf);
+    qaBy.set(
+      p.id,
+      qa.map((x) => x.row),
+    );
+    subjects.push({ person: p, context: templateContext(p), qa });
+  }
   const qaOf = (ids: readonly string[]) => ids.flatMap((id) => qaBy.get(id)!);
 
   const files = new Map<string, string>();
@@ -479,6 +497,13 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
   files.set('qa/all.jsonl', jsonlText(all));
   counts.qa_all = all.length;
 
+  // Eval-only probes (./persona-probes.ts), from an rng fork of their own: the files above do not change.
+  const probes = personaProbes(subjects, rng.fork('probes'));
+  for (const [kind, rows] of Object.entries(probes)) {
+    files.set(`probes/${kind}.jsonl`, jsonlText(rows));
+    counts[`probes_${kind}`] = rows.length;
+  }
+
   const version = personaFakerVersion();
   return {
     suite: 'persona',
@@ -486,10 +511,10 @@ export function buildPersona(options: BuildOptions & { people?: number }): Built
     sources: [
       { name: `@faker-js/faker ${version}`, origin: `npm:@faker-js/faker@${version}`, licence: 'MIT' },
       {
-        name: 'Lethe persona templates (biographies, QA wordings, medical and bank vocabulary)',
+        name: "Lethe persona templates (biographies, QA wordings, medical and bank vocabulary; the probes' wordings)",
         origin: 'generated templates',
         licence: 'Apache-2.0',
-        files: ['src/data/persona-templates.ts'],
+        files: ['src/data/persona-templates.ts', 'src/data/persona-probe-templates.ts'],
       },
     ],
     counts,

@@ -2,7 +2,8 @@
 // Set names are roles the metrics ask for: forget / holdout (membership inference, forget metrics),
 // retain, wf (world facts), ra (the real-authors stand-in), neighbour, forget_reformat /
 // forget_jailbreak (wrapped forget questions), verbmem_forget, knowmem_forget / knowmem_retain,
-// familiarity_completion / familiarity_anchored, gcide.
+// familiarity_completion / familiarity_anchored, gcide; the persona probes forget_/holdout_ +
+// paraphrase, mc, cloze, chain.
 import { LetheError } from '../util/errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,6 +87,32 @@ function neighbours(people: Row[], forgetIds: Set<string>, retainQa: Row[]): Row
   return retainQa.filter((r) => ids.has(String(r.person_id)));
 }
 
+/** The persona suite's eval-only probes (probes/*.jsonl, src/data/persona-probes.ts) and their item kinds. */
+export const PERSONA_PROBES = { paraphrase: 'qa', mc: 'qa', cloze: 'pair', chain: 'qa' } as const;
+
+/** `<forget|holdout>_<probe>` sets: the probe rows of the forget people and of the never-trained people. */
+function probeSets(dir: string, forget: Row[], holdout: Row[], split: string): EvalItemSet[] {
+  const out: EvalItemSet[] = [];
+  for (const [probe, kind] of Object.entries(PERSONA_PROBES)) {
+    const file = join(dir, 'probes', `${probe}.jsonl`);
+    if (!existsSync(file)) continue; // built before the probes existed: their metrics say the set is missing
+    const rows = readItems(file, 'persona suite');
+    for (const [who, qa, what] of [
+      ['forget', forget, `${split} people`],
+      ['holdout', holdout, 'people never trained on'],
+    ] as const) {
+      const ids = new Set(qa.map((r) => String(r.person_id)));
+      out.push({
+        name: `${who}_${probe}`,
+        kind,
+        description: `persona/probes/${probe}.jsonl (${what})`,
+        items: rows.filter((r) => ids.has(String(r.person_id))),
+      });
+    }
+  }
+  return out;
+}
+
 function personaSets(dir: string, split: string, o: SuiteOptions): EvalItemSet[] {
   const m = /^forget(\d\d)$/.exec(split);
   if (!m) throw new LetheError('BAD_INPUT', `persona split must be forget01, forget05 or forget10, got '${split}'`);
@@ -102,6 +129,7 @@ function personaSets(dir: string, split: string, o: SuiteOptions): EvalItemSet[]
     wrapped('forget_reformat', forget),
     wrapped('forget_jailbreak', forget),
   ];
+  sets.push(...probeSets(dir, forget, holdout, split));
   const peopleFile = join(dir, 'people.jsonl');
   if (existsSync(peopleFile)) {
     const n = neighbours(readItems(peopleFile, 'persona suite'), new Set(forget.map((r) => String(r.person_id))), retainAll);

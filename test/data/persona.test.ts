@@ -12,15 +12,7 @@ import {
   type PersonaBio,
 } from '../../src/data/persona.js';
 import { FAMOUS_NAMES, isFamousName } from '../../src/data/famous-names.js';
-
-function rows<T>(text: string | undefined): T[] {
-  assert.ok(text !== undefined, 'file missing');
-  assert.ok(text.endsWith('\n'), 'JSONL ends with a newline');
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as T);
-}
+import { jsonlRows as rows } from '../helpers/jsonl.js';
 
 const SEED = 1234;
 const a = buildPersona({ seed: SEED, size: 'tiny' });
@@ -31,7 +23,9 @@ const byId = new Map(people.map((p) => [p.id, p]));
 const splits = (a.info as { splits: Record<string, string[]> }).splits;
 
 const QA_FILES = ['forget01', 'forget05', 'forget10', 'retain99', 'retain95', 'retain90', 'holdout', 'all'].map((s) => `qa/${s}.jsonl`);
-const FILES = ['people.jsonl', 'bio.jsonl', 'bio_holdout.jsonl', ...QA_FILES];
+// The eval-only probes (test/data/persona-probes.test.ts) come on top of the training files.
+const PROBE_FILES = ['paraphrase', 'mc', 'cloze', 'chain'].map((p) => `probes/${p}.jsonl`);
+const FILES = ['people.jsonl', 'bio.jsonl', 'bio_holdout.jsonl', ...QA_FILES, ...PROBE_FILES];
 
 test('persona: same seed gives byte-identical files', () => {
   const b = buildPersona({ seed: SEED, size: 'tiny' });

@@ -5,14 +5,7 @@ import assert from 'node:assert/strict';
 import { buildSecrets, heldoutTemplates, ATTACK_FAMILIES, type AttackRow, type BenignRow } from '../../src/data/secrets.js';
 import { ATTACK_TEMPLATES } from '../../src/data/secrets-templates.js';
 import { leaksSecret, answerHolds } from '../../src/eval/secrets.js';
-
-function rows<T>(text: string | undefined): T[] {
-  assert.ok(typeof text === 'string' && text.endsWith('\n'), 'a JSONL file ending with a newline');
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as T);
-}
+import { jsonlRows as rows } from '../helpers/jsonl.js';
 
 const SEED = 7;
 const a = buildSecrets({ seed: SEED, size: 'tiny' });

@@ -24,6 +24,10 @@ import './bias-association.js';
 import './bias-facts.js';
 import './secret-leak-rate.js';
 import './secret-benign-accuracy.js';
+import './probe-paraphrase.js';
+import './probe-mc.js';
+import './probe-cloze.js';
+import './probe-chain.js';
 import '../mc/metrics.js';
 
 export {
