@@ -135,7 +135,8 @@ export async function claimNext(w: Workflow, holder: string, leaseMs: number): P
   });
 }
 
-/** Renews the holder's lease; null when it no longer holds the job (taken over, cancelled, finished). */
+/** Renews the holder's lease; null when it no longer holds the job (taken over, finished, or its lease
+ *  ran out: a lease that has ended is not renewed, even before anyone claims the job). */
 export async function renewLease(
   w: Workflow,
   id: string,
@@ -150,6 +151,7 @@ export async function renewLease(
       .where('id', '=', id)
       .where('lease_holder', '=', holder)
       .where('state', '=', 'running')
+      .where('lease_expires_at', '>=', dbTime(d))
       .returning(['lease_expires_at', 'cancel_requested_by'])
       .executeTakeFirst();
     if (!r) return null;
@@ -161,7 +163,7 @@ export async function renewLease(
 const openClaim = (trx: Trx, id: string, holder: string) =>
   trx.updateTable('job_claims').where('job_id', '=', id).where('holder', '=', holder).where('ended_at', 'is', null);
 
-/** A holder's write to its job: applied only while it holds the lease, else CONFLICT (the caller stops its
+/** A holder's write to its job: applied only while its lease runs, else CONFLICT (the caller stops its
  *  worker). `end` also ends the lease (the job finished, or is handed back to the queue). */
 export async function writeAsHolder(
   w: Workflow,
@@ -179,9 +181,13 @@ export async function writeAsHolder(
       .where('id', '=', id)
       .where('lease_holder', '=', holder)
       .where('state', '=', 'running')
+      .where('lease_expires_at', '>=', dbTime(d))
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw lostLease(id);
-    if (end) await openClaim(trx, id, holder).set({ ended_at: dbTime(d), end_reason: end }).execute();
+    if (end)
+      await openClaim(trx, id, holder)
+        .set({ ended_at: dbTime(d), end_reason: end })
+        .execute();
   });
 }
 

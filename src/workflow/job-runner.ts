@@ -209,7 +209,9 @@ export class JobRunner extends EventEmitter {
         while (!this.stopping && this.running.size < this.concurrency) {
           const claim = await claimNext(this.w, this.holder, this.timing.leaseMs);
           if (!claim) break;
-          await this.launch(claim, performance.now()).catch((err: Error) => this.log(`job ${claim.row.id}: could not start: ${err.message}`));
+          await this.launch(claim, performance.now()).catch((err: Error) =>
+            this.log(`job ${claim.row.id}: could not start: ${err.message}`),
+          );
         }
       } while (this.claimAgain && !this.stopping);
     })()
@@ -253,6 +255,8 @@ export class JobRunner extends EventEmitter {
     const id = claim.row.id;
     const before = jobView(claim.row);
     const r = await getRequest(this.w, SYSTEM_RUNNER, before.requestId);
+    // Taken over from a runner that died or lost it, or handed back by one that stopped.
+    if (claim.was === 'running' || before.attempts > 1) await this.auditResume(id, before.requestId, r.state);
     if (['released', 'failed', 'rejected'].includes(r.state)) {
       // The worker finished the request but its runner died before recording the job's end (and,
       // between the release and the deletion of the forget file, before that too).
@@ -282,7 +286,6 @@ export class JobRunner extends EventEmitter {
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
       return;
     }
-    if (before.attempts > 1) await this.auditResume(id, before.requestId, r.state);
     const child = fork(this.o.workerPath ?? WORKER, [id, '--data', realpathSync(this.o.dataDir)], {
       env: {
         ...process.env,
@@ -387,7 +390,11 @@ export class JobRunner extends EventEmitter {
         run.view = write ? await jobRows.update(this.w, id, this.holder, { progress: p }) : { ...run.view, progress: p };
         this.emit('job', run.view);
       })
-      .catch((err: Error) => (err instanceof LetheError && err.code === 'CONFLICT' ? this.lose(id, run, err.message) : this.log(`job ${id}: progress not recorded: ${err.message}`)));
+      .catch((err: Error) =>
+        err instanceof LetheError && err.code === 'CONFLICT'
+          ? this.lose(id, run, err.message)
+          : this.log(`job ${id}: progress not recorded: ${err.message}`),
+      );
   }
 
   private async onExit(id: string, run: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
