@@ -8,6 +8,7 @@
 // row of job_claims, closed when it ends, so that one job's claims can be shown never to overlap.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { sql, type RawBuilder } from 'kysely';
 import { LetheError } from '../util/errors.js';
 import { lockForWrite } from './audit.js';
@@ -214,4 +215,38 @@ export async function requestCancel(w: Workflow, id: string, by: string): Promis
     .where('state', '=', 'running')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+/** True while `holder` holds the job and its lease runs (a job's worker process checks between steps). */
+export async function leaseRuns(w: Workflow, id: string, holder: string): Promise<boolean> {
+  const r = await w.store.db
+    .selectFrom('jobs')
+    .select('id')
+    .where('id', '=', id)
+    .where('lease_holder', '=', holder)
+    .where('state', '=', 'running')
+    .where('lease_expires_at', '>=', dbTime(w.store.dialect))
+    .executeTakeFirst();
+  return !!r;
+}
+
+/** The worker process's own guard, for when its runner cannot stop it (frozen, cut off): between
+ *  training steps it asks the store at most once a heartbeat whether its runner's lease still runs,
+ *  and answers false once it has not heard yes for leaseMs - 2 heartbeats (as the runner itself does). */
+export function leaseGuard(w: Workflow, id: string, holder: string, t: LeaseTiming): () => Promise<boolean> {
+  let confirmedAt = performance.now();
+  let askedAt = -Infinity;
+  return async () => {
+    const now = performance.now();
+    if (now - askedAt >= t.heartbeatMs) {
+      askedAt = now;
+      try {
+        if (!(await leaseRuns(w, id, holder))) return false;
+        confirmedAt = now;
+      } catch {
+        /* the store unreachable: the time limit below decides */
+      }
+    }
+    return performance.now() - confirmedAt <= t.leaseMs - 2 * t.heartbeatMs;
+  };
 }

@@ -49,7 +49,7 @@ import { createJob, FINAL_JOB_STATES, getJob, jobRows, jobView, type JobPaths, t
 import { deleteForgetData, deleteRunOutputs } from './run-cleanup.js';
 import { advanceRequest, auditRequestEvent, getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
-import { PARENT_PID_ENV } from './worker-watchdog.js';
+import { LEASE_ENV, PARENT_PID_ENV } from './worker-watchdog.js';
 
 export interface JobRunnerOptions extends JobPaths {
   /** Jobs this runner runs at once, across models (default 1; 0: it runs none, workers elsewhere do). */
@@ -293,6 +293,7 @@ export class JobRunner extends EventEmitter {
         LETHE_JOB_ROOTS: JSON.stringify(this.paths.roots ?? []),
         LETHE_JOB_KEY_FILE: this.w.deployment.keyFile ?? '',
         [PARENT_PID_ENV]: String(process.pid),
+        [LEASE_ENV]: JSON.stringify({ holder: this.holder, ...this.timing }),
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

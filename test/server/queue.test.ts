@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/util/net.js';
+import type { JobClaimsTable } from '../../src/workflow/store/schema.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { postgresServer, postgresSkip, stopPostgresServer } from '../helpers/postgres-server.js';
 import { createBody, SUBJECT } from '../workflow/fixtures.js';
@@ -26,16 +27,6 @@ const LEASE = ['--lease', '6', '--heartbeat', '1', '--poll', '0.3'];
 const EVERY = 5;
 const LONG = 200;
 const SHORT = 20;
-
-interface Claim {
-  job_id: string;
-  attempt: number;
-  holder: string;
-  claimed_at: string;
-  lease_until: string;
-  ended_at: string | null;
-  end_reason: string | null;
-}
 
 test('2 servers and 3 workers on one PostgreSQL: a worker killed with -9 mid-training, its job resumed elsewhere from the checkpoint and released; no job held twice at once', {
   skip: postgresSkip(),
@@ -132,7 +123,7 @@ test('2 servers and 3 workers on one PostgreSQL: a worker killed with -9 mid-tra
     assert.match(jobLog, new RegExp(`resuming from step ${ckpt}\\b`));
 
     // The claims: the long job twice (the second by another worker, after the first lease ended), the others once.
-    const claims = (await pool.query('select * from job_claims order by job_id, attempt')).rows as Claim[];
+    const claims = (await pool.query('select * from job_claims order by job_id, attempt')).rows as JobClaimsTable[];
     const of = (id: string) => claims.filter((c) => c.job_id === id);
     assert.deepEqual(
       of(long).map((c) => [c.attempt, c.end_reason]),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LetheError } from '../../src/util/errors.js';
-import { checkLeaseTiming, claimNext, renewLease, requestCancel, writeAsHolder } from '../../src/workflow/job-lease.js';
+import { checkLeaseTiming, claimNext, leaseGuard, renewLease, requestCancel, writeAsHolder } from '../../src/workflow/job-lease.js';
 import { createJob } from '../../src/workflow/jobs.js';
 import { closeStores, freshWorkflow, STORE_KINDS, storeOptions, type TestWorkflow } from './stores.js';
 import { runner } from './fixtures.js';
@@ -96,6 +96,29 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+test("a job's worker process guards its runner's lease: false once taken over, or once the store has not answered in time", async () => {
+  const w = await freshWorkflow('sqlite');
+  try {
+    const [id] = await queued(w, ['model']);
+    await claimNext(w, 'runner-1', MINUTE);
+    const guard = leaseGuard(w, id!, 'runner-1', { leaseMs: 400, heartbeatMs: 1 });
+    assert.equal(await guard(), true);
+    await w.store.db.updateTable('jobs').set({ lease_holder: 'runner-2' }).where('id', '=', id!).execute();
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await guard(), false, 'taken over');
+
+    await w.store.db.updateTable('jobs').set({ lease_holder: 'runner-1' }).where('id', '=', id!).execute();
+    const cutOff = leaseGuard(w, id!, 'runner-1', { leaseMs: 3000, heartbeatMs: 1 });
+    assert.equal(await cutOff(), true);
+    await w.store.close();
+    assert.equal(await cutOff(), true, 'the store unreachable: still within the lease');
+    await new Promise((r) => setTimeout(r, 3100));
+    assert.equal(await cutOff(), false, 'not confirmed for the lease less two heartbeats');
+  } finally {
+    await w.dispose().catch(() => {});
+  }
+});
 
 test('a lease shorter than four heartbeats is refused', () => {
   assert.throws(() => checkLeaseTiming({ leaseMs: 3000, heartbeatMs: 1000 }), /at least 4 heartbeats/);
