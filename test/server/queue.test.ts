@@ -23,7 +23,7 @@ import { alive, stopAll, until } from './serve-process.js';
 
 after(stopPostgresServer);
 
-const LEASE = ['--lease', '6', '--heartbeat', '1', '--poll', '0.3'];
+const LEASE = ['--lease', '10', '--heartbeat', '1', '--poll', '0.3'];
 const EVERY = 5;
 const LONG = 200;
 const SHORT = 20;
