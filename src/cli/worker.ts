@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LetheError } from '../util/errors.js';
-import type { JobRunnerOptions, Workflow } from '../workflow/index.js';
+import type { JobRunnerOptions, LeaseTiming, Workflow } from '../workflow/index.js';
 import { int, number } from './options.js';
 import { open, storeOptions, withDataRoots, type StoreFlags } from './store-flags.js';
 
@@ -31,13 +31,19 @@ export function runnerFlags(cmd: Command, where: string): Command {
     .option('--poll <seconds>', 'how often to look for jobs submitted elsewhere', number(where, '--poll'), 2);
 }
 
-export function runnerOptions(w: Workflow, o: RunnerFlags, log: (line: string) => void): JobRunnerOptions {
+/** The lease and heartbeat, checked before anything is opened (a lease of fewer than four heartbeats is refused). */
+export async function leaseTiming(o: RunnerFlags): Promise<LeaseTiming> {
+  const { checkLeaseTiming } = await import('../workflow/index.js');
+  return checkLeaseTiming({ leaseMs: o.lease * 1000, heartbeatMs: o.heartbeat * 1000 });
+}
+
+export function runnerOptions(w: Workflow, o: RunnerFlags, lease: LeaseTiming, log: (line: string) => void): JobRunnerOptions {
   return {
     dataDir: resolve(w.dataDir),
     roots: o.dataRoot,
     policiesDir: o.policies ? resolve(o.policies) : undefined,
     concurrency: o.concurrency,
-    lease: { leaseMs: o.lease * 1000, heartbeatMs: o.heartbeat * 1000 },
+    lease,
     pollMs: o.poll * 1000,
     log,
   };
@@ -56,6 +62,7 @@ export function registerWorkerCommand(program: Command): void {
       'worker',
     ),
   ).action(async (o: StoreFlags & RunnerFlags) => {
+    const lease = await leaseTiming(o);
     const w = await open(o);
     if (w.inProcessOnly) {
       await w.close();
@@ -66,7 +73,7 @@ export function registerWorkerCommand(program: Command): void {
     }
     const { JobRunner } = await import('../workflow/index.js');
     const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
-    const runner = new JobRunner(w, runnerOptions(w, o, log));
+    const runner = new JobRunner(w, runnerOptions(w, o, lease, log));
     log(`worker ${runner.holder}: claiming jobs from ${w.store.location}`);
     let stopping = false;
     const stop = async () => {

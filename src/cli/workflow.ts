@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 import { int, keyValue } from './options.js';
-import { runnerFlags, runnerOptions, type RunnerFlags } from './worker.js';
+import { leaseTiming, runnerFlags, runnerOptions, type RunnerFlags } from './worker.js';
 import { open, storeOptions, withDataRoots, type StoreFlags } from './store-flags.js';
 
 interface TokenFlags extends StoreFlags {
@@ -552,6 +552,7 @@ export function registerWorkflowCommands(program: Command): void {
   ).action(async (o: StoreFlags & RunnerFlags & { port: number; host: string; workers: boolean; rateLimit: number }) => {
     const dataDir = o.data ?? process.env.LETHE_DATA;
     if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
+    const lease = await leaseTiming(o);
     // On one machine (SQLite), one server per data folder, held for the server's life: a second one
     // would take this one's running jobs for a crashed server's. On PostgreSQL any number of servers
     // share the database; jobs are held by leases, not by the lock. Other commands never take it.
@@ -572,7 +573,7 @@ export function registerWorkflowCommands(program: Command): void {
     const app = await buildServer(w, {
       logger: true,
       rateLimit: { max: o.rateLimit, windowMs: 60_000 },
-      jobs: (log) => new JobRunner(w, { ...runnerOptions(w, o, log), concurrency: o.workers ? o.concurrency : 0, lock }),
+      jobs: (log) => new JobRunner(w, { ...runnerOptions(w, o, lease, log), concurrency: o.workers ? o.concurrency : 0, lock }),
     });
     const stop = async () => {
       await app.close();
