@@ -106,7 +106,6 @@ export async function claimNext(w: Workflow, holder: string, leaseMs: number): P
         state: 'running',
         lease_holder: holder,
         lease_expires_at: until,
-        cancel_requested_by: null,
         worker_pid: null,
         attempts: eb('attempts', '+', 1),
       }))

@@ -177,7 +177,9 @@ export class JobRunner extends EventEmitter {
     }
     // Held by another runner (or being started here): only its holder may stop its worker.
     if (!(await requestCancel(this.w, id, actor.name))) return this.cancel(actor, id);
-    const end = Date.now() + 2 * this.timing.leaseMs + 10_000;
+    // A live holder sees it within a heartbeat; one that cannot renew stops its worker within the
+    // lease. After that the reply is the job as it is (the next claim carries the cancel out).
+    const end = Date.now() + this.timing.leaseMs + 4 * this.timing.heartbeatMs;
     for (;;) {
       const now = await getJob(this.w, actor, id);
       if (FINAL_JOB_STATES.includes(now.state) || Date.now() > end) return now;
@@ -286,6 +288,9 @@ export class JobRunner extends EventEmitter {
       await this.finish(id, r.state === 'released' ? 'succeeded' : 'failed', r.state === 'released' ? null : r.history.at(-1)!.reason);
       return;
     }
+    // A cancel asked while its previous holder had died: carried out now, without starting it again.
+    if (claim.row.cancel_requested_by)
+      return this.cancelRunning(id, before.requestId, { name: claim.row.cancel_requested_by, role: 'admin' });
     const child = fork(this.o.workerPath ?? WORKER, [id, '--data', realpathSync(this.o.dataDir)], {
       env: {
         ...process.env,
@@ -401,17 +406,7 @@ export class JobRunner extends EventEmitter {
   private async onExit(id: string, run: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     // Not ours any more: whoever holds it now resumes it.
     if (run.lost || !(await renewLease(this.w, id, this.holder, this.timing.leaseMs))) return;
-    if (run.cancelledBy) {
-      const who = run.cancelledBy;
-      await auditRequestEvent(this.w, who, run.requestId, 'job.cancel', { job: id, was: 'running' });
-      const r = await getRequest(this.w, SYSTEM_RUNNER, run.requestId);
-      if (r.state === 'unlearning' || r.state === 'verifying')
-        await advanceRequest(this.w, who, run.requestId, 'failed', { reason: `cancelled by ${who.name}` }, { job: id });
-      // The request is final: the per-item outputs the worker left go too.
-      await deleteRunOutputs(this.w, who, run.requestId, (await jobRows.options(this.w, id)).outDir, this.log);
-      await this.finish(id, 'cancelled', `cancelled by ${who.name}`);
-      return;
-    }
+    if (run.cancelledBy) return this.cancelRunning(id, run.requestId, run.cancelledBy);
     if (this.stopping && !run.outcome) {
       await jobRows.update(this.w, id, this.holder, { state: 'queued', worker_pid: null }, 'handed back');
       this.log(`job ${id}: handed back to the queue (this runner stops)`);
@@ -433,6 +428,17 @@ export class JobRunner extends EventEmitter {
       await advanceRequest(this.w, SYSTEM_RUNNER, run.requestId, 'failed', { reason: why.slice(0, 2000) }, { job: id });
     await deleteRunOutputs(this.w, SYSTEM_RUNNER, run.requestId, (await jobRows.options(this.w, id)).outDir, this.log);
     await this.finish(id, 'failed', why);
+  }
+
+  /** Ends a running job this runner holds as cancelled: its request fails (an interrupted run proves nothing). */
+  private async cancelRunning(id: string, requestId: string, who: Actor): Promise<void> {
+    await auditRequestEvent(this.w, who, requestId, 'job.cancel', { job: id, was: 'running' });
+    const r = await getRequest(this.w, SYSTEM_RUNNER, requestId);
+    if (r.state === 'unlearning' || r.state === 'verifying')
+      await advanceRequest(this.w, who, requestId, 'failed', { reason: `cancelled by ${who.name}` }, { job: id });
+    // The request is final: the per-item outputs the worker left go too.
+    await deleteRunOutputs(this.w, who, requestId, (await jobRows.options(this.w, id)).outDir, this.log);
+    await this.finish(id, 'cancelled', `cancelled by ${who.name}`);
   }
 
   /** Records the end of a job this runner holds, and ends its lease. */

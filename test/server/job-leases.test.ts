@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { auditEntries, getJob, JobRunner } from '../../src/workflow/index.js';
+import { claimNext } from '../../src/workflow/job-lease.js';
 import { closeStores, freshWorkflow, type TestWorkflow } from '../workflow/stores.js';
 import { runner as root } from '../workflow/fixtures.js';
 import { approved, setup } from '../workflow/run-fixtures.js';
@@ -75,7 +76,7 @@ test('a runner whose lease was taken over stops its own worker and writes nothin
     await until('the runner to let go', () => (holder.holds(id) ? undefined : true), 10_000);
     const job = await getJob(w, root, id);
     assert.deepEqual([job.state, job.error], ['running', null], 'no outcome written by the runner that lost it');
-    assert.match(lines.join('\n'), new RegExp(`job ${id}: lease lost \\(another runner holds it now\\); its worker ${pid} is stopped`));
+    assert.match(lines.join('\n'), new RegExp(`job ${id}: lease lost \\(.*\\); its worker ${pid} is stopped`));
   } finally {
     await Promise.all([front.stop(), holder.stop()]);
     await w.dispose();
@@ -108,6 +109,37 @@ test('a runner that stops hands its job back; the next one resumes it (audited)'
     assert.deepEqual(resumed, [id]);
   } finally {
     await Promise.all([front.stop(), first.stop(), second.stop()]);
+    await w.dispose();
+  }
+});
+
+test('a cancel asked while the holder was dead is carried out by the next claim, without starting the job again', async () => {
+  const w = await freshWorkflow('sqlite');
+  const lines: string[] = [];
+  const [front, next] = [runnerOn(w, [], 0), runnerOn(w, lines)];
+  try {
+    const s = setup(w.dataDir);
+    const request = await approved(w, s.forgetFile);
+    const body = {
+      model: 'model',
+      forgetFile: s.forgetFile,
+      method: 'GradAscent',
+      policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] },
+    };
+    const { id } = await front.submit(root, request, body);
+    // Held by a runner killed with -9 (its lease ran out a second ago), then cancelled on another server.
+    assert.equal((await claimNext(w, 'dead/1/1/x', -1000))?.row.id, id);
+    const asked = await front.cancel(root, id).catch((err: Error) => err);
+    assert.ok(!(asked instanceof Error) && asked.state === 'running', 'nobody holds it to carry the cancel out yet');
+    await next.start();
+    const job = await until('the next claim to cancel it', async () => {
+      const j = await getJob(w, root, id);
+      return j.state === 'cancelled' ? j : undefined;
+    });
+    assert.equal(job.error, `cancelled by ${root.name}`);
+    assert.doesNotMatch(lines.join('\n'), new RegExp(`job ${id}: started`), 'no worker was started for it');
+  } finally {
+    await Promise.all([front.stop(), next.stop()]);
     await w.dispose();
   }
 });
