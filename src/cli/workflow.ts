@@ -9,24 +9,14 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 import { int, keyValue } from './options.js';
+import { leaseTiming, runnerFlags, runnerOptions, type RunnerFlags } from './worker.js';
+import { open, storeOptions, withDataRoots, type StoreFlags } from './store-flags.js';
 
-interface StoreFlags {
-  data?: string;
-  db?: string;
-  dataRoot?: string[];
-  keyFile?: string;
-}
 interface TokenFlags extends StoreFlags {
   token?: string;
   tokenFile?: string;
 }
 
-function storeOptions(cmd: Command): Command {
-  return cmd
-    .option('--data <dir>', 'the deployment data folder: keys, salt and the SQLite file (default $LETHE_DATA)')
-    .option('--db <url>', 'postgres://… (or pglite:DIR) instead of SQLite in the data folder (default $LETHE_DB)')
-    .option('--key-file <file>', 'the audit signing key, kept outside the data folder (default $LETHE_AUDIT_KEY_FILE, else DATA/keys)');
-}
 // Secrets never on the command line: every user of the machine sees argv (ps, /proc/PID/cmdline) and
 // shells keep it in their history. The old flags stay, hidden, to say what to use instead.
 const withToken = (cmd: Command) =>
@@ -52,26 +42,6 @@ function readSecret(flag: string, file: string, { key = false } = {}): string {
   const text = readFileSync(file === '-' ? 0 : file, 'utf8').replace(/\r?\n$/, '');
   if (!text.trim()) throw new LetheError('BAD_INPUT', `'${flag}' ${file === '-' ? '(stdin)' : file} is empty`);
   return text;
-}
-/** Where files named for the deployment may lie besides the data folder (recorded forget files, job inputs). */
-const withDataRoots = (cmd: Command) =>
-  cmd.option(
-    '--data-root <dir>',
-    'another folder that files named for the deployment (forget files, models, data) may lie in, besides the data folder (repeatable)',
-    (v: string, prev: string[]) => [...prev, resolve(v)],
-    [] as string[],
-  );
-
-async function open(o: StoreFlags): Promise<Workflow> {
-  const dataDir = o.data ?? process.env.LETHE_DATA;
-  if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
-  const { openWorkflow, KEY_FILE_ENV } = await import('../workflow/index.js');
-  return openWorkflow({
-    dataDir,
-    db: o.db ?? process.env.LETHE_DB,
-    roots: o.dataRoot ?? [],
-    keyFile: o.keyFile ?? (process.env[KEY_FILE_ENV] || undefined),
-  });
 }
 
 async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
@@ -557,66 +527,62 @@ export function registerWorkflowCommands(program: Command): void {
   );
 
   withDataRoots(
-    storeOptions(
-      program
-        .command('serve')
-        .description(
-          'the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)',
-        )
-        .option('--port <n>', 'port', int('serve', '--port', { min: 0, max: 65535 }), 8470)
-        .option('--host <host>', 'address to listen on', '127.0.0.1')
-        .option('--policies <dir>', 'where named release policies lie (default DATA/policies)')
-        .option('--concurrency <n>', 'jobs running at once across models (one at a time per model)', int('serve', '--concurrency'), 1)
-        .option(
-          '--rate-limit <n>',
-          'requests per minute per person (per address without a valid token: a fifth of it)',
-          int('serve', '--rate-limit'),
-          300,
-        ),
+    runnerFlags(
+      storeOptions(
+        program
+          .command('serve')
+          .description(
+            'the HTTP API (OpenAPI at /openapi.json), the dashboard (/dashboard/), the public transparency report (/transparency) and the job runner (resumes jobs a stopped server left running)',
+          )
+          .option('--port <n>', 'port', int('serve', '--port', { min: 0, max: 65535 }), 8470)
+          .option('--host <host>', 'address to listen on', '127.0.0.1')
+          .option(
+            '--no-workers',
+            'run no jobs here: `lethe worker` processes run them (several servers may then share one postgres:// database)',
+          )
+          .option(
+            '--rate-limit <n>',
+            'requests per minute per person (per address without a valid token: a fifth of it)',
+            int('serve', '--rate-limit'),
+            300,
+          ),
+      ),
+      'serve',
     ),
-  ).action(
-    async (
-      o: StoreFlags & { port: number; host: string; dataRoot: string[]; policies?: string; concurrency: number; rateLimit: number },
-    ) => {
-      const dataDir = o.data ?? process.env.LETHE_DATA;
-      if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
-      // One server per data folder, held for the server's life: a second one would take this one's
-      // running jobs for a crashed server's. Other commands never take the lock.
-      const { acquireDataLock, createDataDir } = await import('../workflow/index.js');
-      createDataDir(dataDir);
-      const lock = acquireDataLock(dataDir);
-      let w: Workflow;
-      try {
-        w = await open(o);
-      } catch (err) {
-        lock.release();
-        throw err;
-      }
-      const { buildServer } = await import('../server/app.js');
-      const { JobRunner } = await import('../workflow/index.js');
-      // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
-      const app = await buildServer(w, {
-        logger: true,
-        rateLimit: { max: o.rateLimit, windowMs: 60_000 },
-        jobs: (log) =>
-          new JobRunner(w, {
-            dataDir: resolve(w.dataDir),
-            roots: o.dataRoot,
-            policiesDir: o.policies ? resolve(o.policies) : undefined,
-            concurrency: o.concurrency,
-            log,
-            lock,
-          }),
-      });
-      const stop = async () => {
-        await app.close();
-        await w.close();
-        lock.release();
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
-      await app.listen({ port: o.port, host: o.host });
-      await app.jobs.start();
-    },
-  );
+  ).action(async (o: StoreFlags & RunnerFlags & { port: number; host: string; workers: boolean; rateLimit: number }) => {
+    const dataDir = o.data ?? process.env.LETHE_DATA;
+    if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
+    const lease = await leaseTiming(o);
+    // On one machine (SQLite), one server per data folder, held for the server's life: a second one
+    // would take this one's running jobs for a crashed server's. On PostgreSQL any number of servers
+    // share the database; jobs are held by leases, not by the lock. Other commands never take it.
+    const { acquireDataLock, createDataDir } = await import('../workflow/index.js');
+    createDataDir(dataDir);
+    const shared = /^postgres(ql)?:\/\//.test(o.db ?? process.env.LETHE_DB ?? '');
+    const lock = shared ? undefined : acquireDataLock(dataDir);
+    let w: Workflow;
+    try {
+      w = await open(o);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
+    const { buildServer } = await import('../server/app.js');
+    const { JobRunner } = await import('../workflow/index.js');
+    // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
+    const app = await buildServer(w, {
+      logger: true,
+      rateLimit: { max: o.rateLimit, windowMs: 60_000 },
+      jobs: (log) => new JobRunner(w, { ...runnerOptions(w, o, lease, log), concurrency: o.workers ? o.concurrency : 0, lock }),
+    });
+    const stop = async () => {
+      await app.close();
+      await w.close();
+      lock?.release();
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+    await app.listen({ port: o.port, host: o.host });
+    await app.jobs.start();
+  });
 }

@@ -52,3 +52,4 @@ export {
   type JobPaths,
 } from './jobs.js';
 export { JobRunner, type JobRunnerOptions } from './job-runner.js';
+export { checkLeaseTiming, DEFAULT_LEASE, type LeaseTiming } from './job-lease.js';

@@ -5,13 +5,15 @@
 // own data folder's workers from anything else (see the runner's isWorkerOf).
 // Watchdog (./worker-watchdog.ts) first, before the model stack loads (seconds of blocked main
 // thread): when the server dies, even by kill -9, the worker exits at once and the restarted server
-// resumes the job.
+// resumes the job. And between training steps it checks that its runner's lease on the job still
+// runs (a frozen or cut-off runner cannot stop it): once it has ended, the worker exits.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentFreeMessage } from '../util/errors.js';
 import type { WorkerMessage } from './job-runner.js';
+import type { LeaseTiming } from './job-lease.js';
 import type { JobProgress } from './jobs.js';
-import { watchParent } from './worker-watchdog.js';
+import { LEASE_ENV, watchParent } from './worker-watchdog.js';
 
 const [jobId, flag, dataDir] = process.argv.slice(2);
 if (!jobId || flag !== '--data' || !dataDir || !process.send) {
@@ -19,16 +21,18 @@ if (!jobId || flag !== '--data' || !dataDir || !process.send) {
   process.exit(2);
 }
 const ORPHANED = 70;
+const LEASE_LOST = 71;
 const orphaned = watchParent(ORPHANED);
 
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected ? process.send!(m, () => res()) : res()));
 
 async function main(jobId: string, dataDir: string): Promise<void> {
   // Loaded only now: the watchdog runs while libtorch loads.
-  const [{ openWorkflow }, { jobRows }, { runRequest }] = await Promise.all([
+  const [{ openWorkflow }, { jobRows }, { runRequest }, { leaseGuard }] = await Promise.all([
     import('./context.js'),
     import('./jobs.js'),
     import('./release.js'),
+    import('./job-lease.js'),
   ]);
   const w = await openWorkflow({
     dataDir,
@@ -42,6 +46,14 @@ async function main(jobId: string, dataDir: string): Promise<void> {
     mkdirSync(o.outDir, { recursive: true });
     const logFile = join(o.outDir, 'job.log');
     const log = (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    const lease = JSON.parse(process.env[LEASE_ENV] || 'null') as (LeaseTiming & { holder: string }) | null;
+    const held = lease ? leaseGuard(w, jobId, lease.holder, lease) : async () => true;
+    const stopIfLost = async () => {
+      if (await held()) return;
+      log(`job ${jobId}: worker ${process.pid} stops: its runner's lease on the job has ended`);
+      process.exit(LEASE_LOST);
+    };
+    await stopIfLost();
     log(`job ${jobId}: worker ${process.pid} starts request ${row.request_id}`);
     let resumedLogged = false;
     const res = await runRequest(w, { name: row.created_by, role: 'admin' }, row.request_id, {
@@ -58,6 +70,7 @@ async function main(jobId: string, dataDir: string): Promise<void> {
       log,
       progress: async (p) => {
         if (orphaned()) process.exit(ORPHANED);
+        await stopIfLost();
         if (p.resumedFrom && !resumedLogged) {
           resumedLogged = true;
           log(`job ${jobId}: unlearning resumed from the checkpoint at step ${p.resumedFrom}`);

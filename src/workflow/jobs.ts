@@ -20,6 +20,7 @@ import { checkScopeMethod } from './release.js';
 import { getRequest } from './requests.js';
 import { authorize, type Actor } from './roles.js';
 import type { JobsTable } from './store/schema.js';
+import { writeAsHolder } from './job-lease.js';
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -196,6 +197,9 @@ export async function createJob(w: Workflow, actor: Actor, requestId: string, bo
       error: null,
       attempts: 0,
       worker_pid: null,
+      lease_holder: null,
+      lease_expires_at: null,
+      cancel_requested_by: null,
     };
     await trx.insertInto('jobs').values(row).execute();
     await appendAudit(
@@ -246,28 +250,28 @@ export const jobRows = {
     const r = await w.store.db.selectFrom('jobs').select('options_json').where('id', '=', id).executeTakeFirstOrThrow();
     return JSON.parse(r.options_json) as JobOptions;
   },
-  /** Jobs not finished, oldest first: the queue to rebuild after a restart. */
-  async unfinished(w: Workflow): Promise<JobsTable[]> {
-    return w.store.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('state', 'in', ['queued', 'running'])
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+  /** Jobs left 'running', oldest first: a restarted runner looks for holders that are gone. */
+  async running(w: Workflow): Promise<JobsTable[]> {
+    return w.store.db.selectFrom('jobs').selectAll().where('state', '=', 'running').orderBy('created_at').orderBy('id').execute();
   },
+  async view(w: Workflow, id: string): Promise<JobView> {
+    return jobView(await w.store.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  },
+  /** The holder's write (refused with CONFLICT once it has lost the lease; see ./job-lease.ts). */
   async update(
     w: Workflow,
     id: string,
+    holder: string,
     patch: Partial<Omit<JobsTable, 'id' | 'progress_json'>> & { progress?: JobProgress },
+    end?: 'finished' | 'handed back',
   ): Promise<JobView> {
     const { progress, ...rest } = patch;
-    await w.store.db
-      .updateTable('jobs')
-      .set({ ...rest, ...(progress ? { progress_json: JSON.stringify(progress) } : {}) })
-      .where('id', '=', id)
-      .execute();
-    const r = await w.store.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    return jobView(r);
+    await writeAsHolder(w, id, holder, { ...rest, ...(progress ? { progress_json: JSON.stringify(progress) } : {}) }, end);
+    return jobRows.view(w, id);
+  },
+  /** Ends a job nobody holds (queued); null when it was claimed meanwhile. */
+  async endQueued(w: Workflow, id: string, patch: Partial<Omit<JobsTable, 'id'>>): Promise<JobView | null> {
+    const r = await w.store.db.updateTable('jobs').set(patch).where('id', '=', id).where('state', '=', 'queued').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? jobRows.view(w, id) : null;
   },
 };

@@ -7,6 +7,8 @@ import { Worker } from 'node:worker_threads';
 
 /** The server's pid, set by the job runner (a worker started after its server died sees init). */
 export const PARENT_PID_ENV = 'LETHE_JOB_PARENT';
+/** The runner's lease on the job (holder id and timing, JSON), for the worker's own check between steps. */
+export const LEASE_ENV = 'LETHE_JOB_LEASE';
 
 const POLL_MS = 50;
 

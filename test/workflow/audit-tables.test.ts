@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { advanceRequest, createJob, createToken, makeAnchor, parseAnchor, revokeToken, verifyAudit } from '../../src/workflow/index.js';
 import { jobRows } from '../../src/workflow/jobs.js';
+import { claimNext } from '../../src/workflow/job-lease.js';
 import type { Db } from '../../src/workflow/context.js';
 import { closeStores, freshWorkflow, STORE_KINDS, storeOptions, type StoreKind, type TestWorkflow } from './stores.js';
 import { runner } from './fixtures.js';
@@ -259,9 +260,8 @@ for (const kind of STORE_KINDS) {
       );
       const h = await history(kind);
       try {
-        await jobRows.update(h.w, h.job, {
-          state: 'running',
-          attempts: 1,
+        assert.equal((await claimNext(h.w, 'test-runner', 60_000))?.row.id, h.job);
+        await jobRows.update(h.w, h.job, 'test-runner', {
           worker_pid: 1234,
           progress: { phase: 'unlearning', step: 1, totalSteps: 3, loss: 1, resumedFrom: null },
         });

@@ -36,6 +36,9 @@ const releaseParams = {
   additionalProperties: false,
 } as const;
 
+/** What a stream has shown of a job: a row read again that says nothing new is not sent. */
+const shown = (j: JobView) => JSON.stringify([j.state, j.progress, j.attempts]);
+
 /** A comment line every so often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
 
@@ -140,11 +143,13 @@ export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): v
       });
       let closed = false;
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+      let poll: NodeJS.Timeout | undefined;
       const close = () => {
         if (closed) return;
         closed = true;
         streams.delete(close);
         clearInterval(heartbeat);
+        clearInterval(poll);
         jobs.off('job', listener);
         res.end();
       };
@@ -154,7 +159,9 @@ export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): v
         if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(j)}\n\n`);
       };
       let state = job.state;
+      let last = shown(job);
       deliver = (j) => {
+        last = shown(j);
         send(j.state !== state ? 'state' : 'progress', j);
         state = j.state;
         if (FINAL_JOB_STATES.includes(j.state)) {
@@ -162,6 +169,15 @@ export function jobRoutes(app: FastifyInstance, w: Workflow, jobs: JobRunner): v
           close();
         }
       };
+      // A job run by another process (a `lethe worker`, another server's runner): its row is the news.
+      poll = setInterval(() => {
+        if (closed || jobs.holds(id)) return;
+        getJob(w, actorOf(req), id)
+          .then((j) => {
+            if (!closed && !jobs.holds(id) && shown(j) !== last) deliver!(j);
+          })
+          .catch(() => {});
+      }, jobs.pollMs);
       send('state', job);
       if (FINAL_JOB_STATES.includes(job.state)) {
         send('end', job);

@@ -104,6 +104,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('jobs_request_id').on('jobs').column('request_id').execute();
     },
   },
+  // A job queue shared by many processes (../job-lease.ts): who holds a running job and until when,
+  // a cancel asked of its holder, and every claim with its lease (no two may overlap for one job).
+  '0004_job_leases': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('jobs').addColumn('lease_holder', 'text').execute();
+      await db.schema.alterTable('jobs').addColumn('lease_expires_at', 'text').execute();
+      await db.schema.alterTable('jobs').addColumn('cancel_requested_by', 'text').execute();
+      await db.schema
+        .createTable('job_claims')
+        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('claimed_at', 'text', (c) => c.notNull())
+        .addColumn('lease_until', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .addColumn('end_reason', 'text')
+        .addPrimaryKeyConstraint('job_claims_pk', ['job_id', 'attempt'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

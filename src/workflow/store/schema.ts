@@ -98,10 +98,30 @@ export interface JobsTable {
   attempts: number;
   /** The worker process while running (so a restarted server can make sure it is gone). */
   worker_pid: number | null;
+  /** Who holds the running job (../job-lease.ts holderId): only it may write the job's progress and outcome. */
+  lease_holder: string | null;
+  /** When the holder's lease ends unless renewed (the database's clock, ISO-8601 UTC). */
+  lease_expires_at: string | null;
+  /** Someone asked to cancel the running job; its holder (and only it) stops the worker. */
+  cancel_requested_by: string | null;
+}
+
+/** Every claim of a job: the holder, when it claimed, how long its lease was last renewed to, and how
+ *  it ended. One job's claims never overlap: a claim starts after the previous lease has ended. */
+export interface JobClaimsTable {
+  job_id: string;
+  attempt: number;
+  holder: string;
+  claimed_at: string;
+  lease_until: string;
+  ended_at: string | null;
+  /** finished | handed back | lost | expired (taken over by the next claim) */
+  end_reason: string | null;
 }
 
 export interface WorkflowDatabase {
   jobs: JobsTable;
+  job_claims: JobClaimsTable;
   models: ModelsTable;
   requests: RequestsTable;
   transitions: TransitionsTable;
