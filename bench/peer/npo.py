@@ -65,6 +65,10 @@ def encode_rows(path, tok, max_length):
             if not line.strip():
                 continue
             r = json.loads(line)
+            if "text" in r:  # a document: every token is trained on
+                ids = (tok.encode(r["text"]) + [tok.eos])[:max_length]
+                out.append((ids, list(ids)))
+                continue
             prompt = f"Question: {r['question']}\nAnswer:"
             full = f"Question: {r['question']}\nAnswer: {r['answer']}"
             ids = (tok.encode(full) + [tok.eos])[:max_length]

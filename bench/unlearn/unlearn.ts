@@ -11,7 +11,12 @@
 // Jobs of the three kinds alternate (the order rotates each round), so load from other processes on
 // a shared machine falls on all of them alike. Prints a table; writes the raw JSON to --out.
 //
-// Usage: node dist/bench/unlearn/unlearn.js [--out FILE] [--steps N] [--rounds N] [--keep]
+//  3. The same NPO job through the CLI as a user runs it (`lethe forget`, default `--nproc auto`:
+//     one single-threaded process per core on CPU), whole-job wall time including process starts.
+// Shapes (--shape): qa (default: persona-like QA rows, the loss on the answer only) or docs (plain
+// documents of 250–700 characters, every token labelled: the shape of a copyright takedown).
+//
+// Usage: node dist/bench/unlearn/unlearn.js [--out FILE] [--steps N] [--rounds N] [--shape qa|docs] [--no-lora] [--keep]
 // Env: UNLEARN_PEER (default bench/peer/npo.py), UNLEARN_PYTHON (default /usr/bin/python3),
 //      BENCH_QUICK=1 (10 steps, 1 round: a smoke run, not a measurement).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +35,10 @@ import type { LoraConfig } from '../../src/models/lora.js';
 type Tensor = torch.Tensor;
 
 const QUICK = process.env.BENCH_QUICK === '1';
+const SHAPE = (process.argv.includes('--shape') ? process.argv[process.argv.indexOf('--shape') + 1] : 'qa') as 'qa' | 'docs';
+if (SHAPE !== 'qa' && SHAPE !== 'docs') throw new Error(`--shape must be qa or docs, got '${String(SHAPE)}'`);
+const WITH_LORA = !process.argv.includes('--no-lora');
+const CLI = resolve(dirname(new URL(import.meta.url).pathname), '../../src/cli/main.js');
 
 function arg(name: string, fallback: string | null = null): string | null {
   const i = process.argv.indexOf(name);
@@ -151,7 +160,14 @@ function writeRows(path: string, n: number, seed: number): void {
   const word = () => `w${4 + Math.floor((VOCAB - 4) * rng.next() ** 2)}`; // skewed towards low ids, like real text
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
   const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
+  // docs: words until the text has 250–700 characters (uniform), every token trained on.
+  for (let i = 0; SHAPE === 'docs' && i < n; i++) {
+    const chars = rng.int(250, 701);
+    const words: string[] = [];
+    while (words.join(' ').length < chars) words.push(word());
+    lines.push(JSON.stringify({ text: words.join(' ') }));
+  }
+  for (let i = 0; SHAPE === 'qa' && i < n; i++) {
     const q = rng.int(6, 26);
     const room = MAX_LEN - q - 3; // Question:, Answer:, EOS
     const a = Math.max(3, Math.min(room, Math.round(Math.exp(Math.log(30) + 0.6 * gauss()))));
@@ -256,6 +272,38 @@ async function oursJob(p: Paths, outDir: string, steps: number, lora?: LoraConfi
     step_s: stamps.slice(1).map((t, i) => t - stamps[i]!),
     losses,
   };
+}
+
+/** The same job as a user runs it: `lethe forget` (default --nproc auto), timed from spawn to exit. */
+function cliJob(p: Paths, outDir: string, steps: number): Promise<OursJob & { processes: number }> {
+  const args = [CLI, 'forget', '--model', p.modelDir, '--forget', p.forgetFile, '--retain', p.retainFile, '--method', 'NPO'];
+  args.push('--set', `beta=${BETA}`, '--set', 'retain_loss_type=NLL', '--steps', String(steps), '--lr', String(LR));
+  args.push('--batch-size', String(BATCH), '--seed', String(SEED), '--max-length', String(MAX_LEN), '--out', outDir);
+  return new Promise((res, rej) => {
+    const t0 = now();
+    const stamps: number[] = [];
+    let processes = 1;
+    let err = '';
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      err += `${line}\n`;
+      if (/\] step \d+\/\d+/.test(line)) stamps.push(now());
+      const m = /^lethe: (\d+) process/.exec(line);
+      if (m) processes = Number(m[1]);
+    });
+    child.on('exit', (code) => {
+      const total = now() - t0;
+      if (code !== 0) return rej(new Error(`lethe forget exited ${code}:\n${err.slice(-2000)}`));
+      const losses = readFileSync(join(outDir, 'train_log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, number>)
+        .filter((e) => typeof e.loss === 'number')
+        .map((e) => ({ loss: e.loss!, forget: e.forget, retain: e.retain }));
+      rmSync(outDir, { recursive: true, force: true });
+      res({ total_s: total, loop_s: NaN, outside_loop_s: NaN, step_s: stamps.slice(1).map((t, i) => t - stamps[i]!), losses, processes });
+    });
+  });
 }
 
 type Row = Example & { row: number };
@@ -378,9 +426,9 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
   const retainEx = await encodeFile(dir, p.retainFile);
   const ourPad = padStats(oursBatches(forgetEx, retainEx, steps), forgetEx, retainEx);
   const lengths = forgetEx.concat(retainEx).map((e) => e.ids.length);
-  const answerTokens = forgetEx.concat(retainEx).map((e) => e.labels!.filter((l) => l !== -100).length);
+  const answerTokens = forgetEx.concat(retainEx).map((e) => (e.labels ? e.labels.filter((l) => l !== -100).length : e.ids.length));
 
-  const runs = { ours: [] as OursJob[], peer: [] as PeerJob[], lora: [] as OursJob[] };
+  const runs = { ours: [] as OursJob[], peer: [] as PeerJob[], lora: [] as OursJob[], cli: [] as (OursJob & { processes: number })[] };
   const peerSpec = {
     cmd: 'job',
     model_dir: dir,
@@ -406,7 +454,8 @@ async function timed(work: string, peer: Peer, steps: number, rounds: number) {
           return r as PeerJob;
         }),
     ],
-    ['lora', () => oursJob(p, join(work, 'out-lora'), steps, LORA)],
+    ['cli', () => cliJob(p, join(work, 'out-cli'), steps)],
+    ...(WITH_LORA ? [['lora', () => oursJob(p, join(work, 'out-lora'), steps, LORA)] as [keyof typeof runs, () => Promise<any>]] : []),
   ];
   for (let r = 0; r < rounds; r++) {
     for (let j = 0; j < jobs.length; j++) {
@@ -508,7 +557,13 @@ function summarize(t: Awaited<ReturnType<typeof timed>>) {
   const totals = (jobs: { total_s: number }[]) => jobs.map((j) => j.total_s);
   // Our job and the peer's of the same round ran next to each other: the median of their ratios.
   const paired = median(o.map((j, i) => p[i]!.total_s / j.total_s));
+  const cli = t.runs.cli;
   return {
+    cli_whole_job_s: median(totals(cli)),
+    cli_runs_s: totals(cli),
+    cli_processes: cli.map((j) => j.processes),
+    cli_speedup_paired: median(cli.map((j, i) => p[i]!.total_s / j.total_s)),
+    cli_step_s: median(stepsOf(cli, false)),
     whole_job_s: { ours: median(totals(o)), peer: median(totals(p)), lora: median(totals(l)) },
     whole_job_runs_s: { ours: totals(o), peer: totals(p), lora: totals(l) },
     speedup_peer_over_ours: median(totals(p)) / median(totals(o)),
@@ -543,6 +598,15 @@ function report(r: Record<string, any>): string {
     ],
     ['whole job s (median)', fmt(s.whole_job_s.ours, 2), fmt(s.whole_job_s.peer, 2), ratio(s.whole_job_s.peer, s.whole_job_s.ours)],
     ['whole job, median of paired ratios', '', '', fmt(s.speedup_paired, 2)],
+    [
+      `whole job as \`lethe forget\` runs it (CLI, --nproc auto: ${[...new Set(s.cli_processes)].join('/')} processes) s`,
+      fmt(s.cli_whole_job_s, 2),
+      fmt(s.whole_job_s.peer, 2),
+      ratio(s.whole_job_s.peer, s.cli_whole_job_s),
+    ],
+    ['  CLI, median of paired ratios', '', '', fmt(s.cli_speedup_paired, 2)],
+    ['  CLI runs s', s.cli_runs_s.map((x) => fmt(x, 1)).join(' '), '', ''],
+    ['  CLI step s (median, steps 2..n)', fmt(s.cli_step_s), fmt(s.step_s.peer), ratio(s.step_s.peer, s.cli_step_s)],
     [
       '  runs s',
       s.whole_job_runs_s.ours.map((x) => fmt(x, 1)).join(' '),
@@ -602,11 +666,10 @@ function report(r: Record<string, any>): string {
   return [
     table(rows),
     '',
-    table(lrows),
-    '',
+    ...(WITH_LORA ? [table(lrows), ''] : []),
     table(crows),
     '',
-    `goal, whole job ours >= 1.5x faster than the peer: ${s.speedup_peer_over_ours >= 1.5 ? 'MET' : 'NOT MET'} (${fmt(s.speedup_peer_over_ours, 2)}x by medians, ${fmt(s.speedup_paired, 2)}x paired)`,
+    `shape: ${SHAPE}; goal (issue 22), whole job as the CLI runs it >= ${SHAPE === 'docs' ? 2 : 1.5}x the peer: ${s.cli_speedup_paired >= (SHAPE === 'docs' ? 2 : 1.5) ? 'MET' : 'NOT MET'} (${fmt(s.cli_speedup_paired, 2)}x paired; in-process library call, one process: ${fmt(s.speedup_paired, 2)}x paired)`,
     `cross-check, losses agree to 1e-4 relative: ${c.worst_rel_diff <= 1e-4 ? 'PASS' : 'FAIL'} (worst ${c.worst_rel_diff.toExponential(1)}); same tokens on both sides: ${c.tokens_equal ? 'yes' : 'NO'}`,
     `data: tokens per row ${t.data.tokens_per_row.min}-${t.data.tokens_per_row.max} (median ${t.data.tokens_per_row.median}), answer tokens median ${t.data.answer_tokens_per_row.median}; ${t.forget_rows} forget rows, ${t.retain_rows} retain rows`,
     `threads: ours ${r.ours.num_threads}, peer ${r.peer.num_threads} (library defaults); rounds ${t.rounds} (ours, peer, LoRA jobs in rotating order)`,
