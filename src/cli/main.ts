@@ -144,6 +144,7 @@ registerEval(program);
 (await import('./table.js')).registerTableCommand(program);
 (await import('./report.js')).registerReportCommands(program);
 (await import('./workflow.js')).registerWorkflowCommands(program);
+(await import('./lineage.js')).registerLineageCommands(program);
 
 markRequired(program);
 

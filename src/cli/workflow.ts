@@ -10,7 +10,7 @@ import { sha256 } from '../util/hash.js';
 import type { Actor, Workflow } from '../workflow/index.js';
 import { int, keyValue } from './options.js';
 
-interface StoreFlags {
+export interface StoreFlags {
   data?: string;
   db?: string;
   dataRoot?: string[];
@@ -21,7 +21,7 @@ interface TokenFlags extends StoreFlags {
   tokenFile?: string;
 }
 
-function storeOptions(cmd: Command): Command {
+export function storeOptions(cmd: Command): Command {
   return cmd
     .option('--data <dir>', 'the deployment data folder: keys, salt and the SQLite file (default $LETHE_DATA)')
     .option('--db <url>', 'postgres://… (or pglite:DIR) instead of SQLite in the data folder (default $LETHE_DB)')
@@ -54,7 +54,7 @@ function readSecret(flag: string, file: string, { key = false } = {}): string {
   return text;
 }
 /** Where files named for the deployment may lie besides the data folder (recorded forget files, job inputs). */
-const withDataRoots = (cmd: Command) =>
+export const withDataRoots = (cmd: Command) =>
   cmd.option(
     '--data-root <dir>',
     'another folder that files named for the deployment (forget files, models, data) may lie in, besides the data folder (repeatable)',
@@ -74,7 +74,7 @@ async function open(o: StoreFlags): Promise<Workflow> {
   });
 }
 
-async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
+export async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
   const w = await open(o);
   try {
     return await fn(w);

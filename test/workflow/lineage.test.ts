@@ -1,0 +1,185 @@
+// Model lineage on every store: registration (parents, how, data hashes; the refusals), the tree both
+// ways, lookup by folder, the audit catching a lineage row added, edited or deleted outside the
+// workflow; and an erasure on the target whose release reports each descendant (the LoRA fine-tune
+// and the quantized copy need their own request, a student distilled on retain text only is
+// unaffected), with the lineage in the certificate and no subject in it.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { parsePolicy, runRequest, verifyAudit, type ReleaseCertificate } from '../../src/workflow/index.js';
+import { descendantsOf, formatLineage, lineageOf, readLineage, registerModel } from '../../src/workflow/lineage.js';
+import { modelFingerprint } from '../../src/util/model-fingerprint.js';
+import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions } from './stores.js';
+import { alice, runner, SUBJECT } from './fixtures.js';
+import { approved, setup, sha } from './run-fixtures.js';
+import { assertLineageStatuses, copyModel, lineageOnTarget, TARGET } from './lineage-fixtures.js';
+
+after(closeStores);
+
+const LENIENT = parsePolicy({ name: 'lenient', checks: [{ metric: 'mia_min_k', between: [0, 1] }] });
+
+const code = (c: string, re: RegExp) => (e: Error & { code?: string }) => {
+  assert.equal(e.code, c, e.message);
+  assert.match(e.message, re);
+  return true;
+};
+
+function noSubject(where: string, text: string): void {
+  for (const needle of [SUBJECT, 'Quillfeather', 'Lyon', 'baker'])
+    assert.ok(!text.toLowerCase().includes(needle.toLowerCase()), `${where} contains '${needle}'`);
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`lineage on ${kind}`, storeOptions(kind), () => {
+    test('register records parents, how and data hashes; refuses what it cannot record', async () => {
+      const s = setup();
+      const w = await freshWorkflow(kind, { now: steppingClock() });
+      try {
+        const base = await registerModel(w, runner, { name: 'base', modelDir: s.model, how: 'base' });
+        assert.equal(base.contentSha256, modelFingerprint(s.model).sha256);
+        const lora = copyModel(s, 'lora');
+        const m = await registerModel(w, runner, {
+          name: 'lora',
+          modelDir: lora,
+          how: 'lora',
+          parents: ['base'],
+          data: [{ path: s.retainFile }],
+        });
+        assert.deepEqual(m.parents, ['base']);
+        assert.deepEqual(m.data, [{ path: s.retainFile, sha256: sha(s.retainFile), role: 'train' }]);
+        assert.equal(m.registeredBy, 'runner');
+        const reg = (body: Record<string, unknown>) => registerModel(w, runner, { modelDir: lora, ...body });
+        await assert.rejects(reg({ name: 'base', how: 'base' }), code('CONFLICT', /registered already/));
+        await assert.rejects(reg({ name: 'x', how: 'finetune', parents: ['nope'] }), code('NOT_FOUND', /parent nope is not registered/));
+        await assert.rejects(reg({ name: 'x', how: 'finetune' }), code('BAD_INPUT', /needs '--parent NAME'/));
+        await assert.rejects(reg({ name: 'x', how: 'base', parents: ['base'] }), code('BAD_INPUT', /a 'base' model has no parent/));
+        await assert.rejects(reg({ name: 'x', how: 'quantise', parents: ['base'] }), code('BAD_INPUT', /'how' must be one of 'base'/));
+        await assert.rejects(
+          reg({ name: 'x', how: 'finetune', parents: ['base'], data: [{ path: s.forgetFile, role: 'forget' }] }),
+          code('BAD_INPUT', /forget data goes with '--how unlearning' only/),
+        );
+        await assert.rejects(
+          reg({ name: 'x', how: 'finetune', parents: ['base'], data: [{ path: join(s.dir, 'none.jsonl') }] }),
+          code('BAD_INPUT', /'data\[0\]' must be an existing path/),
+        );
+        await assert.rejects(
+          reg({ name: 'x', how: 'finetune', parents: ['base'], data: [{ path: join(w.dataDir, 'keys', 'subject-salt') }] }),
+          code('BAD_INPUT', /not the deployment's keys/),
+        );
+        await assert.rejects(reg({ name: 'a b', how: 'base' }), code('BAD_INPUT', /'name' must be/));
+        assert.deepEqual([...(await readLineage(w.store.db)).keys()], ['base', 'lora']);
+        assert.equal((await verifyAudit(w)).ok, true);
+        await assert.rejects(
+          registerModel(w, alice, { name: 'y', modelDir: lora, how: 'base' }),
+          code('FORBIDDEN', /model.register: role 'requester'/),
+        );
+      } finally {
+        await w.dispose();
+      }
+    });
+
+    test('the tree: ancestors and descendants (a merge under both parents), lookup by folder', async () => {
+      const s = setup();
+      const w = await freshWorkflow(kind, { now: steppingClock() });
+      try {
+        const reg = (name: string, how: 'base' | 'finetune' | 'merge' | 'quantization', parents: string[]) =>
+          registerModel(w, runner, { name, modelDir: copyModel(s, name), how, parents });
+        await reg('a', 'base', []);
+        await reg('b', 'base', []);
+        await reg('a-ft', 'finetune', ['a']);
+        await reg('ab', 'merge', ['a-ft', 'b']);
+        await reg('ab-int4', 'quantization', ['ab']);
+        const all = await readLineage(w.store.db);
+        assert.deepEqual(
+          descendantsOf(all, 'a').map((m) => m.name),
+          ['a-ft', 'ab', 'ab-int4'],
+        );
+        const v = await lineageOf(w, alice, join(s.dir, 'models', 'a-ft'));
+        assert.equal(v.model.name, 'a-ft', 'found by the folder');
+        assert.deepEqual(
+          v.ancestors.map((m) => m.name),
+          ['a'],
+        );
+        assert.equal(
+          formatLineage(v).replace(/ {2}[0-9a-f]{12}…/g, ''),
+          ['a  (base)', '└─ * a-ft  (finetune)', '   └─ ab  (merge)', '      └─ ab-int4  (quantization)'].join('\n'),
+        );
+        const merged = await lineageOf(w, alice, 'ab');
+        assert.deepEqual(
+          merged.ancestors.map((m) => m.name),
+          ['a', 'a-ft', 'b'],
+        );
+        await assert.rejects(lineageOf(w, alice, 'nope'), code('NOT_FOUND', /'nope' is not a registered model/));
+      } finally {
+        await w.dispose();
+      }
+    });
+
+    test('a lineage row added, edited or deleted outside the workflow fails the audit', async () => {
+      const s = setup();
+      const w = await freshWorkflow(kind, { now: steppingClock() });
+      try {
+        await registerModel(w, runner, { name: 'base', modelDir: s.model, how: 'base' });
+        await registerModel(w, runner, { name: 'child', modelDir: copyModel(s, 'child'), how: 'finetune', parents: ['base'] });
+        const problems = async () => (await verifyAudit(w)).problems;
+        // Distillation would make the child unaffected by an erasure on base: an edit that hides it.
+        await sql`update lineage set how = 'distillation' where name = 'child'`.execute(w.store.db);
+        assert.deepEqual(await problems(), ['lineage child: its row does not match audit entry 2 (edited: parents, data, how or folder)']);
+        await sql`update lineage set how = 'finetune' where name = 'child'`.execute(w.store.db);
+        assert.deepEqual(await problems(), []);
+        await sql`delete from lineage where name = 'child'`.execute(w.store.db);
+        assert.deepEqual(await problems(), ['lineage child: registered in audit entry 2 but its lineage row is gone (deleted)']);
+        await sql`insert into lineage select 'ghost', path, content_sha256, how, parents_json, data_json, details_json, registered_by, registered_at from lineage where name = 'base'`.execute(
+          w.store.db,
+        );
+        assert.ok((await problems()).includes('lineage ghost: no audit entry registered it (a lineage row added outside the workflow)'));
+      } finally {
+        await w.dispose();
+      }
+    });
+
+    test('an erasure on the target: LoRA and quantized copy need their own request, a student distilled on retain text is unaffected', async () => {
+      const s = setup();
+      const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
+      try {
+        await lineageOnTarget(w, s);
+        const id = await approved(w, s.forgetFile, TARGET);
+        const out = join(s.dir, 'out');
+        const res = await runRequest(w, runner, id, {
+          modelDir: s.model,
+          forgetFile: s.forgetFile,
+          retainFile: s.retainFile,
+          method: 'GradAscent',
+          policy: LENIENT,
+          outDir: out,
+          training: { steps: 2, batchSize: 2, lr: 1e-3, seed: 1 },
+          evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
+        });
+        assert.equal(res.request.state, 'released', res.request.history.at(-1)?.reason);
+        const certText = readFileSync(join(out, 'certificate.json'), 'utf8');
+        const cert = JSON.parse(certText) as ReleaseCertificate;
+        assertLineageStatuses(cert.lineage);
+        const html = readFileSync(join(out, 'certificate.html'), 'utf8');
+        assert.match(html, /<td>student-clean<\/td><td>distillation<\/td><td>tiny-assistant<\/td><td>unaffected<\/td>/);
+        const released = res.request.history.at(-1)!;
+        assert.equal(released.to, 'released');
+        const audit = await sql<{ details: string }>`select details from audit where action = 'request.released'`.execute(w.store.db);
+        assert.deepEqual(JSON.parse(audit.rows[0]!.details).lineage, {
+          model: TARGET,
+          released: 1,
+          'needs-own-request': 5,
+          unaffected: 2,
+        });
+        noSubject('the certificate', certText);
+        noSubject('the certificate page', html);
+        const tables = await Promise.all(['lineage', 'audit', 'models'].map((t) => sql`select * from ${sql.table(t)}`.execute(w.store.db)));
+        noSubject('the store', JSON.stringify(tables.map((t) => t.rows)));
+        assert.equal((await verifyAudit(w)).ok, true);
+      } finally {
+        await w.dispose();
+      }
+    });
+  });
+}
