@@ -2,10 +2,11 @@
 // ways, lookup by folder, the audit catching a lineage row added, edited or deleted outside the
 // workflow; and an erasure on the target whose release reports each descendant (the LoRA fine-tune
 // and the quantized copy need their own request, a student distilled on retain text only is
-// unaffected), with the lineage in the certificate and no subject in it.
+// unaffected), with the lineage in the certificate and no subject in it; the same through `lethe`,
+// with edges recorded by real `finetune --lora` and `forget` runs.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { parsePolicy, runRequest, verifyAudit, type ReleaseCertificate } from '../../src/workflow/index.js';
@@ -14,7 +15,9 @@ import { modelFingerprint } from '../../src/util/model-fingerprint.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions } from './stores.js';
 import { alice, runner, SUBJECT } from './fixtures.js';
 import { approved, setup, sha } from './run-fixtures.js';
-import { assertLineageStatuses, copyModel, lineageOnTarget, TARGET } from './lineage-fixtures.js';
+import { assertLineageStatuses, copyModel, corpusFile, lineageOnTarget, TARGET } from './lineage-fixtures.js';
+import { needlesOf, searchText } from '../../src/workflow/subject-search.js';
+import { runCli } from '../helpers/cli.js';
 
 after(closeStores);
 
@@ -183,3 +186,146 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+test('lethe register / finetune --lora --register / forget --register / lineage, then an erasure on the target', async () => {
+  const s = setup();
+  const dep = join(s.dir, 'deployment');
+  const env = { LETHE_DATA: dep };
+  const lethe = (...args: string[]) => {
+    const r = runCli(args, { env });
+    assert.equal(r.status, 0, `lethe ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const corpus = corpusFile(s);
+  lethe('register', TARGET, '--model', s.model, '--data', corpus);
+  // Real runs record their own edge; the parent is found by the --model folder's fingerprint.
+  const lora = join(s.dir, 'models', 'assistant-lora');
+  const ft = lethe(
+    'finetune',
+    '--model',
+    s.model,
+    '--data',
+    s.retainFile,
+    '--lora',
+    'r=2,alpha=4,targets=q_proj',
+    '--steps',
+    '1',
+    '--out',
+    lora,
+    '--register',
+    'assistant-lora',
+  );
+  assert.match(ft.stderr, /registered assistant-lora \(lora from tiny-assistant, 1 data file\(s\) recorded\)/);
+  const forgot = join(s.dir, 'models', 'assistant-forgot');
+  lethe(
+    'forget',
+    '--model',
+    s.model,
+    '--forget',
+    s.forgetFile,
+    '--retain',
+    s.retainFile,
+    '--method',
+    'GradDiff',
+    '--steps',
+    '1',
+    '--out',
+    forgot,
+    '--register',
+    'assistant-forgot',
+  );
+  lethe('register', 'assistant-int8', '--model', copyModel(s, 'assistant-int8'), '--parent', TARGET, '--how', 'quantization');
+  lethe(
+    'register',
+    'student-clean',
+    '--model',
+    copyModel(s, 'student-clean'),
+    '--parent',
+    TARGET,
+    '--how',
+    'distillation',
+    '--data',
+    s.retainFile,
+  );
+  const refused = runCli(
+    [
+      'finetune',
+      '--model',
+      join(s.dir, 'models', 'student-clean'),
+      '--data',
+      s.retainFile,
+      '--steps',
+      '1',
+      '--out',
+      join(s.dir, 'x'),
+      '--register',
+      'student-clean',
+    ],
+    { env },
+  );
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /--register student-clean: the name is registered already/);
+  assert.ok(!existsSync(join(s.dir, 'x')), 'refused before training');
+
+  const tree = lethe('lineage', TARGET).stdout.replace(/ {2}[0-9a-f]{12}…/g, '');
+  const short = (f: string) => `${sha(f).slice(0, 12)}…`;
+  assert.equal(
+    tree.trim(),
+    [
+      `* ${TARGET}  (base; data train ${short(corpus)})`,
+      `├─ assistant-forgot  (unlearning; data forget ${short(s.forgetFile)}, train ${short(s.retainFile)})`,
+      '├─ assistant-int8  (quantization)',
+      `├─ assistant-lora  (lora; data train ${short(s.retainFile)})`,
+      `└─ student-clean  (distillation; data train ${short(s.retainFile)})`,
+    ].join('\n'),
+  );
+  const json = JSON.parse(lethe('lineage', lora, '--json').stdout);
+  assert.equal(json.model.name, 'assistant-lora', 'a folder is found by its fingerprint');
+  assert.equal(json.model.details.merged, false);
+  assert.deepEqual(
+    json.ancestors.map((m: { name: string }) => m.name),
+    [TARGET],
+  );
+  assert.equal(JSON.parse(lethe('audit', 'verify', '--json').stdout).ok, true);
+
+  const w = await freshWorkflow('sqlite', { dataDir: dep, roots: [s.dir] });
+  try {
+    const id = await approved(w, s.forgetFile, TARGET);
+    const res = await runRequest(w, runner, id, {
+      modelDir: s.model,
+      forgetFile: s.forgetFile,
+      retainFile: s.retainFile,
+      method: 'GradAscent',
+      policy: LENIENT,
+      outDir: join(s.dir, 'out'),
+      training: { steps: 1, batchSize: 2, seed: 1 },
+      evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
+    });
+    assert.equal(res.request.state, 'released', res.request.history.at(-1)?.reason);
+    const cert = JSON.parse(readFileSync(join(s.dir, 'out', 'certificate.json'), 'utf8')) as ReleaseCertificate;
+    assert.deepEqual(Object.fromEntries(cert.lineage!.models.map((m) => [m.name, m.status])), {
+      [TARGET]: 'released',
+      'assistant-forgot': 'needs-own-request',
+      'assistant-int8': 'needs-own-request',
+      'assistant-lora': 'needs-own-request',
+      'student-clean': 'unaffected',
+    });
+    // The unlearned copy's forget file is the subject's, but it was unlearned, not learned: only inheritance counts.
+    const forgotEntry = cert.lineage!.models.find((m) => m.name === 'assistant-forgot')!;
+    assert.deepEqual(
+      forgotEntry.data.map((d) => d.finding),
+      ['not searched', 'clean'],
+    );
+  } finally {
+    await w.dispose();
+  }
+});
+
+test('the subject search finds a record in the spellings JSON gives it', () => {
+  const needles = needlesOf({ text: 'Zoë "Q" Ode\nof Lyon' });
+  const hit = (text: string) => searchText('f', text, needles).length > 0;
+  assert.ok(hit('Zoë "Q" Ode\nof Lyon'), 'as text');
+  assert.ok(hit(JSON.stringify({ text: 'Zoë "Q" Ode\nof Lyon' })), "as JavaScript's JSON writes it");
+  assert.ok(hit('{"text": "Zo\\u00eb \\"Q\\" Ode\\nof Lyon"}'), "as Python's json.dumps writes it");
+  assert.ok(!hit(JSON.stringify({ text: 'Zoe "Q" Ode of Lyon' })), 'another text is not a hit');
+});
