@@ -12,9 +12,9 @@ import { sql } from 'kysely';
 import { parsePolicy, runRequest, verifyAudit, type ReleaseCertificate } from '../../src/workflow/index.js';
 import { descendantsOf, formatLineage, lineageOf, readLineage, registerModel } from '../../src/workflow/lineage.js';
 import { modelFingerprint } from '../../src/util/model-fingerprint.js';
-import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions } from './stores.js';
+import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions, type StoreKind, type TestWorkflow } from './stores.js';
 import { alice, runner, SUBJECT } from './fixtures.js';
-import { approved, setup, sha } from './run-fixtures.js';
+import { approved, setup, sha, type RunSetup } from './run-fixtures.js';
 import { assertLineageStatuses, copyModel, corpusFile, lineageOnTarget, TARGET } from './lineage-fixtures.js';
 import { needlesOf, searchText } from '../../src/workflow/subject-search.js';
 import { runCli } from '../helpers/cli.js';
@@ -34,12 +34,39 @@ function noSubject(where: string, text: string): void {
     assert.ok(!text.toLowerCase().includes(needle.toLowerCase()), `${where} contains '${needle}'`);
 }
 
+/** A fresh run-fixtures folder and a workflow on `kind` (files in the folder allowed), disposed after `fn`. */
+async function onStore(kind: StoreKind, fn: (w: TestWorkflow, s: RunSetup) => Promise<void>): Promise<void> {
+  const s = setup();
+  const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
+  try {
+    await fn(w, s);
+  } finally {
+    await w.dispose();
+  }
+}
+
+/** An erasure on the target, approved and released (GradAscent, a lenient policy): its certificate. */
+async function releaseTarget(w: TestWorkflow, s: RunSetup): Promise<{ certText: string; html: string }> {
+  const id = await approved(w, s.forgetFile, TARGET);
+  const out = join(s.dir, 'out');
+  const res = await runRequest(w, runner, id, {
+    modelDir: s.model,
+    forgetFile: s.forgetFile,
+    retainFile: s.retainFile,
+    method: 'GradAscent',
+    policy: LENIENT,
+    outDir: out,
+    training: { steps: 1, batchSize: 2, seed: 1 },
+    evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
+  });
+  assert.equal(res.request.state, 'released', res.request.history.at(-1)?.reason);
+  return { certText: readFileSync(join(out, 'certificate.json'), 'utf8'), html: readFileSync(join(out, 'certificate.html'), 'utf8') };
+}
+
 for (const kind of STORE_KINDS) {
   describe(`lineage on ${kind}`, storeOptions(kind), () => {
-    test('register records parents, how and data hashes; refuses what it cannot record', async () => {
-      const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock() });
-      try {
+    test('register records parents, how and data hashes; refuses what it cannot record', () =>
+      onStore(kind, async (w, s) => {
         const base = await registerModel(w, runner, { name: 'base', modelDir: s.model, how: 'base' });
         assert.equal(base.contentSha256, modelFingerprint(s.model).sha256);
         const lora = copyModel(s, 'lora');
@@ -78,15 +105,10 @@ for (const kind of STORE_KINDS) {
           registerModel(w, alice, { name: 'y', modelDir: lora, how: 'base' }),
           code('FORBIDDEN', /model.register: role 'requester'/),
         );
-      } finally {
-        await w.dispose();
-      }
-    });
+      }));
 
-    test('the tree: ancestors and descendants (a merge under both parents), lookup by folder', async () => {
-      const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock() });
-      try {
+    test('the tree: ancestors and descendants (a merge under both parents), lookup by folder', () =>
+      onStore(kind, async (w, s) => {
         const reg = (name: string, how: 'base' | 'finetune' | 'merge' | 'quantization', parents: string[]) =>
           registerModel(w, runner, { name, modelDir: copyModel(s, name), how, parents });
         await reg('a', 'base', []);
@@ -115,15 +137,10 @@ for (const kind of STORE_KINDS) {
           ['a', 'a-ft', 'b'],
         );
         await assert.rejects(lineageOf(w, alice, 'nope'), code('NOT_FOUND', /'nope' is not a registered model/));
-      } finally {
-        await w.dispose();
-      }
-    });
+      }));
 
-    test('a lineage row added, edited or deleted outside the workflow fails the audit', async () => {
-      const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock() });
-      try {
+    test('a lineage row added, edited or deleted outside the workflow fails the audit', () =>
+      onStore(kind, async (w, s) => {
         await registerModel(w, runner, { name: 'base', modelDir: s.model, how: 'base' });
         await registerModel(w, runner, { name: 'child', modelDir: copyModel(s, 'child'), how: 'finetune', parents: ['base'] });
         const problems = async () => (await verifyAudit(w)).problems;
@@ -138,36 +155,14 @@ for (const kind of STORE_KINDS) {
           w.store.db,
         );
         assert.ok((await problems()).includes('lineage ghost: no audit entry registered it (a lineage row added outside the workflow)'));
-      } finally {
-        await w.dispose();
-      }
-    });
+      }));
 
-    test('an erasure on the target: LoRA and quantized copy need their own request, a student distilled on retain text is unaffected', async () => {
-      const s = setup();
-      const w = await freshWorkflow(kind, { now: steppingClock(), roots: [s.dir] });
-      try {
+    test('an erasure on the target: LoRA and quantized copy need their own request, a student distilled on retain text is unaffected', () =>
+      onStore(kind, async (w, s) => {
         await lineageOnTarget(w, s);
-        const id = await approved(w, s.forgetFile, TARGET);
-        const out = join(s.dir, 'out');
-        const res = await runRequest(w, runner, id, {
-          modelDir: s.model,
-          forgetFile: s.forgetFile,
-          retainFile: s.retainFile,
-          method: 'GradAscent',
-          policy: LENIENT,
-          outDir: out,
-          training: { steps: 2, batchSize: 2, lr: 1e-3, seed: 1 },
-          evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
-        });
-        assert.equal(res.request.state, 'released', res.request.history.at(-1)?.reason);
-        const certText = readFileSync(join(out, 'certificate.json'), 'utf8');
-        const cert = JSON.parse(certText) as ReleaseCertificate;
-        assertLineageStatuses(cert.lineage);
-        const html = readFileSync(join(out, 'certificate.html'), 'utf8');
+        const { certText, html } = await releaseTarget(w, s);
+        assertLineageStatuses((JSON.parse(certText) as ReleaseCertificate).lineage);
         assert.match(html, /<td>student-clean<\/td><td>distillation<\/td><td>tiny-assistant<\/td><td>unaffected<\/td>/);
-        const released = res.request.history.at(-1)!;
-        assert.equal(released.to, 'released');
         const audit = await sql<{ details: string }>`select details from audit where action = 'request.released'`.execute(w.store.db);
         assert.deepEqual(JSON.parse(audit.rows[0]!.details).lineage, {
           model: TARGET,
@@ -180,10 +175,7 @@ for (const kind of STORE_KINDS) {
         const tables = await Promise.all(['lineage', 'audit', 'models'].map((t) => sql`select * from ${sql.table(t)}`.execute(w.store.db)));
         noSubject('the store', JSON.stringify(tables.map((t) => t.rows)));
         assert.equal((await verifyAudit(w)).ok, true);
-      } finally {
-        await w.dispose();
-      }
-    });
+      }));
   });
 }
 
@@ -290,19 +282,7 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
 
   const w = await freshWorkflow('sqlite', { dataDir: dep, roots: [s.dir] });
   try {
-    const id = await approved(w, s.forgetFile, TARGET);
-    const res = await runRequest(w, runner, id, {
-      modelDir: s.model,
-      forgetFile: s.forgetFile,
-      retainFile: s.retainFile,
-      method: 'GradAscent',
-      policy: LENIENT,
-      outDir: join(s.dir, 'out'),
-      training: { steps: 1, batchSize: 2, seed: 1 },
-      evaluation: { holdoutFile: s.holdoutFile, cacheDir: null },
-    });
-    assert.equal(res.request.state, 'released', res.request.history.at(-1)?.reason);
-    const cert = JSON.parse(readFileSync(join(s.dir, 'out', 'certificate.json'), 'utf8')) as ReleaseCertificate;
+    const cert = JSON.parse((await releaseTarget(w, s)).certText) as ReleaseCertificate;
     assert.deepEqual(Object.fromEntries(cert.lineage!.models.map((m) => [m.name, m.status])), {
       [TARGET]: 'released',
       'assistant-forgot': 'needs-own-request',
