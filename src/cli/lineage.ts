@@ -8,7 +8,8 @@ import { LetheError } from '../util/errors.js';
 import type { How, LineageModel, RegisterInput } from '../workflow/lineage.js';
 import { storeOptions, withWorkflow, type StoreFlags } from './workflow.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+/** A repeatable flag's values (no default: --help would print '[]'). */
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 interface DeploymentFlags {
   deployment?: string;
@@ -29,7 +30,7 @@ export function registerLineageCommands(program: Command): void {
     .description("record a model in the deployment's lineage: its parents, how it was made, the sha256 of the data that went in")
     .argument('<name>', 'the name to register it under (never reused; erasure requests name it with --model)')
     .requiredOption('--model <dir>', 'the model folder (its fingerprint is recorded)')
-    .option('--parent <name>', 'a registered model it was made from (repeatable: a merge has several)', collect, [])
+    .option('--parent <name>', 'a registered model it was made from (repeatable: a merge has several)', collect)
     .option(
       '--how <how>',
       'base | finetune | unlearning | lora | merge | quantization | distillation | sisa (default: base without --parent)',
@@ -43,16 +44,18 @@ export function registerLineageCommands(program: Command): void {
     .action(
       async (
         name: string,
-        o: DeploymentFlags & { model: string; parent: string[]; how?: string; data?: string[]; forgetData?: string[]; json?: boolean },
+        o: DeploymentFlags & { model: string; parent?: string[]; how?: string; data?: string[]; forgetData?: string[]; json?: boolean },
       ) =>
         withWorkflow(storeFlags(o), async (w) => {
-          const { registerModel } = await import('../workflow/lineage.js');
+          const { registerModel, HOW_NAMES } = await import('../workflow/lineage.js');
           const { SYSTEM_ACTOR } = await import('../workflow/index.js');
+          if (o.parent && !o.how)
+            throw new LetheError('BAD_INPUT', `register: '--parent' needs '--how' (${HOW_NAMES.filter((h) => h !== 'base').join(', ')})`);
           const m = await registerModel(w, SYSTEM_ACTOR, {
             name,
             modelDir: o.model,
-            how: o.how ?? (o.parent.length ? undefined : 'base'),
-            parents: o.parent,
+            how: o.how ?? (o.parent ? undefined : 'base'),
+            parents: o.parent ?? [],
             data: [
               ...(o.data ?? []).map((path) => ({ path, role: 'train' })),
               ...(o.forgetData ?? []).map((path) => ({ path, role: 'forget' })),
@@ -80,7 +83,7 @@ export function registerLineageCommands(program: Command): void {
 
 export interface LineageFlags {
   register?: string;
-  parent: string[];
+  parent?: string[];
   deployment?: string;
 }
 
@@ -113,7 +116,7 @@ export interface Made {
  *  main rank of a data-parallel run records (the one that wrote the folder). */
 export async function lineageHook(o: LineageFlags, made: Made): Promise<((outDir: string) => Promise<void>) | null> {
   if (!o.register) {
-    if (o.parent.length || o.deployment) throw new LetheError('BAD_INPUT', "'--parent' and '--deployment' go with '--register NAME'");
+    if (o.parent || o.deployment) throw new LetheError('BAD_INPUT', "'--parent' and '--deployment' go with '--register NAME'");
     return null;
   }
   const name = o.register;
@@ -123,7 +126,7 @@ export async function lineageHook(o: LineageFlags, made: Made): Promise<((outDir
   const parents = await withWorkflow(flags, async (w) => {
     const all = await readLineage(w.store.db);
     if (all.has(name)) throw new LetheError('CONFLICT', `--register ${name}: the name is registered already (names are never reused)`);
-    if (o.parent.length) return o.parent;
+    if (o.parent) return o.parent;
     const parent = findModel(all, made.modelDir);
     if (!parent)
       throw new LetheError(
