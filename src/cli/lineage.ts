@@ -98,7 +98,6 @@ export function lineageFlags(cmd: Command): Command {
       '--parent <name>',
       "with --register: the parent's registered name (default: the model registered with --model's content)",
       collect,
-      [],
     )
     .option('--deployment <dir>', 'with --register: the deployment data folder (default $LETHE_DATA)');
 }
