@@ -4,6 +4,8 @@
 // commands name that folder `--deployment` (their `--data` is training data); `lineage` takes the
 // workflow commands' `--data`.
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { LetheError } from '../util/errors.js';
 import type { How, LineageModel, RegisterInput } from '../workflow/lineage.js';
 import { storeOptions, withWorkflow, type StoreFlags } from './workflow.js';
@@ -119,7 +121,13 @@ export async function lineageHook(o: LineageFlags, made: Made): Promise<((outDir
     return null;
   }
   const name = o.register;
-  const flags = storeFlags({ deployment: o.deployment });
+  // Never a new deployment made by a typo: the parent must be registered in an existing one.
+  const dataDir = o.deployment ?? process.env.LETHE_DATA;
+  if (!dataDir) throw new LetheError('BAD_INPUT', `--register ${name}: name the deployment with '--deployment DIR' or $LETHE_DATA`);
+  const { SQLITE_FILE } = await import('../workflow/index.js');
+  if (!process.env.LETHE_DB && !existsSync(join(dataDir, SQLITE_FILE)))
+    throw new LetheError('NOT_FOUND', `--register ${name}: ${dataDir} is not a deployment (no ${SQLITE_FILE}; $LETHE_DB is not set)`);
+  const flags = storeFlags({ deployment: dataDir });
   const { findModel, readLineage, registerModel } = await import('../workflow/lineage.js');
   const { SYSTEM_ACTOR } = await import('../workflow/index.js');
   const parents = await withWorkflow(flags, async (w) => {

@@ -257,6 +257,26 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
   );
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /--register student-clean: the name is registered already/);
+  const nowhere = runCli(
+    [
+      'finetune',
+      '--model',
+      s.model,
+      '--data',
+      s.retainFile,
+      '--steps',
+      '1',
+      '--out',
+      join(s.dir, 'x'),
+      '--register',
+      'x',
+      '--deployment',
+      join(s.dir, 'typo'),
+    ],
+    { env },
+  );
+  assert.match(nowhere.stderr, /--register x: \S+typo is not a deployment \(no lethe.db/);
+  assert.ok(!existsSync(join(s.dir, 'typo')), 'no deployment is made by a typo');
   assert.ok(!existsSync(join(s.dir, 'x')), 'refused before training');
 
   const tree = lethe('lineage', TARGET).stdout.replace(/ {2}[0-9a-f]{12}…/g, '');
