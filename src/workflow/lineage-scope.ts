@@ -45,7 +45,7 @@ function forgetNeedles(forgetFile: string): Needle[] {
   );
 }
 
-function check(w: Workflow, d: LineageData, needles: Needle[]): DataFinding {
+function check(w: Workflow, d: LineageData & { path: string }, needles: Needle[]): DataFinding {
   if (!existsSync(d.path)) return 'missing';
   const where = 'lineage';
   let bytes: Buffer;
@@ -92,7 +92,7 @@ export async function lineageScope(w: Workflow, o: { model: string; modelDir: st
     const inheritedFrom = HOWS[m.how].inherits ? m.parents.filter((p) => affected.has(p)) : [];
     for (const p of inheritedFrom) reasons.push(`made from ${p} by ${m.how}: inherits its knowledge of the subject`);
     const data = m.data.map((d) => {
-      const finding = d.role === 'train' ? check(w, d, needles) : ('not searched' as const);
+      const finding = d.role === 'train' && d.path !== null ? check(w, { ...d, path: d.path }, needles) : ('not searched' as const);
       if (finding !== 'clean' && finding !== 'not searched') reasons.push(`its training data ${short(d.sha256)} ${WHY[finding]}`);
       return { sha256: d.sha256, role: d.role, finding };
     });

@@ -1,7 +1,7 @@
 // Model lineage: which registered model was made from which, how, and from what data. A model is
 // identified by its registered name (unique, never reused); the row also keeps the folder's path and
 // fingerprint when registered (util/model-fingerprint.ts), so a folder can be looked up by its
-// content. Data files are recorded by path and sha256 (never read into the store). Each registration
+// content. Data files are recorded by sha256 and, training data, by path (never read into the store). Each registration
 // is one audit entry committing to its row (./audit-rows.ts), so a lineage edited outside the
 // workflow fails `audit verify`. What an erasure makes of the lineage: ./lineage-scope.ts.
 import { existsSync, statSync } from 'node:fs';
@@ -38,7 +38,9 @@ export const DATA_ROLES = ['train', 'forget'] as const;
 export type DataRole = (typeof DATA_ROLES)[number];
 
 export interface LineageData {
-  path: string;
+  /** Where it lay (train data: searched by an erasure). Null for forget data: never read again,
+   *  and a forget file's name may name the person. */
+  path: string | null;
   sha256: string;
   /** train: learned from; forget: unlearned (an unlearning's forget set). */
   role: DataRole;
@@ -113,7 +115,7 @@ export async function registerModel(w: Workflow, actor: Actor, body: unknown): P
   const dir = confinePath(resolve(input.modelDir), roots, { where, field: 'model', kind: 'folder', anywhere: true });
   const data = input.data.map((d, i) => {
     const path = confinePath(resolve(d.path), roots, { where, field: `data[${i}]`, kind: 'file', anywhere: true });
-    return { path, sha256: sha256ConfinedFile(path, { where, field: `data[${i}]` }), role: d.role };
+    return { path: d.role === 'train' ? path : null, sha256: sha256ConfinedFile(path, { where, field: `data[${i}]` }), role: d.role };
   });
   const row: LineageTable = {
     name: input.name,

@@ -298,6 +298,15 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
     json.ancestors.map((m: { name: string }) => m.name),
     [TARGET],
   );
+  const forgotJson = JSON.parse(lethe('lineage', 'assistant-forgot', '--json').stdout);
+  assert.deepEqual(
+    forgotJson.model.data.map((d: { role: string; path: string | null }) => [d.role, d.path]),
+    [
+      ['forget', null],
+      ['train', s.retainFile],
+    ],
+    "a forget file's path is not recorded (its name may name the person)",
+  );
   assert.equal(JSON.parse(lethe('audit', 'verify', '--json').stdout).ok, true);
 
   const w = await freshWorkflow('sqlite', { dataDir: dep, roots: [s.dir] });
