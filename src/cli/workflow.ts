@@ -440,6 +440,7 @@ export function registerWorkflowCommands(program: Command): void {
                 state: res.request.state,
                 checks: res.verdict?.checks ?? null,
                 model: res.model ?? null,
+                lineage: res.lineage ?? null,
                 certificate: res.certificate ?? null,
               },
               null,
@@ -454,6 +455,8 @@ export function registerWorkflowCommands(program: Command): void {
             console.log(
               `released ${res.model.name} v${res.model.version} (${res.model.contentSha256}); certificate ${res.certificate!.json}`,
             );
+          for (const m of res.lineage?.models.filter((x) => x.status !== 'released') ?? [])
+            console.log(`  lineage: ${m.name} ${m.status}: ${m.reasons.join('; ')}`);
         }
         if (res.request.state !== 'released') process.exitCode = 1;
       }),

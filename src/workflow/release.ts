@@ -63,6 +63,8 @@ export interface RunRequestResult {
   verdict: PolicyVerdict | null;
   model?: ModelVersion;
   certificate?: { json: string; html: string; sha256: string };
+  /** The models made from the released one and what the release means for each (also in the certificate). */
+  lineage?: LineageScope;
   forgetFileDeleted: boolean;
 }
 
@@ -347,5 +349,5 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   const forgetFileDeleted = await deleteForgetData(w, actor, requestId, scope, log);
   await deleteRunOutputs(w, actor, requestId, o.outDir, log);
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
-  return { request, verdict, model, certificate, forgetFileDeleted };
+  return { request, verdict, model, certificate, lineage, forgetFileDeleted };
 }

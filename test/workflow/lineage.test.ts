@@ -6,7 +6,7 @@
 // with edges recorded by real `finetune --lora` and `forget` runs.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { parsePolicy, runRequest, verifyAudit, type ReleaseCertificate } from '../../src/workflow/index.js';
@@ -309,25 +309,38 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
   );
   assert.equal(JSON.parse(lethe('audit', 'verify', '--json').stdout).ok, true);
 
+  // The request through the library (four-eyes needs two people), the release through `lethe release`.
   const w = await freshWorkflow('sqlite', { dataDir: dep, roots: [s.dir] });
+  let id: string;
   try {
-    const cert = JSON.parse((await releaseTarget(w, s)).certText) as ReleaseCertificate;
-    assert.deepEqual(Object.fromEntries(cert.lineage!.models.map((m) => [m.name, m.status])), {
-      [TARGET]: 'released',
-      'assistant-forgot': 'needs-own-request',
-      'assistant-int8': 'needs-own-request',
-      'assistant-lora': 'needs-own-request',
-      'student-clean': 'unaffected',
-    });
-    // The unlearned copy's forget file is the subject's, but it was unlearned, not learned: only inheritance counts.
-    const forgotEntry = cert.lineage!.models.find((m) => m.name === 'assistant-forgot')!;
-    assert.deepEqual(
-      forgotEntry.data.map((d) => d.finding),
-      ['not searched', 'clean'],
-    );
+    id = await approved(w, s.forgetFile, TARGET);
   } finally {
     await w.dispose();
   }
+  const policy = join(s.dir, 'policy.json');
+  writeFileSync(policy, JSON.stringify(LENIENT));
+  const out = join(s.dir, 'out');
+  const released = lethe(
+    ...['release', id, '--data-root', s.dir, '--model', s.model, '--forget', s.forgetFile, '--retain', s.retainFile],
+    ...['--holdout', s.holdoutFile, '--method', 'GradAscent', '--steps', '1', '--policy', policy, '--out', out],
+  );
+  assert.match(released.stdout, /lineage: assistant-lora needs-own-request: made from tiny-assistant by lora: inherits/);
+  assert.match(released.stdout, /lineage: student-clean unaffected: made by distillation/);
+  const cert = JSON.parse(readFileSync(join(out, 'certificate.json'), 'utf8')) as ReleaseCertificate;
+  assert.deepEqual(Object.fromEntries(cert.lineage!.models.map((m) => [m.name, m.status])), {
+    [TARGET]: 'released',
+    'assistant-forgot': 'needs-own-request',
+    'assistant-int8': 'needs-own-request',
+    'assistant-lora': 'needs-own-request',
+    'student-clean': 'unaffected',
+  });
+  // The unlearned copy's forget file is the subject's, but it was unlearned, not learned: only inheritance counts.
+  const forgotEntry = cert.lineage!.models.find((m) => m.name === 'assistant-forgot')!;
+  assert.deepEqual(
+    forgotEntry.data.map((d) => d.finding),
+    ['not searched', 'clean'],
+  );
+  noSubject('the release output', released.stdout + released.stderr);
 });
 
 test('the subject search finds a record in the spellings JSON gives it', () => {
