@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { LetheError } from '../../util/errors.js';
 
-// Numbers are not reused across branches: 0004 is the job queue's leases (issue 23 item 2).
+// 0004 is reserved for the job queue's leases (issue 23, item 2, made on another branch).
 const migrations: Record<string, Migration> = {
   '0001_requests_audit_tokens': {
     async up(db: Kysely<unknown>) {
