@@ -239,42 +239,16 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
     '--data',
     s.retainFile,
   );
-  const refused = runCli(
-    [
-      'finetune',
-      '--model',
-      join(s.dir, 'models', 'student-clean'),
-      '--data',
-      s.retainFile,
-      '--steps',
-      '1',
-      '--out',
-      join(s.dir, 'x'),
-      '--register',
-      'student-clean',
-    ],
-    { env },
-  );
+  // Refused before training: nothing is written to --out.
+  const finetuneRegistering = (model: string, name: string, ...extra: string[]) =>
+    runCli(
+      ['finetune', '--model', model, '--data', s.retainFile, '--steps', '1', '--out', join(s.dir, 'x'), '--register', name, ...extra],
+      { env },
+    );
+  const refused = finetuneRegistering(join(s.dir, 'models', 'student-clean'), 'student-clean');
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /--register student-clean: the name is registered already/);
-  const nowhere = runCli(
-    [
-      'finetune',
-      '--model',
-      s.model,
-      '--data',
-      s.retainFile,
-      '--steps',
-      '1',
-      '--out',
-      join(s.dir, 'x'),
-      '--register',
-      'x',
-      '--deployment',
-      join(s.dir, 'typo'),
-    ],
-    { env },
-  );
+  const nowhere = finetuneRegistering(s.model, 'x', '--deployment', join(s.dir, 'typo'));
   assert.match(nowhere.stderr, /--register x: \S+typo is not a deployment \(no lethe.db/);
   assert.ok(!existsSync(join(s.dir, 'typo')), 'no deployment is made by a typo');
   assert.ok(!existsSync(join(s.dir, 'x')), 'refused before training');
