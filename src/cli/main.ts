@@ -145,6 +145,7 @@ registerEval(program);
 (await import('./report.js')).registerReportCommands(program);
 (await import('./workflow.js')).registerWorkflowCommands(program);
 (await import('./worker.js')).registerWorkerCommand(program);
+(await import('./lineage.js')).registerLineageCommands(program);
 
 markRequired(program);
 

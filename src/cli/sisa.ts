@@ -3,14 +3,14 @@
 import type { Command } from 'commander';
 import type { Device } from '../torch/types.js';
 import { device, int, trainingFlags, trainingOptions, type TrainingFlags } from './options.js';
+import { lineageFlags, lineageHook, type LineageFlags } from './lineage.js';
 
 export function registerSisaCommands(program: Command): void {
   const sisa = program
     .command('sisa')
     .description('exact unlearning by sharding (SISA): train K constituent models, forget by retraining one shard');
   trainingFlags(
-    sisa
-      .command('train')
+    lineageFlags(sisa.command('train'))
       .description(
         'train K constituents from one base, each on its shard (records grouped by --key), slice by slice with a checkpoint after each',
       )
@@ -28,8 +28,9 @@ export function registerSisaCommands(program: Command): void {
       promptTemplate: 'QA template with {question} and {answer}',
       nproc: 'train N shards at once, one per local process (see README)',
     },
-  ).action(async (o: TrainingFlags & { model: string; data: string; shards: number; slices: number; key: string }) => {
+  ).action(async (o: TrainingFlags & LineageFlags & { model: string; data: string; shards: number; slices: number; key: string }) => {
     const { sisaTrain } = await import('../unlearn/sisa/index.js');
+    const lineage = await lineageHook(o, { how: 'sisa', modelDir: o.model, data: [{ path: o.data, role: 'train' }] });
     const t = trainingOptions(o);
     const r = await sisaTrain({
       modelDir: o.model,
@@ -47,10 +48,10 @@ export function registerSisaCommands(program: Command): void {
       format: t.format,
       maxLength: t.maxLength,
     });
+    await lineage?.(r.outDir);
     console.log(`sisa: ${r.records} records in ${o.shards} shards (${r.perShard.join(', ')}), ${r.steps} steps → ${r.outDir}`);
   });
-  sisa
-    .command('forget')
+  lineageFlags(sisa.command('forget'))
     .description('forget records exactly: retrain only the shards that held them, from the checkpoint before the first affected slice')
     .argument('<dir>', 'the SISA folder (only read)')
     .option('--key <value>', 'forget every record whose key field has this value')
@@ -64,9 +65,16 @@ export function registerSisaCommands(program: Command): void {
     .action(
       async (
         dir: string,
-        o: { key?: string; ids?: string; data?: string; out: string; device: Device; json?: boolean; overwrite?: boolean },
+        o: LineageFlags & { key?: string; ids?: string; data?: string; out: string; device: Device; json?: boolean; overwrite?: boolean },
       ) => {
         const { sisaForget } = await import('../unlearn/sisa/index.js');
+        // The key's value may name the person: only an --ids file is recorded (by sha256).
+        const lineage = await lineageHook(o, {
+          how: 'unlearning',
+          modelDir: dir,
+          data: o.ids ? [{ path: o.ids, role: 'forget' }] : [],
+          details: { method: 'sisa' },
+        });
         const r = await sisaForget({
           dir,
           outDir: o.out,
@@ -76,6 +84,7 @@ export function registerSisaCommands(program: Command): void {
           dataFile: o.data,
           device: o.device,
         });
+        await lineage?.(r.outDir);
         if (o.json) console.log(JSON.stringify(r, null, 2));
         else {
           const saved = r.stepsFull ? (100 * (1 - r.stepsRetrained / r.stepsFull)).toFixed(0) : '0';

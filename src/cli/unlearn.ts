@@ -3,26 +3,27 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { LetheError } from '../util/errors.js';
 import { int, keyValue, trainingFlags, trainingOptions, type TrainingFlags } from './options.js';
+import { lineageFlags, lineageHook, type LineageFlags } from './lineage.js';
 
-type ForgetFlags = TrainingFlags & {
-  model: string;
-  forget: string;
-  retain?: string | false;
-  method: string;
-  set: Record<string, string>;
-  config?: string;
-  mask?: string;
-  alsoForget?: string[];
-  evalEvery?: number;
-  keepBest?: string;
-  json?: boolean;
-  dryRun?: boolean;
-};
+type ForgetFlags = TrainingFlags &
+  LineageFlags & {
+    model: string;
+    forget: string;
+    retain?: string | false;
+    method: string;
+    set: Record<string, string>;
+    config?: string;
+    mask?: string;
+    alsoForget?: string[];
+    evalEvery?: number;
+    keepBest?: string;
+    json?: boolean;
+    dryRun?: boolean;
+  };
 
 export function registerUnlearnCommands(program: Command): void {
   trainingFlags(
-    program
-      .command('forget')
+    lineageFlags(program.command('forget'))
       .description('unlearn: remove the forget data from a model with a registered method')
       .requiredOption('--model <dir>', 'the model folder to unlearn from (only read)')
       .requiredOption('--forget <file>', 'JSONL of what to forget ({"text"} or {"question","answer"} rows)')
@@ -92,12 +93,23 @@ export function registerUnlearnCommands(program: Command): void {
       mask: o.mask ? parseMask(o.mask) : undefined,
       alsoForget: o.alsoForget,
     };
+    const lineage = await lineageHook(o, {
+      how: 'unlearning',
+      modelDir: o.model,
+      data: [
+        { path: o.forget, role: 'forget' },
+        ...(o.retain ? [{ path: o.retain, role: 'train' as const }] : []),
+        ...(o.alsoForget ?? []).map((path) => ({ path, role: 'forget' as const })),
+      ],
+      details: { method: o.method },
+    });
     if (o.dryRun) {
       const plan = await forget({ ...options, dryRun: true, report: o.json ? () => {} : undefined });
       if (o.json) console.log(JSON.stringify(plan, null, 2));
       return;
     }
     const r = await forget(options);
+    await lineage?.(r.outDir);
     if (o.profile) {
       const { formatProfile } = await import('../train/profile.js');
       console.error(formatProfile('[forget] profile', r.profile, r.seconds));
@@ -138,8 +150,7 @@ export function registerUnlearnCommands(program: Command): void {
     });
 
   trainingFlags(
-    program
-      .command('finetune')
+    lineageFlags(program.command('finetune'))
       .description('fine-tune a model on JSONL data (build a target, a reinforced model, a relearning attack)')
       .requiredOption('--model <dir>', 'the model folder to start from (only read)')
       .requiredOption('--data <files...>', 'JSONL files ({"text"} or {"question","answer"} rows)'),
@@ -150,9 +161,16 @@ export function registerUnlearnCommands(program: Command): void {
       batchSize: 'examples per step (default: 8)',
       maxLength: "cut examples to this many tokens (default: the model's context)",
     },
-  ).action(async (o: TrainingFlags & { model: string; data: string[] }) => {
+  ).action(async (o: TrainingFlags & LineageFlags & { model: string; data: string[] }) => {
     const { finetune } = await import('../train/finetune.js');
+    const lineage = await lineageHook(o, {
+      how: o.lora ? 'lora' : 'finetune',
+      modelDir: o.model,
+      data: o.data.map((path) => ({ path, role: 'train' })),
+      details: o.lora ? { merged: !!o.merge } : {},
+    });
     const r = await finetune({ modelDir: o.model, dataFiles: o.data, outDir: o.out, ...trainingOptions(o) });
+    await lineage?.(o.out);
     if (o.profile) {
       const { formatProfile } = await import('../train/profile.js');
       console.error(formatProfile('[finetune] profile of the steps', r.profile));

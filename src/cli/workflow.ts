@@ -44,7 +44,7 @@ function readSecret(flag: string, file: string, { key = false } = {}): string {
   return text;
 }
 
-async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
+export async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
   const w = await open(o);
   try {
     return await fn(w);
@@ -410,6 +410,7 @@ export function registerWorkflowCommands(program: Command): void {
                 state: res.request.state,
                 checks: res.verdict?.checks ?? null,
                 model: res.model ?? null,
+                lineage: res.lineage ?? null,
                 certificate: res.certificate ?? null,
               },
               null,
@@ -424,6 +425,8 @@ export function registerWorkflowCommands(program: Command): void {
             console.log(
               `released ${res.model.name} v${res.model.version} (${res.model.contentSha256}); certificate ${res.certificate!.json}`,
             );
+          for (const m of res.lineage?.models.filter((x) => x.status !== 'released') ?? [])
+            console.log(`  lineage: ${m.name} ${m.status}: ${m.reasons.join('; ')}`);
         }
         if (res.request.state !== 'released') process.exitCode = 1;
       }),

@@ -3,12 +3,13 @@
 // - A request's transition entry (and its creation) carries `rows`: digests of the request row, all
 //   its transitions rows and its registry (models) rows as they are once the transition is written.
 //   The last such entry of a request must match the tables now (rows only change with a transition).
-// - `tokens.create` and `job.submit` carry `row`: a digest of the token row, or of the job row's
-//   fields that never change (state, progress and errors change without an entry).
+// - `tokens.create`, `job.submit` and `model.register` carry `row`: a digest of the token row, of the
+//   job row's fields that never change (state, progress and errors change without an entry), or of
+//   the lineage row (which never changes).
 // Columns are listed explicitly, so that a later migration adding one does not change old digests.
 import { canonicalJson, sha256 } from '../util/hash.js';
 import type { Db, Trx } from './context.js';
-import type { JobsTable, ModelsTable, RequestsTable, TokensTable, TransitionsTable } from './store/schema.js';
+import type { JobsTable, LineageTable, ModelsTable, RequestsTable, TokensTable, TransitionsTable } from './store/schema.js';
 
 const REQUEST_COLUMNS = [
   'id',
@@ -36,6 +37,17 @@ const MODEL_COLUMNS = [
 ] as const;
 const TOKEN_COLUMNS = ['id', 'token_hash', 'role', 'name', 'created_at'] as const;
 const JOB_COLUMNS = ['id', 'request_id', 'model', 'options_json', 'created_by', 'created_at'] as const;
+const LINEAGE_COLUMNS = [
+  'name',
+  'path',
+  'content_sha256',
+  'how',
+  'parents_json',
+  'data_json',
+  'details_json',
+  'registered_by',
+  'registered_at',
+] as const;
 
 const pick = <T, K extends keyof T>(row: T, columns: readonly K[]) => Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
 const digest = (table: string, rows: unknown) => sha256(canonicalJson({ table, rows }));
@@ -73,3 +85,4 @@ export async function requestRowsDigest(trx: Trx | Db, id: string): Promise<Requ
 
 export const tokenRowDigest = (t: TokensTable) => digest('tokens', pick(t, TOKEN_COLUMNS));
 export const jobRowDigest = (j: JobsTable) => digest('jobs', pick(j, JOB_COLUMNS));
+export const lineageRowDigest = (m: LineageTable) => digest('lineage', pick(m, LINEAGE_COLUMNS));

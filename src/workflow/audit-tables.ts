@@ -3,7 +3,7 @@
 // describes that is gone was deleted; a row whose digest differs was edited. Entries written before
 // rows were committed (older deployments) are counted in `notes`, not reported as problems.
 import type { AuditEntry } from './audit.js';
-import { digestRequestRows, jobRowDigest, tokenRowDigest, type RequestRowsDigest } from './audit-rows.js';
+import { digestRequestRows, jobRowDigest, lineageRowDigest, tokenRowDigest, type RequestRowsDigest } from './audit-rows.js';
 import type { Db } from './context.js';
 import type { ModelsTable, TransitionsTable } from './store/schema.js';
 
@@ -21,6 +21,7 @@ export class DescribedRows {
   readonly tokens = new Map<string, { seq: number; row: string | null }>();
   readonly revoked = new Map<string, { seq: number; at: string }>();
   readonly jobs = new Map<string, { seq: number; row: string | null }>();
+  readonly lineage = new Map<string, { seq: number; row: string | null }>();
 
   add(e: AuditEntry): void {
     const d = e.details;
@@ -33,6 +34,8 @@ export class DescribedRows {
     if (e.action === 'tokens.revoke' && token) this.revoked.set(token, { seq: e.seq, at: e.at });
     const job = str(d.job);
     if (e.action === 'job.submit' && job) this.jobs.set(job, { seq: e.seq, row: str(d.row) });
+    const model = str(d.model);
+    if (e.action === 'model.register' && model) this.lineage.set(model, { seq: e.seq, row: str(d.row) });
   }
 }
 
@@ -154,10 +157,26 @@ async function checkJobs(db: Db, d: DescribedRows, note: Note): Promise<number> 
   return legacy;
 }
 
-/** Checks requests, transitions, models, tokens and jobs against the entries; returns notes on rows
+/** A lineage row decides which models an erasure reaches: one added, edited or deleted outside
+ *  `register` could hide a descendant. */
+async function checkLineage(db: Db, d: DescribedRows, note: Note): Promise<void> {
+  const present = new Set<string>();
+  for (const m of await db.selectFrom('lineage').selectAll().orderBy('name').execute()) {
+    present.add(m.name);
+    const registered = d.lineage.get(m.name);
+    if (!registered) note(`lineage ${m.name}: no audit entry registered it (a lineage row added outside the workflow)`);
+    else if (lineageRowDigest(m) !== registered.row)
+      note(`lineage ${m.name}: its row does not match audit entry ${registered.seq} (edited: parents, data, how or folder)`);
+  }
+  for (const [name, r] of d.lineage)
+    if (!present.has(name)) note(`lineage ${name}: registered in audit entry ${r.seq} but its lineage row is gone (deleted)`);
+}
+
+/** Checks requests, transitions, models, tokens, jobs and lineage against the entries; returns notes on rows
  *  that older entries describe without a digest (checked for presence only). */
 export async function checkDescribedTables(db: Db, d: DescribedRows, note: Note): Promise<string[]> {
   const legacy = { requests: await checkRequests(db, d, note), tokens: await checkTokens(db, d, note), jobs: await checkJobs(db, d, note) };
+  await checkLineage(db, d, note);
   return Object.entries(legacy)
     .filter(([, n]) => n > 0)
     .map(([table, n]) => `${n} ${table} rows were written before audit entries committed to rows: checked for presence only`);

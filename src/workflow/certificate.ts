@@ -1,5 +1,6 @@
 // The release certificate: what a release records (the model's fingerprint, the unlearning, the data's
-// hashes, the policy checks, every metric, the approvals, the signed audit head), written as JSON
+// hashes, the policy checks, every metric, the approvals, the models made from it and what the
+// release means for each (./lineage-scope.ts), the signed audit head), written as JSON
 // (its sha256 goes to the registry) and as a small HTML page, and read back for the API.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import { safeToRead } from './confine.js';
 import type { Workflow } from './context.js';
+import type { LineageScope } from './lineage-scope.js';
 import { fmt, type CheckResult } from './policy.js';
 import { listModelVersions } from './registry.js';
 import type { Actor } from './roles.js';
@@ -36,6 +38,9 @@ export interface ReleaseCertificate {
   /** Every metric the evaluation computed: the unlearned model's value and the original's. */
   metrics: Record<string, { value: number | null; original: number | null }>;
   approvals: { from: string | null; to: string; actor: string; at: string; reason: string }[];
+  /** The registered model and each model made from it: released / needs-own-request / unaffected
+   *  (absent from certificates made before lineage was recorded). */
+  lineage?: LineageScope;
   /** The signed audit head when the certificate was made (the release entry follows it). */
   auditHead: { count: number; hash: string; at: string; signature: string } | null;
   keyId: string;
@@ -77,6 +82,15 @@ ${Object.entries(c.metrics)
 ${row(['at', 'from', 'to', 'by', 'reason'], 'th')}
 ${c.approvals.map((t) => row([t.at, t.from ?? '—', t.to, t.actor, t.reason])).join('\n')}
 </table>
+<h2>Lineage</h2>
+${
+  c.lineage?.model
+    ? `<table>
+${row(['model', 'made by', 'from', 'status', 'why'], 'th')}
+${c.lineage.models.map((m) => row([m.name, m.how, m.parents.join(', ') || '—', m.status, m.reasons.join('; ')])).join('\n')}
+</table>`
+    : '<p>The model is not in the lineage registry: no models made from it are known.</p>'
+}
 <h2>Audit</h2><table>
 ${row(['signing key id', c.keyId])}${row(['head count', c.auditHead?.count ?? 0])}${row(['head hash', c.auditHead?.hash ?? '—'])}${row(['head signature', c.auditHead?.signature ?? '—'])}
 </table>

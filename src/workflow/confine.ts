@@ -5,7 +5,18 @@
 // calls: nothing here opens a file, so the server process can check a path without reading it (and
 // without closing a descriptor on the SQLite store, which would drop the store's POSIX locks).
 import { LOCK_FILE } from './data-lock.js';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { invalidArgument, type LetheError } from '../util/errors.js';
 import { sha256Fd } from '../util/hash.js';
@@ -52,7 +63,9 @@ export function maxInputBytes(): number {
   return Number.isSafeInteger(env) && env > 0 ? env : 1024 ** 3;
 }
 
-export type PathKind = 'file' | 'model';
+/** file: a regular file; model: a Hugging Face model folder (config.json); folder: any folder of
+ *  model files (a PEFT adapter, a SISA ensemble), checked entry by entry as a model folder is. */
+export type PathKind = 'file' | 'model' | 'folder';
 
 export interface ConfineOptions {
   /** The operation, for the message ("run", "request scope"). */
@@ -166,11 +179,11 @@ export function confinePath(value: string, r: Roots, o: ConfineOptions): string 
     if (!roots.some((root) => inside(path, root))) throw fail(o, `a path ${where}`, value);
   }
   const what = deploymentInternal(path, r.dataDir, o.allow);
-  if (what) throw fail(o, `a ${o.kind === 'model' ? 'model folder' : 'file'} of yours, not ${what}`, value);
+  if (what) throw fail(o, `a ${o.kind === 'file' ? 'file' : 'model folder'} of yours, not ${what}`, value);
   const st = lstatSync(path);
-  if (o.kind === 'model') {
-    if (!st.isDirectory()) throw fail(o, 'a Hugging Face model folder (with config.json)', value);
-    if (!statSync(join(path, 'config.json'), { throwIfNoEntry: false })?.isFile())
+  if (o.kind !== 'file') {
+    if (!st.isDirectory()) throw fail(o, o.kind === 'model' ? 'a Hugging Face model folder (with config.json)' : 'a folder', value);
+    if (o.kind === 'model' && !statSync(join(path, 'config.json'), { throwIfNoEntry: false })?.isFile())
       throw fail(o, 'a Hugging Face model folder (with config.json)', value);
     checkModelEntries(path, r, o, value);
     return path;
@@ -183,11 +196,11 @@ export function confinePath(value: string, r: Roots, o: ConfineOptions): string 
   return path;
 }
 
-/** sha256 of a file that confinePath accepted, read through one descriptor that is checked again
- *  (fstat: still a regular file under the limit) before any byte is read, so that a file swapped for
- *  a fifo or a device after the check neither blocks nor exhausts the process. Opened without
- *  following a final symlink, without blocking, in 1 MiB reads. */
-export function sha256ConfinedFile(path: string, o: Pick<ConfineOptions, 'where' | 'field' | 'maxBytes'>): string {
+/** Uses a file that confinePath accepted through one descriptor that is checked again (fstat: still a
+ *  regular file under the limit) before any byte is read, so that a file swapped for a fifo or a
+ *  device after the check neither blocks nor exhausts the process. Opened without following a final
+ *  symlink, without blocking. */
+function useConfinedFile<T>(path: string, o: Pick<ConfineOptions, 'where' | 'field' | 'maxBytes'>, use: (fd: number) => T): T {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
@@ -195,8 +208,18 @@ export function sha256ConfinedFile(path: string, o: Pick<ConfineOptions, 'where'
     if (!st.isFile()) throw fail({ ...o, kind: 'file' }, `a regular file (it is ${kindOf(st)})`, path);
     if (st.size > max)
       throw fail({ ...o, kind: 'file' }, `a file of at most ${max} bytes (it has ${st.size}; see LETHE_MAX_INPUT_BYTES)`, path);
-    return sha256Fd(fd);
+    return use(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** sha256 of a file that confinePath accepted (in 1 MiB reads). */
+export function sha256ConfinedFile(path: string, o: Pick<ConfineOptions, 'where' | 'field' | 'maxBytes'>): string {
+  return useConfinedFile(path, o, sha256Fd);
+}
+
+/** The bytes of a file that confinePath accepted. */
+export function readConfinedFile(path: string, o: Pick<ConfineOptions, 'where' | 'field' | 'maxBytes'>): Buffer {
+  return useConfinedFile(path, o, (fd) => readFileSync(fd));
 }

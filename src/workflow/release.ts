@@ -1,6 +1,6 @@
 // Running an approved erasure request: unlearning (forget()) → verifying (evaluate() on the unlearned
 // and the original model, checked against a release policy) → released (a new version in the model
-// registry, a release certificate, the forget file deleted) or failed. Every transition is recorded
+// registry, a release certificate with the lineage's statuses, the forget file deleted) or failed. Every transition is recorded
 // with its audit entry. Nothing here writes the subject or the forget rows anywhere but the run's
 // private folder (per-item evaluation outputs), which goes when the request is final.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { confinePath, sha256ConfinedFile } from './confine.js';
 import type { Workflow } from './context.js';
 import { advanceRequest, getRequest, type RequestView } from './requests.js';
 import { policyMetrics, verifyAgainstPolicy, type Policy, type PolicyVerdict } from './policy.js';
+import { lineageCounts, lineageScope, type LineageScope } from './lineage-scope.js';
 import { insertModelVersion, listModelVersions, nextVersion, type ModelVersion } from './registry.js';
 import { authorize, type Actor } from './roles.js';
 import { aggregatesOnly, deleteForgetData, deleteRunOutputs, runPrivateDir } from './run-cleanup.js';
@@ -62,6 +63,8 @@ export interface RunRequestResult {
   verdict: PolicyVerdict | null;
   model?: ModelVersion;
   certificate?: { json: string; html: string; sha256: string };
+  /** The models made from the released one and what the release means for each (also in the certificate). */
+  lineage?: LineageScope;
   forgetFileDeleted: boolean;
 }
 
@@ -282,6 +285,13 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   // Released: certificate, registry row and the transition in one go
   if (cancelled()) return fail(cancelled()!);
   await o.progress?.({ phase: 'releasing', step: null, totalSteps: null, loss: null, resumedFrom: null });
+  // The models made from this one, searched while the forget file is still here.
+  let lineage: LineageScope;
+  try {
+    lineage = await lineageScope(w, { model: modelName, modelDir: o.modelDir, forgetFile: o.forgetFile });
+  } catch (err) {
+    return failure('lineage', err);
+  }
   const folder = modelFingerprint(modelOut);
   const version = await nextVersion(w.store.db, modelName);
   const current = await getRequest(w, actor, requestId);
@@ -303,6 +313,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     policy: { name: o.policy.name ?? null, passed: verdict.passed, checks: verdict.checks },
     metrics: Object.fromEntries(allMetrics.map((m) => [m, { value: value(unlearned, m), original: value(original, m) }])),
     approvals: current.history.map((t) => ({ from: t.from, to: t.to, actor: t.actor, at: t.at, reason: t.reason })),
+    lineage,
     auditHead: await readAuditHead(w.store.db),
     keyId: w.deployment.keyId,
     issuedAt: w.now().toISOString(),
@@ -318,6 +329,7 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
       model: { name: modelName, version, contentSha256: folder.sha256 },
       certificateSha256: certificate.sha256,
       checks: verdict.checks.length,
+      lineage: { model: lineage.model, ...lineageCounts(lineage) },
     },
     (trx, _r, at) =>
       insertModelVersion(trx, {
@@ -337,5 +349,5 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   const forgetFileDeleted = await deleteForgetData(w, actor, requestId, scope, log);
   await deleteRunOutputs(w, actor, requestId, o.outDir, log);
   const [model] = (await listModelVersions(w, actor, modelName)).filter((m) => m.version === version);
-  return { request, verdict, model, certificate, forgetFileDeleted };
+  return { request, verdict, model, certificate, lineage, forgetFileDeleted };
 }

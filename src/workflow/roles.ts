@@ -13,7 +13,8 @@ export type Action =
   | 'request.run'
   | 'audit.read'
   | 'report.read'
-  | 'tokens.manage';
+  | 'tokens.manage'
+  | 'model.register';
 
 const ALLOWED: Record<Action, readonly Role[]> = {
   'request.create': ['requester', 'admin'],
@@ -24,6 +25,7 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   'audit.read': ['auditor', 'admin'],
   'report.read': ['requester', 'approver', 'auditor', 'admin'],
   'tokens.manage': ['admin'],
+  'model.register': ['admin'],
 };
 
 /** The person behind a token: `name` is who they are (four-eyes compares names, see samePerson),

@@ -1,9 +1,10 @@
-// A search of a deployment for a subject (the demo's proof after a release, and the erasure tests'):
+// A search for a subject: of a deployment (the demo's proof after a release, and the erasure tests'),
+// and of the data files a registered model was trained on (an erasure's lineage, ./lineage-scope.ts):
 // every byte of every file under a folder (recursively; the store, its -wal and -shm, job folders,
 // caches, checkpoints, logs, certificates), and any text or returned object, for every field of the
-// subject's records. Case-insensitive; a file is searched as
-// raw bytes, so text inside SQLite pages or any binary is found too. A hit names the place and the
-// field, never the value (the report of a leak must not be a leak).
+// subject's records. Case-insensitive; a file is searched as raw bytes, so text inside SQLite pages or
+// any binary is found too, in the spellings JSON gives it. A hit names the place and the field, never
+// the value (the report of a leak must not be a leak).
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -29,12 +30,25 @@ export function needlesOf(fields: Record<string, unknown>, min = 6): Needle[] {
 }
 
 const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
-// A needle as the bytes it has in UTF-8, read back the same way as the haystack (latin1).
-const pattern = (n: Needle) => lower(Buffer.from(n.value.toLowerCase(), 'utf8'));
+const bytesOf = (s: string) => lower(Buffer.from(s, 'utf8'));
+/** A needle's spellings, as bytes read back the same way as the haystack (latin1, lower case): its
+ *  UTF-8 text, and as it stands inside a JSON string (data files are JSON Lines): quotes, backslashes
+ *  and line breaks escaped, and with non-ASCII letters as \uXXXX (Python's json.dumps default). */
+function patterns(n: Needle): string[] {
+  const v = n.value.toLowerCase();
+  const json = JSON.stringify(v).slice(1, -1);
+  const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return [...new Set([bytesOf(v), bytesOf(json), bytesOf(ascii)])];
+}
+
+/** The needles found in some bytes (a file's, a text's), as hits at `where`. */
+export function searchBytes(where: string, bytes: Buffer, needles: Needle[]): Hit[] {
+  const hay = lower(bytes);
+  return needles.filter((n) => patterns(n).some((p) => hay.includes(p))).map((n) => ({ where, field: n.field }));
+}
 
 export function searchText(where: string, text: string, needles: Needle[]): Hit[] {
-  const hay = lower(Buffer.from(text, 'utf8'));
-  return needles.filter((n) => hay.includes(pattern(n))).map((n) => ({ where, field: n.field }));
+  return searchBytes(where, Buffer.from(text, 'utf8'), needles);
 }
 
 /** A returned object or API reply, as its JSON. */
@@ -52,10 +66,7 @@ export function filesUnder(dir: string): string[] {
 }
 
 export function searchFiles(dir: string, needles: Needle[]): Hit[] {
-  return filesUnder(dir).flatMap((f) => {
-    const hay = lower(readFileSync(f));
-    return needles.filter((n) => hay.includes(pattern(n))).map((n) => ({ where: f, field: n.field }));
-  });
+  return filesUnder(dir).flatMap((f) => searchBytes(f, readFileSync(f), needles));
 }
 
 /** "FILE: field, field; FILE: field" for an assertion message. */

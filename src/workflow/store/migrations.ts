@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { LetheError } from '../../util/errors.js';
 
+// 0004 is reserved for the job queue's leases (issue 23, item 2, made on another branch).
 const migrations: Record<string, Migration> = {
   '0001_requests_audit_tokens': {
     async up(db: Kysely<unknown>) {
@@ -122,6 +123,23 @@ const migrations: Record<string, Migration> = {
         .addColumn('end_reason', 'text')
         .addPrimaryKeyConstraint('job_claims_pk', ['job_id', 'attempt'])
         .execute();
+    },
+  },
+  '0005_lineage': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('lineage')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('content_sha256', 'text', (c) => c.notNull())
+        .addColumn('how', 'text', (c) => c.notNull())
+        .addColumn('parents_json', 'text', (c) => c.notNull())
+        .addColumn('data_json', 'text', (c) => c.notNull())
+        .addColumn('details_json', 'text', (c) => c.notNull())
+        .addColumn('registered_by', 'text', (c) => c.notNull())
+        .addColumn('registered_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('lineage_content_sha256').on('lineage').column('content_sha256').execute();
     },
   },
 };

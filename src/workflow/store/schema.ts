@@ -76,6 +76,26 @@ export interface ModelsTable {
   released_at: string;
 }
 
+/** Model lineage: one row per registered model name, with its parents and how it was made
+ *  (../lineage.ts). Paths and hashes only: a data file is named, never read into the store. */
+export interface LineageTable {
+  name: string;
+  /** The model folder when registered. */
+  path: string;
+  /** Its fingerprint when registered (util/model-fingerprint.ts). */
+  content_sha256: string;
+  /** base | finetune | unlearning | lora | merge | quantization | distillation | sisa */
+  how: string;
+  /** JSON array of the parents' registered names (sorted; empty for a base model). */
+  parents_json: string;
+  /** JSON array of {path, sha256, role: 'train' | 'forget'}: the data files that went in. */
+  data_json: string;
+  /** JSON object of what else was recorded (the unlearning method, LoRA or not). */
+  details_json: string;
+  registered_by: string;
+  registered_at: string;
+}
+
 /** A run of an approved request (unlearning + verification) in a worker process. No subject data:
  *  options hold paths, the method, its arguments and the policy. */
 export interface JobsTable {
@@ -123,6 +143,7 @@ export interface WorkflowDatabase {
   jobs: JobsTable;
   job_claims: JobClaimsTable;
   models: ModelsTable;
+  lineage: LineageTable;
   requests: RequestsTable;
   transitions: TransitionsTable;
   audit: AuditTable;
