@@ -4,7 +4,7 @@
 import { Option, type Command } from 'commander';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LetheError } from '../util/errors.js';
+import { invalidArgument, LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import type { Actor, Workflow } from '../workflow/index.js';
@@ -53,6 +53,13 @@ function readSecret(flag: string, file: string, { key = false } = {}): string {
   if (!text.trim()) throw new LetheError('BAD_INPUT', `'${flag}' ${file === '-' ? '(stdin)' : file} is empty`);
   return text;
 }
+/** `--rate-limit-for NAME=N`, repeatable: people's own budgets, N a positive integer. */
+const personLimit = (v: string, previous: Record<string, number>): Record<string, number> => {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw invalidArgument('serve', '--rate-limit-for', 'NAME=N (a person and their requests per minute)', v);
+  const name = v.slice(0, eq);
+  return { ...previous, [name]: int('serve', `--rate-limit-for ${name}`)(v.slice(eq + 1), 0) };
+};
 /** Where files named for the deployment may lie besides the data folder (recorded forget files, job inputs). */
 const withDataRoots = (cmd: Command) =>
   cmd.option(
@@ -572,17 +579,32 @@ export function registerWorkflowCommands(program: Command): void {
           'requests per minute per person (per address without a valid token: a fifth of it)',
           int('serve', '--rate-limit'),
           300,
+        )
+        .option(
+          '--rate-limit-for <name=n>',
+          "a person's own requests per minute instead of --rate-limit (a monitoring account); repeatable",
+          personLimit,
+          {},
         ),
     ),
   ).action(
     async (
-      o: StoreFlags & { port: number; host: string; dataRoot: string[]; policies?: string; concurrency: number; rateLimit: number },
+      o: StoreFlags & {
+        port: number;
+        host: string;
+        dataRoot: string[];
+        policies?: string;
+        concurrency: number;
+        rateLimit: number;
+        rateLimitFor: Record<string, number>;
+      },
     ) => {
       const dataDir = o.data ?? process.env.LETHE_DATA;
       if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
       // One server per data folder, held for the server's life: a second one would take this one's
       // running jobs for a crashed server's. Other commands never take the lock.
-      const { acquireDataLock, createDataDir } = await import('../workflow/index.js');
+      const { acquireDataLock, createDataDir, workerNice } = await import('../workflow/index.js');
+      workerNice(); // a bad $LETHE_WORKER_NICE is refused here, not in each job's worker
       createDataDir(dataDir);
       const lock = acquireDataLock(dataDir);
       let w: Workflow;
@@ -597,7 +619,7 @@ export function registerWorkflowCommands(program: Command): void {
       // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
       const app = await buildServer(w, {
         logger: true,
-        rateLimit: { max: o.rateLimit, windowMs: 60_000 },
+        rateLimit: { max: o.rateLimit, perPerson: o.rateLimitFor, windowMs: 60_000 },
         jobs: (log) =>
           new JobRunner(w, {
             dataDir: resolve(w.dataDir),

@@ -5,13 +5,14 @@
 // own data folder's workers from anything else (see the runner's isWorkerOf).
 // Watchdog (./worker-watchdog.ts) first, before the model stack loads (seconds of blocked main
 // thread): when the server dies, even by kill -9, the worker exits at once and the restarted server
-// resumes the job.
+// resumes the job. It runs at a lower priority than the server (./worker-priority.ts).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentFreeMessage } from '../util/errors.js';
 import type { WorkerMessage } from './job-runner.js';
 import type { JobProgress } from './jobs.js';
 import { watchParent } from './worker-watchdog.js';
+import { lowerPriority, workerNice } from './worker-priority.js';
 
 const [jobId, flag, dataDir] = process.argv.slice(2);
 if (!jobId || flag !== '--data' || !dataDir || !process.send) {
@@ -20,6 +21,8 @@ if (!jobId || flag !== '--data' || !dataDir || !process.send) {
 }
 const ORPHANED = 70;
 const orphaned = watchParent(ORPHANED);
+// Before libtorch starts its threads: they inherit the lowered priority. The server stays responsive.
+lowerPriority(workerNice());
 
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected ? process.send!(m, () => res()) : res()));
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openWorkflow } from '../../src/workflow/index.js';
 import { migrationNames } from '../../src/workflow/store/migrations.js';
-import { openStore } from '../../src/workflow/store/open.js';
+import { cachingStatements, openStore } from '../../src/workflow/store/open.js';
 import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 
 after(closeStores);
@@ -90,5 +90,37 @@ test('deployment key files: private key and salt mode 0600; refused when others 
     );
   } finally {
     await w.dispose();
+  }
+});
+
+test("SQLite's statements are prepared once per SQL text, at most `max` kept, and one still iterating is not handed out", async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const conn = new Database(':memory:');
+  try {
+    let prepared = 0;
+    const counting = {
+      close: () => conn.close(),
+      prepare: (q: string) => {
+        prepared++;
+        return conn.prepare(q);
+      },
+    };
+    const db = cachingStatements(counting, 2);
+    db.prepare('create table t (x integer)').run([]);
+    for (let i = 0; i < 3; i++) db.prepare('insert into t values (?)').run([i]);
+    assert.equal(prepared, 2, 'the insert was prepared once for three rows');
+    const select = 'select x from t order by x';
+    const rows = db.prepare(select).iterate([]);
+    assert.deepEqual(rows.next().value, { x: 0 });
+    assert.deepEqual(db.prepare(select).all([]), [{ x: 0 }, { x: 1 }, { x: 2 }], 'a fresh statement beside the busy one');
+    assert.deepEqual([...rows], [{ x: 1 }, { x: 2 }], 'the first iteration is undisturbed');
+    assert.equal(prepared, 4);
+    db.prepare(select).all([]);
+    assert.equal(prepared, 4, 'no longer busy: reused');
+    db.prepare('select count(*) from t').all([]); // a third text: the insert, least recently used, goes
+    db.prepare('insert into t values (?)').run([3]);
+    assert.equal(prepared, 6, 'prepared again after it was dropped');
+  } finally {
+    if (conn.open) conn.close();
   }
 });
