@@ -7,6 +7,8 @@ import { sql } from 'kysely';
 import { openWorkflow } from '../../src/workflow/index.js';
 import { migrationNames } from '../../src/workflow/store/migrations.js';
 import { cachingStatements, openStore } from '../../src/workflow/store/open.js';
+import { namedStatements } from '../../src/workflow/store/pg-named.js';
+import { postgresServer } from '../helpers/postgres-server.js';
 import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 
 after(closeStores);
@@ -124,3 +126,32 @@ test("SQLite's statements are prepared once per SQL text, at most `max` kept, an
     if (conn.open) conn.close();
   }
 });
+
+test(
+  'PostgreSQL: a query with parameters is prepared once per connection under a name; a changed table falls back to unnamed',
+  storeOptions('postgres'),
+  async () => {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: await (await postgresServer()).createDatabase(), max: 1 });
+    const client = await namedStatements(pool, 2).connect();
+    type Rows = { rows: Record<string, unknown>[] };
+    const q = (text: string, values: unknown[] = []) => client.query(text, values) as unknown as Promise<Rows>;
+    const prepared = async () => (await q('select statement from pg_prepared_statements order by statement')).rows.map((r) => r.statement);
+    try {
+      await q('create table t (id int, x text)');
+      await q("insert into t values (1, 'a')");
+      const select = 'select * from t where id = $1';
+      assert.deepEqual((await q(select, [1])).rows, [{ id: 1, x: 'a' }]);
+      assert.deepEqual((await q(select, [1])).rows, [{ id: 1, x: 'a' }]);
+      assert.deepEqual(await prepared(), [select], 'prepared once; a query without parameters is not');
+      await q('alter table t add column y int');
+      assert.deepEqual((await q(select, [1])).rows, [{ id: 1, x: 'a', y: null }], 'its cached plan no longer fits: run unnamed');
+      await q('select x from t where id = $1', [1]);
+      await q('select id from t where id = $1', [1]);
+      assert.deepEqual(await prepared(), [select, 'select x from t where id = $1'], 'at most 2 texts named');
+    } finally {
+      client.release();
+      await pool.end();
+    }
+  },
+);

@@ -18,6 +18,7 @@ import {
 import { LetheError } from '../../util/errors.js';
 import { LruMap } from '../../util/lru-map.js';
 import { migrateToLatest } from './migrations.js';
+import { namedStatements } from './pg-named.js';
 import { pglitePool, type PGliteLike } from './pglite-pool.js';
 import type { WorkflowDatabase } from './schema.js';
 
@@ -114,7 +115,7 @@ async function sqlite(dataDir: string): Promise<Store> {
 async function postgres(url: string): Promise<Store> {
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const db = new Kysely<WorkflowDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<WorkflowDatabase>({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) });
   const u = new URL(url);
   return { db, dialect: 'postgres', location: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
 }
