@@ -4,8 +4,10 @@
 // database on a throw-away PostgreSQL cluster: the tests' own helper), files, scopes, approves and
 // runs a request whose unlearning lasts longer than the load, then runs autocannon with many
 // connections against GET /v1/requests/:id and prints one table: p50/p90/p99 latency, requests/s,
-// errors (timeouts included) and non-2xx replies per store, the load average before each run and how
-// far the job trained meanwhile. Not a test: nothing gates on these numbers.
+// errors (timeouts included) and non-2xx replies per store, the CPU time the server (and PostgreSQL's
+// processes) spent per request, the load average before each run and how far the job trained
+// meanwhile. Not a test: nothing gates on these numbers. On a shared machine the latencies move with
+// whatever else runs; the CPU time per request much less.
 //
 //   node bench/load/status.mjs [--store sqlite,postgres] [--connections 500] [--duration 15]
 //                              [--runs 1] [--no-job] [--json FILE] [--cpu-prof DIR]
@@ -66,7 +68,9 @@ function deploymentFolder() {
 /** One measurement: a fresh deployment on `store`, a training job, autocannon on the status route. */
 async function measure(store) {
   const { dir, data } = deploymentFolder();
-  const db = store === 'postgres' ? ['--db', await (await postgresServer()).createDatabase()] : [];
+  const pg = store === 'postgres' ? await postgresServer() : null;
+  const pgPort = pg?.port;
+  const db = pg ? ['--db', await pg.createDatabase()] : [];
   const lethe = (...args) => {
     const r = spawnSync(process.execPath, [main, ...args, '--data', data, ...db], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`lethe ${args.join(' ')}: ${r.stderr}`);
@@ -135,6 +139,8 @@ async function measure(store) {
       }
     }
     const load = loadavg()[0];
+    const dbPids = () => (pgPort ? postmasterAndChildren(pgPort) : []);
+    const cpuBefore = { server: cpuMs([server.pid]), db: cpuMs(dbPids()) };
     console.error(`${store}: ${connections} connections on GET /v1/requests/${id} for ${duration} s${withJob ? ', a job training' : ''}`);
     const r = await autocannon({
       url: `${base}/v1/requests/${id}`,
@@ -142,6 +148,7 @@ async function measure(store) {
       duration,
       headers: { authorization: `Bearer ${tokens.bench}` },
     });
+    const cpu = { server: cpuMs([server.pid]) - cpuBefore.server, db: cpuMs(dbPids()) - cpuBefore.db };
     const after = job && (await call('GET', `/v1/jobs/${job.id}`, tokens.root));
     if (job) await call('POST', `/v1/jobs/${job.id}/cancel`, tokens.root);
     return {
@@ -156,6 +163,7 @@ async function measure(store) {
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx,
+      cpuUsPerRequest: { server: (1000 * cpu.server) / r.requests.total, db: pgPort ? (1000 * cpu.db) / r.requests.total : null },
       job: job ? { state: after.state, stepBefore, stepAfter: after.progress.step } : null,
     };
   } finally {
@@ -165,8 +173,44 @@ async function measure(store) {
   }
 }
 
+/** CPU time (user + system) in ms that the processes used so far; ones gone meanwhile count 0. */
+function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks * 10; // 100 ticks a second (getconf CLK_TCK)
+}
+
+/** The PostgreSQL server listening on `port` and its backends. */
+function postmasterAndChildren(port) {
+  const ps = (...a) => spawnSync('ps', a, { encoding: 'utf8' }).stdout.trim().split('\n');
+  const postmaster = ps('-eo', 'pid=,args=')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => /postgres$/.test(f[1]) && f.includes(String(port)))?.[0];
+  return postmaster ? [postmaster, ...ps('-o', 'pid=', '--ppid', postmaster).map((p) => p.trim())].filter(Boolean) : [];
+}
+
 function table(results) {
-  const head = ['store', 'load 1m', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'req/s', 'requests', 'errors', 'non-2xx', 'job steps'];
+  const head = [
+    'store',
+    'load 1m',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'req/s',
+    'requests',
+    'errors',
+    'non-2xx',
+    'CPU µs/req',
+    'job steps',
+  ];
   const rows = results.map((r) => [
     r.store,
     r.loadAvg1m.toFixed(2),
@@ -178,6 +222,7 @@ function table(results) {
     r.total,
     `${r.errors} (${r.timeouts} timeouts)`,
     r.non2xx,
+    `${Math.round(r.cpuUsPerRequest.server)}${r.cpuUsPerRequest.db === null ? '' : ` + db ${Math.round(r.cpuUsPerRequest.db)}`}`,
     r.job ? `${r.job.stepBefore} → ${r.job.stepAfter}` : 'no job',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
