@@ -580,11 +580,13 @@ export function registerWorkflowCommands(program: Command): void {
           int('serve', '--rate-limit'),
           300,
         )
-        .option(
-          '--rate-limit-for <name=n>',
-          "a person's own requests per minute instead of --rate-limit (a monitoring account); repeatable",
-          personLimit,
-          {},
+        .addOption(
+          new Option(
+            '--rate-limit-for <name=n>',
+            "a person's own requests per minute instead of --rate-limit (a monitoring account); repeatable",
+          )
+            .argParser(personLimit)
+            .default({}, 'none'),
         ),
     ),
   ).action(
