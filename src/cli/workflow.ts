@@ -4,7 +4,7 @@
 import { Option, type Command } from 'commander';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LetheError } from '../util/errors.js';
+import { invalidArgument, LetheError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import type { Actor, Workflow } from '../workflow/index.js';
@@ -43,6 +43,13 @@ function readSecret(flag: string, file: string, { key = false } = {}): string {
   if (!text.trim()) throw new LetheError('BAD_INPUT', `'${flag}' ${file === '-' ? '(stdin)' : file} is empty`);
   return text;
 }
+/** `--rate-limit-for NAME=N`, repeatable: people's own budgets, N a positive integer. */
+const personLimit = (v: string, previous: Record<string, number>): Record<string, number> => {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw invalidArgument('serve', '--rate-limit-for', 'NAME=N (a person and their requests per minute)', v);
+  const name = v.slice(0, eq);
+  return { ...previous, [name]: int('serve', `--rate-limit-for ${name}`)(v.slice(eq + 1), 0) };
+};
 
 export async function withWorkflow<T>(o: StoreFlags, fn: (w: Workflow) => Promise<T>): Promise<T> {
   const w = await open(o);
@@ -548,44 +555,58 @@ export function registerWorkflowCommands(program: Command): void {
             'requests per minute per person (per address without a valid token: a fifth of it)',
             int('serve', '--rate-limit'),
             300,
+          )
+          .addOption(
+            new Option(
+              '--rate-limit-for <name=n>',
+              "a person's own requests per minute instead of --rate-limit (a monitoring account); repeatable",
+            )
+              .argParser(personLimit)
+              .default({}, 'none'),
           ),
       ),
       'serve',
     ),
-  ).action(async (o: StoreFlags & RunnerFlags & { port: number; host: string; workers: boolean; rateLimit: number }) => {
-    const dataDir = o.data ?? process.env.LETHE_DATA;
-    if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
-    const lease = await leaseTiming(o);
-    // On one machine (SQLite), one server per data folder, held for the server's life: a second one
-    // would take this one's running jobs for a crashed server's. On PostgreSQL any number of servers
-    // share the database; jobs are held by leases, not by the lock. Other commands never take it.
-    const { acquireDataLock, createDataDir } = await import('../workflow/index.js');
-    createDataDir(dataDir);
-    const shared = /^postgres(ql)?:\/\//.test(o.db ?? process.env.LETHE_DB ?? '');
-    const lock = shared ? undefined : acquireDataLock(dataDir);
-    let w: Workflow;
-    try {
-      w = await open(o);
-    } catch (err) {
-      lock?.release();
-      throw err;
-    }
-    const { buildServer } = await import('../server/app.js');
-    const { JobRunner } = await import('../workflow/index.js');
-    // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
-    const app = await buildServer(w, {
-      logger: true,
-      rateLimit: { max: o.rateLimit, windowMs: 60_000 },
-      jobs: (log) => new JobRunner(w, { ...runnerOptions(w, o, lease, log), concurrency: o.workers ? o.concurrency : 0, lock }),
-    });
-    const stop = async () => {
-      await app.close();
-      await w.close();
-      lock?.release();
-    };
-    process.once('SIGINT', () => void stop());
-    process.once('SIGTERM', () => void stop());
-    await app.listen({ port: o.port, host: o.host });
-    await app.jobs.start();
-  });
+  ).action(
+    async (
+      o: StoreFlags &
+        RunnerFlags & { port: number; host: string; workers: boolean; rateLimit: number; rateLimitFor: Record<string, number> },
+    ) => {
+      const dataDir = o.data ?? process.env.LETHE_DATA;
+      if (!dataDir) throw new LetheError('BAD_INPUT', "'--data' (or $LETHE_DATA) must name the deployment's data folder");
+      const lease = await leaseTiming(o);
+      // On one machine (SQLite), one server per data folder, held for the server's life: a second one
+      // would take this one's running jobs for a crashed server's. On PostgreSQL any number of servers
+      // share the database; jobs are held by leases, not by the lock. Other commands never take it.
+      const { acquireDataLock, createDataDir, workerNice } = await import('../workflow/index.js');
+      workerNice(); // a bad $LETHE_WORKER_NICE is refused here, not in each job's worker
+      createDataDir(dataDir);
+      const shared = /^postgres(ql)?:\/\//.test(o.db ?? process.env.LETHE_DB ?? '');
+      const lock = shared ? undefined : acquireDataLock(dataDir);
+      let w: Workflow;
+      try {
+        w = await open(o);
+      } catch (err) {
+        lock?.release();
+        throw err;
+      }
+      const { buildServer } = await import('../server/app.js');
+      const { JobRunner } = await import('../workflow/index.js');
+      // Request bodies are never logged (fastify logs only method, url, status and time): they hold subjects.
+      const app = await buildServer(w, {
+        logger: true,
+        rateLimit: { max: o.rateLimit, perPerson: o.rateLimitFor, windowMs: 60_000 },
+        jobs: (log) => new JobRunner(w, { ...runnerOptions(w, o, lease, log), concurrency: o.workers ? o.concurrency : 0, lock }),
+      });
+      const stop = async () => {
+        await app.close();
+        await w.close();
+        lock?.release();
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+      await app.listen({ port: o.port, host: o.host });
+      await app.jobs.start();
+    },
+  );
 }

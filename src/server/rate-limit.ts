@@ -1,16 +1,20 @@
 // The rate limit, per verified caller: the person behind a valid token (all their tokens share one
 // budget), else the client address with its own, stricter budget (no token, or a wrong one). So a
 // made-up token id neither opens a fresh budget nor spends its owner's. Over budget: 429 with
-// Retry-After. Fixed windows, kept in two bounded maps (people; addresses) that drop the caller seen
+// Retry-After. A person may have a budget of their own (a monitoring account that polls often).
+// Fixed windows, kept in two bounded maps (people; addresses) that drop the caller seen
 // least recently when full: O(1) per request, and memory stays fixed whatever callers send. The
 // token is verified here, once; the route's auth reuses the result.
 import type { FastifyInstance } from 'fastify';
 import { authenticate, identityKey, type Actor, type Workflow } from '../workflow/index.js';
+import { LruMap } from '../util/lru-map.js';
 import { bearer } from './auth.js';
 
 export interface RateLimit {
   /** Requests per window for one person (any of their valid tokens). */
   max: number;
+  /** Budgets of their own for some people, by name (compared as identityKey does), instead of `max`. */
+  perPerson?: Record<string, number>;
   windowMs: number;
   /** Requests per window for one address without a valid token (default max / 5, rounded up). */
   anonymousMax?: number;
@@ -30,11 +34,13 @@ interface Window {
   resetAt: number;
 }
 
-/** Fixed windows by key, at most `cap` keys; the least recently seen goes first (Map keeps order). */
+/** Fixed windows by key, at most `cap` keys; the least recently seen goes first. */
 export class WindowMap {
-  private readonly windows = new Map<string, Window>();
+  private readonly windows: LruMap<string, Window>;
 
-  constructor(private readonly cap: number) {}
+  constructor(cap: number) {
+    this.windows = new LruMap(cap);
+  }
 
   get size(): number {
     return this.windows.size;
@@ -42,11 +48,11 @@ export class WindowMap {
 
   hit(key: string, now: number, windowMs: number): Window {
     let win = this.windows.get(key);
-    if (win) this.windows.delete(key); // set again below: now the most recently seen
-    if (!win || win.resetAt <= now) win = { count: 0, resetAt: now + windowMs };
+    if (!win || win.resetAt <= now) {
+      win = { count: 0, resetAt: now + windowMs };
+      this.windows.set(key, win);
+    }
     win.count++;
-    this.windows.set(key, win);
-    if (this.windows.size > this.cap) this.windows.delete(this.windows.keys().next().value!);
     return win;
   }
 }
@@ -60,13 +66,15 @@ export function installRateLimit(app: FastifyInstance, w: Workflow, o: RateLimit
   const cap = o.maxKeys ?? 10_000;
   const limiter = { people: new WindowMap(cap), addresses: new WindowMap(cap) };
   const anonymousMax = o.anonymousMax ?? Math.ceil(o.max / 5);
+  const perPerson = new Map(Object.entries(o.perPerson ?? {}).map(([name, max]) => [identityKey(name), max]));
   app.addHook('onRequest', async (req, reply) => {
     const token = bearer(req);
     const actor = token ? await authenticate(w, token) : null;
     req.verifiedActor = actor;
     const now = Date.now();
-    const [win, max] = actor
-      ? [limiter.people.hit(identityKey(actor.name), now, o.windowMs), o.max]
+    const person = actor && identityKey(actor.name);
+    const [win, max] = person
+      ? [limiter.people.hit(person, now, o.windowMs), perPerson.get(person) ?? o.max]
       : [limiter.addresses.hit(req.ip, now, o.windowMs), anonymousMax];
     if (win.count > max) {
       reply.header('retry-after', Math.ceil((win.resetAt - now) / 1000));

@@ -19,7 +19,8 @@ export {
   listRequests,
   type RequestView,
 } from './requests.js';
-export { createToken, authenticate, revokeToken, listTokens } from './tokens.js';
+export { createToken, authenticate, revokeToken, listTokens, TOKEN_CACHE_MS } from './tokens.js';
+export { workerNice, WORKER_NICE } from './worker-priority.js';
 export { authorize, identityKey, samePerson, ROLES, SYSTEM_ACTOR, type Actor, type Role, type Action } from './roles.js';
 export { STATES, NEXT, type State } from './states.js';
 export { CATEGORIES, CATEGORY_NAMES, CreateRequestInput, ScopeInput, DecisionInput, parseInput } from './inputs.js';

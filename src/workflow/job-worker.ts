@@ -6,7 +6,8 @@
 // Watchdog (./worker-watchdog.ts) first, before the model stack loads (seconds of blocked main
 // thread): when the server dies, even by kill -9, the worker exits at once and the restarted server
 // resumes the job. And between training steps it checks that its runner's lease on the job still
-// runs (a frozen or cut-off runner cannot stop it): once it has ended, the worker exits.
+// runs (a frozen or cut-off runner cannot stop it): once it has ended, the worker exits. It runs at a
+// lower priority than the server (./worker-priority.ts).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentFreeMessage } from '../util/errors.js';
@@ -14,6 +15,7 @@ import type { WorkerMessage } from './job-runner.js';
 import type { LeaseTiming } from './job-lease.js';
 import type { JobProgress } from './jobs.js';
 import { LEASE_ENV, watchParent } from './worker-watchdog.js';
+import { lowerPriority, workerNice } from './worker-priority.js';
 
 const [jobId, flag, dataDir] = process.argv.slice(2);
 if (!jobId || flag !== '--data' || !dataDir || !process.send) {
@@ -23,6 +25,8 @@ if (!jobId || flag !== '--data' || !dataDir || !process.send) {
 const ORPHANED = 70;
 const LEASE_LOST = 71;
 const orphaned = watchParent(ORPHANED);
+// Before libtorch starts its threads: they inherit the lowered priority. The server stays responsive.
+lowerPriority(workerNice());
 
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.connected ? process.send!(m, () => res()) : res()));
 

@@ -50,14 +50,28 @@ function view(r: RequestsTable, history: Transition[]): RequestView {
   };
 }
 
+/** The request and its history in one query (one round trip: the status route is read the most). */
 async function load(trx: Trx | Workflow['store']['db'], id: string): Promise<RequestView> {
-  const r = await trx.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!r) throw new LetheError('NOT_FOUND', `request ${id}: no such request`);
-  const t = await trx.selectFrom('transitions').selectAll().where('request_id', '=', id).orderBy('seq').execute();
-  return view(
-    r,
-    t.map((x) => ({ from: x.from_state as State | null, to: x.to_state as State, actor: x.actor, at: x.at, reason: x.reason })),
-  );
+  const rows = await trx
+    .selectFrom('requests')
+    .leftJoin('transitions', 'transitions.request_id', 'requests.id')
+    .selectAll('requests')
+    .select([
+      'transitions.seq',
+      'transitions.from_state',
+      'transitions.to_state',
+      'transitions.actor',
+      'transitions.at',
+      'transitions.reason',
+    ])
+    .where('requests.id', '=', id)
+    .orderBy('transitions.seq')
+    .execute();
+  if (!rows.length) throw new LetheError('NOT_FOUND', `request ${id}: no such request`);
+  const history = rows
+    .filter((x) => x.seq !== null)
+    .map((x) => ({ from: x.from_state as State | null, to: x.to_state as State, actor: x.actor!, at: x.at!, reason: x.reason! }));
+  return view(rows[0]!, history);
 }
 
 export async function createRequest(w: Workflow, actor: Actor, body: unknown): Promise<RequestView> {

@@ -4,9 +4,11 @@
 // in another spelling ("Alice" beside "alice", compared as identityKey does) is refused, and a second
 // role for the same person needs `additionalRole` (an admin who also files requests, say). Revoked
 // tokens count: their names are in the history that four-eyes reads.
+// A verified token is cached for a few seconds (TOKEN_CACHE_MS): the status route is polled hard.
 import { randomBytes } from 'node:crypto';
 import { LetheError, invalidArgument } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
+import { LruMap } from '../util/lru-map.js';
 import { appendAudit, lockForWrite } from './audit.js';
 import { tokenRowDigest } from './audit-rows.js';
 import type { Workflow } from './context.js';
@@ -73,16 +75,45 @@ export async function createToken(w: Workflow, o: CreateTokenOptions, by: Actor 
   return { id, token, role: o.role, name: o.name };
 }
 
+/** How long a verified token is believed without asking the store again. A token revoked through
+ *  this process's workflow stops at once (the cache is cleared); one revoked elsewhere (the CLI,
+ *  another server on the same database) stops within this time. */
+export const TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_SIZE = 10_000;
+
+interface Verified {
+  actor: Actor;
+  until: number;
+}
+/** Valid tokens only, by sha256 (never the token itself), one cache per open store. */
+const verifiedTokens = new WeakMap<Workflow['store'], LruMap<string, Verified>>();
+
+function tokenCache(w: Workflow): LruMap<string, Verified> {
+  let c = verifiedTokens.get(w.store);
+  if (!c) verifiedTokens.set(w.store, (c = new LruMap(TOKEN_CACHE_SIZE)));
+  return c;
+}
+
 /** The actor behind a bearer token, or null for an unknown, malformed or revoked one. */
 export async function authenticate(w: Workflow, token: string | undefined): Promise<Actor | null> {
   if (!token || !/^lethe_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const hash = hashToken(token);
+  const cache = tokenCache(w);
+  const now = w.now().getTime();
+  const hit = cache.get(hash);
+  if (hit && hit.until > now) return hit.actor;
   const row = await w.store.db
     .selectFrom('tokens')
     .select(['id', 'role', 'name', 'revoked_at'])
-    .where('token_hash', '=', hashToken(token))
+    .where('token_hash', '=', hash)
     .executeTakeFirst();
-  if (!row || row.revoked_at || !isRole(row.role)) return null;
-  return { name: row.name, role: row.role, tokenId: row.id };
+  if (!row || row.revoked_at || !isRole(row.role)) {
+    cache.delete(hash);
+    return null;
+  }
+  const actor: Actor = Object.freeze({ name: row.name, role: row.role, tokenId: row.id });
+  cache.set(hash, { actor, until: now + TOKEN_CACHE_MS });
+  return actor;
 }
 
 export async function revokeToken(w: Workflow, id: string, by: Actor = SYSTEM_ACTOR): Promise<void> {
@@ -99,6 +130,7 @@ export async function revokeToken(w: Workflow, id: string, by: Actor = SYSTEM_AC
     if (!Number(r.numUpdatedRows)) throw new LetheError('NOT_FOUND', `tokens revoke: no active token '${id}'`);
     await appendAudit(trx, w, { actor: by.name, action: 'tokens.revoke', details: { tokenId: id } }, at);
   });
+  tokenCache(w).clear(); // revocations are rare: forget every verified token rather than look for this one
 }
 
 export async function listTokens(w: Workflow, by: Actor = SYSTEM_ACTOR): Promise<TokenInfo[]> {

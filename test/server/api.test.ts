@@ -291,6 +291,23 @@ test("a forged token with someone's id does not spend their budget; one person's
   }
 });
 
+test("a person's own budget (--rate-limit-for) is theirs only: not another person's, not a made-up token bearing their id", async () => {
+  const small = await buildServer(w, { rateLimit: { max: 2, anonymousMax: 2, perPerson: { Carol: 5 }, windowMs: 60_000 } });
+  try {
+    const codes = async (token: string, n: number, address?: string) => {
+      const out = [];
+      for (let i = 0; i < n; i++) out.push((await transparency(small, token, address)).statusCode);
+      return out;
+    };
+    assert.deepEqual(await codes(tok.carol!, 6), [200, 200, 200, 200, 200, 429], "carol's own 5, her name compared as one person");
+    assert.deepEqual(await codes(tok.bob!, 3), [200, 200, 429], 'bob keeps the default 2');
+    const carolId = /^lethe_([0-9a-f]{8})_/.exec(tok.carol!)![1]!;
+    assert.deepEqual(await codes(randomToken(carolId), 3, '10.3.0.1'), [401, 401, 429], "a forgery of carol's id gets the address's 2");
+  } finally {
+    await small.close();
+  }
+});
+
 test('the rate limit remembers a bounded number of callers, however many send requests', async () => {
   const small = await buildServer(w, { rateLimit: { max: 100, windowMs: 60_000, maxKeys: 50 } });
   try {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openWorkflow } from '../../src/workflow/index.js';
 import { migrationNames } from '../../src/workflow/store/migrations.js';
-import { openStore } from '../../src/workflow/store/open.js';
+import { cachingStatements, openStore } from '../../src/workflow/store/open.js';
+import { namedStatements } from '../../src/workflow/store/pg-named.js';
+import { postgresServer } from '../helpers/postgres-server.js';
 import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 
 after(closeStores);
@@ -92,3 +94,64 @@ test('deployment key files: private key and salt mode 0600; refused when others 
     await w.dispose();
   }
 });
+
+test("SQLite's statements are prepared once per SQL text, at most `max` kept, and one still iterating is not handed out", async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const conn = new Database(':memory:');
+  try {
+    let prepared = 0;
+    const counting = {
+      close: () => conn.close(),
+      prepare: (q: string) => {
+        prepared++;
+        return conn.prepare(q);
+      },
+    };
+    const db = cachingStatements(counting, 2);
+    db.prepare('create table t (x integer)').run([]);
+    for (let i = 0; i < 3; i++) db.prepare('insert into t values (?)').run([i]);
+    assert.equal(prepared, 2, 'the insert was prepared once for three rows');
+    const select = 'select x from t order by x';
+    const rows = db.prepare(select).iterate([]);
+    assert.deepEqual(rows.next().value, { x: 0 });
+    assert.deepEqual(db.prepare(select).all([]), [{ x: 0 }, { x: 1 }, { x: 2 }], 'a fresh statement beside the busy one');
+    assert.deepEqual([...rows], [{ x: 1 }, { x: 2 }], 'the first iteration is undisturbed');
+    assert.equal(prepared, 4);
+    db.prepare(select).all([]);
+    assert.equal(prepared, 4, 'no longer busy: reused');
+    db.prepare('select count(*) from t').all([]); // a third text: the insert, least recently used, goes
+    db.prepare('insert into t values (?)').run([3]);
+    assert.equal(prepared, 6, 'prepared again after it was dropped');
+  } finally {
+    if (conn.open) conn.close();
+  }
+});
+
+test(
+  'PostgreSQL: a query with parameters is prepared once per connection under a name; a changed table falls back to unnamed',
+  storeOptions('postgres'),
+  async () => {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: await (await postgresServer()).createDatabase(), max: 1 });
+    const client = await namedStatements(pool, 2).connect();
+    type Rows = { rows: Record<string, unknown>[] };
+    const q = (text: string, values: unknown[] = []) => client.query(text, values) as unknown as Promise<Rows>;
+    const prepared = async () => (await q('select statement from pg_prepared_statements order by statement')).rows.map((r) => r.statement);
+    try {
+      await q('create table t (id int, x text)');
+      await q("insert into t values (1, 'a')");
+      const select = 'select * from t where id = $1';
+      assert.deepEqual((await q(select, [1])).rows, [{ id: 1, x: 'a' }]);
+      assert.deepEqual((await q(select, [1])).rows, [{ id: 1, x: 'a' }]);
+      assert.deepEqual(await prepared(), [select], 'prepared once; a query without parameters is not');
+      await q('alter table t add column y int');
+      assert.deepEqual((await q(select, [1])).rows, [{ id: 1, x: 'a', y: null }], 'its cached plan no longer fits: run unnamed');
+      await q('select x from t where id = $1', [1]);
+      await q('select id from t where id = $1', [1]);
+      assert.deepEqual(await prepared(), [select, 'select x from t where id = $1'], 'at most 2 texts named');
+    } finally {
+      client.release();
+      await pool.end();
+    }
+  },
+);

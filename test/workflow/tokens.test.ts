@@ -1,8 +1,9 @@
-// Bearer tokens on every store: shown once, stored as sha256 only, revocable, malformed ones refused.
+// Bearer tokens on every store: shown once, stored as sha256 only, revocable, malformed ones refused;
+// a verified token is believed for TOKEN_CACHE_MS, a revocation through the same workflow at once.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticate, createToken, listTokens, revokeToken } from '../../src/workflow/index.js';
-import { hashToken } from '../../src/workflow/tokens.js';
+import { hashToken, TOKEN_CACHE_MS } from '../../src/workflow/tokens.js';
 import { closeStores, freshWorkflow, STORE_KINDS, storeOptions } from './stores.js';
 
 after(closeStores);
@@ -34,6 +35,49 @@ for (const kind of STORE_KINDS) {
           createToken(w, { role: 'admin', name: 'x' }, { name: 'alice', role: 'requester' }),
           /tokens.manage: role 'requester'/,
         );
+      } finally {
+        await w.dispose();
+      }
+    });
+
+    test('a verified token is cached: revoked here it stops at once, revoked by another process within TOKEN_CACHE_MS', async () => {
+      let t = Date.UTC(2026, 0, 1);
+      const w = await freshWorkflow(kind, { now: () => new Date(t) });
+      // Another process on the same database (the CLI, a second server): its own store, its own cache.
+      const other = { ...w, store: { ...w.store } };
+      try {
+        const a = await createToken(w, { role: 'auditor', name: 'carol' });
+        const b = await createToken(w, { role: 'auditor', name: 'dave' });
+        for (const x of [a, b]) assert.equal((await authenticate(w, x.token))?.tokenId, x.id, 'verified, now cached');
+        /** How many queries `fn` starts on `wf`'s store. */
+        const queries = async (wf: typeof w, fn: () => Promise<unknown>) => {
+          const before = wf.store.db;
+          let n = 0;
+          wf.store.db = new Proxy(before, {
+            get: (o, k) => {
+              if (k === 'selectFrom') n++;
+              const v = Reflect.get(o, k) as unknown;
+              return typeof v === 'function' ? v.bind(o) : v;
+            },
+          });
+          try {
+            await fn();
+          } finally {
+            wf.store.db = before;
+          }
+          return n;
+        };
+        assert.equal(await queries(w, () => authenticate(w, a.token)), 0, 'a cached token costs no query');
+        assert.equal(await queries(other, () => authenticate(other, a.token)), 1, 'another process verifies it itself');
+
+        await revokeToken(other, a.id);
+        assert.equal((await authenticate(w, a.token))?.tokenId, a.id, 'revoked elsewhere: still believed, for at most TOKEN_CACHE_MS');
+        t += TOKEN_CACHE_MS;
+        assert.equal(await authenticate(w, a.token), null, 'revoked elsewhere: refused once the cache entry expires');
+        assert.equal((await authenticate(w, b.token))?.tokenId, b.id, 'an unrevoked token verifies again');
+
+        await revokeToken(w, b.id);
+        assert.equal(await authenticate(w, b.token), null, 'revoked through this workflow: refused at once');
       } finally {
         await w.dispose();
       }
