@@ -236,6 +236,16 @@ interface OursJob {
   losses: { loss: number; forget?: number; retain?: number }[];
 }
 
+/** The losses a run's train_log.jsonl records, step by step. */
+function loggedLosses(outDir: string): { loss: number; forget?: number; retain?: number }[] {
+  return readFileSync(join(outDir, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .filter((e) => typeof e.loss === 'number')
+    .map((e) => ({ loss: e.loss!, forget: e.forget, retain: e.retain }));
+}
+
 async function oursJob(p: Paths, outDir: string, steps: number, lora?: LoraConfig, lr = LR, checkpointEvery?: number): Promise<OursJob> {
   const stamps: number[] = [];
   const t0 = now();
@@ -258,12 +268,7 @@ async function oursJob(p: Paths, outDir: string, steps: number, lora?: LoraConfi
     },
   });
   const total = now() - t0;
-  const losses = readFileSync(join(outDir, 'train_log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>)
-    .filter((e) => typeof e.loss === 'number')
-    .map((e) => ({ loss: e.loss!, forget: e.forget, retain: e.retain }));
+  const losses = loggedLosses(outDir);
   rmSync(outDir, { recursive: true, force: true });
   return {
     total_s: total,
@@ -294,12 +299,7 @@ function cliJob(p: Paths, outDir: string, steps: number): Promise<OursJob & { pr
     child.on('exit', (code) => {
       const total = now() - t0;
       if (code !== 0) return rej(new Error(`lethe forget exited ${code}:\n${err.slice(-2000)}`));
-      const losses = readFileSync(join(outDir, 'train_log.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, number>)
-        .filter((e) => typeof e.loss === 'number')
-        .map((e) => ({ loss: e.loss!, forget: e.forget, retain: e.retain }));
+      const losses = loggedLosses(outDir);
       rmSync(outDir, { recursive: true, force: true });
       res({ total_s: total, loop_s: NaN, outside_loop_s: NaN, step_s: stamps.slice(1).map((t, i) => t - stamps[i]!), losses, processes });
     });

@@ -5,7 +5,7 @@ import type { Tensor } from '../torch/index.js';
 import type { ModelConfig } from './config.js';
 import { KVCache } from './cache.js';
 import { attend, attentionBias } from './attention.js';
-import { CausalLM, type ForwardOptions, type ForwardOutput, type LinearSpec } from './model.js';
+import { DecoderLM, type ForwardOptions, type LinearSpec, type TrunkOutput } from './model.js';
 import { activation } from './activations.js';
 import { LetheError } from '../util/errors.js';
 
@@ -28,7 +28,7 @@ export function gpt2Shapes(c: ModelConfig): Map<string, number[]> {
   return m;
 }
 
-export class GPT2LMHeadModel extends CausalLM {
+export class GPT2LMHeadModel extends DecoderLM {
   private readonly modules: Map<string, LinearSpec>;
   private readonly act: (x: Tensor) => Tensor;
 
@@ -73,7 +73,7 @@ export class GPT2LMHeadModel extends CausalLM {
   }
 
   /** The decoder up to the final norm: its output [B, T, H], the cache and the hidden states. */
-  private trunk(inputIds: Tensor, options: ForwardOptions): { last: Tensor; pastKeyValues: KVCache | null; hiddenStates: Tensor[] | null } {
+  protected trunk(inputIds: Tensor, options: ForwardOptions): TrunkOutput {
     const c = this.config;
     if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);
     const [batch, seq] = inputIds.shape as [number, number];
@@ -118,15 +118,5 @@ export class GPT2LMHeadModel extends CausalLM {
       pastKeyValues: options.useCache ? new KVCache(cache) : null,
       hiddenStates: options.outputHiddenStates ? hidden : null,
     };
-  }
-
-  forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
-    const { last, ...rest } = this.trunk(inputIds, options);
-    return { logits: this.lin('lm_head', last), ...rest }; // [B, T, V]
-  }
-
-  override logitsAt(inputIds: Tensor, positions: Tensor, options: ForwardOptions = {}): Tensor {
-    const { last } = this.trunk(inputIds, options);
-    return this.lin('lm_head', last.reshape([-1, this.config.hiddenSize]).indexSelect(0, positions)); // [N, V]
   }
 }

@@ -6,7 +6,7 @@ import type { ModelConfig } from './config.js';
 import { KVCache } from './cache.js';
 import { attend, attentionBias, repeatKv } from './attention.js';
 import { applyRope, ropeCosSin, ropeInvFreq } from './rope.js';
-import { CausalLM, type ForwardOptions, type ForwardOutput, type LinearSpec } from './model.js';
+import { DecoderLM, type ForwardOptions, type LinearSpec, type TrunkOutput } from './model.js';
 import { activation } from './activations.js';
 import { LetheError } from '../util/errors.js';
 
@@ -40,7 +40,7 @@ export function llamaShapes(c: ModelConfig): Map<string, number[]> {
   return m;
 }
 
-export class LlamaForCausalLM extends CausalLM {
+export class LlamaForCausalLM extends DecoderLM {
   private readonly invFreq: Tensor;
   private readonly modules: Map<string, LinearSpec>;
   private readonly act: (x: Tensor) => Tensor;
@@ -88,7 +88,7 @@ export class LlamaForCausalLM extends CausalLM {
   }
 
   /** The decoder up to the final norm: its output [B, T, H], the cache and the hidden states. */
-  private trunk(inputIds: Tensor, options: ForwardOptions): { last: Tensor; pastKeyValues: KVCache | null; hiddenStates: Tensor[] | null } {
+  protected trunk(inputIds: Tensor, options: ForwardOptions): TrunkOutput {
     const c = this.config;
     const [batch, seq] = inputIds.shape as [number, number];
     if (inputIds.ndim !== 2) throw new LetheError('BAD_INPUT', `inputIds must be [batch, seq], got [${inputIds.shape}]`);
@@ -133,16 +133,6 @@ export class LlamaForCausalLM extends CausalLM {
       pastKeyValues: options.useCache ? new KVCache(cache) : null,
       hiddenStates: options.outputHiddenStates ? hidden : null,
     };
-  }
-
-  forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
-    const { last, ...rest } = this.trunk(inputIds, options);
-    return { logits: this.lin('lm_head', last), ...rest }; // [B, T, V]
-  }
-
-  override logitsAt(inputIds: Tensor, positions: Tensor, options: ForwardOptions = {}): Tensor {
-    const { last } = this.trunk(inputIds, options);
-    return this.lin('lm_head', last.reshape([-1, this.config.hiddenSize]).indexSelect(0, positions)); // [N, V]
   }
 
   lensLogits(hidden: Tensor): Tensor {

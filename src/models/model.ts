@@ -224,3 +224,30 @@ export abstract class CausalLM {
     this.params.clear();
   }
 }
+
+/** What a decoder gives before its LM head: the last layer's output after the final norm [B, T, H]. */
+export interface TrunkOutput {
+  last: Tensor;
+  pastKeyValues: KVCache | null;
+  hiddenStates: Tensor[] | null;
+}
+
+/** A causal LM with one decoder and one LM head (Llama, GPT-2): forward and logitsAt both read the
+ *  decoder's output, the latter projecting only the named positions. */
+export abstract class DecoderLM extends CausalLM {
+  protected abstract trunk(inputIds: Tensor, options: ForwardOptions): TrunkOutput;
+
+  forward(inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
+    const { last, ...rest } = this.trunk(inputIds, options);
+    return { logits: this.headLogits(last), ...rest }; // [B, T, V]
+  }
+
+  override logitsAt(inputIds: Tensor, positions: Tensor, options: ForwardOptions = {}): Tensor {
+    const { last } = this.trunk(inputIds, options);
+    return this.headLogits(last.reshape([-1, this.config.hiddenSize]).indexSelect(0, positions)); // [N, V]
+  }
+
+  private headLogits(x: Tensor): Tensor {
+    return this.linear('lm_head', x, this.linearModules().get('lm_head')!);
+  }
+}

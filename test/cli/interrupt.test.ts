@@ -20,6 +20,23 @@ const forgetFile = writeJsonl(
 );
 const args = (out: string) => npoArgs(model, forgetFile, '--no-retain', '--steps', '60', '--batch-size', '2', '--out', out);
 
+/** The steps a run's train_log.jsonl records, in order. */
+function loggedSteps(out: string): number[] {
+  return readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { step?: number }).step)
+    .filter((x): x is number => x !== undefined);
+}
+
+/** The resumed run logged each of its 60 steps once and ended with the weights of `straight`. */
+function assertResumedExactly(out: string, straight: string, what: string): void {
+  const steps = loggedSteps(out);
+  assert.deepEqual(steps, [...new Set(steps)], 'each step logged once');
+  assert.equal(steps.at(-1), 60);
+  assert.equal(sha256File(join(out, 'model.safetensors')), sha256File(join(straight, 'model.safetensors')), what);
+}
+
 /** Runs the CLI and sends `signal` once stderr shows `when`; resolves with the exit code and stderr. */
 function interruptAt(argv: string[], when: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -62,18 +79,7 @@ test('Ctrl-C: checkpoint and resume command; rerun refused with the reason; resu
   const resumed = runCli([...args(out), '--resume']);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming from step \d+/);
-  const steps = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { step?: number }).step)
-    .filter((x) => x !== undefined);
-  assert.deepEqual(steps, [...new Set(steps)], 'each step logged once');
-  assert.equal(steps.at(-1), 60);
-  assert.equal(
-    sha256File(join(out, 'model.safetensors')),
-    sha256File(join(straight, 'model.safetensors')),
-    'resumed = never interrupted, bit for bit',
-  );
+  assertResumedExactly(out, straight, 'resumed = never interrupted, bit for bit');
 
   const finished = runCli([...args(out), '--resume']);
   assert.notEqual(finished.status, 0);
@@ -88,11 +94,7 @@ test('a run killed outright resumes from its last periodic checkpoint and logs e
   const resumed = runCli([...args(out), '--resume']);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming from step (15|30)/);
-  const steps = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { step?: number }).step)
-    .filter((x) => x !== undefined);
+  const steps = loggedSteps(out);
   assert.deepEqual(steps, [...new Set(steps)], `each step logged once: ${steps.join(',')}`);
   assert.equal(steps.at(-1), 60);
 });
@@ -110,16 +112,5 @@ test('Ctrl-C on a data-parallel run: every rank stops after the same step, one m
   assert.ok(existsSync(join(out, 'checkpoint', 'trainer_state.json')));
   const resumed = runCli([...dp(out), '--resume']);
   assert.equal(resumed.status, 0, resumed.stderr);
-  const steps = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { step?: number }).step)
-    .filter((x) => x !== undefined);
-  assert.deepEqual(steps, [...new Set(steps)], 'each step logged once');
-  assert.equal(steps.at(-1), 60);
-  assert.equal(
-    sha256File(join(out, 'model.safetensors')),
-    sha256File(join(straight, 'model.safetensors')),
-    '2 processes: resumed = never interrupted, bit for bit',
-  );
+  assertResumedExactly(out, straight, '2 processes: resumed = never interrupted, bit for bit');
 });

@@ -28,8 +28,8 @@ function runnerOn(w: TestWorkflow, lines: string[] = [], concurrency = 1): JobRu
   });
 }
 
-/** A job submitted through `via` (which runs none) and running under `holder`; its worker's pid. */
-async function runningUnder(w: TestWorkflow, via: JobRunner, holder: JobRunner): Promise<{ id: string; pid: number }> {
+/** A GradAscent job of an approved request, submitted through `via`. */
+async function submitted(w: TestWorkflow, via: JobRunner): Promise<{ id: string }> {
   const s = setup(w.dataDir);
   const request = await approved(w, s.forgetFile);
   const body = {
@@ -38,7 +38,12 @@ async function runningUnder(w: TestWorkflow, via: JobRunner, holder: JobRunner):
     method: 'GradAscent',
     policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] },
   };
-  const { id } = await via.submit(root, request, body);
+  return via.submit(root, request, body);
+}
+
+/** A job submitted through `via` (which runs none) and running under `holder`; its worker's pid. */
+async function runningUnder(w: TestWorkflow, via: JobRunner, holder: JobRunner): Promise<{ id: string; pid: number }> {
+  const { id } = await submitted(w, via);
   await holder.start();
   const row = await until('the job to run', async () => {
     const r = await w.store.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -118,15 +123,7 @@ test('a cancel asked while the holder was dead is carried out by the next claim,
   const lines: string[] = [];
   const [front, next] = [runnerOn(w, [], 0), runnerOn(w, lines)];
   try {
-    const s = setup(w.dataDir);
-    const request = await approved(w, s.forgetFile);
-    const body = {
-      model: 'model',
-      forgetFile: s.forgetFile,
-      method: 'GradAscent',
-      policy: { checks: [{ metric: 'forget_Q_A_Prob', max: 1 }] },
-    };
-    const { id } = await front.submit(root, request, body);
+    const { id } = await submitted(w, front);
     // Held by a runner killed with -9 (its lease ran out a second ago), then cancelled on another server.
     assert.equal((await claimNext(w, 'dead/1/1/x', -1000))?.row.id, id);
     const asked = await front.cancel(root, id).catch((err: Error) => err);
