@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""scipy references for LiRA's statistics (src/eval/lira.ts, src/eval/stats.ts normLogPdf/normLogSf):
+per record the mean and standard deviation (ddof 0) of the IN and OUT shadow scores, per record or
+one pooled sigma per side (the root of the mean per-record variance); the online statistic
+norm.logpdf(x, mu_in, sd_in) - norm.logpdf(x, mu_out, sd_out) and the offline one-sided p-value
+norm.sf(x, mu_out, sd_out) (and logsf); LiRA's score logit(exp(-loss)); norm.logsf far in both tails.
+usage: /usr/bin/python3 test/eval/ref/make_lira_reference.py"""
+import json, os
+import numpy as np
+import scipy
+from scipy import stats, special
+
+rng = np.random.default_rng(11)
+cases = []
+for name, records, shadows, variance in [('per-record', 12, 16, 'record'), ('pooled', 10, 6, 'global'), ('odd', 7, 5, 'record')]:
+    losses = rng.uniform(0.05, 4.0, (records, shadows))
+    member = np.zeros((records, shadows), dtype=bool)
+    for r in range(records):
+        member[r, rng.permutation(shadows)[: shadows // 2]] = True
+    losses[member] *= 0.6  # shadows that trained on a record have a lower loss on it
+    scores = special.logit(np.exp(-losses))
+    target_loss = rng.uniform(0.02, 4.0, records)
+    x = special.logit(np.exp(-target_loss))
+    ins = [scores[r, member[r]] for r in range(records)]
+    outs = [scores[r, ~member[r]] for r in range(records)]
+    mu_in = np.array([a.mean() for a in ins]); mu_out = np.array([a.mean() for a in outs])
+    if variance == 'record':
+        sd_in = np.array([a.std() for a in ins]); sd_out = np.array([a.std() for a in outs])
+    else:
+        sd_in = np.full(records, np.sqrt(np.mean([a.var() for a in ins])))
+        sd_out = np.full(records, np.sqrt(np.mean([a.var() for a in outs])))
+    cases.append({'name': name, 'variance': variance, 'losses': losses.tolist(), 'member': member.tolist(),
+                  'scores': scores.tolist(), 'target_loss': target_loss.tolist(), 'target_score': x.tolist(),
+                  'mu_in': mu_in.tolist(), 'sd_in': sd_in.tolist(), 'mu_out': mu_out.tolist(), 'sd_out': sd_out.tolist(),
+                  'lambda': (stats.norm.logpdf(x, mu_in, sd_in) - stats.norm.logpdf(x, mu_out, sd_out)).tolist(),
+                  'p_offline': stats.norm.sf(x, mu_out, sd_out).tolist(),
+                  'logp_offline': stats.norm.logsf(x, mu_out, sd_out).tolist()})
+zs = [-30.0, -8.0, -3.0, -1.2, -0.1, 0.0, 0.3, 1.0, 2.0, 3.52, 3.55, 5.0, 8.0, 12.5, 20.0, 37.0, 40.0, 60.0]
+tail = [{'x': z * 1.7 + 0.4, 'mu': 0.4, 'sd': 1.7, 'logsf': float(stats.norm.logsf(z * 1.7 + 0.4, 0.4, 1.7)),
+         'logpdf': float(stats.norm.logpdf(z * 1.7 + 0.4, 0.4, 1.7))} for z in zs]
+json.dump({'note': f'scipy {scipy.__version__}', 'cases': cases, 'tail': tail},
+          open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lira_reference.json'), 'w'), indent=1)
+print([(c['name'], round(c['lambda'][0], 4), c['p_offline'][0]) for c in cases], tail[-1])
