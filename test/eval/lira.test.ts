@@ -15,6 +15,7 @@ import { shadowMembers, type ShadowSpec } from '../../src/eval/shadows.js';
 import { requireRepoFixture } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/cli.js';
 import { tinyModel, writeJsonl } from '../unlearn/tiny.js';
 
 interface Case {
@@ -108,18 +109,19 @@ test('--mia lira end to end: a model trained on the forget records is identified
   const tmp = tempDir('lethe-lira-');
   // Records of random syllables: what a shadow learns about one says nothing about another.
   const syl = ['ka', 'lo', 'mi', 'ru', 'te', 'zo', 'pa', 'ne', 'vi', 'su', 'do', 'ge'];
-  const word = (k: number, j: number) => syl[(k * 7 + j * 5) % 12]! + syl[(k * 3 + j * 11 + 1) % 12]! + syl[(k + j * 7 + 2) % 12]!;
-  const rows = Array.from({ length: 16 }, (_, k) => ({ question: `Code ${k}?`, answer: `${word(k, 0)} ${word(k, 1)} ${word(k, 2)}` }));
+  const answer = (k: number) =>
+    `${syl[k % 12]}${syl[(5 * k + 3 + Math.floor(k / 12)) % 12]} ${syl[(7 * k + 1 + 2 * Math.floor(k / 12)) % 12]}${syl[(11 * k + 4) % 12]}`;
+  const rows = Array.from({ length: 16 }, (_, k) => ({ question: `C${k}?`, answer: answer(k) }));
   const base = tinyModel(
     tmp,
     1,
-    rows.flatMap((r) => [r.question, r.answer]),
+    rows.map((r) => `Question: ${r.question}\nAnswer: ${r.answer}`),
   );
   const files = {
     forget: writeJsonl(join(tmp, 'forget.jsonl'), rows.slice(0, 8)),
     holdout: writeJsonl(join(tmp, 'holdout.jsonl'), rows.slice(8)),
   };
-  const training = { epochs: 40, lr: 3e-3, batchSize: 8, seed: 0 };
+  const training = { epochs: 80, lr: 1e-2, batchSize: 8, seed: 0 };
   const target = join(tmp, 'target');
   await finetune({ modelDir: base, dataFiles: [files.forget], outDir: target, ...training, seed: 9, report: () => {} });
   const shadows: ShadowSpec = { count: 4, baseDir: base, ...training };
@@ -131,10 +133,13 @@ test('--mia lira end to end: a model trained on the forget records is identified
   const t = await run(target);
   const identified = t.results.get('mia_lira_identified')!;
   const auc = t.results.get('mia_lira')!;
-  assert.equal(lines.filter((l) => /shadow \d\/4: trained/.test(l)).length, 4);
+  assert.equal(lines.filter((l) => /shadow \d\/4: trained/.test(l)).length, shadows.count);
   assert.ok(auc.aggValue! > 0.9, `AUC ${auc.aggValue}`);
-  assert.ok(identified.aggValue! >= 4, `identified ${identified.aggValue} of 8 (${JSON.stringify(identified.valueByIndex)})`);
-  assert.equal((identified.extra as { holdout_identified: number }).holdout_identified, 0);
+  assert.ok(identified.aggValue! >= 6, `identified ${identified.aggValue} of 8 (${JSON.stringify(identified.valueByIndex)})`);
+  // The target is not a shadow (trained on exactly the forget half, not a random one): a holdout record
+  // that resembles the forget records may stand out too (1 of 8 here); the same rule flags far fewer.
+  const holdoutIdentified = (identified.extra as { holdout_identified: number }).holdout_identified;
+  assert.ok(holdoutIdentified <= 2, `holdout identified ${holdoutIdentified}`);
   const perRecord = identified.valueByIndex!['0']!;
   assert.deepEqual(Object.keys(perRecord).sort(), [
     'identified',
@@ -147,14 +152,33 @@ test('--mia lira end to end: a model trained on the forget records is identified
     'sd_in',
     'sd_out',
   ]);
+  const flagged = Object.values(identified.valueByIndex!).filter((v) => v.identified);
+  assert.equal(flagged.length, identified.aggValue);
+  for (const v of flagged) assert.ok((v.p_offline as number) < 0.05 / 8);
   assert.ok(!JSON.stringify(t.eval).includes(rows[0]!.answer), 'no record text in EVAL.json');
 
   lines.length = 0;
   const b = await run(base);
-  assert.equal(lines.filter((l) => /shadow \d\/4: cached/.test(l)).length, 4, lines.join('\n'));
+  assert.equal(lines.filter((l) => /shadow \d\/4: cached/.test(l)).length, shadows.count, lines.join('\n'));
   assert.equal(b.results.get('mia_lira_identified')!.aggValue, 0);
 
   const none = await evaluate({ modelDir: base, files, cacheDir: null, metrics: ['mia_lira_identified'], log: () => {} });
   assert.equal(none.results.get('mia_lira_identified')!.aggValue, null);
   assert.match(none.results.get('mia_lira_identified')!.reason!, /--mia lira --shadows K/);
+});
+
+test('lethe eval refuses shadow flags without --mia lira, another attack, a missing base and a bad --shadow-train, naming the flag', () => {
+  const args = ['eval', '--model', 'm', '--forget', 'f.jsonl', '--out', 'o'];
+  const cases: [string[], RegExp][] = [
+    [['--shadows', '4'], /--shadows, --shadow-base, --shadow-data and --shadow-train go with --mia lira/],
+    [['--mia', 'loss'], /'--mia' must be 'lira', got 'loss'/],
+    [['--mia', 'lira'], /--mia lira needs --shadow-base DIR/],
+    [['--mia', 'lira', '--shadow-base', 'b', '--shadow-train', 'lr=0'], /--shadow-train: 'lr' must be a positive number, got '0'/],
+    [['--mia', 'lira', '--shadow-base', 'b', '--shadow-train', 'steps=3'], /unknown key 'steps' \(expected epochs, lr, batch, seed\)/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = runCli([...args, ...extra]);
+    assert.equal(r.status, 1, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
 });

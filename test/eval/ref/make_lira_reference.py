@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """scipy references for LiRA's statistics (src/eval/lira.ts, src/eval/stats.ts normLogPdf/normLogSf):
-per record the mean and standard deviation (ddof 0) of the IN and OUT shadow scores, per record or
+per record the mean and standard deviation (ddof 1) of the IN and OUT shadow scores, per record or
 one pooled sigma per side (the root of the mean per-record variance); the online statistic
 norm.logpdf(x, mu_in, sd_in) - norm.logpdf(x, mu_out, sd_out) and the offline one-sided p-value
-norm.sf(x, mu_out, sd_out) (and logsf); LiRA's score logit(exp(-loss)); norm.logsf far in both tails.
+norm.sf(x, mu_out, sd_out * sqrt(1 + 1 / n_out)) (and logsf; the predictive spread of a new OUT score); LiRA's score logit(exp(-loss)); norm.logsf far in both tails.
 usage: /usr/bin/python3 test/eval/ref/make_lira_reference.py"""
 import json, os
 import numpy as np
@@ -25,16 +25,18 @@ for name, records, shadows, variance in [('per-record', 12, 16, 'record'), ('poo
     outs = [scores[r, ~member[r]] for r in range(records)]
     mu_in = np.array([a.mean() for a in ins]); mu_out = np.array([a.mean() for a in outs])
     if variance == 'record':
-        sd_in = np.array([a.std() for a in ins]); sd_out = np.array([a.std() for a in outs])
+        sd_in = np.array([a.std(ddof=1) for a in ins]); sd_out = np.array([a.std(ddof=1) for a in outs])
     else:
-        sd_in = np.full(records, np.sqrt(np.mean([a.var() for a in ins])))
-        sd_out = np.full(records, np.sqrt(np.mean([a.var() for a in outs])))
+        sd_in = np.full(records, np.sqrt(np.mean([a.var(ddof=1) for a in ins])))
+        sd_out = np.full(records, np.sqrt(np.mean([a.var(ddof=1) for a in outs])))
+    n_out = np.array([len(a) for a in outs])
+    sd_pred = sd_out * np.sqrt(1 + 1 / n_out)
     cases.append({'name': name, 'variance': variance, 'losses': losses.tolist(), 'member': member.tolist(),
                   'scores': scores.tolist(), 'target_loss': target_loss.tolist(), 'target_score': x.tolist(),
                   'mu_in': mu_in.tolist(), 'sd_in': sd_in.tolist(), 'mu_out': mu_out.tolist(), 'sd_out': sd_out.tolist(),
                   'lambda': (stats.norm.logpdf(x, mu_in, sd_in) - stats.norm.logpdf(x, mu_out, sd_out)).tolist(),
-                  'p_offline': stats.norm.sf(x, mu_out, sd_out).tolist(),
-                  'logp_offline': stats.norm.logsf(x, mu_out, sd_out).tolist()})
+                  'p_offline': stats.norm.sf(x, mu_out, sd_pred).tolist(),
+                  'logp_offline': stats.norm.logsf(x, mu_out, sd_pred).tolist()})
 zs = [-30.0, -8.0, -3.0, -1.2, -0.1, 0.0, 0.3, 1.0, 2.0, 3.52, 3.55, 5.0, 8.0, 12.5, 20.0, 37.0, 40.0, 60.0]
 tail = [{'x': z * 1.7 + 0.4, 'mu': 0.4, 'sd': 1.7, 'logsf': float(stats.norm.logsf(z * 1.7 + 0.4, 0.4, 1.7)),
          'logpdf': float(stats.norm.logpdf(z * 1.7 + 0.4, 0.4, 1.7))} for z in zs]
