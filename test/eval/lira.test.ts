@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate } from '../../src/index.js';
+import { getMetric, needKey, type ItemStats, type MetricContext, type Need } from '../../src/eval/metrics/index.js';
 import { fitRecords, liraScore, offlineLogP, onlineStatistic, tprAtFpr } from '../../src/eval/lira.js';
 import { normLogPdf, normLogSf } from '../../src/eval/stats.js';
 import { finetune } from '../../src/train/finetune.js';
-import { shadowMembers, type ShadowSpec } from '../../src/eval/shadows.js';
+import { shadowMembers, type ShadowLosses, type ShadowSpec } from '../../src/eval/shadows.js';
 import { requireRepoFixture } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -37,6 +38,15 @@ interface Case {
 const ref = JSON.parse(readFileSync(requireRepoFixture('eval', 'ref', 'lira_reference.json'), 'utf8')) as {
   cases: Case[];
   tail: { x: number; mu: number; sd: number; logsf: number; logpdf: number }[];
+  metric: {
+    forget: number[];
+    holdout: number[];
+    auc: number;
+    auc_offline: number;
+    identified: number;
+    holdout_identified: number;
+    identified_without_bonferroni: number;
+  };
 };
 
 for (const c of ref.cases) {
@@ -79,6 +89,33 @@ for (const c of ref.cases) {
     assertClose(logP.map(Math.exp), c.p_offline, { atol: 1e-15, rtol: 1e-9, what: 'p offline' });
   });
 }
+
+test("mia_lira and mia_lira_identified on the 'metric' case: scikit-learn's AUC, the Bonferroni count of scipy's p-values", async () => {
+  const c = ref.cases.find((x) => x.name === 'metric')!;
+  const m = ref.metric;
+  // A one-token sequence whose log-probability is −loss has mean NLL = loss.
+  const stats = (rs: number[]): ItemStats[] =>
+    rs.map((r) => ({ true: { logProbs: [-c.target_loss[r]!], hits: [false], eos: false }, text: '' }));
+  const side = (rs: number[]) => ({ loss: rs.map((r) => c.losses[r]!), member: rs.map((r) => c.member[r]!) });
+  const values: Record<string, unknown> = {
+    'stats:forget': stats(m.forget),
+    'stats:holdout': stats(m.holdout),
+    shadows: { count: c.losses[0]!.length, forget: side(m.forget), holdout: side(m.holdout) } satisfies ShadowLosses,
+  };
+  const ctx = { get: async (n: Need) => values[needKey(n)], set: () => ({}) } as unknown as MetricContext;
+  const auc = await getMetric('mia_lira').compute(ctx);
+  assertClose(auc.aggValue, m.auc, { atol: 1e-12, what: 'mia_lira' });
+  assertClose((auc.extra as { auc_offline: number }).auc_offline, m.auc_offline, { atol: 1e-12, what: 'mia_lira auc_offline' });
+  const identified = await getMetric('mia_lira_identified').compute(ctx);
+  assert.notEqual(m.identified, m.identified_without_bonferroni, 'the fixture has a record between α/n and α');
+  assert.equal(identified.aggValue, m.identified);
+  assert.equal((identified.extra as { holdout_identified: number }).holdout_identified, m.holdout_identified);
+  assertClose(
+    Object.values(identified.valueByIndex!).map((v) => v.log10_p_offline),
+    m.forget.map((r) => c.logp_offline[r]! / Math.LN10),
+    { atol: 1e-12, rtol: 1e-9, what: 'log10 p' },
+  );
+});
 
 test("normal log-sf and log-pdf from z = -30 to 60: scipy's, the far tail included", () => {
   for (const t of ref.tail) {

@@ -28,13 +28,8 @@ interface Side {
   logP: number[];
 }
 
-function side(stats: QaStats, shadows: ShadowSide, variance: 'record' | 'global'): Side {
+function side(stats: QaStats, fits: RecordFit[]): Side {
   const score = stats.map((x) => liraScore(avgLoss(x.true)));
-  const fits = fitRecords(
-    shadows.loss.map((row) => row.map(liraScore)),
-    shadows.member,
-    variance,
-  );
   return {
     score,
     fits,
@@ -46,8 +41,19 @@ function side(stats: QaStats, shadows: ShadowSide, variance: 'record' | 'global'
 async function analyse(ctx: MetricContext) {
   const shadows = await ctx.get<ShadowLosses>(SHADOWS);
   const variance: 'record' | 'global' = shadows.count < GLOBAL_VARIANCE_BELOW ? 'global' : 'record';
-  const forget = side(await ctx.get<QaStats>(MIA_FORGET), shadows.forget, variance);
-  const holdout = side(await ctx.get<QaStats>(MIA_HOLDOUT), shadows.holdout, variance);
+  // One fit over every candidate record, so that a pooled σ is pooled over the whole pool.
+  const all: ShadowSide = {
+    loss: [...shadows.forget.loss, ...shadows.holdout.loss],
+    member: [...shadows.forget.member, ...shadows.holdout.member],
+  };
+  const fits = fitRecords(
+    all.loss.map((row) => row.map(liraScore)),
+    all.member,
+    variance,
+  );
+  const nForget = shadows.forget.loss.length;
+  const forget = side(await ctx.get<QaStats>(MIA_FORGET), fits.slice(0, nForget));
+  const holdout = side(await ctx.get<QaStats>(MIA_HOLDOUT), fits.slice(nForget));
   const logAlpha = Math.log(ALPHA / forget.score.length);
   const tpr = Object.fromEntries(FPRS.map((f) => [String(f), tprAtFpr(forget.lambda, holdout.lambda, f)]));
   const valueByIndex = Object.fromEntries(
@@ -91,7 +97,10 @@ defineMetric({
       a.forget.lambda.map((l) => -l),
       a.holdout.lambda.map((l) => -l),
     );
-    return { ...r, valueByIndex: a.valueByIndex, extra: { ...r.extra, ...a.shared } };
+    // The offline statistic ranks too: a model trained harder than the IN shadows can score past μ_in,
+    // where Λ falls again while the offline p only gets smaller.
+    const aucOffline = r.aggValue === null ? null : miaResult(a.forget.logP, a.holdout.logP).aggValue;
+    return { ...r, valueByIndex: a.valueByIndex, extra: { ...r.extra, ...a.shared, auc_offline: aucOffline } };
   },
 });
 
