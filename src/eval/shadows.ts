@@ -16,7 +16,7 @@ import { loadModel } from '../models/load.js';
 import type { CausalLM } from '../models/model.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { encodeRows, readRows, type DataRow } from '../train/examples.js';
-import { finetuneModel } from '../train/finetune.js';
+import { finetuneLoaded } from '../train/finetune.js';
 import { finishedRun, hasCheckpoint } from '../train/loop.js';
 import type { PromptFormat } from '../train/prompt.js';
 import { Rng } from '../data/rng.js';
@@ -155,10 +155,8 @@ async function trainAndScore(spec: ShadowSpec, run: ShadowRun, dir: string, k: n
   try {
     const tok = loadTokenizer(spec.baseDir);
     const examples = await encodeRows(tok, rows, { format: run.format, maxLength: model.config.maxPositionEmbeddings });
-    for (const p of model.parameters()) p.requiresGrad = true;
-    model.train();
     // An interrupted shadow resumes from its checkpoint; a finished one is its cached weights (above).
-    await finetuneModel(model, examples, {
+    await finetuneLoaded(model, examples, {
       outDir: dir,
       epochs: spec.epochs,
       lr: spec.lr,
@@ -168,7 +166,6 @@ async function trainAndScore(spec: ShadowSpec, run: ShadowRun, dir: string, k: n
       resume: hasCheckpoint(dir),
       report: () => {},
     });
-    model.eval();
   } catch (err) {
     model.dispose();
     throw err;

@@ -57,26 +57,17 @@ for (const c of ref.cases) {
       { atol: 1e-10, rtol: 1e-10, what: 'logit(exp(-loss))' },
     );
     const fits = fitRecords(c.scores, c.member, c.variance);
-    assertClose(
-      fits.map((f) => f.muIn),
-      c.mu_in,
-      { atol: 1e-12, rtol: 1e-10, what: 'mu_in' },
-    );
-    assertClose(
-      fits.map((f) => f.sdIn),
-      c.sd_in,
-      { atol: 1e-12, rtol: 1e-10, what: 'sd_in' },
-    );
-    assertClose(
-      fits.map((f) => f.muOut),
-      c.mu_out,
-      { atol: 1e-12, rtol: 1e-10, what: 'mu_out' },
-    );
-    assertClose(
-      fits.map((f) => f.sdOut),
-      c.sd_out,
-      { atol: 1e-12, rtol: 1e-10, what: 'sd_out' },
-    );
+    for (const [field, expected] of [
+      ['muIn', c.mu_in],
+      ['sdIn', c.sd_in],
+      ['muOut', c.mu_out],
+      ['sdOut', c.sd_out],
+    ] as const)
+      assertClose(
+        fits.map((f) => f[field]),
+        expected,
+        { atol: 1e-12, rtol: 1e-10, what: field },
+      );
     const x = c.target_loss.map(liraScore);
     assertClose(x, c.target_score, { atol: 1e-10, rtol: 1e-10, what: 'target score' });
     assertClose(
