@@ -17,6 +17,7 @@ import { requireRepoFixture } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/close.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli } from '../helpers/cli.js';
+import { parsePolicy, verifyAgainstPolicy } from '../../src/workflow/policy.js';
 import { tinyModel, writeJsonl } from '../unlearn/tiny.js';
 
 interface Case {
@@ -189,6 +190,10 @@ test('--mia lira end to end: a model trained on the forget records is identified
   const b = await run(base);
   assert.equal(lines.filter((l) => /shadow \d\/4: cached/.test(l)).length, shadows.count, lines.join('\n'));
   assert.equal(b.results.get('mia_lira_identified')!.aggValue, 0);
+  // A release policy can require that no forget record is identified.
+  const policy = parsePolicy({ checks: [{ metric: 'mia_lira_identified', max: 0 }] });
+  assert.equal(verifyAgainstPolicy(t.eval, null, policy).passed, false);
+  assert.equal(verifyAgainstPolicy(b.eval, null, policy).passed, true);
 
   const none = await evaluate({ modelDir: base, files, cacheDir: null, metrics: ['mia_lira_identified'], log: () => {} });
   assert.equal(none.results.get('mia_lira_identified')!.aggValue, null);
