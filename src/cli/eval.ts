@@ -65,7 +65,11 @@ export function registerEval(program: Command): void {
       "relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*; split=person_id relearns half of each person's forget rows and measures the other half",
     )
     .option('--mia <attack>', 'per-record membership inference with shadow models: lira → mia_lira, mia_lira_identified')
-    .option('--shadows <k>', 'shadow models for --mia lira (each trains on a random half of forget ∪ holdout)', int('eval', '--shadows'))
+    .option(
+      '--shadows <k>',
+      'shadow models for --mia lira, each trained on a random half of forget ∪ holdout (default 8, at least 4)',
+      int('eval', '--shadows'),
+    )
     .option('--shadow-base <dir>', 'the model the shadows are fine-tuned from (the one the target was fine-tuned from)')
     .option('--shadow-data <file>', 'rows every shadow also trains on besides its half of the candidates (e.g. the retain set)')
     .option('--shadow-train <spec>', "the shadows' fine-tune: epochs=8,lr=1e-3,batch=16,seed=0 (any subset)")
