@@ -1,6 +1,7 @@
 // `lethe eval`: evaluate a model on a suite or on files; writes EVAL.json, SUMMARY.json, REPORT.md and report.html.
 import type { Command } from 'commander';
-import { LetheError } from '../util/errors.js';
+import { LetheError, invalidArgument } from '../util/errors.js';
+import type { ShadowSpec } from '../eval/shadows.js';
 import { int, list } from './options.js';
 import { parseFieldMap, type FieldMap } from '../train/fields.js';
 
@@ -30,6 +31,11 @@ interface EvalCliOptions {
   json?: boolean;
   profile?: boolean;
   fields?: FieldMap;
+  mia?: string;
+  shadows?: number;
+  shadowBase?: string;
+  shadowData?: string;
+  shadowTrain?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -58,6 +64,15 @@ export function registerEval(program: Command): void {
       '--relearn <spec>',
       "relearning attack: fine-tune a copy for steps=N at lr=X on related text (data=FILE), then the forget metrics again as relearn_*; split=person_id relearns half of each person's forget rows and measures the other half",
     )
+    .option('--mia <attack>', 'per-record membership inference with shadow models: lira → mia_lira, mia_lira_identified')
+    .option(
+      '--shadows <k>',
+      'shadow models for --mia lira, each trained on a random half of forget ∪ holdout (default 8, at least 4)',
+      int('eval', '--shadows'),
+    )
+    .option('--shadow-base <dir>', 'the model the shadows are fine-tuned from (the one the target was fine-tuned from)')
+    .option('--shadow-data <file>', 'rows every shadow also trains on besides its half of the candidates (e.g. the retain set)')
+    .option('--shadow-train <spec>', "the shadows' fine-tune: epochs=8,lr=1e-3,batch=16,seed=0 (any subset)")
     .option('--quantize <modes>', 'also evaluate quantized copies: int8, int4 or int8,int4')
     .option('--cache <dir>', 'result cache folder (default $LETHE_CACHE, else <out>/../.lethe-cache)')
     .option('--no-cache', 'do not read or write the result cache')
@@ -97,6 +112,7 @@ export function registerEval(program: Command): void {
       const { readEvalJson } = await import('../eval/eval-file.js');
       const { checkQuantizeMode } = await import('../eval/quantize.js');
       const { parseRelearn, relearnPlan, relearnHook } = await import('../eval/relearn.js');
+      const shadows = await shadowSpec(opts);
       const relearnSpec = opts.relearn ? parseRelearn(opts.relearn) : null;
       const plan = relearnSpec ? relearnPlan(relearnSpec, { suite: opts.suite, dataDir: opts.data, forgetFile: opts.forget }) : null;
       const relearn = relearnSpec && plan ? relearnHook(relearnSpec, opts.model, plan.rows, (l) => console.error(l)) : undefined;
@@ -120,6 +136,7 @@ export function registerEval(program: Command): void {
         outDir: opts.out,
         overwrite: opts.overwrite,
         tasks: opts.tasks,
+        shadows,
         numFewshot: opts.numFewshot,
       });
       const { writeReports } = await import('../eval/report/index.js');
@@ -144,4 +161,24 @@ export function registerEval(program: Command): void {
         `${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json, REPORT.md, report.html`,
       );
     });
+}
+
+/** The shadow models of --mia lira, or undefined; the shadow options without it are a mistake. */
+async function shadowSpec(opts: EvalCliOptions): Promise<ShadowSpec | undefined> {
+  const given = (['shadows', 'shadowBase', 'shadowData', 'shadowTrain'] as const).filter((k) => opts[k] !== undefined);
+  if (opts.mia === undefined) {
+    if (given.length)
+      throw new LetheError('BAD_INPUT', 'eval: --shadows, --shadow-base, --shadow-data and --shadow-train go with --mia lira');
+    return undefined;
+  }
+  if (opts.mia !== 'lira') throw invalidArgument('eval', '--mia', "'lira'", opts.mia);
+  if (!opts.shadowBase)
+    throw new LetheError('BAD_INPUT', 'eval: --mia lira needs --shadow-base DIR (the model the shadows are fine-tuned from)');
+  const { parseShadowTraining, SHADOW_TRAINING_DEFAULTS } = await import('../eval/shadows.js');
+  return {
+    count: opts.shadows ?? 8,
+    baseDir: opts.shadowBase,
+    dataFile: opts.shadowData,
+    ...(opts.shadowTrain ? parseShadowTraining(opts.shadowTrain) : SHADOW_TRAINING_DEFAULTS),
+  };
 }

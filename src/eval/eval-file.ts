@@ -26,6 +26,8 @@ export interface EvalMeta {
   retain_model: string | null;
   target_model: string | null;
   reference_model: string | null;
+  /** The shadow models of the per-record membership attack (`--mia lira`), when used. */
+  shadows?: { count: number; baseDir: string; dataFile?: string; epochs: number; lr: number; batchSize: number; seed: number };
   variants: string[];
   metrics: Record<string, { description: string; group: string; higher_is_better: boolean | null; variant_of?: string }>;
   /** The retain / target model's results that derived metrics read (forget_truth_ratio, mia_min_k, model_utility...), for reports. */

@@ -19,6 +19,7 @@ import { fromEvalJson, toEntry, writeResults, type EvalEntry, type EvalJson, typ
 import { Evaluation } from './evaluation.js';
 import { ensureLoaded, type ModelSlot } from './needs.js';
 import { EVAL_CACHE_VERSION, modelCacheHash } from './result-cache.js';
+import { checkShadows, type ShadowSpec } from './shadows.js';
 import { LetheError } from '../util/errors.js';
 import type { FieldMap } from '../train/fields.js';
 
@@ -43,6 +44,8 @@ export interface EvaluateOptions {
   targetResults?: EvalJson;
   /** The reference model for mia_reference and generation fluency (default: the retain model). */
   referenceModelDir?: string;
+  /** Shadow models for the per-record membership attack (mia_lira, mia_lira_identified; ./shadows.ts). */
+  shadows?: ShadowSpec;
   /** Metric names (default: every registered metric that applies to the item sets). */
   metrics?: string[];
   promptFormat?: PromptFormat;
@@ -110,6 +113,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       ['--target-model', o.targetModelDir],
       ['--reference-model', o.referenceModelDir],
       ['--data', o.dataDir],
+      ['--shadow-base', o.shadows?.baseDir],
+      ['--shadow-data', o.shadows?.dataFile],
       ...Object.entries(o.files ?? {}).map(([k, f]) => [`--${k}`, f]),
     ] as const;
     claimOutputDir(o.outDir, {
@@ -132,6 +137,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const cacheDir = o.cacheDir === null ? null : (o.cacheDir ?? (o.outDir ? join(resolve(o.outDir), '..', '.lethe-cache') : null));
   const batchSize = o.batchSize ?? 32;
 
+  if (o.shadows) checkShadows(o.shadows, o.modelDir);
   const refDir = o.referenceModelDir ?? o.retainModelDir ?? null;
   const refSlot: ModelSlot | null = refDir ? { dir: refDir, model: null, tok: null, owned: false } : null;
   if (refSlot) refSlot.tok = tokenizerFor(refDir!, tok);
@@ -146,6 +152,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     log,
     charge,
     batchSize,
+    shadows: o.shadows ?? null,
     reference: () => refSlot,
     hasOther: (who: 'retain' | 'target') => others.has(who),
     other: async (who: 'retain' | 'target', name: string): Promise<MetricResult> => {
@@ -274,6 +281,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       retain_model: o.retainModelDir ?? (o.retainResults ? 'given results' : null),
       target_model: o.targetModelDir ?? (o.targetResults ? 'given results' : null),
       reference_model: refDir,
+      ...(o.shadows ? { shadows: { ...o.shadows } } : {}),
       variants,
       metrics: metaMetrics,
       retain_results: Object.fromEntries([...otherRead.retain].map(([k, r]) => [k, toEntry(r)])),

@@ -13,6 +13,7 @@ import {
   type Need,
 } from './metrics/index.js';
 import { NeedsMemo, type ModelSlot } from './needs.js';
+import type { ShadowSpec } from './shadows.js';
 import { cacheFile, readCached, writeCached } from './result-cache.js';
 import { LetheError } from '../util/errors.js';
 
@@ -24,6 +25,8 @@ export interface EvaluationShared {
   reference: () => ModelSlot | null;
   other: (who: 'retain' | 'target', name: string) => Promise<MetricResult>;
   hasOther: (who: 'retain' | 'target') => boolean;
+  /** The shadow models of `--mia lira` (absent: not configured). */
+  shadows?: ShadowSpec | null;
   /** Adds a timed piece of work (a need computed) to the evaluation's profile. */
   charge?: (what: string, seconds: number) => void;
 }
@@ -56,6 +59,8 @@ export class Evaluation {
       reference: shared.reference,
       metric: (name) => this.metric(name),
       other: shared.other,
+      shadows: () => shared.shadows ?? null,
+      cacheDir: shared.cacheDir,
     });
   }
 
@@ -86,6 +91,9 @@ export class Evaluation {
           problem = { skip: true, reason: `needs '${n.set}' as ${n.setKind.join(' or ')} items, but it holds ${s.kind} items` };
         else if ((n.kind === 'reference' || n.kind === 'referenceNll') && !this.shared.reference())
           problem = { skip: false, reason: 'needs a reference model (--reference-model, or --retain-model which is used by default)' };
+      } else if (n.kind === 'shadows') {
+        if (!this.shared.shadows)
+          problem = { skip: false, reason: 'needs shadow models: lethe eval --mia lira --shadows K --shadow-base DIR' };
       } else if (n.kind === 'metric') {
         problem = this.unavailable(getMetric(n.name), seen);
       } else if (!this.shared.hasOther(n.kind)) {

@@ -23,6 +23,7 @@ import {
 import { avgLoss, type SeqStat } from './scores.js';
 import { scoreItems } from './mc/score.js';
 import type { McItem } from './mc/formats.js';
+import { shadowLosses, type ShadowSpec } from './shadows.js';
 import { LetheError } from '../util/errors.js';
 
 /** A model other than the evaluated one (retain, target, reference), loaded on first use. */
@@ -54,6 +55,9 @@ export interface NeedsScope {
   /** Records the seconds a need took, by what it is (the profile of `lethe eval --profile`). */
   charge?: (what: string, seconds: number) => void;
   reference: () => ModelSlot | null;
+  /** The shadow models of `--mia lira` (null: not configured). */
+  shadows?: () => ShadowSpec | null;
+  cacheDir?: string | null;
   /** A metric's result on this model ('metric' needs). */
   metric: (name: string) => Promise<MetricResult>;
   /** A metric's result on the retain or target model ('retain' / 'target' needs). */
@@ -255,6 +259,24 @@ export class NeedsMemo {
         const s = this.s.set(n.set);
         return this.timed(`multiple-choice log-likelihoods on ${n.set}: ${s.items.length} items`, () =>
           scoreItems(this.s.model, this.s.tok, s.items as unknown as McItem[]),
+        );
+      }
+      case 'shadows': {
+        const spec = this.s.shadows?.();
+        if (!spec) throw new LetheError('BAD_INPUT', 'no shadow models (--mia lira --shadows K --shadow-base DIR)');
+        const sets = { forget: this.s.set('forget'), holdout: this.s.set('holdout') };
+        const seqs = { forget: (await this.encodeSet('forget')).true, holdout: (await this.encodeSet('holdout')).true };
+        return this.timed(
+          `shadow models: ${spec.count}, on ${sets.forget.items.length + sets.holdout.items.length} candidate records`,
+          () =>
+            shadowLosses(spec, {
+              sets,
+              seqs,
+              format: this.s.format,
+              cacheDir: this.s.cacheDir ?? null,
+              batchSize: this.s.batchSize,
+              log: this.s.log,
+            }),
         );
       }
       case 'metric':

@@ -9,7 +9,7 @@ import type { CausalLM } from '../models/model.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { LetheError, invalidArgument } from '../util/errors.js';
 import { readRows, encodeRows, type DataRow } from '../train/examples.js';
-import { finetuneModel } from '../train/finetune.js';
+import { finetuneLoaded } from '../train/finetune.js';
 
 export interface RelearnSpec {
   steps: number;
@@ -121,9 +121,7 @@ export function relearnHook(
     const examples = await encodeRows(tok, rows, { maxLength: model.config.maxPositionEmbeddings });
     const work = mkdtempSync(join(tmpdir(), 'lethe-relearn-'));
     try {
-      for (const p of model.parameters()) p.requiresGrad = true;
-      model.train();
-      await finetuneModel(model, examples, {
+      await finetuneLoaded(model, examples, {
         outDir: work,
         steps: spec.steps,
         lr: spec.lr,
@@ -134,7 +132,6 @@ export function relearnHook(
         save: () => {},
         report: () => {},
       });
-      model.eval();
       log(`[eval] relearning attack: ${spec.steps} steps at lr ${spec.lr} on ${rows.length} related rows`);
       return model;
     } finally {

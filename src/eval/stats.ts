@@ -232,3 +232,48 @@ export function harmonicMean(xs: readonly number[]): number {
 export function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
+
+/** scipy.stats.norm.logpdf(x, mu, sd). */
+export function normLogPdf(x: number, mu: number, sd: number): number {
+  const z = (x - mu) / sd;
+  return -0.5 * z * z - Math.log(sd) - 0.5 * Math.log(2 * Math.PI);
+}
+
+/** log erfc(x) for x >= 0: the series of erf below 2.5, a continued fraction (modified Lentz) above,
+ *  where erfc is tiny and 1 - erf would lose it (log kept so that p-values far in the tail stay exact). */
+function logErfc(x: number): number {
+  if (x < 2.5) {
+    // erf(x) = 2/√π e^{-x²} Σ 2^n x^{2n+1} / (1·3·…·(2n+1)): positive terms, no cancellation.
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200 && term > 1e-17 * sum; n++) {
+      term *= (2 * x * x) / (2 * n + 1);
+      sum += term;
+    }
+    return Math.log1p(-(2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum);
+  }
+  // erfc(x) = e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))).
+  const tiny = 1e-300;
+  let f = x;
+  let c = x;
+  let d = 0;
+  for (let n = 1; n < 1000; n++) {
+    const a = n / 2;
+    d = x + a * d;
+    d = Math.abs(d) < tiny ? tiny : d;
+    c = x + a / c;
+    c = Math.abs(c) < tiny ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return -x * x - 0.5 * Math.log(Math.PI) - Math.log(f);
+}
+
+/** scipy.stats.norm.logsf(x, mu, sd): log P(X > x) for X ~ N(mu, sd²). */
+export function normLogSf(x: number, mu: number, sd: number): number {
+  const z = (x - mu) / sd;
+  if (z >= 0) return Math.log(0.5) + logErfc(z / Math.SQRT2);
+  return Math.log1p(-0.5 * Math.exp(logErfc(-z / Math.SQRT2)));
+}

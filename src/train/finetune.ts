@@ -65,6 +65,18 @@ export async function finetuneModel(
   });
 }
 
+/** finetuneModel on a model loaded for evaluation: its weights made trainable, training mode on, and
+ *  evaluation mode again after (the relearning attack and LiRA's shadow models). */
+export async function finetuneLoaded(model: CausalLM, examples: Example[], o: Parameters<typeof finetuneModel>[2]): Promise<LoopResult> {
+  for (const p of model.parameters()) p.requiresGrad = true;
+  model.train();
+  try {
+    return await finetuneModel(model, examples, o);
+  } finally {
+    model.eval();
+  }
+}
+
 export async function finetune(o: FinetuneOptions): Promise<LoopResult> {
   if (!existsSync(join(o.modelDir, 'config.json')))
     throw new LetheError('NOT_FOUND', `finetune: --model ${o.modelDir} is not a Hugging Face model folder (no config.json)`);

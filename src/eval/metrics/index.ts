@@ -13,6 +13,7 @@ import './mia-min-k-plus-plus.js';
 import './mia-reference.js';
 import './mia-gradnorm.js';
 import './privleak.js';
+import './mia-lira.js';
 import './verbmem.js';
 import './familiarity.js';
 import './gcide-nll.js';

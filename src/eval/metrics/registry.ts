@@ -27,6 +27,8 @@ export type Need =
   | { kind: 'referenceNll'; set: string; setKind?: SetKind[] }
   /** Per-choice log-likelihoods of a multiple-choice set's items (src/eval/mc/: {loglikelihoods, greedy, tokens, truncated} per item). */
   | { kind: 'mc'; set: string; setKind?: SetKind[] }
+  /** Shadow models' mean token NLL on every forget and holdout record, with which of them trained on it (src/eval/shadows.ts; `lethe eval --mia lira`). */
+  | { kind: 'shadows' }
   /** Another metric of this model. */
   | { kind: 'metric'; name: string }
   /** A metric of the retain model (trained without the forget set), on the same item sets. */
@@ -111,5 +113,6 @@ export function needSet(n: Need): { set: string; setKind?: SetKind[] } | null {
 
 export function needKey(n: Need): string {
   if (n.kind === 'samples') return `samples:${n.set}:t${n.temperature}:s${n.seeds.join('.')}`;
+  if (n.kind === 'shadows') return 'shadows';
   return 'set' in n ? `${n.kind}:${n.set}` : `${n.kind}:${n.name}`;
 }
