@@ -84,12 +84,13 @@ export function metaMetrics(summaries: Record<string, number | null>[], present:
   const out = names.map((name): MetricMeta => {
     const def = getMetric(name);
     const base = { metric: name, group: def.group, higher_is_better: def.higherIsBetter, robustness: {} as Record<string, number | null> };
-    const na = notApplicable(def.group, def.higherIsBetter);
-    if (na || def.higherIsBetter === null) return { ...base, faithfulness: null, reason: na! };
-    const f = aucOf(name, summaries, present, def.higherIsBetter);
+    const h = def.higherIsBetter;
+    const na = notApplicable(def.group, h);
+    if (na !== null || h === null) return { ...base, faithfulness: null, reason: na ?? 'not applicable' };
+    const f = aucOf(name, summaries, present, h);
     const reasons: Record<string, string> = {};
     for (const v of def.variant ? variants : []) {
-      const r = aucOf(`${v}_${name}`, summaries, present, def.higherIsBetter);
+      const r = aucOf(`${v}_${name}`, summaries, present, h);
       base.robustness[v] = typeof r === 'number' ? r : null;
       if (typeof r === 'string') reasons[v] = r;
     }

@@ -195,6 +195,8 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
     metrics,
     '--quantize',
     'int4',
+    '--relearn',
+    'steps=2,lr=1e-3',
     '--no-cache',
     '--deployment',
     dep,
@@ -205,11 +207,12 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
   const m = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as MetaJson;
   assert.equal(m.pool.length, 4);
   assert.ok(m.seconds > 0);
-  assert.deepEqual(m.variants, ['int4']);
+  assert.deepEqual(m.variants, ['int4', 'relearn']);
   const by = Object.fromEntries(m.metrics.map((x) => [x.metric, x]));
   // Trained on the forget rows: the answer's probability separates them perfectly.
   assert.equal(by.forget_Q_A_Prob!.faithfulness, 1);
   assert.equal(typeof by.forget_Q_A_Prob!.robustness.int4, 'number');
+  assert.equal(typeof by.forget_Q_A_Prob!.robustness.relearn, 'number');
   assert.equal(typeof by.exact_memorization!.faithfulness, 'number');
   assert.equal(by.retain_Q_A_Prob!.faithfulness, null);
   for (const p of m.pool) assert.ok(existsSync(join(p.eval, 'EVAL.json')), p.eval);
