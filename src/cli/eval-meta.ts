@@ -22,6 +22,7 @@ interface MetaCliOptions {
   deployment?: string;
   out: string;
   overwrite?: boolean;
+  resume?: boolean;
 }
 
 export function registerEvalMeta(evalCommand: Command): void {
@@ -50,6 +51,7 @@ export function registerEvalMeta(evalCommand: Command): void {
     )
     .requiredOption('--out <dir>', 'output folder for meta.json, META.md, meta.html and each model’s evaluation (new or empty)')
     .option('--overwrite', 'replace a non-empty --out: its contents are deleted first')
+    .option('--resume', 'continue an interrupted run in --out: the models evaluated already are read back')
     .action(async (opts: MetaCliOptions) => {
       if (!opts.suite && !opts.forget) throw new LetheError('BAD_INPUT', 'eval meta: give --suite NAME with --data DIR, or --forget FILE');
       if (opts.suite && opts.forget)
@@ -76,6 +78,7 @@ export function registerEvalMeta(evalCommand: Command): void {
         batchSize: opts.batchSize,
         outDir: opts.out,
         overwrite: opts.overwrite,
+        resume: opts.resume,
         log,
       });
       writeFileAtomic(join(opts.out, 'META.md'), metaMarkdown(m));

@@ -3,12 +3,14 @@
 // models, the never-trained base). A metric's faithfulness is the ROC AUC with which its value separates
 // the two (1: always tells them apart, 0.5: chance); its robustness is the same AUC on its quantized
 // and relearned variants (int4_X, relearn_X). Each model is evaluated with evaluate() and its cache.
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
 import { claimOutputDir } from '../util/output.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { evaluate, type EvaluateOptions } from './evaluate.js';
+import { readEvalJson, type EvalEntry, type EvalJson, type EvalMeta } from './eval-file.js';
 import { getMetric, listMetrics } from './metrics/index.js';
 import type { MetricGroup } from './metrics/registry.js';
 import { rocAuc } from './stats.js';
@@ -108,38 +110,66 @@ export interface MetaOptions extends Omit<EvaluateOptions, 'model' | 'modelDir' 
   pool: PoolModel[];
   outDir: string;
   overwrite?: boolean;
+  /** Continue an interrupted run in outDir: the pool models evaluated already are read back. */
+  resume?: boolean;
   /** The relearning attack for one pool model (its hook is built from its folder). */
   relearnFor?: (modelDir: string) => (model: CausalLM) => Promise<CausalLM>;
 }
 
 export const META_FILE = 'meta.json';
 
+/** The results of a pool model an interrupted run evaluated already (its EVAL.json), or null. */
+function evaluatedBefore(dir: string, name: string): { eval: EvalJson; summary: Record<string, number | null>; seconds: number } | null {
+  const file = join(dir, 'EVAL.json');
+  if (!existsSync(file)) return null;
+  const ev = readEvalJson(file);
+  const meta = ev._meta as EvalMeta | undefined;
+  if (meta?.model !== name)
+    throw new LetheError('CONFLICT', `eval meta: ${dir} holds the evaluation of another model (${String(meta?.model)}); use --overwrite`);
+  const summary = Object.fromEntries(
+    Object.entries(ev)
+      .filter(([k]) => k !== '_meta')
+      .map(([k, e]) => [k, (e as EvalEntry).agg_value]),
+  );
+  return { eval: ev, summary, seconds: meta.seconds };
+}
+
 /** Evaluates every pool model into OUT/models/K-NAME and writes OUT/meta.json (the reports are the caller's). */
 export async function metaEvaluate(o: MetaOptions): Promise<MetaJson> {
   const t0 = Date.now();
   if (!o.pool.some((m) => m.present) || !o.pool.some((m) => !m.present))
     throw new LetheError('BAD_INPUT', 'eval meta: give at least one --present and one --absent model folder');
-  claimOutputDir(o.outDir, {
+  const use = claimOutputDir(o.outDir, {
     what: 'eval meta',
     overwrite: o.overwrite,
+    resume: o.resume,
+    resumable: (d) => existsSync(join(d, 'models')) && !existsSync(join(d, META_FILE)),
+    finished: (d) => (existsSync(join(d, META_FILE)) ? `a finished meta-evaluation (${META_FILE})` : null),
     inputs: o.pool.map((m) => ({ name: m.present ? '--present' : '--absent', path: m.dir })),
   });
-  const { pool, relearnFor, overwrite: _o, outDir, ...common } = o;
+  const { pool, relearnFor, overwrite: _o, resume: _r, outDir, ...common } = o;
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const summaries: Record<string, number | null>[] = [];
   const rows: MetaJson['pool'] = [];
   let variants: string[] = [];
   for (const [k, m] of pool.entries()) {
     const dir = join(outDir, 'models', `${k + 1}-${basename(m.dir)}`);
-    const r = await evaluate({
-      ...common,
-      modelDir: m.dir,
-      name: `${basename(m.dir)} (${m.present ? 'present' : 'absent'})`,
-      relearn: relearnFor?.(m.dir),
-      outDir: dir,
-      cacheDir: common.cacheDir === undefined ? join(outDir, '.lethe-cache') : common.cacheDir,
-    });
+    const name = `${basename(m.dir)} (${m.present ? 'present' : 'absent'})`;
+    const before = use === 'resume' ? evaluatedBefore(dir, name) : null;
+    if (before) log(`[eval meta] ${name}: evaluated before, read from ${dir}`);
+    const r =
+      before ??
+      (await evaluate({
+        ...common,
+        modelDir: m.dir,
+        name,
+        relearn: relearnFor?.(m.dir),
+        outDir: dir,
+        overwrite: use === 'resume',
+        cacheDir: common.cacheDir === undefined ? join(outDir, '.lethe-cache') : common.cacheDir,
+      }));
     summaries.push(r.summary);
-    variants = (r.eval._meta?.variants as string[] | undefined) ?? variants;
+    variants = (r.eval._meta as EvalMeta | undefined)?.variants ?? variants;
     rows.push({ model: m.dir, present: m.present, eval: dir, seconds: r.seconds });
   }
   const meta: MetaJson = {

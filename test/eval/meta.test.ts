@@ -3,7 +3,7 @@
 // deployment's record and the release warnings it drives, and the command end to end on tiny models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { getMetric } from '../../src/eval/metrics/index.js';
 import { metaMetrics, separationAuc, type MetaJson } from '../../src/eval/meta.js';
@@ -176,7 +176,7 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
   const dep = tempDir('lethe-meta-data-');
   const out = join(tmp, 'meta');
   const metrics = 'forget_Q_A_Prob,exact_memorization,forget_truth_ratio,retain_Q_A_Prob,mia_loss';
-  const r = runCli([
+  const args = [
     'eval',
     'meta',
     '--present',
@@ -202,7 +202,8 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
     dep,
     '--out',
     out,
-  ]);
+  ];
+  const r = runCli(args);
   assert.equal(r.status, 0, r.stderr);
   const m = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as MetaJson;
   assert.equal(m.pool.length, 4);
@@ -223,6 +224,17 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
     assert.ok(!readFileSync(join(out, 'meta.json'), 'utf8').includes(row.answer), 'no forget row in meta.json');
     assert.ok(!readFileSync(join(dep, META_EVALUATION_FILE), 'utf8').includes(row.answer), 'no forget row in the deployment');
   }
+  // An interrupted run (no meta.json, one model not evaluated) continues with --resume: the others are read back.
+  rmSync(join(out, 'meta.json'));
+  rmSync(m.pool[1]!.eval, { recursive: true });
+  const resumed = runCli([...args, '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal((resumed.stderr.match(/evaluated before, read from/g) ?? []).length, 3, resumed.stderr);
+  const m2 = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as MetaJson;
+  assert.deepEqual(
+    m2.metrics.map((x) => [x.metric, x.faithfulness]),
+    m.metrics.map((x) => [x.metric, x.faithfulness]),
+  );
   // The output folder is not overwritten without being asked; one side of the pool is not enough.
   const again = runCli(['eval', 'meta', '--present', target, '--absent', base, '--forget', files.forget, '--out', out]);
   assert.notEqual(again.status, 0);
