@@ -4,7 +4,7 @@
 // the two (1: always tells them apart, 0.5: chance); its robustness is the same AUC on its quantized
 // and relearned variants (int4_X, relearn_X). Each model is evaluated with evaluate() and its cache.
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { CausalLM } from '../models/model.js';
 import { LetheError } from '../util/errors.js';
 import { claimOutputDir } from '../util/output.js';
@@ -139,6 +139,12 @@ export async function metaEvaluate(o: MetaOptions): Promise<MetaJson> {
   const t0 = Date.now();
   if (!o.pool.some((m) => m.present) || !o.pool.some((m) => !m.present))
     throw new LetheError('BAD_INPUT', 'eval meta: give at least one --present and one --absent model folder');
+  const seen = new Set<string>();
+  for (const m of o.pool) {
+    if (seen.has(resolve(m.dir)))
+      throw new LetheError('BAD_INPUT', `eval meta: ${m.dir} is given twice (each pool model once, present or absent)`);
+    seen.add(resolve(m.dir));
+  }
   const use = claimOutputDir(o.outDir, {
     what: 'eval meta',
     overwrite: o.overwrite,

@@ -239,6 +239,9 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
   const again = runCli(['eval', 'meta', '--present', target, '--absent', base, '--forget', files.forget, '--out', out]);
   assert.notEqual(again.status, 0);
   assert.match(again.stderr, /is not empty/);
+  const twice = runCli(['eval', 'meta', '--present', target, '--absent', base, target, '--forget', files.forget, '--out', join(tmp, 'y')]);
+  assert.notEqual(twice.status, 0);
+  assert.match(twice.stderr, /target is given twice/);
   const oneSided = runCli(['eval', 'meta', '--present', target, '--forget', files.forget, '--out', join(tmp, 'x')]);
   assert.notEqual(oneSided.status, 0);
   assert.match(oneSided.stderr, /--absent/);
