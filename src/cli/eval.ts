@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { LetheError, invalidArgument } from '../util/errors.js';
 import type { ShadowSpec } from '../eval/shadows.js';
 import { int, list } from './options.js';
+import { registerEvalMeta } from './eval-meta.js';
 import { parseFieldMap, type FieldMap } from '../train/fields.js';
 
 interface EvalCliOptions {
@@ -39,8 +40,10 @@ interface EvalCliOptions {
 }
 
 export function registerEval(program: Command): void {
-  program
+  const command = program
     .command('eval')
+    // `eval meta` takes options of the same names as eval's: those after `meta` are meta's.
+    .enablePositionalOptions()
     .description(
       'evaluate a model: forgetting (TOFU, MUSE, WHP familiarity), privacy (MIAs, privleak), utility, scope, robustness → EVAL.json + SUMMARY.json',
     )
@@ -161,6 +164,7 @@ export function registerEval(program: Command): void {
         `${Object.keys(r.summary).length} metrics in ${r.seconds.toFixed(1)} s → ${opts.out}/EVAL.json, SUMMARY.json, REPORT.md, report.html`,
       );
     });
+  registerEvalMeta(command);
 }
 
 /** The shadow models of --mia lira, or undefined; the shadow options without it are a mistake. */

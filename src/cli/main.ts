@@ -13,7 +13,9 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 const program = new Command()
   .name('lethe')
   .description('Remove data and knowledge from trained language models, verify it is gone, keep the model useful.')
-  .version(pkg.version);
+  .version(pkg.version)
+  // A subcommand's options are its own (`eval meta --out` is not eval's --out).
+  .enablePositionalOptions();
 
 program
   .command('doctor')

@@ -34,7 +34,9 @@ export interface ReleaseCertificate {
     seconds: number;
   };
   data: { forgetSha256: string[]; retainSha256: string | null; forgetRows: number };
-  policy: { name: string | null; passed: boolean; checks: CheckResult[] };
+  /** `warnings`: the policy metrics the deployment's last meta-evaluation rated below 0.8 faithfulness,
+   *  or that no meta-evaluation exists (./meta-evaluation.ts; absent from older certificates). */
+  policy: { name: string | null; passed: boolean; checks: CheckResult[]; warnings?: string[] };
   /** Every metric the evaluation computed: the unlearned model's value and the original's. */
   metrics: Record<string, { value: number | null; original: number | null }>;
   approvals: { from: string | null; to: string; actor: string; at: string; reason: string }[];
@@ -72,6 +74,7 @@ ${row(['forget data sha256', c.data.forgetSha256.join(', ')])}${row(['retain dat
 ${row(['metric', 'value', 'threshold', 'result'], 'th')}
 ${c.policy.checks.map((k) => row([k.metric, formatValue(k.value), k.threshold.rule, k.passed ? 'pass' : `fail${k.reason ? `: ${k.reason}` : ''}`])).join('\n')}
 </table>
+${c.policy.warnings?.length ? `<h3>Warnings</h3><ul>\n${c.policy.warnings.map((w) => `<li class="fail">${esc(w)}</li>`).join('\n')}\n</ul>` : ''}
 <h2>Metrics</h2><table>
 ${row(['metric', 'unlearned', 'original'], 'th')}
 ${Object.entries(c.metrics)

@@ -11,6 +11,7 @@ import { writeResults, type EvalJson } from '../eval/eval-file.js';
 import { forget, type ForgetOptions, type UnlearningRecord } from '../unlearn/forget.js';
 import { modelFingerprint } from '../util/model-fingerprint.js';
 import { readAuditHead } from './audit.js';
+import { faithfulnessWarnings, lastMetaEvaluation } from './meta-evaluation.js';
 import { formatValue, writeCertificate, type ReleaseCertificate } from './certificate.js';
 import { confinePath, sha256ConfinedFile } from './confine.js';
 import type { Workflow } from './context.js';
@@ -310,7 +311,12 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
     },
     unlearning: { method: record.method, args: record.args, rows: record.rows, training: record.training, seconds: record.seconds },
     data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: scope.forget.rows },
-    policy: { name: o.policy.name ?? null, passed: verdict.passed, checks: verdict.checks },
+    policy: {
+      name: o.policy.name ?? null,
+      passed: verdict.passed,
+      checks: verdict.checks,
+      warnings: faithfulnessWarnings(o.policy, lastMetaEvaluation(w.dataDir)),
+    },
     metrics: Object.fromEntries(allMetrics.map((m) => [m, { value: value(unlearned, m), original: value(original, m) }])),
     approvals: current.history.map((t) => ({ from: t.from, to: t.to, actor: t.actor, at: t.at, reason: t.reason })),
     lineage,

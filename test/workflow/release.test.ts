@@ -24,6 +24,8 @@ import {
 } from '../../src/workflow/index.js';
 import type { EvalJson } from '../../src/eval/eval-file.js';
 import { modelFingerprint } from '../../src/util/model-fingerprint.js';
+import { recordMetaEvaluation } from '../../src/workflow/meta-evaluation.js';
+import type { MetaJson } from '../../src/eval/meta.js';
 import { closeStores, freshWorkflow, steppingClock, STORE_KINDS, storeOptions, type TestWorkflow } from './stores.js';
 import { alice, bob, createBody, runner, SUBJECT } from './fixtures.js';
 import { approved, forgetRows, setup, sha } from './run-fixtures.js';
@@ -218,6 +220,30 @@ const strict: Policy = parsePolicy({
   ],
 });
 
+/** A meta-evaluation (`lethe eval meta --deployment`) that found forget_Q_A_Prob a weak witness. */
+const lastMeta: MetaJson = {
+  kind: 'lethe-meta-evaluation',
+  version: 1,
+  created: '2026-12-01T00:00:00.000Z',
+  seconds: 1,
+  pool: [
+    { model: 'target', present: true, eval: 'e1', seconds: 1 },
+    { model: 'retain', present: false, eval: 'e2', seconds: 1 },
+  ],
+  variants: [],
+  metrics: [
+    { metric: 'forget_Q_A_Prob', group: 'forget', higher_is_better: false, faithfulness: 0.6, robustness: {} },
+    {
+      metric: 'mia_min_k',
+      group: 'privacy',
+      higher_is_better: null,
+      faithfulness: null,
+      robustness: {},
+      reason: 'not applicable: no direction',
+    },
+  ],
+};
+
 const run = (w: TestWorkflow, id: string, s: ReturnType<typeof setup>, policy: Policy, out: string, lines: string[]) =>
   runRequest(w, runner, id, {
     modelDir: s.model,
@@ -257,6 +283,7 @@ for (const kind of STORE_KINDS) {
         const forgetSha = sha(s.forgetFile);
         const lines: string[] = [];
         const out = join(s.dir, 'out');
+        recordMetaEvaluation(w.dataDir, lastMeta);
         const res = await run(w, id, s, lenient, out, lines);
         assert.equal(res.request.state, 'released', JSON.stringify(res.verdict));
         assert.deepEqual(
@@ -304,6 +331,15 @@ for (const kind of STORE_KINDS) {
           ],
         );
         assert.equal(cert.approvals[2]!.reason, 'identity checked against the DPO ticket');
+        // The deployment's last meta-evaluation rated forget_Q_A_Prob below 0.8 mia_min_k not at all; retain_Q_A_Prob was not in it.
+        assert.deepEqual(
+          cert.policy.warnings!.map((x) => x.split(' ').slice(0, 3).join(' ')),
+          ['forget_Q_A_Prob had faithfulness', 'retain_Q_A_Prob was not', 'mia_min_k has no'],
+        );
+        assert.match(
+          cert.policy.warnings![0]!,
+          /0\.600 on the last meta-evaluation \(2026-12-01T00:00:00\.000Z, 1 \+ 1 models\), below 0\.8/,
+        );
         assert.ok(cert.auditHead && cert.auditHead.count === 5, `audit head ${JSON.stringify(cert.auditHead)}`);
         assert.equal(cert.model.version, 1);
         const html = readFileSync(join(out, 'certificate.html'), 'utf8');
@@ -494,6 +530,9 @@ test('resume: a request left in verifying (its job crashed) is evaluated again a
     );
     assert.ok(lines.some((l) => /already complete; not unlearning again/.test(l)));
     assert.equal(sha(join(out, 'model', 'model.safetensors')), weights, 'the unlearned weights are kept');
+    const cert = JSON.parse(readFileSync(join(out, 'certificate.json'), 'utf8')) as ReleaseCertificate;
+    assert.equal(cert.policy.warnings!.length, 1);
+    assert.match(cert.policy.warnings![0]!, /no meta-evaluation of the metrics is recorded for this deployment/);
     assert.deepEqual((await verifyAudit(w)).problems, []);
   } finally {
     await w.dispose();

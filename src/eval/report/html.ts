@@ -26,7 +26,7 @@ figure svg{max-width:100%;height:auto}.absent{color:#777;font-style:italic}code{
 td.na[title]{cursor:help;text-decoration:underline dotted #999}
 ul.runs{padding-left:1.2em}`;
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
