@@ -9,13 +9,13 @@ import { LetheError } from '../util/errors.js';
 import { freePort } from '../util/net.js';
 import { int } from './options.js';
 import { chooseNproc, nprocFacts } from './auto-nproc.js';
+import { INTERRUPTED_EXIT } from '../train/interrupt.js';
 
 const PARALLEL_COMMANDS = new Set(['train', 'finetune', 'forget', 'sisa']);
 /** Commands whose default is `--nproc auto` (LETHE_NPROC sets another default, e.g. 1). */
 const AUTO_COMMANDS = new Set(['finetune', 'forget']);
 /** How long the other ranks may take to fail by themselves after one died. */
 const GRACE_MS = 5000;
-const INTERRUPTED_EXIT = 130;
 
 /** argv without `--nproc N|auto` / `--nproc=N|auto`, and N or 'auto' (null when absent). */
 export function takeNproc(argv: string[]): { argv: string[]; nproc: number | 'auto' | null } {
@@ -104,7 +104,7 @@ export async function launch(script: string, args: string[], nproc: number, env:
           });
           children.push(child);
           child.on('exit', (code, signal) => {
-            // Ctrl-C: every rank stops after the same step with a checkpoint and exits 130 by itself.
+            // Ctrl-C: every rank stops after the same step with a checkpoint and exits INTERRUPTED_EXIT by itself.
             if (code === INTERRUPTED_EXIT) {
               interrupted = true;
               return resolve();

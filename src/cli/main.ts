@@ -2,6 +2,7 @@
 // The `lethe` command line.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { INTERRUPTED_EXIT } from '../train/interrupt.js';
 import { doctor, formatDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import type { Device } from '../torch/types.js';
@@ -168,11 +169,11 @@ if ('exitCode' in started) process.exit(started.exitCode);
 program.parseAsync(started.argv).catch((err: Error) => {
   const interrupted = (err as { code?: string }).code === 'INTERRUPTED';
   // Every data-parallel rank stops at the same step; rank 0 says so.
-  if (interrupted && Number(process.env.RANK ?? 0) > 0) process.exit(130);
+  if (interrupted && Number(process.env.RANK ?? 0) > 0) process.exit(INTERRUPTED_EXIT);
   console.error(`lethe: ${err.message}`);
   if (interrupted) {
     console.error(`continue it with:\n  ${resumeCommand(process.argv.slice(2))}`);
-    process.exit(130);
+    process.exit(INTERRUPTED_EXIT);
   }
   process.exit(1);
 });

@@ -10,12 +10,14 @@ export interface InterruptWatch {
 }
 
 const DOUBLE_DELIVERY_MS = 500;
+/** The exit code of a run stopped by Ctrl-C (128 + SIGINT), for the CLI and the rank launcher. */
+export const INTERRUPTED_EXIT = 130;
 
 export function watchInterrupt(name: string, report: (line: string) => void): InterruptWatch {
   let pressed = false;
   let at = 0;
   const onSignal = () => {
-    if (pressed && Date.now() - at > DOUBLE_DELIVERY_MS) process.exit(130);
+    if (pressed && Date.now() - at > DOUBLE_DELIVERY_MS) process.exit(INTERRUPTED_EXIT);
     if (pressed) return;
     pressed = true;
     at = Date.now();
