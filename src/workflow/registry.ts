@@ -26,14 +26,33 @@ export async function nextVersion(db: Db, name: string): Promise<number> {
   return Number(r?.v ?? 0) + 1;
 }
 
+/** Another release of the same name took the version meanwhile: number the release again. */
+export class VersionTakenError extends LetheError {
+  constructor(name: string, version: number) {
+    super('CONFLICT', `registry: ${name} v${version} was released by someone else meanwhile; run again`);
+  }
+}
+
+/** Runs `release(version)` with the next version of `name`. When another release of the name takes
+ *  that version between numbering and recording (insertModelVersion inside `release` refuses it),
+ *  numbers it and runs it again, up to `attempts` times in all. */
+export async function withNextVersion<T>(db: Db, name: string, release: (version: number) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await release(await nextVersion(db, name));
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof VersionTakenError)) throw err;
+    }
+  }
+}
+
 /** Records a release as version `v.version` (in the release's transaction), refusing it if another
  *  release of the name took that version meanwhile. */
 export async function insertModelVersion(
   trx: Db,
   v: Omit<ModelVersion, 'requestId' | 'certificateSha256'> & { requestId: string; certificateSha256: string },
 ): Promise<void> {
-  if ((await nextVersion(trx, v.name)) !== v.version)
-    throw new LetheError('CONFLICT', `registry: ${v.name} v${v.version} was released by someone else meanwhile; run again`);
+  if ((await nextVersion(trx, v.name)) !== v.version) throw new VersionTakenError(v.name, v.version);
   await trx
     .insertInto('models')
     .values({

@@ -18,7 +18,7 @@ import type { Workflow } from './context.js';
 import { advanceRequest, getRequest, type RequestView } from './requests.js';
 import { policyMetrics, verifyAgainstPolicy, type Policy, type PolicyVerdict } from './policy.js';
 import { lineageCounts, lineageScope, type LineageScope } from './lineage-scope.js';
-import { insertModelVersion, listModelVersions, nextVersion, type ModelVersion } from './registry.js';
+import { insertModelVersion, listModelVersions, withNextVersion, type ModelVersion } from './registry.js';
 import { authorize, type Actor } from './roles.js';
 import { aggregatesOnly, deleteForgetData, deleteRunOutputs, runPrivateDir } from './run-cleanup.js';
 
@@ -295,73 +295,65 @@ export async function runRequest(w: Workflow, actor: Actor, requestId: string, o
   }
   const folder = modelFingerprint(modelOut);
   // Another release of the same name may take the version between numbering and recording (the
-  // registry refuses it): number, certify and record again, a few times.
-  let version = 0;
-  let certificate!: ReturnType<typeof writeCertificate>;
-  let request!: Awaited<ReturnType<typeof advanceRequest>>;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      version = await nextVersion(w.store.db, modelName);
-      const current = await getRequest(w, actor, requestId);
-      const allMetrics = [...new Set(Object.keys(unlearned).filter((k) => k !== '_meta'))].sort();
-      const cert: ReleaseCertificate = {
-        kind: 'lethe-release-certificate',
-        version: 1,
-        request: { id: r.id, category: r.category, state: 'released' },
-        model: {
+  // registry refuses it): withNextVersion numbers, certifies and records again.
+  const { version, certificate, request } = await withNextVersion(w.store.db, modelName, async (version) => {
+    const current = await getRequest(w, actor, requestId);
+    const allMetrics = [...new Set(Object.keys(unlearned).filter((k) => k !== '_meta'))].sort();
+    const cert: ReleaseCertificate = {
+      kind: 'lethe-release-certificate',
+      version: 1,
+      request: { id: r.id, category: r.category, state: 'released' },
+      model: {
+        name: modelName,
+        version,
+        path: modelOut,
+        contentSha256: folder.sha256,
+        files: folder.files,
+        originalContentSha256: modelFingerprint(o.modelDir).sha256,
+      },
+      unlearning: { method: record.method, args: record.args, rows: record.rows, training: record.training, seconds: record.seconds },
+      data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: scope.forget.rows },
+      policy: {
+        name: o.policy.name ?? null,
+        passed: verdict.passed,
+        checks: verdict.checks,
+        warnings: faithfulnessWarnings(o.policy, lastMetaEvaluation(w.dataDir)),
+      },
+      metrics: Object.fromEntries(allMetrics.map((m) => [m, { value: value(unlearned, m), original: value(original, m) }])),
+      approvals: current.history.map((t) => ({ from: t.from, to: t.to, actor: t.actor, at: t.at, reason: t.reason })),
+      lineage,
+      auditHead: await readAuditHead(w.store.db),
+      keyId: w.deployment.keyId,
+      issuedAt: w.now().toISOString(),
+    };
+    const certificate = writeCertificate(o.outDir, cert);
+    const request = await advanceRequest(
+      w,
+      actor,
+      requestId,
+      'released',
+      { reason: `released ${modelName} v${version}: ${verdict.checks.length} policy checks passed` },
+      {
+        model: { name: modelName, version, contentSha256: folder.sha256 },
+        certificateSha256: certificate.sha256,
+        checks: verdict.checks.length,
+        lineage: { model: lineage.model, ...lineageCounts(lineage) },
+      },
+      (trx, _r, at) =>
+        insertModelVersion(trx, {
           name: modelName,
           version,
           path: modelOut,
           contentSha256: folder.sha256,
           files: folder.files,
-          originalContentSha256: modelFingerprint(o.modelDir).sha256,
-        },
-        unlearning: { method: record.method, args: record.args, rows: record.rows, training: record.training, seconds: record.seconds },
-        data: { forgetSha256: record.data.forget, retainSha256: record.data.retain, forgetRows: scope.forget.rows },
-        policy: {
-          name: o.policy.name ?? null,
-          passed: verdict.passed,
-          checks: verdict.checks,
-          warnings: faithfulnessWarnings(o.policy, lastMetaEvaluation(w.dataDir)),
-        },
-        metrics: Object.fromEntries(allMetrics.map((m) => [m, { value: value(unlearned, m), original: value(original, m) }])),
-        approvals: current.history.map((t) => ({ from: t.from, to: t.to, actor: t.actor, at: t.at, reason: t.reason })),
-        lineage,
-        auditHead: await readAuditHead(w.store.db),
-        keyId: w.deployment.keyId,
-        issuedAt: w.now().toISOString(),
-      };
-      certificate = writeCertificate(o.outDir, cert);
-      request = await advanceRequest(
-        w,
-        actor,
-        requestId,
-        'released',
-        { reason: `released ${modelName} v${version}: ${verdict.checks.length} policy checks passed` },
-        {
-          model: { name: modelName, version, contentSha256: folder.sha256 },
+          requestId,
           certificateSha256: certificate.sha256,
-          checks: verdict.checks.length,
-          lineage: { model: lineage.model, ...lineageCounts(lineage) },
-        },
-        (trx, _r, at) =>
-          insertModelVersion(trx, {
-            name: modelName,
-            version,
-            path: modelOut,
-            contentSha256: folder.sha256,
-            files: folder.files,
-            requestId,
-            certificateSha256: certificate.sha256,
-            releasedBy: actor.name,
-            releasedAt: at,
-          }),
-      );
-      break;
-    } catch (err) {
-      if (attempt >= 3 || !(err instanceof LetheError && err.code === 'CONFLICT' && err.message.startsWith('registry:'))) throw err;
-    }
-  }
+          releasedBy: actor.name,
+          releasedAt: at,
+        }),
+    );
+    return { version, certificate, request };
+  });
   log(`request ${requestId}: released ${modelName} v${version} (${folder.sha256.slice(0, 12)}…), certificate ${certificate.json}`);
 
   const forgetFileDeleted = await deleteForgetData(w, actor, requestId, scope, log);
