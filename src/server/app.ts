@@ -8,6 +8,7 @@ import { installErrorHandler } from './errors.js';
 import { installHardening, logSerializers } from './hardening.js';
 import { installRateLimit, type RateLimit, type RateLimiter } from './rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
+import { modelRoutes } from './routes/models.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { jobRoutes } from './routes/jobs.js';
 import { requestRoutes } from './routes/requests.js';
@@ -60,6 +61,7 @@ export async function buildServer(w: Workflow, o: ServerOptions = {}): Promise<F
   requestRoutes(app, w);
   jobRoutes(app, w, jobs);
   auditRoutes(app, w);
+  modelRoutes(app, w);
   // The dashboard (/dashboard/), GET /v1/me and the public transparency report (/transparency).
   dashboardRoutes(app, w);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -38,6 +38,7 @@ export {
 } from './policy.js';
 export { runRequest, checkRunInputs, type RunRequestOptions, type RunRequestResult, type RunProgress } from './release.js';
 export { listModelVersions, type ModelVersion } from './registry.js';
+export { lineageOf, type LineageView } from './lineage.js';
 export { certificateHtml, certificateOf, type ReleaseCertificate } from './certificate.js';
 export { confinePath, deploymentInternal, maxInputBytes, safeToRead, type Roots, type ConfineOptions } from './confine.js';
 export {

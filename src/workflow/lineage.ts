@@ -232,12 +232,17 @@ export interface LineageView {
   descendants: LineageModel[];
 }
 
-/** A model's lineage (by name, or by a folder's fingerprint): what it was made from and what was made from it. */
-export async function lineageOf(w: Workflow, actor: Actor, model: string): Promise<LineageView> {
+/** A model's lineage (by name, or by a folder's fingerprint unless `byName`: a remote caller must not
+ *  probe the server's files): what it was made from and what was made from it. */
+export async function lineageOf(w: Workflow, actor: Actor, model: string, o: { byName?: boolean } = {}): Promise<LineageView> {
   authorize(actor, 'request.read');
   const all = await readLineage(w.store.db);
-  const m = findModel(all, model);
-  if (!m) throw new LetheError('NOT_FOUND', `lineage: '${model}' is not a registered model name or folder (see \`lethe register\`)`);
+  const m = o.byName ? (all.get(model) ?? null) : findModel(all, model);
+  if (!m)
+    throw new LetheError(
+      'NOT_FOUND',
+      `lineage: '${model}' is not a registered model ${o.byName ? 'name' : 'name or folder'} (see \`lethe register\`)`,
+    );
   return { model: m, ancestors: ancestorsOf(all, m.name), descendants: descendantsOf(all, m.name) };
 }
 

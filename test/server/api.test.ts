@@ -69,6 +69,7 @@ describe('authentication and roles on every route', () => {
     ['job events', 'GET', `/v1/jobs/${NO_JOB}/events`, undefined, 'bob', ''],
     ['cancel', 'POST', `/v1/jobs/${NO_JOB}/cancel`, undefined, 'root', 'bob'],
     ['releases', 'GET', '/v1/releases', undefined, 'carol', ''],
+    ['lineage', 'GET', '/v1/models/tiny/lineage', undefined, 'bob', ''],
     ['certificate', 'GET', '/v1/releases/tiny/1/certificate', undefined, 'alice', ''],
     ['certificate html', 'GET', '/v1/releases/tiny/1/certificate.html', undefined, 'bob', ''],
   ];
@@ -105,6 +106,7 @@ describe('authentication and roles on every route', () => {
       cancel: 404,
       certificate: 404,
       'certificate html': 404,
+      lineage: 404,
     };
     for (const [name, method, url, body, right] of routes(id)) {
       const r = await call(method, url, right, body);
@@ -216,6 +218,7 @@ describe('the workflow over HTTP', () => {
       '/v1/jobs/{id}/cancel',
       '/v1/jobs/{id}/events',
       '/v1/me',
+      '/v1/models/{name}/lineage',
       '/v1/releases',
       '/v1/releases/{name}/{version}/certificate',
       '/v1/releases/{name}/{version}/certificate.html',
