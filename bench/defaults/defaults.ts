@@ -6,7 +6,9 @@
 // per-token answer probabilities; the retain model, which never saw the people, is near 0): knowledge
 // below the surface that a low P(true) hides. What `lethe methods` cites as "measured here".
 //
-// Usage: node dist/bench/defaults/defaults.js DEMO_DIR [METHOD ...]   (default METHOD: NPO)
+// Usage: node dist/bench/defaults/defaults.js DEMO_DIR [METHOD[:lr=X,epochs=N,ARG=V...] ...]   (default: NPO)
+// A spec after the colon tries a candidate default: lr and epochs for the training, the rest as the
+// method's arguments (as `--set`); without one, the method's defaults as `lethe forget` applies them.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +86,23 @@ for (const [name, s] of [
   console.log(
     `${name.padEnd(18)} ${f(s.forgetP).padStart(9)} ${f(s.retainP).padStart(9)} ${f(s.gcide, 3).padStart(7)} ${f(s.logRatio, 3).padStart(9)}`,
   );
-for (const method of methods) {
+/** "GradDiff:lr=3e-4,epochs=10,alpha=2" → the method, its training overrides and its arguments. */
+function parseSpec(spec: string): { method: string; lr?: number; epochs?: number; args: Record<string, string> } {
+  const [method, rest] = spec.split(':') as [string, string | undefined];
+  const args: Record<string, string> = {};
+  let lr: number | undefined;
+  let epochs: number | undefined;
+  for (const kv of rest ? rest.split(',') : []) {
+    const [k, v] = kv.split('=') as [string, string];
+    if (k === 'lr') lr = Number(v);
+    else if (k === 'epochs') epochs = Number(v);
+    else args[k] = v;
+  }
+  return { method, lr, epochs, args };
+}
+
+for (const spec of methods) {
+  const { method, lr, epochs, args } = parseSpec(spec);
   const out = mkdtempSync(join(tmpdir(), `lethe-defaults-${method}-`));
   try {
     const res = await forget({
@@ -92,6 +110,9 @@ for (const method of methods) {
       forgetFile: join(persona, 'forget10.jsonl'),
       retainFile: join(persona, 'retain90.jsonl'),
       method,
+      args,
+      lr,
+      epochs,
       outDir: join(out, 'model'),
       report: () => {},
     });
@@ -101,7 +122,7 @@ for (const method of methods) {
     const gcideRatio = s.gcide / target.gcide;
     const ok = forgetRatio >= 0.5 && forgetRatio <= 2 && retainRatio >= 0.95 && gcideRatio <= 1.03;
     console.log(
-      `${method.padEnd(18)} ${f(s.forgetP).padStart(9)} ${f(s.retainP).padStart(9)} ${f(s.gcide, 3).padStart(7)} ${f(s.logRatio, 3).padStart(9)}` +
+      `${spec.padEnd(18)} ${f(s.forgetP).padStart(9)} ${f(s.retainP).padStart(9)} ${f(s.gcide, 3).padStart(7)} ${f(s.logRatio, 3).padStart(9)}` +
         `   forget ${f(forgetRatio, 2)}× retain model's, retain ${f(retainRatio, 3)}× target's, GCIDE ${f(gcideRatio, 3)}×: ${ok ? 'meets' : 'misses'} the bars` +
         ` (${res.steps} steps, ${res.seconds.toFixed(0)} s)`,
     );
