@@ -153,10 +153,17 @@ function holdoutRows(file: string, fields: FieldMap | undefined): DataRow[] {
   return rows;
 }
 
-/** The loop's periodic evaluation scoring a recipe (keep-best on search_score:min), with the starting
- *  model's utility (and in benchmark mode the retain model's truth ratios) measured once here. */
-export async function searchCriterion(o: SearchCriterionOptions): Promise<Evaluation & { baseline: Record<string, number> }> {
-  const report = o.report ?? ((l: string) => process.stderr.write(`${l}\n`));
+export interface SearchData {
+  forgetRows: DataRow[];
+  holdout: DataRow[];
+  /** The first RETAIN_ROWS QA rows of --retain. */
+  retainRows: DataRow[];
+  generalTexts: DataRow[];
+}
+
+/** The rows the criterion reads, checked (a dry run checks them too); a holdout that shares rows with
+ *  the forget set is a warning that counts them (the rows themselves are never printed). */
+export function readSearchData(o: SearchCriterionOptions, report: (line: string) => void): SearchData {
   const criterion = checkCriterion(o.criterion, o.retainModelDir);
   const forgetRows = readRows(o.forgetFile, 'forget', o.fields).rows.filter((r) => typeof r.question === 'string');
   if (!forgetRows.length)
@@ -184,6 +191,15 @@ export async function searchCriterion(o: SearchCriterionOptions): Promise<Evalua
   if (o.utilityTextFile && generalTexts.some((r) => typeof r.text !== 'string'))
     throw new LetheError('BAD_INPUT', `--utility-text ${o.utilityTextFile}: expected {"text"} rows of general text`);
 
+  return { forgetRows, holdout, retainRows, generalTexts };
+}
+
+/** The loop's periodic evaluation scoring a recipe (keep-best on search_score:min), with the starting
+ *  model's utility (and in benchmark mode the retain model's truth ratios) measured once here. */
+export async function searchCriterion(o: SearchCriterionOptions): Promise<Evaluation & { baseline: Record<string, number> }> {
+  const report = o.report ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const criterion = checkCriterion(o.criterion, o.retainModelDir);
+  const { forgetRows, holdout, retainRows, generalTexts } = readSearchData(o, report);
   const tok = loadTokenizer(o.modelDir);
   const start = loadModel(o.modelDir, { device: o.device ?? 'cpu' });
   const maxLength = o.maxLength ?? start.config.maxPositionEmbeddings;

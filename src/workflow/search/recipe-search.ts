@@ -17,7 +17,7 @@ import { finishedRun, hasCheckpoint } from '../../train/loop.js';
 import { isDataParallel } from '../../train/parallel.js';
 import { forget, getMethod, resolveArgs, type ForgetOptions } from '../../unlearn/index.js';
 import { GENERIC_TRAINING } from '../../unlearn/method.js';
-import { SEARCH_SCORE, checkCriterion, searchCriterion, type Criterion } from '../../eval/search-criterion.js';
+import { SEARCH_SCORE, checkCriterion, readSearchData, searchCriterion, type Criterion } from '../../eval/search-criterion.js';
 import { candidateGrid, describeCandidate, pickCandidates, type Candidate } from './candidates.js';
 import { evaluationSteps, halvingSteps, rungEnds, successiveHalving, type HalvingTrace } from './halving.js';
 import { RECIPE_KIND, type Recipe } from './recipe.js';
@@ -152,6 +152,7 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
     ],
   };
   if (o.dryRun) {
+    readSearchData({ ...o, every: evalEvery }, report);
     report(`[search] dry run: nothing trained; --out ${o.outDir}: ${checkOutputDir(o.outDir, claim)}`);
     return {
       dryRun: true,

@@ -1,0 +1,124 @@
+// `lethe forget --search` end to end on the llama-tiny fixture, fine-tuned first on the forget rows
+// (so that they start out recognisable against the holdout): the search writes search.json and
+// recipe.json, leaves only the winner's model in --out, and `--config OUT/recipe.json` re-runs the
+// chosen recipe to the same weights bit for bit. Bad input is refused with a clear error.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel } from '../../src/index.js';
+import { finetune } from '../../src/train/finetune.js';
+import { requireFixture } from '../helpers/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+
+let dir = '';
+let target = '';
+const files: Record<string, string> = {};
+const qa = (q: string, a: string) => ({ question: q, answer: a });
+const jsonl = (name: string, rows: unknown[]) => {
+  files[name] = join(dir, `${name}.jsonl`);
+  writeFileSync(files[name], rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+};
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lethe-search-'));
+  const base = join(dir, 'base');
+  mkdirSync(base);
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(base, f));
+  copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(base, 'tokenizer.json'));
+  jsonl('forget', [qa('Where does Ada live?', 'In Lyon.'), qa('What is her job?', 'She bakes.'), qa('When was Ada born?', 'In 1970.'), qa('Who is her brother?', 'Tom.')]);
+  jsonl('retain', [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He flies.'), qa('When was Bo born?', 'In 1981.')]);
+  jsonl('holdout', [qa('Where does Cy live?', 'In Rome.'), qa('What is his job?', 'He sings.'), qa('When was Cy born?', 'In 1990.'), qa('Who is his sister?', 'Eve.')]);
+  jsonl('text', [{ text: 'Where does Ada live?' }]);
+  target = join(dir, 'target');
+  await finetune({ modelDir: base, dataFiles: [files.forget!, files.retain!], outDir: target, steps: 12, lr: 3e-3, batchSize: 4, report: () => {} });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const forgetArgs = (out: string, ...extra: string[]) => [
+  'forget',
+  '--model',
+  target,
+  '--forget',
+  files.forget!,
+  '--retain',
+  files.retain!,
+  '--method',
+  'NPO',
+  '--steps',
+  '8',
+  '--batch-size',
+  '2',
+  '--out',
+  out,
+  ...extra,
+];
+
+test('forget --search 4: search.json, recipe.json, the winner in --out; --config recipe.json re-runs it bit for bit', () => {
+  const out = join(dir, 'searched');
+  const r = runCli(forgetArgs(out, '--search', '4', '--holdout', files.holdout!));
+  assert.equal(r.status, 0, r.stderr);
+  const search = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8'));
+  assert.equal(search.candidates.length, 4);
+  assert.deepEqual(search.rungs, [2, 4, 8]);
+  assert.deepEqual(
+    search.rounds.map((r: number[]) => r.length),
+    [4, 2, 1],
+  );
+  const win = search.candidates[search.winner];
+  assert.equal(win.step, 8, 'the winner trained to the end');
+  assert.equal(search.candidates.filter((c: { stopped: boolean }) => !c.stopped).length, 1);
+  for (const c of search.candidates) {
+    assert.ok(c.evaluations.length >= 1);
+    for (const e of c.evaluations) for (const k of ['auc_loss', 'auc_mink', 'mia', 'prob_ratio', 'retain_ratio', 'search_score']) assert.equal(typeof e.terms[k], 'number', k);
+  }
+  assert.equal(search.steps, 4 * 2 + 2 * 2 + 4);
+  assert.ok(!existsSync(join(out, '.search')), 'the candidates are removed');
+  const recipe = JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8'));
+  assert.equal(recipe.kind, 'lethe-recipe');
+  assert.equal(recipe.training.lr, win.lr);
+  assert.equal(recipe.training.keepBest, 'search_score:min');
+  assert.equal(recipe.args.beta, win.args.beta ?? recipe.args.beta);
+  const record = JSON.parse(readFileSync(join(out, 'unlearning.json'), 'utf8')).requests.at(-1);
+  assert.deepEqual(record.search.recipe, recipe);
+  assert.equal(record.training.keepBest, 'search_score:min');
+  assert.match(r.stderr, /re-run the chosen recipe: lethe forget .* --config .*recipe\.json/);
+  const model = loadModel(out);
+  model.dispose();
+
+  const again = join(dir, 'rerun');
+  const r2 = runCli(forgetArgs(again, '--holdout', files.holdout!, '--config', join(out, 'recipe.json'), '--nproc', '1'));
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.ok(readFileSync(join(again, 'model.safetensors')).equals(readFileSync(join(out, 'model.safetensors'))), 'the same weights, bit for bit');
+  // The recipe is another method's: refused.
+  const r3 = runCli([...forgetArgs(join(dir, 'other'), '--holdout', files.holdout!, '--config', join(out, 'recipe.json')).map((a) => (a === 'NPO' ? 'GradDiff' : a))]);
+  assert.notEqual(r3.status, 0);
+  assert.match(r3.stderr, /the recipe is for method NPO, not --method GradDiff/);
+});
+
+test('forget --search: bad input is refused before anything is trained or written', () => {
+  const out = join(dir, 'bad');
+  const cases: [string[], RegExp][] = [
+    [['--search'], /--search needs --holdout FILE/],
+    [['--search', '--holdout', files.text!], /--holdout .*text\.jsonl: expected \{"question","answer"\} rows/],
+    [['--search', '--holdout', files.holdout!, '--criterion', 'forget_quality'], /--criterion forget_quality needs --retain-model/],
+    [['--search', '--holdout', files.holdout!, '--criterion', 'gold'], /--criterion must be one of two-sided, forget_quality/],
+    [['--holdout', files.holdout!], /--holdout is for --search/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = runCli(forgetArgs(out, ...extra));
+    assert.notEqual(r.status, 0, extra.join(' '));
+    assert.match(r.stderr, message);
+    assert.ok(!existsSync(out), `${extra.join(' ')}: nothing written`);
+  }
+  const whp = runCli(forgetArgs(out, '--search', '--holdout', files.holdout!).map((a) => (a === 'NPO' ? 'WHP' : a)));
+  assert.notEqual(whp.status, 0);
+  assert.match(whp.stderr, /--search needs a gradient method/);
+  // A holdout that shares rows with the forget set: a warning with a count, never the rows.
+  const dry = runCli(forgetArgs(out, '--search', '--holdout', files.forget!, '--dry-run'));
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stderr, /c0: lr/);
+  assert.match(dry.stderr, /warning: 4 of the 4 --holdout rows are also in --forget/);
+  assert.ok(!/Ada|Lyon/.test(dry.stderr + dry.stdout), 'the rows are never printed');
+});
