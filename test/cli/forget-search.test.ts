@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/index.js';
 import { finetune } from '../../src/train/finetune.js';
 import { requireFixture } from '../helpers/fixtures.js';
-import { runCli } from '../helpers/cli.js';
+import { interruptAt, runCli } from '../helpers/cli.js';
 
 let dir = '';
 let target = '';
@@ -95,6 +95,29 @@ test('forget --search 4: search.json, recipe.json, the winner in --out; --config
   const r3 = runCli([...forgetArgs(join(dir, 'other'), '--holdout', files.holdout!, '--config', join(out, 'recipe.json')).map((a) => (a === 'NPO' ? 'GradDiff' : a))]);
   assert.notEqual(r3.status, 0);
   assert.match(r3.stderr, /the recipe is for method NPO, not --method GradDiff/);
+});
+
+test('forget --search: Ctrl-C in the second rung, then --resume, ends as an uninterrupted search', async () => {
+  const straight = join(dir, 'searched');
+  assert.ok(existsSync(join(straight, 'model.safetensors')), 'needs the first test\'s search');
+  const out = join(dir, 'interrupted');
+  const args = forgetArgs(out, '--search', '4', '--holdout', files.holdout!);
+  const stopped = await interruptAt(args, /\[search\] c\d+ \([^)]*\): steps 2 → 4/);
+  assert.notEqual(stopped.code, 0, stopped.stderr);
+  assert.ok(existsSync(join(out, '.search')), 'the candidates are kept for --resume');
+  const refused = runCli(args);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--resume/);
+  const resumed = runCli([...args, '--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /\[search\] resuming/);
+  assert.ok(readFileSync(join(out, 'model.safetensors')).equals(readFileSync(join(straight, 'model.safetensors'))), 'the same winner, bit for bit');
+  const [a, b] = [out, straight].map((d) => JSON.parse(readFileSync(join(d, 'search.json'), 'utf8')));
+  assert.deepEqual(
+    a.candidates.map((c: { evaluations: unknown }) => c.evaluations),
+    b.candidates.map((c: { evaluations: unknown }) => c.evaluations),
+  );
+  assert.equal(a.winner, b.winner);
 });
 
 test('forget --search: bad input is refused before anything is trained or written', () => {
