@@ -60,7 +60,10 @@ export function registerUnlearnCommands(program: Command): void {
         "choose the recipe: successive halving over BUDGET candidates (default 8) of lr × the method's key argument, each trained to 2× the method's epochs and scored every epoch by --criterion; writes OUT/search.json and OUT/recipe.json",
         int('forget', '--search'),
       )
-      .option('--holdout <file>', 'with --search: JSONL {"question","answer"} rows of records like the forget ones that the model never saw')
+      .option(
+        '--holdout <file>',
+        'with --search: JSONL {"question","answer"} rows of records like the forget ones that the model never saw',
+      )
       .option('--utility-text <file>', 'with --search: JSONL {"text"} rows of general text whose NLL may rise at most 3% over the start')
       .option(
         '--criterion <name>',
@@ -102,12 +105,18 @@ export function registerUnlearnCommands(program: Command): void {
         o.keepBest ??= t.keepBest;
         o.criterion ??= r.criterion.name;
         if (r.criterion.utilityTextSha256 && !o.utilityText)
-          throw new LetheError('BAD_INPUT', `--config ${o.config}: the recipe's keep-best measured general text: give the same --utility-text`);
+          throw new LetheError(
+            'BAD_INPUT',
+            `--config ${o.config}: the recipe's keep-best measured general text: give the same --utility-text`,
+          );
       }
     }
     if (o.search !== undefined) {
       if (o.evalEvery || o.keepBest)
-        throw new LetheError('BAD_INPUT', 'forget: --search evaluates every epoch and keeps the best by its criterion: drop --eval-every and --keep-best');
+        throw new LetheError(
+          'BAD_INPUT',
+          'forget: --search evaluates every epoch and keeps the best by its criterion: drop --eval-every and --keep-best',
+        );
       const { recipeSearch } = await import('../workflow/search/recipe-search.js');
       const common = {
         ...trainingOptions(o),
@@ -146,7 +155,8 @@ export function registerUnlearnCommands(program: Command): void {
     const training = trainingOptions(o);
     let evaluation;
     if (o.evalEvery && o.keepBest?.split(':')[0] === 'search_score') {
-      if (o.keepBest !== 'search_score:min') throw new LetheError('BAD_INPUT', `--keep-best search_score is min (lower is better), got '${o.keepBest}'`);
+      if (o.keepBest !== 'search_score:min')
+        throw new LetheError('BAD_INPUT', `--keep-best search_score is min (lower is better), got '${o.keepBest}'`);
       if (!o.holdout)
         throw new LetheError('BAD_INPUT', '--keep-best search_score:min scores against --holdout FILE: give the holdout the search used');
       const { searchCriterion } = await import('../eval/search-criterion.js');
@@ -237,6 +247,10 @@ export function registerUnlearnCommands(program: Command): void {
         console.log(
           `${''.padEnd(12)} training: ${m.training ? `lr ${m.training.lr}, ${m.training.epochs} epochs (${m.training.source})` : 'sets its own steps and lr (give --steps/--epochs and --lr to override)'}`,
         );
+        if (m.search) {
+          const grid = [`lr ${m.search.lr.join('/')}`, ...Object.entries(m.search.args ?? {}).map(([k, v]) => `${k} ${v.join('/')}`)];
+          console.log(`${''.padEnd(12)} --search tries: ${grid.join(' × ')}`);
+        }
         const needs = Object.entries(m.needs as Record<string, unknown>)
           .filter(([, v]) => v && v !== 'none')
           .map(([k, v]) => (v === true ? k : `${k}=${v}`))

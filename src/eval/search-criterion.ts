@@ -167,7 +167,10 @@ export function readSearchData(o: SearchCriterionOptions, report: (line: string)
   const criterion = checkCriterion(o.criterion, o.retainModelDir);
   const forgetRows = readRows(o.forgetFile, 'forget', o.fields).rows.filter((r) => typeof r.question === 'string');
   if (!forgetRows.length)
-    throw new LetheError('BAD_INPUT', `--search compares forget answers with holdout answers: --forget ${o.forgetFile} must hold {"question","answer"} rows`);
+    throw new LetheError(
+      'BAD_INPUT',
+      `--search compares forget answers with holdout answers: --forget ${o.forgetFile} must hold {"question","answer"} rows`,
+    );
   const holdout = holdoutRows(o.holdoutFile, o.fields);
   const forgetKeys = new Set(forgetRows.map(rowKey));
   const shared = holdout.filter((r) => forgetKeys.has(rowKey(r))).length;

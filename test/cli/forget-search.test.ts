@@ -27,12 +27,30 @@ before(async () => {
   mkdirSync(base);
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(base, f));
   copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(base, 'tokenizer.json'));
-  jsonl('forget', [qa('Where does Ada live?', 'In Lyon.'), qa('What is her job?', 'She bakes.'), qa('When was Ada born?', 'In 1970.'), qa('Who is her brother?', 'Tom.')]);
+  jsonl('forget', [
+    qa('Where does Ada live?', 'In Lyon.'),
+    qa('What is her job?', 'She bakes.'),
+    qa('When was Ada born?', 'In 1970.'),
+    qa('Who is her brother?', 'Tom.'),
+  ]);
   jsonl('retain', [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He flies.'), qa('When was Bo born?', 'In 1981.')]);
-  jsonl('holdout', [qa('Where does Cy live?', 'In Rome.'), qa('What is his job?', 'He sings.'), qa('When was Cy born?', 'In 1990.'), qa('Who is his sister?', 'Eve.')]);
+  jsonl('holdout', [
+    qa('Where does Cy live?', 'In Rome.'),
+    qa('What is his job?', 'He sings.'),
+    qa('When was Cy born?', 'In 1990.'),
+    qa('Who is his sister?', 'Eve.'),
+  ]);
   jsonl('text', [{ text: 'Where does Ada live?' }]);
   target = join(dir, 'target');
-  await finetune({ modelDir: base, dataFiles: [files.forget!, files.retain!], outDir: target, steps: 12, lr: 3e-3, batchSize: 4, report: () => {} });
+  await finetune({
+    modelDir: base,
+    dataFiles: [files.forget!, files.retain!],
+    outDir: target,
+    steps: 12,
+    lr: 3e-3,
+    batchSize: 4,
+    report: () => {},
+  });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -71,7 +89,9 @@ test('forget --search 4: search.json, recipe.json, the winner in --out; --config
   assert.equal(search.candidates.filter((c: { stopped: boolean }) => !c.stopped).length, 1);
   for (const c of search.candidates) {
     assert.ok(c.evaluations.length >= 1);
-    for (const e of c.evaluations) for (const k of ['auc_loss', 'auc_mink', 'mia', 'prob_ratio', 'retain_ratio', 'search_score']) assert.equal(typeof e.terms[k], 'number', k);
+    for (const e of c.evaluations)
+      for (const k of ['auc_loss', 'auc_mink', 'mia', 'prob_ratio', 'retain_ratio', 'search_score'])
+        assert.equal(typeof e.terms[k], 'number', k);
   }
   assert.equal(search.steps, 4 * 2 + 2 * 2 + 4);
   assert.ok(!existsSync(join(out, '.search')), 'the candidates are removed');
@@ -90,16 +110,23 @@ test('forget --search 4: search.json, recipe.json, the winner in --out; --config
   const again = join(dir, 'rerun');
   const r2 = runCli(forgetArgs(again, '--holdout', files.holdout!, '--config', join(out, 'recipe.json'), '--nproc', '1'));
   assert.equal(r2.status, 0, r2.stderr);
-  assert.ok(readFileSync(join(again, 'model.safetensors')).equals(readFileSync(join(out, 'model.safetensors'))), 'the same weights, bit for bit');
+  assert.ok(
+    readFileSync(join(again, 'model.safetensors')).equals(readFileSync(join(out, 'model.safetensors'))),
+    'the same weights, bit for bit',
+  );
   // The recipe is another method's: refused.
-  const r3 = runCli([...forgetArgs(join(dir, 'other'), '--holdout', files.holdout!, '--config', join(out, 'recipe.json')).map((a) => (a === 'NPO' ? 'GradDiff' : a))]);
+  const r3 = runCli([
+    ...forgetArgs(join(dir, 'other'), '--holdout', files.holdout!, '--config', join(out, 'recipe.json')).map((a) =>
+      a === 'NPO' ? 'GradDiff' : a,
+    ),
+  ]);
   assert.notEqual(r3.status, 0);
   assert.match(r3.stderr, /the recipe is for method NPO, not --method GradDiff/);
 });
 
 test('forget --search: Ctrl-C in the second rung, then --resume, ends as an uninterrupted search', async () => {
   const straight = join(dir, 'searched');
-  assert.ok(existsSync(join(straight, 'model.safetensors')), 'needs the first test\'s search');
+  assert.ok(existsSync(join(straight, 'model.safetensors')), "needs the first test's search");
   const out = join(dir, 'interrupted');
   const args = forgetArgs(out, '--search', '4', '--holdout', files.holdout!);
   const stopped = await interruptAt(args, /\[search\] c\d+ \([^)]*\): steps 2 → 4/);
@@ -111,7 +138,10 @@ test('forget --search: Ctrl-C in the second rung, then --resume, ends as an unin
   const resumed = runCli([...args, '--resume']);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /\[search\] resuming/);
-  assert.ok(readFileSync(join(out, 'model.safetensors')).equals(readFileSync(join(straight, 'model.safetensors'))), 'the same winner, bit for bit');
+  assert.ok(
+    readFileSync(join(out, 'model.safetensors')).equals(readFileSync(join(straight, 'model.safetensors'))),
+    'the same winner, bit for bit',
+  );
   const [a, b] = [out, straight].map((d) => JSON.parse(readFileSync(join(d, 'search.json'), 'utf8')));
   assert.deepEqual(
     a.candidates.map((c: { evaluations: unknown }) => c.evaluations),

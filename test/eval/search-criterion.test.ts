@@ -28,7 +28,10 @@ interface Case {
   holdout_prob: number;
   prob_ratio: number;
 }
-const ref = JSON.parse(readFileSync(requireRepoFixture('eval', 'ref', 'search_criterion_reference.json'), 'utf8')) as { k: number; cases: Case[] };
+const ref = JSON.parse(readFileSync(requireRepoFixture('eval', 'ref', 'search_criterion_reference.json'), 'utf8')) as {
+  k: number;
+  cases: Case[];
+};
 // The reference rows end with an appended EOS, as the evaluator encodes QA answers.
 const stat = (logProbs: number[]): SeqStat => ({ logProbs, hits: logProbs.map(() => false), eos: true });
 

@@ -16,7 +16,11 @@ export function npoArgs(model: string, forgetFile: string, ...extra: string[]): 
 }
 
 /** Runs the CLI and sends `signal` once stderr shows `when`; resolves with the exit code and stderr. */
-export function interruptAt(argv: string[], when: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
+export function interruptAt(
+  argv: string[],
+  when: RegExp,
+  signal: NodeJS.Signals = 'SIGINT',
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

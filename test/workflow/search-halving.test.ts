@@ -57,13 +57,50 @@ test('halving: the better half by best-so-far goes on, the winner has trained to
 });
 
 test('halving: ties go to the earlier candidate; NaN (no evaluation) and infeasible scores rank last', async () => {
-  assert.deepEqual(betterHalf(new Map([[0, 0.2], [1, 0.1], [2, 0.1], [3, 0.3]])), [1, 2]);
-  assert.deepEqual(betterHalf(new Map([[4, NaN], [1, 1.2], [2, 0.9]])), [2, 1], 'ceil(3/2) = 2 go on');
-  const tied = await halve([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]], [1, 2]);
-  assert.deepEqual(tied.rounds, [[0, 1, 2], [0, 1]]);
+  assert.deepEqual(
+    betterHalf(
+      new Map([
+        [0, 0.2],
+        [1, 0.1],
+        [2, 0.1],
+        [3, 0.3],
+      ]),
+    ),
+    [1, 2],
+  );
+  assert.deepEqual(
+    betterHalf(
+      new Map([
+        [4, NaN],
+        [1, 1.2],
+        [2, 0.9],
+      ]),
+    ),
+    [2, 1],
+    'ceil(3/2) = 2 go on',
+  );
+  const tied = await halve(
+    [
+      [0.5, 0.5],
+      [0.5, 0.5],
+      [0.5, 0.5],
+    ],
+    [1, 2],
+  );
+  assert.deepEqual(tied.rounds, [
+    [0, 1, 2],
+    [0, 1],
+  ]);
   assert.equal(tied.winner, 0);
   // All infeasible: the smallest violation wins.
-  const infeasible = await halve([[1.3, 1.3], [1.1, 1.05], [1.2, 1.0]], [1, 2]);
+  const infeasible = await halve(
+    [
+      [1.3, 1.3],
+      [1.1, 1.05],
+      [1.2, 1.0],
+    ],
+    [1, 2],
+  );
   assert.equal(infeasible.winner, 2);
   // One candidate: it is the winner after training to the end.
   const one = await halve([[0.4, 0.3]], [1, 2]);

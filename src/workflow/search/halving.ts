@@ -15,8 +15,7 @@ export function evaluationSteps(totalSteps: number, every: number): number[] {
  *  then the last step. Fewer rungs when evaluations are too sparse to tell them apart. */
 export function rungEnds(totalSteps: number, every: number): number[] {
   const evals = evaluationSteps(totalSteps, every);
-  const nearest = (target: number) =>
-    evals.reduce((best, s) => (Math.abs(s - target) < Math.abs(best - target) ? s : best), evals[0]!);
+  const nearest = (target: number) => evals.reduce((best, s) => (Math.abs(s - target) < Math.abs(best - target) ? s : best), evals[0]!);
   return [...new Set([nearest(totalSteps / 4), nearest(totalSteps / 2), totalSteps])].sort((a, b) => a - b);
 }
 
@@ -51,7 +50,13 @@ export async function successiveHalving(
   afterRung?: (trace: HalvingTrace) => void,
 ): Promise<HalvingTrace> {
   if (!(n >= 1) || !rungs.length) throw new LetheError('INTERNAL', 'successive halving needs at least one candidate and one rung');
-  const trace: HalvingTrace = { rounds: [], stoppedAt: new Array<number>(n).fill(0), best: new Array<number>(n).fill(NaN), alive: [], winner: -1 };
+  const trace: HalvingTrace = {
+    rounds: [],
+    stoppedAt: new Array<number>(n).fill(0),
+    best: new Array<number>(n).fill(NaN),
+    alive: [],
+    winner: -1,
+  };
   let alive = Array.from({ length: n }, (_, k) => k);
   for (const [r, until] of rungs.entries()) {
     trace.rounds.push([...alive]);

@@ -23,6 +23,8 @@ import { evaluationSteps, halvingSteps, rungEnds, successiveHalving, type Halvin
 import { RECIPE_KIND, type Recipe } from './recipe.js';
 
 export const DEFAULT_BUDGET = 8;
+/** A chosen recipe whose membership AUCs are further than this from 0.5 gets a warning. */
+export const MIA_TOLERANCE = 0.1;
 
 export interface RecipeSearchOptions extends Omit<ForgetOptions, 'evaluation' | 'pauseAt' | 'progress'> {
   holdoutFile: string;
@@ -115,10 +117,14 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
     );
   if (isDataParallel()) throw new LetheError('BAD_INPUT', 'forget: --search trains its candidates in one process; run it without --nproc');
   if (!o.holdoutFile)
-    throw new LetheError('BAD_INPUT', 'forget: --search needs --holdout FILE ({"question","answer"} rows of similar records the model never saw)');
+    throw new LetheError(
+      'BAD_INPUT',
+      'forget: --search needs --holdout FILE ({"question","answer"} rows of similar records the model never saw)',
+    );
   const criterion = checkCriterion(o.criterion, o.retainModelDir);
   const budget = o.budget ?? DEFAULT_BUDGET;
-  if (!(Number.isInteger(budget) && budget >= 1)) throw new LetheError('BAD_INPUT', `forget: --search BUDGET must be a positive integer, got ${budget}`);
+  if (!(Number.isInteger(budget) && budget >= 1))
+    throw new LetheError('BAD_INPUT', `forget: --search BUDGET must be a positive integer, got ${budget}`);
   const fixedArgs = o.args ?? {};
   resolveArgs(method, fixedArgs); // the user's --set values, checked before anything runs
 
@@ -302,13 +308,21 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
   save();
   rmSync(join(o.outDir, '.search'), { recursive: true, force: true });
   report(formatSearchTable(record));
+  const terms = unlearning.requests.at(-1)!.search as { terms: Record<string, number> | null };
+  const t = terms.terms;
+  if (t && (t.violation! > 0 || t.mia! > MIA_TOLERANCE))
+    report(
+      `[search] warning: the chosen recipe ${t.violation! > 0 ? `breaks the utility constraints (violation ${t.violation!.toFixed(3)})` : `leaves the forget rows distinguishable from the holdout (membership AUC: LOSS ${t.auc_loss!.toFixed(3)}, Min-K% ${t.auc_mink!.toFixed(3)}; 0.5 = not at all)`}: no candidate did better; try a larger BUDGET, more --epochs, or another method`,
+    );
   return { outDir: o.outDir, recipe, search: record };
 }
 
 /** The candidates as a table (stderr at the end of a search). */
 export function formatSearchTable(r: SearchRecord): string {
   const lines = [`[search] ${r.method}, criterion ${r.criterion}: ${r.steps} steps in ${r.seconds.toFixed(1)} s`];
-  lines.push(`  ${'cand'.padEnd(5)}${'recipe'.padEnd(32)}${'steps'.padStart(6)}${'best at'.padStart(9)}${'score'.padStart(9)}${'AUC loss'.padStart(10)}${'AUC mink'.padStart(10)}${'retain×'.padStart(9)}`);
+  lines.push(
+    `  ${'cand'.padEnd(5)}${'recipe'.padEnd(32)}${'steps'.padStart(6)}${'best at'.padStart(9)}${'score'.padStart(9)}${'AUC loss'.padStart(10)}${'AUC mink'.padStart(10)}${'retain×'.padStart(9)}`,
+  );
   r.candidates.forEach((c, k) => {
     const t = c.evaluations.find((e) => e.step === c.best?.step)?.terms ?? {};
     const f = (v: number | undefined, d = 3) => (v === undefined ? '-' : v.toFixed(d));
