@@ -11,11 +11,14 @@ import { loadModel } from '../../src/index.js';
 import { finetune } from '../../src/train/finetune.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { interruptAt, runCli } from '../helpers/cli.js';
+import { forgetQualityScore } from '../../src/eval/search-criterion.js';
 
 let dir = '';
 let target = '';
 const files: Record<string, string> = {};
 const qa = (q: string, a: string) => ({ question: q, answer: a });
+/** With the answers TOFU's truth ratio needs (forget quality). */
+const qaTr = (q: string, a: string) => ({ ...qa(q, a), paraphrased_answer: `${a} Yes.`, perturbed_answer: [`Not ${a}`, `${a} No.`] });
 const jsonl = (name: string, rows: unknown[]) => {
   files[name] = join(dir, `${name}.jsonl`);
   writeFileSync(files[name], rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -148,6 +151,23 @@ test('forget --search: Ctrl-C in the second rung, then --resume, ends as an unin
     b.candidates.map((c: { evaluations: unknown }) => c.evaluations),
   );
   assert.equal(a.winner, b.winner);
+});
+
+test('forget --search --criterion forget_quality: each evaluation scores −log10 of the KS p-value against the retain model', () => {
+  const out = join(dir, 'fq');
+  // Any model stands in for the retain model here: the wiring is what is checked.
+  const r = runCli(
+    forgetArgs(out, '--search', '2', '--holdout', files.holdout!, '--criterion', 'forget_quality', '--retain-model', join(dir, 'base')),
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const search = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8'));
+  assert.equal(search.criterion, 'forget_quality');
+  for (const c of search.candidates)
+    for (const { terms } of c.evaluations) {
+      assert.ok(terms.forget_quality > 0 && terms.forget_quality <= 1, `p ${terms.forget_quality}`);
+      assert.equal(terms.search_score, forgetQualityScore(terms.forget_quality, terms.violation));
+    }
+  assert.equal(JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8')).criterion.name, 'forget_quality');
 });
 
 test('forget --search: bad input is refused before anything is trained or written', () => {

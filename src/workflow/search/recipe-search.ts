@@ -188,6 +188,7 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
   });
   const job = sha256(
     JSON.stringify({
+      model: o.modelDir,
       method: method.name,
       fixedArgs,
       candidates,
