@@ -12,6 +12,7 @@ import { finetune } from '../../src/train/finetune.js';
 import { requireFixture } from '../helpers/fixtures.js';
 import { interruptAt, runCli } from '../helpers/cli.js';
 import { forgetQualityScore } from '../../src/eval/search-criterion.js';
+import { recipeSearch, type RecipeSearchOptions } from '../../src/workflow/search/recipe-search.js';
 
 let dir = '';
 let target = '';
@@ -31,10 +32,10 @@ before(async () => {
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(requireFixture('llama-tiny', f), join(base, f));
   copyFileSync(requireFixture('tokenizer', 'tokenizer.json'), join(base, 'tokenizer.json'));
   jsonl('forget', [
-    qa('Where does Ada live?', 'In Lyon.'),
-    qa('What is her job?', 'She bakes.'),
-    qa('When was Ada born?', 'In 1970.'),
-    qa('Who is her brother?', 'Tom.'),
+    qaTr('Where does Ada live?', 'In Lyon.'),
+    qaTr('What is her job?', 'She bakes.'),
+    qaTr('When was Ada born?', 'In 1970.'),
+    qaTr('Who is her brother?', 'Tom.'),
   ]);
   jsonl('retain', [qa('Where does Bo live?', 'In Oslo.'), qa('What is his job?', 'He flies.'), qa('When was Bo born?', 'In 1981.')]);
   jsonl('holdout', [
@@ -170,28 +171,44 @@ test('forget --search --criterion forget_quality: each evaluation scores −log1
   assert.equal(JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8')).criterion.name, 'forget_quality');
 });
 
-test('forget --search: bad input is refused before anything is trained or written', () => {
+test('forget --search: bad input is refused before anything is trained or written', async () => {
   const out = join(dir, 'bad');
-  const cases: [string[], RegExp][] = [
+  // What the command line decides (two runs of the CLI) …
+  for (const [extra, message] of [
     [['--search'], /--search needs --holdout FILE/],
-    [['--search', '--holdout', files.text!], /--holdout .*text\.jsonl: expected \{"question","answer"\} rows/],
-    [['--search', '--holdout', files.holdout!, '--criterion', 'forget_quality'], /--criterion forget_quality needs --retain-model/],
-    [['--search', '--holdout', files.holdout!, '--criterion', 'gold'], /--criterion must be one of two-sided, forget_quality/],
     [['--holdout', files.holdout!], /--holdout is for --search/],
-  ];
-  for (const [extra, message] of cases) {
+  ] as [string[], RegExp][]) {
     const r = runCli(forgetArgs(out, ...extra));
     assert.notEqual(r.status, 0, extra.join(' '));
     assert.match(r.stderr, message);
-    assert.ok(!existsSync(out), `${extra.join(' ')}: nothing written`);
   }
-  const whp = runCli(forgetArgs(out, '--search', '--holdout', files.holdout!).map((a) => (a === 'NPO' ? 'WHP' : a)));
-  assert.notEqual(whp.status, 0);
-  assert.match(whp.stderr, /--search needs a gradient method/);
+  // … and what the library checks (in process: the same errors the CLI prints).
+  const lines: string[] = [];
+  const base = {
+    modelDir: target,
+    forgetFile: files.forget!,
+    retainFile: files.retain!,
+    method: 'NPO',
+    outDir: out,
+    steps: 8,
+    batchSize: 2,
+    holdoutFile: files.holdout!,
+    report: (l: string) => lines.push(l),
+  };
+  const cases: [Partial<RecipeSearchOptions>, RegExp][] = [
+    [{ holdoutFile: files.text! }, /--holdout .*text\.jsonl: expected \{"question","answer"\} rows/],
+    [{ criterion: 'forget_quality' }, /--criterion forget_quality needs --retain-model/],
+    [{ criterion: 'gold' as never }, /--criterion must be one of two-sided, forget_quality/],
+    [{ method: 'WHP' }, /--search needs a gradient method/],
+    [{ budget: 0 }, /--search BUDGET must be a positive integer/],
+  ];
+  for (const [change, message] of cases) await assert.rejects(recipeSearch({ ...base, ...change }), message, JSON.stringify(change));
+  assert.ok(!existsSync(out), 'nothing written');
   // A holdout that shares rows with the forget set: a warning with a count, never the rows.
-  const dry = runCli(forgetArgs(out, '--search', '--holdout', files.forget!, '--dry-run'));
-  assert.equal(dry.status, 0, dry.stderr);
-  assert.match(dry.stderr, /c0: lr/);
-  assert.match(dry.stderr, /warning: 4 of the 4 --holdout rows are also in --forget/);
-  assert.ok(!/Ada|Lyon/.test(dry.stderr + dry.stdout), 'the rows are never printed');
+  const plan = await recipeSearch({ ...base, holdoutFile: files.forget!, dryRun: true });
+  assert.equal(plan.candidates.length, 8);
+  assert.equal(plan.stepBudget, 8 * 2 + 4 * 2 + 2 * 4);
+  assert.ok(lines.some((l) => /warning: 4 of the 4 --holdout rows are also in --forget/.test(l)));
+  assert.ok(!/Ada|Lyon/.test(lines.join('\n')), 'the rows are never printed');
+  assert.ok(!existsSync(out), 'a dry run writes nothing');
 });
