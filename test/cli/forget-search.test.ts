@@ -79,8 +79,9 @@ const forgetArgs = (out: string, ...extra: string[]) => [
 
 test('forget --search 4: search.json, recipe.json, the winner in --out; --config recipe.json re-runs it bit for bit', () => {
   const out = join(dir, 'searched');
-  const r = runCli(forgetArgs(out, '--search', '4', '--holdout', files.holdout!));
+  const r = runCli(forgetArgs(out, '--search', '4', '--holdout', files.holdout!, '--nproc', 'auto'));
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /lethe: 1 process \(a recipe search/, 'candidates train one after another in this process');
   const search = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8'));
   assert.equal(search.candidates.length, 4);
   assert.deepEqual(search.rungs, [2, 4, 8]);
