@@ -1,6 +1,7 @@
 // `lethe forget`, `lethe methods`, `lethe finetune`: thin — parse, validate, call the library.
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LetheError } from '../util/errors.js';
 import { int, keyValue, trainingFlags, trainingOptions, type TrainingFlags } from './options.js';
 import { lineageFlags, lineageHook, type LineageFlags } from './lineage.js';
@@ -141,12 +142,7 @@ export function registerUnlearnCommands(program: Command): void {
         return;
       }
       const r = await recipeSearch(common);
-      const flags = process.argv
-        .slice(2)
-        .join(' ')
-        .replace(/--search(=\S+|\s+\d+)?/, '')
-        .replace(/--out\s+\S+/, '--out OUT2');
-      console.error(`[search] re-run the chosen recipe: lethe ${flags} --config ${o.out}/recipe.json`);
+      console.error(`[search] re-run the chosen recipe: lethe ${rerunArgs(process.argv.slice(2), o.out)}`);
       if (o.json) console.log(JSON.stringify({ outDir: r.outDir, recipe: r.recipe, search: r.search }, null, 2));
       return;
     }
@@ -287,4 +283,19 @@ export function registerUnlearnCommands(program: Command): void {
     }
     console.log(`finetune: ${r.steps} steps in ${r.seconds.toFixed(1)} s, final loss ${r.finalLoss.toFixed(4)} → ${o.out}`);
   });
+}
+
+/** This command line as the re-run of a search's recipe: without --search (and its budget), --resume,
+ *  --overwrite or --dry-run, into another folder, with --config OUT/recipe.json. */
+export function rerunArgs(argv: readonly string[], out: string): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--search') {
+      if (/^\d+$/.test(argv[i + 1] ?? '')) i++;
+    } else if (a === '--out' || a === '--config') i++;
+    else if (!/^--(search|out|config)=/.test(a) && !['--resume', '--overwrite', '--dry-run'].includes(a)) kept.push(a);
+  }
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  return [...kept, '--config', join(out, 'recipe.json'), '--out', 'OUT2'].map(quote).join(' ');
 }
