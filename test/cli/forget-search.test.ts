@@ -13,6 +13,7 @@ import { requireFixture } from '../helpers/fixtures.js';
 import { interruptAt, runCli } from '../helpers/cli.js';
 import { forgetQualityScore } from '../../src/eval/search-criterion.js';
 import { recipeSearch, type RecipeSearchOptions } from '../../src/workflow/search/recipe-search.js';
+import { rerunArgs } from '../../src/cli/unlearn.js';
 
 let dir = '';
 let target = '';
@@ -212,4 +213,18 @@ test('forget --search: bad input is refused before anything is trained or writte
   assert.ok(lines.some((l) => /warning: 4 of the 4 --holdout rows are also in --forget/.test(l)));
   assert.ok(!/Ada|Lyon/.test(lines.join('\n')), 'the rows are never printed');
   assert.ok(!existsSync(out), 'a dry run writes nothing');
+});
+
+test('forget --search: the printed re-run command', () => {
+  assert.equal(
+    rerunArgs(
+      ['forget', '--model', 'my model', '--search', '4', '--holdout', 'h.jsonl', '--out', 'o', '--resume', '--config', 'a.json'],
+      'o',
+    ),
+    "forget --model 'my model' --holdout h.jsonl --config o/recipe.json --out OUT2",
+  );
+  assert.equal(
+    rerunArgs(['forget', '--search', '--set', 'beta=0.1', '--out=o'], 'o'),
+    'forget --set beta=0.1 --config o/recipe.json --out OUT2',
+  );
 });
