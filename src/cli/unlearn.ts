@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../util/errors.js';
+import type { ForgetOptions } from '../unlearn/forget.js';
 import { int, keyValue, trainingFlags, trainingOptions, type TrainingFlags } from './options.js';
 import { lineageFlags, lineageHook, type LineageFlags } from './lineage.js';
 
@@ -112,6 +113,19 @@ export function registerUnlearnCommands(program: Command): void {
           );
       }
     }
+    const training = trainingOptions(o);
+    const options: ForgetOptions = {
+      modelDir: o.model,
+      forgetFile: o.forget,
+      retainFile: o.retain || undefined,
+      noRetain: o.retain === false,
+      method: o.method,
+      args: { ...config, ...o.set },
+      outDir: o.out,
+      ...training,
+      mask: o.mask ? parseMask(o.mask) : undefined,
+      alsoForget: o.alsoForget,
+    };
     if (o.search !== undefined) {
       if (o.evalEvery || o.keepBest)
         throw new LetheError(
@@ -120,16 +134,7 @@ export function registerUnlearnCommands(program: Command): void {
         );
       const { recipeSearch } = await import('../workflow/search/recipe-search.js');
       const common = {
-        ...trainingOptions(o),
-        modelDir: o.model,
-        forgetFile: o.forget,
-        retainFile: o.retain || undefined,
-        noRetain: o.retain === false,
-        method: o.method,
-        args: { ...config, ...o.set },
-        outDir: o.out,
-        mask: o.mask ? parseMask(o.mask) : undefined,
-        alsoForget: o.alsoForget,
+        ...options,
         holdoutFile: o.holdout!,
         utilityTextFile: o.utilityText,
         criterion: o.criterion as never,
@@ -148,7 +153,6 @@ export function registerUnlearnCommands(program: Command): void {
     }
     if (o.holdout && o.keepBest?.split(':')[0] !== 'search_score')
       throw new LetheError('BAD_INPUT', 'forget: --holdout is for --search (or --keep-best search_score:min with --eval-every)');
-    const training = trainingOptions(o);
     let evaluation;
     if (o.evalEvery && o.keepBest?.split(':')[0] === 'search_score') {
       if (o.keepBest !== 'search_score:min')
@@ -182,19 +186,6 @@ export function registerUnlearnCommands(program: Command): void {
         fields: training.fields,
       });
     }
-    const options = {
-      evaluation,
-      modelDir: o.model,
-      forgetFile: o.forget,
-      retainFile: o.retain || undefined,
-      noRetain: o.retain === false,
-      method: o.method,
-      args: { ...config, ...o.set },
-      outDir: o.out,
-      ...training,
-      mask: o.mask ? parseMask(o.mask) : undefined,
-      alsoForget: o.alsoForget,
-    };
     const lineage = await lineageHook(o, {
       how: 'unlearning',
       modelDir: o.model,
@@ -206,11 +197,11 @@ export function registerUnlearnCommands(program: Command): void {
       details: { method: o.method },
     });
     if (o.dryRun) {
-      const plan = await forget({ ...options, dryRun: true, report: o.json ? () => {} : undefined });
+      const plan = await forget({ ...options, evaluation, dryRun: true, report: o.json ? () => {} : undefined });
       if (o.json) console.log(JSON.stringify(plan, null, 2));
       return;
     }
-    const r = await forget(options);
+    const r = await forget({ ...options, evaluation });
     await lineage?.(r.outDir);
     if (o.profile) {
       const { formatProfile } = await import('../train/profile.js');
