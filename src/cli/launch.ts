@@ -37,6 +37,8 @@ export function takeNproc(argv: string[]): { argv: string[]; nproc: number | 'au
 async function singleProcessReason(command: string, argv: string[]): Promise<string | null> {
   if (argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return 'a dry run or help';
   if (command !== 'forget') return null;
+  // A recipe search trains its candidates one after another in this process.
+  if (argv.some((a) => a === '--search' || a.startsWith('--search='))) return 'a recipe search (--search)';
   const i = argv.lastIndexOf('--method');
   const name = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--method='))?.slice('--method='.length);
   if (!name) return null;

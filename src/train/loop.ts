@@ -86,6 +86,9 @@ export interface LoopOptions<B> {
   /** Stop when the trainable weights' norm exceeds this many times its value at the start (default
    *  WEIGHT_GROWTH_LIMIT); null for a model trained from a fresh initialisation, whose weights grow. */
   weightGrowthLimit?: number | null;
+  /** Stop after this step (its evaluation done) with a checkpoint, as an interruption does but without
+   *  an error: a later run with `resume` continues it (a recipe search trains candidates rung by rung). */
+  pauseAt?: number;
 }
 
 export interface StepProgress {
@@ -103,6 +106,8 @@ export interface LoopResult {
   resumedFrom: number;
   /** The evaluation whose weights were kept, when keepBest was asked for. */
   best?: { step: number; metrics: Record<string, number> };
+  /** Stopped at `pauseAt` with a checkpoint; no model was saved. */
+  paused?: boolean;
   /** Seconds per phase of the steps (data, forward + loss, backward, sam, exchange, optimizer, evaluation, checkpoints, save, other). */
   profile: Record<string, number>;
 }
@@ -571,6 +576,23 @@ async function loop<B>(
       if (o.extraState) state.extra = o.extraState.get();
       writeCheckpoint(o, model, opt, state, ckpt);
       phases.mark('checkpoints');
+    }
+    if (o.pauseAt === done && done < o.totalSteps) {
+      if (main) {
+        if (o.extraState) state.extra = o.extraState.get();
+        writeCheckpoint(o, model, opt, state, ckpt);
+      }
+      phases.mark('checkpoints');
+      return {
+        profile: phases.seconds(),
+        steps: done,
+        finalLoss: lastLoss,
+        tokens: state.tokens,
+        seconds: (Date.now() - started) / 1000,
+        resumedFrom,
+        paused: true,
+        ...(state.best ? { best: { step: state.best.step, metrics: state.best.metrics } } : {}),
+      };
     }
     // A step's awaits resolve at once, so without a turn of the event loop a Ctrl-C is never seen.
     if (interrupt) await new Promise((r) => setImmediate(r));

@@ -43,6 +43,8 @@ export interface ForgetOptions extends TrainingOptions {
   evaluation?: Evaluation;
   /** After every training step (see LoopOptions.progress). */
   progress?: LoopOptions<StepBatch>['progress'];
+  /** Stop after this step with a checkpoint in outDir (no model or record written; `resume` continues it). */
+  pauseAt?: number;
   /** Check every input and return the plan (rows, tokens, steps, what would be written) without training or writing. */
   dryRun?: boolean;
 }
@@ -74,6 +76,8 @@ export interface ForgetResult {
   parametersChanged: number;
   parametersTotal: number;
   loop: LoopResult;
+  /** Stopped at pauseAt: outDir holds a checkpoint, not a model. */
+  paused?: boolean;
   /** Seconds per phase: loading, encoding, reference log-likelihoods, the loop's phases, the record. */
   profile: Record<string, number>;
 }
@@ -91,6 +95,8 @@ export interface UnlearningRecord {
   parametersChanged: number;
   parametersTotal: number;
   metrics?: Record<string, number>;
+  /** How the recipe was chosen, when `lethe forget --search` chose it (the recipe, its score terms, the cost). */
+  search?: Record<string, unknown>;
 }
 
 function checkInputs(o: ForgetOptions): void {
@@ -362,6 +368,19 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
     } else {
       loop = await trainWithLoss();
       phases.reset();
+      if (loop.paused)
+        return {
+          outDir: o.outDir,
+          method: method.name,
+          args,
+          steps: loop.steps,
+          seconds: (Date.now() - started) / 1000,
+          parametersChanged: 0,
+          parametersTotal: 0,
+          loop,
+          paused: true,
+          profile: profileOf(),
+        };
     }
 
     // What moved: compare every watched tensor with its starting value.
@@ -406,6 +425,13 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         // Data-parallel processes: results agree across counts to rounding, not bit for bit.
         processes: torch.distributed.worldSize(),
         ...(o.sam ? { sam: o.sam } : {}),
+        // Keep-best decides which weights are saved: part of the recipe.
+        ...(o.evaluation
+          ? {
+              evalEvery: o.evaluation.every,
+              keepBest: o.evaluation.keepBest ? `${o.evaluation.keepBest.metric}:${o.evaluation.keepBest.mode}` : null,
+            }
+          : {}),
       },
       startedAt,
       seconds: (Date.now() - started) / 1000,
@@ -497,6 +523,7 @@ export async function forget(o: ForgetOptions): Promise<ForgetResult | ForgetPla
         },
         tokensOf: (b) => b.forget.tokens + (b.retain?.tokens ?? 0) + (b.alternate?.tokens ?? 0),
         save: (m, dir) => saveTrained(m, dir, o.merge),
+        pauseAt: o.pauseAt,
       });
     }
   } finally {

@@ -84,12 +84,24 @@ export const GENERIC_TRAINING: TrainingDefaults = {
   source: "generic defaults, not tuned for this method: give --lr and --epochs, or find them with `lethe table`'s recipes",
 };
 
+/** What `lethe forget --search` tries for a method: learning rates × the values of its key
+ *  argument(s) (the one open-unlearning tunes per model and data), other arguments at their defaults. */
+export interface SearchSpace {
+  lr: number[];
+  args?: Record<string, unknown[]>;
+}
+
+/** Methods without a search space of their own: these learning rates, default arguments. */
+export const GENERIC_SEARCH: SearchSpace = { lr: [3e-5, 1e-4, 3e-4, 1e-3] };
+
 export interface MethodDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
   /** One line for `lethe methods`. */
   description: string;
   /** Its lr and epochs when the user gives none (GENERIC_TRAINING when absent; procedures set their own). */
   training?: TrainingDefaults;
+  /** The grid `--search` draws its candidates from (GENERIC_SEARCH when absent). */
+  search?: SearchSpace;
   /** Arguments with defaults; `--set key=value` is checked against it. */
   args: S;
   needs: (args: z.infer<S>) => MethodNeeds;

@@ -2,7 +2,7 @@
 // the list of known ones; a name registered twice is a bug.
 import { z } from 'zod';
 import { LetheError, invalidArgument } from '../util/errors.js';
-import { GENERIC_TRAINING, type MethodDefinition, type TrainingDefaults } from './method.js';
+import { GENERIC_SEARCH, GENERIC_TRAINING, type MethodDefinition, type SearchSpace, type TrainingDefaults } from './method.js';
 
 const METHODS = new Map<string, MethodDefinition>();
 
@@ -92,6 +92,8 @@ export function describeMethods(): {
   defaults: Record<string, unknown>;
   /** The lr and epochs it trains with when none are given, and their source (null: a procedure that sets its own). */
   training: TrainingDefaults | null;
+  /** What `--search` tries (null: a procedure, which it does not search). */
+  search: SearchSpace | null;
   needs: unknown;
 }[] {
   return listMethods().map((m) => {
@@ -102,6 +104,7 @@ export function describeMethods(): {
       arguments: z.toJSONSchema(m.args),
       defaults,
       training: m.procedure && !m.training ? null : (m.training ?? GENERIC_TRAINING),
+      search: m.procedure ? null : (m.search ?? GENERIC_SEARCH),
       needs: m.needs(defaults as never),
     };
   });

@@ -4,12 +4,11 @@
 // finished folder says it is finished instead of training again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tinyModel, writeJsonl, PEOPLE } from '../unlearn/tiny.js';
 import { tempDir } from '../helpers/tmp.js';
-import { CLI, runCli, npoArgs } from '../helpers/cli.js';
+import { runCli, npoArgs, interruptAt } from '../helpers/cli.js';
 import { sha256File } from '../../src/util/hash.js';
 
 const dir = tempDir('lethe-interrupt-');
@@ -35,24 +34,6 @@ function assertResumedExactly(out: string, straight: string, what: string): void
   assert.deepEqual(steps, [...new Set(steps)], 'each step logged once');
   assert.equal(steps.at(-1), 60);
   assert.equal(sha256File(join(out, 'model.safetensors')), sha256File(join(straight, 'model.safetensors')), what);
-}
-
-/** Runs the CLI and sends `signal` once stderr shows `when`; resolves with the exit code and stderr. */
-function interruptAt(argv: string[], when: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let sent = false;
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!sent && when.test(stderr)) {
-        sent = true;
-        p.kill(signal);
-      }
-    });
-    p.stdout.resume();
-    p.on('exit', (code) => resolve({ code, stderr }));
-  });
 }
 
 test('Ctrl-C: checkpoint and resume command; rerun refused with the reason; resume exact; finished is finished', async () => {

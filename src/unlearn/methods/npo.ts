@@ -20,6 +20,8 @@ export const NPO = defineMethod({
     source:
       "measured here (tiny demo target, forget10 with retain90, seed 0: `node dist/bench/defaults/defaults.js runs/demo NPO`): forget P 1.29× the retain model's, retain P 0.97× the target's, GCIDE NLL 1.026×; open-unlearning's NPO config (lr 1e-5, 10 epochs, beta 0.1) is for 7B models and moves a tiny model too little",
   },
+  // beta is NPO's key argument (open-unlearning sweeps it with lr); lr around the measured default.
+  search: { lr: [1e-4, 3e-4, 1e-3], args: { beta: [0.05, 0.15, 0.5] } },
   needs: (a) => ({ retain: 'optional', referenceLogLik: true, referenceModel: a.retain_loss_type === 'KL' }),
   loss: (ctx, batch) => {
     const loseLogRatio = sequenceLogLik(ctx.model, batch.forget).sub(batch.refForgetLogLik!);

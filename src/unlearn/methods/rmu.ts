@@ -54,6 +54,8 @@ export const RMU = defineMethod({
   description:
     "representation misdirection: steer layer-l hidden states of forget tokens to a random vector, keep retain ones as the starting model's; trains a few MLP weights",
   args,
+  // steering_coeff is RMU's key argument (open-unlearning: tune per model and data); its scale is the hidden size's.
+  search: { lr: [1e-4, 1e-3], args: { steering_coeff: [1, 10, 100, 300] } },
   needs: (a) => ({ retain: 'required', referenceModel: a.retain_loss_type !== 'NLL' }),
   setup: (ctx) => {
     const n = ctx.model.config.numLayers;

@@ -13,6 +13,9 @@ export const SimNPO = defineMethod({
     beta: z.number().positive().default(4.5).describe('inverse temperature'),
     delta: z.number().default(0).describe('reward margin'),
   }),
+  // gamma, the forget term's weight (open-unlearning tunes beta and gamma): with the default 0.125 a
+  // search over lr × beta 1.5/4.5/13.5 left the tiny demo target's forget-vs-holdout AUCs at 1.000.
+  search: { lr: [1e-4, 3e-4, 1e-3], args: { gamma: [0.125, 1, 4] } },
   needs: (a) => ({ retain: 'optional', referenceModel: a.retain_loss_type === 'KL' }),
   loss: (ctx, batch) => {
     const normNll = sequenceLogLik(ctx.model, batch.forget).neg().div(labelledTokens(batch.forget)).sub(ctx.args.delta);
