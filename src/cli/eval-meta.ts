@@ -14,6 +14,7 @@ interface MetaCliOptions {
   retain?: string;
   holdout?: string;
   retainModel?: string;
+  targetModel?: string;
   metrics?: string;
   quantize?: string;
   relearn?: string;
@@ -39,6 +40,7 @@ export function registerEvalMeta(evalCommand: Command): void {
     .option('--retain <file>', 'retain set JSONL')
     .option('--holdout <file>', 'holdout set JSONL, never trained on')
     .option('--retain-model <dir>', 'the retain model the metrics that compare with one read (forget_quality, privleak)')
+    .option('--target-model <dir>', 'the target model the linear probe is fitted on (forget_probe_Prob)')
     .option('--metrics <list>', 'comma-separated metric names (default: all that apply)')
     .option('--quantize <mode>', 'robustness under 4-bit quantization: int4 (int8 also accepted)')
     .option('--relearn <spec>', 'robustness under a relearning attack on each pool model (as `lethe eval --relearn`)')
@@ -70,6 +72,7 @@ export function registerEvalMeta(evalCommand: Command): void {
         dataDir: opts.data,
         files: opts.forget ? { forget: opts.forget, retain: opts.retain, holdout: opts.holdout } : undefined,
         retainModelDir: opts.retainModel,
+        targetModelDir: opts.targetModel,
         metrics: opts.metrics === undefined ? undefined : list(opts.metrics),
         quantize: opts.quantize?.split(',').map((s) => checkQuantizeMode(s.trim())),
         relearnFor: spec && plan ? (dir) => relearnHook(spec, dir, plan.rows, log) : undefined,

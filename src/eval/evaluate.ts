@@ -220,10 +220,12 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const runVariant = async (prefix: string, copy: CausalLM, only?: number[]) => {
       variants.push(prefix);
       const hash = main.hash && prefix !== 'relearn' ? sha256(`${main.hash}|${prefix}`) : null;
+      // The target's results stay readable (the linear probe fitted on the target reads the variant's hidden
+      // states); the retain and reference models are not varied alongside, so what compares with them is not run.
       const ev = new Evaluation(`${main.label} ${prefix}`, copy, tok, hash, only ? forgetSubset(sets, only) : sets, format, {
         ...shared,
         reference: () => null,
-        hasOther: () => false,
+        hasOther: (who) => who === 'target' && shared.hasOther('target'),
       });
       for (const name of variantMetrics) {
         const r = await ev.metric(name);
