@@ -100,7 +100,8 @@ export function knowledgeScore(
     return def.higherIsBetter ? -v : v;
   }
   const neutral = typeof n === 'number' ? n : own[`${prefix}${n.metric}`];
-  if (typeof neutral !== 'number' || !Number.isFinite(neutral)) return `its neutral value ${prefix}${(n as { metric: string }).metric} has no value`;
+  if (typeof neutral !== 'number' || !Number.isFinite(neutral))
+    return `its neutral value ${prefix}${(n as { metric: string }).metric} has no value`;
   return Math.abs(v - neutral);
 }
 
@@ -178,7 +179,9 @@ function evaluatedBefore(dir: string, name: string): { eval: EvalJson; summary: 
 
 /** The metric names plus the neutral metrics their knowledge scores read (in order, once each). */
 export function withNeutralMetrics(names: readonly string[]): string[] {
-  const neutral = names.map((n) => getMetric(n).knowledge?.neutral).flatMap((n) => (n !== undefined && typeof n !== 'number' ? [n.metric] : []));
+  const neutral = names
+    .map((n) => getMetric(n).knowledge?.neutral)
+    .flatMap((n) => (n !== undefined && typeof n !== 'number' ? [n.metric] : []));
   return [...new Set([...names, ...neutral])];
 }
 

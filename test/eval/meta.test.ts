@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { getMetric } from '../../src/eval/metrics/index.js';
-import {
-  knowledgeScore,
-  metaMetrics,
-  notApplicable,
-  separationAuc,
-  withNeutralMetrics,
-  type MetaJson,
-} from '../../src/eval/meta.js';
+import { knowledgeScore, metaMetrics, notApplicable, separationAuc, withNeutralMetrics, type MetaJson } from '../../src/eval/meta.js';
 import { metaMarkdown } from '../../src/eval/report/meta.js';
 import { parsePolicy } from '../../src/workflow/policy.js';
 import { certificateHtml, type ReleaseCertificate } from '../../src/workflow/certificate.js';
@@ -64,13 +57,20 @@ test('knowledge score of a metric without a direction: the distance from its neu
   const tr = getMetric('forget_truth_ratio');
   assertClose(knowledgeScore(tr, { forget_truth_ratio: 0.3, holdout_truth_ratio: 0.6 }) as number, 0.3, { atol: 1e-12, what: 'tr' });
   assertClose(
-    knowledgeScore(tr, { forget_truth_ratio: 0.3, holdout_truth_ratio: 0.6, int4_forget_truth_ratio: 0.5, int4_holdout_truth_ratio: 0.45 }, 'int4_') as number,
+    knowledgeScore(
+      tr,
+      { forget_truth_ratio: 0.3, holdout_truth_ratio: 0.6, int4_forget_truth_ratio: 0.5, int4_holdout_truth_ratio: 0.45 },
+      'int4_',
+    ) as number,
     0.05,
     { atol: 1e-12, what: 'int4 tr' },
   );
   assert.match(String(knowledgeScore(tr, { forget_truth_ratio: 0.3 })), /neutral value holdout_truth_ratio has no value/);
   assert.match(String(knowledgeScore(mia, { mia_loss: null })), /mia_loss has no value/);
-  assert.equal(knowledgeScore(getMetric('forget_Q_A_PERT_Prob'), { forget_Q_A_PERT_Prob: 0.2, holdout_Q_A_PERT_Prob: 0.05 }), 0.15000000000000002);
+  assert.equal(
+    knowledgeScore(getMetric('forget_Q_A_PERT_Prob'), { forget_Q_A_PERT_Prob: 0.2, holdout_Q_A_PERT_Prob: 0.05 }),
+    0.15000000000000002,
+  );
   // Directed metrics: the worse value reads more knowledge.
   assert.equal(knowledgeScore(getMetric('forget_Q_A_Prob'), { forget_Q_A_Prob: 0.7 }), 0.7);
   assert.equal(knowledgeScore(getMetric('forget_quality'), { forget_quality: 0.7 }), -0.7);
@@ -134,7 +134,8 @@ test('every rated metric runs on the int4 and relearn variants, or says why it c
     assert.ok(def.variant === true || !!def.noVariant, `${name}: variant: true, or noVariant with the reason`);
     assert.ok(!(def.variant && def.noVariant), `${name}: not both`);
     const n = def.knowledge?.neutral;
-    if (def.variant && n !== undefined && typeof n !== 'number') assert.equal(getMetric(n.metric).variant, true, `${n.metric} on the variants too`);
+    if (def.variant && n !== undefined && typeof n !== 'number')
+      assert.equal(getMetric(n.metric).variant, true, `${n.metric} on the variants too`);
   }
   assert.deepEqual(
     RATED.filter((m) => !getMetric(m).variant),

@@ -43,6 +43,8 @@ test('report.html: per-layer curves of the logit lens and the linear probe, one 
   assert.deepEqual(marks(html, 'layers-forget_probe_fit'), { lines: 1, points: LAYERS });
   assert.ok(!html.includes('id="layers-holdout_logit_lens_Prob"'), 'no figure without a curve');
   // Without any curve the section says so.
-  const none = await reportHtml([runFromEval({ forget_Q_A_Prob: { agg_value: 0.5 }, _meta: { model: '/m/x' } } as unknown as EvalJson, null)]);
+  const none = await reportHtml([
+    runFromEval({ forget_Q_A_Prob: { agg_value: 0.5 }, _meta: { model: '/m/x' } } as unknown as EvalJson, null),
+  ]);
   assert.match(none, /no logit lens or linear probe in these evaluations/);
 });
