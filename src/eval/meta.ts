@@ -157,6 +157,8 @@ export interface MetaOptions extends Omit<EvaluateOptions, 'model' | 'modelDir' 
   resume?: boolean;
   /** The relearning attack for one pool model (its hook is built from its folder). */
   relearnFor?: (modelDir: string) => (model: CausalLM) => Promise<CausalLM>;
+  /** Builds more pool models in the given folder (OUT/pool; `--build-pool`, src/workflow/meta-pool.ts). */
+  buildPool?: (dir: string) => Promise<PoolModel[]>;
 }
 
 export const META_FILE = 'meta.json';
@@ -188,23 +190,30 @@ export function withNeutralMetrics(names: readonly string[]): string[] {
 /** Evaluates every pool model into OUT/models/K-NAME and writes OUT/meta.json (the reports are the caller's). */
 export async function metaEvaluate(o: MetaOptions): Promise<MetaJson> {
   const t0 = Date.now();
-  if (!o.pool.some((m) => m.present) || !o.pool.some((m) => !m.present))
-    throw new LetheError('BAD_INPUT', 'eval meta: give at least one --present and one --absent model folder');
-  const seen = new Set<string>();
-  for (const m of o.pool) {
-    if (seen.has(resolve(m.dir)))
-      throw new LetheError('BAD_INPUT', `eval meta: ${m.dir} is given twice (each pool model once, present or absent)`);
-    seen.add(resolve(m.dir));
-  }
+  const checkPool = (pool: PoolModel[]) => {
+    if (!pool.some((m) => m.present) || !pool.some((m) => !m.present))
+      throw new LetheError('BAD_INPUT', 'eval meta: give at least one --present and one --absent model folder (or --build-pool)');
+    const seen = new Set<string>();
+    for (const m of pool) {
+      if (seen.has(resolve(m.dir)))
+        throw new LetheError('BAD_INPUT', `eval meta: ${m.dir} is given twice (each pool model once, present or absent)`);
+      seen.add(resolve(m.dir));
+    }
+  };
+  if (!o.buildPool) checkPool(o.pool);
   const use = claimOutputDir(o.outDir, {
     what: 'eval meta',
     overwrite: o.overwrite,
     resume: o.resume,
-    resumable: (d) => existsSync(join(d, 'models')) && !existsSync(join(d, META_FILE)),
+    resumable: (d) => (existsSync(join(d, 'models')) || existsSync(join(d, 'pool'))) && !existsSync(join(d, META_FILE)),
     finished: (d) => (existsSync(join(d, META_FILE)) ? `a finished meta-evaluation (${META_FILE})` : null),
     inputs: o.pool.map((m) => ({ name: m.present ? '--present' : '--absent', path: m.dir })),
   });
-  const { pool, relearnFor, overwrite: _o, resume: _r, outDir, ...common } = o;
+  const { pool: given, relearnFor, buildPool, overwrite: _o, resume: _r, outDir, ...common } = o;
+  const pool = buildPool
+    ? [...given, ...(await buildPool(join(outDir, 'pool')))].sort((a, b) => Number(b.present) - Number(a.present))
+    : given;
+  checkPool(pool);
   // A metric read against a neutral metric of the same model needs that one too (on the variants as well).
   if (common.metrics) common.metrics = withNeutralMetrics(common.metrics);
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));

@@ -364,4 +364,33 @@ test('lethe eval meta end to end: models fine-tuned on the forget rows are told 
   const oneSided = runCli(['eval', 'meta', '--present', target, '--forget', files.forget, '--out', join(tmp, 'x')]);
   assert.notEqual(oneSided.status, 0);
   assert.match(oneSided.stderr, /--absent/);
+
+  // --build-pool: the relearned retain model, NPO steps from the target (present) and the retain model
+  // fine-tuned on retain rows (absent) under OUT/pool, beside the given models; kept when resumed.
+  const built = join(tmp, 'built');
+  const buildArgs = ['eval', 'meta', '--absent', base, '--forget', files.forget, '--retain', files.retain, '--holdout', files.holdout];
+  const pooled = [
+    ...buildArgs,
+    ...['--build-pool', '--pool-npo-steps', '2', '--target-model', target, '--retain-model', retain],
+    ...['--metrics', 'forget_Q_A_Prob', '--no-cache', '--out', built],
+  ];
+  const b = runCli(pooled);
+  assert.equal(b.status, 0, b.stderr);
+  const mb = JSON.parse(readFileSync(join(built, 'meta.json'), 'utf8')) as MetaJson;
+  assert.deepEqual(
+    mb.pool.map((p) => [p.model, p.present]),
+    [
+      [join(built, 'pool', 'relearned'), true],
+      [join(built, 'pool', 'npo2'), true],
+      [base, false],
+      [join(built, 'pool', 'retain-ft'), false],
+    ],
+  );
+  rmSync(join(built, 'meta.json'));
+  const b2 = runCli([...pooled, '--resume']);
+  assert.equal(b2.status, 0, b2.stderr);
+  assert.equal((b2.stderr.match(/pool: \S+ built before/g) ?? []).length, 3, b2.stderr);
+  const noTarget = runCli([...buildArgs, '--build-pool', '--retain-model', retain, '--out', join(tmp, 'z')]);
+  assert.notEqual(noTarget.status, 0);
+  assert.match(noTarget.stderr, /--build-pool: give --target-model and --retain-model/);
 });
