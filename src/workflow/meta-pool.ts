@@ -36,18 +36,19 @@ export async function buildPool(dir: string, o: PoolBuild): Promise<PoolModel[]>
     }
     return out;
   };
-  const relearned = await step('relearned', (out) =>
+  /** The retain model fine-tuned on one file (its length: epochs or steps). */
+  const fromRetain = (data: string, length: { epochs: number } | { steps: number }) => (out: string) =>
     finetune({
       modelDir: o.retainModel,
-      dataFiles: [o.forgetFile],
+      dataFiles: [data],
       outDir: out,
-      epochs: s.relearnEpochs,
+      ...length,
       lr: s.lr,
       batchSize: s.batchSize,
       resume: true,
       report: quiet,
-    }),
-  );
+    });
+  const relearned = await step('relearned', fromRetain(o.forgetFile, { epochs: s.relearnEpochs }));
   const npo: string[] = [];
   for (const steps of o.npoSteps)
     npo.push(
@@ -65,17 +66,6 @@ export async function buildPool(dir: string, o: PoolBuild): Promise<PoolModel[]>
         }),
       ),
     );
-  const retainFt = await step('retain-ft', (out) =>
-    finetune({
-      modelDir: o.retainModel,
-      dataFiles: [o.retainFile],
-      outDir: out,
-      steps: s.retainSteps,
-      lr: s.lr,
-      batchSize: s.batchSize,
-      resume: true,
-      report: quiet,
-    }),
-  );
+  const retainFt = await step('retain-ft', fromRetain(o.retainFile, { steps: s.retainSteps }));
   return [...[relearned, ...npo].map((d) => ({ dir: d, present: true })), { dir: retainFt, present: false }];
 }
