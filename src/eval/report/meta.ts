@@ -25,7 +25,7 @@ function rows(m: MetaJson): string[][] {
     x.knowledge_read_as ?? '',
     fmt(x.faithfulness),
     ...m.variants.map((v) => (v in x.robustness ? fmt(x.robustness[v]) : '')),
-    x.reason ?? Object.values(x.robustness_reasons ?? {}).join('; '),
+    x.reason ?? [...new Set(Object.values(x.robustness_reasons ?? {}))].join('; '),
   ]);
 }
 
