@@ -196,11 +196,8 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
         await render({
           id: `layers-${c.metric}`,
           title: `${c.metric} per layer`,
-          caption:
-            c.field === 'cvAccuracy'
-              ? 'how well a logistic regression on each layer tells forget from holdout records (chance: the larger set’s share)'
-              : 'read from each layer’s hidden state; a curve that peaks below the last layer holds the answer the output no longer gives',
-          spec: p.spec,
+          caption: c.caption,
+          spec: p,
         }),
       ),
     );
