@@ -113,11 +113,10 @@ export function registerEvalMeta(evalCommand: Command): void {
 async function poolBuilder(opts: MetaCliOptions, log: (l: string) => void) {
   if (!opts.targetModel || !opts.retainModel)
     throw new LetheError('BAD_INPUT', 'eval meta --build-pool: give --target-model and --retain-model (the pool is built from them)');
-  const split = /^persona(?::forget(\d\d))?$/.exec(opts.suite ?? '');
-  const pct = split ? Number(split[1] ?? '10') : null;
-  const forgetFile =
-    pct !== null && opts.data ? join(opts.data, 'persona', 'qa', `forget${String(pct).padStart(2, '0')}.jsonl`) : opts.forget;
-  const retainFile = pct !== null && opts.data ? join(opts.data, 'persona', 'qa', `retain${100 - pct}.jsonl`) : opts.retain;
+  const { personaQaFiles } = await import('../eval/suites.js');
+  const persona = opts.data ? personaQaFiles(opts.suite, opts.data) : null;
+  const forgetFile = persona?.forget ?? opts.forget;
+  const retainFile = persona?.retain ?? opts.retain;
   if (!forgetFile || !retainFile)
     throw new LetheError(
       'BAD_INPUT',
