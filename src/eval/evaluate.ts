@@ -12,7 +12,7 @@ import { checkTemplate, type PromptFormat } from '../train/prompt.js';
 import { sha256 } from '../util/hash.js';
 import { claimOutputDir } from '../util/output.js';
 import { getMetric, listMetrics, type EvalItemSet, type MetricResult } from './metrics/index.js';
-import { loadSets, type SuiteOptions } from './suites.js';
+import { loadSets, PERSONA_PROBES, type SuiteOptions } from './suites.js';
 import { cloneModel, quantizeModel, type QuantizeMode } from './quantize.js';
 import { loadMcTasks } from './mc/tasks.js';
 import { fromEvalJson, toEntry, writeResults, type EvalEntry, type EvalJson, type EvalMeta } from './eval-file.js';
@@ -220,10 +220,12 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const runVariant = async (prefix: string, copy: CausalLM, only?: number[]) => {
       variants.push(prefix);
       const hash = main.hash && prefix !== 'relearn' ? sha256(`${main.hash}|${prefix}`) : null;
+      // The target's results stay readable (the linear probe fitted on the target reads the variant's hidden
+      // states); the retain and reference models are not varied alongside, so what compares with them is not run.
       const ev = new Evaluation(`${main.label} ${prefix}`, copy, tok, hash, only ? forgetSubset(sets, only) : sets, format, {
         ...shared,
         reference: () => null,
-        hasOther: () => false,
+        hasOther: (who) => who === 'target' && shared.hasOther('target'),
       });
       for (const name of variantMetrics) {
         const r = await ev.metric(name);
@@ -309,14 +311,20 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   }
 }
 
-/** The item sets with 'forget' cut to the given items (and the wrapped forget sets to those sources). */
+/** The item sets with 'forget' cut to the given items (and the wrapped forget sets to those sources, the
+ *  persona probes of the forget people to the same facts: person and field). */
 function forgetSubset(sets: EvalItemSet[], items: number[]): EvalItemSet[] {
   const keep = new Set(items);
+  const fact = (it: Record<string, unknown>) => `${String(it.person_id)}|${String(it.field)}`;
+  const forget = sets.find((s) => s.name === 'forget');
+  const facts = new Set(forget?.items.filter((_, k) => keep.has(k)).map(fact));
   return sets.map((s) => {
     if (s.name === 'forget')
       return { ...s, items: s.items.filter((_, k) => keep.has(k)), description: `${s.description} (${keep.size} held-out items)` };
     if (s.name === 'forget_reformat' || s.name === 'forget_jailbreak')
       return { ...s, items: s.items.filter((it) => keep.has(Number(it.source_index))) };
+    if (Object.keys(PERSONA_PROBES).some((p) => s.name === `forget_${p}`))
+      return { ...s, items: s.items.filter((it) => facts.has(fact(it))) };
     return s;
   });
 }

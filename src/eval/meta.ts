@@ -3,6 +3,10 @@
 // models, the never-trained base). A metric's faithfulness is the ROC AUC with which its value separates
 // the two (1: always tells them apart, 0.5: chance); its robustness is the same AUC on its quantized
 // and relearned variants (int4_X, relearn_X). Each model is evaluated with evaluate() and its cache.
+// What a value says about the knowledge: a directed metric reads more of it from a worse value (lower
+// when higher is better); a metric without a direction, from its distance to its neutral value (the
+// metric definition's `knowledge`: 0.5 for a membership AUC, the same model on never-seen people for
+// the truth ratio).
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CausalLM } from '../models/model.js';
@@ -12,7 +16,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { evaluate, type EvaluateOptions } from './evaluate.js';
 import { readEvalJson, type EvalEntry, type EvalJson, type EvalMeta } from './eval-file.js';
 import { getMetric, listMetrics } from './metrics/index.js';
-import type { MetricGroup } from './metrics/registry.js';
+import type { MetricDefinition, MetricGroup } from './metrics/registry.js';
 import { rocAuc } from './stats.js';
 
 export interface PoolModel {
@@ -25,6 +29,8 @@ export interface MetricMeta {
   metric: string;
   group: MetricGroup;
   higher_is_better: boolean | null;
+  /** How the value reads the knowledge: 'lower' / 'higher' (the value that reads more of it), or '|v − N|' with its neutral point. */
+  knowledge_read_as?: string | null;
   /** AUC separating present from absent (null: not applicable or missing values; `reason` says why). */
   faithfulness: number | null;
   /** Per variant (int4, relearn): the same AUC on the variant's value; null with a reason in `robustness_reasons`. */
@@ -48,31 +54,63 @@ export interface MetaJson {
 const NOT_KNOWLEDGE: readonly MetricGroup[] = ['utility', 'fluency', 'scope'];
 
 /**
- * AUC with which `value` tells a model holding the knowledge (label 1) from one without (label 0).
- * A metric where higher is better for an unlearned model reads knowledge present from a lower value,
- * so its values are negated; sklearn's roc_auc_score on the oriented scores (ties count one half).
+ * AUC with which the knowledge scores (knowledgeScore) tell a model holding the knowledge (label 1)
+ * from one without (label 0): sklearn's roc_auc_score (ties count one half).
  */
-export function separationAuc(values: readonly number[], present: readonly boolean[], higherIsBetter: boolean): number {
+export function separationAuc(scores: readonly number[], present: readonly boolean[]): number {
   return rocAuc(
-    values.map((v) => (higherIsBetter ? -v : v)),
+    [...scores],
     present.map((p) => (p ? 1 : 0)),
   );
 }
 
-/** Why a metric's direction says nothing about the forget knowledge, or null when it does. */
-export function notApplicable(group: MetricGroup, higherIsBetter: boolean | null): string | null {
-  if (NOT_KNOWLEDGE.includes(group))
-    return `not applicable: a ${group} metric measures the model's general ability, not the forget knowledge`;
-  if (higherIsBetter === null) return 'not applicable: no direction (closeness to the retain model matters, not higher or lower)';
+/** Why a metric's value says nothing about the forget knowledge, or null when it does. */
+export function notApplicable(def: Pick<MetricDefinition, 'group' | 'higherIsBetter' | 'knowledge'>): string | null {
+  if (NOT_KNOWLEDGE.includes(def.group))
+    return `not applicable: a ${def.group} metric measures the model's general ability, not the forget knowledge`;
+  if (def.higherIsBetter === null && !def.knowledge)
+    return 'not applicable: no direction and no neutral value (a baseline, or closeness to the retain model matters)';
   return null;
 }
 
-/** The AUC of one key of the models' summaries, or the reason there is none. */
-function aucOf(key: string, summaries: Record<string, number | null>[], present: boolean[], h: boolean): number | string {
-  const values = summaries.map((s) => s[key]);
-  const missing = values.filter((v) => typeof v !== 'number' || !Number.isFinite(v)).length;
-  if (missing) return `${key} has no value on ${missing} of ${values.length} models`;
-  return separationAuc(values as number[], present, h);
+/** How a metric's value reads the knowledge, for the report (null: it does not). */
+export function knowledgeReadAs(def: Pick<MetricDefinition, 'group' | 'higherIsBetter' | 'knowledge'>): string | null {
+  if (notApplicable(def) !== null) return null;
+  const n = def.knowledge?.neutral;
+  if (n === undefined) return def.higherIsBetter ? 'lower' : 'higher';
+  return `|v − ${typeof n === 'number' ? n : n.metric}|`;
+}
+
+/**
+ * How much forget knowledge one model's value of a metric reads (higher = more), or why there is no
+ * score. `own` is the model's summary (the neutral metric's value is read from it, with the same
+ * variant prefix: int4_forget_truth_ratio against int4_holdout_truth_ratio).
+ */
+export function knowledgeScore(
+  def: Pick<MetricDefinition, 'name' | 'higherIsBetter' | 'knowledge'>,
+  own: Record<string, number | null | undefined>,
+  prefix = '',
+): number | string {
+  const key = `${prefix}${def.name}`;
+  const v = own[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) return `${key} has no value`;
+  const n = def.knowledge?.neutral;
+  if (n === undefined) {
+    if (def.higherIsBetter === null) throw new LetheError('INTERNAL', `${def.name}: no direction and no neutral value`);
+    return def.higherIsBetter ? -v : v;
+  }
+  const neutral = typeof n === 'number' ? n : own[`${prefix}${n.metric}`];
+  if (typeof neutral !== 'number' || !Number.isFinite(neutral))
+    return `its neutral value ${prefix}${(n as { metric: string }).metric} has no value`;
+  return Math.abs(v - neutral);
+}
+
+/** The AUC of the models' knowledge scores for one metric (under a variant prefix), or the reason there is none. */
+function aucOf(def: MetricDefinition, summaries: Record<string, number | null>[], present: boolean[], prefix = ''): number | string {
+  const scores = summaries.map((s) => knowledgeScore(def, s, prefix));
+  const missing = scores.filter((v) => typeof v === 'string');
+  if (missing.length) return `${missing[0]} on ${missing.length} of ${scores.length} models`;
+  return separationAuc(scores as number[], present);
 }
 
 /** Faithfulness and robustness of every registered metric found in the summaries, ranked. */
@@ -85,14 +123,19 @@ export function metaMetrics(summaries: Record<string, number | null>[], present:
     .filter((n) => summaries.some((s) => n in s));
   const out = names.map((name): MetricMeta => {
     const def = getMetric(name);
-    const base = { metric: name, group: def.group, higher_is_better: def.higherIsBetter, robustness: {} as Record<string, number | null> };
-    const h = def.higherIsBetter;
-    const na = notApplicable(def.group, h);
-    if (na !== null || h === null) return { ...base, faithfulness: null, reason: na ?? 'not applicable' };
-    const f = aucOf(name, summaries, present, h);
+    const base = {
+      metric: name,
+      group: def.group,
+      higher_is_better: def.higherIsBetter,
+      knowledge_read_as: knowledgeReadAs(def),
+      robustness: {} as Record<string, number | null>,
+    };
+    const na = notApplicable(def);
+    if (na !== null) return { ...base, faithfulness: null, reason: na };
+    const f = aucOf(def, summaries, present);
     const reasons: Record<string, string> = {};
-    for (const v of def.variant ? variants : []) {
-      const r = aucOf(`${v}_${name}`, summaries, present, h);
+    for (const v of variants) {
+      const r = def.variant ? aucOf(def, summaries, present, `${v}_`) : (def.noVariant ?? 'not computed on the variants');
       base.robustness[v] = typeof r === 'number' ? r : null;
       if (typeof r === 'string') reasons[v] = r;
     }
@@ -114,6 +157,8 @@ export interface MetaOptions extends Omit<EvaluateOptions, 'model' | 'modelDir' 
   resume?: boolean;
   /** The relearning attack for one pool model (its hook is built from its folder). */
   relearnFor?: (modelDir: string) => (model: CausalLM) => Promise<CausalLM>;
+  /** Builds more pool models in the given folder (OUT/pool; `--build-pool`, src/workflow/meta-pool.ts). */
+  buildPool?: (dir: string) => Promise<PoolModel[]>;
 }
 
 export const META_FILE = 'meta.json';
@@ -134,26 +179,43 @@ function evaluatedBefore(dir: string, name: string): { eval: EvalJson; summary: 
   return { eval: ev, summary, seconds: meta.seconds };
 }
 
+/** The metric names plus the neutral metrics their knowledge scores read (in order, once each). */
+export function withNeutralMetrics(names: readonly string[]): string[] {
+  const neutral = names
+    .map((n) => getMetric(n).knowledge?.neutral)
+    .flatMap((n) => (n !== undefined && typeof n !== 'number' ? [n.metric] : []));
+  return [...new Set([...names, ...neutral])];
+}
+
 /** Evaluates every pool model into OUT/models/K-NAME and writes OUT/meta.json (the reports are the caller's). */
 export async function metaEvaluate(o: MetaOptions): Promise<MetaJson> {
   const t0 = Date.now();
-  if (!o.pool.some((m) => m.present) || !o.pool.some((m) => !m.present))
-    throw new LetheError('BAD_INPUT', 'eval meta: give at least one --present and one --absent model folder');
-  const seen = new Set<string>();
-  for (const m of o.pool) {
-    if (seen.has(resolve(m.dir)))
-      throw new LetheError('BAD_INPUT', `eval meta: ${m.dir} is given twice (each pool model once, present or absent)`);
-    seen.add(resolve(m.dir));
-  }
+  const checkPool = (pool: PoolModel[]) => {
+    if (!pool.some((m) => m.present) || !pool.some((m) => !m.present))
+      throw new LetheError('BAD_INPUT', 'eval meta: give at least one --present and one --absent model folder (or --build-pool)');
+    const seen = new Set<string>();
+    for (const m of pool) {
+      if (seen.has(resolve(m.dir)))
+        throw new LetheError('BAD_INPUT', `eval meta: ${m.dir} is given twice (each pool model once, present or absent)`);
+      seen.add(resolve(m.dir));
+    }
+  };
+  if (!o.buildPool) checkPool(o.pool);
   const use = claimOutputDir(o.outDir, {
     what: 'eval meta',
     overwrite: o.overwrite,
     resume: o.resume,
-    resumable: (d) => existsSync(join(d, 'models')) && !existsSync(join(d, META_FILE)),
+    resumable: (d) => (existsSync(join(d, 'models')) || existsSync(join(d, 'pool'))) && !existsSync(join(d, META_FILE)),
     finished: (d) => (existsSync(join(d, META_FILE)) ? `a finished meta-evaluation (${META_FILE})` : null),
     inputs: o.pool.map((m) => ({ name: m.present ? '--present' : '--absent', path: m.dir })),
   });
-  const { pool, relearnFor, overwrite: _o, resume: _r, outDir, ...common } = o;
+  const { pool: given, relearnFor, buildPool, overwrite: _o, resume: _r, outDir, ...common } = o;
+  const pool = buildPool
+    ? [...given, ...(await buildPool(join(outDir, 'pool')))].sort((a, b) => Number(b.present) - Number(a.present))
+    : given;
+  checkPool(pool);
+  // A metric read against a neutral metric of the same model needs that one too (on the variants as well).
+  if (common.metrics) common.metrics = withNeutralMetrics(common.metrics);
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const summaries: Record<string, number | null>[] = [];
   const rows: MetaJson['pool'] = [];

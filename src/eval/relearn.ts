@@ -10,6 +10,7 @@ import { loadTokenizer } from '../models/tokenizer.js';
 import { LetheError, invalidArgument } from '../util/errors.js';
 import { readRows, encodeRows, type DataRow } from '../train/examples.js';
 import { finetuneLoaded } from '../train/finetune.js';
+import { personaQaFiles } from './suites.js';
 
 export interface RelearnSpec {
   steps: number;
@@ -47,8 +48,7 @@ export function parseRelearn(spec: string): RelearnSpec {
 
 /** A persona suite's forget split file (`persona[:forgetNN]` with a data folder), else null. */
 function personaForgetFile(o: { suite?: string; dataDir?: string }): string | null {
-  const persona = /^persona(?::(forget\d+))?$/.exec(o.suite ?? '');
-  return persona && o.dataDir ? join(o.dataDir, 'persona', 'qa', `${persona[1] ?? 'forget10'}.jsonl`) : null;
+  return o.dataDir ? (personaQaFiles(o.suite, o.dataDir)?.forget ?? null) : null;
 }
 
 /** The forget rows of a suite or file (what evaluate() scores as the 'forget' set, in its order). */

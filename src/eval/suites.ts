@@ -87,6 +87,16 @@ function neighbours(people: Row[], forgetIds: Set<string>, retainQa: Row[]): Row
   return retainQa.filter((r) => ids.has(String(r.person_id)));
 }
 
+/** The forget and retain QA files of a persona suite name (`persona[:forgetNN]`, default forget10) under a
+ *  data folder, or null for another suite. */
+export function personaQaFiles(suite: string | undefined, dataDir: string): { forget: string; retain: string } | null {
+  const m = /^persona(?::forget(\d\d))?$/.exec(suite ?? '');
+  if (!m) return null;
+  const pct = m[1] ?? '10';
+  const qa = join(dataDir, 'persona', 'qa');
+  return { forget: join(qa, `forget${pct}.jsonl`), retain: join(qa, `retain${100 - Number(pct)}.jsonl`) };
+}
+
 /** The persona suite's eval-only probes (probes/*.jsonl, src/data/persona-probes.ts) and their item kinds. */
 export const PERSONA_PROBES = { paraphrase: 'qa', mc: 'qa', cloze: 'pair', chain: 'qa' } as const;
 

@@ -56,3 +56,33 @@ test('relearn_* on held-out facts measures only the unseen half', async () => {
   assert.ok(Math.abs(held.aggValue! - mean) < 1e-12, `${held.aggValue} = mean of items 2–5 ${mean}`);
   assert.notEqual(held.aggValue, all.aggValue);
 });
+
+test('relearn_* of the persona probes measures the probes of the unseen facts only (person and field)', async () => {
+  const facts = rows.map((r, k) => ({ ...r, field: `f${k}` }));
+  // Two paraphrases per fact, in another order than the forget rows.
+  const para = [...facts, ...facts]
+    .reverse()
+    .map((r, j) => ({ question: `Tell me again (${j}): ${r.question}`, answer: r.answer, person_id: r.person_id, field: r.field }));
+  const { measured } = heldOutSplit(facts, 'person_id');
+  const r = await evaluate({
+    modelDir: join(fixturesDir, 'llama-tiny'),
+    tokenizer: loadTokenizer(join(fixturesDir, 'tokenizer')),
+    sets: [
+      { name: 'forget', kind: 'qa', description: 'facts', items: facts },
+      { name: 'forget_paraphrase', kind: 'qa', description: 'paraphrases', items: para },
+    ],
+    metrics: ['forget_paraphrase_Prob'],
+    relearn: async (m) => m,
+    relearnForgetItems: measured,
+    cacheDir: null,
+    log: () => {},
+  });
+  const all = r.results.get('forget_paraphrase_Prob')!;
+  const held = r.results.get('relearn_forget_paraphrase_Prob')!;
+  const unseen = new Set(measured.map((k) => facts[k]!.field));
+  const kept = para.map((p, j) => [p, j] as const).filter(([p]) => unseen.has(p.field));
+  assert.equal(kept.length, 2 * measured.length);
+  assert.equal(Object.keys(held.valueByIndex!).length, kept.length);
+  const mean = kept.reduce((a, [, j]) => a + (all.valueByIndex![String(j)]!.prob as number), 0) / kept.length;
+  assert.ok(Math.abs(held.aggValue! - mean) < 1e-12, `${held.aggValue} = mean over the paraphrases of the unseen facts ${mean}`);
+});

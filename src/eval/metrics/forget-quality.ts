@@ -14,6 +14,7 @@ defineMetric({
   ],
   group: 'forget',
   higherIsBetter: true,
+  noVariant: "a KS test against the retain model's truth ratios, which are not quantized or relearned alongside",
   async compute(ctx) {
     const own = await ctx.get<MetricResult>({ kind: 'metric', name: 'forget_truth_ratio' });
     const ref = await ctx.get<MetricResult>({ kind: 'retain', name: 'forget_truth_ratio' });

@@ -72,6 +72,8 @@ defineMetric({
   needs: [forgetFeatures, holdoutFeatures],
   group: 'privacy',
   higherIsBetter: null,
+  // Not rated by the meta-evaluation: chance depends on the forget/holdout sizes, and this is the probe's
+  // quality on the target (what forget_probe_Prob reads through), not a reading of the evaluated model.
   async compute(ctx): Promise<MetricResult> {
     const forget = await ctx.get<number[][][]>(forgetFeatures);
     const holdout = await ctx.get<number[][][]>(holdoutFeatures);
@@ -101,6 +103,7 @@ defineMetric({
   needs: [forgetFeatures, holdoutFeatures, { kind: 'target', name: 'forget_probe_fit' }],
   group: 'forget',
   higherIsBetter: false,
+  variant: true,
   async compute(ctx): Promise<MetricResult> {
     const fit = await ctx.get<MetricResult>({ kind: 'target', name: 'forget_probe_fit' });
     if (fit.aggValue === null)

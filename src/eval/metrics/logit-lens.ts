@@ -17,6 +17,7 @@ for (const set of ['forget', 'holdout', 'retain'] as const) {
     needs: [need],
     group: GROUP[set],
     higherIsBetter: set === 'retain',
+    variant: set === 'forget',
     async compute(ctx) {
       const lens = await ctx.get<number[][]>(need);
       if (!lens.length) return { aggValue: null, reason: `the ${set} set has no items` };

@@ -1,12 +1,18 @@
 // Membership inference as open-unlearning scores it (mia/utils.py): an attack gives every forget and
 // holdout sample a score where higher means "looks unseen"; agg_value is roc_auc_score with forget
 // labelled 0 and holdout 1, so 1.0 = the forget set is clearly recognisable as trained on, 0.5 = not at all.
-import type { MetricResult, SetKind, Need } from './registry.js';
+import type { KnowledgeScale, MetricResult, SetKind, Need } from './registry.js';
 import { rocAuc, rocCurve } from '../stats.js';
 
 export const MIA_SETS: SetKind[] = ['qa', 'text', 'pair'];
 export const MIA_FORGET: Need = { kind: 'stats', set: 'forget', setKind: MIA_SETS };
 export const MIA_HOLDOUT: Need = { kind: 'stats', set: 'holdout', setKind: MIA_SETS };
+
+/** An attack's AUC reads the forget knowledge by its distance from 0.5, either side: at 0.5 the model
+ *  scores its forget records as it scores records it never saw; below 0.5 it scores them as *less* seen
+ *  than unseen data, which also takes a model that still tells them apart (over-unlearning). A fixed
+ *  point, not the pool's absent models: those score far from 0.5 too when forget and holdout differ. */
+export const MIA_KNOWLEDGE: KnowledgeScale = { neutral: 0.5 };
 
 function side(scores: number[]) {
   const value_by_index: Record<string, { score: number }> = {};

@@ -9,7 +9,7 @@
 //                        the same rule on the holdout records, the false positives actually seen.
 // value_by_index (forget records, by index; never their text): score, Λ, offline p, identified.
 import { defineMetric, type MetricContext, type MetricResult, type Need } from './registry.js';
-import { MIA_FORGET, MIA_HOLDOUT, miaResult } from './mia-common.js';
+import { MIA_FORGET, MIA_HOLDOUT, miaResult, MIA_KNOWLEDGE } from './mia-common.js';
 import type { QaStats } from './common.js';
 import { avgLoss } from '../scores.js';
 import { fitRecords, liraScore, offlineLogP, onlineStatistic, tprAtFpr, type RecordFit } from '../lira.js';
@@ -91,6 +91,7 @@ defineMetric({
   needs: [MIA_FORGET, MIA_HOLDOUT, SHADOWS],
   group: 'privacy',
   higherIsBetter: null,
+  knowledge: MIA_KNOWLEDGE,
   async compute(ctx): Promise<MetricResult> {
     const a = await analyse(ctx);
     const r = miaResult(

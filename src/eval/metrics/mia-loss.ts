@@ -1,6 +1,6 @@
 // LOSS attack (Yeom et al. 2018): the sample's mean token NLL.
 import { defineMetric } from './registry.js';
-import { MIA_FORGET, MIA_HOLDOUT, miaResult } from './mia-common.js';
+import { MIA_FORGET, MIA_HOLDOUT, miaResult, MIA_KNOWLEDGE } from './mia-common.js';
 import type { QaStats } from './common.js';
 import { avgLoss } from '../scores.js';
 
@@ -10,6 +10,7 @@ defineMetric({
   needs: [MIA_FORGET, MIA_HOLDOUT],
   group: 'privacy',
   higherIsBetter: null,
+  knowledge: MIA_KNOWLEDGE,
   variant: true,
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);

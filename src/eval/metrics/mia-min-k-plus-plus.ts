@@ -1,7 +1,7 @@
 // Min-K%++ (Zhang et al. 2024), k = 0.4: token log-probs normalised by the mean and standard deviation
 // of log p over the whole next-token distribution, then Min-K% of those.
 import { defineMetric } from './registry.js';
-import { MIA_FORGET, MIA_HOLDOUT, miaResult } from './mia-common.js';
+import { MIA_FORGET, MIA_HOLDOUT, miaResult, MIA_KNOWLEDGE } from './mia-common.js';
 import type { QaStats } from './common.js';
 import { minKPlusPlus } from '../scores.js';
 
@@ -13,6 +13,8 @@ defineMetric({
   needs: [MIA_FORGET, MIA_HOLDOUT],
   group: 'privacy',
   higherIsBetter: null,
+  knowledge: MIA_KNOWLEDGE,
+  variant: true,
   params: { k: K },
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);

@@ -1,7 +1,7 @@
 // Min-K% Prob (Shi et al. 2023), k = 0.4 as open-unlearning's TOFU and MUSE configs: score = -(mean of
 // the lowest 40% token log-probs).
 import { defineMetric } from './registry.js';
-import { MIA_FORGET, MIA_HOLDOUT, miaResult } from './mia-common.js';
+import { MIA_FORGET, MIA_HOLDOUT, miaResult, MIA_KNOWLEDGE } from './mia-common.js';
 import type { QaStats } from './common.js';
 import { minK } from '../scores.js';
 
@@ -13,6 +13,7 @@ defineMetric({
   needs: [MIA_FORGET, MIA_HOLDOUT],
   group: 'privacy',
   higherIsBetter: null,
+  knowledge: MIA_KNOWLEDGE,
   params: { k: MIN_K },
   variant: true,
   async compute(ctx) {

@@ -1,7 +1,7 @@
 // Reference attack (Carlini et al. 2021): this model's mean token NLL minus a reference model's (the
 // retain or base model) on the same sample; calibrates away how hard the text is.
 import { defineMetric, type Need } from './registry.js';
-import { MIA_FORGET, MIA_HOLDOUT, MIA_SETS, miaResult } from './mia-common.js';
+import { MIA_FORGET, MIA_HOLDOUT, MIA_SETS, miaResult, MIA_KNOWLEDGE } from './mia-common.js';
 import type { QaStats } from './common.js';
 import type { SeqStat } from '../scores.js';
 import { avgLoss } from '../scores.js';
@@ -15,6 +15,8 @@ defineMetric({
   needs: [MIA_FORGET, MIA_HOLDOUT, REF_F, REF_H],
   group: 'privacy',
   higherIsBetter: null,
+  knowledge: MIA_KNOWLEDGE,
+  noVariant: 'the reference model is not quantized or relearned with the evaluated model, so the calibration would compare unlike models',
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);

@@ -1,6 +1,6 @@
 // zlib attack (Carlini et al. 2021): mean token NLL / zlib-compressed length of the scored text.
 import { defineMetric } from './registry.js';
-import { MIA_FORGET, MIA_HOLDOUT, miaResult } from './mia-common.js';
+import { MIA_FORGET, MIA_HOLDOUT, miaResult, MIA_KNOWLEDGE } from './mia-common.js';
 import type { QaStats } from './common.js';
 import { zlibScore } from '../scores.js';
 
@@ -10,6 +10,8 @@ defineMetric({
   needs: [MIA_FORGET, MIA_HOLDOUT],
   group: 'privacy',
   higherIsBetter: null,
+  knowledge: MIA_KNOWLEDGE,
+  variant: true,
   async compute(ctx) {
     const f = await ctx.get<QaStats>(MIA_FORGET);
     const h = await ctx.get<QaStats>(MIA_HOLDOUT);

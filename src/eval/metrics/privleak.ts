@@ -16,6 +16,10 @@ defineMetric({
   ],
   group: 'privacy',
   higherIsBetter: null,
+  // 0 = the attack sees the forget set as it does on the retain model; a model farther from it either
+  // way (more leak, or an unlearned model whose forget set stands out as *less* seen) still holds a trace.
+  knowledge: { neutral: 0 },
+  noVariant: "relative to the retain model's AUC, which is not quantized or relearned alongside",
   async compute(ctx) {
     const own = await ctx.get<MetricResult>({ kind: 'metric', name: 'mia_min_k' });
     const ref = await ctx.get<MetricResult>({ kind: 'retain', name: 'mia_min_k' });

@@ -11,9 +11,9 @@ export const PROBE_PEOPLE = ['forget', 'holdout'] as const;
 export type ProbePeople = (typeof PROBE_PEOPLE)[number];
 
 /** Both in the report's Robustness section, side by side: the forget people's probes say what unlearning left (lower
- *  is better); the holdout people's are a baseline, not a goal. */
-export function probeRole(who: ProbePeople): { group: MetricGroup; higherIsBetter: boolean | null } {
-  return { group: 'robustness', higherIsBetter: who === 'forget' ? false : null };
+ *  is better; also read on the quantized and relearned variants); the holdout people's are a baseline, not a goal. */
+export function probeRole(who: ProbePeople): { group: MetricGroup; higherIsBetter: boolean | null; variant: boolean } {
+  return { group: 'robustness', higherIsBetter: who === 'forget' ? false : null, variant: who === 'forget' };
 }
 
 /** Means of `values` per distinct `keys` value (keys sorted). */

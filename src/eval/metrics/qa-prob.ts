@@ -3,6 +3,9 @@
 // answer (`*_Q_A_PERT_Prob`, per item a list of 5); `*_Q_A_Prob_normalised` is open-unlearning's
 // probability_w_options: P(true) / (P(true) + Σ P(perturbed)). The paraphrase and perturbation metrics
 // are null, with the count of rows, when any row lacks the answers they score (see lacking()).
+// The perturbed answers' probability has no direction: training on a person raises it (the answer's
+// format and the person's name) as well as the true one. holdout_Q_A_PERT_Prob is the same model on
+// people it never saw; the meta-evaluation reads the forget knowledge as the distance from it.
 import { defineMetric, type MetricGroup } from './registry.js';
 import { stats, perItem, lacking, QA, QA_OR_PAIR, type QaStats } from './common.js';
 import { avgLoss, normalizedProb } from '../scores.js';
@@ -17,6 +20,7 @@ const GROUP: Record<string, MetricGroup> = {
   forget_jailbreak: 'robustness',
   knowmem_forget: 'forget',
   knowmem_retain: 'utility',
+  holdout: 'privacy',
 };
 const better = (set: string) => !(GROUP[set] === 'forget' || GROUP[set] === 'robustness');
 
@@ -45,6 +49,7 @@ for (const set of ['forget', 'retain']) {
     needs: [stats(set, QA)],
     group: GROUP[set]!,
     higherIsBetter: better(set),
+    variant: set === 'forget',
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
       const why = lacking(
@@ -59,12 +64,17 @@ for (const set of ['forget', 'retain']) {
       );
     },
   });
+}
+
+for (const set of ['forget', 'retain', 'holdout']) {
   defineMetric({
     name: `${set}_Q_A_PERT_Prob`,
     description: `mean over the ${set} set and its perturbed answers of exp(-mean token NLL) of each perturbed answer`,
     needs: [stats(set, QA)],
     group: GROUP[set]!,
     higherIsBetter: null,
+    variant: set !== 'retain',
+    ...(set === 'forget' ? { knowledge: { neutral: { metric: 'holdout_Q_A_PERT_Prob' } } } : {}),
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
       const why = lacking(

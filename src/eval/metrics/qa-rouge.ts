@@ -58,6 +58,7 @@ defineMetric({
   needs: [generations('forget')],
   group: 'forget',
   higherIsBetter: false,
+  variant: true,
   async compute(ctx) {
     return rougeMetric(ctx, 'forget', 'paraphrased_answer', 'rougeL_recall');
   },

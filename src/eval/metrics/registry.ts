@@ -83,7 +83,17 @@ export interface MetricDefinition {
   params?: Record<string, unknown>;
   /** Re-run on robustness variants (quantized copies, relearned models) under a prefixed key. */
   variant?: boolean;
+  /** Why a forget-side metric cannot run on a variant (the meta-evaluation reports it as the robustness's reason). */
+  noVariant?: string;
+  /** For a metric without a direction: the value that reads no forget knowledge, fixed or the same
+   *  model's value of another metric (on people it never saw). The meta-evaluation reads the knowledge
+   *  as the distance from it, either side (src/eval/meta.ts); the metric's file says why. */
+  knowledge?: KnowledgeScale;
   compute(ctx: MetricContext): Promise<MetricResult>;
+}
+
+export interface KnowledgeScale {
+  neutral: number | { metric: string };
 }
 
 const REGISTRY = new Map<string, MetricDefinition>();

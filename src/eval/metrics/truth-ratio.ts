@@ -5,12 +5,17 @@
 // 'closer_to_1_better' (mean of min(r, 1/r)), others 'true_better' (mean of max(0, 1 - r)).
 // open-unlearning's 'prob_mean' option (issue #160, Dec 2025) scores P(para)/(P(para)+P(pert)) per
 // item and averages it; it is stored beside the default as `prob_mean` in value_by_index and extra.
+// forget_truth_ratio has no direction (the retain model's value is the goal), so the meta-evaluation
+// reads its knowledge as the distance from holdout_truth_ratio: the same model on people it never saw,
+// the value a model without the knowledge shows. Not the constant 1 ("paraphrase and perturbed equally
+// likely"): tiny models prefer one format over the other whatever they know (the retain model ~0.28).
 import { defineMetric, type MetricGroup } from './registry.js';
 import { stats, lacking, QA, type QaStats } from './common.js';
 import { truthRatio, aggregateTruthRatio, type TruthRatioAggregator } from '../scores.js';
 
 const SETS: [string, string, 'para' | 'true', TruthRatioAggregator, MetricGroup][] = [
   ['forget_truth_ratio', 'forget', 'para', 'closer_to_1_better', 'forget'],
+  ['holdout_truth_ratio', 'holdout', 'para', 'closer_to_1_better', 'privacy'],
   ['retain_Truth_Ratio', 'retain', 'para', 'true_better', 'utility'],
   ['wf_Truth_Ratio', 'wf', 'true', 'true_better', 'utility'],
   ['ra_Truth_Ratio', 'ra', 'true', 'true_better', 'utility'],
@@ -23,9 +28,10 @@ for (const [name, set, correct, aggregator, group] of SETS) {
     description: `truth ratio P(perturbed)/P(${correct === 'para' ? 'paraphrased' : 'true'} answer) on the ${set} set, aggregated '${aggregator}'`,
     needs: [stats(set, QA)],
     group,
-    higherIsBetter: group === 'forget' ? null : true,
+    higherIsBetter: set === 'forget' || set === 'holdout' ? null : true,
     params: { aggregator, correct },
-    variant: set === 'forget',
+    variant: set === 'forget' || set === 'holdout',
+    ...(set === 'forget' ? { knowledge: { neutral: { metric: 'holdout_truth_ratio' } } } : {}),
     async compute(ctx) {
       const s = await ctx.get<QaStats>(stats(set, QA));
       const why = [

@@ -236,6 +236,64 @@ export function truthRatioSpec(run: EvalRun): { spec: Record<string, unknown>; r
   };
 }
 
+/** The per-layer curves a metric keeps in its extra: the logit lens (each layer's P(true answer)) and the linear probe. */
+export const PER_LAYER: readonly { metric: string; field: string; y: string; caption: string }[] = [
+  ...['forget', 'holdout', 'retain'].map((set) => ({
+    metric: `${set}_logit_lens_Prob`,
+    field: 'perLayer',
+    y: `P(true answer), ${set} set`,
+    caption: 'read from each layer’s hidden state; a curve that peaks below the last layer holds the answer the output no longer gives',
+  })),
+  {
+    metric: 'forget_probe_fit',
+    field: 'cvAccuracy',
+    y: 'probe accuracy (5-fold CV)',
+    caption:
+      'on the target: how well a logistic regression on each layer tells forget from holdout records (chance: the larger set’s share)',
+  },
+  {
+    metric: 'forget_probe_Prob',
+    field: 'perLayer',
+    y: "P(trained) by the target's probe",
+    caption:
+      'the target’s probe of each layer applied to each model’s forget records; a model that never saw them reads the retain model’s level',
+  },
+];
+
+function curveOf(e: Record<string, unknown> | null, field: string): number[] | null {
+  const c = e?.[field];
+  return Array.isArray(c) && c.length > 0 && c.every(finite) ? (c as number[]) : null;
+}
+
+/** One metric's per-layer curve: one line per run, plus the target's and the retain model's where recorded
+ *  (layer 0 = the embeddings, the last = the model's output). Null when none has the curve. */
+export function perLayerSpec(runs: EvalRun[], c: (typeof PER_LAYER)[number]): Record<string, unknown> | null {
+  const values: { model: string; layer: number; value: number }[] = [];
+  const add = (model: string, curve: number[]) => curve.forEach((value, layer) => values.push({ model, layer, value }));
+  for (const r of runs) {
+    const curve = curveOf(entryOf(r, c.metric), c.field);
+    if (curve) add(r.name, curve);
+  }
+  // The probe's fit is the target's: an evaluation records it among the target's results only.
+  for (const who of ['target', 'retain'] as const) {
+    const curve = runs.map((r) => curveOf(refEntry(r, who, c.metric), c.field)).find((x) => x !== null);
+    if (curve) add(`${who} model`, curve);
+  }
+  if (!values.length) return null;
+  return {
+    width: 460,
+    height: 260,
+    data: { values },
+    mark: { type: 'line', point: { size: 30 } },
+    encoding: {
+      x: { field: 'layer', type: 'quantitative', title: 'layer (0 = embeddings)', axis: { tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: c.y },
+      color: { field: 'model', type: 'nominal', title: null },
+      tooltip: [{ field: 'model' }, { field: 'layer' }, { field: 'value', format: '.4~g' }],
+    },
+  };
+}
+
 const LOG_SKIP = new Set(['stage', 'step', 'gradNorm', 'lr', 'tokens', 'tokensPerSec', 'elapsedSec', 'eval', 'stopped', 'rolledBackTo']);
 
 /** Training curves from train_log.jsonl: the loss and its parts per step, and the periodic evaluation's metrics. */

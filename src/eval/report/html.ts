@@ -5,6 +5,8 @@ import { bestIndex, direction, escapeHtml as h, fmt, groupedMetrics, nullReason 
 import { refSources } from './markdown.js';
 import {
   metricBarsSpec,
+  PER_LAYER,
+  perLayerSpec,
   renderSvg,
   rocSpec,
   scatterSpec,
@@ -93,7 +95,7 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
   const title = runs.length === 1 ? `Evaluation report: ${runs[0]!.name}` : `Evaluation report: ${runs.length} runs`;
   const out: string[] = [`<h1>${h(title)}</h1>`];
   out.push(
-    `<nav><a href="#metrics">Metrics</a><a href="#tradeoff">Forgetting vs utility</a><a href="#mia">Membership inference</a><a href="#truth-ratio">Truth ratios</a><a href="#training">Training</a></nav>`,
+    `<nav><a href="#metrics">Metrics</a><a href="#tradeoff">Forgetting vs utility</a><a href="#mia">Membership inference</a><a href="#layers">Per layer</a><a href="#truth-ratio">Truth ratios</a><a href="#training">Training</a></nav>`,
   );
   const roles = refRoles(runs);
   out.push(
@@ -182,6 +184,25 @@ export async function reportHtml(runs: EvalRun[]): Promise<string> {
     );
   }
   if (!any) out.push(absent('no membership-inference metric with ROC points in these evaluations'));
+
+  out.push('<h2 id="layers">Per layer: knowledge below the output</h2>');
+  any = false;
+  for (const c of PER_LAYER) {
+    const p = perLayerSpec(runs, c);
+    if (!p) continue;
+    any = true;
+    out.push(
+      figureHtml(
+        await render({
+          id: `layers-${c.metric}`,
+          title: `${c.metric} per layer`,
+          caption: c.caption,
+          spec: p,
+        }),
+      ),
+    );
+  }
+  if (!any) out.push(absent('no logit lens or linear probe in these evaluations'));
 
   out.push('<h2 id="truth-ratio">Truth ratios</h2>');
   any = false;

@@ -9,6 +9,7 @@ const columns = (m: MetaJson) => [
   'metric',
   'group',
   'better',
+  'knowledge read as',
   'faithfulness',
   ...m.variants.map((v) => `robustness (${v})`),
   'note',
@@ -21,9 +22,10 @@ function rows(m: MetaJson): string[][] {
     x.metric,
     x.group,
     direction(x.higher_is_better),
+    x.knowledge_read_as ?? '',
     fmt(x.faithfulness),
     ...m.variants.map((v) => (v in x.robustness ? fmt(x.robustness[v]) : '')),
-    x.reason ?? Object.values(x.robustness_reasons ?? {}).join('; '),
+    x.reason ?? [...new Set(Object.values(x.robustness_reasons ?? {}))].join('; '),
   ]);
 }
 
@@ -33,7 +35,7 @@ function summary(m: MetaJson): string {
 }
 
 const NOTE =
-  'Faithfulness: ROC AUC of the metric separating the models with the knowledge from those without (1 = always, 0.5 = chance, below 0.5 = backwards). Robustness: the same AUC on the metric after the variant (4-bit quantization, relearning attack). A release policy relying on a metric below 0.8 gets a warning in its certificate.';
+  'Faithfulness: ROC AUC of the metric separating the models with the knowledge from those without (1 = always, 0.5 = chance, below 0.5 = backwards). "knowledge read as": which values read more of the forget knowledge: higher, lower, or farther from a neutral value either side (|v − 0.5| for a membership AUC; |v − holdout_…| against the same model on people it never saw). Robustness: the same AUC on the metric after the variant (4-bit quantization, relearning attack). A release policy relying on a metric below 0.8 gets a warning in its certificate.';
 
 export function metaMarkdown(m: MetaJson): string {
   const line = (cells: string[]) => `| ${cells.map(escapeMd).join(' | ')} |`;

@@ -2,6 +2,7 @@
 """scikit-learn references for `lethe eval meta`: a metric's faithfulness is roc_auc_score(present, value)
 with the value negated where higher is better for an unlearned model (then a lower value means the
 knowledge is present). Values are rounded to one decimal so that ties occur.
+Metrics without a direction: the AUC of |value − neutral| (neutral_pool).
 usage: /usr/bin/python3 test/eval/ref/make_meta_reference.py"""
 import json, os
 import numpy as np
@@ -37,7 +38,31 @@ pool = {
 directions = {'forget_Q_A_Prob': False, 'exact_memorization': False, 'forget_quality': True}
 expected = {k: auc(pool[k], present, directions[k]) for k in directions}
 expected['int4_forget_Q_A_Prob'] = auc(pool['int4_forget_Q_A_Prob'], present, False)
+# Metrics without a direction, read by their distance from a neutral value (either side): membership
+# AUCs from 0.5, privleak from 0, the forget truth ratio from the same model's holdout_truth_ratio.
+# The MIA AUCs of the absent models sit on both sides of 0.5 (0.2 reads as much as 0.8).
+neutral_pool = {
+    'mia_loss': [0.95, 0.55, 0.2, 0.15, 0.8, 0.45],
+    'int4_mia_loss': [0.9, 0.5, 0.5, 0.6, 0.1, 0.5],
+    'privleak': [-80.0, 12.0, 40.0, -5.0, -100.0, 50.0],
+    'forget_truth_ratio': [0.3, 0.61, 0.5, 0.55, 0.9, 0.4],
+    'holdout_truth_ratio': [0.6, 0.6, 0.6, 0.5, 0.6, 0.45],
+    'int4_forget_truth_ratio': [0.35, 0.6, 0.5, 0.5, 0.8, 0.4],  # int4_holdout_truth_ratio missing: no robustness
+}
+neutral_of = {'mia_loss': 0.5, 'privleak': 0.0, 'forget_truth_ratio': 'holdout_truth_ratio'}
+
+
+def knowledge_auc(name, prefix=''):
+    n = neutral_of[name]
+    values = neutral_pool[prefix + name]
+    ref = [n] * len(values) if isinstance(n, float) else neutral_pool[prefix + n]
+    return float(roc_auc_score([1 if p else 0 for p in present], [abs(v - r) for v, r in zip(values, ref)]))
+
+
+neutral_expected = {k: knowledge_auc(k) for k in neutral_of}
+neutral_expected['int4_mia_loss'] = knowledge_auc('mia_loss', 'int4_')
 json.dump({'note': f'scikit-learn {sklearn.__version__}', 'cases': cases,
-           'pool': {'present': present, 'summaries': pool, 'directions': directions, 'expected': expected}},
+           'pool': {'present': present, 'summaries': pool, 'directions': directions, 'expected': expected},
+           'neutral_pool': {'summaries': neutral_pool, 'expected': neutral_expected}},
           open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'meta_reference.json'), 'w'), indent=1)
-print([c['auc'] for c in cases], expected)
+print([c['auc'] for c in cases], expected, neutral_expected)
