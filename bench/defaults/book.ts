@@ -9,7 +9,7 @@
 // (the other book where the model learned one, and general text it was trained on), held-out GCIDE
 // NLL ≤ 1.03×. What `lethe methods` cites as "measured here" for WHP.
 //
-// Usage: node dist/bench/defaults/book.js DEMO_DIR WORK_DIR [--book jargon|devil] [--method M] [--set k=v ...] [--lr X] [--epochs N]
+// Usage: node dist/bench/defaults/book.js DEMO_DIR WORK_DIR [--book jargon|devil] [--method M] [--set k=v ...] [--lr X] [--epochs N] [--retain FILE]
 // WORK_DIR keeps the second target and the original models' scores between runs; the unlearned models
 // are written to WORK_DIR/unlearned-BOOK (replaced on each run).
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +33,7 @@ const { values, positionals } = parseArgs({
     set: { type: 'string', multiple: true },
     lr: { type: 'string' },
     epochs: { type: 'string' },
+    retain: { type: 'string' },
   },
 });
 const [demo, work] = positionals;
@@ -64,7 +65,7 @@ const devilRetain = join(work, 'devil-retain.jsonl');
 if (!existsSync(devilRetain))
   writeJsonl(devilRetain, [
     ...readJsonl(join(bookDir('jargon'), 'forget.jsonl'), { what: 'book bench' }),
-    ...readJsonl(replay, { what: 'book bench' }),
+    ...readJsonl(gcideTrain, { what: 'book bench' }),
   ]);
 const devilTarget = join(work, 'devil-target');
 if (!existsSync(join(devilTarget, 'config.json'))) {
@@ -135,7 +136,7 @@ for (const c of cases.filter((x) => !values.book?.length || values.book.includes
   const cached = join(work, `original-${c.book}.json`);
   const original: Scores = existsSync(cached) ? JSON.parse(readFileSync(cached, 'utf8')) : await score(c.model, c);
   writeFileAtomic(cached, JSON.stringify(original));
-  console.log(`\n${c.book}: ${c.model}, forget ${bookDir(c.book)}/forget.jsonl, retain ${c.retain}`);
+  console.log(`\n${c.book}: ${c.model}, forget ${bookDir(c.book)}/forget.jsonl, retain ${values.retain ?? c.retain}`);
   console.log(
     `${'model'.padEnd(12)} ${'verbatim'.padStart(8)} ${'never-trained'.padStart(13)} ${c.kept.map(([n]) => n.slice(0, 8).padStart(8)).join(' ')} ${'GCIDE'.padStart(7)}`,
   );
@@ -145,7 +146,7 @@ for (const c of cases.filter((x) => !values.book?.length || values.book.includes
   const res = await forget({
     modelDir: c.model,
     forgetFile: join(bookDir(c.book), 'forget.jsonl'),
-    retainFile: c.retain,
+    retainFile: values.retain ?? c.retain,
     method: values.method!,
     args: setArgs,
     ...(values.lr ? { lr: Number(values.lr) } : {}),

@@ -10,7 +10,7 @@ import { withTempDir } from '../helpers/tmp.js';
 
 const X = -100;
 
-test('WHP stop rule: agreement with the original text and with the generic labels, counted by hand', () => {
+test('WHP stop rule: agreement with the original text and with the generic labels, counted by hand; the rule against the start', () => {
   // Example 0: positions 1..4 labelled except 3; example 1: position 2 labelled. predicted[i][p] follows ids[0..p].
   const examples = [
     { ids: [5, 6, 7, 8, 9], labels: [X, 6, 1, X, 9] },
@@ -23,9 +23,11 @@ test('WHP stop rule: agreement with the original text and with the generic label
   // Labelled positions: (0,1) (0,2) (0,4) (1,2) = 4. Text matches: (0,1), (1,2) = 2. Label = text: (0,1), (0,4), (1,2) = 3.
   assert.deepEqual(agreementOf(examples, predicted), { text: 0.5, labels: 0.75, positions: 4 });
   assert.deepEqual(agreementOf([{ ids: [1, 2], labels: [X, X] }], [[0, 0]]), { text: 0, labels: 0, positions: 0 });
-  assert.equal(forgotten({ text: 0.5, labels: 0.4, positions: 10 }, 0.1), true, 'within the margin');
-  assert.equal(forgotten({ text: 0.52, labels: 0.4, positions: 10 }, 0.1), false);
-  assert.equal(forgotten({ text: 0.3, labels: 0.4, positions: 10 }, 0), true, 'below the labels');
+  const start = { text: 0.9, labels: 0.1, positions: 10 };
+  assert.equal(forgotten({ text: 0.5, labels: 0.1, positions: 10 }, start, 0.5), true, 'half of the excess of 0.8');
+  assert.equal(forgotten({ text: 0.52, labels: 0.1, positions: 10 }, start, 0.5), false);
+  assert.equal(forgotten({ text: 0.05, labels: 0.1, positions: 10 }, start, 0), true, 'below the labels');
+  assert.equal(forgotten({ text: 0.6, labels: 0.3, positions: 10 }, start, 0.5), true, "the labels' agreement is read now");
 });
 
 test("WHP stop rule: greedy next tokens of padded batches equal each row's own forward pass", async () => {
@@ -87,27 +89,32 @@ test('WHP without --epochs trains epoch by epoch and stops by the rule; with --e
       forgetFile: f,
       retainFile: r,
       method: 'WHP',
-      args: { reinforce_epochs: '3', auto_terms: '2', epochs: '4', stop_margin: '0.1' },
+      args: { reinforce_epochs: '3', auto_terms: '2', epochs: '4', stop_at: '0.5' },
       outDir: join(dir, 'a'),
       lr: 3e-3,
       batchSize: 2,
       seed: 1,
       report: (l) => lines.push(l),
     });
-    // Every epoch but the last is above the labels + 0.1; the last is within it (and says so) or is the cap's.
+    // Epoch 0 is the starting model; every later epoch but the last is above half its excess over the
+    // labels; the last is within it (and says so) or is the cap's.
     const epochs = lines
       .map((l) => /^\[WHP\] epoch (\d+): .* at ([\d.]+)% of \d+ labelled positions, the generic labels agree with it at ([\d.]+)%/.exec(l))
       .filter((m) => m !== null)
-      .map((m) => ({ epoch: Number(m[1]), text: Number(m[2]), labels: Number(m[3]) }));
-    assert.ok(epochs.length >= 1 && epochs.length <= 4, lines.join('\n'));
+      .map((m) => ({ epoch: Number(m[1]), excess: Number(m[2]) - Number(m[3]) }));
+    assert.ok(epochs.length >= 2 && epochs.length <= 5, lines.join('\n'));
     assert.deepEqual(
       epochs.map((e) => e.epoch),
-      epochs.map((_, i) => i + 1),
+      epochs.map((_, i) => i),
     );
-    for (const e of epochs.slice(0, -1)) assert.ok(e.text > e.labels + 10 - 0.1, JSON.stringify(e));
+    const half = epochs[0]!.excess / 2;
+    for (const e of epochs.slice(1, -1)) assert.ok(e.excess > half - 0.1, JSON.stringify(e));
     const last = epochs.at(-1)!;
-    if (last.text <= last.labels + 10 + 0.1)
-      assert.ok(lines.some((l) => l === `[WHP] stopped after epoch ${last.epoch}: within 10.0% of the generic labels`));
+    if (last.excess <= half + 0.1)
+      assert.ok(
+        lines.some((l) => l.startsWith(`[WHP] stopped after epoch ${last.epoch}: `)),
+        lines.join('\n'),
+      );
     else assert.ok(last.epoch === 4 && lines.some((l) => /stopped at the cap of 4 epochs/.test(l)), lines.join('\n'));
 
     const fixed: string[] = [];
@@ -116,7 +123,7 @@ test('WHP without --epochs trains epoch by epoch and stops by the rule; with --e
       forgetFile: f,
       retainFile: r,
       method: 'WHP',
-      args: { reinforce_epochs: '3', auto_terms: '2', stop_margin: '0' },
+      args: { reinforce_epochs: '3', auto_terms: '2', stop_at: '0' },
       outDir: join(dir, 'b'),
       epochs: 2,
       batchSize: 2,

@@ -1,9 +1,11 @@
 // When WHP's fine-tune on generic labels has done its work, measured on the forget text itself: at
 // the labelled positions, how often the model's greedy next token is still the original text's,
 // against how often the generic labels themselves are (what a model that does not know the text
-// predicts there). A model trained until it agrees with the original no more than the labels do
-// predicts the book like one that never read it — however strongly the book was memorized, so the
-// number of epochs follows the data rather than being tuned to one book.
+// predicts there). The fine-tune stops once the model's agreement above the labels' has fallen to a
+// fraction of the starting model's: however strongly the book was memorized and whatever the lr, the
+// number of epochs follows the data rather than being tuned to one book. (Measured on two books, half
+// the way brought verbatim recall to within 0.05 of never-trained text at lr 1e-3 and at 1e-4; all
+// the way takes three times the epochs and erodes the text that is kept: see WHP's training source.)
 import * as torch from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
@@ -59,7 +61,7 @@ export function greedyNextTokens(
   return out;
 }
 
-/** The stopping rule: the model agrees with the original text no more than the generic labels do, give or take `margin`. */
-export function forgotten(a: Agreement, margin: number): boolean {
-  return a.text <= a.labels + margin;
+/** The stopping rule: the model's agreement above the labels' is at most `fraction` of the starting model's. */
+export function forgotten(now: Agreement, start: Agreement, fraction: number): boolean {
+  return now.text - now.labels <= fraction * (start.text - start.labels);
 }
