@@ -77,8 +77,8 @@ export function registerUnlearnCommands(program: Command): void {
     undefined,
     {
       epochs:
-        "passes over the forget data (default: the method's own, `lethe methods` says which and where from: NPO 10; 5 for methods without one; TaskVector, WHP and Distill set their own)",
-      lr: "peak learning rate, AdamW with linear warm-up and decay (default: the method's own: NPO 3e-4; 1e-4 for methods without one)",
+        "passes over the forget data (default: the method's own, `lethe methods` says which and where from: NPO 10; WHP until its stopping rule, at most 20; 5 for methods without one; TaskVector and Distill set their own)",
+      lr: "peak learning rate, AdamW with linear warm-up and decay (default: the method's own: NPO 3e-4, WHP 1e-4; 1e-4 for methods without one)",
       batchSize: 'forget rows per step, each with as many retain rows (default: 8)',
       maxLength: "cut examples to this many tokens (default: the model's context)",
     },

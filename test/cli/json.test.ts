@@ -86,8 +86,11 @@ test('--help marks required options and shows the training defaults', () => {
   const help = runCli(['forget', '--help']).stdout.replace(/\s+/g, ' ');
   for (const flag of ['--model <dir>', '--forget <file>', '--method <name>', '--out <dir>'])
     assert.match(help, new RegExp(`${flag.replace(/[<>]/g, '.')} [^-]*\\(required\\)`), flag);
-  assert.match(help, /--epochs <n> passes over the forget data \(default: the method's own, .*NPO 10; 5 for methods without one/);
-  assert.match(help, /--lr <x> peak learning rate.*\(default: the method's own: NPO 3e-4; 1e-4 for methods without one\)/);
+  assert.match(
+    help,
+    /--epochs <n> passes over the forget data \(default: the method's own, .*NPO 10; WHP until its stopping rule, at most 20; 5 for methods without one/,
+  );
+  assert.match(help, /--lr <x> peak learning rate.*\(default: the method's own: NPO 3e-4, WHP 1e-4; 1e-4 for methods without one\)/);
   assert.match(help, /--batch-size <n> .*\(default: 8\)/);
   assert.match(help, /--max-length <n> .*\(default: the model's context\)/);
   assert.doesNotMatch(help, /--retain <file> [^-]*\(required\)/);
@@ -103,10 +106,15 @@ test("lethe methods: each method's training defaults and where they come from", 
     /NPO .*\n.*arguments: .*retain_loss_type="KL" beta=0.15\n +training: lr 0.0003, 10 epochs \(measured here .*defaults\.js/,
   );
   assert.match(r.stdout, /GradAscent .*\n +training: lr 0.0001, 5 epochs \(generic defaults, not tuned for this method/);
-  assert.match(r.stdout, /WHP .*\n(.*\n)?.*training: sets its own steps and lr/);
+  assert.match(r.stdout, /Distill .*\n(.*\n)?.*training: sets its own steps and lr/);
+  assert.match(
+    r.stdout,
+    /WHP .*\n.*\n +training: lr 0.0001, 20 epochs \(at most 20 epochs: it stops by stop_at\. Measured here .*book\.js/,
+  );
   const json = JSON.parse(runCli(['methods', '--json']).stdout) as { name: string; training: { lr: number; source: string } | null }[];
   assert.equal(json.find((m) => m.name === 'NPO')!.training!.lr, 3e-4);
-  assert.equal(json.find((m) => m.name === 'WHP')!.training, null);
+  assert.equal(json.find((m) => m.name === 'WHP')!.training!.lr, 1e-4);
+  assert.equal(json.find((m) => m.name === 'Distill')!.training, null);
 });
 
 test('forget --dry-run: checks the inputs, prints the plan, trains and writes nothing', () => {

@@ -59,7 +59,8 @@ export const PERSONA_RECIPES: Recipe[] = [
   { label: 'WGA', method: 'WGA', lr: 3e-4, epochs: 10 },
   { label: 'PDU', method: 'PDU', lr: 3e-4, epochs: 10 },
   { label: 'TaskVector', method: 'TaskVector', lr: 1e-3, epochs: 5 },
-  { label: 'WHP', method: 'WHP', lr: 1e-3, epochs: 3 },
+  // The recipe measured before WHP's defaults changed (issue 20): reinforced at the same lr, no retain rows mixed in.
+  { label: 'WHP', method: 'WHP', lr: 1e-3, epochs: 3, args: { reinforce_lr: 1e-3, retain_mix: 0 } },
   { label: 'Distill', method: 'Distill', lr: 3e-3, epochs: 5 },
 ];
 
@@ -67,7 +68,8 @@ export const PERSONA_RECIPES: Recipe[] = [
 export const BOOK_RECIPES: Recipe[] = [
   { label: 'NPO', method: 'NPO', lr: 1e-3, epochs: 10, args: { beta: 0.1, retain_loss_type: 'NLL' } },
   { label: 'TaskVector', method: 'TaskVector', lr: 1e-3, epochs: 5 },
-  { label: 'WHP', method: 'WHP', lr: 1e-3, epochs: 3 },
+  // The recipe measured before WHP's defaults changed (issue 20): reinforced at the same lr, no retain rows mixed in.
+  { label: 'WHP', method: 'WHP', lr: 1e-3, epochs: 3, args: { reinforce_lr: 1e-3, retain_mix: 0 } },
 ];
 
 export const PERSONA_COLUMNS: [string, string][] = [
