@@ -154,6 +154,7 @@ function holdoutRows(file: string, fields: FieldMap | undefined): DataRow[] {
 }
 
 export interface SearchData {
+  criterion: Criterion;
   forgetRows: DataRow[];
   holdout: DataRow[];
   /** The first RETAIN_ROWS QA rows of --retain. */
@@ -194,15 +195,14 @@ export function readSearchData(o: SearchCriterionOptions, report: (line: string)
   if (o.utilityTextFile && generalTexts.some((r) => typeof r.text !== 'string'))
     throw new LetheError('BAD_INPUT', `--utility-text ${o.utilityTextFile}: expected {"text"} rows of general text`);
 
-  return { forgetRows, holdout, retainRows, generalTexts };
+  return { criterion, forgetRows, holdout, retainRows, generalTexts };
 }
 
 /** The loop's periodic evaluation scoring a recipe (keep-best on search_score:min), with the starting
  *  model's utility (and in benchmark mode the retain model's truth ratios) measured once here. */
 export async function searchCriterion(o: SearchCriterionOptions): Promise<Evaluation & { baseline: Record<string, number> }> {
   const report = o.report ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const criterion = checkCriterion(o.criterion, o.retainModelDir);
-  const { forgetRows, holdout, retainRows, generalTexts } = readSearchData(o, report);
+  const { criterion, forgetRows, holdout, retainRows, generalTexts } = readSearchData(o, report);
   const tok = loadTokenizer(o.modelDir);
   const start = loadModel(o.modelDir, { device: o.device ?? 'cpu' });
   const maxLength = o.maxLength ?? start.config.maxPositionEmbeddings;

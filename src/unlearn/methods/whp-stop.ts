@@ -9,7 +9,8 @@
 import * as torch from '../../torch/index.js';
 import type { CausalLM } from '../../models/model.js';
 import { IGNORE_INDEX } from '../../models/loss.js';
-import { collate, type Example } from '../../train/batches.js';
+import type { Example } from '../../train/batches.js';
+import { encodeBatch } from '../batch.js';
 
 export interface Agreement {
   /** Share of labelled positions whose greedy prediction is the original next token. */
@@ -48,12 +49,12 @@ export function greedyNextTokens(
     const chunk = examples.slice(i, i + batchSize);
     const rows = torch.tidy(() =>
       torch.noGrad(() => {
-        const { ids } = collate(chunk, padId, device);
-        const mask = torch.tensor(
-          chunk.map((e) => [...e.ids.map(() => 1), ...new Array<number>(ids.shape[1]! - e.ids.length).fill(0)]),
-          { dtype: 'int64', device },
+        const b = encodeBatch(
+          chunk.map((e, row) => ({ ...e, row })),
+          padId,
+          device,
         );
-        return model.forward(ids, { attentionMask: mask }).logits.argmax(-1).toArray() as number[][];
+        return model.forward(b.ids, { attentionMask: b.attentionMask }).logits.argmax(-1).toArray() as number[][];
       }),
     );
     chunk.forEach((e, k) => out.push(rows[k]!.slice(0, e.ids.length)));

@@ -511,6 +511,7 @@ export const WHP = defineMethod({
         epochs: 1,
         resume: false,
         outDir: join(ctx.workDir, `generic-${epoch + 1}`),
+        save: () => {}, // the weights stay in ctx.model; nothing reads a copy on disk
       });
       epoch++;
       if (forgotten(agreement(), start, a.stop_at)) {

@@ -5,7 +5,9 @@
 // candidates live under OUT/.search/ (removed at the end); OUT receives the winner's model, its
 // unlearning.json (with the search recorded), search.json (every candidate) and recipe.json (what
 // `lethe forget --config OUT/recipe.json` re-runs to the same weights).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { readJsonFile } from '../../util/json-file.js';
+import { readJsonl } from '../../util/jsonl.js';
 import { join } from 'node:path';
 import { LetheError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -88,11 +90,14 @@ const candidateDir = (out: string, id: number) => join(out, '.search', `c${id}`)
 function loggedEvaluations(dir: string): CandidateRecord['evaluations'] {
   const log = join(dir, 'train_log.jsonl');
   if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"eval"'))
-    .map((l) => JSON.parse(l) as { step: number; eval: Record<string, number> })
-    .map((e) => ({ step: e.step, terms: e.eval }));
+  return readJsonl<{ step: number; eval?: Record<string, number> }>(log, { what: 'search candidate log', allowEmpty: true })
+    .filter((e) => e.eval)
+    .map((e) => ({ step: e.step, terms: e.eval! }));
+}
+
+/** The terms of a candidate's best evaluation (the one keep-best kept), or null before any. */
+function termsAtBest(c: CandidateRecord): Record<string, number> | null {
+  return c.evaluations.find((e) => e.step === c.best?.step)?.terms ?? null;
 }
 
 /** The first best evaluation (what keep-best keeps: a later tie does not replace it). */
@@ -220,7 +225,7 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
     baseline: evaluation.baseline,
   };
   if (use === 'resume' && existsSync(searchJson)) {
-    const saved = JSON.parse(readFileSync(searchJson, 'utf8')) as SearchRecord;
+    const saved = readJsonFile(searchJson, 'BAD_CHECKPOINT') as SearchRecord;
     if (saved.job !== job)
       throw new LetheError(
         'BAD_CHECKPOINT',
@@ -294,11 +299,12 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
   };
   // The winner's output becomes OUT's; its unlearning.json records how the recipe was chosen.
   for (const name of readdirSync(winnerDir)) renameSync(join(winnerDir, name), join(o.outDir, name));
-  const unlearning = JSON.parse(readFileSync(join(o.outDir, 'unlearning.json'), 'utf8')) as { requests: Record<string, unknown>[] };
+  const unlearning = readJsonFile(join(o.outDir, 'unlearning.json')) as { requests: Record<string, unknown>[] };
+  const t = termsAtBest(win);
   unlearning.requests.at(-1)!.search = {
     recipe,
     best: win.best,
-    terms: win.evaluations.find((e) => e.step === win.best?.step)?.terms ?? null,
+    terms: t,
     candidates: record.candidates.length,
     gridSize: grid.length,
     steps: record.steps,
@@ -309,8 +315,6 @@ export async function recipeSearch(o: RecipeSearchOptions): Promise<SearchResult
   save();
   rmSync(join(o.outDir, '.search'), { recursive: true, force: true });
   report(formatSearchTable(record));
-  const terms = unlearning.requests.at(-1)!.search as { terms: Record<string, number> | null };
-  const t = terms.terms;
   if (t && (t.violation! > 0 || t.mia! > MIA_TOLERANCE))
     report(
       `[search] warning: the chosen recipe ${t.violation! > 0 ? `breaks the utility constraints (violation ${t.violation!.toFixed(3)})` : `leaves the forget rows distinguishable from the holdout (membership AUC: LOSS ${t.auc_loss!.toFixed(3)}, Min-K% ${t.auc_mink!.toFixed(3)}; 0.5 = not at all)`}: no candidate did better; try a larger BUDGET, more --epochs, or another method`,
@@ -325,7 +329,7 @@ export function formatSearchTable(r: SearchRecord): string {
     `  ${'cand'.padEnd(5)}${'recipe'.padEnd(32)}${'steps'.padStart(6)}${'best at'.padStart(9)}${'score'.padStart(9)}${'AUC loss'.padStart(10)}${'AUC mink'.padStart(10)}${'retain×'.padStart(9)}`,
   );
   r.candidates.forEach((c, k) => {
-    const t = c.evaluations.find((e) => e.step === c.best?.step)?.terms ?? {};
+    const t = termsAtBest(c) ?? {};
     const f = (v: number | undefined, d = 3) => (v === undefined ? '-' : v.toFixed(d));
     lines.push(
       `  ${`${k === r.winner ? '*' : ' '}c${k}`.padEnd(5)}${describeCandidate(c).padEnd(32)}${String(c.step).padStart(6)}${String(c.best?.step ?? '-').padStart(9)}${f(c.best?.score).padStart(9)}${f(t.auc_loss).padStart(10)}${f(t.auc_mink).padStart(10)}${f(t.retain_ratio).padStart(9)}`,
