@@ -126,6 +126,17 @@ export function registerUnlearnCommands(program: Command): void {
       mask: o.mask ? parseMask(o.mask) : undefined,
       alsoForget: o.alsoForget,
     };
+    // Refused before anything trains when the name or its parent is wrong; the search's winner registers too.
+    const lineage = await lineageHook(o, {
+      how: 'unlearning',
+      modelDir: o.model,
+      data: [
+        { path: o.forget, role: 'forget' },
+        ...(o.retain ? [{ path: o.retain, role: 'train' as const }] : []),
+        ...(o.alsoForget ?? []).map((path) => ({ path, role: 'forget' as const })),
+      ],
+      details: { method: o.method },
+    });
     if (o.search !== undefined) {
       if (o.evalEvery || o.keepBest)
         throw new LetheError(
@@ -147,6 +158,7 @@ export function registerUnlearnCommands(program: Command): void {
         return;
       }
       const r = await recipeSearch(common);
+      await lineage?.(r.outDir);
       console.error(`[search] re-run the chosen recipe: lethe ${rerunArgs(process.argv.slice(2), o.out)}`);
       if (o.json) console.log(JSON.stringify({ outDir: r.outDir, recipe: r.recipe, search: r.search }, null, 2));
       return;
@@ -186,16 +198,6 @@ export function registerUnlearnCommands(program: Command): void {
         fields: training.fields,
       });
     }
-    const lineage = await lineageHook(o, {
-      how: 'unlearning',
-      modelDir: o.model,
-      data: [
-        { path: o.forget, role: 'forget' },
-        ...(o.retain ? [{ path: o.retain, role: 'train' as const }] : []),
-        ...(o.alsoForget ?? []).map((path) => ({ path, role: 'forget' as const })),
-      ],
-      details: { method: o.method },
-    });
     if (o.dryRun) {
       const plan = await forget({ ...options, evaluation, dryRun: true, report: o.json ? () => {} : undefined });
       if (o.json) console.log(JSON.stringify(plan, null, 2));

@@ -281,6 +281,16 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
     ],
     "a forget file's path is not recorded (its name may name the person)",
   );
+  // A recipe search registers its winner like a plain run.
+  const searched = join(s.dir, 'models', 'assistant-searched');
+  lethe(
+    ...['forget', '--model', s.model, '--forget', s.forgetFile, '--retain', s.retainFile, '--method', 'GradDiff'],
+    ...['--search', '1', '--holdout', s.holdoutFile, '--steps', '2', '--out', searched, '--register', 'assistant-searched'],
+  );
+  const searchedJson = JSON.parse(lethe('lineage', 'assistant-searched', '--json').stdout);
+  assert.equal(searchedJson.model.how, 'unlearning');
+  assert.deepEqual(searchedJson.model.parents, [TARGET]);
+  assert.equal(searchedJson.model.contentSha256, JSON.parse(lethe('lineage', searched, '--json').stdout).model.contentSha256);
   assert.equal(JSON.parse(lethe('audit', 'verify', '--json').stdout).ok, true);
 
   // The request through the library (four-eyes needs two people), the release through `lethe release`.
@@ -306,6 +316,7 @@ test('lethe register / finetune --lora --register / forget --register / lineage,
     'assistant-forgot': 'needs-own-request',
     'assistant-int8': 'needs-own-request',
     'assistant-lora': 'needs-own-request',
+    'assistant-searched': 'needs-own-request',
     'student-clean': 'unaffected',
   });
   // The unlearned copy's forget file is the subject's, but it was unlearned, not learned: only inheritance counts.
